@@ -1,0 +1,198 @@
+package crypto
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+
+	"filippo.io/age"
+)
+
+// ErrNotRecipient means a wrapped key or keyring is not addressed to this
+// identity (for example, a case this device was never given).
+var ErrNotRecipient = errors.New("key is not wrapped to this device")
+
+const wrapLabel = "fieldcase case key v1\n"
+
+// WrapKey wraps k in a standard age file to each recipient (post-quantum
+// hybrid recipients only). The plaintext names the case and epoch.
+func WrapKey(k *CaseKey, recipients ...string) ([]byte, error) {
+	if len(recipients) == 0 {
+		return nil, errors.New("wrapping a key: no recipients")
+	}
+	rs := make([]age.Recipient, 0, len(recipients))
+	seen := map[string]bool{}
+	for _, s := range recipients {
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		r, err := age.ParseHybridRecipient(s)
+		if err != nil {
+			return nil, fmt.Errorf("wrapping a key: %w: %v", ErrMalformed, err)
+		}
+		rs = append(rs, r)
+	}
+	return ageEncrypt(k.marshal(), rs...)
+}
+
+// UnwrapKey opens a key wrapped by WrapKey for caseID at epoch.
+func UnwrapKey(wrapped []byte, id *Identity, caseID string, epoch uint32) (*CaseKey, error) {
+	plain, err := ageDecrypt(wrapped, id.age)
+	if err != nil {
+		var nomatch *age.NoIdentityMatchError
+		if errors.As(err, &nomatch) {
+			return nil, ErrNotRecipient
+		}
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	k, rest, err := unmarshalKey(plain)
+	if err != nil || len(rest) != 0 {
+		return nil, ErrMalformed
+	}
+	if k.CaseID != caseID || k.Epoch != epoch {
+		return nil, fmt.Errorf("%w: key is for another case or epoch", ErrMalformed)
+	}
+	return k, nil
+}
+
+func (k *CaseKey) marshal() []byte {
+	b := []byte(wrapLabel)
+	return k.appendTo(b)
+}
+
+func (k *CaseKey) appendTo(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(k.CaseID)))
+	b = append(b, k.CaseID...)
+	b = binary.BigEndian.AppendUint32(b, k.Epoch)
+	return append(b, k.raw[:]...)
+}
+
+func unmarshalKey(b []byte) (*CaseKey, []byte, error) {
+	if len(b) < len(wrapLabel) || string(b[:len(wrapLabel)]) != wrapLabel {
+		return nil, nil, ErrMalformed
+	}
+	return readKey(b[len(wrapLabel):])
+}
+
+func readKey(b []byte) (*CaseKey, []byte, error) {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > 1024 || uint64(len(b)-w) < n+4+KeySize {
+		return nil, nil, ErrMalformed
+	}
+	b = b[w:]
+	caseID := string(b[:n])
+	b = b[n:]
+	epoch := binary.BigEndian.Uint32(b)
+	var raw [KeySize]byte
+	copy(raw[:], b[4:4+KeySize])
+	return caseKeyFromRaw(caseID, epoch, raw), b[4+KeySize:], nil
+}
+
+// Keyring is every case key a device holds, by case and epoch.
+type Keyring struct {
+	keys map[string]map[uint32]*CaseKey
+}
+
+// NewKeyring returns an empty keyring.
+func NewKeyring() *Keyring { return &Keyring{keys: map[string]map[uint32]*CaseKey{}} }
+
+// Add puts k in the keyring, replacing any key of the same case and epoch.
+func (kr *Keyring) Add(k *CaseKey) {
+	m := kr.keys[k.CaseID]
+	if m == nil {
+		m = map[uint32]*CaseKey{}
+		kr.keys[k.CaseID] = m
+	}
+	m[k.Epoch] = k
+}
+
+// Get returns the key of caseID at epoch, or nil.
+func (kr *Keyring) Get(caseID string, epoch uint32) *CaseKey { return kr.keys[caseID][epoch] }
+
+// Latest returns the newest epoch's key of caseID, or nil: new writes use it.
+func (kr *Keyring) Latest(caseID string) *CaseKey {
+	var best *CaseKey
+	for _, k := range kr.keys[caseID] {
+		if best == nil || k.Epoch > best.Epoch {
+			best = k
+		}
+	}
+	return best
+}
+
+// Len is the number of keys held.
+func (kr *Keyring) Len() int {
+	n := 0
+	for _, m := range kr.keys {
+		n += len(m)
+	}
+	return n
+}
+
+// Wipe overwrites every key and empties the keyring.
+func (kr *Keyring) Wipe() {
+	for _, m := range kr.keys {
+		for _, k := range m {
+			k.Wipe()
+		}
+	}
+	kr.keys = map[string]map[uint32]*CaseKey{}
+}
+
+const keyringLabel = "fieldcase keyring v1\n"
+
+// SealKeyring writes every key in kr as one age file to the device's own
+// recipient.
+func SealKeyring(kr *Keyring, id *Identity) ([]byte, error) {
+	cases := make([]string, 0, len(kr.keys))
+	for c := range kr.keys {
+		cases = append(cases, c)
+	}
+	sort.Strings(cases)
+	b := []byte(keyringLabel)
+	b = binary.AppendUvarint(b, uint64(kr.Len()))
+	for _, c := range cases {
+		for _, k := range kr.keys[c] {
+			b = k.appendTo(b)
+		}
+	}
+	defer clear(b)
+	return ageEncrypt(b, id.age.Recipient())
+}
+
+// OpenKeyring opens a keyring sealed by SealKeyring.
+func OpenKeyring(sealed []byte, id *Identity) (*Keyring, error) {
+	plain, err := ageDecrypt(sealed, id.age)
+	if err != nil {
+		var nomatch *age.NoIdentityMatchError
+		if errors.As(err, &nomatch) {
+			return nil, ErrNotRecipient
+		}
+		return nil, fmt.Errorf("%w: keyring: %v", ErrMalformed, err)
+	}
+	defer clear(plain)
+	if len(plain) < len(keyringLabel) || string(plain[:len(keyringLabel)]) != keyringLabel {
+		return nil, fmt.Errorf("%w: keyring label", ErrMalformed)
+	}
+	b := plain[len(keyringLabel):]
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)) {
+		return nil, fmt.Errorf("%w: keyring count", ErrMalformed)
+	}
+	b = b[w:]
+	kr := NewKeyring()
+	for i := uint64(0); i < n; i++ {
+		k, rest, err := readKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: keyring entry %d", ErrMalformed, i)
+		}
+		kr.Add(k)
+		b = rest
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%w: keyring trailing bytes", ErrMalformed)
+	}
+	return kr, nil
+}
