@@ -1,0 +1,109 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/record"
+)
+
+// Draft is a note being written, sealed into the vault every few seconds so
+// that a crash, a kill or a flat battery loses at most the last seconds.
+// Drafts belong to this device and are never synced.
+type Draft struct {
+	Key    string         `json:"key"`
+	CaseID string         `json:"case_id"`
+	NoteID string         `json:"note_id,omitempty"` // "" for a new note
+	Base   []record.RevID `json:"base,omitempty"`    // the versions an edit started from
+	Note   record.Note    `json:"note"`
+	Saved  time.Time      `json:"saved"`
+}
+
+// DraftKey names the draft of a new note in a case, or of an edit of a note.
+func DraftKey(caseID, noteID string) string {
+	if noteID == "" {
+		return "new:" + caseID
+	}
+	return "edit:" + noteID
+}
+
+func draftPlace(vaultID, key string) crypto.Place {
+	return crypto.Place{CaseID: vaultID, RecordID: "draft:" + key, Purpose: crypto.PurposeMeta}
+}
+
+// SaveDraft seals d into the vault, replacing any draft with the same key.
+func (v *Vault) SaveDraft(d Draft) error {
+	if d.Key == "" {
+		d.Key = DraftKey(d.CaseID, d.NoteID)
+	}
+	d.Saved = time.Now().UTC()
+	js, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	defer clear(js)
+	return v.Update(func(tx *Tx) error {
+		return tx.btx.Bucket(bucketDrafts).Put([]byte(d.Key), crypto.Seal(tx.vaultKey, draftPlace(tx.v.vaultID, d.Key), js))
+	})
+}
+
+// Drafts lists every saved draft, newest first.
+func (v *Vault) Drafts() ([]Draft, error) {
+	var out []Draft
+	err := v.withKeys(func(_ *crypto.Keyring, vk *crypto.CaseKey) error {
+		return v.view(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketDrafts).ForEach(func(k, sealed []byte) error {
+				js, err := crypto.Open(vk, draftPlace(v.vaultID, string(k)), sealed)
+				if err != nil {
+					return fmt.Errorf("%w: draft %q: %v", ErrCorrupt, k, err)
+				}
+				var d Draft
+				if err := json.Unmarshal(js, &d); err != nil {
+					return fmt.Errorf("%w: draft %q: %v", ErrCorrupt, k, err)
+				}
+				out = append(out, d)
+				return nil
+			})
+		})
+	})
+	slices.SortFunc(out, func(a, b Draft) int { return b.Saved.Compare(a.Saved) })
+	return out, err
+}
+
+// DeleteDraft discards a draft.
+func (v *Vault) DeleteDraft(key string) error {
+	return v.Update(func(tx *Tx) error { return tx.btx.Bucket(bucketDrafts).Delete([]byte(key)) })
+}
+
+// CommitDraft saves the draft's note (a new note, or a new version of the
+// edited one) and deletes the draft, in one transaction: the text is either
+// a draft or a note, never neither. It returns the note id.
+func (v *Vault) CommitDraft(d Draft) (string, error) {
+	if d.Key == "" {
+		d.Key = DraftKey(d.CaseID, d.NoteID)
+	}
+	n := d.Note
+	n.Normalize(record.DateOf(time.Now()))
+	if err := n.Validate(); err != nil {
+		return "", err
+	}
+	id := d.NoteID
+	err := v.Update(func(tx *Tx) error {
+		if id == "" {
+			var err error
+			id, err = tx.AddNote(d.CaseID, n)
+			if err != nil {
+				return err
+			}
+		} else if _, err := tx.Put(Change{Kind: record.KindNote, CaseID: d.CaseID, RecordID: id, Parents: d.Base, Value: &n}); err != nil {
+			return err
+		}
+		return tx.btx.Bucket(bucketDrafts).Delete([]byte(d.Key))
+	})
+	return id, err
+}

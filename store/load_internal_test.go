@@ -1,0 +1,39 @@
+package store
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkLoadSmall times the part of unlock after the passphrase: the
+// keyring and the heads, on the vault BenchmarkUnlockAndLoad keeps in
+// FIELDCASE_BENCH_DIR (run that first with the variable set).
+func BenchmarkLoadSmall(b *testing.B) {
+	dir := os.Getenv("FIELDCASE_BENCH_DIR")
+	path := filepath.Join(dir, "big.db")
+	if _, err := os.Stat(path); dir == "" || err != nil {
+		b.Skip("set FIELDCASE_BENCH_DIR to a directory holding big.db")
+	}
+	v, err := Open(path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	if err := v.Unlock("benchmark passphrase for the big vault"); err != nil {
+		b.Fatal(err)
+	}
+	id := v.id
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v.mu.Lock()
+		v.ws = nil
+		v.mu.Unlock()
+		if err := v.unlockWith(id); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := v.Cases(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,316 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/record"
+)
+
+// keyringBody is the body of a keyring record: a case key at one epoch,
+// wrapped in an age file to every member. It is not sealed under a case key
+// (it is how the case key travels) and a server stores it as opaque bytes.
+type keyringBody struct {
+	Epoch   uint32
+	Wrapped []byte
+}
+
+func (k keyringBody) marshal() []byte {
+	b := []byte{1}
+	b = binary.BigEndian.AppendUint32(b, k.Epoch)
+	return append(b, k.Wrapped...)
+}
+
+func decodeKeyring(b []byte) (keyringBody, error) {
+	if len(b) < 6 || b[0] != 1 {
+		return keyringBody{}, fmt.Errorf("%w: keyring body", ErrCorrupt)
+	}
+	return keyringBody{Epoch: binary.BigEndian.Uint32(b[1:5]), Wrapped: b[5:]}, nil
+}
+
+// recipients is who a new case key is wrapped to: this device, and, once
+// enrolled, the team's supervisors and the agency recovery recipient.
+func (tx *Tx) recipients() ([]string, error) {
+	rs := []string{tx.v.id.Recipient()}
+	if b := tx.btx.Bucket(bucketMeta).Get(metaKeyRecipients); b != nil {
+		var extra []string
+		if err := json.Unmarshal(b, &extra); err != nil {
+			return nil, fmt.Errorf("%w: key recipients: %v", ErrCorrupt, err)
+		}
+		rs = append(rs, extra...)
+	}
+	return rs, nil
+}
+
+// SetKeyRecipients sets who, besides this device, every new case key is
+// wrapped to (public age recipients: supervisors, the agency recovery
+// recipient). Existing keyrings are not changed.
+func (v *Vault) SetKeyRecipients(rs []string) error {
+	for _, r := range rs {
+		if err := crypto.ParseRecipient(r); err != nil {
+			return err
+		}
+	}
+	b, err := json.Marshal(rs)
+	if err != nil {
+		return err
+	}
+	return v.Update(func(tx *Tx) error { return tx.btx.Bucket(bucketMeta).Put(metaKeyRecipients, b) })
+}
+
+// NewCase creates a case: a fresh case key (epoch 1), its keyring record
+// and the case record, in this transaction. It returns the case id.
+func (tx *Tx) NewCase(c record.Case) (string, error) { return tx.newCase("", c) }
+
+// newCase creates a case with the given id, or a new one when id is "".
+func (tx *Tx) newCase(caseID string, c record.Case) (string, error) {
+	c.Normalize()
+	if c.Opened == "" {
+		c.Opened = record.DateOf(time.Now())
+	}
+	if err := c.Validate(); err != nil {
+		return "", err
+	}
+	if id := tx.refOwner(c.Ref); id != "" {
+		return "", fmt.Errorf("%w: reference %s is already case %s", record.ErrInvalid, c.Ref, id)
+	}
+	if caseID == "" {
+		caseID = record.NewID()
+	}
+	key := crypto.NewCaseKey(caseID, 1)
+	rs, err := tx.recipients()
+	if err != nil {
+		return "", err
+	}
+	wrapped, err := crypto.WrapKey(key, rs...)
+	if err != nil {
+		return "", err
+	}
+	tx.keys.Add(key)
+	tx.keyringDirty = true
+	if err := tx.markWrapped(caseID, rs); err != nil {
+		return "", err
+	}
+	if _, err := tx.Put(Change{Kind: record.KindKeyring, CaseID: caseID, RecordID: record.KeyringID(caseID, 1),
+		raw: keyringBody{Epoch: 1, Wrapped: wrapped}.marshal()}); err != nil {
+		return "", err
+	}
+	if _, err := tx.Put(Change{Kind: record.KindCase, CaseID: caseID, RecordID: caseID, Value: &c}); err != nil {
+		return "", err
+	}
+	tx.pendingRefs()[lower(c.Ref)] = caseID
+	return caseID, nil
+}
+
+// refOwner is the case id holding ref, counting cases made in this
+// transaction.
+func (tx *Tx) refOwner(ref string) string {
+	if id := tx.pendingRefs()[lower(ref)]; id != "" {
+		return id
+	}
+	tx.v.mu.RLock()
+	defer tx.v.mu.RUnlock()
+	if tx.v.ws == nil {
+		return ""
+	}
+	return tx.v.ws.refs[lower(ref)]
+}
+
+func (tx *Tx) pendingRefs() map[string]string {
+	if tx.refs == nil {
+		tx.refs = map[string]string{}
+	}
+	return tx.refs
+}
+
+// CreateCase creates a case in its own transaction.
+func (v *Vault) CreateCase(c record.Case) (string, error) {
+	var id string
+	err := v.Update(func(tx *Tx) error {
+		var err error
+		id, err = tx.NewCase(c)
+		return err
+	})
+	return id, err
+}
+
+// UpdateCase writes a new version of a case. parents are the versions the
+// user edited: the winner's Rev for an ordinary edit, every version for a
+// merge (Item.Parents).
+func (v *Vault) UpdateCase(id string, parents []record.RevID, c record.Case) error {
+	c.Normalize()
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return v.Update(func(tx *Tx) error {
+		if owner := tx.refOwner(c.Ref); owner != "" && owner != id {
+			return fmt.Errorf("%w: reference %s is already another case", record.ErrInvalid, c.Ref)
+		}
+		_, err := tx.Put(Change{Kind: record.KindCase, CaseID: id, RecordID: id, Parents: parents, Value: &c})
+		return err
+	})
+}
+
+// AddNote adds a note to a case and returns its id.
+func (v *Vault) AddNote(caseID string, n record.Note) (string, error) {
+	var id string
+	err := v.Update(func(tx *Tx) error {
+		var err error
+		id, err = tx.AddNote(caseID, n)
+		return err
+	})
+	return id, err
+}
+
+// AddNote adds a note to a case in this transaction.
+func (tx *Tx) AddNote(caseID string, n record.Note) (string, error) {
+	n.Normalize(record.DateOf(time.Now()))
+	if err := n.Validate(); err != nil {
+		return "", err
+	}
+	if err := tx.caseExists(caseID); err != nil {
+		return "", err
+	}
+	rev, err := tx.Put(Change{Kind: record.KindNote, CaseID: caseID, Value: &n})
+	if err != nil {
+		return "", err
+	}
+	return rev.RecordID, nil
+}
+
+// EditNote writes a new version of a note (see UpdateCase for parents).
+func (v *Vault) EditNote(id string, parents []record.RevID, n record.Note) error {
+	n.Normalize(record.DateOf(time.Now()))
+	if err := n.Validate(); err != nil {
+		return err
+	}
+	it, err := v.Note(id)
+	if err != nil {
+		return err
+	}
+	return v.Update(func(tx *Tx) error {
+		_, err := tx.Put(Change{Kind: record.KindNote, CaseID: it.CaseID, RecordID: id, Parents: parents, Value: &n})
+		return err
+	})
+}
+
+// AddConsent records a consent decision.
+func (v *Vault) AddConsent(caseID string, c record.Consent) (string, error) {
+	var id string
+	err := v.Update(func(tx *Tx) error {
+		var err error
+		id, err = tx.AddConsent(caseID, c)
+		return err
+	})
+	return id, err
+}
+
+// AddConsent records a consent decision in this transaction.
+func (tx *Tx) AddConsent(caseID string, c record.Consent) (string, error) {
+	if c.Date == "" {
+		c.Date = record.DateOf(time.Now())
+	}
+	if err := c.Validate(); err != nil {
+		return "", err
+	}
+	if err := tx.caseExists(caseID); err != nil {
+		return "", err
+	}
+	rev, err := tx.Put(Change{Kind: record.KindConsent, CaseID: caseID, Value: &c})
+	if err != nil {
+		return "", err
+	}
+	return rev.RecordID, nil
+}
+
+// AddTask adds a task or visit to a case.
+func (v *Vault) AddTask(caseID string, t record.Task) (string, error) {
+	var id string
+	err := v.Update(func(tx *Tx) error {
+		var err error
+		id, err = tx.AddTask(caseID, t)
+		return err
+	})
+	return id, err
+}
+
+// AddTask adds a task in this transaction.
+func (tx *Tx) AddTask(caseID string, t record.Task) (string, error) {
+	if err := t.Validate(); err != nil {
+		return "", err
+	}
+	if err := tx.caseExists(caseID); err != nil {
+		return "", err
+	}
+	rev, err := tx.Put(Change{Kind: record.KindTask, CaseID: caseID, Value: &t})
+	if err != nil {
+		return "", err
+	}
+	return rev.RecordID, nil
+}
+
+// UpdateTask writes a new version of a task (e.g. marking it done).
+func (v *Vault) UpdateTask(caseID, id string, parents []record.RevID, t record.Task) error {
+	if t.Done && t.DoneOn == "" {
+		t.DoneOn = record.DateOf(time.Now())
+	}
+	if !t.Done {
+		t.DoneOn = ""
+	}
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	return v.Update(func(tx *Tx) error {
+		_, err := tx.Put(Change{Kind: record.KindTask, CaseID: caseID, RecordID: id, Parents: parents, Value: &t})
+		return err
+	})
+}
+
+// Delete writes a tombstone superseding every head of a record. Consents and
+// audit events are never deleted: a decision is withdrawn by a new one.
+func (v *Vault) Delete(caseID, id string) error {
+	return v.Update(func(tx *Tx) error {
+		e, err := tx.heads(caseID, id)
+		if err != nil {
+			return err
+		}
+		if e.Kind == "" {
+			return ErrNotFound
+		}
+		if e.Kind.AppendOnly() || e.Kind == record.KindKeyring {
+			return fmt.Errorf("%w: a %s record cannot be deleted; record a new one", record.ErrInvalid, e.Kind)
+		}
+		parents := make([]record.RevID, len(e.Heads))
+		for i, h := range e.Heads {
+			parents[i] = h.Rev
+		}
+		_, err = tx.Put(Change{Kind: e.Kind, CaseID: caseID, RecordID: id, Parents: parents, Deleted: true})
+		return err
+	})
+}
+
+func (tx *Tx) caseExists(caseID string) error {
+	e, err := tx.heads(caseID, caseID)
+	if err != nil {
+		return err
+	}
+	if e.Kind != record.KindCase {
+		return fmt.Errorf("%w: case %s", ErrNotFound, caseID)
+	}
+	return nil
+}
+
+// markWrapped records the recipient set a case's newest key is wrapped to.
+func (tx *Tx) markWrapped(caseID string, rs []string) error {
+	wb := tx.btx.Bucket(bucketWrapped)
+	if wb == nil {
+		var err error
+		if wb, err = tx.btx.CreateBucket(bucketWrapped); err != nil {
+			return err
+		}
+	}
+	return wb.Put([]byte(caseID), recipientsHash(rs))
+}

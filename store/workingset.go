@@ -1,0 +1,502 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/record"
+)
+
+// Head is one head revision of a record, decoded.
+type Head struct {
+	Rev     record.RevID
+	Gen     uint64
+	HLC     record.HLC
+	Device  string
+	Seq     uint64
+	Deleted bool
+	// Value is the decoded body: *record.Case, *record.Note, *record.Consent,
+	// *record.Task, or *json.RawMessage for other kinds. Nil for a tombstone,
+	// for a body this device cannot open (Err says why), and for a note not
+	// loaded yet.
+	Value  any
+	Err    error
+	loaded bool
+}
+
+// entry is a record in the working set; heads are winner first.
+type entry struct {
+	id, caseID string
+	kind       record.Kind
+	heads      []Head
+}
+
+func (e *entry) winner() *Head { return &e.heads[0] }
+
+// sortHeads puts the winner first: the newest clock reading, then the
+// larger revision id, so every device shows the same winner.
+func sortHeads(hs []Head) {
+	slices.SortFunc(hs, func(a, b Head) int {
+		if a.HLC != b.HLC {
+			if a.HLC > b.HLC {
+				return -1
+			}
+			return 1
+		}
+		return -bytes.Compare(a.Rev[:], b.Rev[:])
+	})
+}
+
+type workingSet struct {
+	records     map[string]*entry
+	cases       map[string]map[string]*entry // case id → its records (the case record included)
+	refs        map[string]string            // lower-case reference → case id
+	outbox      map[record.RevID]bool
+	notesLoaded bool
+	index       *searchIndex
+}
+
+func newWorkingSet() *workingSet {
+	return &workingSet{
+		records: map[string]*entry{},
+		cases:   map[string]map[string]*entry{},
+		refs:    map[string]string{},
+		outbox:  map[record.RevID]bool{},
+		index:   newSearchIndex(),
+	}
+}
+
+func (ws *workingSet) wipe() {
+	// Drop every reference; the collector reclaims the plaintext. Go strings
+	// cannot be overwritten in place, so this is the best a GC'd runtime can do.
+	*ws = workingSet{}
+}
+
+func (ws *workingSet) setOutbox(rev record.RevID, added bool) {
+	if added {
+		ws.outbox[rev] = true
+	} else {
+		delete(ws.outbox, rev)
+	}
+}
+
+// apply brings the working set up to date with one record a transaction
+// wrote.
+func (ws *workingSet) apply(t *touch) {
+	e := ws.records[t.recordID]
+	if e == nil {
+		e = &entry{id: t.recordID, caseID: t.caseID, kind: t.entry.Kind}
+		ws.records[t.recordID] = e
+		m := ws.cases[t.caseID]
+		if m == nil {
+			m = map[string]*entry{}
+			ws.cases[t.caseID] = m
+		}
+		m[t.recordID] = e
+	}
+	old := e.heads
+	heads := make([]Head, 0, len(t.entry.Heads))
+	for _, h := range t.entry.Heads {
+		if nh, ok := t.revs[h.Rev]; ok {
+			nh.loaded = true
+			heads = append(heads, nh)
+			continue
+		}
+		if i := slices.IndexFunc(old, func(o Head) bool { return o.Rev == h.Rev }); i >= 0 {
+			heads = append(heads, old[i])
+			continue
+		}
+		heads = append(heads, Head{Rev: h.Rev, Gen: h.Gen, HLC: h.HLC, Deleted: h.Deleted})
+	}
+	sortHeads(heads)
+	ws.setHeads(e, heads)
+}
+
+// setHeads replaces an entry's heads and keeps the derived indexes right.
+// Note texts are indexed and then dropped: the working set keeps a note's
+// metadata, and its text is decrypted again when shown (see fillTexts). That
+// keeps 50,000 notes' text out of memory.
+func (ws *workingSet) setHeads(e *entry, heads []Head) {
+	if e.kind == record.KindCase && len(e.heads) > 0 {
+		if c, ok := e.heads[0].Value.(*record.Case); ok && ws.refs[lower(c.Ref)] == e.id {
+			delete(ws.refs, lower(c.Ref))
+		}
+	}
+	e.heads = heads
+	if len(heads) == 0 {
+		return
+	}
+	switch w := heads[0].Value.(type) {
+	case *record.Case:
+		ws.refs[lower(w.Ref)] = e.id
+	case *record.Note:
+		if !heads[0].Deleted && w.Text != "" {
+			ws.index.put(e.id, w)
+		}
+	}
+	if e.kind == record.KindNote {
+		if heads[0].Deleted || heads[0].Value == nil {
+			ws.index.remove(e.id)
+		}
+		for i := range heads {
+			heads[i].Value = withoutText(heads[i].Value)
+		}
+	}
+}
+
+// withoutText returns a note value with its text dropped.
+func withoutText(v any) any {
+	n, ok := v.(*record.Note)
+	if !ok || n == nil || n.Text == "" {
+		return v
+	}
+	c := *n
+	c.Text = ""
+	return &c
+}
+
+// decode opens a revision's body with the keys held. A body this device has
+// no key for is ErrNoKey: the revision is kept, sealed, and shown as such.
+func (v *Vault) decode(keys *crypto.Keyring, rev *record.Revision) (any, error) {
+	if rev.Kind == record.KindKeyring {
+		return nil, nil
+	}
+	epoch, err := crypto.SealedEpoch(rev.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	key := keys.Get(rev.CaseID, epoch)
+	if key == nil {
+		return nil, ErrNoKey
+	}
+	js, err := openBody(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return decodeValue(rev.Kind, js)
+}
+
+// loadSmall builds the working set from the heads bucket and decodes every
+// head but notes'. Notes follow in LoadNotes: a caseworker sees the case list
+// before 50,000 notes are decrypted.
+func (v *Vault) loadSmall() error {
+	return v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error { return v.loadSmallWith(keys) })
+}
+
+func (v *Vault) loadSmallWith(keys *crypto.Keyring) error {
+	ws := newWorkingSet()
+	err := v.view(func(tx *bolt.Tx) error {
+		// Entries and single heads come from two arenas sized by the record
+		// count: two allocations instead of two per record.
+		var entries []entry
+		var arena []Head
+		if b := tx.Bucket(bucketMeta).Get(metaRecords); len(b) == 8 {
+			n := int(min(binary.BigEndian.Uint64(b), 1<<24))
+			ws.records = make(map[string]*entry, n)
+			entries = make([]entry, 0, n)
+			arena = make([]Head, 0, n)
+		}
+		revs := tx.Bucket(bucketRevs)
+		var caseID string // heads are sorted by case: one string per case
+		var caseMap map[string]*entry
+		err := tx.Bucket(bucketHeads).ForEach(func(k, b []byte) error {
+			i := bytes.IndexByte(k, '/')
+			if i < 0 {
+				return fmt.Errorf("%w: heads key %q", ErrCorrupt, k)
+			}
+			if string(k[:i]) != caseID { // no allocation for the comparison
+				caseID = string(k[:i])
+				caseMap = ws.cases[caseID]
+				if caseMap == nil {
+					caseMap = map[string]*entry{}
+					ws.cases[caseID] = caseMap
+				}
+			}
+			recordID := string(k[i+1:])
+			kind, heads, err := decodeHeads(b, &arena)
+			if err != nil {
+				return err
+			}
+			var e *entry
+			if len(entries) < cap(entries) {
+				entries = append(entries, entry{id: recordID, caseID: caseID, kind: kind})
+				e = &entries[len(entries)-1]
+			} else {
+				e = &entry{id: recordID, caseID: caseID, kind: kind}
+			}
+			if kind != record.KindNote {
+				for i := range heads {
+					if err := v.loadHead(keys, revs, caseID, recordID, &heads[i]); err != nil {
+						return err
+					}
+				}
+			}
+			sortHeads(heads)
+			ws.records[recordID] = e
+			caseMap[recordID] = e
+			ws.setHeads(e, heads)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketOutbox).ForEach(func(_, rk []byte) error {
+			ws.outbox[revFromKey(rk)] = true
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.keys == nil {
+		return ErrLocked
+	}
+	v.ws = ws
+	return nil
+}
+
+// loadHead reads and decodes one head's revision.
+func (v *Vault) loadHead(keys *crypto.Keyring, revs *bolt.Bucket, caseID, recordID string, h *Head) error {
+	b := revs.Get(revKey(caseID, recordID, h.Rev))
+	if b == nil {
+		return fmt.Errorf("%w: head %s of %s has no revision", ErrCorrupt, h.Rev.Short(), recordID)
+	}
+	return v.decodeHead(keys, b, h)
+}
+
+// decodeHead decodes a head from its stored revision bytes.
+func (v *Vault) decodeHead(keys *crypto.Keyring, b []byte, h *Head) error {
+	rev, _, err := record.UnmarshalRevision(b)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	h.Device, h.Seq, h.loaded = rev.Device, rev.Seq, true
+	if !rev.Deleted {
+		h.Value, h.Err = v.decode(keys, rev)
+	}
+	return nil
+}
+
+// NotesLoaded reports whether LoadNotes has finished.
+func (v *Vault) NotesLoaded() bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.ws != nil && v.ws.notesLoaded
+}
+
+// LoadNotes decrypts every note head in parallel and builds the search
+// index: each worker indexes its share into its own segment. progress, if
+// not nil, is called with (done, total) now and then.
+func (v *Vault) LoadNotes(ctx context.Context, progress func(done, total int)) error {
+	return v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error { return v.loadNotes(ctx, keys, progress) })
+}
+
+func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress func(done, total int)) error {
+	type job struct {
+		key              []byte
+		caseID, recordID string
+		rev              record.RevID
+	}
+	v.mu.RLock()
+	ws := v.ws
+	var jobs []job
+	if ws != nil {
+		for _, e := range ws.records {
+			if e.kind != record.KindNote {
+				continue
+			}
+			for _, h := range e.heads {
+				if !h.loaded {
+					jobs = append(jobs, job{revKey(e.caseID, e.id, h.Rev), e.caseID, e.id, h.Rev})
+				}
+			}
+		}
+	}
+	v.mu.RUnlock()
+	if ws == nil {
+		return ErrLocked
+	}
+	// Key order makes the walk of the revs bucket sequential.
+	slices.SortFunc(jobs, func(a, b job) int { return bytes.Compare(a.key, b.key) })
+
+	type result struct {
+		head Head
+		seg  *segment
+		doc  uint32
+	}
+	results := make([]result, len(jobs))
+	workers := runtime.GOMAXPROCS(0)
+	segs := make([]*segment, workers)
+	var done atomic.Int64
+	err := v.view(func(tx *bolt.Tx) error {
+		revs := tx.Bucket(bucketRevs)
+		var wg sync.WaitGroup
+		var firstErr error
+		var errOnce sync.Once
+		for w := 0; w < workers; w++ {
+			seg := newSegment()
+			segs[w] = seg
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+				defer func() {
+					if r := recover(); r != nil { // must be called here, in the deferred function itself
+						errOnce.Do(func() { firstErr = fmt.Errorf("%w: %v", ErrCorrupt, r) })
+					}
+				}()
+				var buf []byte
+				// Each worker walks a contiguous share of the sorted keys with
+				// one cursor: every leaf page is visited once, not searched for
+				// from the root per note.
+				lo, hi := w*len(jobs)/workers, (w+1)*len(jobs)/workers
+				c := revs.Cursor()
+				var k, val []byte
+				if lo < hi {
+					k, val = c.Seek(jobs[lo].key)
+				}
+				for i := lo; i < hi; i++ {
+					if ctx.Err() != nil {
+						errOnce.Do(func() { firstErr = ctx.Err() })
+						return
+					}
+					if v.locking.Load() { // Lock is waiting: stop, it will drop all this
+						errOnce.Do(func() { firstErr = ErrLocked })
+						return
+					}
+					j := jobs[i]
+					for k != nil && bytes.Compare(k, j.key) < 0 {
+						k, val = c.Next() // older revisions of the same notes
+					}
+					if k == nil || !bytes.Equal(k, j.key) {
+						errOnce.Do(func() {
+							firstErr = fmt.Errorf("%w: head %s of %s has no revision", ErrCorrupt, j.rev.Short(), j.recordID)
+						})
+						return
+					}
+					r := &results[i]
+					r.head.Rev = j.rev
+					if err := v.decodeHead(keys, val, &r.head); err != nil {
+						errOnce.Do(func() { firstErr = err })
+						return
+					}
+					if n, ok := r.head.Value.(*record.Note); ok {
+						buf = seg.add(j.recordID, n, buf)
+						r.seg, r.doc = seg, uint32(len(seg.docs)-1)
+						r.head.Value = withoutText(n)
+					}
+					if d := done.Add(1); progress != nil && d%4096 == 0 {
+						progress(int(d), len(jobs))
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		return firstErr
+	})
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.ws != ws { // locked, or reloaded, meanwhile
+		return ErrLocked
+	}
+	for _, s := range segs {
+		ws.index.addSegment(s)
+	}
+	for i, j := range jobs {
+		r := results[i]
+		e := ws.records[j.recordID]
+		k := -1
+		if e != nil {
+			k = slices.IndexFunc(e.heads, func(h Head) bool { return h.Rev == j.rev })
+		}
+		if k < 0 || e.heads[k].loaded {
+			// Superseded, or written while we were loading: its text in
+			// the worker's segment is stale.
+			if r.seg != nil {
+				r.seg.docs[r.doc] = ""
+			}
+			continue
+		}
+		h := r.head
+		h.Gen, h.HLC, h.Deleted = e.heads[k].Gen, e.heads[k].HLC, e.heads[k].Deleted
+		e.heads[k] = h
+		if r.seg != nil {
+			if k == 0 {
+				ws.index.adopt(r.seg, r.doc)
+			} else {
+				r.seg.docs[r.doc] = "" // only the winning version is searched
+			}
+		}
+	}
+	ws.notesLoaded = true
+	if progress != nil {
+		progress(len(jobs), len(jobs))
+	}
+	return nil
+}
+
+// LoadAll is Unlock's second half for commands that need every note.
+func (v *Vault) LoadAll(ctx context.Context) error { return v.LoadNotes(ctx, nil) }
+
+// reloadCases re-decodes every head of the given cases, after their keys
+// arrived.
+func (v *Vault) reloadCases(cases map[string]bool) error {
+	return v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error { return v.reloadCasesWith(keys, cases) })
+}
+
+func (v *Vault) reloadCasesWith(keys *crypto.Keyring, cases map[string]bool) error {
+	v.mu.RLock()
+	ws := v.ws
+	v.mu.RUnlock()
+	if ws == nil {
+		return nil
+	}
+	type upd struct {
+		e     *entry
+		heads []Head
+	}
+	var upds []upd
+	err := v.view(func(tx *bolt.Tx) error {
+		revs := tx.Bucket(bucketRevs)
+		v.mu.RLock()
+		defer v.mu.RUnlock()
+		for c := range cases {
+			for _, e := range ws.cases[c] {
+				hs := slices.Clone(e.heads)
+				for i := range hs {
+					if hs[i].Value == nil && !hs[i].Deleted {
+						if err := v.loadHead(keys, revs, e.caseID, e.id, &hs[i]); err != nil {
+							return err
+						}
+					}
+				}
+				upds = append(upds, upd{e, hs})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, u := range upds {
+		ws.setHeads(u.e, u.heads)
+	}
+	return nil
+}
