@@ -1,0 +1,476 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
+
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// DefaultIdleLock is how long the TUI waits without a key before it locks.
+const DefaultIdleLock = 10 * time.Minute
+
+// DefaultDraftDelay is how soon after a change the note being typed is
+// sealed into the vault.
+const DefaultDraftDelay = 3 * time.Second
+
+// Options configure the TUI.
+type Options struct {
+	// Vault is an opened, locked vault. The TUI unlocks and locks it but
+	// never closes it: the caller does, after Run returns.
+	Vault *store.Vault
+	// DemoPassphrase, when not empty, is shown on the unlock screen (demo
+	// vaults only: their data is not secret).
+	DemoPassphrase string
+	// IdleLock is how long without a key press before drafts are saved, the
+	// vault is locked and the unlock screen shown. Zero means
+	// DefaultIdleLock; a negative value turns the idle lock off.
+	IdleLock time.Duration
+	// HighContrast selects the high-contrast theme.
+	HighContrast bool
+	// NoColor drops every colour (Run also sets it when NO_COLOR is set).
+	NoColor bool
+	// Now is the clock for dates ("today", overdue). Nil means time.Now;
+	// tests pin it.
+	Now func() time.Time
+	// Log receives diagnostics. The screen is not a log: point it at a file.
+	// Nil discards.
+	Log *slog.Logger
+	// Sync reports synchronisation state to the status bar. Nil means
+	// "offline — not enrolled".
+	Sync SyncStatus
+	// DraftDelay is how soon after a change a draft is sealed. Zero means
+	// DefaultDraftDelay.
+	DraftDelay time.Duration
+	// ProgramOptions are passed to tea.NewProgram by Run (input, output,
+	// colour profile, environment…).
+	ProgramOptions []tea.ProgramOption
+}
+
+// Run runs the TUI on the terminal until the user quits or ctx ends. It
+// returns nil on a normal quit. Drafts still unsaved when the program ends
+// (a cancelled context, a signal) are sealed into the vault before Run
+// returns.
+func Run(ctx context.Context, opts Options) error {
+	if opts.Vault == nil {
+		return errors.New("tui: no vault")
+	}
+	if os.Getenv("NO_COLOR") != "" {
+		opts.NoColor = true
+	}
+	m := New(opts)
+	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if opts.NoColor {
+		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	popts = append(popts, opts.ProgramOptions...)
+	final, err := tea.NewProgram(m, popts...).Run()
+	if fm, ok := final.(*Model); ok {
+		fm.Shutdown()
+		for _, d := range fm.pendingDrafts() {
+			if derr := persistDraft(opts.Vault, d); derr != nil {
+				m.env.logErr("saving draft at exit", derr)
+				err = errors.Join(err, fmt.Errorf("saving draft: %w", derr))
+			}
+		}
+	}
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil // the caller cancelled: not an error of ours
+	}
+	return err
+}
+
+// Model is the root model. It only routes: it holds the stack of screens,
+// handles the global keys (quit, help, lock), the window size, the idle lock
+// and the status bar, and passes everything else to the screen on top.
+type Model struct {
+	env   *env
+	opts  Options
+	stack []component
+
+	width, height int
+	showHelp      bool
+	help          help.Model
+	status        statusBar
+
+	unlocked   bool
+	locking    bool // drafts are being saved and the vault locked
+	lockGen    int  // ends idle timers and note loads of an earlier unlock
+	lastInput  time.Time
+	load       *notesLoad // note decryption under way, if any
+	quitFailed bool       // a quit could not save a draft; the next quit forces
+	unsaved    []store.Draft
+}
+
+// New builds the root model, showing the unlock screen. teatest drives it.
+func New(opts Options) *Model {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.IdleLock == 0 {
+		opts.IdleLock = DefaultIdleLock
+	}
+	if opts.DraftDelay <= 0 {
+		opts.DraftDelay = DefaultDraftDelay
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	th := themeNormal
+	switch {
+	case opts.NoColor:
+		th = themeNoColor
+	case opts.HighContrast:
+		th = themeHighContrast
+	}
+	e := &env{
+		vault: opts.Vault, name: opts.Vault.Name(), keys: newKeyMap(), st: newStyles(th, true), now: opts.Now,
+		log: opts.Log, draftDelay: opts.DraftDelay, demoPass: opts.DemoPassphrase, gate: newIOGate(),
+	}
+	m := &Model{env: e, opts: opts, help: help.New(), width: 80, height: 24}
+	m.help.Styles = e.st.Help
+	m.status = statusBar{env: e, sync: opts.Sync, name: e.name}
+	m.stack = []component{newUnlockScreen(e, "")}
+	m.lastInput = time.Now()
+	return m
+}
+
+// Init asks the terminal for its background (to pick light or dark styles)
+// and starts the unlock screen.
+func (m *Model) Init() tea.Cmd {
+	return tea.Batch(tea.RequestBackgroundColor, m.top().Init(), m.status.pollCmd())
+}
+
+func (m *Model) top() component { return m.stack[len(m.stack)-1] }
+
+// contentSize is the space a screen gets: the window less the header, the
+// status bar and the help line.
+func (m *Model) contentSize() (int, int) { return m.width, max(1, m.height-3) }
+
+func (m *Model) push(c component) tea.Cmd {
+	c.SetSize(m.contentSize())
+	m.stack = append(m.stack, c)
+	m.showHelp = false
+	return c.Init()
+}
+
+// replaceTop swaps the top screen for c.
+func (m *Model) replaceTop(c component) tea.Cmd {
+	if len(m.stack) > 1 {
+		m.stack = m.stack[:len(m.stack)-1]
+	}
+	return m.push(c)
+}
+
+func (m *Model) pop() tea.Cmd {
+	if len(m.stack) > 1 {
+		m.stack = m.stack[:len(m.stack)-1]
+	}
+	return m.top().Init()
+}
+
+// Update routes a message.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		w, h := m.contentSize()
+		for _, c := range m.stack {
+			c.SetSize(w, h)
+		}
+		m.help.SetWidth(msg.Width)
+		return m, nil
+
+	case tea.BackgroundColorMsg:
+		*m.env.st = *newStyles(m.env.st.theme, msg.IsDark())
+		m.help.Styles = m.env.st.Help
+		return m, nil
+
+	case tea.KeyPressMsg:
+		return m.key(msg)
+
+	case tea.PasteMsg:
+		m.lastInput = time.Now()
+
+	// Unlock and lock.
+	case unlockedMsg:
+		return m, m.unlockedCmds()
+	case idleTickMsg:
+		return m, m.idleTick(msg)
+	case lockedMsg:
+		return m, m.locked(msg)
+
+	// Loading and counts.
+	case notesProgressMsg:
+		if msg.gen != m.lockGen {
+			return m, nil
+		}
+		m.status.progress = [2]int{msg.done, msg.total}
+		return m, waitNotes(msg.load, msg.gen)
+	case notesLoadedMsg:
+		if msg.gen != m.lockGen {
+			return m, nil
+		}
+		m.status.progress = [2]int{}
+		if msg.err != nil && !errors.Is(msg.err, store.ErrLocked) && !errors.Is(msg.err, context.Canceled) {
+			m.env.logErr("loading notes", msg.err)
+			m.status.setNotice("Some notes could not be opened: "+msg.err.Error(), true)
+		}
+		m.load = nil // LoadNotes has returned
+		c, cmd := m.top().Update(msg)
+		m.stack[len(m.stack)-1] = c
+		return m, tea.Batch(cmd, m.env.io(statsCmd(m.env.vault)))
+	case statsMsg:
+		m.status.setStats(msg)
+		return m, nil
+	case syncTickMsg:
+		cmd := m.status.pollCmd()
+		if m.status.syncChanged() && m.unlocked {
+			// New data may have arrived: recount and reload what is shown.
+			return m, tea.Batch(cmd, m.env.io(statsCmd(m.env.vault)), m.top().Init())
+		}
+		return m, cmd
+	case noticeMsg:
+		m.status.setNotice(msg.Text, msg.Err)
+		return m, nil
+	case changedMsg:
+		return m, m.env.io(statsCmd(m.env.vault))
+	case draftsFoundMsg:
+		if len(msg.Drafts) == 0 || !m.unlocked {
+			return m, nil
+		}
+		return m, m.push(newDraftPrompt(m.env, msg.Drafts))
+	case quitReadyMsg:
+		if msg.err != nil {
+			m.quitFailed = true
+			m.status.setNotice("Could not save your draft ("+msg.err.Error()+"). Press ctrl+c again to quit without it.", true)
+			return m, nil
+		}
+		return m, tea.Quit
+
+	// Navigation (none while locked: a late answer must not open a screen
+	// over the unlock screen).
+	case backMsg, openCaseMsg, editCaseMsg, editNoteMsg, resumeDraftMsg, editConsentMsg,
+		openTasksMsg, openSearchMsg, openConflictMsg:
+		if !m.unlocked {
+			return m, nil
+		}
+		return m.navigate(msg)
+	}
+
+	c, cmd := m.top().Update(msg)
+	m.stack[len(m.stack)-1] = c
+	return m, cmd
+}
+
+// navigate builds and stacks screens as the navigation messages ask.
+func (m *Model) navigate(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case backMsg:
+		cmd := m.pop()
+		if msg.Notice != "" {
+			m.status.setNotice(msg.Notice, false)
+		}
+		if msg.Changed {
+			cmd = tea.Batch(cmd, m.env.io(statsCmd(m.env.vault)))
+		}
+		return m, cmd
+	case openCaseMsg:
+		return m, m.push(newCaseDetail(m.env, msg.CaseID, msg.NoteID))
+	case editCaseMsg:
+		c := newCaseEdit(m.env, msg)
+		if msg.Replace {
+			return m, m.replaceTop(c)
+		}
+		return m, m.push(c)
+	case editNoteMsg:
+		c := newNoteEdit(m.env, msg)
+		if msg.Notice != "" {
+			m.status.setNotice(msg.Notice, false)
+		}
+		if msg.Replace {
+			return m, m.replaceTop(c)
+		}
+		return m, m.push(c)
+	case resumeDraftMsg:
+		// The prompt goes; the case opens with the editor on top.
+		m.pop()
+		detail := newCaseDetail(m.env, msg.Draft.CaseID, msg.Draft.NoteID)
+		detail.ref = msg.Ref
+		detail.SetSize(m.contentSize())
+		m.stack = append(m.stack, detail)
+		return m, m.push(newNoteEdit(m.env, editNoteMsg{Draft: msg.Draft, Ref: msg.Ref}))
+	case editConsentMsg:
+		return m, m.push(newConsentEdit(m.env, msg.CaseID))
+	case openTasksMsg:
+		return m, m.push(newTasks(m.env, msg.CaseID))
+	case openSearchMsg:
+		return m, m.push(newSearch(m.env))
+	case openConflictMsg:
+		return m, m.push(newConflict(m.env, msg))
+	}
+	return m, nil
+}
+
+// key handles the global keys and passes the rest to the top screen.
+func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.env.keys
+	m.lastInput = time.Now()
+	m.status.clearNotice()
+	typing := m.top().Typing()
+
+	switch {
+	case key.Matches(msg, k.ForceQuit):
+		return m, m.quit()
+	case m.locking:
+		return m, nil // the screens are going: keys would act on a locked vault
+	case m.showHelp:
+		if key.Matches(msg, k.Help, k.HelpAny, k.Back, k.Quit) {
+			m.showHelp = false
+		}
+		return m, nil
+	case key.Matches(msg, k.HelpAny), key.Matches(msg, k.Help) && !typing:
+		m.showHelp = true
+		return m, nil
+	case key.Matches(msg, k.Quit) && !typing:
+		return m, m.quit()
+	case key.Matches(msg, k.Lock) && m.unlocked:
+		return m, m.lock("Locked.")
+	}
+	c, cmd := m.top().Update(msg)
+	m.stack[len(m.stack)-1] = c
+	return m, cmd
+}
+
+// Shutdown stops note decryption and waits for the vault commands still
+// under way. Call it after the program has ended and before the vault is
+// locked or closed; Run does.
+func (m *Model) Shutdown() {
+	m.load.stop()
+	m.load = nil
+	m.env.gate.close()
+}
+
+// pendingDrafts collects the unsaved drafts of every open screen.
+func (m *Model) pendingDrafts() []store.Draft {
+	var ds []store.Draft
+	if !m.unlocked {
+		return nil
+	}
+	for _, c := range m.stack {
+		if d, ok := c.(drafter); ok {
+			if dr, ok := d.PendingDraft(); ok {
+				ds = append(ds, dr)
+			}
+		}
+	}
+	return append(ds, m.unsaved...)
+}
+
+// quit saves pending drafts, then quits. When saving failed once, a second
+// quit goes without them.
+func (m *Model) quit() tea.Cmd {
+	ds := m.pendingDrafts()
+	if len(ds) == 0 || m.quitFailed {
+		return tea.Quit
+	}
+	v, gate := m.env.vault, m.env.gate
+	return func() tea.Msg {
+		// Let an autosave under way land first, so it cannot overwrite
+		// the newer text saved here.
+		gate.close()
+		var errs []error
+		for _, d := range ds {
+			if err := persistDraft(v, d); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) > 0 {
+			gate.open() // we are staying: let the screens work again
+		}
+		return quitReadyMsg{errors.Join(errs...)}
+	}
+}
+
+// quitReadyMsg says the drafts are saved (or not) and the program may quit.
+type quitReadyMsg struct{ err error }
+
+// saveDraftsCmd seals drafts into the vault and reports with done.
+func saveDraftsCmd(v *store.Vault, ds []store.Draft, done func(error) tea.Msg) tea.Cmd {
+	return func() tea.Msg {
+		var errs []error
+		for _, d := range ds {
+			if err := persistDraft(v, d); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return done(errors.Join(errs...))
+	}
+}
+
+// View draws the header, the top screen (or the help), the status bar and
+// the short help.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "fieldcase"
+	return v
+}
+
+func (m *Model) render() string {
+	st := m.env.st
+	w, h := m.width, m.height
+	if w < 30 || h < 8 {
+		return fit(fmt.Sprintf("Terminal too small (%d×%d): fieldcase needs at least 30×8.", w, h), w, h)
+	}
+	cw, ch := m.contentSize()
+
+	// Header: where you are, and today's date.
+	var crumbs []string
+	for _, c := range m.stack {
+		if t := c.Title(); t != "" {
+			crumbs = append(crumbs, t)
+		}
+	}
+	left := st.Header.Render("fieldcase") + st.Crumb.Render("  "+strings.Join(crumbs, " › "))
+	right := st.Crumb.Render(m.env.now().Format("Mon 2 Jan 2006"))
+	gap := w - lipgloss.Width(left) - lipgloss.Width(right)
+	header := left
+	if gap >= 1 {
+		header = left + strings.Repeat(" ", gap) + right
+	}
+
+	var body string
+	if m.showHelp {
+		body = fullHelp(m.env, m.top(), cw, ch)
+	} else {
+		body = m.top().View()
+	}
+
+	typing := m.top().Typing()
+	k := m.env.keys
+	short := append([]key.Binding{}, m.top().ShortHelp()...)
+	if m.showHelp {
+		short = []key.Binding{k.Back}
+	} else if typing {
+		short = append(short, k.HelpAny, k.ForceQuit)
+	} else {
+		short = append(short, k.Help, k.Quit)
+	}
+	return fitLine(header, w) + "\n" +
+		fit(body, cw, ch) + "\n" +
+		m.status.View(w, m.unlocked) + "\n" +
+		fitLine(m.help.ShortHelpView(short), w)
+}

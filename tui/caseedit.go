@@ -1,0 +1,360 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// caseEdit is the form for a new case, an edit of one, or the combination
+// of a case's versions in conflict (saving then writes a merge).
+type caseEdit struct {
+	env     *env
+	caseID  string // "" for a new case
+	parents []record.RevID
+	merge   bool
+	loaded  bool
+	orig    record.Case
+	f       *form
+	fs      caseFields
+	errText string
+	confirm bool // discard changes?
+	dirty   bool
+	saving  bool
+	w, h    int
+}
+
+type caseFields struct {
+	ref, subject, dob, address, status, risk, team, workers, nextVisit *field
+	people, court, summary                                             *field
+	children, complexity, stage, travel                                *field
+}
+
+type (
+	// caseFormLoadedMsg carries the case to edit (sent by Init).
+	caseFormLoadedMsg struct {
+		cv  store.CaseView
+		err error
+	}
+	// caseSavedMsg reports CreateCase or UpdateCase.
+	caseSavedMsg struct {
+		caseID string
+		isNew  bool
+		err    error
+	}
+)
+
+func newCaseEdit(e *env, msg editCaseMsg) *caseEdit {
+	c := &caseEdit{env: e, caseID: msg.CaseID}
+	switch {
+	case msg.Merge != nil:
+		c.merge = true
+		c.parents = msg.Merge.Parents()
+		c.build(msg.Merge.Value)
+		c.loaded = true
+	case msg.CaseID == "":
+		c.build(record.Case{Status: "open", Risk: "medium", Opened: e.today()})
+		c.loaded = true
+	}
+	return c
+}
+
+func (c *caseEdit) build(v record.Case) {
+	c.orig = v
+	f := newForm(c.env)
+	f.labelW = 16
+	fs := &c.fs
+	fs.ref = f.text("Reference", v.Ref, "e.g. ASH-2026-014")
+	fs.subject = f.text("Subject", v.Subject, "child or adult the case is about")
+	fs.dob = f.text("Date of birth", string(v.DOB), "YYYY-MM-DD")
+	fs.address = f.text("Address", v.Address, "")
+	fs.status = f.choice("Status", record.CaseStatuses, v.Status)
+	fs.risk = f.choice("Risk", record.Risks, v.Risk)
+	fs.nextVisit = f.text("Next visit", string(v.NextVisit), "YYYY-MM-DD")
+	fs.team = f.text("Team", v.Team, "")
+	fs.workers = f.text("Workers", strings.Join(v.Workers, ", "), "comma-separated")
+	var people []string
+	for _, p := range v.People {
+		people = append(people, strings.Join(trimEmpty([]string{p.Name, p.Role, string(p.DOB), p.Phone}), " | "))
+	}
+	fs.people = f.area("People", strings.Join(people, "\n"), "one a line: name | role | born YYYY-MM-DD | phone", 4)
+	var courts []string
+	for _, cd := range v.CourtDates {
+		courts = append(courts, strings.Join(trimEmpty([]string{string(cd.Date), cd.Hearing, cd.Court}), " | "))
+	}
+	fs.court = f.area("Court dates", strings.Join(courts, "\n"), "one a line: YYYY-MM-DD | hearing | court", 2)
+	fs.summary = f.area("Summary", v.Summary, "", 3)
+	fs.children = f.text("Children", numOrEmpty(v.Weights.Children), "caseload weighting")
+	cx := ""
+	if v.Weights.Complexity > 0 {
+		cx = strconv.Itoa(v.Weights.Complexity)
+	}
+	fs.complexity = f.choice("Complexity", []string{"", "1", "2", "3"}, cx)
+	fs.stage = f.choice("Court stage", append([]string{""}, record.CourtStages...), v.Weights.CourtStage)
+	fs.travel = f.text("Travel (mins)", numOrEmpty(v.Weights.TravelMins), "one way")
+	c.f = f
+	c.f.setSize(c.w, c.h-2)
+}
+
+func trimEmpty(xs []string) []string {
+	for len(xs) > 0 && strings.TrimSpace(xs[len(xs)-1]) == "" {
+		xs = xs[:len(xs)-1]
+	}
+	return xs
+}
+
+func numOrEmpty(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+func (c *caseEdit) Init() tea.Cmd {
+	if !c.loaded {
+		v, id := c.env.vault, c.caseID
+		return c.env.io(func() tea.Msg {
+			cv, err := v.Case(id)
+			return caseFormLoadedMsg{cv: cv, err: err}
+		})
+	}
+	return c.f.setFocus(c.f.focus)
+}
+
+func (c *caseEdit) Title() string {
+	switch {
+	case c.merge:
+		return "Combine versions"
+	case c.caseID == "":
+		return "New case"
+	}
+	return "Edit case"
+}
+
+func (c *caseEdit) Typing() bool { return true }
+
+func (c *caseEdit) SetSize(w, h int) {
+	c.w, c.h = w, h
+	if c.f != nil {
+		c.f.setSize(w, h-2)
+	}
+}
+
+func (c *caseEdit) ShortHelp() []key.Binding {
+	k := c.env.keys
+	if c.confirm {
+		return []key.Binding{k.Yes, k.No}
+	}
+	return []key.Binding{k.Save, k.NextField, k.Choice, k.Cancel}
+}
+
+func (c *caseEdit) FullHelp() [][]key.Binding {
+	k := c.env.keys
+	return [][]key.Binding{{k.Save, k.Cancel}, formHelp(k)}
+}
+
+func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := c.env.keys
+	switch msg := msg.(type) {
+	case caseFormLoadedMsg:
+		if msg.err != nil {
+			c.errText = "Could not load the case: " + msg.err.Error()
+			return c, nil
+		}
+		if msg.cv.Conflict {
+			// Editing one version of a conflict would hide the others.
+			return c, tea.Sequence(back("", false), cmdOf(openConflictMsg{CaseID: c.caseID, RecordID: c.caseID, Kind: record.KindCase}))
+		}
+		c.parents = []record.RevID{msg.cv.Rev}
+		c.build(msg.cv.Value)
+		c.loaded = true
+		return c, c.f.start()
+	case caseSavedMsg:
+		c.saving = false
+		if msg.err != nil {
+			c.env.logErr("saving case", msg.err)
+			c.errText = "Not saved: " + writeError(msg.err) + ". Your changes are still here."
+			return c, nil
+		}
+		if msg.isNew {
+			return c, tea.Sequence(back("Case created.", true), cmdOf(openCaseMsg{CaseID: msg.caseID}))
+		}
+		if c.merge {
+			return c, back("Conflict resolved: the combined case was saved.", true)
+		}
+		return c, back("Case saved.", true)
+	case tea.KeyPressMsg:
+		if !c.loaded {
+			if key.Matches(msg, k.Cancel) {
+				return c, back("", false)
+			}
+			return c, nil
+		}
+		if c.confirm {
+			switch {
+			case key.Matches(msg, k.Yes):
+				return c, back("Changes discarded.", false)
+			case key.Matches(msg, k.No):
+				c.confirm = false
+			}
+			return c, nil
+		}
+		switch {
+		case key.Matches(msg, k.Save):
+			if c.saving {
+				return c, nil
+			}
+			return c, c.save()
+		case key.Matches(msg, k.Cancel):
+			if c.dirty {
+				c.confirm = true
+				return c, nil
+			}
+			return c, back("", false)
+		}
+	}
+	if !c.loaded {
+		return c, nil
+	}
+	cmd, changed := c.f.update(msg)
+	if changed {
+		c.dirty = true
+	}
+	return c, cmd
+}
+
+// value builds the case from the form; a malformed field is an error.
+func (c *caseEdit) value() (record.Case, error) {
+	fs := c.fs
+	v := c.orig // keeps fields the form does not show
+	v.Ref = strings.TrimSpace(fs.ref.value())
+	v.Subject = strings.TrimSpace(fs.subject.value())
+	v.Address = strings.TrimSpace(fs.address.value())
+	v.Status = fs.status.value()
+	v.Risk = fs.risk.value()
+	v.Team = strings.TrimSpace(fs.team.value())
+	v.Summary = strings.TrimSpace(fs.summary.value())
+	v.Workers = nil
+	for _, w := range strings.Split(fs.workers.value(), ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			v.Workers = append(v.Workers, w)
+		}
+	}
+	var err error
+	if v.DOB, err = record.ParseDate(fs.dob.value()); err != nil {
+		return v, fmt.Errorf("date of birth: %w", err)
+	}
+	if v.NextVisit, err = record.ParseDate(fs.nextVisit.value()); err != nil {
+		return v, fmt.Errorf("next visit: %w", err)
+	}
+	v.People = nil
+	for i, line := range strings.Split(fs.people.value(), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		parts := splitBar(line, 4)
+		p := record.Person{Name: parts[0], Role: parts[1], Phone: parts[3]}
+		if p.DOB, err = record.ParseDate(parts[2]); err != nil {
+			return v, fmt.Errorf("people, line %d: %w", i+1, err)
+		}
+		if p.Name == "" {
+			return v, fmt.Errorf("people, line %d: a person needs a name", i+1)
+		}
+		v.People = append(v.People, p)
+	}
+	v.CourtDates = nil
+	for i, line := range strings.Split(fs.court.value(), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		parts := splitBar(line, 3)
+		cd := record.CourtDate{Hearing: parts[1], Court: parts[2]}
+		if cd.Date, err = record.ParseDate(parts[0]); err != nil || cd.Date == "" {
+			return v, fmt.Errorf("court dates, line %d: start with a date (YYYY-MM-DD)", i+1)
+		}
+		v.CourtDates = append(v.CourtDates, cd)
+	}
+	if v.Weights.Children, err = atoiEmpty(fs.children.value()); err != nil {
+		return v, fmt.Errorf("children: %w", err)
+	}
+	if v.Weights.TravelMins, err = atoiEmpty(fs.travel.value()); err != nil {
+		return v, fmt.Errorf("travel: %w", err)
+	}
+	v.Weights.Complexity, _ = atoiEmpty(fs.complexity.value())
+	v.Weights.CourtStage = fs.stage.value()
+	v.Normalize()
+	return v, v.Validate()
+}
+
+func splitBar(line string, n int) []string {
+	parts := strings.SplitN(line, "|", n)
+	for len(parts) < n {
+		parts = append(parts, "")
+	}
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts
+}
+
+func atoiEmpty(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a whole number", s)
+	}
+	return n, nil
+}
+
+func (c *caseEdit) save() tea.Cmd {
+	v, err := c.value()
+	if err != nil {
+		c.errText = writeError(err)
+		return nil
+	}
+	c.errText, c.saving = "", true
+	vault, id, parents := c.env.vault, c.caseID, c.parents
+	if id == "" {
+		return c.env.io(func() tea.Msg {
+			newID, err := vault.CreateCase(v)
+			return caseSavedMsg{caseID: newID, isNew: true, err: err}
+		})
+	}
+	return c.env.io(func() tea.Msg {
+		return caseSavedMsg{caseID: id, err: vault.UpdateCase(id, parents, v)}
+	})
+}
+
+func (c *caseEdit) View() string {
+	st := c.env.st
+	if !c.loaded {
+		if c.errText != "" {
+			return st.Error.Render(c.errText)
+		}
+		return st.Muted.Render("Loading the case…")
+	}
+	title := "New case"
+	switch {
+	case c.merge:
+		title = "Combining " + itoa(len(c.parents)) + " versions of " + c.orig.Ref + " — saving resolves the conflict"
+	case c.caseID != "":
+		title = "Edit case " + c.orig.Ref
+	}
+	msg := ""
+	switch {
+	case c.confirm:
+		msg = st.Warn.Render("Discard your changes? y / n")
+	case c.errText != "":
+		msg = st.Error.Render(c.errText)
+	}
+	return fitLine(st.Title.Render(title), c.w) + "\n" + fitLine(msg, c.w) + "\n" + c.f.view(c.h-2)
+}

@@ -1,0 +1,441 @@
+package tui
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// sortOrder is how the case list is sorted; the Sort key cycles through them.
+type sortOrder int
+
+const (
+	byDue sortOrder = iota
+	byRef
+	byActivity
+	numOrders
+)
+
+func (o sortOrder) String() string {
+	switch o {
+	case byRef:
+		return "reference"
+	case byActivity:
+		return "last activity"
+	}
+	return "next due"
+}
+
+// caseRow is a case with its lower-case haystack for the filter.
+type caseRow struct {
+	cv  store.CaseView
+	hay []rune
+}
+
+// casesLoadedMsg carries the cases (sent by loadCasesCmd).
+type casesLoadedMsg struct {
+	rows []caseRow
+	err  error
+}
+
+func loadCasesCmd(v *store.Vault) tea.Cmd {
+	return func() tea.Msg {
+		cs, err := v.Cases()
+		if err != nil {
+			return casesLoadedMsg{err: err}
+		}
+		rows := make([]caseRow, len(cs))
+		for i, c := range cs {
+			rows[i] = caseRow{cv: c, hay: []rune(strings.ToLower(c.Value.Ref + " " + c.Value.Subject + " " + c.Value.Address))}
+		}
+		return casesLoadedMsg{rows: rows}
+	}
+}
+
+// caseList is the list of cases: filter as you type (fuzzy over reference,
+// subject and address), three sort orders, and markers for overdue visits,
+// conflicts and changes not yet synced. Only visible rows are drawn, so it
+// stays fast with thousands of cases.
+type caseList struct {
+	env       *env
+	all       []caseRow
+	shown     []int // indexes into all: filtered and sorted
+	scores    []int // filter score per index of all
+	cursor    int   // index into shown
+	offset    int   // first visible row
+	filter    textinput.Model
+	filtering bool
+	order     sortOrder
+	loaded    bool
+	err       error
+	w, h      int
+}
+
+func newCaseList(e *env) *caseList {
+	f := textinput.New()
+	f.Prompt = "/ "
+	f.Placeholder = "reference, name or address"
+	f.SetStyles(e.st.textinputStyles())
+	f.SetWidth(30)
+	return &caseList{env: e, filter: f}
+}
+
+func (l *caseList) Init() tea.Cmd { return l.env.io(loadCasesCmd(l.env.vault)) }
+
+func (l *caseList) Title() string { return "Cases" }
+
+func (l *caseList) Typing() bool { return l.filtering }
+
+func (l *caseList) SetSize(w, h int) {
+	l.w, l.h = w, h
+	l.filter.SetWidth(max(10, min(40, w/2-4)))
+	l.clamp()
+}
+
+func (l *caseList) ShortHelp() []key.Binding {
+	k := l.env.keys
+	if l.filtering {
+		return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"))}
+	}
+	return []key.Binding{k.Open, k.Filter, k.Sort, k.Search, k.NewCase}
+}
+
+func (l *caseList) FullHelp() [][]key.Binding {
+	k := l.env.keys
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{k.Open, k.Filter, k.Sort, k.Search, k.NewCase},
+	}
+}
+
+// selectedID is the id of the case under the cursor, or "".
+func (l *caseList) selectedID() string {
+	if l.cursor < 0 || l.cursor >= len(l.shown) {
+		return ""
+	}
+	return l.all[l.shown[l.cursor]].cv.ID
+}
+
+func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := l.env.keys
+	switch msg := msg.(type) {
+	case casesLoadedMsg:
+		keep := l.selectedID()
+		l.loaded, l.err = true, msg.err
+		if msg.err == nil {
+			l.all = msg.rows
+		}
+		l.refilter(keep)
+		return l, nil
+	case notesLoadedMsg:
+		return l, l.Init()
+	case tea.KeyPressMsg:
+		if l.filtering {
+			return l.filterKey(msg)
+		}
+		switch {
+		case key.Matches(msg, k.Up):
+			l.move(-1)
+		case key.Matches(msg, k.Down):
+			l.move(1)
+		case key.Matches(msg, k.PageUp):
+			l.move(-l.listHeight())
+		case key.Matches(msg, k.PageDown):
+			l.move(l.listHeight())
+		case key.Matches(msg, k.Top):
+			l.move(-len(l.shown))
+		case key.Matches(msg, k.Bottom):
+			l.move(len(l.shown))
+		case key.Matches(msg, k.Open):
+			if id := l.selectedID(); id != "" {
+				return l, cmdOf(openCaseMsg{CaseID: id})
+			}
+		case key.Matches(msg, k.Filter):
+			l.filtering = true
+			return l, l.filter.Focus()
+		case key.Matches(msg, k.Sort):
+			l.order = (l.order + 1) % numOrders
+			l.refilter(l.selectedID())
+		case key.Matches(msg, k.Search):
+			return l, cmdOf(openSearchMsg{})
+		case key.Matches(msg, k.NewCase):
+			return l, cmdOf(editCaseMsg{})
+		case key.Matches(msg, k.Back):
+			if l.filter.Value() != "" {
+				l.filter.Reset()
+				l.refilter(l.selectedID())
+			}
+		}
+	}
+	return l, nil
+}
+
+func (l *caseList) filterKey(msg tea.KeyPressMsg) (component, tea.Cmd) {
+	k := l.env.keys
+	switch msg.String() {
+	case "esc":
+		l.filtering = false
+		l.filter.Blur()
+		l.filter.Reset()
+		l.refilter(l.selectedID())
+		return l, nil
+	case "enter":
+		l.filtering = false
+		l.filter.Blur()
+		return l, nil
+	case "up", "down", "pgup", "pgdown":
+		switch {
+		case key.Matches(msg, k.Up):
+			l.move(-1)
+		case key.Matches(msg, k.Down):
+			l.move(1)
+		case key.Matches(msg, k.PageUp):
+			l.move(-l.listHeight())
+		case key.Matches(msg, k.PageDown):
+			l.move(l.listHeight())
+		}
+		return l, nil
+	}
+	before := l.filter.Value()
+	var cmd tea.Cmd
+	l.filter, cmd = l.filter.Update(msg)
+	if l.filter.Value() != before {
+		l.cursor, l.offset = 0, 0
+		l.refilter("")
+	}
+	return l, cmd
+}
+
+// refilter recomputes the shown rows from the filter and the sort order,
+// keeping the cursor on keepID when it is still shown.
+func (l *caseList) refilter(keepID string) {
+	q := splitWords(strings.ToLower(l.filter.Value()))
+	l.shown = l.shown[:0]
+	if cap(l.scores) < len(l.all) {
+		l.scores = make([]int, len(l.all))
+	}
+	l.scores = l.scores[:len(l.all)]
+	for i := range l.all {
+		s, ok := fuzzyWords(q, l.all[i].hay)
+		if ok {
+			l.scores[i] = s
+			l.shown = append(l.shown, i)
+		}
+	}
+	byOrder := func(a, b int) int {
+		ca, cb := &l.all[a].cv, &l.all[b].cv
+		switch l.order {
+		case byRef:
+			return cmp.Compare(ca.Value.Ref, cb.Value.Ref)
+		case byActivity:
+			return cmp.Or(cmp.Compare(cb.LastActivity, ca.LastActivity), cmp.Compare(ca.Value.Ref, cb.Value.Ref))
+		}
+		// Next due: earliest date first (so overdue first), undated and
+		// closed cases last.
+		if ac, bc := ca.Value.Status == "closed", cb.Value.Status == "closed"; ac != bc {
+			if ac {
+				return 1
+			}
+			return -1
+		}
+		da, db := ca.Due(), cb.Due()
+		if (da == "") != (db == "") {
+			if da == "" {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Or(cmp.Compare(da, db), cmp.Compare(ca.Value.Ref, cb.Value.Ref))
+	}
+	if len(q) > 0 {
+		slices.SortStableFunc(l.shown, func(a, b int) int {
+			return cmp.Or(cmp.Compare(l.scores[b], l.scores[a]), byOrder(a, b))
+		})
+	} else {
+		slices.SortStableFunc(l.shown, byOrder)
+	}
+	l.cursor = 0
+	if keepID != "" {
+		for i, idx := range l.shown {
+			if l.all[idx].cv.ID == keepID {
+				l.cursor = i
+				break
+			}
+		}
+	}
+	l.clamp()
+}
+
+func (l *caseList) listHeight() int { return max(1, l.h-3) }
+
+func (l *caseList) move(d int) {
+	l.cursor += d
+	l.clamp()
+}
+
+func (l *caseList) clamp() {
+	l.cursor = min(max(l.cursor, 0), max(len(l.shown)-1, 0))
+	lh := l.listHeight()
+	if l.cursor < l.offset {
+		l.offset = l.cursor
+	}
+	if l.cursor >= l.offset+lh {
+		l.offset = l.cursor - lh + 1
+	}
+	l.offset = max(0, min(l.offset, max(len(l.shown)-lh, 0)))
+}
+
+// columns are the widths of the case list's columns at the current width.
+type columns struct {
+	ref, subject, address, status, risk, due, flags int
+	wide                                            bool
+}
+
+func (l *caseList) columns() columns {
+	c := columns{ref: 9, status: 7, risk: 6, due: 12, flags: 2}
+	for _, r := range l.all {
+		c.ref = max(c.ref, min(len(r.cv.Value.Ref), 16))
+	}
+	c.wide = l.w >= 110
+	if c.wide {
+		c.flags = 18
+	}
+	fixed := 2 + c.ref + 1 + 1 + c.status + 1 + c.risk + 1 + c.due + 1 + c.flags
+	rest := max(l.w-fixed, 10)
+	if c.wide {
+		c.subject = rest * 2 / 5
+		c.address = rest - c.subject - 1
+	} else {
+		c.subject = rest
+	}
+	return c
+}
+
+func (l *caseList) View() string {
+	st := l.env.st
+	var b strings.Builder
+	// Title line: count, order, filter.
+	title := st.Title.Render(plural(len(l.all), "case", "cases")) + st.Muted.Render(" · sorted by "+l.order.String())
+	if l.filter.Value() != "" || l.filtering {
+		title += st.Muted.Render(" · ") + plural(len(l.shown), "match", "matches")
+	}
+	right := ""
+	if l.filtering || l.filter.Value() != "" {
+		right = l.filter.View()
+	}
+	b.WriteString(spread(title, right, l.w) + "\n")
+
+	c := l.columns()
+	hdr := "  " + cell("REF", c.ref) + " " + cell("SUBJECT", c.subject) + " "
+	if c.wide {
+		hdr += cell("ADDRESS", c.address) + " "
+	}
+	hdr += cell("STATUS", c.status) + " " + cell("RISK", c.risk) + " " + cell("NEXT DUE", c.due) + " " + cell("", c.flags)
+	b.WriteString(st.ColHeader.Render(fitLine(hdr, l.w)) + "\n")
+
+	lh := l.listHeight()
+	switch {
+	case !l.loaded:
+		b.WriteString(st.Muted.Render("  Loading cases…") + "\n")
+	case l.err != nil:
+		b.WriteString(st.Error.Render("  Could not list cases: "+l.err.Error()) + "\n")
+	case len(l.all) == 0:
+		b.WriteString("  No cases yet. Press N to create one.\n")
+	case len(l.shown) == 0:
+		b.WriteString("  No case matches “" + l.filter.Value() + "”. Press esc to clear the filter.\n")
+	}
+	today := l.env.today()
+	end := min(l.offset+lh, len(l.shown))
+	for i := l.offset; i < end; i++ {
+		r := &l.all[l.shown[i]].cv
+		sel := i == l.cursor
+		due := r.Due()
+		dueText := string(due)
+		if due == "" {
+			dueText = "—"
+		}
+		overdue := r.Overdue(today) && r.Value.Status != "closed"
+		if overdue {
+			dueText += " !"
+		}
+		flags := ""
+		if c.wide {
+			var fs []string
+			if r.Conflict || r.Conflicts > 0 {
+				fs = append(fs, "≠ conflict")
+			}
+			if r.Pending > 0 {
+				fs = append(fs, "↑ unsynced")
+			}
+			flags = strings.Join(fs, " ")
+		} else {
+			if r.Conflict || r.Conflicts > 0 {
+				flags += "≠"
+			} else {
+				flags += " "
+			}
+			if r.Pending > 0 {
+				flags += "↑"
+			}
+		}
+		if sel {
+			line := "▸ " + cell(r.Value.Ref, c.ref) + " " + cell(r.Value.Subject, c.subject) + " "
+			if c.wide {
+				line += cell(r.Value.Address, c.address) + " "
+			}
+			line += cell(r.Value.Status, c.status) + " " + cell(r.Value.Risk, c.risk) + " " + cell(dueText, c.due) + " " + cell(flags, c.flags)
+			b.WriteString(st.Selected.Render(fitLine(line, l.w)) + "\n")
+			continue
+		}
+		risk := cell(r.Value.Risk, c.risk)
+		if r.Value.Risk == "high" {
+			risk = st.Bad.Render(risk)
+		}
+		dueCell := cell(dueText, c.due)
+		if overdue {
+			dueCell = st.Overdue.Render(dueCell)
+		}
+		flagCell := cell(flags, c.flags)
+		if r.Conflict || r.Conflicts > 0 {
+			flagCell = st.Conflict.Render(flagCell)
+		} else {
+			flagCell = st.Unsynced.Render(flagCell)
+		}
+		status := cell(r.Value.Status, c.status)
+		if r.Value.Status == "closed" {
+			status = st.Muted.Render(status)
+		}
+		line := "  " + cell(r.Value.Ref, c.ref) + " " + cell(r.Value.Subject, c.subject) + " "
+		if c.wide {
+			line += st.Muted.Render(cell(r.Value.Address, c.address)) + " "
+		}
+		line += status + " " + risk + " " + dueCell + " " + flagCell
+		b.WriteString(fitLine(line, l.w) + "\n")
+	}
+	// Legend on the last line.
+	out := b.String()
+	lines := strings.Count(out, "\n")
+	for ; lines < l.h-1; lines++ {
+		out += "\n"
+	}
+	legend := "! overdue · ≠ conflict · ↑ not yet synced"
+	if n := len(l.shown); n > lh {
+		legend += st.Muted.Render("   " + itoa(l.cursor+1) + "/" + itoa(n))
+	}
+	return out + st.Muted.Render(legend)
+}
+
+// spread puts left and right on one line of width w.
+func spread(left, right string, w int) string {
+	gap := w - ansiWidth(left) - ansiWidth(right)
+	if gap < 1 {
+		return fitLine(left+" "+right, w)
+	}
+	return left + strings.Repeat(" ", gap) + right
+}

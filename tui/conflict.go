@@ -1,0 +1,442 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// conflict shows the versions of a record in conflict side by side (who,
+// when, which device) and resolves it: keep one version, or combine them in
+// the editor. Either way the new revision's parents are every version, so
+// it is a merge that ends the conflict on every device.
+type conflict struct {
+	env    *env
+	req    openConflictMsg
+	data   *conflictLoadedMsg
+	err    error
+	sel    int
+	scroll int
+	busy   bool
+	w, h   int
+}
+
+// version is one head of a record in conflict, ready to show.
+type version struct {
+	rev     record.RevID
+	when    time.Time
+	device  string
+	deleted bool
+	sealed  bool
+	loading bool
+	fields  [][2]string // label, value
+}
+
+type (
+	// conflictLoadedMsg carries the record's versions.
+	conflictLoadedMsg struct {
+		ref      string
+		versions []version
+		parents  []record.RevID
+		cv       *store.CaseView
+		note     *store.Item[record.Note]
+		task     *store.Item[record.Task]
+		err      error
+	}
+	// conflictResolvedMsg reports the merge.
+	conflictResolvedMsg struct {
+		notice string
+		err    error
+	}
+)
+
+func newConflict(e *env, req openConflictMsg) *conflict { return &conflict{env: e, req: req} }
+
+func (c *conflict) Init() tea.Cmd {
+	v, req := c.env.vault, c.req
+	return c.env.io(func() tea.Msg { return loadConflict(v, req) })
+}
+
+func loadConflict(v *store.Vault, req openConflictMsg) conflictLoadedMsg {
+	var m conflictLoadedMsg
+	cv, err := v.Case(req.CaseID)
+	if err != nil {
+		return conflictLoadedMsg{err: err}
+	}
+	m.ref = cv.Value.Ref
+	me := v.DeviceID()
+	mk := func(rev record.RevID, hlc record.HLC, dev string, del, sealed bool, fields [][2]string) version {
+		return version{rev: rev, when: hlc.Time(), device: deviceName(dev, me), deleted: del, sealed: sealed, fields: fields}
+	}
+	switch req.Kind {
+	case record.KindCase:
+		m.cv = &cv
+		for _, x := range cv.Versions {
+			m.versions = append(m.versions, mk(x.Rev, x.HLC, x.Device, x.Deleted, x.Sealed, caseVersionFields(x.Value)))
+		}
+		m.parents = cv.Parents()
+	case record.KindNote:
+		n, err := v.Note(req.RecordID)
+		if err != nil {
+			return conflictLoadedMsg{err: err}
+		}
+		m.note = &n
+		for _, x := range n.Versions {
+			ver := mk(x.Rev, x.HLC, x.Device, x.Deleted, x.Sealed, noteFields(x.Value))
+			ver.loading = n.Loading && !x.Deleted
+			m.versions = append(m.versions, ver)
+		}
+		m.parents = n.Parents()
+	case record.KindTask:
+		ts, err := v.Tasks(req.CaseID)
+		if err != nil {
+			return conflictLoadedMsg{err: err}
+		}
+		i := slices.IndexFunc(ts, func(t store.Item[record.Task]) bool { return t.ID == req.RecordID })
+		if i < 0 {
+			return conflictLoadedMsg{err: store.ErrNotFound}
+		}
+		m.task = &ts[i]
+		for _, x := range ts[i].Versions {
+			m.versions = append(m.versions, mk(x.Rev, x.HLC, x.Device, x.Deleted, x.Sealed, taskFields(x.Value)))
+		}
+		m.parents = ts[i].Parents()
+	default:
+		return conflictLoadedMsg{err: fmt.Errorf("%s records cannot conflict", req.Kind)}
+	}
+	// Oldest first, so "version 1" is the earlier edit.
+	slices.SortStableFunc(m.versions, func(a, b version) int { return a.when.Compare(b.when) })
+	return m
+}
+
+func deviceName(dev, me string) string {
+	switch {
+	case dev == "":
+		return "unknown device"
+	case dev == me:
+		return "this device"
+	case len(dev) > 10:
+		return "device " + dev[:10] + "…"
+	}
+	return "device " + dev
+}
+
+func caseVersionFields(c record.Case) [][2]string {
+	var people []string
+	for _, p := range c.People {
+		people = append(people, strings.Join(trimEmpty([]string{p.Name, p.Role, string(p.DOB), p.Phone}), ", "))
+	}
+	var courts []string
+	for _, cd := range c.CourtDates {
+		courts = append(courts, strings.Join(trimEmpty([]string{string(cd.Date), cd.Hearing, cd.Court}), ", "))
+	}
+	return [][2]string{
+		{"Reference", c.Ref}, {"Subject", c.Subject}, {"Born", string(c.DOB)}, {"Address", c.Address},
+		{"Status", c.Status}, {"Risk", c.Risk}, {"Next visit", string(c.NextVisit)}, {"Team", c.Team},
+		{"Workers", strings.Join(c.Workers, ", ")}, {"People", strings.Join(people, "; ")},
+		{"Court", strings.Join(courts, "; ")}, {"Summary", c.Summary},
+	}
+}
+
+func noteFields(n record.Note) [][2]string {
+	return [][2]string{
+		{"Kind", n.Kind}, {"Date", strings.TrimSpace(string(n.Date) + " " + n.Time)}, {"Place", n.Place},
+		{"With", strings.Join(n.Attendees, ", ")}, {"By", n.Author}, {"Text", n.Text},
+	}
+}
+
+func taskFields(t record.Task) [][2]string {
+	done := "no"
+	if t.Done {
+		done = "yes " + string(t.DoneOn)
+	}
+	return [][2]string{{"Title", t.Title}, {"Kind", t.Kind}, {"Due", string(t.Due)}, {"Done", done}}
+}
+
+func (c *conflict) Title() string { return "Conflict" }
+
+func (c *conflict) Typing() bool { return false }
+
+func (c *conflict) SetSize(w, h int) { c.w, c.h = w, h }
+
+func (c *conflict) ShortHelp() []key.Binding {
+	k := c.env.keys
+	s := []key.Binding{k.PrevVersion, k.NextVersion, k.Keep}
+	if c.req.Kind != record.KindTask {
+		s = append(s, k.Combine)
+	}
+	return append(s, k.Back)
+}
+
+func (c *conflict) FullHelp() [][]key.Binding {
+	k := c.env.keys
+	return [][]key.Binding{{k.PrevVersion, k.NextVersion, k.Up, k.Down}, {k.Keep, k.Combine, k.Back}}
+}
+
+func (c *conflict) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := c.env.keys
+	switch msg := msg.(type) {
+	case conflictLoadedMsg:
+		if msg.err != nil {
+			c.err = msg.err
+			return c, nil
+		}
+		if len(msg.versions) < 2 {
+			return c, back("That record is no longer in conflict.", false)
+		}
+		c.data = &msg
+		c.sel = min(c.sel, len(msg.versions)-1)
+		return c, nil
+	case notesLoadedMsg:
+		return c, c.Init()
+	case conflictResolvedMsg:
+		c.busy = false
+		if msg.err != nil {
+			c.env.logErr("resolving conflict", msg.err)
+			c.err = errors.New("not resolved: " + writeError(msg.err))
+			return c, nil
+		}
+		return c, back(msg.notice, true)
+	case tea.KeyPressMsg:
+		if key.Matches(msg, k.Back) {
+			return c, back("", false)
+		}
+		if c.data == nil || c.busy {
+			return c, nil
+		}
+		c.err = nil
+		switch {
+		case key.Matches(msg, k.PrevVersion):
+			c.sel = max(0, c.sel-1)
+		case key.Matches(msg, k.NextVersion):
+			c.sel = min(len(c.data.versions)-1, c.sel+1)
+		case key.Matches(msg, k.Up):
+			c.scroll = max(0, c.scroll-1)
+		case key.Matches(msg, k.Down):
+			c.scroll++
+		case key.Matches(msg, k.Keep), key.Matches(msg, k.Combine):
+			if c.data.versions[c.sel].loading {
+				c.err = errors.New("wait a moment: the notes are still being decrypted")
+				return c, nil
+			}
+			if key.Matches(msg, k.Combine) {
+				return c, c.combine()
+			}
+			if c.data.versions[c.sel].sealed {
+				c.err = errors.New("this device holds no key for that version: keep another")
+				return c, nil
+			}
+			c.busy = true
+			return c, c.keep()
+		}
+	}
+	return c, nil
+}
+
+// keep writes the chosen version again as a merge of every version.
+func (c *conflict) keep() tea.Cmd {
+	v, req, d, sel := c.env.vault, c.req, c.data, c.sel
+	chosen := d.versions[sel]
+	notice := fmt.Sprintf("Conflict resolved: kept version %d (%s, %s).", sel+1, chosen.device, chosen.when.Local().Format("2 Jan 15:04"))
+	return c.env.io(func() tea.Msg {
+		var err error
+		switch {
+		case chosen.deleted:
+			err = v.Delete(req.CaseID, req.RecordID)
+		case d.cv != nil:
+			err = v.UpdateCase(req.RecordID, d.parents, pick(d.cv.Versions, chosen.rev))
+		case d.note != nil:
+			err = v.EditNote(req.RecordID, d.parents, pick(d.note.Versions, chosen.rev))
+		case d.task != nil:
+			err = v.UpdateTask(req.CaseID, req.RecordID, d.parents, pick(d.task.Versions, chosen.rev))
+		}
+		return conflictResolvedMsg{notice: notice, err: err}
+	})
+}
+
+func pick[T any](vs []store.Version[T], rev record.RevID) T {
+	for _, v := range vs {
+		if v.Rev == rev {
+			return v.Value
+		}
+	}
+	var zero T
+	return zero
+}
+
+// combine opens the editor on the versions together; saving there writes
+// the merge.
+func (c *conflict) combine() tea.Cmd {
+	d := c.data
+	chosen := d.versions[c.sel]
+	switch {
+	case d.note != nil:
+		base := pick(d.note.Versions, chosen.rev)
+		if chosen.deleted {
+			base = record.Note{Kind: "visit", Date: c.env.today()}
+		}
+		var texts []string
+		seen := map[string]bool{}
+		var att []string
+		for i, ver := range d.versions {
+			if ver.deleted || ver.sealed {
+				continue
+			}
+			n := pick(d.note.Versions, ver.rev)
+			texts = append(texts, fmt.Sprintf("── version %d · %s · %s ──\n%s", i+1, ver.device, ver.when.Local().Format("2 Jan 2006 15:04"), n.Text))
+			for _, a := range n.Attendees {
+				if !seen[strings.ToLower(a)] {
+					seen[strings.ToLower(a)] = true
+					att = append(att, a)
+				}
+			}
+		}
+		base.Text = strings.Join(texts, "\n\n")
+		base.Attendees = att
+		dr := store.Draft{Key: store.DraftKey(c.req.CaseID, c.req.RecordID), CaseID: c.req.CaseID, NoteID: c.req.RecordID, Base: d.parents, Note: base}
+		return cmdOf(editNoteMsg{Draft: dr, Ref: d.ref, Replace: true, Notice: "Edit the combined text (remove the ── markers), then ctrl+s."})
+	case d.cv != nil:
+		merged := *d.cv
+		merged.Value = pick(d.cv.Versions, chosen.rev)
+		if chosen.deleted {
+			for _, ver := range d.versions {
+				if !ver.deleted {
+					merged.Value = pick(d.cv.Versions, ver.rev)
+				}
+			}
+		}
+		return cmdOf(editCaseMsg{CaseID: c.req.RecordID, Merge: &merged, Replace: true})
+	}
+	return notice("A task cannot be combined: keep one version, then edit it.")
+}
+
+func (c *conflict) View() string {
+	st := c.env.st
+	if c.data == nil {
+		if c.err != nil {
+			return st.Error.Render("Could not open the conflict: "+c.err.Error()) + "\n\nPress esc to go back."
+		}
+		return st.Muted.Render("Loading the versions…")
+	}
+	d := c.data
+	what := map[record.Kind]string{record.KindCase: "case record", record.KindNote: "note", record.KindTask: "task"}[c.req.Kind]
+	title := st.Conflict.Render(fmt.Sprintf("≠ This %s of %s has %d versions, written apart.", what, d.ref, len(d.versions)))
+	hint := "Choose one with ←/→ and press enter to keep it"
+	if c.req.Kind != record.KindTask {
+		hint += ", or m to combine them in the editor"
+	}
+	hint += ". Nothing is lost: the other versions stay in the history."
+	line2 := st.Muted.Render(hint)
+	if c.err != nil {
+		line2 = st.Error.Render(c.err.Error())
+	}
+	if c.busy {
+		line2 = st.Muted.Render("Saving…")
+	}
+
+	// Columns: as many versions as fit at 30 columns or more, around the
+	// selected one.
+	n := len(d.versions)
+	perRow := max(1, min(n, c.w/30))
+	first := min(max(0, c.sel-perRow+1), n-perRow)
+	colW := (c.w - (perRow - 1)) / perRow
+	bodyH := max(3, c.h-2)
+	// Fields that differ between versions are marked.
+	differs := map[string]bool{}
+	for i, f := range d.versions[0].fields {
+		for _, ver := range d.versions[1:] {
+			if i < len(ver.fields) && ver.fields[i][1] != f[1] {
+				differs[f[0]] = true
+			}
+		}
+	}
+	var cols []string
+	for i := first; i < first+perRow; i++ {
+		cols = append(cols, c.column(i, colW, bodyH, differs))
+	}
+	body := lipgloss.JoinHorizontal(lipgloss.Top, intersperse(cols, " ")...)
+	return fitLine(title, c.w) + "\n" + fitLine(line2, c.w) + "\n" + body
+}
+
+func intersperse(xs []string, sep string) []string {
+	var out []string
+	for i, x := range xs {
+		if i > 0 {
+			out = append(out, sep)
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// column renders version i in a box of width w and height h.
+func (c *conflict) column(i, w, h int, differs map[string]bool) string {
+	st := c.env.st
+	ver := c.data.versions[i]
+	box := st.Box
+	mark := "  "
+	if i == c.sel {
+		box = st.BoxActive
+		mark = "▸ "
+	}
+	inner := max(8, w-4)
+	head := []string{
+		mark + fmt.Sprintf("Version %d of %d", i+1, len(c.data.versions)),
+		"  " + ver.device,
+		"  written " + ver.when.Local().Format("2 Jan 2006 15:04"),
+	}
+	var body []string
+	switch {
+	case ver.loading:
+		body = append(body, st.Muted.Render("Still decrypting notes…"))
+	case ver.deleted:
+		body = append(body, st.Warn.Render("This version deletes the record."))
+	case ver.sealed:
+		body = append(body, st.Muted.Render("This device holds no key for this version."))
+	default:
+		for _, f := range ver.fields {
+			if f[1] == "" {
+				continue
+			}
+			lbl := st.Label.Render(f[0])
+			if differs[f[0]] {
+				lbl = st.Conflict.Render(f[0] + " ≠")
+			}
+			if f[0] == "Text" || f[0] == "Summary" {
+				body = append(body, lbl)
+				for _, p := range strings.Split(f[1], "\n") {
+					body = append(body, wrap(p, inner)...)
+				}
+				continue
+			}
+			for j, l := range wrap(f[1], max(4, inner-12)) {
+				if j == 0 {
+					body = append(body, fitLine(lbl, 12)+l)
+				} else {
+					body = append(body, strings.Repeat(" ", 12)+l)
+				}
+			}
+		}
+	}
+	avail := max(1, h-2-len(head)-1)
+	scroll := min(c.scroll, max(0, len(body)-avail))
+	body = body[scroll:min(len(body), scroll+avail)]
+	lines := append(head, "")
+	lines = append(lines, body...)
+	for j := range lines {
+		lines[j] = fitLine(lines[j], inner)
+	}
+	for len(lines) < h-2 {
+		lines = append(lines, strings.Repeat(" ", inner))
+	}
+	return box.Width(w).Render(strings.Join(lines, "\n"))
+}

@@ -1,0 +1,182 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// consentEdit records one consent decision: who, for what, given, refused
+// or withdrawn, with a capacity note and a review date. Decisions are
+// events: a new one supersedes the last of the same person and scope.
+type consentEdit struct {
+	env     *env
+	caseID  string
+	ref     string
+	loaded  bool
+	f       *form
+	person  *field
+	other   *field
+	scope   *field
+	dec     *field
+	date    *field
+	cap     *field
+	review  *field
+	errText string
+	saving  bool
+	w, h    int
+}
+
+const otherPerson = "someone else…"
+
+type (
+	// consentCaseMsg carries the case whose people can consent.
+	consentCaseMsg struct {
+		cv  store.CaseView
+		err error
+	}
+	// consentSavedMsg reports AddConsent.
+	consentSavedMsg struct{ err error }
+)
+
+func newConsentEdit(e *env, caseID string) *consentEdit {
+	return &consentEdit{env: e, caseID: caseID}
+}
+
+func (c *consentEdit) Init() tea.Cmd {
+	if c.loaded {
+		return c.f.setFocus(c.f.focus)
+	}
+	v, id := c.env.vault, c.caseID
+	return c.env.io(func() tea.Msg {
+		cv, err := v.Case(id)
+		return consentCaseMsg{cv: cv, err: err}
+	})
+}
+
+func (c *consentEdit) build(cv store.CaseView) {
+	c.ref = cv.Value.Ref
+	var people []string
+	for _, p := range cv.Value.People {
+		people = append(people, p.Name)
+	}
+	people = append(people, otherPerson)
+	f := newForm(c.env)
+	c.person = f.choice("Person", people, people[0])
+	c.other = f.text("Name", "", "who is deciding")
+	c.other.hidden = func() bool { return c.person.value() != otherPerson }
+	c.scope = f.checks("Share with", record.ConsentScopes, nil)
+	c.dec = f.choice("Decision", record.Decisions, "given")
+	c.date = f.text("Date", string(c.env.today()), "YYYY-MM-DD")
+	c.cap = f.area("Capacity", "", "how capacity was assessed, if relevant", 2)
+	c.review = f.text("Review by", "", "YYYY-MM-DD")
+	c.f = f
+	c.f.setSize(c.w, c.h-2)
+}
+
+func (c *consentEdit) Title() string { return "Record consent" }
+
+func (c *consentEdit) Typing() bool { return true }
+
+func (c *consentEdit) SetSize(w, h int) {
+	c.w, c.h = w, h
+	if c.f != nil {
+		c.f.setSize(w, h-2)
+	}
+}
+
+func (c *consentEdit) ShortHelp() []key.Binding {
+	k := c.env.keys
+	return []key.Binding{k.Save, k.NextField, k.Choice, k.Toggle, k.Cancel}
+}
+
+func (c *consentEdit) FullHelp() [][]key.Binding {
+	k := c.env.keys
+	return [][]key.Binding{{k.Save, k.Cancel}, formHelp(k)}
+}
+
+func (c *consentEdit) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := c.env.keys
+	switch msg := msg.(type) {
+	case consentCaseMsg:
+		if msg.err != nil {
+			c.errText = "Could not load the case: " + msg.err.Error()
+			return c, nil
+		}
+		c.build(msg.cv)
+		c.loaded = true
+		return c, c.f.start()
+	case consentSavedMsg:
+		c.saving = false
+		if msg.err != nil {
+			c.env.logErr("saving consent", msg.err)
+			c.errText = "Not saved: " + writeError(msg.err)
+			return c, nil
+		}
+		return c, back("Consent decision recorded.", true)
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, k.Cancel):
+			return c, back("", false)
+		case key.Matches(msg, k.Save) && c.loaded && !c.saving:
+			return c, c.save()
+		}
+	}
+	if !c.loaded {
+		return c, nil
+	}
+	cmd, _ := c.f.update(msg)
+	return c, cmd
+}
+
+func (c *consentEdit) save() tea.Cmd {
+	person := c.person.value()
+	if person == otherPerson {
+		person = strings.TrimSpace(c.other.value())
+	}
+	con := record.Consent{
+		Person:       person,
+		Scope:        c.scope.values(),
+		Decision:     c.dec.value(),
+		CapacityNote: strings.TrimSpace(c.cap.value()),
+	}
+	var err error
+	if con.Date, err = record.ParseDate(c.date.value()); err == nil {
+		con.ReviewDate, err = record.ParseDate(c.review.value())
+	}
+	if err == nil {
+		if con.Date == "" {
+			con.Date = c.env.today()
+		}
+		err = con.Validate()
+	}
+	if err != nil {
+		c.errText = writeError(err)
+		return nil
+	}
+	c.errText, c.saving = "", true
+	v, id := c.env.vault, c.caseID
+	return c.env.io(func() tea.Msg {
+		_, err := v.AddConsent(id, con)
+		return consentSavedMsg{err: err}
+	})
+}
+
+func (c *consentEdit) View() string {
+	st := c.env.st
+	if !c.loaded {
+		if c.errText != "" {
+			return st.Error.Render(c.errText)
+		}
+		return st.Muted.Render("Loading the case…")
+	}
+	msg := st.Muted.Render("A decision is never edited: a new one replaces the last for that person and scope.")
+	if c.errText != "" {
+		msg = st.Error.Render(c.errText)
+	}
+	return fitLine(st.Title.Render("Consent decision · "+c.ref), c.w) + "\n" + fitLine(msg, c.w) + "\n" + c.f.view(c.h-2)
+}

@@ -1,0 +1,168 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// draftPrompt offers back the drafts found after an unlock: notes that were
+// being typed when fieldcase last stopped (a quit, a lock, a crash, a flat
+// battery). Resume opens the editor on one; discard deletes it; later
+// leaves them for when the case is opened again.
+type draftPrompt struct {
+	env     *env
+	drafts  []draftRow
+	cursor  int
+	confirm bool
+	errText string
+	w, h    int
+}
+
+// draftRow is a draft with the case it belongs to.
+type draftRow struct {
+	draft   store.Draft
+	ref     string
+	subject string
+}
+
+type (
+	// draftsFoundMsg lists the drafts in the vault (sent after unlock).
+	draftsFoundMsg struct{ Drafts []draftRow }
+	// resumeDraftMsg asks the root to open the case and the editor on a
+	// draft.
+	resumeDraftMsg struct {
+		Draft store.Draft
+		Ref   string
+	}
+	// draftDroppedMsg reports the deletion of a draft from the prompt.
+	draftDroppedMsg struct {
+		key string
+		err error
+	}
+)
+
+func checkDraftsCmd(v *store.Vault) tea.Cmd {
+	return func() tea.Msg {
+		ds, err := v.Drafts()
+		if err != nil {
+			return noticeMsg{Text: "Could not read saved drafts: " + err.Error(), Err: true}
+		}
+		rows := make([]draftRow, 0, len(ds))
+		for _, d := range ds {
+			r := draftRow{draft: d, ref: "(unknown case)"}
+			if cv, err := v.Case(d.CaseID); err == nil {
+				r.ref, r.subject = cv.Value.Ref, cv.Value.Subject
+			}
+			rows = append(rows, r)
+		}
+		return draftsFoundMsg{Drafts: rows}
+	}
+}
+
+func newDraftPrompt(e *env, rows []draftRow) *draftPrompt { return &draftPrompt{env: e, drafts: rows} }
+
+func (p *draftPrompt) Init() tea.Cmd { return nil }
+
+func (p *draftPrompt) Title() string { return "Unsaved drafts" }
+
+func (p *draftPrompt) Typing() bool { return false }
+
+func (p *draftPrompt) SetSize(w, h int) { p.w, p.h = w, h }
+
+func (p *draftPrompt) ShortHelp() []key.Binding {
+	k := p.env.keys
+	if p.confirm {
+		return []key.Binding{k.Yes, k.No}
+	}
+	return []key.Binding{k.Resume, k.DiscardDraft, k.Later}
+}
+
+func (p *draftPrompt) FullHelp() [][]key.Binding {
+	k := p.env.keys
+	return [][]key.Binding{{k.Up, k.Down}, {k.Resume, k.DiscardDraft, k.Later}}
+}
+
+func (p *draftPrompt) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := p.env.keys
+	switch msg := msg.(type) {
+	case draftDroppedMsg:
+		if msg.err != nil {
+			p.errText = "Could not discard: " + writeError(msg.err)
+			return p, nil
+		}
+		for i, r := range p.drafts {
+			if r.draft.Key == msg.key {
+				p.drafts = append(p.drafts[:i], p.drafts[i+1:]...)
+				break
+			}
+		}
+		p.cursor = min(p.cursor, max(0, len(p.drafts)-1))
+		if len(p.drafts) == 0 {
+			return p, back("Draft discarded.", false)
+		}
+		return p, nil
+	case tea.KeyPressMsg:
+		p.errText = ""
+		if p.confirm {
+			switch {
+			case key.Matches(msg, k.Yes):
+				p.confirm = false
+				v, dk := p.env.vault, p.drafts[p.cursor].draft.Key
+				return p, p.env.io(func() tea.Msg { return draftDroppedMsg{key: dk, err: v.DeleteDraft(dk)} })
+			case key.Matches(msg, k.No):
+				p.confirm = false
+			}
+			return p, nil
+		}
+		switch {
+		case key.Matches(msg, k.Up):
+			p.cursor = max(0, p.cursor-1)
+		case key.Matches(msg, k.Down):
+			p.cursor = min(len(p.drafts)-1, p.cursor+1)
+		case key.Matches(msg, k.Resume):
+			r := p.drafts[p.cursor]
+			return p, cmdOf(resumeDraftMsg{Draft: r.draft, Ref: r.ref})
+		case key.Matches(msg, k.DiscardDraft):
+			p.confirm = true
+		case key.Matches(msg, k.Later):
+			return p, back("Drafts kept: each is offered again when you write a note in its case.", false)
+		}
+	}
+	return p, nil
+}
+
+func (p *draftPrompt) View() string {
+	st := p.env.st
+	var b strings.Builder
+	b.WriteString(st.Title.Render("Notes you had not saved") + "\n")
+	b.WriteString(st.Muted.Render("These drafts were sealed in the vault while you typed. Resume one to finish and save it.") + "\n\n")
+	for i, r := range p.drafts {
+		what := "new note"
+		if r.draft.NoteID != "" {
+			what = "edit of a note"
+		}
+		head := r.ref + "  " + r.subject + " · " + what + " · " + r.draft.Note.Kind + " " + string(r.draft.Note.Date)
+		if !r.draft.Saved.IsZero() {
+			head += " · saved " + r.draft.Saved.Local().Format("2 Jan 15:04")
+		}
+		text := strings.Join(strings.Fields(r.draft.Note.Text), " ")
+		if i == p.cursor {
+			b.WriteString(st.Selected.Render(fitLine("▸ "+head, p.w)) + "\n")
+		} else {
+			b.WriteString(fitLine("  "+head, p.w) + "\n")
+		}
+		b.WriteString(fitLine(st.Muted.Render("    “"+text+"”"), p.w) + "\n")
+	}
+	b.WriteString("\n")
+	switch {
+	case p.confirm:
+		b.WriteString(st.Warn.Render("Discard this draft for good? y / n"))
+	case p.errText != "":
+		b.WriteString(st.Error.Render(p.errText))
+	}
+	return b.String()
+}

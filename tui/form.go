@@ -1,0 +1,349 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textarea"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+)
+
+// form is the field list shared by the case, note, consent and task
+// editors: text inputs, choices (←/→), check boxes (space) and multi-line
+// areas; tab and shift+tab move between fields. It is a part of a screen,
+// not a screen.
+type form struct {
+	env    *env
+	fields []*field
+	focus  int
+	offset int // first line shown when the form is taller than the screen
+	w, h   int
+	labelW int
+}
+
+type fieldKind int
+
+const (
+	fieldText fieldKind = iota
+	fieldChoice
+	fieldChecks
+	fieldArea
+)
+
+type field struct {
+	label   string
+	hint    string
+	kind    fieldKind
+	input   textinput.Model
+	area    textarea.Model
+	choices []string
+	choice  int    // fieldChoice: the chosen one; fieldChecks: the one under the cursor
+	checked []bool // fieldChecks
+	lines   int    // fieldArea: height; 0 takes the space left
+	hidden  func() bool
+}
+
+func newForm(e *env) *form { return &form{env: e, labelW: 14} }
+
+func (f *form) text(label, value, hint string) *field {
+	in := textinput.New()
+	in.Prompt = ""
+	in.SetStyles(f.env.st.textinputStyles())
+	if hint != "" {
+		in.Placeholder = "(" + hint + ")"
+	}
+	in.SetValue(value)
+	in.CursorEnd()
+	fd := &field{label: label, hint: hint, kind: fieldText, input: in}
+	f.fields = append(f.fields, fd)
+	return fd
+}
+
+func (f *form) choice(label string, choices []string, value string) *field {
+	fd := &field{label: label, kind: fieldChoice, choices: choices}
+	for i, c := range choices {
+		if c == value {
+			fd.choice = i
+		}
+	}
+	f.fields = append(f.fields, fd)
+	return fd
+}
+
+func (f *form) checks(label string, choices []string, checked []string) *field {
+	fd := &field{label: label, kind: fieldChecks, choices: choices, checked: make([]bool, len(choices))}
+	for i, c := range choices {
+		for _, v := range checked {
+			if c == v {
+				fd.checked[i] = true
+			}
+		}
+	}
+	f.fields = append(f.fields, fd)
+	return fd
+}
+
+func (f *form) area(label, value, hint string, lines int) *field {
+	ta := textarea.New()
+	ta.ShowLineNumbers = false
+	ta.Prompt = "│ "
+	ta.CharLimit = 0
+	ta.MaxHeight = 0
+	ta.SetStyles(f.env.st.textareaStyles())
+	ta.SetValue(value)
+	fd := &field{label: label, hint: hint, kind: fieldArea, area: ta, lines: lines}
+	f.fields = append(f.fields, fd)
+	return fd
+}
+
+func (fd *field) value() string {
+	switch fd.kind {
+	case fieldText:
+		return fd.input.Value()
+	case fieldArea:
+		return fd.area.Value()
+	case fieldChoice:
+		return fd.choices[fd.choice]
+	}
+	return ""
+}
+
+func (fd *field) values() []string {
+	var out []string
+	for i, c := range fd.choices {
+		if fd.checked[i] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (fd *field) visible() bool { return fd.hidden == nil || !fd.hidden() }
+
+// start focuses the first field.
+func (f *form) start() tea.Cmd { return f.setFocus(0) }
+
+func (f *form) setFocus(i int) tea.Cmd {
+	for _, fd := range f.fields {
+		fd.input.Blur()
+		fd.area.Blur()
+	}
+	f.focus = min(max(i, 0), len(f.fields)-1)
+	fd := f.fields[f.focus]
+	switch fd.kind {
+	case fieldText:
+		return fd.input.Focus()
+	case fieldArea:
+		return fd.area.Focus()
+	}
+	return nil
+}
+
+func (f *form) move(d int) tea.Cmd {
+	i := f.focus
+	for range f.fields {
+		i = (i + d + len(f.fields)) % len(f.fields)
+		if f.fields[i].visible() {
+			break
+		}
+	}
+	return f.setFocus(i)
+}
+
+// update handles a key; changed reports an edit of a value.
+func (f *form) update(msg tea.Msg) (cmd tea.Cmd, changed bool) {
+	k := f.env.keys
+	fd := f.fields[f.focus]
+	if km, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(km, k.NextField):
+			return f.move(1), false
+		case key.Matches(km, k.PrevField):
+			return f.move(-1), false
+		}
+		if fd.kind != fieldArea {
+			switch km.String() {
+			case "up":
+				return f.move(-1), false
+			case "down", "enter":
+				return f.move(1), false
+			}
+		}
+		switch fd.kind {
+		case fieldChoice:
+			switch km.String() {
+			case "left":
+				fd.choice = (fd.choice + len(fd.choices) - 1) % len(fd.choices)
+				return nil, true
+			case "right", "space":
+				fd.choice = (fd.choice + 1) % len(fd.choices)
+				return nil, true
+			}
+			// A letter picks the first choice starting with it.
+			if t := strings.ToLower(km.Text); t != "" {
+				for i, c := range fd.choices {
+					if strings.HasPrefix(strings.ToLower(c), t) {
+						fd.choice = i
+						return nil, true
+					}
+				}
+			}
+			return nil, false
+		case fieldChecks:
+			switch km.String() {
+			case "left":
+				fd.choice = (fd.choice + len(fd.choices) - 1) % len(fd.choices)
+			case "right":
+				fd.choice = (fd.choice + 1) % len(fd.choices)
+			case "space", "x":
+				fd.checked[fd.choice] = !fd.checked[fd.choice]
+				return nil, true
+			}
+			return nil, false
+		}
+	}
+	switch fd.kind {
+	case fieldText:
+		before := fd.input.Value()
+		fd.input, cmd = fd.input.Update(msg)
+		return cmd, fd.input.Value() != before
+	case fieldArea:
+		before := fd.area.Value()
+		fd.area, cmd = fd.area.Update(msg)
+		return cmd, fd.area.Value() != before
+	}
+	return nil, false
+}
+
+func (f *form) setSize(w, h int) {
+	f.w, f.h = w, h
+	iw := max(10, w-f.labelW-1)
+	fixed := 0
+	flex := 0
+	for _, fd := range f.fields {
+		switch {
+		case fd.kind == fieldArea && fd.lines == 0:
+			flex++
+		case fd.kind == fieldArea:
+			fixed += fd.lines + 1
+		default:
+			fixed += 1
+		}
+	}
+	for _, fd := range f.fields {
+		switch fd.kind {
+		case fieldText:
+			fd.input.SetWidth(iw - 1)
+		case fieldArea:
+			fd.area.SetWidth(max(10, w-2))
+			if fd.lines > 0 {
+				fd.area.SetHeight(fd.lines)
+			} else {
+				fd.area.SetHeight(max(3, h-fixed-1))
+			}
+		}
+	}
+}
+
+// view renders the fields; the focused one's label stands out. The form
+// scrolls to keep the focused field on screen.
+func (f *form) view(h int) string {
+	st := f.env.st
+	var lines []string
+	focusTop, focusBottom := 0, 0
+	for i, fd := range f.fields {
+		if !fd.visible() {
+			continue
+		}
+		focused := i == f.focus
+		lbl := st.Label
+		mark := "  "
+		if focused {
+			lbl = st.FocusLbl
+			mark = "▸ "
+		}
+		if focused {
+			focusTop = len(lines)
+		}
+		label := lbl.Render(cell(mark+fd.label, f.labelW))
+		switch fd.kind {
+		case fieldText:
+			lines = append(lines, fitLine(label+" "+fd.input.View(), f.w))
+		case fieldChoice:
+			var parts []string
+			for j, c := range fd.choices {
+				if c == "" {
+					c = "—"
+				}
+				if j == fd.choice {
+					parts = append(parts, st.Selected.Render("‹"+c+"›"))
+				} else {
+					parts = append(parts, " "+c+" ")
+				}
+			}
+			lines = append(lines, fitLine(label+" "+strings.Join(parts, " "), f.w))
+		case fieldChecks:
+			var parts []string
+			for j, c := range fd.choices {
+				box := "[ ]"
+				if fd.checked[j] {
+					box = "[x]"
+				}
+				p := box + " " + c
+				if focused && j == fd.choice {
+					p = st.Selected.Render(p)
+				}
+				parts = append(parts, p)
+			}
+			for j, l := range wrapParts(parts, max(10, f.w-f.labelW-1)) {
+				if j == 0 {
+					lines = append(lines, fitLine(label+" "+l, f.w))
+				} else {
+					lines = append(lines, fitLine(strings.Repeat(" ", f.labelW+1)+l, f.w))
+				}
+			}
+		case fieldArea:
+			head := label
+			if fd.hint != "" {
+				head += " " + st.Muted.Render(fd.hint)
+			}
+			lines = append(lines, fitLine(head, f.w))
+			lines = append(lines, strings.Split(fd.area.View(), "\n")...)
+		}
+		if focused {
+			focusBottom = len(lines)
+		}
+	}
+	if focusBottom-f.offset > h {
+		f.offset = focusBottom - h
+	}
+	if focusTop < f.offset {
+		f.offset = focusTop
+	}
+	f.offset = max(0, min(f.offset, max(0, len(lines)-h)))
+	end := min(len(lines), f.offset+h)
+	return strings.Join(lines[f.offset:end], "\n")
+}
+
+// wrapParts joins parts with spaces into lines of at most w columns.
+func wrapParts(parts []string, w int) []string {
+	var lines []string
+	cur := ""
+	for _, p := range parts {
+		if cur != "" && ansiWidth(cur)+1+ansiWidth(p) > w {
+			lines = append(lines, cur)
+			cur = ""
+		}
+		if cur != "" {
+			cur += "  "
+		}
+		cur += p
+	}
+	return append(lines, cur)
+}
+
+// formHelp is the help of the form's keys.
+func formHelp(k *keyMap) []key.Binding {
+	return []key.Binding{k.NextField, k.PrevField, k.Choice, k.Toggle}
+}

@@ -1,0 +1,58 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/lipgloss/v2"
+)
+
+// fullHelp is the help screen: the current screen's keys and the global
+// ones, generated from the keymap (bubbles help over key.Binding), so it is
+// always what the keys do.
+func fullHelp(e *env, c component, w, h int) string {
+	st := e.st
+	hm := help.New()
+	hm.Styles = st.Help
+	hm.SetWidth(w)
+	var b strings.Builder
+	b.WriteString(st.Title.Render("Keys: "+c.Title()) + "\n\n")
+	b.WriteString(layoutGroups(hm, c.FullHelp(), w))
+	b.WriteString("\n\n" + st.Section.Render("Everywhere") + "\n")
+	g := e.keys.globalHelp()
+	half := (len(g) + 1) / 2
+	b.WriteString(layoutGroups(hm, [][]key.Binding{g[:half], g[half:]}, w))
+	b.WriteString("\n\n" + st.Muted.Render(strings.Join(wrap("Markers: ! overdue · ≠ conflict (versions written apart) · ↑ not yet synced. "+
+		"Drafts are saved as you type and when you quit or the vault locks.", w), "\n")))
+	return b.String()
+}
+
+// layoutGroups renders each group of bindings as a column, as many columns
+// to a row as fit the width.
+func layoutGroups(hm help.Model, groups [][]key.Binding, w int) string {
+	var rows []string
+	var row []string
+	rowW := 0
+	for _, g := range groups {
+		if len(g) == 0 {
+			continue
+		}
+		col := hm.FullHelpView([][]key.Binding{g})
+		cw := lipgloss.Width(col)
+		if len(row) > 0 && rowW+4+cw > w {
+			rows = append(rows, lipgloss.JoinHorizontal(lipgloss.Top, row...))
+			row, rowW = nil, 0
+		}
+		if len(row) > 0 {
+			row = append(row, "    ")
+			rowW += 4
+		}
+		row = append(row, col)
+		rowW += cw
+	}
+	if len(row) > 0 {
+		rows = append(rows, lipgloss.JoinHorizontal(lipgloss.Top, row...))
+	}
+	return strings.Join(rows, "\n\n")
+}

@@ -1,0 +1,136 @@
+package tui
+
+import "charm.land/bubbles/v2/key"
+
+// keyMap is every key binding of the TUI, in one place. Screens match keys
+// with key.Matches against these bindings and build their help from them, so
+// the help can never drift from what the keys do.
+type keyMap struct {
+	// Global.
+	Quit      key.Binding // q: only where no text is being typed
+	ForceQuit key.Binding // ctrl+c: always
+	Help      key.Binding // ?: only where no text is being typed
+	HelpAny   key.Binding // f1: always
+	Back      key.Binding
+	Lock      key.Binding
+
+	// Moving.
+	Up       key.Binding
+	Down     key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
+	Open     key.Binding
+
+	// Case list.
+	Filter  key.Binding
+	Sort    key.Binding
+	Search  key.Binding
+	NewCase key.Binding
+
+	// Case detail.
+	NewNote   key.Binding
+	EditCase  key.Binding
+	Consent   key.Binding
+	Tasks     key.Binding
+	NextNote  key.Binding
+	PrevNote  key.Binding
+	Conflicts key.Binding
+
+	// Forms and editors.
+	NextField key.Binding
+	PrevField key.Binding
+	Choice    key.Binding // ←/→ change a choice
+	Toggle    key.Binding // space toggles a check box
+	Save      key.Binding
+	Cancel    key.Binding
+	Discard   key.Binding
+
+	// Tasks.
+	AddTask    key.Binding
+	ToggleDone key.Binding
+	DeleteTask key.Binding
+
+	// Conflicts.
+	PrevVersion key.Binding
+	NextVersion key.Binding
+	Keep        key.Binding
+	Combine     key.Binding
+
+	// Draft prompt.
+	Resume       key.Binding
+	DiscardDraft key.Binding
+	Later        key.Binding
+
+	// Unlock.
+	Unlock key.Binding
+
+	// Confirmations.
+	Yes key.Binding
+	No  key.Binding
+}
+
+func newKeyMap() *keyMap {
+	return &keyMap{
+		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		HelpAny:   key.NewBinding(key.WithKeys("f1"), key.WithHelp("f1", "help")),
+		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Lock:      key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("ctrl+l", "lock now")),
+
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
+		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "first")),
+		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "last")),
+		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+
+		Filter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Sort:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort")),
+		Search:  key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "search")),
+		NewCase: key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "new case")),
+
+		NewNote:   key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new note")),
+		EditCase:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit case")),
+		Consent:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "consent")),
+		Tasks:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "tasks")),
+		NextNote:  key.NewBinding(key.WithKeys("tab", "]"), key.WithHelp("tab", "next note")),
+		PrevNote:  key.NewBinding(key.WithKeys("shift+tab", "["), key.WithHelp("shift+tab", "previous note")),
+		Conflicts: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "resolve conflict")),
+
+		NextField: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field")),
+		PrevField: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous field")),
+		Choice:    key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "change choice")),
+		Toggle:    key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "tick/untick")),
+		Save:      key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "save")),
+		Cancel:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Discard:   key.NewBinding(key.WithKeys("ctrl+x"), key.WithHelp("ctrl+x", "discard")),
+
+		AddTask:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add task/visit")),
+		ToggleDone: key.NewBinding(key.WithKeys("space", "x"), key.WithHelp("space/x", "done/undone")),
+		DeleteTask: key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "delete")),
+
+		PrevVersion: key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "previous version")),
+		NextVersion: key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "next version")),
+		Keep:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep this version")),
+		Combine:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "combine in editor")),
+
+		Resume:       key.NewBinding(key.WithKeys("r", "enter"), key.WithHelp("r/enter", "resume draft")),
+		DiscardDraft: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "discard draft")),
+		Later:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "later")),
+
+		Unlock: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "unlock")),
+
+		Yes: key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
+		No:  key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
+	}
+}
+
+// globalHelp is the column of global keys in the full help.
+func (k *keyMap) globalHelp() []key.Binding {
+	return []key.Binding{k.Help, withHelp(k.HelpAny, "help, even while typing"), k.Back,
+		k.Quit, withHelp(k.ForceQuit, "quit, even while typing"), k.Lock}
+}

@@ -1,0 +1,243 @@
+package tui
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"unicode"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// searchLimit caps the results of one search.
+const searchLimit = 200
+
+// search finds notes across every case as you type; enter opens the case at
+// the note.
+type search struct {
+	env     *env
+	input   textinput.Model
+	seq     int // the latest query sent
+	hits    []store.Hit
+	more    bool
+	query   string // the query hits answer
+	partial bool   // notes were still loading
+	err     error
+	cursor  int
+	w, h    int
+}
+
+// searchResultsMsg answers query number seq.
+type searchResultsMsg struct {
+	seq     int
+	query   string
+	hits    []store.Hit
+	more    bool // more notes match than are shown
+	partial bool
+	err     error
+}
+
+func searchCmd(v *store.Vault, q string, seq int) tea.Cmd {
+	return func() tea.Msg {
+		hs, err := v.Search(q, searchLimit+1)
+		if err != nil {
+			return searchResultsMsg{seq: seq, query: q, err: err}
+		}
+		more := len(hs) > searchLimit
+		if more {
+			hs = hs[:searchLimit]
+		}
+		// Newest first; notes of one day by case and text, never by their
+		// random ids.
+		slices.SortStableFunc(hs, func(a, b store.Hit) int {
+			return cmp.Or(cmp.Compare(b.Date, a.Date), cmp.Compare(a.Ref, b.Ref), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Snippet, b.Snippet))
+		})
+		return searchResultsMsg{seq: seq, query: q, hits: hs, more: more, partial: !v.NotesLoaded()}
+	}
+}
+
+func newSearch(e *env) *search {
+	in := textinput.New()
+	in.Prompt = "Search notes: "
+	in.Placeholder = "words from any note (the last one may be cut short)"
+	in.SetStyles(e.st.textinputStyles())
+	return &search{env: e, input: in}
+}
+
+func (s *search) Init() tea.Cmd {
+	cmd := s.input.Focus()
+	if q := strings.TrimSpace(s.input.Value()); q != "" {
+		s.seq++
+		return tea.Batch(cmd, s.env.io(searchCmd(s.env.vault, q, s.seq)))
+	}
+	return cmd
+}
+
+func (s *search) Title() string { return "Search" }
+
+func (s *search) Typing() bool { return true }
+
+func (s *search) SetSize(w, h int) {
+	s.w, s.h = w, h
+	s.input.SetWidth(max(10, w-len(s.input.Prompt)-1))
+}
+
+func (s *search) ShortHelp() []key.Binding {
+	k := s.env.keys
+	return []key.Binding{withHelp(k.Open, "open at note"), key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "choose")), k.Back}
+}
+
+func (s *search) FullHelp() [][]key.Binding {
+	k := s.env.keys
+	return [][]key.Binding{{withHelp(k.Open, "open the case at this note"), key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "choose a result")), k.PageUp, k.PageDown, k.Back}}
+}
+
+func (s *search) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := s.env.keys
+	switch msg := msg.(type) {
+	case searchResultsMsg:
+		if msg.seq != s.seq {
+			return s, nil // an answer to an older query
+		}
+		s.hits, s.more, s.query, s.partial, s.err = msg.hits, msg.more, msg.query, msg.partial, msg.err
+		s.cursor = 0
+		return s, nil
+	case notesLoadedMsg:
+		if s.partial {
+			return s, s.Init()
+		}
+		return s, nil
+	case tea.KeyPressMsg:
+		switch msg.String() {
+		case "esc":
+			return s, back("", false)
+		case "enter":
+			if s.cursor < len(s.hits) {
+				h := s.hits[s.cursor]
+				return s, cmdOf(openCaseMsg{CaseID: h.CaseID, NoteID: h.NoteID})
+			}
+			return s, nil
+		case "up", "ctrl+p":
+			s.cursor = max(0, s.cursor-1)
+			return s, nil
+		case "down", "ctrl+n":
+			s.cursor = min(max(0, len(s.hits)-1), s.cursor+1)
+			return s, nil
+		}
+		switch {
+		case key.Matches(msg, k.PageUp):
+			s.cursor = max(0, s.cursor-s.perPage())
+			return s, nil
+		case key.Matches(msg, k.PageDown):
+			s.cursor = min(max(0, len(s.hits)-1), s.cursor+s.perPage())
+			return s, nil
+		}
+	}
+	before := s.input.Value()
+	var cmd tea.Cmd
+	s.input, cmd = s.input.Update(msg)
+	if q := strings.TrimSpace(s.input.Value()); s.input.Value() != before {
+		s.seq++
+		if q == "" {
+			s.hits, s.query = nil, ""
+			return s, cmd
+		}
+		return s, tea.Batch(cmd, s.env.io(searchCmd(s.env.vault, q, s.seq)))
+	}
+	return s, cmd
+}
+
+func (s *search) perPage() int { return max(1, (s.h-3)/2) }
+
+func (s *search) View() string {
+	st := s.env.st
+	var b strings.Builder
+	b.WriteString(fitLine(s.input.View(), s.w) + "\n")
+	q := strings.TrimSpace(s.input.Value())
+	status := ""
+	switch {
+	case s.err != nil:
+		status = st.Error.Render("Search failed: " + s.err.Error())
+	case q == "":
+		status = st.Muted.Render("Type to search every note in the vault.")
+	case s.query != q:
+		status = st.Muted.Render("Searching…")
+	case len(s.hits) == 0:
+		status = "No note holds all of “" + q + "”."
+	default:
+		status = plural(len(s.hits), "note", "notes") + ", newest first"
+		if s.more {
+			status = "More than " + commas(searchLimit) + " notes match; the newest are shown. Type more words to narrow."
+		}
+	}
+	if s.partial {
+		status += st.Warn.Render("  (notes are still being decrypted: results may be incomplete)")
+	}
+	b.WriteString(fitLine(status, s.w) + "\n")
+	per := s.perPage()
+	start := 0
+	if s.cursor >= per {
+		start = s.cursor - per + 1
+	}
+	words := queryWords(q)
+	for i := start; i < len(s.hits) && i < start+per; i++ {
+		h := s.hits[i]
+		head := cell(h.Ref, 10) + " " + string(h.Date) + " " + cell(h.Kind, 11) + " " + h.Subject
+		snip := "    " + highlight(st, h.Snippet, words)
+		if i == s.cursor {
+			b.WriteString(st.Selected.Render(fitLine("▸ "+head, s.w)) + "\n")
+		} else {
+			b.WriteString(fitLine("  "+head, s.w) + "\n")
+		}
+		b.WriteString(fitLine(snip, s.w) + "\n")
+	}
+	return b.String()
+}
+
+func queryWords(q string) []string {
+	return strings.FieldsFunc(strings.ToLower(q), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// highlight marks the words of the query in text.
+func highlight(st *styles, text string, words []string) string {
+	if len(words) == 0 {
+		return text
+	}
+	lower := strings.ToLower(text)
+	if len(lower) != len(text) {
+		return text // case mapping changed byte lengths: don't risk cutting runes
+	}
+	mark := make([]bool, len(text))
+	for _, w := range words {
+		if len([]rune(w)) < 2 {
+			continue
+		}
+		for i := 0; ; {
+			j := strings.Index(lower[i:], w)
+			if j < 0 {
+				break
+			}
+			for k := i + j; k < i+j+len(w); k++ {
+				mark[k] = true
+			}
+			i += j + len(w)
+		}
+	}
+	var b strings.Builder
+	start := 0
+	for i := 1; i <= len(text); i++ {
+		if i == len(text) || mark[i] != mark[start] {
+			seg := text[start:i]
+			if mark[start] {
+				seg = st.Match.Render(seg)
+			}
+			b.WriteString(seg)
+			start = i
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,207 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+)
+
+// SyncState is what the status bar shows about synchronisation.
+type SyncState struct {
+	// Enrolled: the device has a server to sync with.
+	Enrolled bool
+	// Online: the server answered the last attempt.
+	Online bool
+	// Syncing: a push or pull is under way; Progress (0–1) and Detail
+	// ("pushing 120 of 400") describe it.
+	Syncing  bool
+	Progress float64
+	Detail   string
+	// LastSync is when the last sync finished (zero: never).
+	LastSync time.Time
+	// Pending is the number of changes waiting to be pushed. Negative means
+	// "unknown": the status bar then shows the vault's outbox length.
+	Pending int
+	// Conflicts found by the last pull (the vault counts them too).
+	Conflicts int
+	// Err is the last failure, shown briefly ("server unreachable").
+	Err string
+}
+
+// SyncStatus is how the TUI reads the syncer's state. The syncer (a later
+// package) implements it; the TUI polls State about once a second, so State
+// must be cheap and safe to call from another goroutine. A nil SyncStatus
+// means "offline — not enrolled".
+type SyncStatus interface {
+	State() SyncState
+}
+
+// syncPollInterval is how often the status bar polls SyncStatus.
+const syncPollInterval = time.Second
+
+// syncTickMsg asks the status bar to poll the sync state again.
+type syncTickMsg struct{}
+
+// statusBar is the line above the help: vault name, counts, changes waiting
+// to sync, and the sync state. The root model owns it.
+type statusBar struct {
+	env      *env
+	sync     SyncStatus
+	name     string
+	stats    *statsMsg
+	progress [2]int // notes decrypted, of total
+	notice   string
+	noticeOK bool
+	isErr    bool
+	state    SyncState
+	lastSeen time.Time // LastSync at the previous poll
+}
+
+func (s *statusBar) pollCmd() tea.Cmd {
+	if s.sync == nil {
+		return nil
+	}
+	return tea.Tick(syncPollInterval, func(time.Time) tea.Msg { return syncTickMsg{} })
+}
+
+// syncChanged polls the sync state and reports whether a sync finished
+// since the last poll.
+func (s *statusBar) syncChanged() bool {
+	if s.sync == nil {
+		return false
+	}
+	s.state = s.sync.State()
+	changed := !s.state.LastSync.Equal(s.lastSeen)
+	s.lastSeen = s.state.LastSync
+	return changed
+}
+
+func (s *statusBar) setStats(m statsMsg) {
+	if m.err != nil {
+		s.stats = nil
+		return
+	}
+	s.stats = &m
+}
+
+// setNotice shows text until the next key press.
+func (s *statusBar) setNotice(text string, isErr bool) {
+	s.notice, s.isErr, s.noticeOK = text, isErr, false
+}
+
+// clearNotice drops a notice that has been seen for one key press. Errors
+// stay one key longer than other notices.
+func (s *statusBar) clearNotice() {
+	if s.notice == "" {
+		return
+	}
+	if s.isErr && !s.noticeOK {
+		s.noticeOK = true
+		return
+	}
+	s.notice = ""
+}
+
+func (s *statusBar) View(width int, unlocked bool) string {
+	st := s.env.st
+	bar := st.Status
+	left := []string{s.name}
+	if !unlocked {
+		left = append(left, "locked")
+	} else if s.stats != nil {
+		c := s.stats.stats
+		left = append(left, plural(c.Cases, "case", "cases"))
+		switch {
+		case s.progress[1] > 0:
+			left = append(left, fmt.Sprintf("decrypting notes %d%%", 100*s.progress[0]/s.progress[1]))
+		case !c.NotesLoaded:
+			left = append(left, "decrypting notes…")
+		default:
+			left = append(left, plural(c.Notes, "note", "notes"))
+		}
+		if c.Conflicts > 0 {
+			left = append(left, "≠ "+plural(c.Conflicts, "conflict", "conflicts"))
+		}
+		if c.Sealed > 0 {
+			left = append(left, plural(c.Sealed, "record", "records")+" without key")
+		}
+	}
+	if s.notice != "" {
+		ns := st.Notice
+		if s.isErr {
+			ns = st.Error
+		}
+		left = []string{ns.Inherit(bar).Render(s.notice)}
+	}
+	// The sync state is never dropped; detail goes first, then counts.
+	rights := []string{s.syncText(unlocked, false) + " ", s.syncText(unlocked, true) + " "}
+	for _, r := range rights {
+		for n := len(left); n >= 1; n-- {
+			l := " " + strings.Join(left[:n], " · ")
+			gap := width - lipgloss.Width(l) - lipgloss.Width(r)
+			if gap >= 1 {
+				return bar.Render(l+strings.Repeat(" ", gap)) + st.Offline.Render(r)
+			}
+		}
+	}
+	r := rights[1]
+	return bar.Render(fitLine(" "+left[0], max(0, width-lipgloss.Width(r)))) + st.Offline.Render(fitLine(r, min(width, lipgloss.Width(r))))
+}
+
+// syncText is the right side: changes waiting and the sync state, with
+// "offline" always spelled out when the device is not talking to a server.
+func (s *statusBar) syncText(unlocked, short bool) string {
+	pending := -1
+	if s.stats != nil && unlocked {
+		pending = s.stats.outbox
+	}
+	st := s.state
+	if s.sync != nil && st.Pending >= 0 && st.Enrolled {
+		pending = st.Pending
+	}
+	var parts []string
+	switch {
+	case pending > 0 && short:
+		parts = append(parts, "↑ "+commas(pending))
+	case pending > 0:
+		parts = append(parts, "↑ "+commas(pending)+" to sync")
+	case pending == 0:
+		parts = append(parts, "all synced")
+	}
+	switch {
+	case s.sync == nil || !st.Enrolled:
+		if short {
+			parts = append(parts, "● offline")
+		} else {
+			parts = append(parts, "● offline, not enrolled")
+		}
+	case st.Syncing:
+		d := "syncing"
+		if st.Progress > 0 {
+			d += fmt.Sprintf(" %d%%", int(st.Progress*100))
+		}
+		if st.Detail != "" && !short {
+			d += " (" + st.Detail + ")"
+		}
+		parts = append(parts, d)
+	case !st.Online:
+		o := "● offline"
+		if !st.LastSync.IsZero() && !short {
+			o += " · last sync " + st.LastSync.Format("2 Jan 15:04")
+		}
+		parts = append(parts, o)
+	default:
+		o := "online"
+		if !st.LastSync.IsZero() && !short {
+			o += " · synced " + st.LastSync.Format("15:04")
+		}
+		parts = append(parts, o)
+	}
+	if st.Err != "" && s.sync != nil && !short {
+		parts = append(parts, st.Err)
+	}
+	return strings.Join(parts, " · ")
+}

@@ -1,0 +1,265 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// tasks lists a case's tasks and visits: add one with a due date, tick it
+// done (or undo), delete it.
+type tasks struct {
+	env     *env
+	caseID  string
+	ref     string
+	items   []store.Item[record.Task]
+	loaded  bool
+	cursor  int
+	adding  *form
+	title   *field
+	kind    *field
+	due     *field
+	confirm bool // delete the selected task?
+	errText string
+	busy    bool
+	w, h    int
+}
+
+type (
+	// tasksLoadedMsg carries a case's tasks.
+	tasksLoadedMsg struct {
+		ref   string
+		items []store.Item[record.Task]
+		err   error
+	}
+	// taskSavedMsg reports AddTask, UpdateTask or Delete.
+	taskSavedMsg struct {
+		notice string
+		err    error
+	}
+)
+
+func newTasks(e *env, caseID string) *tasks { return &tasks{env: e, caseID: caseID} }
+
+func (t *tasks) Init() tea.Cmd {
+	v, id := t.env.vault, t.caseID
+	return t.env.io(func() tea.Msg {
+		cv, err := v.Case(id)
+		if err != nil {
+			return tasksLoadedMsg{err: err}
+		}
+		items, err := v.Tasks(id)
+		sortTasks(items)
+		return tasksLoadedMsg{ref: cv.Value.Ref, items: items, err: err}
+	})
+}
+
+func (t *tasks) Title() string { return "Tasks & visits" }
+
+func (t *tasks) Typing() bool { return t.adding != nil }
+
+func (t *tasks) SetSize(w, h int) {
+	t.w, t.h = w, h
+	if t.adding != nil {
+		t.adding.setSize(w, 4)
+	}
+}
+
+func (t *tasks) ShortHelp() []key.Binding {
+	k := t.env.keys
+	switch {
+	case t.confirm:
+		return []key.Binding{k.Yes, k.No}
+	case t.adding != nil:
+		return []key.Binding{k.Save, k.NextField, k.Choice, k.Cancel}
+	}
+	return []key.Binding{k.AddTask, k.ToggleDone, k.DeleteTask, k.Back}
+}
+
+func (t *tasks) FullHelp() [][]key.Binding {
+	k := t.env.keys
+	return [][]key.Binding{
+		{k.Up, k.Down, k.Top, k.Bottom},
+		{k.AddTask, k.ToggleDone, k.DeleteTask, withHelp(k.Open, "resolve a task in conflict"), k.Back},
+		{k.Save, k.NextField, k.Choice},
+	}
+}
+
+func (t *tasks) startAdding() tea.Cmd {
+	f := newForm(t.env)
+	t.title = f.text("Title", "", "e.g. Statutory visit")
+	t.kind = f.choice("Kind", []string{"visit", "task"}, "visit")
+	t.due = f.text("Due", "", "YYYY-MM-DD")
+	f.setSize(t.w, 4)
+	t.adding = f
+	return f.start()
+}
+
+func (t *tasks) selected() *store.Item[record.Task] {
+	if t.cursor < 0 || t.cursor >= len(t.items) {
+		return nil
+	}
+	return &t.items[t.cursor]
+}
+
+func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := t.env.keys
+	switch msg := msg.(type) {
+	case tasksLoadedMsg:
+		t.loaded = true
+		if msg.err != nil {
+			t.errText = "Could not load tasks: " + msg.err.Error()
+			return t, nil
+		}
+		t.ref, t.items = msg.ref, msg.items
+		t.cursor = min(t.cursor, max(0, len(t.items)-1))
+		return t, nil
+	case taskSavedMsg:
+		t.busy = false
+		if msg.err != nil {
+			t.env.logErr("saving task", msg.err)
+			t.errText = "Not saved: " + writeError(msg.err)
+			return t, nil
+		}
+		t.adding = nil
+		return t, tea.Batch(t.Init(), notice(msg.notice), cmdOf(changedMsg{}))
+	case tea.KeyPressMsg:
+		t.errText = ""
+		if t.confirm {
+			switch {
+			case key.Matches(msg, k.Yes):
+				t.confirm = false
+				if it := t.selected(); it != nil {
+					v, caseID, id := t.env.vault, t.caseID, it.ID
+					t.busy = true
+					return t, t.env.io(func() tea.Msg { return taskSavedMsg{notice: "Task deleted.", err: v.Delete(caseID, id)} })
+				}
+			case key.Matches(msg, k.No):
+				t.confirm = false
+			}
+			return t, nil
+		}
+		if t.adding != nil {
+			switch {
+			case key.Matches(msg, k.Cancel):
+				t.adding = nil
+				return t, nil
+			case key.Matches(msg, k.Save), msg.String() == "enter" && t.adding.focus == len(t.adding.fields)-1:
+				return t, t.add()
+			}
+			cmd, _ := t.adding.update(msg)
+			return t, cmd
+		}
+		switch {
+		case key.Matches(msg, k.Back):
+			return t, back("", false)
+		case key.Matches(msg, k.Up):
+			t.cursor = max(0, t.cursor-1)
+		case key.Matches(msg, k.Down):
+			t.cursor = min(max(0, len(t.items)-1), t.cursor+1)
+		case key.Matches(msg, k.Top):
+			t.cursor = 0
+		case key.Matches(msg, k.Bottom):
+			t.cursor = max(0, len(t.items)-1)
+		case key.Matches(msg, k.AddTask):
+			return t, t.startAdding()
+		case key.Matches(msg, k.ToggleDone), key.Matches(msg, k.Open):
+			it := t.selected()
+			if it == nil || t.busy {
+				return t, nil
+			}
+			if it.Conflict {
+				return t, cmdOf(openConflictMsg{CaseID: t.caseID, RecordID: it.ID, Kind: record.KindTask})
+			}
+			if key.Matches(msg, k.Open) {
+				return t, nil
+			}
+			nt := it.Value
+			nt.Done = !nt.Done
+			nt.DoneOn = ""
+			if nt.Done {
+				nt.DoneOn = t.env.today()
+			}
+			v, caseID, id, parents := t.env.vault, t.caseID, it.ID, []record.RevID{it.Rev}
+			word := "Marked done."
+			if !nt.Done {
+				word = "Marked not done."
+			}
+			t.busy = true
+			return t, t.env.io(func() tea.Msg { return taskSavedMsg{notice: word, err: v.UpdateTask(caseID, id, parents, nt)} })
+		case key.Matches(msg, k.DeleteTask):
+			if t.selected() != nil {
+				t.confirm = true
+			}
+		}
+	}
+	return t, nil
+}
+
+func (t *tasks) add() tea.Cmd {
+	nt := record.Task{Title: strings.TrimSpace(t.title.value()), Kind: t.kind.value()}
+	var err error
+	nt.Due, err = record.ParseDate(t.due.value())
+	if err == nil {
+		err = nt.Validate()
+	}
+	if err != nil {
+		t.errText = writeError(err)
+		return nil
+	}
+	t.busy = true
+	v, caseID := t.env.vault, t.caseID
+	return t.env.io(func() tea.Msg {
+		_, err := v.AddTask(caseID, nt)
+		return taskSavedMsg{notice: "Added: " + nt.Title, err: err}
+	})
+}
+
+func (t *tasks) View() string {
+	st := t.env.st
+	today := t.env.today()
+	var b strings.Builder
+	b.WriteString(fitLine(st.Title.Render("Tasks & visits · "+t.ref), t.w) + "\n")
+	switch {
+	case t.confirm:
+		b.WriteString(st.Warn.Render("Delete this task? y / n") + "\n")
+	case t.errText != "":
+		b.WriteString(st.Error.Render(t.errText) + "\n")
+	default:
+		b.WriteString("\n")
+	}
+	formH := 0
+	if t.adding != nil {
+		formH = 5
+	}
+	listH := max(1, t.h-2-formH)
+	if !t.loaded {
+		b.WriteString(st.Muted.Render("Loading…") + "\n")
+	} else if len(t.items) == 0 {
+		b.WriteString("No tasks or visits yet. Press a to add one.\n")
+	}
+	start := 0
+	if t.cursor >= listH {
+		start = t.cursor - listH + 1
+	}
+	for i := start; i < len(t.items) && i < start+listH; i++ {
+		line := taskLine(st, t.items[i], today)
+		if i == t.cursor && t.adding == nil {
+			line = st.Selected.Render(fitLine("▸"+ansiStrip(line)[1:], t.w))
+		}
+		b.WriteString(fitLine(line, t.w) + "\n")
+	}
+	out := b.String()
+	if t.adding != nil {
+		lines := strings.Count(out, "\n")
+		for ; lines < t.h-formH; lines++ {
+			out += "\n"
+		}
+		out += st.Section.Render("New task or visit") + st.Muted.Render("  ctrl+s or enter on the last field adds it") + "\n" + t.adding.view(4)
+	}
+	return out
+}
