@@ -1,0 +1,252 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+type caseCmd struct {
+	Add  caseAddCmd  `cmd:"" help:"Add a case."`
+	List caseListCmd `cmd:"" help:"List cases."`
+	Show caseShowCmd `cmd:"" help:"Show one case."`
+	Edit caseEditCmd `cmd:"" help:"Change a case's fields."`
+}
+
+type caseFields struct {
+	Subject *string `help:"The child or adult the case is about."`
+	DOB     *string `name:"dob" help:"Subject's date of birth (YYYY-MM-DD)."`
+	Address *string `help:"Address."`
+	Risk    *string `help:"Risk level: low, medium or high."`
+	Status  *string `help:"Status: open, pending or closed."`
+	Due     *string `help:"Next visit due (YYYY-MM-DD)."`
+	Summary *string `help:"Short summary."`
+}
+
+func (f caseFields) apply(c *record.Case) error {
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = strings.TrimSpace(*src)
+		}
+	}
+	set(&c.Subject, f.Subject)
+	set(&c.Address, f.Address)
+	set(&c.Risk, f.Risk)
+	set(&c.Status, f.Status)
+	set(&c.Summary, f.Summary)
+	for _, d := range []struct {
+		dst *record.Date
+		src *string
+	}{{&c.DOB, f.DOB}, {&c.NextVisit, f.Due}} {
+		if d.src != nil {
+			v, err := record.ParseDate(*d.src)
+			if err != nil {
+				return err
+			}
+			*d.dst = v
+		}
+	}
+	return nil
+}
+
+type caseAddCmd struct {
+	Ref string `required:"" help:"Case reference (unique)."`
+	caseFields
+}
+
+func (c *caseAddCmd) Run(a *app) error {
+	if c.Subject == nil {
+		return withHint(errors.New("missing flag --subject"), "a case needs a subject: --subject NAME")
+	}
+	v, err := a.unlock("fieldcase case add")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	cs := record.Case{Ref: c.Ref}
+	if err := c.apply(&cs); err != nil {
+		return err
+	}
+	id, err := v.CreateCase(cs)
+	if err != nil {
+		return err
+	}
+	fprintf(a.stdout, "added case %s (%s)\n", cs.Ref, id)
+	return nil
+}
+
+type caseListCmd struct {
+	JSON bool `name:"json" help:"Print JSON."`
+}
+
+func (c *caseListCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase case list")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	cases, err := v.Cases()
+	if err != nil {
+		return err
+	}
+	t := today()
+	if c.JSON {
+		out := make([]caseJSON, 0, len(cases))
+		for _, cv := range cases {
+			out = append(out, caseToJSON(cv, t))
+		}
+		return writeJSON(a.stdout, out)
+	}
+	tw := table(a.stdout)
+	fmt.Fprintln(tw, "REF\tSUBJECT\tSTATUS\tRISK\tDUE\tNOTES\tFLAGS")
+	for _, cv := range cases {
+		due := orDash(string(cv.Due()))
+		if cv.Overdue(t) {
+			due += " overdue"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", cv.Value.Ref, cv.Value.Subject, cv.Value.Status, cv.Value.Risk, due, cv.Notes, flags(cv.Item))
+	}
+	return tw.Flush()
+}
+
+func findCase(v *store.Vault, ref string) (store.CaseView, error) {
+	c, err := v.CaseByRef(ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, withHint(fmt.Errorf("no case %q", ref), "list cases with 'fieldcase case list'")
+	}
+	return c, err
+}
+
+type caseShowCmd struct {
+	Ref  string `arg:"" help:"Case reference or id."`
+	JSON bool   `name:"json" help:"Print JSON."`
+}
+
+func (c *caseShowCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase case show")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	cv, err := findCase(v, c.Ref)
+	if err != nil {
+		return err
+	}
+	consents, _ := v.ConsentSummary(cv.ID)
+	tasks, _ := v.Tasks(cv.ID)
+	t := today()
+	if c.JSON {
+		type consentStatus struct {
+			Person     string      `json:"person"`
+			Scope      string      `json:"scope"`
+			Decision   string      `json:"decision"`
+			Date       record.Date `json:"date"`
+			ReviewDate record.Date `json:"review_date,omitempty"`
+			ReviewDue  bool        `json:"review_due"`
+		}
+		out := struct {
+			caseJSON
+			Consent []consentStatus `json:"consent"`
+			Tasks   []taskJSON      `json:"tasks"`
+		}{caseJSON: caseToJSON(cv, t), Consent: []consentStatus{}, Tasks: []taskJSON{}}
+		for _, s := range consents {
+			out.Consent = append(out.Consent, consentStatus{s.Person, s.Scope, s.Decision, s.Date, s.ReviewDate, s.ReviewDue(t)})
+		}
+		for _, tk := range tasks {
+			out.Tasks = append(out.Tasks, taskJSON{ID: tk.ID, CaseID: tk.CaseID, Task: tk.Value, itemMeta: metaJSON(tk)})
+		}
+		return writeJSON(a.stdout, out)
+	}
+	w := a.stdout
+	k := cv.Value
+	fprintf(w, "%s  %s\n", k.Ref, k.Subject)
+	if f := flags(cv.Item); f != "" {
+		fprintf(w, "  flags:      %s\n", f)
+	}
+	fprintf(w, "  id:         %s\n", cv.ID)
+	fprintf(w, "  status:     %s   risk: %s\n", k.Status, k.Risk)
+	fprintf(w, "  born:       %s\n", orDash(string(k.DOB)))
+	fprintf(w, "  address:    %s\n", orDash(k.Address))
+	due := orDash(string(cv.Due()))
+	if cv.Overdue(t) {
+		due += " (overdue)"
+	}
+	fprintf(w, "  next visit: %s\n", due)
+	if len(k.Workers) > 0 {
+		fprintf(w, "  workers:    %s\n", strings.Join(k.Workers, ", "))
+	}
+	for _, p := range k.People {
+		fprintf(w, "  person:     %s (%s) %s\n", p.Name, orDash(p.Role), p.DOB)
+	}
+	for _, cd := range k.CourtDates {
+		fprintf(w, "  court:      %s %s, %s\n", cd.Date, cd.Hearing, cd.Court)
+	}
+	if k.Summary != "" {
+		fprintf(w, "  summary:    %s\n", k.Summary)
+	}
+	fprintf(w, "  notes:      %d\n", cv.Notes)
+	if len(consents) == 0 {
+		fprintf(w, "  consent:    none recorded\n")
+	}
+	for _, s := range consents {
+		review := ""
+		if s.ReviewDue(t) {
+			review = " (review due)"
+		}
+		fprintf(w, "  consent:    %s: %s %s on %s%s\n", s.Person, s.Scope, s.Decision, s.Date, review)
+	}
+	for _, tk := range tasks {
+		state := "open"
+		if tk.Value.Done {
+			state = "done"
+		}
+		fprintf(w, "  task:       %s %s due %s [%s] %s\n", tk.ID, tk.Value.Title, orDash(string(tk.Value.Due)), state, flags(tk))
+	}
+	for i, ver := range cv.Versions {
+		fprintf(w, "  conflict version %d: %s written %s on device %s: subject %q address %q\n", i+1, ver.Rev.Short(),
+			ver.HLC.Time().Local().Format("2006-01-02 15:04"), ver.Device, ver.Value.Subject, ver.Value.Address)
+	}
+	return nil
+}
+
+type caseEditCmd struct {
+	Ref     string  `arg:"" help:"Case reference or id."`
+	NewRef  *string `name:"new-ref" help:"Change the reference."`
+	Resolve bool    `help:"The case is in conflict: write this as the merge of every version."`
+	caseFields
+}
+
+func (c *caseEditCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase case edit")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	cv, err := findCase(v, c.Ref)
+	if err != nil {
+		return err
+	}
+	k := cv.Value
+	if err := c.apply(&k); err != nil {
+		return err
+	}
+	if c.NewRef != nil {
+		k.Ref = *c.NewRef
+	}
+	parents := []record.RevID{cv.Rev}
+	if cv.Conflict {
+		if !c.Resolve {
+			return withHint(errors.New("case "+cv.Value.Ref+" is in conflict"),
+				"see the versions with 'fieldcase case show "+cv.Value.Ref+"', then edit with --resolve to write the merged case")
+		}
+		parents = cv.Parents()
+	}
+	if err := v.UpdateCase(cv.ID, parents, k); err != nil {
+		return err
+	}
+	fprintf(a.stdout, "updated case %s\n", k.Ref)
+	return nil
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"os"
+	"strings"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// CLI is the command-line contract. Scripts and tests rely on these names:
+// keep them.
+type CLI struct {
+	Vault   string           `help:"Vault file (default: ${default_vault}; env FIELDCASE_VAULT)." placeholder:"PATH" type:"path"`
+	Version kong.VersionFlag `help:"Print the version and exit."`
+
+	Open    openCmd    `cmd:"" default:"1" hidden:"" help:"Open the terminal UI (the default)."`
+	Init    initCmd    `cmd:"" help:"Create a new vault on this device."`
+	Case    caseCmd    `cmd:"" help:"Add, list, show and edit cases."`
+	Note    noteCmd    `cmd:"" help:"Add, list and edit case notes."`
+	Consent consentCmd `cmd:"" help:"Record and list consent decisions."`
+	Task    taskCmd    `cmd:"" help:"Add, list and complete tasks and visits."`
+	Search  searchCmd  `cmd:"" help:"Search the text of every note."`
+	Import  importCmd  `cmd:"" help:"Import cases, notes, consents and tasks from JSON Lines."`
+	Export  exportCmd  `cmd:"" help:"Export every record as JSON Lines (decrypted)."`
+	Demo    demoCmd    `cmd:"" help:"Create a vault full of fictional demo cases."`
+	Passwd  passwdCmd  `cmd:"" help:"Change the vault passphrase."`
+}
+
+func defaultVaultHelp() string {
+	p := store.DefaultPath()
+	if home, err := os.UserHomeDir(); err == nil && home != "" && strings.HasPrefix(p, home) {
+		p = "~" + strings.TrimPrefix(p, home)
+	}
+	return p
+}
+
+// envResolver fills --vault from FIELDCASE_VAULT through the injected
+// environment (tests run commands in-process with their own environment).
+func envResolver(getenv func(string) string) kong.Resolver {
+	return kong.ResolverFunc(func(_ *kong.Context, _ *kong.Path, flag *kong.Flag) (any, error) {
+		if flag.Name == "vault" {
+			if v := getenv("FIELDCASE_VAULT"); v != "" {
+				return kong.ExpandPath(v), nil
+			}
+		}
+		return nil, nil
+	})
+}
+
+func (a *app) vaultPath() string {
+	if a.cli.Vault != "" {
+		return a.cli.Vault
+	}
+	return store.DefaultPath()
+}

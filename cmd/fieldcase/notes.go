@@ -1,0 +1,174 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/fieldcase/fieldcase/record"
+)
+
+type noteCmd struct {
+	Add  noteAddCmd  `cmd:"" help:"Add a note to a case."`
+	List noteListCmd `cmd:"" help:"List a case's notes, newest first."`
+	Edit noteEditCmd `cmd:"" help:"Replace a note's text."`
+}
+
+// maxNoteText bounds a note read from a file or stdin.
+const maxNoteText = 1 << 20
+
+func (a *app) readText(path string) (string, error) {
+	var r io.Reader
+	if path == "-" {
+		r = a.stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return "", fmt.Errorf("reading note text: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxNoteText+1))
+	if err != nil {
+		return "", fmt.Errorf("reading note text: %w", err)
+	}
+	if len(b) > maxNoteText {
+		return "", fmt.Errorf("note text is longer than %d KiB", maxNoteText>>10)
+	}
+	if !utf8.Valid(b) {
+		return "", errors.New("note text is not UTF-8")
+	}
+	return strings.TrimRight(string(b), "\n"), nil
+}
+
+type noteAddCmd struct {
+	Case     string   `required:"" help:"Case reference or id."`
+	Kind     string   `default:"visit" enum:"visit,phone,court,supervision" help:"visit, phone, court or supervision."`
+	Date     string   `help:"Date of the contact (YYYY-MM-DD; default today)."`
+	Time     string   `help:"Time of the contact (HH:MM)."`
+	Place    string   `help:"Where it happened."`
+	Attendee []string `help:"Someone present (repeat the flag for each)."`
+	TextFile string   `required:"" name:"text-file" help:"File with the note text, or - for standard input." placeholder:"FILE|-"`
+	Author   string   `help:"Author name (default: the vault's user)."`
+}
+
+func (c *noteAddCmd) Run(a *app) error {
+	text, err := a.readText(c.TextFile)
+	if err != nil {
+		return err
+	}
+	date, err := record.ParseDate(c.Date)
+	if err != nil {
+		return err
+	}
+	v, err := a.unlock("fieldcase note add")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	cv, err := findCase(v, c.Case)
+	if err != nil {
+		return err
+	}
+	author := c.Author
+	if author == "" {
+		author = v.Profile().Name
+	}
+	id, err := v.AddNote(cv.ID, record.Note{Kind: c.Kind, Date: date, Time: c.Time, Place: c.Place, Attendees: c.Attendee, Text: text, Author: author})
+	if err != nil {
+		return err
+	}
+	fprintf(a.stdout, "%s\n", id)
+	return nil
+}
+
+type noteListCmd struct {
+	Case string `required:"" help:"Case reference or id."`
+	JSON bool   `name:"json" help:"Print JSON (with the full text)."`
+}
+
+func (c *noteListCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase note list")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	cv, err := findCase(v, c.Case)
+	if err != nil {
+		return err
+	}
+	if err := v.LoadAll(a.ctx); err != nil {
+		return err
+	}
+	notes, err := v.Notes(cv.ID)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		out := make([]noteJSON, 0, len(notes))
+		for _, n := range notes {
+			out = append(out, noteJSON{ID: n.ID, CaseID: n.CaseID, Ref: cv.Value.Ref, Note: n.Value, itemMeta: metaJSON(n)})
+		}
+		return writeJSON(a.stdout, out)
+	}
+	tw := table(a.stdout)
+	fmt.Fprintln(tw, "ID\tDATE\tKIND\tFLAGS\tTEXT")
+	for _, n := range notes {
+		first := strings.Join(strings.Fields(n.Value.Text), " ")
+		if utf8.RuneCountInString(first) > 60 {
+			first = string([]rune(first)[:59]) + "…"
+		}
+		if n.Deleted {
+			first = "(deleted in one version)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.ID, n.Value.Date, n.Value.Kind, flags(n), first)
+	}
+	return tw.Flush()
+}
+
+type noteEditCmd struct {
+	ID       string `arg:"" help:"Note id (from 'fieldcase note list')."`
+	TextFile string `required:"" name:"text-file" help:"File with the new text, or - for standard input." placeholder:"FILE|-"`
+	Resolve  bool   `help:"The note is in conflict: write this text as the merge of every version."`
+}
+
+func (c *noteEditCmd) Run(a *app) error {
+	text, err := a.readText(c.TextFile)
+	if err != nil {
+		return err
+	}
+	v, err := a.unlock("fieldcase note edit")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	if err := v.LoadAll(a.ctx); err != nil {
+		return err
+	}
+	n, err := v.Note(c.ID)
+	if err != nil {
+		return withHint(fmt.Errorf("no note %q", c.ID), "note ids are listed by 'fieldcase note list --case REF'")
+	}
+	parents := []record.RevID{n.Rev}
+	if n.Conflict {
+		if !c.Resolve {
+			return withHint(fmt.Errorf("note %s is in conflict (%d versions)", n.ID, len(n.Versions)),
+				"read the versions with 'fieldcase note list --case REF --json', then edit with --resolve to write the merged text")
+		}
+		parents = n.Parents()
+	}
+	note := n.Value
+	if n.Deleted {
+		return fmt.Errorf("note %s was deleted", n.ID)
+	}
+	note.Text = text
+	if err := v.EditNote(n.ID, parents, note); err != nil {
+		return err
+	}
+	fprintf(a.stdout, "updated note %s\n", n.ID)
+	return nil
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fieldcase/fieldcase/internal/demo"
+	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/tui"
+)
+
+type openCmd struct {
+	IdleLock     int    `name:"idle-lock" default:"10" env:"FIELDCASE_IDLE_LOCK" help:"Lock after this many minutes without a key press (0: never)."`
+	HighContrast bool   `name:"high-contrast" env:"FIELDCASE_HIGH_CONTRAST" help:"High-contrast colours."`
+	Log          string `help:"Diagnostics log file (default under the XDG state directory)." placeholder:"FILE" type:"path"`
+}
+
+func (c *openCmd) Run(a *app) error {
+	v, err := store.Open(a.vaultPath(), store.Options{Program: "fieldcase tui"})
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	logger, closeLog := c.logger()
+	defer closeLog()
+	opts := tui.Options{Vault: v, HighContrast: c.HighContrast, Log: logger, IdleLock: time.Duration(c.IdleLock) * time.Minute}
+	if c.IdleLock == 0 {
+		opts.IdleLock = -1
+	}
+	if v.IsDemo() {
+		opts.DemoPassphrase = demo.Passphrase
+	}
+	logger.Info("tui start", "vault", v.Name(), "demo", v.IsDemo())
+	return tui.Run(a.ctx, opts)
+}
+
+// logger opens the diagnostics log. The screen is not a log; a log never
+// holds case data (only events, counts and errors).
+func (c *openCmd) logger() (*slog.Logger, func()) {
+	path := c.Log
+	if path == "" {
+		dir := os.Getenv("XDG_STATE_HOME")
+		if dir == "" {
+			home, _ := os.UserHomeDir()
+			dir = filepath.Join(home, ".local", "state")
+		}
+		path = filepath.Join(dir, "fieldcase", "fieldcase.log")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return slog.New(slog.DiscardHandler), func() {}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return slog.New(slog.DiscardHandler), func() {}
+	}
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})), func() { f.Close() }
+}

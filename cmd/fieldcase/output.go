@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+// flags are the markers a record carries in text output; "conflict" is
+// spelled out so scripts can grep for it.
+func flags[T any](it store.Item[T]) string {
+	var f []string
+	if it.Conflict {
+		f = append(f, "conflict")
+	}
+	if it.Unsynced {
+		f = append(f, "unsynced")
+	}
+	if it.Sealed {
+		f = append(f, "sealed")
+	}
+	return strings.Join(f, ",")
+}
+
+// version is one head of a record in conflict, in JSON output.
+type versionJSON[T any] struct {
+	Rev     string    `json:"rev"`
+	Written time.Time `json:"written"`
+	Device  string    `json:"device,omitempty"`
+	Deleted bool      `json:"deleted,omitempty"`
+	Value   *T        `json:"value,omitempty"`
+}
+
+type itemMeta[T any] struct {
+	Rev      string           `json:"rev"`
+	Written  time.Time        `json:"written"`
+	Conflict bool             `json:"conflict"`
+	Unsynced bool             `json:"unsynced"`
+	Sealed   bool             `json:"sealed,omitempty"`
+	Versions []versionJSON[T] `json:"versions,omitempty"`
+}
+
+func metaJSON[T any](it store.Item[T]) itemMeta[T] {
+	m := itemMeta[T]{Rev: it.Rev.String(), Written: it.Updated().UTC(), Conflict: it.Conflict, Unsynced: it.Unsynced, Sealed: it.Sealed}
+	for _, v := range it.Versions {
+		vj := versionJSON[T]{Rev: v.Rev.String(), Written: v.HLC.Time().UTC(), Device: v.Device, Deleted: v.Deleted}
+		if !v.Deleted {
+			val := v.Value
+			vj.Value = &val
+		}
+		m.Versions = append(m.Versions, vj)
+	}
+	return m
+}
+
+type caseJSON struct {
+	ID string `json:"id"`
+	record.Case
+	Due          record.Date `json:"due,omitempty"`
+	Overdue      bool        `json:"overdue"`
+	NoteCount    int         `json:"note_count"`
+	OpenTasks    int         `json:"open_tasks"`
+	OverdueTasks int         `json:"overdue_tasks"`
+	itemMeta[record.Case]
+}
+
+func caseToJSON(c store.CaseView, today record.Date) caseJSON {
+	return caseJSON{ID: c.ID, Case: c.Value, Due: c.Due(), Overdue: c.Overdue(today), NoteCount: c.Notes,
+		OpenTasks: c.OpenTasks, OverdueTasks: c.OverdueTasks, itemMeta: metaJSON(c.Item)}
+}
+
+type noteJSON struct {
+	ID     string `json:"id"`
+	CaseID string `json:"case_id"`
+	Ref    string `json:"ref"`
+	record.Note
+	itemMeta[record.Note]
+}
+
+type consentJSON struct {
+	ID     string `json:"id"`
+	CaseID string `json:"case_id"`
+	record.Consent
+	itemMeta[record.Consent]
+}
+
+type taskJSON struct {
+	ID     string `json:"id"`
+	CaseID string `json:"case_id"`
+	record.Task
+	itemMeta[record.Task]
+}
+
+func today() record.Date { return record.DateOf(time.Now()) }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func fprintf(w io.Writer, format string, args ...any) { fmt.Fprintf(w, format, args...) }

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/fieldcase/fieldcase/record"
+)
+
+type taskCmd struct {
+	Add  taskAddCmd  `cmd:"" help:"Add a task or visit to a case."`
+	List taskListCmd `cmd:"" help:"List a case's tasks and visits."`
+	Done taskDoneCmd `cmd:"" help:"Mark a task or visit done."`
+}
+
+type taskAddCmd struct {
+	Case  string `required:"" help:"Case reference or id."`
+	Title string `required:"" help:"What is to be done."`
+	Kind  string `default:"task" enum:"visit,task" help:"visit or task."`
+	Due   string `help:"Due date (YYYY-MM-DD)."`
+}
+
+func (c *taskAddCmd) Run(a *app) error {
+	due, err := record.ParseDate(c.Due)
+	if err != nil {
+		return err
+	}
+	v, err := a.unlock("fieldcase task add")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	cv, err := findCase(v, c.Case)
+	if err != nil {
+		return err
+	}
+	id, err := v.AddTask(cv.ID, record.Task{Title: c.Title, Kind: c.Kind, Due: due})
+	if err != nil {
+		return err
+	}
+	fprintf(a.stdout, "%s\n", id)
+	return nil
+}
+
+type taskListCmd struct {
+	Case string `required:"" help:"Case reference or id."`
+	JSON bool   `name:"json" help:"Print JSON."`
+}
+
+func (c *taskListCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase task list")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	cv, err := findCase(v, c.Case)
+	if err != nil {
+		return err
+	}
+	tasks, err := v.Tasks(cv.ID)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		out := make([]taskJSON, 0, len(tasks))
+		for _, t := range tasks {
+			out = append(out, taskJSON{ID: t.ID, CaseID: t.CaseID, Task: t.Value, itemMeta: metaJSON(t)})
+		}
+		return writeJSON(a.stdout, out)
+	}
+	tw := table(a.stdout)
+	fmt.Fprintln(tw, "ID\tDUE\tKIND\tSTATE\tTITLE\tFLAGS")
+	t := today()
+	for _, tk := range tasks {
+		state := "open"
+		switch {
+		case tk.Value.Done:
+			state = "done " + string(tk.Value.DoneOn)
+		case tk.Value.Due.Before(t):
+			state = "overdue"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", tk.ID, orDash(string(tk.Value.Due)), orDash(tk.Value.Kind), state, tk.Value.Title, flags(tk))
+	}
+	return tw.Flush()
+}
+
+type taskDoneCmd struct {
+	Case string `required:"" help:"Case reference or id."`
+	ID   string `arg:"" help:"Task id (from 'fieldcase task list')."`
+	Undo bool   `help:"Mark it open again."`
+}
+
+func (c *taskDoneCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase task done")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	cv, err := findCase(v, c.Case)
+	if err != nil {
+		return err
+	}
+	tasks, err := v.Tasks(cv.ID)
+	if err != nil {
+		return err
+	}
+	for _, tk := range tasks {
+		if tk.ID != c.ID {
+			continue
+		}
+		if tk.Conflict {
+			return errors.New("task " + tk.ID + " is in conflict; resolve it in the TUI")
+		}
+		t := tk.Value
+		t.Done = !c.Undo
+		if err := v.UpdateTask(cv.ID, tk.ID, []record.RevID{tk.Rev}, t); err != nil {
+			return err
+		}
+		fprintf(a.stdout, "task %s %s\n", tk.ID, map[bool]string{true: "done", false: "reopened"}[t.Done])
+		return nil
+	}
+	return withHint(fmt.Errorf("no task %q in case %s", c.ID, cv.Value.Ref), "list tasks with 'fieldcase task list --case "+cv.Value.Ref+"'")
+}

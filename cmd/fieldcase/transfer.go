@@ -1,0 +1,81 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+type importCmd struct {
+	File string `arg:"" help:"JSON Lines file, or - for standard input." placeholder:"FILE.jsonl"`
+}
+
+func (c *importCmd) Run(a *app) error {
+	var r io.Reader = a.stdin
+	if c.File != "-" {
+		f, err := os.Open(c.File)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	v, err := a.unlock("fieldcase import")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	st, err := v.Import(r)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	fprintf(a.stdout, "imported %d cases, %d notes, %d consents, %d tasks (%d unchanged)\n", st.Cases, st.Notes, st.Consents, st.Tasks, st.Unchanged)
+	if st.Flattened > 0 {
+		fprintf(a.stderr, "fieldcase: %d records were exported in conflict; only the first version of each was imported\n", st.Flattened)
+	}
+	return nil
+}
+
+type exportCmd struct {
+	JSONL bool   `name:"jsonl" required:"" help:"Write JSON Lines (the only format)."`
+	Out   string `short:"o" help:"Write to this file instead of standard output." placeholder:"FILE"`
+}
+
+func (c *exportCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase export")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	if err := v.LoadAll(a.ctx); err != nil {
+		return err
+	}
+	if c.Out == "" {
+		return v.Export(a.stdout)
+	}
+	// Write beside the target and rename, so a failed export never leaves a
+	// half file under the name asked for.
+	tmp, err := os.CreateTemp(filepath.Dir(c.Out), ".fieldcase-export-*")
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := v.Export(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := errors.Join(tmp.Sync(), tmp.Close()); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), c.Out); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	fprintf(a.stderr, "exported decrypted case data to %s: keep it safe and delete it when done\n", c.Out)
+	return nil
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fieldcase/fieldcase/internal/demo"
+)
+
+// tmuxSession drives the real binary in a real terminal.
+type tmuxSession struct {
+	t      *testing.T
+	socket string
+}
+
+func newTmux(t *testing.T, cols, rows int, env []string, args ...string) *tmuxSession {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tmux not installed (make deps installs it)")
+		}
+		t.Skip("tmux not installed")
+	}
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("fc%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)}
+	cmdline := strings.Join(append(env, append([]string{filepath.Join(binDir, "fieldcase")}, args...)...), " ")
+	s.run("new-session", "-d", "-s", "S", "-x", strconv.Itoa(cols), "-y", strconv.Itoa(rows), "env "+cmdline)
+	s.run("set-option", "-t", "S", "remain-on-exit", "on")
+	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
+	return s
+}
+
+func (s *tmuxSession) run(args ...string) string {
+	s.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", s.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("tmux %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func (s *tmuxSession) screen() string { return s.run("capture-pane", "-p", "-t", "S") }
+
+// waitFor polls the screen until it shows want (a real terminal has no
+// message to wait on), failing after 15 s.
+func (s *tmuxSession) waitFor(want string) {
+	s.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(s.screen(), want) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("screen never showed %q:\n%s", want, s.screen())
+}
+
+func (s *tmuxSession) typeText(text string) { s.run("send-keys", "-t", "S", "-l", text) }
+func (s *tmuxSession) key(k string)         { s.run("send-keys", "-t", "S", k) }
+
+func (s *tmuxSession) pid() int {
+	n, err := strconv.Atoi(strings.TrimSpace(s.run("display-message", "-p", "-t", "S", "#{pane_pid}")))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return n
+}
+
+// A caseworker types a note, the laptop dies (SIGKILL to the real process),
+// and on reopening the TUI offers the draft back, word for word.
+func TestTUIDraftSurvivesKill(t *testing.T) {
+	dir := t.TempDir()
+	vault := filepath.Join(dir, "demo.db")
+	if _, errOut, code := fc(t, nil, "", "demo", "--cases", "5", "--vault", vault); code != 0 {
+		t.Fatalf("demo: %s", errOut)
+	}
+	env := []string{"HOME=" + dir, "TERM=xterm-256color", "NO_COLOR=1"}
+	s := newTmux(t, 100, 30, env, "--vault", vault)
+	s.waitFor("Demo vault: the passphrase is")
+	s.typeText(demo.Passphrase)
+	s.key("Enter")
+	s.waitFor("DEMO-0001")
+	s.typeText("/")
+	s.typeText("DEMO-0003")
+	s.waitFor("1 match")
+	s.key("Enter") // ends filtering
+	s.key("Enter") // opens the case
+	s.waitFor("Notes (")
+	s.typeText("n")
+	s.waitFor("New note") // the editor starts in the text area
+	text := "Visited at 4pm; the flat was cold and the boiler is broken again"
+	s.typeText(text)
+	s.waitFor("Draft saved") // sealed into the vault a few seconds after typing stops
+	syscall.Kill(s.pid(), syscall.SIGKILL)
+
+	s2 := newTmux(t, 100, 30, env, "--vault", vault)
+	s2.waitFor("Demo vault: the passphrase is")
+	s2.typeText(demo.Passphrase)
+	s2.key("Enter")
+	s2.waitFor("resume")
+	s2.typeText("r")
+	s2.waitFor("the boiler is broken again")
+	if !strings.Contains(s2.screen(), "Visited at 4pm") {
+		t.Errorf("draft text not restored:\n%s", s2.screen())
+	}
+	s2.key("C-s")
+	s2.waitFor("Note saved") // the editor closes once the note is committed
+	s2.key("C-c")
+	// The note is now a note, readable from the command line.
+	out, errOut, code := fc(t, []string{"FIELDCASE_PASSPHRASE=" + demo.Passphrase, "FIELDCASE_VAULT=" + vault}, "", "search", "boiler", "broken")
+	if code != 0 || !strings.Contains(out, "DEMO-0003") {
+		t.Fatalf("saved note not found (exit %d):\n%s%s", code, out, errOut)
+	}
+}
