@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# deps.sh: install the Debian packages fieldcase needs to build and test, when
+# missing, and download Go modules. Says what it does; does nothing twice.
+set -euo pipefail
+
+# tmux drives the real TUI in end-to-end tests.
+PKGS=(pkg-config tmux)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "make deps: installing Debian packages: ${missing[*]}"
+	sudo=(); [[ $(id -u) == 0 ]] || sudo=(sudo -n)
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null >/dev/null
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+fi
+go mod download
