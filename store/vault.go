@@ -393,6 +393,9 @@ func (v *Vault) Unlock(passphrase string) error {
 		return fmt.Errorf("%w: identity: %v", ErrCorrupt, err)
 	}
 	scrypt := time.Since(t0)
+	// scrypt's 256 MiB work buffer is garbage now: give it back to the OS
+	// rather than let the heap keep it for the session.
+	debug.FreeOSMemory()
 	if err := v.unlockWith(id); err != nil {
 		return err
 	}
