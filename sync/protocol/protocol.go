@@ -1,0 +1,405 @@
+package protocol
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/fieldcase/fieldcase/record"
+)
+
+// Version is the protocol version this build speaks.
+const Version = 1
+
+// HTTP headers and media types.
+const (
+	HeaderVersion     = "Fieldcase-Protocol"
+	HeaderIdempotency = "Idempotency-Key"
+	HeaderCase        = "Fieldcase-Case"
+	MediaBatch        = "application/vnd.fieldcase.batch"
+	MediaJSON         = "application/json"
+)
+
+// Endpoints.
+const (
+	PathEnroll    = "/v1/enroll"
+	PathPush      = "/v1/sync/push"
+	PathPull      = "/v1/sync/pull"
+	PathRevsDiff  = "/v1/sync/revs-diff"
+	PathRoster    = "/v1/roster"
+	PathBlobsMiss = "/v1/blobs/missing"
+	PathBlobs     = "/v1/blobs" // POST a blob batch; GET /v1/blobs/{case}/{id}
+	PathHealth    = "/healthz"
+	PathReady     = "/readyz"
+	PathMetrics   = "/metrics"
+)
+
+// Limits a server enforces and a client respects.
+const (
+	MaxPushRevisions = 1000
+	MaxBatchBytes    = 8 << 20
+	DefaultPullLimit = 500
+	MaxPullLimit     = 2000
+	MaxJSONBytes     = 1 << 20
+	MaxBlobSize      = 1 << 20
+	MaxBlobsPerBatch = 256
+	MaxDiffRevs      = 5000
+)
+
+// Status is a push outcome for one revision.
+type Status string
+
+const (
+	StatusStored        Status = "stored"         // new, now durable
+	StatusPresent       Status = "present"        // the server already had it
+	StatusMissingParent Status = "missing_parent" // push the parent first, then this again
+	StatusMissingBlob   Status = "missing_blob"   // upload the manifest's chunks first
+	StatusRejected      Status = "rejected"       // see Permanent and Reason
+)
+
+// PushResult is the server's answer about one pushed revision.
+type PushResult struct {
+	Rev       record.RevID `json:"rev"`
+	Status    Status       `json:"status"`
+	Reason    string       `json:"reason,omitempty"`
+	Permanent bool         `json:"permanent,omitempty"` // never retry: acknowledged, shown to the user
+}
+
+// Acknowledged reports whether the device may drop the revision from its
+// outbox: the server holds it, or will never take it.
+func (r PushResult) Acknowledged() bool {
+	return r.Status == StatusStored || r.Status == StatusPresent || (r.Status == StatusRejected && r.Permanent)
+}
+
+// PushResponse answers a push, item by item, in request order.
+type PushResponse struct {
+	Results []PushResult `json:"results"`
+	// AckedSeq is the highest device sequence number up to which the server
+	// holds every revision of this device (or has permanently rejected it).
+	AckedSeq uint64 `json:"acked_seq"`
+}
+
+// PullHeader heads a pull response batch.
+type PullHeader struct {
+	NextCursor string `json:"next_cursor"`
+	HasMore    bool   `json:"has_more"`
+	AckedSeq   uint64 `json:"acked_seq"` // as in PushResponse: clears an outbox whose push answer was lost
+	// RosterVersion changes whenever the roster may have: a device fetches
+	// the roster (to rewrap case keys) only when it differs from the last seen.
+	RosterVersion uint64 `json:"roster_version,omitempty"`
+}
+
+// RevsDiffRequest asks which revisions the server lacks (after a 410).
+type RevsDiffRequest struct {
+	Revs []record.RevID `json:"revs"`
+}
+
+// RevsDiffResponse lists the revisions the server lacks.
+type RevsDiffResponse struct {
+	Missing []record.RevID `json:"missing"`
+}
+
+// EnrollRequest registers a device with a one-time code.
+type EnrollRequest struct {
+	Code       string `json:"code"`
+	DeviceID   string `json:"device_id"`
+	DeviceName string `json:"device_name"`
+	Recipient  string `json:"recipient"`   // the device's age recipient (age1pq1…)
+	SigningKey []byte `json:"signing_key"` // Ed25519 public key
+	Protocol   int    `json:"protocol"`
+}
+
+// EnrollResponse tells an enrolled device who it is and gives it its token.
+type EnrollResponse struct {
+	ServerID string `json:"server_id"`
+	Token    string `json:"token"` // bearer token; the server keeps only its hash
+	UserID   string `json:"user_id"`
+	UserName string `json:"user_name"`
+	Role     string `json:"role"`
+	Team     string `json:"team"`
+	Roster   Roster `json:"roster"`
+}
+
+// Roster is who a device wraps new case keys to, besides itself: the user's
+// other devices, the team's supervisors' devices, and the agency recovery
+// recipient.
+type Roster struct {
+	Team     string   `json:"team"`
+	Members  []Member `json:"members"`
+	Recovery string   `json:"recovery,omitempty"` // "" until the agency sets one
+	Version  uint64   `json:"version"`            // changes whenever the roster does
+}
+
+// Member is a user of the team with their devices' public keys.
+type Member struct {
+	UserID  string      `json:"user_id"`
+	Name    string      `json:"name"`
+	Role    string      `json:"role"`
+	Devices []DeviceKey `json:"devices"`
+}
+
+// DeviceKey is an enrolled device's public keys.
+type DeviceKey struct {
+	DeviceID   string `json:"device_id"`
+	Recipient  string `json:"recipient"`
+	SigningKey []byte `json:"signing_key"`
+}
+
+// Roles.
+const (
+	RoleCaseworker = "caseworker"
+	RoleSupervisor = "supervisor"
+	RoleTypist     = "typist"
+	RoleAdmin      = "admin"
+)
+
+// Roles lists every role.
+var Roles = []string{RoleCaseworker, RoleSupervisor, RoleTypist, RoleAdmin}
+
+// BlobsMissingRequest asks which blobs of a case the server lacks.
+type BlobsMissingRequest struct {
+	CaseID string         `json:"case_id"`
+	IDs    []record.RevID `json:"ids"` // SHA-256 of each blob's ciphertext
+}
+
+// BlobsMissingResponse lists the blobs to upload.
+type BlobsMissingResponse struct {
+	Missing []record.RevID `json:"missing"`
+}
+
+// BlobResult is the server's answer about one uploaded blob.
+type BlobResult struct {
+	ID     record.RevID `json:"id"`
+	Status Status       `json:"status"` // stored, present or rejected
+	Reason string       `json:"reason,omitempty"`
+}
+
+// BlobsResponse answers a blob upload.
+type BlobsResponse struct {
+	Results []BlobResult `json:"results"`
+}
+
+// Error is the body of every 4xx and 5xx answer.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"error"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Error codes.
+const (
+	CodeBadRequest   = "bad_request"
+	CodeUnauthorized = "unauthorized"
+	CodeRevoked      = "device_revoked"
+	CodeForbidden    = "forbidden"
+	CodeNotFound     = "not_found"
+	CodeGone         = "gone" // the cursor's server epoch is over: pull again from zero
+	CodeVersion      = "protocol_version"
+	CodeTooLarge     = "too_large"
+	CodeRateLimited  = "rate_limited"
+	CodeBadCode      = "bad_enroll_code"
+	CodeDeviceExists = "device_exists"
+	CodeInternal     = "internal"
+	CodeUnavailable  = "unavailable"
+)
+
+// Cursor is a position in a server's change log: the server epoch (which
+// changes when a server is restored from backup) and a commit-ordered
+// sequence number. Clients treat it as opaque.
+type Cursor struct {
+	Epoch string
+	Seq   uint64
+}
+
+// String encodes the cursor ("" is the start).
+func (c Cursor) String() string {
+	if c.Epoch == "" && c.Seq == 0 {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(c.Epoch + "." + strconv.FormatUint(c.Seq, 10)))
+}
+
+// ErrBadCursor means a cursor string did not decode.
+var ErrBadCursor = errors.New("malformed cursor")
+
+// ParseCursor decodes a cursor; "" is the start.
+func ParseCursor(s string) (Cursor, error) {
+	if s == "" {
+		return Cursor{}, nil
+	}
+	if len(s) > 200 {
+		return Cursor{}, ErrBadCursor
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Cursor{}, ErrBadCursor
+	}
+	epoch, seq, ok := strings.Cut(string(b), ".")
+	if !ok || record.ValidID(epoch) != nil {
+		return Cursor{}, ErrBadCursor
+	}
+	n, err := strconv.ParseUint(seq, 10, 64)
+	if err != nil || strconv.FormatUint(n, 10) != seq {
+		return Cursor{}, ErrBadCursor
+	}
+	return Cursor{Epoch: epoch, Seq: n}, nil
+}
+
+// A batch is how revisions travel, in a push request body and a pull
+// response body:
+//
+//	"FCB1" ‖ header length (uvarint) ‖ header JSON ‖ count (uvarint) ‖ count × (length (uvarint) ‖ revision)
+//
+// Revisions are in record.Revision's canonical binary encoding. A batch is a
+// few bytes per revision beyond the revisions themselves; base64 in JSON would
+// add a third to every sealed body.
+const batchMagic = "FCB1"
+
+// ErrBadBatch means batch bytes did not decode.
+var ErrBadBatch = errors.New("malformed batch")
+
+// EncodeBatch writes header (marshalled as JSON; nil for none) and revs.
+func EncodeBatch(header any, revs []*record.Revision) ([]byte, error) {
+	hdr := []byte("{}")
+	if header != nil {
+		var err error
+		if hdr, err = json.Marshal(header); err != nil {
+			return nil, err
+		}
+	}
+	size := len(batchMagic) + 20 + len(hdr)
+	for _, r := range revs {
+		size += 140 + len(r.Body)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, batchMagic...)
+	b = binary.AppendUvarint(b, uint64(len(hdr)))
+	b = append(b, hdr...)
+	b = binary.AppendUvarint(b, uint64(len(revs)))
+	for _, r := range revs {
+		enc, err := r.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		b = binary.AppendUvarint(b, uint64(len(enc)))
+		b = append(b, enc...)
+	}
+	return b, nil
+}
+
+// DecodeBatch reads a batch: the header into header (nil to skip it) and at
+// most maxRevs revisions, each validated (its id matches its content). The
+// revisions' bodies alias b.
+func DecodeBatch(b []byte, header any, maxRevs int) ([]*record.Revision, error) {
+	if len(b) > MaxBatchBytes {
+		return nil, fmt.Errorf("%w: %d bytes is over the %d limit", ErrBadBatch, len(b), MaxBatchBytes)
+	}
+	if len(b) < len(batchMagic) || string(b[:len(batchMagic)]) != batchMagic {
+		return nil, fmt.Errorf("%w: not a fieldcase batch", ErrBadBatch)
+	}
+	b = b[len(batchMagic):]
+	hl, w := binary.Uvarint(b)
+	if w <= 0 || hl > MaxJSONBytes || hl > uint64(len(b)-w) {
+		return nil, fmt.Errorf("%w: header length", ErrBadBatch)
+	}
+	hdr := b[w : w+int(hl)]
+	b = b[w+int(hl):]
+	if header != nil {
+		if err := json.Unmarshal(hdr, header); err != nil {
+			return nil, fmt.Errorf("%w: header: %v", ErrBadBatch, err)
+		}
+	}
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(maxRevs) || n > uint64(len(b)) {
+		return nil, fmt.Errorf("%w: %d revisions (at most %d)", ErrBadBatch, n, maxRevs)
+	}
+	b = b[w:]
+	revs := make([]*record.Revision, 0, n)
+	for i := uint64(0); i < n; i++ {
+		l, w := binary.Uvarint(b)
+		if w <= 0 || l > uint64(len(b)-w) {
+			return nil, fmt.Errorf("%w: revision %d length", ErrBadBatch, i)
+		}
+		r, rest, err := record.UnmarshalRevision(b[w : w+int(l)])
+		if err != nil || len(rest) != 0 {
+			return nil, fmt.Errorf("%w: revision %d: %v", ErrBadBatch, i, err)
+		}
+		if err := r.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: revision %d: %v", ErrBadBatch, i, err)
+		}
+		revs = append(revs, r)
+		b = b[w+int(l):]
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadBatch, len(b))
+	}
+	return revs, nil
+}
+
+// A blob batch uploads audio chunks: "FCO1" ‖ count ‖ count × (id(32) ‖ length ‖ bytes).
+const blobMagic = "FCO1"
+
+// Blob is one sealed blob and its id (SHA-256 of the bytes).
+type Blob struct {
+	ID   record.RevID
+	Data []byte
+}
+
+// EncodeBlobs writes a blob batch.
+func EncodeBlobs(blobs []Blob) []byte {
+	size := len(blobMagic) + 10
+	for _, bl := range blobs {
+		size += 32 + 10 + len(bl.Data)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, blobMagic...)
+	b = binary.AppendUvarint(b, uint64(len(blobs)))
+	for _, bl := range blobs {
+		b = append(b, bl.ID[:]...)
+		b = binary.AppendUvarint(b, uint64(len(bl.Data)))
+		b = append(b, bl.Data...)
+	}
+	return b
+}
+
+// DecodeBlobs reads a blob batch. It checks sizes, not hashes: the server
+// verifies each blob's hash before storing it and answers per blob.
+func DecodeBlobs(b []byte) ([]Blob, error) {
+	if len(b) > MaxBatchBytes {
+		return nil, fmt.Errorf("%w: blob batch too large", ErrBadBatch)
+	}
+	if len(b) < len(blobMagic) || string(b[:len(blobMagic)]) != blobMagic {
+		return nil, fmt.Errorf("%w: not a blob batch", ErrBadBatch)
+	}
+	b = b[len(blobMagic):]
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > MaxBlobsPerBatch {
+		return nil, fmt.Errorf("%w: blob count", ErrBadBatch)
+	}
+	b = b[w:]
+	out := make([]Blob, 0, n)
+	for i := uint64(0); i < n; i++ {
+		if len(b) < 32 {
+			return nil, fmt.Errorf("%w: blob %d id", ErrBadBatch, i)
+		}
+		var bl Blob
+		copy(bl.ID[:], b[:32])
+		b = b[32:]
+		l, w := binary.Uvarint(b)
+		if w <= 0 || l > MaxBlobSize || l > uint64(len(b)-w) {
+			return nil, fmt.Errorf("%w: blob %d length", ErrBadBatch, i)
+		}
+		bl.Data = b[w : w+int(l)]
+		b = b[w+int(l):]
+		out = append(out, bl)
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%w: trailing bytes", ErrBadBatch)
+	}
+	return out, nil
+}
