@@ -1,0 +1,17 @@
+// Command fieldcased is fieldcase's central case server: it serves the sync
+// protocol to enrolled devices and stores ciphertext only, and the same
+// binary administers it — teams, users, enrolment codes, devices, the
+// agency recovery recipient and backups — over a local admin socket while
+// the server runs, or directly on its store while it is stopped.
+//
+//	fieldcased serve --data DIR --listen ADDR
+//	fieldcased team add NAME
+//	fieldcased user add NAME --role caseworker --team TEAM
+//	fieldcased enroll-code USER [--ttl 24h]
+//	fieldcased device list [--json] | device revoke ID
+//	fieldcased backup --out FILE | restore --from FILE
+//	fieldcased recovery new --out FILE | recovery set RECIPIENT
+//
+// --data defaults to $FIELDCASED_DATA, then to a directory in the user's
+// data home.
+package main

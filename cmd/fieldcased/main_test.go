@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fieldcase/fieldcase/sync/server/servertest"
+)
+
+// The binary under test, built once by TestMain (with -race when the tests
+// run with it).
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "fieldcased-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "fieldcased")
+	args := []string{"build", "-o", binary}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, ".")...)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building fieldcased:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	// A race-enabled binary sleeps a second at exit unless told not to.
+	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// dataDir is a short temporary directory (Unix socket paths are limited to
+// about 100 bytes, and t.TempDir names can be long).
+func dataDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "fcd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// fieldcased runs one command to completion.
+func fieldcased(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return fieldcasedIn(t, dir, "", args...)
+}
+
+func fieldcasedIn(t *testing.T, dir, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, append([]string{"--data", dir}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr, cmd.Stdin = &out, &errb, strings.NewReader(stdin)
+	err := cmd.Run()
+	code = cmd.ProcessState.ExitCode()
+	if err != nil && code <= 0 {
+		t.Fatalf("fieldcased %v: %v", args, err)
+	}
+	if strings.Contains(errb.String(), "goroutine ") || strings.Contains(errb.String(), "panic:") {
+		t.Errorf("fieldcased %v printed a stack trace:\n%s", args, errb.String())
+	}
+	return out.String(), errb.String(), code
+}
+
+// mustRun runs a command that must succeed.
+func mustRun(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, errOut, code := fieldcased(t, dir, args...)
+	if code != 0 {
+		t.Fatalf("fieldcased %v: exit %d\n%s", args, code, errOut)
+	}
+	return out
+}
+
+// proc is a running `fieldcased serve`.
+type proc struct {
+	cmd    *exec.Cmd
+	url    string
+	stdout []string // lines before "listening on"
+	mu     sync.Mutex
+	stderr bytes.Buffer
+	done   chan struct{}
+}
+
+func (p *proc) log() string { p.mu.Lock(); defer p.mu.Unlock(); return p.stderr.String() }
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// serve starts the server on a free loopback port and waits until it
+// listens.
+func serve(t *testing.T, dir string, args ...string) *proc {
+	t.Helper()
+	if len(args) == 0 {
+		args = []string{"--no-tls"}
+	}
+	cmd := exec.Command(binary, append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0", "--shutdown-timeout", "20s"}, args...)...)
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				<-p.done
+				t.Fatalf("server exited before listening (exit %d):\n%s", cmd.ProcessState.ExitCode(), p.log())
+			}
+			p.stdout = append(p.stdout, line)
+			if u, ok := strings.CutPrefix(line, "listening on "); ok {
+				p.url = u
+				go func() {
+					for range lines {
+					}
+				}()
+				return p
+			}
+		case <-timeout:
+			t.Fatalf("server did not listen in 30s:\n%s", p.log())
+		}
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		t.Fatalf("server did not stop on SIGTERM:\n%s", p.log())
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("server exited %d on SIGTERM:\n%s", code, p.log())
+	}
+}
+
+// kill kills the server with SIGKILL, as a power cut would.
+func (p *proc) kill(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Kill()
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not die on SIGKILL")
+	}
+}
+
+// setup adds a team, a caseworker and enrols one device for them.
+func setup(t *testing.T, dir string, p *proc, user string) (*servertest.Client, *servertest.Writer) {
+	t.Helper()
+	mustRun(t, dir, "team", "add", "north")
+	mustRun(t, dir, "user", "add", user, "--role", "caseworker", "--team", "north")
+	return enrol(t, dir, p, user, user+"-laptop")
+}
+
+func enrol(t *testing.T, dir string, p *proc, user, device string) (*servertest.Client, *servertest.Writer) {
+	t.Helper()
+	code := strings.TrimSpace(mustRun(t, dir, "enroll-code", user))
+	c, _, err := servertest.Enroll(context.Background(), p.url, nil, code, device)
+	if err != nil {
+		t.Fatalf("enrolling %s: %v", device, err)
+	}
+	return c, &servertest.Writer{Device: device}
+}

@@ -1,0 +1,98 @@
+// Package cli is the one user-facing error path and command-line skeleton
+// the fieldcase binaries share: parse with kong, run the chosen command, and
+// report every error as "<name>: <what went wrong>", a "hint:" line where one
+// helps, and a non-zero exit — never a stack trace.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/alecthomas/kong"
+)
+
+// hinted is an error with advice for the user on the next line.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h hinted) Error() string { return h.err.Error() }
+func (h hinted) Unwrap() error { return h.err }
+
+// WithHint attaches advice to err.
+func WithHint(err error, hint string) error { return hinted{err, hint} }
+
+// ExitCode is an error that ends the program with a status and no message
+// (e.g. a search that found nothing).
+type ExitCode int
+
+func (e ExitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// Program is one binary's command line.
+type Program struct {
+	Name        string
+	Description string
+	Options     []kong.Option // vars, resolvers, help settings
+	// Hint gives advice for errors that carry none (sentinels of the
+	// packages the binary uses); nil for none.
+	Hint func(error) string
+}
+
+// Run parses args into grammar (a pointer to the command struct) and runs the
+// chosen command's Run method with binds. It returns the exit status.
+func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds ...any) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "%s: internal error: %v\nhint: this is a bug; your data was not changed by it. Please report it.\n", p.Name, r)
+			code = 70
+		}
+	}()
+	exited := -1
+	opts := append([]kong.Option{
+		kong.Name(p.Name),
+		kong.Description(p.Description),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(c int) { exited = c }),
+	}, p.Options...)
+	parser, err := kong.New(grammar, opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", p.Name, err)
+		return 70
+	}
+	kctx, err := parser.Parse(args)
+	if exited >= 0 { // --help or --version printed and asked to exit
+		return exited
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\nhint: run '%s --help' for usage\n", p.Name, err, p.Name)
+		return 2
+	}
+	if err := kctx.Run(binds...); err != nil {
+		var ec ExitCode
+		if errors.As(err, &ec) {
+			return int(ec)
+		}
+		p.PrintError(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// PrintError writes err the one way the binary reports errors.
+func (p Program) PrintError(w io.Writer, err error) {
+	fmt.Fprintf(w, "%s: %s\n", p.Name, strings.TrimSpace(err.Error()))
+	hint := ""
+	var h hinted
+	if errors.As(err, &h) {
+		hint = h.hint
+	}
+	if hint == "" && p.Hint != nil {
+		hint = p.Hint(err)
+	}
+	if hint != "" {
+		fmt.Fprintf(w, "hint: %s\n", hint)
+	}
+}

@@ -1,0 +1,52 @@
+package server
+
+import (
+	"slices"
+
+	"github.com/fieldcase/fieldcase/sync/protocol"
+)
+
+// The access rules, in one place:
+//
+//   - a caseworker reads and writes the cases they are a member of, and
+//     creates new ones (becoming their only member);
+//   - a supervisor reads and writes every case of their team, and creates
+//     new ones in it;
+//   - a typist has no case access yet (a later issue gives read access to
+//     submitted dictations): pulls show nothing, pushes are refused;
+//   - an admin manages users and devices over the admin socket and reads no
+//     case content: the sync and blob endpoints answer 403.
+//
+// A change log entry may also be addressed to one user (Change.Target): it
+// is shown to that user only, and only while the rules above let them read
+// the case.
+
+// caseAccess reports what u may do with c.
+func caseAccess(u User, c Case) (read, write bool) {
+	switch u.Role {
+	case protocol.RoleCaseworker:
+		member := slices.Contains(c.Members, u.ID)
+		return member, member
+	case protocol.RoleSupervisor:
+		same := u.TeamID != "" && c.TeamID == u.TeamID
+		return same, same
+	}
+	return false, false
+}
+
+// mayCreateCase reports whether u may start a case (it joins u's team).
+func mayCreateCase(u User) bool {
+	return u.TeamID != "" && (u.Role == protocol.RoleCaseworker || u.Role == protocol.RoleSupervisor)
+}
+
+// seesChange reports whether u is shown a change of case c.
+func seesChange(u User, ch Change, c Case) bool {
+	if ch.Target != "" && ch.Target != u.ID {
+		return false
+	}
+	read, _ := caseAccess(u, c)
+	return read
+}
+
+// readsCases reports whether u's role may use the sync endpoints at all.
+func readsCases(u User) bool { return u.Role != protocol.RoleAdmin }

@@ -1,0 +1,26 @@
+// Package boltstore is the embedded bbolt backend of the case server's
+// storage (server.Store): one file, fieldcased.db, in the data directory.
+// `fieldcased serve` uses it unless told otherwise.
+//
+// Layout (bucket: key → value):
+//
+//	meta          format, server_id, epoch, created, recovery, roster_version,
+//	              change_seq (last change log number), case_rev_seq
+//	teams         team id → Team (JSON);  team_names: name → team id
+//	users         user id → User (JSON);  user_names: name → user id
+//	devices       device id → Device (JSON, token hash only)
+//	tokens        SHA-256(token) → device id
+//	enroll_codes  SHA-256(code) → EnrollCode (JSON)
+//	cases         case id → Case (JSON: team, members, created)
+//	records       record id → kind ‖ 0 ‖ case id
+//	revs          rev (32 bytes) → the revision's canonical binary encoding
+//	case_revs     case id ‖ 0 ‖ counter (8 bytes) → rev
+//	changes       seq (8 bytes, big-endian) → rev ‖ case id ‖ target user
+//	acks          device id → contiguous acknowledged sequence (8 bytes)
+//	ack_pending   device id ‖ 0 ‖ seq (8 bytes) → acknowledged above it
+//	blobs         case id ‖ 0 ‖ SHA-256 → sealed bytes
+//
+// bbolt has one writer at a time, so change log numbers are assigned and
+// committed in the same order and a cursor can never skip a change. Every
+// commit is fsynced before Update returns.
+package boltstore

@@ -1,0 +1,228 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/sync/protocol"
+)
+
+// PushHeader is the optional header of a push batch.
+//
+// It belongs in sync/protocol (see this package's doc): until it moves
+// there it is declared here, and a client writes the same JSON.
+type PushHeader struct {
+	// Blobs declares, per manifest revision, the blobs (audio chunks) it
+	// names. Such a revision is answered missing_blob until all of them are
+	// stored in its case.
+	Blobs map[record.RevID][]record.RevID `json:"blobs,omitempty"`
+}
+
+// maxIdempotencyKey bounds the Idempotency-Key header.
+const maxIdempotencyKey = 200
+
+func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if !readsCases(sess.user) {
+		return forbidden("an admin account does not sync case data")
+	}
+	key := r.Header.Get(protocol.HeaderIdempotency)
+	if len(key) > maxIdempotencyKey || !printableASCII(key) {
+		return badRequest("%s must be at most %d printable ASCII characters", protocol.HeaderIdempotency, maxIdempotencyKey)
+	}
+	body, err := readBody(w, r, protocol.MaxBatchBytes)
+	if err != nil {
+		return err
+	}
+	var hdr PushHeader
+	revs, err := protocol.DecodeBatch(body, &hdr, protocol.MaxPushRevisions)
+	if err != nil {
+		return badRequest("%v", err)
+	}
+	now := s.now().UTC()
+	var resp protocol.PushResponse
+	err = s.store.Update(r.Context(), func(tx Tx) error {
+		// Check again inside the transaction: a device revoked while its
+		// push was on the way stores nothing.
+		d, err := tx.Device(sess.device.ID)
+		if err != nil {
+			return err
+		}
+		if !d.Revoked.IsZero() {
+			return errRevoked
+		}
+		p := pusher{tx: tx, user: sess.user, device: d.ID, now: now, cases: map[string]*Case{}}
+		if p.acked, err = tx.AckedSeq(d.ID); err != nil {
+			return err
+		}
+		resp = protocol.PushResponse{Results: make([]protocol.PushResult, len(revs))}
+		for i, rev := range revs {
+			if resp.Results[i], err = p.push(rev, hdr.Blobs[rev.Rev]); err != nil {
+				return fmt.Errorf("revision %d (%s): %w", i, rev.Rev.Short(), err)
+			}
+		}
+		resp.AckedSeq = p.acked
+		return tx.TouchDevice(d.ID, now, now)
+	})
+	if err != nil {
+		return err
+	}
+	s.metrics.batches.WithLabelValues("push").Inc()
+	for _, res := range resp.Results {
+		s.metrics.pushResults.WithLabelValues(string(res.Status)).Inc()
+		if res.Status == protocol.StatusStored {
+			s.metrics.revisions.Inc()
+		}
+	}
+	s.log.Debug("push", "device", sess.device.ID, "revisions", len(revs), "acked_seq", resp.AckedSeq, "idempotency_key", key)
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// pusher decides and applies one push batch's revisions in one transaction.
+type pusher struct {
+	tx     Tx
+	user   User
+	device string
+	now    time.Time
+	acked  uint64
+	cases  map[string]*Case // nil value: no such case (yet)
+}
+
+func (p *pusher) rejected(rev *record.Revision, reason string) (protocol.PushResult, error) {
+	res := protocol.PushResult{Rev: rev.Rev, Status: protocol.StatusRejected, Reason: reason, Permanent: true}
+	if rev.Device != p.device {
+		return res, nil
+	}
+	return res, p.done(rev.Seq)
+}
+
+// push decides one revision: present, rejected, missing_parent,
+// missing_blob, or stored.
+func (p *pusher) push(rev *record.Revision, blobs []record.RevID) (protocol.PushResult, error) {
+	res := protocol.PushResult{Rev: rev.Rev}
+	if has, err := p.tx.HasRevision(rev.Rev); err != nil {
+		return res, err
+	} else if has {
+		res.Status = protocol.StatusPresent
+		if rev.Device == p.device {
+			return res, p.done(rev.Seq)
+		}
+		return res, nil
+	}
+	if rev.Device != p.device {
+		return p.rejected(rev, fmt.Sprintf("revision was written by device %q, not by this one", rev.Device))
+	}
+	c, err := p.caseOf(rev.CaseID)
+	if err != nil {
+		return res, err
+	}
+	if c == nil {
+		if !mayCreateCase(p.user) {
+			return p.rejected(rev, fmt.Sprintf("a %s may not create cases", p.user.Role))
+		}
+	} else if _, write := caseAccess(p.user, *c); !write {
+		return p.rejected(rev, "no write access to case "+rev.CaseID)
+	}
+	info, err := p.tx.Record(rev.RecordID)
+	known := err == nil
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return res, err
+	case info.CaseID != rev.CaseID:
+		return p.rejected(rev, fmt.Sprintf("record %s belongs to another case", rev.RecordID))
+	case info.Kind != rev.Kind:
+		return p.rejected(rev, fmt.Sprintf("record %s is a %s, not a %s", rev.RecordID, info.Kind, rev.Kind))
+	}
+	for _, parent := range rev.Parents {
+		has, err := p.tx.HasRevision(parent)
+		if err != nil {
+			return res, err
+		}
+		if !has {
+			res.Status, res.Reason = protocol.StatusMissingParent, "parent "+parent.Short()+" is not on the server: push it first"
+			return res, nil
+		}
+	}
+	for _, b := range blobs {
+		has, err := p.tx.HasBlob(rev.CaseID, b)
+		if err != nil {
+			return res, err
+		}
+		if !has {
+			res.Status, res.Reason = protocol.StatusMissingBlob, "blob "+b.Short()+" is not on the server: upload it first"
+			return res, nil
+		}
+	}
+	if c == nil {
+		c = &Case{ID: rev.CaseID, TeamID: p.user.TeamID, Members: []string{p.user.ID}, Created: p.now}
+		if err := p.tx.PutCase(*c); err != nil {
+			return res, err
+		}
+		p.cases[c.ID] = c
+	}
+	if !known {
+		if err := p.tx.InsertRecord(RecordInfo{ID: rev.RecordID, CaseID: rev.CaseID, Kind: rev.Kind}); err != nil {
+			return res, err
+		}
+	}
+	if err := p.tx.InsertRevision(rev); err != nil {
+		return res, err
+	}
+	if _, err := p.tx.AppendChange(Change{Rev: rev.Rev, CaseID: rev.CaseID}); err != nil {
+		return res, err
+	}
+	res.Status = protocol.StatusStored
+	return res, p.done(rev.Seq)
+}
+
+func (p *pusher) caseOf(id string) (*Case, error) {
+	if c, ok := p.cases[id]; ok {
+		return c, nil
+	}
+	c, err := p.tx.Case(id)
+	if errors.Is(err, ErrNotFound) {
+		p.cases[id] = nil
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.cases[id] = &c
+	return &c, nil
+}
+
+// done records that the device's sequence number seq is acknowledged and
+// advances the contiguous AckedSeq over any pending numbers it joins.
+func (p *pusher) done(seq uint64) error {
+	switch {
+	case seq <= p.acked:
+		return nil
+	case seq > p.acked+1:
+		return p.tx.AddPendingSeq(p.device, seq)
+	}
+	p.acked = seq
+	for {
+		more, err := p.tx.TakePendingSeq(p.device, p.acked+1)
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+		p.acked++
+	}
+	return p.tx.SetAckedSeq(p.device, p.acked)
+}

@@ -1,0 +1,227 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/fieldcase/fieldcase/record"
+)
+
+// Store errors. Backends return them (wrapped or not) so the server can tell
+// a rule from a failure.
+var (
+	// ErrNotFound means the thing asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means an insert met an existing key (a taken name or id).
+	ErrExists = errors.New("already exists")
+	// ErrLocked means another process holds the store (bbolt's file lock).
+	ErrLocked = errors.New("store is in use by another process")
+)
+
+// Store is the server's storage: a directory of teams, users and devices,
+// cases and their revisions, a commit-ordered change log, per-device
+// acknowledgement state, blobs and a little metadata. The server only ever
+// holds sealed bodies and metadata.
+//
+// Every read and write goes through a transaction closure, as with bbolt:
+// fn's error rolls the transaction back; a nil error commits it durably
+// before Update returns. A backend may run fn more than once (a SQL backend
+// retrying a serialization failure), so fn must have no effect outside its
+// Tx.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+	// Backup writes a consistent snapshot of the store to a new file at path
+	// (never overwriting one). The copy has a fresh server epoch, so a server
+	// restored from it answers cursors handed out before with 410 Gone.
+	Backup(ctx context.Context, path string) error
+	// Ping reports whether the store can serve requests.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is one transaction. Methods return ErrNotFound for a missing key and
+// ErrExists for an insert that meets an existing one; a View transaction's
+// writes fail. Returned values never alias storage.
+type Tx interface {
+	MetaTx
+	DirectoryTx
+	CaseTx
+	LogTx
+	BlobTx
+}
+
+// Meta is the server's own state.
+type Meta struct {
+	ServerID string // stable for the life of the server, backups included
+	// Epoch names this copy of the change log; it is new in every backup,
+	// so cursors from before a restore are recognisably stale.
+	Epoch         string
+	Created       time.Time
+	Recovery      string // the agency recovery recipient; "" until set
+	RosterVersion uint64 // bumped whenever any team's roster may have changed
+}
+
+// MetaTx reads and writes the server's metadata.
+type MetaTx interface {
+	Meta() (Meta, error)
+	SetRecovery(recipient string) error
+	// BumpRosterVersion increments Meta.RosterVersion and returns it.
+	BumpRosterVersion() (uint64, error)
+}
+
+// Team is a group of users whose supervisors see all its cases.
+type Team struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+// User is a person; devices belong to users.
+type User struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"` // unique
+	Role    string    `json:"role"` // one of protocol.Roles
+	TeamID  string    `json:"team_id"`
+	Created time.Time `json:"created"`
+}
+
+// Device is an enrolled laptop. Only the SHA-256 of its token is kept.
+type Device struct {
+	ID         string    `json:"id"`
+	UserID     string    `json:"user_id"`
+	Name       string    `json:"name"`
+	Recipient  string    `json:"recipient"`
+	SigningKey []byte    `json:"signing_key"`
+	TokenHash  [32]byte  `json:"token_hash"`
+	Enrolled   time.Time `json:"enrolled"`
+	LastSeen   time.Time `json:"last_seen"`
+	LastSync   time.Time `json:"last_sync"`
+	Revoked    time.Time `json:"revoked"` // zero while the device is in use
+}
+
+// EnrollCode is a one-time enrolment code, kept by its hash.
+type EnrollCode struct {
+	Hash    [32]byte  `json:"hash"`
+	UserID  string    `json:"user_id"`
+	Created time.Time `json:"created"`
+	Expires time.Time `json:"expires"`
+	// UsedBy is the device that enrolled with the code. A used code is kept
+	// until it expires so that the same device can retry an enrolment whose
+	// answer it never received, and gets a fresh token.
+	UsedBy string `json:"used_by,omitempty"`
+}
+
+// DirectoryTx holds who is who: teams, users, devices and enrolment codes.
+type DirectoryTx interface {
+	InsertTeam(Team) error // ErrExists if the id or name is taken
+	Team(id string) (Team, error)
+	TeamByName(name string) (Team, error)
+	Teams() ([]Team, error)
+
+	InsertUser(User) error // ErrExists if the id or name is taken
+	User(id string) (User, error)
+	UserByName(name string) (User, error)
+	Users() ([]User, error)
+
+	InsertDevice(Device) error // ErrExists if the id or token hash is taken
+	Device(id string) (Device, error)
+	DeviceByToken(hash [32]byte) (Device, error)
+	Devices() ([]Device, error)
+	// RevokeDevice marks a device revoked at t (keeping an earlier time).
+	RevokeDevice(id string, t time.Time) error
+	// ReplaceDeviceToken gives a device a new token (hash), invalidating the
+	// old one.
+	ReplaceDeviceToken(id string, hash [32]byte) error
+	// TouchDevice raises LastSeen and LastSync to seen and synced (a zero
+	// time leaves the field), touching nothing else: a concurrent revocation
+	// is never undone.
+	TouchDevice(id string, seen, synced time.Time) error
+
+	InsertEnrollCode(EnrollCode) error
+	EnrollCode(hash [32]byte) (EnrollCode, error)
+	DeleteEnrollCode(hash [32]byte) error
+	// MarkEnrollCodeUsed records which device used a code.
+	MarkEnrollCodeUsed(hash [32]byte, deviceID string) error
+	// DeleteEnrollCodes removes codes that expired before t and returns how many.
+	DeleteEnrollCodes(expiredBefore time.Time) (int, error)
+}
+
+// Case is what the server knows of a case: its team and members, never its
+// content.
+type Case struct {
+	ID      string    `json:"id"`
+	TeamID  string    `json:"team_id"`
+	Members []string  `json:"members"` // user ids
+	Created time.Time `json:"created"`
+}
+
+// RecordInfo ties a record to its case and kind, which never change.
+type RecordInfo struct {
+	ID     string
+	CaseID string
+	Kind   record.Kind
+}
+
+// CaseTx holds cases, records and revisions.
+type CaseTx interface {
+	Case(id string) (Case, error)
+	PutCase(Case) error // insert or replace
+
+	Record(id string) (RecordInfo, error)
+	InsertRecord(RecordInfo) error
+
+	// HasRevision reports whether rev is stored.
+	HasRevision(rev record.RevID) (bool, error)
+	Revision(rev record.RevID) (*record.Revision, error)
+	// InsertRevision stores a validated revision (ErrExists if present). It
+	// does not touch the change log: see LogTx.AppendChange.
+	InsertRevision(*record.Revision) error
+	// CaseRevisions lists the revisions of a case in the order stored.
+	CaseRevisions(caseID string) ([]record.RevID, error)
+}
+
+// Change is one entry of the change log: a revision becoming visible. Target
+// is "" for everyone allowed to read the case, or one user id: entries for one
+// user re-announce a case's history when that user is given access to it.
+type Change struct {
+	Seq    uint64
+	Rev    record.RevID
+	CaseID string
+	Target string
+}
+
+// LogTx is the change log and each device's acknowledgement state.
+//
+// Sequence numbers increase in commit order: a backend must never let Changes
+// show an entry while an entry with a smaller Seq can still appear (a SQL
+// backend assigning numbers from a sequence must serialise appends or hide
+// entries above the oldest uncommitted one). Gaps are allowed.
+type LogTx interface {
+	// AppendChange adds c (its Seq ignored) and returns its sequence number.
+	AppendChange(c Change) (uint64, error)
+	// Changes returns at most limit entries with Seq > after, in order.
+	Changes(after uint64, limit int) ([]Change, error)
+	// LastChangeSeq is the highest sequence number in the log (0 if empty).
+	LastChangeSeq() (uint64, error)
+
+	// AckedSeq is the device's contiguous acknowledgement: every one of its
+	// sequence numbers 1..AckedSeq is stored or permanently rejected.
+	AckedSeq(deviceID string) (uint64, error)
+	SetAckedSeq(deviceID string, seq uint64) error
+	// AddPendingSeq remembers a done sequence number above AckedSeq.
+	AddPendingSeq(deviceID string, seq uint64) error
+	// TakePendingSeq removes seq from the pending set, reporting whether it
+	// was there.
+	TakePendingSeq(deviceID string, seq uint64) (bool, error)
+}
+
+// BlobTx holds sealed blobs (audio chunks), by case and SHA-256.
+type BlobTx interface {
+	HasBlob(caseID string, id record.RevID) (bool, error)
+	Blob(caseID string, id record.RevID) ([]byte, error)
+	// InsertBlob stores data, whose hash the caller has checked (ErrExists
+	// if present).
+	InsertBlob(caseID string, id record.RevID, data []byte) error
+}

@@ -1,0 +1,618 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/sync/server"
+)
+
+// RunTests runs the suite. open must return a new empty store each call; the
+// suite closes it.
+func RunTests(t *testing.T, open func(t *testing.T) server.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, st server.Store)
+	}{
+		{"Meta", testMeta},
+		{"Teams", testTeams},
+		{"Users", testUsers},
+		{"Devices", testDevices},
+		{"EnrollCodes", testEnrollCodes},
+		{"CasesAndRecords", testCasesAndRecords},
+		{"Revisions", testRevisions},
+		{"ChangeLog", testChangeLog},
+		{"Rollback", testRollback},
+		{"ConcurrentAppendsNeverSkip", testConcurrentAppends},
+		{"AckState", testAckState},
+		{"Blobs", testBlobs},
+		{"Backup", testBackup},
+		{"CancelledContext", testCancelled},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := open(t)
+			t.Cleanup(func() { st.Close() })
+			tc.fn(t, st)
+		})
+	}
+}
+
+func update(t *testing.T, st server.Store, fn func(server.Tx) error) {
+	t.Helper()
+	if err := st.Update(context.Background(), fn); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+func view(t *testing.T, st server.Store, fn func(server.Tx) error) {
+	t.Helper()
+	if err := st.View(context.Background(), fn); err != nil {
+		t.Fatalf("View: %v", err)
+	}
+}
+
+// ts is a UTC time with the precision every backend keeps (microseconds).
+func ts(sec int) time.Time { return time.Date(2026, 3, 1, 9, 0, sec, 123000, time.UTC) }
+
+func testMeta(t *testing.T, st server.Store) {
+	var m server.Meta
+	view(t, st, func(tx server.Tx) (err error) { m, err = tx.Meta(); return })
+	if record.ValidID(m.ServerID) != nil || record.ValidID(m.Epoch) != nil || bytes.ContainsRune([]byte(m.Epoch), '.') {
+		t.Fatalf("server id %q / epoch %q: want valid ids without '.'", m.ServerID, m.Epoch)
+	}
+	if m.Recovery != "" {
+		t.Errorf("new store recovery = %q, want empty", m.Recovery)
+	}
+	var v1, v2 uint64
+	update(t, st, func(tx server.Tx) (err error) {
+		if err := tx.SetRecovery("age1pq1example"); err != nil {
+			return err
+		}
+		if v1, err = tx.BumpRosterVersion(); err != nil {
+			return err
+		}
+		v2, err = tx.BumpRosterVersion()
+		return err
+	})
+	if v2 <= v1 || v1 <= m.RosterVersion {
+		t.Errorf("roster versions %d, %d after %d: want increasing", v1, v2, m.RosterVersion)
+	}
+	var m2 server.Meta
+	view(t, st, func(tx server.Tx) (err error) { m2, err = tx.Meta(); return })
+	if m2.Recovery != "age1pq1example" || m2.RosterVersion != v2 || m2.Epoch != m.Epoch || m2.ServerID != m.ServerID {
+		t.Errorf("meta after update = %+v", m2)
+	}
+}
+
+func testTeams(t *testing.T, st server.Store) {
+	a := server.Team{ID: "T1", Name: "North", Created: ts(1)}
+	update(t, st, func(tx server.Tx) error { return tx.InsertTeam(a) })
+	for _, dup := range []server.Team{{ID: "T1", Name: "Other"}, {ID: "T2", Name: "North"}} {
+		err := st.Update(context.Background(), func(tx server.Tx) error { return tx.InsertTeam(dup) })
+		if !errors.Is(err, server.ErrExists) {
+			t.Errorf("InsertTeam(%+v) = %v, want ErrExists", dup, err)
+		}
+	}
+	view(t, st, func(tx server.Tx) error {
+		got, err := tx.Team("T1")
+		if err != nil || got != a {
+			t.Errorf("Team = %+v, %v; want %+v", got, err, a)
+		}
+		got, err = tx.TeamByName("North")
+		if err != nil || got != a {
+			t.Errorf("TeamByName = %+v, %v", got, err)
+		}
+		if _, err := tx.Team("nope"); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("Team(nope) = %v, want ErrNotFound", err)
+		}
+		if _, err := tx.TeamByName("nope"); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("TeamByName(nope) = %v, want ErrNotFound", err)
+		}
+		all, err := tx.Teams()
+		if err != nil || len(all) != 1 {
+			t.Errorf("Teams = %v, %v", all, err)
+		}
+		return nil
+	})
+}
+
+func testUsers(t *testing.T, st server.Store) {
+	u := server.User{ID: "U1", Name: "Ada Lovelace", Role: "caseworker", TeamID: "T1", Created: ts(2)}
+	update(t, st, func(tx server.Tx) error { return tx.InsertUser(u) })
+	err := st.Update(context.Background(), func(tx server.Tx) error {
+		return tx.InsertUser(server.User{ID: "U2", Name: "Ada Lovelace", Role: "typist"})
+	})
+	if !errors.Is(err, server.ErrExists) {
+		t.Errorf("duplicate name: %v, want ErrExists", err)
+	}
+	update(t, st, func(tx server.Tx) error {
+		return tx.InsertUser(server.User{ID: "U2", Name: "Grace", Role: "supervisor", TeamID: "T1"})
+	})
+	view(t, st, func(tx server.Tx) error {
+		if got, err := tx.User("U1"); err != nil || got != u {
+			t.Errorf("User = %+v, %v; want %+v", got, err, u)
+		}
+		if got, err := tx.UserByName("Ada Lovelace"); err != nil || got.ID != "U1" {
+			t.Errorf("UserByName = %+v, %v", got, err)
+		}
+		if _, err := tx.UserByName("ada lovelace"); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("names are case-sensitive: %v", err)
+		}
+		all, err := tx.Users()
+		if err != nil || len(all) != 2 {
+			t.Errorf("Users = %v, %v", all, err)
+		}
+		return nil
+	})
+}
+
+func testDevices(t *testing.T, st server.Store) {
+	d := server.Device{ID: "D1", UserID: "U1", Name: "laptop", Recipient: "age1pq1x", SigningKey: []byte{1, 2, 3},
+		TokenHash: sha256.Sum256([]byte("tok")), Enrolled: ts(3)}
+	update(t, st, func(tx server.Tx) error { return tx.InsertDevice(d) })
+	for _, dup := range []server.Device{{ID: "D1", TokenHash: sha256.Sum256([]byte("other"))}, {ID: "D2", TokenHash: d.TokenHash}} {
+		if err := st.Update(context.Background(), func(tx server.Tx) error { return tx.InsertDevice(dup) }); !errors.Is(err, server.ErrExists) {
+			t.Errorf("InsertDevice(%s) = %v, want ErrExists", dup.ID, err)
+		}
+	}
+	update(t, st, func(tx server.Tx) error {
+		if err := tx.TouchDevice("D1", ts(10), time.Time{}); err != nil {
+			return err
+		}
+		if err := tx.RevokeDevice("D1", ts(20)); err != nil {
+			return err
+		}
+		// A touch after a revocation never undoes it, and an older time
+		// never lowers a newer one.
+		if err := tx.TouchDevice("D1", ts(5), ts(30)); err != nil {
+			return err
+		}
+		return tx.RevokeDevice("D1", ts(40))
+	})
+	view(t, st, func(tx server.Tx) error {
+		got, err := tx.DeviceByToken(d.TokenHash)
+		if err != nil {
+			t.Fatalf("DeviceByToken: %v", err)
+		}
+		if !got.LastSeen.Equal(ts(10)) || !got.LastSync.Equal(ts(30)) || !got.Revoked.Equal(ts(20)) {
+			t.Errorf("seen %v sync %v revoked %v; want %v %v %v", got.LastSeen, got.LastSync, got.Revoked, ts(10), ts(30), ts(20))
+		}
+		if got.Name != "laptop" || got.Recipient != "age1pq1x" || !bytes.Equal(got.SigningKey, []byte{1, 2, 3}) || got.UserID != "U1" {
+			t.Errorf("device fields = %+v", got)
+		}
+		if _, err := tx.DeviceByToken(sha256.Sum256([]byte("nope"))); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("unknown token: %v", err)
+		}
+		return nil
+	})
+	// A new token replaces the old one, in the index too.
+	newHash := sha256.Sum256([]byte("new token"))
+	update(t, st, func(tx server.Tx) error {
+		if err := tx.ReplaceDeviceToken("D1", d.TokenHash); !errors.Is(err, server.ErrExists) {
+			t.Errorf("ReplaceDeviceToken with a taken hash = %v", err)
+		}
+		if err := tx.ReplaceDeviceToken("nope", newHash); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("ReplaceDeviceToken(nope) = %v", err)
+		}
+		return tx.ReplaceDeviceToken("D1", newHash)
+	})
+	view(t, st, func(tx server.Tx) error {
+		if _, err := tx.DeviceByToken(d.TokenHash); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("old token still finds the device: %v", err)
+		}
+		if got, err := tx.DeviceByToken(newHash); err != nil || got.ID != "D1" || !got.Revoked.Equal(ts(20)) {
+			t.Errorf("DeviceByToken(new) = %+v, %v", got, err)
+		}
+		if err := tx.RevokeDevice("nope", ts(1)); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("RevokeDevice(nope) = %v", err)
+		}
+		all, err := tx.Devices()
+		if err != nil || len(all) != 1 {
+			t.Errorf("Devices = %v, %v", all, err)
+		}
+		return nil
+	})
+}
+
+func testEnrollCodes(t *testing.T, st server.Store) {
+	h1, h2 := sha256.Sum256([]byte("c1")), sha256.Sum256([]byte("c2"))
+	update(t, st, func(tx server.Tx) error {
+		if err := tx.InsertEnrollCode(server.EnrollCode{Hash: h1, UserID: "U1", Created: ts(0), Expires: ts(10)}); err != nil {
+			return err
+		}
+		return tx.InsertEnrollCode(server.EnrollCode{Hash: h2, UserID: "U1", Created: ts(0), Expires: ts(30)})
+	})
+	update(t, st, func(tx server.Tx) error {
+		c, err := tx.EnrollCode(h1)
+		if err != nil || c.UserID != "U1" || !c.Expires.Equal(ts(10)) {
+			t.Errorf("EnrollCode = %+v, %v", c, err)
+		}
+		n, err := tx.DeleteEnrollCodes(ts(20))
+		if err != nil || n != 1 {
+			t.Errorf("DeleteEnrollCodes = %d, %v; want 1", n, err)
+		}
+		if _, err := tx.EnrollCode(h1); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("expired code still there: %v", err)
+		}
+		if err := tx.MarkEnrollCodeUsed(h2, "D7"); err != nil {
+			return err
+		}
+		if c, err := tx.EnrollCode(h2); err != nil || c.UsedBy != "D7" || c.UserID != "U1" {
+			t.Errorf("used code = %+v, %v", c, err)
+		}
+		if err := tx.MarkEnrollCodeUsed(sha256.Sum256([]byte("nope")), "D7"); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("MarkEnrollCodeUsed(unknown) = %v", err)
+		}
+		if err := tx.DeleteEnrollCode(h2); err != nil {
+			return err
+		}
+		if err := tx.DeleteEnrollCode(h2); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("second delete = %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+}
+
+func testCasesAndRecords(t *testing.T, st server.Store) {
+	c := server.Case{ID: "C1", TeamID: "T1", Members: []string{"U1"}, Created: ts(1)}
+	update(t, st, func(tx server.Tx) error {
+		if err := tx.PutCase(c); err != nil {
+			return err
+		}
+		c.Members = append(c.Members, "U2")
+		if err := tx.PutCase(c); err != nil {
+			return err
+		}
+		return tx.InsertRecord(server.RecordInfo{ID: "R1", CaseID: "C1", Kind: record.KindNote})
+	})
+	view(t, st, func(tx server.Tx) error {
+		got, err := tx.Case("C1")
+		if err != nil || !slices.Equal(got.Members, []string{"U1", "U2"}) || got.TeamID != "T1" || !got.Created.Equal(ts(1)) {
+			t.Errorf("Case = %+v, %v", got, err)
+		}
+		if _, err := tx.Case("C2"); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("Case(C2) = %v", err)
+		}
+		r, err := tx.Record("R1")
+		if err != nil || r != (server.RecordInfo{ID: "R1", CaseID: "C1", Kind: record.KindNote}) {
+			t.Errorf("Record = %+v, %v", r, err)
+		}
+		if _, err := tx.Record("R2"); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("Record(R2) = %v", err)
+		}
+		return nil
+	})
+	err := st.Update(context.Background(), func(tx server.Tx) error {
+		return tx.InsertRecord(server.RecordInfo{ID: "R1", CaseID: "C2", Kind: record.KindTask})
+	})
+	if !errors.Is(err, server.ErrExists) {
+		t.Errorf("duplicate InsertRecord = %v, want ErrExists", err)
+	}
+}
+
+// rev makes a valid revision.
+func rev(caseID, recordID string, seq uint64, body string, parents ...record.RevID) *record.Revision {
+	r := &record.Revision{RecordID: recordID, Kind: record.KindNote, CaseID: caseID, Parents: parents,
+		Generation: 1, HLC: record.HLC(seq << 16), Device: "D1", Seq: seq, Body: []byte(body)}
+	if len(parents) > 0 {
+		r.Generation = 2
+	}
+	r.Seal()
+	return r
+}
+
+func testRevisions(t *testing.T, st server.Store) {
+	r1 := rev("C1", "R1", 1, "sealed one")
+	r2 := rev("C1", "R1", 2, "sealed two", r1.Rev)
+	r3 := rev("C2", "R2", 3, "")
+	update(t, st, func(tx server.Tx) error {
+		for _, r := range []*record.Revision{r1, r2, r3} {
+			if err := tx.InsertRevision(r); err != nil {
+				return err
+			}
+		}
+		if err := tx.InsertRevision(r1); !errors.Is(err, server.ErrExists) {
+			t.Errorf("duplicate InsertRevision = %v, want ErrExists", err)
+		}
+		return nil
+	})
+	view(t, st, func(tx server.Tx) error {
+		for _, want := range []*record.Revision{r1, r2, r3} {
+			got, err := tx.Revision(want.Rev)
+			if err != nil {
+				t.Fatalf("Revision(%s): %v", want.Rev.Short(), err)
+			}
+			gb, _ := got.MarshalBinary()
+			wb, _ := want.MarshalBinary()
+			if !bytes.Equal(gb, wb) || got.Validate() != nil {
+				t.Errorf("Revision(%s) = %+v, want %+v", want.Rev.Short(), got, want)
+			}
+			if has, err := tx.HasRevision(want.Rev); !has || err != nil {
+				t.Errorf("HasRevision = %v, %v", has, err)
+			}
+		}
+		var missing record.RevID
+		missing[0] = 1
+		if has, err := tx.HasRevision(missing); has || err != nil {
+			t.Errorf("HasRevision(missing) = %v, %v", has, err)
+		}
+		if _, err := tx.Revision(missing); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("Revision(missing) = %v", err)
+		}
+		got, err := tx.CaseRevisions("C1")
+		if err != nil || !slices.Equal(got, []record.RevID{r1.Rev, r2.Rev}) {
+			t.Errorf("CaseRevisions(C1) = %v, %v", got, err)
+		}
+		if got, _ := tx.CaseRevisions("C"); len(got) != 0 {
+			t.Errorf("CaseRevisions(C) = %v: a case id prefix must not match", got)
+		}
+		return nil
+	})
+}
+
+func testChangeLog(t *testing.T, st server.Store) {
+	var seqs []uint64
+	var r record.RevID
+	update(t, st, func(tx server.Tx) error {
+		for i := range 5 {
+			r[0] = byte(i)
+			target := ""
+			if i == 3 {
+				target = "U9"
+			}
+			seq, err := tx.AppendChange(server.Change{Seq: 999, Rev: r, CaseID: fmt.Sprintf("C%d", i%2), Target: target})
+			if err != nil {
+				return err
+			}
+			seqs = append(seqs, seq)
+		}
+		return nil
+	})
+	for i, s := range seqs {
+		if s == 0 || (i > 0 && s <= seqs[i-1]) {
+			t.Fatalf("sequence numbers %v: want strictly increasing from 1 or more", seqs)
+		}
+	}
+	view(t, st, func(tx server.Tx) error {
+		last, err := tx.LastChangeSeq()
+		if err != nil || last != seqs[4] {
+			t.Errorf("LastChangeSeq = %d, %v; want %d", last, err, seqs[4])
+		}
+		all, err := tx.Changes(0, 100)
+		if err != nil || len(all) != 5 {
+			t.Fatalf("Changes(0) = %v, %v", all, err)
+		}
+		for i, ch := range all {
+			if ch.Seq != seqs[i] || ch.Rev[0] != byte(i) || ch.CaseID != fmt.Sprintf("C%d", i%2) {
+				t.Errorf("change %d = %+v", i, ch)
+			}
+		}
+		if all[3].Target != "U9" || all[2].Target != "" {
+			t.Errorf("targets %q, %q; want U9 and none", all[3].Target, all[2].Target)
+		}
+		page, err := tx.Changes(seqs[1], 2)
+		if err != nil || len(page) != 2 || page[0].Seq != seqs[2] || page[1].Seq != seqs[3] {
+			t.Errorf("Changes(after %d, 2) = %v, %v", seqs[1], page, err)
+		}
+		if end, err := tx.Changes(seqs[4], 10); err != nil || len(end) != 0 {
+			t.Errorf("Changes past the end = %v, %v", end, err)
+		}
+		if end, err := tx.Changes(^uint64(0), 10); err != nil || len(end) != 0 {
+			t.Errorf("Changes(max) = %v, %v", end, err)
+		}
+		return nil
+	})
+}
+
+var errRollback = errors.New("roll back")
+
+func testRollback(t *testing.T, st server.Store) {
+	r := rev("C1", "R1", 1, "x")
+	err := st.Update(context.Background(), func(tx server.Tx) error {
+		if err := tx.InsertRevision(r); err != nil {
+			return err
+		}
+		if _, err := tx.AppendChange(server.Change{Rev: r.Rev, CaseID: "C1"}); err != nil {
+			return err
+		}
+		if err := tx.InsertTeam(server.Team{ID: "T", Name: "T"}); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("Update = %v, want the closure's error", err)
+	}
+	view(t, st, func(tx server.Tx) error {
+		if has, _ := tx.HasRevision(r.Rev); has {
+			t.Error("revision survived a rollback")
+		}
+		if chs, _ := tx.Changes(0, 10); len(chs) != 0 {
+			t.Errorf("change log after rollback = %v", chs)
+		}
+		if _, err := tx.Team("T"); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("team survived a rollback: %v", err)
+		}
+		return nil
+	})
+	// Writes in a View fail.
+	err = st.View(context.Background(), func(tx server.Tx) error { return tx.InsertTeam(server.Team{ID: "T", Name: "T"}) })
+	if err == nil {
+		t.Error("InsertTeam in a View succeeded")
+	}
+}
+
+// testConcurrentAppends has writers append while a reader follows the log
+// by cursor: the reader must see every entry exactly once, in increasing
+// order, even if the backend assigns numbers and commits out of step.
+func testConcurrentAppends(t *testing.T, st server.Store) {
+	const writers, perWriter = 4, 25
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWriter {
+				err := st.Update(ctx, func(tx server.Tx) error {
+					var r record.RevID
+					r[0], r[1] = byte(w), byte(i)
+					_, err := tx.AppendChange(server.Change{Rev: r, CaseID: "C"})
+					return err
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	seen := map[record.RevID]bool{}
+	var cursor uint64
+	finished := false
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		// Read once more after the writers finish, so the last entries
+		// are seen.
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		var page []server.Change
+		view(t, st, func(tx server.Tx) (err error) { page, err = tx.Changes(cursor, 7); return })
+		for _, ch := range page {
+			if ch.Seq <= cursor {
+				t.Fatalf("change %d after cursor %d", ch.Seq, cursor)
+			}
+			if seen[ch.Rev] {
+				t.Fatalf("change %+v seen twice", ch)
+			}
+			seen[ch.Rev] = true
+			cursor = ch.Seq
+		}
+		if finished && len(page) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("timed out following the log")
+		}
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatalf("writer: %v", err)
+	}
+	if len(seen) != writers*perWriter {
+		t.Errorf("reader saw %d changes, want %d (a cursor skipped some)", len(seen), writers*perWriter)
+	}
+}
+
+func testAckState(t *testing.T, st server.Store) {
+	update(t, st, func(tx server.Tx) error {
+		if n, err := tx.AckedSeq("D1"); err != nil || n != 0 {
+			t.Errorf("AckedSeq of a new device = %d, %v", n, err)
+		}
+		if err := tx.SetAckedSeq("D1", 4); err != nil {
+			return err
+		}
+		if err := tx.AddPendingSeq("D1", 6); err != nil {
+			return err
+		}
+		return tx.AddPendingSeq("D10", 5) // another device, a prefix-sharing id
+	})
+	update(t, st, func(tx server.Tx) error {
+		if n, _ := tx.AckedSeq("D1"); n != 4 {
+			t.Errorf("AckedSeq = %d, want 4", n)
+		}
+		if ok, err := tx.TakePendingSeq("D1", 5); ok || err != nil {
+			t.Errorf("TakePendingSeq(5) = %v, %v; want false", ok, err)
+		}
+		if ok, err := tx.TakePendingSeq("D1", 6); !ok || err != nil {
+			t.Errorf("TakePendingSeq(6) = %v, %v; want true", ok, err)
+		}
+		if ok, _ := tx.TakePendingSeq("D1", 6); ok {
+			t.Error("TakePendingSeq(6) twice")
+		}
+		if ok, _ := tx.TakePendingSeq("D10", 5); !ok {
+			t.Error("TakePendingSeq(D10, 5) = false")
+		}
+		return nil
+	})
+}
+
+func testBlobs(t *testing.T, st server.Store) {
+	data := []byte("sealed chunk")
+	id := record.RevID(sha256.Sum256(data))
+	empty := record.RevID(sha256.Sum256(nil))
+	update(t, st, func(tx server.Tx) error {
+		if err := tx.InsertBlob("C1", id, data); err != nil {
+			return err
+		}
+		if err := tx.InsertBlob("C1", empty, nil); err != nil {
+			return err
+		}
+		if err := tx.InsertBlob("C1", id, data); !errors.Is(err, server.ErrExists) {
+			t.Errorf("duplicate InsertBlob = %v, want ErrExists", err)
+		}
+		return nil
+	})
+	data[0] = 'X' // the store must have copied it
+	view(t, st, func(tx server.Tx) error {
+		got, err := tx.Blob("C1", id)
+		if err != nil || string(got) != "sealed chunk" {
+			t.Errorf("Blob = %q, %v", got, err)
+		}
+		if has, _ := tx.HasBlob("C1", empty); !has {
+			t.Error("empty blob not stored")
+		}
+		if got, err := tx.Blob("C1", empty); err != nil || len(got) != 0 {
+			t.Errorf("empty Blob = %q, %v", got, err)
+		}
+		if has, _ := tx.HasBlob("C2", id); has {
+			t.Error("a blob of case C1 shows in case C2")
+		}
+		if _, err := tx.Blob("C2", id); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("Blob(C2) = %v", err)
+		}
+		return nil
+	})
+}
+
+func testBackup(t *testing.T, st server.Store) {
+	path := filepath.Join(t.TempDir(), "backup")
+	if err := st.Backup(context.Background(), path); err != nil {
+		if errors.Is(err, errors.ErrUnsupported) {
+			t.Skip("backend has no file backup")
+		}
+		t.Fatalf("Backup: %v", err)
+	}
+	if err := st.Backup(context.Background(), path); !errors.Is(err, server.ErrExists) {
+		t.Errorf("Backup over an existing file = %v, want ErrExists", err)
+	}
+	if err := st.Ping(context.Background()); err != nil {
+		t.Errorf("Ping after backup: %v", err)
+	}
+}
+
+func testCancelled(t *testing.T, st server.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	err := st.Update(ctx, func(tx server.Tx) error { ran = true; return nil })
+	if !errors.Is(err, context.Canceled) || ran {
+		t.Errorf("Update on a cancelled context = %v (ran %v), want context.Canceled", err, ran)
+	}
+}
