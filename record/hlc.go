@@ -24,6 +24,15 @@ type Clock struct {
 // NewClock returns a clock that continues after last.
 func NewClock(last HLC) *Clock { return &Clock{last: last, now: time.Now} }
 
+// NewClockWith returns a clock reading the wall time from now (tests give a
+// laptop a wrong clock this way).
+func NewClockWith(last HLC, now func() time.Time) *Clock {
+	if now == nil {
+		now = time.Now
+	}
+	return &Clock{last: last, now: now}
+}
+
 // Now returns a reading greater than any issued or observed before.
 func (c *Clock) Now() HLC {
 	c.mu.Lock()

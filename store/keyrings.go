@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"slices"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
 )
@@ -32,6 +34,9 @@ func recipientsHash(rs []string) []byte {
 func (v *Vault) ExtendKeyrings(recipients []string) (int, error) {
 	if err := v.SetKeyRecipients(recipients); err != nil {
 		return 0, err
+	}
+	if !v.keyringsBehind() {
+		return 0, nil // nothing to rewrap: no transaction, no fsync
 	}
 	n := 0
 	err := v.Update(func(tx *Tx) error {
@@ -87,4 +92,43 @@ func (v *Vault) ExtendKeyrings(recipients []string) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// keyringsBehind reports whether some case key this device holds is wrapped
+// to another recipient set than the current one.
+func (v *Vault) keyringsBehind() bool {
+	behind := true // when unsure, let ExtendKeyrings look
+	v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error {
+		v.mu.RLock()
+		var cases []string
+		if v.ws != nil {
+			for id, m := range v.ws.cases {
+				if e := m[id]; e != nil && e.kind == record.KindCase && keys.Latest(id) != nil {
+					cases = append(cases, id)
+				}
+			}
+		}
+		v.mu.RUnlock()
+		return v.view(func(btx *bolt.Tx) error {
+			rs := []string{v.id.Recipient()}
+			if b := btx.Bucket(bucketMeta).Get(metaKeyRecipients); b != nil {
+				var extra []string
+				if json.Unmarshal(b, &extra) != nil {
+					return nil
+				}
+				rs = append(rs, extra...)
+			}
+			want := recipientsHash(rs)
+			wb := btx.Bucket(bucketWrapped)
+			behind = false
+			for _, c := range cases {
+				if wb == nil || !slices.Equal(wb.Get([]byte(c)), want) {
+					behind = true
+					return nil
+				}
+			}
+			return nil
+		})
+	})
+	return behind
 }

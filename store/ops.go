@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
@@ -57,6 +60,14 @@ func (v *Vault) SetKeyRecipients(rs []string) error {
 	b, err := json.Marshal(rs)
 	if err != nil {
 		return err
+	}
+	same := false
+	v.view(func(tx *bolt.Tx) error {
+		same = bytes.Equal(tx.Bucket(bucketMeta).Get(metaKeyRecipients), b)
+		return nil
+	})
+	if same {
+		return nil // unchanged: no transaction, no fsync
 	}
 	return v.Update(func(tx *Tx) error { return tx.btx.Bucket(bucketMeta).Put(metaKeyRecipients, b) })
 }

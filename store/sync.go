@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -262,6 +263,32 @@ func (v *Vault) LastSync() time.Time {
 		return nil
 	})
 	return t
+}
+
+var syncRosterVersion = []byte("roster-version")
+
+// RosterVersion is the server's roster version when keyrings were last
+// brought up to date (0: never).
+func (v *Vault) RosterVersion() uint64 {
+	var n uint64
+	v.view(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketSync); b != nil && len(b.Get(syncRosterVersion)) == 8 {
+			n = binary.BigEndian.Uint64(b.Get(syncRosterVersion))
+		}
+		return nil
+	})
+	return n
+}
+
+// SetRosterVersion records the roster version keyrings now follow.
+func (v *Vault) SetRosterVersion(n uint64) error {
+	return v.Update(func(tx *Tx) error {
+		b, err := syncBucket(tx.btx)
+		if err != nil {
+			return err
+		}
+		return b.Put(syncRosterVersion, u64(n))
+	})
 }
 
 // HasRevision reports whether the vault holds rev.

@@ -80,6 +80,9 @@ type Options struct {
 	Program string
 	// ReadOnly opens the file without write access.
 	ReadOnly bool
+	// Now is the wall clock the vault's hybrid logical clock reads; nil is
+	// time.Now. Tests give devices wrong clocks with it.
+	Now func() time.Time
 	// Demo marks a new vault as holding demo data, so its passphrase may be
 	// shown on the unlock screen. The mark is public: demo data is not secret.
 	Demo bool
@@ -454,7 +457,7 @@ func (v *Vault) unlockWith(id *crypto.Identity) error {
 	}
 	v.mu.Lock()
 	v.id, v.keys, v.vaultKey, v.profile = id, kr, vk, prof
-	v.clock = record.NewClock(last)
+	v.clock = record.NewClockWith(last, v.opts.Now)
 	v.ws = newWorkingSet()
 	v.mu.Unlock()
 	t1 := time.Now()

@@ -509,3 +509,21 @@ func (v *Vault) Stats() (Stats, error) {
 	}
 	return s, nil
 }
+
+// Heads returns every record's heads (sorted), by record id: what two
+// devices compare to know they hold the same versions.
+func (v *Vault) Heads() (map[string][]record.RevID, error) {
+	out := map[string][]record.RevID{}
+	err := v.read(func(ws *workingSet) error {
+		for id, e := range ws.records {
+			hs := make([]record.RevID, len(e.heads))
+			for i, h := range e.heads {
+				hs[i] = h.Rev
+			}
+			record.SortRevs(hs)
+			out[id] = hs
+		}
+		return nil
+	})
+	return out, err
+}
