@@ -1,0 +1,154 @@
+package client_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fieldcase/fieldcase/internal/demo"
+	"github.com/fieldcase/fieldcase/internal/faultproxy"
+	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// counter is a pass-through proxy that counts request and response bytes.
+type counter struct{ up, down atomic.Int64 }
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *counter) proxy(target string) *http.Server {
+	u, _ := url.Parse(target)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	director := rp.Director
+	rp.Director = func(r *http.Request) {
+		director(r)
+		if r.Body != nil {
+			r.Body = countingBody{r.Body, &c.up}
+		}
+	}
+	rp.ModifyResponse = func(resp *http.Response) error {
+		resp.Body = countingBody{resp.Body, &c.down}
+		return nil
+	}
+	return &http.Server{Handler: rp}
+}
+
+// BenchmarkSync: the issue-3 figures, on loopback and at 50 ms round trip.
+// Targets: 10,000 records each way < 1 s on loopback and < 3 s at 50 ms,
+// 100 changes < 30 ms, a no-op < 10 ms.
+func BenchmarkSync(b *testing.B) {
+	for _, rtt := range []time.Duration{0, 50 * time.Millisecond} {
+		b.Run(fmt.Sprintf("rtt=%s", rtt), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				benchSync(b, rtt)
+			}
+		})
+	}
+}
+
+func benchSync(b *testing.B, rtt time.Duration) {
+	s := synctest.StartServer(b)
+	url := s.URL
+	if rtt > 0 {
+		p, err := faultproxy.New(faultproxy.Config{Target: s.URL, Seed: 1, Latency: rtt})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		url = p.URL()
+	}
+	var c counter
+	_, curl := serveB(b, c.proxy(url))
+	a := s.NewDevice("a", curl, "ada", "caseworker", "north")
+	d := s.NewDevice("b", curl, "sup", "supervisor", "north")
+	caseID := newCaseB(b, a, "BENCH-1")
+	text := demo.Prose(1000, 11)
+	var ids []string
+	err := a.V.Update(func(tx *store.Tx) error {
+		for i := 0; i < 10000; i++ {
+			id, err := tx.AddNote(caseID, record.Note{Kind: "visit", Date: "2026-11-20", Text: fmt.Sprintf("%d %s", i, text)})
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	revs, _ := a.V.Outbox(0)
+	sealed := 0
+	for _, r := range revs {
+		sealed += len(r.Body)
+	}
+
+	c.up.Store(0)
+	c.down.Store(0)
+	t0 := time.Now()
+	sum := a.MustSync()
+	push := time.Since(t0)
+	upBytes := c.up.Load()
+	t0 = time.Now()
+	got := d.MustSync()
+	pull := time.Since(t0)
+	downBytes := c.down.Load()
+	if got.Pulled < 10000 || sum.Pushed < 10000 {
+		b.Fatalf("pushed %d, pulled %d", sum.Pushed, got.Pulled)
+	}
+
+	for i := 0; i < 100; i++ {
+		it, err := a.V.Note(ids[i])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := a.V.EditNote(ids[i], []record.RevID{it.Rev}, record.Note{Kind: "phone", Date: "2026-11-21", Text: "changed " + text[:500]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	t0 = time.Now()
+	a.MustSync()
+	incPush := time.Since(t0)
+	t0 = time.Now()
+	if n := d.MustSync().Pulled; n != 100 {
+		b.Fatalf("incremental pulled %d", n)
+	}
+	incPull := time.Since(t0)
+	t0 = time.Now()
+	a.MustSync()
+	noop := time.Since(t0)
+
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	b.ReportMetric(ms(push), "push10k-ms")
+	b.ReportMetric(ms(pull), "pull10k-ms")
+	b.ReportMetric(ms(incPush+incPull), "incr100-ms")
+	b.ReportMetric(ms(noop), "noop-ms")
+	b.ReportMetric(float64(sealed)/float64(len(revs)), "sealed-B/rec")
+	b.ReportMetric(float64(upBytes)/float64(len(revs)), "wire-up-B/rec")
+	b.ReportMetric(float64(downBytes)/float64(len(revs)), "wire-down-B/rec")
+	b.ReportMetric(float64(upBytes)/float64(sealed), "up/sealed")
+}
+
+func newCaseB(b *testing.B, d *synctest.Device, ref string) string {
+	id, err := d.V.CreateCase(record.Case{Ref: ref, Subject: "Bench " + strings.ToLower(ref)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return id
+}
