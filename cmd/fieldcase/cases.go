@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -59,7 +60,7 @@ type caseAddCmd struct {
 
 func (c *caseAddCmd) Run(a *app) error {
 	if c.Subject == nil {
-		return withHint(errors.New("missing flag --subject"), "a case needs a subject: --subject NAME")
+		return cli.WithHint(errors.New("missing flag --subject"), "a case needs a subject: --subject NAME")
 	}
 	v, err := a.unlock("fieldcase case add")
 	if err != nil {
@@ -115,7 +116,7 @@ func (c *caseListCmd) Run(a *app) error {
 func findCase(v *store.Vault, ref string) (store.CaseView, error) {
 	c, err := v.CaseByRef(ref)
 	if errors.Is(err, store.ErrNotFound) {
-		return c, withHint(fmt.Errorf("no case %q", ref), "list cases with 'fieldcase case list'")
+		return c, cli.WithHint(fmt.Errorf("no case %q", ref), "list cases with 'fieldcase case list'")
 	}
 	return c, err
 }
@@ -239,7 +240,7 @@ func (c *caseEditCmd) Run(a *app) error {
 	parents := []record.RevID{cv.Rev}
 	if cv.Conflict {
 		if !c.Resolve {
-			return withHint(errors.New("case "+cv.Value.Ref+" is in conflict"),
+			return cli.WithHint(errors.New("case "+cv.Value.Ref+" is in conflict"),
 				"see the versions with 'fieldcase case show "+cv.Value.Ref+"', then edit with --resolve to write the merged case")
 		}
 		parents = cv.Parents()

@@ -25,6 +25,8 @@ type CLI struct {
 	Import  importCmd  `cmd:"" help:"Import cases, notes, consents and tasks from JSON Lines."`
 	Export  exportCmd  `cmd:"" help:"Export every record as JSON Lines (decrypted)."`
 	Demo    demoCmd    `cmd:"" help:"Create a vault full of fictional demo cases."`
+	Enroll  enrollCmd  `cmd:"" help:"Register this device with the agency's case server."`
+	Sync    syncCmd    `cmd:"" help:"Sync once with the case server (the TUI syncs by itself)."`
 	Passwd  passwdCmd  `cmd:"" help:"Change the vault passphrase."`
 }
 

@@ -2,44 +2,13 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"io"
-	"strings"
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
 
-// hinted is an error with advice for the user on the next line.
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (h hinted) Error() string { return h.err.Error() }
-func (h hinted) Unwrap() error { return h.err }
-
-func withHint(err error, hint string) error { return hinted{err, hint} }
-
-// printError writes err the one way fieldcase reports errors:
-// "fieldcase: <what went wrong>" and, where it helps, "hint: <what to do>".
-func printError(w io.Writer, err error) {
-	msg := err.Error()
-	hint := ""
-	var h hinted
-	if errors.As(err, &h) {
-		hint = h.hint
-	}
-	if hint == "" {
-		hint = hintFor(err)
-	}
-	fmt.Fprintf(w, "fieldcase: %s\n", strings.TrimSpace(msg))
-	if hint != "" {
-		fmt.Fprintf(w, "hint: %s\n", hint)
-	}
-}
-
+// hintFor gives advice for the errors of the packages fieldcase uses.
 func hintFor(err error) string {
 	var le *store.LineError
 	switch {

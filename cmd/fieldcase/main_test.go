@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -26,11 +29,14 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "fieldcase"), ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building fieldcase: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
+	// Both binaries, as shipped: the caseworker's and the server.
+	for _, pkg := range []string{".", "../fieldcased"} {
+		out, err := exec.Command("go", "build", "-o", dir+"/", pkg).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -47,6 +53,11 @@ func secret(t testing.TB) string {
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "script"),
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"capture":          captureCmd,
+			"fieldcased-start": startServerCmd,
+			"fieldcased-stop":  stopServerCmd,
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 			env.Setenv("HOME", env.WorkDir)
@@ -74,4 +85,51 @@ func fc(t *testing.T, env []string, stdin string, args ...string) (stdout, stder
 		}
 	}
 	return o.String(), e.String(), code
+}
+
+// capture VAR sets $VAR to the last command's stdout, trimmed.
+func captureCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: capture VAR")
+	}
+	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
+}
+
+// fieldcased-start DIR [flags] starts the server in the background on a
+// free loopback port, sets $SERVER (its URL) and $FINGERPRINT (of its
+// generated certificate), and stops it when the script ends.
+func startServerCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: fieldcased-start DIR [flags]")
+	}
+	cmd := exec.Command(filepath.Join(binDir, "fieldcased"), append([]string{"serve", "--data", ts.MkAbs(args[0]), "--listen", "127.0.0.1:0"}, args[1:]...)...)
+	out, err := cmd.StdoutPipe()
+	ts.Check(err)
+	ts.Check(cmd.Start())
+	ts.Defer(func() { cmd.Process.Kill(); cmd.Wait() })
+	ts.Setenv("SERVER_PID", strconv.Itoa(cmd.Process.Pid))
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		if fp, ok := strings.CutPrefix(line, "certificate fingerprint (sha256): "); ok {
+			ts.Setenv("FINGERPRINT", strings.TrimSpace(fp))
+		}
+		if u, ok := strings.CutPrefix(line, "listening on "); ok {
+			ts.Setenv("SERVER", strings.TrimSpace(u))
+			go io.Copy(io.Discard, out)
+			return
+		}
+	}
+	ts.Fatalf("fieldcased did not start")
+}
+
+// fieldcased-stop kills the server fieldcased-start started.
+func stopServerCmd(ts *testscript.TestScript, neg bool, args []string) {
+	pid, err := strconv.Atoi(ts.Getenv("SERVER_PID"))
+	if err != nil {
+		ts.Fatalf("no server started")
+	}
+	p, err := os.FindProcess(pid)
+	ts.Check(err)
+	ts.Check(p.Kill())
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/record"
 )
 
@@ -151,12 +152,12 @@ func (c *noteEditCmd) Run(a *app) error {
 	}
 	n, err := v.Note(c.ID)
 	if err != nil {
-		return withHint(fmt.Errorf("no note %q", c.ID), "note ids are listed by 'fieldcase note list --case REF'")
+		return cli.WithHint(fmt.Errorf("no note %q", c.ID), "note ids are listed by 'fieldcase note list --case REF'")
 	}
 	parents := []record.RevID{n.Rev}
 	if n.Conflict {
 		if !c.Resolve {
-			return withHint(fmt.Errorf("note %s is in conflict (%d versions)", n.ID, len(n.Versions)),
+			return cli.WithHint(fmt.Errorf("note %s is in conflict (%d versions)", n.ID, len(n.Versions)),
 				"read the versions with 'fieldcase note list --case REF --json', then edit with --resolve to write the merged text")
 		}
 		parents = n.Parents()

@@ -32,6 +32,11 @@ func (c *openCmd) Run(a *app) error {
 	if v.IsDemo() {
 		opts.DemoPassphrase = demo.Passphrase
 	}
+	if v.Enrolled() {
+		bridge := &syncBridge{ctx: a.ctx, v: v, log: logger}
+		defer bridge.Close()
+		opts.Sync = bridge
+	}
 	logger.Info("tui start", "vault", v.Name(), "demo", v.IsDemo())
 	return tui.Run(a.ctx, opts)
 }

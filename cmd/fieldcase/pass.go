@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/store"
 )
 
@@ -76,7 +77,7 @@ func (a *app) unlock(program string) (*store.Vault, error) {
 	tty, err := openTTY()
 	if err != nil {
 		v.Close()
-		return nil, withHint(errNoPassphrase, "set FIELDCASE_PASSPHRASE_FILE (or FIELDCASE_PASSPHRASE), or run in a terminal")
+		return nil, cli.WithHint(errNoPassphrase, "set FIELDCASE_PASSPHRASE_FILE (or FIELDCASE_PASSPHRASE), or run in a terminal")
 	}
 	defer tty.Close()
 	for try := 1; ; try++ {
@@ -106,7 +107,7 @@ func (a *app) newPassphrase() (string, error) {
 	}
 	tty, err := openTTY()
 	if err != nil {
-		return "", withHint(errNoPassphrase, "set FIELDCASE_PASSPHRASE_FILE (or FIELDCASE_PASSPHRASE), or run in a terminal")
+		return "", cli.WithHint(errNoPassphrase, "set FIELDCASE_PASSPHRASE_FILE (or FIELDCASE_PASSPHRASE), or run in a terminal")
 	}
 	defer tty.Close()
 	fmt.Fprintln(tty, "Choose a passphrase. Four or more random words are strong and easy to type.")

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"strings"
+
+	"github.com/fieldcase/fieldcase/internal/cli"
 )
 
 type searchCmd struct {
@@ -41,7 +43,7 @@ func (c *searchCmd) Run(a *app) error {
 	}
 	if len(hits) == 0 {
 		fmt.Fprintln(a.stderr, "no notes match")
-		return exitError{1}
+		return cli.ExitCode(1)
 	}
 	tw := table(a.stdout)
 	fmt.Fprintln(tw, "REF\tDATE\tKIND\tNOTE\tTEXT")

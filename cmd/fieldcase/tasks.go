@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/record"
 )
 
@@ -119,5 +120,5 @@ func (c *taskDoneCmd) Run(a *app) error {
 		fprintf(a.stdout, "task %s %s\n", tk.ID, map[bool]string{true: "done", false: "reopened"}[t.Done])
 		return nil
 	}
-	return withHint(fmt.Errorf("no task %q in case %s", c.ID, cv.Value.Ref), "list tasks with 'fieldcase task list --case "+cv.Value.Ref+"'")
+	return cli.WithHint(fmt.Errorf("no task %q in case %s", c.ID, cv.Value.Ref), "list tasks with 'fieldcase task list --case "+cv.Value.Ref+"'")
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/internal/demo"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -18,7 +19,7 @@ type initCmd struct {
 func (c *initCmd) Run(a *app) error {
 	path := a.vaultPath()
 	if _, err := os.Stat(path); err == nil {
-		return withHint(errors.New("a vault already exists at "+path), "open it with 'fieldcase', or choose another path with --vault")
+		return cli.WithHint(errors.New("a vault already exists at "+path), "open it with 'fieldcase', or choose another path with --vault")
 	}
 	pass, err := a.newPassphrase()
 	if err != nil {
@@ -58,10 +59,10 @@ func (c *demoCmd) Run(a *app) error {
 		isDemo := v.IsDemo()
 		v.Close()
 		if !isDemo {
-			return withHint(errors.New(path+" holds a real vault"), "choose another path with --vault; demo never replaces real data")
+			return cli.WithHint(errors.New(path+" holds a real vault"), "choose another path with --vault; demo never replaces real data")
 		}
 		if !c.Force {
-			return withHint(errors.New("a demo vault already exists at "+path), "open it with 'fieldcase --vault "+path+"', or rebuild it with --force")
+			return cli.WithHint(errors.New("a demo vault already exists at "+path), "open it with 'fieldcase --vault "+path+"', or rebuild it with --force")
 		}
 		if err := os.Remove(path); err != nil {
 			return err
@@ -94,7 +95,7 @@ func (c *passwdCmd) Run(a *app) error {
 	defer v.Close()
 	tty, err := openTTY()
 	if err != nil {
-		return withHint(errNoPassphrase, "changing the passphrase needs a terminal")
+		return cli.WithHint(errNoPassphrase, "changing the passphrase needs a terminal")
 	}
 	defer tty.Close()
 	old, err := promptHidden(tty, "Current passphrase: ")

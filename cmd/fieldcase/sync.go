@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/sync/client"
+	"github.com/fieldcase/fieldcase/sync/protocol"
+)
+
+type enrollCmd struct {
+	Server      string `required:"" help:"Case server address, e.g. https://cases.agency.example:8443." placeholder:"URL"`
+	Code        string `required:"" help:"One-time enrolment code from your agency's IT."`
+	Fingerprint string `help:"The server certificate's SHA-256 fingerprint, as fieldcased printed it (pinned from now on)."`
+	Name        string `help:"A name for this device (default: the host name)."`
+}
+
+func (c *enrollCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase enroll")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	if v.Enrolled() {
+		cfg, _ := v.SyncConfig()
+		return cli.WithHint(fmt.Errorf("this vault is already enrolled with %s", cfg.Server), "a vault syncs with one server; make a new vault to enrol elsewhere")
+	}
+	name := c.Name
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, 2*time.Minute)
+	defer cancel()
+	resp, err := client.EnrollVault(ctx, v, client.Config{Server: c.Server, Fingerprint: c.Fingerprint, RetryMax: 2}, c.Code, name)
+	if err != nil {
+		return syncError(err, 0)
+	}
+	n := resp.Extended
+	id, _ := v.Identity()
+	fprintf(a.stdout, "enrolled as %s (%s, team %s) with %s\n", resp.UserName, resp.Role, resp.Team, c.Server)
+	fprintf(a.stdout, "device %s, fingerprint %s\n", v.DeviceID(), crypto.Fingerprint(id.Recipient()))
+	if n > 0 {
+		fprintf(a.stdout, "%d existing cases shared with the team's supervisors and the agency recovery key\n", n)
+	}
+	if resp.Roster.Recovery == "" {
+		fprintf(a.stderr, "warning: the agency has not set a recovery key yet\n")
+	}
+	fprintf(a.stdout, "%d changes waiting; run 'fieldcase sync' (the TUI syncs by itself)\n", v.OutboxLen())
+	return nil
+}
+
+type syncCmd struct {
+	Timeout time.Duration `default:"10m" help:"Give up after this long."`
+}
+
+func (c *syncCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase sync")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	s, err := newSyncer(v)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, c.Timeout)
+	defer cancel()
+	var progress func(client.Progress)
+	if f, ok := a.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		progress = func(p client.Progress) {
+			if p.Total > 0 {
+				fmt.Fprintf(f, "\r%s %d/%d   ", p.Phase, p.Done, p.Total)
+			} else {
+				fmt.Fprintf(f, "\r%s %d   ", p.Phase, p.Done)
+			}
+		}
+	}
+	sum, err := s.Sync(ctx, progress)
+	if progress != nil {
+		fmt.Fprint(a.stderr, "\r\033[K")
+	}
+	if rs, _ := v.Rejections(); sum.Rejected > 0 {
+		for _, r := range rs[:min(sum.Rejected, len(rs))] {
+			fprintf(a.stderr, "fieldcase: the server refused a %s of case %s: %s\n", r.Kind, r.CaseID, r.Reason)
+		}
+	}
+	if err != nil {
+		return syncError(err, v.OutboxLen())
+	}
+	fprintf(a.stdout, "synced: pushed %d, pulled %d, %d refused, %d keyrings updated, %d waiting, in %s\n",
+		sum.Pushed, sum.Pulled, sum.Rejected, sum.Keyrings, v.OutboxLen(), sum.Duration.Round(time.Millisecond))
+	return nil
+}
+
+// newSyncer builds a syncer for an unlocked, enrolled vault.
+func newSyncer(v *store.Vault) (*client.Syncer, error) {
+	s, err := client.NewVaultSyncer(v, nil)
+	if errors.Is(err, store.ErrNotEnrolled) {
+		return nil, cli.WithHint(err, "enrol with 'fieldcase enroll --server URL --code CODE' (your agency's IT gives you the code)")
+	}
+	return s, err
+}
+
+// syncError adds what the user should know to a failed sync.
+func syncError(err error, waiting int) error {
+	switch {
+	case errors.Is(err, client.ErrRevoked):
+		return cli.WithHint(err, "contact your agency's IT; what is on this laptop stays readable with your passphrase")
+	case errors.Is(err, client.ErrOffline):
+		return cli.WithHint(err, fmt.Sprintf("your work is safe on this laptop (%d changes waiting); sync again when online", waiting))
+	case errors.Is(err, client.ErrFingerprint):
+		return cli.WithHint(err, "check the fingerprint fieldcased printed when it started; do not sync with an unknown server")
+	case errors.Is(err, client.ErrVersion):
+		return cli.WithHint(err, "update fieldcase (or ask IT to update the server)")
+	case errors.Is(err, client.ErrInsecure):
+		return cli.WithHint(err, "use the https:// address of the case server")
+	}
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case protocol.CodeBadCode:
+			return cli.WithHint(err, "enrolment codes are single-use and expire; ask IT for a new one")
+		case protocol.CodeRateLimited:
+			return cli.WithHint(err, "too many attempts; wait a minute and try again")
+		}
+	}
+	return err
+}

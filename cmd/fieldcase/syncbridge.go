@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/sync/client"
+	"github.com/fieldcase/fieldcase/tui"
+)
+
+// syncBridge runs the background syncer while the TUI holds the vault
+// unlocked, and reports its state to the status bar (which polls State every
+// second). The syncer needs the unlocked vault (the device token is sealed
+// in it), so it starts after unlock and stops at the idle lock.
+type syncBridge struct {
+	ctx context.Context
+	v   *store.Vault
+	log *slog.Logger
+
+	mu         sync.Mutex
+	runner     *client.Runner
+	cancel     context.CancelFunc
+	done       chan struct{}
+	lastOutbox int
+	startErr   string
+}
+
+var _ tui.SyncStatus = (*syncBridge)(nil)
+
+func (b *syncBridge) State() tui.SyncState {
+	unlocked := b.v.Unlocked()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case unlocked && b.runner == nil && b.startErr == "":
+		b.start()
+	case !unlocked && b.runner != nil:
+		b.stop()
+	case !unlocked:
+		b.startErr = "" // try again after the next unlock
+	}
+	st := tui.SyncState{Enrolled: true, Pending: -1, Err: b.startErr}
+	if b.runner == nil {
+		return st
+	}
+	rs := b.runner.State()
+	// A local change since the last poll: sync it soon, not in 30 s.
+	if n := b.v.OutboxLen(); n > b.lastOutbox && !rs.Syncing {
+		b.runner.Kick()
+		b.lastOutbox = n
+	} else {
+		b.lastOutbox = n
+	}
+	st.Online, st.Syncing, st.LastSync, st.Err = rs.Online, rs.Syncing, rs.LastSync, plainSyncError(rs.Err)
+	if rs.Syncing {
+		p := rs.Progress
+		if p.Total > 0 {
+			st.Progress = float64(p.Done) / float64(p.Total)
+			st.Detail = fmt.Sprintf("%sing %d of %d", p.Phase, p.Done, p.Total)
+		} else if p.Done > 0 {
+			st.Detail = fmt.Sprintf("%sed %d", p.Phase, p.Done)
+		}
+	}
+	return st
+}
+
+func (b *syncBridge) start() {
+	s, err := newSyncer(b.v)
+	if err != nil {
+		b.startErr = err.Error()
+		b.log.Warn("sync not started", "err", err)
+		return
+	}
+	ctx, cancel := context.WithCancel(b.ctx)
+	b.runner = client.NewRunner(s, b.v.LastSync(), func(st client.State) {
+		if st.LastError != "" && !st.Syncing {
+			b.log.Info("sync round failed", "err", st.LastError)
+		}
+	})
+	b.cancel, b.done = cancel, make(chan struct{})
+	go func() {
+		defer close(b.done)
+		b.runner.Run(ctx)
+	}()
+	b.log.Info("sync started")
+}
+
+func (b *syncBridge) stop() {
+	b.cancel()
+	<-b.done // the round in flight ends on the cancelled context
+	b.runner, b.cancel, b.done = nil, nil, nil
+	b.log.Info("sync stopped (vault locked)")
+}
+
+// Close stops the syncer, if running.
+func (b *syncBridge) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.runner != nil {
+		b.stop()
+	}
+}
+
+// plainSyncError is what the status bar says about a failed round: short,
+// and in words a caseworker uses. "offline" itself is already shown.
+func plainSyncError(err error) string {
+	switch {
+	case err == nil, errors.Is(err, client.ErrOffline), errors.Is(err, context.Canceled):
+		return ""
+	case errors.Is(err, client.ErrRevoked):
+		return "this laptop was revoked by the agency: sync stopped; your work here stays readable"
+	case errors.Is(err, client.ErrUnauthorized):
+		return "the server does not know this laptop: ask IT to enrol it again"
+	case errors.Is(err, client.ErrFingerprint):
+		return "the server's certificate changed: not syncing; call IT"
+	case errors.Is(err, client.ErrVersion):
+		return "fieldcase needs an update to sync"
+	}
+	return "sync failed: " + err.Error()
+}
