@@ -276,3 +276,60 @@ func (t *Task) Validate() error {
 	}
 	return t.DoneOn.valid()
 }
+
+// Recording workflow values.
+var (
+	WorkTypes          = []string{"visit note", "court report", "letter", "other"}
+	Priorities         = []string{"normal", "high", "urgent"}
+	RecordingStatuses  = []string{"draft", "submitted", "transcribed"}
+	DefaultRecordCodec = "opus"
+)
+
+// ChunkRef names one sealed audio chunk of a recording: its place (take,
+// index, last) and its id, the SHA-256 of the sealed bytes, by which it
+// travels and is verified.
+type ChunkRef struct {
+	Take  uint32 `json:"take"`
+	Index uint32 `json:"index"`
+	Last  bool   `json:"last,omitempty"`
+	ID    RevID  `json:"id"`
+}
+
+// Recording is the body of a recording record: its manifest. The audio is
+// in chunks stored apart (blobs); Timeline says how their packets form the
+// recording, in the audio package's encoding, opaque here.
+type Recording struct {
+	Title       string     `json:"title,omitempty"`
+	WorkType    string     `json:"work_type"`
+	Priority    string     `json:"priority"`
+	Status      string     `json:"status"`
+	Recorded    string     `json:"recorded"` // RFC 3339, when recording began
+	DurationMS  int64      `json:"duration_ms"`
+	Codec       string     `json:"codec"`
+	SampleRate  int        `json:"sample_rate"`
+	Timeline    []byte     `json:"timeline,omitempty"`
+	Chunks      []ChunkRef `json:"chunks,omitempty"`
+	Interrupted bool       `json:"interrupted,omitempty"` // cut short by a crash; holds what was committed
+	Author      string     `json:"author,omitempty"`
+	Transcript  string     `json:"transcript,omitempty"` // id of the note holding the transcript
+}
+
+// Validate checks a recording manifest.
+func (r *Recording) Validate() error {
+	if err := oneOf("work type", r.WorkType, WorkTypes); err != nil {
+		return err
+	}
+	if err := oneOf("priority", r.Priority, Priorities); err != nil {
+		return err
+	}
+	if err := oneOf("status", r.Status, RecordingStatuses); err != nil {
+		return err
+	}
+	if r.DurationMS < 0 {
+		return fmt.Errorf("%w: negative duration", ErrInvalid)
+	}
+	if len(r.Chunks) > 1<<20 {
+		return fmt.Errorf("%w: %d chunks", ErrInvalid, len(r.Chunks))
+	}
+	return nil
+}
