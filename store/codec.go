@@ -2,134 +2,11 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"sync"
 
-	"github.com/klauspost/compress/zstd"
-
-	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
 )
-
-// A body's plaintext, before sealing, is
-//
-//	format(1) ‖ kind(1 byte, record kind code) ‖ JSON, zstd-compressed when format is 2
-//
-// The kind inside the sealed part means a server that relabels a revision's
-// kind gets a body that refuses to decode.
-
-const (
-	bodyRaw  = 1
-	bodyZstd = 2
-	// compressMin is the size below which compressing costs more than it saves.
-	compressMin = 200
-	// maxPlain bounds a decompressed body, against decompression bombs.
-	maxPlain = 16 << 20
-)
-
-var (
-	zenc     *zstd.Encoder
-	zdec     *zstd.Decoder
-	zenvOnce sync.Once
-)
-
-func zstdCodecs() (*zstd.Encoder, *zstd.Decoder) {
-	zenvOnce.Do(func() {
-		var err error
-		zenc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
-		if err != nil {
-			panic(err)
-		}
-		zdec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxPlain))
-		if err != nil {
-			panic(err)
-		}
-	})
-	return zenc, zdec
-}
-
-var kindCodes = map[record.Kind]byte{}
-var kindByCode = map[byte]record.Kind{}
-
-func init() {
-	for i, k := range []record.Kind{record.KindCase, record.KindNote, record.KindConsent, record.KindTask,
-		record.KindRecording, record.KindKeyring, record.KindAudit, record.KindPolicy} {
-		kindCodes[k] = byte(i + 1)
-		kindByCode[byte(i+1)] = k
-	}
-}
-
-// sealBody encodes v as the body of a record of kind k and seals it.
-func sealBody(key *crypto.CaseKey, caseID, recordID string, k record.Kind, v any) ([]byte, error) {
-	js, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encoding %s: %w", k, err)
-	}
-	plain := make([]byte, 2, 2+len(js))
-	plain[0], plain[1] = bodyRaw, kindCodes[k]
-	if len(js) >= compressMin {
-		enc, _ := zstdCodecs()
-		plain[0] = bodyZstd
-		plain = enc.EncodeAll(js, plain)
-	} else {
-		plain = append(plain, js...)
-	}
-	defer clear(plain)
-	return crypto.Seal(key, crypto.Place{CaseID: caseID, RecordID: recordID, Purpose: crypto.PurposeRecord}, plain), nil
-}
-
-// openBody opens a sealed body and returns its JSON.
-func openBody(key *crypto.CaseKey, caseID, recordID string, k record.Kind, sealed []byte) ([]byte, error) {
-	plain, err := crypto.Open(key, crypto.Place{CaseID: caseID, RecordID: recordID, Purpose: crypto.PurposeRecord}, sealed)
-	if err != nil {
-		return nil, err
-	}
-	return decodePlain(plain, k)
-}
-
-func decodePlain(plain []byte, k record.Kind) ([]byte, error) {
-	if len(plain) < 2 {
-		return nil, fmt.Errorf("%w: body too short", ErrCorrupt)
-	}
-	if kindByCode[plain[1]] != k {
-		return nil, fmt.Errorf("%w: body is a %q, revision says %q", ErrCorrupt, kindByCode[plain[1]], k)
-	}
-	switch plain[0] {
-	case bodyRaw:
-		return plain[2:], nil
-	case bodyZstd:
-		_, dec := zstdCodecs()
-		out, err := dec.DecodeAll(plain[2:], nil)
-		if err != nil {
-			return nil, fmt.Errorf("%w: body: %v", ErrCorrupt, err)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("%w: body format %d", ErrCorrupt, plain[0])
-}
-
-// decodeValue turns body JSON into the typed value of its kind.
-func decodeValue(k record.Kind, js []byte) (any, error) {
-	var v any
-	switch k {
-	case record.KindCase:
-		v = new(record.Case)
-	case record.KindNote:
-		v = new(record.Note)
-	case record.KindConsent:
-		v = new(record.Consent)
-	case record.KindTask:
-		v = new(record.Task)
-	default:
-		m := json.RawMessage(append([]byte(nil), js...))
-		return &m, nil
-	}
-	if err := json.Unmarshal(js, v); err != nil {
-		return nil, fmt.Errorf("%w: %s body: %v", ErrCorrupt, k, err)
-	}
-	return v, nil
-}
 
 // head is one head of a record as kept in the heads bucket.
 type head struct {
@@ -146,7 +23,7 @@ type headsEntry struct {
 }
 
 func (e headsEntry) marshal() []byte {
-	b := []byte{1, kindCodes[e.Kind]}
+	b := []byte{1, sealed.KindCode(e.Kind)}
 	b = binary.AppendUvarint(b, uint64(len(e.Heads)))
 	for _, h := range e.Heads {
 		b = append(b, h.Rev[:]...)
@@ -195,7 +72,7 @@ func parseHeads(b []byte, count func(int), add func(head)) (record.Kind, error) 
 	if len(b) < 3 || b[0] != 1 {
 		return "", bad
 	}
-	k, ok := kindByCode[b[1]]
+	k, ok := sealed.KindOf(b[1])
 	if !ok {
 		return "", bad
 	}

@@ -31,36 +31,6 @@ func FuzzParseHeads(f *testing.F) {
 	})
 }
 
-func FuzzDecodeKeyring(f *testing.F) {
-	f.Add(keyringBody{Epoch: 3, Wrapped: []byte("age-encryption.org/v1\n")}.marshal())
-	f.Add([]byte{1, 0, 0, 0})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		k, err := decodeKeyring(b)
-		if err != nil {
-			return
-		}
-		if !bytes.Equal(k.marshal(), b) {
-			t.Fatalf("keyring body does not round trip")
-		}
-	})
-}
-
-// FuzzDecodePlain covers the decrypted body envelope (format, kind,
-// zstd-compressed JSON) and the typed decoding after it.
-func FuzzDecodePlain(f *testing.F) {
-	f.Add([]byte{bodyRaw, kindCodes[record.KindNote], '{', '}'})
-	f.Add(append([]byte{bodyZstd, kindCodes[record.KindCase]}, 0x28, 0xb5, 0x2f, 0xfd))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, k := range []record.Kind{record.KindCase, record.KindNote, record.KindConsent, record.KindTask} {
-			js, err := decodePlain(b, k)
-			if err != nil {
-				continue
-			}
-			_, _ = decodeValue(k, js)
-		}
-	})
-}
-
 // FuzzImport feeds arbitrary JSON Lines to a vault: an import either applies
 // or is refused whole, and never panics.
 func FuzzImport(f *testing.F) {

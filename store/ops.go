@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -10,29 +9,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
 )
-
-// keyringBody is the body of a keyring record: a case key at one epoch,
-// wrapped in an age file to every member. It is not sealed under a case key
-// (it is how the case key travels) and a server stores it as opaque bytes.
-type keyringBody struct {
-	Epoch   uint32
-	Wrapped []byte
-}
-
-func (k keyringBody) marshal() []byte {
-	b := []byte{1}
-	b = binary.BigEndian.AppendUint32(b, k.Epoch)
-	return append(b, k.Wrapped...)
-}
-
-func decodeKeyring(b []byte) (keyringBody, error) {
-	if len(b) < 6 || b[0] != 1 {
-		return keyringBody{}, fmt.Errorf("%w: keyring body", ErrCorrupt)
-	}
-	return keyringBody{Epoch: binary.BigEndian.Uint32(b[1:5]), Wrapped: b[5:]}, nil
-}
 
 // recipients is who a new case key is wrapped to: this device, and, once
 // enrolled, the team's supervisors and the agency recovery recipient.
@@ -106,7 +85,7 @@ func (tx *Tx) newCase(caseID string, c record.Case) (string, error) {
 		return "", err
 	}
 	if _, err := tx.Put(Change{Kind: record.KindKeyring, CaseID: caseID, RecordID: record.KeyringID(caseID, 1),
-		raw: keyringBody{Epoch: 1, Wrapped: wrapped}.marshal()}); err != nil {
+		raw: sealed.Keyring{Epoch: 1, Wrapped: wrapped}.Marshal()}); err != nil {
 		return "", err
 	}
 	if _, err := tx.Put(Change{Kind: record.KindCase, CaseID: caseID, RecordID: caseID, Value: &c}); err != nil {
@@ -324,4 +303,28 @@ func (tx *Tx) markWrapped(caseID string, rs []string) error {
 		}
 	}
 	return wb.Put([]byte(caseID), recipientsHash(rs))
+}
+
+// PutRecording writes a recording's manifest: a new recording (with the
+// given id, or a new one when id is "") when create is set, else a new
+// version superseding parents. It returns the id.
+func (v *Vault) PutRecording(caseID, id string, parents []record.RevID, r record.Recording, create bool) (string, error) {
+	if err := r.Validate(); err != nil {
+		return "", err
+	}
+	err := v.Update(func(tx *Tx) error {
+		if err := tx.caseExists(caseID); err != nil {
+			return err
+		}
+		if create && id != "" && tx.exists(caseID, id) {
+			return fmt.Errorf("%w: recording %s exists", record.ErrInvalid, id)
+		}
+		rev, err := tx.Put(Change{Kind: record.KindRecording, CaseID: caseID, RecordID: id, Parents: parents, Value: &r})
+		if err != nil {
+			return err
+		}
+		id = rev.RecordID
+		return nil
+	})
+	return id, err
 }

@@ -606,3 +606,25 @@ func TestLockWhileReading(t *testing.T) {
 		}
 	}
 }
+
+func TestConsentIssues(t *testing.T) {
+	v := MustCreate(t)
+	id, _ := v.CreateCase(record.Case{Ref: "C-1", Subject: "Child One", People: []record.Person{{Name: "Mother One"}, {Name: "Father One"}}})
+	v.AddConsent(id, record.Consent{Person: "Child One", Scope: []string{"school"}, Decision: "given", Date: "2026-01-01", ReviewDate: "2026-06-01"})
+	v.AddConsent(id, record.Consent{Person: "Mother One", Scope: []string{"health"}, Decision: "refused", Date: "2026-02-01"})
+	closed, _ := v.CreateCase(record.Case{Ref: "C-2", Subject: "Closed Case", Status: "closed"})
+	_ = closed
+	got, err := v.ConsentIssues("2026-11-22")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"Child One": "review due", "Mother One": "refused", "Father One": "missing"}
+	if len(got) != len(want) {
+		t.Fatalf("issues = %+v", got)
+	}
+	for _, g := range got {
+		if want[g.Person] != g.Problem || g.Ref != "C-1" {
+			t.Errorf("%s: %s, want %s", g.Person, g.Problem, want[g.Person])
+		}
+	}
+}

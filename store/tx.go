@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
 )
 
@@ -190,7 +191,7 @@ func (tx *Tx) Put(c Change) (*record.Revision, error) {
 		if key == nil {
 			return nil, fmt.Errorf("%w: case %s", ErrNoKey, c.CaseID)
 		}
-		rev.Body, err = sealBody(key, c.CaseID, c.RecordID, c.Kind, c.Value)
+		rev.Body, err = sealed.Seal(key, c.CaseID, c.RecordID, c.Kind, c.Value)
 		if err != nil {
 			return nil, err
 		}
@@ -242,7 +243,7 @@ func (tx *Tx) Apply(rev *record.Revision) (bool, error) {
 
 // learnKey unwraps a pulled keyring revision if it is wrapped to this device.
 func (tx *Tx) learnKey(rev *record.Revision) {
-	kb, err := decodeKeyring(rev.Body)
+	kb, err := sealed.DecodeKeyring(rev.Body)
 	if err != nil {
 		return
 	}

@@ -527,3 +527,104 @@ func (v *Vault) Heads() (map[string][]record.RevID, error) {
 	})
 	return out, err
 }
+
+// Recordings lists a case's recordings, newest first.
+func (v *Vault) Recordings(caseID string) ([]Item[record.Recording], error) {
+	out, err := items[record.Recording](v, caseID, record.KindRecording)
+	slices.SortFunc(out, func(a, b Item[record.Recording]) int {
+		return cmp.Or(cmp.Compare(b.Value.Recorded, a.Value.Recorded), cmp.Compare(b.HLC, a.HLC))
+	})
+	return out, err
+}
+
+// Recording returns one recording by id.
+func (v *Vault) Recording(id string) (Item[record.Recording], error) {
+	var it Item[record.Recording]
+	err := v.read(func(ws *workingSet) error {
+		e := ws.records[id]
+		if e == nil || e.kind != record.KindRecording {
+			return ErrNotFound
+		}
+		it = itemOf[record.Recording](ws, e)
+		return nil
+	})
+	return it, err
+}
+
+// ConsentIssue is a consent problem in a case, for the supervisor's
+// overview: a person with no decision, or a standing decision that is
+// refused, withdrawn or past its review date.
+type ConsentIssue struct {
+	CaseID, Ref, Subject string
+	Person, Scope        string      // Scope is "" when no decision exists at all
+	Problem              string      // "missing", "refused", "withdrawn", "review due"
+	Date, ReviewDate     record.Date // of the standing decision
+}
+
+// ConsentIssues lists consent problems across every open case this vault
+// holds, by case reference.
+func (v *Vault) ConsentIssues(today record.Date) ([]ConsentIssue, error) {
+	cases, err := v.Cases()
+	if err != nil {
+		return nil, err
+	}
+	var out []ConsentIssue
+	for _, c := range cases {
+		if c.Sealed || c.Value.Status == "closed" {
+			continue
+		}
+		sum, err := v.ConsentSummary(c.ID)
+		if err != nil {
+			return nil, err
+		}
+		decided := map[string]bool{}
+		for _, s := range sum {
+			decided[lower(s.Person)] = true
+			problem := ""
+			switch {
+			case s.Decision == "refused", s.Decision == "withdrawn":
+				problem = s.Decision
+			case s.ReviewDue(today):
+				problem = "review due"
+			}
+			if problem != "" {
+				out = append(out, ConsentIssue{CaseID: c.ID, Ref: c.Value.Ref, Subject: c.Value.Subject, Person: s.Person,
+					Scope: s.Scope, Problem: problem, Date: s.Date, ReviewDate: s.ReviewDate})
+			}
+		}
+		people := []string{c.Value.Subject}
+		for _, p := range c.Value.People {
+			people = append(people, p.Name)
+		}
+		seen := map[string]bool{}
+		for _, p := range people {
+			if p == "" || seen[lower(p)] || decided[lower(p)] {
+				continue
+			}
+			seen[lower(p)] = true
+			out = append(out, ConsentIssue{CaseID: c.ID, Ref: c.Value.Ref, Subject: c.Value.Subject, Person: p, Problem: "missing"})
+		}
+	}
+	return out, nil
+}
+
+// CasesWaitingTranscription lists cases holding a recording submitted for
+// typing (by this device or another), by id.
+func (v *Vault) CasesWaitingTranscription() ([]string, error) {
+	var out []string
+	err := v.read(func(ws *workingSet) error {
+		seen := map[string]bool{}
+		for _, e := range ws.records {
+			if e.kind != record.KindRecording || seen[e.caseID] {
+				continue
+			}
+			if r, ok := e.winner().Value.(*record.Recording); ok && r.Status == "submitted" && !e.winner().Deleted {
+				seen[e.caseID] = true
+				out = append(out, e.caseID)
+			}
+		}
+		return nil
+	})
+	slices.Sort(out)
+	return out, err
+}

@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
 )
 
@@ -179,11 +180,11 @@ func (v *Vault) decode(keys *crypto.Keyring, rev *record.Revision) (any, error) 
 	if key == nil {
 		return nil, ErrNoKey
 	}
-	js, err := openBody(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body)
+	js, err := sealed.Open(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	return decodeValue(rev.Kind, js)
+	return sealed.Value(rev.Kind, js)
 }
 
 // loadSmall builds the working set from the heads bucket and decodes every
