@@ -1,0 +1,247 @@
+package audio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/gordonklaus/portaudio"
+)
+
+// outputLatency is the device buffer asked for on playback: enough to ride
+// out a busy machine, short enough that pause and seek feel immediate.
+const outputLatency = 100 * time.Millisecond
+
+// Player plays a timeline through an output device, the way a dictation
+// machine does: play from any point, pause, seek, jump to the start or end.
+// Its methods may be called from any goroutine; Position is cheap enough to
+// poll for a UI.
+type Player struct {
+	device string
+	tl     *Timeline
+	src    ChunkSource
+	total  int // packets
+
+	mu     sync.Mutex
+	pos    int // heard position, in packets
+	seekTo int // pending seek for the running loop, or -1
+	run    *playRun
+	err    error
+}
+
+type playRun struct {
+	stop bool // guarded by Player.mu
+	done chan struct{}
+}
+
+// NewPlayer returns a Player of a copy of tl, reading chunks from src and
+// playing on the output device named device ("" for the default; see
+// Options.Device). It touches no device until Play.
+func NewPlayer(tl *Timeline, src ChunkSource, device string) *Player {
+	c := tl.clone()
+	return &Player{device: device, tl: c, src: src, total: c.packets(), seekTo: -1}
+}
+
+// Play starts playback from Position (from the start when at the end) and
+// returns once the device is running. Playing on, it stops at the end, on
+// Pause, on a failure (see Wait) or when ctx ends; ctx is also passed to
+// the ChunkSource. Play while playing does nothing.
+//
+// Errors: ErrNoDevice without a usable output device, ErrDevice when it
+// cannot be opened or started.
+func (p *Player) Play(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.run != nil {
+		select {
+		case <-p.run.done:
+		default:
+			return nil
+		}
+	}
+	if p.pos >= p.total {
+		p.pos = 0
+	}
+	if err := paAcquire(); err != nil {
+		return err
+	}
+	stream, buf, rate, err := openStream(p.device, false, outputLatency)
+	if err != nil {
+		paRelease()
+		return fmt.Errorf("opening output device: %w", err)
+	}
+	if err := stream.Start(); err != nil {
+		_ = stream.Close()
+		paRelease()
+		return fmt.Errorf("%w: starting output: %w", ErrDevice, err)
+	}
+	run := &playRun{done: make(chan struct{})}
+	p.run, p.err, p.seekTo = run, nil, -1
+	ps := newPCMStream(p.tl, p.src, rate, false)
+	ps.seek(p.pos)
+	stopOnCancel := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		run.stop = true
+		p.mu.Unlock()
+	})
+	go func() {
+		err := p.loop(ctx, run, stream, buf, ps)
+		stopOnCancel()
+		_ = stream.Close()
+		paRelease()
+		p.mu.Lock()
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		p.err = err
+		p.mu.Unlock()
+		close(run.done)
+	}()
+	return nil
+}
+
+// loop feeds the device until the end, a stop or a failure.
+func (p *Player) loop(ctx context.Context, run *playRun, stream *portaudio.Stream, buf []int16, ps *pcmStream) error {
+	queued := 0 // packets the device buffers
+	if info := stream.Info(); info != nil {
+		queued = int(info.OutputLatency / FrameDuration)
+	}
+	p.mu.Lock()
+	base := p.pos
+	p.mu.Unlock()
+	written := 0
+	// heard is the position of the audio leaving the speaker now.
+	heard := func() int { return base + max(written-queued, 0) }
+	for {
+		p.mu.Lock()
+		stop, seek := run.stop, p.seekTo
+		p.seekTo = -1
+		if stop {
+			p.pos = heard()
+		} else if seek < 0 {
+			p.pos = heard()
+		}
+		p.mu.Unlock()
+		if stop {
+			_ = stream.Abort()
+			return nil
+		}
+		if seek >= 0 {
+			// Drop what the device still holds so the jump is heard at once.
+			_ = stream.Abort()
+			if err := stream.Start(); err != nil {
+				return fmt.Errorf("%w: restarting output: %w", ErrDevice, err)
+			}
+			ps.seek(seek)
+			base, written = seek, 0
+		}
+		n, err := ps.next(ctx, buf)
+		if err == io.EOF {
+			_ = stream.Stop() // plays out what is buffered
+			p.mu.Lock()
+			if p.seekTo < 0 {
+				p.pos = p.total
+			}
+			p.mu.Unlock()
+			return nil
+		}
+		if err != nil {
+			_ = stream.Abort()
+			return err
+		}
+		clear(buf[n:])
+		if err := stream.Write(); err != nil && !errors.Is(err, portaudio.OutputUnderflowed) {
+			return fmt.Errorf("%w: writing output: %w", ErrDevice, err)
+		}
+		written++
+	}
+}
+
+// Pause stops playback, keeping the position of the audio last heard, and
+// returns once the device has stopped.
+func (p *Player) Pause() {
+	p.mu.Lock()
+	run := p.run
+	if run != nil {
+		run.stop = true
+	}
+	p.mu.Unlock()
+	if run != nil {
+		<-run.done
+	}
+}
+
+// Seek moves to the point to, clamped to [0, Duration]; playback, if on,
+// goes on from there.
+func (p *Player) Seek(to time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seekLocked(to)
+}
+
+// Skip moves by d (negative to go back), clamped to the timeline.
+func (p *Player) Skip(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seekLocked(packetsDuration(int64(p.pos)) + d)
+}
+
+func (p *Player) seekLocked(to time.Duration) {
+	pos := int(min(max(packetsIn(to), 0), int64(p.total)))
+	p.pos = pos
+	if p.run != nil {
+		select {
+		case <-p.run.done:
+		default:
+			p.seekTo = pos
+		}
+	}
+}
+
+// Position returns the point being heard.
+func (p *Player) Position() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return packetsDuration(int64(p.pos))
+}
+
+// Duration returns the length of the timeline being played.
+func (p *Player) Duration() time.Duration { return packetsDuration(int64(p.total)) }
+
+// Playing reports whether playback is on.
+func (p *Player) Playing() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.run == nil {
+		return false
+	}
+	select {
+	case <-p.run.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Wait waits until playback stops (end, Pause, failure) or ctx ends, and
+// returns the failure that stopped it, if any: an error reading chunks, a
+// malformed chunk (ErrInvalidChunk) or the device (ErrDevice).
+func (p *Player) Wait(ctx context.Context) error {
+	p.mu.Lock()
+	run := p.run
+	p.mu.Unlock()
+	if run == nil {
+		return nil
+	}
+	select {
+	case <-run.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
