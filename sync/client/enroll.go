@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/fieldcase/fieldcase/store"
@@ -53,6 +54,11 @@ func EnrollVault(ctx context.Context, v *store.Vault, cfg Config, code, deviceNa
 	if err := v.SetRosterVersion(resp.Roster.Version); err != nil {
 		return nil, err
 	}
+	if js, err := json.Marshal(resp.Roster); err == nil {
+		if err := v.PutLocal(RosterKey, js); err != nil {
+			return nil, err
+		}
+	}
 	return &Enrolment{EnrollResponse: *resp, Extended: n}, nil
 }
 
@@ -76,5 +82,7 @@ func NewVaultSyncer(v *store.Vault, extra func(*Config)) (*Syncer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewSyncer(c, v, id.Recipient(), sc.UserID), nil
+	s := NewSyncer(c, v, id.Recipient(), sc.UserID)
+	s.role = sc.Role
+	return s, nil
 }

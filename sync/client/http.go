@@ -219,6 +219,15 @@ func FormatFingerprint(b []byte) string {
 // 2xx into out (JSON) or returned raw when out is a *[]byte; errors into the
 // package's sentinels or a *protocol.Error.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, contentType string, body []byte, out any) error {
+	return c.request(ctx, method, path, query, contentType, nil, body, out)
+}
+
+// doWithHeader POSTs a batch body with extra headers.
+func (c *Client) doWithHeader(ctx context.Context, path string, body []byte, hdr map[string]string, out any) error {
+	return c.request(ctx, http.MethodPost, path, nil, protocol.MediaBatch, hdr, body, out)
+}
+
+func (c *Client) request(ctx context.Context, method, path string, query url.Values, contentType string, extra map[string]string, body []byte, out any) error {
 	u := *c.base
 	u.Path = c.base.Path + path
 	u.RawQuery = query.Encode()
@@ -239,6 +248,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	if method == http.MethodPost {
 		req.Header.Set(protocol.HeaderIdempotency, idempotencyKey(body))
+	}
+	for k, v := range extra {
+		req.Header.Set(k, v)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -322,10 +334,10 @@ func (c *Client) Enroll(ctx context.Context, req protocol.EnrollRequest) (*proto
 // Push sends revisions (parents before children) and returns the server's
 // per-item answers. blobs optionally declares, per revision, the blobs it
 // needs on the server first.
-func (c *Client) Push(ctx context.Context, revs []*record.Revision, blobs map[string][]record.RevID) (*protocol.PushResponse, error) {
+func (c *Client) Push(ctx context.Context, revs []*record.Revision, blobs map[record.RevID][]record.RevID) (*protocol.PushResponse, error) {
 	var hdr any
 	if len(blobs) > 0 {
-		hdr = map[string]any{"blobs": blobs}
+		hdr = protocol.PushHeader{Blobs: blobs}
 	}
 	body, err := protocol.EncodeBatch(hdr, revs)
 	if err != nil {
@@ -394,3 +406,91 @@ func (l leveled) Error(msg string, kv ...any) { l.l.Error(msg, kv...) }
 func (l leveled) Info(msg string, kv ...any)  { l.l.Debug(msg, kv...) }
 func (l leveled) Debug(msg string, kv ...any) { l.l.Debug(msg, kv...) }
 func (l leveled) Warn(msg string, kv ...any)  { l.l.Warn(msg, kv...) }
+
+// BlobsMissing asks which of a case's blobs the server lacks.
+func (c *Client) BlobsMissing(ctx context.Context, caseID string, ids []record.RevID) ([]record.RevID, error) {
+	body, err := json.Marshal(protocol.BlobsMissingRequest{CaseID: caseID, IDs: ids})
+	if err != nil {
+		return nil, err
+	}
+	var out protocol.BlobsMissingResponse
+	if err := c.do(ctx, http.MethodPost, protocol.PathBlobsMiss, nil, protocol.MediaJSON, body, &out); err != nil {
+		return nil, err
+	}
+	return out.Missing, nil
+}
+
+// UploadBlobs sends sealed blobs of one case; the server checks each hash
+// and stores it durably before answering.
+func (c *Client) UploadBlobs(ctx context.Context, caseID string, blobs []protocol.Blob) (*protocol.BlobsResponse, error) {
+	var out protocol.BlobsResponse
+	body := protocol.EncodeBlobs(blobs)
+	if err := c.doWithHeader(ctx, protocol.PathBlobs, body, map[string]string{protocol.HeaderCase: caseID}, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Results) != len(blobs) {
+		return nil, fmt.Errorf("%w: blob upload answered %d of %d", ErrOffline, len(out.Results), len(blobs))
+	}
+	return &out, nil
+}
+
+// FetchBlobs downloads blobs of one case, as many as fit one answer.
+func (c *Client) FetchBlobs(ctx context.Context, caseID string, ids []record.RevID) ([]protocol.Blob, error) {
+	body, err := json.Marshal(protocol.BlobsFetchRequest{CaseID: caseID, IDs: ids})
+	if err != nil {
+		return nil, err
+	}
+	var data []byte
+	if err := c.do(ctx, http.MethodPost, protocol.PathBlobsGet, nil, protocol.MediaJSON, body, &data); err != nil {
+		return nil, err
+	}
+	blobs, err := protocol.DecodeBlobs(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrOffline, err)
+	}
+	return blobs, nil
+}
+
+// Team fetches the supervisor's team view.
+func (c *Client) Team(ctx context.Context) (*protocol.TeamView, error) {
+	var out protocol.TeamView
+	if err := c.do(ctx, http.MethodGet, protocol.PathTeam, nil, "", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SetPolicy replaces the team's weighting policy, edited from version.
+func (c *Client) SetPolicy(ctx context.Context, policy []byte, version int) (int, error) {
+	body, err := json.Marshal(protocol.PolicyUpdate{Policy: policy, Version: version})
+	if err != nil {
+		return 0, err
+	}
+	var out protocol.PolicyResponse
+	if err := c.request(ctx, http.MethodPut, protocol.PathTeamPolicy, nil, protocol.MediaJSON, nil, body, &out); err != nil {
+		return 0, err
+	}
+	return out.Version, nil
+}
+
+// SetMembers adds and removes a case's members (user names).
+func (c *Client) SetMembers(ctx context.Context, caseID string, add, remove []string) (*protocol.TeamCase, error) {
+	body, err := json.Marshal(protocol.MembersUpdate{Add: add, Remove: remove})
+	if err != nil {
+		return nil, err
+	}
+	var out protocol.TeamCase
+	if err := c.do(ctx, http.MethodPost, strings.Replace(protocol.PathMembers, "{case}", caseID, 1), nil, protocol.MediaJSON, body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SetTranscription opens a case to the team's typists, or closes it.
+func (c *Client) SetTranscription(ctx context.Context, caseID string, open bool) error {
+	body, err := json.Marshal(protocol.TranscriptionUpdate{Open: open})
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, strings.Replace(protocol.PathTranscription, "{case}", caseID, 1), nil, protocol.MediaJSON, body, nil)
+}

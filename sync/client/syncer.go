@@ -3,6 +3,7 @@ package client
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -24,10 +25,23 @@ type Vault interface {
 	ResetCursor() error
 	DeviceRevisions() ([]*record.Revision, error)
 	ExtendKeyrings(recipients []string) (int, error)
+	PutLocal(key string, value []byte) error
 	SetLastSync(t time.Time) error
 	RosterVersion() uint64
 	SetRosterVersion(n uint64) error
 	OutboxLen() int
+	PendingBlobs(limit int) ([]store.Blob, error)
+	BlobsUploaded(ids []record.RevID) error
+	RecordingBlobs(caseID, recordingID string) ([]record.RevID, error)
+	MissingChunks(limit int) ([]store.MissingChunk, error)
+	PutSealedChunk(caseID, recordingID string, ref record.ChunkRef, sealed []byte) error
+	RequeueRecordingBlobs(caseID, recordingID string) error
+	Locals(prefix string) (map[string][]byte, error)
+	DeleteLocal(key string) error
+	ShareCaseKeys(caseID string, recipients []string) (int, error)
+	RotateCaseKey(caseID string, members []string) (uint32, error)
+	Audit(caseID, action, detail string) error
+	CasesWaitingTranscription() ([]string, error)
 }
 
 var _ Vault = (*store.Vault)(nil)
@@ -42,6 +56,7 @@ type Progress struct {
 // Summary is what one sync round did.
 type Summary struct {
 	Pushed, Pulled, Rejected, Keyrings, Repaired int
+	BlobsUp, BlobsDown                           int // audio chunks uploaded and downloaded
 	Skipped                                      int // pulled revisions this vault refused as invalid
 	Duration                                     time.Duration
 }
@@ -52,6 +67,7 @@ type Syncer struct {
 	v        Vault
 	self     string // this device's recipient, for the keyring set
 	userID   string
+	role     string // the enrolled user's role ("" when unknown)
 	pushSize int
 	pullSize int
 }
@@ -71,9 +87,18 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 	if progress == nil {
 		progress = func(Progress) {}
 	}
+	// Push, then the audio, then the manifests that waited for it: a case
+	// must exist on the server before its chunks, and a manifest goes up
+	// only after all its chunks (the server answers missing_blob till then).
 	err := s.push(ctx, &sum, progress)
 	if errors.Is(err, ErrGone) {
 		err = s.repair(ctx, &sum, progress)
+	}
+	if err == nil {
+		err = s.uploadBlobs(ctx, &sum, progress)
+	}
+	if err == nil && s.v.OutboxLen() > 0 {
+		err = s.push(ctx, &sum, progress)
 	}
 	if err != nil {
 		return sum, err
@@ -101,6 +126,17 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 			return sum, err
 		}
 	}
+	if err := s.downloadBlobs(ctx, &sum, progress); err != nil {
+		return sum, err
+	}
+	if err := s.transcriptions(ctx); err != nil {
+		return sum, err
+	}
+	if s.v.OutboxLen() > 0 { // keyrings shared with typists
+		if err := s.push(ctx, &sum, progress); err != nil {
+			return sum, err
+		}
+	}
 	sum.Duration = time.Since(start)
 	return sum, s.v.SetLastSync(time.Now())
 }
@@ -125,14 +161,18 @@ func (s *Syncer) push(ctx context.Context, sum *Summary, progress func(Progress)
 			}
 			total = len(all)
 		}
-		resp, err := s.c.Push(ctx, revs, nil)
+		blobs, err := s.blobsFor(revs)
+		if err != nil {
+			return err
+		}
+		resp, err := s.c.Push(ctx, revs, blobs)
 		if err != nil {
 			return err
 		}
 		var acked []uint64
 		var rejected []store.Rejection
 		var rejectedSeqs []uint64
-		missingParent := false
+		missingParent, missingBlob := false, false
 		for i, r := range resp.Results {
 			switch {
 			case r.Status == protocol.StatusRejected && r.Permanent:
@@ -143,6 +183,8 @@ func (s *Syncer) push(ctx context.Context, sum *Summary, progress func(Progress)
 				acked = append(acked, revs[i].Seq)
 			case r.Status == protocol.StatusMissingParent:
 				missingParent = true
+			case r.Status == protocol.StatusMissingBlob:
+				missingBlob = true // its audio goes up next; then it is pushed again
 			}
 		}
 		if len(rejected) > 0 {
@@ -157,6 +199,9 @@ func (s *Syncer) push(ctx context.Context, sum *Summary, progress func(Progress)
 		sum.Pushed += len(acked)
 		progress(Progress{Phase: "push", Done: sum.Pushed + sum.Rejected, Total: total})
 		if len(acked)+len(rejected) == 0 {
+			if missingBlob && !missingParent {
+				return nil // manifests waiting for their audio
+			}
 			// Nothing moved: a parent the server lost (restored from a
 			// backup) or a transient refusal. Repair once, then give up
 			// for this round rather than spin.
@@ -229,8 +274,23 @@ func (s *Syncer) repair(ctx context.Context, sum *Summary, progress func(Progres
 	}
 	// Parents before children: this device's sequence order.
 	slices.SortFunc(missing, func(a, b *record.Revision) int { return cmp.Compare(a.Seq, b.Seq) })
+	// The restored server may have lost the audio of recordings it lost.
+	for _, r := range missing {
+		if r.Kind == record.KindRecording {
+			if err := s.v.RequeueRecordingBlobs(r.CaseID, r.RecordID); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.uploadBlobs(ctx, sum, progress); err != nil {
+		return err
+	}
 	for chunk := range slices.Chunk(missing, s.pushSize) {
-		if _, err := s.c.Push(ctx, chunk, nil); err != nil {
+		blobs, err := s.blobsFor(chunk)
+		if err != nil {
+			return err
+		}
+		if _, err := s.c.Push(ctx, chunk, blobs); err != nil {
 			return err
 		}
 		sum.Repaired += len(chunk)
@@ -247,9 +307,33 @@ func (s *Syncer) roster(ctx context.Context, sum *Summary) error {
 	if err != nil {
 		return err
 	}
+	// Kept for what needs the team's public keys offline (audit signatures).
+	if js, err := json.Marshal(r); err == nil {
+		if err := s.v.PutLocal(RosterKey, js); err != nil {
+			return err
+		}
+	}
 	n, err := s.v.ExtendKeyrings(RosterRecipients(r, s.userID, s.self))
 	sum.Keyrings += n
 	return err
+}
+
+// RosterKey is where the last roster is kept in the vault's local state.
+const RosterKey = "roster"
+
+// StoredRoster returns the roster saved by the last sync, if any.
+func StoredRoster(v interface {
+	Locals(prefix string) (map[string][]byte, error)
+}) (*protocol.Roster, error) {
+	m, err := v.Locals(RosterKey)
+	if err != nil || m[RosterKey] == nil {
+		return nil, err
+	}
+	var r protocol.Roster
+	if err := json.Unmarshal(m[RosterKey], &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // RosterRecipients is who, besides this device, case keys are wrapped to:

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fieldcase/fieldcase/record"
 )
@@ -33,6 +34,7 @@ const (
 	PathRoster    = "/v1/roster"
 	PathBlobsMiss = "/v1/blobs/missing"
 	PathBlobs     = "/v1/blobs" // POST a blob batch; GET /v1/blobs/{case}/{id}
+	PathBlobsGet  = "/v1/blobs/fetch"
 	PathHealth    = "/healthz"
 	PathReady     = "/readyz"
 	PathMetrics   = "/metrics"
@@ -159,6 +161,22 @@ const (
 
 // Roles lists every role.
 var Roles = []string{RoleCaseworker, RoleSupervisor, RoleTypist, RoleAdmin}
+
+// PushHeader is the optional header of a push batch.
+type PushHeader struct {
+	// Blobs declares, per manifest revision, the blobs (audio chunks) it
+	// names. Such a revision is answered missing_blob until all of them are
+	// stored in its case: a manifest never arrives before its audio.
+	Blobs map[record.RevID][]record.RevID `json:"blobs,omitempty"`
+}
+
+// BlobsFetchRequest asks for blobs of one case; the answer is a blob batch
+// of those the server holds (at most MaxBlobsPerBatch and MaxBatchBytes:
+// ask again for the rest).
+type BlobsFetchRequest struct {
+	CaseID string         `json:"case_id"`
+	IDs    []record.RevID `json:"ids"`
+}
 
 // BlobsMissingRequest asks which blobs of a case the server lacks.
 type BlobsMissingRequest struct {
@@ -402,4 +420,72 @@ func DecodeBlobs(b []byte) ([]Blob, error) {
 		return nil, fmt.Errorf("%w: trailing bytes", ErrBadBatch)
 	}
 	return out, nil
+}
+
+// Team administration by supervisors.
+const (
+	PathTeam          = "/v1/team"                       // GET: the supervisor's team view
+	PathTeamPolicy    = "/v1/team/policy"                // PUT: a new weighting policy
+	PathMembers       = "/v1/cases/{case}/members"       // POST: add and remove case members
+	PathTranscription = "/v1/cases/{case}/transcription" // POST: open or close a case to the team's typists
+	CodeConflict      = "conflict"                       // a policy edit based on a stale version
+)
+
+// TeamView is what a supervisor's device knows of the team besides case
+// content: people, their devices' last sync, who holds which case, and the
+// weighting policy.
+type TeamView struct {
+	Team          string          `json:"team"`
+	Users         []TeamUser      `json:"users"`
+	Cases         []TeamCase      `json:"cases"`
+	Policy        json.RawMessage `json:"policy,omitempty"`
+	PolicyVersion int             `json:"policy_version"`
+}
+
+// TeamUser is a member of the team and their devices.
+type TeamUser struct {
+	ID      string       `json:"id"`
+	Name    string       `json:"name"`
+	Role    string       `json:"role"`
+	Devices []TeamDevice `json:"devices"`
+}
+
+// TeamDevice is one enrolled device and when it last synced.
+type TeamDevice struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Recipient string    `json:"recipient"`
+	Enrolled  time.Time `json:"enrolled"`
+	LastSync  time.Time `json:"last_sync,omitzero"`
+	Revoked   bool      `json:"revoked,omitempty"`
+}
+
+// TeamCase is a case's membership (never its content).
+type TeamCase struct {
+	ID            string   `json:"id"`
+	Members       []string `json:"members"` // user ids
+	Transcription bool     `json:"transcription,omitempty"`
+}
+
+// PolicyUpdate replaces the team's weighting policy. Version is the version
+// the edit started from: a stale one is refused (409 conflict).
+type PolicyUpdate struct {
+	Policy  json.RawMessage `json:"policy"`
+	Version int             `json:"version"`
+}
+
+// PolicyResponse is the policy's new version.
+type PolicyResponse struct {
+	Version int `json:"version"`
+}
+
+// MembersUpdate adds and removes case members, by user name.
+type MembersUpdate struct {
+	Add    []string `json:"add,omitempty"`
+	Remove []string `json:"remove,omitempty"`
+}
+
+// TranscriptionUpdate opens a case to the team's typists, or closes it.
+type TranscriptionUpdate struct {
+	Open bool `json:"open"`
 }

@@ -3,6 +3,8 @@ package server
 import (
 	"slices"
 
+	"github.com/fieldcase/fieldcase/record"
+
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
 
@@ -12,8 +14,10 @@ import (
 //     creates new ones (becoming their only member);
 //   - a supervisor reads and writes every case of their team, and creates
 //     new ones in it;
-//   - a typist has no case access yet (a later issue gives read access to
-//     submitted dictations): pulls show nothing, pushes are refused;
+//   - a typist reads the team's cases that are open for transcription (a
+//     dictation waits for typing) and writes there only notes (the
+//     transcript), recording manifests (marking them transcribed) and audit
+//     events;
 //   - an admin manages users and devices over the admin socket and reads no
 //     case content: the sync and blob endpoints answer 403.
 //
@@ -30,8 +34,25 @@ func caseAccess(u User, c Case) (read, write bool) {
 	case protocol.RoleSupervisor:
 		same := u.TeamID != "" && c.TeamID == u.TeamID
 		return same, same
+	case protocol.RoleTypist:
+		open := c.Transcription && u.TeamID != "" && c.TeamID == u.TeamID
+		return open, open // narrowed by kind: see mayWriteKind
 	}
 	return false, false
+}
+
+// mayWriteKind narrows write access by record kind: a typist adds
+// transcripts and marks recordings, nothing else.
+func mayWriteKind(u User, kind record.Kind) bool {
+	if u.Role != protocol.RoleTypist {
+		return true
+	}
+	return kind == record.KindNote || kind == record.KindRecording || kind == record.KindAudit
+}
+
+// supervises reports whether u is a supervisor of c's team.
+func supervises(u User, c Case) bool {
+	return u.Role == protocol.RoleSupervisor && u.TeamID != "" && c.TeamID == u.TeamID
 }
 
 // mayCreateCase reports whether u may start a case (it joins u's team).

@@ -281,15 +281,6 @@ func (a *Admin) AddCaseMember(ctx context.Context, caseID, user string) error {
 		if err := tx.PutCase(c); err != nil {
 			return err
 		}
-		revs, err := tx.CaseRevisions(caseID)
-		if err != nil {
-			return err
-		}
-		for _, rev := range revs {
-			if _, err := tx.AppendChange(Change{Rev: rev, CaseID: caseID, Target: u.ID}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return announce(tx, caseID, []string{u.ID})
 	})
 }

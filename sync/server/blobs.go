@@ -146,3 +146,52 @@ func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request, sess *ses
 	w.Write(data)
 	return nil
 }
+
+// handleBlobsFetch answers a batch of a case's blobs at once, so a device
+// downloading a recording does not make one round trip per second of audio.
+// Blobs the server lacks are left out; the batch stops at the size limits.
+func (s *Server) handleBlobsFetch(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if !readsCases(sess.user) {
+		return forbidden("an admin account does not sync case data")
+	}
+	var req protocol.BlobsFetchRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := record.ValidID(req.CaseID); err != nil {
+		return badRequest("case id: %v", err)
+	}
+	if len(req.IDs) > protocol.MaxBlobsPerBatch {
+		return badRequest("at most %d blobs per request, not %d", protocol.MaxBlobsPerBatch, len(req.IDs))
+	}
+	var out []protocol.Blob
+	err := s.store.View(r.Context(), func(tx Tx) error {
+		if err := caseFor(tx, sess.user, req.CaseID, false); err != nil {
+			return err
+		}
+		size := 0
+		for _, id := range req.IDs {
+			data, err := tx.Blob(req.CaseID, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if size += len(data) + 64; size > protocol.MaxBatchBytes-1024 && len(out) > 0 {
+				break
+			}
+			out = append(out, protocol.Blob{ID: id, Data: data})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	body := protocol.EncodeBlobs(out)
+	w.Header().Set("Content-Type", protocol.MediaBatch)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
+	return nil
+}

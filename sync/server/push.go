@@ -10,16 +10,8 @@ import (
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
 
-// PushHeader is the optional header of a push batch.
-//
-// It belongs in sync/protocol (see this package's doc): until it moves
-// there it is declared here, and a client writes the same JSON.
-type PushHeader struct {
-	// Blobs declares, per manifest revision, the blobs (audio chunks) it
-	// names. Such a revision is answered missing_blob until all of them are
-	// stored in its case.
-	Blobs map[record.RevID][]record.RevID `json:"blobs,omitempty"`
-}
+// PushHeader is the optional header of a push batch (see sync/protocol).
+type PushHeader = protocol.PushHeader
 
 // maxIdempotencyKey bounds the Idempotency-Key header.
 const maxIdempotencyKey = 200
@@ -134,6 +126,8 @@ func (p *pusher) push(rev *record.Revision, blobs []record.RevID) (protocol.Push
 		}
 	} else if _, write := caseAccess(p.user, *c); !write {
 		return p.rejected(rev, "no write access to case "+rev.CaseID)
+	} else if !mayWriteKind(p.user, rev.Kind) {
+		return p.rejected(rev, fmt.Sprintf("a %s may not write %s records", p.user.Role, rev.Kind))
 	}
 	info, err := p.tx.Record(rev.RecordID)
 	known := err == nil

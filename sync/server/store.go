@@ -76,6 +76,12 @@ type Team struct {
 	ID      string    `json:"id"`
 	Name    string    `json:"name"`
 	Created time.Time `json:"created"`
+	// Policy is the team's caseload-weighting policy (record.Policy as
+	// JSON): agency configuration, not case data, so kept in the clear.
+	// PolicyVersion counts its edits, so two supervisors' edits cannot
+	// silently overwrite each other.
+	Policy        []byte `json:"policy,omitempty"`
+	PolicyVersion int    `json:"policy_version,omitempty"`
 }
 
 // User is a person; devices belong to users.
@@ -119,6 +125,8 @@ type DirectoryTx interface {
 	Team(id string) (Team, error)
 	TeamByName(name string) (Team, error)
 	Teams() ([]Team, error)
+	// SetTeamPolicy replaces a team's weighting policy and its version.
+	SetTeamPolicy(teamID string, policy []byte, version int) error
 
 	InsertUser(User) error // ErrExists if the id or name is taken
 	User(id string) (User, error)
@@ -155,6 +163,9 @@ type Case struct {
 	TeamID  string    `json:"team_id"`
 	Members []string  `json:"members"` // user ids
 	Created time.Time `json:"created"`
+	// Transcription is set while a dictation of the case waits for typing:
+	// the team's typists may then read the case and add transcripts.
+	Transcription bool `json:"transcription,omitempty"`
 }
 
 // RecordInfo ties a record to its case and kind, which never change.
@@ -168,6 +179,8 @@ type RecordInfo struct {
 type CaseTx interface {
 	Case(id string) (Case, error)
 	PutCase(Case) error // insert or replace
+	// TeamCases lists a team's cases by id ("" lists every case).
+	TeamCases(teamID string) ([]Case, error)
 
 	Record(id string) (RecordInfo, error)
 	InsertRecord(RecordInfo) error

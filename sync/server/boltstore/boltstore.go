@@ -430,6 +430,15 @@ func (t *tx) UserByName(name string) (server.User, error) {
 
 func (t *tx) Users() ([]server.User, error) { return listJSON[server.User](t.b(bUsers)) }
 
+func (t *tx) SetTeamPolicy(teamID string, policy []byte, version int) error {
+	tm, err := t.Team(teamID)
+	if err != nil {
+		return err
+	}
+	tm.Policy, tm.PolicyVersion = policy, version
+	return putJSON(t.b(bTeams), []byte(teamID), tm)
+}
+
 func (t *tx) InsertDevice(d server.Device) error {
 	if t.b(bDevices).Get([]byte(d.ID)) != nil || t.b(bTokens).Get(d.TokenHash[:]) != nil {
 		return fmt.Errorf("device %q: %w", d.ID, server.ErrExists)
@@ -552,6 +561,20 @@ func (t *tx) Case(id string) (server.Case, error) {
 }
 
 func (t *tx) PutCase(c server.Case) error { return putJSON(t.b(bCases), []byte(c.ID), c) }
+
+func (t *tx) TeamCases(teamID string) ([]server.Case, error) {
+	all, err := listJSON[server.Case](t.b(bCases))
+	if err != nil || teamID == "" {
+		return all, err
+	}
+	out := all[:0]
+	for _, c := range all {
+		if c.TeamID == teamID {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
 
 // A records value is kind ‖ 0 ‖ case id.
 func (t *tx) Record(id string) (server.RecordInfo, error) {

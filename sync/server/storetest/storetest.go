@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -29,6 +30,8 @@ func RunTests(t *testing.T, open func(t *testing.T) server.Store) {
 		{"Devices", testDevices},
 		{"EnrollCodes", testEnrollCodes},
 		{"CasesAndRecords", testCasesAndRecords},
+		{"TeamPolicy", testTeamPolicy},
+		{"TeamCases", testTeamCases},
 		{"Revisions", testRevisions},
 		{"ChangeLog", testChangeLog},
 		{"Rollback", testRollback},
@@ -105,11 +108,11 @@ func testTeams(t *testing.T, st server.Store) {
 	}
 	view(t, st, func(tx server.Tx) error {
 		got, err := tx.Team("T1")
-		if err != nil || got != a {
+		if err != nil || !reflect.DeepEqual(got, a) {
 			t.Errorf("Team = %+v, %v; want %+v", got, err, a)
 		}
 		got, err = tx.TeamByName("North")
-		if err != nil || got != a {
+		if err != nil || !reflect.DeepEqual(got, a) {
 			t.Errorf("TeamByName = %+v, %v", got, err)
 		}
 		if _, err := tx.Team("nope"); !errors.Is(err, server.ErrNotFound) {
@@ -258,6 +261,61 @@ func testEnrollCodes(t *testing.T, st server.Store) {
 		}
 		if err := tx.DeleteEnrollCode(h2); !errors.Is(err, server.ErrNotFound) {
 			t.Errorf("second delete = %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+}
+
+// testTeamPolicy: a team's weighting policy and its version.
+func testTeamPolicy(t *testing.T, st server.Store) {
+	update(t, st, func(tx server.Tx) error {
+		return tx.InsertTeam(server.Team{ID: "T9", Name: "Policy Team", Created: ts(1)})
+	})
+	pol := []byte(`{"capacity":14}`)
+	update(t, st, func(tx server.Tx) error { return tx.SetTeamPolicy("T9", pol, 3) })
+	view(t, st, func(tx server.Tx) error {
+		tm, err := tx.Team("T9")
+		if err != nil || string(tm.Policy) != string(pol) || tm.PolicyVersion != 3 || tm.Name != "Policy Team" {
+			t.Errorf("Team after SetTeamPolicy = %+v, %v", tm, err)
+		}
+		all, err := tx.Teams()
+		if err != nil || len(all) == 0 || string(all[len(all)-1].Policy) != string(pol) {
+			t.Errorf("Teams = %+v, %v", all, err)
+		}
+		return nil
+	})
+	err := st.Update(context.Background(), func(tx server.Tx) error { return tx.SetTeamPolicy("nope", pol, 1) })
+	if !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("SetTeamPolicy(nope) = %v, want ErrNotFound", err)
+	}
+}
+
+// testTeamCases: listing a team's cases, and the transcription flag.
+func testTeamCases(t *testing.T, st server.Store) {
+	update(t, st, func(tx server.Tx) error {
+		for _, c := range []server.Case{
+			{ID: "K2", TeamID: "TA", Members: []string{"U1"}, Created: ts(1)},
+			{ID: "K1", TeamID: "TA", Members: []string{"U2"}, Created: ts(2), Transcription: true},
+			{ID: "K3", TeamID: "TB", Members: []string{"U3"}, Created: ts(3)},
+		} {
+			if err := tx.PutCase(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, st, func(tx server.Tx) error {
+		got, err := tx.TeamCases("TA")
+		if err != nil || len(got) != 2 || got[0].ID != "K1" || got[1].ID != "K2" || !got[0].Transcription || got[1].Transcription {
+			t.Errorf("TeamCases(TA) = %+v, %v", got, err)
+		}
+		all, err := tx.TeamCases("")
+		if err != nil || len(all) < 3 {
+			t.Errorf("TeamCases(all) = %d, %v", len(all), err)
+		}
+		c, err := tx.Case("K1")
+		if err != nil || !c.Transcription {
+			t.Errorf("Case(K1) = %+v, %v", c, err)
 		}
 		return nil
 	})

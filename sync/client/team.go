@@ -1,0 +1,203 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/sync/protocol"
+)
+
+// TeamKey is where the last team view is kept in the vault's local state,
+// so a supervisor sees the team offline too.
+const TeamKey = "team"
+
+// Team fetches the team view (supervisors) and keeps a copy in the vault.
+func (s *Syncer) Team(ctx context.Context) (*protocol.TeamView, error) {
+	tv, err := s.c.Team(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if js, err := json.Marshal(tv); err == nil {
+		if err := s.v.PutLocal(TeamKey, js); err != nil {
+			return nil, err
+		}
+	}
+	return tv, nil
+}
+
+// StoredTeam returns the team view kept by the last Team call, if any.
+func StoredTeam(v interface {
+	Locals(prefix string) (map[string][]byte, error)
+}) (*protocol.TeamView, error) {
+	m, err := v.Locals(TeamKey)
+	if err != nil || m[TeamKey] == nil {
+		return nil, err
+	}
+	var tv protocol.TeamView
+	return &tv, json.Unmarshal(m[TeamKey], &tv)
+}
+
+// devicesOf lists the live device recipients of the named users (by id).
+func devicesOf(tv *protocol.TeamView, userIDs []string) []string {
+	var out []string
+	for _, u := range tv.Users {
+		if !slices.Contains(userIDs, u.ID) {
+			continue
+		}
+		for _, d := range u.Devices {
+			if !d.Revoked && d.Recipient != "" {
+				out = append(out, d.Recipient)
+			}
+		}
+	}
+	return out
+}
+
+func userIDs(tv *protocol.TeamView, names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		i := slices.IndexFunc(tv.Users, func(u protocol.TeamUser) bool { return strings.EqualFold(u.Name, n) })
+		if i < 0 {
+			return nil, fmt.Errorf("no user %q in team %s", n, tv.Team)
+		}
+		out = append(out, tv.Users[i].ID)
+	}
+	return out, nil
+}
+
+// Assign changes who holds a case (a supervisor's device, online): the
+// server's membership first; then every epoch of the case key is wrapped to
+// the new members' devices (they need the history); when someone was
+// removed, the key is rotated so that what is written from now on is
+// unreadable with the keys they kept. Each change is an audit event. The
+// keyrings are pushed before Assign returns.
+func (s *Syncer) Assign(ctx context.Context, caseID string, add, remove []string) (*protocol.TeamCase, error) {
+	tv, err := s.Team(ctx)
+	if err != nil {
+		return nil, err
+	}
+	addIDs, err := userIDs(tv, add)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := userIDs(tv, remove); err != nil {
+		return nil, err
+	}
+	// The case must be on the server before its membership can change.
+	if _, err := s.Sync(ctx, nil); err != nil {
+		return nil, err
+	}
+	tc, err := s.c.SetMembers(ctx, caseID, add, remove)
+	if err != nil {
+		return nil, err
+	}
+	if len(addIDs) > 0 {
+		if _, err := s.v.ShareCaseKeys(caseID, devicesOf(tv, addIDs)); err != nil {
+			return nil, err
+		}
+	}
+	if len(remove) > 0 {
+		epoch, err := s.v.RotateCaseKey(caseID, devicesOf(tv, tc.Members))
+		if err != nil {
+			return nil, err
+		}
+		if err := s.v.Audit(caseID, record.AuditKeyRotate, fmt.Sprintf("new case key (epoch %d) after removing %s", epoch, strings.Join(remove, ", "))); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range add {
+		if err := s.v.Audit(caseID, record.AuditMemberAdd, n); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range remove {
+		if err := s.v.Audit(caseID, record.AuditMemberRemove, n); err != nil {
+			return nil, err
+		}
+	}
+	var sum Summary
+	return tc, s.push(ctx, &sum, func(Progress) {})
+}
+
+// transcriptionKey marks, in local state, a case this device opened to the
+// team's typists.
+func transcriptionKey(caseID string) string { return "transcription:" + caseID }
+
+// transcriptions opens cases with submitted recordings to the team's
+// typists (and shares their keys with the typists' devices), and closes
+// cases this device opened once nothing there waits for typing. It runs in
+// every round, so a recording submitted offline reaches the typists when
+// the laptop is next online.
+func (s *Syncer) transcriptions(ctx context.Context) error {
+	if s.role == protocol.RoleTypist {
+		return nil // typists type; opening cases to them is the workers' side
+	}
+	waiting, err := s.v.CasesWaitingTranscription()
+	if err != nil {
+		return err
+	}
+	opened, err := s.v.Locals("transcription:")
+	if err != nil {
+		return err
+	}
+	var typists []string
+	if len(waiting) > 0 {
+		r, err := StoredRoster(s.v)
+		if err != nil {
+			return err
+		}
+		if r != nil {
+			for _, m := range r.Members {
+				if m.Role == protocol.RoleTypist {
+					for _, d := range m.Devices {
+						typists = append(typists, d.Recipient)
+					}
+				}
+			}
+		}
+	}
+	for _, caseID := range waiting {
+		if opened[transcriptionKey(caseID)] != nil {
+			continue
+		}
+		if err := s.c.SetTranscription(ctx, caseID, true); err != nil {
+			return err
+		}
+		if len(typists) > 0 {
+			if _, err := s.v.ShareCaseKeys(caseID, typists); err != nil {
+				return err
+			}
+		}
+		if err := s.v.PutLocal(transcriptionKey(caseID), []byte{1}); err != nil {
+			return err
+		}
+	}
+	for key := range opened {
+		caseID := strings.TrimPrefix(key, "transcription:")
+		if slices.Contains(waiting, caseID) {
+			continue
+		}
+		if err := s.c.SetTranscription(ctx, caseID, false); err != nil {
+			return err
+		}
+		if err := s.v.DeleteLocal(key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetPolicy replaces the team's weighting policy, edited from version, and
+// refreshes the kept team view. It returns the new version.
+func (s *Syncer) SetPolicy(ctx context.Context, policy []byte, version int) (int, error) {
+	n, err := s.c.SetPolicy(ctx, policy, version)
+	if err != nil {
+		return 0, err
+	}
+	_, err = s.Team(ctx)
+	return n, err
+}

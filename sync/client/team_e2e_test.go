@@ -1,0 +1,156 @@
+package client_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// A team on a real server: three caseworkers, a supervisor and a typist.
+// A case is reassigned (the new worker reads its history; the old one can't
+// read what is written after), a dictation goes to the typist and comes
+// back transcribed, and the audit trail holds together.
+func TestTeamScenario(t *testing.T) {
+	s := synctest.StartServer(t)
+	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
+	bob := s.NewDevice("bob", s.URL, "bob", "caseworker", "north")
+	cat := s.NewDevice("cat", s.URL, "cat", "caseworker", "north")
+	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
+	tia := s.NewDevice("tia", s.URL, "tia", "typist", "north")
+	all := []*synctest.Device{ada, bob, cat, sam, tia}
+	syncAll := func() {
+		for range 2 {
+			for _, d := range all {
+				d.MustSync()
+			}
+		}
+	}
+	a1 := newCase(t, ada, "A-1")
+	addNote(t, ada, a1, "ada's first visit")
+	newCase(t, ada, "A-2")
+	newCase(t, bob, "B-1")
+	c1 := newCase(t, cat, "C-1")
+	syncAll()
+
+	ctx := context.Background()
+	tv, err := sam.Syncer.Team(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tv.Users) != 5 || len(tv.Cases) != 4 {
+		t.Fatalf("team view: %d users, %d cases", len(tv.Users), len(tv.Cases))
+	}
+	if readable, _ := refs(t, sam); len(readable) != 4 {
+		t.Errorf("supervisor reads %v", readable)
+	}
+
+	// Reassign A-1 from ada to bob.
+	if _, err := sam.Syncer.Assign(ctx, a1, []string{"bob"}, []string{"ada"}); err != nil {
+		t.Fatal(err)
+	}
+	syncAll()
+	if readable, _ := refs(t, bob); !slices.Contains(readable, "A-1") {
+		t.Fatalf("bob does not read A-1 after reassignment: %v", readable)
+	}
+	bob.V.LoadAll(ctx)
+	if n, _ := bob.V.Notes(a1); len(n) != 1 || n[0].Value.Text != "ada's first visit" {
+		t.Errorf("bob lacks A-1's history: %+v", n)
+	}
+	after := addNote(t, bob, a1, "bob's visit, after the reassignment")
+	bob.MustSync()
+	ada.MustSync()
+	if _, err := ada.V.Note(after); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ada, removed, received bob's new note: %v", err)
+	}
+	// Even holding the revision (say, from a stolen backup of the server),
+	// her keys do not open it: it is sealed under the rotated key.
+	var written []*record.Revision
+	bob.V.AllRevisions(func(r *record.Revision) error {
+		if r.RecordID == after {
+			c := *r
+			c.Body = append([]byte(nil), r.Body...)
+			written = append(written, &c)
+		}
+		return nil
+	})
+	if _, err := ada.V.ApplyPage(written, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	ada.V.LoadAll(ctx)
+	if n, err := ada.V.Note(after); err != nil || !n.Sealed {
+		t.Errorf("ada opens a note written after her removal: sealed=%v err=%v", n.Sealed, err)
+	}
+	if n, _ := ada.V.Notes(a1); len(n) == 0 {
+		t.Errorf("ada lost her own earlier notes")
+	}
+
+	// Dictation: cat records and submits; the typist types it up.
+	r := dictate(t, cat, c1, 6*time.Second)
+	if err := r.SetStatus("submitted"); err != nil {
+		t.Fatal(err)
+	}
+	cat.MustSync()
+	tia.MustSync()
+	rec, err := dictation.Open(tia.V, r.ID)
+	if err != nil {
+		t.Fatalf("the typist cannot open the submitted dictation: %v", err)
+	}
+	if missing, _ := tia.V.MissingChunks(0); len(missing) != 0 {
+		t.Errorf("the typist lacks %d chunks", len(missing))
+	}
+	transcript, err := tia.V.AddNote(c1, record.Note{Kind: "court", Text: "Transcript: the guardian recommends contact continues."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Meta.Transcript = transcript
+	if err := rec.SetStatus("transcribed"); err != nil {
+		t.Fatal(err)
+	}
+	tia.MustSync()
+	cat.MustSync() // sees it transcribed; closes the case to typists again
+	recs, _ := cat.V.Recordings(c1)
+	if len(recs) != 1 || recs[0].Value.Status != "transcribed" || recs[0].Value.Transcript != transcript {
+		t.Fatalf("cat's recording: %+v", recs)
+	}
+	cat.V.LoadAll(ctx)
+	if n, err := cat.V.Note(transcript); err != nil || n.Value.Kind != "court" {
+		t.Errorf("the transcript did not reach cat: %v", err)
+	}
+	tia.MustSync()
+	addNote(t, tia, c1, "a typist writing after the case was closed to her")
+	if sum := tia.MustSync(); sum.Rejected != 1 {
+		t.Errorf("closed case: %d refused, want 1", sum.Rejected)
+	}
+
+	// The supervisor holds everyone's audit events; the chains verify.
+	syncAll()
+	keys := map[string]ed25519.PublicKey{}
+	if r, _ := ada.V.Identity(); r != nil {
+		keys[ada.V.DeviceID()] = r.SigningPublicKey()
+	}
+	if r, _ := sam.V.Identity(); r != nil {
+		keys[sam.V.DeviceID()] = r.SigningPublicKey()
+	}
+	problems, n, err := sam.V.VerifyAudit(keys)
+	if err != nil || len(problems) != 0 || n == 0 {
+		t.Errorf("audit: %d events, problems %v, %v", n, problems, err)
+	}
+	events, _ := sam.V.AuditEvents(a1)
+	actions := map[string]bool{}
+	for _, e := range events {
+		actions[e.Action] = true
+	}
+	for _, want := range []string{record.AuditMemberAdd, record.AuditMemberRemove, record.AuditKeyRotate} {
+		if !actions[want] {
+			t.Errorf("A-1's history lacks %s: %+v", want, events)
+		}
+	}
+}
