@@ -1,0 +1,747 @@
+package pgstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/sync/server"
+)
+
+// This file moves whole stores between PostgreSQL and boltstore's file
+// format (sync/server/boltstore/doc.go, format 1): ImportBolt copies a bbolt
+// store or backup into an empty database, Backup writes the database as a
+// bbolt backup. Both read and write the bbolt layout directly, because
+// server.Tx has no way to list everything (cases, records, blobs, acks) or
+// to set a store's identity; a change of that layout bumps its format
+// number, which both refuse.
+
+// ErrNotBoltStore means a file is not a bbolt store of a format this
+// version reads.
+var ErrNotBoltStore = errors.New("not a fieldcased bbolt store of a known format")
+
+const boltFormat = 1
+
+var (
+	bMeta        = []byte("meta")
+	bTeams       = []byte("teams")
+	bTeamNames   = []byte("team_names")
+	bUsers       = []byte("users")
+	bUserNames   = []byte("user_names")
+	bDevices     = []byte("devices")
+	bTokens      = []byte("tokens")
+	bEnrollCodes = []byte("enroll_codes")
+	bCases       = []byte("cases")
+	bRecords     = []byte("records")
+	bRevs        = []byte("revs")
+	bCaseRevs    = []byte("case_revs")
+	bChanges     = []byte("changes")
+	bAcks        = []byte("acks")
+	bAckPending  = []byte("ack_pending")
+	bBlobs       = []byte("blobs")
+
+	allBuckets = [][]byte{bMeta, bTeams, bTeamNames, bUsers, bUserNames, bDevices, bTokens, bEnrollCodes,
+		bCases, bRecords, bRevs, bCaseRevs, bChanges, bAcks, bAckPending, bBlobs}
+)
+
+// Counts is what a whole-store copy moved, and what was checked.
+type Counts struct {
+	Teams       int   `json:"teams"`
+	Users       int   `json:"users"`
+	Devices     int   `json:"devices"`
+	EnrollCodes int   `json:"enroll_codes"`
+	Cases       int   `json:"cases"`
+	Records     int   `json:"records"`
+	Revisions   int   `json:"revisions"`
+	Changes     int   `json:"changes"`
+	Acks        int   `json:"acks"`
+	Pending     int   `json:"ack_pending"`
+	Blobs       int   `json:"blobs"`
+	BlobBytes   int64 `json:"blob_bytes"`
+}
+
+func (c Counts) String() string {
+	return fmt.Sprintf("%d teams, %d users, %d devices, %d enrolment codes, %d cases, %d records, %d revisions, %d change log entries, %d device acknowledgements (+%d pending), %d blobs (%d bytes)",
+		c.Teams, c.Users, c.Devices, c.EnrollCodes, c.Cases, c.Records, c.Revisions, c.Changes, c.Acks, c.Pending, c.Blobs, c.BlobBytes)
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func getU64(b *bolt.Bucket, k string) uint64 {
+	v := b.Get([]byte(k))
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// openBolt opens a bbolt store read-only and checks its format.
+func openBolt(path string) (*bolt.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("%s: %w", path, server.ErrLocked)
+		}
+		return nil, fmt.Errorf("%s: %w: %v", path, ErrNotBoltStore, err)
+	}
+	err = db.View(func(btx *bolt.Tx) error {
+		m := btx.Bucket(bMeta)
+		if m == nil {
+			return ErrNotBoltStore
+		}
+		if v := getU64(m, "format"); v != boltFormat {
+			return fmt.Errorf("%w: format %d", ErrNotBoltStore, v)
+		}
+		for _, b := range allBuckets {
+			if btx.Bucket(b) == nil {
+				return fmt.Errorf("%w: no %s bucket", ErrNotBoltStore, b)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return db, nil
+}
+
+// decodeChange reads a changes value: rev(32) ‖ uvarint len ‖ case id ‖
+// uvarint len ‖ target.
+func decodeChange(v []byte) (server.Change, error) {
+	var ch server.Change
+	if len(v) < 32 {
+		return ch, errors.New("damaged change log entry")
+	}
+	copy(ch.Rev[:], v)
+	v = v[32:]
+	var strs [2]string
+	for i := range strs {
+		n, w := binary.Uvarint(v)
+		if w <= 0 || n > uint64(len(v)-w) {
+			return ch, errors.New("damaged change log entry")
+		}
+		strs[i] = string(v[w : w+int(n)])
+		v = v[w+int(n):]
+	}
+	if len(v) != 0 {
+		return ch, errors.New("damaged change log entry")
+	}
+	ch.CaseID, ch.Target = strs[0], strs[1]
+	return ch, nil
+}
+
+func encodeChange(ch server.Change) []byte {
+	v := make([]byte, 0, 32+2+len(ch.CaseID)+len(ch.Target))
+	v = append(v, ch.Rev[:]...)
+	v = binary.AppendUvarint(v, uint64(len(ch.CaseID)))
+	v = append(v, ch.CaseID...)
+	v = binary.AppendUvarint(v, uint64(len(ch.Target)))
+	return append(v, ch.Target...)
+}
+
+// copyBatch is how many rows go to one COPY.
+const copyBatch = 2000
+
+// copier buffers rows for one table and sends them with COPY.
+type copier struct {
+	ctx   context.Context
+	tx    pgx.Tx
+	table string
+	cols  []string
+	rows  [][]any
+	size  int
+	n     int
+}
+
+func (c *copier) add(size int, row ...any) error {
+	c.rows = append(c.rows, row)
+	c.size += size
+	c.n++
+	if len(c.rows) >= copyBatch || c.size >= 16<<20 {
+		return c.flush()
+	}
+	return nil
+}
+
+func (c *copier) flush() error {
+	if len(c.rows) == 0 {
+		return nil
+	}
+	if _, err := c.tx.CopyFrom(c.ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
+		return fmt.Errorf("copying %s: %w", c.table, err)
+	}
+	c.rows, c.size = c.rows[:0], 0
+	return nil
+}
+
+// eachJSON decodes every value of a bucket as T.
+func eachJSON[T any](b *bolt.Bucket, fn func(T) error) error {
+	return b.ForEach(func(k, v []byte) error {
+		var x T
+		if err := json.Unmarshal(v, &x); err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+		return fn(x)
+	})
+}
+
+// ImportBolt copies the bbolt store or backup file at path into dst, which
+// must hold no data yet, in one transaction, and then verifies the copy:
+// every table's count, every revision's bytes and every blob's SHA-256. The
+// copy gets a fresh epoch (cursors handed out by the old server are
+// answered 410 Gone, so devices pull again and re-push anything the file
+// lacked) and keeps the server id. A bbolt store in use by a running
+// server is refused with server.ErrLocked.
+func ImportBolt(ctx context.Context, path string, dst *Store) (Counts, error) {
+	db, err := openBolt(path)
+	if err != nil {
+		return Counts{}, err
+	}
+	defer db.Close()
+	var counts Counts
+	err = db.View(func(btx *bolt.Tx) error {
+		return pgx.BeginTxFunc(ctx, dst.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(ptx pgx.Tx) error {
+			if _, err := ptx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrationLock)); err != nil {
+				return err
+			}
+			c, err := importBolt(ctx, btx, ptx)
+			counts = c
+			return err
+		})
+	})
+	if err != nil {
+		return counts, fmt.Errorf("importing %s: %w", path, err)
+	}
+	if err := verifyBolt(ctx, db, dst, counts); err != nil {
+		return counts, fmt.Errorf("verifying the copy of %s: %w", path, err)
+	}
+	return counts, nil
+}
+
+func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
+	var c Counts
+	var used bool
+	err := ptx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM teams) OR EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM devices)
+		OR EXISTS (SELECT 1 FROM cases) OR EXISTS (SELECT 1 FROM revisions) OR EXISTS (SELECT 1 FROM changes) OR EXISTS (SELECT 1 FROM blobs)`).Scan(&used)
+	if err != nil {
+		return c, err
+	}
+	if used {
+		return c, ErrNotEmpty
+	}
+	m := btx.Bucket(bMeta)
+	var created time.Time
+	if err := created.UnmarshalText(m.Get([]byte("created"))); err != nil {
+		return c, fmt.Errorf("meta: created: %w", err)
+	}
+	serverID := string(m.Get([]byte("server_id")))
+	if record.ValidID(serverID) != nil {
+		return c, fmt.Errorf("%w: meta: server id %q", ErrNotBoltStore, serverID)
+	}
+	_, err = ptx.Exec(ctx, `UPDATE meta SET server_id = $1, epoch = $2, created = $3, recovery = $4, roster_version = $5`,
+		serverID, newID(), created.UTC(), string(m.Get([]byte("recovery"))), int64(getU64(m, "roster_version")))
+	if err != nil {
+		return c, err
+	}
+	cp := func(table string, cols ...string) *copier {
+		return &copier{ctx: ctx, tx: ptx, table: table, cols: cols}
+	}
+
+	teams := cp("teams", "id", "name", "created")
+	if err := eachJSON(btx.Bucket(bTeams), func(t server.Team) error {
+		return teams.add(0, t.ID, t.Name, utc(t.Created))
+	}); err != nil {
+		return c, fmt.Errorf("teams: %w", err)
+	}
+	users := cp("users", "id", "name", "role", "team_id", "created")
+	if err := eachJSON(btx.Bucket(bUsers), func(u server.User) error {
+		return users.add(0, u.ID, u.Name, u.Role, u.TeamID, utc(u.Created))
+	}); err != nil {
+		return c, fmt.Errorf("users: %w", err)
+	}
+	devices := cp("devices", "id", "user_id", "name", "recipient", "signing_key", "token_hash", "enrolled", "last_seen", "last_sync", "revoked")
+	if err := eachJSON(btx.Bucket(bDevices), func(d server.Device) error {
+		return devices.add(0, d.ID, d.UserID, d.Name, d.Recipient, nonNil(d.SigningKey), d.TokenHash[:],
+			utc(d.Enrolled), utc(d.LastSeen), utc(d.LastSync), utc(d.Revoked))
+	}); err != nil {
+		return c, fmt.Errorf("devices: %w", err)
+	}
+	codes := cp("enroll_codes", "hash", "user_id", "created", "expires", "used_by")
+	if err := eachJSON(btx.Bucket(bEnrollCodes), func(e server.EnrollCode) error {
+		return codes.add(0, e.Hash[:], e.UserID, utc(e.Created), utc(e.Expires), e.UsedBy)
+	}); err != nil {
+		return c, fmt.Errorf("enrolment codes: %w", err)
+	}
+	cases := cp("cases", "id", "team_id", "members", "created")
+	if err := eachJSON(btx.Bucket(bCases), func(cs server.Case) error {
+		if cs.Members == nil {
+			cs.Members = []string{}
+		}
+		return cases.add(0, cs.ID, cs.TeamID, cs.Members, utc(cs.Created))
+	}); err != nil {
+		return c, fmt.Errorf("cases: %w", err)
+	}
+	records := cp("records", "id", "case_id", "kind")
+	if err := btx.Bucket(bRecords).ForEach(func(k, v []byte) error {
+		kind, caseID, ok := bytes.Cut(v, []byte{0})
+		if !ok {
+			return fmt.Errorf("record %q: damaged index entry", k)
+		}
+		return records.add(0, string(k), string(caseID), string(kind))
+	}); err != nil {
+		return c, fmt.Errorf("records: %w", err)
+	}
+	// Revisions in case_revs order, so each case lists them as stored.
+	revs := cp("revisions", "rev", "case_id", "data")
+	revBucket := btx.Bucket(bRevs)
+	if err := btx.Bucket(bCaseRevs).ForEach(func(k, v []byte) error {
+		data := revBucket.Get(v)
+		if data == nil {
+			return fmt.Errorf("case_revs names revision %x, which is missing", v)
+		}
+		r, rest, err := record.UnmarshalRevision(data)
+		if err != nil || len(rest) != 0 || !bytes.Equal(r.Rev[:], v) {
+			return fmt.Errorf("revision %x: damaged: %v", v, err)
+		}
+		return revs.add(len(data), bytes.Clone(v), r.CaseID, bytes.Clone(data))
+	}); err != nil {
+		return c, fmt.Errorf("revisions: %w", err)
+	}
+	if n := revBucket.Stats().KeyN; n != revs.n {
+		return c, fmt.Errorf("revisions: %d stored but %d listed by case", n, revs.n)
+	}
+	// The change log keeps its numbers, which lie far below any that
+	// PostgreSQL transactions will be given (checked below).
+	changes := cp("changes", "seq", "rev", "case_id", "target")
+	var maxSeq uint64
+	if err := btx.Bucket(bChanges).ForEach(func(k, v []byte) error {
+		if len(k) != 8 {
+			return fmt.Errorf("change key %x: damaged", k)
+		}
+		ch, err := decodeChange(v)
+		if err != nil {
+			return fmt.Errorf("change %x: %w", k, err)
+		}
+		maxSeq = binary.BigEndian.Uint64(k)
+		return changes.add(0, int64(maxSeq), ch.Rev[:], ch.CaseID, ch.Target)
+	}); err != nil {
+		return c, fmt.Errorf("change log: %w", err)
+	}
+	var base int64
+	if err := ptx.QueryRow(ctx, `SELECT (pg_current_xact_id()::text::bigint + seq_offset) << 20 FROM meta`).Scan(&base); err != nil {
+		return c, err
+	}
+	if maxSeq >= uint64(base) {
+		// A log this long (or a renumbered one) would collide with new
+		// numbers: raise the offset so that new numbers start above it.
+		if _, err := ptx.Exec(ctx, `UPDATE meta SET seq_offset = seq_offset + $1`, int64(maxSeq>>seqShift)+1); err != nil {
+			return c, err
+		}
+	}
+	acks := cp("acks", "device_id", "acked")
+	if err := btx.Bucket(bAcks).ForEach(func(k, v []byte) error {
+		if len(v) != 8 {
+			return fmt.Errorf("ack of %q: damaged", k)
+		}
+		return acks.add(0, string(k), int64(binary.BigEndian.Uint64(v)))
+	}); err != nil {
+		return c, fmt.Errorf("acks: %w", err)
+	}
+	pending := cp("ack_pending", "device_id", "seq")
+	if err := btx.Bucket(bAckPending).ForEach(func(k, _ []byte) error {
+		if len(k) < 9 || k[len(k)-9] != 0 {
+			return fmt.Errorf("pending ack %x: damaged", k)
+		}
+		return pending.add(0, string(k[:len(k)-9]), int64(binary.BigEndian.Uint64(k[len(k)-8:])))
+	}); err != nil {
+		return c, fmt.Errorf("pending acks: %w", err)
+	}
+	blobs := cp("blobs", "case_id", "id", "data")
+	if err := btx.Bucket(bBlobs).ForEach(func(k, v []byte) error {
+		if len(k) < 33 || k[len(k)-33] != 0 {
+			return fmt.Errorf("blob key %x: damaged", k)
+		}
+		c.BlobBytes += int64(len(v))
+		return blobs.add(len(v), string(k[:len(k)-33]), bytes.Clone(k[len(k)-32:]), bytes.Clone(v))
+	}); err != nil {
+		return c, fmt.Errorf("blobs: %w", err)
+	}
+	for _, cpr := range []*copier{teams, users, devices, codes, cases, records, revs, changes, acks, pending, blobs} {
+		if err := cpr.flush(); err != nil {
+			return c, err
+		}
+	}
+	c.Teams, c.Users, c.Devices, c.EnrollCodes, c.Cases, c.Records = teams.n, users.n, devices.n, codes.n, cases.n, records.n
+	c.Revisions, c.Changes, c.Acks, c.Pending, c.Blobs = revs.n, changes.n, acks.n, pending.n, blobs.n
+	return c, nil
+}
+
+// verifyBolt compares the database with the bbolt file it was copied from:
+// the counts of every table, each revision's encoding (by SHA-256), each
+// change log entry, and each blob's content against its SHA-256 id.
+func verifyBolt(ctx context.Context, db *bolt.DB, st *Store, want Counts) error {
+	got, revHashes, blobHashes, changes, err := st.digest(ctx)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("the database holds %v; copied %v", got, want)
+	}
+	return db.View(func(btx *bolt.Tx) error {
+		err := btx.Bucket(bRevs).ForEach(func(k, v []byte) error {
+			var id record.RevID
+			copy(id[:], k)
+			if h, ok := revHashes[id]; !ok || h != sha256.Sum256(v) {
+				return fmt.Errorf("revision %s differs", id.Short())
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = btx.Bucket(bBlobs).ForEach(func(k, v []byte) error {
+			var id record.RevID
+			copy(id[:], k[len(k)-32:])
+			key := blobKey{string(k[:len(k)-33]), id}
+			if h, ok := blobHashes[key]; !ok || h != id || sha256.Sum256(v) != id {
+				return fmt.Errorf("blob %s of case %s differs", id.Short(), key.caseID)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return btx.Bucket(bChanges).ForEach(func(k, v []byte) error {
+			ch, _ := decodeChange(v)
+			ch.Seq = binary.BigEndian.Uint64(k)
+			if got, ok := changes[ch.Seq]; !ok || got != ch {
+				return fmt.Errorf("change log entry %d differs", ch.Seq)
+			}
+			return nil
+		})
+	})
+}
+
+type blobKey struct {
+	caseID string
+	id     record.RevID
+}
+
+// digest reads the whole database in one snapshot: the counts of every
+// table, the SHA-256 of each revision's encoding and of each blob, and the
+// change log.
+func (s *Store) digest(ctx context.Context) (c Counts, revs map[record.RevID][32]byte, blobs map[blobKey][32]byte, changes map[uint64]server.Change, err error) {
+	revs, blobs, changes = map[record.RevID][32]byte{}, map[blobKey][32]byte{}, map[uint64]server.Change{}
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(ptx pgx.Tx) error {
+		err := ptx.QueryRow(ctx, `SELECT (SELECT count(*) FROM teams), (SELECT count(*) FROM users), (SELECT count(*) FROM devices),
+			(SELECT count(*) FROM enroll_codes), (SELECT count(*) FROM cases), (SELECT count(*) FROM records),
+			(SELECT count(*) FROM acks), (SELECT count(*) FROM ack_pending)`).
+			Scan(&c.Teams, &c.Users, &c.Devices, &c.EnrollCodes, &c.Cases, &c.Records, &c.Acks, &c.Pending)
+		if err != nil {
+			return err
+		}
+		rows, _ := ptx.Query(ctx, `SELECT rev, data FROM revisions`)
+		var rev, data []byte
+		_, err = pgx.ForEachRow(rows, []any{&rev, &data}, func() error {
+			var id record.RevID
+			copy(id[:], rev)
+			revs[id] = sha256.Sum256(data)
+			c.Revisions++
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		rows, _ = ptx.Query(ctx, `SELECT case_id, id, data FROM blobs`)
+		var caseID string
+		_, err = pgx.ForEachRow(rows, []any{&caseID, &rev, &data}, func() error {
+			k := blobKey{caseID: caseID}
+			copy(k.id[:], rev)
+			blobs[k] = sha256.Sum256(data)
+			c.Blobs++
+			c.BlobBytes += int64(len(data))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		rows, _ = ptx.Query(ctx, `SELECT seq, rev, case_id, target FROM changes`)
+		defer rows.Close()
+		for rows.Next() {
+			ch, err := scanChange(rows)
+			if err != nil {
+				return err
+			}
+			changes[ch.Seq] = ch
+			c.Changes++
+		}
+		return rows.Err()
+	})
+	return c, revs, blobs, changes, err
+}
+
+// Backup writes the database, as of one snapshot, to a new bbolt backup
+// file at path (never overwriting one) with a fresh epoch: `fieldcased
+// restore` puts it back into PostgreSQL (ImportBolt) or into a bbolt data
+// directory. Change log entries are renumbered 1, 2, 3, … in order, which
+// the new epoch makes safe. The file is written beside path and renamed
+// into place once complete and synced.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("backup: %s: %w", path, server.ErrExists)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".fieldcased-backup-*")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	tmpName := tmp.Name()
+	tmp.Close()
+	os.Remove(tmpName) // bbolt makes it anew; the name is ours
+	defer os.Remove(tmpName)
+	db, err := bolt.Open(tmpName, 0o600, &bolt.Options{Timeout: time.Second, NoSync: true})
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(ptx pgx.Tx) error {
+		return exportBolt(ctx, ptx, db)
+	})
+	if err == nil {
+		err = db.Sync()
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := os.Link(tmpName, path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("backup: %s: %w", path, server.ErrExists)
+		}
+		return fmt.Errorf("backup: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// boltWriter writes into a bbolt file in transactions of bounded size, so a
+// large store never sits whole in memory.
+type boltWriter struct {
+	db   *bolt.DB
+	tx   *bolt.Tx
+	size int
+}
+
+func (w *boltWriter) put(bucket, k, v []byte) error {
+	if w.tx == nil {
+		tx, err := w.db.Begin(true)
+		if err != nil {
+			return err
+		}
+		w.tx = tx
+	}
+	if err := w.tx.Bucket(bucket).Put(k, v); err != nil {
+		return err
+	}
+	w.size += len(k) + len(v)
+	if w.size >= 64<<20 {
+		return w.commit()
+	}
+	return nil
+}
+
+func (w *boltWriter) commit() error {
+	if w.tx == nil {
+		return nil
+	}
+	err := w.tx.Commit()
+	w.tx, w.size = nil, 0
+	return err
+}
+
+func (w *boltWriter) putJSON(bucket, k []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return w.put(bucket, k, raw)
+}
+
+// each runs a query and calls fn for each row, with dest scanned.
+func each(ctx context.Context, ptx pgx.Tx, sql string, dest []any, fn func() error) error {
+	rows, err := ptx.Query(ctx, sql)
+	if err != nil {
+		return err
+	}
+	_, err = pgx.ForEachRow(rows, dest, fn)
+	return err
+}
+
+func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
+	err := db.Update(func(btx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := btx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w := &boltWriter{db: db}
+	defer func() {
+		if w.tx != nil {
+			w.tx.Rollback()
+		}
+	}()
+	wrapTx := &tx{ctx: ctx, ptx: ptx}
+	m, err := wrapTx.Meta()
+	if err != nil {
+		return err
+	}
+	created, _ := m.Created.MarshalText()
+	for k, v := range map[string][]byte{
+		"format": u64(boltFormat), "server_id": []byte(m.ServerID), "epoch": []byte(newID()), "created": created,
+		"recovery": []byte(m.Recovery), "roster_version": u64(m.RosterVersion),
+	} {
+		if err := w.put(bMeta, []byte(k), v); err != nil {
+			return err
+		}
+	}
+	teams, err := wrapTx.Teams()
+	if err != nil {
+		return err
+	}
+	for _, t := range teams {
+		if err := w.putJSON(bTeams, []byte(t.ID), t); err != nil {
+			return err
+		}
+		if err := w.put(bTeamNames, []byte(t.Name), []byte(t.ID)); err != nil {
+			return err
+		}
+	}
+	users, err := wrapTx.Users()
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if err := w.putJSON(bUsers, []byte(u.ID), u); err != nil {
+			return err
+		}
+		if err := w.put(bUserNames, []byte(u.Name), []byte(u.ID)); err != nil {
+			return err
+		}
+	}
+	devices, err := wrapTx.Devices()
+	if err != nil {
+		return err
+	}
+	for _, d := range devices {
+		if err := w.putJSON(bDevices, []byte(d.ID), d); err != nil {
+			return err
+		}
+		if err := w.put(bTokens, d.TokenHash[:], []byte(d.ID)); err != nil {
+			return err
+		}
+	}
+	codes, err := list(wrapTx, `SELECT `+codeCols+` FROM enroll_codes`, nil, scanCode)
+	if err != nil {
+		return err
+	}
+	for _, c := range codes {
+		if err := w.putJSON(bEnrollCodes, c.Hash[:], c); err != nil {
+			return err
+		}
+	}
+	var cs server.Case
+	err = each(ctx, ptx, `SELECT id, team_id, members, created FROM cases`, []any{&cs.ID, &cs.TeamID, &cs.Members, &cs.Created}, func() error {
+		c := cs
+		c.Created = utc(c.Created)
+		if len(c.Members) == 0 {
+			c.Members = nil
+		}
+		return w.putJSON(bCases, []byte(c.ID), c)
+	})
+	if err != nil {
+		return fmt.Errorf("cases: %w", err)
+	}
+	var id, caseID, kind string
+	err = each(ctx, ptx, `SELECT id, case_id, kind FROM records`, []any{&id, &caseID, &kind}, func() error {
+		return w.put(bRecords, []byte(id), append(append([]byte(kind), 0), caseID...))
+	})
+	if err != nil {
+		return fmt.Errorf("records: %w", err)
+	}
+	var n uint64
+	var rev, data []byte
+	err = each(ctx, ptx, `SELECT rev, case_id, data FROM revisions ORDER BY case_id, ord`, []any{&rev, &caseID, &data}, func() error {
+		n++
+		if err := w.put(bRevs, bytes.Clone(rev), bytes.Clone(data)); err != nil {
+			return err
+		}
+		return w.put(bCaseRevs, binary.BigEndian.AppendUint64(append([]byte(caseID), 0), n), bytes.Clone(rev))
+	})
+	if err != nil {
+		return fmt.Errorf("revisions: %w", err)
+	}
+	if err := w.put(bMeta, []byte("case_rev_seq"), u64(n)); err != nil {
+		return err
+	}
+	var seq uint64
+	var target string
+	var pgSeq int64
+	err = each(ctx, ptx, `SELECT seq, rev, case_id, target FROM changes ORDER BY seq`, []any{&pgSeq, &rev, &caseID, &target}, func() error {
+		seq++
+		ch := server.Change{CaseID: caseID, Target: target}
+		copy(ch.Rev[:], rev)
+		return w.put(bChanges, u64(seq), encodeChange(ch))
+	})
+	if err != nil {
+		return fmt.Errorf("change log: %w", err)
+	}
+	if err := w.put(bMeta, []byte("change_seq"), u64(seq)); err != nil {
+		return err
+	}
+	var acked int64
+	err = each(ctx, ptx, `SELECT device_id, acked FROM acks`, []any{&id, &acked}, func() error {
+		return w.put(bAcks, []byte(id), u64(uint64(acked)))
+	})
+	if err != nil {
+		return fmt.Errorf("acks: %w", err)
+	}
+	err = each(ctx, ptx, `SELECT device_id, seq FROM ack_pending`, []any{&id, &acked}, func() error {
+		return w.put(bAckPending, binary.BigEndian.AppendUint64(append([]byte(id), 0), uint64(acked)), []byte{1})
+	})
+	if err != nil {
+		return fmt.Errorf("pending acks: %w", err)
+	}
+	err = each(ctx, ptx, `SELECT case_id, id, data FROM blobs`, []any{&caseID, &rev, &data}, func() error {
+		return w.put(bBlobs, append(append([]byte(caseID), 0), rev...), bytes.Clone(data))
+	})
+	if err != nil {
+		return fmt.Errorf("blobs: %w", err)
+	}
+	return w.commit()
+}
