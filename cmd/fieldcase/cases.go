@@ -11,10 +11,11 @@ import (
 )
 
 type caseCmd struct {
-	Add  caseAddCmd  `cmd:"" help:"Add a case."`
-	List caseListCmd `cmd:"" help:"List cases."`
-	Show caseShowCmd `cmd:"" help:"Show one case."`
-	Edit caseEditCmd `cmd:"" help:"Change a case's fields."`
+	Add    caseAddCmd    `cmd:"" help:"Add a case."`
+	List   caseListCmd   `cmd:"" help:"List cases."`
+	Show   caseShowCmd   `cmd:"" help:"Show one case."`
+	Edit   caseEditCmd   `cmd:"" help:"Change a case's fields."`
+	Assign caseAssignCmd `cmd:"" help:"Give a case to another worker, or take it away (supervisors)."`
 }
 
 type caseFields struct {
@@ -134,6 +135,9 @@ func (c *caseShowCmd) Run(a *app) error {
 	defer v.Close()
 	cv, err := findCase(v, c.Ref)
 	if err != nil {
+		return err
+	}
+	if err := v.Audit(cv.ID, record.AuditOpen, "case show (command line)"); err != nil {
 		return err
 	}
 	consents, _ := v.ConsentSummary(cv.ID)

@@ -8,8 +8,9 @@ import (
 )
 
 type consentCmd struct {
-	Add  consentAddCmd  `cmd:"" help:"Record a consent decision (given, refused or withdrawn)."`
-	List consentListCmd `cmd:"" help:"List a case's consent decisions, newest first."`
+	Add      consentAddCmd      `cmd:"" help:"Record a consent decision (given, refused or withdrawn)."`
+	List     consentListCmd     `cmd:"" help:"List a case's consent decisions, newest first."`
+	Overview consentOverviewCmd `cmd:"" help:"Every case's missing, refused, withdrawn or overdue-for-review consent."`
 }
 
 type consentAddCmd struct {

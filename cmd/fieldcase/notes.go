@@ -105,6 +105,9 @@ func (c *noteListCmd) Run(a *app) error {
 	if err := v.LoadAll(a.ctx); err != nil {
 		return err
 	}
+	if err := v.Audit(cv.ID, record.AuditOpen, "note list (command line)"); err != nil {
+		return err
+	}
 	notes, err := v.Notes(cv.ID)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ type openCmd struct {
 	IdleLock     int    `name:"idle-lock" default:"10" env:"FIELDCASE_IDLE_LOCK" help:"Lock after this many minutes without a key press (0: never)."`
 	HighContrast bool   `name:"high-contrast" env:"FIELDCASE_HIGH_CONTRAST" help:"High-contrast colours."`
 	Log          string `help:"Diagnostics log file (default under the XDG state directory)." placeholder:"FILE" type:"path"`
+	AudioDevice  string `name:"audio-device" env:"FIELDCASE_AUDIO_DEVICE" help:"Microphone for dictation (name or index; default: the system's)."`
 }
 
 func (c *openCmd) Run(a *app) error {
@@ -23,9 +24,15 @@ func (c *openCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	logger, closeLog := c.logger()
+	logger, logPath, closeLog := c.logger()
 	defer closeLog()
-	opts := tui.Options{Vault: v, HighContrast: c.HighContrast, Log: logger, IdleLock: time.Duration(c.IdleLock) * time.Minute}
+	// PortAudio and ALSA write to file descriptor 2 from C; on the TUI's
+	// screen that would be garbage. Send it to the log for the session.
+	if logPath != "" {
+		defer redirectC(a, logPath)()
+	}
+	opts := tui.Options{Vault: v, HighContrast: c.HighContrast, Log: logger, IdleLock: time.Duration(c.IdleLock) * time.Minute,
+		AudioDevice: c.AudioDevice}
 	if c.IdleLock == 0 {
 		opts.IdleLock = -1
 	}
@@ -35,7 +42,7 @@ func (c *openCmd) Run(a *app) error {
 	if v.Enrolled() {
 		bridge := &syncBridge{ctx: a.ctx, v: v, log: logger}
 		defer bridge.Close()
-		opts.Sync = bridge
+		opts.Sync, opts.Team = bridge, bridge
 	}
 	logger.Info("tui start", "vault", v.Name(), "demo", v.IsDemo())
 	return tui.Run(a.ctx, opts)
@@ -43,7 +50,7 @@ func (c *openCmd) Run(a *app) error {
 
 // logger opens the diagnostics log. The screen is not a log; a log never
 // holds case data (only events, counts and errors).
-func (c *openCmd) logger() (*slog.Logger, func()) {
+func (c *openCmd) logger() (*slog.Logger, string, func()) {
 	path := c.Log
 	if path == "" {
 		dir := os.Getenv("XDG_STATE_HOME")
@@ -54,11 +61,11 @@ func (c *openCmd) logger() (*slog.Logger, func()) {
 		path = filepath.Join(dir, "fieldcase", "fieldcase.log")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return slog.New(slog.DiscardHandler), func() {}
+		return slog.New(slog.DiscardHandler), "", func() {}
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return slog.New(slog.DiscardHandler), func() {}
+		return slog.New(slog.DiscardHandler), "", func() {}
 	}
-	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})), func() { f.Close() }
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})), path, func() { f.Close() }
 }

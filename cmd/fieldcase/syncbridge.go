@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 
+	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
+	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/tui"
 )
 
@@ -121,4 +124,65 @@ func plainSyncError(err error) string {
 		return "fieldcase needs an update to sync"
 	}
 	return "sync failed: " + err.Error()
+}
+
+// The bridge is also the TUI's team service (supervisors): each call makes
+// a fresh syncer, as the CLI does, so it works whether or not the
+// background runner is up.
+var _ tui.TeamService = (*syncBridge)(nil)
+
+func (b *syncBridge) Refresh(ctx context.Context) (*protocol.TeamView, error) {
+	s, err := newSyncer(b.v)
+	if err != nil {
+		return nil, err
+	}
+	tv, err := s.Team(ctx)
+	if err != nil {
+		return nil, syncError(err, b.v.OutboxLen())
+	}
+	return tv, nil
+}
+
+func (b *syncBridge) Stored() (*protocol.TeamView, error) { return client.StoredTeam(b.v) }
+
+func (b *syncBridge) Assign(ctx context.Context, caseID string, add, remove []string) (*protocol.TeamCase, error) {
+	s, err := newSyncer(b.v)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := s.Assign(ctx, caseID, add, remove)
+	if err != nil {
+		return nil, syncError(err, b.v.OutboxLen())
+	}
+	b.kick()
+	return tc, nil
+}
+
+func (b *syncBridge) SetPolicy(ctx context.Context, p record.Policy, version int) (int, error) {
+	if err := p.Validate(); err != nil {
+		return 0, err
+	}
+	s, err := newSyncer(b.v)
+	if err != nil {
+		return 0, err
+	}
+	js, err := json.Marshal(p)
+	if err != nil {
+		return 0, err
+	}
+	ver, err := s.SetPolicy(ctx, js, version)
+	if err != nil {
+		return 0, syncError(err, b.v.OutboxLen())
+	}
+	return ver, nil
+}
+
+// kick asks the background runner for a round now (after an assignment
+// rotated a key: the new keyring should reach the server soon).
+func (b *syncBridge) kick() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.runner != nil {
+		b.runner.Kick()
+	}
 }

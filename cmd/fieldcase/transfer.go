@@ -6,6 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
 )
 
 type importCmd struct {
@@ -52,6 +55,9 @@ func (c *exportCmd) Run(a *app) error {
 	if err := v.LoadAll(a.ctx); err != nil {
 		return err
 	}
+	if err := auditExport(v, c.Out); err != nil {
+		return err
+	}
 	if c.Out == "" {
 		return v.Export(a.stdout)
 	}
@@ -78,4 +84,23 @@ func (c *exportCmd) Run(a *app) error {
 	}
 	fprintf(a.stderr, "exported decrypted case data to %s: keep it safe and delete it when done\n", c.Out)
 	return nil
+}
+
+// auditExport records, in every case, that its data is being exported.
+func auditExport(v *store.Vault, out string) error {
+	cases, err := v.Cases()
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		out = "standard output"
+	}
+	return v.Update(func(tx *store.Tx) error {
+		for _, c := range cases {
+			if err := tx.Audit(c.ID, record.AuditExport, "JSON Lines export to "+filepath.Base(out)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
+	"github.com/fieldcase/fieldcase/sync/server/pgstore"
 )
 
 // adminConn runs admin operations on a running server through its admin
@@ -29,7 +30,16 @@ type adminConn struct {
 
 // admin connects to the data directory's server, or opens its store. create
 // says whether a missing store may be created (commands that add things).
+// With a PostgreSQL store (--db) it always works on the database directly:
+// every server instance sees the change at once.
 func (a *app) admin(create bool) (*adminConn, error) {
+	if a.cli.DB != "" {
+		st, err := openPostgres(a.ctx, a.cli.DB, pgstore.Options{MaxConns: 2})
+		if err != nil {
+			return nil, err
+		}
+		return storeConn(st), nil
+	}
 	dir, err := a.dataDir()
 	if err != nil {
 		return nil, err
@@ -50,6 +60,11 @@ func (a *app) admin(create bool) (*adminConn, error) {
 	if err != nil {
 		return nil, storeError(dir, err)
 	}
+	return storeConn(st), nil
+}
+
+// storeConn administers a store directly.
+func storeConn(st server.Store) *adminConn {
 	adm := server.NewAdmin(st)
 	exec := func(ctx context.Context, req server.AdminRequest, result any) error {
 		res, err := adm.Exec(ctx, req)
@@ -63,7 +78,7 @@ func (a *app) admin(create bool) (*adminConn, error) {
 		}
 		return json.Unmarshal(raw, result)
 	}
-	return &adminConn{exec: exec, close: st.Close}, nil
+	return &adminConn{exec: exec, close: st.Close}
 }
 
 // storeError explains a store that would not open.
@@ -257,6 +272,9 @@ type RestoreCmd struct {
 }
 
 func (c *RestoreCmd) Run(a *app) error {
+	if a.cli.DB != "" {
+		return restorePostgres(a, c.From)
+	}
 	dir, err := a.dataDir()
 	if err != nil {
 		return err

@@ -11,7 +11,13 @@
 //	fieldcased device list [--json] | device revoke ID
 //	fieldcased backup --out FILE | restore --from FILE
 //	fieldcased recovery new --out FILE | recovery set RECIPIENT
+//	fieldcased migrate --from bbolt:DIR --to postgres://…
+//	fieldcased new-epoch --db postgres://…
 //
 // --data defaults to $FIELDCASED_DATA, then to a directory in the user's
-// data home.
+// data home. --db (or $FIELDCASED_DB) names a PostgreSQL database: serve
+// and every administration command then use it (sync/server/pgstore), and
+// several servers may share it, each with its own data directory for its
+// TLS files and admin socket. Without it the store is bbolt in the data
+// directory. docs/OPERATIONS.md is the operator's guide.
 package main

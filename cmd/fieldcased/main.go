@@ -24,6 +24,7 @@ func main() {
 // CLI is fieldcased's command line.
 type CLI struct {
 	Data    string           `help:"Data directory (store, TLS files, admin socket)." env:"FIELDCASED_DATA" placeholder:"DIR" type:"path"`
+	DB      string           `name:"db" help:"PostgreSQL database URL (postgres://…); without it the store is bbolt in the data directory. Prefer the environment variable or a ~/.pgpass file to a password in the URL." env:"FIELDCASED_DB" placeholder:"URL"`
 	Version kong.VersionFlag `help:"Print the version."`
 
 	Serve      ServeCmd      `cmd:"" help:"Run the case server."`
@@ -32,8 +33,11 @@ type CLI struct {
 	EnrollCode EnrollCodeCmd `cmd:"" name:"enroll-code" help:"Make a one-time enrolment code for a user's new device."`
 	Device     DeviceCmd     `cmd:"" help:"List or revoke devices."`
 	Backup     BackupCmd     `cmd:"" help:"Write a consistent snapshot of the store (restored, it has a new epoch)."`
-	Restore    RestoreCmd    `cmd:"" help:"Put a backup in place as the store of an empty data directory."`
+	Restore    RestoreCmd    `cmd:"" help:"Put a backup in place as the store of an empty data directory (or, with --db, into an empty PostgreSQL database)."`
 	Recovery   RecoveryCmd   `cmd:"" help:"The agency recovery identity."`
+	Migrate    MigrateCmd    `cmd:"" help:"Copy a stopped bbolt server's store into an empty PostgreSQL database, and verify the copy."`
+	Export     ExportCmd     `cmd:"" help:"Decrypt cases with the agency recovery identity, offline, to Markdown and JSON (court orders, subject access requests, a worker who left)."`
+	NewEpoch   NewEpochCmd   `cmd:"" name:"new-epoch" help:"Give a PostgreSQL store a new epoch after restoring it with PostgreSQL's own tools (devices then re-sync)."`
 }
 
 // app is what every command runs with.

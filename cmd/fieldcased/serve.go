@@ -20,13 +20,20 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/fieldcase/fieldcase/internal/cli"
 
+	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
+	"github.com/fieldcase/fieldcase/sync/server/pgstore"
 )
 
 // ServeCmd runs the server.
@@ -36,7 +43,15 @@ type ServeCmd struct {
 	TLSKey          string        `name:"tls-key" type:"path" help:"TLS private key (PEM)."`
 	NoTLS           bool          `name:"no-tls" help:"Serve plain HTTP (only on a loopback address, e.g. behind a local TLS proxy or in tests)."`
 	ShutdownTimeout time.Duration `default:"30s" help:"How long in-flight requests may take to finish on SIGTERM."`
+	DrainDelay      time.Duration `default:"0s" help:"On SIGTERM, first answer /readyz with 503 for this long while still serving, so a load balancer stops sending new requests."`
 	LogLevel        slog.Level    `default:"info" help:"debug, info, warn or error."`
+
+	EnrollPerAddr string `name:"enroll-per-addr" default:"5/10s" help:"Enrolment attempts allowed per client address: BURST/EVERY (behind a reverse proxy every device shares the proxy's address)."`
+	EnrollGlobal  string `name:"enroll-global" default:"20/100ms" help:"Enrolment attempts allowed from all addresses together: BURST/EVERY."`
+
+	DBMaxConns     int32         `name:"db-max-conns" default:"10" help:"PostgreSQL: most connections this instance opens (requests beyond wait for one)."`
+	DBMinConns     int32         `name:"db-min-conns" default:"0" help:"PostgreSQL: connections kept open while idle."`
+	DBConnLifetime time.Duration `name:"db-conn-lifetime" default:"1h" help:"PostgreSQL: recycle connections after this long."`
 }
 
 // Self-signed certificate files in the data directory.
@@ -61,12 +76,35 @@ func (c *ServeCmd) Run(a *app) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	st, err := boltstore.Open(filepath.Join(dir, boltstore.FileName), boltstore.Options{})
-	if err != nil {
-		if errors.Is(err, server.ErrLocked) {
-			return cli.WithHint(fmt.Errorf("another fieldcased holds the store in %s", dir), "stop it first, or use another --data directory")
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var st server.Store
+	storeDesc := filepath.Join(dir, boltstore.FileName)
+	if a.cli.DB != "" {
+		if c.DBMaxConns < 1 || c.DBMinConns < 0 || c.DBMinConns > c.DBMaxConns {
+			return cli.WithHint(fmt.Errorf("--db-max-conns %d / --db-min-conns %d are out of range", c.DBMaxConns, c.DBMinConns),
+				"use at least one connection, and no more idle ones than the maximum")
 		}
-		return storeError(dir, err)
+		if cl, err := server.DialAdmin(a.ctx, filepath.Join(dir, server.AdminSocketName)); err == nil && cl != nil {
+			return cli.WithHint(fmt.Errorf("another fieldcased serves the data directory %s", dir),
+				"give each instance its own --data directory (it holds the instance's TLS files and admin socket)")
+		}
+		pg, err := openPostgres(a.ctx, a.cli.DB, pgstore.Options{MaxConns: c.DBMaxConns, MinConns: c.DBMinConns,
+			MaxConnLifetime: c.DBConnLifetime, Logger: log.With("component", "pgstore")})
+		if err != nil {
+			return err
+		}
+		reg.MustRegister(newPoolCollector(pg))
+		st, storeDesc = pg, "postgres "+describeDB(a.cli.DB)
+	} else {
+		bs, err := boltstore.Open(filepath.Join(dir, boltstore.FileName), boltstore.Options{})
+		if err != nil {
+			if errors.Is(err, server.ErrLocked) {
+				return cli.WithHint(fmt.Errorf("another fieldcased holds the store in %s", dir), "stop it first, or use another --data directory")
+			}
+			return storeError(dir, err)
+		}
+		st = bs
 	}
 	defer st.Close()
 
@@ -86,7 +124,16 @@ func (c *ServeCmd) Run(a *app) error {
 		}
 	}
 
-	srv, err := server.New(server.Config{Store: st, Logger: log, Warnings: warnings})
+	perAddr, err := parseRate("--enroll-per-addr", c.EnrollPerAddr)
+	if err != nil {
+		return err
+	}
+	global, err := parseRate("--enroll-global", c.EnrollGlobal)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{Store: st, Logger: log, Warnings: warnings, Registry: reg,
+		EnrollPerAddr: perAddr, EnrollGlobal: global})
 	if err != nil {
 		return err
 	}
@@ -106,8 +153,9 @@ func (c *ServeCmd) Run(a *app) error {
 	}
 	adminSrv := server.ServeAdmin(adminLn, server.NewAdmin(st), log.With("component", "admin"))
 
+	var draining atomic.Bool
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           drainable(srv.Handler(), &draining),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute, // a few MiB over a poor mobile link
 		WriteTimeout:      5 * time.Minute,
@@ -119,20 +167,26 @@ func (c *ServeCmd) Run(a *app) error {
 	go func() { serveErr <- hs.Serve(ln) }()
 	url := fmt.Sprintf("%s://%s", scheme, ln.Addr())
 	fmt.Fprintf(a.stdout, "listening on %s\n", url)
-	log.Info("listening", "url", url, "data", dir, "version", version)
+	log.Info("listening", "url", url, "data", dir, "store", storeDesc, "version", version)
 
 	select {
 	case <-a.ctx.Done():
-		log.Info("shutting down", "timeout", c.ShutdownTimeout.String())
+		log.Info("shutting down", "timeout", c.ShutdownTimeout.String(), "drain_delay", c.DrainDelay.String())
 	case err := <-serveErr:
 		adminSrv.Shutdown(context.Background())
 		return fmt.Errorf("serving: %w", err)
 	}
+	// Drain: /readyz says 503 while requests are still served, then the
+	// listener closes and in-flight requests get ShutdownTimeout to finish.
+	// Any still running then are cut: their transactions roll back, and
+	// devices retry them (every endpoint is safe to repeat).
+	draining.Store(true)
+	time.Sleep(c.DrainDelay)
 	ctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
 	err = hs.Shutdown(ctx)
 	if err != nil {
-		log.Warn("in-flight requests did not finish in time", "err", err)
+		log.Warn("in-flight requests did not finish in time: cutting them", "err", err)
 		hs.Close()
 	}
 	if aerr := adminSrv.Shutdown(ctx); aerr != nil {
@@ -140,6 +194,32 @@ func (c *ServeCmd) Run(a *app) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// parseRate reads BURST/EVERY (5/10s: five at once, then one every ten
+// seconds).
+func parseRate(flag, s string) (server.Rate, error) {
+	b, e, ok := strings.Cut(s, "/")
+	burst, err1 := strconv.Atoi(b)
+	every, err2 := time.ParseDuration(e)
+	if !ok || err1 != nil || err2 != nil || burst < 1 || every <= 0 {
+		return server.Rate{}, cli.WithHint(fmt.Errorf("%s %q: want BURST/EVERY", flag, s), "e.g. 5/10s: five attempts at once, then one every ten seconds")
+	}
+	return server.Rate{Every: every, Burst: burst}, nil
+}
+
+// drainable answers /readyz with 503 once draining is set, and passes
+// everything else to h.
+func drainable(h http.Handler, draining *atomic.Bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == protocol.PathReady && draining.Load() {
+			w.Header().Set("Content-Type", protocol.MediaJSON)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "{\"code\":%q,\"error\":\"shutting down\"}\n", protocol.CodeUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // loopback reports whether a listen address is on the loopback interface.

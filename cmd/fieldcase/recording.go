@@ -1,0 +1,342 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/fieldcase/fieldcase/audio"
+	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+type recordCmd struct {
+	Case     string        `required:"" help:"Case reference or id."`
+	Seconds  time.Duration `help:"Stop after this long (e.g. 90s); otherwise Enter or Ctrl+C stops." placeholder:"DURATION"`
+	Device   string        `help:"Input device (name or index, see 'fieldcase recording devices'; default: the system's)." env:"FIELDCASE_AUDIO_DEVICE"`
+	Title    string        `help:"A title for the recording."`
+	WorkType string        `name:"work-type" default:"visit note" enum:"visit note,court report,letter,other" help:"visit note, court report, letter or other."`
+	Priority string        `default:"normal" enum:"normal,high,urgent" help:"normal, high or urgent."`
+}
+
+func (c *recordCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase record")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	cv, err := findCase(v, c.Case)
+	if err != nil {
+		return err
+	}
+	if _, err := dictation.Recover(a.ctx, v); err != nil {
+		return err
+	}
+	// PortAudio and ALSA print to file descriptor 2 from C; keep that off
+	// the user's terminal while the device is in use.
+	restore := quietC(a)
+	defer restore()
+	r, err := dictation.New(v, cv.ID, record.Recording{Title: c.Title, WorkType: c.WorkType, Priority: c.Priority})
+	if err != nil {
+		return err
+	}
+	takeID, sink, err := r.StartTake(dictation.Append, 0)
+	if err != nil {
+		return err
+	}
+	rec := audio.NewRecorder(audio.Options{Device: c.Device})
+	if err := rec.Start(a.ctx, takeID, sink); err != nil {
+		return audioError(err)
+	}
+	stopped := make(chan string, 2)
+	go func() { // Enter stops; end of input does not (scripts use --seconds)
+		if _, err := bufio.NewReader(a.stdin).ReadString('\n'); err == nil {
+			stopped <- "enter"
+		}
+	}()
+	var timer <-chan time.Time
+	if c.Seconds > 0 {
+		timer = time.After(c.Seconds)
+	}
+	tty := isTTY(a.stderr)
+	fmt.Fprintf(a.stderr, "recording to %s: Enter or Ctrl+C stops\n", cv.Value.Ref)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case <-stopped:
+			break wait
+		case <-timer:
+			break wait
+		case <-a.ctx.Done(): // Ctrl+C: stop cleanly, keep what was recorded
+			break wait
+		case <-rec.Done():
+			break wait
+		case <-tick.C:
+			if tty {
+				fmt.Fprintf(a.stderr, "\r%s  %s ", clock(rec.Elapsed()), meter(rec.Level().RMS, 30))
+			}
+		}
+	}
+	take, stopErr := rec.Stop()
+	if tty {
+		fmt.Fprint(a.stderr, "\r\033[K")
+	}
+	// Whatever was captured is kept, even when the device failed midway.
+	if err := r.FinishTake(take); err != nil {
+		return err
+	}
+	st := rec.Stats()
+	fprintf(a.stdout, "recorded %s to recording %s (%d chunks, %d frames dropped)\n", clock(take.Duration()), r.ID, len(take.Chunks), st.FramesDropped)
+	if stopErr != nil {
+		return audioError(stopErr)
+	}
+	return nil
+}
+
+// audioError explains device problems to a person.
+func audioError(err error) error {
+	switch {
+	case errors.Is(err, audio.ErrNoDevice):
+		return cli.WithHint(err, "plug in or enable a microphone, or choose one with --device ('fieldcase recording devices' lists them)")
+	case errors.Is(err, audio.ErrDevice):
+		return cli.WithHint(err, "the microphone failed; what was recorded before the failure is kept")
+	}
+	return err
+}
+
+func clock(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// meter draws an RMS level in dBFS (-60…0) as a bar.
+func meter(db float64, width int) string {
+	if math.IsInf(db, -1) || db < -60 {
+		db = -60
+	}
+	n := int(float64(width) * (db + 60) / 60)
+	return "[" + strings.Repeat("█", n) + strings.Repeat(" ", width-n) + "]"
+}
+
+func isTTY(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// quietC points file descriptor 2 at /dev/null for C libraries and keeps
+// a.stderr on the real one; restore undoes it.
+func quietC(a *app) (restore func()) { return redirectC(a, os.DevNull) }
+
+// redirectC points file descriptor 2 (where PortAudio and ALSA write from
+// C) at path, keeping a.stderr on the real one; restore undoes it.
+func redirectC(a *app, path string) (restore func()) {
+	f, ok := a.stderr.(*os.File)
+	if !ok || f.Fd() != 2 {
+		return func() {}
+	}
+	saved, err := syscall.Dup(2)
+	if err != nil {
+		return func() {}
+	}
+	null, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		syscall.Close(saved)
+		return func() {}
+	}
+	syscall.Dup2(int(null.Fd()), 2)
+	null.Close()
+	orig := a.stderr
+	a.stderr = os.NewFile(uintptr(saved), "stderr")
+	return func() {
+		syscall.Dup2(saved, 2)
+		a.stderr.(*os.File).Close()
+		a.stderr = orig
+	}
+}
+
+type recordingCmd struct {
+	List       recordingListCmd       `cmd:"" help:"List a case's recordings."`
+	Export     recordingExportCmd     `cmd:"" help:"Decrypt a recording to a standard Ogg Opus (or WAV) file."`
+	Submit     recordingSubmitCmd     `cmd:"" help:"Mark a recording submitted for typing."`
+	Devices    recordingDevicesCmd    `cmd:"" help:"List audio input devices."`
+	Transcribe recordingTranscribeCmd `cmd:"" help:"Attach a transcript to a submitted recording and mark it transcribed (typists)."`
+}
+
+type recordingListCmd struct {
+	Case string `required:"" help:"Case reference or id."`
+	JSON bool   `name:"json" help:"Print JSON."`
+}
+
+func (c *recordingListCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase recording list")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	cv, err := findCase(v, c.Case)
+	if err != nil {
+		return err
+	}
+	if _, err := dictation.Recover(a.ctx, v); err != nil {
+		return err
+	}
+	recs, err := v.Recordings(cv.ID)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		type recJSON struct {
+			ID          string        `json:"id"`
+			CaseID      string        `json:"case_id"`
+			Title       string        `json:"title,omitempty"`
+			WorkType    string        `json:"work_type"`
+			Priority    string        `json:"priority"`
+			Status      string        `json:"status"`
+			Recorded    string        `json:"recorded"`
+			Duration    float64       `json:"duration_seconds"`
+			Chunks      int           `json:"chunks"`
+			Interrupted bool          `json:"interrupted"`
+			Author      string        `json:"author,omitempty"`
+			Meta        itemMeta[any] `json:"-"`
+			Conflict    bool          `json:"conflict"`
+			Unsynced    bool          `json:"unsynced"`
+		}
+		out := []recJSON{}
+		for _, r := range recs {
+			out = append(out, recJSON{ID: r.ID, CaseID: r.CaseID, Title: r.Value.Title, WorkType: r.Value.WorkType, Priority: r.Value.Priority,
+				Status: r.Value.Status, Recorded: r.Value.Recorded, Duration: float64(r.Value.DurationMS) / 1000, Chunks: len(r.Value.Chunks),
+				Interrupted: r.Value.Interrupted, Author: r.Value.Author, Conflict: r.Conflict, Unsynced: r.Unsynced})
+		}
+		return writeJSON(a.stdout, out)
+	}
+	tw := table(a.stdout)
+	fmt.Fprintln(tw, "ID\tRECORDED\tDURATION\tWORK TYPE\tPRIORITY\tSTATUS\tFLAGS")
+	for _, r := range recs {
+		flags := flags(r)
+		if r.Value.Interrupted {
+			flags = strings.Trim(flags+",interrupted", ",")
+		}
+		when := r.Value.Recorded
+		if t, err := time.Parse(time.RFC3339, when); err == nil {
+			when = t.Local().Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, when, clock(time.Duration(r.Value.DurationMS)*time.Millisecond), r.Value.WorkType, r.Value.Priority, r.Value.Status, flags)
+	}
+	return tw.Flush()
+}
+
+type recordingExportCmd struct {
+	ID  string `arg:"" help:"Recording id (from 'fieldcase recording list')."`
+	Out string `required:"" short:"o" help:"Output file: .ogg (Ogg Opus) or .wav." placeholder:"FILE"`
+}
+
+func (c *recordingExportCmd) Run(a *app) error {
+	ext := strings.ToLower(filepath.Ext(c.Out))
+	if ext != ".ogg" && ext != ".opus" && ext != ".wav" {
+		return cli.WithHint(fmt.Errorf("cannot export to %q", c.Out), "name the file .ogg (Ogg Opus) or .wav")
+	}
+	v, err := a.unlock("fieldcase recording export")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	r, err := dictation.Open(v, c.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return cli.WithHint(fmt.Errorf("no recording %q", c.ID), "list recordings with 'fieldcase recording list --case REF'")
+	}
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(c.Out), ".fieldcase-export-*")
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	tmp.Chmod(0o600)
+	w := bufio.NewWriter(tmp)
+	if ext == ".wav" {
+		err = r.ExportWAV(a.ctx, w)
+	} else {
+		err = r.ExportOgg(a.ctx, w)
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = errors.Join(tmp.Sync(), tmp.Close())
+	} else {
+		tmp.Close()
+	}
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return cli.WithHint(fmt.Errorf("export: part of the audio is not on this device yet"), "sync, then export again")
+		}
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), c.Out); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := v.Audit(r.CaseID, record.AuditExport, "recording "+r.ID+" exported to "+filepath.Base(c.Out)); err != nil {
+		return err
+	}
+	fprintf(a.stderr, "exported %s of decrypted audio to %s: keep it safe and delete it when done\n", clock(r.TL.Duration()), c.Out)
+	return nil
+}
+
+type recordingSubmitCmd struct {
+	ID string `arg:"" help:"Recording id."`
+}
+
+func (c *recordingSubmitCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase recording submit")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	r, err := dictation.Open(v, c.ID)
+	if err != nil {
+		return err
+	}
+	if err := r.SetStatus("submitted"); err != nil {
+		return err
+	}
+	fprintf(a.stdout, "recording %s submitted for typing\n", r.ID)
+	return nil
+}
+
+type recordingDevicesCmd struct{}
+
+func (c *recordingDevicesCmd) Run(a *app) error {
+	restore := quietC(a)
+	defer restore()
+	devs, err := audio.ListDevices()
+	if err != nil {
+		return audioError(err)
+	}
+	tw := table(a.stdout)
+	fmt.Fprintln(tw, "INDEX\tNAME\tINPUTS\tDEFAULT")
+	for _, d := range devs {
+		if d.Inputs == 0 {
+			continue
+		}
+		def := ""
+		if d.DefaultInput {
+			def = "yes"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\n", d.Index, d.Name, d.Inputs, def)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,414 @@
+package main
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/sealed"
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/sync/server"
+	"github.com/fieldcase/fieldcase/sync/server/boltstore"
+	"github.com/fieldcase/fieldcase/sync/server/pgstore"
+)
+
+// ExportCmd decrypts cases with the agency recovery identity, offline.
+type ExportCmd struct {
+	Identity string   `required:"" type:"existingfile" help:"The agency recovery identity file ('fieldcased recovery new')." placeholder:"FILE"`
+	Case     []string `help:"Case to export: its reference (e.g. GAL-2026-0142) or id. Repeatable." placeholder:"REF"`
+	All      bool     `help:"Export every case the recovery identity can open."`
+	Out      string   `required:"" type:"path" help:"Directory to write into (created; must be empty or absent)." placeholder:"DIR"`
+	From     string   `help:"Read this backup file or stopped server's data directory instead of --data / --db." placeholder:"FILE|DIR"`
+}
+
+func (c *ExportCmd) Run(a *app) error {
+	if c.All == (len(c.Case) > 0) {
+		return cli.WithHint(errors.New("say which cases"), "give --case REF (repeatable) or --all")
+	}
+	id, err := readRecoveryIdentity(c.Identity)
+	if err != nil {
+		return err
+	}
+	if err := emptyDir(c.Out); err != nil {
+		return err
+	}
+	st, closeStore, err := a.exportSource(c.From)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	var exported []*caseExport
+	var notMine int
+	err = st.View(a.ctx, func(tx server.Tx) error {
+		all, err := tx.TeamCases("")
+		if err != nil {
+			return err
+		}
+		want := map[string]bool{}
+		for _, r := range c.Case {
+			want[strings.ToLower(r)] = true
+		}
+		found := map[string]bool{}
+		for _, sc := range all {
+			if err := a.ctx.Err(); err != nil {
+				return err
+			}
+			ce, err := readCase(tx, id, sc)
+			if err != nil {
+				return fmt.Errorf("case %s: %w", sc.ID, err)
+			}
+			if len(ce.keys) == 0 {
+				notMine++
+				continue
+			}
+			if !c.All {
+				key := ""
+				switch {
+				case want[strings.ToLower(sc.ID)]:
+					key = strings.ToLower(sc.ID)
+				case want[strings.ToLower(ce.Ref())]:
+					key = strings.ToLower(ce.Ref())
+				default:
+					continue
+				}
+				found[key] = true
+			}
+			exported = append(exported, ce)
+		}
+		for _, r := range c.Case {
+			if !found[strings.ToLower(r)] {
+				return cli.WithHint(fmt.Errorf("case %q not found among the cases this recovery identity can open", r),
+					"check the reference; a case whose key was never wrapped to the recovery identity cannot be exported")
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(exported) == 0 {
+		return cli.WithHint(fmt.Errorf("this identity (recipient fingerprint %s) opens none of the %d cases", crypto.Fingerprint(id.Recipient()), notMine),
+			"use the identity whose recipient was given to 'fieldcased recovery set'; cases created before it was set are wrapped to it at their next key rotation")
+	}
+	if err := os.MkdirAll(c.Out, 0o700); err != nil {
+		return exportWriteError(c.Out, err)
+	}
+	var index []map[string]any
+	for _, ce := range exported {
+		dir := filepath.Join(c.Out, safeName(ce.Ref(), ce.ID))
+		if _, err := os.Stat(dir); err == nil { // two cases with one reference
+			dir += "-" + ce.ID
+		}
+		if err := ce.write(dir); err != nil {
+			return exportWriteError(dir, err)
+		}
+		index = append(index, map[string]any{"id": ce.ID, "ref": ce.Ref(), "dir": filepath.Base(dir), "unreadable_records": len(ce.Unreadable)})
+		fmt.Fprintf(a.stdout, "%s\t%s\n", ce.Ref(), dir)
+	}
+	if err := writeJSONFile(filepath.Join(c.Out, "index.json"), map[string]any{
+		"exported": time.Now().UTC(), "recovery_fingerprint": crypto.Fingerprint(id.Recipient()), "cases": index}); err != nil {
+		return exportWriteError(c.Out, err)
+	}
+	fmt.Fprintf(a.stderr, "exported %d case(s) to %s (decrypted: keep it as carefully as the recovery identity)\n", len(exported), c.Out)
+	if notMine > 0 && c.All {
+		fmt.Fprintf(a.stderr, "%d case(s) are not wrapped to this recovery identity and were skipped\n", notMine)
+	}
+	return nil
+}
+
+func readRecoveryIdentity(path string) (*crypto.Identity, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	id, err := crypto.ParseIdentityString(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, cli.WithHint(fmt.Errorf("%s is not a recovery identity: %w", path, err), "give the file written by 'fieldcased recovery new'")
+	}
+	return id, nil
+}
+
+// emptyDir checks that dir is absent or empty: an export never mixes with
+// or overwrites earlier files.
+func emptyDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(ents) > 0 {
+		return cli.WithHint(fmt.Errorf("%s is not empty", dir), "export into a new directory")
+	}
+	return nil
+}
+
+func exportWriteError(path string, err error) error {
+	return cli.WithHint(fmt.Errorf("writing %s: %w", path, err), "check free space and permissions; delete the partial export before trying again")
+}
+
+// exportSource opens the store to read: --from (a backup file or a data
+// directory), --db, or the data directory. A bbolt store is opened read-only;
+// one held by a running server is refused (export from a backup instead).
+func (a *app) exportSource(from string) (server.Store, func(), error) {
+	if from == "" && a.cli.DB != "" {
+		st, err := openPostgres(a.ctx, a.cli.DB, pgstore.Options{MaxConns: 2})
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, func() { st.Close() }, nil
+	}
+	path := from
+	if path == "" {
+		dir, err := a.dataDir()
+		if err != nil {
+			return nil, nil, err
+		}
+		path = dir
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, boltstore.FileName)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil, cli.WithHint(fmt.Errorf("no store at %s", path), "give --from a backup file or a data directory")
+	}
+	st, err := boltstore.Open(path, boltstore.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	if errors.Is(err, server.ErrLocked) {
+		return nil, nil, cli.WithHint(fmt.Errorf("%s is in use by a running fieldcased", path),
+			"export from a backup: 'fieldcased backup --out FILE', then 'fieldcased export --from FILE …'")
+	}
+	if err != nil {
+		return nil, nil, storeError(filepath.Dir(path), err)
+	}
+	return st, func() { st.Close() }, nil
+}
+
+// entry is one version of one record, decrypted.
+type entry struct {
+	ID      string      `json:"id"`
+	Kind    record.Kind `json:"kind"`
+	Rev     string      `json:"rev"`
+	Updated time.Time   `json:"updated"`
+	Device  string      `json:"device"`
+	// Versions is how many versions of the record stand side by side (a
+	// conflict from two offline edits not yet resolved); 1 normally.
+	Versions int `json:"versions"`
+	Value    any `json:"value"`
+}
+
+// caseExport is one case as the recovery identity reads it.
+type caseExport struct {
+	ID         string   `json:"id"`
+	Team       string   `json:"team"`
+	Members    []string `json:"members"`
+	Case       []entry  `json:"case"`
+	Notes      []entry  `json:"notes"`
+	Consents   []entry  `json:"consents"`
+	Tasks      []entry  `json:"tasks"`
+	Recordings []entry  `json:"recordings"`
+	Audit      []entry  `json:"audit"`
+	// Unreadable lists records sealed under a key epoch the recovery
+	// identity was not given (written before it was set, and never
+	// rotated since).
+	Unreadable []string `json:"unreadable,omitempty"`
+
+	keys map[uint32]*crypto.CaseKey
+}
+
+// Ref is the case's reference, or its id when the case record is unreadable.
+func (c *caseExport) Ref() string {
+	if len(c.Case) > 0 {
+		if cs, ok := c.Case[0].Value.(*record.Case); ok && cs.Ref != "" {
+			return cs.Ref
+		}
+	}
+	return c.ID
+}
+
+// readCase decrypts a case's current records: for each record its heads
+// (every version not superseded; deleted records are left out).
+func readCase(tx server.Tx, id *crypto.Identity, sc server.Case) (*caseExport, error) {
+	ce := &caseExport{ID: sc.ID, keys: map[uint32]*crypto.CaseKey{}}
+	if t, err := tx.Team(sc.TeamID); err == nil {
+		ce.Team = t.Name
+	}
+	for _, uid := range sc.Members {
+		name := uid
+		if u, err := tx.User(uid); err == nil {
+			name = u.Name
+		}
+		ce.Members = append(ce.Members, name)
+	}
+	revIDs, err := tx.CaseRevisions(sc.ID)
+	if err != nil {
+		return nil, err
+	}
+	byRecord := map[string][]*record.Revision{}
+	var order []string
+	for _, rid := range revIDs {
+		rev, err := tx.Revision(rid)
+		if err != nil {
+			return nil, err
+		}
+		if rev.Kind == record.KindKeyring {
+			kr, err := sealed.DecodeKeyring(rev.Body)
+			if err != nil {
+				return nil, err
+			}
+			if ce.keys[kr.Epoch] != nil {
+				continue
+			}
+			key, err := kr.Unwrap(id, sc.ID)
+			if errors.Is(err, crypto.ErrNotRecipient) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			ce.keys[kr.Epoch] = key
+			continue
+		}
+		if _, ok := byRecord[rev.RecordID]; !ok {
+			order = append(order, rev.RecordID)
+		}
+		byRecord[rev.RecordID] = append(byRecord[rev.RecordID], rev)
+	}
+	if len(ce.keys) == 0 {
+		return ce, nil
+	}
+	for _, recID := range order {
+		heads := headsOf(byRecord[recID])
+		live := slices.DeleteFunc(heads, func(r *record.Revision) bool { return r.Deleted })
+		for _, rev := range live {
+			v, err := ce.open(rev)
+			if err != nil {
+				ce.Unreadable = append(ce.Unreadable, fmt.Sprintf("%s %s (%v)", rev.Kind, rev.RecordID, err))
+				continue
+			}
+			e := entry{ID: rev.RecordID, Kind: rev.Kind, Rev: rev.Rev.String(), Updated: rev.HLC.Time().UTC(), Device: rev.Device, Versions: len(live), Value: v}
+			switch rev.Kind {
+			case record.KindCase:
+				ce.Case = append(ce.Case, e)
+			case record.KindNote:
+				ce.Notes = append(ce.Notes, e)
+			case record.KindConsent:
+				ce.Consents = append(ce.Consents, e)
+			case record.KindTask:
+				ce.Tasks = append(ce.Tasks, e)
+			case record.KindRecording:
+				ce.Recordings = append(ce.Recordings, e)
+			case record.KindAudit:
+				ce.Audit = append(ce.Audit, e)
+			}
+		}
+	}
+	byDate := func(date func(entry) string) func(a, b entry) int {
+		return func(a, b entry) int {
+			return cmp.Or(cmp.Compare(date(a), date(b)), a.Updated.Compare(b.Updated), cmp.Compare(a.ID, b.ID))
+		}
+	}
+	slices.SortFunc(ce.Notes, byDate(func(e entry) string { n := e.Value.(*record.Note); return string(n.Date) + " " + n.Time }))
+	slices.SortFunc(ce.Consents, byDate(func(e entry) string { return string(e.Value.(*record.Consent).Date) }))
+	slices.SortFunc(ce.Tasks, byDate(func(e entry) string { return string(e.Value.(*record.Task).Due) }))
+	slices.SortFunc(ce.Recordings, byDate(func(e entry) string { return e.Value.(*record.Recording).Recorded }))
+	slices.SortFunc(ce.Audit, byDate(func(e entry) string { return e.Value.(*record.AuditEvent).At.UTC().Format(time.RFC3339Nano) }))
+	return ce, nil
+}
+
+// headsOf returns the revisions no other revision of the record supersedes.
+func headsOf(revs []*record.Revision) []*record.Revision {
+	parent := map[record.RevID]bool{}
+	for _, r := range revs {
+		for _, p := range r.Parents {
+			parent[p] = true
+		}
+	}
+	var heads []*record.Revision
+	for _, r := range revs {
+		if !parent[r.Rev] {
+			heads = append(heads, r)
+		}
+	}
+	slices.SortFunc(heads, func(a, b *record.Revision) int { return cmp.Compare(a.HLC, b.HLC) })
+	return heads
+}
+
+func (c *caseExport) open(rev *record.Revision) (any, error) {
+	epoch, err := crypto.SealedEpoch(rev.Body)
+	if err != nil {
+		return nil, err
+	}
+	key := c.keys[epoch]
+	if key == nil {
+		return nil, fmt.Errorf("key epoch %d not wrapped to the recovery identity", epoch)
+	}
+	js, err := sealed.Open(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body)
+	if err != nil {
+		return nil, err
+	}
+	return sealed.Value(rev.Kind, js)
+}
+
+// write puts case.json and case.md into dir.
+func (c *caseExport) write(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return err
+	}
+	if err := writeJSONFile(filepath.Join(dir, "case.json"), c); err != nil {
+		return err
+	}
+	return writeFileSynced(filepath.Join(dir, "case.md"), []byte(c.markdown()))
+}
+
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileSynced(path, append(b, '\n'))
+}
+
+func writeFileSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// safeName makes a directory name from a case reference.
+func safeName(ref, id string) string {
+	s := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			return r
+		}
+		return '_'
+	}, ref)
+	s = strings.Trim(s, ".")
+	switch {
+	case s == "":
+		return id
+	case s != ref:
+		s += "-" + id[:min(8, len(id))]
+	}
+	return s
+}
