@@ -51,9 +51,17 @@ type Options struct {
 	// Sync reports synchronisation state to the status bar. Nil means
 	// "offline — not enrolled".
 	Sync SyncStatus
+	// Team links supervisor screens to the server (refresh the team view,
+	// reassign a case, change the weighting policy). Nil on a device that
+	// is not enrolled: the team screens then show what the vault holds.
+	Team TeamService
 	// DraftDelay is how soon after a change a draft is sealed. Zero means
 	// DefaultDraftDelay.
 	DraftDelay time.Duration
+	// AudioDevice is the microphone to dictate from: a device name or index
+	// as audio.ListDevices gives them; "" is the system's default. The
+	// settings screen changes it for the session.
+	AudioDevice string
 	// ProgramOptions are passed to tea.NewProgram by Run (input, output,
 	// colour profile, environment…).
 	ProgramOptions []tea.ProgramOption
@@ -138,6 +146,7 @@ func New(opts Options) *Model {
 	e := &env{
 		vault: opts.Vault, name: opts.Vault.Name(), keys: newKeyMap(), st: newStyles(th, true), now: opts.Now,
 		log: opts.Log, draftDelay: opts.DraftDelay, demoPass: opts.DemoPassphrase, gate: newIOGate(),
+		audioDevice: opts.AudioDevice,
 	}
 	m := &Model{env: e, opts: opts, help: help.New(), width: 80, height: 24}
 	m.help.Styles = e.st.Help
@@ -263,7 +272,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	// Navigation (none while locked: a late answer must not open a screen
 	// over the unlock screen).
 	case backMsg, openCaseMsg, editCaseMsg, editNoteMsg, resumeDraftMsg, editConsentMsg,
-		openTasksMsg, openSearchMsg, openConflictMsg:
+		openTasksMsg, openSearchMsg, openConflictMsg, openRecordingsMsg, openRecorderMsg, openSettingsMsg:
 		if !m.unlocked {
 			return m, nil
 		}
@@ -320,6 +329,20 @@ func (m *Model) navigate(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.push(newSearch(m.env))
 	case openConflictMsg:
 		return m, m.push(newConflict(m.env, msg))
+	case openRecordingsMsg:
+		return m, m.push(newRecordings(m.env, msg.CaseID, msg.Ref))
+	case openRecorderMsg:
+		return m, m.push(newRecorder(m.env, msg))
+	case openSettingsMsg:
+		if _, ok := m.top().(*settings); ok {
+			return m, nil
+		}
+		if a, ok := m.top().(audioHolder); ok && a.AudioLive() {
+			// Its messages go to the top screen: it must stay there.
+			m.status.setNotice("Stop recording or playback first, then open the settings.", false)
+			return m, nil
+		}
+		return m, m.push(newSettings(m.env))
 	}
 	return m, nil
 }
@@ -348,6 +371,8 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, m.quit()
 	case key.Matches(msg, k.Lock) && m.unlocked:
 		return m, m.lock("Locked.")
+	case key.Matches(msg, k.Settings) && !typing && m.unlocked:
+		return m.navigate(openSettingsMsg{})
 	}
 	c, cmd := m.top().Update(msg)
 	m.stack[len(m.stack)-1] = c
@@ -358,9 +383,26 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 // under way. Call it after the program has ended and before the vault is
 // locked or closed; Run does.
 func (m *Model) Shutdown() {
+	for _, stop := range m.audioStops(true) {
+		if err := stop(); err != nil {
+			m.env.logErr("stopping the recording at exit", err)
+		}
+	}
 	m.load.stop()
 	m.load = nil
 	m.env.gate.close()
+}
+
+// audioStops collects what stops and saves the takes and playback of the
+// open screens (see audioHolder).
+func (m *Model) audioStops(closing bool) []func() error {
+	var fs []func() error
+	for _, c := range m.stack {
+		if a, ok := c.(audioHolder); ok {
+			fs = append(fs, a.AudioStop(closing))
+		}
+	}
+	return fs
 }
 
 // pendingDrafts collects the unsaved drafts of every open screen.
@@ -379,15 +421,25 @@ func (m *Model) pendingDrafts() []store.Draft {
 	return append(ds, m.unsaved...)
 }
 
-// quit saves pending drafts, then quits. When saving failed once, a second
-// quit goes without them.
+// quit stops and saves a take being recorded, saves pending drafts, then
+// quits. When saving a draft failed once, a second quit goes without them
+// (Shutdown still saves the take).
 func (m *Model) quit() tea.Cmd {
 	ds := m.pendingDrafts()
-	if len(ds) == 0 || m.quitFailed {
+	stops := m.audioStops(false)
+	if (len(ds) == 0 && len(stops) == 0) || m.quitFailed {
 		return tea.Quit
 	}
-	v, gate := m.env.vault, m.env.gate
+	v, gate, e := m.env.vault, m.env.gate, m.env
 	return func() tea.Msg {
+		// What was recorded is in the vault already, chunk by chunk; this
+		// places the take in its recording. Should it fail, the recovery
+		// after the next unlock does it.
+		for _, stop := range stops {
+			if err := stop(); err != nil {
+				e.logErr("stopping the recording at quit", err)
+			}
+		}
 		// Let an autosave under way land first, so it cannot overwrite
 		// the newer text saved here.
 		gate.close()

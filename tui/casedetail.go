@@ -24,13 +24,17 @@ type caseLoadedMsg struct {
 	consents []store.ConsentStatus
 	tasks    []store.Item[record.Task]
 	drafts   []store.Draft // drafts of notes of this case
+	recs     []store.Item[record.Recording]
 	err      error
 }
 
-func loadCaseCmd(v *store.Vault, caseID string) tea.Cmd {
+func loadCaseCmd(v *store.Vault, rc *recovery, caseID string) tea.Cmd {
 	return func() tea.Msg {
 		m := caseLoadedMsg{caseID: caseID}
 		var err error
+		// Recordings cut short by a crash are put back before they are
+		// listed (a failure is told once, after the unlock).
+		_, _ = rc.run(v)
 		if m.cv, err = v.Case(caseID); err != nil {
 			m.err = err
 			return m
@@ -48,6 +52,10 @@ func loadCaseCmd(v *store.Vault, caseID string) tea.Cmd {
 			return m
 		}
 		sortTasks(m.tasks)
+		if m.recs, err = v.Recordings(caseID); err != nil {
+			m.err = err
+			return m
+		}
 		ds, err := v.Drafts()
 		if err != nil {
 			m.err = err
@@ -129,7 +137,9 @@ func newCaseDetail(e *env, caseID, noteID string) *caseDetail {
 	return &caseDetail{env: e, caseID: caseID, target: noteID, sel: -1, vp: vp}
 }
 
-func (d *caseDetail) Init() tea.Cmd { return d.env.io(loadCaseCmd(d.env.vault, d.caseID)) }
+func (d *caseDetail) Init() tea.Cmd {
+	return d.env.io(loadCaseCmd(d.env.vault, d.env.recovery, d.caseID))
+}
 
 func (d *caseDetail) Title() string {
 	switch {
@@ -152,7 +162,7 @@ func (d *caseDetail) SetSize(w, h int) {
 
 func (d *caseDetail) ShortHelp() []key.Binding {
 	k := d.env.keys
-	s := []key.Binding{k.NewNote, k.NextNote, k.Open, k.EditCase, k.Consent, k.Tasks}
+	s := []key.Binding{k.NewNote, k.NextNote, k.Open, k.EditCase, k.Consent, k.Tasks, k.Dictation}
 	if d.data != nil && d.data.cv.Conflicts > 0 {
 		s = append([]key.Binding{k.Conflicts}, s...)
 	}
@@ -164,7 +174,7 @@ func (d *caseDetail) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.NextNote, k.PrevNote, withHelp(k.Open, "edit the selected note"), k.NewNote, k.EditCase},
-		{k.Consent, k.Tasks, k.Conflicts, k.Search, k.Back},
+		{k.Consent, k.Tasks, withHelp(k.Dictation, "recordings: dictate, play"), k.Conflicts, k.Search, k.Back},
 	}
 }
 
@@ -260,6 +270,8 @@ func (d *caseDetail) Update(msg tea.Msg) (component, tea.Cmd) {
 			return d, cmdOf(editConsentMsg{CaseID: d.caseID})
 		case key.Matches(msg, k.Tasks):
 			return d, cmdOf(openTasksMsg{CaseID: d.caseID})
+		case key.Matches(msg, k.Dictation):
+			return d, cmdOf(openRecordingsMsg{CaseID: d.caseID, Ref: d.data.cv.Value.Ref})
 		case key.Matches(msg, k.Search):
 			return d, cmdOf(openSearchMsg{})
 		case key.Matches(msg, k.Conflicts):
@@ -443,6 +455,20 @@ func (d *caseDetail) render() {
 	}
 	for _, t := range d.data.tasks {
 		add(fitLine(taskLine(st, t, today), w))
+	}
+
+	// Recordings, the newest few.
+	add("", st.Section.Render(fmt.Sprintf("Recordings (%d)", len(d.data.recs)))+st.Muted.Render("  d to dictate or play"))
+	if len(d.data.recs) == 0 {
+		add(st.Muted.Render("  none"))
+	}
+	const shownRecs = 3
+	for i, r := range d.data.recs {
+		if i == shownRecs {
+			add(st.Muted.Render(fmt.Sprintf("  … and %d more", len(d.data.recs)-shownRecs)))
+			break
+		}
+		add(recordingLine(d.env, r, false, w))
 	}
 
 	// Notes.

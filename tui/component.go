@@ -42,6 +42,18 @@ type drafter interface {
 	PendingDraft() (store.Draft, bool)
 }
 
+// audioHolder is a screen holding an audio device or a take being recorded:
+// the recorder. The root keeps it on top while audio is live, and stops and
+// saves its take before a quit or a lock.
+type audioHolder interface {
+	// AudioLive reports a take, playback or a command on them under way.
+	AudioLive() bool
+	// AudioStop returns a function that stops and saves the take under way
+	// and stops playback; closing also ends the screen's hold on the audio.
+	// The function blocks: run it in a command, or after the program.
+	AudioStop(closing bool) func() error
+}
+
 // ioGate counts the vault commands under way. A lock, and the end of Run,
 // close it and wait: Vault.Lock wipes the keys a running read may still be
 // using. Once closed, commands that have not started yet do nothing.
@@ -105,6 +117,12 @@ type env struct {
 	draftDelay time.Duration
 	demoPass   string
 	gate       *ioGate
+
+	// audioDevice is the microphone chosen for this session ("" for the
+	// system's default); the settings screen changes it.
+	audioDevice string
+	// recovery is this unlock's crash recovery of recordings.
+	recovery *recovery
 }
 
 // logErr logs a failure without case data: a validation message can quote
@@ -160,6 +178,13 @@ type (
 	openTasksMsg struct{ CaseID string }
 	// openSearchMsg opens note search.
 	openSearchMsg struct{}
+	// openRecordingsMsg opens a case's recordings.
+	openRecordingsMsg struct{ CaseID, Ref string }
+	// openRecorderMsg opens the recorder on a recording of a case;
+	// RecordingID "" starts a new one.
+	openRecorderMsg struct{ CaseID, RecordingID, Ref string }
+	// openSettingsMsg opens the settings (the microphone).
+	openSettingsMsg struct{}
 	// openConflictMsg opens the versions of a record in conflict.
 	openConflictMsg struct {
 		CaseID, RecordID string

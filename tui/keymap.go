@@ -13,6 +13,7 @@ type keyMap struct {
 	HelpAny   key.Binding // f1: always
 	Back      key.Binding
 	Lock      key.Binding
+	Settings  key.Binding // ,: only where no text is being typed
 
 	// Moving.
 	Up       key.Binding
@@ -37,6 +38,27 @@ type keyMap struct {
 	NextNote  key.Binding
 	PrevNote  key.Binding
 	Conflicts key.Binding
+	Dictation key.Binding
+
+	// Recordings list.
+	NewRecording key.Binding
+
+	// Recorder.
+	Record       key.Binding
+	InsertRec    key.Binding
+	Overwrite    key.Binding
+	PlayPause    key.Binding // play/pause, or pause/resume while recording
+	StopRec      key.Binding
+	SeekBack     key.Binding
+	SeekFwd      key.Binding
+	SeekStart    key.Binding
+	SeekEnd      key.Binding
+	AddMarker    key.Binding
+	DeleteMarker key.Binding
+	WorkType     key.Binding
+	Priority     key.Binding
+	RecTitle     key.Binding
+	Submit       key.Binding
 
 	// Forms and editors.
 	NextField key.Binding
@@ -79,6 +101,7 @@ func newKeyMap() *keyMap {
 		HelpAny:   key.NewBinding(key.WithKeys("f1"), key.WithHelp("f1", "help")),
 		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Lock:      key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("ctrl+l", "lock now")),
+		Settings:  key.NewBinding(key.WithKeys(","), key.WithHelp(",", "settings (microphone)")),
 
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
@@ -100,6 +123,25 @@ func newKeyMap() *keyMap {
 		NextNote:  key.NewBinding(key.WithKeys("tab", "]"), key.WithHelp("tab", "next note")),
 		PrevNote:  key.NewBinding(key.WithKeys("shift+tab", "["), key.WithHelp("shift+tab", "previous note")),
 		Conflicts: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "resolve conflict")),
+		Dictation: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "recordings")),
+
+		NewRecording: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new recording")),
+
+		Record:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "record at the end")),
+		InsertRec:    key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "insert at position")),
+		Overwrite:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "re-record from position")),
+		PlayPause:    key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "play/pause")),
+		StopRec:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "stop")),
+		SeekBack:     key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "back 5 s")),
+		SeekFwd:      key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "forward 5 s")),
+		SeekStart:    key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "to the start")),
+		SeekEnd:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "to the end")),
+		AddMarker:    key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "marker")),
+		DeleteMarker: key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "delete marker")),
+		WorkType:     key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "work type")),
+		Priority:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "priority")),
+		RecTitle:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "title")),
+		Submit:       key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "submit for typing")),
 
 		NextField: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field")),
 		PrevField: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous field")),
@@ -132,5 +174,5 @@ func newKeyMap() *keyMap {
 // globalHelp is the column of global keys in the full help.
 func (k *keyMap) globalHelp() []key.Binding {
 	return []key.Binding{k.Help, withHelp(k.HelpAny, "help, even while typing"), k.Back,
-		k.Quit, withHelp(k.ForceQuit, "quit, even while typing"), k.Lock}
+		k.Quit, withHelp(k.ForceQuit, "quit, even while typing"), k.Lock, k.Settings}
 }

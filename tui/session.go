@@ -44,7 +44,8 @@ type (
 )
 
 // unlockedCmds starts a session: the case list, note decryption, counts,
-// the draft check and the idle timer.
+// the recovery of recordings cut short by a crash, the draft check and the
+// idle timer.
 func (m *Model) unlockedCmds() tea.Cmd {
 	m.env.log.Info("unlocked")
 	m.unlocked = true
@@ -56,8 +57,10 @@ func (m *Model) unlockedCmds() tea.Cmd {
 	m.stack = []component{list}
 	m.showHelp = false
 	m.env.gate.open()
+	m.env.recovery = &recovery{}
 	m.load = newNotesLoad()
-	cmds := []tea.Cmd{list.Init(), loadNotesCmd(m.env.vault, m.load, m.lockGen), m.env.io(statsCmd(m.env.vault))}
+	cmds := []tea.Cmd{list.Init(), loadNotesCmd(m.env.vault, m.load, m.lockGen), m.env.io(statsCmd(m.env.vault)),
+		m.env.io(recoverCmd(m.env.vault, m.env.recovery))}
 	// Drafts that could not be saved at the last lock are saved first, so
 	// the draft check finds them.
 	check := m.env.io(checkDraftsCmd(m.env.vault))
@@ -100,14 +103,24 @@ func (m *Model) idleTick(msg idleTickMsg) tea.Cmd {
 // lockedMsg arrives.
 func (m *Model) lock(reason string) tea.Cmd {
 	ds := m.pendingDrafts()
+	stops := m.audioStops(true)
 	m.env.log.Info("locking", "drafts", len(ds))
 	m.unlocked = false
 	m.locking = true
 	m.lockGen++
 	load := m.load
 	m.load = nil
-	v, gate := m.env.vault, m.env.gate
+	v, gate, e := m.env.vault, m.env.gate, m.env
 	return func() tea.Msg {
+		// A take being recorded is stopped and placed in its recording
+		// first (its chunks are written beside the gate).
+		var audioErr error
+		for _, stop := range stops {
+			if err := stop(); err != nil {
+				e.logErr("stopping the recording at lock", err)
+				audioErr = err
+			}
+		}
 		// Note decryption and every vault command under way must end
 		// before the keys are wiped.
 		load.stop()
@@ -121,6 +134,9 @@ func (m *Model) lock(reason string) tea.Cmd {
 			}
 		}
 		v.Lock()
+		if audioErr != nil {
+			reason += " The recording under way could not be saved (" + audioErr.Error() + "); what was recorded will be recovered after you unlock."
+		}
 		return lockedMsg{reason: reason, err: errors.Join(errs...), unsaved: unsaved}
 	}
 }

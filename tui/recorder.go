@@ -1,0 +1,882 @@
+package tui
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/audio"
+	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// recorder is the dictation machine: record, pause, resume and stop, with
+// the elapsed time and a live level meter; play back from any point, skip
+// back and forward, jump to the start or the end; re-record from a point or
+// insert a passage at it; drop markers with a short comment and jump to
+// them; set the work type and priority, and submit the recording for
+// typing.
+//
+// The audio and the vault are reached through a dictHandle, only from
+// commands; the commands run one at a time, in the order the keys came
+// (the screen queues them), and their results come back as recResultMsg.
+// While a take or playback is under way a tea.Tick polls the level, time
+// and position about ten times a second (recPollMsg). Leaving the screen,
+// quitting and locking stop the take and save it first: the chunks are in
+// the vault as they are recorded, and the take is placed in its recording.
+type recorder struct {
+	env      *env
+	id       int64
+	caseID   string
+	ref      string
+	recID    string // the recording opened ("" for a new one)
+	hd       *dictHandle
+	started  bool
+	loaded   bool
+	loadErr  string
+	snap     recSnap
+	pos      time.Duration
+	sel      int // selected marker
+	leaving  bool
+	starting bool // a take was asked for, not started yet
+	stopping bool // a stop was asked for the take under way
+
+	// Live values from polls.
+	level   audio.Level
+	elapsed time.Duration
+	stats   audio.Stats
+	ticking bool
+	tickGen int
+
+	// Commands: one at a time, in order.
+	busy  bool
+	queue []tea.Cmd
+
+	input    *textinput.Model // marker comment or title being typed
+	inputFor inputKind
+	markAt   time.Duration // where the marker being typed goes
+	markTake uint32        // …within this take, when markLive
+	markLive bool
+	confirm  confirmKind
+
+	errText string // the last failure, until the next key
+	devErr  string // no microphone, or a failing one: until a take starts
+	info    string // the last outcome ("Recorded 0:12.")
+	w, h    int
+}
+
+type inputKind int
+
+const (
+	inputNone inputKind = iota
+	inputMarker
+	inputTitle
+)
+
+type confirmKind int
+
+const (
+	confirmNone confirmKind = iota
+	confirmOverwrite
+	confirmSubmit
+	confirmDeleteMarker
+)
+
+// recOp names the command a recResultMsg reports.
+type recOp int
+
+const (
+	opOpen recOp = iota
+	opRefresh
+	opStart
+	opStop
+	opPauseTake
+	opPlay
+	opPausePlay
+	opSeek
+	opMarker
+	opRemoveMarker
+	opMeta
+	opSubmit
+	opLeave
+)
+
+type (
+	// recResultMsg reports a command of recorder id: the state after it,
+	// a line to show, or what failed.
+	recResultMsg struct {
+		id     int64
+		op     recOp
+		snap   recSnap
+		notice string
+		err    error
+	}
+	// recPollMsg is a poll of recorder id's live state, from tick chain gen.
+	recPollMsg struct {
+		id  int64
+		gen int
+		p   recPoll
+	}
+)
+
+// recPollInterval is how often the level, time and position are polled.
+const recPollInterval = 100 * time.Millisecond
+
+// seekStep is how far ←/→ move.
+const seekStep = 5 * time.Second
+
+var recorderIDs atomic.Int64
+
+func newRecorder(e *env, msg openRecorderMsg) *recorder {
+	return &recorder{env: e, id: recorderIDs.Add(1), caseID: msg.CaseID, ref: msg.Ref, recID: msg.RecordingID,
+		hd: newDictHandle(e.vault, msg.CaseID, e.recovery, e.now)}
+}
+
+func (r *recorder) Init() tea.Cmd {
+	// A new tick chain: polls of an earlier one (sent while another screen
+	// was on top) are ignored.
+	r.tickGen++
+	r.ticking = false
+	var cmds []tea.Cmd
+	if !r.started {
+		r.started = true
+		id := r.recID
+		cmds = append(cmds, r.run(opOpen, func(h *dictHandle) (string, error) { return "", h.open(id) }))
+	} else {
+		dev := r.env.audioDevice
+		cmds = append(cmds, r.run(opRefresh, func(h *dictHandle) (string, error) { h.refresh(dev); return "", nil }))
+	}
+	if r.live() {
+		cmds = append(cmds, r.tick())
+	}
+	if r.input != nil {
+		cmds = append(cmds, r.input.Focus())
+	}
+	return tea.Batch(cmds...)
+}
+
+func (r *recorder) Title() string { return "Recorder" }
+
+func (r *recorder) Typing() bool { return r.input != nil }
+
+func (r *recorder) SetSize(w, h int) {
+	r.w, r.h = w, h
+	if r.input != nil {
+		r.input.SetWidth(max(10, w-30))
+	}
+}
+
+// live reports a take or playback under way.
+func (r *recorder) live() bool { return r.snap.recording || r.snap.playing }
+
+// AudioLive: a take, playback or a command on them is under way, so the
+// screen must stay on top (its messages go to the top screen).
+func (r *recorder) AudioLive() bool { return r.live() || r.busy || r.leaving }
+
+// AudioStop returns what a quit or lock runs first: stop and save the take
+// under way, stop playback; closing ends the handle.
+func (r *recorder) AudioStop(closing bool) func() error {
+	h := r.hd
+	return func() error {
+		_, err := h.stop(closing)
+		return err
+	}
+}
+
+func (r *recorder) ShortHelp() []key.Binding {
+	k := r.env.keys
+	switch {
+	case r.input != nil && r.inputFor == inputMarker:
+		return []key.Binding{withHelp(k.Open, "add marker"), k.Cancel}
+	case r.input != nil:
+		return []key.Binding{withHelp(k.Open, "save title"), k.Cancel}
+	case r.confirm != confirmNone:
+		return []key.Binding{k.Yes, k.No}
+	case r.snap.recording && r.snap.paused:
+		return []key.Binding{withHelp(k.PlayPause, "resume"), k.StopRec, k.AddMarker, withHelp(k.Back, "stop and leave")}
+	case r.snap.recording:
+		return []key.Binding{withHelp(k.PlayPause, "pause"), k.StopRec, k.AddMarker, withHelp(k.Back, "stop and leave")}
+	case r.snap.playing:
+		return []key.Binding{withHelp(k.PlayPause, "pause"), k.SeekBack, k.SeekFwd, k.AddMarker, k.InsertRec, k.Overwrite, k.Back}
+	case r.snap.dur == 0:
+		return []key.Binding{k.Record, k.RecTitle, k.WorkType, k.Priority, k.Back}
+	}
+	return []key.Binding{k.Record, withHelp(k.PlayPause, "play"), k.SeekBack, k.InsertRec, k.Overwrite, k.AddMarker, k.Submit, k.Back}
+}
+
+func (r *recorder) FullHelp() [][]key.Binding {
+	k := r.env.keys
+	return [][]key.Binding{
+		{k.Record, k.InsertRec, k.Overwrite, withHelp(k.PlayPause, "play/pause; pause/resume a take"), k.StopRec},
+		{k.SeekBack, k.SeekFwd, k.SeekStart, k.SeekEnd},
+		{withHelp(k.AddMarker, "marker at the position"), withHelp(k.Up, "previous marker"), withHelp(k.Down, "next marker"),
+			withHelp(k.Open, "jump to the marker"), k.DeleteMarker},
+		{k.RecTitle, k.WorkType, k.Priority, k.Submit, withHelp(k.Back, "stop, save and leave")},
+	}
+}
+
+// run queues a command on the handle: f runs with the handle's lock held,
+// after the commands before it.
+func (r *recorder) run(op recOp, f func(h *dictHandle) (string, error)) tea.Cmd {
+	h, id := r.hd, r.id
+	return r.enqueue(func() tea.Msg {
+		snap, note, err := h.do(func() (string, error) { return f(h) })
+		return recResultMsg{id: id, op: op, snap: snap, notice: note, err: err}
+	})
+}
+
+func (r *recorder) enqueue(cmd tea.Cmd) tea.Cmd {
+	if r.busy {
+		r.queue = append(r.queue, cmd)
+		return nil
+	}
+	r.busy = true
+	return cmd
+}
+
+// tick starts polling the live state.
+func (r *recorder) tick() tea.Cmd {
+	r.ticking = true
+	h, id, gen := r.hd, r.id, r.tickGen
+	return tea.Tick(recPollInterval, func(time.Time) tea.Msg { return recPollMsg{id: id, gen: gen, p: h.poll()} })
+}
+
+func (r *recorder) Update(msg tea.Msg) (component, tea.Cmd) {
+	switch msg := msg.(type) {
+	case recResultMsg:
+		if msg.id != r.id {
+			return r, nil
+		}
+		return r, r.result(msg)
+	case recPollMsg:
+		if msg.id != r.id || msg.gen != r.tickGen {
+			return r, nil
+		}
+		return r, r.polled(msg.p)
+	case tea.KeyPressMsg:
+		if r.leaving {
+			return r, nil
+		}
+		if r.input != nil {
+			return r, r.inputKey(msg)
+		}
+		r.errText = ""
+		if r.confirm != confirmNone {
+			return r, r.confirmKey(msg)
+		}
+		return r, r.key(msg)
+	}
+	if r.input != nil {
+		var cmd tea.Cmd
+		*r.input, cmd = r.input.Update(msg)
+		return r, cmd
+	}
+	return r, nil
+}
+
+// result applies a command's outcome and starts the next one.
+func (r *recorder) result(msg recResultMsg) tea.Cmd {
+	r.busy = false
+	var cmds []tea.Cmd
+	if len(r.queue) > 0 {
+		next := r.queue[0]
+		r.queue = r.queue[1:]
+		r.busy = true
+		cmds = append(cmds, next)
+	}
+	if msg.op == opLeave {
+		text := msg.notice
+		if msg.err != nil {
+			r.env.logErr("stopping the recording", msg.err)
+			text = strings.TrimSpace(text + " " + audioError(msg.err))
+		}
+		return back(text, true)
+	}
+	wasLive := r.live()
+	r.snap = msg.snap
+	r.loaded = true
+	if !r.snap.recording {
+		r.pos = r.snap.pos
+	}
+	r.sel = min(r.sel, max(0, len(r.snap.markers)-1))
+	switch msg.op {
+	case opOpen:
+		if msg.err != nil {
+			r.loadErr = msg.err.Error()
+			r.loaded = false
+			return tea.Batch(cmds...)
+		}
+	case opStart:
+		r.starting = false
+		if msg.err == nil {
+			r.devErr, r.info = "", ""
+			r.elapsed, r.stats, r.level = 0, audio.Stats{}, audio.Level{RMS: audio.SilenceDBFS, Peak: audio.SilenceDBFS}
+		}
+	case opStop:
+		r.stopping = false
+		if msg.notice != "" {
+			r.info = msg.notice
+		}
+	}
+	if msg.err != nil {
+		r.showErr(msg.op, msg.err)
+	} else if msg.notice != "" {
+		r.info = msg.notice
+	}
+	if msg.op != opOpen && msg.op != opRefresh && msg.op != opSeek && msg.op != opPauseTake {
+		cmds = append(cmds, cmdOf(changedMsg{}))
+	}
+	// A fresh tick chain whenever a take or playback starts or stops, so a
+	// poll read before the change cannot undo it.
+	if r.live() != wasLive || msg.op == opStart || msg.op == opPlay {
+		r.tickGen++
+		r.ticking = false
+	}
+	if r.live() && !r.ticking {
+		cmds = append(cmds, r.tick())
+	}
+	return tea.Batch(cmds...)
+}
+
+func (r *recorder) showErr(op recOp, err error) {
+	switch {
+	case errors.Is(err, audio.ErrNoDevice), errors.Is(err, audio.ErrDevice):
+		r.env.log.Warn("audio device", "err", err)
+		r.devErr = audioError(err)
+	case errors.Is(err, errRecording), errors.Is(err, errNothingYet), errors.Is(err, errNotDraftRec),
+		errors.Is(err, errRecClosed), errors.Is(err, errNoSuchMarker), errors.Is(err, errStoppedItself):
+		r.errText = capitalise(err.Error()) + "."
+	case op == opPlay && errors.Is(err, store.ErrNotFound):
+		r.errText = "Part of the audio is not on this device yet: sync, then play again."
+	case op == opPlay:
+		r.env.logErr("playback", err)
+		r.errText = "Could not play: " + err.Error()
+	case op == opMarker && errors.Is(err, audio.ErrInvalidTimeline):
+		r.errText = "Not saved: a marker comment is at most " + itoa(audio.MaxCommentLen) + " bytes."
+	case op == opStop:
+		r.env.logErr("stopping the take", err)
+		r.errText = "The take could not be placed in the recording (" + writeError(err) + "); its audio is in the vault and is recovered after the next unlock."
+	default:
+		r.env.logErr("recorder", err)
+		r.errText = "Not saved: " + writeError(err)
+	}
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// polled applies a poll of the live state.
+func (r *recorder) polled(p recPoll) tea.Cmd {
+	var cmds []tea.Cmd
+	if r.snap.recording {
+		if p.recording {
+			r.level, r.elapsed, r.stats, r.snap.paused = p.level, p.elapsed, p.stats, p.paused
+		}
+		if p.ended && !r.stopping {
+			// The device or the disk failed: keep what was captured.
+			r.stopping = true
+			cmds = append(cmds, r.run(opStop, func(h *dictHandle) (string, error) {
+				rep, err := h.stopTake()
+				if err == nil {
+					err = errStoppedItself
+				}
+				return rep.String(), err
+			}))
+		}
+	} else if p.havePos {
+		r.pos = p.pos
+		if r.snap.playing && !p.playing {
+			r.snap.playing = false
+			if p.playErr != nil {
+				r.showErr(opPlay, p.playErr)
+			}
+		}
+	}
+	if r.live() {
+		cmds = append(cmds, r.tick())
+	} else {
+		r.ticking = false
+	}
+	return tea.Batch(cmds...)
+}
+
+// key handles a key when no text is being typed and nothing is asked.
+func (r *recorder) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := r.env.keys
+	if key.Matches(msg, k.Back) {
+		r.leaving = true
+		h, id := r.hd, r.id
+		return r.enqueue(func() tea.Msg {
+			rep, err := h.stop(true)
+			return recResultMsg{id: id, op: opLeave, notice: rep.String(), err: err}
+		})
+	}
+	if !r.loaded {
+		return nil
+	}
+	dev := r.env.audioDevice
+	rec := r.snap.recording
+	switch {
+	case key.Matches(msg, k.Record):
+		return r.start(dictation.Append)
+	case key.Matches(msg, k.InsertRec):
+		return r.start(dictation.Insert)
+	case key.Matches(msg, k.Overwrite):
+		if rec {
+			return r.start(dictation.Overwrite) // says "stop recording first"
+		}
+		if r.snap.dur == 0 || r.snap.meta.Status != "draft" {
+			return r.start(dictation.Append)
+		}
+		r.confirm = confirmOverwrite
+		if r.snap.playing {
+			return r.run(opPausePlay, func(h *dictHandle) (string, error) { h.pausePlay(); return "", nil })
+		}
+	case key.Matches(msg, k.PlayPause):
+		switch {
+		case rec:
+			// The state shown changes when the recorder has paused.
+			pause := !r.snap.paused
+			return r.run(opPauseTake, func(h *dictHandle) (string, error) { h.pauseTake(pause); return "", nil })
+		case r.snap.playing:
+			return r.run(opPausePlay, func(h *dictHandle) (string, error) { h.pausePlay(); return "", nil })
+		}
+		return r.run(opPlay, func(h *dictHandle) (string, error) { return "", h.play(dev) })
+	case key.Matches(msg, k.StopRec):
+		switch {
+		case (rec || r.starting) && !r.stopping:
+			// Queued after the start when it has not answered yet.
+			r.stopping = true
+			return r.run(opStop, func(h *dictHandle) (string, error) {
+				rep, err := h.stopTake()
+				return rep.String(), err
+			})
+		case r.snap.playing:
+			return r.run(opPausePlay, func(h *dictHandle) (string, error) { h.pausePlay(); return "", nil })
+		}
+	case rec && (key.Matches(msg, k.SeekBack, k.SeekFwd, k.SeekStart, k.SeekEnd) || key.Matches(msg, k.Open)):
+		r.errText = "Stop recording first: s stops."
+	case key.Matches(msg, k.SeekBack), key.Matches(msg, k.SeekFwd):
+		d := seekStep
+		if key.Matches(msg, k.SeekBack) {
+			d = -d
+		}
+		return r.seek(d, true)
+	case key.Matches(msg, k.SeekStart):
+		return r.seek(0, false)
+	case key.Matches(msg, k.SeekEnd):
+		return r.seek(r.snap.dur, false)
+	case key.Matches(msg, k.Up):
+		r.sel = max(0, r.sel-1)
+	case key.Matches(msg, k.Down):
+		r.sel = min(max(0, len(r.snap.markers)-1), r.sel+1)
+	case key.Matches(msg, k.Open):
+		if r.sel < len(r.snap.markers) {
+			return r.seek(r.snap.markers[r.sel].At, false)
+		}
+	case key.Matches(msg, k.AddMarker):
+		switch {
+		case rec:
+			r.markLive, r.markTake, r.markAt = true, r.snap.take.id, r.elapsed
+		case r.snap.dur == 0:
+			r.errText = "Record something first, then mark it."
+			return nil
+		default:
+			r.markLive, r.markAt = false, min(r.pos, r.snap.dur-audio.FrameDuration)
+		}
+		return r.startInput(inputMarker, "")
+	case key.Matches(msg, k.DeleteMarker):
+		if r.sel < len(r.snap.markers) && !rec {
+			r.confirm = confirmDeleteMarker
+		}
+	case key.Matches(msg, k.WorkType), key.Matches(msg, k.Priority):
+		if rec {
+			r.errText = "Stop recording first."
+			return nil
+		}
+		if key.Matches(msg, k.WorkType) {
+			next := cycle(record.WorkTypes, r.snap.meta.WorkType)
+			return r.run(opMeta, func(h *dictHandle) (string, error) {
+				return "", h.setMeta(func(m *record.Recording) { m.WorkType = next })
+			})
+		}
+		next := cycle(record.Priorities, r.snap.meta.Priority)
+		return r.run(opMeta, func(h *dictHandle) (string, error) {
+			return "", h.setMeta(func(m *record.Recording) { m.Priority = next })
+		})
+	case key.Matches(msg, k.RecTitle):
+		if rec {
+			r.errText = "Stop recording first."
+			return nil
+		}
+		return r.startInput(inputTitle, r.snap.meta.Title)
+	case key.Matches(msg, k.Submit):
+		switch {
+		case rec:
+			r.errText = "Stop recording first."
+		case r.snap.dur == 0:
+			r.errText = "Record something first."
+		case r.snap.meta.Status != "draft":
+			r.errText = "This recording is " + r.snap.meta.Status + " already."
+		default:
+			r.confirm = confirmSubmit
+		}
+	}
+	return nil
+}
+
+func (r *recorder) start(mode dictation.Mode) tea.Cmd {
+	if r.snap.recording || r.starting {
+		r.errText = "Already recording: s stops."
+		return nil
+	}
+	dev := r.env.audioDevice
+	r.info = ""
+	r.starting = true
+	return r.run(opStart, func(h *dictHandle) (string, error) { return "", h.startTake(mode, dev) })
+}
+
+func (r *recorder) seek(to time.Duration, rel bool) tea.Cmd {
+	if r.snap.dur == 0 {
+		return nil
+	}
+	// Show the move at once; the command's answer corrects it.
+	if rel {
+		r.pos = max(0, min(r.pos+to, r.snap.dur))
+	} else {
+		r.pos = max(0, min(to, r.snap.dur))
+	}
+	return r.run(opSeek, func(h *dictHandle) (string, error) { h.seek(to, rel); return "", nil })
+}
+
+// truncBytes cuts s to at most n bytes, at a character boundary.
+func truncBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// cycle returns the choice after cur.
+func cycle(choices []string, cur string) string {
+	i := slices.Index(choices, cur)
+	return choices[(i+1)%len(choices)]
+}
+
+func (r *recorder) startInput(kind inputKind, value string) tea.Cmd {
+	in := textinput.New()
+	in.Prompt = ""
+	in.SetStyles(r.env.st.textinputStyles())
+	in.CharLimit = audio.MaxCommentLen
+	if kind == inputMarker {
+		in.Placeholder = "(a short comment: check the name, insert the date…)"
+	}
+	in.SetValue(value)
+	in.CursorEnd()
+	in.SetWidth(max(10, r.w-30))
+	r.input, r.inputFor = &in, kind
+	return r.input.Focus()
+}
+
+func (r *recorder) inputKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := r.env.keys
+	switch {
+	case key.Matches(msg, k.Cancel):
+		r.input = nil
+		return nil
+	case key.Matches(msg, k.Open):
+		text := truncBytes(strings.TrimSpace(r.input.Value()), audio.MaxCommentLen)
+		kind := r.inputFor
+		r.input = nil
+		if kind == inputTitle {
+			return r.run(opMeta, func(h *dictHandle) (string, error) {
+				return "Title saved.", h.setMeta(func(m *record.Recording) { m.Title = text })
+			})
+		}
+		at, take, live := r.markAt, r.markTake, r.markLive
+		return r.run(opMarker, func(h *dictHandle) (string, error) {
+			if live {
+				return "Marker set at " + clock(at) + " of this take.", h.addTakeMarker(take, at, text)
+			}
+			return "Marker set at " + clock(at) + ".", h.addMarker(at, text)
+		})
+	}
+	var cmd tea.Cmd
+	*r.input, cmd = r.input.Update(msg)
+	return cmd
+}
+
+func (r *recorder) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := r.env.keys
+	what := r.confirm
+	switch {
+	case key.Matches(msg, k.Yes):
+		r.confirm = confirmNone
+	case key.Matches(msg, k.No):
+		r.confirm = confirmNone
+		return nil
+	default:
+		return nil
+	}
+	switch what {
+	case confirmOverwrite:
+		return r.start(dictation.Overwrite)
+	case confirmSubmit:
+		return r.run(opSubmit, func(h *dictHandle) (string, error) { return "Submitted for typing.", h.submit() })
+	case confirmDeleteMarker:
+		i := r.sel
+		return r.run(opRemoveMarker, func(h *dictHandle) (string, error) { return "Marker deleted.", h.removeMarker(i) })
+	}
+	return nil
+}
+
+func (r *recorder) View() string {
+	st := r.env.st
+	w := r.w
+	if r.loadErr != "" {
+		return st.Error.Render("Could not open the recording: "+r.loadErr) + "\n\nPress esc to go back."
+	}
+	if !r.loaded {
+		return st.Muted.Render("Opening the recording…")
+	}
+	s := r.snap
+	var lines []string
+	add := func(l ...string) { lines = append(lines, l...) }
+
+	// Head: what and whose, and its state.
+	title := s.meta.Title
+	if title == "" {
+		title = "untitled"
+		if s.id == "" {
+			title = "new recording"
+		}
+	}
+	prio := s.meta.Priority
+	switch prio {
+	case "urgent":
+		prio = st.Bad.Render("! urgent")
+	case "high":
+		prio = st.Warn.Render("high")
+	}
+	right := st.Muted.Render(s.meta.Status+" · ") + prio + st.Muted.Render(" · "+s.meta.WorkType)
+	add(headLine(st.Title.Render("Dictation · "+r.ref+" · "+title), right, w))
+
+	// The message line: a question, the comment being typed, an outcome.
+	switch {
+	case r.input != nil && r.inputFor == inputMarker:
+		where := "Marker at " + clock(r.markAt)
+		if r.markLive {
+			where += " of this take"
+		}
+		add(fitLine(st.FocusLbl.Render(where+": ")+r.input.View(), w))
+	case r.input != nil:
+		add(fitLine(st.FocusLbl.Render("Title: ")+r.input.View(), w))
+	case r.confirm == confirmOverwrite:
+		add(st.Warn.Render("Re-record from " + clock(r.pos) + "? Everything after it (" + clock(s.dur-r.pos) + ") is replaced. y / n"))
+	case r.confirm == confirmSubmit:
+		add(st.Warn.Render("Submit this recording for typing? It can then be played but not changed. y / n"))
+	case r.confirm == confirmDeleteMarker && r.sel < len(s.markers):
+		add(st.Warn.Render("Delete the marker at " + clock(s.markers[r.sel].At) + "? y / n"))
+	case r.errText != "":
+		add(st.Error.Render(r.errText))
+	case r.info != "":
+		add(st.Notice.Render(r.info))
+	default:
+		add(st.Muted.Render(strings.Repeat("─", max(0, w))))
+	}
+	add("")
+
+	// The machine: state, position, level, audio lost.
+	state := ""
+	switch {
+	case s.recording && s.paused:
+		state = st.Warn.Render("❚❚ PAUSED") + "   " + clock(r.elapsed) + st.Muted.Render("  "+takeWhere(s))
+	case s.recording:
+		state = st.Bad.Render("● RECORDING") + "  " + clock(r.elapsed) + st.Muted.Render("  "+takeWhere(s))
+	case s.playing:
+		state = st.Good.Render("▶ PLAYING")
+	default:
+		state = st.Label.Render("■ STOPPED")
+		if s.dur == 0 && r.devErr == "" {
+			state += "   Press r to start dictating."
+		}
+	}
+	add(state)
+	if r.devErr != "" {
+		for _, l := range wrap(r.devErr, max(10, w)) {
+			add(st.Error.Render(l))
+		}
+	} else {
+		add("")
+	}
+	label := func(s string) string { return st.Label.Render(cell(s, 12)) }
+	add(label("Position") + clock(r.pos) + " / " + clock(s.dur))
+	add(r.bar(max(10, min(w, 100))))
+	if s.recording {
+		add(label("Level") + meter(r.level.RMS, max(10, min(w-24, 50))) + " " + dbText(r.level.RMS))
+	} else {
+		add(label("Level") + st.Muted.Render("— (shown while recording)"))
+	}
+	switch {
+	case s.recording && r.stats.FramesDropped > 0:
+		add(label("Audio lost") + st.Warn.Render("! "+lostText(r.stats.FramesDropped)))
+	case s.recording && r.stats.InputOverflows > 0:
+		add(label("Audio lost") + st.Warn.Render("! the microphone lost audio "+plural(int(r.stats.InputOverflows), "time", "times")))
+	case s.recording:
+		add(label("Audio lost") + "none")
+	default:
+		add("")
+	}
+	add("", st.Section.Render("Details"))
+	detail := func(name, value, hint string) {
+		if hint != "" {
+			value += st.Muted.Render("  " + hint)
+		}
+		add(fitLine("  "+st.Label.Render(cell(name, 11))+value, w))
+	}
+	t := s.meta.Title
+	if t == "" {
+		t = st.Muted.Render("(none)")
+	}
+	detail("Title", t, "e to edit")
+	detail("Work type", s.meta.WorkType, "w to change")
+	detail("Priority", s.meta.Priority, "p to change")
+	statusHint := "S submits for typing"
+	if s.meta.Status != "draft" {
+		statusHint = "can be played, not changed"
+	}
+	detail("Status", s.meta.Status, statusHint)
+	var about []string
+	if when := r.recordedAt(s.meta.Recorded); when != "" {
+		about = append(about, when)
+	}
+	if s.meta.Author != "" {
+		about = append(about, "by "+s.meta.Author)
+	}
+	if s.unsynced {
+		about = append(about, "↑ not yet synced")
+	}
+	if len(about) == 0 {
+		about = append(about, st.Muted.Render("not yet"))
+	}
+	detail("Recorded", strings.Join(about, " · "), "")
+	if s.meta.Interrupted {
+		add(fitLine("  "+cell("", 11)+st.Warn.Render("! interrupted by a crash: holds what was saved"), w))
+	}
+
+	// Markers.
+	add("", st.Section.Render("Markers ("+itoa(len(s.markers))+")")+st.Muted.Render("  m adds one at the position · enter jumps · D deletes"))
+	if len(s.markers) == 0 && len(s.take.marks) == 0 {
+		add(st.Muted.Render("  none"))
+	}
+	room := max(1, r.h-len(lines))
+	first := 0
+	if r.sel >= room {
+		first = r.sel - room + 1
+	}
+	for i := first; i < len(s.markers) && i < first+room; i++ {
+		m := s.markers[i]
+		l := "  " + cell(clock(m.At), 8) + m.Comment
+		if i == r.sel {
+			l = st.Selected.Render(fitLine("▸ "+cell(clock(m.At), 8)+m.Comment, w))
+		}
+		add(fitLine(l, w))
+	}
+	for _, m := range s.take.marks {
+		add(fitLine(st.Muted.Render("  "+cell("+"+clock(m.At), 8)+m.Comment+"  (placed when the take stops)"), w))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// headLine puts right at the end of the line and cuts left to fit.
+func headLine(left, right string, w int) string {
+	room := w - ansiWidth(right) - 1
+	if room < 10 {
+		return fitLine(left, w)
+	}
+	if ansiWidth(left) > room {
+		left = fitLine(left, room)
+	}
+	return spread(left, right, w)
+}
+
+// takeWhere says where the take under way goes.
+func takeWhere(s recSnap) string {
+	switch s.take.mode {
+	case dictation.Insert:
+		return "inserting at " + clock(s.take.base)
+	case dictation.Overwrite:
+		return "re-recording from " + clock(s.take.base) + " (what followed is replaced)"
+	}
+	if s.take.base == 0 {
+		return "recording from the start"
+	}
+	return "appending after " + clock(s.take.base)
+}
+
+// bar draws the timeline: what is before the position, the position, what
+// is after it, and the markers (◆).
+func (r *recorder) bar(w int) string {
+	s := r.snap
+	cells := []rune(strings.Repeat("─", w))
+	at := func(d time.Duration) int {
+		if s.dur <= 0 {
+			return 0
+		}
+		return min(w-1, int(int64(w-1)*int64(d)/int64(s.dur)))
+	}
+	head := at(r.pos)
+	for i := range head {
+		cells[i] = '━'
+	}
+	for _, m := range s.markers {
+		cells[at(m.At)] = '◆'
+	}
+	cells[head] = '●'
+	return string(cells)
+}
+
+// meter draws an RMS level (-60…0 dBFS) as a bar.
+func meter(db float64, w int) string {
+	if math.IsNaN(db) || db < -60 {
+		db = -60
+	}
+	n := min(w, max(0, int(float64(w)*(db+60)/60)))
+	return strings.Repeat("█", n) + strings.Repeat("░", w-n)
+}
+
+func dbText(db float64) string {
+	if db <= -60 || math.IsNaN(db) {
+		return "silence"
+	}
+	return itoa(int(math.Round(db))) + " dB"
+}
+
+// recordedAt writes an RFC 3339 time in the TUI clock's zone.
+func (r *recorder) recordedAt(s string) string {
+	return recordedTime(r.env, s, "Mon 2 Jan 2006 15:04")
+}
+
+func recordedTime(e *env, s, layout string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return t.In(e.now().Location()).Format(layout)
+}

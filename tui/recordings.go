@@ -1,0 +1,238 @@
+package tui
+
+import (
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// recordings lists a case's dictated recordings, newest first: when, how
+// long, status (draft → submitted → transcribed), priority, work type and
+// title, with the interrupted, conflict and unsynced flags. enter opens one
+// in the recorder; n starts a new one.
+type recordings struct {
+	env    *env
+	caseID string
+	ref    string
+	items  []store.Item[record.Recording]
+	loaded bool
+	err    string
+	cursor int
+	w, h   int
+}
+
+// recordingsLoadedMsg carries a case's recordings (sent by
+// loadRecordingsCmd, after the crash recovery).
+type recordingsLoadedMsg struct {
+	caseID string
+	ref    string
+	items  []store.Item[record.Recording]
+	err    error
+}
+
+func loadRecordingsCmd(v *store.Vault, rc *recovery, caseID string) tea.Cmd {
+	return func() tea.Msg {
+		msg := recordingsLoadedMsg{caseID: caseID}
+		_, _ = rc.run(v) // a failure is told once, after the unlock
+		cv, err := v.Case(caseID)
+		if err != nil {
+			msg.err = err
+			return msg
+		}
+		msg.ref = cv.Value.Ref
+		msg.items, msg.err = v.Recordings(caseID)
+		return msg
+	}
+}
+
+func newRecordings(e *env, caseID, ref string) *recordings {
+	return &recordings{env: e, caseID: caseID, ref: ref}
+}
+
+func (l *recordings) Init() tea.Cmd {
+	return l.env.io(loadRecordingsCmd(l.env.vault, l.env.recovery, l.caseID))
+}
+
+func (l *recordings) Title() string { return "Recordings" }
+
+func (l *recordings) Typing() bool { return false }
+
+func (l *recordings) SetSize(w, h int) { l.w, l.h = w, h }
+
+func (l *recordings) ShortHelp() []key.Binding {
+	k := l.env.keys
+	return []key.Binding{k.NewRecording, withHelp(k.Open, "open in the recorder"), k.Up, k.Down, k.Back}
+}
+
+func (l *recordings) FullHelp() [][]key.Binding {
+	k := l.env.keys
+	return [][]key.Binding{
+		{k.Up, k.Down, k.Top, k.Bottom},
+		{k.NewRecording, withHelp(k.Open, "open in the recorder (play, edit)"), k.Back},
+	}
+}
+
+func (l *recordings) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := l.env.keys
+	switch msg := msg.(type) {
+	case recordingsLoadedMsg:
+		if msg.caseID != l.caseID {
+			return l, nil
+		}
+		l.loaded = true
+		if msg.err != nil {
+			l.env.logErr("loading recordings", msg.err)
+			l.err = "Could not load the recordings: " + msg.err.Error()
+			return l, nil
+		}
+		l.err = ""
+		if msg.ref != "" {
+			l.ref = msg.ref
+		}
+		l.items = msg.items
+		l.cursor = min(l.cursor, max(0, len(l.items)-1))
+		return l, nil
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, k.Back):
+			return l, back("", false)
+		case key.Matches(msg, k.Up):
+			l.cursor = max(0, l.cursor-1)
+		case key.Matches(msg, k.Down):
+			l.cursor = min(max(0, len(l.items)-1), l.cursor+1)
+		case key.Matches(msg, k.Top):
+			l.cursor = 0
+		case key.Matches(msg, k.Bottom):
+			l.cursor = max(0, len(l.items)-1)
+		case key.Matches(msg, k.NewRecording):
+			return l, cmdOf(openRecorderMsg{CaseID: l.caseID, Ref: l.ref})
+		case key.Matches(msg, k.Open):
+			if l.cursor >= len(l.items) {
+				return l, nil
+			}
+			it := l.items[l.cursor]
+			if it.Sealed {
+				return l, notice("This recording cannot be opened: this device holds no key for it.")
+			}
+			return l, cmdOf(openRecorderMsg{CaseID: l.caseID, RecordingID: it.ID, Ref: l.ref})
+		}
+	}
+	return l, nil
+}
+
+// Column widths of the recordings table (after the 2-column marker).
+const (
+	recColWhen   = 16
+	recColLength = 7
+	recColFlags  = 3
+	recColStatus = 11
+	recColPrio   = 8
+	recColType   = 12
+)
+
+// recordingsHeader is the table's column headings.
+func recordingsHeader(st *styles, w int) string {
+	return fitLine(st.ColHeader.Render("  "+cell("Recorded", recColWhen)+"  "+padLeft("Length", recColLength)+" "+
+		cell("", recColFlags)+" "+cell("Status", recColStatus)+" "+cell("Priority", recColPrio)+" "+
+		cell("Work type", recColType)+" Title"), w)
+}
+
+// recordingLine is one recording as a table row (the case detail shows the
+// same rows).
+func recordingLine(e *env, it store.Item[record.Recording], selected bool, w int) string {
+	st := e.st
+	r := it.Value
+	mark := "  "
+	if selected {
+		mark = "▸ "
+	}
+	if it.Sealed {
+		s := mark + cell(recordedTime(e, r.Recorded, "2006-01-02 15:04"), recColWhen) + "  (this device holds no key for this recording)"
+		if selected {
+			return st.Selected.Render(fitLine(s, w))
+		}
+		return st.Muted.Render(fitLine(s, w))
+	}
+	var flags string
+	if r.Interrupted {
+		flags += "!"
+	}
+	if it.Conflict {
+		flags += "≠"
+	}
+	if it.Unsynced {
+		flags += "↑"
+	}
+	title := r.Title
+	if title == "" {
+		title = "(untitled)"
+	}
+	length := clock(time.Duration(r.DurationMS) * time.Millisecond)
+	row := mark + cell(recordedTime(e, r.Recorded, "2006-01-02 15:04"), recColWhen) + "  " + padLeft(length, recColLength) + " " +
+		cell(flags, recColFlags) + " " + cell(r.Status, recColStatus) + " " + cell(r.Priority, recColPrio) + " " +
+		cell(r.WorkType, recColType) + " " + title
+	switch {
+	case selected:
+		return st.Selected.Render(fitLine(row, w))
+	case it.Conflict:
+		return st.Conflict.Render(fitLine(row, w))
+	case r.Priority == "urgent" && r.Status == "draft":
+		return st.Warn.Render(fitLine(row, w))
+	}
+	return fitLine(row, w)
+}
+
+// padLeft right-aligns s in w columns.
+func padLeft(s string, w int) string {
+	if n := ansiWidth(s); n < w {
+		return strings.Repeat(" ", w-n) + s
+	}
+	return s
+}
+
+// recordingsLegend explains the flags.
+const recordingsLegend = "! interrupted by a crash · ≠ versions in conflict · ↑ not yet synced"
+
+func (l *recordings) View() string {
+	st := l.env.st
+	w := l.w
+	var lines []string
+	head := st.Title.Render("Recordings · " + l.ref)
+	count := ""
+	if l.loaded {
+		count = plural(len(l.items), "recording", "recordings")
+	}
+	lines = append(lines, spread(head, st.Muted.Render(count), w))
+	if l.err != "" {
+		lines = append(lines, st.Error.Render(l.err))
+	} else {
+		lines = append(lines, st.Muted.Render(strings.Repeat("─", max(0, w))))
+	}
+	switch {
+	case !l.loaded:
+		lines = append(lines, st.Muted.Render("Loading…"))
+		return strings.Join(lines, "\n")
+	case len(l.items) == 0:
+		lines = append(lines, "", "No recordings for this case yet. Press n to dictate one.")
+		return strings.Join(lines, "\n")
+	}
+	lines = append(lines, recordingsHeader(st, w))
+	room := max(1, l.h-len(lines)-2)
+	first := 0
+	if l.cursor >= room {
+		first = l.cursor - room + 1
+	}
+	for i := first; i < len(l.items) && i < first+room; i++ {
+		lines = append(lines, recordingLine(l.env, l.items[i], i == l.cursor, w))
+	}
+	for len(lines) < l.h-1 {
+		lines = append(lines, "")
+	}
+	lines = append(lines, fitLine(st.Muted.Render(recordingsLegend), w))
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,158 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/audio"
+)
+
+// settings chooses the microphone the recorder records from, for this
+// session (the default comes from Options.AudioDevice). Playback uses the
+// same device when it has a speaker, else the system's default output.
+type settings struct {
+	env    *env
+	devs   []audio.Device // input devices
+	loaded bool
+	err    string
+	cursor int // 0 is the system default, i the input devs[i-1]
+	w, h   int
+}
+
+// devicesMsg carries the audio devices (sent by listDevicesCmd).
+type devicesMsg struct {
+	devs []audio.Device
+	err  error
+}
+
+func listDevicesCmd() tea.Msg {
+	devs, err := audio.ListDevices()
+	var in []audio.Device
+	for _, d := range devs {
+		if d.Inputs > 0 {
+			in = append(in, d)
+		}
+	}
+	return devicesMsg{devs: in, err: err}
+}
+
+func newSettings(e *env) *settings { return &settings{env: e} }
+
+func (s *settings) Init() tea.Cmd { return listDevicesCmd }
+
+func (s *settings) Title() string { return "Settings" }
+
+func (s *settings) Typing() bool { return false }
+
+func (s *settings) SetSize(w, h int) { s.w, s.h = w, h }
+
+func (s *settings) ShortHelp() []key.Binding {
+	k := s.env.keys
+	return []key.Binding{k.Up, k.Down, withHelp(k.Open, "use this microphone"), k.Back}
+}
+
+func (s *settings) FullHelp() [][]key.Binding {
+	k := s.env.keys
+	return [][]key.Binding{{k.Up, k.Down, withHelp(k.Open, "use this microphone"), k.Back}}
+}
+
+// choices are the device names offered: "" (the system default) first.
+func (s *settings) choices() []string {
+	out := []string{""}
+	for _, d := range s.devs {
+		out = append(out, d.Name)
+	}
+	return out
+}
+
+func (s *settings) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := s.env.keys
+	switch msg := msg.(type) {
+	case devicesMsg:
+		s.loaded, s.devs, s.err = true, msg.devs, ""
+		if msg.err != nil {
+			s.env.log.Warn("listing audio devices", "err", msg.err)
+			s.err = "Could not list the audio devices: " + msg.err.Error()
+		}
+		s.cursor = 0
+		for i, c := range s.choices() {
+			if c == s.env.audioDevice {
+				s.cursor = i
+			}
+		}
+		return s, nil
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, k.Back):
+			return s, back("", false)
+		case key.Matches(msg, k.Up):
+			s.cursor = max(0, s.cursor-1)
+		case key.Matches(msg, k.Down):
+			s.cursor = min(len(s.choices())-1, s.cursor+1)
+		case key.Matches(msg, k.Open):
+			if !s.loaded {
+				return s, nil
+			}
+			name := s.choices()[s.cursor]
+			s.env.audioDevice = name
+			what := "the system's default microphone"
+			if name != "" {
+				what = name
+			}
+			return s, back("Recording from "+what+" for this session.", false)
+		}
+	}
+	return s, nil
+}
+
+func (s *settings) View() string {
+	st := s.env.st
+	w := s.w
+	lines := []string{st.Title.Render("Settings"), st.Muted.Render(strings.Repeat("─", max(0, w))), "",
+		st.Section.Render("Microphone") + st.Muted.Render("  for dictation, until you quit")}
+	switch {
+	case !s.loaded:
+		lines = append(lines, st.Muted.Render("  Looking for audio devices…"))
+		return strings.Join(lines, "\n")
+	case s.err != "":
+		lines = append(lines, st.Error.Render("  "+s.err))
+	case len(s.devs) == 0:
+		lines = append(lines, st.Error.Render("  No microphone found — plug one in, then come back here."))
+	}
+	if s.env.audioDevice != "" && !s.listed(s.env.audioDevice) {
+		lines = append(lines, st.Warn.Render("  ! "+s.env.audioDevice+" (chosen) is not connected."))
+	}
+	for i, name := range s.choices() {
+		label := name
+		if name == "" {
+			label = "System default"
+			for _, d := range s.devs {
+				if d.DefaultInput {
+					label += " (now " + d.Name + ")"
+				}
+			}
+		}
+		chosen := "  "
+		if name == s.env.audioDevice {
+			chosen = "● "
+		}
+		l := "  " + chosen + label
+		if i == s.cursor {
+			l = st.Selected.Render(fitLine("▸ "+chosen+label, w))
+		}
+		lines = append(lines, fitLine(l, w))
+	}
+	lines = append(lines, "", fitLine(st.Muted.Render("● is the one in use. Playback uses the same device when it has a speaker, else the system's default."), w))
+	return strings.Join(lines, "\n")
+}
+
+func (s *settings) listed(name string) bool {
+	for _, d := range s.devs {
+		if d.Name == name {
+			return true
+		}
+	}
+	return false
+}
