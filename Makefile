@@ -28,9 +28,11 @@ run: build
 test: deps
 	@scripts/test.sh
 
-# Benchmarks report ratios against a baseline measured in the same run.
+# Benchmarks report ratios against a baseline measured in the same run. The
+# dictation benchmark needs the virtual sound device, started here.
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m $(BENCHFLAGS) ./...
+	@eval "$$(../shared/virtual-audio.sh start)"; trap '../shared/virtual-audio.sh stop >/dev/null 2>&1' EXIT; \
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 45m $(BENCHFLAGS) ./...
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -3,8 +3,14 @@
 # missing, and download Go modules. Says what it does; does nothing twice.
 set -euo pipefail
 
-# tmux drives the real TUI in end-to-end tests.
-PKGS=(pkg-config tmux)
+# Build: cgo libraries for audio capture (PortAudio) and Opus.
+# Tests: tmux drives the real TUI; a PulseAudio null sink is the microphone
+# (../shared/virtual-audio.sh), espeak-ng speaks into it, opus-tools checks
+# exported files; PostgreSQL backs the server's second storage backend
+# (../shared/test-postgres.sh runs a throwaway one).
+PKGS=(pkg-config portaudio19-dev libopus-dev libopusfile-dev
+	tmux pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox opus-tools
+	postgresql)
 
 missing=()
 for p in "${PKGS[@]}"; do
