@@ -3,8 +3,13 @@ package client_test
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,5 +157,99 @@ func TestTeamScenario(t *testing.T) {
 		if !actions[want] {
 			t.Errorf("A-1's history lacks %s: %+v", want, events)
 		}
+	}
+}
+
+// The agency recovery identity decrypts the team's cases offline, across a
+// key rotation, and nothing else does.
+func TestRecoveryExport(t *testing.T) {
+	s := synctest.StartServer(t)
+	keyFile := filepath.Join(t.TempDir(), "recovery.key")
+	recipient := ""
+	for _, line := range strings.Split(s.Admin("recovery", "new", "--out", keyFile), "\n") {
+		if strings.HasPrefix(line, "age1pq1") {
+			recipient = strings.TrimSpace(line)
+		}
+	}
+	if recipient == "" {
+		t.Fatal("recovery new printed no recipient")
+	}
+	s.Admin("recovery", "set", recipient)
+
+	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
+	bob := s.NewDevice("bob", s.URL, "bob", "caseworker", "north")
+	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
+	a1 := newCase(t, ada, "A-1")
+	addNote(t, ada, a1, "ada's visit before the reassignment")
+	newCase(t, bob, "B-1")
+	for _, d := range []*synctest.Device{ada, bob, sam, ada, bob, sam} {
+		d.MustSync()
+	}
+	if _, err := sam.Syncer.Assign(context.Background(), a1, []string{"bob"}, []string{"ada"}); err != nil {
+		t.Fatal(err)
+	}
+	bob.MustSync()
+	addNote(t, bob, a1, "bob's visit after the rotation")
+	bob.MustSync()
+
+	export := func(args ...string) (string, error) {
+		out, err := exec.Command(s.Binary(), append([]string{"export"}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	// The running server's file is locked: export from a backup.
+	if out, err := export("--identity", keyFile, "--all", "--out", filepath.Join(t.TempDir(), "x"), "--data", s.Dir); err == nil || !strings.Contains(out, "backup") {
+		t.Errorf("export from a running server's data dir: err=%v\n%s", err, out)
+	}
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	s.Admin("backup", "--out", backup)
+
+	dir := filepath.Join(t.TempDir(), "export")
+	if out, err := export("--identity", keyFile, "--all", "--out", dir, "--from", backup); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "A-1", "case.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ada's visit before the reassignment", "bob's visit after the rotation"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("A-1/case.md lacks %q:\n%s", want, md)
+		}
+	}
+	var index struct {
+		Cases []struct {
+			Ref        string `json:"ref"`
+			Unreadable int    `json:"unreadable_records"`
+		} `json:"cases"`
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "index.json")); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &index); err != nil {
+		t.Fatalf("index.json: %v\n%s", err, b)
+	}
+	if len(index.Cases) != 2 || index.Cases[0].Unreadable+index.Cases[1].Unreadable != 0 {
+		t.Errorf("index.json: %+v, want 2 cases wholly readable", index.Cases)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "A-1", "case.json")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("case.json: %v %v", fi.Mode(), err)
+	}
+
+	// Into a non-empty directory: refused, nothing overwritten.
+	if out, err := export("--identity", keyFile, "--case", "B-1", "--out", dir, "--from", backup); err == nil {
+		t.Errorf("export into a non-empty directory succeeded:\n%s", out)
+	}
+	// Another identity opens nothing.
+	other := filepath.Join(t.TempDir(), "other.key")
+	s.Admin("recovery", "new", "--out", other)
+	out, err := export("--identity", other, "--all", "--out", filepath.Join(t.TempDir(), "y"), "--from", backup)
+	if err == nil || !strings.Contains(out, "opens none") {
+		t.Errorf("export with a foreign identity: err=%v\n%s", err, out)
+	}
+	if strings.Contains(out, "panic") || strings.Contains(out, "goroutine ") {
+		t.Errorf("stack trace shown:\n%s", out)
+	}
+	// Without the identity: refused.
+	if out, err := export("--all", "--out", filepath.Join(t.TempDir(), "z"), "--from", backup); err == nil {
+		t.Errorf("export without --identity succeeded:\n%s", out)
 	}
 }
