@@ -91,7 +91,7 @@ func TestTUIDraftSurvivesKill(t *testing.T) {
 	s.waitFor("1 match")
 	s.key("Enter") // ends filtering
 	s.key("Enter") // opens the case
-	s.waitFor("Notes (")
+	s.waitFor("Next visit") // the case detail is open
 	s.typeText("n")
 	s.waitFor("New note") // the editor starts in the text area
 	text := "Visited at 4pm; the flat was cold and the boiler is broken again"

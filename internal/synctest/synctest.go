@@ -77,17 +77,21 @@ type Server struct {
 	cmd  *exec.Cmd
 	log  *bytes.Buffer
 	done chan struct{}
+
+	extra []string
 }
 
-// StartServer starts a server on a fresh data directory.
-func StartServer(t testing.TB) *Server {
+// StartServer starts a server on a fresh data directory. extra are more
+// flags for 'fieldcased serve' (e.g. a looser enrolment rate for a
+// benchmark that enrols many devices).
+func StartServer(t testing.TB, extra ...string) *Server {
 	t.Helper()
 	// Unix socket paths are limited to ~100 bytes: keep the dir short.
 	dir, err := os.MkdirTemp("", "sts")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{t: t, Dir: dir, Addr: "127.0.0.1:0"}
+	s := &Server{t: t, Dir: dir, Addr: "127.0.0.1:0", extra: extra}
 	t.Cleanup(func() {
 		s.Kill()
 		os.RemoveAll(dir)
@@ -100,6 +104,7 @@ func StartServer(t testing.TB) *Server {
 func (s *Server) Start() {
 	s.t.Helper()
 	cmd := exec.Command(serverBinary(s.t), "serve", "--data", s.Dir, "--listen", s.Addr, "--no-tls")
+	cmd.Args = append(cmd.Args, s.extra...)
 	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
