@@ -89,8 +89,8 @@ func TestTUIDraftSurvivesKill(t *testing.T) {
 	s.typeText("/")
 	s.typeText("DEMO-0003")
 	s.waitFor("1 match")
-	s.key("Enter") // ends filtering
-	s.key("Enter") // opens the case
+	s.key("Enter")          // ends filtering
+	s.key("Enter")          // opens the case
 	s.waitFor("Next visit") // the case detail is open
 	s.typeText("n")
 	s.waitFor("New note") // the editor starts in the text area
