@@ -272,7 +272,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	// Navigation (none while locked: a late answer must not open a screen
 	// over the unlock screen).
 	case backMsg, openCaseMsg, editCaseMsg, editNoteMsg, resumeDraftMsg, editConsentMsg,
-		openTasksMsg, openSearchMsg, openConflictMsg, openRecordingsMsg, openRecorderMsg, openSettingsMsg:
+		openTasksMsg, openSearchMsg, openConflictMsg, openRecordingsMsg, openRecorderMsg, openSettingsMsg,
+		openTeamMsg, openPolicyMsg, openWorkerCasesMsg, openAssignMsg, openConsentsMsg, openAccessMsg,
+		openTypingQueueMsg, openTranscribeMsg:
 		if !m.unlocked {
 			return m, nil
 		}
@@ -298,6 +300,9 @@ func (m *Model) navigate(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	case openCaseMsg:
 		return m, m.push(newCaseDetail(m.env, msg.CaseID, msg.NoteID))
+	case openTeamMsg, openPolicyMsg, openWorkerCasesMsg, openAssignMsg, openConsentsMsg, openAccessMsg,
+		openTypingQueueMsg, openTranscribeMsg:
+		return m, m.navigateRoles(msg)
 	case editCaseMsg:
 		c := newCaseEdit(m.env, msg)
 		if msg.Replace {
@@ -320,7 +325,7 @@ func (m *Model) navigate(msg tea.Msg) (tea.Model, tea.Cmd) {
 		detail.ref = msg.Ref
 		detail.SetSize(m.contentSize())
 		m.stack = append(m.stack, detail)
-		return m, m.push(newNoteEdit(m.env, editNoteMsg{Draft: msg.Draft, Ref: msg.Ref}))
+		return m, tea.Batch(detail.auditOpen(), m.push(newNoteEdit(m.env, editNoteMsg{Draft: msg.Draft, Ref: msg.Ref})))
 	case editConsentMsg:
 		return m, m.push(newConsentEdit(m.env, msg.CaseID))
 	case openTasksMsg:

@@ -127,6 +127,7 @@ type caseDetail struct {
 	vp       viewport.Model
 	sel      int   // selected note, -1 for none
 	noteLine []int // first line of each note in the viewport
+	audited  bool  // the open is in the audit trail (once per open)
 	w, h     int
 }
 
@@ -137,8 +138,33 @@ func newCaseDetail(e *env, caseID, noteID string) *caseDetail {
 	return &caseDetail{env: e, caseID: caseID, target: noteID, sel: -1, vp: vp}
 }
 
+// Init loads the case; the first time, it first records the open in the
+// case's audit trail (so the access history shows it once the case shows).
 func (d *caseDetail) Init() tea.Cmd {
-	return d.env.io(loadCaseCmd(d.env.vault, d.env.recovery, d.caseID))
+	load := loadCaseCmd(d.env.vault, d.env.recovery, d.caseID)
+	if d.audited {
+		return d.env.io(load)
+	}
+	d.audited = true
+	audit := auditOpenCmd(d.env, d.caseID)
+	return d.env.io(func() tea.Msg {
+		audit()
+		return load()
+	})
+}
+
+// auditOpen records the open when the case is stacked without its Init
+// (under the note editor of a resumed draft).
+func (d *caseDetail) auditOpen() tea.Cmd {
+	if d.audited {
+		return nil
+	}
+	d.audited = true
+	audit := auditOpenCmd(d.env, d.caseID)
+	return d.env.io(func() tea.Msg {
+		audit()
+		return nil
+	})
 }
 
 func (d *caseDetail) Title() string {
@@ -175,6 +201,7 @@ func (d *caseDetail) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.NextNote, k.PrevNote, withHelp(k.Open, "edit the selected note"), k.NewNote, k.EditCase},
 		{k.Consent, k.Tasks, withHelp(k.Dictation, "recordings: dictate, play"), k.Conflicts, k.Search, k.Back},
+		{k.Access, k.Reassign},
 	}
 }
 
@@ -274,6 +301,10 @@ func (d *caseDetail) Update(msg tea.Msg) (component, tea.Cmd) {
 			return d, cmdOf(openRecordingsMsg{CaseID: d.caseID, Ref: d.data.cv.Value.Ref})
 		case key.Matches(msg, k.Search):
 			return d, cmdOf(openSearchMsg{})
+		case key.Matches(msg, k.Access):
+			return d, cmdOf(openAccessMsg{CaseID: d.caseID, Ref: d.data.cv.Value.Ref})
+		case key.Matches(msg, k.Reassign):
+			return d, cmdOf(openAssignMsg{CaseID: d.caseID, Ref: d.data.cv.Value.Ref})
 		case key.Matches(msg, k.Conflicts):
 			return d, d.nextConflict()
 		}

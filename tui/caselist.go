@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/sync/protocol"
 )
 
 // sortOrder is how the case list is sorted; the Sort key cycles through them.
@@ -75,6 +76,31 @@ type caseList struct {
 	loaded    bool
 	err       error
 	w, h      int
+
+	// workerID, when set, limits the list to the open cases the worker
+	// holds per the team view: the supervisor's drill-down.
+	workerID, workerName string
+}
+
+// newWorkerCaseList is the case list of one worker of the team view.
+func newWorkerCaseList(e *env, userID, name string) *caseList {
+	l := newCaseList(e)
+	l.workerID, l.workerName = userID, name
+	return l
+}
+
+// heldBy is the set of cases the worker holds per the team view.
+func (l *caseList) heldBy() map[string]bool {
+	held := map[string]bool{}
+	if l.env.team == nil || l.env.team.tv == nil {
+		return held
+	}
+	for _, tc := range l.env.team.tv.Cases {
+		if slices.Contains(tc.Members, l.workerID) {
+			held[tc.ID] = true
+		}
+	}
+	return held
 }
 
 func newCaseList(e *env) *caseList {
@@ -88,7 +114,12 @@ func newCaseList(e *env) *caseList {
 
 func (l *caseList) Init() tea.Cmd { return l.env.io(loadCasesCmd(l.env.vault)) }
 
-func (l *caseList) Title() string { return "Cases" }
+func (l *caseList) Title() string {
+	if l.workerID != "" {
+		return l.workerName
+	}
+	return "Cases"
+}
 
 func (l *caseList) Typing() bool { return l.filtering }
 
@@ -103,14 +134,37 @@ func (l *caseList) ShortHelp() []key.Binding {
 	if l.filtering {
 		return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"))}
 	}
-	return []key.Binding{k.Open, k.Filter, k.Sort, k.Search, k.NewCase}
+	if l.workerID != "" {
+		return []key.Binding{k.Open, k.Reassign, k.Filter, k.Sort, k.Back}
+	}
+	s := []key.Binding{k.Open, k.Filter, k.Sort, k.Search, k.NewCase}
+	switch l.env.vault.Profile().Role {
+	case protocol.RoleSupervisor, protocol.RoleAdmin:
+		s = append(s, k.Team, k.Consents)
+	case protocol.RoleCaseworker:
+		s = append(s, k.Consents)
+	case protocol.RoleTypist:
+		s = append(s, k.TypingQueue)
+	}
+	return s
 }
 
 func (l *caseList) FullHelp() [][]key.Binding {
 	k := l.env.keys
+	if l.workerID != "" {
+		return [][]key.Binding{
+			{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+			{k.Open, k.Reassign, k.Filter, k.Sort, k.Back},
+		}
+	}
+	more := []key.Binding{k.Team, k.Consents}
+	if l.env.vault.Profile().Role == protocol.RoleTypist {
+		more = []key.Binding{k.TypingQueue}
+	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Open, k.Filter, k.Sort, k.Search, k.NewCase},
+		more,
 	}
 }
 
@@ -130,6 +184,12 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 		l.loaded, l.err = true, msg.err
 		if msg.err == nil {
 			l.all = msg.rows
+			if l.workerID != "" {
+				held := l.heldBy()
+				l.all = slices.DeleteFunc(l.all, func(r caseRow) bool {
+					return !held[r.cv.ID] || r.cv.Sealed || r.cv.Value.Status == "closed"
+				})
+			}
 		}
 		l.refilter(keep)
 		return l, nil
@@ -164,13 +224,27 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 			l.refilter(l.selectedID())
 		case key.Matches(msg, k.Search):
 			return l, cmdOf(openSearchMsg{})
-		case key.Matches(msg, k.NewCase):
+		case key.Matches(msg, k.NewCase) && l.workerID == "":
 			return l, cmdOf(editCaseMsg{})
 		case key.Matches(msg, k.Back):
 			if l.filter.Value() != "" {
 				l.filter.Reset()
 				l.refilter(l.selectedID())
+			} else if l.workerID != "" {
+				return l, back("", false)
 			}
+		case l.workerID != "":
+			if key.Matches(msg, k.Reassign) {
+				if id := l.selectedID(); id != "" {
+					return l, cmdOf(openAssignMsg{CaseID: id, Ref: l.all[l.shown[l.cursor]].cv.Value.Ref})
+				}
+			}
+		case key.Matches(msg, k.Team):
+			return l, cmdOf(openTeamMsg{})
+		case key.Matches(msg, k.Consents):
+			return l, cmdOf(openConsentsMsg{})
+		case key.Matches(msg, k.TypingQueue):
+			return l, cmdOf(openTypingQueueMsg{})
 		}
 	}
 	return l, nil
@@ -322,6 +396,13 @@ func (l *caseList) View() string {
 	var b strings.Builder
 	// Title line: count, order, filter.
 	title := st.Title.Render(plural(len(l.all), "case", "cases")) + st.Muted.Render(" · sorted by "+l.order.String())
+	if l.workerID != "" {
+		count := "loading…"
+		if l.loaded {
+			count = plural(len(l.all), "open case", "open cases")
+		}
+		title = st.Title.Render(l.workerName+" · "+count) + st.Muted.Render(" · sorted by "+l.order.String())
+	}
 	if l.filter.Value() != "" || l.filtering {
 		title += st.Muted.Render(" · ") + plural(len(l.shown), "match", "matches")
 	}
@@ -345,6 +426,8 @@ func (l *caseList) View() string {
 		b.WriteString(st.Muted.Render("  Loading cases…") + "\n")
 	case l.err != nil:
 		b.WriteString(st.Error.Render("  Could not list cases: "+l.err.Error()) + "\n")
+	case len(l.all) == 0 && l.workerID != "":
+		b.WriteString("  " + l.workerName + " holds no open case this device can read.\n")
 	case len(l.all) == 0:
 		b.WriteString("  No cases yet. Press N to create one.\n")
 	case len(l.shown) == 0:

@@ -123,6 +123,8 @@ type env struct {
 	audioDevice string
 	// recovery is this unlock's crash recovery of recordings.
 	recovery *recovery
+	// team is the team view the supervisor screens share this unlock.
+	team *teamState
 }
 
 // logErr logs a failure without case data: a validation message can quote
@@ -190,6 +192,22 @@ type (
 		CaseID, RecordID string
 		Kind             record.Kind
 	}
+	// openTeamMsg opens the team view (supervisors).
+	openTeamMsg struct{}
+	// openPolicyMsg opens the weighting policy (supervisors).
+	openPolicyMsg struct{}
+	// openWorkerCasesMsg opens the cases a worker holds, per the team view.
+	openWorkerCasesMsg struct{ UserID, Name string }
+	// openAssignMsg opens the assignment of a case (supervisors).
+	openAssignMsg struct{ CaseID, Ref string }
+	// openConsentsMsg opens the consent overview.
+	openConsentsMsg struct{}
+	// openAccessMsg opens a case's access history.
+	openAccessMsg struct{ CaseID, Ref string }
+	// openTypingQueueMsg opens the recordings waiting for typing (typists).
+	openTypingQueueMsg struct{}
+	// openTranscribeMsg opens the transcript editor of a recording.
+	openTranscribeMsg struct{ Rec queuedRec }
 	// noticeMsg shows a line in the status bar until the next key.
 	noticeMsg struct {
 		Text string

@@ -3,7 +3,8 @@
 // Run is the entry point; New builds the root model, which only routes: it
 // holds a stack of screens (one per file: unlock, case list, case detail,
 // case form, note editor, consent form, tasks, search, conflict, draft
-// prompt, recordings, recorder, settings), the global keys, the window
+// prompt, recordings, recorder, settings, and the supervisor and typist
+// screens below), the global keys, the window
 // size, the idle lock and the status bar. Every screen implements the same
 // small contract (component). Vault reads and writes happen only inside
 // tea.Cmds; their results come back as the XxxMsg types declared next to
@@ -24,4 +25,19 @@
 // time; a tea.Tick polls the level meter, the time and the playback position
 // while a take or playback is under way. The microphone is chosen in the
 // settings screen (",") for the session.
+//
+// Supervisors (role supervisor or admin) have the team view (T on the case
+// list, team.go): each worker's open cases, weighted load against capacity
+// (caseload.Build, record.Policy), overdue visits, hearings soon, conflicts,
+// dictations waiting and their devices' last sync. It opens on the view kept
+// in the vault and refreshes it from the server (TeamService) in a command;
+// enter lists a worker's cases, a there (or in a case) reassigns one
+// (assign.go), p shows and edits the weighting policy (policy.go). The team
+// view they share during an unlock is env.team; a screen that changes it
+// publishes a changed copy, never edits the one commands may be reading.
+// Everyone but typists has the consent overview (C, consentoverview.go);
+// every case's access history is A in the case (access.go), and opening a
+// case records an audit event. Typists have their queue (W, typist.go): the
+// recordings submitted for typing, a transcript editor that keeps what is
+// typed in the vault's local state, and dictation's Transcribe to save it.
 package tui

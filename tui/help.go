@@ -19,6 +19,9 @@ func fullHelp(e *env, c component, w, h int) string {
 	var b strings.Builder
 	b.WriteString(st.Title.Render("Keys: "+c.Title()) + "\n\n")
 	b.WriteString(layoutGroups(hm, c.FullHelp(), w))
+	if n, ok := c.(helpNoter); ok {
+		b.WriteString("\n\n" + strings.Join(wrap(n.HelpNote(), w), "\n"))
+	}
 	b.WriteString("\n\n" + st.Section.Render("Everywhere") + "\n")
 	g := e.keys.globalHelp()
 	half := (len(g) + 1) / 2
@@ -26,6 +29,12 @@ func fullHelp(e *env, c component, w, h int) string {
 	b.WriteString("\n\n" + st.Muted.Render(strings.Join(wrap("Markers: ! overdue · ≠ conflict (versions written apart) · ↑ not yet synced. "+
 		"Drafts are saved as you type and when you quit or the vault locks.", w), "\n")))
 	return b.String()
+}
+
+// helpNoter is a screen with a paragraph for its help: what its columns
+// mean, or a formula.
+type helpNoter interface {
+	HelpNote() string
 }
 
 // layoutGroups renders each group of bindings as a column, as many columns

@@ -43,6 +43,18 @@ type keyMap struct {
 	// Recordings list.
 	NewRecording key.Binding
 
+	// Supervisor and typist screens.
+	Team        key.Binding // case list: the team's caseloads
+	Consents    key.Binding // case list: consent problems across cases
+	TypingQueue key.Binding // case list: recordings waiting for typing
+	Refresh     key.Binding // team view: fetch it again from the server
+	Policy      key.Binding // team view: the weighting policy
+	EditPolicy  key.Binding
+	Reassign    key.Binding // case detail, a worker's cases: give the case to another worker
+	Access      key.Binding // case detail: the case's access history
+	PlayRec     key.Binding // typing queue: play in the recorder
+	Listen      key.Binding // transcript editor: play in the recorder
+
 	// Recorder.
 	Record       key.Binding
 	InsertRec    key.Binding
@@ -126,6 +138,17 @@ func newKeyMap() *keyMap {
 		Dictation: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "recordings")),
 
 		NewRecording: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new recording")),
+
+		Team:        key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "team caseloads (supervisors)")),
+		Consents:    key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "consent overview")),
+		TypingQueue: key.NewBinding(key.WithKeys("W"), key.WithHelp("W", "typing queue (typists)")),
+		Refresh:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh from the server")),
+		Policy:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "weighting policy")),
+		EditPolicy:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit the policy")),
+		Reassign:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "assign to… (supervisors)")),
+		Access:      key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "access history")),
+		PlayRec:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "play in the recorder")),
+		Listen:      key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "listen in the recorder")),
 
 		Record:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "record at the end")),
 		InsertRec:    key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "insert at position")),

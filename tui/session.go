@@ -58,6 +58,7 @@ func (m *Model) unlockedCmds() tea.Cmd {
 	m.showHelp = false
 	m.env.gate.open()
 	m.env.recovery = &recovery{}
+	m.env.team = &teamState{}
 	m.load = newNotesLoad()
 	cmds := []tea.Cmd{list.Init(), loadNotesCmd(m.env.vault, m.load, m.lockGen), m.env.io(statsCmd(m.env.vault)),
 		m.env.io(recoverCmd(m.env.vault, m.env.recovery))}

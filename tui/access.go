@@ -1,0 +1,222 @@
+package tui
+
+import (
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/record"
+)
+
+// openAuditDetail is the detail of the audit event written each time the
+// case detail opens a case.
+const openAuditDetail = "opened in the TUI"
+
+// auditOpenCmd records that the case was opened (read). A failure is
+// logged, never shown: the user opened the case all the same.
+func auditOpenCmd(e *env, caseID string) func() {
+	v := e.vault
+	return func() {
+		if err := v.Audit(caseID, record.AuditOpen, openAuditDetail); err != nil {
+			e.logErr("recording the case open in the audit trail", err)
+		}
+	}
+}
+
+// accessLoadedMsg carries a case's audit events.
+type accessLoadedMsg struct {
+	caseID string
+	ref    string
+	events []record.AuditEvent
+	err    error
+}
+
+// accessHistory is a case's access history: every audit event this device
+// holds (opens, exports, membership changes, key rotations,
+// transcriptions), newest first, with who, on which device, and what.
+type accessHistory struct {
+	env    *env
+	caseID string
+	ref    string
+	events []record.AuditEvent // newest first
+	loaded bool
+	err    string
+	cursor int
+	offset int
+	w, h   int
+}
+
+func newAccessHistory(e *env, caseID, ref string) *accessHistory {
+	return &accessHistory{env: e, caseID: caseID, ref: ref}
+}
+
+func (a *accessHistory) Init() tea.Cmd {
+	v, id := a.env.vault, a.caseID
+	return a.env.io(func() tea.Msg {
+		msg := accessLoadedMsg{caseID: id}
+		if cv, err := v.Case(id); err == nil {
+			msg.ref = cv.Value.Ref
+		}
+		msg.events, msg.err = v.AuditEvents(id)
+		return msg
+	})
+}
+
+func (a *accessHistory) Title() string { return "Access history" }
+
+func (a *accessHistory) Typing() bool { return false }
+
+func (a *accessHistory) SetSize(w, h int) {
+	a.w, a.h = w, h
+	a.clamp()
+}
+
+func (a *accessHistory) ShortHelp() []key.Binding {
+	k := a.env.keys
+	return []key.Binding{k.Up, k.Down, k.PageDown, k.Back}
+}
+
+func (a *accessHistory) FullHelp() [][]key.Binding {
+	k := a.env.keys
+	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Back}}
+}
+
+// HelpNote says what the trail is.
+func (a *accessHistory) HelpNote() string {
+	return "Every device signs and chains its own events; they sync like the case. Actions: open (read), export, member.add, member.remove, key.rotate, transcribe."
+}
+
+func (a *accessHistory) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := a.env.keys
+	switch msg := msg.(type) {
+	case accessLoadedMsg:
+		if msg.caseID != a.caseID {
+			return a, nil
+		}
+		a.loaded = true
+		if msg.err != nil {
+			a.env.logErr("reading the access history", msg.err)
+			a.err = "Could not read the access history: " + writeError(msg.err)
+			return a, nil
+		}
+		a.err = ""
+		if msg.ref != "" {
+			a.ref = msg.ref
+		}
+		a.events = slices.Clone(msg.events)
+		slices.Reverse(a.events)
+		a.clamp()
+		return a, nil
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, k.Back):
+			return a, back("", false)
+		case key.Matches(msg, k.Up):
+			a.move(-1)
+		case key.Matches(msg, k.Down):
+			a.move(1)
+		case key.Matches(msg, k.PageUp):
+			a.move(-a.listHeight())
+		case key.Matches(msg, k.PageDown):
+			a.move(a.listHeight())
+		case key.Matches(msg, k.Top):
+			a.move(-len(a.events))
+		case key.Matches(msg, k.Bottom):
+			a.move(len(a.events))
+		}
+	}
+	return a, nil
+}
+
+func (a *accessHistory) listHeight() int { return max(1, a.h-3) }
+
+func (a *accessHistory) move(d int) {
+	a.cursor += d
+	a.clamp()
+}
+
+func (a *accessHistory) clamp() {
+	a.cursor = min(max(a.cursor, 0), max(len(a.events)-1, 0))
+	lh := a.listHeight()
+	if a.cursor < a.offset {
+		a.offset = a.cursor
+	}
+	if a.cursor >= a.offset+lh {
+		a.offset = a.cursor - lh + 1
+	}
+	a.offset = max(0, min(a.offset, max(len(a.events)-lh, 0)))
+}
+
+// shortID is the first ten characters of a device id.
+func shortID(id string) string {
+	if len(id) > 10 {
+		return id[:10]
+	}
+	return id
+}
+
+func (a *accessHistory) View() string {
+	st := a.env.st
+	right := ""
+	if a.loaded && a.err == "" {
+		right = plural(len(a.events), "event", "events") + ", newest first"
+	}
+	lines := []string{spread(st.Title.Render("Access history · "+a.ref), st.Muted.Render(right), a.w)}
+	whenW, whoW, deviceW, actionW := 19, 16, 10, 13
+	layout := "2006-01-02 15:04:05"
+	if a.w < 100 {
+		whenW, whoW, layout = 16, 14, "2006-01-02 15:04"
+	}
+	if a.w < 70 {
+		deviceW = 0
+	}
+	hdr := "  " + cell("WHEN", whenW) + " " + cell("WHO", whoW) + " "
+	if deviceW > 0 {
+		hdr += cell("DEVICE", deviceW) + " "
+	}
+	hdr += cell("ACTION", actionW) + " DETAIL"
+	lines = append(lines, st.ColHeader.Render(fitLine(hdr, a.w)))
+	switch {
+	case !a.loaded:
+		lines = append(lines, st.Muted.Render("  Loading…"))
+	case a.err != "":
+		lines = append(lines, st.Error.Render("  "+a.err))
+	case len(a.events) == 0:
+		lines = append(lines, "  No access recorded for this case on this device.")
+	}
+	end := min(a.offset+a.listHeight(), len(a.events))
+	for i := a.offset; i < end; i++ {
+		e := a.events[i]
+		mark := "  "
+		if i == a.cursor {
+			mark = "▸ "
+		}
+		row := mark + cell(e.At.In(a.env.now().Location()).Format(layout), whenW) + " " + cell(orDash(e.Actor), whoW) + " "
+		if deviceW > 0 {
+			row += cell(shortID(e.Device), deviceW) + " "
+		}
+		row += cell(e.Action, actionW) + " " + e.Detail
+		if i == a.cursor {
+			lines = append(lines, st.Selected.Render(fitLine(row, a.w)))
+		} else {
+			lines = append(lines, fitLine(row, a.w))
+		}
+	}
+	for len(lines) < a.h-1 {
+		lines = append(lines, "")
+	}
+	legend := "Signed, chained events from every device that synced this case."
+	if a.cursor < len(a.events) {
+		// The selected event's detail in full, when the table cuts it.
+		if d := a.events[a.cursor].Detail; ansiWidth(d) > a.w-2-whenW-1-whoW-1-deviceW-1-actionW-1 {
+			legend = d
+		}
+	}
+	if n := len(a.events); n > a.listHeight() {
+		legend += "   " + itoa(a.cursor+1) + "/" + itoa(n)
+	}
+	lines = append(lines, fitLine(st.Muted.Render(legend), a.w))
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,435 @@
+package tui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/caseload"
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/sync/protocol"
+)
+
+// policyFormulaLine is the weighting formula in one sentence (record.Policy
+// documents it).
+const policyFormulaLine = "A case weighs base + per extra child × (children − 1) + complexity + court stage + risk + " +
+	"travel per 30 min × (one-way minutes ÷ 30); closed cases weigh nothing. A worker's load is the sum over their open cases, " +
+	"against their capacity."
+
+// Names of the policy's keyed weights, in the order shown.
+var (
+	policyComplexities = []int{1, 2, 3}
+	policyCourtStages  = []string{"none", "pre-proceedings", "proceedings", "final"}
+	policyRisks        = []string{"low", "medium", "high"}
+)
+
+type (
+	// policyLoadedMsg carries the team view kept in the vault, for the
+	// policy screen opened before any team view was loaded.
+	policyLoadedMsg struct {
+		tv  *protocol.TeamView
+		err error
+	}
+	// policySavedMsg reports SetPolicy.
+	policySavedMsg struct {
+		pol     record.Policy
+		version int
+		err     error
+	}
+)
+
+// policyScreen shows the team's caseload-weighting policy and explains
+// the formula; e edits it (a form over the numbers), checked with
+// Policy.Validate and saved on the server against the version it started
+// from, so an edit made meanwhile by another supervisor is not overwritten.
+type policyScreen struct {
+	env     *env
+	ts      TeamService
+	loaded  bool
+	errText string
+	info    string
+	editing bool
+	saving  bool
+	f       *form
+	fields  map[string]*field
+	order   []string
+	w, h    int
+}
+
+func newPolicyScreen(e *env, ts TeamService) *policyScreen {
+	if e.team == nil {
+		e.team = &teamState{}
+	}
+	return &policyScreen{env: e, ts: ts}
+}
+
+func (p *policyScreen) Title() string { return "Weighting policy" }
+
+func (p *policyScreen) Typing() bool { return p.editing }
+
+func (p *policyScreen) SetSize(w, h int) {
+	p.w, p.h = w, h
+	if p.f != nil {
+		p.f.setSize(w, h-3)
+	}
+}
+
+func (p *policyScreen) ShortHelp() []key.Binding {
+	k := p.env.keys
+	if p.editing {
+		return []key.Binding{k.Save, k.NextField, k.Cancel}
+	}
+	return []key.Binding{k.EditPolicy, k.Back}
+}
+
+func (p *policyScreen) FullHelp() [][]key.Binding {
+	k := p.env.keys
+	if p.editing {
+		return [][]key.Binding{{k.Save, k.Cancel}, {k.NextField, k.PrevField}}
+	}
+	return [][]key.Binding{{k.Up, k.Down}, {k.EditPolicy, k.Back}}
+}
+
+// HelpNote is the formula.
+func (p *policyScreen) HelpNote() string { return policyFormulaLine }
+
+func (p *policyScreen) Init() tea.Cmd {
+	if p.editing && p.f != nil {
+		return p.f.setFocus(p.f.focus)
+	}
+	if p.ts == nil {
+		p.loaded = true
+		return nil
+	}
+	if p.env.team.tv != nil {
+		p.loaded = true
+		return nil
+	}
+	ts := p.ts
+	return p.env.io(func() tea.Msg {
+		tv, err := ts.Stored()
+		return policyLoadedMsg{tv: tv, err: err}
+	})
+}
+
+// current is the policy shown and the version it has.
+func (p *policyScreen) current() (record.Policy, int, bool) {
+	tv := p.env.team.tv
+	if tv == nil {
+		return record.DefaultPolicy(), 0, false
+	}
+	return caseload.PolicyOf(tv), tv.PolicyVersion, true
+}
+
+func (p *policyScreen) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := p.env.keys
+	switch msg := msg.(type) {
+	case policyLoadedMsg:
+		p.loaded = true
+		if msg.err != nil {
+			p.env.logErr("loading the team view", msg.err)
+			p.errText = "Could not read the team view kept on this device: " + writeError(msg.err)
+			return p, nil
+		}
+		if p.env.team.tv == nil {
+			p.env.team.tv = msg.tv
+		}
+		return p, nil
+	case policySavedMsg:
+		p.saving = false
+		if msg.err != nil {
+			p.env.logErr("saving the weighting policy", msg.err)
+			p.errText = "Not saved: " + policyError(msg.err)
+			return p, nil
+		}
+		p.editing, p.errText = false, ""
+		p.info = fmt.Sprintf("Saved: the weighting policy is now version %d.", msg.version)
+		p.publish(msg.pol, msg.version)
+		return p, nil
+	case tea.KeyPressMsg:
+		if p.editing {
+			switch {
+			case key.Matches(msg, k.Cancel):
+				p.editing, p.errText = false, ""
+				p.info = "Not changed."
+				return p, nil
+			case key.Matches(msg, k.Save):
+				if p.saving {
+					return p, nil
+				}
+				return p, p.save()
+			}
+			cmd, changed := p.f.update(msg)
+			if changed {
+				p.errText = ""
+			}
+			return p, cmd
+		}
+		p.info = ""
+		switch {
+		case key.Matches(msg, k.Back):
+			return p, back("", false)
+		case key.Matches(msg, k.EditPolicy):
+			switch {
+			case p.ts == nil:
+				p.errText = notEnrolledTeam + ": the policy is kept on the case server."
+				return p, nil
+			case p.env.team.tv == nil:
+				p.errText = "No team view on this device yet: open the team view while online first."
+				return p, nil
+			}
+			p.errText = ""
+			return p, p.edit()
+		}
+	}
+	return p, nil
+}
+
+// policyError says why a save failed; a stale version gets its own advice.
+func policyError(err error) string {
+	var pe *protocol.Error
+	if errors.As(err, &pe) && pe.Code == protocol.CodeConflict {
+		return "another supervisor changed the policy since this view was fetched. " +
+			"Press esc, refresh the team view (r), then edit again."
+	}
+	return serverError(err)
+}
+
+// publish makes the saved policy the team view's (a copy: commands may be
+// reading the old one).
+func (p *policyScreen) publish(pol record.Policy, version int) {
+	ts := p.env.team
+	if ts.tv == nil {
+		return
+	}
+	tv := *ts.tv
+	if js, err := json.Marshal(pol); err == nil {
+		tv.Policy = js
+	}
+	tv.PolicyVersion = version
+	ts.tv = &tv
+	ts.changed++
+}
+
+// edit builds the form over the policy's numbers.
+func (p *policyScreen) edit() tea.Cmd {
+	pol, _, _ := p.current()
+	f := newForm(p.env)
+	f.labelW = 31
+	p.fields = map[string]*field{}
+	p.order = nil
+	add := func(id, label string, v float64, hint string) {
+		p.fields[id] = f.text(label, num(v), hint)
+		p.order = append(p.order, id)
+	}
+	add("base", "Base", pol.Base, "every open case")
+	add("child", "Per extra child", pol.PerExtraChild, "each child after the first")
+	for _, c := range policyComplexities {
+		add("complexity:"+itoa(c), fmt.Sprintf("Complexity %d", c), pol.Complexity[c], "")
+	}
+	for _, s := range policyCourtStages {
+		add("court:"+s, "Court stage: "+s, pol.CourtStage[s], "")
+	}
+	for _, r := range policyRisks {
+		add("risk:"+r, "Risk: "+r, pol.Risk[r], "")
+	}
+	add("travel", "Travel per 30 min", pol.TravelPer30, "one way")
+	add("capacity", "Capacity", pol.Capacity, "weighted load a worker carries")
+	p.fields["capacities"] = f.text("Capacities by worker", capacitiesText(pol.Capacities), "name=12, name=10")
+	p.order = append(p.order, "capacities")
+	p.f = f
+	p.f.setSize(p.w, p.h-3)
+	p.editing = true
+	return p.f.start()
+}
+
+// capacitiesText writes per-worker capacities as "name=12, name=10".
+func capacitiesText(m map[string]float64) string {
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, name+"="+num(m[name]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// parsePolicy reads the form back into a policy, keeping what the form
+// does not show.
+func (p *policyScreen) parsePolicy() (record.Policy, error) {
+	old, version, _ := p.current()
+	pol := old
+	pol.Version = version + 1
+	pol.Complexity = maps.Clone(old.Complexity)
+	pol.CourtStage = maps.Clone(old.CourtStage)
+	pol.Risk = maps.Clone(old.Risk)
+	if pol.Complexity == nil {
+		pol.Complexity = map[int]float64{}
+	}
+	if pol.CourtStage == nil {
+		pol.CourtStage = map[string]float64{}
+	}
+	if pol.Risk == nil {
+		pol.Risk = map[string]float64{}
+	}
+	get := func(id string) (float64, error) {
+		fd := p.fields[id]
+		s := strings.TrimSpace(fd.value())
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, fmt.Errorf("%s: %q is not a number", fd.label, s)
+		}
+		// Policy.Validate checks the others; these it does not.
+		if strings.Contains(id, ":") && (f < 0 || f > 100) {
+			return 0, fmt.Errorf("%s: must be between 0 and 100", fd.label)
+		}
+		return f, nil
+	}
+	var err error
+	for _, id := range p.order {
+		if id == "capacities" {
+			continue
+		}
+		var f float64
+		if f, err = get(id); err != nil {
+			return pol, err
+		}
+		kind, name, _ := strings.Cut(id, ":")
+		switch kind {
+		case "base":
+			pol.Base = f
+		case "child":
+			pol.PerExtraChild = f
+		case "travel":
+			pol.TravelPer30 = f
+		case "capacity":
+			pol.Capacity = f
+		case "complexity":
+			n, _ := strconv.Atoi(name)
+			pol.Complexity[n] = f
+		case "court":
+			pol.CourtStage[name] = f
+		case "risk":
+			pol.Risk[name] = f
+		}
+	}
+	pol.Capacities = nil
+	for _, part := range strings.Split(p.fields["capacities"].value(), ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, val, ok := strings.Cut(part, "=")
+		name = strings.TrimSpace(name)
+		f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if !ok || name == "" || err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return pol, fmt.Errorf("capacities by worker: write name=number, not %q", part)
+		}
+		if pol.Capacities == nil {
+			pol.Capacities = map[string]float64{}
+		}
+		pol.Capacities[name] = f
+	}
+	if err := pol.Validate(); err != nil {
+		return pol, errors.New(writeError(err))
+	}
+	return pol, nil
+}
+
+func (p *policyScreen) save() tea.Cmd {
+	pol, err := p.parsePolicy()
+	if err != nil {
+		p.errText = err.Error()
+		return nil
+	}
+	_, version, _ := p.current()
+	p.errText, p.saving = "", true
+	ts := p.ts
+	return p.env.io(func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
+		defer cancel()
+		ver, err := ts.SetPolicy(ctx, pol, version)
+		if err == nil {
+			pol.Version = ver
+		}
+		return policySavedMsg{pol: pol, version: ver, err: err}
+	})
+}
+
+func (p *policyScreen) View() string {
+	st := p.env.st
+	pol, version, have := p.current()
+	head := "Weighting policy"
+	right := ""
+	if have {
+		right = fmt.Sprintf("version %d", version)
+	} else if p.loaded {
+		right = "default (no team view on this device)"
+	}
+	msg := ""
+	switch {
+	case p.errText != "":
+		msg = st.Error.Render(p.errText)
+	case p.saving:
+		msg = st.Muted.Render("Saving on the server…")
+	case p.info != "":
+		msg = st.Notice.Render(p.info)
+	case p.editing:
+		msg = st.Muted.Render("Numbers between 0 and 100; capacity above 0. ctrl+s saves on the server.")
+	case p.ts == nil:
+		msg = st.Muted.Render(notEnrolledTeam + ": showing the default policy.")
+	}
+	lines := []string{spread(st.Title.Render(head), st.Muted.Render(right), p.w)}
+	for _, l := range wrap(msg, max(10, p.w)) {
+		lines = append(lines, fitLine(l, p.w))
+	}
+	if !p.loaded {
+		return strings.Join(append(lines, st.Muted.Render("Loading…")), "\n")
+	}
+	if p.editing {
+		return strings.Join(lines, "\n") + "\n" + p.f.view(p.h-len(lines))
+	}
+	for _, l := range wrap(policyFormulaLine, max(10, p.w-2)) {
+		lines = append(lines, "  "+st.Muted.Render(l))
+	}
+	lines = append(lines, "")
+	val := func(label, v string) {
+		for i, l := range wrap(v, max(10, p.w-26)) {
+			if i > 0 {
+				label = ""
+			}
+			lines = append(lines, fitLine("  "+st.Label.Render(cell(label, 24))+l, p.w))
+		}
+	}
+	val("Base", num(pol.Base))
+	val("Per extra child", num(pol.PerExtraChild))
+	var cx []string
+	for _, c := range policyComplexities {
+		cx = append(cx, fmt.Sprintf("%d: %s", c, num(pol.Complexity[c])))
+	}
+	val("Complexity", strings.Join(cx, " · "))
+	var cs []string
+	for _, s := range policyCourtStages {
+		cs = append(cs, s+" "+num(pol.CourtStage[s]))
+	}
+	val("Court stage", strings.Join(cs, " · "))
+	var rs []string
+	for _, r := range policyRisks {
+		rs = append(rs, r+" "+num(pol.Risk[r]))
+	}
+	val("Risk", strings.Join(rs, " · "))
+	val("Travel per 30 min", num(pol.TravelPer30))
+	val("Capacity", num(pol.Capacity))
+	if len(pol.Capacities) > 0 {
+		val("Capacities by worker", capacitiesText(pol.Capacities))
+	}
+	lines = append(lines, "", fitLine("  "+st.Muted.Render("e edits the policy (supervisors; needs the server)."), p.w))
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,554 @@
+package tui
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// queuedRec is a recording waiting for typing, with its case's reference.
+type queuedRec struct {
+	store.Item[record.Recording]
+	ref string
+}
+
+// typingQueueMsg carries the recordings submitted for typing.
+type typingQueueMsg struct {
+	recs []queuedRec
+	err  error
+}
+
+// priorityRank orders priorities most pressing first.
+func priorityRank(p string) int {
+	if i := slices.Index(record.Priorities, p); i >= 0 {
+		return -i // Priorities run normal, high, urgent
+	}
+	return 1
+}
+
+func loadTypingQueueCmd(v *store.Vault, rc *recovery) tea.Cmd {
+	return func() tea.Msg {
+		_, _ = rc.run(v) // a failure is told once, after the unlock
+		ids, err := v.CasesWaitingTranscription()
+		if err != nil {
+			return typingQueueMsg{err: err}
+		}
+		var out []queuedRec
+		for _, id := range ids {
+			recs, err := v.Recordings(id)
+			if err != nil {
+				return typingQueueMsg{err: err}
+			}
+			ref := id
+			if cv, err := v.Case(id); err == nil && !cv.Sealed {
+				ref = cv.Value.Ref
+			}
+			for _, r := range recs {
+				if !r.Sealed && r.Value.Status == "submitted" {
+					out = append(out, queuedRec{Item: r, ref: ref})
+				}
+			}
+		}
+		slices.SortStableFunc(out, func(a, b queuedRec) int {
+			return cmp.Or(cmp.Compare(priorityRank(a.Value.Priority), priorityRank(b.Value.Priority)),
+				cmp.Compare(a.Value.Recorded, b.Value.Recorded), cmp.Compare(a.ref, b.ref))
+		})
+		return typingQueueMsg{recs: out}
+	}
+}
+
+// typingQueue is the typist's work: every recording submitted for typing,
+// across the cases on this device, most urgent and oldest first. enter
+// types its transcript; p plays it in the recorder.
+type typingQueue struct {
+	env    *env
+	recs   []queuedRec
+	loaded bool
+	err    string
+	cursor int
+	offset int
+	w, h   int
+}
+
+func newTypingQueue(e *env) *typingQueue { return &typingQueue{env: e} }
+
+func (q *typingQueue) Init() tea.Cmd {
+	return q.env.io(loadTypingQueueCmd(q.env.vault, q.env.recovery))
+}
+
+func (q *typingQueue) Title() string { return "Typing queue" }
+
+func (q *typingQueue) Typing() bool { return false }
+
+func (q *typingQueue) SetSize(w, h int) {
+	q.w, q.h = w, h
+	q.clamp()
+}
+
+func (q *typingQueue) ShortHelp() []key.Binding {
+	k := q.env.keys
+	return []key.Binding{withHelp(k.Open, "type the transcript"), k.PlayRec, k.Up, k.Down, k.Back}
+}
+
+func (q *typingQueue) FullHelp() [][]key.Binding {
+	k := q.env.keys
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{withHelp(k.Open, "type the transcript"), k.PlayRec, k.Back},
+	}
+}
+
+func (q *typingQueue) selected() (queuedRec, bool) {
+	if q.cursor < 0 || q.cursor >= len(q.recs) {
+		return queuedRec{}, false
+	}
+	return q.recs[q.cursor], true
+}
+
+func (q *typingQueue) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := q.env.keys
+	switch msg := msg.(type) {
+	case typingQueueMsg:
+		q.loaded = true
+		if msg.err != nil {
+			q.env.logErr("listing recordings to type", msg.err)
+			q.err = "Could not list the recordings: " + writeError(msg.err)
+			return q, nil
+		}
+		var keep string
+		if r, ok := q.selected(); ok {
+			keep = r.ID
+		}
+		q.err, q.recs = "", msg.recs
+		for i, r := range q.recs {
+			if r.ID == keep {
+				q.cursor = i
+			}
+		}
+		q.clamp()
+		return q, nil
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, k.Back):
+			return q, back("", false)
+		case key.Matches(msg, k.Up):
+			q.move(-1)
+		case key.Matches(msg, k.Down):
+			q.move(1)
+		case key.Matches(msg, k.PageUp):
+			q.move(-q.listHeight())
+		case key.Matches(msg, k.PageDown):
+			q.move(q.listHeight())
+		case key.Matches(msg, k.Top):
+			q.move(-len(q.recs))
+		case key.Matches(msg, k.Bottom):
+			q.move(len(q.recs))
+		case key.Matches(msg, k.Open):
+			if r, ok := q.selected(); ok {
+				return q, cmdOf(openTranscribeMsg{Rec: r})
+			}
+		case key.Matches(msg, k.PlayRec):
+			if r, ok := q.selected(); ok {
+				return q, cmdOf(openRecorderMsg{CaseID: r.CaseID, RecordingID: r.ID, Ref: r.ref})
+			}
+		}
+	}
+	return q, nil
+}
+
+func (q *typingQueue) listHeight() int { return max(1, q.h-3) }
+
+func (q *typingQueue) move(d int) {
+	q.cursor += d
+	q.clamp()
+}
+
+func (q *typingQueue) clamp() {
+	q.cursor = min(max(q.cursor, 0), max(len(q.recs)-1, 0))
+	lh := q.listHeight()
+	if q.cursor < q.offset {
+		q.offset = q.cursor
+	}
+	if q.cursor >= q.offset+lh {
+		q.offset = q.cursor - lh + 1
+	}
+	q.offset = max(0, min(q.offset, max(len(q.recs)-lh, 0)))
+}
+
+func (q *typingQueue) View() string {
+	st := q.env.st
+	right := ""
+	if q.loaded && q.err == "" {
+		right = plural(len(q.recs), "recording", "recordings") + " waiting"
+	}
+	lines := []string{spread(st.Title.Render("Recordings to type"), st.Muted.Render(right), q.w)}
+	wide := q.w >= 100
+	hdr := "  " + cell("Recorded", recColWhen) + "  " + padLeft("Length", recColLength) + " " + cell("Priority", recColPrio) + " " +
+		cell("Case", 10) + " "
+	if wide {
+		hdr += cell("Work type", recColType) + " " + cell("By", 14) + " "
+	}
+	hdr += "Title"
+	lines = append(lines, st.ColHeader.Render(fitLine(hdr, q.w)))
+	switch {
+	case !q.loaded:
+		lines = append(lines, st.Muted.Render("  Loading…"))
+	case q.err != "":
+		lines = append(lines, st.Error.Render("  "+q.err))
+	case len(q.recs) == 0:
+		lines = append(lines, "  Nothing waiting for typing on this device.")
+	}
+	end := min(q.offset+q.listHeight(), len(q.recs))
+	for i := q.offset; i < end; i++ {
+		r := q.recs[i]
+		sel := i == q.cursor
+		mark := "  "
+		if sel {
+			mark = "▸ "
+		}
+		title := r.Value.Title
+		if title == "" {
+			title = "(untitled)"
+		}
+		row := mark + cell(recordedTime(q.env, r.Value.Recorded, "2006-01-02 15:04"), recColWhen) + "  " +
+			padLeft(clock(time.Duration(r.Value.DurationMS)*time.Millisecond), recColLength) + " " +
+			cell(r.Value.Priority, recColPrio) + " " + cell(r.ref, 10) + " "
+		if wide {
+			row += cell(r.Value.WorkType, recColType) + " " + cell(r.Value.Author, 14) + " "
+		}
+		row += title
+		switch {
+		case sel:
+			lines = append(lines, st.Selected.Render(fitLine(row, q.w)))
+		case r.Value.Priority == "urgent":
+			lines = append(lines, st.Warn.Render(fitLine(row, q.w)))
+		default:
+			lines = append(lines, fitLine(row, q.w))
+		}
+	}
+	for len(lines) < q.h-1 {
+		lines = append(lines, "")
+	}
+	legend := "Most urgent first, then oldest."
+	if n := len(q.recs); n > q.listHeight() {
+		legend += "   " + itoa(q.cursor+1) + "/" + itoa(n)
+	}
+	lines = append(lines, fitLine(st.Muted.Render(legend), q.w))
+	return strings.Join(lines, "\n")
+}
+
+// transcriptKey is where the transcript being typed is kept, sealed in the
+// vault's device-local state, until it is saved as a note.
+func transcriptKey(recID string) string { return "tui.transcript:" + recID }
+
+type (
+	// transcribedMsg reports Recording.Transcribe.
+	transcribedMsg struct {
+		id     int64
+		noteID string
+		err    error
+	}
+	// transcriptKeptMsg carries the transcript kept from an earlier visit.
+	transcriptKeptMsg struct {
+		id   int64
+		text string
+	}
+	// transcriptDiscardedMsg reports forgetting the kept transcript.
+	transcriptDiscardedMsg struct {
+		id  int64
+		err error
+	}
+	// transcriptTickMsg is the autosave timer of editor id.
+	transcriptTickMsg struct{ id int64 }
+	// transcriptSavedMsg reports an autosave (or the save when leaving).
+	transcriptSavedMsg struct {
+		id    int64
+		text  string
+		leave bool
+		err   error
+	}
+)
+
+// transcribe is the transcript editor of a recording submitted for typing:
+// ctrl+s attaches the text to the case as a note and marks the recording
+// transcribed (dictation's Transcribe, which also writes an audit event);
+// ctrl+o plays the recording in the recorder. What is typed is kept in the
+// vault a moment after each change and when leaving, and comes back when
+// the recording is opened again; ctrl+x discards it.
+type transcribe struct {
+	env     *env
+	id      int64
+	rec     queuedRec
+	f       *form
+	text    *field
+	saved   string // what the vault keeps
+	ticking bool
+	saving  bool
+	started bool
+	confirm bool
+	busy    bool    // a save, leave or discard is under way: keys wait
+	queued  tea.Cmd // that write, held until the autosave under way lands
+	errText string
+	info    string
+	w, h    int
+}
+
+func newTranscribe(e *env, r queuedRec) *transcribe {
+	f := newForm(e)
+	t := &transcribe{env: e, id: editorIDs.Add(1), rec: r, f: f}
+	t.text = f.area("Transcript", "", "type what you hear; it becomes a note of the case", 0)
+	return t
+}
+
+func (t *transcribe) Init() tea.Cmd {
+	focus := t.f.setFocus(0)
+	if t.started {
+		return focus
+	}
+	t.started = true
+	v, id, key := t.env.vault, t.id, transcriptKey(t.rec.ID)
+	return tea.Batch(focus, t.env.io(func() tea.Msg {
+		m, err := v.Locals(key)
+		if err != nil || m[key] == nil {
+			return nil
+		}
+		return transcriptKeptMsg{id: id, text: string(m[key])}
+	}))
+}
+
+func (t *transcribe) Title() string { return "Transcript" }
+
+func (t *transcribe) Typing() bool { return true }
+
+func (t *transcribe) SetSize(w, h int) {
+	t.w, t.h = w, h
+	t.f.setSize(w, h-3)
+}
+
+func (t *transcribe) ShortHelp() []key.Binding {
+	k := t.env.keys
+	if t.confirm {
+		return []key.Binding{k.Yes, k.No}
+	}
+	return []key.Binding{withHelp(k.Save, "save as a note"), k.Listen, withHelp(k.Cancel, "leave (keeps it)"), k.Discard}
+}
+
+func (t *transcribe) FullHelp() [][]key.Binding {
+	k := t.env.keys
+	return [][]key.Binding{{withHelp(k.Save, "save the transcript as a note; mark the recording transcribed"), k.Listen,
+		withHelp(k.Cancel, "leave, keeping the transcript for later"), withHelp(k.Discard, "discard the transcript")}}
+}
+
+// keep seals the transcript into the vault (or forgets it when empty).
+func (t *transcribe) keep(text string, leave bool) tea.Cmd {
+	v, id, key := t.env.vault, t.id, transcriptKey(t.rec.ID)
+	return t.env.io(func() tea.Msg {
+		var err error
+		if strings.TrimSpace(text) == "" {
+			err = v.DeleteLocal(key)
+		} else {
+			err = v.PutLocal(key, []byte(text))
+		}
+		return transcriptSavedMsg{id: id, text: text, leave: leave, err: err}
+	})
+}
+
+func (t *transcribe) tick() tea.Cmd {
+	if t.ticking {
+		return nil
+	}
+	t.ticking = true
+	id := t.id
+	return tea.Tick(t.env.draftDelay, func(time.Time) tea.Msg { return transcriptTickMsg{id} })
+}
+
+func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := t.env.keys
+	switch msg := msg.(type) {
+	case transcriptKeptMsg:
+		if msg.id != t.id {
+			return t, nil
+		}
+		t.saved = msg.text
+		if t.text.value() == "" {
+			t.text.area.SetValue(msg.text)
+			t.info = "Your transcript from before is back."
+		}
+		return t, nil
+	case transcriptTickMsg:
+		if msg.id != t.id {
+			return t, nil
+		}
+		t.ticking = false
+		if t.busy || t.text.value() == t.saved {
+			return t, nil
+		}
+		if t.saving {
+			return t, t.tick()
+		}
+		t.saving = true
+		return t, t.keep(t.text.value(), false)
+	case transcriptSavedMsg:
+		if msg.id != t.id {
+			return t, nil
+		}
+		t.saving = false
+		if t.queued != nil && !msg.leave {
+			// An autosave landed: now the write that waited for it.
+			cmd := t.queued
+			t.queued = nil
+			if msg.err == nil {
+				t.saved = msg.text
+			}
+			return t, cmd
+		}
+		if msg.err != nil {
+			t.env.logErr("keeping the transcript", msg.err)
+			if msg.leave {
+				t.busy = false
+				t.errText = "Could not keep the transcript: " + writeError(msg.err) + ". Save it with ctrl+s, or try again."
+				return t, nil
+			}
+			t.errText = "The transcript is not kept yet: " + writeError(msg.err) + ". Your text is still here."
+			return t, nil
+		}
+		t.saved = msg.text
+		if msg.leave {
+			if strings.TrimSpace(msg.text) == "" {
+				return t, back("", false)
+			}
+			return t, back("Transcript kept: it is back when you open this recording again.", false)
+		}
+		return t, nil
+	case transcriptDiscardedMsg:
+		if msg.id != t.id {
+			return t, nil
+		}
+		t.busy = false
+		if msg.err != nil {
+			t.env.logErr("discarding the transcript", msg.err)
+			t.errText = "Could not discard the transcript: " + writeError(msg.err)
+			return t, nil
+		}
+		return t, back("Transcript discarded.", false)
+	case transcribedMsg:
+		if msg.id != t.id {
+			return t, nil
+		}
+		t.busy = false
+		if msg.err != nil {
+			t.env.logErr("transcribing a recording", msg.err)
+			t.errText = "Not saved: " + writeError(msg.err) + ". Your text is kept here."
+			return t, nil
+		}
+		return t, back("Transcript saved as a note of "+t.rec.ref+"; the recording is marked transcribed.", true)
+	case tea.KeyPressMsg:
+		if t.busy {
+			return t, nil
+		}
+		t.info = ""
+		if t.confirm {
+			switch {
+			case key.Matches(msg, k.Yes):
+				t.confirm = false
+				v, key := t.env.vault, transcriptKey(t.rec.ID)
+				id := t.id
+				return t, t.write(t.env.io(func() tea.Msg {
+					return transcriptDiscardedMsg{id: id, err: v.DeleteLocal(key)}
+				}))
+			case key.Matches(msg, k.No):
+				t.confirm = false
+			}
+			return t, nil
+		}
+		switch {
+		case key.Matches(msg, k.Cancel):
+			if t.text.value() == t.saved && !t.saving {
+				if strings.TrimSpace(t.saved) == "" {
+					return t, back("", false)
+				}
+				return t, back("Transcript kept: it is back when you open this recording again.", false)
+			}
+			return t, t.write(t.keep(t.text.value(), true))
+		case key.Matches(msg, k.Discard):
+			t.confirm = true
+			return t, nil
+		case key.Matches(msg, k.Save):
+			return t, t.save()
+		case key.Matches(msg, k.Listen):
+			return t, cmdOf(openRecorderMsg{CaseID: t.rec.CaseID, RecordingID: t.rec.ID, Ref: t.rec.ref})
+		}
+	}
+	cmd, changed := t.f.update(msg)
+	if changed {
+		t.errText = ""
+		return t, tea.Batch(cmd, t.tick())
+	}
+	return t, cmd
+}
+
+// write runs a final write (save, leave, discard) after the autosave under
+// way, if any, so that the autosave cannot land after it.
+func (t *transcribe) write(cmd tea.Cmd) tea.Cmd {
+	t.busy = true
+	if t.saving {
+		t.queued = cmd
+		return nil
+	}
+	return cmd
+}
+
+func (t *transcribe) save() tea.Cmd {
+	text := strings.TrimSpace(t.text.value())
+	if text == "" {
+		t.errText = "The transcript is empty."
+		return nil
+	}
+	t.errText = ""
+	v, id, recID := t.env.vault, t.id, t.rec.ID
+	e := t.env
+	return t.write(t.env.io(func() tea.Msg {
+		r, err := dictation.Open(v, recID)
+		if err != nil {
+			return transcribedMsg{id: id, err: err}
+		}
+		noteID, err := r.Transcribe(text)
+		if err == nil {
+			if derr := v.DeleteLocal(transcriptKey(recID)); derr != nil {
+				e.logErr("forgetting the kept transcript", derr)
+			}
+		}
+		return transcribedMsg{id: id, noteID: noteID, err: err}
+	}))
+}
+
+func (t *transcribe) View() string {
+	st := t.env.st
+	r := t.rec.Value
+	title := r.Title
+	if title == "" {
+		title = "(untitled)"
+	}
+	head := spread(st.Title.Render("Transcript · "+t.rec.ref+" · "+title),
+		st.Muted.Render(clock(time.Duration(r.DurationMS)*time.Millisecond)+" · "+r.Priority+" · "+r.WorkType), t.w)
+	sub := st.Muted.Render("Dictated by " + orDash(r.Author) + " · " + recordedTime(t.env, r.Recorded, "2 Jan 2006 15:04") + " · ctrl+o to listen")
+	switch {
+	case t.confirm:
+		sub = st.Warn.Render("Discard this transcript for good? y / n")
+	case t.busy:
+		sub = st.Muted.Render("Saving…")
+	case t.errText != "":
+		sub = st.Error.Render(t.errText)
+	case t.info != "":
+		sub = st.Notice.Render(t.info)
+	}
+	return head + "\n" + fitLine(sub, t.w) + "\n" + t.f.view(t.h-2)
+}
