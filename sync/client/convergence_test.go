@@ -1,18 +1,11 @@
 package client_test
 
 import (
-	"fmt"
-	"math/rand/v2"
-	"os"
-	"slices"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/fieldcase/fieldcase/internal/faultproxy"
 	"github.com/fieldcase/fieldcase/internal/synctest"
-	"github.com/fieldcase/fieldcase/record"
 )
 
 // TestConvergence: caseworkers and a supervisor of one team (and a
@@ -21,207 +14,11 @@ import (
 // truncates and delays, while the server is killed and restarted mid-sync.
 // At the end every device holds exactly the revisions it may see — nothing
 // lost, nothing extra — and every record's heads are those of the whole
-// revision graph: conflicts preserved, never resolved behind anyone's back.
+// revision graph (synctest.Convergence).
 //
 // Seeded: FIELDCASE_SEED=n replays a run.
 func TestConvergence(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("FIELDCASE_SEED"); s != "" {
-		seed, _ = strconv.ParseUint(s, 10, 64)
-	}
-	t.Logf("seed %d (replay with FIELDCASE_SEED=%d)", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-
-	s := synctest.StartServer(t)
-	type dev struct {
-		*synctest.Device
-		user, team string
-		super      bool
-	}
-	devs := []*dev{
-		{s.NewDevice("ada-laptop", s.URL, "ada", "caseworker", "north"), "ada", "north", false},
-		{s.NewDevice("ada-desktop", s.URL, "ada", "caseworker", "north"), "ada", "north", false},
-		{s.NewDevice("bob", s.URL, "bob", "caseworker", "north"), "bob", "north", false},
-		{s.NewDevice("sam", s.URL, "sam", "supervisor", "north"), "sam", "north", true},
-		{s.NewDevice("zed", s.URL, "zed", "caseworker", "south"), "zed", "south", false},
-	}
-	proxy, err := faultproxy.New(faultproxy.Config{Target: s.URL, Seed: seed,
+	synctest.Convergence(t, []*synctest.Server{synctest.StartServer(t)}, 12, 6, faultproxy.Config{
 		DropRequest: 0.06, DropResponse: 0.06, Unavailable: 0.06, RetryAfter: 0.3, Truncate: 0.06,
 		Delay: 0.1, DelayMax: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	for _, d := range devs {
-		d.UseURL(proxy.URL())
-	}
-
-	ops := 0
-	for round := 0; round < 12; round++ {
-		for _, d := range devs {
-			for k := rng.IntN(5); k > 0; k-- {
-				if randomOp(t, rng, d.Device, fmt.Sprintf("%s-r%d-%d", d.Name, round, k)) {
-					ops++
-				}
-			}
-		}
-		var wg sync.WaitGroup
-		for _, i := range rng.Perm(len(devs)) {
-			if rng.IntN(10) < 6 {
-				wg.Add(1)
-				go func(d *dev) { defer wg.Done(); d.Sync() }(devs[i]) // faults make some fail: fine
-			}
-		}
-		if rng.IntN(4) == 0 {
-			time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
-			s.Restart() // killed with SIGKILL mid-sync, then started again
-		}
-		wg.Wait()
-	}
-	c := proxy.Counts()
-	t.Logf("%d operations; proxy: %d requests, %d dropped, %d answers lost, %d 503s, %d truncated", ops, c.Requests, c.DroppedReq, c.DroppedResp, c.Unavailable, c.Truncated)
-	if c.DroppedReq+c.DroppedResp+c.Unavailable+c.Truncated == 0 {
-		t.Fatalf("no faults were injected")
-	}
-
-	// Heal: no more faults; every device syncs until nothing moves.
-	for _, d := range devs {
-		d.UseURL(s.URL)
-	}
-	for pass := 0; pass < 3; pass++ {
-		for _, d := range devs {
-			d.MustSync()
-		}
-	}
-
-	// The truth: every revision any device wrote (all now pushed).
-	union := map[record.RevID]*record.Revision{}
-	creator := map[string]string{} // case id → user who created it
-	for _, d := range devs {
-		if n := d.V.OutboxLen(); n != 0 {
-			t.Errorf("%s: %d changes never pushed", d.Name, n)
-		}
-		mine, err := d.V.DeviceRevisions()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range mine {
-			union[r.Rev] = r
-			if r.Kind == record.KindKeyring && r.Generation == 1 && r.RecordID == record.KeyringID(r.CaseID, 1) {
-				creator[r.CaseID] = d.user
-			}
-		}
-	}
-	teamOf := map[string]string{}
-	for _, d := range devs {
-		teamOf[d.user] = d.team
-	}
-	for _, d := range devs {
-		want := map[record.RevID]bool{}
-		for id, r := range union {
-			owner := creator[r.CaseID]
-			if owner == d.user || (d.super && teamOf[owner] == d.team) {
-				want[id] = true
-			}
-		}
-		got := d.Revs()
-		missing, extra := 0, 0
-		for id := range want {
-			if !got[id] {
-				missing++
-			}
-		}
-		for id := range got {
-			if !want[id] {
-				extra++
-			}
-		}
-		if missing+extra > 0 {
-			t.Errorf("%s: %d revisions missing, %d it may not see (holds %d, should hold %d)", d.Name, missing, extra, len(got), len(want))
-		}
-		// Heads: exactly the revisions of each record that no other
-		// revision names as a parent.
-		heads, _ := d.V.Heads()
-		for rid, hs := range dagHeads(union, want) {
-			if !slices.Equal(heads[rid], hs) {
-				t.Errorf("%s: record %s has heads %v, the revision graph has %v", d.Name, rid, heads[rid], hs)
-			}
-		}
-	}
-	conflicts := 0
-	for _, hs := range dagHeads(union, nil) {
-		if len(hs) > 1 {
-			conflicts++
-		}
-	}
-	t.Logf("%d revisions; %d records in conflict, kept on every device that sees them", len(union), conflicts)
-}
-
-// dagHeads computes each record's heads from the revisions in keep (all
-// when keep is nil).
-func dagHeads(union map[record.RevID]*record.Revision, keep map[record.RevID]bool) map[string][]record.RevID {
-	hasChild := map[record.RevID]bool{}
-	for _, r := range union {
-		for _, p := range r.Parents {
-			hasChild[p] = true
-		}
-	}
-	out := map[string][]record.RevID{}
-	for id, r := range union {
-		if (keep == nil || keep[id]) && !hasChild[id] {
-			out[r.RecordID] = append(out[r.RecordID], id)
-		}
-	}
-	for _, hs := range out {
-		record.SortRevs(hs)
-	}
-	return out
-}
-
-// randomOp makes one random offline change on d; it reports whether it did.
-func randomOp(t *testing.T, rng *rand.Rand, d *synctest.Device, tag string) bool {
-	t.Helper()
-	cases, err := d.V.Cases()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var readable []string
-	for _, c := range cases {
-		if !c.Sealed {
-			readable = append(readable, c.ID)
-		}
-	}
-	if len(readable) == 0 || rng.IntN(100) < 12 {
-		_, err := d.V.CreateCase(record.Case{Ref: "REF-" + tag, Subject: "Subject " + tag})
-		if err != nil {
-			t.Fatalf("%s: create case: %v", d.Name, err)
-		}
-		return true
-	}
-	caseID := readable[rng.IntN(len(readable))]
-	notes, err := d.V.Notes(caseID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := rng.IntN(100)
-	switch {
-	case n < 40 || len(notes) == 0:
-		_, err = d.V.AddNote(caseID, record.Note{Kind: "visit", Date: "2026-11-20", Text: "note " + tag})
-	case n < 75:
-		it := notes[rng.IntN(len(notes))]
-		parents := []record.RevID{it.Rev}
-		if it.Conflict && rng.IntN(2) == 0 {
-			parents = it.Parents() // a merge
-		}
-		err = d.V.EditNote(it.ID, parents, record.Note{Kind: "phone", Date: "2026-11-21", Text: "edit " + tag})
-	case n < 85:
-		it := notes[rng.IntN(len(notes))]
-		err = d.V.Delete(caseID, it.ID)
-	default:
-		_, err = d.V.AddConsent(caseID, record.Consent{Person: "P " + tag, Scope: []string{"health"}, Decision: "given"})
-	}
-	if err != nil {
-		t.Fatalf("%s: op: %v", d.Name, err)
-	}
-	return true
 }
