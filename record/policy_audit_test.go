@@ -72,12 +72,8 @@ func TestAuditChainTamper(t *testing.T) {
 		}, 3},
 		{"an event edited without its key", func(es []AuditEvent) []AuditEvent { es[3].Action = AuditExport; return es }, 4},
 		{"an event forged by another key", func(es []AuditEvent) []AuditEvent { es[4].Sign(signer(other)); return es }, 5},
-		{"the last event removed is undetectable by the chain alone", nil, 0},
 	}
 	for _, tt := range tests {
-		if tt.mutate == nil {
-			continue // a known limit: dropping the newest events leaves a valid chain; detecting it needs each device's chain head anchored elsewhere (not built)
-		}
 		es := append([]AuditEvent(nil), chain(t, key, 5)...)
 		problems := CheckChain(tt.mutate(es), pub)
 		found := false
@@ -87,6 +83,17 @@ func TestAuditChainTamper(t *testing.T) {
 		if !found {
 			t.Errorf("%s: not detected at %d (problems %v)", tt.name, tt.seq, problems)
 		}
+	}
+}
+
+// TestAuditChainTruncationLimit pins a known limit: dropping the newest
+// events leaves a valid chain. Detecting it needs each device's chain head
+// anchored elsewhere (the server, at every sync), which is not built; when
+// it is, this test changes.
+func TestAuditChainTruncationLimit(t *testing.T) {
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	if p := CheckChain(chain(t, key, 5)[:3], pub); len(p) != 0 {
+		t.Errorf("a truncated chain reports %v; update the audit notes", p)
 	}
 }
 
