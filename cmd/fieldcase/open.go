@@ -43,6 +43,8 @@ func (c *openCmd) Run(a *app) error {
 		bridge := &syncBridge{ctx: a.ctx, v: v, log: logger}
 		defer bridge.Close()
 		opts.Sync, opts.Team = bridge, bridge
+	} else if v.IsDemo() {
+		opts.Team = demoTeam{v}
 	}
 	logger.Info("tui start", "vault", v.Name(), "demo", v.IsDemo())
 	return tui.Run(a.ctx, opts)

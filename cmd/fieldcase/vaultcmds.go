@@ -71,12 +71,16 @@ func (c *demoCmd) Run(a *app) error {
 	if c.Cases < 1 || c.Cases > 100000 {
 		return errors.New("--cases must be between 1 and 100000")
 	}
-	v, err := store.Create(path, demo.Passphrase, store.Profile{Name: "Demo Worker"}, store.Options{Demo: true, Program: "fieldcase demo"})
+	v, err := store.Create(path, demo.Passphrase, demoProfile, store.Options{Demo: true, Program: "fieldcase demo"})
 	if err != nil {
 		return err
 	}
 	defer v.Close()
 	if err := demo.Populate(v, demo.Options{Cases: c.Cases, Seed: 1, Today: time.Now()}); err != nil {
+		os.Remove(path)
+		return err
+	}
+	if err := storeDemoTeam(v, time.Now()); err != nil {
 		os.Remove(path)
 		return err
 	}
