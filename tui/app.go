@@ -93,6 +93,10 @@ func Run(ctx context.Context, opts Options) error {
 				err = errors.Join(err, fmt.Errorf("saving draft: %w", derr))
 			}
 		}
+		if lerr := persistLocals(opts.Vault, fm.pendingLocals()); lerr != nil {
+			m.env.logErr("keeping a transcript at exit", lerr)
+			err = errors.Join(err, fmt.Errorf("keeping a transcript: %w", lerr))
+		}
 	}
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil // the caller cancelled: not an error of ours
@@ -426,13 +430,30 @@ func (m *Model) pendingDrafts() []store.Draft {
 	return append(ds, m.unsaved...)
 }
 
+// pendingLocals collects the device-local texts (transcripts) that open
+// screens have not kept yet.
+func (m *Model) pendingLocals() []localText {
+	if !m.unlocked {
+		return nil
+	}
+	var ls []localText
+	for _, c := range m.stack {
+		if k, ok := c.(localKeeper); ok {
+			if l, ok := k.PendingLocal(); ok {
+				ls = append(ls, l)
+			}
+		}
+	}
+	return ls
+}
+
 // quit stops and saves a take being recorded, saves pending drafts, then
 // quits. When saving a draft failed once, a second quit goes without them
 // (Shutdown still saves the take).
 func (m *Model) quit() tea.Cmd {
-	ds := m.pendingDrafts()
+	ds, ls := m.pendingDrafts(), m.pendingLocals()
 	stops := m.audioStops(false)
-	if (len(ds) == 0 && len(stops) == 0) || m.quitFailed {
+	if (len(ds) == 0 && len(ls) == 0 && len(stops) == 0) || m.quitFailed {
 		return tea.Quit
 	}
 	v, gate, e := m.env.vault, m.env.gate, m.env
@@ -453,6 +474,9 @@ func (m *Model) quit() tea.Cmd {
 			if err := persistDraft(v, d); err != nil {
 				errs = append(errs, err)
 			}
+		}
+		if err := persistLocals(v, ls); err != nil {
+			errs = append(errs, err)
 		}
 		if len(errs) > 0 {
 			gate.open() // we are staying: let the screens work again

@@ -42,6 +42,34 @@ type drafter interface {
 	PendingDraft() (store.Draft, bool)
 }
 
+// localKeeper is a screen holding text kept in the vault's device-local
+// state (a transcript being typed) that must survive a quit or an idle
+// lock like a draft.
+type localKeeper interface {
+	// PendingLocal returns the text to keep now under key, if it changed
+	// since it was last kept.
+	PendingLocal() (local localText, ok bool)
+}
+
+// localText is device-local text to keep in the vault; blank text removes
+// what was kept.
+type localText struct{ key, text string }
+
+// persistLocals keeps each text in the vault, or removes it when blank.
+func persistLocals(v *store.Vault, ls []localText) error {
+	var errs []error
+	for _, l := range ls {
+		var err error
+		if strings.TrimSpace(l.text) == "" {
+			err = v.DeleteLocal(l.key)
+		} else {
+			err = v.PutLocal(l.key, []byte(l.text))
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 // audioHolder is a screen holding an audio device or a take being recorded:
 // the recorder. The root keeps it on top while audio is live, and stops and
 // saves its take before a quit or a lock.

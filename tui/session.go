@@ -103,7 +103,7 @@ func (m *Model) idleTick(msg idleTickMsg) tea.Cmd {
 // lock saves drafts and locks the vault, in a command; the screens go when
 // lockedMsg arrives.
 func (m *Model) lock(reason string) tea.Cmd {
-	ds := m.pendingDrafts()
+	ds, ls := m.pendingDrafts(), m.pendingLocals()
 	stops := m.audioStops(true)
 	m.env.log.Info("locking", "drafts", len(ds))
 	m.unlocked = false
@@ -133,6 +133,9 @@ func (m *Model) lock(reason string) tea.Cmd {
 				unsaved = append(unsaved, d)
 				errs = append(errs, err)
 			}
+		}
+		if err := persistLocals(v, ls); err != nil {
+			errs = append(errs, err)
 		}
 		v.Lock()
 		if audioErr != nil {

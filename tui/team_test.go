@@ -654,3 +654,43 @@ func TestTypistTranscribe(t *testing.T) {
 		t.Errorf("the kept transcript is still in the vault after saving (%v)", err)
 	}
 }
+
+// A transcript typed just before a quit (before its autosave) is kept, as a
+// note being typed is.
+func TestTranscriptKeptAtQuit(t *testing.T) {
+	v := roleVault(t, "Tia Typist", protocol.RoleTypist)
+	caseID := caseByRef(t, v, "DEMO-0042")
+	id := makeRecording(t, v, caseID, time.Second, record.Recording{Title: "Visit to the school", Author: "M. Doherty"})
+	r, err := dictation.Open(v, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SetStatus("submitted"); err != nil {
+		t.Fatal(err)
+	}
+	v.Lock()
+
+	opts := testOptions(t, v)
+	opts.DraftDelay = time.Hour // no autosave: only the quit can keep it
+	p := start(t, opts, 100, 30)
+	p.unlock()
+	p.key(runeKey('W'))
+	p.waitText("1 recording waiting")
+	p.key(keyEnter)
+	p.waitText("Transcript · DEMO-0042")
+	p.typeText("The guardian met the child at school.")
+	p.waitText("at school.")
+	p.key(keyCtrlC)
+	p.final()
+
+	if err := v.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	m, err := v.Locals(transcriptKey(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(m[transcriptKey(id)]); got != "The guardian met the child at school." {
+		t.Errorf("kept transcript %q after quitting", got)
+	}
+}

@@ -347,17 +347,18 @@ func (t *transcribe) FullHelp() [][]key.Binding {
 		withHelp(k.Cancel, "leave, keeping the transcript for later"), withHelp(k.Discard, "discard the transcript")}}
 }
 
+// PendingLocal is the transcript typed since it was last kept, for a quit
+// or an idle lock to keep (unless it is being saved as a note right now).
+func (t *transcribe) PendingLocal() (localText, bool) {
+	text := t.text.value()
+	return localText{transcriptKey(t.rec.ID), text}, text != t.saved && !t.saving && !t.busy
+}
+
 // keep seals the transcript into the vault (or forgets it when empty).
 func (t *transcribe) keep(text string, leave bool) tea.Cmd {
 	v, id, key := t.env.vault, t.id, transcriptKey(t.rec.ID)
 	return t.env.io(func() tea.Msg {
-		var err error
-		if strings.TrimSpace(text) == "" {
-			err = v.DeleteLocal(key)
-		} else {
-			err = v.PutLocal(key, []byte(text))
-		}
-		return transcriptSavedMsg{id: id, text: text, leave: leave, err: err}
+		return transcriptSavedMsg{id: id, text: text, leave: leave, err: persistLocals(v, []localText{{key, text}})}
 	})
 }
 
