@@ -132,7 +132,12 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 	if err := s.transcriptions(ctx); err != nil {
 		return sum, err
 	}
-	if s.v.OutboxLen() > 0 { // keyrings shared with typists
+	if s.role == protocol.RoleSupervisor {
+		if err := s.completeRotations(ctx); err != nil {
+			return sum, err
+		}
+	}
+	if s.v.OutboxLen() > 0 { // keyrings shared with typists or rotated
 		if err := s.push(ctx, &sum, progress); err != nil {
 			return sum, err
 		}

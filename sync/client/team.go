@@ -91,9 +91,24 @@ func (s *Syncer) Assign(ctx context.Context, caseID string, add, remove []string
 	if _, err := s.Sync(ctx, nil); err != nil {
 		return nil, err
 	}
+	// A removal is noted before the server changes, so that a crash (or a
+	// lost answer) between the server's change and the key rotation is
+	// completed by the next round (completeRotations) instead of leaving
+	// the removed member able to read what comes next.
+	if len(remove) > 0 {
+		js, _ := json.Marshal(remove)
+		if err := s.v.PutLocal(rotationKey(caseID), js); err != nil {
+			return nil, err
+		}
+	}
 	tc, err := s.c.SetMembers(ctx, caseID, add, remove)
 	if err != nil {
 		return nil, err
+	}
+	if testHookAfterSetMembers != nil {
+		if err := testHookAfterSetMembers(); err != nil {
+			return nil, err
+		}
 	}
 	if len(addIDs) > 0 {
 		if _, err := s.v.ShareCaseKeys(caseID, devicesOf(tv, addIDs)); err != nil {
@@ -101,11 +116,7 @@ func (s *Syncer) Assign(ctx context.Context, caseID string, add, remove []string
 		}
 	}
 	if len(remove) > 0 {
-		epoch, err := s.v.RotateCaseKey(caseID, devicesOf(tv, tc.Members))
-		if err != nil {
-			return nil, err
-		}
-		if err := s.v.Audit(caseID, record.AuditKeyRotate, fmt.Sprintf("new case key (epoch %d) after removing %s", epoch, strings.Join(remove, ", "))); err != nil {
+		if err := s.rotate(caseID, devicesOf(tv, tc.Members), remove); err != nil {
 			return nil, err
 		}
 	}
@@ -121,6 +132,75 @@ func (s *Syncer) Assign(ctx context.Context, caseID string, add, remove []string
 	}
 	var sum Summary
 	return tc, s.push(ctx, &sum, func(Progress) {})
+}
+
+// testHookAfterSetMembers, when set (by tests), runs between the server's
+// membership change and the key rotation; an error stops Assign there, as
+// a crash would.
+var testHookAfterSetMembers func() error
+
+// rotationKey marks, in local state, a case whose key must be rotated
+// because members were removed (the value lists them by name).
+func rotationKey(caseID string) string { return "rotation:" + caseID }
+
+// rotate starts a new epoch of the case key for the remaining members'
+// devices (and the supervisors and recovery recipient), records it, and
+// clears the pending mark.
+func (s *Syncer) rotate(caseID string, members []string, removed []string) error {
+	epoch, err := s.v.RotateCaseKey(caseID, members)
+	if err != nil {
+		return err
+	}
+	if err := s.v.Audit(caseID, record.AuditKeyRotate, fmt.Sprintf("new case key (epoch %d) after removing %s", epoch, strings.Join(removed, ", "))); err != nil {
+		return err
+	}
+	return s.v.DeleteLocal(rotationKey(caseID))
+}
+
+// completeRotations finishes key rotations that an interrupted Assign left
+// pending: where the removed users are no longer members on the server, the
+// key is rotated now; where they still are (the server's change never
+// happened), the mark is dropped.
+func (s *Syncer) completeRotations(ctx context.Context) error {
+	pending, err := s.v.Locals("rotation:")
+	if err != nil || len(pending) == 0 {
+		return err
+	}
+	tv, err := s.Team(ctx)
+	if err != nil {
+		return err
+	}
+	for key, js := range pending {
+		caseID := strings.TrimPrefix(key, "rotation:")
+		var removed []string
+		if err := json.Unmarshal(js, &removed); err != nil {
+			if err := s.v.DeleteLocal(key); err != nil { // unreadable: nothing to act on
+				return err
+			}
+			continue
+		}
+		ids, _ := userIDs(tv, removed)
+		var members []string
+		for _, tc := range tv.Cases {
+			if tc.ID == caseID {
+				members = tc.Members
+			}
+		}
+		gone := true
+		for _, id := range ids {
+			gone = gone && !slices.Contains(members, id)
+		}
+		if !gone {
+			if err := s.v.DeleteLocal(key); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.rotate(caseID, devicesOf(tv, members), removed); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // transcriptionKey marks, in local state, a case this device opened to the

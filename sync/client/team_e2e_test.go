@@ -17,6 +17,7 @@ import (
 	"github.com/fieldcase/fieldcase/internal/synctest"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/sync/client"
 )
 
 // A team on a real server: three caseworkers, a supervisor and a typist.
@@ -251,5 +252,71 @@ func TestRecoveryExport(t *testing.T) {
 	// Without the identity: refused.
 	if out, err := export("--all", "--out", filepath.Join(t.TempDir(), "z"), "--from", backup); err == nil {
 		t.Errorf("export without --identity succeeded:\n%s", out)
+	}
+}
+
+// A reassignment interrupted after the server's change but before the key
+// rotation (the supervisor's laptop died) is completed by the next sync:
+// the removed member cannot read what is written afterwards.
+func TestInterruptedReassignmentCompletes(t *testing.T) {
+	s := synctest.StartServer(t)
+	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
+	bob := s.NewDevice("bob", s.URL, "bob", "caseworker", "north")
+	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
+	a1 := newCase(t, ada, "A-1")
+	addNote(t, ada, a1, "ada's visit")
+	for _, d := range []*synctest.Device{ada, bob, sam, ada, bob, sam} {
+		d.MustSync()
+	}
+
+	undo := client.SetTestHookAfterSetMembers(func() error { return errors.New("laptop died") })
+	if _, err := sam.Syncer.Assign(context.Background(), a1, []string{"bob"}, []string{"ada"}); err == nil {
+		t.Fatal("the interrupted Assign reported success")
+	}
+	undo()
+	rotations := func() int {
+		events, err := sam.V.AuditEvents(a1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range events {
+			if e.Action == record.AuditKeyRotate {
+				n++
+			}
+		}
+		return n
+	}
+	if n := rotations(); n != 0 {
+		t.Fatalf("%d rotations before the next sync, want 0", n)
+	}
+	sam.MustSync() // completes the rotation
+	if n := rotations(); n != 1 {
+		t.Fatalf("%d rotations after the next sync, want 1", n)
+	}
+	sam.MustSync()
+	if n := rotations(); n != 1 {
+		t.Errorf("%d rotations after another sync, want still 1", n)
+	}
+
+	bob.MustSync()
+	after := addNote(t, bob, a1, "bob's visit after the reassignment")
+	bob.MustSync()
+	var written []*record.Revision
+	bob.V.AllRevisions(func(r *record.Revision) error {
+		if r.RecordID == after {
+			c := *r
+			c.Body = append([]byte(nil), r.Body...)
+			written = append(written, &c)
+		}
+		return nil
+	})
+	ada.MustSync()
+	if _, err := ada.V.ApplyPage(written, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	ada.V.LoadAll(context.Background())
+	if n, err := ada.V.Note(after); err != nil || !n.Sealed {
+		t.Errorf("ada opens a note written after her removal: sealed=%v err=%v", n.Sealed, err)
 	}
 }

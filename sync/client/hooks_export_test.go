@@ -1,0 +1,8 @@
+package client
+
+// SetTestHookAfterSetMembers lets client_test interrupt Assign between the
+// server's membership change and the key rotation; it returns the undo.
+func SetTestHookAfterSetMembers(f func() error) (undo func()) {
+	testHookAfterSetMembers = f
+	return func() { testHookAfterSetMembers = nil }
+}
