@@ -45,6 +45,11 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, sess *sessio
 		if !d.Revoked.IsZero() {
 			return errRevoked
 		}
+		if pf, ok := tx.(PushPrefetcher); ok {
+			if err := pf.PrefetchPush(pushIDs(revs)); err != nil {
+				return err
+			}
+		}
 		p := pusher{tx: tx, user: sess.user, device: d.ID, now: now, cases: map[string]*Case{}}
 		if p.acked, err = tx.AckedSeq(d.ID); err != nil {
 			return err
@@ -71,6 +76,27 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, sess *sessio
 	s.log.Debug("push", "device", sess.device.ID, "revisions", len(revs), "acked_seq", resp.AckedSeq, "idempotency_key", key)
 	writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// pushIDs lists the revisions a push names (its own and their parents) and
+// the records it writes, each once.
+func pushIDs(revs []*record.Revision) ([]record.RevID, []string) {
+	seenRev, seenRec := map[record.RevID]bool{}, map[string]bool{}
+	var ids []record.RevID
+	var recs []string
+	for _, r := range revs {
+		for _, id := range append([]record.RevID{r.Rev}, r.Parents...) {
+			if !seenRev[id] {
+				seenRev[id] = true
+				ids = append(ids, id)
+			}
+		}
+		if !seenRec[r.RecordID] {
+			seenRec[r.RecordID] = true
+			recs = append(recs, r.RecordID)
+		}
+	}
+	return ids, recs
 }
 
 func printableASCII(s string) bool {

@@ -41,6 +41,15 @@ type Store interface {
 	Close() error
 }
 
+// PushPrefetcher is an optional capability of a Tx: learn in one go which
+// of a push's revisions (and their parents) and records the store holds, so
+// that the per-revision checks that follow (HasRevision, Record) need no
+// round trip each. A backend where those checks are cheap (bbolt) need not
+// implement it.
+type PushPrefetcher interface {
+	PrefetchPush(revs []record.RevID, records []string) error
+}
+
 // Tx is one transaction. Methods return ErrNotFound for a missing key and
 // ErrExists for an insert that meets an existing one; a View transaction's
 // writes fail. Returned values never alias storage.

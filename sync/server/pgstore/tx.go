@@ -60,9 +60,13 @@ type tx struct {
 	newRevs    map[record.RevID][]byte // queued inserts: encodings
 	absentRecs map[string]bool
 	newRecs    map[string]server.RecordInfo
-	acks       map[string]*ackState // devices whose ack row this tx locked
-	devices    map[string]bool      // devices read in this tx (they exist)
-	touched    bool                 // a TouchDevice is queued
+	// Push prefetch (PrefetchPush): revisions and records this snapshot
+	// holds, read in one query each.
+	knownRevs map[record.RevID]bool
+	knownRecs map[string]server.RecordInfo
+	acks      map[string]*ackState // devices whose ack row this tx locked
+	devices   map[string]bool      // devices read in this tx (they exist)
+	touched   bool                 // a TouchDevice is queued
 	// Pull prefetch: the last Changes page, and revision data fetched for
 	// it a case at a time.
 	page     []server.Change
@@ -463,6 +467,12 @@ func (t *tx) Record(id string) (server.RecordInfo, error) {
 	if r, ok := t.newRecs[id]; ok {
 		return r, nil
 	}
+	if r, ok := t.knownRecs[id]; ok {
+		return r, nil
+	}
+	if t.absentRecs[id] {
+		return server.RecordInfo{ID: id}, server.ErrNotFound
+	}
 	r := server.RecordInfo{ID: id}
 	var kind string
 	err := t.row(`SELECT case_id, kind FROM records WHERE id = $1`, []any{id}, &r.CaseID, &kind)
@@ -502,6 +512,12 @@ func (t *tx) HasRevision(rev record.RevID) (bool, error) {
 	if _, ok := t.newRevs[rev]; ok {
 		return true, nil
 	}
+	if t.knownRevs[rev] {
+		return true, nil
+	}
+	if t.absentRevs[rev] {
+		return false, nil
+	}
 	has, err := t.exists(`SELECT EXISTS (SELECT 1 FROM revisions WHERE rev = $1)`, rev[:])
 	if err == nil && !has && t.write {
 		if t.absentRevs == nil {
@@ -533,6 +549,71 @@ func (t *tx) Revision(rev record.RevID) (*record.Revision, error) {
 	}
 	r.Body = bytes.Clone(r.Body)
 	return r, nil
+}
+
+// PrefetchPush reads which of revs and records this transaction's snapshot
+// holds, in one query each; HasRevision and Record answer from that after.
+// What is absent is noted as absent, as HasRevision and Record note it, so
+// the inserts that follow are queued rather than sent one by one.
+func (t *tx) PrefetchPush(revs []record.RevID, records []string) error {
+	if !t.write {
+		return ErrReadOnly
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if t.knownRevs == nil {
+		t.knownRevs, t.knownRecs = map[record.RevID]bool{}, map[string]server.RecordInfo{}
+	}
+	if t.absentRevs == nil {
+		t.absentRevs = map[record.RevID]bool{}
+	}
+	if t.absentRecs == nil {
+		t.absentRecs = map[string]bool{}
+	}
+	if len(revs) > 0 {
+		ids := make([][]byte, len(revs))
+		for i := range revs {
+			ids[i] = revs[i][:]
+		}
+		rows, err := t.ptx.Query(t.ctx, `SELECT rev FROM revisions WHERE rev = ANY($1)`, ids)
+		if err != nil {
+			return wrap(err)
+		}
+		var id []byte
+		if _, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+			var r record.RevID
+			copy(r[:], id)
+			t.knownRevs[r] = true
+			return nil
+		}); err != nil {
+			return wrap(err)
+		}
+		for _, r := range revs {
+			if !t.knownRevs[r] {
+				t.absentRevs[r] = true
+			}
+		}
+	}
+	if len(records) > 0 {
+		rows, err := t.ptx.Query(t.ctx, `SELECT id, case_id, kind FROM records WHERE id = ANY($1)`, records)
+		if err != nil {
+			return wrap(err)
+		}
+		var id, caseID, kind string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &caseID, &kind}, func() error {
+			t.knownRecs[id] = server.RecordInfo{ID: id, CaseID: caseID, Kind: record.Kind(kind)}
+			return nil
+		}); err != nil {
+			return wrap(err)
+		}
+		for _, id := range records {
+			if _, ok := t.knownRecs[id]; !ok {
+				t.absentRecs[id] = true
+			}
+		}
+	}
+	return nil
 }
 
 // prefetch: when rev is in the last Changes page, fetch the data of every

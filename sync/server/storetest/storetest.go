@@ -33,6 +33,7 @@ func RunTests(t *testing.T, open func(t *testing.T) server.Store) {
 		{"TeamPolicy", testTeamPolicy},
 		{"TeamCases", testTeamCases},
 		{"Revisions", testRevisions},
+		{"PushPrefetch", testPushPrefetch},
 		{"ChangeLog", testChangeLog},
 		{"Rollback", testRollback},
 		{"ConcurrentAppendsNeverSkip", testConcurrentAppends},
@@ -413,6 +414,71 @@ func testRevisions(t *testing.T, st server.Store) {
 		}
 		if got, _ := tx.CaseRevisions("C"); len(got) != 0 {
 			t.Errorf("CaseRevisions(C) = %v: a case id prefix must not match", got)
+		}
+		return nil
+	})
+}
+
+// testPushPrefetch: a backend's PushPrefetcher (if it has one) answers
+// HasRevision and Record exactly as without it, before and after inserts in
+// the same transaction.
+func testPushPrefetch(t *testing.T, st server.Store) {
+	r1 := rev("C1", "R1", 1, "stored before")
+	update(t, st, func(tx server.Tx) error {
+		if err := tx.InsertRecord(server.RecordInfo{ID: "R1", CaseID: "C1", Kind: record.KindNote}); err != nil {
+			return err
+		}
+		return tx.InsertRevision(r1)
+	})
+	r2 := rev("C1", "R2", 2, "new", r1.Rev)
+	prefetched := false
+	update(t, st, func(tx server.Tx) error {
+		pf, ok := tx.(server.PushPrefetcher)
+		if !ok {
+			return nil
+		}
+		prefetched = true
+		if err := pf.PrefetchPush([]record.RevID{r1.Rev, r2.Rev}, []string{"R1", "R2"}); err != nil {
+			return err
+		}
+		if has, err := tx.HasRevision(r1.Rev); !has || err != nil {
+			t.Errorf("HasRevision(stored) = %v, %v", has, err)
+		}
+		if has, err := tx.HasRevision(r2.Rev); has || err != nil {
+			t.Errorf("HasRevision(new) = %v, %v", has, err)
+		}
+		if info, err := tx.Record("R1"); err != nil || info.CaseID != "C1" || info.Kind != record.KindNote {
+			t.Errorf("Record(R1) = %+v, %v", info, err)
+		}
+		if _, err := tx.Record("R2"); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("Record(R2) before insert = %v, want ErrNotFound", err)
+		}
+		if err := tx.InsertRecord(server.RecordInfo{ID: "R2", CaseID: "C1", Kind: record.KindNote}); err != nil {
+			return err
+		}
+		if err := tx.InsertRevision(r2); err != nil {
+			return err
+		}
+		if has, err := tx.HasRevision(r2.Rev); !has || err != nil {
+			t.Errorf("HasRevision(new) after insert = %v, %v", has, err)
+		}
+		if info, err := tx.Record("R2"); err != nil || info.CaseID != "C1" {
+			t.Errorf("Record(R2) after insert = %+v, %v", info, err)
+		}
+		if err := tx.InsertRevision(r1); !errors.Is(err, server.ErrExists) {
+			t.Errorf("InsertRevision(stored) = %v, want ErrExists", err)
+		}
+		return nil
+	})
+	if !prefetched {
+		t.Skip("this backend has no PushPrefetcher")
+	}
+	view(t, st, func(tx server.Tx) error {
+		if has, err := tx.HasRevision(r2.Rev); !has || err != nil {
+			t.Errorf("after commit: HasRevision(new) = %v, %v", has, err)
+		}
+		if info, err := tx.Record("R2"); err != nil || info.Kind != record.KindNote {
+			t.Errorf("after commit: Record(R2) = %+v, %v", info, err)
 		}
 		return nil
 	})
