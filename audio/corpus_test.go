@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-var genCorpus = flag.Bool("gencorpus", false, "rewrite the fuzz seed corpora in testdata/fuzz")
+var genCorpus = flag.Bool("gencorpus", false, "rewrite the fuzz seed corpora in track/testdata/fuzz and internal/ogg/testdata/fuzz")
 
 // TestFuzzCorpus writes the seed corpora of the fuzz targets from real
 // encodings when run with -gencorpus. go test runs every seed as a test.
@@ -32,7 +32,7 @@ func TestFuzzCorpus(t *testing.T) {
 		must(t, err)
 		chunks = append(chunks, b)
 	}
-	write(t, "testdata/fuzz/FuzzUnmarshalChunk", chunks...)
+	write(t, "track/testdata/fuzz/FuzzUnmarshalChunk", chunks...)
 
 	var timelines [][]byte
 	snap := func() {
@@ -45,7 +45,7 @@ func TestFuzzCorpus(t *testing.T) {
 	must(t, tl.AddMarker(800*time.Millisecond, "né le 3 mai"))
 	snap()
 	timelines = append(timelines, []byte{1, 0, 0, 0, 0})
-	write(t, "testdata/fuzz/FuzzUnmarshalTimeline", timelines...)
+	write(t, "track/testdata/fuzz/FuzzUnmarshalTimeline", timelines...)
 
 	var ogg bytes.Buffer
 	must(t, WriteOgg(context.Background(), &ogg, &tl, st))

@@ -6,6 +6,8 @@ import (
 	"io"
 
 	opus "gopkg.in/hraban/opus.v2"
+
+	"github.com/fieldcase/fieldcase/audio/track"
 )
 
 // prerollPackets is how many packets before a cut point are decoded and
@@ -20,7 +22,7 @@ const prerollPackets = 4
 // decoder's would, so the stream is Duration minus 6.5 ms long.
 type pcmStream struct {
 	tl    *Timeline
-	src   ChunkSource
+	segs  []track.Segment
 	rate  int
 	frame int  // samples per packet at rate
 	trim  bool // drop the encoder delay at position 0
@@ -30,13 +32,13 @@ type pcmStream struct {
 	off     int  // next packet within it
 	fresh   bool // the decoder must be reset before the next packet
 	skip    int  // samples still to drop (pre-skip)
-	chunk   Chunk
-	loaded  bool
+	packets *track.PacketReader
 	scratch []int16
 }
 
 func newPCMStream(tl *Timeline, src ChunkSource, rate int, trim bool) *pcmStream {
-	s := &pcmStream{tl: tl, src: src, rate: rate, frame: rate / frameRate, trim: trim}
+	s := &pcmStream{tl: tl, segs: tl.Segments(), rate: rate, frame: rate / track.FrameRate, trim: trim,
+		packets: track.NewPacketReader(src)}
 	s.scratch = make([]int16, s.frame)
 	s.seek(0)
 	return s
@@ -44,25 +46,25 @@ func newPCMStream(tl *Timeline, src ChunkSource, rate int, trim bool) *pcmStream
 
 // length returns the number of samples the whole stream yields.
 func (s *pcmStream) length() int {
-	n := s.tl.packets() * s.frame
+	n := s.tl.Packets() * s.frame
 	if s.trim {
 		n -= s.preSkip()
 	}
 	return max(n, 0)
 }
 
-func (s *pcmStream) preSkip() int { return preSkip48 * s.rate / opusRate }
+func (s *pcmStream) preSkip() int { return track.PreSkip * s.rate / track.OpusRate }
 
 // seek moves to packet position p (0 ≤ p ≤ packets).
 func (s *pcmStream) seek(p int) {
-	s.seg, s.off = len(s.tl.segs), 0
+	s.seg, s.off = len(s.segs), 0
 	rest := p
-	for i, sg := range s.tl.segs {
-		if rest < sg.n {
+	for i, sg := range s.segs {
+		if rest < sg.Packets {
 			s.seg, s.off = i, rest
 			break
 		}
-		rest -= sg.n
+		rest -= sg.Packets
 	}
 	s.fresh = true
 	s.skip = 0
@@ -74,21 +76,21 @@ func (s *pcmStream) seek(p int) {
 // next decodes the next packet into pcm (len ≥ frame) and returns the
 // number of samples written, or io.EOF at the end of the timeline.
 func (s *pcmStream) next(ctx context.Context, pcm []int16) (int, error) {
-	if s.seg >= len(s.tl.segs) {
+	if s.seg >= len(s.segs) {
 		return 0, io.EOF
 	}
-	sg := s.tl.segs[s.seg]
-	pos := sg.start + s.off
+	sg := s.segs[s.seg]
+	pos := sg.Start + s.off
 	if s.fresh {
-		if err := s.reset(ctx, sg.take, pos); err != nil {
+		if err := s.reset(ctx, sg.Take, pos); err != nil {
 			return 0, err
 		}
 	}
-	n, err := s.decode(ctx, sg.take, pos, pcm[:s.frame])
+	n, err := s.decode(ctx, sg.Take, pos, pcm[:s.frame])
 	if err != nil {
 		return 0, err
 	}
-	if s.off++; s.off == sg.n {
+	if s.off++; s.off == sg.Packets {
 		s.seg, s.off, s.fresh = s.seg+1, 0, true
 	}
 	if s.skip > 0 {
@@ -102,7 +104,7 @@ func (s *pcmStream) next(ctx context.Context, pcm []int16) (int, error) {
 
 // reset starts a new decoder and primes it with the packets of take that
 // precede packet pos.
-func (s *pcmStream) reset(ctx context.Context, take uint32, pos int) error {
+func (s *pcmStream) reset(ctx context.Context, take Take, pos int) error {
 	dec, err := opus.NewDecoder(s.rate, 1)
 	if err != nil {
 		return fmt.Errorf("creating opus decoder: %w", err)
@@ -117,47 +119,17 @@ func (s *pcmStream) reset(ctx context.Context, take uint32, pos int) error {
 	return nil
 }
 
-func (s *pcmStream) decode(ctx context.Context, take uint32, pos int, pcm []int16) (int, error) {
-	pkt, err := s.packet(ctx, take, pos)
+func (s *pcmStream) decode(ctx context.Context, take Take, pos int, pcm []int16) (int, error) {
+	pkt, err := s.packets.Packet(ctx, take, pos)
 	if err != nil {
 		return 0, err
 	}
 	n, err := s.dec.Decode(pkt, pcm)
 	if err != nil {
-		return 0, fmt.Errorf("%w: take %d packet %d: decoding: %v", ErrInvalidChunk, take, pos, err)
+		return 0, fmt.Errorf("%w: take %d packet %d: decoding: %v", ErrInvalidChunk, take.ID, pos, err)
 	}
 	if n != s.frame {
-		return 0, fmt.Errorf("%w: take %d packet %d decodes to %d samples, want %d", ErrInvalidChunk, take, pos, n, s.frame)
+		return 0, fmt.Errorf("%w: take %d packet %d decodes to %d samples, want %d", ErrInvalidChunk, take.ID, pos, n, s.frame)
 	}
 	return n, nil
-}
-
-// packet returns packet pos of take, loading its chunk from the source when
-// it is not the one at hand.
-func (s *pcmStream) packet(ctx context.Context, take uint32, pos int) ([]byte, error) {
-	return packetAt(ctx, s.src, s.tl.take(take), pos, &s.chunk, &s.loaded)
-}
-
-// packetAt returns packet pos of tk, using *cur as a one-chunk cache.
-func packetAt(ctx context.Context, src ChunkSource, tk Take, pos int, cur *Chunk, loaded *bool) ([]byte, error) {
-	ci, pi := chunkOf(tk.Chunks, pos)
-	if ci >= len(tk.Chunks) {
-		return nil, fmt.Errorf("%w: take %d has no packet %d", ErrInvalidChunk, tk.ID, pos)
-	}
-	if !*loaded || cur.Take != tk.ID || cur.Index != uint32(ci) {
-		c, err := src.ReadChunk(ctx, tk.ID, uint32(ci))
-		if err != nil {
-			return nil, fmt.Errorf("reading chunk %d of take %d: %w", ci, tk.ID, err)
-		}
-		if c.Take != tk.ID || c.Index != uint32(ci) || len(c.Packets) != tk.Chunks[ci] {
-			return nil, fmt.Errorf("%w: asked for take %d chunk %d (%d packets), got take %d chunk %d (%d packets)",
-				ErrInvalidChunk, tk.ID, ci, tk.Chunks[ci], c.Take, c.Index, len(c.Packets))
-		}
-		*cur, *loaded = c, true
-	}
-	p := cur.Packets[pi]
-	if err := checkPacket(p); err != nil {
-		return nil, fmt.Errorf("%w: take %d chunk %d packet %d: %v", ErrInvalidChunk, tk.ID, ci, pi, err)
-	}
-	return p, nil
 }

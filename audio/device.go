@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fieldcase/fieldcase/audio/track"
 	"github.com/gordonklaus/portaudio"
 )
 
@@ -103,7 +104,7 @@ func ListDevices() ([]Device, error) {
 // streamRates are the sample rates tried, in order, when opening a stream.
 // Opus encodes and decodes at either, so a device that cannot do 16 kHz
 // still records and plays without a resampler of ours.
-var streamRates = []int{SampleRate, opusRate}
+var streamRates = []int{SampleRate, track.OpusRate}
 
 // openStream opens a mono 16-bit stream on the device named by name (see
 // Options.Device) for input or output, at 16 kHz or, if the device refuses
@@ -118,7 +119,7 @@ func openStream(name string, input bool, latency time.Duration) (*portaudio.Stre
 	}
 	var errs []error
 	for _, rate := range streamRates {
-		p := portaudio.StreamParameters{SampleRate: float64(rate), FramesPerBuffer: rate / frameRate}
+		p := portaudio.StreamParameters{SampleRate: float64(rate), FramesPerBuffer: rate / track.FrameRate}
 		sp := portaudio.StreamDeviceParameters{Device: dev, Channels: 1}
 		if input {
 			sp.Latency = max(dev.DefaultHighInputLatency, latency)
@@ -127,7 +128,7 @@ func openStream(name string, input bool, latency time.Duration) (*portaudio.Stre
 			sp.Latency = max(dev.DefaultHighOutputLatency, latency)
 			p.Output = sp
 		}
-		buf := make([]int16, rate/frameRate)
+		buf := make([]int16, rate/track.FrameRate)
 		// One buffer argument: the binding binds it to whichever direction
 		// has a device.
 		s, err := portaudio.OpenStream(p, buf)

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fieldcase/fieldcase/audio/track"
 )
 
 // The tests in this file use real audio through the virtual sound device of
@@ -440,7 +442,7 @@ func TestRecordPauseResume(t *testing.T) {
 func TestRecord48kHzDevice(t *testing.T) {
 	virtualAudio(t)
 	defer func(r []int) { streamRates = r }(streamRates)
-	streamRates = []int{opusRate} // as if the device refused 16 kHz
+	streamRates = []int{track.OpusRate} // as if the device refused 16 kHz
 	rec, st := startRecorder(t, Options{})
 	play(t, writeWAVFile(t, tone(660, 0.5, 1)))
 	_, pcm := stopAndDecode(t, rec, st)
@@ -484,7 +486,7 @@ func TestRecordSlowSinkDrops(t *testing.T) {
 	if stats.FramesDropped == 0 || stats.FramesDropped >= stats.FramesCaptured {
 		t.Errorf("dropped %d of %d frames", stats.FramesDropped, stats.FramesCaptured)
 	}
-	if got, want := len(pcm), take.Packets()*FrameSamples-preSkip48/3; got != want {
+	if got, want := len(pcm), take.Packets()*FrameSamples-track.PreSkip/3; got != want {
 		t.Errorf("decoded %d samples, want %d", got, want)
 	}
 	if got := stats.ChunksWritten; got != int64(len(take.Chunks)) {

@@ -20,6 +20,11 @@
 //
 // # Chunks
 //
+// The format of chunks and timelines, and the Ogg export, live in package
+// audio/track, which needs no cgo; this package re-exports them (Chunk,
+// Timeline and the rest are aliases) and adds what needs PortAudio or
+// libopus.
+//
 // Chunk.MarshalBinary is what the vault stores: a version byte, a flags byte
 // (last chunk), varints for the take, the chunk index and the packet count,
 // then each packet with a varint length prefix. UnmarshalChunk accepts only

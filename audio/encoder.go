@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/fieldcase/fieldcase/audio/track"
 	opus "gopkg.in/hraban/opus.v2"
 )
 
 const (
 	defaultBitrate      = 24000
-	defaultChunkPackets = frameRate // one second
+	defaultChunkPackets = track.FrameRate // one second
 	// complexity 5 of 10 halves libopus's encoding time against its default
 	// (9) for about 4% fewer bytes at the same bitrate target; it keeps
 	// capture and encoding under 3% of a core.
@@ -45,7 +46,7 @@ func newOpusEncoder(rate, bitrate, chunkPackets int, take uint32) (*opusEncoder,
 	if err != nil {
 		return nil, err
 	}
-	e := &opusEncoder{enc: enc, frame: rate / frameRate, take: take, chunkPackets: chunkPackets,
+	e := &opusEncoder{enc: enc, frame: rate / track.FrameRate, take: take, chunkPackets: chunkPackets,
 		buf: make([]byte, 4000)}
 	// The silence packet stands in for frames the capture had to drop, so
 	// that the take keeps real time. A separate encoder makes it, so the

@@ -1,6 +1,10 @@
 package audio
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/fieldcase/fieldcase/audio/track"
+)
 
 // Errors returned by this package. Callers test for them with errors.Is; the
 // returned errors wrap them with detail.
@@ -13,12 +17,10 @@ var (
 	ErrDevice = errors.New("audio device failed")
 	// ErrBusy means the Recorder is already recording.
 	ErrBusy = errors.New("recorder busy")
-	// ErrInvalidChunk means a chunk's encoding, or a chunk handed back by a
-	// ChunkSource, is malformed or does not match the timeline.
-	ErrInvalidChunk = errors.New("invalid audio chunk")
-	// ErrInvalidTimeline means a timeline's encoding is malformed, or an edit
-	// would make the timeline inconsistent (a take used twice, a bad comment).
-	ErrInvalidTimeline = errors.New("invalid timeline")
-	// ErrOutOfRange means a time lies outside the timeline.
-	ErrOutOfRange = errors.New("time out of range")
+	// ErrInvalidChunk, ErrInvalidTimeline and ErrOutOfRange are package
+	// track's errors (malformed chunks; malformed timelines or bad edits; a
+	// time outside the timeline), under the names callers of audio know.
+	ErrInvalidChunk    = track.ErrInvalidChunk
+	ErrInvalidTimeline = track.ErrInvalidTimeline
+	ErrOutOfRange      = track.ErrOutOfRange
 )

@@ -8,14 +8,13 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/fieldcase/fieldcase/audio/internal/ogg"
+	"github.com/fieldcase/fieldcase/audio/track"
+	"github.com/fieldcase/fieldcase/internal/opustools"
 )
 
 // span is a stretch of expected content in a decoded timeline.
@@ -147,7 +146,7 @@ func TestWAVExportEdits(t *testing.T) {
 				t.Fatal(err)
 			}
 			pcm := parseWAV(t, buf.Bytes())
-			if got, want := len(pcm), int(tc.dur/FrameDuration)*FrameSamples-preSkip48/3; got != want {
+			if got, want := len(pcm), int(tc.dur/FrameDuration)*FrameSamples-track.PreSkip/3; got != want {
 				t.Errorf("WAV has %d samples, want %d", got, want)
 			}
 			checkContent(t, pcm, tc.spans)
@@ -162,7 +161,7 @@ func writeOgg(t *testing.T, tl *Timeline, st ChunkSource) string {
 	if err := WriteOgg(context.Background(), &buf, tl, st); err != nil {
 		t.Fatal(err)
 	}
-	checkOggStructure(t, buf.Bytes(), tl.packets())
+	checkOggStructure(t, buf.Bytes(), tl.Packets())
 	path := filepath.Join(t.TempDir(), "dictation.opus")
 	must(t, os.WriteFile(path, buf.Bytes(), 0o600))
 	return path
@@ -176,7 +175,7 @@ func checkOggStructure(t *testing.T, b []byte, packets int) {
 		t.Fatal(err)
 	}
 	if len(head.Data) != 19 || string(head.Data[:8]) != "OpusHead" || head.Data[8] != 1 || head.Data[9] != 1 ||
-		binary.LittleEndian.Uint16(head.Data[10:]) != preSkip48 || binary.LittleEndian.Uint32(head.Data[12:]) != SampleRate ||
+		binary.LittleEndian.Uint16(head.Data[10:]) != track.PreSkip || binary.LittleEndian.Uint32(head.Data[12:]) != SampleRate ||
 		head.Data[18] != 0 || !head.BOS || head.Granule != 0 {
 		t.Errorf("bad OpusHead %x (granule %d)", head.Data, head.Granule)
 	}
@@ -194,12 +193,12 @@ func checkOggStructure(t *testing.T, b []byte, packets int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := checkPacket(p.Data); err != nil {
+		if err := track.CheckPacket(p.Data); err != nil {
 			t.Errorf("packet %d: %v", n, err)
 		}
 		n++
 		if p.Granule != ogg.NoGranule {
-			if want := int64(n * opusFrame); p.Granule != want {
+			if want := int64(n * track.OpusFrame); p.Granule != want {
 				t.Errorf("page ending at packet %d has granule %d, want %d", n, p.Granule, want)
 			}
 			last = p.Granule
@@ -208,29 +207,14 @@ func checkOggStructure(t *testing.T, b []byte, packets int) {
 	if !eos {
 		t.Errorf("last packet not on an EOS page")
 	}
-	if n != packets || last != int64(packets*opusFrame) {
-		t.Errorf("%d packets, final granule %d; want %d, %d", n, last, packets, packets*opusFrame)
+	if n != packets || last != int64(packets*track.OpusFrame) {
+		t.Errorf("%d packets, final granule %d; want %d, %d", n, last, packets, packets*track.OpusFrame)
 	}
 }
-
-// tool returns the path of an opus-tools program, skipping (or failing on
-// CI) when it is missing.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (apt-get install opus-tools)", name)
-		}
-		t.Skipf("%s not installed (apt-get install opus-tools)", name)
-	}
-	return p
-}
-
-var playbackLength = regexp.MustCompile(`Playback length:\s+(?:(\d+)h:)?(\d+)m:([\d.]+)s`)
 
 func TestOggExportOpusTools(t *testing.T) {
-	opusinfo, opusdec := tool(t, "opusinfo"), tool(t, "opusdec")
+	opustools.Tool(t, "opusinfo")
+	opustools.Tool(t, "opusdec")
 	for _, tc := range editCases {
 		t.Run(tc.name, func(t *testing.T) {
 			var tl Timeline
@@ -238,34 +222,15 @@ func TestOggExportOpusTools(t *testing.T) {
 			tc.build(t, &tl, st)
 			path := writeOgg(t, &tl, st)
 
-			out, err := exec.Command(opusinfo, path).CombinedOutput()
-			if err != nil {
-				t.Fatalf("opusinfo: %v\n%s", err, out)
-			}
-			if bytes.Contains(out, []byte("WARNING")) || bytes.Contains(out, []byte("ERROR")) {
-				t.Errorf("opusinfo complains:\n%s", out)
-			}
-			m := playbackLength.FindSubmatch(out)
-			if m == nil {
-				t.Fatalf("opusinfo printed no playback length:\n%s", out)
-			}
-			h, _ := strconv.Atoi("0" + string(m[1]))
-			mi, _ := strconv.Atoi(string(m[2]))
-			s, _ := strconv.ParseFloat(string(m[3]), 64)
-			got := float64(h*3600+mi*60) + s
+			got := opustools.PlaybackLength(t, path).Seconds()
 			want := (tc.dur - 6500*time.Microsecond).Seconds()
 			if math.Abs(got-want) > 0.002 {
 				t.Errorf("opusinfo playback length %.3f s, want %.3f s", got, want)
 			}
 
-			wav := filepath.Join(t.TempDir(), "decoded.wav")
-			if out, err := exec.Command(opusdec, "--quiet", "--rate", "16000", "--no-dither", path, wav).CombinedOutput(); err != nil {
-				t.Fatalf("opusdec: %v\n%s", err, out)
-			}
-			b, err := os.ReadFile(wav)
-			must(t, err)
+			b := opustools.DecodeWAV(t, path)
 			pcm := parseWAV(t, b)
-			if got, want := len(pcm), int(tc.dur/FrameDuration)*FrameSamples-preSkip48/3; got != want {
+			if got, want := len(pcm), int(tc.dur/FrameDuration)*FrameSamples-track.PreSkip/3; got != want {
 				t.Errorf("opusdec decoded %d samples, want %d", got, want)
 			}
 			checkContent(t, pcm, tc.spans)

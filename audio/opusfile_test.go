@@ -8,6 +8,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/fieldcase/fieldcase/audio/track"
 	opus "gopkg.in/hraban/opus.v2"
 )
 
@@ -38,7 +39,7 @@ func TestOggExportOpusfile(t *testing.T) {
 				}
 				pcm48 = append(pcm48, frame[:n]...)
 			}
-			if got, want := len(pcm48), tl.packets()*opusFrame-preSkip48; got != want {
+			if got, want := len(pcm48), tl.Packets()*track.OpusFrame-track.PreSkip; got != want {
 				t.Errorf("libopusfile decoded %d samples at 48 kHz, want %d", got, want)
 			}
 			pcm := make([]int16, len(pcm48)/3) // 48 → 16 kHz; the tones are far below 8 kHz

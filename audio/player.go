@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fieldcase/fieldcase/audio/track"
 	"github.com/gordonklaus/portaudio"
 )
 
@@ -41,8 +42,8 @@ type playRun struct {
 // playing on the output device named device ("" for the default; see
 // Options.Device). It touches no device until Play.
 func NewPlayer(tl *Timeline, src ChunkSource, device string) *Player {
-	c := tl.clone()
-	return &Player{device: device, tl: c, src: src, total: c.packets(), seekTo: -1}
+	c := tl.Clone()
+	return &Player{device: device, tl: c, src: src, total: c.Packets(), seekTo: -1}
 }
 
 // Play starts playback from Position (from the start when at the end) and
@@ -186,11 +187,11 @@ func (p *Player) Seek(to time.Duration) {
 func (p *Player) Skip(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.seekLocked(packetsDuration(int64(p.pos)) + d)
+	p.seekLocked(track.PacketsDuration(int64(p.pos)) + d)
 }
 
 func (p *Player) seekLocked(to time.Duration) {
-	pos := int(min(max(packetsIn(to), 0), int64(p.total)))
+	pos := int(min(max(track.PacketsIn(to), 0), int64(p.total)))
 	p.pos = pos
 	if p.run != nil {
 		select {
@@ -205,11 +206,11 @@ func (p *Player) seekLocked(to time.Duration) {
 func (p *Player) Position() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return packetsDuration(int64(p.pos))
+	return track.PacketsDuration(int64(p.pos))
 }
 
 // Duration returns the length of the timeline being played.
-func (p *Player) Duration() time.Duration { return packetsDuration(int64(p.total)) }
+func (p *Player) Duration() time.Duration { return track.PacketsDuration(int64(p.total)) }
 
 // Playing reports whether playback is on.
 func (p *Player) Playing() bool {

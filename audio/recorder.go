@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fieldcase/fieldcase/audio/track"
 	"github.com/gordonklaus/portaudio"
 )
 
@@ -18,7 +19,7 @@ const (
 	// second was measured to drop 1% of frames over 10 minutes on a fully
 	// loaded 2-core machine, where the encoder goroutine went without CPU
 	// for more than a second at times.
-	frameQueue = 10 * frameRate
+	frameQueue = 10 * track.FrameRate
 	// inputLatency is the device buffer asked for. A deeper buffer rides
 	// out longer stalls on a busy machine but delays the first buffer: with
 	// PulseAudio behind ALSA the first read takes about 40% of it.
@@ -355,7 +356,7 @@ func (r *Recorder) Done() <-chan struct{} {
 }
 
 // Elapsed returns the length of the take so far, pauses excluded.
-func (r *Recorder) Elapsed() time.Duration { return packetsDuration(r.seen.Load()) }
+func (r *Recorder) Elapsed() time.Duration { return track.PacketsDuration(r.seen.Load()) }
 
 // Level returns the level of the latest 20 ms read from the device.
 func (r *Recorder) Level() Level {

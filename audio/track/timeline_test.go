@@ -1,4 +1,4 @@
-package audio
+package track
 
 import (
 	"bytes"
@@ -265,7 +265,8 @@ func TestUnmarshalTimelineRejects(t *testing.T) {
 	}
 }
 
-// FuzzUnmarshalTimeline's seed corpus is testdata/fuzz/FuzzUnmarshalTimeline.
+// FuzzUnmarshalTimeline's seed corpus is testdata/fuzz/FuzzUnmarshalTimeline
+// (see FuzzUnmarshalChunk).
 func FuzzUnmarshalTimeline(f *testing.F) {
 	f.Add([]byte{1, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {

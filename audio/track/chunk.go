@@ -1,4 +1,4 @@
-package audio
+package track
 
 import (
 	"context"
@@ -78,7 +78,7 @@ func (c Chunk) MarshalBinary() ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(c.Index))
 	b = binary.AppendUvarint(b, uint64(len(c.Packets)))
 	for i, p := range c.Packets {
-		if err := checkPacket(p); err != nil {
+		if err := CheckPacket(p); err != nil {
 			return nil, fmt.Errorf("%w: packet %d: %v", ErrInvalidChunk, i, err)
 		}
 		b = binary.AppendUvarint(b, uint64(len(p)))
@@ -116,7 +116,7 @@ func UnmarshalChunk(b []byte) (Chunk, error) {
 		if d.err != nil {
 			return Chunk{}, fmt.Errorf("%w: packet %d: %v", ErrInvalidChunk, i, d.err)
 		}
-		if err := checkPacket(p); err != nil {
+		if err := CheckPacket(p); err != nil {
 			return Chunk{}, fmt.Errorf("%w: packet %d: %v", ErrInvalidChunk, i, err)
 		}
 		c.Packets[i] = p

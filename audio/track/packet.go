@@ -1,4 +1,4 @@
-package audio
+package track
 
 import (
 	"fmt"
@@ -6,20 +6,25 @@ import (
 )
 
 // Audio format constants. Every packet holds FrameDuration of audio; the
-// PCM this package captures, decodes and exports is SampleRate mono int16.
+// PCM the audio package captures, decodes and exports is SampleRate mono
+// int16.
 const (
 	SampleRate    = 16000
 	FrameDuration = 20 * time.Millisecond
 	FrameSamples  = SampleRate * int(FrameDuration/time.Millisecond) / 1000 // 320
+	FrameRate     = int(time.Second / FrameDuration)                        // packets per second
 
-	// Opus works in 48 kHz samples whatever the input rate (RFC 7845 §4).
-	opusRate      = 48000
-	opusFrame     = opusRate / 50 // samples of a 20 ms packet at 48 kHz
-	frameRate     = int(time.Second / FrameDuration)
+	// OpusRate is the rate of Opus's own sample counts (granule positions,
+	// pre-skip), 48 kHz whatever the input rate (RFC 7845 §4).
+	OpusRate = 48000
+	// OpusFrame is a 20 ms packet in 48 kHz samples.
+	OpusFrame = OpusRate / 50
+	// PreSkip is libopus's encoder delay for the VoIP application, in 48 kHz
+	// samples: Fs/400 of look-ahead plus Fs/250 of delay compensation
+	// (6.5 ms). Ogg Opus players drop it from the start.
+	PreSkip = OpusRate/400 + OpusRate/250
+
 	maxPacketSize = 1500 // bytes; libopus never exceeds 1276 for one 20 ms frame
-	// preSkip48 is libopus's encoder delay for the VoIP application: Fs/400
-	// of look-ahead plus Fs/250 of delay compensation (6.5 ms), at 48 kHz.
-	preSkip48 = opusRate/400 + opusRate/250
 )
 
 // packetSamples48 returns the duration of an Opus packet in 48 kHz samples,
@@ -64,8 +69,8 @@ func packetSamples48(p []byte) (int, error) {
 	return n * frame, nil
 }
 
-// checkPacket reports whether p is a plausible 20 ms Opus packet.
-func checkPacket(p []byte) error {
+// CheckPacket reports whether p is a plausible 20 ms Opus packet.
+func CheckPacket(p []byte) error {
 	if len(p) > maxPacketSize {
 		return fmt.Errorf("opus packet of %d bytes exceeds %d", len(p), maxPacketSize)
 	}
@@ -73,14 +78,14 @@ func checkPacket(p []byte) error {
 	if err != nil {
 		return err
 	}
-	if n != opusFrame {
-		return fmt.Errorf("opus packet of %d samples, want %d (20 ms)", n, opusFrame)
+	if n != OpusFrame {
+		return fmt.Errorf("opus packet of %d samples, want %d (20 ms)", n, OpusFrame)
 	}
 	return nil
 }
 
-// packetsIn returns the number of whole packets in d (rounded down).
-func packetsIn(d time.Duration) int64 { return int64(d / FrameDuration) }
+// PacketsIn returns the number of whole packets in d (rounded down).
+func PacketsIn(d time.Duration) int64 { return int64(d / FrameDuration) }
 
-// packetsDuration returns the duration of n packets.
-func packetsDuration(n int64) time.Duration { return time.Duration(n) * FrameDuration }
+// PacketsDuration returns the duration of n packets.
+func PacketsDuration(n int64) time.Duration { return time.Duration(n) * FrameDuration }

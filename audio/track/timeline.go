@@ -1,4 +1,4 @@
-package audio
+package track
 
 import (
 	"encoding/binary"
@@ -28,7 +28,7 @@ func (t Take) Packets() int {
 }
 
 // Duration returns the length of the take.
-func (t Take) Duration() time.Duration { return packetsDuration(int64(t.Packets())) }
+func (t Take) Duration() time.Duration { return PacketsDuration(int64(t.Packets())) }
 
 // Location names the packet that holds a point in time.
 type Location struct {
@@ -80,9 +80,10 @@ type Timeline struct {
 }
 
 // Duration returns the length of the timeline.
-func (t *Timeline) Duration() time.Duration { return packetsDuration(int64(t.packets())) }
+func (t *Timeline) Duration() time.Duration { return PacketsDuration(int64(t.Packets())) }
 
-func (t *Timeline) packets() int {
+// Packets returns the length of the timeline in 20 ms packets.
+func (t *Timeline) Packets() int {
 	n := 0
 	for _, s := range t.segs {
 		n += s.n
@@ -101,6 +102,25 @@ func (t *Timeline) Takes() []Take {
 	out := make([]Take, len(t.takes))
 	for i, tk := range t.takes {
 		out[i] = Take{ID: tk.ID, Chunks: slices.Clone(tk.Chunks)}
+	}
+	return out
+}
+
+// Segment is a run of packets of one take, as the timeline plays it.
+type Segment struct {
+	Take    Take // the take, with the sizes of its chunks
+	Start   int  // first packet of the take in the run
+	Packets int  // packets in the run
+}
+
+// Segments returns the timeline's runs of packets in playing order: a
+// decoder starts afresh at each, and a reader takes their packets from the
+// take's chunks.
+func (t *Timeline) Segments() []Segment {
+	out := make([]Segment, len(t.segs))
+	for i, s := range t.segs {
+		tk := t.take(s.take)
+		out[i] = Segment{Take: Take{ID: tk.ID, Chunks: slices.Clone(tk.Chunks)}, Start: s.start, Packets: s.n}
 	}
 	return out
 }
@@ -142,7 +162,7 @@ func (t *Timeline) Overwrite(at time.Duration, take Take) error {
 	}
 	t.segs = t.segs[:t.split(p)]
 	t.prune()
-	return t.Insert(packetsDuration(int64(p)), take)
+	return t.Insert(PacketsDuration(int64(p)), take)
 }
 
 // Locate returns the packet that holds the point at (0 ≤ at < Duration).
@@ -178,7 +198,7 @@ func (t *Timeline) Markers() []Marker {
 	for _, i := range t.markOrder() {
 		m := t.marks[i]
 		p, _ := t.position(m.take, m.packet)
-		out = append(out, Marker{At: packetsDuration(int64(p)), Comment: m.comment})
+		out = append(out, Marker{At: PacketsDuration(int64(p)), Comment: m.comment})
 	}
 	return out
 }
@@ -208,8 +228,8 @@ func (t *Timeline) markOrder() []int {
 
 // point converts a time to a packet position.
 func (t *Timeline) point(at time.Duration, endOK bool) (int, error) {
-	n := t.packets()
-	p := packetsIn(at)
+	n := t.Packets()
+	p := PacketsIn(at)
 	if at < 0 || p > int64(n) || p == int64(n) && !endOK {
 		return 0, fmt.Errorf("%w: %v in a timeline of %v", ErrOutOfRange, at, t.Duration())
 	}
@@ -225,7 +245,7 @@ func (t *Timeline) find(p int) (segment, int) {
 		}
 		p -= s.n
 	}
-	panic("audio: position beyond timeline") // callers check p first
+	panic("track: position beyond timeline") // callers check p first
 }
 
 // position returns the timeline position of packet of take.
@@ -282,7 +302,7 @@ func (t *Timeline) checkTake(take Take) error {
 		}
 		total += c
 	}
-	if total+t.packets() > maxPackets {
+	if total+t.Packets() > maxPackets {
 		return fmt.Errorf("%w: timeline too long", ErrInvalidTimeline)
 	}
 	return nil
@@ -293,6 +313,8 @@ func (t *Timeline) addTake(take Take) {
 	t.takes = slices.Insert(t.takes, i, Take{ID: take.ID, Chunks: slices.Clone(take.Chunks)})
 }
 
+// take returns the take with id, which a segment uses; its Chunks are
+// shared.
 func (t *Timeline) take(id uint32) Take {
 	i, _ := slices.BinarySearchFunc(t.takes, id, func(tk Take, id uint32) int { return cmpU32(tk.ID, id) })
 	return t.takes[i]
@@ -326,8 +348,8 @@ func checkComment(c string) error {
 	return nil
 }
 
-// clone returns a deep copy.
-func (t *Timeline) clone() *Timeline {
+// Clone returns a deep copy.
+func (t *Timeline) Clone() *Timeline {
 	c := &Timeline{next: t.next, takes: t.Takes(), segs: slices.Clone(t.segs), marks: slices.Clone(t.marks)}
 	return c
 }
