@@ -5,11 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"strconv"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
 )
 
@@ -28,11 +28,6 @@ func blobKey(caseID, recordingID string, take, index uint32) []byte {
 	k = append(k, '/')
 	k = binary.BigEndian.AppendUint32(k, take)
 	return binary.BigEndian.AppendUint32(k, index)
-}
-
-func chunkPlace(caseID, recordingID string, take, index uint32, last bool) crypto.Place {
-	return crypto.Place{CaseID: caseID, RecordID: recordingID + ".t" + strconv.FormatUint(uint64(take), 10),
-		Purpose: crypto.PurposeAudio, Chunk: index, Last: last}
 }
 
 func blobBuckets(tx *bolt.Tx) (blobs, out *bolt.Bucket, err error) {
@@ -82,14 +77,14 @@ func (v *Vault) PutChunk(caseID, recordingID string, take, index uint32, last bo
 		if key == nil {
 			return fmt.Errorf("%w: case %s", ErrNoKey, caseID)
 		}
-		sealed := crypto.Seal(key, chunkPlace(caseID, recordingID, take, index, last), plain)
-		ref = record.ChunkRef{Take: take, Index: index, Last: last, ID: sha256.Sum256(sealed)}
+		box := crypto.Seal(key, sealed.ChunkPlace(caseID, recordingID, take, index, last), plain)
+		ref = record.ChunkRef{Take: take, Index: index, Last: last, ID: sha256.Sum256(box)}
 		blobs, out, err := blobBuckets(tx.btx)
 		if err != nil {
 			return err
 		}
 		k := blobKey(caseID, recordingID, take, index)
-		if err := blobs.Put(k, encodeBlob(ref, sealed)); err != nil {
+		if err := blobs.Put(k, encodeBlob(ref, box)); err != nil {
 			return err
 		}
 		return out.Put(ref.ID[:], k)
@@ -111,11 +106,11 @@ func (v *Vault) Chunk(caseID, recordingID string, take, index uint32) ([]byte, e
 			if val == nil {
 				return ErrNotFound
 			}
-			ref, sealed, err := decodeBlob(k, val)
+			ref, box, err := decodeBlob(k, val)
 			if err != nil {
 				return err
 			}
-			epoch, err := crypto.SealedEpoch(sealed)
+			epoch, err := crypto.SealedEpoch(box)
 			if err != nil {
 				return fmt.Errorf("%w: chunk: %v", ErrCorrupt, err)
 			}
@@ -123,7 +118,7 @@ func (v *Vault) Chunk(caseID, recordingID string, take, index uint32) ([]byte, e
 			if key == nil {
 				return ErrNoKey
 			}
-			plain, err = crypto.Open(key, chunkPlace(caseID, recordingID, take, index, ref.Last), sealed)
+			plain, err = crypto.Open(key, sealed.ChunkPlace(caseID, recordingID, take, index, ref.Last), box)
 			if err != nil {
 				return fmt.Errorf("%w: chunk %d/%d: %v", ErrCorrupt, take, index, err)
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,7 +110,7 @@ func (c *ExportCmd) Run(a *app) error {
 		if _, err := os.Stat(dir); err == nil { // two cases with one reference
 			dir += "-" + ce.ID
 		}
-		if err := ce.write(dir); err != nil {
+		if err := ce.write(a.ctx, st, dir); err != nil {
 			return exportWriteError(dir, err)
 		}
 		index = append(index, map[string]any{"id": ce.ID, "ref": ce.Ref(), "dir": filepath.Base(dir), "unreadable_records": len(ce.Unreadable)})
@@ -205,6 +206,8 @@ type entry struct {
 	// conflict from two offline edits not yet resolved); 1 normally.
 	Versions int `json:"versions"`
 	Value    any `json:"value"`
+	// Audio is what became of a recording's audio (recordings only).
+	Audio *recordingAudio `json:"audio,omitempty"`
 }
 
 // caseExport is one case as the recovery identity reads it.
@@ -345,13 +348,9 @@ func headsOf(revs []*record.Revision) []*record.Revision {
 }
 
 func (c *caseExport) open(rev *record.Revision) (any, error) {
-	epoch, err := crypto.SealedEpoch(rev.Body)
+	key, err := c.keyFor(rev.Body)
 	if err != nil {
 		return nil, err
-	}
-	key := c.keys[epoch]
-	if key == nil {
-		return nil, fmt.Errorf("key epoch %d not wrapped to the recovery identity", epoch)
 	}
 	js, err := sealed.Open(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body)
 	if err != nil {
@@ -360,9 +359,25 @@ func (c *caseExport) open(rev *record.Revision) (any, error) {
 	return sealed.Value(rev.Kind, js)
 }
 
-// write puts case.json and case.md into dir.
-func (c *caseExport) write(dir string) error {
+// keyFor returns the case key a body was sealed under.
+func (c *caseExport) keyFor(body []byte) (*crypto.CaseKey, error) {
+	epoch, err := crypto.SealedEpoch(body)
+	if err != nil {
+		return nil, err
+	}
+	key := c.keys[epoch]
+	if key == nil {
+		return nil, fmt.Errorf("key epoch %d not wrapped to the recovery identity", epoch)
+	}
+	return key, nil
+}
+
+// write puts the recordings' audio, case.json and case.md into dir.
+func (c *caseExport) write(ctx context.Context, st server.Store, dir string) error {
 	if err := os.Mkdir(dir, 0o700); err != nil {
+		return err
+	}
+	if err := c.writeRecordings(ctx, st, dir); err != nil {
 		return err
 	}
 	if err := writeJSONFile(filepath.Join(dir, "case.json"), c); err != nil {
@@ -380,11 +395,20 @@ func writeJSONFile(path string, v any) error {
 }
 
 func writeFileSynced(path string, b []byte) error {
+	return writeFile(path, func(f *os.File) error {
+		_, err := f.Write(b)
+		return err
+	})
+}
+
+// writeFile creates path (mode 0600; it must not exist), lets write fill it,
+// and syncs it.
+func writeFile(path string, write func(*os.File) error) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(b)
+	err = write(f)
 	if err == nil {
 		err = f.Sync()
 	}

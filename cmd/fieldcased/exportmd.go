@@ -86,7 +86,7 @@ func (c *caseExport) markdown() string {
 		if r.Transcript != "" {
 			p(", transcript in note %s", r.Transcript)
 		}
-		p(" (recording %s; audio stays sealed: export it on a member's device with 'fieldcase recording export')%s\n", e.ID, conflict(e))
+		p(" (recording %s; %s)%s\n", e.ID, e.Audio.summary(), conflict(e))
 	}
 	p("\n## Access history (%d events)\n\n", len(c.Audit))
 	for _, e := range c.Audit {

@@ -215,3 +215,18 @@ func enrol(t *testing.T, dir string, p *proc, user, device string) (*servertest.
 	}
 	return c, &servertest.Writer{Device: device}
 }
+
+// fieldcased runs on servers without audio libraries: it must not link
+// PortAudio or libopus (its recovery export reads recordings with
+// audio/track, which has no cgo).
+func TestNoAudioLibraries(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.Contains(dep, "portaudio") || strings.Contains(dep, "hraban/opus") || dep == "github.com/fieldcase/fieldcase/audio" {
+			t.Errorf("fieldcased depends on %s", dep)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -81,6 +82,14 @@ func KindOf(c byte) (record.Kind, bool) {
 // Place is where a record body belongs.
 func Place(caseID, recordID string) crypto.Place {
 	return crypto.Place{CaseID: caseID, RecordID: recordID, Purpose: crypto.PurposeRecord}
+}
+
+// ChunkPlace is where an audio chunk belongs: take and index of a recording
+// of a case, and whether it is the take's last chunk. Chunks are sealed
+// under the case key's audio subkey.
+func ChunkPlace(caseID, recordingID string, take, index uint32, last bool) crypto.Place {
+	return crypto.Place{CaseID: caseID, RecordID: recordingID + ".t" + strconv.FormatUint(uint64(take), 10),
+		Purpose: crypto.PurposeAudio, Chunk: index, Last: last}
 }
 
 // Seal encodes v as the body of a record of kind k and seals it.

@@ -165,17 +165,7 @@ func TestTeamScenario(t *testing.T) {
 // key rotation, and nothing else does.
 func TestRecoveryExport(t *testing.T) {
 	s := synctest.StartServer(t)
-	keyFile := filepath.Join(t.TempDir(), "recovery.key")
-	recipient := ""
-	for _, line := range strings.Split(s.Admin("recovery", "new", "--out", keyFile), "\n") {
-		if strings.HasPrefix(line, "age1pq1") {
-			recipient = strings.TrimSpace(line)
-		}
-	}
-	if recipient == "" {
-		t.Fatal("recovery new printed no recipient")
-	}
-	s.Admin("recovery", "set", recipient)
+	keyFile := setRecovery(t, s)
 
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	bob := s.NewDevice("bob", s.URL, "bob", "caseworker", "north")
@@ -193,10 +183,7 @@ func TestRecoveryExport(t *testing.T) {
 	addNote(t, bob, a1, "bob's visit after the rotation")
 	bob.MustSync()
 
-	export := func(args ...string) (string, error) {
-		out, err := exec.Command(s.Binary(), append([]string{"export"}, args...)...).CombinedOutput()
-		return string(out), err
-	}
+	export := func(args ...string) (string, error) { return recoveryExport(s, args...) }
 	// The running server's file is locked: export from a backup.
 	if out, err := export("--identity", keyFile, "--all", "--out", filepath.Join(t.TempDir(), "x"), "--data", s.Dir); err == nil || !strings.Contains(out, "backup") {
 		t.Errorf("export from a running server's data dir: err=%v\n%s", err, out)
@@ -253,6 +240,30 @@ func TestRecoveryExport(t *testing.T) {
 	if out, err := export("--all", "--out", filepath.Join(t.TempDir(), "z"), "--from", backup); err == nil {
 		t.Errorf("export without --identity succeeded:\n%s", out)
 	}
+}
+
+// setRecovery makes an agency recovery identity, sets its recipient on the
+// server, and returns the identity's file.
+func setRecovery(t *testing.T, s *synctest.Server) string {
+	t.Helper()
+	keyFile := filepath.Join(t.TempDir(), "recovery.key")
+	recipient := ""
+	for _, line := range strings.Split(s.Admin("recovery", "new", "--out", keyFile), "\n") {
+		if strings.HasPrefix(line, "age1pq1") {
+			recipient = strings.TrimSpace(line)
+		}
+	}
+	if recipient == "" {
+		t.Fatal("recovery new printed no recipient")
+	}
+	s.Admin("recovery", "set", recipient)
+	return keyFile
+}
+
+// recoveryExport runs 'fieldcased export' with args.
+func recoveryExport(s *synctest.Server, args ...string) (string, error) {
+	out, err := exec.Command(s.Binary(), append([]string{"export"}, args...)...).CombinedOutput()
+	return string(out), err
 }
 
 // A reassignment interrupted after the server's change but before the key
