@@ -78,22 +78,7 @@ func TestTeamScenario(t *testing.T) {
 	}
 	// Even holding the revision (say, from a stolen backup of the server),
 	// her keys do not open it: it is sealed under the rotated key.
-	var written []*record.Revision
-	bob.V.AllRevisions(func(r *record.Revision) error {
-		if r.RecordID == after {
-			c := *r
-			c.Body = append([]byte(nil), r.Body...)
-			written = append(written, &c)
-		}
-		return nil
-	})
-	if _, err := ada.V.ApplyPage(written, "", 0); err != nil {
-		t.Fatal(err)
-	}
-	ada.V.LoadAll(ctx)
-	if n, err := ada.V.Note(after); err != nil || !n.Sealed {
-		t.Errorf("ada opens a note written after her removal: sealed=%v err=%v", n.Sealed, err)
-	}
+	cannotOpen(t, bob, ada, after)
 	if n, _ := ada.V.Notes(a1); len(n) == 0 {
 		t.Errorf("ada lost her own earlier notes")
 	}
@@ -313,21 +298,32 @@ func TestInterruptedReassignmentCompletes(t *testing.T) {
 	bob.MustSync()
 	after := addNote(t, bob, a1, "bob's visit after the reassignment")
 	bob.MustSync()
+	ada.MustSync()
+	cannotOpen(t, bob, ada, after)
+}
+
+// cannotOpen hands reader the revisions of note noteID that writer holds
+// (as a stolen copy of the server would) and checks reader's keys do not
+// open them.
+func cannotOpen(t *testing.T, writer, reader *synctest.Device, noteID string) {
+	t.Helper()
 	var written []*record.Revision
-	bob.V.AllRevisions(func(r *record.Revision) error {
-		if r.RecordID == after {
+	writer.V.AllRevisions(func(r *record.Revision) error {
+		if r.RecordID == noteID {
 			c := *r
 			c.Body = append([]byte(nil), r.Body...)
 			written = append(written, &c)
 		}
 		return nil
 	})
-	ada.MustSync()
-	if _, err := ada.V.ApplyPage(written, "", 0); err != nil {
+	if len(written) == 0 {
+		t.Fatalf("%s holds no revision of note %s", writer.Name, noteID)
+	}
+	if _, err := reader.V.ApplyPage(written, "", 0); err != nil {
 		t.Fatal(err)
 	}
-	ada.V.LoadAll(context.Background())
-	if n, err := ada.V.Note(after); err != nil || !n.Sealed {
-		t.Errorf("ada opens a note written after her removal: sealed=%v err=%v", n.Sealed, err)
+	reader.V.LoadAll(context.Background())
+	if n, err := reader.V.Note(noteID); err != nil || !n.Sealed {
+		t.Errorf("%s opens a note written after their removal: sealed=%v err=%v", reader.Name, n.Sealed, err)
 	}
 }
