@@ -295,6 +295,7 @@ type transcribe struct {
 	started bool
 	confirm bool
 	busy    bool    // a save, leave or discard is under way: keys wait
+	done    bool    // saved as a note or discarded: nothing more to keep
 	queued  tea.Cmd // that write, held until the autosave under way lands
 	errText string
 	info    string
@@ -351,7 +352,7 @@ func (t *transcribe) FullHelp() [][]key.Binding {
 // or an idle lock to keep (unless it is being saved as a note right now).
 func (t *transcribe) PendingLocal() (localText, bool) {
 	text := t.text.value()
-	return localText{transcriptKey(t.rec.ID), text}, text != t.saved && !t.saving && !t.busy
+	return localText{transcriptKey(t.rec.ID), text}, text != t.saved && !t.saving && !t.busy && !t.done
 }
 
 // keep seals the transcript into the vault (or forgets it when empty).
@@ -389,7 +390,10 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 			return t, nil
 		}
 		t.ticking = false
-		if t.busy || t.text.value() == t.saved {
+		// A tick armed before the transcript was saved as a note (or
+		// discarded) may land after it, before the screen closes: it
+		// must not bring the kept text back.
+		if t.done || t.busy || t.text.value() == t.saved {
 			return t, nil
 		}
 		if t.saving {
@@ -439,6 +443,7 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 			t.errText = "Could not discard the transcript: " + writeError(msg.err)
 			return t, nil
 		}
+		t.done = true
 		return t, back("Transcript discarded.", false)
 	case transcribedMsg:
 		if msg.id != t.id {
@@ -450,6 +455,7 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 			t.errText = "Not saved: " + writeError(msg.err) + ". Your text is kept here."
 			return t, nil
 		}
+		t.done = true
 		return t, back("Transcript saved as a note of "+t.rec.ref+"; the recording is marked transcribed.", true)
 	case tea.KeyPressMsg:
 		if t.busy {
