@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -265,10 +266,18 @@ func toneWindows(pcm []int16) (count map[float64]int, order []float64) {
 	const w = SampleRate / 10
 	for i := 0; i+w <= len(pcm); i += w {
 		win := pcm[i : i+w]
-		if rms(win) < -40 {
+		// The test tones play at about -9 dBFS. A window that holds only a
+		// few milliseconds of one (where a take starts, pauses or stops)
+		// has no clear pitch and is skipped, as is one where no tone
+		// stands 6 dB above the others: such a window once read as 440 Hz
+		// at the very end of a take that ended on 660 Hz.
+		if rms(win) < -20 {
 			continue
 		}
 		f := dominant(win, testFreqs...)
+		if clear := power(win, f); slices.ContainsFunc(testFreqs, func(g float64) bool { return g != f && power(win, g) > clear-6 }) {
+			continue
+		}
 		count[f]++
 		if len(order) == 0 || order[len(order)-1] != f {
 			order = append(order, f)
