@@ -22,39 +22,78 @@ import (
 // FileName is the store's file name inside a server's data directory.
 const FileName = "fieldcased.db"
 
-// formatVersion is the layout version written in meta; a newer one is refused.
-const formatVersion = 1
+// FormatVersion is the layout version written in meta; a newer one is
+// refused.
+const FormatVersion = 1
 
-var (
-	bMeta        = []byte("meta")
-	bTeams       = []byte("teams")
-	bTeamNames   = []byte("team_names")
-	bUsers       = []byte("users")
-	bUserNames   = []byte("user_names")
-	bDevices     = []byte("devices")
-	bTokens      = []byte("tokens")
-	bEnrollCodes = []byte("enroll_codes")
-	bCases       = []byte("cases")
-	bRecords     = []byte("records")
-	bRevs        = []byte("revs")
-	bCaseRevs    = []byte("case_revs")
-	bChanges     = []byte("changes")
-	bAcks        = []byte("acks")
-	bAckPending  = []byte("ack_pending")
-	bBlobs       = []byte("blobs")
+// Layout names the buckets of a store file (format FormatVersion). Tools
+// that copy whole stores (pgstore's import and backup) read and write the
+// file through these names, so the layout is written down once.
+var Layout = layout{
+	Meta:        []byte("meta"),
+	Teams:       []byte("teams"),
+	TeamNames:   []byte("team_names"),
+	Users:       []byte("users"),
+	UserNames:   []byte("user_names"),
+	Devices:     []byte("devices"),
+	Tokens:      []byte("tokens"),
+	EnrollCodes: []byte("enroll_codes"),
+	Cases:       []byte("cases"),
+	Records:     []byte("records"),
+	Revs:        []byte("revs"),
+	CaseRevs:    []byte("case_revs"),
+	Changes:     []byte("changes"),
+	Acks:        []byte("acks"),
+	AckPending:  []byte("ack_pending"),
+	Blobs:       []byte("blobs"),
+}
 
-	allBuckets = [][]byte{bMeta, bTeams, bTeamNames, bUsers, bUserNames, bDevices, bTokens, bEnrollCodes,
-		bCases, bRecords, bRevs, bCaseRevs, bChanges, bAcks, bAckPending, bBlobs}
+type layout struct {
+	Meta        []byte
+	Teams       []byte
+	TeamNames   []byte
+	Users       []byte
+	UserNames   []byte
+	Devices     []byte
+	Tokens      []byte
+	EnrollCodes []byte
+	Cases       []byte
+	Records     []byte
+	Revs        []byte
+	CaseRevs    []byte
+	Changes     []byte
+	Acks        []byte
+	AckPending  []byte
+	Blobs       []byte
+}
 
-	kFormat    = []byte("format")
-	kServerID  = []byte("server_id")
-	kEpoch     = []byte("epoch")
-	kCreated   = []byte("created")
-	kRecovery  = []byte("recovery")
-	kRosterVer = []byte("roster_version")
-	kChangeSeq = []byte("change_seq")
-	kCaseRevN  = []byte("case_rev_seq")
-)
+// All lists every bucket of the layout.
+func (l layout) All() [][]byte {
+	return [][]byte{l.Meta, l.Teams, l.TeamNames, l.Users, l.UserNames, l.Devices, l.Tokens, l.EnrollCodes, l.Cases, l.Records, l.Revs, l.CaseRevs, l.Changes, l.Acks, l.AckPending, l.Blobs}
+}
+
+// MetaKeys name the values in the meta bucket.
+var MetaKeys = metaKeys{
+	Format:        []byte("format"),
+	ServerID:      []byte("server_id"),
+	Epoch:         []byte("epoch"),
+	Created:       []byte("created"),
+	Recovery:      []byte("recovery"),
+	RosterVersion: []byte("roster_version"),
+	ChangeSeq:     []byte("change_seq"),
+	CaseRevSeq:    []byte("case_rev_seq"),
+}
+
+type metaKeys struct {
+	Format        []byte
+	ServerID      []byte
+	Epoch         []byte
+	Created       []byte
+	Recovery      []byte
+	RosterVersion []byte
+	ChangeSeq     []byte
+	CaseRevSeq    []byte
+}
 
 // ErrNotStore means a file is not a fieldcased store (or is a newer one).
 var ErrNotStore = errors.New("not a fieldcased store")
@@ -112,41 +151,41 @@ func Open(path string, opts Options) (*Store, error) {
 }
 
 func checkFormat(tx *bolt.Tx) error {
-	m := tx.Bucket(bMeta)
+	m := tx.Bucket(Layout.Meta)
 	if m == nil {
 		return ErrNotStore
 	}
-	v := m.Get(kFormat)
-	if len(v) != 8 || binary.BigEndian.Uint64(v) > formatVersion {
+	v := m.Get(MetaKeys.Format)
+	if len(v) != 8 || binary.BigEndian.Uint64(v) > FormatVersion {
 		return fmt.Errorf("%w: format %x", ErrNotStore, v)
 	}
 	return nil
 }
 
 func initialise(tx *bolt.Tx) error {
-	if m := tx.Bucket(bMeta); m != nil {
+	if m := tx.Bucket(Layout.Meta); m != nil {
 		if err := checkFormat(tx); err != nil {
 			return err
 		}
-	} else if tx.Bucket(bRevs) == nil && len(bucketNames(tx)) > 0 {
+	} else if tx.Bucket(Layout.Revs) == nil && len(bucketNames(tx)) > 0 {
 		// A bbolt file of someone else's.
 		return ErrNotStore
 	}
-	for _, b := range allBuckets {
+	for _, b := range Layout.All() {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}
 	}
-	m := tx.Bucket(bMeta)
-	if m.Get(kFormat) != nil {
+	m := tx.Bucket(Layout.Meta)
+	if m.Get(MetaKeys.Format) != nil {
 		return nil
 	}
 	now, _ := time.Now().UTC().MarshalText()
 	for k, v := range map[string][]byte{
-		string(kFormat):   u64(formatVersion),
-		string(kServerID): []byte(newID()),
-		string(kEpoch):    []byte(newID()),
-		string(kCreated):  now,
+		string(MetaKeys.Format):   u64(FormatVersion),
+		string(MetaKeys.ServerID): []byte(newID()),
+		string(MetaKeys.Epoch):    []byte(newID()),
+		string(MetaKeys.Created):  now,
 	} {
 		if err := m.Put([]byte(k), v); err != nil {
 			return err
@@ -244,7 +283,7 @@ func placeCopy(tmp, path string) error {
 		if err := checkFormat(btx); err != nil {
 			return err
 		}
-		return btx.Bucket(bMeta).Put(kEpoch, []byte(newID()))
+		return btx.Bucket(Layout.Meta).Put(MetaKeys.Epoch, []byte(newID()))
 	})
 	if cerr := cp.Close(); err == nil {
 		err = cerr
@@ -356,79 +395,79 @@ func listJSON[T any](b *bolt.Bucket) ([]T, error) {
 // Meta.
 
 func (t *tx) Meta() (server.Meta, error) {
-	m := t.b(bMeta)
+	m := t.b(Layout.Meta)
 	var created time.Time
-	_ = created.UnmarshalText(m.Get(kCreated))
+	_ = created.UnmarshalText(m.Get(MetaKeys.Created))
 	return server.Meta{
-		ServerID:      string(m.Get(kServerID)),
-		Epoch:         string(m.Get(kEpoch)),
+		ServerID:      string(m.Get(MetaKeys.ServerID)),
+		Epoch:         string(m.Get(MetaKeys.Epoch)),
 		Created:       created,
-		Recovery:      string(m.Get(kRecovery)),
-		RosterVersion: getU64(m, kRosterVer),
+		Recovery:      string(m.Get(MetaKeys.Recovery)),
+		RosterVersion: getU64(m, MetaKeys.RosterVersion),
 	}, nil
 }
 
 func (t *tx) SetRecovery(recipient string) error {
-	return t.b(bMeta).Put(kRecovery, []byte(recipient))
+	return t.b(Layout.Meta).Put(MetaKeys.Recovery, []byte(recipient))
 }
 
 func (t *tx) BumpRosterVersion() (uint64, error) {
-	m := t.b(bMeta)
-	v := getU64(m, kRosterVer) + 1
-	return v, m.Put(kRosterVer, u64(v))
+	m := t.b(Layout.Meta)
+	v := getU64(m, MetaKeys.RosterVersion) + 1
+	return v, m.Put(MetaKeys.RosterVersion, u64(v))
 }
 
 // Directory.
 
 func (t *tx) InsertTeam(team server.Team) error {
-	if t.b(bTeams).Get([]byte(team.ID)) != nil || t.b(bTeamNames).Get([]byte(team.Name)) != nil {
+	if t.b(Layout.Teams).Get([]byte(team.ID)) != nil || t.b(Layout.TeamNames).Get([]byte(team.Name)) != nil {
 		return fmt.Errorf("team %q: %w", team.Name, server.ErrExists)
 	}
-	if err := putJSON(t.b(bTeams), []byte(team.ID), team); err != nil {
+	if err := putJSON(t.b(Layout.Teams), []byte(team.ID), team); err != nil {
 		return err
 	}
-	return t.b(bTeamNames).Put([]byte(team.Name), []byte(team.ID))
+	return t.b(Layout.TeamNames).Put([]byte(team.Name), []byte(team.ID))
 }
 
 func (t *tx) Team(id string) (server.Team, error) {
 	var team server.Team
-	return team, getJSON(t.b(bTeams), []byte(id), &team)
+	return team, getJSON(t.b(Layout.Teams), []byte(id), &team)
 }
 
 func (t *tx) TeamByName(name string) (server.Team, error) {
-	id := t.b(bTeamNames).Get([]byte(name))
+	id := t.b(Layout.TeamNames).Get([]byte(name))
 	if id == nil {
 		return server.Team{}, server.ErrNotFound
 	}
 	return t.Team(string(id))
 }
 
-func (t *tx) Teams() ([]server.Team, error) { return listJSON[server.Team](t.b(bTeams)) }
+func (t *tx) Teams() ([]server.Team, error) { return listJSON[server.Team](t.b(Layout.Teams)) }
 
 func (t *tx) InsertUser(u server.User) error {
-	if t.b(bUsers).Get([]byte(u.ID)) != nil || t.b(bUserNames).Get([]byte(u.Name)) != nil {
+	if t.b(Layout.Users).Get([]byte(u.ID)) != nil || t.b(Layout.UserNames).Get([]byte(u.Name)) != nil {
 		return fmt.Errorf("user %q: %w", u.Name, server.ErrExists)
 	}
-	if err := putJSON(t.b(bUsers), []byte(u.ID), u); err != nil {
+	if err := putJSON(t.b(Layout.Users), []byte(u.ID), u); err != nil {
 		return err
 	}
-	return t.b(bUserNames).Put([]byte(u.Name), []byte(u.ID))
+	return t.b(Layout.UserNames).Put([]byte(u.Name), []byte(u.ID))
 }
 
 func (t *tx) User(id string) (server.User, error) {
 	var u server.User
-	return u, getJSON(t.b(bUsers), []byte(id), &u)
+	return u, getJSON(t.b(Layout.Users), []byte(id), &u)
 }
 
 func (t *tx) UserByName(name string) (server.User, error) {
-	id := t.b(bUserNames).Get([]byte(name))
+	id := t.b(Layout.UserNames).Get([]byte(name))
 	if id == nil {
 		return server.User{}, server.ErrNotFound
 	}
 	return t.User(string(id))
 }
 
-func (t *tx) Users() ([]server.User, error) { return listJSON[server.User](t.b(bUsers)) }
+func (t *tx) Users() ([]server.User, error) { return listJSON[server.User](t.b(Layout.Users)) }
 
 func (t *tx) SetTeamPolicy(teamID string, policy []byte, version int) error {
 	tm, err := t.Team(teamID)
@@ -436,33 +475,33 @@ func (t *tx) SetTeamPolicy(teamID string, policy []byte, version int) error {
 		return err
 	}
 	tm.Policy, tm.PolicyVersion = policy, version
-	return putJSON(t.b(bTeams), []byte(teamID), tm)
+	return putJSON(t.b(Layout.Teams), []byte(teamID), tm)
 }
 
 func (t *tx) InsertDevice(d server.Device) error {
-	if t.b(bDevices).Get([]byte(d.ID)) != nil || t.b(bTokens).Get(d.TokenHash[:]) != nil {
+	if t.b(Layout.Devices).Get([]byte(d.ID)) != nil || t.b(Layout.Tokens).Get(d.TokenHash[:]) != nil {
 		return fmt.Errorf("device %q: %w", d.ID, server.ErrExists)
 	}
-	if err := putJSON(t.b(bDevices), []byte(d.ID), d); err != nil {
+	if err := putJSON(t.b(Layout.Devices), []byte(d.ID), d); err != nil {
 		return err
 	}
-	return t.b(bTokens).Put(d.TokenHash[:], []byte(d.ID))
+	return t.b(Layout.Tokens).Put(d.TokenHash[:], []byte(d.ID))
 }
 
 func (t *tx) Device(id string) (server.Device, error) {
 	var d server.Device
-	return d, getJSON(t.b(bDevices), []byte(id), &d)
+	return d, getJSON(t.b(Layout.Devices), []byte(id), &d)
 }
 
 func (t *tx) DeviceByToken(hash [32]byte) (server.Device, error) {
-	id := t.b(bTokens).Get(hash[:])
+	id := t.b(Layout.Tokens).Get(hash[:])
 	if id == nil {
 		return server.Device{}, server.ErrNotFound
 	}
 	return t.Device(string(id))
 }
 
-func (t *tx) Devices() ([]server.Device, error) { return listJSON[server.Device](t.b(bDevices)) }
+func (t *tx) Devices() ([]server.Device, error) { return listJSON[server.Device](t.b(Layout.Devices)) }
 
 func (t *tx) RevokeDevice(id string, at time.Time) error {
 	d, err := t.Device(id)
@@ -473,7 +512,7 @@ func (t *tx) RevokeDevice(id string, at time.Time) error {
 		return nil
 	}
 	d.Revoked = at.UTC()
-	return putJSON(t.b(bDevices), []byte(id), d)
+	return putJSON(t.b(Layout.Devices), []byte(id), d)
 }
 
 func (t *tx) ReplaceDeviceToken(id string, hash [32]byte) error {
@@ -481,17 +520,17 @@ func (t *tx) ReplaceDeviceToken(id string, hash [32]byte) error {
 	if err != nil {
 		return err
 	}
-	if t.b(bTokens).Get(hash[:]) != nil {
+	if t.b(Layout.Tokens).Get(hash[:]) != nil {
 		return fmt.Errorf("token: %w", server.ErrExists)
 	}
-	if err := t.b(bTokens).Delete(d.TokenHash[:]); err != nil {
+	if err := t.b(Layout.Tokens).Delete(d.TokenHash[:]); err != nil {
 		return err
 	}
 	d.TokenHash = hash
-	if err := putJSON(t.b(bDevices), []byte(id), d); err != nil {
+	if err := putJSON(t.b(Layout.Devices), []byte(id), d); err != nil {
 		return err
 	}
-	return t.b(bTokens).Put(hash[:], []byte(id))
+	return t.b(Layout.Tokens).Put(hash[:], []byte(id))
 }
 
 func (t *tx) TouchDevice(id string, seen, synced time.Time) error {
@@ -505,26 +544,26 @@ func (t *tx) TouchDevice(id string, seen, synced time.Time) error {
 	if synced.After(d.LastSync) {
 		d.LastSync = synced.UTC()
 	}
-	return putJSON(t.b(bDevices), []byte(id), d)
+	return putJSON(t.b(Layout.Devices), []byte(id), d)
 }
 
 func (t *tx) InsertEnrollCode(c server.EnrollCode) error {
-	if t.b(bEnrollCodes).Get(c.Hash[:]) != nil {
+	if t.b(Layout.EnrollCodes).Get(c.Hash[:]) != nil {
 		return server.ErrExists
 	}
-	return putJSON(t.b(bEnrollCodes), c.Hash[:], c)
+	return putJSON(t.b(Layout.EnrollCodes), c.Hash[:], c)
 }
 
 func (t *tx) EnrollCode(hash [32]byte) (server.EnrollCode, error) {
 	var c server.EnrollCode
-	return c, getJSON(t.b(bEnrollCodes), hash[:], &c)
+	return c, getJSON(t.b(Layout.EnrollCodes), hash[:], &c)
 }
 
 func (t *tx) DeleteEnrollCode(hash [32]byte) error {
-	if t.b(bEnrollCodes).Get(hash[:]) == nil {
+	if t.b(Layout.EnrollCodes).Get(hash[:]) == nil {
 		return server.ErrNotFound
 	}
-	return t.b(bEnrollCodes).Delete(hash[:])
+	return t.b(Layout.EnrollCodes).Delete(hash[:])
 }
 
 func (t *tx) MarkEnrollCodeUsed(hash [32]byte, deviceID string) error {
@@ -533,18 +572,18 @@ func (t *tx) MarkEnrollCodeUsed(hash [32]byte, deviceID string) error {
 		return err
 	}
 	c.UsedBy = deviceID
-	return putJSON(t.b(bEnrollCodes), hash[:], c)
+	return putJSON(t.b(Layout.EnrollCodes), hash[:], c)
 }
 
 func (t *tx) DeleteEnrollCodes(before time.Time) (int, error) {
-	codes, err := listJSON[server.EnrollCode](t.b(bEnrollCodes))
+	codes, err := listJSON[server.EnrollCode](t.b(Layout.EnrollCodes))
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, c := range codes {
 		if c.Expires.Before(before) {
-			if err := t.b(bEnrollCodes).Delete(c.Hash[:]); err != nil {
+			if err := t.b(Layout.EnrollCodes).Delete(c.Hash[:]); err != nil {
 				return n, err
 			}
 			n++
@@ -557,13 +596,13 @@ func (t *tx) DeleteEnrollCodes(before time.Time) (int, error) {
 
 func (t *tx) Case(id string) (server.Case, error) {
 	var c server.Case
-	return c, getJSON(t.b(bCases), []byte(id), &c)
+	return c, getJSON(t.b(Layout.Cases), []byte(id), &c)
 }
 
-func (t *tx) PutCase(c server.Case) error { return putJSON(t.b(bCases), []byte(c.ID), c) }
+func (t *tx) PutCase(c server.Case) error { return putJSON(t.b(Layout.Cases), []byte(c.ID), c) }
 
 func (t *tx) TeamCases(teamID string) ([]server.Case, error) {
-	all, err := listJSON[server.Case](t.b(bCases))
+	all, err := listJSON[server.Case](t.b(Layout.Cases))
 	if err != nil || teamID == "" {
 		return all, err
 	}
@@ -578,7 +617,7 @@ func (t *tx) TeamCases(teamID string) ([]server.Case, error) {
 
 // A records value is kind ‖ 0 ‖ case id.
 func (t *tx) Record(id string) (server.RecordInfo, error) {
-	v := t.b(bRecords).Get([]byte(id))
+	v := t.b(Layout.Records).Get([]byte(id))
 	if v == nil {
 		return server.RecordInfo{}, server.ErrNotFound
 	}
@@ -590,11 +629,11 @@ func (t *tx) Record(id string) (server.RecordInfo, error) {
 }
 
 func (t *tx) InsertRecord(r server.RecordInfo) error {
-	if t.b(bRecords).Get([]byte(r.ID)) != nil {
+	if t.b(Layout.Records).Get([]byte(r.ID)) != nil {
 		return fmt.Errorf("record %q: %w", r.ID, server.ErrExists)
 	}
 	v := append(append([]byte(r.Kind), 0), r.CaseID...)
-	return t.b(bRecords).Put([]byte(r.ID), v)
+	return t.b(Layout.Records).Put([]byte(r.ID), v)
 }
 
 func cutByte(b []byte, sep byte) (before, after []byte, ok bool) {
@@ -607,11 +646,11 @@ func cutByte(b []byte, sep byte) (before, after []byte, ok bool) {
 }
 
 func (t *tx) HasRevision(rev record.RevID) (bool, error) {
-	return t.b(bRevs).Get(rev[:]) != nil, nil
+	return t.b(Layout.Revs).Get(rev[:]) != nil, nil
 }
 
 func (t *tx) Revision(rev record.RevID) (*record.Revision, error) {
-	v := t.b(bRevs).Get(rev[:])
+	v := t.b(Layout.Revs).Get(rev[:])
 	if v == nil {
 		return nil, server.ErrNotFound
 	}
@@ -624,7 +663,7 @@ func (t *tx) Revision(rev record.RevID) (*record.Revision, error) {
 }
 
 func (t *tx) InsertRevision(r *record.Revision) error {
-	revs := t.b(bRevs)
+	revs := t.b(Layout.Revs)
 	if revs.Get(r.Rev[:]) != nil {
 		return fmt.Errorf("revision %s: %w", r.Rev.Short(), server.ErrExists)
 	}
@@ -637,19 +676,19 @@ func (t *tx) InsertRevision(r *record.Revision) error {
 	}
 	// case_revs: case id ‖ 0 ‖ per-store counter (big-endian) → rev, so a
 	// case's revisions list in the order stored.
-	m := t.b(bMeta)
-	n := getU64(m, kCaseRevN) + 1
-	if err := m.Put(kCaseRevN, u64(n)); err != nil {
+	m := t.b(Layout.Meta)
+	n := getU64(m, MetaKeys.CaseRevSeq) + 1
+	if err := m.Put(MetaKeys.CaseRevSeq, u64(n)); err != nil {
 		return err
 	}
 	k := binary.BigEndian.AppendUint64(append([]byte(r.CaseID), 0), n)
-	return t.b(bCaseRevs).Put(k, r.Rev[:])
+	return t.b(Layout.CaseRevs).Put(k, r.Rev[:])
 }
 
 func (t *tx) CaseRevisions(caseID string) ([]record.RevID, error) {
 	prefix := append([]byte(caseID), 0)
 	var out []record.RevID
-	c := t.b(bCaseRevs).Cursor()
+	c := t.b(Layout.CaseRevs).Cursor()
 	for k, v := c.Seek(prefix); k != nil && len(k) == len(prefix)+8 && string(k[:len(prefix)]) == string(prefix); k, v = c.Next() {
 		var id record.RevID
 		copy(id[:], v)
@@ -661,12 +700,12 @@ func (t *tx) CaseRevisions(caseID string) ([]record.RevID, error) {
 // The change log: seq (big-endian) → rev(32) ‖ uvarint len ‖ case id ‖ uvarint len ‖ target.
 
 func (t *tx) AppendChange(ch server.Change) (uint64, error) {
-	m := t.b(bMeta)
-	seq := getU64(m, kChangeSeq) + 1
-	if err := m.Put(kChangeSeq, u64(seq)); err != nil {
+	m := t.b(Layout.Meta)
+	seq := getU64(m, MetaKeys.ChangeSeq) + 1
+	if err := m.Put(MetaKeys.ChangeSeq, u64(seq)); err != nil {
 		return 0, err
 	}
-	return seq, t.b(bChanges).Put(u64(seq), encodeChange(ch))
+	return seq, t.b(Layout.Changes).Put(u64(seq), encodeChange(ch))
 }
 
 func encodeChange(ch server.Change) []byte {
@@ -709,7 +748,7 @@ func (t *tx) Changes(after uint64, limit int) ([]server.Change, error) {
 	if after == ^uint64(0) {
 		return nil, nil
 	}
-	c := t.b(bChanges).Cursor()
+	c := t.b(Layout.Changes).Cursor()
 	for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
 		seq := binary.BigEndian.Uint64(k)
 		ch, err := decodeChange(seq, v)
@@ -721,14 +760,16 @@ func (t *tx) Changes(after uint64, limit int) ([]server.Change, error) {
 	return out, nil
 }
 
-func (t *tx) LastChangeSeq() (uint64, error) { return getU64(t.b(bMeta), kChangeSeq), nil }
+func (t *tx) LastChangeSeq() (uint64, error) {
+	return getU64(t.b(Layout.Meta), MetaKeys.ChangeSeq), nil
+}
 
 func (t *tx) AckedSeq(deviceID string) (uint64, error) {
-	return getU64(t.b(bAcks), []byte(deviceID)), nil
+	return getU64(t.b(Layout.Acks), []byte(deviceID)), nil
 }
 
 func (t *tx) SetAckedSeq(deviceID string, seq uint64) error {
-	return t.b(bAcks).Put([]byte(deviceID), u64(seq))
+	return t.b(Layout.Acks).Put([]byte(deviceID), u64(seq))
 }
 
 func pendingKey(deviceID string, seq uint64) []byte {
@@ -736,12 +777,12 @@ func pendingKey(deviceID string, seq uint64) []byte {
 }
 
 func (t *tx) AddPendingSeq(deviceID string, seq uint64) error {
-	return t.b(bAckPending).Put(pendingKey(deviceID, seq), []byte{1})
+	return t.b(Layout.AckPending).Put(pendingKey(deviceID, seq), []byte{1})
 }
 
 func (t *tx) TakePendingSeq(deviceID string, seq uint64) (bool, error) {
 	k := pendingKey(deviceID, seq)
-	b := t.b(bAckPending)
+	b := t.b(Layout.AckPending)
 	if b.Get(k) == nil {
 		return false, nil
 	}
@@ -755,11 +796,11 @@ func blobKey(caseID string, id record.RevID) []byte {
 }
 
 func (t *tx) HasBlob(caseID string, id record.RevID) (bool, error) {
-	return t.b(bBlobs).Get(blobKey(caseID, id)) != nil, nil
+	return t.b(Layout.Blobs).Get(blobKey(caseID, id)) != nil, nil
 }
 
 func (t *tx) Blob(caseID string, id record.RevID) ([]byte, error) {
-	v := t.b(bBlobs).Get(blobKey(caseID, id))
+	v := t.b(Layout.Blobs).Get(blobKey(caseID, id))
 	if v == nil {
 		return nil, server.ErrNotFound
 	}
@@ -768,8 +809,8 @@ func (t *tx) Blob(caseID string, id record.RevID) ([]byte, error) {
 
 func (t *tx) InsertBlob(caseID string, id record.RevID, data []byte) error {
 	k := blobKey(caseID, id)
-	if t.b(bBlobs).Get(k) != nil {
+	if t.b(Layout.Blobs).Get(k) != nil {
 		return server.ErrExists
 	}
-	return t.b(bBlobs).Put(k, append([]byte{}, data...))
+	return t.b(Layout.Blobs).Put(k, append([]byte{}, data...))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/server"
+	"github.com/fieldcase/fieldcase/sync/server/boltstore"
 )
 
 // This file moves whole stores between PostgreSQL and boltstore's file
@@ -30,30 +31,6 @@ import (
 // ErrNotBoltStore means a file is not a bbolt store of a format this
 // version reads.
 var ErrNotBoltStore = errors.New("not a fieldcased bbolt store of a known format")
-
-const boltFormat = 1
-
-var (
-	bMeta        = []byte("meta")
-	bTeams       = []byte("teams")
-	bTeamNames   = []byte("team_names")
-	bUsers       = []byte("users")
-	bUserNames   = []byte("user_names")
-	bDevices     = []byte("devices")
-	bTokens      = []byte("tokens")
-	bEnrollCodes = []byte("enroll_codes")
-	bCases       = []byte("cases")
-	bRecords     = []byte("records")
-	bRevs        = []byte("revs")
-	bCaseRevs    = []byte("case_revs")
-	bChanges     = []byte("changes")
-	bAcks        = []byte("acks")
-	bAckPending  = []byte("ack_pending")
-	bBlobs       = []byte("blobs")
-
-	allBuckets = [][]byte{bMeta, bTeams, bTeamNames, bUsers, bUserNames, bDevices, bTokens, bEnrollCodes,
-		bCases, bRecords, bRevs, bCaseRevs, bChanges, bAcks, bAckPending, bBlobs}
-)
 
 // Counts is what a whole-store copy moved, and what was checked.
 type Counts struct {
@@ -78,8 +55,8 @@ func (c Counts) String() string {
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
-func getU64(b *bolt.Bucket, k string) uint64 {
-	v := b.Get([]byte(k))
+func getU64(b *bolt.Bucket, k []byte) uint64 {
+	v := b.Get(k)
 	if len(v) != 8 {
 		return 0
 	}
@@ -99,14 +76,14 @@ func openBolt(path string) (*bolt.DB, error) {
 		return nil, fmt.Errorf("%s: %w: %v", path, ErrNotBoltStore, err)
 	}
 	err = db.View(func(btx *bolt.Tx) error {
-		m := btx.Bucket(bMeta)
+		m := btx.Bucket(boltstore.Layout.Meta)
 		if m == nil {
 			return ErrNotBoltStore
 		}
-		if v := getU64(m, "format"); v != boltFormat {
+		if v := getU64(m, boltstore.MetaKeys.Format); v != boltstore.FormatVersion {
 			return fmt.Errorf("%w: format %d", ErrNotBoltStore, v)
 		}
-		for _, b := range allBuckets {
+		for _, b := range boltstore.Layout.All() {
 			if btx.Bucket(b) == nil {
 				return fmt.Errorf("%w: no %s bucket", ErrNotBoltStore, b)
 			}
@@ -244,17 +221,17 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	if used {
 		return c, ErrNotEmpty
 	}
-	m := btx.Bucket(bMeta)
+	m := btx.Bucket(boltstore.Layout.Meta)
 	var created time.Time
-	if err := created.UnmarshalText(m.Get([]byte("created"))); err != nil {
+	if err := created.UnmarshalText(m.Get(boltstore.MetaKeys.Created)); err != nil {
 		return c, fmt.Errorf("meta: created: %w", err)
 	}
-	serverID := string(m.Get([]byte("server_id")))
+	serverID := string(m.Get(boltstore.MetaKeys.ServerID))
 	if record.ValidID(serverID) != nil {
 		return c, fmt.Errorf("%w: meta: server id %q", ErrNotBoltStore, serverID)
 	}
 	_, err = ptx.Exec(ctx, `UPDATE meta SET server_id = $1, epoch = $2, created = $3, recovery = $4, roster_version = $5`,
-		serverID, newID(), created.UTC(), string(m.Get([]byte("recovery"))), int64(getU64(m, "roster_version")))
+		serverID, newID(), created.UTC(), string(m.Get(boltstore.MetaKeys.Recovery)), int64(getU64(m, boltstore.MetaKeys.RosterVersion)))
 	if err != nil {
 		return c, err
 	}
@@ -263,32 +240,32 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	}
 
 	teams := cp("teams", "id", "name", "created")
-	if err := eachJSON(btx.Bucket(bTeams), func(t server.Team) error {
+	if err := eachJSON(btx.Bucket(boltstore.Layout.Teams), func(t server.Team) error {
 		return teams.add(0, t.ID, t.Name, utc(t.Created))
 	}); err != nil {
 		return c, fmt.Errorf("teams: %w", err)
 	}
 	users := cp("users", "id", "name", "role", "team_id", "created")
-	if err := eachJSON(btx.Bucket(bUsers), func(u server.User) error {
+	if err := eachJSON(btx.Bucket(boltstore.Layout.Users), func(u server.User) error {
 		return users.add(0, u.ID, u.Name, u.Role, u.TeamID, utc(u.Created))
 	}); err != nil {
 		return c, fmt.Errorf("users: %w", err)
 	}
 	devices := cp("devices", "id", "user_id", "name", "recipient", "signing_key", "token_hash", "enrolled", "last_seen", "last_sync", "revoked")
-	if err := eachJSON(btx.Bucket(bDevices), func(d server.Device) error {
+	if err := eachJSON(btx.Bucket(boltstore.Layout.Devices), func(d server.Device) error {
 		return devices.add(0, d.ID, d.UserID, d.Name, d.Recipient, nonNil(d.SigningKey), d.TokenHash[:],
 			utc(d.Enrolled), utc(d.LastSeen), utc(d.LastSync), utc(d.Revoked))
 	}); err != nil {
 		return c, fmt.Errorf("devices: %w", err)
 	}
 	codes := cp("enroll_codes", "hash", "user_id", "created", "expires", "used_by")
-	if err := eachJSON(btx.Bucket(bEnrollCodes), func(e server.EnrollCode) error {
+	if err := eachJSON(btx.Bucket(boltstore.Layout.EnrollCodes), func(e server.EnrollCode) error {
 		return codes.add(0, e.Hash[:], e.UserID, utc(e.Created), utc(e.Expires), e.UsedBy)
 	}); err != nil {
 		return c, fmt.Errorf("enrolment codes: %w", err)
 	}
 	cases := cp("cases", "id", "team_id", "members", "created")
-	if err := eachJSON(btx.Bucket(bCases), func(cs server.Case) error {
+	if err := eachJSON(btx.Bucket(boltstore.Layout.Cases), func(cs server.Case) error {
 		if cs.Members == nil {
 			cs.Members = []string{}
 		}
@@ -297,7 +274,7 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 		return c, fmt.Errorf("cases: %w", err)
 	}
 	records := cp("records", "id", "case_id", "kind")
-	if err := btx.Bucket(bRecords).ForEach(func(k, v []byte) error {
+	if err := btx.Bucket(boltstore.Layout.Records).ForEach(func(k, v []byte) error {
 		kind, caseID, ok := bytes.Cut(v, []byte{0})
 		if !ok {
 			return fmt.Errorf("record %q: damaged index entry", k)
@@ -308,8 +285,8 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	}
 	// Revisions in case_revs order, so each case lists them as stored.
 	revs := cp("revisions", "rev", "case_id", "data")
-	revBucket := btx.Bucket(bRevs)
-	if err := btx.Bucket(bCaseRevs).ForEach(func(k, v []byte) error {
+	revBucket := btx.Bucket(boltstore.Layout.Revs)
+	if err := btx.Bucket(boltstore.Layout.CaseRevs).ForEach(func(k, v []byte) error {
 		data := revBucket.Get(v)
 		if data == nil {
 			return fmt.Errorf("case_revs names revision %x, which is missing", v)
@@ -329,7 +306,7 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	// PostgreSQL transactions will be given (checked below).
 	changes := cp("changes", "seq", "rev", "case_id", "target")
 	var maxSeq uint64
-	if err := btx.Bucket(bChanges).ForEach(func(k, v []byte) error {
+	if err := btx.Bucket(boltstore.Layout.Changes).ForEach(func(k, v []byte) error {
 		if len(k) != 8 {
 			return fmt.Errorf("change key %x: damaged", k)
 		}
@@ -354,7 +331,7 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 		}
 	}
 	acks := cp("acks", "device_id", "acked")
-	if err := btx.Bucket(bAcks).ForEach(func(k, v []byte) error {
+	if err := btx.Bucket(boltstore.Layout.Acks).ForEach(func(k, v []byte) error {
 		if len(v) != 8 {
 			return fmt.Errorf("ack of %q: damaged", k)
 		}
@@ -363,7 +340,7 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 		return c, fmt.Errorf("acks: %w", err)
 	}
 	pending := cp("ack_pending", "device_id", "seq")
-	if err := btx.Bucket(bAckPending).ForEach(func(k, _ []byte) error {
+	if err := btx.Bucket(boltstore.Layout.AckPending).ForEach(func(k, _ []byte) error {
 		if len(k) < 9 || k[len(k)-9] != 0 {
 			return fmt.Errorf("pending ack %x: damaged", k)
 		}
@@ -372,7 +349,7 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 		return c, fmt.Errorf("pending acks: %w", err)
 	}
 	blobs := cp("blobs", "case_id", "id", "data")
-	if err := btx.Bucket(bBlobs).ForEach(func(k, v []byte) error {
+	if err := btx.Bucket(boltstore.Layout.Blobs).ForEach(func(k, v []byte) error {
 		if len(k) < 33 || k[len(k)-33] != 0 {
 			return fmt.Errorf("blob key %x: damaged", k)
 		}
@@ -403,7 +380,7 @@ func verifyBolt(ctx context.Context, db *bolt.DB, st *Store, want Counts) error 
 		return fmt.Errorf("the database holds %v; copied %v", got, want)
 	}
 	return db.View(func(btx *bolt.Tx) error {
-		err := btx.Bucket(bRevs).ForEach(func(k, v []byte) error {
+		err := btx.Bucket(boltstore.Layout.Revs).ForEach(func(k, v []byte) error {
 			var id record.RevID
 			copy(id[:], k)
 			if h, ok := revHashes[id]; !ok || h != sha256.Sum256(v) {
@@ -414,7 +391,7 @@ func verifyBolt(ctx context.Context, db *bolt.DB, st *Store, want Counts) error 
 		if err != nil {
 			return err
 		}
-		err = btx.Bucket(bBlobs).ForEach(func(k, v []byte) error {
+		err = btx.Bucket(boltstore.Layout.Blobs).ForEach(func(k, v []byte) error {
 			var id record.RevID
 			copy(id[:], k[len(k)-32:])
 			key := blobKey{string(k[:len(k)-33]), id}
@@ -426,7 +403,7 @@ func verifyBolt(ctx context.Context, db *bolt.DB, st *Store, want Counts) error 
 		if err != nil {
 			return err
 		}
-		return btx.Bucket(bChanges).ForEach(func(k, v []byte) error {
+		return btx.Bucket(boltstore.Layout.Changes).ForEach(func(k, v []byte) error {
 			ch, _ := decodeChange(v)
 			ch.Seq = binary.BigEndian.Uint64(k)
 			if got, ok := changes[ch.Seq]; !ok || got != ch {
@@ -600,7 +577,7 @@ func each(ctx context.Context, ptx pgx.Tx, sql string, dest []any, fn func() err
 
 func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 	err := db.Update(func(btx *bolt.Tx) error {
-		for _, b := range allBuckets {
+		for _, b := range boltstore.Layout.All() {
 			if _, err := btx.CreateBucket(b); err != nil {
 				return err
 			}
@@ -623,10 +600,10 @@ func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 	}
 	created, _ := m.Created.MarshalText()
 	for k, v := range map[string][]byte{
-		"format": u64(boltFormat), "server_id": []byte(m.ServerID), "epoch": []byte(newID()), "created": created,
-		"recovery": []byte(m.Recovery), "roster_version": u64(m.RosterVersion),
+		string(boltstore.MetaKeys.Format): u64(boltstore.FormatVersion), string(boltstore.MetaKeys.ServerID): []byte(m.ServerID), string(boltstore.MetaKeys.Epoch): []byte(newID()), string(boltstore.MetaKeys.Created): created,
+		string(boltstore.MetaKeys.Recovery): []byte(m.Recovery), string(boltstore.MetaKeys.RosterVersion): u64(m.RosterVersion),
 	} {
-		if err := w.put(bMeta, []byte(k), v); err != nil {
+		if err := w.put(boltstore.Layout.Meta, []byte(k), v); err != nil {
 			return err
 		}
 	}
@@ -635,10 +612,10 @@ func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 		return err
 	}
 	for _, t := range teams {
-		if err := w.putJSON(bTeams, []byte(t.ID), t); err != nil {
+		if err := w.putJSON(boltstore.Layout.Teams, []byte(t.ID), t); err != nil {
 			return err
 		}
-		if err := w.put(bTeamNames, []byte(t.Name), []byte(t.ID)); err != nil {
+		if err := w.put(boltstore.Layout.TeamNames, []byte(t.Name), []byte(t.ID)); err != nil {
 			return err
 		}
 	}
@@ -647,10 +624,10 @@ func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 		return err
 	}
 	for _, u := range users {
-		if err := w.putJSON(bUsers, []byte(u.ID), u); err != nil {
+		if err := w.putJSON(boltstore.Layout.Users, []byte(u.ID), u); err != nil {
 			return err
 		}
-		if err := w.put(bUserNames, []byte(u.Name), []byte(u.ID)); err != nil {
+		if err := w.put(boltstore.Layout.UserNames, []byte(u.Name), []byte(u.ID)); err != nil {
 			return err
 		}
 	}
@@ -659,10 +636,10 @@ func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 		return err
 	}
 	for _, d := range devices {
-		if err := w.putJSON(bDevices, []byte(d.ID), d); err != nil {
+		if err := w.putJSON(boltstore.Layout.Devices, []byte(d.ID), d); err != nil {
 			return err
 		}
-		if err := w.put(bTokens, d.TokenHash[:], []byte(d.ID)); err != nil {
+		if err := w.put(boltstore.Layout.Tokens, d.TokenHash[:], []byte(d.ID)); err != nil {
 			return err
 		}
 	}
@@ -671,7 +648,7 @@ func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 		return err
 	}
 	for _, c := range codes {
-		if err := w.putJSON(bEnrollCodes, c.Hash[:], c); err != nil {
+		if err := w.putJSON(boltstore.Layout.EnrollCodes, c.Hash[:], c); err != nil {
 			return err
 		}
 	}
@@ -682,14 +659,14 @@ func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 		if len(c.Members) == 0 {
 			c.Members = nil
 		}
-		return w.putJSON(bCases, []byte(c.ID), c)
+		return w.putJSON(boltstore.Layout.Cases, []byte(c.ID), c)
 	})
 	if err != nil {
 		return fmt.Errorf("cases: %w", err)
 	}
 	var id, caseID, kind string
 	err = each(ctx, ptx, `SELECT id, case_id, kind FROM records`, []any{&id, &caseID, &kind}, func() error {
-		return w.put(bRecords, []byte(id), append(append([]byte(kind), 0), caseID...))
+		return w.put(boltstore.Layout.Records, []byte(id), append(append([]byte(kind), 0), caseID...))
 	})
 	if err != nil {
 		return fmt.Errorf("records: %w", err)
@@ -698,15 +675,15 @@ func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 	var rev, data []byte
 	err = each(ctx, ptx, `SELECT rev, case_id, data FROM revisions ORDER BY case_id, ord`, []any{&rev, &caseID, &data}, func() error {
 		n++
-		if err := w.put(bRevs, bytes.Clone(rev), bytes.Clone(data)); err != nil {
+		if err := w.put(boltstore.Layout.Revs, bytes.Clone(rev), bytes.Clone(data)); err != nil {
 			return err
 		}
-		return w.put(bCaseRevs, binary.BigEndian.AppendUint64(append([]byte(caseID), 0), n), bytes.Clone(rev))
+		return w.put(boltstore.Layout.CaseRevs, binary.BigEndian.AppendUint64(append([]byte(caseID), 0), n), bytes.Clone(rev))
 	})
 	if err != nil {
 		return fmt.Errorf("revisions: %w", err)
 	}
-	if err := w.put(bMeta, []byte("case_rev_seq"), u64(n)); err != nil {
+	if err := w.put(boltstore.Layout.Meta, boltstore.MetaKeys.CaseRevSeq, u64(n)); err != nil {
 		return err
 	}
 	var seq uint64
@@ -716,29 +693,29 @@ func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 		seq++
 		ch := server.Change{CaseID: caseID, Target: target}
 		copy(ch.Rev[:], rev)
-		return w.put(bChanges, u64(seq), encodeChange(ch))
+		return w.put(boltstore.Layout.Changes, u64(seq), encodeChange(ch))
 	})
 	if err != nil {
 		return fmt.Errorf("change log: %w", err)
 	}
-	if err := w.put(bMeta, []byte("change_seq"), u64(seq)); err != nil {
+	if err := w.put(boltstore.Layout.Meta, boltstore.MetaKeys.ChangeSeq, u64(seq)); err != nil {
 		return err
 	}
 	var acked int64
 	err = each(ctx, ptx, `SELECT device_id, acked FROM acks`, []any{&id, &acked}, func() error {
-		return w.put(bAcks, []byte(id), u64(uint64(acked)))
+		return w.put(boltstore.Layout.Acks, []byte(id), u64(uint64(acked)))
 	})
 	if err != nil {
 		return fmt.Errorf("acks: %w", err)
 	}
 	err = each(ctx, ptx, `SELECT device_id, seq FROM ack_pending`, []any{&id, &acked}, func() error {
-		return w.put(bAckPending, binary.BigEndian.AppendUint64(append([]byte(id), 0), uint64(acked)), []byte{1})
+		return w.put(boltstore.Layout.AckPending, binary.BigEndian.AppendUint64(append([]byte(id), 0), uint64(acked)), []byte{1})
 	})
 	if err != nil {
 		return fmt.Errorf("pending acks: %w", err)
 	}
 	err = each(ctx, ptx, `SELECT case_id, id, data FROM blobs`, []any{&caseID, &rev, &data}, func() error {
-		return w.put(bBlobs, append(append([]byte(caseID), 0), rev...), bytes.Clone(data))
+		return w.put(boltstore.Layout.Blobs, append(append([]byte(caseID), 0), rev...), bytes.Clone(data))
 	})
 	if err != nil {
 		return fmt.Errorf("blobs: %w", err)
