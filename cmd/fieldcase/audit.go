@@ -20,15 +20,11 @@ type auditLogCmd struct {
 }
 
 func (c *auditLogCmd) Run(a *app) error {
-	v, err := a.unlock("fieldcase audit log")
+	v, cv, err := a.unlockCase("fieldcase audit log", c.Case)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	cv, err := findCase(v, c.Case)
-	if err != nil {
-		return err
-	}
 	events, err := v.AuditEvents(cv.ID)
 	if err != nil {
 		return err

@@ -114,6 +114,21 @@ func (c *caseListCmd) Run(a *app) error {
 	return tw.Flush()
 }
 
+// unlockCase unlocks the vault and finds the case ref names in it; the
+// caller closes the vault.
+func (a *app) unlockCase(program, ref string) (*store.Vault, store.CaseView, error) {
+	v, err := a.unlock(program)
+	if err != nil {
+		return nil, store.CaseView{}, err
+	}
+	cv, err := findCase(v, ref)
+	if err != nil {
+		v.Close()
+		return nil, cv, err
+	}
+	return v, cv, nil
+}
+
 func findCase(v *store.Vault, ref string) (store.CaseView, error) {
 	c, err := v.CaseByRef(ref)
 	if errors.Is(err, store.ErrNotFound) {
@@ -128,15 +143,11 @@ type caseShowCmd struct {
 }
 
 func (c *caseShowCmd) Run(a *app) error {
-	v, err := a.unlock("fieldcase case show")
+	v, cv, err := a.unlockCase("fieldcase case show", c.Ref)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	cv, err := findCase(v, c.Ref)
-	if err != nil {
-		return err
-	}
 	if err := v.Audit(cv.ID, record.AuditOpen, "case show (command line)"); err != nil {
 		return err
 	}
@@ -225,15 +236,11 @@ type caseEditCmd struct {
 }
 
 func (c *caseEditCmd) Run(a *app) error {
-	v, err := a.unlock("fieldcase case edit")
+	v, cv, err := a.unlockCase("fieldcase case edit", c.Ref)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	cv, err := findCase(v, c.Ref)
-	if err != nil {
-		return err
-	}
 	k := cv.Value
 	if err := c.apply(&k); err != nil {
 		return err

@@ -40,15 +40,11 @@ func (c *consentAddCmd) Run(a *app) error {
 			}
 		}
 	}
-	v, err := a.unlock("fieldcase consent add")
+	v, cv, err := a.unlockCase("fieldcase consent add", c.Case)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	cv, err := findCase(v, c.Case)
-	if err != nil {
-		return err
-	}
 	id, err := v.AddConsent(cv.ID, record.Consent{Person: c.Person, Scope: scope, Decision: c.Decision, Date: date, CapacityNote: c.CapacityNote, ReviewDate: review})
 	if err != nil {
 		return err
@@ -63,15 +59,11 @@ type consentListCmd struct {
 }
 
 func (c *consentListCmd) Run(a *app) error {
-	v, err := a.unlock("fieldcase consent list")
+	v, cv, err := a.unlockCase("fieldcase consent list", c.Case)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	cv, err := findCase(v, c.Case)
-	if err != nil {
-		return err
-	}
 	all, err := v.Consents(cv.ID)
 	if err != nil {
 		return err

@@ -66,15 +66,11 @@ func (c *noteAddCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	v, err := a.unlock("fieldcase note add")
+	v, cv, err := a.unlockCase("fieldcase note add", c.Case)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	cv, err := findCase(v, c.Case)
-	if err != nil {
-		return err
-	}
 	author := c.Author
 	if author == "" {
 		author = v.Profile().Name
@@ -93,15 +89,11 @@ type noteListCmd struct {
 }
 
 func (c *noteListCmd) Run(a *app) error {
-	v, err := a.unlock("fieldcase note list")
+	v, cv, err := a.unlockCase("fieldcase note list", c.Case)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	cv, err := findCase(v, c.Case)
-	if err != nil {
-		return err
-	}
 	if err := v.LoadAll(a.ctx); err != nil {
 		return err
 	}

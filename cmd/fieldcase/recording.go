@@ -31,15 +31,11 @@ type recordCmd struct {
 }
 
 func (c *recordCmd) Run(a *app) error {
-	v, err := a.unlock("fieldcase record")
+	v, cv, err := a.unlockCase("fieldcase record", c.Case)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	cv, err := findCase(v, c.Case)
-	if err != nil {
-		return err
-	}
 	if _, err := dictation.Recover(a.ctx, v); err != nil {
 		return err
 	}
@@ -181,15 +177,11 @@ type recordingListCmd struct {
 }
 
 func (c *recordingListCmd) Run(a *app) error {
-	v, err := a.unlock("fieldcase recording list")
+	v, cv, err := a.unlockCase("fieldcase recording list", c.Case)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	cv, err := findCase(v, c.Case)
-	if err != nil {
-		return err
-	}
 	if _, err := dictation.Recover(a.ctx, v); err != nil {
 		return err
 	}

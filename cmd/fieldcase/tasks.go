@@ -26,15 +26,11 @@ func (c *taskAddCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	v, err := a.unlock("fieldcase task add")
+	v, cv, err := a.unlockCase("fieldcase task add", c.Case)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	cv, err := findCase(v, c.Case)
-	if err != nil {
-		return err
-	}
 	id, err := v.AddTask(cv.ID, record.Task{Title: c.Title, Kind: c.Kind, Due: due})
 	if err != nil {
 		return err
@@ -49,15 +45,11 @@ type taskListCmd struct {
 }
 
 func (c *taskListCmd) Run(a *app) error {
-	v, err := a.unlock("fieldcase task list")
+	v, cv, err := a.unlockCase("fieldcase task list", c.Case)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	cv, err := findCase(v, c.Case)
-	if err != nil {
-		return err
-	}
 	tasks, err := v.Tasks(cv.ID)
 	if err != nil {
 		return err
@@ -92,15 +84,11 @@ type taskDoneCmd struct {
 }
 
 func (c *taskDoneCmd) Run(a *app) error {
-	v, err := a.unlock("fieldcase task done")
+	v, cv, err := a.unlockCase("fieldcase task done", c.Case)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	cv, err := findCase(v, c.Case)
-	if err != nil {
-		return err
-	}
 	tasks, err := v.Tasks(cv.ID)
 	if err != nil {
 		return err

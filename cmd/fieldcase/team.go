@@ -211,15 +211,11 @@ func (c *caseAssignCmd) Run(a *app) error {
 	if len(c.To)+len(c.Remove) == 0 {
 		return cli.WithHint(errors.New("nothing to change"), "give --to USER and/or --remove USER")
 	}
-	v, err := a.unlock("fieldcase case assign")
+	v, cv, err := a.unlockCase("fieldcase case assign", c.Ref)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	cv, err := findCase(v, c.Ref)
-	if err != nil {
-		return err
-	}
 	s, err := newSyncer(v)
 	if err != nil {
 		return err
