@@ -246,7 +246,7 @@ func BenchmarkBusyCapture(b *testing.B) {
 
 func benchAudio(b *testing.B) {
 	if os.Getenv("PULSE_SERVER") == "" {
-		b.Skip("no sound server: run eval \"$(shared/virtual-audio.sh start)\"")
+		b.Skip("no sound server: run eval \"$(scripts/virtual-audio.sh start DIR)\" (docs/TESTING.md)")
 	}
 	testSink.once.Do(makeTestSink)
 	if testSink.err != nil {

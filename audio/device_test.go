@@ -21,7 +21,7 @@ import (
 )
 
 // The tests in this file use real audio through the virtual sound device of
-// shared/virtual-audio.sh. They skip when PULSE_SERVER is unset, and fail
+// scripts/virtual-audio.sh. They skip when PULSE_SERVER is unset, and fail
 // instead when CI=true. None of them runs in parallel: the environment
 // variables that route audio are per process.
 
@@ -43,9 +43,9 @@ func virtualAudio(t *testing.T) {
 	t.Helper()
 	if os.Getenv("PULSE_SERVER") == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("PULSE_SERVER unset: start the virtual sound device with eval \"$(shared/virtual-audio.sh start)\"")
+			t.Fatal("PULSE_SERVER unset: start the virtual sound device with scripts/virtual-audio.sh (docs/TESTING.md)")
 		}
-		t.Skip("no sound server: run eval \"$(shared/virtual-audio.sh start)\" to run the audio tests")
+		t.Skip("no sound server: run eval \"$(scripts/virtual-audio.sh start DIR)\" (docs/TESTING.md) to run the audio tests")
 	}
 	testSink.once.Do(makeTestSink)
 	if testSink.err != nil {
@@ -68,7 +68,7 @@ func makeTestSink() {
 	}
 	testSink.modules = append(testSink.modules, sink)
 	// A permanent reader keeps the new sink rendering in small blocks (see
-	// shared/virtual-audio.md); without it the first buffer can be 2 s late.
+	// scripts/virtual-audio.sh); without it the first buffer can be 2 s late.
 	if loop, err := pactl("load-module", "module-loopback", "source="+name+".monitor", "sink=va_drain",
 		"latency_msec=40", "source_dont_move=true", "sink_dont_move=true"); err == nil {
 		testSink.modules = append(testSink.modules, loop)
@@ -317,7 +317,7 @@ func TestRecordSpeech(t *testing.T) {
 	virtualAudio(t)
 	espeak, err := exec.LookPath("espeak-ng")
 	if err != nil {
-		t.Fatal("espeak-ng not installed (shared/virtual-audio.sh installs it)")
+		t.Fatal("espeak-ng not installed (make deps installs it)")
 	}
 	const sentence = "The child was seen at home on Tuesday and appeared well."
 	// The sentence rendered to a file is both what is played and the

@@ -17,14 +17,14 @@ import (
 
 // needAudio skips a test that records from the (virtual) sound device when
 // there is none, but fails under CI, which must provide it:
-// eval "$(shared/virtual-audio.sh start)".
+// eval "$(scripts/virtual-audio.sh start DIR)" (docs/TESTING.md).
 func needAudio(t *testing.T) {
 	t.Helper()
 	if os.Getenv("PULSE_SERVER") == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but PULSE_SERVER is unset: start the virtual sound device (shared/virtual-audio.sh)")
+			t.Fatal("CI=true but PULSE_SERVER is unset: start the virtual sound device (scripts/virtual-audio.sh; make test starts it)")
 		}
-		t.Skip("no sound device: PULSE_SERVER is unset (shared/virtual-audio.sh starts a virtual one)")
+		t.Skip("no sound device: PULSE_SERVER is unset (scripts/virtual-audio.sh starts a virtual one; see docs/TESTING.md)")
 	}
 }
 

@@ -22,7 +22,7 @@ func needAudio(t *testing.T) {
 	t.Helper()
 	if os.Getenv("PULSE_SERVER") == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("no sound server: make test starts one with ../shared/virtual-audio.sh")
+			t.Fatal("no sound server: make test starts one with scripts/virtual-audio.sh")
 		}
 		t.Skip("PULSE_SERVER not set: no virtual sound device")
 	}

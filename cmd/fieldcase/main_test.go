@@ -15,31 +15,28 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/fieldcase/fieldcase/internal/testbin"
 )
 
-// binDir holds the fieldcase binary built once for the end-to-end tests:
-// the real binary as shipped, without the race detector, so that unlocking
-// costs the real scrypt work factor (about a second) and not seven.
+// binDir holds the fieldcase and fieldcased binaries for the end-to-end
+// tests: the real binaries as shipped, without the race detector, so that
+// unlocking costs the real scrypt work factor (about a second) and not seven.
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "fieldcase-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
 	// Both binaries, as shipped: the caseworker's and the server.
-	for _, pkg := range []string{".", "../fieldcased"} {
-		out, err := exec.Command("go", "build", "-o", dir+"/", pkg).CombinedOutput()
+	for _, name := range []string{"fieldcase", "fieldcased"} {
+		p, err := testbin.Path(name, false)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
-			os.RemoveAll(dir)
+			fmt.Fprintln(os.Stderr, err)
+			testbin.Cleanup()
 			os.Exit(1)
 		}
+		binDir = filepath.Dir(p)
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	testbin.Cleanup()
 	os.Exit(code)
 }
 

@@ -10,62 +10,34 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/fieldcase/fieldcase/internal/testbin"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
-
 // Main runs the tests and removes the built server afterwards.
 func Main(m *testing.M) int {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	testbin.Cleanup()
 	return code
 }
 
-// moduleRoot finds the directory holding go.mod, from this file's place.
-func moduleRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
-}
-
 func serverBinary(t testing.TB) string {
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "synctest-bin-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "fieldcased")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/fieldcased")
-		cmd.Dir = moduleRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("building fieldcased: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	p, err := testbin.Path("fieldcased", false)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return p
 }
 
 // Server is a real fieldcased on 127.0.0.1 with plain HTTP.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/internal/demo"
 	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/testbin"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
@@ -226,10 +226,9 @@ func rss(b *testing.B) (anon, file float64) {
 // temporary directory.
 func buildFieldcase(b *testing.B) string {
 	b.Helper()
-	bin := filepath.Join(b.TempDir(), "fieldcase")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/fieldcase/fieldcase/cmd/fieldcase")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("building fieldcase: %v\n%s", err, out)
+	bin, err := testbin.Path("fieldcase", false)
+	if err != nil {
+		b.Fatal(err)
 	}
 	return bin
 }

@@ -1,6 +1,6 @@
 // Package pgtest gives tests their own PostgreSQL databases: a fresh,
 // empty database per test on the server named by FIELDCASE_TEST_PG_URL
-// (scripts/test.sh starts one with shared/test-postgres.sh), or a whole
+// (scripts/test.sh starts one with scripts/test-postgres.sh), or a whole
 // private cluster for tests that restart PostgreSQL.
 //
 // Without FIELDCASE_TEST_PG_URL (or PostgreSQL's binaries, for a cluster) a
