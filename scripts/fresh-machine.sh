@@ -114,11 +114,13 @@ if [[ $rebuild == 1 || ! -f $tarball ]]; then
 		printf '%s=%s\n' "$k" "$(go env "$k")" >>"$build/root/.config/go/env"
 	done
 	cp -L /etc/resolv.conf "$build/etc/resolv.conf"
-	unshare --mount --pid --fork --kill-child --mount-proc --propagation private \
-		chroot "$build" /usr/bin/env -i PATH="$GUEST_PATH" HOME=/root bash -c \
-		'update-ca-certificates >/dev/null && apt-get -q update >/dev/null && rm -rf /var/lib/apt/lists/* && go version' \
-		>>"$CACHE/build.log" 2>&1 || { tail -n 20 "$CACHE/build.log" >&2; rm -rf "$build"; die "the new root does not work"; }
+	unshare --mount --pid --fork --kill-child --mount-proc --propagation private sh -c \
+		'mount -t proc proc "$1/proc" && exec chroot "$1" /usr/bin/env -i PATH="$2" HOME=/root bash -c \
+		"update-ca-certificates >/dev/null && apt-get -q update >/dev/null && rm -rf /var/lib/apt/lists/* && go version"' \
+		sh "$build" "$GUEST_PATH" >>"$CACHE/build.log" 2>&1 ||
+		{ tail -n 20 "$CACHE/build.log" >&2; rm -rf "$build"; die "the new root does not work"; }
 	mkdir -p "$build/var/lib/apt/lists/partial"
+	chmod 755 "$build" # mktemp made it 0700: it becomes the root directory
 	tar -C "$build" --numeric-owner -cf - . | zstd -q -T0 -3 -o "$tarball.tmp" && mv "$tarball.tmp" "$tarball" ||
 		die "packing the root failed"
 	rm -rf "$build"
@@ -136,6 +138,7 @@ trap cleanup EXIT
 root=$run/root
 mkdir -p "$root"
 zstd -q -dc "$tarball" | tar -C "$root" --numeric-owner -xpf - || die "unpacking the root failed"
+chmod 755 "$root"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 mkdir -p "$root/src"
 git clone -q --single-branch --branch main "$REPO" "$root/src/fieldcase" || die "cloning main failed"
