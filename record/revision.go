@@ -2,11 +2,14 @@ package record
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
+
+	"github.com/fieldcase/fieldcase/internal/wire"
 )
 
 // RevID is a revision's content address.
@@ -65,6 +68,30 @@ type Revision struct {
 	Seq        uint64 // that device's sequence number: 1, 2, 3, …
 	Deleted    bool   // a tombstone
 	Body       []byte // sealed
+	// Sig is the writing device's Ed25519 signature of Rev (SignedMessage),
+	// so nobody without that device's key — the server included — can write
+	// or alter a revision in its name. It is not part of Rev: the content
+	// address stays what both ends compute.
+	Sig []byte
+}
+
+// SigSize is the size of a revision signature.
+const SigSize = 64
+
+// SignedMessage is what a revision's signature covers: its id, which hashes
+// every other field.
+func (r *Revision) SignedMessage() []byte {
+	return append([]byte("fieldcase rev sig v1\x00"), r.Rev[:]...)
+}
+
+// Sign sets Sig; sign is the device's signing function
+// (crypto.Identity.Sign), so the private key never leaves its package.
+// Call it after Seal.
+func (r *Revision) Sign(sign func(msg []byte) []byte) { r.Sig = sign(r.SignedMessage()) }
+
+// VerifySig reports whether Sig is pub's signature of the revision.
+func (r *Revision) VerifySig(pub ed25519.PublicKey) bool {
+	return len(pub) == ed25519.PublicKeySize && len(r.Sig) == SigSize && ed25519.Verify(pub, r.SignedMessage(), r.Sig)
 }
 
 // ComputeRev hashes the revision's content.
@@ -72,16 +99,16 @@ func (r *Revision) ComputeRev() RevID {
 	h := sha256.New()
 	var b []byte
 	b = append(b, "fieldcase rev v1\x00"...)
-	b = appendString(b, r.RecordID)
-	b = appendString(b, string(r.Kind))
-	b = appendString(b, r.CaseID)
+	b = wire.AppendString(b, r.RecordID)
+	b = wire.AppendString(b, string(r.Kind))
+	b = wire.AppendString(b, r.CaseID)
 	b = binary.AppendUvarint(b, uint64(len(r.Parents)))
 	for _, p := range r.Parents {
 		b = append(b, p[:]...)
 	}
 	b = binary.AppendUvarint(b, r.Generation)
 	b = binary.BigEndian.AppendUint64(b, uint64(r.HLC))
-	b = appendString(b, r.Device)
+	b = wire.AppendString(b, r.Device)
 	b = binary.AppendUvarint(b, r.Seq)
 	if r.Deleted {
 		b = append(b, 1)
@@ -148,7 +175,12 @@ func SortRevs(rs []RevID) {
 	slices.SortFunc(rs, func(a, b RevID) int { return bytes.Compare(a[:], b[:]) })
 }
 
-const codecVersion = 1
+// Encoding versions: 1 had no signature; 2 appends Sig (empty or 64
+// bytes). Both decode; revisions are written as 2.
+const (
+	codecV1      = 1
+	codecVersion = 2
+)
 
 // MarshalBinary encodes the revision compactly (uvarints, length-prefixed
 // strings). The encoding is the same on disk and on the wire.
@@ -164,16 +196,16 @@ func (r *Revision) AppendBinary(b []byte) ([]byte, error) {
 	}
 	b = append(b, codecVersion)
 	b = append(b, r.Rev[:]...)
-	b = appendString(b, r.RecordID)
+	b = wire.AppendString(b, r.RecordID)
 	b = append(b, kc)
-	b = appendString(b, r.CaseID)
+	b = wire.AppendString(b, r.CaseID)
 	b = binary.AppendUvarint(b, uint64(len(r.Parents)))
 	for _, p := range r.Parents {
 		b = append(b, p[:]...)
 	}
 	b = binary.AppendUvarint(b, r.Generation)
 	b = binary.AppendUvarint(b, uint64(r.HLC))
-	b = appendString(b, r.Device)
+	b = wire.AppendString(b, r.Device)
 	b = binary.AppendUvarint(b, r.Seq)
 	if r.Deleted {
 		b = append(b, 1)
@@ -181,120 +213,55 @@ func (r *Revision) AppendBinary(b []byte) ([]byte, error) {
 		b = append(b, 0)
 	}
 	b = binary.AppendUvarint(b, uint64(len(r.Body)))
-	return append(b, r.Body...), nil
+	b = append(b, r.Body...)
+	return wire.AppendBytes(b, r.Sig), nil
 }
 
 // UnmarshalRevision decodes one revision from the front of b and returns the
 // rest. It checks the encoding, not the content: call Validate for that.
 // The returned Body aliases b.
 func UnmarshalRevision(b []byte) (*Revision, []byte, error) {
-	d := decoder{b: b}
-	if d.byte() != codecVersion {
+	d := wire.Decoder{B: b}
+	version := d.Byte()
+	if version != codecV1 && version != codecVersion {
 		return nil, nil, fmt.Errorf("%w: unknown revision encoding", ErrInvalid)
 	}
 	r := &Revision{}
-	copy(r.Rev[:], d.bytes(32))
-	r.RecordID = d.string()
-	kc := d.byte()
+	copy(r.Rev[:], d.Fixed(32))
+	r.RecordID = d.String(MaxIDLen)
+	kc := d.Byte()
 	if int(kc) >= len(kinds) || kc == 0 {
-		d.fail()
+		d.Fail()
 	} else {
 		r.Kind = kinds[kc]
 	}
-	r.CaseID = d.string()
-	n := d.uvarint()
+	r.CaseID = d.String(MaxIDLen)
+	n := d.Uvarint()
 	if n > MaxParents {
-		d.fail()
+		d.Fail()
 	} else if n > 0 {
 		r.Parents = make([]RevID, n)
 		for i := range r.Parents {
-			copy(r.Parents[i][:], d.bytes(32))
+			copy(r.Parents[i][:], d.Fixed(32))
 		}
 	}
-	r.Generation = d.uvarint()
-	r.HLC = HLC(d.uvarint())
-	r.Device = d.string()
-	r.Seq = d.uvarint()
-	switch d.byte() {
-	case 0:
-	case 1:
-		r.Deleted = true
-	default:
-		d.fail()
+	r.Generation = d.Uvarint()
+	r.HLC = HLC(d.Uvarint())
+	r.Device = d.String(MaxIDLen)
+	r.Seq = d.Uvarint()
+	r.Deleted = d.Bool()
+	r.Body = d.Bytes(MaxBodySize)
+	if version == codecVersion {
+		r.Sig = d.Bytes(SigSize)
+		if len(r.Sig) != 0 && len(r.Sig) != SigSize {
+			d.Fail()
+		}
+		if len(r.Sig) == 0 {
+			r.Sig = nil
+		}
 	}
-	bl := d.uvarint()
-	if bl > MaxBodySize {
-		d.fail()
-	}
-	r.Body = d.bytes(int(bl))
-	if d.err {
+	if d.Failed() {
 		return nil, nil, fmt.Errorf("%w: truncated or malformed revision", ErrInvalid)
 	}
-	return r, d.b, nil
-}
-
-func uvarintLen(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
-}
-
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-// decoder reads from b and latches the first error: callers check err once.
-type decoder struct {
-	b   []byte
-	err bool
-}
-
-func (d *decoder) fail() { d.err = true; d.b = nil }
-
-func (d *decoder) byte() byte {
-	if d.err || len(d.b) < 1 {
-		d.fail()
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-func (d *decoder) bytes(n int) []byte {
-	if d.err || n < 0 || len(d.b) < n {
-		d.fail()
-		return nil
-	}
-	v := d.b[:n:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) uvarint() uint64 {
-	if d.err {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	// Only the minimal encoding is accepted, so every revision has exactly
-	// one encoding.
-	if n <= 0 || n != uvarintLen(v) {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) string() string {
-	n := d.uvarint()
-	if n > MaxIDLen {
-		d.fail()
-		return ""
-	}
-	return string(d.bytes(int(n)))
+	return r, d.B, nil
 }

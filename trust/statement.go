@@ -1,0 +1,307 @@
+package trust
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fieldcase/fieldcase/internal/wire"
+	"github.com/fieldcase/fieldcase/record"
+)
+
+// Kind is what a statement says.
+type Kind byte
+
+// Statement kinds. Part of the format: never renumber.
+const (
+	// KindTeam names a team (agency).
+	KindTeam Kind = 1
+	// KindUser says who a user is: name, role and team (agency). A higher
+	// Version replaces a lower one.
+	KindUser Kind = 2
+	// KindGrant lets whoever holds the code whose key is Key enrol one
+	// device for User (agency, or a device of that user).
+	KindGrant Kind = 3
+	// KindDevice says a device, with its public keys, belongs to User;
+	// signed with the key of the code of the grant it names.
+	KindDevice Kind = 4
+	// KindRevoke revokes Device: revisions it wrote after AfterSeq are not
+	// accepted, and no case key is wrapped to it again (agency, a device
+	// of the same user, or a supervisor's device of its team).
+	KindRevoke Kind = 5
+	// KindRecovery names the agency recovery recipient (agency). A higher
+	// Version replaces a lower one.
+	KindRecovery Kind = 6
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindTeam:
+		return "team"
+	case KindUser:
+		return "user"
+	case KindGrant:
+		return "grant"
+	case KindDevice:
+		return "device"
+	case KindRevoke:
+		return "revocation"
+	case KindRecovery:
+		return "recovery recipient"
+	}
+	return fmt.Sprintf("kind %d", byte(k))
+}
+
+// Roles. A device's role is its user's.
+const (
+	RoleCaseworker = "caseworker"
+	RoleSupervisor = "supervisor"
+	RoleTypist     = "typist"
+	RoleAdmin      = "admin"
+)
+
+// Statement is one signed fact. Which fields a kind uses is listed with
+// the kind; the others stay zero (and are not encoded).
+type Statement struct {
+	Kind      Kind
+	Issued    time.Time // seconds
+	Team      string    // team: its id; user: the user's team
+	Name      string    // team, user or device name, for people
+	User      string    // user, grant, device: the user's id
+	Role      string    // user
+	Version   uint64    // user, recovery
+	Grant     string    // grant: its id (GrantIDOf Key); device: the grant it enrols under
+	Key       []byte    // grant: the code's public key; device: the device's signing key
+	Expires   time.Time // grant
+	Device    string    // device, revoke
+	Recipient string    // device: its age recipient; recovery: the recipient
+	AfterSeq  uint64    // revoke
+	Reason    string    // revoke
+}
+
+// Limits of a statement's fields.
+const (
+	maxName      = 200
+	maxRecipient = 4096
+	maxReason    = 1000
+)
+
+const statementVersion = 1
+
+// Marshal is the statement's canonical encoding, the bytes that are signed.
+func (s Statement) Marshal() []byte {
+	b := []byte{statementVersion, byte(s.Kind)}
+	b = appendTime(b, s.Issued)
+	switch s.Kind {
+	case KindTeam:
+		b = wire.AppendString(b, s.Team)
+		b = wire.AppendString(b, s.Name)
+	case KindUser:
+		b = wire.AppendString(b, s.User)
+		b = wire.AppendString(b, s.Name)
+		b = wire.AppendString(b, s.Role)
+		b = wire.AppendString(b, s.Team)
+		b = wire.AppendUvarint(b, s.Version)
+	case KindGrant:
+		b = wire.AppendString(b, s.Grant)
+		b = wire.AppendString(b, s.User)
+		b = wire.AppendBytes(b, s.Key)
+		b = appendTime(b, s.Expires)
+	case KindDevice:
+		b = wire.AppendString(b, s.Device)
+		b = wire.AppendString(b, s.User)
+		b = wire.AppendString(b, s.Name)
+		b = wire.AppendString(b, s.Recipient)
+		b = wire.AppendBytes(b, s.Key)
+		b = wire.AppendString(b, s.Grant)
+	case KindRevoke:
+		b = wire.AppendString(b, s.Device)
+		b = wire.AppendUvarint(b, s.AfterSeq)
+		b = wire.AppendString(b, s.Reason)
+	case KindRecovery:
+		b = wire.AppendString(b, s.Recipient)
+		b = wire.AppendUvarint(b, s.Version)
+	}
+	return b
+}
+
+// UnmarshalStatement decodes and checks a statement's encoding.
+func UnmarshalStatement(b []byte) (Statement, error) {
+	d := wire.Decoder{B: b}
+	var s Statement
+	if d.Byte() != statementVersion {
+		return s, fmt.Errorf("%w: unknown statement version", ErrMalformed)
+	}
+	s.Kind = Kind(d.Byte())
+	s.Issued = readTime(&d)
+	switch s.Kind {
+	case KindTeam:
+		s.Team = d.String(record.MaxIDLen)
+		s.Name = d.String(maxName)
+	case KindUser:
+		s.User = d.String(record.MaxIDLen)
+		s.Name = d.String(maxName)
+		s.Role = d.String(32)
+		s.Team = d.String(record.MaxIDLen)
+		s.Version = d.Uvarint()
+	case KindGrant:
+		s.Grant = d.String(record.MaxIDLen)
+		s.User = d.String(record.MaxIDLen)
+		s.Key = d.Bytes(ed25519.PublicKeySize)
+		s.Expires = readTime(&d)
+	case KindDevice:
+		s.Device = d.String(record.MaxIDLen)
+		s.User = d.String(record.MaxIDLen)
+		s.Name = d.String(maxName)
+		s.Recipient = d.String(maxRecipient)
+		s.Key = d.Bytes(ed25519.PublicKeySize)
+		s.Grant = d.String(record.MaxIDLen)
+	case KindRevoke:
+		s.Device = d.String(record.MaxIDLen)
+		s.AfterSeq = d.Uvarint()
+		s.Reason = d.String(maxReason)
+	case KindRecovery:
+		s.Recipient = d.String(maxRecipient)
+		s.Version = d.Uvarint()
+	default:
+		return s, fmt.Errorf("%w: unknown statement kind %d", ErrMalformed, byte(s.Kind))
+	}
+	d.End()
+	if d.Failed() {
+		return s, fmt.Errorf("%w: truncated or malformed %s statement", ErrMalformed, s.Kind)
+	}
+	return s, s.check()
+}
+
+// check validates the fields a kind uses.
+func (s Statement) check() error {
+	ids := map[string]string{}
+	switch s.Kind {
+	case KindTeam:
+		ids["team"] = s.Team
+	case KindUser:
+		ids["user"], ids["team"] = s.User, s.Team
+		switch s.Role {
+		case RoleCaseworker, RoleSupervisor, RoleTypist, RoleAdmin:
+		default:
+			return fmt.Errorf("%w: user statement with role %q", ErrMalformed, s.Role)
+		}
+		if s.Role == RoleAdmin && s.Team == "" {
+			delete(ids, "team") // an admin belongs to no team
+		}
+	case KindGrant:
+		ids["grant"], ids["user"] = s.Grant, s.User
+		if len(s.Key) != ed25519.PublicKeySize || GrantIDOf(s.Key) != s.Grant {
+			return fmt.Errorf("%w: grant whose id is not its key's", ErrMalformed)
+		}
+	case KindDevice:
+		ids["device"], ids["user"], ids["grant"] = s.Device, s.User, s.Grant
+		if len(s.Key) != ed25519.PublicKeySize {
+			return fmt.Errorf("%w: device statement without a signing key", ErrMalformed)
+		}
+		if !strings.HasPrefix(s.Recipient, "age1pq1") {
+			return fmt.Errorf("%w: device statement without a post-quantum age recipient", ErrMalformed)
+		}
+	case KindRevoke:
+		ids["device"] = s.Device
+	case KindRecovery:
+		if !strings.HasPrefix(s.Recipient, "age1pq1") {
+			return fmt.Errorf("%w: recovery recipient is not a post-quantum age recipient", ErrMalformed)
+		}
+	}
+	for what, id := range ids {
+		if err := record.ValidID(id); err != nil {
+			return fmt.Errorf("%w: %s statement: %s id: %v", ErrMalformed, s.Kind, what, err)
+		}
+	}
+	return nil
+}
+
+// Times are whole seconds since 1970, plus one; 0 is no time.
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() || t.Unix() < 0 {
+		return wire.AppendUvarint(b, 0)
+	}
+	return wire.AppendUvarint(b, uint64(t.Unix())+1)
+}
+
+func readTime(d *wire.Decoder) time.Time {
+	v := d.Uvarint()
+	switch {
+	case v == 0:
+		return time.Time{}
+	case v > 1<<40:
+		d.Fail()
+		return time.Time{}
+	}
+	return time.Unix(int64(v-1), 0).UTC()
+}
+
+// Signers of a statement.
+const (
+	SignerAgency = "agency"
+	signerDevice = "device:"
+	signerGrant  = "grant:"
+)
+
+// SignerDevice names a device as a signer.
+func SignerDevice(id string) string { return signerDevice + id }
+
+// SignerGrant names a grant's code key as a signer.
+func SignerGrant(id string) string { return signerGrant + id }
+
+// Signed is a statement with its signature, as stored and sent: the signed
+// bytes travel as they were signed, so nothing needs re-encoding to check.
+type Signed struct {
+	Body   []byte `json:"body"`
+	Signer string `json:"signer"`
+	Sig    []byte `json:"sig"`
+}
+
+// ID names a signed statement (a hash of all of it), for storing each once.
+func (s Signed) ID() string {
+	h := sha256.New()
+	h.Write(wire.AppendBytes(nil, s.Body))
+	h.Write(wire.AppendString(nil, s.Signer))
+	h.Write(s.Sig)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func signedMessage(signer string, body []byte) []byte {
+	b := []byte("fieldcase statement v1\x00")
+	b = wire.AppendString(b, signer)
+	return append(b, body...)
+}
+
+// Sign signs a statement as the agency.
+func (k *AgencyKey) Sign(s Statement) Signed {
+	body := s.Marshal()
+	return Signed{Body: body, Signer: SignerAgency, Sig: ed25519.Sign(k.priv, signedMessage(SignerAgency, body))}
+}
+
+// SignAsDevice signs a statement as device id, with its signing function
+// (crypto.Identity.Sign).
+func SignAsDevice(id string, sign func([]byte) []byte, s Statement) Signed {
+	body := s.Marshal()
+	signer := SignerDevice(id)
+	return Signed{Body: body, Signer: signer, Sig: sign(signedMessage(signer, body))}
+}
+
+// SignWithCode signs a device statement with the key of an enrolment code.
+func SignWithCode(c Code, s Statement) Signed {
+	body := s.Marshal()
+	signer := SignerGrant(c.GrantID())
+	return Signed{Body: body, Signer: signer, Sig: ed25519.Sign(c.Key(), signedMessage(signer, body))}
+}
+
+// Verify checks sig against pub.
+func (s Signed) Verify(pub ed25519.PublicKey) bool {
+	return len(pub) == ed25519.PublicKeySize && len(s.Sig) == ed25519.SignatureSize &&
+		ed25519.Verify(pub, signedMessage(s.Signer, s.Body), s.Sig)
+}
+
+// Open decodes the statement (without checking the signature).
+func (s Signed) Open() (Statement, error) { return UnmarshalStatement(s.Body) }
