@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
-// Version is the protocol version this build speaks.
-const Version = 1
+// Version is the protocol version this build speaks. Version 2: signed
+// revisions, a roster of signed statements, enrolment by grant.
+const Version = 2
 
 // HTTP headers and media types.
 const (
@@ -32,6 +34,9 @@ const (
 	PathPull      = "/v1/sync/pull"
 	PathRevsDiff  = "/v1/sync/revs-diff"
 	PathRoster    = "/v1/roster"
+	PathGrants    = "/v1/grants"      // POST: a device's pairing grant for its own user
+	PathRevoke    = "/v1/revocations" // POST: a device-signed revocation
+	PathOwn       = "/v1/sync/own"    // POST: this device's own revisions back (a vault restored from a backup)
 	PathBlobsMiss = "/v1/blobs/missing"
 	PathBlobs     = "/v1/blobs" // POST a blob batch; GET /v1/blobs/{case}/{id}
 	PathBlobsGet  = "/v1/blobs/fetch"
@@ -93,6 +98,39 @@ type PullHeader struct {
 	// RosterVersion changes whenever the roster may have: a device fetches
 	// the roster (to rewrap case keys) only when it differs from the last seen.
 	RosterVersion uint64 `json:"roster_version,omitempty"`
+	// DeviceMaxSeq is the highest sequence number of this device the server
+	// holds (acknowledged or not). A vault whose own counter is lower was
+	// restored from a backup: it fetches its own revisions back (PathOwn)
+	// and never reuses a number.
+	DeviceMaxSeq uint64 `json:"device_max_seq,omitempty"`
+	// Rotations lists the cases this user writes whose key is owed a new
+	// epoch (a device that held it was revoked); the next member or
+	// supervisor device to sync starts it.
+	Rotations []string `json:"rotations,omitempty"`
+}
+
+// OwnRequest asks for this device's own revisions with a sequence number
+// above AfterSeq; the answer is a batch (header OwnHeader), at most
+// MaxPullLimit revisions: ask again from the last one for more.
+type OwnRequest struct {
+	AfterSeq uint64 `json:"after_seq"`
+}
+
+// OwnHeader heads the answer to an OwnRequest.
+type OwnHeader struct {
+	HasMore bool `json:"has_more"`
+}
+
+// GrantRequest carries a pairing grant a device signed for its own user: a
+// code for the user's further laptop.
+type GrantRequest struct {
+	Grant trust.Signed `json:"grant"`
+}
+
+// RevokeRequest carries a revocation a device signed (its own user's
+// device, or as a supervisor, a device of its team).
+type RevokeRequest struct {
+	Revocation trust.Signed `json:"revocation"`
 }
 
 // RevsDiffRequest asks which revisions the server lacks (after a 410).
@@ -105,17 +143,19 @@ type RevsDiffResponse struct {
 	Missing []record.RevID `json:"missing"`
 }
 
-// EnrollRequest registers a device with a one-time code.
+// EnrollRequest registers a device under an enrolment grant. The device's
+// id, name and public keys are in Device, a statement signed with the key
+// derived from the code (trust.SignWithCode): the server, which never sees
+// the code, checks it against the grant's public key.
 type EnrollRequest struct {
-	Code       string `json:"code"`
-	DeviceID   string `json:"device_id"`
-	DeviceName string `json:"device_name"`
-	Recipient  string `json:"recipient"`   // the device's age recipient (age1pq1…)
-	SigningKey []byte `json:"signing_key"` // Ed25519 public key
-	Protocol   int    `json:"protocol"`
+	Grant    string       `json:"grant"` // the grant id, derived from the code
+	Device   trust.Signed `json:"device"`
+	Protocol int          `json:"protocol"`
 }
 
 // EnrollResponse tells an enrolled device who it is and gives it its token.
+// Nothing in it is trusted but what the roster's signatures prove: the
+// device checks Roster.Agency against the fingerprint in its code.
 type EnrollResponse struct {
 	ServerID string `json:"server_id"`
 	Token    string `json:"token"` // bearer token; the server keeps only its hash
@@ -126,37 +166,22 @@ type EnrollResponse struct {
 	Roster   Roster `json:"roster"`
 }
 
-// Roster is who a device wraps new case keys to, besides itself: the user's
-// other devices, the team's supervisors' devices, and the agency recovery
-// recipient.
+// Roster is every signed statement the server holds, under the agency key
+// it presents. Devices evaluate it themselves (trust.Evaluate) and keep what
+// they have seen, so a server can withhold a statement but never take back
+// one a device already holds.
 type Roster struct {
-	Team     string   `json:"team"`
-	Members  []Member `json:"members"`
-	Recovery string   `json:"recovery,omitempty"` // "" until the agency sets one
-	Version  uint64   `json:"version"`            // changes whenever the roster does
-}
-
-// Member is a user of the team with their devices' public keys.
-type Member struct {
-	UserID  string      `json:"user_id"`
-	Name    string      `json:"name"`
-	Role    string      `json:"role"`
-	Devices []DeviceKey `json:"devices"`
-}
-
-// DeviceKey is an enrolled device's public keys.
-type DeviceKey struct {
-	DeviceID   string `json:"device_id"`
-	Recipient  string `json:"recipient"`
-	SigningKey []byte `json:"signing_key"`
+	Agency     string         `json:"agency"` // trust.FormatAgencyKey; "" while the server has none
+	Statements []trust.Signed `json:"statements"`
+	Version    uint64         `json:"version"` // changes whenever the roster does
 }
 
 // Roles.
 const (
-	RoleCaseworker = "caseworker"
-	RoleSupervisor = "supervisor"
-	RoleTypist     = "typist"
-	RoleAdmin      = "admin"
+	RoleCaseworker = trust.RoleCaseworker
+	RoleSupervisor = trust.RoleSupervisor
+	RoleTypist     = trust.RoleTypist
+	RoleAdmin      = trust.RoleAdmin
 )
 
 // Roles lists every role.
