@@ -53,13 +53,23 @@ var agencyWorkFactor = 19
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// Encrypt writes the key as an age file to a passphrase (scrypt).
+// Encrypt writes the key as an age file to a passphrase (scrypt, at the
+// default work factor).
 func (k *AgencyKey) Encrypt(passphrase string) ([]byte, error) {
+	return k.EncryptWorkFactor(passphrase, agencyWorkFactor)
+}
+
+// EncryptWorkFactor is Encrypt with a chosen scrypt work factor (log2 N,
+// 10 to 22). Tests use a low one; the file says which it has.
+func (k *AgencyKey) EncryptWorkFactor(passphrase string, logN int) ([]byte, error) {
+	if logN < 10 || logN > 22 {
+		return nil, fmt.Errorf("agency key: scrypt work factor %d is outside 10–22", logN)
+	}
 	r, err := age.NewScryptRecipient(passphrase)
 	if err != nil {
 		return nil, fmt.Errorf("agency key: %w", err)
 	}
-	r.SetWorkFactor(agencyWorkFactor)
+	r.SetWorkFactor(logN)
 	var out bytes.Buffer
 	w, err := age.Encrypt(&out, r)
 	if err != nil {

@@ -35,6 +35,14 @@ type Device struct {
 	RevokedBy      string
 }
 
+// Grant is an enrolment grant whose signer is trusted.
+type Grant struct {
+	ID, User string
+	Key      ed25519.PublicKey // the code's public key
+	Expires  time.Time
+	Signer   string // SignerAgency, or the device that paired
+}
+
 // Problem is a statement that was not accepted, and why.
 type Problem struct {
 	Statement string // its ID
@@ -57,6 +65,7 @@ type Roster struct {
 	Teams           map[string]Team
 	Users           map[string]User
 	Devices         map[string]Device // every device whose chain holds, revoked ones included
+	Grants          map[string]Grant  // grants whose signer is trusted (used or not)
 	Recovery        string            // "" when none is proven
 	RecoveryVersion uint64
 	Problems        []Problem
@@ -77,7 +86,7 @@ type parsed struct {
 // standing, is left out and listed in Problems: conflicts fail closed.
 func Evaluate(agency ed25519.PublicKey, statements []Signed) *Roster {
 	r := &Roster{Agency: agency, Teams: map[string]Team{}, Users: map[string]User{},
-		Devices: map[string]Device{}, Accepted: map[string]bool{}}
+		Devices: map[string]Device{}, Grants: map[string]Grant{}, Accepted: map[string]bool{}}
 	var all []parsed
 	seen := map[string]bool{}
 	for _, s := range statements {
@@ -248,6 +257,9 @@ func (r *Roster) devices(agencySigned, others []parsed) {
 	for id := range e.accepted {
 		r.Accepted[id] = true
 	}
+	for id, g := range e.grants {
+		r.Grants[id] = Grant{ID: id, User: g.p.st.User, Key: ed25519.PublicKey(g.p.st.Key), Expires: g.p.st.Expires, Signer: g.signer}
+	}
 	r.Problems = append(r.Problems, e.problems...)
 	for _, p := range revokes {
 		if accepted[p.id] {
@@ -277,6 +289,7 @@ func (r *Roster) revokerOK(p parsed, devs map[string]Device, revoked map[string]
 
 type enrolment struct {
 	devs     map[string]Device
+	grants   map[string]grant
 	accepted map[string]bool
 	problems []Problem
 }
@@ -348,6 +361,7 @@ func (r *Roster) enrol(agencyGrants map[string]grant, deviceGrants, deviceStatem
 			e.problems = append(e.problems, Problem{p.id, KindGrant, "grant is not signed by a trusted, unrevoked device of its own user"})
 		}
 	}
+	e.grants = grants
 	return e
 }
 

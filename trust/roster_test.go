@@ -380,3 +380,24 @@ func TestAgencyKeyFile(t *testing.T) {
 		t.Errorf("fingerprint %q", fp)
 	}
 }
+
+func TestRosterGrants(t *testing.T) {
+	a := newAgency(t)
+	a.user("ada", trust.RoleCaseworker, "north", 1)
+	ada1 := a.device("ada1", "ada")
+	a.pair(ada1, "ada2")
+	r := a.eval()
+	if len(r.Grants) != 2 {
+		t.Fatalf("%d grants, want the agency's and the pairing one", len(r.Grants))
+	}
+	signers := map[string]bool{}
+	for _, g := range r.Grants {
+		signers[g.Signer] = true
+		if g.User != "ada" || len(g.Key) != ed25519.PublicKeySize {
+			t.Errorf("grant %+v", g)
+		}
+	}
+	if !signers[trust.SignerAgency] || !signers[trust.SignerDevice("ada1")] {
+		t.Errorf("grant signers %v", signers)
+	}
+}
