@@ -7,12 +7,14 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 func TestAuditChain(t *testing.T) {
 	a, b := MustCreate(t), MustCreate(t)
-	rb, _ := b.Recipient()
-	a.SetKeyRecipients([]string{rb})
+	ag := newTestAgency(t)
+	ag.enrol(a, "ada", trust.RoleCaseworker, "north")
+	ag.enrol(b, "sam", trust.RoleSupervisor, "north")
 	caseID := mustCase(t, a, "R-1", "Audited Case")
 	for _, act := range []string{record.AuditOpen, record.AuditExport, record.AuditOpen} {
 		if err := a.Audit(caseID, act, "detail of "+act); err != nil {

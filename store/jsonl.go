@@ -191,6 +191,9 @@ func (tx *Tx) importChild(meta lineMeta, kind record.Kind, body validator, n, un
 		return fmt.Errorf("%w: a %s line needs \"case\" (a reference or case id)", record.ErrInvalid, kind)
 	}
 	caseID := tx.refOwner(meta.Case)
+	if a := tx.caseAlias[meta.Case]; caseID == "" && a != "" {
+		caseID = a
+	}
 	if caseID == "" && tx.exists(meta.Case, meta.Case) {
 		caseID = meta.Case
 	}

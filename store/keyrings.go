@@ -3,16 +3,23 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
+	"filippo.io/age"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/trust"
 )
+
+// Case keys are wrapped to exactly the recipients the case's membership
+// and the verified roster name (trust.Recipients), and to this device. The
+// membership travels in the keyring record, signed with the revision; no
+// recipient comes from the server's word.
 
 // bucketWrapped remembers, per case, the recipient set its newest key was
 // last wrapped to (a hash), so keyrings are rewritten only when it changes.
@@ -27,208 +34,47 @@ func recipientsHash(rs []string) []byte {
 	return h[:]
 }
 
-// ExtendKeyrings makes every case key this device holds (at its newest
-// epoch) readable by recipients as well as by this device: it sets them as
-// the key recipients of new cases and writes a new keyring revision for each
-// case whose key was wrapped to another set. It is how enrolling extends
-// existing cases to the team's supervisors and the agency recovery
-// recipient, and how a new supervisor device gets the keys. It returns the
-// number of keyrings written.
-func (v *Vault) ExtendKeyrings(recipients []string) (int, error) {
-	if err := v.SetKeyRecipients(recipients); err != nil {
-		return 0, err
+// ErrNotAllowed means this device's user may not make that change to a case.
+var ErrNotAllowed = errors.New("not allowed")
+
+// me is this device as the roster proves it, and whether it does.
+func (v *Vault) me(r *trust.Roster) (trust.Writer, bool) {
+	if r == nil {
+		return trust.Writer{}, false
 	}
-	if !v.keyringsBehind() {
-		return 0, nil // nothing to rewrap: no transaction, no fsync
+	return r.Writer(v.deviceID)
+}
+
+// keyRecipients is who a key of membership m goes to: this device, and
+// under a roster, trust.Recipients. The list is padded with recipients
+// nobody holds (fresh throwaway keys) to a multiple of four, so that the
+// server does not learn from a keyring's size how many devices hold a case.
+func (tx *Tx) keyRecipients(m trust.Membership) ([]string, []string, error) {
+	rs := []string{tx.v.id.Recipient()}
+	if tx.roster != nil {
+		rs = append(rs, trust.Recipients(tx.roster, m)...)
 	}
-	shares, err := v.allShares()
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	err = v.Update(func(tx *Tx) error {
-		all, err := tx.recipients()
+	slices.Sort(rs)
+	rs = slices.Compact(rs)
+	padded := slices.Clone(rs)
+	for len(padded)%4 != 0 {
+		id, err := age.GenerateHybridIdentity()
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		wb := tx.btx.Bucket(bucketWrapped)
-		if wb == nil {
-			if wb, err = tx.btx.CreateBucket(bucketWrapped); err != nil {
-				return err
-			}
-		}
-		tx.v.mu.RLock()
-		var cases []string
-		if tx.v.ws != nil {
-			for id, m := range tx.v.ws.cases {
-				if e := m[id]; e != nil && e.kind == record.KindCase {
-					cases = append(cases, id)
-				}
-			}
-		}
-		tx.v.mu.RUnlock()
-		slices.Sort(cases)
-		for _, caseID := range cases {
-			key := tx.keys.Latest(caseID)
-			if key == nil {
-				continue
-			}
-			set := all
-			if extra := shares[caseID]; len(extra) > 0 {
-				set = append(slices.Clone(all), extra...)
-			}
-			if slices.Equal(wb.Get([]byte(caseID)), recipientsHash(set)) {
-				continue
-			}
-			if err := tx.writeKeyring(key, set); err != nil {
-				return err
-			}
-			if err := wb.Put([]byte(caseID), recipientsHash(set)); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	})
-	return n, err
+		padded = append(padded, id.Recipient().String())
+	}
+	return rs, padded, nil
 }
 
-// keyringsBehind reports whether some case key this device holds is wrapped
-// to another recipient set than the current one.
-func (v *Vault) keyringsBehind() bool {
-	behind := true // when unsure, let ExtendKeyrings look
-	shares, err := v.allShares()
+// writeKeyring writes a keyring revision of key with membership m,
+// superseding the epoch's current keyring heads, wrapped to m's recipients.
+func (tx *Tx) writeKeyring(key *crypto.CaseKey, m trust.Membership) error {
+	rs, padded, err := tx.keyRecipients(m)
 	if err != nil {
-		return true
+		return err
 	}
-	v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error {
-		v.mu.RLock()
-		var cases []string
-		if v.ws != nil {
-			for id, m := range v.ws.cases {
-				if e := m[id]; e != nil && e.kind == record.KindCase && keys.Latest(id) != nil {
-					cases = append(cases, id)
-				}
-			}
-		}
-		v.mu.RUnlock()
-		return v.view(func(btx *bolt.Tx) error {
-			rs := []string{v.id.Recipient()}
-			if b := btx.Bucket(bucketMeta).Get(metaKeyRecipients); b != nil {
-				var extra []string
-				if json.Unmarshal(b, &extra) != nil {
-					return nil
-				}
-				rs = append(rs, extra...)
-			}
-			wb := btx.Bucket(bucketWrapped)
-			behind = false
-			for _, c := range cases {
-				want := recipientsHash(append(slices.Clone(rs), shares[c]...))
-				if wb == nil || !slices.Equal(wb.Get([]byte(c)), want) {
-					behind = true
-					return nil
-				}
-			}
-			return nil
-		})
-	})
-	return behind
-}
-
-// shareKey is where a case's extra recipients (beyond the roster's) are
-// kept in local state: its other members' devices, typists while it waits
-// for transcription. Keyring refreshes keep wrapping to them.
-func shareKey(caseID string) string { return "share:" + caseID }
-
-// ShareCaseKeys wraps every epoch of a case's key this device holds to
-// recipients as well (a worker newly assigned the case needs its history),
-// and remembers them for later keyring refreshes. It returns the number of
-// keyrings written.
-func (v *Vault) ShareCaseKeys(caseID string, recipients []string) (int, error) {
-	for _, r := range recipients {
-		if err := crypto.ParseRecipient(r); err != nil {
-			return 0, err
-		}
-	}
-	extra, err := v.caseShares(caseID)
-	if err != nil {
-		return 0, err
-	}
-	extra = append(extra, recipients...)
-	slices.Sort(extra)
-	extra = slices.Compact(extra)
-	js, _ := json.Marshal(extra)
-	if err := v.PutLocal(shareKey(caseID), js); err != nil {
-		return 0, err
-	}
-	n := 0
-	err = v.Update(func(tx *Tx) error {
-		all, err := tx.recipients()
-		if err != nil {
-			return err
-		}
-		all = append(all, extra...)
-		for e := uint32(1); ; e++ {
-			key := tx.keys.Get(caseID, e)
-			if key == nil {
-				if tx.keys.Latest(caseID) == nil || e > tx.keys.Latest(caseID).Epoch {
-					break
-				}
-				continue
-			}
-			if err := tx.writeKeyring(key, all); err != nil {
-				return err
-			}
-			n++
-		}
-		return tx.markWrapped(caseID, all)
-	})
-	return n, err
-}
-
-// RotateCaseKey starts a new epoch for a case: a fresh key wrapped to this
-// device, the roster recipients and members (the case's remaining members'
-// devices), and nobody else. New writes use it at once; a member removed
-// before the rotation cannot read them with the keys they held. It returns
-// the new epoch.
-func (v *Vault) RotateCaseKey(caseID string, members []string) (uint32, error) {
-	for _, r := range members {
-		if err := crypto.ParseRecipient(r); err != nil {
-			return 0, err
-		}
-	}
-	js, _ := json.Marshal(members)
-	if err := v.PutLocal(shareKey(caseID), js); err != nil {
-		return 0, err
-	}
-	var epoch uint32
-	err := v.Update(func(tx *Tx) error {
-		old := tx.keys.Latest(caseID)
-		if old == nil {
-			return fmt.Errorf("%w: case %s", ErrNoKey, caseID)
-		}
-		all, err := tx.recipients()
-		if err != nil {
-			return err
-		}
-		all = append(all, members...)
-		key := crypto.NewCaseKey(caseID, old.Epoch+1)
-		tx.keys.Add(key)
-		tx.keyringDirty = true
-		epoch = key.Epoch
-		if err := tx.writeKeyring(key, all); err != nil {
-			return err
-		}
-		return tx.markWrapped(caseID, all)
-	})
-	return epoch, err
-}
-
-// writeKeyring writes a keyring revision wrapping key to recipients,
-// superseding the epoch's current keyring heads.
-func (tx *Tx) writeKeyring(key *crypto.CaseKey, recipients []string) error {
-	wrapped, err := crypto.WrapKey(key, recipients...)
+	wrapped, err := crypto.WrapKey(key, padded...)
 	if err != nil {
 		return err
 	}
@@ -241,33 +87,261 @@ func (tx *Tx) writeKeyring(key *crypto.CaseKey, recipients []string) error {
 	for i, h := range e.Heads {
 		parents[i] = h.Rev
 	}
-	_, err = tx.Put(Change{Kind: record.KindKeyring, CaseID: key.CaseID, RecordID: id, Parents: parents,
-		raw: sealed.Keyring{Epoch: key.Epoch, Wrapped: wrapped}.Marshal()})
-	return err
-}
-
-// caseShares lists a case's extra recipients (see shareKey).
-func (v *Vault) caseShares(caseID string) ([]string, error) {
-	m, err := v.Locals(shareKey(caseID))
-	if err != nil || m[shareKey(caseID)] == nil {
-		return nil, err
+	if _, err := tx.Put(Change{Kind: record.KindKeyring, CaseID: key.CaseID, RecordID: id, Parents: parents,
+		raw: sealed.Keyring{Epoch: key.Epoch, Wrapped: wrapped, Membership: m}.Marshal()}); err != nil {
+		return err
 	}
-	var out []string
-	return out, json.Unmarshal(m[shareKey(caseID)], &out)
+	if latest := tx.keys.Latest(key.CaseID); latest != nil && latest.Epoch == key.Epoch {
+		return tx.markWrapped(key.CaseID, rs)
+	}
+	return nil
 }
 
-// allShares reads every case's extra recipients.
-func (v *Vault) allShares() (map[string][]string, error) {
-	m, err := v.Locals("share:")
+// markWrapped records the recipient set a case's newest key is wrapped to.
+func (tx *Tx) markWrapped(caseID string, rs []string) error {
+	wb, err := tx.btx.CreateBucketIfNotExists(bucketWrapped)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := map[string][]string{}
-	for k, js := range m {
-		var rs []string
-		if json.Unmarshal(js, &rs) == nil {
-			out[strings.TrimPrefix(k, "share:")] = rs
+	return wb.Put([]byte(caseID), recipientsHash(rs))
+}
+
+// newCaseKeyring starts a case: its id binds this device (trust.NewCaseID),
+// its first key, and its first keyring, whose membership is this device's
+// user (once enrolled) in their team.
+func (tx *Tx) newCaseKeyring() (string, error) {
+	caseID, salt := trust.NewCaseID(tx.v.deviceID, tx.clock.Now().Time())
+	m := trust.Membership{Salt: salt}
+	if me, ok := tx.v.me(tx.roster); ok && me.User.Team != "" {
+		m.Team = me.User.Team
+		if me.User.Role == trust.RoleCaseworker {
+			m.Members = []string{me.User.ID}
 		}
 	}
+	key := crypto.NewCaseKey(caseID, 1)
+	tx.keys.Add(key)
+	tx.keyringDirty = true
+	return caseID, tx.writeKeyring(key, m)
+}
+
+// amend writes, for each epoch of a case's key this device holds, a keyring
+// whose membership is change applied to the epoch's current one, after
+// checking that this device may write it (trust.MayWriteKeyring). It
+// returns the number of keyrings written.
+func (tx *Tx) amend(caseID string, change func(trust.Membership) trust.Membership) (int, error) {
+	me, ok := tx.v.me(tx.roster)
+	if !ok {
+		return 0, fmt.Errorf("%w: this laptop is not on the agency's roster", ErrNotAllowed)
+	}
+	latest := tx.keys.Latest(caseID)
+	if latest == nil {
+		return 0, fmt.Errorf("%w: case %s", ErrNoKey, caseID)
+	}
+	ms, err := tx.memberships(caseID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for e := uint32(1); e <= latest.Epoch; e++ {
+		key := tx.keys.Get(caseID, e)
+		cur, ok := ms[e]
+		if key == nil || !ok {
+			continue
+		}
+		next := change(cur)
+		w := trust.Write{CaseID: caseID, Kind: record.KindKeyring, Generation: 2, Device: tx.v.deviceID, Seq: tx.peekSeq()}
+		if err := trust.MayWriteKeyring(me, w, &cur, next); err != nil {
+			return n, err
+		}
+		if err := tx.writeKeyring(key, next); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// peekSeq is the sequence number the next revision will take.
+func (tx *Tx) peekSeq() uint64 {
+	s := tx.nextSeq()
+	tx.seq--
+	return s
+}
+
+// ExtendKeyrings brings every case key this device holds (at its newest
+// epoch) up to date with the roster: wrapped to the devices and recovery
+// recipient the case's membership and the roster name, and nobody else. A
+// case made before this laptop was enrolled is claimed for its user's team.
+// Cases this device may not write keyrings in are left alone. It returns the
+// number of keyrings written.
+func (v *Vault) ExtendKeyrings() (int, error) {
+	r := v.Roster()
+	me, ok := v.me(r)
+	if !ok {
+		return 0, nil
+	}
+	n := 0
+	err := v.Update(func(tx *Tx) error {
+		n = 0
+		wb := tx.btx.Bucket(bucketWrapped)
+		for _, caseID := range tx.heldCases() {
+			key := tx.keys.Latest(caseID)
+			ms, err := tx.memberships(caseID)
+			if err != nil {
+				return err
+			}
+			cur, ok := ms[key.Epoch]
+			if !ok {
+				continue
+			}
+			next := cur
+			if cur.Team == "" && me.User.Team != "" {
+				next.Team = me.User.Team
+				if me.User.Role == trust.RoleCaseworker {
+					next.Members = []string{me.User.ID}
+				}
+			}
+			rs, _, err := tx.keyRecipients(next)
+			if err != nil {
+				return err
+			}
+			if next.Team == cur.Team && wb != nil && slices.Equal(wb.Get([]byte(caseID)), recipientsHash(rs)) {
+				continue
+			}
+			w := trust.Write{CaseID: caseID, Kind: record.KindKeyring, Generation: 2, Device: v.deviceID, Seq: tx.peekSeq()}
+			if trust.MayWriteKeyring(me, w, &cur, next) != nil {
+				continue // not ours to rewrap (e.g. a typist's copy, or a case we left)
+			}
+			if err := tx.writeKeyring(key, next); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// heldCases lists the cases whose newest key this device holds, sorted.
+func (tx *Tx) heldCases() []string {
+	var out []string
+	tx.v.mu.RLock()
+	if tx.v.ws != nil {
+		for id, m := range tx.v.ws.cases {
+			if e := m[id]; e != nil && e.kind == record.KindCase && tx.keys.Latest(id) != nil {
+				out = append(out, id)
+			}
+		}
+	}
+	tx.v.mu.RUnlock()
+	slices.Sort(out)
+	return out
+}
+
+// ShareCase adds members (caseworkers, by user id) and typists to a case at
+// every key epoch this device holds, so that they can read its history:
+// adding members is a supervisor's act; opening a case to typists, a
+// member's. It returns the number of keyrings written.
+func (v *Vault) ShareCase(caseID string, members, typists []string) (int, error) {
+	n := 0
+	err := v.Update(func(tx *Tx) error {
+		var err error
+		n, err = tx.amend(caseID, func(m trust.Membership) trust.Membership {
+			m.Members = append(slices.Clone(m.Members), members...)
+			m.Typists = append(slices.Clone(m.Typists), typists...)
+			slices.Sort(m.Members)
+			slices.Sort(m.Typists)
+			m.Members, m.Typists = slices.Compact(m.Members), slices.Compact(m.Typists)
+			m.Salt = nil
+			return m
+		})
+		return err
+	})
+	return n, err
+}
+
+// RotateCaseKey starts a new epoch of a case's key, without the users
+// removed (a supervisor's act; nil removes nobody: a rotation after a
+// device was revoked, which any member may start). New writes use it at
+// once; removed members and revoked devices cannot read what follows with
+// the keys they held, and each removed user's devices are cut off at the
+// last of their revisions this vault has seen in the case. It returns the
+// new epoch.
+func (v *Vault) RotateCaseKey(caseID string, removed []string) (uint32, error) {
+	r := v.Roster()
+	me, ok := v.me(r)
+	if !ok {
+		return 0, fmt.Errorf("%w: this laptop is not on the agency's roster", ErrNotAllowed)
+	}
+	var epoch uint32
+	err := v.Update(func(tx *Tx) error {
+		old := tx.keys.Latest(caseID)
+		if old == nil {
+			return fmt.Errorf("%w: case %s", ErrNoKey, caseID)
+		}
+		ms, err := tx.memberships(caseID)
+		if err != nil {
+			return err
+		}
+		cur, ok := ms[old.Epoch]
+		if !ok {
+			return fmt.Errorf("%w: case %s has no trusted keyring of epoch %d", ErrNotFound, caseID, old.Epoch)
+		}
+		next := trust.Membership{Team: cur.Team,
+			Members: slices.DeleteFunc(slices.Clone(cur.Members), func(u string) bool { return slices.Contains(removed, u) }),
+			Typists: slices.DeleteFunc(slices.Clone(cur.Typists), func(u string) bool { return slices.Contains(removed, u) })}
+		if len(removed) > 0 {
+			last, err := tx.lastSeqs(caseID)
+			if err != nil {
+				return err
+			}
+			next.Cutoffs = map[string]uint64{}
+			for _, u := range removed {
+				for id, d := range r.Devices {
+					if d.User == u {
+						next.Cutoffs[id] = last[id]
+					}
+				}
+			}
+		}
+		w := trust.Write{CaseID: caseID, Kind: record.KindKeyring, Generation: 1, Device: v.deviceID, Seq: tx.peekSeq()}
+		if err := trust.MayWriteKeyring(me, w, &cur, next); err != nil {
+			return err
+		}
+		key := crypto.NewCaseKey(caseID, old.Epoch+1)
+		tx.keys.Add(key)
+		tx.keyringDirty = true
+		epoch = key.Epoch
+		return tx.writeKeyring(key, next)
+	})
+	return epoch, err
+}
+
+// lastSeqs is, per device, the highest sequence number of its revisions in
+// a case that this vault holds.
+func (tx *Tx) lastSeqs(caseID string) (map[string]uint64, error) {
+	out := map[string]uint64{}
+	prefix := []byte(caseID + "/")
+	c := tx.btx.Bucket(bucketRevs).Cursor()
+	for k, b := c.Seek(prefix); k != nil && len(k) > len(prefix) && string(k[:len(prefix)]) == string(prefix); k, b = c.Next() {
+		r, _, err := record.UnmarshalRevision(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		out[r.Device] = max(out[r.Device], r.Seq)
+	}
 	return out, nil
+}
+
+// keyringsWrapped reports, for tests and diagnostics, the recipient-set
+// hash a case's newest key was last wrapped to.
+func (v *Vault) keyringsWrapped(caseID string) []byte {
+	var h []byte
+	v.view(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketWrapped); b != nil {
+			h = slices.Clone(b.Get([]byte(caseID)))
+		}
+		return nil
+	})
+	return h
 }

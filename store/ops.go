@@ -1,61 +1,19 @@
 package store
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
-	"github.com/fieldcase/fieldcase/crypto"
-	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
 )
 
-// recipients is who a new case key is wrapped to: this device, and, once
-// enrolled, the team's supervisors and the agency recovery recipient.
-func (tx *Tx) recipients() ([]string, error) {
-	rs := []string{tx.v.id.Recipient()}
-	if b := tx.btx.Bucket(bucketMeta).Get(metaKeyRecipients); b != nil {
-		var extra []string
-		if err := json.Unmarshal(b, &extra); err != nil {
-			return nil, fmt.Errorf("%w: key recipients: %v", ErrCorrupt, err)
-		}
-		rs = append(rs, extra...)
-	}
-	return rs, nil
-}
-
-// SetKeyRecipients sets who, besides this device, every new case key is
-// wrapped to (public age recipients: supervisors, the agency recovery
-// recipient). Existing keyrings are not changed.
-func (v *Vault) SetKeyRecipients(rs []string) error {
-	for _, r := range rs {
-		if err := crypto.ParseRecipient(r); err != nil {
-			return err
-		}
-	}
-	b, err := json.Marshal(rs)
-	if err != nil {
-		return err
-	}
-	same := false
-	v.view(func(tx *bolt.Tx) error {
-		same = bytes.Equal(tx.Bucket(bucketMeta).Get(metaKeyRecipients), b)
-		return nil
-	})
-	if same {
-		return nil // unchanged: no transaction, no fsync
-	}
-	return v.Update(func(tx *Tx) error { return tx.btx.Bucket(bucketMeta).Put(metaKeyRecipients, b) })
-}
-
 // NewCase creates a case: a fresh case key (epoch 1), its keyring record
-// and the case record, in this transaction. It returns the case id.
+// and the case record, in this transaction. It returns the case id, which
+// binds this device (trust.NewCaseID).
 func (tx *Tx) NewCase(c record.Case) (string, error) { return tx.newCase("", c) }
 
-// newCase creates a case with the given id, or a new one when id is "".
+// newCase creates a case. An import's id for it (caseID, or "") becomes an
+// alias of the new id for the rest of the transaction.
 func (tx *Tx) newCase(caseID string, c record.Case) (string, error) {
 	c.Normalize()
 	if c.Opened == "" {
@@ -67,26 +25,18 @@ func (tx *Tx) newCase(caseID string, c record.Case) (string, error) {
 	if id := tx.refOwner(c.Ref); id != "" {
 		return "", fmt.Errorf("%w: reference %s is already case %s", record.ErrInvalid, c.Ref, id)
 	}
-	if caseID == "" {
-		caseID = record.NewID()
-	}
-	key := crypto.NewCaseKey(caseID, 1)
-	rs, err := tx.recipients()
+	// A case's id binds the device that made it (trust.NewCaseID): an id
+	// given by an import is kept as an alias for the lines that follow.
+	given := caseID
+	caseID, err := tx.newCaseKeyring()
 	if err != nil {
 		return "", err
 	}
-	wrapped, err := crypto.WrapKey(key, rs...)
-	if err != nil {
-		return "", err
-	}
-	tx.keys.Add(key)
-	tx.keyringDirty = true
-	if err := tx.markWrapped(caseID, rs); err != nil {
-		return "", err
-	}
-	if _, err := tx.Put(Change{Kind: record.KindKeyring, CaseID: caseID, RecordID: record.KeyringID(caseID, 1),
-		raw: sealed.Keyring{Epoch: 1, Wrapped: wrapped}.Marshal()}); err != nil {
-		return "", err
+	if given != "" {
+		if tx.caseAlias == nil {
+			tx.caseAlias = map[string]string{}
+		}
+		tx.caseAlias[given] = caseID
 	}
 	if _, err := tx.Put(Change{Kind: record.KindCase, CaseID: caseID, RecordID: caseID, Value: &c}); err != nil {
 		return "", err
@@ -291,18 +241,6 @@ func (tx *Tx) caseExists(caseID string) error {
 		return fmt.Errorf("%w: case %s", ErrNotFound, caseID)
 	}
 	return nil
-}
-
-// markWrapped records the recipient set a case's newest key is wrapped to.
-func (tx *Tx) markWrapped(caseID string, rs []string) error {
-	wb := tx.btx.Bucket(bucketWrapped)
-	if wb == nil {
-		var err error
-		if wb, err = tx.btx.CreateBucket(bucketWrapped); err != nil {
-			return err
-		}
-	}
-	return wb.Put([]byte(caseID), recipientsHash(rs))
 }
 
 // PutRecording writes a recording's manifest: a new recording (with the

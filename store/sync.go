@@ -126,8 +126,9 @@ func (v *Vault) Cursor() (string, error) {
 
 // PageResult says what applying a pulled page did.
 type PageResult struct {
-	New     int // revisions this vault did not have
-	Skipped int // revisions refused as invalid here (kept out, counted)
+	New         int // revisions this vault did not have
+	Skipped     int // revisions refused as invalid here (kept out, counted)
+	Quarantined int // revisions whose signature or right to write did not hold: kept aside, shown
 }
 
 // ApplyPage stores a pulled page and its new cursor in one transaction, and
@@ -138,20 +139,53 @@ func (v *Vault) ApplyPage(revs []*record.Revision, cursor string, ackedSeq uint6
 	var res PageResult
 	err := v.Update(func(tx *Tx) error {
 		res = PageResult{}
-		for _, r := range revs {
-			isNew, err := tx.Apply(r)
-			if errors.Is(err, record.ErrInvalid) {
-				// A revision this vault cannot take (e.g. it would change a
-				// record's kind) must not block the pages after it.
-				res.Skipped++
-				continue
+		// A revision can arrive before what authorises it (a note before
+		// the keyring that names its writer a member): what fails is tried
+		// again after the rest of the page, until nothing more applies.
+		pending := revs
+		for len(pending) > 0 {
+			var refused []*record.Revision
+			var lastErr []error
+			for _, r := range pending {
+				if tx.btx.Bucket(bucketRevs).Get(revKey(r.CaseID, r.RecordID, r.Rev)) != nil {
+					continue // applied before: a rewound or repeated page
+				}
+				if err := r.Validate(); err != nil {
+					res.Skipped++
+					continue
+				}
+				if err := tx.check(r, tx.roster); err != nil {
+					if !errors.Is(err, ErrQuarantined) {
+						return err
+					}
+					refused = append(refused, r)
+					lastErr = append(lastErr, err)
+					continue
+				}
+				isNew, err := tx.Apply(r)
+				if errors.Is(err, record.ErrInvalid) {
+					// A revision this vault cannot take (e.g. it would change a
+					// record's kind) must not block the pages after it.
+					res.Skipped++
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if isNew {
+					res.New++
+				}
 			}
-			if err != nil {
-				return err
+			if len(refused) == len(pending) {
+				for i, r := range refused {
+					if err := tx.quarantine(r, lastErr[i]); err != nil {
+						return err
+					}
+				}
+				res.Quarantined = len(refused)
+				break
 			}
-			if isNew {
-				res.New++
-			}
+			pending = refused
 		}
 		b, err := syncBucket(tx.btx)
 		if err != nil {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 func TestSyncConfigTokenSealed(t *testing.T) {
@@ -40,8 +42,9 @@ func TestSyncConfigTokenSealed(t *testing.T) {
 // as they were.
 func TestApplyPageWithCursor(t *testing.T) {
 	a, b := MustCreate(t), MustCreate(t)
-	rb, _ := b.Recipient()
-	a.SetKeyRecipients([]string{rb})
+	ag := newTestAgency(t)
+	ag.enrol(a, "ada", trust.RoleCaseworker, "north")
+	ag.enrol(b, "sam", trust.RoleSupervisor, "north")
 	caseID := mustCase(t, a, "R-1", "x")
 	mustNote(t, a, caseID, "from A")
 	revs, _ := a.Outbox(0)
@@ -57,14 +60,18 @@ func TestApplyPageWithCursor(t *testing.T) {
 	if res, _ := b.ApplyPage(revs, "cursor-2", 0); res.New != 0 {
 		t.Errorf("re-applied page: %d new", res.New)
 	}
-	// A page with a revision that breaks the data model is skipped, not
-	// blocking: the cursor moves past it.
+	// A page with a revision its signer did not write (a note's record
+	// relabelled as a task by someone else) is quarantined, not blocking:
+	// the cursor moves past it, and the revision is kept aside, named.
 	bad := *revs[len(revs)-1]
-	bad.Kind = record.KindTask // a note's record relabelled as a task
+	bad.Kind = record.KindTask
 	bad.Rev = bad.ComputeRev()
 	res, err = b.ApplyPage([]*record.Revision{&bad}, "cursor-3", 0)
-	if err != nil || res.Skipped != 1 {
+	if err != nil || res.Quarantined != 1 || res.New != 0 {
 		t.Errorf("bad revision: %+v %v", res, err)
+	}
+	if q, _ := b.Quarantine(); len(q) != 1 || q[0].Rev != bad.Rev || !strings.Contains(q[0].Reason, "signature") {
+		t.Errorf("quarantine = %+v", q)
 	}
 	if c, _ := b.Cursor(); c != "cursor-3" {
 		t.Errorf("cursor after skipped page = %q", c)
@@ -109,18 +116,20 @@ func TestExtendKeyringsReachesNewRecipient(t *testing.T) {
 	worker, supervisor := MustCreate(t), MustCreate(t)
 	caseID := mustCase(t, worker, "R-1", "Before Enrolment")
 	mustNote(t, worker, caseID, "written offline before enrolment")
-	rs, _ := supervisor.Recipient()
-	n, err := worker.ExtendKeyrings([]string{rs})
+	ag := newTestAgency(t)
+	ag.enrol(worker, "ada", trust.RoleCaseworker, "north")
+	ag.enrol(supervisor, "sam", trust.RoleSupervisor, "north")
+	n, err := worker.ExtendKeyrings()
 	if err != nil || n != 1 {
 		t.Fatalf("ExtendKeyrings = %d, %v", n, err)
 	}
-	if n, _ := worker.ExtendKeyrings([]string{rs}); n != 0 {
+	if m, _, _ := worker.Membership(caseID); m.Team != "north" || len(m.Members) != 1 || m.Members[0] != "ada" {
+		t.Errorf("the case made before enrolment is not claimed for ada's team: %+v", m)
+	}
+	if n, _ := worker.ExtendKeyrings(); n != 0 {
 		t.Errorf("second ExtendKeyrings with the same set wrote %d keyrings", n)
 	}
-	all, _ := worker.Outbox(0)
-	if _, err := supervisor.ApplyPage(all, "c", 0); err != nil {
-		t.Fatal(err)
-	}
+	pullAll(t, worker, supervisor)
 	supervisor.LoadAll(context.Background())
 	notes, err := supervisor.Notes(caseID)
 	if err != nil || len(notes) != 1 || notes[0].Value.Text != "written offline before enrolment" {
@@ -128,8 +137,7 @@ func TestExtendKeyringsReachesNewRecipient(t *testing.T) {
 	}
 	// New cases are wrapped to the set straight away.
 	c2 := mustCase(t, worker, "R-2", "After Enrolment")
-	out, _ := worker.Outbox(0)
-	supervisor.ApplyPage(out, "c2", 0)
+	pullAll(t, worker, supervisor)
 	if c, err := supervisor.Case(c2); err != nil || c.Sealed {
 		t.Errorf("new case on the supervisor's device: %+v %v", c, err)
 	}

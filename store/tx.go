@@ -11,6 +11,7 @@ import (
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // Tx is a read-write transaction on an unlocked vault. Everything written in
@@ -28,7 +29,11 @@ type Tx struct {
 	keyringDirty bool
 	newKeyCases  map[string]bool
 	outboxDelta  []outboxChange
-	refs         map[string]string // references of cases created in this tx
+	refs         map[string]string                      // references of cases created in this tx
+	members      map[string]map[uint32]trust.Membership // per case, by epoch (see memberships)
+	roster       *trust.Roster                          // what the vault's statements prove, as the tx began
+	caseAlias    map[string]string                      // an import's case ids → the ids made for them
+	sigs         map[record.RevID]bool                  // signatures verified in this tx
 	newRecords   uint64
 	after        []func() // run after commit, under the vault lock
 }
@@ -51,8 +56,9 @@ type outboxChange struct {
 func (v *Vault) Update(fn func(*Tx) error) (err error) {
 	v.wmu.Lock()
 	defer v.wmu.Unlock()
+	roster := v.Roster()
 	v.mu.RLock()
-	tx := &Tx{v: v, keys: v.keys, vaultKey: v.vaultKey, clock: v.clock}
+	tx := &Tx{v: v, keys: v.keys, vaultKey: v.vaultKey, clock: v.clock, roster: roster}
 	v.mu.RUnlock()
 	if tx.keys == nil {
 		return ErrLocked
@@ -185,20 +191,28 @@ func (tx *Tx) Put(c Change) (*record.Revision, error) {
 	switch {
 	case c.raw != nil:
 		rev.Body = c.raw
-	case c.Deleted:
 	default:
+		// A deletion is sealed too (an empty body): the header names the
+		// key epoch its writer's right is checked against.
 		key := tx.keys.Latest(c.CaseID)
 		if key == nil {
 			return nil, fmt.Errorf("%w: case %s", ErrNoKey, c.CaseID)
 		}
-		rev.Body, err = sealed.Seal(key, c.CaseID, c.RecordID, c.Kind, c.Value)
+		v := c.Value
+		if c.Deleted {
+			v = struct{}{}
+		}
+		rev.Body, err = sealed.Seal(key, c.CaseID, c.RecordID, c.Kind, v)
 		if err != nil {
 			return nil, err
 		}
-		value = c.Value
+		if !c.Deleted {
+			value = c.Value
+		}
 	}
 	rev.Seq = tx.nextSeq()
 	rev.Seal()
+	rev.Sign(tx.v.id.Sign)
 	if err := rev.Validate(); err != nil {
 		return nil, err
 	}
@@ -270,6 +284,9 @@ func (tx *Tx) store(rev *record.Revision, h Head) error {
 	}
 	if err := tx.btx.Bucket(bucketRevs).Put(revKey(rev.CaseID, rev.RecordID, rev.Rev), enc); err != nil {
 		return err
+	}
+	if rev.Kind == record.KindKeyring {
+		delete(tx.members, rev.CaseID) // its case's memberships changed
 	}
 	kids := tx.btx.Bucket(bucketHasKids)
 	for _, p := range rev.Parents {

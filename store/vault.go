@@ -18,6 +18,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // Errors a caller can act on.
@@ -64,8 +65,6 @@ var (
 	metaDemo      = []byte("demo")
 	// metaRecords counts records, so unlock sizes its maps once.
 	metaRecords = []byte("records")
-	// metaKeyRecipients lists public recipients new case keys are wrapped to.
-	metaKeyRecipients = []byte("key-recipients")
 )
 
 // Options tune how a vault is opened or created.
@@ -116,6 +115,7 @@ type Vault struct {
 	profile  Profile
 	ws       *workingSet
 	timings  UnlockTimings
+	roster   *trust.Roster // what the statements prove; nil until asked for, or after they change
 }
 
 // Profile is what the device knows of its user, sealed in the vault.

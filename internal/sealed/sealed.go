@@ -16,6 +16,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // ErrBody means a body's plaintext does not decode.
@@ -171,26 +172,62 @@ func Value(k record.Kind, js []byte) (any, error) {
 }
 
 // Keyring is the body of a keyring record: a case key at one epoch, wrapped
-// in an age file to every member. It is not sealed under a case key (it is
-// how the case key travels); a server stores it as opaque bytes.
+// in an age file to every member, and who the case's members are at that
+// epoch. It is not sealed under a case key (it is how the case key
+// travels); a server stores it as opaque bytes, and the revision carrying it
+// is signed by the device that wrote it, so the membership is that device's
+// word (trust.MayWriteKeyring decides whether it counts).
 type Keyring struct {
-	Epoch   uint32
-	Wrapped []byte
+	Epoch      uint32
+	Wrapped    []byte
+	Membership trust.Membership
 }
+
+// Keyring body versions: 1 had no membership; 2 carries it as JSON.
+const (
+	keyringV1 = 1
+	keyringV2 = 2
+)
 
 // Marshal encodes a keyring body.
 func (k Keyring) Marshal() []byte {
-	b := []byte{1}
+	m, _ := json.Marshal(k.Membership)
+	b := []byte{keyringV2}
 	b = binary.BigEndian.AppendUint32(b, k.Epoch)
+	b = binary.AppendUvarint(b, uint64(len(m)))
+	b = append(b, m...)
 	return append(b, k.Wrapped...)
 }
 
-// DecodeKeyring decodes a keyring body.
+// maxMembership bounds a keyring's membership JSON.
+const maxMembership = 1 << 20
+
+// DecodeKeyring decodes a keyring body. A version 1 body has an empty
+// membership.
 func DecodeKeyring(b []byte) (Keyring, error) {
-	if len(b) < 6 || b[0] != 1 {
-		return Keyring{}, fmt.Errorf("%w: keyring body", ErrBody)
+	bad := fmt.Errorf("%w: keyring body", ErrBody)
+	if len(b) < 6 || (b[0] != keyringV1 && b[0] != keyringV2) {
+		return Keyring{}, bad
 	}
-	return Keyring{Epoch: binary.BigEndian.Uint32(b[1:5]), Wrapped: b[5:]}, nil
+	version := b[0]
+	k := Keyring{Epoch: binary.BigEndian.Uint32(b[1:5])}
+	b = b[5:]
+	if version == keyringV2 {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || n > maxMembership || n > uint64(len(b)-w) {
+			return Keyring{}, bad
+		}
+		m := b[w : w+int(n)]
+		if err := json.Unmarshal(m, &k.Membership); err != nil {
+			return Keyring{}, fmt.Errorf("%w: keyring membership: %v", ErrBody, err)
+		}
+		b = b[w+int(n):]
+	}
+	if len(b) == 0 {
+		return Keyring{}, bad
+	}
+	k.Wrapped = b
+	return k, nil
 }
 
 // Unwrap opens a keyring body with id: the case key at its epoch.
