@@ -56,7 +56,7 @@ func (a *testAgency) device(v *Vault, user string) {
 		a.t.Fatal(err)
 	}
 	a.statements = append(a.statements, trust.SignWithCode(c, trust.Statement{Kind: trust.KindDevice,
-		Device: v.DeviceID(), User: user, Name: user + "'s laptop", Recipient: id.Recipient(),
+		Device: v.DeviceID(), Name: user + "'s laptop", Recipient: id.Recipient(),
 		Key: id.SigningPublicKey(), Grant: c.GrantID(), Issued: time.Now()}))
 	if err := v.PinAgency(a.key.Public()); err != nil {
 		a.t.Fatal(err)

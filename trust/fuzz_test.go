@@ -20,7 +20,7 @@ func FuzzUnmarshalStatement(f *testing.F) {
 		{Kind: trust.KindTeam, Team: "north", Name: "North"},
 		{Kind: trust.KindUser, User: "ada", Name: "Ada", Role: trust.RoleCaseworker, Team: "north", Version: 3},
 		{Kind: trust.KindGrant, Grant: c.GrantID(), User: "ada", Key: c.Key().Public().(ed25519.PublicKey), Expires: time.Unix(1_900_000_000, 0)},
-		{Kind: trust.KindDevice, Device: "d1", User: "ada", Name: "laptop", Recipient: "age1pq1xyz", Key: make([]byte, 32), Grant: c.GrantID()},
+		{Kind: trust.KindDevice, Device: "d1", Name: "laptop", Recipient: "age1pq1xyz", Key: make([]byte, 32), Grant: c.GrantID()},
 		{Kind: trust.KindRevoke, Device: "d1", AfterSeq: 12, Reason: "lost"},
 		{Kind: trust.KindRecovery, Recipient: "age1pq1abc", Version: 2},
 	} {
@@ -45,7 +45,7 @@ func FuzzEvaluate(f *testing.F) {
 	c := trust.NewCode(k.Public())
 	user := k.Sign(trust.Statement{Kind: trust.KindUser, User: "ada", Role: trust.RoleCaseworker, Team: "north", Version: 1})
 	grant := k.Sign(trust.Statement{Kind: trust.KindGrant, Grant: c.GrantID(), User: "ada", Key: c.Key().Public().(ed25519.PublicKey)})
-	dev := trust.SignWithCode(c, trust.Statement{Kind: trust.KindDevice, Device: "d1", User: "ada", Recipient: "age1pq1xyz", Key: make([]byte, 32), Grant: c.GrantID()})
+	dev := trust.SignWithCode(c, trust.Statement{Kind: trust.KindDevice, Device: "d1", Recipient: "age1pq1xyz", Key: make([]byte, 32), Grant: c.GrantID()})
 	js, _ := json.Marshal([]trust.Signed{user, grant, dev})
 	f.Add(js)
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -306,7 +306,7 @@ func (r *Roster) enrol(agencyGrants map[string]grant, deviceGrants, deviceStatem
 		byDevice := map[string][]parsed{}
 		for _, p := range deviceStatements {
 			g, ok := grants[p.st.Grant]
-			if !ok || p.Signer != SignerGrant(p.st.Grant) || !p.Verify(g.p.st.Key) || p.st.User != g.p.st.User {
+			if !ok || p.Signer != SignerGrant(p.st.Grant) || !p.Verify(g.p.st.Key) {
 				continue
 			}
 			byGrant[p.st.Grant] = append(byGrant[p.st.Grant], p)
@@ -328,7 +328,7 @@ func (r *Roster) enrol(agencyGrants map[string]grant, deviceGrants, deviceStatem
 				continue
 			}
 			g := grants[p.st.Grant]
-			e.devs[p.st.Device] = Device{ID: p.st.Device, User: p.st.User, Name: p.st.Name, Recipient: p.st.Recipient,
+			e.devs[p.st.Device] = Device{ID: p.st.Device, User: g.p.st.User, Name: p.st.Name, Recipient: p.st.Recipient,
 				SigningKey: ed25519.PublicKey(p.st.Key), Grant: p.st.Grant, GrantedBy: g.signer, Issued: p.st.Issued}
 			e.accepted[p.id] = true
 			changed = true

@@ -67,7 +67,7 @@ func recipient(t testing.TB) string {
 func (a *agency) enrolWith(c trust.Code, id, user string) *testDevice {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	d := &testDevice{id: id, user: user, priv: priv}
-	a.all = append(a.all, trust.SignWithCode(c, trust.Statement{Kind: trust.KindDevice, Device: id, User: user,
+	a.all = append(a.all, trust.SignWithCode(c, trust.Statement{Kind: trust.KindDevice, Device: id,
 		Name: id + "'s laptop", Recipient: recipient(a.t), Key: priv.Public().(ed25519.PublicKey), Grant: c.GrantID()}))
 	return d
 }
@@ -143,7 +143,7 @@ func TestRosterRefusesWhatTheServerForges(t *testing.T) {
 			c := trust.NewCode(a.key.Public())
 			g := server.Sign(trust.Statement{Kind: trust.KindGrant, Grant: c.GrantID(), User: "ada", Key: c.Key().Public().(ed25519.PublicKey)})
 			_, priv, _ := ed25519.GenerateKey(rand.Reader)
-			d := trust.SignWithCode(c, trust.Statement{Kind: trust.KindDevice, Device: "evil", User: "ada", Recipient: recipient(t), Key: priv.Public().(ed25519.PublicKey), Grant: c.GrantID()})
+			d := trust.SignWithCode(c, trust.Statement{Kind: trust.KindDevice, Device: "evil", Recipient: recipient(t), Key: priv.Public().(ed25519.PublicKey), Grant: c.GrantID()})
 			return []trust.Signed{g, d}
 		}, func(t *testing.T, r *trust.Roster) {
 			if _, ok := r.Devices["evil"]; ok {
@@ -157,7 +157,7 @@ func TestRosterRefusesWhatTheServerForges(t *testing.T) {
 			a.sign(trust.Statement{Kind: trust.KindGrant, Grant: c.GrantID(), User: "ada", Key: c.Key().Public().(ed25519.PublicKey)})
 			other := trust.NewCode(a.key.Public())
 			_, priv, _ := ed25519.GenerateKey(rand.Reader)
-			st := trust.Statement{Kind: trust.KindDevice, Device: "evil", User: "ada", Recipient: recipient(t), Key: priv.Public().(ed25519.PublicKey), Grant: c.GrantID()}
+			st := trust.Statement{Kind: trust.KindDevice, Device: "evil", Recipient: recipient(t), Key: priv.Public().(ed25519.PublicKey), Grant: c.GrantID()}
 			forged := trust.SignWithCode(other, st)
 			forged.Signer = trust.SignerGrant(c.GrantID())
 			return []trust.Signed{forged}
@@ -189,7 +189,7 @@ func TestRosterRefusesWhatTheServerForges(t *testing.T) {
 			c := trust.NewCode(a.key.Public())
 			g := trust.SignAsDevice(sam.id, sam.sign, trust.Statement{Kind: trust.KindGrant, Grant: c.GrantID(), User: "ada", Key: c.Key().Public().(ed25519.PublicKey)})
 			_, priv, _ := ed25519.GenerateKey(rand.Reader)
-			d := trust.SignWithCode(c, trust.Statement{Kind: trust.KindDevice, Device: "sams-pick", User: "ada", Recipient: recipient(t), Key: priv.Public().(ed25519.PublicKey), Grant: c.GrantID()})
+			d := trust.SignWithCode(c, trust.Statement{Kind: trust.KindDevice, Device: "sams-pick", Recipient: recipient(t), Key: priv.Public().(ed25519.PublicKey), Grant: c.GrantID()})
 			return append(a.all, g, d)
 		}, func(t *testing.T, r *trust.Roster) {
 			if _, ok := r.Devices["sams-pick"]; ok {

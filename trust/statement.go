@@ -25,8 +25,10 @@ const (
 	// KindGrant lets whoever holds the code whose key is Key enrol one
 	// device for User (agency, or a device of that user).
 	KindGrant Kind = 3
-	// KindDevice says a device, with its public keys, belongs to User;
-	// signed with the key of the code of the grant it names.
+	// KindDevice says a device, with its public keys, is the one enrolled
+	// under Grant (so belongs to the grant's user); signed with the key of
+	// that grant's code. It names no user: the laptop learns who it is
+	// only from the grant.
 	KindDevice Kind = 4
 	// KindRevoke revokes Device: revisions it wrote after AfterSeq are not
 	// accepted, and no case key is wrapped to it again (agency, a device
@@ -70,7 +72,7 @@ type Statement struct {
 	Issued    time.Time // seconds
 	Team      string    // team: its id; user: the user's team
 	Name      string    // team, user or device name, for people
-	User      string    // user, grant, device: the user's id
+	User      string    // user, grant: the user's id
 	Role      string    // user
 	Version   uint64    // user, recovery
 	Grant     string    // grant: its id (GrantIDOf Key); device: the grant it enrols under
@@ -112,7 +114,6 @@ func (s Statement) Marshal() []byte {
 		b = appendTime(b, s.Expires)
 	case KindDevice:
 		b = wire.AppendString(b, s.Device)
-		b = wire.AppendString(b, s.User)
 		b = wire.AppendString(b, s.Name)
 		b = wire.AppendString(b, s.Recipient)
 		b = wire.AppendBytes(b, s.Key)
@@ -154,7 +155,6 @@ func UnmarshalStatement(b []byte) (Statement, error) {
 		s.Expires = readTime(&d)
 	case KindDevice:
 		s.Device = d.String(record.MaxIDLen)
-		s.User = d.String(record.MaxIDLen)
 		s.Name = d.String(maxName)
 		s.Recipient = d.String(maxRecipient)
 		s.Key = d.Bytes(ed25519.PublicKeySize)
@@ -198,7 +198,7 @@ func (s Statement) check() error {
 			return fmt.Errorf("%w: grant whose id is not its key's", ErrMalformed)
 		}
 	case KindDevice:
-		ids["device"], ids["user"], ids["grant"] = s.Device, s.User, s.Grant
+		ids["device"], ids["grant"] = s.Device, s.Grant
 		if len(s.Key) != ed25519.PublicKeySize {
 			return fmt.Errorf("%w: device statement without a signing key", ErrMalformed)
 		}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // Errors a caller acts on.
@@ -317,7 +318,7 @@ func idempotencyKey(body []byte) string {
 	return hex.EncodeToString(h[:16])
 }
 
-// Enroll registers this device with a one-time code.
+// Enroll registers this device under an enrolment grant.
 func (c *Client) Enroll(ctx context.Context, req protocol.EnrollRequest) (*protocol.EnrollResponse, error) {
 	req.Protocol = protocol.Version
 	body, err := json.Marshal(req)
@@ -390,7 +391,45 @@ func (c *Client) RevsDiff(ctx context.Context, revs []record.RevID) ([]record.Re
 	return out.Missing, nil
 }
 
-// Roster fetches the team roster.
+// Own fetches this device's own revisions with a sequence number above
+// afterSeq (a vault restored from a backup takes them back), at most
+// MaxPullLimit at a time; more is true when there are further ones.
+func (c *Client) Own(ctx context.Context, afterSeq uint64) (revs []*record.Revision, more bool, err error) {
+	body, err := json.Marshal(protocol.OwnRequest{AfterSeq: afterSeq})
+	if err != nil {
+		return nil, false, err
+	}
+	var data []byte
+	if err := c.do(ctx, http.MethodPost, protocol.PathOwn, nil, protocol.MediaJSON, body, &data); err != nil {
+		return nil, false, err
+	}
+	var hdr protocol.OwnHeader
+	revs, err = protocol.DecodeBatch(data, &hdr, protocol.MaxPullLimit)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %v", ErrOffline, err)
+	}
+	return revs, hdr.HasMore, nil
+}
+
+// Grant sends a pairing grant this device signed for its own user.
+func (c *Client) Grant(ctx context.Context, g trust.Signed) error {
+	body, err := json.Marshal(protocol.GrantRequest{Grant: g})
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, protocol.PathGrants, nil, protocol.MediaJSON, body, nil)
+}
+
+// Revoke sends a revocation this device signed.
+func (c *Client) Revoke(ctx context.Context, r trust.Signed) error {
+	body, err := json.Marshal(protocol.RevokeRequest{Revocation: r})
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, protocol.PathRevoke, nil, protocol.MediaJSON, body, nil)
+}
+
+// Roster fetches every signed statement the server holds.
 func (c *Client) Roster(ctx context.Context) (*protocol.Roster, error) {
 	var out protocol.Roster
 	if err := c.do(ctx, http.MethodGet, protocol.PathRoster, nil, "", nil, &out); err != nil {
