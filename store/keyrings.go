@@ -149,6 +149,9 @@ func (tx *Tx) amend(caseID string, change func(trust.Membership) trust.Membershi
 			continue
 		}
 		next := change(cur)
+		if sameMembers(cur, next) {
+			continue // nothing to say: no keyring, no push
+		}
 		w := trust.Write{CaseID: caseID, Kind: record.KindKeyring, Generation: 2, Device: tx.v.deviceID, Seq: tx.peekSeq()}
 		if err := trust.MayWriteKeyring(me, w, &cur, next); err != nil {
 			return n, err
@@ -159,6 +162,18 @@ func (tx *Tx) amend(caseID string, change func(trust.Membership) trust.Membershi
 		n++
 	}
 	return n, nil
+}
+
+// sameMembers reports whether two memberships name the same people.
+func sameMembers(a, b trust.Membership) bool {
+	return a.Team == b.Team && slices.Equal(sortedSet(a.Members), sortedSet(b.Members)) &&
+		slices.Equal(sortedSet(a.Typists), sortedSet(b.Typists))
+}
+
+func sortedSet(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
 }
 
 // peekSeq is the sequence number the next revision will take.
@@ -344,4 +359,14 @@ func (v *Vault) keyringsWrapped(caseID string) []byte {
 		return nil
 	})
 	return h
+}
+
+// HeldCases lists the cases whose newest key this device holds, sorted.
+func (v *Vault) HeldCases() []string {
+	var out []string
+	v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error {
+		out = (&Tx{v: v, keys: keys}).heldCases()
+		return nil
+	})
+	return out
 }

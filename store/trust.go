@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -557,4 +558,69 @@ func QuarantineSummary(qs []Quarantined) string {
 		parts = append(parts, strconv.Itoa(by[c])+" in case "+c)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// LastSeq is the highest sequence number this device has given a revision.
+func (v *Vault) LastSeq() uint64 {
+	var n uint64
+	v.view(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketMeta).Get(metaSeq); len(b) == 8 {
+			n = binary.BigEndian.Uint64(b)
+		}
+		return nil
+	})
+	return n
+}
+
+// RaiseSeq makes the device's next sequence number higher than n, so that a
+// vault restored from a backup never gives a number twice.
+func (v *Vault) RaiseSeq(n uint64) error {
+	return v.Update(func(tx *Tx) error {
+		if s := tx.peekSeq() - 1; s < n {
+			tx.seq = n
+		}
+		return nil
+	})
+}
+
+// ApplyOwn takes back revisions this device wrote that its vault lost (it
+// was restored from a backup): each must carry this device's own signature.
+// They are stored as written, not queued again. It returns how many were
+// new.
+func (v *Vault) ApplyOwn(revs []*record.Revision) (int, error) {
+	id, err := v.Identity()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = v.Update(func(tx *Tx) error {
+		n = 0
+		for _, r := range revs {
+			if r.Device != v.deviceID || !r.VerifySig(id.SigningPublicKey()) {
+				return fmt.Errorf("%w: the server returned a revision as this device's that this device did not sign", ErrQuarantined)
+			}
+			isNew, err := tx.Apply(r)
+			if err != nil {
+				return err
+			}
+			if isNew {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// LastSeqOf is the highest sequence number of device's revisions this vault
+// holds (0 for none).
+func (v *Vault) LastSeqOf(device string) (uint64, error) {
+	var n uint64
+	err := v.AllRevisions(func(r *record.Revision) error {
+		if r.Device == device {
+			n = max(n, r.Seq)
+		}
+		return nil
+	})
+	return n, err
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/internal/cli"
-	"github.com/fieldcase/fieldcase/sync/client"
 )
 
 type auditCmd struct {
@@ -48,13 +47,16 @@ func (c *auditVerifyCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
+	// Signing keys from the agency's signed roster only: a key the server
+	// merely claims would let it vouch for events it forged.
 	keys := map[string]ed25519.PublicKey{}
-	if r, err := client.StoredRoster(v); err == nil && r != nil {
-		for _, m := range r.Members {
-			for _, d := range m.Devices {
-				keys[d.DeviceID] = d.SigningKey
-			}
+	if r := v.Roster(); r != nil {
+		for id, d := range r.Devices {
+			keys[id] = d.SigningKey
 		}
+	}
+	if id, err := v.Identity(); err == nil {
+		keys[v.DeviceID()] = id.SigningPublicKey()
 	}
 	problems, n, err := v.VerifyAudit(keys)
 	if err != nil {

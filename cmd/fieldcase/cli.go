@@ -32,6 +32,9 @@ type CLI struct {
 	Team      teamCmd      `cmd:"" help:"The team's caseloads and weighting policy (supervisors)."`
 	Recording recordingCmd `cmd:"" help:"List, export and submit recordings."`
 	Passwd    passwdCmd    `cmd:"" help:"Change the vault passphrase."`
+	Device    deviceCmd    `cmd:"" help:"Pair another laptop of yours, or revoke a lost one."`
+	Roster    rosterCmd    `cmd:"" help:"Who the agency's signed roster says may hold case keys, with fingerprints."`
+	Doctor    doctorCmd    `cmd:"" help:"Check this vault: quarantined records, roster problems, a restored backup."`
 }
 
 func defaultVaultHelp() string {

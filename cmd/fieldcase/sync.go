@@ -43,18 +43,55 @@ func (c *enrollCmd) Run(a *app) error {
 	if err != nil {
 		return syncError(err, 0)
 	}
-	n := resp.Extended
 	id, _ := v.Identity()
-	fprintf(a.stdout, "enrolled as %s (%s, team %s) with %s\n", resp.UserName, resp.Role, resp.Team, c.Server)
-	fprintf(a.stdout, "device %s, fingerprint %s\n", v.DeviceID(), crypto.Fingerprint(id.Recipient()))
-	if n > 0 {
-		fprintf(a.stdout, "%d existing cases shared with the team's supervisors and the agency recovery key\n", n)
+	u := resp.User
+	fprintf(a.stdout, "enrolled as %s (%s, team %s) with %s\n", u.Name, u.Role, u.Team, c.Server)
+	fprintf(a.stdout, "agency key %s: pinned; this laptop trusts only what it signs\n", resp.Agency)
+	fprintf(a.stdout, "this laptop: device %s, fingerprint %s\n", v.DeviceID(), crypto.Fingerprint(id.Recipient()))
+	printTrustChanges(a, resp.Changes, true)
+	if resp.Extended > 0 {
+		fprintf(a.stdout, "%d existing cases now shared with your team as the agency's roster names it\n", resp.Extended)
 	}
-	if resp.Roster.Recovery == "" {
-		fprintf(a.stderr, "warning: the agency has not set a recovery key yet\n")
+	if r := v.Roster(); r != nil && r.Recovery == "" {
+		fprintf(a.stderr, "warning: the agency has not signed a recovery key yet\n")
 	}
 	fprintf(a.stdout, "%d changes waiting; run 'fieldcase sync' (the TUI syncs by itself)\n", v.OutboxLen())
 	return nil
+}
+
+// printTrustChanges tells a person who receives case keys now that did not
+// before, with fingerprints to compare, and what the roster refused.
+func printTrustChanges(a *app, c store.TrustChanges, enrolling bool) {
+	if enrolling {
+		// At enrolment every device is new: list only the user's own other
+		// devices and problems; the rest is 'fieldcase roster'.
+		mine := 0
+		for _, d := range c.NewDevices {
+			if d.Mine {
+				mine++
+			}
+		}
+		if mine > 1 {
+			fprintf(a.stdout, "your devices on the agency's roster: %d\n", mine)
+		}
+	} else {
+		for _, d := range c.NewDevices {
+			who := d.UserName + " (" + d.Role + ")"
+			if d.Mine {
+				who = "your own"
+			}
+			fprintf(a.stdout, "new device of %s: %q, fingerprint %s, signed into the agency's roster\n", who, d.Name, d.Fingerprint)
+		}
+		for _, d := range c.Revoked {
+			fprintf(a.stdout, "revoked: %s's device %q (fingerprint %s): it receives no new case keys\n", d.UserName, d.Name, d.Fingerprint)
+		}
+		if c.NewRecovery != "" {
+			fprintf(a.stdout, "the agency's recovery key is now %s: every case key is wrapped to it\n", c.NewRecovery)
+		}
+	}
+	for _, p := range c.Problems {
+		fprintf(a.stderr, "warning: the server offered a %s the agency's roster does not prove: %s\n", p.Kind, p.What)
+	}
 }
 
 type syncCmd struct {
@@ -95,8 +132,18 @@ func (c *syncCmd) Run(a *app) error {
 	if err != nil {
 		return syncError(err, v.OutboxLen())
 	}
+	printTrustChanges(a, sum.Trust, false)
+	if sum.Restored > 0 {
+		fprintf(a.stderr, "warning: this vault was behind the server (restored from a backup?): %d of its own changes were taken back\n", sum.Restored)
+	}
+	if sum.Rotated > 0 {
+		fprintf(a.stdout, "%d cases got a new key after a device was revoked\n", sum.Rotated)
+	}
 	fprintf(a.stdout, "synced: pushed %d, pulled %d, %d refused, %d keyrings updated, %d waiting, in %s\n",
 		sum.Pushed, sum.Pulled, sum.Rejected, sum.Keyrings, v.OutboxLen(), sum.Duration.Round(time.Millisecond))
+	if q, _ := v.Quarantine(); len(q) > 0 {
+		fprintf(a.stderr, "warning: %d records from the server are quarantined (%s): run 'fieldcase doctor'\n", len(q), store.QuarantineSummary(q))
+	}
 	return nil
 }
 

@@ -2,64 +2,111 @@ package client
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/trust"
+)
+
+var (
+	// ErrWrongAgency means the server presents an agency key other than the
+	// one the enrolment code was made for: the code was mistyped, or this
+	// is not the agency's server.
+	ErrWrongAgency = errors.New("the server's agency key is not the one this enrolment code was made for")
+	// ErrNotTrusted means the server's own roster does not prove this
+	// device's enrolment: nothing is pinned or stored.
+	ErrNotTrusted = errors.New("the server's roster does not prove this laptop's enrolment")
 )
 
 // Enrolment is what EnrollVault did.
 type Enrolment struct {
 	protocol.EnrollResponse
-	Extended int // existing cases whose keyrings now reach the team
+	Agency   string              // the pinned agency key's fingerprint
+	User     trust.User          // this device's user, as the agency signed them
+	Changes  store.TrustChanges  // who receives case keys from now on
+	Extended int                 // existing cases whose keyrings now reach the team
 }
 
-// EnrollVault registers the vault's device with the server using a one-time
-// code, stores the enrolment (the token sealed in the vault), and extends
-// the keyrings of cases made before enrolment to the team's supervisors and
-// the agency recovery recipient. Everything the vault holds waits in its
-// outbox for the first push. cfg.Token is ignored.
-func EnrollVault(ctx context.Context, v *store.Vault, cfg Config, code, deviceName string) (*Enrolment, error) {
+// EnrollVault registers the vault's device under the grant of an enrolment
+// code: it signs its device statement with the code's key (the server never
+// sees the code), pins the agency key once it matches the fingerprint the
+// code carries, keeps the roster the server's statements prove, stores the
+// enrolment (the token sealed in the vault), and extends the keyrings of
+// cases made before enrolment to the team as the roster names it.
+// Everything the vault holds waits in its outbox for the first push.
+// cfg.Token is ignored.
+func EnrollVault(ctx context.Context, v *store.Vault, cfg Config, codeText, deviceName string) (*Enrolment, error) {
+	code, err := trust.ParseCode(codeText)
+	if err != nil {
+		return nil, err
+	}
 	id, err := v.Identity()
 	if err != nil {
 		return nil, err
+	}
+	if deviceName == "" {
+		deviceName, _ = os.Hostname()
+	}
+	if deviceName == "" {
+		deviceName = v.DeviceID()
 	}
 	cfg.Token = ""
 	c, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.Enroll(ctx, protocol.EnrollRequest{Code: code, DeviceID: v.DeviceID(), DeviceName: deviceName,
-		Recipient: id.Recipient(), SigningKey: id.SigningPublicKey()})
+	device := trust.SignWithCode(code, trust.Statement{Kind: trust.KindDevice, Issued: time.Now(), Device: v.DeviceID(),
+		Name: deviceName, Recipient: id.Recipient(), Key: id.SigningPublicKey(), Grant: code.GrantID()})
+	resp, err := c.Enroll(ctx, protocol.EnrollRequest{Grant: code.GrantID(), Device: device})
 	if err != nil {
 		return nil, err
 	}
+	agency, err := trust.ParseAgencyKey(resp.Roster.Agency)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the server sent no usable agency key", ErrWrongAgency)
+	}
+	if !code.MatchesAgency(agency) {
+		return nil, ErrWrongAgency
+	}
+	// Check before keeping anything: the roster must prove this very
+	// device, enrolled under this code's grant, for a user of a team.
+	r := trust.Evaluate(agency, append(resp.Roster.Statements, device))
+	wr, ok := r.Writer(v.DeviceID())
+	if !ok || wr.Device.Grant != code.GrantID() || wr.Device.Revoked {
+		return nil, ErrNotTrusted
+	}
+	if err := v.PinAgency(agency); err != nil {
+		return nil, err
+	}
+	changes, err := v.AddStatements(append(resp.Roster.Statements, device))
+	if err != nil {
+		return nil, err
+	}
+	u := wr.User
 	if err := v.SetSyncConfig(store.SyncConfig{Server: cfg.Server, Fingerprint: cfg.Fingerprint, ServerID: resp.ServerID,
-		UserID: resp.UserID, UserName: resp.UserName, Role: resp.Role, Team: resp.Team, Enrolled: time.Now().UTC(), Token: resp.Token}); err != nil {
+		UserID: u.ID, UserName: u.Name, Role: u.Role, Team: u.Team, Enrolled: time.Now().UTC(), Token: resp.Token}); err != nil {
 		return nil, err
 	}
 	p := v.Profile()
-	p.UserID, p.Team, p.Role = resp.UserID, resp.Team, resp.Role
+	p.UserID, p.Team, p.Role = u.ID, u.Team, u.Role
 	if p.Name == "" {
-		p.Name = resp.UserName
+		p.Name = u.Name
 	}
 	if err := v.SetProfile(p); err != nil {
 		return nil, err
 	}
-	n, err := v.ExtendKeyrings(RosterRecipients(&resp.Roster, resp.UserID, id.Recipient()))
+	n, err := v.ExtendKeyrings()
 	if err != nil {
 		return nil, err
 	}
 	if err := v.SetRosterVersion(resp.Roster.Version); err != nil {
 		return nil, err
 	}
-	if js, err := json.Marshal(resp.Roster); err == nil {
-		if err := v.PutLocal(RosterKey, js); err != nil {
-			return nil, err
-		}
-	}
-	return &Enrolment{EnrollResponse: *resp, Extended: n}, nil
+	return &Enrolment{EnrollResponse: *resp, Agency: trust.AgencyFingerprint(agency), User: u, Changes: changes, Extended: n}, nil
 }
 
 // NewVaultSyncer builds a syncer for an unlocked vault from its stored
@@ -69,6 +116,9 @@ func NewVaultSyncer(v *store.Vault, extra func(*Config)) (*Syncer, error) {
 	sc, err := v.SyncConfig()
 	if err != nil {
 		return nil, err
+	}
+	if v.Agency() == nil {
+		return nil, fmt.Errorf("%w: enrol it again with a new code from your administrator (its work stays here and is sent after)", store.ErrNoAgency)
 	}
 	cfg := Config{Server: sc.Server, Fingerprint: sc.Fingerprint, Token: sc.Token}
 	if extra != nil {

@@ -3,6 +3,7 @@ package client
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // Vault is what the syncer needs of the device vault; *store.Vault has it.
@@ -24,7 +26,6 @@ type Vault interface {
 	ApplyPage(revs []*record.Revision, cursor string, ackedSeq uint64) (store.PageResult, error)
 	ResetCursor() error
 	DeviceRevisions() ([]*record.Revision, error)
-	ExtendKeyrings(recipients []string) (int, error)
 	PutLocal(key string, value []byte) error
 	SetLastSync(t time.Time) error
 	RosterVersion() uint64
@@ -38,10 +39,23 @@ type Vault interface {
 	RequeueRecordingBlobs(caseID, recordingID string) error
 	Locals(prefix string) (map[string][]byte, error)
 	DeleteLocal(key string) error
-	ShareCaseKeys(caseID string, recipients []string) (int, error)
-	RotateCaseKey(caseID string, members []string) (uint32, error)
 	Audit(caseID, action, detail string) error
 	CasesWaitingTranscription() ([]string, error)
+
+	// Trust: the pinned agency key, the statements the vault holds and the
+	// roster they prove, quarantined revisions, memberships, and this
+	// device's own sequence numbers.
+	Agency() ed25519.PublicKey
+	AddStatements(ss []trust.Signed) (store.TrustChanges, error)
+	Roster() *trust.Roster
+	RecheckQuarantine() (applied, left int, err error)
+	ExtendKeyrings() (int, error)
+	ShareCase(caseID string, members, typists []string) (int, error)
+	RotateCaseKey(caseID string, removed []string) (uint32, error)
+	LastSeq() uint64
+	RaiseSeq(n uint64) error
+	ApplyOwn(revs []*record.Revision) (int, error)
+	HeldCases() []string
 }
 
 var _ Vault = (*store.Vault)(nil)
@@ -58,7 +72,15 @@ type Summary struct {
 	Pushed, Pulled, Rejected, Keyrings, Repaired int
 	BlobsUp, BlobsDown                           int // audio chunks uploaded and downloaded
 	Skipped                                      int // pulled revisions this vault refused as invalid
-	Duration                                     time.Duration
+	Quarantined                                  int // pulled revisions refused: signature or right to write
+	Released                                     int // quarantined revisions that passed once more was known
+	Rotated                                      int // cases given a new key epoch (a device was revoked)
+	// Restored counts this device's own revisions taken back from the
+	// server: the vault was behind it (restored from a backup).
+	Restored int
+	// Trust is what new signed statements changed: who receives case keys.
+	Trust    store.TrustChanges
+	Duration time.Duration
 }
 
 // Syncer runs sync rounds for one vault against one server.
@@ -70,6 +92,7 @@ type Syncer struct {
 	role     string // the enrolled user's role ("" when unknown)
 	pushSize int
 	pullSize int
+	rollback bool // this round found the vault behind the server
 }
 
 // NewSyncer makes a syncer. self is this device's age recipient; userID is
@@ -87,6 +110,14 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 	if progress == nil {
 		progress = func(Progress) {}
 	}
+	s.rollback = false
+	// A vault that never fetched the roster gets it first, so that what it
+	// pulls can be checked against it at once.
+	if s.v.RosterVersion() == 0 {
+		if err := s.roster(ctx, &sum); err != nil {
+			return sum, err
+		}
+	}
 	// Push, then the audio, then the manifests that waited for it: a case
 	// must exist on the server before its chunks, and a manifest goes up
 	// only after all its chunks (the server answers missing_blob till then).
@@ -103,17 +134,22 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 	if err != nil {
 		return sum, err
 	}
-	rosterVersion, err := s.pull(ctx, &sum, progress)
+	hdr, err := s.pull(ctx, &sum, progress)
 	if errors.Is(err, ErrGone) {
 		if err = s.repair(ctx, &sum, progress); err == nil {
-			rosterVersion, err = s.pull(ctx, &sum, progress)
+			hdr, err = s.pull(ctx, &sum, progress)
 		}
 	}
 	if err != nil {
 		return sum, err
 	}
+	if hdr.DeviceMaxSeq > s.v.LastSeq() {
+		if err := s.restoreOwn(ctx, &sum, hdr.DeviceMaxSeq); err != nil {
+			return sum, err
+		}
+	}
 	// A server without roster versions (0) gets the roster every round.
-	if rosterVersion == 0 || rosterVersion != s.v.RosterVersion() {
+	if hdr.RosterVersion == 0 || hdr.RosterVersion != s.v.RosterVersion() {
 		if err := s.roster(ctx, &sum); err != nil {
 			return sum, err
 		}
@@ -122,9 +158,17 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 				return sum, err
 			}
 		}
-		if err := s.v.SetRosterVersion(rosterVersion); err != nil {
+		if err := s.v.SetRosterVersion(hdr.RosterVersion); err != nil {
 			return sum, err
 		}
+	}
+	if released, _, err := s.v.RecheckQuarantine(); err != nil {
+		return sum, err
+	} else {
+		sum.Released += released
+	}
+	if err := s.rotations(hdr.Rotations, &sum); err != nil {
+		return sum, err
 	}
 	if err := s.downloadBlobs(ctx, &sum, progress); err != nil {
 		return sum, err
@@ -198,7 +242,7 @@ func (s *Syncer) push(ctx context.Context, sum *Summary, progress func(Progress)
 			}
 			sum.Rejected += len(rejected)
 		}
-		if err := s.v.Acknowledge(resp.AckedSeq, acked...); err != nil {
+		if err := s.v.Acknowledge(s.safeAck(resp.AckedSeq), acked...); err != nil {
 			return err
 		}
 		sum.Pushed += len(acked)
@@ -221,29 +265,95 @@ func (s *Syncer) push(ctx context.Context, sum *Summary, progress func(Progress)
 }
 
 // pull fetches pages until the server has no more; each page is applied with
-// its cursor in one transaction. It returns the server's roster version.
-func (s *Syncer) pull(ctx context.Context, sum *Summary, progress func(Progress)) (uint64, error) {
+// its cursor in one transaction. It returns the last page's header.
+func (s *Syncer) pull(ctx context.Context, sum *Summary, progress func(Progress)) (protocol.PullHeader, error) {
 	cursor, err := s.v.Cursor()
 	if err != nil {
-		return 0, err
+		return protocol.PullHeader{}, err
 	}
 	for {
 		hdr, revs, err := s.c.Pull(ctx, cursor, s.pullSize)
 		if err != nil {
-			return 0, err
+			return hdr, err
 		}
-		res, err := s.v.ApplyPage(revs, hdr.NextCursor, hdr.AckedSeq)
+		if hdr.DeviceMaxSeq > s.v.LastSeq() {
+			s.rollback = true
+		}
+		res, err := s.v.ApplyPage(revs, hdr.NextCursor, s.safeAck(hdr.AckedSeq))
 		if err != nil {
-			return 0, err
+			return hdr, err
 		}
 		sum.Pulled += res.New
 		sum.Skipped += res.Skipped
+		sum.Quarantined += res.Quarantined
 		progress(Progress{Phase: "pull", Done: sum.Pulled})
 		cursor = hdr.NextCursor
 		if !hdr.HasMore {
-			return hdr.RosterVersion, nil
+			return hdr, nil
 		}
 	}
+}
+
+// safeAck is the server's contiguous acknowledgement as far as it may clear
+// the outbox. A server acknowledging numbers this vault never gave out
+// means the vault was restored from a backup and may have given those
+// numbers again to new revisions: then only per-item answers count, until
+// the vault has caught up (restoreOwn).
+func (s *Syncer) safeAck(acked uint64) uint64 {
+	if s.rollback || acked > s.v.LastSeq() {
+		s.rollback = true
+		return 0
+	}
+	return acked
+}
+
+// restoreOwn takes back this device's own revisions that its vault lost
+// (it is behind what the server holds from it: a restored backup), checks
+// each carries this device's signature, raises the sequence counter past
+// every number the server holds, pushes whatever the vault wrote since
+// with its own answers, and remembers that this happened, to tell the user.
+func (s *Syncer) restoreOwn(ctx context.Context, sum *Summary, serverMax uint64) error {
+	from := s.v.LastSeq()
+	after := from
+	for {
+		revs, more, err := s.c.Own(ctx, after)
+		if err != nil {
+			return err
+		}
+		n, err := s.v.ApplyOwn(revs)
+		if err != nil {
+			return err
+		}
+		sum.Restored += n
+		for _, r := range revs {
+			after = max(after, r.Seq)
+		}
+		if !more || len(revs) == 0 {
+			break
+		}
+	}
+	if err := s.v.RaiseSeq(serverMax); err != nil {
+		return err
+	}
+	note, _ := json.Marshal(RollbackNote{At: time.Now().UTC(), VaultSeq: from, ServerSeq: serverMax, Restored: sum.Restored})
+	if err := s.v.PutLocal(RollbackKey, note); err != nil {
+		return err
+	}
+	var again Summary
+	return s.push(ctx, &again, func(Progress) {})
+}
+
+// RollbackKey is where the vault remembers that it was found behind the
+// server (restored from a backup), for the user to see.
+const RollbackKey = "rollback"
+
+// RollbackNote says when a vault was found behind the server, and what was
+// done about it.
+type RollbackNote struct {
+	At        time.Time `json:"at"`
+	VaultSeq  uint64    `json:"vault_seq"`  // the vault's own counter then
+	ServerSeq uint64    `json:"server_seq"` // the highest of this device's numbers the server held
+	Restored  int       `json:"restored"`   // own revisions taken back
 }
 
 // repair runs after the server's history was reset (410): pull again from
@@ -304,61 +414,80 @@ func (s *Syncer) repair(ctx context.Context, sum *Summary, progress func(Progres
 	return nil
 }
 
-// roster brings case keyrings up to date with the team roster: every case
-// key this device holds is wrapped to the user's other devices, the team's
-// supervisors and the agency recovery recipient.
+// roster fetches the server's signed statements and keeps those the vault
+// has not seen (a server can withhold a statement but never take back one
+// the vault holds); the roster they prove decides who case keys are wrapped
+// to from now on. What changed is kept for the user. A server presenting
+// another agency key than the pinned one is refused loudly.
 func (s *Syncer) roster(ctx context.Context, sum *Summary) error {
 	r, err := s.c.Roster(ctx)
 	if err != nil {
 		return err
 	}
-	// Kept for what needs the team's public keys offline (audit signatures).
-	if js, err := json.Marshal(r); err == nil {
-		if err := s.v.PutLocal(RosterKey, js); err != nil {
+	agency, err := trust.ParseAgencyKey(r.Agency)
+	if err != nil || !agency.Equal(s.v.Agency()) {
+		return store.ErrAgencyMismatch
+	}
+	changes, err := s.v.AddStatements(r.Statements)
+	if err != nil {
+		return err
+	}
+	sum.Trust = mergeChanges(sum.Trust, changes)
+	if !changes.Empty() {
+		js, _ := json.Marshal(TrustNotice{At: time.Now().UTC(), Changes: changes})
+		if err := s.v.PutLocal(TrustNoticeKey, js); err != nil {
 			return err
 		}
 	}
-	n, err := s.v.ExtendKeyrings(RosterRecipients(r, s.userID, s.self))
+	n, err := s.v.ExtendKeyrings()
 	sum.Keyrings += n
 	return err
 }
 
-// RosterKey is where the last roster is kept in the vault's local state.
-const RosterKey = "roster"
-
-// StoredRoster returns the roster saved by the last sync, if any.
-func StoredRoster(v interface {
-	Locals(prefix string) (map[string][]byte, error)
-}) (*protocol.Roster, error) {
-	m, err := v.Locals(RosterKey)
-	if err != nil || m[RosterKey] == nil {
-		return nil, err
+func mergeChanges(a, b store.TrustChanges) store.TrustChanges {
+	a.NewDevices = append(a.NewDevices, b.NewDevices...)
+	a.Revoked = append(a.Revoked, b.Revoked...)
+	if b.NewRecovery != "" {
+		a.NewRecovery = b.NewRecovery
 	}
-	var r protocol.Roster
-	if err := json.Unmarshal(m[RosterKey], &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	a.Problems = append(a.Problems, b.Problems...)
+	return a
 }
 
-// RosterRecipients is who, besides this device, case keys are wrapped to:
-// the user's other devices, the team's supervisors' devices and the agency
-// recovery recipient.
-func RosterRecipients(r *protocol.Roster, userID, self string) []string {
-	var out []string
-	for _, m := range r.Members {
-		if m.UserID != userID && m.Role != protocol.RoleSupervisor {
+// TrustNoticeKey is where the last change of who receives case keys is kept,
+// for the user to see until they have.
+const TrustNoticeKey = "trust-notice"
+
+// TrustNotice is the last change of who receives case keys.
+type TrustNotice struct {
+	At      time.Time          `json:"at"`
+	Changes store.TrustChanges `json:"changes"`
+}
+
+// rotations starts a new key epoch for each case the server says is owed
+// one (a device that held its key was revoked) where this device holds the
+// newest key and may start an epoch; the new keyring leaves out every
+// revoked device, as the roster proves them. The server's list only says
+// where to look: what is wrapped to whom is decided here.
+func (s *Syncer) rotations(owed []string, sum *Summary) error {
+	if len(owed) == 0 {
+		return nil
+	}
+	held := s.v.HeldCases()
+	for _, caseID := range owed {
+		if !slices.Contains(held, caseID) {
 			continue
 		}
-		for _, d := range m.Devices {
-			if d.Recipient != self {
-				out = append(out, d.Recipient)
+		if _, err := s.v.RotateCaseKey(caseID, nil); err != nil {
+			if errors.Is(err, trust.ErrNotAllowed) || errors.Is(err, store.ErrNotAllowed) {
+				continue // not ours to rotate
 			}
+			return err
 		}
+		if err := s.v.Audit(caseID, record.AuditKeyRotate, "new case key after a device was revoked"); err != nil {
+			return err
+		}
+		sum.Rotated++
 	}
-	if r.Recovery != "" {
-		out = append(out, r.Recovery)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return nil
 }

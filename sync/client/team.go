@@ -3,12 +3,15 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // TeamKey is where the last team view is kept in the vault's local state,
@@ -41,30 +44,29 @@ func StoredTeam(v interface {
 	return &tv, json.Unmarshal(m[TeamKey], &tv)
 }
 
-// devicesOf lists the live device recipients of the named users (by id).
-func devicesOf(tv *protocol.TeamView, userIDs []string) []string {
-	var out []string
-	for _, u := range tv.Users {
-		if !slices.Contains(userIDs, u.ID) {
-			continue
-		}
-		for _, d := range u.Devices {
-			if !d.Revoked && d.Recipient != "" {
-				out = append(out, d.Recipient)
-			}
-		}
+// userIDs resolves names of the team's users to their ids through the
+// verified roster (never the server's team view: it could name anyone).
+func (s *Syncer) userIDs(names []string) ([]string, error) {
+	r := s.v.Roster()
+	if r == nil {
+		return nil, store.ErrNoAgency
 	}
-	return out
-}
-
-func userIDs(tv *protocol.TeamView, names []string) ([]string, error) {
+	me, ok := r.Writer(s.v.DeviceID())
+	if !ok {
+		return nil, ErrNotTrusted
+	}
 	var out []string
 	for _, n := range names {
-		i := slices.IndexFunc(tv.Users, func(u protocol.TeamUser) bool { return strings.EqualFold(u.Name, n) })
-		if i < 0 {
-			return nil, fmt.Errorf("no user %q in team %s", n, tv.Team)
+		found := ""
+		for _, u := range r.Users {
+			if u.Team == me.User.Team && (strings.EqualFold(u.Name, n) || u.ID == n) {
+				found = u.ID
+			}
 		}
-		out = append(out, tv.Users[i].ID)
+		if found == "" {
+			return nil, fmt.Errorf("no user %q in team %s on the agency's signed roster", n, me.User.Team)
+		}
+		out = append(out, found)
 	}
 	return out, nil
 }
@@ -76,15 +78,12 @@ func userIDs(tv *protocol.TeamView, names []string) ([]string, error) {
 // unreadable with the keys they kept. Each change is an audit event. The
 // keyrings are pushed before Assign returns.
 func (s *Syncer) Assign(ctx context.Context, caseID string, add, remove []string) (*protocol.TeamCase, error) {
-	tv, err := s.Team(ctx)
+	addIDs, err := s.userIDs(add)
 	if err != nil {
 		return nil, err
 	}
-	addIDs, err := userIDs(tv, add)
+	removeIDs, err := s.userIDs(remove)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := userIDs(tv, remove); err != nil {
 		return nil, err
 	}
 	// The case must be on the server before its membership can change.
@@ -111,12 +110,12 @@ func (s *Syncer) Assign(ctx context.Context, caseID string, add, remove []string
 		}
 	}
 	if len(addIDs) > 0 {
-		if _, err := s.v.ShareCaseKeys(caseID, devicesOf(tv, addIDs)); err != nil {
+		if _, err := s.v.ShareCase(caseID, addIDs, nil); err != nil {
 			return nil, err
 		}
 	}
-	if len(remove) > 0 {
-		if err := s.rotate(caseID, devicesOf(tv, tc.Members), remove); err != nil {
+	if len(removeIDs) > 0 {
+		if err := s.rotate(caseID, removeIDs, remove); err != nil {
 			return nil, err
 		}
 	}
@@ -143,11 +142,10 @@ var testHookAfterSetMembers func() error
 // because members were removed (the value lists them by name).
 func rotationKey(caseID string) string { return "rotation:" + caseID }
 
-// rotate starts a new epoch of the case key for the remaining members'
-// devices (and the supervisors and recovery recipient), records it, and
-// clears the pending mark.
-func (s *Syncer) rotate(caseID string, members []string, removed []string) error {
-	epoch, err := s.v.RotateCaseKey(caseID, members)
+// rotate starts a new epoch of the case key without the removed users
+// (names for the audit trail), records it, and clears the pending mark.
+func (s *Syncer) rotate(caseID string, removedIDs, removed []string) error {
+	epoch, err := s.v.RotateCaseKey(caseID, removedIDs)
 	if err != nil {
 		return err
 	}
@@ -179,7 +177,7 @@ func (s *Syncer) completeRotations(ctx context.Context) error {
 			}
 			continue
 		}
-		ids, _ := userIDs(tv, removed)
+		ids, _ := s.userIDs(removed)
 		var members []string
 		for _, tc := range tv.Cases {
 			if tc.ID == caseID {
@@ -196,7 +194,7 @@ func (s *Syncer) completeRotations(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := s.rotate(caseID, devicesOf(tv, members), removed); err != nil {
+		if err := s.rotate(caseID, ids, removed); err != nil {
 			return err
 		}
 	}
@@ -225,35 +223,28 @@ func (s *Syncer) transcriptions(ctx context.Context) error {
 		return err
 	}
 	var typists []string
-	if len(waiting) > 0 {
-		r, err := StoredRoster(s.v)
-		if err != nil {
-			return err
-		}
-		if r != nil {
-			for _, m := range r.Members {
-				if m.Role == protocol.RoleTypist {
-					for _, d := range m.Devices {
-						typists = append(typists, d.Recipient)
-					}
-				}
+	if r := s.v.Roster(); r != nil && len(waiting) > 0 {
+		if me, ok := r.Writer(s.v.DeviceID()); ok {
+			for _, u := range r.UsersOf(me.User.Team, protocol.RoleTypist) {
+				typists = append(typists, u.ID)
 			}
 		}
 	}
 	for _, caseID := range waiting {
-		if opened[transcriptionKey(caseID)] != nil {
-			continue
-		}
-		if err := s.c.SetTranscription(ctx, caseID, true); err != nil {
-			return err
-		}
-		if len(typists) > 0 {
-			if _, err := s.v.ShareCaseKeys(caseID, typists); err != nil {
+		if opened[transcriptionKey(caseID)] == nil {
+			if err := s.c.SetTranscription(ctx, caseID, true); err != nil {
+				return err
+			}
+			if err := s.v.PutLocal(transcriptionKey(caseID), []byte{1}); err != nil {
 				return err
 			}
 		}
-		if err := s.v.PutLocal(transcriptionKey(caseID), []byte{1}); err != nil {
-			return err
+		// Every round: a typist enrolled since the case was opened gets its
+		// key too (ShareCase writes nothing when nobody is new).
+		if len(typists) > 0 {
+			if _, err := s.v.ShareCase(caseID, nil, typists); err != nil && !errors.Is(err, trust.ErrNotAllowed) {
+				return err
+			}
 		}
 	}
 	for key := range opened {

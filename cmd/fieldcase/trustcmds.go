@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/sync/client"
+	"github.com/fieldcase/fieldcase/trust"
+)
+
+type deviceCmd struct {
+	Pair   devicePairCmd   `cmd:"" help:"Make a code to enrol another laptop of yours (you type it there)."`
+	Revoke deviceRevokeCmd `cmd:"" help:"Revoke a lost or retired laptop (yours, or as a supervisor, your team's)."`
+}
+
+type devicePairCmd struct {
+	TTL time.Duration `name:"ttl" default:"24h" help:"How long the code stays valid (at most 7 days)."`
+}
+
+func (c *devicePairCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase device pair")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	s, err := newSyncer(v)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, time.Minute)
+	defer cancel()
+	code, expires, err := s.Pair(ctx, v, c.TTL)
+	if err != nil {
+		return syncError(err, v.OutboxLen())
+	}
+	cfg, _ := v.SyncConfig()
+	fprintf(a.stdout, "pairing code for another laptop of %s (valid until %s):\n\n    %s\n\n", cfg.UserName, expires.Local().Format("2006-01-02 15:04"), code)
+	fprintf(a.stdout, "on the new laptop:\n    fieldcase init\n    fieldcase enroll --server %s --code <the code above>", cfg.Server)
+	if cfg.Fingerprint != "" {
+		fprintf(a.stdout, " --fingerprint %s", cfg.Fingerprint)
+	}
+	fprintf(a.stdout, "\n\ntype the code there yourself: never send it by email or message. It enrols one laptop, once.\n")
+	return nil
+}
+
+type deviceRevokeCmd struct {
+	Device string `arg:"" help:"The device id (see 'fieldcase roster')."`
+	Reason string `help:"Why, for the audit trail (e.g. 'lost on 3 December')."`
+}
+
+func (c *deviceRevokeCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase device revoke")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	s, err := newSyncer(v)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, 2*time.Minute)
+	defer cancel()
+	d, err := s.RevokeDevice(ctx, v, c.Device, c.Reason)
+	if err != nil {
+		if errors.Is(err, trust.ErrNotAllowed) {
+			return cli.WithHint(err, "ask a supervisor of the device's team, or your agency's IT (fieldcased device revoke --agency-key)")
+		}
+		return syncError(err, v.OutboxLen())
+	}
+	fprintf(a.stdout, "revoked %s (%s): it receives no new case keys; its cases get new keys as their members sync\n", d.ID, d.Name)
+	if _, err := s.Sync(ctx, nil); err != nil {
+		return syncError(err, v.OutboxLen())
+	}
+	return nil
+}
+
+type rosterCmd struct {
+	JSON bool `help:"Print JSON."`
+}
+
+// rosterView is what 'fieldcase roster' shows: only what the agency's
+// signatures prove.
+type rosterView struct {
+	Agency   string         `json:"agency_fingerprint"`
+	Recovery string         `json:"recovery_fingerprint,omitempty"`
+	Users    []rosterUser   `json:"users"`
+	Problems []string       `json:"problems,omitempty"`
+	Teams    map[string]any `json:"teams,omitempty"`
+}
+
+type rosterUser struct {
+	ID      string         `json:"id"`
+	Name    string         `json:"name"`
+	Role    string         `json:"role"`
+	Team    string         `json:"team"`
+	Devices []rosterDevice `json:"devices"`
+}
+
+type rosterDevice struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Fingerprint string `json:"fingerprint"`
+	PairedBy    string `json:"paired_by,omitempty"`
+	Revoked     bool   `json:"revoked,omitempty"`
+	ThisLaptop  bool   `json:"this_laptop,omitempty"`
+}
+
+func (c *rosterCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase roster")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	r := v.Roster()
+	if r == nil {
+		return cli.WithHint(store.ErrNoAgency, "enrol with 'fieldcase enroll --server URL --code CODE'")
+	}
+	rv := rosterView{Agency: trust.AgencyFingerprint(r.Agency)}
+	if r.Recovery != "" {
+		rv.Recovery = crypto.Fingerprint(r.Recovery)
+	}
+	for _, id := range slices.Sorted(maps.Keys(r.Users)) {
+		u := r.Users[id]
+		ru := rosterUser{ID: u.ID, Name: u.Name, Role: u.Role, Team: u.Team}
+		if t, ok := r.Teams[u.Team]; ok && t.Name != "" {
+			ru.Team = t.Name
+		}
+		for _, d := range r.Devices {
+			if d.User != u.ID {
+				continue
+			}
+			rd := rosterDevice{ID: d.ID, Name: d.Name, Fingerprint: crypto.Fingerprint(d.Recipient), Revoked: d.Revoked,
+				ThisLaptop: d.ID == v.DeviceID()}
+			if d.GrantedBy != trust.SignerAgency {
+				rd.PairedBy = strings.TrimPrefix(d.GrantedBy, "device:")
+			}
+			ru.Devices = append(ru.Devices, rd)
+		}
+		slices.SortFunc(ru.Devices, func(a, b rosterDevice) int { return strings.Compare(a.ID, b.ID) })
+		rv.Users = append(rv.Users, ru)
+	}
+	for _, p := range r.Problems {
+		rv.Problems = append(rv.Problems, p.String())
+	}
+	if c.JSON {
+		return writeJSON(a.stdout, rv)
+	}
+	fprintf(a.stdout, "agency key %s", rv.Agency)
+	if rv.Recovery != "" {
+		fprintf(a.stdout, ", recovery key %s", rv.Recovery)
+	} else {
+		fprintf(a.stdout, ", no recovery key signed")
+	}
+	fprintf(a.stdout, "\n")
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USER\tROLE\tTEAM\tDEVICE\tFINGERPRINT\t")
+	for _, u := range rv.Users {
+		if len(u.Devices) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t(none)\t\t\n", u.Name, u.Role, u.Team)
+		}
+		for _, d := range u.Devices {
+			note := ""
+			switch {
+			case d.Revoked:
+				note = " (revoked)"
+			case d.ThisLaptop:
+				note = " (this laptop)"
+			case d.PairedBy != "":
+				note = " (paired by " + short(d.PairedBy) + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s %q%s\t%s\t\n", u.Name, u.Role, u.Team, d.ID, d.Name, note, d.Fingerprint)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, p := range rv.Problems {
+		fprintf(a.stderr, "refused: %s\n", p)
+	}
+	return nil
+}
+
+type doctorCmd struct {
+	JSON bool `help:"Print JSON."`
+}
+
+// doctorReport is every finding of 'fieldcase doctor'.
+type doctorReport struct {
+	Enrolled    bool                 `json:"enrolled"`
+	Agency      string               `json:"agency_fingerprint,omitempty"`
+	Quarantined []store.Quarantined  `json:"quarantined,omitempty"`
+	Damaged     []string             `json:"damaged,omitempty"`
+	Roster      []string             `json:"roster_problems,omitempty"`
+	Rollback    *client.RollbackNote `json:"rollback,omitempty"`
+	TrustNotice *client.TrustNotice  `json:"trust_notice,omitempty"`
+	Problems    int                  `json:"problems"`
+}
+
+func (c *doctorCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase doctor")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	rep := doctorReport{Enrolled: v.Enrolled()}
+	if ag := v.Agency(); ag != nil {
+		rep.Agency = trust.AgencyFingerprint(ag)
+	} else if rep.Enrolled {
+		rep.Roster = append(rep.Roster, "this laptop was enrolled before the agency signed its roster: enrol it again with a new code")
+	}
+	if r := v.Roster(); r != nil {
+		for _, p := range r.Problems {
+			rep.Roster = append(rep.Roster, p.String())
+		}
+	}
+	if rep.Quarantined, err = v.Quarantine(); err != nil {
+		return err
+	}
+	for i := range rep.Quarantined {
+		rep.Quarantined[i].Encoded = nil
+	}
+	locals, err := v.Locals("")
+	if err != nil {
+		return err
+	}
+	if js := locals[client.RollbackKey]; js != nil {
+		var n client.RollbackNote
+		if json.Unmarshal(js, &n) == nil {
+			rep.Rollback = &n
+		}
+	}
+	if js := locals[client.TrustNoticeKey]; js != nil {
+		var n client.TrustNotice
+		if json.Unmarshal(js, &n) == nil {
+			rep.TrustNotice = &n
+		}
+	}
+	rep.Problems = len(rep.Quarantined) + len(rep.Damaged) + len(rep.Roster)
+	if rep.Rollback != nil {
+		rep.Problems++
+	}
+	if c.JSON {
+		if err := writeJSON(a.stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		a.printDoctor(v, rep)
+	}
+	if rep.Problems > 0 {
+		return cli.ExitCode(1)
+	}
+	return nil
+}
+
+func (a *app) printDoctor(v *store.Vault, rep doctorReport) {
+	if rep.Agency != "" {
+		fprintf(a.stdout, "agency key %s pinned\n", rep.Agency)
+	} else if !rep.Enrolled {
+		fprintf(a.stdout, "not enrolled with a case server (everything works offline)\n")
+	}
+	for _, q := range rep.Quarantined {
+		ref := q.CaseID
+		if cv, err := v.Case(q.CaseID); err == nil && cv.Value.Ref != "" {
+			ref = cv.Value.Ref
+		}
+		what := string(q.Kind)
+		if q.Deleted {
+			what = "deletion of a " + what
+		}
+		fprintf(a.stdout, "QUARANTINED %s in case %s (from device %s, first seen %s): %s\n", what, ref, short(q.Device),
+			q.First.Local().Format("2006-01-02 15:04"), q.Reason)
+	}
+	for _, d := range rep.Damaged {
+		fprintf(a.stdout, "DAMAGED %s\n", d)
+	}
+	for _, p := range rep.Roster {
+		fprintf(a.stdout, "ROSTER %s\n", p)
+	}
+	if n := rep.Rollback; n != nil {
+		fprintf(a.stdout, "ROLLBACK on %s: this vault was behind the server (its own number %d, the server held %d): %d of its own changes were taken back from the server; it was probably restored from a backup\n",
+			n.At.Local().Format("2006-01-02 15:04"), n.VaultSeq, n.ServerSeq, n.Restored)
+	}
+	if n := rep.TrustNotice; n != nil {
+		fprintf(a.stdout, "last roster change %s:\n", n.At.Local().Format("2006-01-02 15:04"))
+		printTrustChanges(a, n.Changes, false)
+	}
+	if rep.Problems == 0 {
+		fprintf(a.stdout, "no problems found\n")
+	} else {
+		fprintf(a.stdout, "%d problems: quarantined records are kept, never applied; a lying or damaged server cannot make this laptop accept them\n", rep.Problems)
+	}
+}

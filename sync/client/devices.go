@@ -1,0 +1,80 @@
+package client
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"time"
+
+	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/trust"
+)
+
+// MaxPairing is the longest a pairing code stays valid.
+const MaxPairing = 7 * 24 * time.Hour
+
+// Pair makes an enrolment code for a further laptop of this device's user:
+// a grant this device signs (the server cannot make one) naming a fresh
+// code's key. The code itself never leaves this process but on the screen,
+// to be typed into the new laptop in person.
+func (s *Syncer) Pair(ctx context.Context, v *store.Vault, ttl time.Duration) (trust.Code, time.Time, error) {
+	if ttl <= 0 || ttl > MaxPairing {
+		return trust.Code{}, time.Time{}, fmt.Errorf("a pairing code lasts between a minute and %s", MaxPairing)
+	}
+	agency := v.Agency()
+	r := v.Roster()
+	me, ok := r.Writer(v.DeviceID())
+	if agency == nil || !ok {
+		return trust.Code{}, time.Time{}, ErrNotTrusted
+	}
+	id, err := v.Identity()
+	if err != nil {
+		return trust.Code{}, time.Time{}, err
+	}
+	code := trust.NewCode(agency)
+	expires := time.Now().Add(ttl).Truncate(time.Second)
+	g := trust.SignAsDevice(v.DeviceID(), id.Sign, trust.Statement{Kind: trust.KindGrant, Issued: time.Now(),
+		Grant: code.GrantID(), User: me.User.ID, Key: code.Key().Public().(ed25519.PublicKey), Expires: expires})
+	if err := s.c.Grant(ctx, g); err != nil {
+		return trust.Code{}, time.Time{}, err
+	}
+	if _, err := v.AddStatements([]trust.Signed{g}); err != nil {
+		return trust.Code{}, time.Time{}, err
+	}
+	return code, expires, nil
+}
+
+// RevokeDevice signs a revocation of a device (this user's own, or as a
+// supervisor, one of the team's) and sends it. Revisions the device wrote
+// after the last one this vault has seen from it will not be accepted by any
+// device; the cases it held get new key epochs as their members sync.
+func (s *Syncer) RevokeDevice(ctx context.Context, v *store.Vault, deviceID, reason string) (trust.Device, error) {
+	r := v.Roster()
+	target, ok := r.Devices[deviceID]
+	if !ok {
+		return trust.Device{}, fmt.Errorf("no device %s on the agency's signed roster", deviceID)
+	}
+	id, err := v.Identity()
+	if err != nil {
+		return target, err
+	}
+	after, err := v.LastSeqOf(deviceID)
+	if err != nil {
+		return target, err
+	}
+	st := trust.Statement{Kind: trust.KindRevoke, Issued: time.Now(), Device: deviceID, AfterSeq: after, Reason: reason}
+	rv := trust.SignAsDevice(v.DeviceID(), id.Sign, st)
+	// Check what every device will check, before sending.
+	ss, err := v.Statements()
+	if err != nil {
+		return target, err
+	}
+	if !trust.Evaluate(v.Agency(), append(ss, rv)).Devices[deviceID].Revoked {
+		return target, fmt.Errorf("%w: only the device's own user, a supervisor of its team or the agency may revoke it", trust.ErrNotAllowed)
+	}
+	if err := s.c.Revoke(ctx, rv); err != nil {
+		return target, err
+	}
+	_, err = v.AddStatements([]trust.Signed{rv})
+	return target, err
+}
