@@ -25,10 +25,10 @@ var (
 // Enrolment is what EnrollVault did.
 type Enrolment struct {
 	protocol.EnrollResponse
-	Agency   string              // the pinned agency key's fingerprint
-	User     trust.User          // this device's user, as the agency signed them
-	Changes  store.TrustChanges  // who receives case keys from now on
-	Extended int                 // existing cases whose keyrings now reach the team
+	Agency   string             // the pinned agency key's fingerprint
+	User     trust.User         // this device's user, as the agency signed them
+	Changes  store.TrustChanges // who receives case keys from now on
+	Extended int                // existing cases whose keyrings now reach the team
 }
 
 // EnrollVault registers the vault's device under the grant of an enrolment
