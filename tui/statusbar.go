@@ -29,6 +29,12 @@ type SyncState struct {
 	Conflicts int
 	// Err is the last failure, shown briefly ("server unreachable").
 	Err string
+	// Warning is something about trust a person must see and that stays
+	// until it is resolved: records quarantined because their signature or
+	// their writer's right did not hold, a vault found behind the server, a
+	// new device receiving this user's case keys. Shown before everything
+	// else on the left.
+	Warning string
 }
 
 // SyncStatus is how the TUI reads the syncer's state. The syncer (a later
@@ -128,6 +134,9 @@ func (s *statusBar) View(width int, unlocked bool) string {
 		if c.Sealed > 0 {
 			left = append(left, plural(c.Sealed, "record", "records")+" without key")
 		}
+	}
+	if w := s.state.Warning; w != "" && unlocked {
+		left = append([]string{st.Error.Inherit(bar).Render("⚠ " + w)}, left...)
 	}
 	if s.notice != "" {
 		ns := st.Notice

@@ -14,6 +14,7 @@ import (
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 type enrollCmd struct {
@@ -29,7 +30,9 @@ func (c *enrollCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	if v.Enrolled() {
+	// A vault enrolled before agencies signed their rosters pins no agency
+	// key: it enrols again (its work stays and is sent after).
+	if v.Enrolled() && v.Agency() != nil {
 		cfg, _ := v.SyncConfig()
 		return cli.WithHint(fmt.Errorf("this vault is already enrolled with %s", cfg.Server), "a vault syncs with one server; make a new vault to enrol elsewhere")
 	}
@@ -169,6 +172,16 @@ func syncError(err error, waiting int) error {
 		return cli.WithHint(err, "update fieldcase (or ask IT to update the server)")
 	case errors.Is(err, client.ErrInsecure):
 		return cli.WithHint(err, "use the https:// address of the case server")
+	case errors.Is(err, client.ErrWrongAgency):
+		return cli.WithHint(err, "check the code letter by letter; if it is right, this is not your agency's server: do not enrol, call IT")
+	case errors.Is(err, client.ErrNotTrusted):
+		return cli.WithHint(err, "the server answered, but its agency's signatures do not enrol this laptop: call IT; nothing was changed here")
+	case errors.Is(err, store.ErrAgencyMismatch):
+		return cli.WithHint(err, "not syncing: the agency's key never changes for a laptop; call IT before doing anything else")
+	case errors.Is(err, store.ErrNoAgency):
+		return cli.WithHint(err, "ask IT for a new enrolment code and run 'fieldcase enroll' again; your work stays on this laptop and is sent after")
+	case errors.Is(err, trust.ErrMalformed):
+		return cli.WithHint(err, "an enrolment code is 32 letters and digits in groups of four, as IT gave it to you")
 	}
 	var pe *protocol.Error
 	if errors.As(err, &pe) {

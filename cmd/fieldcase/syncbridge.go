@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -30,6 +31,8 @@ type syncBridge struct {
 	done       chan struct{}
 	lastOutbox int
 	startErr   string
+	warnAt     time.Time // LastSync the warning was computed for
+	warning    string
 }
 
 var _ tui.SyncStatus = (*syncBridge)(nil)
@@ -59,6 +62,10 @@ func (b *syncBridge) State() tui.SyncState {
 		b.lastOutbox = n
 	}
 	st.Online, st.Syncing, st.LastSync, st.Err = rs.Online, rs.Syncing, rs.LastSync, plainSyncError(rs.Err)
+	if !rs.LastSync.Equal(b.warnAt) || b.warnAt.IsZero() {
+		b.warning, b.warnAt = trustWarning(b.v), rs.LastSync
+	}
+	st.Warning = b.warning
 	if rs.Syncing {
 		p := rs.Progress
 		if p.Total > 0 {
@@ -69,6 +76,38 @@ func (b *syncBridge) State() tui.SyncState {
 		}
 	}
 	return st
+}
+
+// trustWarning is what the status bar must keep saying about trust, most
+// serious first, or "".
+func trustWarning(v *store.Vault) string {
+	if q, err := v.Quarantine(); err == nil && len(q) > 0 {
+		return fmt.Sprintf("%d records quarantined (%s): fieldcase doctor", len(q), store.QuarantineSummary(q))
+	}
+	locals, err := v.Locals("")
+	if err != nil {
+		return ""
+	}
+	if js := locals[client.RollbackKey]; js != nil {
+		var n client.RollbackNote
+		if json.Unmarshal(js, &n) == nil && time.Since(n.At) < 7*24*time.Hour {
+			return fmt.Sprintf("this vault was behind the server (a restored backup?): %d of its changes taken back", n.Restored)
+		}
+	}
+	if js := locals[client.TrustNoticeKey]; js != nil {
+		var n client.TrustNotice
+		if json.Unmarshal(js, &n) == nil && time.Since(n.At) < 7*24*time.Hour {
+			for _, d := range n.Changes.NewDevices {
+				if d.Mine {
+					return fmt.Sprintf("new laptop of yours %q (%s) now holds your case keys: fieldcase roster", d.Name, d.Fingerprint)
+				}
+			}
+			if n.Changes.NewRecovery != "" {
+				return "the agency's recovery key changed to " + n.Changes.NewRecovery + ": fieldcase roster"
+			}
+		}
+	}
+	return ""
 }
 
 func (b *syncBridge) start() {
@@ -122,6 +161,10 @@ func plainSyncError(err error) string {
 		return "the server's certificate changed: not syncing; call IT"
 	case errors.Is(err, client.ErrVersion):
 		return "fieldcase needs an update to sync"
+	case errors.Is(err, store.ErrAgencyMismatch):
+		return "the server presents another agency's key: not syncing; call IT"
+	case errors.Is(err, store.ErrNoAgency):
+		return "this laptop must be enrolled again (the agency now signs its roster): ask IT for a code"
 	}
 	return "sync failed: " + err.Error()
 }
