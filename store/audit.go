@@ -1,11 +1,15 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/ed25519"
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/fieldcase/fieldcase/record"
 )
@@ -117,4 +121,36 @@ func (v *Vault) caseIDs() ([]string, error) {
 	})
 	slices.Sort(ids)
 	return ids, err
+}
+
+// Deletion is a signed tombstone in a case: who deleted which record, when.
+type Deletion struct {
+	RecordID string       `json:"record_id"`
+	Kind     record.Kind  `json:"kind"`
+	Device   string       `json:"device"`
+	At       time.Time    `json:"at"` // the writer's hybrid clock
+	Rev      record.RevID `json:"rev"`
+}
+
+// Deletions lists the tombstones of a case this vault holds (every one was
+// signed by its device and checked against its writer's right), oldest
+// first: deletions are part of a case's audit trail.
+func (v *Vault) Deletions(caseID string) ([]Deletion, error) {
+	var out []Deletion
+	prefix := []byte(caseID + "/")
+	err := v.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRevs).Cursor()
+		for k, b := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, b = c.Next() {
+			r, _, err := record.UnmarshalRevision(b)
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrCorrupt, err)
+			}
+			if r.Deleted {
+				out = append(out, Deletion{RecordID: r.RecordID, Kind: r.Kind, Device: r.Device, At: r.HLC.Time(), Rev: r.Rev})
+			}
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b Deletion) int { return a.At.Compare(b.At) })
+	return out, err
 }

@@ -3,7 +3,10 @@ package main
 import (
 	"crypto/ed25519"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/fieldcase/fieldcase/record"
 
 	"github.com/fieldcase/fieldcase/internal/cli"
 )
@@ -28,6 +31,24 @@ func (c *auditLogCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
+	// Deletions are part of the trail: each tombstone is signed by its
+	// device, whose user the agency's roster names.
+	dels, err := v.Deletions(cv.ID)
+	if err != nil {
+		return err
+	}
+	r := v.Roster()
+	for _, d := range dels {
+		who := ""
+		if r != nil {
+			if wr, ok := r.Writer(d.Device); ok {
+				who = wr.User.Name
+			}
+		}
+		events = append(events, record.AuditEvent{Action: "delete", Detail: fmt.Sprintf("%s %s (signed)", d.Kind, d.RecordID),
+			At: d.At, Actor: who, Device: d.Device})
+	}
+	slices.SortStableFunc(events, func(a, b record.AuditEvent) int { return a.At.Compare(b.At) })
 	if c.JSON {
 		return writeJSON(a.stdout, events)
 	}

@@ -10,10 +10,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -68,8 +71,33 @@ func StartServer(t testing.TB, extra ...string) *Server {
 		s.Kill()
 		os.RemoveAll(dir)
 	})
+	s.initAgency()
 	s.Start()
 	return s
+}
+
+// initAgency makes the agency's signing identity, as an administrator
+// would (fieldcased agency init), with a cheap scrypt work factor and a
+// passphrase made now, and installs its public key on the server.
+func (s *Server) initAgency() {
+	s.t.Helper()
+	pass := make([]byte, 18)
+	rand.Read(pass)
+	if err := os.WriteFile(s.agencyPassFile(), []byte(hex.EncodeToString(pass)+"\n"), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	s.Admin("agency", "init", "--out", s.AgencyKeyFile(), "--work-factor", "10")
+}
+
+// AgencyKeyFile is the agency key file (encrypted; AgencyEnv opens it).
+func (s *Server) AgencyKeyFile() string { return filepath.Join(s.Dir, "agency.key") }
+
+func (s *Server) agencyPassFile() string { return filepath.Join(s.Dir, "agency.pass") }
+
+// AgencyEnv is the environment that lets fieldcased commands sign as the
+// agency.
+func (s *Server) AgencyEnv() []string {
+	return []string{"FIELDCASED_AGENCY_KEY=" + s.AgencyKeyFile(), "FIELDCASED_AGENCY_PASSPHRASE_FILE=" + s.agencyPassFile()}
 }
 
 // Start (re)starts the server process on its address.
@@ -143,10 +171,11 @@ func (s *Server) Running() bool {
 }
 
 // Admin runs a fieldcased administration command on the server's data dir
-// (over its admin socket while it runs).
+// (over its admin socket while it runs), able to sign as the agency.
 func (s *Server) Admin(args ...string) string {
 	s.t.Helper()
 	cmd := exec.Command(serverBinary(s.t), append(args, "--data", s.Dir)...)
+	cmd.Env = append(os.Environ(), s.AgencyEnv()...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		s.t.Fatalf("fieldcased %v: %v\n%s", args, err, out)
@@ -154,20 +183,27 @@ func (s *Server) Admin(args ...string) string {
 	return string(out)
 }
 
-// EnrollCode makes the team and user when missing and returns a one-time
-// enrolment code for the user.
+// EnrollCode makes the team and user when missing (signed by the agency)
+// and returns a one-time enrolment code for the user.
 func (s *Server) EnrollCode(user, role, team string) string {
 	s.t.Helper()
-	exec.Command(serverBinary(s.t), "team", "add", team, "--data", s.Dir).Run()
-	exec.Command(serverBinary(s.t), "user", "add", user, "--role", role, "--team", team, "--data", s.Dir).Run()
-	cmd := exec.Command(serverBinary(s.t), "enroll-code", user, "--data", s.Dir)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
-		s.t.Fatalf("enroll-code %s: %v", user, err)
+	quiet := func(args ...string) {
+		cmd := exec.Command(serverBinary(s.t), append(args, "--data", s.Dir)...)
+		cmd.Env = append(os.Environ(), s.AgencyEnv()...)
+		cmd.Run() // "already exists" is fine
 	}
-	return strings.TrimSpace(out.String())
+	quiet("team", "add", team)
+	quiet("user", "add", user, "--role", role, "--team", team)
+	out := s.Admin("enroll-code", user)
+	code := codePattern.FindString(out)
+	if code == "" {
+		s.t.Fatalf("enroll-code %s printed no code:\n%s", user, out)
+	}
+	return code
 }
+
+// codePattern finds an enrolment code in fieldcased's output.
+var codePattern = regexp.MustCompile(`\b[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){7}\b`)
 
 // Healthy reports whether /healthz answers.
 func (s *Server) Healthy() bool {
