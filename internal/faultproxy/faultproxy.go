@@ -37,6 +37,11 @@ type Config struct {
 
 	// TargetTLS is the client TLS configuration for an https target.
 	TargetTLS *tls.Config
+
+	// Rewrite, when set, sees every request that reached the server and
+	// may replace its answer's body: how a test plays a lying server (see
+	// synctest's adversary). It runs on the proxy's goroutines.
+	Rewrite func(r *http.Request, reqBody []byte, status int, respBody []byte) []byte
 }
 
 // Counts is what the proxy has done so far.
@@ -238,6 +243,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if sleep(ctx, p.cfg.Latency-p.cfg.Latency/2) != nil {
 		return
+	}
+	if p.cfg.Rewrite != nil {
+		respBody = p.cfg.Rewrite(r, body, resp.StatusCode, respBody)
 	}
 	for k, v := range resp.Header {
 		w.Header()[k] = v

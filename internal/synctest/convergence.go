@@ -28,6 +28,11 @@ import (
 // fault configures the proxies (Target and Seed are set here); syncShare
 // is the chance, in tenths, that a device syncs in a round.
 //
+// The proxies also play a hostile server (Adversary): they slip forged
+// tombstones, forged key epochs and altered revisions into pull answers.
+// Every device must apply none of them, and keep no honest revision in
+// quarantine once healed.
+//
 // Seeded: FIELDCASE_SEED=n replays a run.
 func Convergence(t *testing.T, servers []*Server, rounds, syncShare int, fault faultproxy.Config) {
 	t.Helper()
@@ -56,10 +61,12 @@ func Convergence(t *testing.T, servers []*Server, rounds, syncShare int, fault f
 		d := s.NewDevice(spec.name, servers[i%n].URL, spec.user, spec.role, spec.team)
 		devs = append(devs, &dev{d, spec.user, spec.team, spec.role == "supervisor"})
 	}
+	adv := NewAdversary(seed, 25)
 	var proxies []*faultproxy.Proxy
 	for i, srv := range servers {
 		cfg := fault
 		cfg.Target, cfg.Seed = srv.URL, seed+uint64(i)
+		cfg.Rewrite = adv.Rewrite
 		p, err := faultproxy.New(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -100,9 +107,14 @@ func Convergence(t *testing.T, servers []*Server, rounds, syncShare int, fault f
 		c.Unavailable += pc.Unavailable
 		c.Truncated += pc.Truncated
 	}
-	t.Logf("%d operations; proxies: %d requests, %d dropped, %d answers lost, %d 503s, %d truncated", ops, c.Requests, c.DroppedReq, c.DroppedResp, c.Unavailable, c.Truncated)
+	forged := adv.Forged()
+	t.Logf("%d operations; proxies: %d requests, %d dropped, %d answers lost, %d 503s, %d truncated, %d forged revisions slipped in",
+		ops, c.Requests, c.DroppedReq, c.DroppedResp, c.Unavailable, c.Truncated, len(forged))
 	if c.DroppedReq+c.DroppedResp+c.Unavailable+c.Truncated == 0 {
 		t.Fatalf("no faults were injected")
+	}
+	if len(forged) == 0 {
+		t.Fatalf("the adversary forged nothing")
 	}
 
 	// Heal: no more faults; every device syncs until nothing moves, still
@@ -158,6 +170,20 @@ func Convergence(t *testing.T, servers []*Server, rounds, syncShare int, fault f
 		}
 		if missing+extra > 0 {
 			t.Errorf("%s: %d revisions missing, %d it may not see (holds %d, should hold %d)", d.Name, missing, extra, len(got), len(want))
+		}
+		for id := range got {
+			if what, ok := forged[id]; ok {
+				t.Errorf("%s applied a forged revision (%s)", d.Name, what)
+			}
+		}
+		q, err := d.V.Quarantine()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range q {
+			if _, ok := forged[e.Rev]; !ok {
+				t.Errorf("%s: an honest revision (%s of %s by %s) is still quarantined: %s", d.Name, e.Kind, e.RecordID, e.Device, e.Reason)
+			}
 		}
 		// Heads: exactly the revisions of each record that no other
 		// revision names as a parent.
