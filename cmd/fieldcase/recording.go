@@ -22,12 +22,12 @@ import (
 )
 
 type recordCmd struct {
-	Case     string        `required:"" help:"Case reference or id."`
-	Seconds  time.Duration `help:"Stop after this long (e.g. 90s); otherwise Enter or Ctrl+C stops." placeholder:"DURATION"`
-	Device   string        `help:"Input device (name or index, see 'fieldcase recording devices'; default: the system's)." env:"FIELDCASE_AUDIO_DEVICE"`
-	Title    string        `help:"A title for the recording."`
-	WorkType string        `name:"work-type" default:"visit note" enum:"visit note,court report,letter,other" help:"visit note, court report, letter or other."`
-	Priority string        `default:"normal" enum:"normal,high,urgent" help:"normal, high or urgent."`
+	Case     string  `required:"" help:"Case reference or id."`
+	Seconds  seconds `help:"Stop after this long: seconds (e.g. 8) or a duration (e.g. 1m30s); otherwise Enter or Ctrl+C stops." placeholder:"SECONDS"`
+	Device   string  `help:"Input device (name or index, see 'fieldcase recording devices'; default: the system's)." env:"FIELDCASE_AUDIO_DEVICE"`
+	Title    string  `help:"A title for the recording."`
+	WorkType string  `name:"work-type" default:"visit note" enum:"visit note,court report,letter,other" help:"visit note, court report, letter or other."`
+	Priority string  `default:"normal" enum:"normal,high,urgent" help:"normal, high or urgent."`
 }
 
 func (c *recordCmd) Run(a *app) error {
@@ -63,7 +63,7 @@ func (c *recordCmd) Run(a *app) error {
 	}()
 	var timer <-chan time.Time
 	if c.Seconds > 0 {
-		timer = time.After(c.Seconds)
+		timer = time.After(time.Duration(c.Seconds))
 	}
 	tty := isTTY(a.stderr)
 	fmt.Fprintf(a.stderr, "recording to %s: Enter or Ctrl+C stops\n", cv.Value.Ref)
