@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/internal/demo"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/tui"
@@ -18,7 +20,32 @@ type openCmd struct {
 	AudioDevice  string `name:"audio-device" env:"FIELDCASE_AUDIO_DEVICE" help:"Microphone for dictation (name or index; default: the system's)."`
 }
 
+// errNoTerminal is what a TUI started without a terminal says.
+var errNoTerminal = errors.New("the terminal UI needs a terminal")
+
+// needTerminal checks, before anything is opened, that the TUI has a
+// terminal to draw on and read keys from: standard output, and standard
+// input or the controlling terminal (bubbletea falls back to /dev/tty).
+func needTerminal(a *app) error {
+	hint := "run 'fieldcase --help' for the commands that work without one, e.g. 'fieldcase case list'"
+	if !isTTY(a.stdout) {
+		return cli.WithHint(errNoTerminal, hint)
+	}
+	if isTTY(a.stdin) {
+		return nil
+	}
+	tty, err := openTTY()
+	if err != nil {
+		return cli.WithHint(errNoTerminal, hint)
+	}
+	tty.Close()
+	return nil
+}
+
 func (c *openCmd) Run(a *app) error {
+	if err := needTerminal(a); err != nil {
+		return err
+	}
 	v, err := store.Open(a.vaultPath(), store.Options{Program: "fieldcase tui"})
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -127,8 +126,9 @@ func meter(db float64, width int) string {
 	return "[" + strings.Repeat("█", n) + strings.Repeat(" ", width-n) + "]"
 }
 
-func isTTY(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTTY says whether a stream (a.stdin, a.stdout, a.stderr) is a terminal.
+func isTTY(stream any) bool {
+	f, ok := stream.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
