@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
@@ -40,19 +42,99 @@ func openTTY() (*os.File, error) {
 	return os.OpenFile("/dev/tty", os.O_RDWR, 0)
 }
 
-func promptHidden(tty *os.File, prompt string) (string, error) {
+// promptHidden asks for a passphrase on tty without echoing it. Ctrl+C, and
+// Ctrl+D on an empty line, cancel at once with cli.ErrCancelled, as does a
+// SIGINT from elsewhere (it cancels a.ctx); the terminal is restored either
+// way.
+func (a *app) promptHidden(tty *os.File, prompt string) (string, error) {
+	fd := int(tty.Fd())
 	fmt.Fprint(tty, prompt)
-	b, err := term.ReadPassword(int(tty.Fd()))
-	fmt.Fprintln(tty)
-	if err != nil {
-		// Not a terminal after all (e.g. /dev/tty exists but is not usable).
-		line, rerr := bufio.NewReader(tty).ReadString('\n')
-		if rerr != nil {
-			return "", err
+	if !term.IsTerminal(fd) {
+		// /dev/tty opened but is not a terminal: read a plain line.
+		line, err := bufio.NewReader(tty).ReadString('\n')
+		fmt.Fprintln(tty)
+		if err != nil && line == "" {
+			if errors.Is(err, io.EOF) {
+				return "", cli.ErrCancelled
+			}
+			return "", fmt.Errorf("reading passphrase: %w", err)
 		}
 		return strings.TrimRight(line, "\r\n"), nil
 	}
-	return string(b), nil
+	// Raw mode, not term.ReadPassword: that leaves Ctrl+C to a SIGINT which
+	// main catches (so the read goes on), and reads past Ctrl+D. Here the
+	// keys arrive as bytes and readSecretLine decides.
+	state, err := term.MakeRaw(fd)
+	if err != nil {
+		return "", fmt.Errorf("reading passphrase: %w", err)
+	}
+	type result struct {
+		pass string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		p, err := readSecretLine(tty)
+		done <- result{p, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-a.ctx.Done(): // a signal: the reader is left blocked; the process is ending
+		r.err = cli.ErrCancelled
+	}
+	term.Restore(fd, state)
+	fmt.Fprintln(tty)
+	return r.pass, r.err
+}
+
+// Control characters a raw terminal sends.
+const (
+	keyCtrlC     = 0x03
+	keyCtrlD     = 0x04
+	keyBackspace = 0x08
+	keyCtrlU     = 0x15
+	keyDelete    = 0x7f
+)
+
+// readSecretLine reads one line typed on a terminal in raw mode: Enter ends
+// it, Backspace deletes a character, Ctrl+U the whole line; Ctrl+C, or
+// Ctrl+D on an empty line, cancels with cli.ErrCancelled. Other control
+// characters are ignored.
+func readSecretLine(r io.Reader) (string, error) {
+	var line []byte
+	var b [1]byte
+	for {
+		n, err := r.Read(b[:])
+		if n == 0 {
+			if err == nil {
+				continue
+			}
+			if errors.Is(err, io.EOF) {
+				return "", cli.ErrCancelled
+			}
+			return "", fmt.Errorf("reading passphrase: %w", err)
+		}
+		switch c := b[0]; {
+		case c == '\r' || c == '\n':
+			return string(line), nil
+		case c == keyCtrlC:
+			return "", cli.ErrCancelled
+		case c == keyCtrlD:
+			if len(line) == 0 {
+				return "", cli.ErrCancelled
+			}
+		case c == keyBackspace || c == keyDelete:
+			if len(line) > 0 {
+				_, size := utf8.DecodeLastRune(line)
+				line = line[:len(line)-size]
+			}
+		case c == keyCtrlU:
+			line = line[:0]
+		case c >= 0x20: // printable, and the bytes of UTF-8 characters
+			line = append(line, c)
+		}
+	}
 }
 
 // unlock opens and unlocks the vault, asking for the passphrase on the
@@ -81,7 +163,7 @@ func (a *app) unlock(program string) (*store.Vault, error) {
 	}
 	defer tty.Close()
 	for try := 1; ; try++ {
-		pass, err := promptHidden(tty, fmt.Sprintf("Passphrase for %s: ", v.Name()))
+		pass, err := a.promptHidden(tty, fmt.Sprintf("Passphrase for %s: ", v.Name()))
 		if err != nil {
 			v.Close()
 			return nil, err
@@ -112,12 +194,12 @@ func (a *app) newPassphrase() (string, error) {
 	defer tty.Close()
 	fmt.Fprintln(tty, "Choose a passphrase. Four or more random words are strong and easy to type.")
 	for {
-		p1, err := promptHidden(tty, "New passphrase: ")
+		p1, err := a.promptHidden(tty, "New passphrase: ")
 		if err != nil {
 			return "", err
 		}
 		fmt.Fprintln(tty, strengthHint(p1))
-		p2, err := promptHidden(tty, "Repeat passphrase: ")
+		p2, err := a.promptHidden(tty, "Repeat passphrase: ")
 		if err != nil {
 			return "", err
 		}

@@ -22,6 +22,14 @@ type tmuxSession struct {
 
 func newTmux(t *testing.T, cols, rows int, env []string, args ...string) *tmuxSession {
 	t.Helper()
+	cmdline := strings.Join(append(env, append([]string{filepath.Join(binDir, "fieldcase")}, args...)...), " ")
+	return newTmuxCmd(t, cols, rows, "env "+cmdline)
+}
+
+// newTmuxCmd runs a shell command line in a new tmux session; the pane
+// stays after it exits, so its last screen can be read.
+func newTmuxCmd(t *testing.T, cols, rows int, cmdline string) *tmuxSession {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("tmux not installed (make deps installs it)")
@@ -29,8 +37,7 @@ func newTmux(t *testing.T, cols, rows int, env []string, args ...string) *tmuxSe
 		t.Skip("tmux not installed")
 	}
 	s := &tmuxSession{t: t, socket: fmt.Sprintf("fc%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)}
-	cmdline := strings.Join(append(env, append([]string{filepath.Join(binDir, "fieldcase")}, args...)...), " ")
-	s.run("new-session", "-d", "-s", "S", "-x", strconv.Itoa(cols), "-y", strconv.Itoa(rows), "env "+cmdline)
+	s.run("new-session", "-d", "-s", "S", "-x", strconv.Itoa(cols), "-y", strconv.Itoa(rows), cmdline)
 	s.run("set-option", "-t", "S", "remain-on-exit", "on")
 	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
 	return s

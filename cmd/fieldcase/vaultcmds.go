@@ -102,7 +102,7 @@ func (c *passwdCmd) Run(a *app) error {
 		return cli.WithHint(errNoPassphrase, "changing the passphrase needs a terminal")
 	}
 	defer tty.Close()
-	old, err := promptHidden(tty, "Current passphrase: ")
+	old, err := a.promptHidden(tty, "Current passphrase: ")
 	if err != nil {
 		return err
 	}

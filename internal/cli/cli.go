@@ -25,6 +25,14 @@ func (h hinted) Unwrap() error { return h.err }
 // WithHint attaches advice to err.
 func WithHint(err error, hint string) error { return hinted{err, hint} }
 
+// ErrCancelled is returned by a command the user cancelled (Ctrl+C, or
+// Ctrl+D at a prompt). The program says "<name>: cancelled" and exits 130,
+// the status a shell reports for an interrupted command.
+var ErrCancelled = errors.New("cancelled")
+
+// ExitCancelled is the exit status of a cancelled command.
+const ExitCancelled = 130
+
 // ExitCode is an error that ends the program with a status and no message
 // (e.g. a search that found nothing).
 type ExitCode int
@@ -74,6 +82,10 @@ func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds
 		var ec ExitCode
 		if errors.As(err, &ec) {
 			return int(ec)
+		}
+		if errors.Is(err, ErrCancelled) {
+			fmt.Fprintf(stderr, "%s: %v\n", p.Name, ErrCancelled)
+			return ExitCancelled
 		}
 		p.PrintError(stderr, err)
 		return 1

@@ -3,14 +3,16 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
 
 type grammar struct {
-	Fail failCmd `cmd:"" help:"Fails."`
-	Quit quitCmd `cmd:"" help:"Exits 3 quietly."`
-	Boom boomCmd `cmd:"" help:"Panics."`
+	Fail failCmd   `cmd:"" help:"Fails."`
+	Quit quitCmd   `cmd:"" help:"Exits 3 quietly."`
+	Boom boomCmd   `cmd:"" help:"Panics."`
+	Stop cancelCmd `cmd:"" help:"Cancelled by the user."`
 }
 
 var errKnown = errors.New("known failure")
@@ -29,6 +31,10 @@ func (c *failCmd) Run() error {
 type quitCmd struct{}
 
 func (quitCmd) Run() error { return ExitCode(3) }
+
+type cancelCmd struct{}
+
+func (cancelCmd) Run() error { return fmt.Errorf("reading passphrase: %w", ErrCancelled) }
 
 type boomCmd struct{}
 
@@ -51,6 +57,7 @@ func TestRun(t *testing.T) {
 		{[]string{"quit"}, 3, ""},
 		{[]string{"nope"}, 2, "demo: unexpected argument nope\nhint: run 'demo --help' for usage\n"},
 		{[]string{"boom"}, 70, "demo: internal error: bad\n"},
+		{[]string{"stop"}, 130, "demo: cancelled\n"},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer
