@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/term"
@@ -181,8 +179,10 @@ func (a *app) unlock(program string) (*store.Vault, error) {
 }
 
 // newPassphrase gets a passphrase for a new vault: from the environment, or
-// asked twice on the terminal with a strength hint.
-func (a *app) newPassphrase() (string, error) {
+// asked twice on the terminal with a strength hint. On the terminal a
+// passphrase the estimator rates too weak is refused; userInputs are words
+// an attacker would try first (the user's name).
+func (a *app) newPassphrase(userInputs ...string) (string, error) {
 	pass, ok, err := a.passphraseFromEnv()
 	if err != nil || ok {
 		return pass, err
@@ -192,13 +192,19 @@ func (a *app) newPassphrase() (string, error) {
 		return "", cli.WithHint(errNoPassphrase, "set FIELDCASE_PASSPHRASE_FILE (or FIELDCASE_PASSPHRASE), or run in a terminal")
 	}
 	defer tty.Close()
-	fmt.Fprintln(tty, "Choose a passphrase. Four or more random words are strong and easy to type.")
+	userInputs = append(userInputs, "fieldcase")
+	fmt.Fprintln(tty, "Choose a passphrase. "+passphraseAdvice)
 	for {
 		p1, err := a.promptHidden(tty, "New passphrase: ")
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintln(tty, strengthHint(p1))
+		st := passphraseStrength(p1, userInputs)
+		if !st.Acceptable() {
+			fmt.Fprintf(tty, "That passphrase is too easy to guess (%s). Choose another.\n", st.Why)
+			continue
+		}
+		fmt.Fprintln(tty, st)
 		p2, err := a.promptHidden(tty, "Repeat passphrase: ")
 		if err != nil {
 			return "", err
@@ -208,64 +214,4 @@ func (a *app) newPassphrase() (string, error) {
 		}
 		fmt.Fprintln(tty, "The two passphrases differ; try again.")
 	}
-}
-
-// strengthHint is a rough, honest estimate: length times the alphabet the
-// characters are drawn from, discounted for repeats and whole dictionary-ish
-// words. It is a hint, not a guarantee.
-func strengthHint(p string) string {
-	bits := estimateBits(p)
-	var verdict string
-	switch {
-	case bits < 40:
-		verdict = "weak"
-	case bits < 60:
-		verdict = "fair"
-	case bits < 80:
-		verdict = "good"
-	default:
-		verdict = "strong"
-	}
-	return fmt.Sprintf("Strength: %s (about %d bits).", verdict, int(bits))
-}
-
-func estimateBits(p string) float64 {
-	var lower, upper, digit, other bool
-	seen := map[rune]int{}
-	n := 0
-	for _, r := range p {
-		n++
-		seen[r]++
-		switch {
-		case unicode.IsLower(r):
-			lower = true
-		case unicode.IsUpper(r):
-			upper = true
-		case unicode.IsDigit(r):
-			digit = true
-		default:
-			other = true
-		}
-	}
-	alphabet := 0
-	for _, c := range []struct {
-		has  bool
-		size int
-	}{{lower, 26}, {upper, 26}, {digit, 10}, {other, 20}} {
-		if c.has {
-			alphabet += c.size
-		}
-	}
-	if alphabet == 0 {
-		return 0
-	}
-	// Distinct characters bound what repeats can add.
-	effective := math.Min(float64(n), float64(len(seen))*1.5)
-	// Words: a passphrase of w words from a common vocabulary is worth about
-	// 11 bits a word; use that when it is lower than the character estimate.
-	bits := effective * math.Log2(float64(alphabet))
-	if w := len(strings.Fields(p)); w >= 2 {
-		bits = math.Min(bits, float64(w)*11+8)
-	}
-	return bits
 }

@@ -161,3 +161,31 @@ func TestPromptTyped(t *testing.T) {
 		t.Fatalf("the typed passphrase does not open the vault: %s", errOut)
 	}
 }
+
+// init refuses a passphrase the estimator rates too weak, and asks again;
+// a strong one gets the verdict the advice promised.
+func TestInitRefusesWeakPassphrase(t *testing.T) {
+	dir := t.TempDir()
+	vault := filepath.Join(dir, "weak.db")
+	script := filepath.Join(binDir, "fieldcase") + ` init --name "Jo Bloggs"; echo "exit=$?"`
+	s := newTmuxCmd(t, 160, 20, "env -i PATH=/usr/bin:/bin TERM=xterm HOME="+dir+
+		" FIELDCASE_VAULT="+vault+" bash --norc --noprofile -c '"+script+"'")
+	s.waitFor("Four or more random words")
+	s.waitFor("New passphrase:")
+	s.typeText("password1")
+	s.key("Enter")
+	s.waitFor("That passphrase is too easy to guess (it is built on a commonly used password). Choose another.")
+	s.typeText("jobloggs1985")
+	s.key("Enter")
+	s.waitFor("it contains your name")
+	s.typeText("granite otter pencil bloom")
+	s.key("Enter")
+	s.waitFor("Strength: strong")
+	s.waitFor("Repeat passphrase:")
+	s.typeText("granite otter pencil bloom")
+	s.key("Enter")
+	s.waitFor("exit=0")
+	if _, err := os.Stat(vault); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -21,7 +21,7 @@ func (c *initCmd) Run(a *app) error {
 	if _, err := os.Stat(path); err == nil {
 		return cli.WithHint(errors.New("a vault already exists at "+path), "open it with 'fieldcase', or choose another path with --vault")
 	}
-	pass, err := a.newPassphrase()
+	pass, err := a.newPassphrase(c.Name)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func (c *passwdCmd) Run(a *app) error {
 	if err := v.Unlock(old); err != nil {
 		return err
 	}
-	nw, err := a.newPassphrase()
+	nw, err := a.newPassphrase(v.Profile().Name)
 	if err != nil {
 		return err
 	}
