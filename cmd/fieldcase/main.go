@@ -40,6 +40,18 @@ var program = cli.Program{
 	Hint:        hintFor,
 }
 
+// programWith is program with its kong options: help layout, variables
+// interpolated into help, and the environment getenv reads.
+func programWith(getenv func(string) string) cli.Program {
+	p := program
+	p.Options = []kong.Option{
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+		kong.Vars{"version": version, "default_vault": defaultVaultHelp()},
+		kong.Resolvers(envResolver(getenv)),
+	}
+	return p
+}
+
 // run parses args and runs one command; every error reaches the user
 // through program (see internal/cli).
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -47,11 +59,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	defer stop()
 	var grammar CLI
 	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, cli: &grammar}
-	p := program
-	p.Options = []kong.Option{
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
-		kong.Vars{"version": version, "default_vault": defaultVaultHelp()},
-		kong.Resolvers(envResolver(getenv)),
-	}
+	p := programWith(getenv)
 	return p.Run(&grammar, args, stdout, stderr, a)
 }

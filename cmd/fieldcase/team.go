@@ -255,10 +255,12 @@ func (c *consentOverviewCmd) Run(a *app) error {
 		return err
 	}
 	if c.JSON {
-		if issues == nil {
-			issues = []store.ConsentIssue{}
+		out := make([]consentIssueJSON, 0, len(issues))
+		for _, i := range issues {
+			out = append(out, consentIssueJSON{CaseID: i.CaseID, Ref: i.Ref, Subject: i.Subject, Person: i.Person, Scope: i.Scope,
+				Problem: i.Problem, Date: i.Date, ReviewDate: i.ReviewDate})
 		}
-		return writeJSON(a.stdout, issues)
+		return writeJSON(a.stdout, out)
 	}
 	tw := table(a.stdout)
 	fmt.Fprintln(tw, "REF\tSUBJECT\tPERSON\tSCOPE\tPROBLEM\tSINCE\tREVIEW")

@@ -49,6 +49,20 @@ type Program struct {
 	Hint func(error) string
 }
 
+// Parser builds the kong parser for grammar (a pointer to the command
+// struct) with the program's name, description and options. exit is called
+// instead of os.Exit when --help or --version has printed. Tests, shell
+// completion and man pages walk its Model.
+func (p Program) Parser(grammar any, stdout, stderr io.Writer, exit func(int)) (*kong.Kong, error) {
+	opts := append([]kong.Option{
+		kong.Name(p.Name),
+		kong.Description(p.Description),
+		kong.Writers(stdout, stderr),
+		kong.Exit(exit),
+	}, p.Options...)
+	return kong.New(grammar, opts...)
+}
+
 // Run parses args into grammar (a pointer to the command struct) and runs the
 // chosen command's Run method with binds. It returns the exit status.
 func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds ...any) (code int) {
@@ -59,13 +73,7 @@ func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds
 		}
 	}()
 	exited := -1
-	opts := append([]kong.Option{
-		kong.Name(p.Name),
-		kong.Description(p.Description),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(c int) { exited = c }),
-	}, p.Options...)
-	parser, err := kong.New(grammar, opts...)
+	parser, err := p.Parser(grammar, stdout, stderr, func(c int) { exited = c })
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", p.Name, err)
 		return 70
