@@ -23,11 +23,12 @@ func main() {
 
 // CLI is fieldcased's command line.
 type CLI struct {
-	Data    string           `help:"Data directory (store, TLS files, admin socket)." env:"FIELDCASED_DATA" placeholder:"DIR" type:"path"`
+	Data    string           `help:"Data directory: the store, TLS files and admin socket. Required; there is no default. 'init' or 'serve' creates a store in it, other commands only use one that exists." env:"FIELDCASED_DATA" placeholder:"DIR" type:"path"`
 	DB      string           `name:"db" help:"PostgreSQL database URL (postgres://…); without it the store is bbolt in the data directory. Prefer the environment variable or a ~/.pgpass file to a password in the URL." env:"FIELDCASED_DB" placeholder:"URL"`
 	Version kong.VersionFlag `help:"Print the version."`
 
-	Serve      ServeCmd      `cmd:"" help:"Run the case server."`
+	Init       InitCmd       `cmd:"" help:"Create an empty store in the data directory (or prepare the --db database)."`
+	Serve      ServeCmd      `cmd:"" help:"Run the case server (creates the store on first start)."`
 	Team       TeamCmd       `cmd:"" help:"Manage teams."`
 	User       UserCmd       `cmd:"" help:"Manage users."`
 	EnrollCode EnrollCodeCmd `cmd:"" name:"enroll-code" help:"Make a one-time enrolment code for a user's new device."`
@@ -49,20 +50,15 @@ type app struct {
 	cli    *CLI
 }
 
-// dataDir is --data, $FIELDCASED_DATA, or the default under the user's data
-// home.
+// dataDir is --data or $FIELDCASED_DATA. There is no default: a store made
+// in whoever's home directory ran the command is one nobody backs up, and
+// the server would not find it.
 func (a *app) dataDir() (string, error) {
-	if a.cli.Data != "" {
-		return filepath.Abs(a.cli.Data)
+	if a.cli.Data == "" {
+		return "", cli.WithHint(errors.New("no data directory given"),
+			"pass --data DIR or set FIELDCASED_DATA (e.g. /var/lib/fieldcased); 'fieldcased init --data DIR' creates a new store")
 	}
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "fieldcased"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", cli.WithHint(errors.New("no data directory"), "pass --data DIR or set FIELDCASED_DATA")
-	}
-	return filepath.Join(home, ".local", "share", "fieldcased"), nil
+	return filepath.Abs(a.cli.Data)
 }
 
 // program is fieldcased's command line and its one error path.
