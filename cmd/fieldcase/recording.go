@@ -214,6 +214,11 @@ func (c *recordingListCmd) Run(a *app) error {
 		}
 		return writeJSON(a.stdout, out)
 	}
+	ids, err := allRecordingIDs(v)
+	if err != nil {
+		return err
+	}
+	idLen := abbrevLength(ids)
 	tw := table(a.stdout)
 	fmt.Fprintln(tw, "ID\tRECORDED\tDURATION\tWORK TYPE\tPRIORITY\tSTATUS\tFLAGS")
 	for _, r := range recs {
@@ -225,13 +230,13 @@ func (c *recordingListCmd) Run(a *app) error {
 		if t, err := time.Parse(time.RFC3339, when); err == nil {
 			when = t.Local().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, when, clock(time.Duration(r.Value.DurationMS)*time.Millisecond), r.Value.WorkType, r.Value.Priority, r.Value.Status, flags)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", abbrev(r.ID, idLen), when, clock(time.Duration(r.Value.DurationMS)*time.Millisecond), r.Value.WorkType, r.Value.Priority, r.Value.Status, flags)
 	}
 	return tw.Flush()
 }
 
 type recordingExportCmd struct {
-	ID  string `arg:"" help:"Recording id (from 'fieldcase recording list')."`
+	ID  string `arg:"" help:"Recording id, or a unique prefix of it (from 'fieldcase recording list')."`
 	Out string `required:"" short:"o" help:"Output file: .ogg (Ogg Opus) or .wav." placeholder:"FILE"`
 }
 
@@ -245,7 +250,11 @@ func (c *recordingExportCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	r, err := dictation.Open(v, c.ID)
+	id, err := recordingID(v, c.ID)
+	if err != nil {
+		return err
+	}
+	r, err := dictation.Open(v, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return cli.WithHint(fmt.Errorf("no recording %q", c.ID), "list recordings with 'fieldcase recording list --case REF'")
 	}
@@ -289,7 +298,7 @@ func (c *recordingExportCmd) Run(a *app) error {
 }
 
 type recordingSubmitCmd struct {
-	ID string `arg:"" help:"Recording id."`
+	ID string `arg:"" help:"Recording id, or a unique prefix of it (from 'fieldcase recording list')."`
 }
 
 func (c *recordingSubmitCmd) Run(a *app) error {
@@ -298,7 +307,11 @@ func (c *recordingSubmitCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	r, err := dictation.Open(v, c.ID)
+	id, err := recordingID(v, c.ID)
+	if err != nil {
+		return err
+	}
+	r, err := dictation.Open(v, id)
 	if err != nil {
 		return err
 	}

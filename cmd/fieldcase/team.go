@@ -271,7 +271,7 @@ func (c *consentOverviewCmd) Run(a *app) error {
 }
 
 type recordingTranscribeCmd struct {
-	ID       string `arg:"" help:"Recording id."`
+	ID       string `arg:"" help:"Recording id, or a unique prefix of it (from 'fieldcase recording list')."`
 	TextFile string `required:"" name:"text-file" help:"The transcript, or - for standard input." placeholder:"FILE|-"`
 }
 
@@ -285,7 +285,11 @@ func (c *recordingTranscribeCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	r, err := dictation.Open(v, c.ID)
+	id, err := recordingID(v, c.ID)
+	if err != nil {
+		return err
+	}
+	r, err := dictation.Open(v, id)
 	if err != nil {
 		return err
 	}
