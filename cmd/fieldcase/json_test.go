@@ -17,7 +17,7 @@ import (
 // parserForTest is fieldcase's kong parser, for tests that walk the model.
 func parserForTest(t *testing.T) *kong.Kong {
 	t.Helper()
-	p, err := programWith(os.Getenv).Parser(&CLI{}, io.Discard, io.Discard, func(int) {})
+	p, err := programWith(os.Getenv, nil).Parser(&CLI{}, io.Discard, io.Discard, func(int) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,15 +37,6 @@ func commandsWith(n *kong.Node, flag string) []*kong.Node {
 		out = append(out, commandsWith(c, flag)...)
 	}
 	return out
-}
-
-// commandPath is a command's words after the program name.
-func commandPath(n *kong.Node) []string {
-	var words []string
-	for ; n != nil && n.Type != kong.ApplicationNode; n = n.Parent {
-		words = append([]string{n.Name}, words...)
-	}
-	return words
 }
 
 var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
@@ -92,7 +83,7 @@ func TestJSONKeysAreSnakeCase(t *testing.T) {
 		t.Fatalf("found %d commands with --json; the walk is broken", len(cmds))
 	}
 	for _, n := range cmds {
-		args := commandPath(n)
+		args := commandWords(n)
 		name := strings.Join(args, " ")
 		t.Run(name, func(t *testing.T) {
 			for _, f := range n.Flags {

@@ -31,6 +31,10 @@ type app struct {
 	stderr io.Writer
 	getenv func(string) string
 	cli    *CLI
+	// config is the settings file, read before parsing; configErr says
+	// why it could not be (reported before any command but 'config').
+	config    *config
+	configErr error
 }
 
 // program is fieldcase's command line and its one error path.
@@ -41,13 +45,21 @@ var program = cli.Program{
 }
 
 // programWith is program with its kong options: help layout, variables
-// interpolated into help, and the environment getenv reads.
-func programWith(getenv func(string) string) cli.Program {
+// interpolated into help, and where flags get their values when not given:
+// the settings file (through settings, may be nil), then the environment
+// getenv reads (the last resolver that answers wins).
+func programWith(getenv func(string) string, settings kong.Resolver) cli.Program {
 	p := program
+	resolvers := []kong.Resolver{envResolver(getenv)}
+	if settings != nil {
+		resolvers = []kong.Resolver{settings, envResolver(getenv)}
+	}
 	p.Options = []kong.Option{
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+		kong.Help(helpPrinter),
+		kong.ExplicitGroups([]kong.Group{tuiGroup}),
 		kong.Vars{"version": version, "default_vault": defaultVaultHelp()},
-		kong.Resolvers(envResolver(getenv)),
+		kong.Resolvers(resolvers...),
 	}
 	return p
 }
@@ -59,6 +71,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	defer stop()
 	var grammar CLI
 	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, cli: &grammar}
-	p := programWith(getenv)
+	a.loadSettings()
+	p := programWith(getenv, configResolver(a))
+	p.BeforeRun = a.checkSettings
 	return p.Run(&grammar, args, stdout, stderr, a)
 }

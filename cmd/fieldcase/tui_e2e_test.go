@@ -125,3 +125,34 @@ func TestTUIDraftSurvivesKill(t *testing.T) {
 		t.Fatalf("saved note not found (exit %d):\n%s%s", code, out, errOut)
 	}
 }
+
+// The TUI's flags work on plain 'fieldcase' (and still on 'fieldcase open'),
+// are listed in --help, and are refused where they mean nothing.
+func TestTUIFlags(t *testing.T) {
+	out, _, code := fc(t, nil, "", "--help")
+	for _, want := range []string{"Terminal UI flags", "--idle-lock=MINUTES", "--high-contrast", "--audio-device=DEVICE", "--log=FILE", "config "} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("--help lacks %q (exit %d):\n%s", want, code, out)
+		}
+	}
+	if _, errOut, code := fc(t, nil, "", "--high-contrast", "case", "list"); code != 2 || !strings.Contains(errOut, "--high-contrast") {
+		t.Errorf("a TUI flag before another command: exit %d %s", code, errOut)
+	}
+	dir := t.TempDir()
+	vault := filepath.Join(dir, "demo.db")
+	if _, errOut, code := fc(t, nil, "", "demo", "--cases", "3", "--vault", vault); code != 0 {
+		t.Fatalf("demo: %s", errOut)
+	}
+	env := []string{"HOME=" + dir, "TERM=xterm-256color", "XDG_CONFIG_HOME=" + filepath.Join(dir, "cfg")}
+	for _, args := range [][]string{
+		{"--vault", vault, "--high-contrast", "--idle-lock", "5", "--audio-device", "none-such", "--log", filepath.Join(dir, "tui.log")},
+		{"open", "--vault", vault, "--idle-lock", "0"},
+	} {
+		s := newTmux(t, 100, 30, env, args...)
+		s.waitFor("Demo vault: the passphrase is")
+		s.key("C-c")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tui.log")); err != nil {
+		t.Errorf("--log: %v", err)
+	}
+}

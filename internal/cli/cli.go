@@ -47,6 +47,9 @@ type Program struct {
 	// Hint gives advice for errors that carry none (sentinels of the
 	// packages the binary uses); nil for none.
 	Hint func(error) string
+	// BeforeRun, when not nil, runs after parsing and before the command;
+	// its error is reported like the command's.
+	BeforeRun func(*kong.Context) error
 }
 
 // Parser builds the kong parser for grammar (a pointer to the command
@@ -86,7 +89,14 @@ func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds
 		fmt.Fprintf(stderr, "%s: %v\nhint: run '%s --help' for usage\n", p.Name, err, p.Name)
 		return 2
 	}
-	if err := kctx.Run(binds...); err != nil {
+	err = nil
+	if p.BeforeRun != nil {
+		err = p.BeforeRun(kctx)
+	}
+	if err == nil {
+		err = kctx.Run(binds...)
+	}
+	if err != nil {
 		var ec ExitCode
 		if errors.As(err, &ec) {
 			return int(ec)
