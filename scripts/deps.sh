@@ -7,10 +7,13 @@ set -euo pipefail
 # Tests: tmux drives the real TUI; a PulseAudio null sink is the microphone
 # (../shared/virtual-audio.sh), espeak-ng speaks into it, opus-tools checks
 # exported files; PostgreSQL backs the server's second storage backend
-# (../shared/test-postgres.sh runs a throwaway one).
+# (../shared/test-postgres.sh runs a throwaway one). The command-line tests
+# render the generated man pages with man-db's man -l and check them with
+# mandoc -T lint, and parse the completion scripts with zsh -n and fish -n.
 PKGS=(pkg-config portaudio19-dev libopus-dev libopusfile-dev
 	tmux pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox opus-tools
-	postgresql)
+	postgresql
+	man-db mandoc zsh fish)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -7,6 +7,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/store"
 )
 
@@ -34,6 +35,10 @@ type CLI struct {
 	Recording recordingCmd `cmd:"" help:"List, export and submit recordings."`
 	Passwd    passwdCmd    `cmd:"" help:"Change the vault passphrase."`
 	Config    configCmd    `cmd:"" help:"Show and change settings (the settings file)."`
+
+	HelpCmd    cli.HelpCmd       `cmd:"" name:"help" help:"Show the help of a command, e.g. 'fieldcase help case add'."`
+	Completion cli.CompletionCmd `cmd:"" help:"Print a shell completion script: bash, zsh or fish (e.g. add 'source <(fieldcase completion bash)' to ~/.bashrc)."`
+	Man        cli.ManCmd        `cmd:"" hidden:"" help:"Write the man page (make man)."`
 }
 
 // tuiGroup holds the terminal UI's flags. They belong to the hidden default

@@ -16,8 +16,10 @@ import (
 	"github.com/fieldcase/fieldcase/internal/cli"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version, commit and date are set at build time with -ldflags "-X
+// main.version=…" (the Makefile does); when not, cli.BuildStamp reads what
+// Go recorded of the build.
+var version, commit, date string
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
@@ -58,7 +60,7 @@ func programWith(getenv func(string) string, settings kong.Resolver) cli.Program
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
 		kong.Help(helpPrinter),
 		kong.ExplicitGroups([]kong.Group{tuiGroup}),
-		kong.Vars{"version": version, "default_vault": defaultVaultHelp()},
+		kong.Vars{"version": cli.BuildStamp(version, commit, date).Line("fieldcase"), "default_vault": defaultVaultHelp()},
 		kong.Resolvers(resolvers...),
 	}
 	return p
@@ -74,5 +76,5 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	a.loadSettings()
 	p := programWith(getenv, configResolver(a))
 	p.BeforeRun = a.checkSettings
-	return p.Run(&grammar, args, stdout, stderr, a)
+	return p.Run(&grammar, args, stdout, stderr, a, manInfo())
 }

@@ -14,8 +14,10 @@ import (
 	"github.com/alecthomas/kong"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version, commit and date are set at build time with -ldflags "-X
+// main.version=…" (the Makefile does); when not, cli.BuildStamp reads what
+// Go recorded of the build.
+var version, commit, date string
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -39,6 +41,10 @@ type CLI struct {
 	Migrate    MigrateCmd    `cmd:"" help:"Copy a stopped bbolt server's store into an empty PostgreSQL database, and verify the copy."`
 	Export     ExportCmd     `cmd:"" help:"Decrypt cases with the agency recovery identity, offline, to Markdown, JSON and Ogg Opus audio (court orders, subject access requests, a worker who left)."`
 	NewEpoch   NewEpochCmd   `cmd:"" name:"new-epoch" help:"Give a PostgreSQL store a new epoch after restoring it with PostgreSQL's own tools (devices then re-sync)."`
+
+	HelpCmd    cli.HelpCmd       `cmd:"" name:"help" help:"Show the help of a command, e.g. 'fieldcased help user add'."`
+	Completion cli.CompletionCmd `cmd:"" help:"Print a shell completion script: bash, zsh or fish (e.g. add 'source <(fieldcased completion bash)' to ~/.bashrc)."`
+	Man        cli.ManCmd        `cmd:"" hidden:"" help:"Write the man page (make man)."`
 }
 
 // app is what every command runs with.
@@ -75,6 +81,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var grammar CLI
 	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, cli: &grammar}
 	p := program
-	p.Options = []kong.Option{kong.ConfigureHelp(kong.HelpOptions{Compact: true}), kong.Vars{"version": version}}
-	return p.Run(&grammar, args, stdout, stderr, a)
+	p.Options = []kong.Option{kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"version": cli.BuildStamp(version, commit, date).Line("fieldcased")}}
+	return p.Run(&grammar, args, stdout, stderr, a, manInfo())
 }

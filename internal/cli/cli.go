@@ -81,6 +81,13 @@ func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds
 		fmt.Fprintf(stderr, "%s: %v\n", p.Name, err)
 		return 70
 	}
+	if done, err := answerCompletion(parser); done {
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: completion: %v\n", p.Name, err)
+			return 1
+		}
+		return 0
+	}
 	kctx, err := parser.Parse(args)
 	if exited >= 0 { // --help or --version printed and asked to exit
 		return exited
