@@ -66,6 +66,11 @@ func TestHelpCommand(t *testing.T) {
 			t.Errorf("%s help %v (exit %d):\n%s\nwant:\n%s", tt.bin, tt.args, code, got, want)
 		}
 	}
+	// A mistyped command still gets a suggestion, though unknown words now
+	// reach the TUI's default command first.
+	if _, errOut, code := runBin(t, nil, "fieldcase", "cse", "list"); code != 2 || !strings.Contains(errOut, "hint: did you mean 'fieldcase case'?") {
+		t.Errorf("mistyped command: exit %d %q", code, errOut)
+	}
 	_, errOut, code := runBin(t, nil, "fieldcase", "help", "frobnicate")
 	if code != 1 || errOut != "fieldcase: no command \"frobnicate\"\nhint: 'fieldcase help' lists the commands\n" {
 		t.Errorf("help for no such command: exit %d %q", code, errOut)

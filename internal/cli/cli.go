@@ -93,7 +93,11 @@ func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds
 		return exited
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\nhint: run '%s --help' for usage\n", p.Name, err, p.Name)
+		hint := fmt.Sprintf("run '%s --help' for usage", p.Name)
+		if s := suggest(parser.Model.Node, err); s != "" {
+			hint = fmt.Sprintf("did you mean '%s %s'? Run '%s --help' for usage", p.Name, s, p.Name)
+		}
+		fmt.Fprintf(stderr, "%s: %v\nhint: %s\n", p.Name, err, hint)
 		return 2
 	}
 	err = nil
@@ -132,4 +136,45 @@ func (p Program) PrintError(w io.Writer, err error) {
 	if hint != "" {
 		fmt.Fprintf(w, "hint: %s\n", hint)
 	}
+}
+
+// suggest names the command a mistyped one was probably meant to be, for
+// "unexpected argument X" at the top level (kong routes unknown words to a
+// "withargs" default command, which has no suggestions to give).
+func suggest(root *kong.Node, err error) string {
+	word, ok := strings.CutPrefix(err.Error(), "unexpected argument ")
+	if !ok || strings.ContainsAny(word, " ,") {
+		return ""
+	}
+	best, bestDist := "", 3 // at most two edits
+	for _, c := range root.Children {
+		if c.Hidden {
+			continue
+		}
+		if d := editDistance(word, c.Name); d < bestDist {
+			best, bestDist = c.Name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
