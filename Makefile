@@ -6,10 +6,16 @@
 GO      ?= go
 BIN     := bin
 DEMO    ?= .demo/demo.db
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+# --version prints "fieldcase VERSION (commit COMMIT, built DATE)". VERSION is
+# the latest tag (empty: the binary says "dev"); without these flags (go
+# build, go install) the binaries read what Go recorded of the build.
+VERSION ?= $(shell git describe --tags --abbrev=0 2>/dev/null | sed 's/^v//')
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+DATE    ?= $(shell date -u +%Y-%m-%d)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+MAN     := $(BIN)/man
 
-.PHONY: all deps deps-build build run test bench lint fuzz fresh clean
+.PHONY: all deps deps-build build run test bench lint fuzz man fresh clean
 
 all: build
 
@@ -24,6 +30,13 @@ deps-build:
 
 build: deps-build
 	@LDFLAGS="$(LDFLAGS)" scripts/build.sh
+
+# Man pages, generated from the same kong model as --help (so they cannot
+# drift), into bin/man: read them with man -l bin/man/fieldcase.1.
+man: build
+	@mkdir -p $(MAN)
+	$(BIN)/fieldcase man -o $(MAN)/fieldcase.1
+	$(BIN)/fieldcased man -o $(MAN)/fieldcased.1
 
 # The TUI on a demo vault of fictional cases; its passphrase is on screen.
 run: build

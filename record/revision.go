@@ -175,8 +175,9 @@ func SortRevs(rs []RevID) {
 	slices.SortFunc(rs, func(a, b RevID) int { return bytes.Compare(a[:], b[:]) })
 }
 
-// Encoding versions: 1 had no signature; 2 appends Sig (empty or 64
-// bytes). Both decode; revisions are written as 2.
+// Encoding versions: 1 has no signature; 2 appends Sig (64 bytes). An
+// unsigned revision is written as 1 and a signed one as 2, so one revision
+// has exactly one encoding.
 const (
 	codecV1      = 1
 	codecVersion = 2
@@ -194,7 +195,14 @@ func (r *Revision) AppendBinary(b []byte) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: kind %q", ErrInvalid, r.Kind)
 	}
-	b = append(b, codecVersion)
+	switch len(r.Sig) {
+	case 0:
+		b = append(b, codecV1)
+	case SigSize:
+		b = append(b, codecVersion)
+	default:
+		return nil, fmt.Errorf("%w: signature of %d bytes", ErrInvalid, len(r.Sig))
+	}
 	b = append(b, r.Rev[:]...)
 	b = wire.AppendString(b, r.RecordID)
 	b = append(b, kc)
@@ -214,6 +222,9 @@ func (r *Revision) AppendBinary(b []byte) ([]byte, error) {
 	}
 	b = binary.AppendUvarint(b, uint64(len(r.Body)))
 	b = append(b, r.Body...)
+	if len(r.Sig) == 0 {
+		return b, nil
+	}
 	return wire.AppendBytes(b, r.Sig), nil
 }
 
@@ -253,11 +264,8 @@ func UnmarshalRevision(b []byte) (*Revision, []byte, error) {
 	r.Body = d.Bytes(MaxBodySize)
 	if version == codecVersion {
 		r.Sig = d.Bytes(SigSize)
-		if len(r.Sig) != 0 && len(r.Sig) != SigSize {
+		if len(r.Sig) != SigSize {
 			d.Fail()
-		}
-		if len(r.Sig) == 0 {
-			r.Sig = nil
 		}
 	}
 	if d.Failed() {

@@ -28,6 +28,10 @@ test_pkgs=(
 	"sox|makes and measures test audio"
 	"opus-tools|opusinfo checks the Ogg Opus files fieldcase exports"
 	"postgresql|a throwaway PostgreSQL for the server's PostgreSQL backend tests"
+	"man-db|man -l renders the generated man pages in their test"
+	"mandoc|mandoc -T lint checks the generated man pages"
+	"zsh|zsh -n parses the generated zsh completion"
+	"fish|fish -n parses the generated fish completion"
 )
 want=("${build_pkgs[@]}")
 [[ ${1:-all} == build ]] || want+=("${test_pkgs[@]}")

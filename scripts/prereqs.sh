@@ -55,6 +55,10 @@ if [[ $level == test ]]; then
 	need_cmd espeak-ng espeak-ng "it speaks into the virtual microphone"
 	need_cmd sox sox "it measures test audio"
 	need_cmd opusinfo opus-tools "it checks exported Ogg Opus files"
+	need_cmd man man-db "the man page test renders them with man -l"
+	need_cmd mandoc mandoc "the man page test lints them"
+	need_cmd zsh zsh "the completion test parses the zsh script"
+	need_cmd fish fish "the completion test parses the fish script"
 	if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
 		problems+=("PostgreSQL's server is missing: the PostgreSQL backend is tested against a real one")
 		fix+=("make deps   (or: apt-get install postgresql)")

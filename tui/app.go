@@ -60,8 +60,13 @@ type Options struct {
 	DraftDelay time.Duration
 	// AudioDevice is the microphone to dictate from: a device name or index
 	// as audio.ListDevices gives them; "" is the system's default. The
-	// settings screen changes it for the session.
+	// settings screen changes it.
 	AudioDevice string
+	// SaveAudioDevice, when not nil, keeps the microphone chosen in the
+	// settings screen for later sessions ("" is the system's default). It
+	// is called inside a tea.Cmd; its error is shown, and the choice still
+	// holds for this session.
+	SaveAudioDevice func(name string) error
 	// ProgramOptions are passed to tea.NewProgram by Run (input, output,
 	// colour profile, environment…).
 	ProgramOptions []tea.ProgramOption
@@ -150,7 +155,7 @@ func New(opts Options) *Model {
 	e := &env{
 		vault: opts.Vault, name: opts.Vault.Name(), keys: newKeyMap(), st: newStyles(th, true), now: opts.Now,
 		log: opts.Log, draftDelay: opts.DraftDelay, demoPass: opts.DemoPassphrase, gate: newIOGate(),
-		audioDevice: opts.AudioDevice,
+		audioDevice: opts.AudioDevice, saveAudioDevice: opts.SaveAudioDevice,
 	}
 	m := &Model{env: e, opts: opts, help: help.New(), width: 80, height: 24}
 	m.help.Styles = e.st.Help

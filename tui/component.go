@@ -149,6 +149,9 @@ type env struct {
 	// audioDevice is the microphone chosen for this session ("" for the
 	// system's default); the settings screen changes it.
 	audioDevice string
+	// saveAudioDevice keeps the settings screen's choice for later
+	// sessions; nil keeps it for this one only.
+	saveAudioDevice func(name string) error
 	// recovery is this unlock's crash recovery of recordings.
 	recovery *recovery
 	// team is the team view the supervisor screens share this unlock.

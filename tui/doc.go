@@ -24,7 +24,8 @@
 // from commands, through a handle (dictation.go) that runs them one at a
 // time; a tea.Tick polls the level meter, the time and the playback position
 // while a take or playback is under way. The microphone is chosen in the
-// settings screen (",") for the session.
+// settings screen (","), and kept for later sessions through
+// Options.SaveAudioDevice when the caller gives one.
 //
 // Supervisors (role supervisor or admin) have the team view (T on the case
 // list, team.go): each worker's open cases, weighted load against capacity

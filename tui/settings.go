@@ -9,9 +9,10 @@ import (
 	"github.com/fieldcase/fieldcase/audio"
 )
 
-// settings chooses the microphone the recorder records from, for this
-// session (the default comes from Options.AudioDevice). Playback uses the
-// same device when it has a speaker, else the system's default output.
+// settings chooses the microphone the recorder records from (the default
+// comes from Options.AudioDevice); Options.SaveAudioDevice, when set, keeps
+// the choice for later sessions. Playback uses the same device when it has
+// a speaker, else the system's default output.
 type settings struct {
 	env    *env
 	devs   []audio.Device // input devices
@@ -101,17 +102,35 @@ func (s *settings) Update(msg tea.Msg) (component, tea.Cmd) {
 			if name != "" {
 				what = name
 			}
-			return s, back("Recording from "+what+" for this session.", false)
+			save, log := s.env.saveAudioDevice, s.env.log
+			if save == nil {
+				return s, back("Recording from "+what+" for this session.", false)
+			}
+			return s, func() tea.Msg { // writing the settings file is I/O
+				if err := save(name); err != nil {
+					log.Warn("saving the microphone setting", "err", err)
+					return backMsg{Notice: "Recording from " + what + " for this session; the choice could not be saved: " + err.Error()}
+				}
+				return backMsg{Notice: "Recording from " + what + " from now on (kept in the settings)."}
+			}
 		}
 	}
 	return s, nil
+}
+
+// lifetime says how long the choice holds.
+func (s *settings) lifetime() string {
+	if s.env.saveAudioDevice != nil {
+		return "  for dictation, kept for next time"
+	}
+	return "  for dictation, until you quit"
 }
 
 func (s *settings) View() string {
 	st := s.env.st
 	w := s.w
 	lines := []string{st.Title.Render("Settings"), st.Muted.Render(strings.Repeat("─", max(0, w))), "",
-		st.Section.Render("Microphone") + st.Muted.Render("  for dictation, until you quit")}
+		st.Section.Render("Microphone") + st.Muted.Render(s.lifetime())}
 	switch {
 	case !s.loaded:
 		lines = append(lines, st.Muted.Render("  Looking for audio devices…"))

@@ -214,12 +214,13 @@ func (c *caseShowCmd) Run(a *app) error {
 		}
 		fprintf(w, "  consent:    %s: %s %s on %s%s\n", s.Person, s.Scope, s.Decision, s.Date, review)
 	}
+	idLen := abbrevLength(taskIDs(tasks))
 	for _, tk := range tasks {
 		state := "open"
 		if tk.Value.Done {
 			state = "done"
 		}
-		fprintf(w, "  task:       %s %s due %s [%s] %s\n", tk.ID, tk.Value.Title, orDash(string(tk.Value.Due)), state, flags(tk))
+		fprintf(w, "  task:       %s %s due %s [%s] %s\n", abbrev(tk.ID, idLen), tk.Value.Title, orDash(string(tk.Value.Due)), state, flags(tk))
 	}
 	for i, ver := range cv.Versions {
 		fprintf(w, "  conflict version %d: %s written %s on device %s: subject %q address %q\n", i+1, ver.Rev.Short(),

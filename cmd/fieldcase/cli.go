@@ -2,10 +2,12 @@ package main
 
 import (
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/kong"
 
+	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/store"
 )
 
@@ -15,7 +17,7 @@ type CLI struct {
 	Vault   string           `help:"Vault file (default: ${default_vault}; env FIELDCASE_VAULT)." placeholder:"PATH" type:"path"`
 	Version kong.VersionFlag `help:"Print the version and exit."`
 
-	Open      openCmd      `cmd:"" default:"1" hidden:"" help:"Open the terminal UI (the default)."`
+	Open      openCmd      `cmd:"" default:"withargs" hidden:"" help:"Open the terminal UI (what 'fieldcase' alone does; this name is for scripts)."`
 	Init      initCmd      `cmd:"" help:"Create a new vault on this device."`
 	Case      caseCmd      `cmd:"" help:"Add, list, show and edit cases."`
 	Note      noteCmd      `cmd:"" help:"Add, list and edit case notes."`
@@ -35,6 +37,29 @@ type CLI struct {
 	Device    deviceCmd    `cmd:"" help:"Pair another laptop of yours, or revoke a lost one."`
 	Roster    rosterCmd    `cmd:"" help:"Who the agency's signed roster says may hold case keys, with fingerprints."`
 	Doctor    doctorCmd    `cmd:"" help:"Check this vault: quarantined records, roster problems, a restored backup."`
+	Config    configCmd    `cmd:"" help:"Show and change settings (the settings file)."`
+
+	HelpCmd    cli.HelpCmd       `cmd:"" name:"help" help:"Show the help of a command, e.g. 'fieldcase help case add'."`
+	Completion cli.CompletionCmd `cmd:"" help:"Print a shell completion script: bash, zsh or fish (e.g. add 'source <(fieldcase completion bash)' to ~/.bashrc)."`
+	Man        cli.ManCmd        `cmd:"" hidden:"" help:"Write the man page (make man)."`
+}
+
+// tuiGroup holds the terminal UI's flags. They belong to the hidden default
+// command, so 'fieldcase --idle-lock 5' works and 'fieldcase --idle-lock 5
+// case list' is refused by kong; helpPrinter lists them in the program's
+// help.
+var tuiGroup = kong.Group{Key: "tui", Title: "Terminal UI flags (for 'fieldcase' with no command):"}
+
+// helpPrinter is kong's help, with the terminal UI's flags in the
+// program's own help: kong leaves a hidden default command's flags out.
+func helpPrinter(opts kong.HelpOptions, ctx *kong.Context) error {
+	root := ctx.Model.Node
+	if ctx.Selected() == nil && root.DefaultCmd != nil {
+		saved := root.Flags
+		root.Flags = append(slices.Clip(saved), root.DefaultCmd.Flags...)
+		defer func() { root.Flags = saved }()
+	}
+	return kong.DefaultHelpPrinter(opts, ctx)
 }
 
 func defaultVaultHelp() string {

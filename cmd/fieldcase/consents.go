@@ -83,3 +83,15 @@ func (c *consentListCmd) Run(a *app) error {
 	}
 	return tw.Flush()
 }
+
+// consentIssueJSON is one line of 'consent overview --json'.
+type consentIssueJSON struct {
+	CaseID     string      `json:"case_id"`
+	Ref        string      `json:"ref"`
+	Subject    string      `json:"subject"`
+	Person     string      `json:"person"`
+	Scope      string      `json:"scope,omitempty"` // none when no decision exists at all
+	Problem    string      `json:"problem"`         // missing, refused, withdrawn, review due
+	Date       record.Date `json:"date,omitempty"`
+	ReviewDate record.Date `json:"review_date,omitempty"`
+}

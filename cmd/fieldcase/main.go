@@ -16,8 +16,10 @@ import (
 	"github.com/fieldcase/fieldcase/internal/cli"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version, commit and date are set at build time with -ldflags "-X
+// main.version=…" (the Makefile does); when not, cli.BuildStamp reads what
+// Go recorded of the build.
+var version, commit, date string
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
@@ -31,6 +33,10 @@ type app struct {
 	stderr io.Writer
 	getenv func(string) string
 	cli    *CLI
+	// config is the settings file, read before parsing; configErr says
+	// why it could not be (reported before any command but 'config').
+	config    *config
+	configErr error
 }
 
 // program is fieldcase's command line and its one error path.
@@ -40,6 +46,26 @@ var program = cli.Program{
 	Hint:        hintFor,
 }
 
+// programWith is program with its kong options: help layout, variables
+// interpolated into help, and where flags get their values when not given:
+// the settings file (through settings, may be nil), then the environment
+// getenv reads (the last resolver that answers wins).
+func programWith(getenv func(string) string, settings kong.Resolver) cli.Program {
+	p := program
+	resolvers := []kong.Resolver{envResolver(getenv)}
+	if settings != nil {
+		resolvers = []kong.Resolver{settings, envResolver(getenv)}
+	}
+	p.Options = []kong.Option{
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+		kong.Help(helpPrinter),
+		kong.ExplicitGroups([]kong.Group{tuiGroup}),
+		kong.Vars{"version": cli.BuildStamp(version, commit, date).Line("fieldcase"), "default_vault": defaultVaultHelp()},
+		kong.Resolvers(resolvers...),
+	}
+	return p
+}
+
 // run parses args and runs one command; every error reaches the user
 // through program (see internal/cli).
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -47,11 +73,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	defer stop()
 	var grammar CLI
 	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, cli: &grammar}
-	p := program
-	p.Options = []kong.Option{
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
-		kong.Vars{"version": version, "default_vault": defaultVaultHelp()},
-		kong.Resolvers(envResolver(getenv)),
-	}
-	return p.Run(&grammar, args, stdout, stderr, a)
+	a.loadSettings()
+	p := programWith(getenv, configResolver(a))
+	p.BeforeRun = a.checkSettings
+	return p.Run(&grammar, args, stdout, stderr, a, manInfo())
 }

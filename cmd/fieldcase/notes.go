@@ -10,6 +10,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
 )
 
 type noteCmd struct {
@@ -111,6 +112,11 @@ func (c *noteListCmd) Run(a *app) error {
 		}
 		return writeJSON(a.stdout, out)
 	}
+	ids, err := allNoteIDs(v)
+	if err != nil {
+		return err
+	}
+	idLen := abbrevLength(ids)
 	tw := table(a.stdout)
 	fmt.Fprintln(tw, "ID\tDATE\tKIND\tFLAGS\tTEXT")
 	for _, n := range notes {
@@ -121,13 +127,13 @@ func (c *noteListCmd) Run(a *app) error {
 		if n.Deleted {
 			first = "(deleted in one version)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.ID, n.Value.Date, n.Value.Kind, flags(n), first)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", abbrev(n.ID, idLen), n.Value.Date, n.Value.Kind, flags(n), first)
 	}
 	return tw.Flush()
 }
 
 type noteEditCmd struct {
-	ID       string `arg:"" help:"Note id (from 'fieldcase note list')."`
+	ID       string `arg:"" help:"Note id, or a unique prefix of it (from 'fieldcase note list')."`
 	TextFile string `required:"" name:"text-file" help:"File with the new text, or - for standard input." placeholder:"FILE|-"`
 	Resolve  bool   `help:"The note is in conflict: write this text as the merge of every version."`
 }
@@ -145,9 +151,20 @@ func (c *noteEditCmd) Run(a *app) error {
 	if err := v.LoadAll(a.ctx); err != nil {
 		return err
 	}
-	n, err := v.Note(c.ID)
+	ids, err := allNoteIDs(v)
 	if err != nil {
-		return cli.WithHint(fmt.Errorf("no note %q", c.ID), "note ids are listed by 'fieldcase note list --case REF'")
+		return err
+	}
+	id, err := resolveID("note", c.ID, ids, nil)
+	if errors.Is(err, store.ErrNotFound) {
+		return cli.WithHint(err, "note ids are listed by 'fieldcase note list --case REF'")
+	}
+	if err != nil {
+		return err
+	}
+	n, err := v.Note(id)
+	if err != nil {
+		return err
 	}
 	parents := []record.RevID{n.Rev}
 	if n.Conflict {

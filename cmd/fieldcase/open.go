@@ -1,24 +1,51 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/internal/demo"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/tui"
 )
 
 type openCmd struct {
-	IdleLock     int    `name:"idle-lock" default:"10" env:"FIELDCASE_IDLE_LOCK" help:"Lock after this many minutes without a key press (0: never)."`
-	HighContrast bool   `name:"high-contrast" env:"FIELDCASE_HIGH_CONTRAST" help:"High-contrast colours."`
-	Log          string `help:"Diagnostics log file (default under the XDG state directory)." placeholder:"FILE" type:"path"`
-	AudioDevice  string `name:"audio-device" env:"FIELDCASE_AUDIO_DEVICE" help:"Microphone for dictation (name or index; default: the system's)."`
+	IdleLock     int    `name:"idle-lock" default:"10" env:"FIELDCASE_IDLE_LOCK" group:"tui" placeholder:"MINUTES" help:"Lock after this many minutes without a key press (0: never; setting idle_lock)."`
+	HighContrast bool   `name:"high-contrast" env:"FIELDCASE_HIGH_CONTRAST" group:"tui" help:"High-contrast colours (setting high_contrast)."`
+	AudioDevice  string `name:"audio-device" env:"FIELDCASE_AUDIO_DEVICE" group:"tui" placeholder:"DEVICE" help:"Microphone for dictation: name or index, see 'fieldcase recording devices' (default: the system's; setting audio_device, which the TUI's settings screen writes)."`
+	Log          string `group:"tui" placeholder:"FILE" type:"path" help:"Diagnostics log file (default under the XDG state directory; setting log)."`
+}
+
+// errNoTerminal is what a TUI started without a terminal says.
+var errNoTerminal = errors.New("the terminal UI needs a terminal")
+
+// needTerminal checks, before anything is opened, that the TUI has a
+// terminal to draw on and read keys from: standard output, and standard
+// input or the controlling terminal (bubbletea falls back to /dev/tty).
+func needTerminal(a *app) error {
+	hint := "run 'fieldcase --help' for the commands that work without one, e.g. 'fieldcase case list'"
+	if !isTTY(a.stdout) {
+		return cli.WithHint(errNoTerminal, hint)
+	}
+	if isTTY(a.stdin) {
+		return nil
+	}
+	tty, err := openTTY()
+	if err != nil {
+		return cli.WithHint(errNoTerminal, hint)
+	}
+	tty.Close()
+	return nil
 }
 
 func (c *openCmd) Run(a *app) error {
+	if err := needTerminal(a); err != nil {
+		return err
+	}
 	v, err := store.Open(a.vaultPath(), store.Options{Program: "fieldcase tui"})
 	if err != nil {
 		return err
@@ -32,7 +59,9 @@ func (c *openCmd) Run(a *app) error {
 		defer redirectC(a, logPath)()
 	}
 	opts := tui.Options{Vault: v, HighContrast: c.HighContrast, Log: logger, IdleLock: time.Duration(c.IdleLock) * time.Minute,
-		AudioDevice: c.AudioDevice}
+		AudioDevice: c.AudioDevice,
+		// The microphone chosen in the settings screen is kept for next time.
+		SaveAudioDevice: func(name string) error { return a.saveSetting("audio_device", name) }}
 	if c.IdleLock == 0 {
 		opts.IdleLock = -1
 	}

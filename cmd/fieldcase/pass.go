@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"math"
+	"io"
 	"os"
 	"strings"
-	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
@@ -40,19 +40,99 @@ func openTTY() (*os.File, error) {
 	return os.OpenFile("/dev/tty", os.O_RDWR, 0)
 }
 
-func promptHidden(tty *os.File, prompt string) (string, error) {
+// promptHidden asks for a passphrase on tty without echoing it. Ctrl+C, and
+// Ctrl+D on an empty line, cancel at once with cli.ErrCancelled, as does a
+// SIGINT from elsewhere (it cancels a.ctx); the terminal is restored either
+// way.
+func (a *app) promptHidden(tty *os.File, prompt string) (string, error) {
+	fd := int(tty.Fd())
 	fmt.Fprint(tty, prompt)
-	b, err := term.ReadPassword(int(tty.Fd()))
-	fmt.Fprintln(tty)
-	if err != nil {
-		// Not a terminal after all (e.g. /dev/tty exists but is not usable).
-		line, rerr := bufio.NewReader(tty).ReadString('\n')
-		if rerr != nil {
-			return "", err
+	if !term.IsTerminal(fd) {
+		// /dev/tty opened but is not a terminal: read a plain line.
+		line, err := bufio.NewReader(tty).ReadString('\n')
+		fmt.Fprintln(tty)
+		if err != nil && line == "" {
+			if errors.Is(err, io.EOF) {
+				return "", cli.ErrCancelled
+			}
+			return "", fmt.Errorf("reading passphrase: %w", err)
 		}
 		return strings.TrimRight(line, "\r\n"), nil
 	}
-	return string(b), nil
+	// Raw mode, not term.ReadPassword: that leaves Ctrl+C to a SIGINT which
+	// main catches (so the read goes on), and reads past Ctrl+D. Here the
+	// keys arrive as bytes and readSecretLine decides.
+	state, err := term.MakeRaw(fd)
+	if err != nil {
+		return "", fmt.Errorf("reading passphrase: %w", err)
+	}
+	type result struct {
+		pass string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		p, err := readSecretLine(tty)
+		done <- result{p, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-a.ctx.Done(): // a signal: the reader is left blocked; the process is ending
+		r.err = cli.ErrCancelled
+	}
+	term.Restore(fd, state)
+	fmt.Fprintln(tty)
+	return r.pass, r.err
+}
+
+// Control characters a raw terminal sends.
+const (
+	keyCtrlC     = 0x03
+	keyCtrlD     = 0x04
+	keyBackspace = 0x08
+	keyCtrlU     = 0x15
+	keyDelete    = 0x7f
+)
+
+// readSecretLine reads one line typed on a terminal in raw mode: Enter ends
+// it, Backspace deletes a character, Ctrl+U the whole line; Ctrl+C, or
+// Ctrl+D on an empty line, cancels with cli.ErrCancelled. Other control
+// characters are ignored.
+func readSecretLine(r io.Reader) (string, error) {
+	var line []byte
+	var b [1]byte
+	for {
+		n, err := r.Read(b[:])
+		if n == 0 {
+			if err == nil {
+				continue
+			}
+			if errors.Is(err, io.EOF) {
+				return "", cli.ErrCancelled
+			}
+			return "", fmt.Errorf("reading passphrase: %w", err)
+		}
+		switch c := b[0]; {
+		case c == '\r' || c == '\n':
+			return string(line), nil
+		case c == keyCtrlC:
+			return "", cli.ErrCancelled
+		case c == keyCtrlD:
+			if len(line) == 0 {
+				return "", cli.ErrCancelled
+			}
+		case c == keyBackspace || c == keyDelete:
+			if len(line) > 0 {
+				_, size := utf8.DecodeLastRune(line)
+				line = line[:len(line)-size]
+			}
+		case c == keyCtrlU:
+			line = line[:0]
+		case c >= 0x20: // printable, and the bytes of UTF-8 characters
+			line = append(line, c)
+		}
+	}
 }
 
 // unlock opens and unlocks the vault, asking for the passphrase on the
@@ -81,7 +161,7 @@ func (a *app) unlock(program string) (*store.Vault, error) {
 	}
 	defer tty.Close()
 	for try := 1; ; try++ {
-		pass, err := promptHidden(tty, fmt.Sprintf("Passphrase for %s: ", v.Name()))
+		pass, err := a.promptHidden(tty, fmt.Sprintf("Passphrase for %s: ", v.Name()))
 		if err != nil {
 			v.Close()
 			return nil, err
@@ -99,8 +179,10 @@ func (a *app) unlock(program string) (*store.Vault, error) {
 }
 
 // newPassphrase gets a passphrase for a new vault: from the environment, or
-// asked twice on the terminal with a strength hint.
-func (a *app) newPassphrase() (string, error) {
+// asked twice on the terminal with a strength hint. On the terminal a
+// passphrase the estimator rates too weak is refused; userInputs are words
+// an attacker would try first (the user's name).
+func (a *app) newPassphrase(userInputs ...string) (string, error) {
 	pass, ok, err := a.passphraseFromEnv()
 	if err != nil || ok {
 		return pass, err
@@ -110,14 +192,20 @@ func (a *app) newPassphrase() (string, error) {
 		return "", cli.WithHint(errNoPassphrase, "set FIELDCASE_PASSPHRASE_FILE (or FIELDCASE_PASSPHRASE), or run in a terminal")
 	}
 	defer tty.Close()
-	fmt.Fprintln(tty, "Choose a passphrase. Four or more random words are strong and easy to type.")
+	userInputs = append(userInputs, "fieldcase")
+	fmt.Fprintln(tty, "Choose a passphrase. "+passphraseAdvice)
 	for {
-		p1, err := promptHidden(tty, "New passphrase: ")
+		p1, err := a.promptHidden(tty, "New passphrase: ")
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintln(tty, strengthHint(p1))
-		p2, err := promptHidden(tty, "Repeat passphrase: ")
+		st := passphraseStrength(p1, userInputs)
+		if !st.Acceptable() {
+			fmt.Fprintf(tty, "That passphrase is too easy to guess (%s). Choose another.\n", st.Why)
+			continue
+		}
+		fmt.Fprintln(tty, st)
+		p2, err := a.promptHidden(tty, "Repeat passphrase: ")
 		if err != nil {
 			return "", err
 		}
@@ -126,64 +214,4 @@ func (a *app) newPassphrase() (string, error) {
 		}
 		fmt.Fprintln(tty, "The two passphrases differ; try again.")
 	}
-}
-
-// strengthHint is a rough, honest estimate: length times the alphabet the
-// characters are drawn from, discounted for repeats and whole dictionary-ish
-// words. It is a hint, not a guarantee.
-func strengthHint(p string) string {
-	bits := estimateBits(p)
-	var verdict string
-	switch {
-	case bits < 40:
-		verdict = "weak"
-	case bits < 60:
-		verdict = "fair"
-	case bits < 80:
-		verdict = "good"
-	default:
-		verdict = "strong"
-	}
-	return fmt.Sprintf("Strength: %s (about %d bits).", verdict, int(bits))
-}
-
-func estimateBits(p string) float64 {
-	var lower, upper, digit, other bool
-	seen := map[rune]int{}
-	n := 0
-	for _, r := range p {
-		n++
-		seen[r]++
-		switch {
-		case unicode.IsLower(r):
-			lower = true
-		case unicode.IsUpper(r):
-			upper = true
-		case unicode.IsDigit(r):
-			digit = true
-		default:
-			other = true
-		}
-	}
-	alphabet := 0
-	for _, c := range []struct {
-		has  bool
-		size int
-	}{{lower, 26}, {upper, 26}, {digit, 10}, {other, 20}} {
-		if c.has {
-			alphabet += c.size
-		}
-	}
-	if alphabet == 0 {
-		return 0
-	}
-	// Distinct characters bound what repeats can add.
-	effective := math.Min(float64(n), float64(len(seen))*1.5)
-	// Words: a passphrase of w words from a common vocabulary is worth about
-	// 11 bits a word; use that when it is lower than the character estimate.
-	bits := effective * math.Log2(float64(alphabet))
-	if w := len(strings.Fields(p)); w >= 2 {
-		bits = math.Min(bits, float64(w)*11+8)
-	}
-	return bits
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -22,12 +21,12 @@ import (
 )
 
 type recordCmd struct {
-	Case     string        `required:"" help:"Case reference or id."`
-	Seconds  time.Duration `help:"Stop after this long (e.g. 90s); otherwise Enter or Ctrl+C stops." placeholder:"DURATION"`
-	Device   string        `help:"Input device (name or index, see 'fieldcase recording devices'; default: the system's)." env:"FIELDCASE_AUDIO_DEVICE"`
-	Title    string        `help:"A title for the recording."`
-	WorkType string        `name:"work-type" default:"visit note" enum:"visit note,court report,letter,other" help:"visit note, court report, letter or other."`
-	Priority string        `default:"normal" enum:"normal,high,urgent" help:"normal, high or urgent."`
+	Case     string  `required:"" help:"Case reference or id."`
+	Seconds  seconds `help:"Stop after this long: seconds (e.g. 8) or a duration (e.g. 1m30s); otherwise Enter or Ctrl+C stops." placeholder:"SECONDS"`
+	Device   string  `help:"Input device (name or index, see 'fieldcase recording devices'; default: the system's)." env:"FIELDCASE_AUDIO_DEVICE"`
+	Title    string  `help:"A title for the recording."`
+	WorkType string  `name:"work-type" default:"visit note" enum:"visit note,court report,letter,other" help:"visit note, court report, letter or other."`
+	Priority string  `default:"normal" enum:"normal,high,urgent" help:"normal, high or urgent."`
 }
 
 func (c *recordCmd) Run(a *app) error {
@@ -63,7 +62,7 @@ func (c *recordCmd) Run(a *app) error {
 	}()
 	var timer <-chan time.Time
 	if c.Seconds > 0 {
-		timer = time.After(c.Seconds)
+		timer = time.After(time.Duration(c.Seconds))
 	}
 	tty := isTTY(a.stderr)
 	fmt.Fprintf(a.stderr, "recording to %s: Enter or Ctrl+C stops\n", cv.Value.Ref)
@@ -127,8 +126,9 @@ func meter(db float64, width int) string {
 	return "[" + strings.Repeat("█", n) + strings.Repeat(" ", width-n) + "]"
 }
 
-func isTTY(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTTY says whether a stream (a.stdin, a.stdout, a.stderr) is a terminal.
+func isTTY(stream any) bool {
+	f, ok := stream.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
@@ -214,6 +214,11 @@ func (c *recordingListCmd) Run(a *app) error {
 		}
 		return writeJSON(a.stdout, out)
 	}
+	ids, err := allRecordingIDs(v)
+	if err != nil {
+		return err
+	}
+	idLen := abbrevLength(ids)
 	tw := table(a.stdout)
 	fmt.Fprintln(tw, "ID\tRECORDED\tDURATION\tWORK TYPE\tPRIORITY\tSTATUS\tFLAGS")
 	for _, r := range recs {
@@ -225,13 +230,13 @@ func (c *recordingListCmd) Run(a *app) error {
 		if t, err := time.Parse(time.RFC3339, when); err == nil {
 			when = t.Local().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, when, clock(time.Duration(r.Value.DurationMS)*time.Millisecond), r.Value.WorkType, r.Value.Priority, r.Value.Status, flags)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", abbrev(r.ID, idLen), when, clock(time.Duration(r.Value.DurationMS)*time.Millisecond), r.Value.WorkType, r.Value.Priority, r.Value.Status, flags)
 	}
 	return tw.Flush()
 }
 
 type recordingExportCmd struct {
-	ID  string `arg:"" help:"Recording id (from 'fieldcase recording list')."`
+	ID  string `arg:"" help:"Recording id, or a unique prefix of it (from 'fieldcase recording list')."`
 	Out string `required:"" short:"o" help:"Output file: .ogg (Ogg Opus) or .wav." placeholder:"FILE"`
 }
 
@@ -245,7 +250,11 @@ func (c *recordingExportCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	r, err := dictation.Open(v, c.ID)
+	id, err := recordingID(v, c.ID)
+	if err != nil {
+		return err
+	}
+	r, err := dictation.Open(v, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return cli.WithHint(fmt.Errorf("no recording %q", c.ID), "list recordings with 'fieldcase recording list --case REF'")
 	}
@@ -289,7 +298,7 @@ func (c *recordingExportCmd) Run(a *app) error {
 }
 
 type recordingSubmitCmd struct {
-	ID string `arg:"" help:"Recording id."`
+	ID string `arg:"" help:"Recording id, or a unique prefix of it (from 'fieldcase recording list')."`
 }
 
 func (c *recordingSubmitCmd) Run(a *app) error {
@@ -298,7 +307,11 @@ func (c *recordingSubmitCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	r, err := dictation.Open(v, c.ID)
+	id, err := recordingID(v, c.ID)
+	if err != nil {
+		return err
+	}
+	r, err := dictation.Open(v, id)
 	if err != nil {
 		return err
 	}

@@ -45,10 +45,15 @@ func (c *searchCmd) Run(a *app) error {
 		fmt.Fprintln(a.stderr, "no notes match")
 		return cli.ExitCode(1)
 	}
+	ids, err := allNoteIDs(v)
+	if err != nil {
+		return err
+	}
+	idLen := abbrevLength(ids)
 	tw := table(a.stdout)
 	fmt.Fprintln(tw, "REF\tDATE\tKIND\tNOTE\tTEXT")
 	for _, h := range hits {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", h.Ref, h.Date, h.Kind, h.NoteID, h.Snippet)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", h.Ref, h.Date, h.Kind, abbrev(h.NoteID, idLen), h.Snippet)
 	}
 	return tw.Flush()
 }

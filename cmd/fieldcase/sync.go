@@ -2,9 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
@@ -44,7 +50,7 @@ func (c *enrollCmd) Run(a *app) error {
 	defer cancel()
 	resp, err := client.EnrollVault(ctx, v, client.Config{Server: c.Server, Fingerprint: c.Fingerprint, RetryMax: 2}, c.Code, name)
 	if err != nil {
-		return syncError(err, 0)
+		return c.explain(ctx, err)
 	}
 	id, _ := v.Identity()
 	u := resp.User
@@ -95,6 +101,63 @@ func printTrustChanges(a *app, c store.TrustChanges, enrolling bool) {
 	for _, p := range c.Problems {
 		fprintf(a.stderr, "warning: the server offered a %s the agency's roster does not prove: %s\n", p.Kind, p.What)
 	}
+}
+
+// unchanged is what a failed enrolment leaves as it was.
+const unchanged = "nothing was changed on this laptop and the enrolment code is still valid"
+
+// explain turns a failed enrolment into what happened, in the user's terms.
+// Nothing is stored before the server has answered, so a failure leaves the
+// vault as it was, and the code may be presented again.
+func (c *enrollCmd) explain(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, client.ErrFingerprint) && c.Fingerprint == "":
+		// No pin was given, so the system's certificate authorities were
+		// asked, and they do not vouch for the agency's (usually
+		// self-signed) certificate. Show its fingerprint, never pin it.
+		fp, ferr := serverFingerprint(ctx, c.Server)
+		if ferr != nil {
+			return cli.WithHint(errors.New("the case server's certificate is not trusted by this computer"),
+				"ask your agency's IT for the server's certificate fingerprint and give it with --fingerprint; "+unchanged)
+		}
+		return cli.WithHint(fmt.Errorf("the case server's certificate is not trusted by this computer; its fingerprint (sha256) is %s", fp),
+			"compare it with the fingerprint your agency's IT gave you; only if they are the same, run the command again with --fingerprint "+fp)
+	case errors.Is(err, client.ErrFingerprint):
+		return cli.WithHint(err, "this is not the server your agency's IT told you about, or the fingerprint was mistyped: check it with them before you enrol; "+unchanged)
+	case errors.Is(err, client.ErrOffline):
+		detail := strings.TrimPrefix(err.Error(), client.ErrOffline.Error()+": ")
+		return cli.WithHint(fmt.Errorf("could not reach the case server at %s: %s", c.Server, detail),
+			unchanged+"; check the address and the network, then run the same command again")
+	}
+	return syncError(err, 0)
+}
+
+// serverFingerprint connects to the server and returns the SHA-256 of the
+// certificate it presents, in hex as fieldcased prints it. It is shown to
+// the user to compare, never trusted.
+func serverFingerprint(ctx context.Context, server string) (string, error) {
+	u, err := url.Parse(server)
+	if err != nil || u.Hostname() == "" {
+		return "", fmt.Errorf("server address %q is not a URL", server)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	d := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}} // only to read the certificate
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	certs := conn.(*tls.Conn).ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return "", errors.New("the server presented no certificate")
+	}
+	sum := sha256.Sum256(certs[0].Raw)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 type syncCmd struct {

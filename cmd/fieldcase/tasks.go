@@ -6,6 +6,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
 )
 
 type taskCmd struct {
@@ -61,6 +62,7 @@ func (c *taskListCmd) Run(a *app) error {
 		}
 		return writeJSON(a.stdout, out)
 	}
+	idLen := abbrevLength(taskIDs(tasks))
 	tw := table(a.stdout)
 	fmt.Fprintln(tw, "ID\tDUE\tKIND\tSTATE\tTITLE\tFLAGS")
 	t := today()
@@ -72,14 +74,14 @@ func (c *taskListCmd) Run(a *app) error {
 		case tk.Value.Due.Before(t):
 			state = "overdue"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", tk.ID, orDash(string(tk.Value.Due)), orDash(tk.Value.Kind), state, tk.Value.Title, flags(tk))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", abbrev(tk.ID, idLen), orDash(string(tk.Value.Due)), orDash(tk.Value.Kind), state, tk.Value.Title, flags(tk))
 	}
 	return tw.Flush()
 }
 
 type taskDoneCmd struct {
 	Case string `required:"" help:"Case reference or id."`
-	ID   string `arg:"" help:"Task id (from 'fieldcase task list')."`
+	ID   string `arg:"" help:"Task id, or a unique prefix of it (from 'fieldcase task list')."`
 	Undo bool   `help:"Mark it open again."`
 }
 
@@ -93,8 +95,22 @@ func (c *taskDoneCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
+	id, err := resolveID("task", c.ID, taskIDs(tasks), func(id string) string {
+		for _, tk := range tasks {
+			if tk.ID == id {
+				return tk.Value.Title
+			}
+		}
+		return ""
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return cli.WithHint(fmt.Errorf("no task %q in case %s", c.ID, cv.Value.Ref), "list tasks with 'fieldcase task list --case "+cv.Value.Ref+"'")
+	}
+	if err != nil {
+		return err
+	}
 	for _, tk := range tasks {
-		if tk.ID != c.ID {
+		if tk.ID != id {
 			continue
 		}
 		if tk.Conflict {
@@ -109,4 +125,12 @@ func (c *taskDoneCmd) Run(a *app) error {
 		return nil
 	}
 	return cli.WithHint(fmt.Errorf("no task %q in case %s", c.ID, cv.Value.Ref), "list tasks with 'fieldcase task list --case "+cv.Value.Ref+"'")
+}
+
+func taskIDs(tasks []store.Item[record.Task]) []string {
+	ids := make([]string, len(tasks))
+	for i, t := range tasks {
+		ids[i] = t.ID
+	}
+	return ids
 }

@@ -255,10 +255,12 @@ func (c *consentOverviewCmd) Run(a *app) error {
 		return err
 	}
 	if c.JSON {
-		if issues == nil {
-			issues = []store.ConsentIssue{}
+		out := make([]consentIssueJSON, 0, len(issues))
+		for _, i := range issues {
+			out = append(out, consentIssueJSON{CaseID: i.CaseID, Ref: i.Ref, Subject: i.Subject, Person: i.Person, Scope: i.Scope,
+				Problem: i.Problem, Date: i.Date, ReviewDate: i.ReviewDate})
 		}
-		return writeJSON(a.stdout, issues)
+		return writeJSON(a.stdout, out)
 	}
 	tw := table(a.stdout)
 	fmt.Fprintln(tw, "REF\tSUBJECT\tPERSON\tSCOPE\tPROBLEM\tSINCE\tREVIEW")
@@ -269,7 +271,7 @@ func (c *consentOverviewCmd) Run(a *app) error {
 }
 
 type recordingTranscribeCmd struct {
-	ID       string `arg:"" help:"Recording id."`
+	ID       string `arg:"" help:"Recording id, or a unique prefix of it (from 'fieldcase recording list')."`
 	TextFile string `required:"" name:"text-file" help:"The transcript, or - for standard input." placeholder:"FILE|-"`
 }
 
@@ -283,7 +285,11 @@ func (c *recordingTranscribeCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	r, err := dictation.Open(v, c.ID)
+	id, err := recordingID(v, c.ID)
+	if err != nil {
+		return err
+	}
+	r, err := dictation.Open(v, id)
 	if err != nil {
 		return err
 	}

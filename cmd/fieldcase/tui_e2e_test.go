@@ -22,6 +22,14 @@ type tmuxSession struct {
 
 func newTmux(t *testing.T, cols, rows int, env []string, args ...string) *tmuxSession {
 	t.Helper()
+	cmdline := strings.Join(append(env, append([]string{filepath.Join(binDir, "fieldcase")}, args...)...), " ")
+	return newTmuxCmd(t, cols, rows, "env "+cmdline)
+}
+
+// newTmuxCmd runs a shell command line in a new tmux session; the pane
+// stays after it exits, so its last screen can be read.
+func newTmuxCmd(t *testing.T, cols, rows int, cmdline string) *tmuxSession {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("tmux not installed (make deps installs it)")
@@ -29,8 +37,7 @@ func newTmux(t *testing.T, cols, rows int, env []string, args ...string) *tmuxSe
 		t.Skip("tmux not installed")
 	}
 	s := &tmuxSession{t: t, socket: fmt.Sprintf("fc%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)}
-	cmdline := strings.Join(append(env, append([]string{filepath.Join(binDir, "fieldcase")}, args...)...), " ")
-	s.run("new-session", "-d", "-s", "S", "-x", strconv.Itoa(cols), "-y", strconv.Itoa(rows), "env "+cmdline)
+	s.run("new-session", "-d", "-s", "S", "-x", strconv.Itoa(cols), "-y", strconv.Itoa(rows), cmdline)
 	s.run("set-option", "-t", "S", "remain-on-exit", "on")
 	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
 	return s
@@ -116,5 +123,36 @@ func TestTUIDraftSurvivesKill(t *testing.T) {
 	out, errOut, code := fc(t, []string{"FIELDCASE_PASSPHRASE=" + demo.Passphrase, "FIELDCASE_VAULT=" + vault}, "", "search", "boiler", "broken")
 	if code != 0 || !strings.Contains(out, "DEMO-0003") {
 		t.Fatalf("saved note not found (exit %d):\n%s%s", code, out, errOut)
+	}
+}
+
+// The TUI's flags work on plain 'fieldcase' (and still on 'fieldcase open'),
+// are listed in --help, and are refused where they mean nothing.
+func TestTUIFlags(t *testing.T) {
+	out, _, code := fc(t, nil, "", "--help")
+	for _, want := range []string{"Terminal UI flags", "--idle-lock=MINUTES", "--high-contrast", "--audio-device=DEVICE", "--log=FILE", "config "} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("--help lacks %q (exit %d):\n%s", want, code, out)
+		}
+	}
+	if _, errOut, code := fc(t, nil, "", "--high-contrast", "case", "list"); code != 2 || !strings.Contains(errOut, "--high-contrast") {
+		t.Errorf("a TUI flag before another command: exit %d %s", code, errOut)
+	}
+	dir := t.TempDir()
+	vault := filepath.Join(dir, "demo.db")
+	if _, errOut, code := fc(t, nil, "", "demo", "--cases", "3", "--vault", vault); code != 0 {
+		t.Fatalf("demo: %s", errOut)
+	}
+	env := []string{"HOME=" + dir, "TERM=xterm-256color", "XDG_CONFIG_HOME=" + filepath.Join(dir, "cfg")}
+	for _, args := range [][]string{
+		{"--vault", vault, "--high-contrast", "--idle-lock", "5", "--audio-device", "none-such", "--log", filepath.Join(dir, "tui.log")},
+		{"open", "--vault", vault, "--idle-lock", "0"},
+	} {
+		s := newTmux(t, 100, 30, env, args...)
+		s.waitFor("Demo vault: the passphrase is")
+		s.key("C-c")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tui.log")); err != nil {
+		t.Errorf("--log: %v", err)
 	}
 }

@@ -21,7 +21,7 @@ func (c *initCmd) Run(a *app) error {
 	if _, err := os.Stat(path); err == nil {
 		return cli.WithHint(errors.New("a vault already exists at "+path), "open it with 'fieldcase', or choose another path with --vault")
 	}
-	pass, err := a.newPassphrase()
+	pass, err := a.newPassphrase(c.Name)
 	if err != nil {
 		return err
 	}
@@ -102,14 +102,14 @@ func (c *passwdCmd) Run(a *app) error {
 		return cli.WithHint(errNoPassphrase, "changing the passphrase needs a terminal")
 	}
 	defer tty.Close()
-	old, err := promptHidden(tty, "Current passphrase: ")
+	old, err := a.promptHidden(tty, "Current passphrase: ")
 	if err != nil {
 		return err
 	}
 	if err := v.Unlock(old); err != nil {
 		return err
 	}
-	nw, err := a.newPassphrase()
+	nw, err := a.newPassphrase(v.Profile().Name)
 	if err != nil {
 		return err
 	}

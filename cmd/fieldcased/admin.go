@@ -28,11 +28,11 @@ type adminConn struct {
 	close func() error
 }
 
-// admin connects to the data directory's server, or opens its store. create
-// says whether a missing store may be created (commands that add things).
-// With a PostgreSQL store (--db) it always works on the database directly:
-// every server instance sees the change at once.
-func (a *app) admin(create bool) (*adminConn, error) {
+// admin connects to the data directory's server, or opens its store; it
+// never creates one ('init' and 'serve' do). With a PostgreSQL store (--db)
+// it always works on the database directly: every server instance sees the
+// change at once.
+func (a *app) admin() (*adminConn, error) {
 	if a.cli.DB != "" {
 		st, err := openPostgres(a.ctx, a.cli.DB, pgstore.Options{MaxConns: 2})
 		if err != nil {
@@ -53,8 +53,9 @@ func (a *app) admin(create bool) (*adminConn, error) {
 		return nil, cli.WithHint(err, "run fieldcased as the user that runs the server (the socket is mode 0600)")
 	}
 	path := filepath.Join(dir, boltstore.FileName)
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && !create {
-		return nil, cli.WithHint(fmt.Errorf("no fieldcased store in %s", dir), "check --data or FIELDCASED_DATA")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, cli.WithHint(fmt.Errorf("no fieldcased store in %s", dir),
+			"check --data or FIELDCASED_DATA; to start a new one, run 'fieldcased init --data "+dir+"'")
 	}
 	st, err := boltstore.Open(path, boltstore.Options{Timeout: 500 * time.Millisecond})
 	if err != nil {
@@ -94,8 +95,8 @@ func storeError(dir string, err error) error {
 }
 
 // do runs one operation and closes the connection.
-func (a *app) do(create bool, req server.AdminRequest, result any) error {
-	conn, err := a.admin(create)
+func (a *app) do(req server.AdminRequest, result any) error {
+	conn, err := a.admin()
 	if err != nil {
 		return err
 	}
@@ -122,6 +123,39 @@ func adminHint(err error) error {
 	return err
 }
 
+// InitCmd creates a new, empty store: the one command besides serve that
+// does, so a mistyped --data is an error, not a second store.
+type InitCmd struct{}
+
+func (c *InitCmd) Run(a *app) error {
+	if a.cli.DB != "" {
+		st, err := openPostgres(a.ctx, a.cli.DB, pgstore.Options{MaxConns: 2})
+		if err != nil {
+			return err
+		}
+		st.Close()
+		fmt.Fprintf(a.stdout, "the database is ready; next: fieldcased team add NAME\n")
+		return nil
+	}
+	dir, err := a.dataDir()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, boltstore.FileName)
+	if _, err := os.Stat(path); err == nil {
+		return cli.WithHint(fmt.Errorf("%s already has a store", dir), "administer it with 'fieldcased team add', 'user add', … --data "+dir)
+	}
+	st, err := boltstore.Open(path, boltstore.Options{Timeout: 500 * time.Millisecond})
+	if err != nil {
+		return storeError(dir, err)
+	}
+	if err := st.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "created an empty store in %s\nnext: fieldcased team add NAME --data %s\n", dir, dir)
+	return nil
+}
+
 // TeamCmd manages teams.
 type TeamCmd struct {
 	Add TeamAddCmd `cmd:"" help:"Add a team."`
@@ -134,7 +168,7 @@ type TeamAddCmd struct {
 
 func (c *TeamAddCmd) Run(a *app) error {
 	var t server.Team
-	if err := a.do(true, server.AdminRequest{Op: server.OpTeamAdd, Name: c.Name}, &t); err != nil {
+	if err := a.do(server.AdminRequest{Op: server.OpTeamAdd, Name: c.Name}, &t); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "added team %q\n", t.Name)
@@ -155,7 +189,7 @@ type UserAddCmd struct {
 
 func (c *UserAddCmd) Run(a *app) error {
 	var u server.User
-	err := a.do(true, server.AdminRequest{Op: server.OpUserAdd, Name: c.Name, Role: c.Role, Team: c.Team}, &u)
+	err := a.do(server.AdminRequest{Op: server.OpUserAdd, Name: c.Name, Role: c.Role, Team: c.Team}, &u)
 	if err != nil {
 		return err
 	}
@@ -179,7 +213,7 @@ func (c *EnrollCodeCmd) Run(a *app) error {
 	}
 	var info server.EnrollCodeInfo
 	req := server.AdminRequest{Op: server.OpEnrollCode, User: c.User, TTLSeconds: int64(c.TTL / time.Second)}
-	if err := a.do(false, req, &info); err != nil {
+	if err := a.do(req, &info); err != nil {
 		return err
 	}
 	fmt.Fprintln(a.stdout, info.Code)
@@ -201,7 +235,7 @@ type DeviceListCmd struct {
 
 func (c *DeviceListCmd) Run(a *app) error {
 	var devices []server.DeviceInfo
-	if err := a.do(false, server.AdminRequest{Op: server.OpDeviceList}, &devices); err != nil {
+	if err := a.do(server.AdminRequest{Op: server.OpDeviceList}, &devices); err != nil {
 		return err
 	}
 	if c.JSON {
@@ -238,7 +272,7 @@ type DeviceRevokeCmd struct {
 
 func (c *DeviceRevokeCmd) Run(a *app) error {
 	var d server.DeviceInfo
-	if err := a.do(false, server.AdminRequest{Op: server.OpDeviceRevoke, ID: c.ID}, &d); err != nil {
+	if err := a.do(server.AdminRequest{Op: server.OpDeviceRevoke, ID: c.ID}, &d); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "revoked device %s (%s of %s)\n", d.ID, d.Name, d.User)
@@ -256,7 +290,7 @@ func (c *BackupCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	if err := a.do(false, server.AdminRequest{Op: server.OpBackup, Path: out}, nil); err != nil {
+	if err := a.do(server.AdminRequest{Op: server.OpBackup, Path: out}, nil); err != nil {
 		if errors.Is(err, server.ErrExists) {
 			return cli.WithHint(fmt.Errorf("%s already exists", out), "backups never overwrite: choose a new file name")
 		}
@@ -351,7 +385,7 @@ func (c *RecoverySetCmd) Run(a *app) error {
 	if err := crypto.ParseRecipient(r); err != nil {
 		return cli.WithHint(errors.New("not a post-quantum age recipient"), "use the age1pq1… line that 'fieldcased recovery new' printed")
 	}
-	if err := a.do(true, server.AdminRequest{Op: server.OpRecoverySet, Recipient: r}, nil); err != nil {
+	if err := a.do(server.AdminRequest{Op: server.OpRecoverySet, Recipient: r}, nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "recovery recipient set (fingerprint %s)\n", crypto.Fingerprint(r))

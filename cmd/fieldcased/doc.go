@@ -4,6 +4,7 @@
 // agency recovery recipient and backups — over a local admin socket while
 // the server runs, or directly on its store while it is stopped.
 //
+//	fieldcased init --data DIR
 //	fieldcased serve --data DIR --listen ADDR
 //	fieldcased team add NAME
 //	fieldcased user add NAME --role caseworker --team TEAM
@@ -14,8 +15,10 @@
 //	fieldcased migrate --from bbolt:DIR --to postgres://…
 //	fieldcased new-epoch --db postgres://…
 //
-// --data defaults to $FIELDCASED_DATA, then to a directory in the user's
-// data home. --db (or $FIELDCASED_DB) names a PostgreSQL database: serve
+// --data (or $FIELDCASED_DATA) is required: there is no default, so no
+// store appears in the home directory of whoever ran a command, and only
+// init and serve create a store; the other commands refuse an empty
+// directory. --db (or $FIELDCASED_DB) names a PostgreSQL database: serve
 // and every administration command then use it (sync/server/pgstore), and
 // several servers may share it, each with its own data directory for its
 // TLS files and admin socket. Without it the store is bbolt in the data

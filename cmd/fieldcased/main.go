@@ -14,8 +14,10 @@ import (
 	"github.com/alecthomas/kong"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version, commit and date are set at build time with -ldflags "-X
+// main.version=…" (the Makefile does); when not, cli.BuildStamp reads what
+// Go recorded of the build.
+var version, commit, date string
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -23,11 +25,12 @@ func main() {
 
 // CLI is fieldcased's command line.
 type CLI struct {
-	Data    string           `help:"Data directory (store, TLS files, admin socket)." env:"FIELDCASED_DATA" placeholder:"DIR" type:"path"`
+	Data    string           `help:"Data directory: the store, TLS files and admin socket. Required; there is no default. 'init' or 'serve' creates a store in it, other commands only use one that exists." env:"FIELDCASED_DATA" placeholder:"DIR" type:"path"`
 	DB      string           `name:"db" help:"PostgreSQL database URL (postgres://…); without it the store is bbolt in the data directory. Prefer the environment variable or a ~/.pgpass file to a password in the URL." env:"FIELDCASED_DB" placeholder:"URL"`
 	Version kong.VersionFlag `help:"Print the version."`
 
-	Serve      ServeCmd      `cmd:"" help:"Run the case server."`
+	Init       InitCmd       `cmd:"" help:"Create an empty store in the data directory (or prepare the --db database)."`
+	Serve      ServeCmd      `cmd:"" help:"Run the case server (creates the store on first start)."`
 	Team       TeamCmd       `cmd:"" help:"Manage teams."`
 	User       UserCmd       `cmd:"" help:"Manage users."`
 	EnrollCode EnrollCodeCmd `cmd:"" name:"enroll-code" help:"Make a one-time enrolment code for a user's new device."`
@@ -38,6 +41,10 @@ type CLI struct {
 	Migrate    MigrateCmd    `cmd:"" help:"Copy a stopped bbolt server's store into an empty PostgreSQL database, and verify the copy."`
 	Export     ExportCmd     `cmd:"" help:"Decrypt cases with the agency recovery identity, offline, to Markdown, JSON and Ogg Opus audio (court orders, subject access requests, a worker who left)."`
 	NewEpoch   NewEpochCmd   `cmd:"" name:"new-epoch" help:"Give a PostgreSQL store a new epoch after restoring it with PostgreSQL's own tools (devices then re-sync)."`
+
+	HelpCmd    cli.HelpCmd       `cmd:"" name:"help" help:"Show the help of a command, e.g. 'fieldcased help user add'."`
+	Completion cli.CompletionCmd `cmd:"" help:"Print a shell completion script: bash, zsh or fish (e.g. add 'source <(fieldcased completion bash)' to ~/.bashrc)."`
+	Man        cli.ManCmd        `cmd:"" hidden:"" help:"Write the man page (make man)."`
 }
 
 // app is what every command runs with.
@@ -49,20 +56,15 @@ type app struct {
 	cli    *CLI
 }
 
-// dataDir is --data, $FIELDCASED_DATA, or the default under the user's data
-// home.
+// dataDir is --data or $FIELDCASED_DATA. There is no default: a store made
+// in whoever's home directory ran the command is one nobody backs up, and
+// the server would not find it.
 func (a *app) dataDir() (string, error) {
-	if a.cli.Data != "" {
-		return filepath.Abs(a.cli.Data)
+	if a.cli.Data == "" {
+		return "", cli.WithHint(errors.New("no data directory given"),
+			"pass --data DIR or set FIELDCASED_DATA (e.g. /var/lib/fieldcased); 'fieldcased init --data DIR' creates a new store")
 	}
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "fieldcased"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", cli.WithHint(errors.New("no data directory"), "pass --data DIR or set FIELDCASED_DATA")
-	}
-	return filepath.Join(home, ".local", "share", "fieldcased"), nil
+	return filepath.Abs(a.cli.Data)
 }
 
 // program is fieldcased's command line and its one error path.
@@ -79,6 +81,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var grammar CLI
 	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, cli: &grammar}
 	p := program
-	p.Options = []kong.Option{kong.ConfigureHelp(kong.HelpOptions{Compact: true}), kong.Vars{"version": version}}
-	return p.Run(&grammar, args, stdout, stderr, a)
+	p.Options = []kong.Option{kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"version": cli.BuildStamp(version, commit, date).Line("fieldcased")}}
+	return p.Run(&grammar, args, stdout, stderr, a, manInfo())
 }

@@ -219,3 +219,48 @@ func TestNoAudioLibraries(t *testing.T) {
 		}
 	}
 }
+
+// Administration never makes a store by itself: without --data (or
+// FIELDCASED_DATA) it says so, in an empty directory it points at init, and
+// nothing appears in the home directory. init makes one, once.
+func TestDataDirRequired(t *testing.T) {
+	home := t.TempDir()
+	run := func(env []string, args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command(binary, args...)
+		cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "GORACE=atexit_sleep_ms=0"}, env...)
+		out, _ := cmd.CombinedOutput()
+		if strings.Contains(string(out), "goroutine ") {
+			t.Errorf("%v: stack trace:\n%s", args, out)
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	for _, args := range [][]string{{"team", "add", "x"}, {"user", "add", "a", "--role", "admin"}, {"device", "list"},
+		{"enroll-code", "a"}, {"backup", "--out", "b.db"}, {"init"}, {"serve", "--listen", "127.0.0.1:0"}} {
+		out, code := run(nil, args...)
+		if code != 1 || !strings.Contains(out, "fieldcased: no data directory given\nhint: pass --data DIR or set FIELDCASED_DATA") {
+			t.Errorf("%v without --data: exit %d\n%s", args, code, out)
+		}
+	}
+	if entries, _ := os.ReadDir(home); len(entries) != 0 {
+		t.Errorf("the home directory got %d entries, e.g. %s", len(entries), entries[0].Name())
+	}
+
+	dir := dataDir(t)
+	out, code := run(nil, "team", "add", "x", "--data", dir)
+	if code != 1 || !strings.Contains(out, "fieldcased: no fieldcased store in "+dir+"\nhint: check --data or FIELDCASED_DATA; to start a new one, run 'fieldcased init --data "+dir+"'") {
+		t.Errorf("team add in an empty directory: exit %d\n%s", code, out)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("team add left %d files in an empty data directory", len(entries))
+	}
+	if out, code := run([]string{"FIELDCASED_DATA=" + dir}, "init"); code != 0 || !strings.Contains(out, "created an empty store in "+dir) {
+		t.Fatalf("init: exit %d\n%s", code, out)
+	}
+	if out, code := run(nil, "init", "--data", dir); code != 1 || !strings.Contains(out, "already has a store") {
+		t.Errorf("init twice: exit %d\n%s", code, out)
+	}
+	if out, code := run([]string{"FIELDCASED_DATA=" + dir}, "team", "add", "x"); code != 0 || !strings.Contains(out, `added team "x"`) {
+		t.Errorf("team add after init: exit %d\n%s", code, out)
+	}
+}

@@ -49,6 +49,7 @@ func wantCode(t *testing.T, what string, err error, status int, code string) {
 func TestAdminRunningAndStopped(t *testing.T) {
 	ctx := context.Background()
 	dir := dataDir(t)
+	mustRun(t, dir, "init")
 	mustRun(t, dir, "team", "add", "north") // no server yet: direct
 
 	p := serve(t, dir)
@@ -347,6 +348,7 @@ func TestSelfSignedTLS(t *testing.T) {
 
 func TestCommandErrors(t *testing.T) {
 	dir := dataDir(t)
+	mustRun(t, dir, "init")
 	mustRun(t, dir, "team", "add", "north")
 	mustRun(t, dir, "user", "add", "ada", "--role", "caseworker", "--team", "north")
 	recovery := filepath.Join(dir, "recovery.age")

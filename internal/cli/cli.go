@@ -25,6 +25,14 @@ func (h hinted) Unwrap() error { return h.err }
 // WithHint attaches advice to err.
 func WithHint(err error, hint string) error { return hinted{err, hint} }
 
+// ErrCancelled is returned by a command the user cancelled (Ctrl+C, or
+// Ctrl+D at a prompt). The program says "<name>: cancelled" and exits 130,
+// the status a shell reports for an interrupted command.
+var ErrCancelled = errors.New("cancelled")
+
+// ExitCancelled is the exit status of a cancelled command.
+const ExitCancelled = 130
+
 // ExitCode is an error that ends the program with a status and no message
 // (e.g. a search that found nothing).
 type ExitCode int
@@ -39,6 +47,23 @@ type Program struct {
 	// Hint gives advice for errors that carry none (sentinels of the
 	// packages the binary uses); nil for none.
 	Hint func(error) string
+	// BeforeRun, when not nil, runs after parsing and before the command;
+	// its error is reported like the command's.
+	BeforeRun func(*kong.Context) error
+}
+
+// Parser builds the kong parser for grammar (a pointer to the command
+// struct) with the program's name, description and options. exit is called
+// instead of os.Exit when --help or --version has printed. Tests, shell
+// completion and man pages walk its Model.
+func (p Program) Parser(grammar any, stdout, stderr io.Writer, exit func(int)) (*kong.Kong, error) {
+	opts := append([]kong.Option{
+		kong.Name(p.Name),
+		kong.Description(p.Description),
+		kong.Writers(stdout, stderr),
+		kong.Exit(exit),
+	}, p.Options...)
+	return kong.New(grammar, opts...)
 }
 
 // Run parses args into grammar (a pointer to the command struct) and runs the
@@ -51,29 +76,45 @@ func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds
 		}
 	}()
 	exited := -1
-	opts := append([]kong.Option{
-		kong.Name(p.Name),
-		kong.Description(p.Description),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(c int) { exited = c }),
-	}, p.Options...)
-	parser, err := kong.New(grammar, opts...)
+	parser, err := p.Parser(grammar, stdout, stderr, func(c int) { exited = c })
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", p.Name, err)
 		return 70
+	}
+	if done, err := answerCompletion(parser); done {
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: completion: %v\n", p.Name, err)
+			return 1
+		}
+		return 0
 	}
 	kctx, err := parser.Parse(args)
 	if exited >= 0 { // --help or --version printed and asked to exit
 		return exited
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\nhint: run '%s --help' for usage\n", p.Name, err, p.Name)
+		hint := fmt.Sprintf("run '%s --help' for usage", p.Name)
+		if s := suggest(parser.Model.Node, err); s != "" {
+			hint = fmt.Sprintf("did you mean '%s %s'? Run '%s --help' for usage", p.Name, s, p.Name)
+		}
+		fmt.Fprintf(stderr, "%s: %v\nhint: %s\n", p.Name, err, hint)
 		return 2
 	}
-	if err := kctx.Run(binds...); err != nil {
+	err = nil
+	if p.BeforeRun != nil {
+		err = p.BeforeRun(kctx)
+	}
+	if err == nil {
+		err = kctx.Run(binds...)
+	}
+	if err != nil {
 		var ec ExitCode
 		if errors.As(err, &ec) {
 			return int(ec)
+		}
+		if errors.Is(err, ErrCancelled) {
+			fmt.Fprintf(stderr, "%s: %v\n", p.Name, ErrCancelled)
+			return ExitCancelled
 		}
 		p.PrintError(stderr, err)
 		return 1
@@ -95,4 +136,45 @@ func (p Program) PrintError(w io.Writer, err error) {
 	if hint != "" {
 		fmt.Fprintf(w, "hint: %s\n", hint)
 	}
+}
+
+// suggest names the command a mistyped one was probably meant to be, for
+// "unexpected argument X" at the top level (kong routes unknown words to a
+// "withargs" default command, which has no suggestions to give).
+func suggest(root *kong.Node, err error) string {
+	word, ok := strings.CutPrefix(err.Error(), "unexpected argument ")
+	if !ok || strings.ContainsAny(word, " ,") {
+		return ""
+	}
+	best, bestDist := "", 3 // at most two edits
+	for _, c := range root.Children {
+		if c.Hidden {
+			continue
+		}
+		if d := editDistance(word, c.Name); d < bestDist {
+			best, bestDist = c.Name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

@@ -3,14 +3,16 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
 
 type grammar struct {
-	Fail failCmd `cmd:"" help:"Fails."`
-	Quit quitCmd `cmd:"" help:"Exits 3 quietly."`
-	Boom boomCmd `cmd:"" help:"Panics."`
+	Fail failCmd   `cmd:"" help:"Fails."`
+	Quit quitCmd   `cmd:"" help:"Exits 3 quietly."`
+	Boom boomCmd   `cmd:"" help:"Panics."`
+	Stop cancelCmd `cmd:"" help:"Cancelled by the user."`
 }
 
 var errKnown = errors.New("known failure")
@@ -29,6 +31,10 @@ func (c *failCmd) Run() error {
 type quitCmd struct{}
 
 func (quitCmd) Run() error { return ExitCode(3) }
+
+type cancelCmd struct{}
+
+func (cancelCmd) Run() error { return fmt.Errorf("reading passphrase: %w", ErrCancelled) }
 
 type boomCmd struct{}
 
@@ -50,7 +56,9 @@ func TestRun(t *testing.T) {
 		{[]string{"fail", "--hinted"}, 1, "demo: it broke\nhint: try again\n"},
 		{[]string{"quit"}, 3, ""},
 		{[]string{"nope"}, 2, "demo: unexpected argument nope\nhint: run 'demo --help' for usage\n"},
+		{[]string{"qiut"}, 2, "demo: unexpected argument qiut, did you mean \"quit\"?\nhint: run 'demo --help' for usage\n"},
 		{[]string{"boom"}, 70, "demo: internal error: bad\n"},
+		{[]string{"stop"}, 130, "demo: cancelled\n"},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer
@@ -60,6 +68,26 @@ func TestRun(t *testing.T) {
 		}
 		if !strings.HasPrefix(errOut.String(), tt.stderr) || strings.Contains(errOut.String(), "goroutine") {
 			t.Errorf("%v: stderr %q, want %q", tt.args, errOut.String(), tt.stderr)
+		}
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	p := Program{Name: "demo"}
+	k, err := p.Parser(&grammar{}, nil, nil, func(int) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ msg, want string }{
+		{"unexpected argument qiut", "quit"},
+		{"unexpected argument fial", "fail"},
+		{"unexpected argument zzzzzz", ""},
+		{"unexpected argument qiut, did you mean \"quit\"?", ""}, // kong said it already
+		{"unknown flag --x", ""},
+	}
+	for _, tt := range tests {
+		if got := suggest(k.Model.Node, errors.New(tt.msg)); got != tt.want {
+			t.Errorf("suggest(%q) = %q, want %q", tt.msg, got, tt.want)
 		}
 	}
 }

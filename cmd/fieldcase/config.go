@@ -1,0 +1,398 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/alecthomas/kong"
+
+	"github.com/fieldcase/fieldcase/internal/cli"
+)
+
+// The settings file: $XDG_CONFIG_HOME/fieldcase/config.toml (by default
+// ~/.config/fieldcase/config.toml). It holds the defaults of a few flags,
+// and the microphone chosen in the TUI's settings. Never case data: only
+// the keys below exist, and an unknown key is an error. A flag beats its
+// environment variable, which beats the file, which beats the built-in
+// default.
+
+// config is the file's content; nil means not set.
+type config struct {
+	Vault        *string `toml:"vault,omitempty"`
+	IdleLock     *int    `toml:"idle_lock,omitempty"`
+	HighContrast *bool   `toml:"high_contrast,omitempty"`
+	AudioDevice  *string `toml:"audio_device,omitempty"`
+	Log          *string `toml:"log,omitempty"`
+}
+
+// setting is one key of the file.
+type setting struct {
+	key   string
+	env   string   // the environment variable that overrides it, if any
+	text  bool     // a string (quoted in TOML), not a number or a boolean
+	flags []string // the flags it is the default of: "idle-lock", or "record device" for a command's flag
+	help  string
+	// set validates a value given as text and stores it; get returns the
+	// stored value as text, ok false when unset; unset clears it.
+	set   func(c *config, value string) error
+	get   func(c *config) (string, bool)
+	unset func(c *config)
+}
+
+var settings = []setting{
+	{key: "vault", text: true, env: "FIELDCASE_VAULT", flags: []string{"vault"}, help: "the vault file (not used by 'fieldcase demo')",
+		set: func(c *config, v string) error {
+			p, err := settingPath(v)
+			c.Vault = &p
+			return err
+		},
+		get: func(c *config) (string, bool) { return deref(c.Vault) }, unset: func(c *config) { c.Vault = nil }},
+	{key: "idle_lock", env: "FIELDCASE_IDLE_LOCK", flags: []string{"idle-lock"}, help: "minutes without a key press before the TUI locks; 0 never",
+		set: func(c *config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 0 || n > 24*60 {
+				return fmt.Errorf("%q is not a number of minutes from 0 (never lock) to 1440", v)
+			}
+			c.IdleLock = &n
+			return nil
+		},
+		get: func(c *config) (string, bool) {
+			if c.IdleLock == nil {
+				return "", false
+			}
+			return strconv.Itoa(*c.IdleLock), true
+		}, unset: func(c *config) { c.IdleLock = nil }},
+	{key: "high_contrast", env: "FIELDCASE_HIGH_CONTRAST", flags: []string{"high-contrast"}, help: "the TUI's high-contrast colours: true or false",
+		set: func(c *config, v string) error {
+			b, err := parseBool(v)
+			c.HighContrast = &b
+			return err
+		},
+		get: func(c *config) (string, bool) {
+			if c.HighContrast == nil {
+				return "", false
+			}
+			return strconv.FormatBool(*c.HighContrast), true
+		}, unset: func(c *config) { c.HighContrast = nil }},
+	{key: "audio_device", text: true, env: "FIELDCASE_AUDIO_DEVICE", flags: []string{"audio-device", "record device"}, help: "the microphone for dictation (name or index); the TUI's settings (,) write it",
+		set: func(c *config, v string) error {
+			if strings.TrimSpace(v) == "" {
+				return errors.New(`an empty name; to use the system's microphone, run 'fieldcase config unset audio_device'`)
+			}
+			c.AudioDevice = &v
+			return nil
+		},
+		get: func(c *config) (string, bool) { return deref(c.AudioDevice) }, unset: func(c *config) { c.AudioDevice = nil }},
+	{key: "log", text: true, flags: []string{"log"}, help: "the TUI's diagnostics log file",
+		set: func(c *config, v string) error {
+			p, err := settingPath(v)
+			c.Log = &p
+			return err
+		},
+		get: func(c *config) (string, bool) { return deref(c.Log) }, unset: func(c *config) { c.Log = nil }},
+}
+
+func deref(s *string) (string, bool) {
+	if s == nil {
+		return "", false
+	}
+	return *s, true
+}
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "yes", "on", "1":
+		return true, nil
+	case "false", "no", "off", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", v)
+}
+
+// settingPath makes a path absolute (a relative path in a settings file
+// would depend on where the next command runs), expanding ~.
+func settingPath(v string) (string, error) {
+	if strings.TrimSpace(v) == "" {
+		return "", errors.New("an empty path")
+	}
+	return filepath.Abs(kong.ExpandPath(v))
+}
+
+func settingNamed(key string) (*setting, error) {
+	for i := range settings {
+		if settings[i].key == key {
+			return &settings[i], nil
+		}
+	}
+	var keys []string
+	for _, s := range settings {
+		keys = append(keys, s.key)
+	}
+	return nil, cli.WithHint(fmt.Errorf("unknown setting %q", key), "the settings are "+strings.Join(keys, ", "))
+}
+
+// configPath is where the settings file is.
+func configPath(getenv func(string) string) (string, error) {
+	dir := getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		home := getenv("HOME")
+		if home == "" {
+			return "", errors.New("no settings file: neither XDG_CONFIG_HOME nor HOME is set")
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "fieldcase", "config.toml"), nil
+}
+
+// loadConfig reads the settings file; a missing one is empty. Every value
+// is checked as 'config set' checks it.
+func loadConfig(path string) (*config, error) { return loadConfigExcept(path, "") }
+
+// loadConfigExcept is loadConfig leaving out one key, the one about to be
+// set or unset: so a bad value can be mended with 'config set'.
+func loadConfigExcept(path, except string) (*config, error) {
+	var c config
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &c, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var loose map[string]any
+	if _, err := toml.Decode(string(raw), &loose); err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(loose))
+	for k := range loose {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if k == except {
+			continue
+		}
+		s, err := settingNamed(k)
+		if err != nil {
+			return nil, err
+		}
+		v := loose[k]
+		text, ok := v.(string)
+		if !ok {
+			text = fmt.Sprint(v)
+		}
+		if err := s.set(&c, text); err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return &c, nil
+}
+
+// saveConfig writes the settings file whole, through a temporary file, so
+// it is never half written.
+func saveConfig(path string, c *config) error {
+	var b bytes.Buffer
+	b.WriteString("# fieldcase settings: 'fieldcase config set KEY VALUE' changes them, 'fieldcase config show' explains them.\n")
+	b.WriteString("# Flags and FIELDCASE_* environment variables override what is here. No case data belongs in this file.\n")
+	if err := toml.NewEncoder(&b).Encode(c); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".config-*.toml")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(b.Bytes())
+	if err == nil {
+		err = tmp.Chmod(0o600)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// loadSettings reads the settings file for this run (in run, before
+// parsing); a broken file is reported before any command but 'config' runs.
+func (a *app) loadSettings() {
+	a.config = &config{}
+	path, err := configPath(a.getenv)
+	if err != nil {
+		return // no HOME (cron, a bare environment): no settings file to read
+	}
+	if a.config, err = loadConfig(path); err != nil {
+		a.config = &config{}
+		a.configErr = cli.WithHint(fmt.Errorf("settings file %s: %w", path, err),
+			"fix it with 'fieldcase config set KEY VALUE' or 'fieldcase config unset KEY', or in an editor")
+	}
+}
+
+// checkSettings stops every command but 'config' on a broken settings file.
+func (a *app) checkSettings(kctx *kong.Context) error {
+	if a.configErr != nil && !strings.HasPrefix(kctx.Command(), "config") {
+		return a.configErr
+	}
+	return nil
+}
+
+// configResolver gives flags their defaults from the settings file, unless
+// the flag's environment variable is set.
+func configResolver(a *app) kong.Resolver {
+	return kong.ResolverFunc(func(kctx *kong.Context, path *kong.Path, flag *kong.Flag) (any, error) {
+		if a.config == nil || a.configErr != nil {
+			return nil, nil
+		}
+		for _, env := range flag.Envs {
+			if a.getenv(env) != "" {
+				return nil, nil
+			}
+		}
+		name := flag.Name // the program's and the TUI's flags
+		if cmd := path.Command; cmd != nil && cmd.Name != "open" {
+			name = strings.Join(append(commandWords(cmd), flag.Name), " ") // a command's own: "record device"
+		}
+		if flag.Name == "vault" && (a.getenv("FIELDCASE_VAULT") != "" || kctx.Command() == "demo") {
+			return nil, nil // the environment wins; a demo never goes to the real vault's path
+		}
+		for _, s := range settings {
+			if slices.Contains(s.flags, name) {
+				if v, ok := s.get(a.config); ok {
+					return v, nil
+				}
+			}
+		}
+		return nil, nil
+	})
+}
+
+// commandWords is a command's words after the program name.
+func commandWords(n *kong.Node) []string {
+	var words []string
+	for ; n != nil && n.Type != kong.ApplicationNode; n = n.Parent {
+		words = append([]string{n.Name}, words...)
+	}
+	return words
+}
+
+// saveSetting changes one key of the settings file ("" unsets it).
+func (a *app) saveSetting(key, value string) error {
+	path, err := configPath(a.getenv)
+	if err != nil {
+		return err
+	}
+	s, err := settingNamed(key)
+	if err != nil {
+		return err
+	}
+	c, err := loadConfigExcept(path, key)
+	if err != nil {
+		return fmt.Errorf("settings file %s: %w", path, err)
+	}
+	if value == "" {
+		s.unset(c)
+	} else if err := s.set(c, value); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	return saveConfig(path, c)
+}
+
+type configCmd struct {
+	Show  configShowCmd  `cmd:"" help:"Print every setting, its value and where the value comes from."`
+	Set   configSetCmd   `cmd:"" help:"Change a setting."`
+	Unset configUnsetCmd `cmd:"" help:"Go back to a setting's default."`
+	Path  configPathCmd  `cmd:"" help:"Print where the settings file is."`
+}
+
+// Help is shown by 'fieldcase config --help'.
+func (configCmd) Help() string {
+	var b strings.Builder
+	b.WriteString("Settings live in $XDG_CONFIG_HOME/fieldcase/config.toml (default ~/.config/fieldcase/config.toml). A flag beats its FIELDCASE_* environment variable, which beats the file, which beats the default. The settings:\n\n")
+	for _, s := range settings {
+		fmt.Fprintf(&b, "  %-14s %s\n", s.key, s.help)
+	}
+	return b.String()
+}
+
+type configShowCmd struct{}
+
+func (c *configShowCmd) Run(a *app) error {
+	path, err := configPath(a.getenv)
+	if err != nil {
+		return err
+	}
+	if a.configErr != nil {
+		return a.configErr
+	}
+	fprintf(a.stdout, "# %s\n", path)
+	tw := table(a.stdout)
+	for _, s := range settings {
+		line, note := "# "+s.key+" (not set)", s.help
+		if v, ok := s.get(a.config); ok {
+			if s.text {
+				v = strconv.Quote(v)
+			}
+			line = s.key + " = " + v
+		}
+		if s.env != "" && a.getenv(s.env) != "" {
+			note += "; " + s.env + " is set and wins"
+		}
+		fmt.Fprintf(tw, "%s\t# %s\n", line, note)
+	}
+	return tw.Flush()
+}
+
+type configSetCmd struct {
+	Key   string `arg:"" help:"The setting: vault, idle_lock, high_contrast, audio_device or log."`
+	Value string `arg:"" help:"Its new value."`
+}
+
+func (c *configSetCmd) Run(a *app) error {
+	if _, err := settingNamed(c.Key); err != nil {
+		return err
+	}
+	if c.Value == "" {
+		return cli.WithHint(fmt.Errorf("%s: an empty value", c.Key), "'fieldcase config unset "+c.Key+"' goes back to the default")
+	}
+	if err := a.saveSetting(c.Key, c.Value); err != nil {
+		return err
+	}
+	path, _ := configPath(a.getenv)
+	fprintf(a.stdout, "%s set in %s\n", c.Key, path)
+	return nil
+}
+
+type configUnsetCmd struct {
+	Key string `arg:"" help:"The setting."`
+}
+
+func (c *configUnsetCmd) Run(a *app) error {
+	if err := a.saveSetting(c.Key, ""); err != nil {
+		return err
+	}
+	fprintf(a.stdout, "%s is back to its default\n", c.Key)
+	return nil
+}
+
+type configPathCmd struct{}
+
+func (c *configPathCmd) Run(a *app) error {
+	path, err := configPath(a.getenv)
+	if err != nil {
+		return err
+	}
+	fprintf(a.stdout, "%s\n", path)
+	return nil
+}
