@@ -9,7 +9,7 @@ import (
 type metrics struct {
 	requests    *prometheus.CounterVec   // route, code
 	latency     *prometheus.HistogramVec // route
-	batches     *prometheus.CounterVec   // direction: push or pull
+	batches     *prometheus.CounterVec   // direction: push, pull or own
 	pushResults *prometheus.CounterVec   // status
 	revisions   prometheus.Counter       // newly stored
 	pulled      prometheus.Counter       // revisions sent
