@@ -314,6 +314,9 @@ type StatementInfo struct {
 	Signer   string    `json:"signer"`
 	Issued   time.Time `json:"issued,omitzero"`
 	Accepted bool      `json:"accepted"`
+	// Superseded says a statement not accepted only because a newer one
+	// of the same user or recovery recipient is (no problem).
+	Superseded bool `json:"superseded,omitempty"`
 }
 
 // RosterInfo is every stored statement and what they prove.
@@ -342,8 +345,13 @@ func (a *Admin) Roster(ctx context.Context) (RosterInfo, error) {
 		for id, t := range ts.roster.Teams {
 			teams[id] = t.Name
 		}
+		problem := map[string]bool{}
+		for _, p := range ts.roster.Problems {
+			problem[p.Statement] = true
+		}
 		for _, s := range ts.stored {
 			si := StatementInfo{ID: s.ID(), Signer: signerText(s.Signer), Accepted: ts.roster.Accepted[s.ID()]}
+			si.Superseded = !si.Accepted && !problem[si.ID]
 			st, err := s.Open()
 			if err != nil {
 				si.Kind, si.Subject = "?", err.Error()

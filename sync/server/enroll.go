@@ -220,7 +220,8 @@ type GrantLookupResponse struct {
 }
 
 // handleEnrollGrant answers the grant statement of an unused, unexpired
-// code.
+// code. A lookup that finds its grant gives its attempt back: enrolling
+// costs one attempt, a wrong code one.
 func (s *Server) handleEnrollGrant(w http.ResponseWriter, r *http.Request) error {
 	if ok, wait := s.enroll.allow(remoteHost(r), s.now()); !ok {
 		e := errf(http.StatusTooManyRequests, protocol.CodeRateLimited, "too many enrolment attempts: wait and try again")
@@ -266,6 +267,7 @@ func (s *Server) handleEnrollGrant(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	s.enroll.refund(remoteHost(r))
 	writeJSON(w, http.StatusOK, resp)
 	return nil
 }

@@ -71,6 +71,17 @@ func (l *limiter) allow(addr string, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
+// refund gives back the attempt addr spent, as when a grant lookup
+// succeeded: the enrolment that follows spends its own.
+func (l *limiter) refund(addr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b := l.addrs[addr]; b != nil {
+		b.tokens = min(b.tokens+1, float64(l.perAddr.Burst))
+	}
+	l.global.tokens = min(l.global.tokens+1, float64(l.globalR.Burst))
+}
+
 func (l *limiter) forget(now time.Time) {
 	for a, b := range l.addrs {
 		if b.refill(l.perAddr, now); b.tokens >= float64(l.perAddr.Burst) {
