@@ -200,8 +200,8 @@ func (c *TeamAddCmd) Run(a *app) error {
 		if err != nil {
 			return err
 		}
-		if slices.ContainsFunc(d.Teams, func(t server.Team) bool { return t.Name == c.Name }) {
-			return cli.WithHint(fmt.Errorf("team %q already exists", c.Name), "team names are unique: pick another")
+		if i := slices.IndexFunc(d.Teams, func(t server.Team) bool { return t.Name == c.Name }); i >= 0 {
+			return cli.WithHint(fmt.Errorf("team %q already exists", c.Name), existsHint("team", d, d.Teams[i].ID))
 		}
 		if err := a.addStatements(conn, sign(k, trust.Statement{Kind: trust.KindTeam, Team: record.NewID(), Name: c.Name})); err != nil {
 			return err
@@ -243,8 +243,8 @@ func (c *UserAddCmd) Run(a *app) error {
 		if err != nil {
 			return err
 		}
-		if slices.ContainsFunc(d.Users, func(u server.User) bool { return u.Name == c.Name }) {
-			return cli.WithHint(fmt.Errorf("user %q already exists", c.Name), "user names are unique: pick another")
+		if i := slices.IndexFunc(d.Users, func(u server.User) bool { return u.Name == c.Name }); i >= 0 {
+			return cli.WithHint(fmt.Errorf("user %q already exists", c.Name), existsHint("user", d, d.Users[i].ID))
 		}
 		teamID := ""
 		if c.Team != "" {
@@ -276,6 +276,15 @@ func (c *UserAddCmd) Run(a *app) error {
 		}
 		return nil
 	})
+}
+
+// existsHint advises on a name that is taken: by a signed team or user, or
+// by one from before signed statements.
+func existsHint(what string, d server.Directory, id string) string {
+	if slices.Contains(d.Unsigned, id) {
+		return "it is there from before signed statements: sign it as it is with 'fieldcased agency adopt --agency-key FILE'"
+	}
+	return what + " names are unique: pick another"
 }
 
 func checkTTL(ttl time.Duration) error {
@@ -321,6 +330,10 @@ func (c *EnrollCodeCmd) Run(a *app) error {
 		i := slices.IndexFunc(d.Users, func(u server.User) bool { return u.Name == c.User })
 		if i < 0 {
 			return cli.WithHint(fmt.Errorf("user %q: %w", c.User, server.ErrNotFound), "add it first with 'fieldcased user add NAME --role ROLE --team TEAM'")
+		}
+		if slices.Contains(d.Unsigned, d.Users[i].ID) {
+			return cli.WithHint(fmt.Errorf("user %q is not signed with the agency key, so no device would trust a laptop of theirs", c.User),
+				"sign the users the server had before ('fieldcased agency adopt --agency-key FILE')")
 		}
 		code, g, expires := grant(k, d.Users[i].ID, c.TTL)
 		if err := a.addStatements(conn, g); err != nil {

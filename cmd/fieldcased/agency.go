@@ -33,6 +33,54 @@ type AgencyCmd struct {
 	Init   AgencyInitCmd   `cmd:"" help:"Generate the agency's signing identity into a file kept offline; with --data (or --db) install its public key on the server."`
 	Show   AgencyShowCmd   `cmd:"" help:"Show the server's agency key and fingerprint."`
 	SetKey AgencySetKeyCmd `cmd:"" name:"set-key" help:"Install an agency public key (fcagency1…) on the server."`
+	Adopt  AgencyAdoptCmd  `cmd:"" help:"Sign the teams and users the server has that no statement proves (after an upgrade from protocol 1, or a new agency key), keeping their ids."`
+}
+
+// AgencyAdoptCmd signs the server's unsigned teams and users as they are.
+type AgencyAdoptCmd struct {
+	AgencyKeyFlag
+}
+
+func (c *AgencyAdoptCmd) Run(a *app) error {
+	return a.signing(c.AgencyKey, func(conn *adminConn, k *trust.AgencyKey) error {
+		d, err := a.directory(conn)
+		if err != nil {
+			return err
+		}
+		unsigned := map[string]bool{}
+		for _, id := range d.Unsigned {
+			unsigned[id] = true
+		}
+		// Teams first: a user statement needs its team's.
+		var teams, users []trust.Signed
+		for _, t := range d.Teams {
+			if unsigned[t.ID] {
+				teams = append(teams, sign(k, trust.Statement{Kind: trust.KindTeam, Team: t.ID, Name: t.Name}))
+				fmt.Fprintf(a.stdout, "team %q\n", t.Name)
+			}
+		}
+		for _, u := range d.Users {
+			if unsigned[u.ID] {
+				users = append(users, sign(k, trust.Statement{Kind: trust.KindUser, User: u.ID, Name: u.Name, Role: u.Role, Team: u.TeamID, Version: 1}))
+				fmt.Fprintf(a.stdout, "%s %q\n", u.Role, u.Name)
+			}
+		}
+		if len(teams)+len(users) == 0 {
+			fmt.Fprintln(a.stdout, "every team and user is signed already")
+			return nil
+		}
+		for _, batch := range [][]trust.Signed{teams, users} {
+			for len(batch) > 0 {
+				n := min(len(batch), 100)
+				if err := a.addStatements(conn, batch[:n]...); err != nil {
+					return err
+				}
+				batch = batch[n:]
+			}
+		}
+		fmt.Fprintf(a.stderr, "signed %d teams and %d users as they were; their devices enrol again with new codes ('fieldcased enroll-code USER')\n", len(teams), len(users))
+		return nil
+	})
 }
 
 // AgencyKeyFlag is the agency key file of the commands that sign.

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
@@ -383,4 +385,107 @@ func TestRosterShowsProblems(t *testing.T) {
 	if out := mustRun(t, dir, "agency", "show"); !strings.Contains(out, "2 signed statements, 1 not accepted") {
 		t.Errorf("agency show: %s", out)
 	}
+}
+
+// An upgrade from protocol 1: the store (bbolt format 1) is upgraded when
+// the new fieldcased opens it; its teams and users are signed as they were
+// ('agency adopt', keeping their ids and so the cases' members); a laptop
+// of protocol 1 is refused until it enrols again, and may keep its id.
+func TestUpgradeFromProtocol1(t *testing.T) {
+	ctx := context.Background()
+	dir := dataDir(t)
+	// A format 1 store as protocol 1 left it: a team, a user with a
+	// laptop, and a case of hers.
+	db, err := bolt.Open(filepath.Join(dir, boltstore.FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &servertest.Writer{Device: "ada-laptop"}
+	revs := old.NewCase("C1")
+	created, _ := time.Now().UTC().MarshalText()
+	err = db.Update(func(btx *bolt.Tx) error {
+		for _, name := range append(boltstore.Layout.Format1(), []byte("enroll_codes")) {
+			if _, err := btx.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		put := func(bucket []byte, k string, v any) {
+			b, ok := v.([]byte)
+			if !ok {
+				b, _ = json.Marshal(v)
+			}
+			if err == nil {
+				err = btx.Bucket(bucket).Put([]byte(k), b)
+			}
+		}
+		put(boltstore.Layout.Meta, "format", []byte{0, 0, 0, 0, 0, 0, 0, 1})
+		put(boltstore.Layout.Meta, "server_id", []byte("01SERVER"))
+		put(boltstore.Layout.Meta, "epoch", []byte("01EPOCH"))
+		put(boltstore.Layout.Meta, "created", created)
+		put(boltstore.Layout.Teams, "01TEAM", server.Team{ID: "01TEAM", Name: "north"})
+		put(boltstore.Layout.TeamNames, "north", []byte("01TEAM"))
+		put(boltstore.Layout.Users, "01ADA", server.User{ID: "01ADA", Name: "ada", Role: "caseworker", TeamID: "01TEAM"})
+		put(boltstore.Layout.UserNames, "ada", []byte("01ADA"))
+		tok := server.TokenHash("old token")
+		put(boltstore.Layout.Devices, "ada-laptop", server.Device{ID: "ada-laptop", UserID: "01ADA", Name: "old laptop", Recipient: "age1pq1old", TokenHash: tok})
+		put(boltstore.Layout.Tokens, string(tok[:]), []byte("ada-laptop"))
+		put(boltstore.Layout.Cases, "C1", server.Case{ID: "C1", TeamID: "01TEAM", Members: []string{"01ADA"}})
+		for i, r := range revs {
+			enc, _ := r.MarshalBinary()
+			put(boltstore.Layout.Revs, string(r.Rev[:]), enc)
+			put(boltstore.Layout.Records, r.RecordID, append([]byte(string(r.Kind)+"\x00"), r.CaseID...))
+			put(boltstore.Layout.CaseRevs, "C1\x00"+string([]byte{0, 0, 0, 0, 0, 0, 0, byte(i + 1)}), r.Rev[:])
+			put(boltstore.Layout.Changes, string([]byte{0, 0, 0, 0, 0, 0, 0, byte(i + 1)}), append(append(r.Rev[:], 2, 'C', '1'), 0))
+		}
+		put(boltstore.Layout.Meta, "change_seq", []byte{0, 0, 0, 0, 0, 0, 0, byte(len(revs))})
+		return err
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	key := agencyKey(t, dir) // the new binary opens (and upgrades) the store
+	if out := mustRun(t, dir, "roster"); !strings.Contains(out, "version") {
+		t.Errorf("roster of an upgraded store:\n%s", out)
+	}
+	p := serve(t, dir)
+	legacy := &servertest.Client{BaseURL: p.url, Token: "old token"}
+	_, err = legacy.Roster(ctx)
+	var se *servertest.StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusUnauthorized || !strings.Contains(se.Message, "enrol it again") {
+		t.Errorf("a protocol 1 laptop: %v, want 401 saying to enrol again", err)
+	}
+	// Unsigned, ada cannot get a code yet; adopted, she can, and keeps
+	// her id and her case.
+	_, errOut, code2 := fieldcased(t, dir, "enroll-code", "ada", "--agency-key", key)
+	wantError(t, "a code for an unsigned user", errOut, code2, "agency adopt")
+	out := mustRun(t, dir, "agency", "adopt", "--agency-key", key)
+	if !strings.Contains(out, `team "north"`) || !strings.Contains(out, `caseworker "ada"`) {
+		t.Errorf("agency adopt printed %q", out)
+	}
+	if out := mustRun(t, dir, "agency", "adopt", "--agency-key", key); !strings.Contains(out, "signed already") {
+		t.Errorf("agency adopt again printed %q", out)
+	}
+	code := lastLine(mustRun(t, dir, "enroll-code", "ada", "--agency-key", key))
+	laptop, resp, err := servertest.Enroll(ctx, p.url, nil, code, "ada-laptop")
+	if err != nil {
+		t.Fatalf("enrolling again under the old id: %v", err)
+	}
+	if resp.UserID != "01ADA" {
+		t.Errorf("enrolled as user %s, want the adopted 01ADA", resp.UserID)
+	}
+	other, _, err := servertest.Enroll(ctx, p.url, nil, lastLine(mustRun(t, dir, "enroll-code", "ada", "--agency-key", key)), "ada-desk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := other.PullAll(ctx, "")
+	if err != nil || len(got) != len(revs) {
+		t.Errorf("the case of before the upgrade: %d revisions, %v; want %d", len(got), err, len(revs))
+	}
+	hdr, _, err := laptop.Pull(ctx, "", 1)
+	if err != nil || hdr.DeviceMaxSeq != 2 {
+		t.Errorf("the re-enrolled laptop's highest number = %d, %v; want 2 (its own of before)", hdr.DeviceMaxSeq, err)
+	}
+	p.stop(t)
 }

@@ -194,6 +194,11 @@ func (a *Admin) AddStatements(ctx context.Context, statements []trust.Signed) (A
 type Directory struct {
 	Teams []Team `json:"teams"`
 	Users []User `json:"users"`
+	// Unsigned lists the ids of teams and users no accepted statement
+	// proves: rows from before signed statements (protocol 1), or of a
+	// replaced agency key. Devices do not know them until they are signed
+	// (fieldcased agency adopt).
+	Unsigned []string `json:"unsigned,omitempty"`
 }
 
 // Directory lists teams and users.
@@ -203,8 +208,24 @@ func (a *Admin) Directory(ctx context.Context) (Directory, error) {
 		if d.Teams, err = tx.Teams(); err != nil {
 			return err
 		}
-		d.Users, err = tx.Users()
-		return err
+		if d.Users, err = tx.Users(); err != nil {
+			return err
+		}
+		r, err := rosterOf(tx)
+		if err != nil {
+			return err
+		}
+		for _, t := range d.Teams {
+			if rt, ok := r.Teams[t.ID]; !ok || rt.Name != t.Name {
+				d.Unsigned = append(d.Unsigned, t.ID)
+			}
+		}
+		for _, u := range d.Users {
+			if ru, ok := r.Users[u.ID]; !ok || ru.Name != u.Name || ru.Role != u.Role || ru.Team != u.TeamID {
+				d.Unsigned = append(d.Unsigned, u.ID)
+			}
+		}
+		return nil
 	})
 	return d, err
 }

@@ -235,6 +235,11 @@ func ServeAdmin(ln net.Listener, a *Admin, log *slog.Logger) *AdminServer {
 			return
 		}
 		log.Info("admin operation", "op", req.Op)
+		for _, st := range req.Statements {
+			if o, err := st.Open(); err == nil {
+				log.Info("statement added", "kind", o.Kind.String(), "id", st.ID(), "issued", o.Issued, "user", o.User, "device", o.Device, "team", o.Team)
+			}
+		}
 		answer(http.StatusOK, AdminResponse{Result: raw})
 	})
 	s := &AdminServer{

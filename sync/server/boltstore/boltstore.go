@@ -227,7 +227,8 @@ func initialise(tx *bolt.Tx) error {
 }
 
 // upgrade brings a format 1 store to format 2: hashed enrolment codes go
-// (enrolment is by signed grant now); every stored revision is indexed by
+// (enrolment is by signed grant now), and so does the unsigned recovery
+// recipient (it is signed again); every stored revision is indexed by
 // device and sequence number; each case learns its highest key epoch from
 // its keyring records. Teams, users and devices stay; devices enrolled by
 // protocol 1 have no grant and must enrol again (docs/OPERATIONS.md).
@@ -236,6 +237,9 @@ func upgrade(btx *bolt.Tx) error {
 		if err := btx.DeleteBucket(format1EnrollCodes); err != nil {
 			return err
 		}
+	}
+	if err := btx.Bucket(Layout.Meta).Delete(MetaKeys.Recovery); err != nil {
+		return err
 	}
 	t := &tx{btx: btx}
 	err := btx.Bucket(Layout.Revs).ForEach(func(k, v []byte) error {

@@ -162,7 +162,7 @@ func TestUpgradeFormat1(t *testing.T) {
 		}
 		m := btx.Bucket(boltstore.Layout.Meta)
 		created, _ := time.Now().UTC().MarshalText()
-		for k, v := range map[string][]byte{"format": binary.BigEndian.AppendUint64(nil, 1), "server_id": []byte("01SERVER"), "epoch": []byte("01EPOCH"), "created": created} {
+		for k, v := range map[string][]byte{"format": binary.BigEndian.AppendUint64(nil, 1), "server_id": []byte("01SERVER"), "epoch": []byte("01EPOCH"), "created": created, "recovery": []byte("age1pq1unsigned")} {
 			if err := m.Put([]byte(k), v); err != nil {
 				return err
 			}
@@ -225,6 +225,9 @@ func TestUpgradeFormat1(t *testing.T) {
 		c, err := tx.Case("C1")
 		if err != nil || c.KeyEpoch != 2 {
 			t.Errorf("case after the upgrade = %+v, %v; want key epoch 2", c, err)
+		}
+		if m, _ := tx.Meta(); m.Recovery != "" || m.ServerID != "01SERVER" {
+			t.Errorf("meta after the upgrade = %+v: want the server id kept and the unsigned recovery recipient gone", m)
 		}
 		return nil
 	}); err != nil {

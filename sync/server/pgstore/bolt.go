@@ -243,8 +243,12 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	if v := m.Get(boltstore.MetaKeys.Agency); v != nil {
 		agency = bytes.Clone(v)
 	}
+	recovery := string(m.Get(boltstore.MetaKeys.Recovery))
+	if getU64(m, boltstore.MetaKeys.Format) < boltstore.FormatVersion {
+		recovery = "" // format 1's was not signed: it is signed again
+	}
 	_, err = ptx.Exec(ctx, `UPDATE meta SET server_id = $1, epoch = $2, created = $3, recovery = $4, roster_version = $5, agency = $6`,
-		serverID, newID(), created.UTC(), string(m.Get(boltstore.MetaKeys.Recovery)), int64(getU64(m, boltstore.MetaKeys.RosterVersion)), agency)
+		serverID, newID(), created.UTC(), recovery, int64(getU64(m, boltstore.MetaKeys.RosterVersion)), agency)
 	if err != nil {
 		return c, err
 	}

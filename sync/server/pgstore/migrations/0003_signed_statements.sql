@@ -6,6 +6,8 @@
 -- remembers which cases owe a key rotation after a signed revocation.
 
 ALTER TABLE meta ADD COLUMN agency bytea; -- NULL until installed
+-- The recovery recipient was not signed: it is signed again (recovery set).
+UPDATE meta SET recovery = '';
 
 CREATE TABLE statements (
 	id     text   PRIMARY KEY, -- trust.Signed.ID()
