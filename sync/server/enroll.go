@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -50,6 +51,26 @@ var errNoAgency = errf(http.StatusServiceUnavailable, protocol.CodeUnavailable,
 // another server.
 func badCode(format string, args ...any) *apiError {
 	return errf(http.StatusForbidden, protocol.CodeBadCode, format, args...)
+}
+
+// usableGrant refuses a grant the server will not enrol with although the
+// roster trusts it: expired, or made by a laptop whose token was revoked
+// (a thief's pairing codes die with the token, before any signed
+// revocation voids them for every device).
+func usableGrant(tx Tx, g trust.Grant, now time.Time) error {
+	if !now.Before(g.Expires) {
+		return badCode("the enrolment code expired at %s: ask for a new one", g.Expires.Format(time.RFC3339))
+	}
+	if id, ok := strings.CutPrefix(g.Signer, trust.SignerDevice("")); ok {
+		d, err := tx.Device(id)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err != nil || !d.Revoked.IsZero() {
+			return badCode("the laptop that made this pairing code was revoked: ask for a new code")
+		}
+	}
+	return nil
 }
 
 // checkDeviceStatement checks what can be checked of an enrolment request
@@ -109,8 +130,8 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) error {
 		if !ok {
 			return badCode("no enrolment grant %s on this server: the code is mistyped, was made for another server, or its grant was withdrawn", short(req.Grant))
 		}
-		if !now.Before(g.Expires) {
-			return badCode("the enrolment code expired at %s: ask for a new one", g.Expires.Format(time.RFC3339))
+		if err := usableGrant(tx, g, now); err != nil {
+			return err
 		}
 		if req.Device.Signer != trust.SignerGrant(g.ID) || !req.Device.Verify(g.Key) {
 			return badCode("the device statement is not signed with this code's key: check the code and try again")
@@ -248,8 +269,8 @@ func (s *Server) handleEnrollGrant(w http.ResponseWriter, r *http.Request) error
 		if !ok {
 			return badCode("no enrolment grant %s on this server: the code is mistyped, was made for another server, or its grant was withdrawn", short(req.Grant))
 		}
-		if !now.Before(g.Expires) {
-			return badCode("the enrolment code expired at %s: ask for a new one", g.Expires.Format(time.RFC3339))
+		if err := usableGrant(tx, g, now); err != nil {
+			return err
 		}
 		for _, d := range ts.roster.Devices {
 			if d.Grant == g.ID {

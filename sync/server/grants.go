@@ -19,8 +19,9 @@ import (
 const (
 	// MaxPairingTTL is the longest a device-signed grant may live.
 	MaxPairingTTL = 7 * 24 * time.Hour
-	// MaxUnusedPairings bounds the unused, unexpired pairing grants of one
-	// user: a stolen token cannot fill the roster with codes.
+	// MaxUnusedPairings bounds the unused pairing grants of one user that
+	// expired less than MaxPairingTTL ago or not yet: a device (or a stolen
+	// token) cannot fill the roster with codes, not even short-lived ones.
 	MaxUnusedPairings = 10
 )
 
@@ -89,12 +90,12 @@ func (s *Server) handleGrant(w http.ResponseWriter, r *http.Request, sess *sessi
 			}
 			unused := 0
 			for _, g := range ts.roster.Grants {
-				if g.User == st.User && g.Signer != trust.SignerAgency && !used[g.ID] && g.Expires.After(now) {
+				if g.User == st.User && g.Signer != trust.SignerAgency && !used[g.ID] && g.Expires.After(now.Add(-MaxPairingTTL)) {
 					unused++
 				}
 			}
 			if unused >= MaxUnusedPairings {
-				return forbidden("%s has %d unused pairing codes: use them or let them expire first", sess.user.Name, unused)
+				return forbidden("%s has %d unused pairing codes of the last week: use them, or wait a week after they expire", sess.user.Name, unused)
 			}
 		}
 		if _, err := ts.add(tx, now, req.Grant); errors.Is(err, ErrNotTrusted) {

@@ -55,6 +55,16 @@ func TestPairingGrants(t *testing.T) {
 	// The pairing code is used: once only.
 	_, _, err = servertest.Enroll(e.ctx, e.http.URL, e.http.Client(), code.String(), "ada-desk2")
 	wantStatus(t, "pairing code twice", err, http.StatusForbidden, protocol.CodeBadCode)
+	// A laptop's pairing codes die with its token.
+	unused, err := desk.Pair(e.ctx, userID("ada"), agency, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.admin.RevokeDevice(e.ctx, desk.DeviceID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = servertest.Enroll(e.ctx, e.http.URL, e.http.Client(), unused.String(), "ada-desk3")
+	wantStatus(t, "the pairing code of a revoked laptop", err, http.StatusForbidden, protocol.CodeBadCode)
 
 	grant := func(user string, expires time.Time) (trust.Code, trust.Statement) {
 		c := trust.NewCode(agency)
@@ -74,10 +84,10 @@ func TestPairingGrants(t *testing.T) {
 	wantStatus(t, "an expired grant", ada.Grant(e.ctx, ada.SignStatement(old)), http.StatusBadRequest, protocol.CodeBadRequest)
 	wantStatus(t, "not a grant", ada.Grant(e.ctx, ada.SignStatement(trust.Statement{Kind: trust.KindTeam, Team: "T", Name: "x"})), http.StatusBadRequest, protocol.CodeBadRequest)
 
-	// Ten unused codes at most (the one used above does not count); sending
-	// one again is not another.
+	// Ten unused codes at most (the one used above does not count, the
+	// revoked laptop's does); sending one again is not another.
 	var last trust.Signed
-	for i := range server.MaxUnusedPairings {
+	for i := range server.MaxUnusedPairings - 1 {
 		_, st := grant(userID("ada"), time.Now().Add(time.Hour))
 		last = ada.SignStatement(st)
 		if err := ada.Grant(e.ctx, last); err != nil {
@@ -89,11 +99,15 @@ func TestPairingGrants(t *testing.T) {
 	}
 	_, more := grant(userID("ada"), time.Now().Add(time.Hour))
 	wantStatus(t, "an eleventh unused code", ada.Grant(e.ctx, ada.SignStatement(more)), http.StatusForbidden, protocol.CodeForbidden)
-	// Once they expire, there is room again.
+	// Short-lived codes do not get around it: expired ones count for a week
+	// more.
 	e.clock.Add(2 * time.Hour)
 	_, later := grant(userID("ada"), time.Now().Add(3*time.Hour))
+	wantStatus(t, "a code right after the others expired", ada.Grant(e.ctx, ada.SignStatement(later)), http.StatusForbidden, protocol.CodeForbidden)
+	e.clock.Add(server.MaxPairingTTL)
+	_, later = grant(userID("ada"), e.clock.Now().Add(time.Hour))
 	if err := ada.Grant(e.ctx, ada.SignStatement(later)); err != nil {
-		t.Errorf("a code after the others expired: %v", err)
+		t.Errorf("a code a week after the others expired: %v", err)
 	}
 }
 
