@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 
@@ -182,6 +183,10 @@ func (p *pusher) push(rev *record.Revision, blobs []record.RevID) (protocol.Push
 	}
 	if rev.Device != p.device {
 		return p.rejected(rev, fmt.Sprintf("revision was written by device %q, not by this one", rev.Device))
+	}
+	if rev.Seq > math.MaxInt64 {
+		// Refused without recording the number: no store keeps it in order.
+		return protocol.PushResult{Rev: rev.Rev, Status: protocol.StatusRejected, Reason: "sequence number out of range", Permanent: true}, nil
 	}
 	if !rev.VerifySig(p.key) {
 		return p.rejected(rev, "revision is not signed by this device")

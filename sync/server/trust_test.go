@@ -311,6 +311,11 @@ func TestPushSignatures(t *testing.T) {
 	if resp.AckedSeq != good.Seq {
 		t.Errorf("acked_seq = %d, want %d", resp.AckedSeq, good.Seq)
 	}
+	// A number no store can keep in order.
+	huge := &servertest.Writer{Device: c.DeviceID, Seq: 1<<63 - 1, Sign: c.Identity.Sign}
+	if resp, _ := c.Push(e.ctx, nil, huge.Rev(record.KindNote, "C1", "NX")); resp.Results[0].Status != protocol.StatusRejected {
+		t.Errorf("sequence number 2^63: %+v", resp.Results[0])
+	}
 	// Another device's own, properly signed revision still cannot be
 	// pushed through this one.
 	resp, _ = c.Push(e.ctx, nil, ow.Rev(record.KindNote, "C1", "N5"))
