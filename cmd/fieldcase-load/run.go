@@ -17,10 +17,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/sync/server/servertest"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // Result is one run's figures.
@@ -83,11 +85,15 @@ func (d *device) rev(body int, kind record.Kind, caseID, recordID string, parent
 	rand.Read(b)
 	r := &record.Revision{RecordID: recordID, Kind: kind, CaseID: caseID, Generation: 1,
 		HLC: record.HLC(uint64(time.Now().UnixMilli())<<16 | d.seq&0xffff), Device: d.id, Seq: d.seq, Body: b}
+	if kind == record.KindKeyring {
+		r.Body = sealed.Keyring{Epoch: 1, Wrapped: b}.Marshal()
+	}
 	if parent != nil {
 		r.Parents = []record.RevID{parent.Rev}
 		r.Generation = parent.Generation + 1
 	}
 	r.Seal()
+	r.Sign(d.c.Identity.Sign)
 	return r
 }
 
@@ -170,10 +176,20 @@ func enrol(ctx context.Context, c *CLI, t *target, hc *http.Client) ([]*device, 
 	}
 	run := fmt.Sprintf("%04x", mrand.Uint32()&0xffff)
 	users := c.Devices / 2
+	// An agency key of this run's own, on the fresh server it started.
+	agency, err := servertest.NewAgency()
+	if err != nil {
+		return nil, err
+	}
+	if err := adm.Exec(ctx, server.AdminRequest{Op: server.OpAgencySet, Key: agency.Public()}, nil); err != nil {
+		return nil, fmt.Errorf("installing the agency key: %w", err)
+	}
+	var statements []trust.Signed
 	for tm := range c.Teams {
-		if err := adm.Exec(ctx, server.AdminRequest{Op: server.OpTeamAdd, Name: fmt.Sprintf("load-%s-team-%d", run, tm)}, nil); err != nil {
-			return nil, fmt.Errorf("adding a team: %w", err)
-		}
+		statements = append(statements, agency.Team(fmt.Sprintf("load-%s-team-%d", run, tm), fmt.Sprintf("load-%s-team-%d", run, tm)))
+	}
+	if err := adm.Exec(ctx, server.AdminRequest{Op: server.OpStatementsAdd, Statements: statements}, nil); err != nil {
+		return nil, fmt.Errorf("adding the teams: %w", err)
 	}
 	devs := make([]*device, c.Devices)
 	sem := make(chan struct{}, 16)
@@ -187,7 +203,8 @@ func enrol(ctx context.Context, c *CLI, t *target, hc *http.Client) ([]*device, 
 			role = "supervisor"
 		}
 		name := fmt.Sprintf("load-%s-user-%d", run, u)
-		if err := adm.Exec(ctx, server.AdminRequest{Op: server.OpUserAdd, Name: name, Role: role, Team: fmt.Sprintf("load-%s-team-%d", run, team)}, nil); err != nil {
+		user := agency.User(name, name, role, fmt.Sprintf("load-%s-team-%d", run, team))
+		if err := adm.Exec(ctx, server.AdminRequest{Op: server.OpStatementsAdd, Statements: []trust.Signed{user}}, nil); err != nil {
 			return nil, fmt.Errorf("adding a user: %w", err)
 		}
 		for k := range 2 {
@@ -200,12 +217,12 @@ func enrol(ctx context.Context, c *CLI, t *target, hc *http.Client) ([]*device, 
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				var info server.EnrollCodeInfo
-				err := adm.Exec(ctx, server.AdminRequest{Op: server.OpEnrollCode, User: name, TTLSeconds: 3600}, &info)
+				code, grant := agency.Grant(name, time.Hour)
+				err := adm.Exec(ctx, server.AdminRequest{Op: server.OpStatementsAdd, Statements: []trust.Signed{grant}}, nil)
 				var cl *servertest.Client
 				id := fmt.Sprintf("load-%s-dev-%d", run, i)
 				if err == nil {
-					cl, _, err = servertest.Enroll(ctx, t.url, hc, info.Code, id)
+					cl, _, err = servertest.Enroll(ctx, t.url, hc, code.String(), id)
 				}
 				mu.Lock()
 				defer mu.Unlock()

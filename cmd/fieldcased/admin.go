@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,9 +18,11 @@ import (
 	"github.com/fieldcase/fieldcase/internal/cli"
 
 	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
 	"github.com/fieldcase/fieldcase/sync/server/pgstore"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // adminConn runs admin operations on a running server through its admin
@@ -28,11 +32,17 @@ type adminConn struct {
 	close func() error
 }
 
-// admin connects to the data directory's server, or opens its store; it
-// never creates one ('init' and 'serve' do). With a PostgreSQL store (--db)
-// it always works on the database directly: every server instance sees the
-// change at once.
-func (a *app) admin() (*adminConn, error) {
+// storeNamed reports whether the command line or the environment names a
+// store (--data, FIELDCASED_DATA, --db or FIELDCASED_DB). Administration
+// never creates a store in the default data directory by itself.
+func (a *app) storeNamed() bool { return a.cli.Data != "" || a.cli.DB != "" }
+
+// admin connects to the data directory's server, or opens its store. create
+// says whether a missing store may be created (installing the agency key),
+// and only in a data directory named explicitly. With a PostgreSQL store
+// (--db) it always works on the database directly: every server instance
+// sees the change at once.
+func (a *app) admin(create bool) (*adminConn, error) {
 	if a.cli.DB != "" {
 		st, err := openPostgres(a.ctx, a.cli.DB, pgstore.Options{MaxConns: 2})
 		if err != nil {
@@ -53,7 +63,7 @@ func (a *app) admin() (*adminConn, error) {
 		return nil, cli.WithHint(err, "run fieldcased as the user that runs the server (the socket is mode 0600)")
 	}
 	path := filepath.Join(dir, boltstore.FileName)
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && (!create || a.cli.Data == "") {
 		return nil, cli.WithHint(fmt.Errorf("no fieldcased store in %s", dir),
 			"check --data or FIELDCASED_DATA; to start a new one, run 'fieldcased init --data "+dir+"'")
 	}
@@ -95,22 +105,36 @@ func storeError(dir string, err error) error {
 }
 
 // do runs one operation and closes the connection.
-func (a *app) do(req server.AdminRequest, result any) error {
-	conn, err := a.admin()
+func (a *app) do(create bool, req server.AdminRequest, result any) error {
+	return a.with(create, func(c *adminConn) error { return a.call(c, req, result) })
+}
+
+// with runs fn on one connection and closes it.
+func (a *app) with(create bool, fn func(*adminConn) error) error {
+	conn, err := a.admin(create)
 	if err != nil {
 		return err
 	}
-	err = conn.exec(a.ctx, req, result)
+	err = fn(conn)
 	if cerr := conn.close(); err == nil {
 		err = cerr
 	}
-	return adminHint(err)
+	return err
+}
+
+// call runs one operation; its error gets a hint.
+func (a *app) call(c *adminConn, req server.AdminRequest, result any) error {
+	return adminHint(c.exec(a.ctx, req, result))
 }
 
 func adminHint(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, server.ErrNoAgency):
+		return cli.WithHint(err, noAgencyHint)
+	case errors.Is(err, server.ErrNotTrusted):
+		return cli.WithHint(err, "'fieldcased roster' lists what the server holds and what it does not accept")
 	case errors.Is(err, server.ErrExists):
 		return cli.WithHint(err, "names and ids are unique: pick another")
 	case errors.Is(err, server.ErrNotFound) && strings.HasPrefix(err.Error(), "team"):
@@ -156,70 +180,202 @@ func (c *InitCmd) Run(a *app) error {
 	return nil
 }
 
+// directory reads the server's teams and users.
+func (a *app) directory(c *adminConn) (server.Directory, error) {
+	var d server.Directory
+	err := a.call(c, server.AdminRequest{Op: server.OpDirectory}, &d)
+	return d, err
+}
+
+// addStatements sends statements the agency signed.
+func (a *app) addStatements(c *adminConn, statements ...trust.Signed) error {
+	return a.call(c, server.AdminRequest{Op: server.OpStatementsAdd, Statements: statements}, nil)
+}
+
+// signing opens the connection, checks the server has an agency key, opens
+// the key file (asking its passphrase) and runs fn with both.
+func (a *app) signing(keyFile string, fn func(c *adminConn, k *trust.AgencyKey) error) error {
+	return a.with(false, func(c *adminConn) error {
+		info, err := serverAgency(a.ctx, c)
+		if err != nil {
+			return err
+		}
+		k, err := signer(info, keyFile)
+		if err != nil {
+			return err
+		}
+		return fn(c, k)
+	})
+}
+
+// sign signs a statement with the agency key, issued now.
+func sign(k *trust.AgencyKey, st trust.Statement) trust.Signed {
+	st.Issued = time.Now()
+	return k.Sign(st)
+}
+
 // TeamCmd manages teams.
 type TeamCmd struct {
-	Add TeamAddCmd `cmd:"" help:"Add a team."`
+	Add TeamAddCmd `cmd:"" help:"Add a team (signed with the agency key)."`
 }
 
 // TeamAddCmd adds a team.
 type TeamAddCmd struct {
 	Name string `arg:"" help:"Team name."`
+	AgencyKeyFlag
 }
 
 func (c *TeamAddCmd) Run(a *app) error {
-	var t server.Team
-	if err := a.do(server.AdminRequest{Op: server.OpTeamAdd, Name: c.Name}, &t); err != nil {
-		return err
+	if err := server.CheckName("team", c.Name); err != nil {
+		return cli.WithHint(err, "a name of 1 to 64 printable characters")
 	}
-	fmt.Fprintf(a.stdout, "added team %q\n", t.Name)
-	return nil
+	return a.signing(c.AgencyKey, func(conn *adminConn, k *trust.AgencyKey) error {
+		d, err := a.directory(conn)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(d.Teams, func(t server.Team) bool { return t.Name == c.Name }); i >= 0 {
+			return cli.WithHint(fmt.Errorf("team %q already exists", c.Name), existsHint("team", d, d.Teams[i].ID))
+		}
+		if err := a.addStatements(conn, sign(k, trust.Statement{Kind: trust.KindTeam, Team: record.NewID(), Name: c.Name})); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "added team %q\n", c.Name)
+		return nil
+	})
 }
 
 // UserCmd manages users.
 type UserCmd struct {
-	Add UserAddCmd `cmd:"" help:"Add a user."`
+	Add UserAddCmd `cmd:"" help:"Add a user (signed with the agency key)."`
 }
 
 // UserAddCmd adds a user.
 type UserAddCmd struct {
-	Name string `arg:"" help:"User name (unique)."`
-	Role string `required:"" enum:"caseworker,supervisor,typist,admin" help:"caseworker, supervisor, typist or admin."`
-	Team string `help:"The user's team (every role but admin needs one)."`
+	Name       string        `arg:"" help:"User name (unique)."`
+	Role       string        `required:"" enum:"caseworker,supervisor,typist,admin" help:"caseworker, supervisor, typist or admin."`
+	Team       string        `help:"The user's team (every role but admin needs one)."`
+	EnrollCode bool          `name:"enroll-code" help:"Also make an enrolment code for the user's first laptop (one passphrase for both)."`
+	TTL        time.Duration `name:"ttl" default:"24h" help:"With --enroll-code: how long the code stays valid."`
+	AgencyKeyFlag
 }
 
 func (c *UserAddCmd) Run(a *app) error {
-	var u server.User
-	err := a.do(server.AdminRequest{Op: server.OpUserAdd, Name: c.Name, Role: c.Role, Team: c.Team}, &u)
-	if err != nil {
-		return err
+	if err := server.CheckName("user", c.Name); err != nil {
+		return cli.WithHint(err, "a name of 1 to 64 printable characters")
 	}
-	if c.Team != "" {
-		fmt.Fprintf(a.stdout, "added %s %q to team %q\n", u.Role, u.Name, c.Team)
-	} else {
-		fmt.Fprintf(a.stdout, "added %s %q\n", u.Role, u.Name)
+	if c.Team == "" && c.Role != trust.RoleAdmin {
+		return cli.WithHint(fmt.Errorf("a %s needs a team", c.Role), "add --team TEAM ('fieldcased team add TEAM' makes one)")
+	}
+	if c.EnrollCode {
+		if err := checkTTL(c.TTL); err != nil {
+			return err
+		}
+	}
+	return a.signing(c.AgencyKey, func(conn *adminConn, k *trust.AgencyKey) error {
+		d, err := a.directory(conn)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(d.Users, func(u server.User) bool { return u.Name == c.Name }); i >= 0 {
+			return cli.WithHint(fmt.Errorf("user %q already exists", c.Name), existsHint("user", d, d.Users[i].ID))
+		}
+		teamID := ""
+		if c.Team != "" {
+			i := slices.IndexFunc(d.Teams, func(t server.Team) bool { return t.Name == c.Team })
+			if i < 0 {
+				return cli.WithHint(fmt.Errorf("team %q: %w", c.Team, server.ErrNotFound), "add it first with 'fieldcased team add NAME'")
+			}
+			teamID = d.Teams[i].ID
+		}
+		id := record.NewID()
+		statements := []trust.Signed{sign(k, trust.Statement{Kind: trust.KindUser, User: id, Name: c.Name, Role: c.Role, Team: teamID, Version: 1})}
+		var code trust.Code
+		var expires time.Time
+		if c.EnrollCode {
+			var g trust.Signed
+			code, g, expires = grant(k, id, c.TTL)
+			statements = append(statements, g)
+		}
+		if err := a.addStatements(conn, statements...); err != nil {
+			return err
+		}
+		if c.Team != "" {
+			fmt.Fprintf(a.stdout, "added %s %q to team %q\n", c.Role, c.Name, c.Team)
+		} else {
+			fmt.Fprintf(a.stdout, "added %s %q\n", c.Role, c.Name)
+		}
+		if c.EnrollCode {
+			printCode(a, code, c.Name, expires)
+		}
+		return nil
+	})
+}
+
+// existsHint advises on a name that is taken: by a signed team or user, or
+// by one from before signed statements.
+func existsHint(what string, d server.Directory, id string) string {
+	if slices.Contains(d.Unsigned, id) {
+		return "it is there from before signed statements: sign it as it is with 'fieldcased agency adopt --agency-key FILE'"
+	}
+	return what + " names are unique: pick another"
+}
+
+func checkTTL(ttl time.Duration) error {
+	if ttl < time.Minute || ttl > server.MaxEnrollTTL {
+		return cli.WithHint(fmt.Errorf("--ttl %s is out of range", ttl), fmt.Sprintf("use a lifetime from 1m to %s", server.MaxEnrollTTL))
 	}
 	return nil
+}
+
+// grant makes an enrolment code for a user and the grant the agency signs
+// for it: the grant names only the public half of the code's key.
+func grant(k *trust.AgencyKey, userID string, ttl time.Duration) (trust.Code, trust.Signed, time.Time) {
+	code := trust.NewCode(k.Public())
+	expires := time.Now().Add(ttl).Truncate(time.Second)
+	return code, sign(k, trust.Statement{Kind: trust.KindGrant, Grant: code.GrantID(), User: userID,
+		Key: code.Key().Public().(ed25519.PublicKey), Expires: expires}), expires
+}
+
+// printCode prints a code alone on its line, and how to hand it over.
+func printCode(a *app, code trust.Code, user string, expires time.Time) {
+	fmt.Fprintln(a.stdout, code)
+	fmt.Fprintf(a.stderr, "one-time enrolment code for %s, valid until %s; give it to them in person or by phone\n"+
+		"(the server holds only its grant: the code itself is not stored anywhere)\n",
+		user, expires.Local().Format("2006-01-02 15:04 MST"))
 }
 
 // EnrollCodeCmd makes a one-time enrolment code.
 type EnrollCodeCmd struct {
 	User string        `arg:"" help:"The user whose new device will enrol."`
 	TTL  time.Duration `name:"ttl" default:"24h" help:"How long the code stays valid."`
+	AgencyKeyFlag
 }
 
 func (c *EnrollCodeCmd) Run(a *app) error {
-	if c.TTL < time.Minute || c.TTL > server.MaxEnrollTTL {
-		return cli.WithHint(fmt.Errorf("--ttl %s is out of range", c.TTL), fmt.Sprintf("use a lifetime from 1m to %s", server.MaxEnrollTTL))
-	}
-	var info server.EnrollCodeInfo
-	req := server.AdminRequest{Op: server.OpEnrollCode, User: c.User, TTLSeconds: int64(c.TTL / time.Second)}
-	if err := a.do(req, &info); err != nil {
+	if err := checkTTL(c.TTL); err != nil {
 		return err
 	}
-	fmt.Fprintln(a.stdout, info.Code)
-	fmt.Fprintf(a.stderr, "one-time code for %s, valid until %s; give it to them in person or by phone\n",
-		info.User, info.Expires.Local().Format("2006-01-02 15:04 MST"))
-	return nil
+	return a.signing(c.AgencyKey, func(conn *adminConn, k *trust.AgencyKey) error {
+		d, err := a.directory(conn)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(d.Users, func(u server.User) bool { return u.Name == c.User })
+		if i < 0 {
+			return cli.WithHint(fmt.Errorf("user %q: %w", c.User, server.ErrNotFound), "add it first with 'fieldcased user add NAME --role ROLE --team TEAM'")
+		}
+		if slices.Contains(d.Unsigned, d.Users[i].ID) {
+			return cli.WithHint(fmt.Errorf("user %q is not signed with the agency key, so no device would trust a laptop of theirs", c.User),
+				"sign the users the server had before ('fieldcased agency adopt --agency-key FILE')")
+		}
+		code, g, expires := grant(k, d.Users[i].ID, c.TTL)
+		if err := a.addStatements(conn, g); err != nil {
+			return err
+		}
+		printCode(a, code, c.User, expires)
+		return nil
+	})
 }
 
 // DeviceCmd lists and revokes devices.
@@ -235,7 +391,7 @@ type DeviceListCmd struct {
 
 func (c *DeviceListCmd) Run(a *app) error {
 	var devices []server.DeviceInfo
-	if err := a.do(server.AdminRequest{Op: server.OpDeviceList}, &devices); err != nil {
+	if err := a.do(false, server.AdminRequest{Op: server.OpDeviceList}, &devices); err != nil {
 		return err
 	}
 	if c.JSON {
@@ -253,7 +409,16 @@ func (c *DeviceListCmd) Run(a *app) error {
 	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tUSER\tNAME\tENROLLED\tLAST SEEN\tLAST SYNC\tREVOKED")
 	for _, d := range devices {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.User, d.Name, when(d.Enrolled), when(d.LastSeen), when(d.LastSync), when(d.Revoked))
+		revoked := when(d.Revoked)
+		switch {
+		case d.Signed:
+			revoked += " (signed)"
+		case !d.Revoked.IsZero() && d.Trusted:
+			revoked += " (token only)"
+		case !d.Trusted:
+			revoked += " (enrol again)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.User, d.Name, when(d.Enrolled), when(d.LastSeen), when(d.LastSync), revoked)
 	}
 	return tw.Flush()
 }
@@ -267,16 +432,119 @@ func when(t time.Time) string {
 
 // DeviceRevokeCmd revokes a device.
 type DeviceRevokeCmd struct {
-	ID string `arg:"" help:"Device id (see 'device list')."`
+	ID     string `arg:"" help:"Device id (see 'device list')."`
+	Reason string `help:"Why, for the record (in the signed revocation)."`
+	AgencyKeyFlag
 }
 
 func (c *DeviceRevokeCmd) Run(a *app) error {
-	var d server.DeviceInfo
-	if err := a.do(server.AdminRequest{Op: server.OpDeviceRevoke, ID: c.ID}, &d); err != nil {
+	if c.AgencyKey == "" {
+		var d server.DeviceInfo
+		if err := a.do(false, server.AdminRequest{Op: server.OpDeviceRevoke, ID: c.ID}, &d); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "revoked the token of device %s (%s of %s): its next request is refused\n", d.ID, d.Name, d.User)
+		if d.Trusted && !d.Signed {
+			fmt.Fprintf(a.stderr, "warning: the other devices keep wrapping case keys to it until a signed revocation exists:\n"+
+				"  fieldcased device revoke %s --agency-key FILE\n"+
+				"or a supervisor's laptop, or %s's other laptop, runs 'fieldcase device revoke %s'\n", d.ID, d.User, d.ID)
+		}
+		return nil
+	}
+	return a.signing(c.AgencyKey, func(conn *adminConn, k *trust.AgencyKey) error {
+		// Its token first: from then on its acknowledged sequence number
+		// cannot grow, and the revocation names it.
+		var d server.DeviceInfo
+		if err := a.call(conn, server.AdminRequest{Op: server.OpDeviceRevoke, ID: c.ID}, &d); err != nil {
+			return err
+		}
+		if !d.Trusted {
+			fmt.Fprintf(a.stdout, "revoked the token of device %s (%s of %s)\n", d.ID, d.Name, d.User)
+			fmt.Fprintln(a.stderr, "its enrolment does not chain to the agency key, so no device wraps keys to it: no signed revocation is needed")
+			return nil
+		}
+		r := sign(k, trust.Statement{Kind: trust.KindRevoke, Device: d.ID, AfterSeq: d.AckedSeq, Reason: c.Reason})
+		if err := a.addStatements(conn, r); err != nil {
+			return err
+		}
+		var owed []server.RotationInfo
+		if err := a.call(conn, server.AdminRequest{Op: server.OpRotations}, &owed); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "revoked device %s (%s of %s) by signature: its writes after #%d do not count\n", d.ID, d.Name, d.User, d.AckedSeq)
+		fmt.Fprintf(a.stderr, "%d cases owe a new key epoch; each starts at the next sync of a member's or supervisor's laptop ('fieldcased rotations')\n", len(owed))
+		return nil
+	})
+}
+
+// RosterCmd lists the signed statements.
+type RosterCmd struct {
+	JSON bool `name:"json" help:"Print JSON."`
+}
+
+func (c *RosterCmd) Run(a *app) error {
+	var r server.RosterInfo
+	if err := a.do(false, server.AdminRequest{Op: server.OpRoster}, &r); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "revoked device %s (%s of %s)\n", d.ID, d.Name, d.User)
-	fmt.Fprintln(a.stderr, "its next request is refused; start new key epochs for its cases (see the runbook)")
+	if c.JSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	fmt.Fprintf(a.stdout, "agency %s (fingerprint %s), roster version %d\n", r.Agency, r.Fingerprint, r.Version)
+	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tSUBJECT\tSIGNER\tACCEPTED")
+	for _, s := range r.Statements {
+		ok := "yes"
+		switch {
+		case s.Superseded:
+			ok = "superseded"
+		case !s.Accepted:
+			ok = "NO"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Kind, s.Subject, s.Signer, ok)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Problems) > 0 {
+		fmt.Fprintf(a.stdout, "%d statements not accepted (devices ignore them too):\n", len(r.Problems))
+		for _, p := range r.Problems {
+			fmt.Fprintf(a.stdout, "  %s\n", p)
+		}
+	}
+	return nil
+}
+
+// RotationsCmd lists the cases owing a key rotation.
+type RotationsCmd struct {
+	JSON bool `name:"json" help:"Print JSON."`
+}
+
+func (c *RotationsCmd) Run(a *app) error {
+	var owed []server.RotationInfo
+	if err := a.do(false, server.AdminRequest{Op: server.OpRotations}, &owed); err != nil {
+		return err
+	}
+	if c.JSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(owed)
+	}
+	if len(owed) == 0 {
+		fmt.Fprintln(a.stdout, "no rotations owed")
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CASE\tTEAM\tEPOCH\tMEMBERS")
+	for _, o := range owed {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", o.CaseID, o.Team, o.Epoch, o.Members)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stderr, "each case gets a new key epoch at the next sync of a member's or supervisor's laptop; a device revoked may still read what was written before it")
 	return nil
 }
 
@@ -290,7 +558,7 @@ func (c *BackupCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	if err := a.do(server.AdminRequest{Op: server.OpBackup, Path: out}, nil); err != nil {
+	if err := a.do(false, server.AdminRequest{Op: server.OpBackup, Path: out}, nil); err != nil {
 		if errors.Is(err, server.ErrExists) {
 			return cli.WithHint(fmt.Errorf("%s already exists", out), "backups never overwrite: choose a new file name")
 		}
@@ -371,6 +639,7 @@ func (c *RecoveryNewCmd) Run(a *app) error {
 // RecoverySetCmd sets the recovery recipient.
 type RecoverySetCmd struct {
 	Recipient string `arg:"" help:"The recipient printed by 'recovery new' (age1pq1…), or - to read it from standard input."`
+	AgencyKeyFlag
 }
 
 func (c *RecoverySetCmd) Run(a *app) error {
@@ -385,9 +654,16 @@ func (c *RecoverySetCmd) Run(a *app) error {
 	if err := crypto.ParseRecipient(r); err != nil {
 		return cli.WithHint(errors.New("not a post-quantum age recipient"), "use the age1pq1… line that 'fieldcased recovery new' printed")
 	}
-	if err := a.do(server.AdminRequest{Op: server.OpRecoverySet, Recipient: r}, nil); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "recovery recipient set (fingerprint %s)\n", crypto.Fingerprint(r))
-	return nil
+	return a.signing(c.AgencyKey, func(conn *adminConn, k *trust.AgencyKey) error {
+		var info server.AgencyInfo
+		if err := a.call(conn, server.AdminRequest{Op: server.OpAgencyShow}, &info); err != nil {
+			return err
+		}
+		st := trust.Statement{Kind: trust.KindRecovery, Recipient: r, Version: info.RecoveryVersion + 1}
+		if err := a.addStatements(conn, sign(k, st)); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "recovery recipient set (fingerprint %s, version %d)\n", crypto.Fingerprint(r), st.Version)
+		return nil
+	})
 }

@@ -31,10 +31,13 @@ type CLI struct {
 
 	Init       InitCmd       `cmd:"" help:"Create an empty store in the data directory (or prepare the --db database)."`
 	Serve      ServeCmd      `cmd:"" help:"Run the case server (creates the store on first start)."`
+	Agency     AgencyCmd     `cmd:"" help:"The agency's signing identity: the root every device trusts."`
 	Team       TeamCmd       `cmd:"" help:"Manage teams."`
 	User       UserCmd       `cmd:"" help:"Manage users."`
 	EnrollCode EnrollCodeCmd `cmd:"" name:"enroll-code" help:"Make a one-time enrolment code for a user's new device."`
 	Device     DeviceCmd     `cmd:"" help:"List or revoke devices."`
+	Roster     RosterCmd     `cmd:"" help:"List the signed statements the server holds, and any it does not accept."`
+	Rotations  RotationsCmd  `cmd:"" help:"List the cases owing a new key epoch after a device was revoked."`
 	Backup     BackupCmd     `cmd:"" help:"Write a consistent snapshot of the store (restored, it has a new epoch)."`
 	Restore    RestoreCmd    `cmd:"" help:"Put a backup in place as the store of an empty data directory (or, with --db, into an empty PostgreSQL database)."`
 	Recovery   RecoveryCmd   `cmd:"" help:"The agency recovery identity."`

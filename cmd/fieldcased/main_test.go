@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,9 +33,56 @@ func TestMain(m *testing.M) {
 	}
 	// A race-enabled binary sleeps a second at exit unless told not to.
 	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	// Every agency key of these tests is encrypted under one passphrase
+	// made now, read from a file as a script would.
+	passDir, err := os.MkdirTemp("", "fcdpass")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	passFile = filepath.Join(passDir, "passphrase")
+	if err := os.WriteFile(passFile, []byte(rand.Text()+"\n"), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("FIELDCASED_AGENCY_PASSPHRASE_FILE", passFile)
+	os.Unsetenv("FIELDCASED_AGENCY_KEY")
 	code := m.Run()
 	testbin.Cleanup()
+	os.RemoveAll(passDir)
 	os.Exit(code)
+}
+
+// passFile holds the passphrase of the tests' agency keys.
+var passFile string
+
+// agencyKeys are the agency key files of the tests' servers, by data
+// directory or database URL.
+var agencyKeys sync.Map
+
+// agencyKey makes the agency identity of the store at where (a data
+// directory, or a database URL) once, installs its public key there, and
+// returns the key file. A cheap work factor keeps the tests fast; the file
+// format is the same.
+func agencyKey(t *testing.T, where string) string {
+	t.Helper()
+	if k, ok := agencyKeys.Load(where); ok {
+		return k.(string)
+	}
+	key := filepath.Join(dataDir(t), "agency.key")
+	if strings.Contains(where, "://") {
+		mustRun(t, dataDir(t), "--db", where, "agency", "init", "--out", key, "--work-factor", "10")
+	} else {
+		mustRun(t, where, "agency", "init", "--out", key, "--work-factor", "10")
+	}
+	agencyKeys.Store(where, key)
+	return key
+}
+
+// lastLine is the last line of out.
+func lastLine(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // dataDir is a short temporary directory (Unix socket paths are limited to
@@ -187,22 +236,24 @@ func (p *proc) kill(t *testing.T) {
 	}
 }
 
-// setup adds a team, a caseworker and enrols one device for them.
+// setup makes the agency key, adds a team, a caseworker and enrols one
+// device for them.
 func setup(t *testing.T, dir string, p *proc, user string) (*servertest.Client, *servertest.Writer) {
 	t.Helper()
-	mustRun(t, dir, "team", "add", "north")
-	mustRun(t, dir, "user", "add", user, "--role", "caseworker", "--team", "north")
+	key := agencyKey(t, dir)
+	mustRun(t, dir, "team", "add", "north", "--agency-key", key)
+	mustRun(t, dir, "user", "add", user, "--role", "caseworker", "--team", "north", "--agency-key", key)
 	return enrol(t, dir, p, user, user+"-laptop")
 }
 
 func enrol(t *testing.T, dir string, p *proc, user, device string) (*servertest.Client, *servertest.Writer) {
 	t.Helper()
-	code := strings.TrimSpace(mustRun(t, dir, "enroll-code", user))
+	code := lastLine(mustRun(t, dir, "enroll-code", user, "--agency-key", agencyKey(t, dir)))
 	c, _, err := servertest.Enroll(context.Background(), p.url, nil, code, device)
 	if err != nil {
 		t.Fatalf("enrolling %s: %v", device, err)
 	}
-	return c, &servertest.Writer{Device: device}
+	return c, c.Writer()
 }
 
 // fieldcased runs on servers without audio libraries: it must not link

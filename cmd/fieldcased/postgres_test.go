@@ -36,14 +36,15 @@ func pgServe(t *testing.T, url string, args ...string) (*proc, string) {
 func pgEnrol(t *testing.T, url string, p *proc, user, device string) (*servertest.Client, *servertest.Writer) {
 	t.Helper()
 	dir := dataDir(t)
-	fieldcased(t, dir, "--db", url, "team", "add", "north")
-	fieldcased(t, dir, "--db", url, "user", "add", user, "--role", "caseworker", "--team", "north")
-	code := strings.TrimSpace(mustRun(t, dir, "--db", url, "enroll-code", user))
+	key := agencyKey(t, url)
+	fieldcased(t, dir, "--db", url, "team", "add", "north", "--agency-key", key)
+	fieldcased(t, dir, "--db", url, "user", "add", user, "--role", "caseworker", "--team", "north", "--agency-key", key)
+	code := lastLine(mustRun(t, dir, "--db", url, "enroll-code", user, "--agency-key", key))
 	c, _, err := servertest.Enroll(context.Background(), p.url, nil, code, device)
 	if err != nil {
 		t.Fatalf("enrolling %s: %v", device, err)
 	}
-	return c, &servertest.Writer{Device: device}
+	return c, c.Writer()
 }
 
 func revSet(revs []*record.Revision) map[record.RevID]bool {
@@ -166,7 +167,7 @@ func TestPostgresAdministration(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.URL(t)
 	dir := dataDir(t)
-	mustRun(t, dir, "--db", url, "team", "add", "north")
+	mustRun(t, dir, "--db", url, "team", "add", "north", "--agency-key", agencyKey(t, url))
 	p, _ := pgServe(t, url)
 	c, w := pgEnrol(t, url, p, "ada", "ada-laptop")
 	if _, err := c.Push(ctx, nil, w.NewCase("C1")...); err != nil {

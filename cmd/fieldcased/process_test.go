@@ -25,7 +25,7 @@ import (
 	"github.com/fieldcase/fieldcase/sync/server/servertest"
 )
 
-var codeLine = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}\n$`)
+var codeLine = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){7}\n$`)
 
 func deviceList(t *testing.T, dir string) []server.DeviceInfo {
 	t.Helper()
@@ -49,19 +49,19 @@ func wantCode(t *testing.T, what string, err error, status int, code string) {
 func TestAdminRunningAndStopped(t *testing.T) {
 	ctx := context.Background()
 	dir := dataDir(t)
-	mustRun(t, dir, "init")
-	mustRun(t, dir, "team", "add", "north") // no server yet: direct
+	key := agencyKey(t, dir)                                     // no server yet: direct
+	mustRun(t, dir, "team", "add", "north", "--agency-key", key) // direct
 
 	p := serve(t, dir)
 	if fi, err := os.Stat(filepath.Join(dir, "admin.sock")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("admin socket: %v, %v", fi, err)
 	}
-	mustRun(t, dir, "user", "add", "ada", "--role", "caseworker", "--team", "north")
-	code, _, _ := fieldcased(t, dir, "enroll-code", "ada", "--ttl", "2h")
+	mustRun(t, dir, "user", "add", "ada", "--role", "caseworker", "--team", "north", "--agency-key", key)
+	code, _, _ := fieldcased(t, dir, "enroll-code", "ada", "--ttl", "2h", "--agency-key", key)
 	if !codeLine.MatchString(code) {
 		t.Fatalf("enroll-code printed %q, want a code alone on its line", code)
 	}
-	if !strings.Contains(p.log(), `"op":"user.add"`) || !strings.Contains(p.log(), `"op":"enroll-code"`) {
+	if !strings.Contains(p.log(), `"op":"statements.add"`) || !strings.Contains(p.log(), `"op":"directory"`) {
 		t.Errorf("the running server did not serve the admin commands:\n%s", p.log())
 	}
 	c, w := func() (*servertest.Client, *servertest.Writer) {
@@ -69,7 +69,7 @@ func TestAdminRunningAndStopped(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return c, &servertest.Writer{Device: "ada-laptop"}
+		return c, c.Writer()
 	}()
 	if _, err := c.Push(ctx, nil, w.NewCase("C1")...); err != nil {
 		t.Fatal(err)
@@ -91,14 +91,14 @@ func TestAdminRunningAndStopped(t *testing.T) {
 	if devs := deviceList(t, dir); len(devs) != 1 || devs[0].LastSeen.IsZero() {
 		t.Fatalf("device list while stopped = %+v", devs)
 	}
-	mustRun(t, dir, "user", "add", "bo", "--role", "supervisor", "--team", "north")
+	mustRun(t, dir, "user", "add", "bo", "--role", "supervisor", "--team", "north", "--agency-key", key)
 	bk := filepath.Join(dataDir(t), "stopped.db")
 	mustRun(t, dir, "backup", "--out", bk)
 	if fi, err := os.Stat(bk); err != nil || fi.Size() == 0 {
 		t.Errorf("backup while stopped: %v, %v", fi, err)
 	}
 	out := mustRun(t, dir, "device", "revoke", "ada-laptop")
-	if !strings.Contains(out, "revoked device ada-laptop") {
+	if !strings.Contains(out, "revoked the token of device ada-laptop") {
 		t.Errorf("revoke printed %q", out)
 	}
 
@@ -348,23 +348,26 @@ func TestSelfSignedTLS(t *testing.T) {
 
 func TestCommandErrors(t *testing.T) {
 	dir := dataDir(t)
-	mustRun(t, dir, "init")
-	mustRun(t, dir, "team", "add", "north")
-	mustRun(t, dir, "user", "add", "ada", "--role", "caseworker", "--team", "north")
+	key := agencyKey(t, dir)
+	mustRun(t, dir, "team", "add", "north", "--agency-key", key)
+	mustRun(t, dir, "user", "add", "ada", "--role", "caseworker", "--team", "north", "--agency-key", key)
 	recovery := filepath.Join(dir, "recovery.age")
 	tests := []struct {
 		name string
 		args []string
 		want string // in stderr
 	}{
-		{"bad role", []string{"user", "add", "bo", "--role", "boss", "--team", "north"}, "fieldcased: --role must be one of"},
-		{"unknown team", []string{"user", "add", "bo", "--role", "caseworker", "--team", "south"}, "hint: add it first with 'fieldcased team add NAME'"},
-		{"caseworker without team", []string{"user", "add", "bo", "--role", "caseworker"}, "needs a team"},
-		{"duplicate user", []string{"user", "add", "ada", "--role", "typist", "--team", "north"}, "already exists"},
-		{"code for nobody", []string{"enroll-code", "nobody"}, "fieldcased: user \"nobody\": not found"},
-		{"ttl too long", []string{"enroll-code", "ada", "--ttl", "9000h"}, "out of range"},
+		{"bad role", []string{"user", "add", "bo", "--role", "boss", "--team", "north", "--agency-key", key}, "fieldcased: --role must be one of"},
+		{"unknown team", []string{"user", "add", "bo", "--role", "caseworker", "--team", "south", "--agency-key", key}, "hint: add it first with 'fieldcased team add NAME'"},
+		{"caseworker without team", []string{"user", "add", "bo", "--role", "caseworker", "--agency-key", key}, "needs a team"},
+		{"duplicate user", []string{"user", "add", "ada", "--role", "typist", "--team", "north", "--agency-key", key}, "already exists"},
+		{"duplicate team", []string{"team", "add", "north", "--agency-key", key}, "already exists"},
+		{"blank team name", []string{"team", "add", " north", "--agency-key", key}, "name must be 1 to 64 characters"},
+		{"code for nobody", []string{"enroll-code", "nobody", "--agency-key", key}, "fieldcased: user \"nobody\": not found"},
+		{"ttl too long", []string{"enroll-code", "ada", "--ttl", "9000h", "--agency-key", key}, "out of range"},
 		{"revoke unknown", []string{"device", "revoke", "nope"}, "hint: 'fieldcased device list' shows the device ids"},
-		{"bad recipient", []string{"recovery", "set", "age1nope"}, "not a post-quantum age recipient"},
+		{"revoke unknown, signed", []string{"device", "revoke", "nope", "--agency-key", key}, "hint: 'fieldcased device list' shows the device ids"},
+		{"bad recipient", []string{"recovery", "set", "age1nope", "--agency-key", key}, "not a post-quantum age recipient"},
 		{"no-tls on all interfaces", []string{"serve", "--no-tls", "--listen", "0.0.0.0:0"}, "loopback address only"},
 		{"tls cert without key", []string{"serve", "--tls-cert", "x.pem", "--listen", "127.0.0.1:0"}, "go together"},
 		{"restore from a missing file", []string{"restore", "--from", "/nonexistent/backup.db"}, "fieldcased:"},
@@ -389,7 +392,7 @@ func TestCommandErrors(t *testing.T) {
 		if _, errOut, code := fieldcased(t, dir, "recovery", "new", "--out", recovery); code == 0 || !strings.Contains(errOut, "already exists") {
 			t.Errorf("recovery new over a file: exit %d %s", code, errOut)
 		}
-		if out, errOut, code := fieldcasedIn(t, dir, recipient+"\n", "recovery", "set", "-"); code != 0 || !strings.Contains(out, "recovery recipient set") {
+		if out, errOut, code := fieldcasedIn(t, dir, recipient+"\n", "recovery", "set", "-", "--agency-key", key); code != 0 || !strings.Contains(out, "recovery recipient set") {
 			t.Errorf("recovery set -: exit %d %s %s", code, out, errOut)
 		}
 		p := serve(t, dir)

@@ -49,6 +49,10 @@ type ServeCmd struct {
 	EnrollPerAddr string `name:"enroll-per-addr" default:"5/10s" help:"Enrolment attempts allowed per client address: BURST/EVERY (behind a reverse proxy every device shares the proxy's address)."`
 	EnrollGlobal  string `name:"enroll-global" default:"20/100ms" help:"Enrolment attempts allowed from all addresses together: BURST/EVERY."`
 
+	UploadsPerDevice int           `name:"uploads-per-device" default:"2" help:"Uploads (pushes, audio batches) one device may have in flight; more are answered 429."`
+	UploadMinRate    string        `name:"upload-min-rate" default:"16KiB" help:"Slowest an upload may arrive, per second on average once --upload-grace has passed (bytes, or with KiB/MiB; 0: no minimum); slower ones are cut off (408)."`
+	UploadGrace      time.Duration `name:"upload-grace" default:"10s" help:"How long an upload may take before --upload-min-rate applies."`
+
 	DBMaxConns     int32         `name:"db-max-conns" default:"10" help:"PostgreSQL: most connections this instance opens (requests beyond wait for one)."`
 	DBMinConns     int32         `name:"db-min-conns" default:"0" help:"PostgreSQL: connections kept open while idle."`
 	DBConnLifetime time.Duration `name:"db-conn-lifetime" default:"1h" help:"PostgreSQL: recycle connections after this long."`
@@ -132,8 +136,20 @@ func (c *ServeCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
+	minRate, err := parseBytes("--upload-min-rate", c.UploadMinRate)
+	if err != nil {
+		return err
+	}
+	if minRate == 0 {
+		minRate = -1 // no minimum
+	}
+	if c.UploadsPerDevice < 1 || c.UploadGrace <= 0 {
+		return cli.WithHint(fmt.Errorf("--uploads-per-device %d / --upload-grace %s are out of range", c.UploadsPerDevice, c.UploadGrace),
+			"allow at least one upload per device, and a grace above zero")
+	}
 	srv, err := server.New(server.Config{Store: st, Logger: log, Warnings: warnings, Registry: reg,
-		EnrollPerAddr: perAddr, EnrollGlobal: global})
+		EnrollPerAddr: perAddr, EnrollGlobal: global,
+		UploadsPerDevice: c.UploadsPerDevice, UploadMinRate: minRate, UploadGrace: c.UploadGrace})
 	if err != nil {
 		return err
 	}
@@ -168,6 +184,11 @@ func (c *ServeCmd) Run(a *app) error {
 	url := fmt.Sprintf("%s://%s", scheme, ln.Addr())
 	fmt.Fprintf(a.stdout, "listening on %s\n", url)
 	log.Info("listening", "url", url, "data", dir, "store", storeDesc, "version", version)
+	if info, err := server.NewAdmin(st).Agency(a.ctx); err == nil && info.Key == "" {
+		log.Warn("no agency key: nobody can enrol until one is installed (fieldcased agency init)")
+	} else if err == nil {
+		log.Info("agency key", "fingerprint", info.Fingerprint, "statements", info.Statements, "not_accepted", info.Problems)
+	}
 
 	select {
 	case <-a.ctx.Done():
@@ -194,6 +215,21 @@ func (c *ServeCmd) Run(a *app) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// parseBytes reads a size: bytes, or a number with KiB or MiB.
+func parseBytes(flag, s string) (int, error) {
+	n, unit := s, 1
+	for suffix, mult := range map[string]int{"KiB": 1 << 10, "MiB": 1 << 20} {
+		if v, ok := strings.CutSuffix(s, suffix); ok {
+			n, unit = v, mult
+		}
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(n))
+	if err != nil || v < 0 || v > 1<<30/unit {
+		return 0, cli.WithHint(fmt.Errorf("%s %q: want a number of bytes", flag, s), "e.g. 16384, 16KiB or 1MiB")
+	}
+	return v * unit, nil
 }
 
 // parseRate reads BURST/EVERY (5/10s: five at once, then one every ten

@@ -24,7 +24,7 @@ func sampleRevs(n int) []*record.Revision {
 
 func TestBatchRoundTrip(t *testing.T) {
 	revs := sampleRevs(5)
-	hdr := PullHeader{NextCursor: Cursor{"srv1", 42}.String(), HasMore: true, AckedSeq: 7}
+	hdr := PullHeader{NextCursor: Cursor{"srv1", 42}.String(), HasMore: true, AckedSeq: 7, DeviceMaxSeq: 9, Rotations: []string{"C1"}}
 	b, err := EncodeBatch(hdr, revs)
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +34,7 @@ func TestBatchRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != hdr {
+	if !reflect.DeepEqual(got, hdr) {
 		t.Errorf("header = %+v, want %+v", got, hdr)
 	}
 	if !reflect.DeepEqual(out, revs) {

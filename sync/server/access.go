@@ -3,8 +3,6 @@ package server
 import (
 	"slices"
 
-	"github.com/fieldcase/fieldcase/record"
-
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
 
@@ -15,9 +13,15 @@ import (
 //   - a supervisor reads and writes every case of their team, and creates
 //     new ones in it;
 //   - a typist reads the team's cases that are open for transcription (a
-//     dictation waits for typing) and writes there only notes (the
-//     transcript), recording manifests (marking them transcribed) and audit
-//     events;
+//     dictation waits for typing) and writes there only new notes (the
+//     transcript), updates of recording manifests (marking them
+//     transcribed, never deleting them) and audit events;
+//   - what kind of revision a role may write, in a case it may write, is
+//     decided by the rules devices use (trust.MayWrite): audit events are
+//     never edited or deleted by anyone; keyrings are written only by
+//     caseworkers and supervisors, never deleted;
+//   - every revision is signed by the device that pushes it (record.
+//     Revision.Sig), checked against the signing key it enrolled with;
 //   - an admin manages users and devices over the admin socket and reads no
 //     case content: the sync and blob endpoints answer 403.
 //
@@ -36,18 +40,9 @@ func caseAccess(u User, c Case) (read, write bool) {
 		return same, same
 	case protocol.RoleTypist:
 		open := c.Transcription && u.TeamID != "" && c.TeamID == u.TeamID
-		return open, open // narrowed by kind: see mayWriteKind
+		return open, open // narrowed by kind: see trust.MayWrite
 	}
 	return false, false
-}
-
-// mayWriteKind narrows write access by record kind: a typist adds
-// transcripts and marks recordings, nothing else.
-func mayWriteKind(u User, kind record.Kind) bool {
-	if u.Role != protocol.RoleTypist {
-		return true
-	}
-	return kind == record.KindNote || kind == record.KindRecording || kind == record.KindAudit
 }
 
 // supervises reports whether u is a supervisor of c's team.

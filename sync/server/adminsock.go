@@ -14,6 +14,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // The admin socket is a Unix socket in the data directory (mode 0600, and
@@ -27,40 +29,44 @@ const AdminSocketName = "admin.sock"
 
 // Admin operations.
 const (
-	OpStatus       = "status"        // → Status
-	OpTeamAdd      = "team.add"      // name → Team
-	OpUserAdd      = "user.add"      // name, role, team → User
-	OpEnrollCode   = "enroll-code"   // user, ttl_seconds → EnrollCodeInfo
-	OpDeviceList   = "device.list"   // → []DeviceInfo
-	OpDeviceRevoke = "device.revoke" // id → DeviceInfo
-	OpBackup       = "backup"        // path (absolute, new) → {"path"}
-	OpRecoverySet  = "recovery.set"  // recipient → {}
+	OpStatus        = "status"         // → Status
+	OpAgencyShow    = "agency.show"    // → AgencyInfo
+	OpAgencySet     = "agency.set"     // key, force → AgencyInfo
+	OpStatementsAdd = "statements.add" // statements (agency-signed) → AddResult
+	OpDirectory     = "directory"      // → Directory
+	OpDeviceList    = "device.list"    // → []DeviceInfo
+	OpDeviceRevoke  = "device.revoke"  // id → DeviceInfo (its token only)
+	OpRoster        = "roster"         // → RosterInfo
+	OpRotations     = "rotations"      // → []RotationInfo
+	OpBackup        = "backup"         // path (absolute, new) → {"path"}
 )
 
 // AdminRequest is one administrative operation. Fields other than Op are
 // its arguments; which ones, is listed with each Op.
 type AdminRequest struct {
-	Op         string `json:"op"`
-	Name       string `json:"name,omitempty"`
-	Role       string `json:"role,omitempty"`
-	Team       string `json:"team,omitempty"`
-	User       string `json:"user,omitempty"`
-	TTLSeconds int64  `json:"ttl_seconds,omitempty"`
-	ID         string `json:"id,omitempty"`
-	Path       string `json:"path,omitempty"`
-	Recipient  string `json:"recipient,omitempty"`
+	Op         string         `json:"op"`
+	ID         string         `json:"id,omitempty"`
+	Path       string         `json:"path,omitempty"`
+	Key        string         `json:"key,omitempty"`
+	Force      bool           `json:"force,omitempty"`
+	Statements []trust.Signed `json:"statements,omitempty"`
 }
 
 // AdminResponse answers an AdminRequest: a result, or an error with a code
-// (not_found, exists, invalid, bad_request, internal).
+// (not_found, exists, invalid, no_agency, not_trusted, agency_mismatch,
+// bad_request, internal).
 type AdminResponse struct {
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  string          `json:"error,omitempty"`
 	Code   string          `json:"code,omitempty"`
 }
 
-// maxAdminRequest bounds an admin request (a recipient is ~2 KB).
-const maxAdminRequest = 64 << 10
+// Admin requests are bounded in size and in statements (a statement is
+// under 6 KB of JSON).
+const (
+	maxAdminRequest    = 1 << 20
+	maxAdminStatements = 100
+)
 
 // DecodeAdminRequest reads one admin request: a known op, no unknown fields,
 // exactly one JSON object.
@@ -78,12 +84,12 @@ func DecodeAdminRequest(b []byte) (AdminRequest, error) {
 		return AdminRequest{}, fmt.Errorf("%w: trailing data after the request", ErrInvalid)
 	}
 	switch req.Op {
-	case OpStatus, OpTeamAdd, OpUserAdd, OpEnrollCode, OpDeviceList, OpDeviceRevoke, OpBackup, OpRecoverySet:
+	case OpStatus, OpAgencyShow, OpAgencySet, OpStatementsAdd, OpDirectory, OpDeviceList, OpDeviceRevoke, OpRoster, OpRotations, OpBackup:
 	default:
 		return AdminRequest{}, fmt.Errorf("%w: unknown operation %.40q", ErrInvalid, req.Op)
 	}
-	if req.TTLSeconds < 0 || req.TTLSeconds > int64(MaxEnrollTTL/time.Second) {
-		return AdminRequest{}, fmt.Errorf("%w: ttl_seconds out of range", ErrInvalid)
+	if len(req.Statements) > maxAdminStatements {
+		return AdminRequest{}, fmt.Errorf("%w: at most %d statements at once", ErrInvalid, maxAdminStatements)
 	}
 	return req, nil
 }
@@ -93,44 +99,58 @@ func (a *Admin) Exec(ctx context.Context, req AdminRequest) (any, error) {
 	switch req.Op {
 	case OpStatus:
 		return a.Status(ctx)
-	case OpTeamAdd:
-		return a.AddTeam(ctx, req.Name)
-	case OpUserAdd:
-		return a.AddUser(ctx, req.Name, req.Role, req.Team)
-	case OpEnrollCode:
-		return a.NewEnrollCode(ctx, req.User, time.Duration(req.TTLSeconds)*time.Second)
+	case OpAgencyShow:
+		return a.Agency(ctx)
+	case OpAgencySet:
+		return a.SetAgency(ctx, req.Key, req.Force)
+	case OpStatementsAdd:
+		return a.AddStatements(ctx, req.Statements)
+	case OpDirectory:
+		return a.Directory(ctx)
 	case OpDeviceList:
 		return a.Devices(ctx)
 	case OpDeviceRevoke:
 		return a.RevokeDevice(ctx, req.ID)
+	case OpRoster:
+		return a.Roster(ctx)
+	case OpRotations:
+		return a.Rotations(ctx)
 	case OpBackup:
 		return map[string]string{"path": req.Path}, a.Backup(ctx, req.Path)
-	case OpRecoverySet:
-		return struct{}{}, a.SetRecovery(ctx, req.Recipient)
 	}
 	return nil, fmt.Errorf("%w: unknown operation %.40q", ErrInvalid, req.Op)
 }
 
+// adminCodes name the sentinel errors an admin answer may carry.
+var adminCodes = []struct {
+	code string
+	err  error
+}{
+	{"not_found", ErrNotFound},
+	{"exists", ErrExists},
+	{"invalid", ErrInvalid},
+	{"no_agency", ErrNoAgency},
+	{"not_trusted", ErrNotTrusted},
+	{"agency_mismatch", ErrAgencyMismatch},
+}
+
 func adminCode(err error) string {
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return "not_found"
-	case errors.Is(err, ErrExists):
-		return "exists"
-	case errors.Is(err, ErrInvalid):
-		return "invalid"
+	for _, c := range adminCodes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
 	}
 	return "internal"
 }
 
 func adminSentinel(code string) error {
-	switch code {
-	case "not_found":
-		return ErrNotFound
-	case "exists":
-		return ErrExists
-	case "invalid", "bad_request":
+	if code == "bad_request" {
 		return ErrInvalid
+	}
+	for _, c := range adminCodes {
+		if c.code == code {
+			return c.err
+		}
 	}
 	return nil
 }
@@ -144,7 +164,8 @@ type AdminError struct {
 func (e *AdminError) Error() string { return e.Msg }
 
 // Unwrap gives the sentinel the code stands for (ErrNotFound, ErrExists,
-// ErrInvalid), so callers test errors the same way on both paths.
+// ErrInvalid, ErrNoAgency, ErrNotTrusted, ErrAgencyMismatch), so callers
+// test errors the same way on both paths.
 func (e *AdminError) Unwrap() error { return adminSentinel(e.Code) }
 
 // ListenAdmin listens on the admin socket at path, replacing a stale one.
@@ -214,6 +235,11 @@ func ServeAdmin(ln net.Listener, a *Admin, log *slog.Logger) *AdminServer {
 			return
 		}
 		log.Info("admin operation", "op", req.Op)
+		for _, st := range req.Statements {
+			if o, err := st.Open(); err == nil {
+				log.Info("statement added", "kind", o.Kind.String(), "id", st.ID(), "issued", o.Issued, "user", o.User, "device", o.Device, "team", o.Team)
+			}
+		}
 		answer(http.StatusOK, AdminResponse{Result: raw})
 	})
 	s := &AdminServer{

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/sync/server/servertest"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 func TestAdminSocket(t *testing.T) {
@@ -51,25 +52,31 @@ func TestAdminSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var team server.Team
-	if err := c.Exec(ctx, server.AdminRequest{Op: server.OpTeamAdd, Name: "north"}, &team); err != nil || team.Name != "north" {
-		t.Fatalf("team.add = %+v, %v", team, err)
+	var info server.AgencyInfo
+	if err := c.Exec(ctx, server.AdminRequest{Op: server.OpAgencyShow}, &info); err != nil || info.Key != e.agency.Public() || info.Fingerprint == "" {
+		t.Fatalf("agency.show = %+v, %v", info, err)
 	}
+	var added server.AddResult
+	team := e.agency.Team("T1", "north")
+	if err := c.Exec(ctx, server.AdminRequest{Op: server.OpStatementsAdd, Statements: []trust.Signed{team}}, &added); err != nil || added.Added != 1 {
+		t.Fatalf("statements.add = %+v, %v", added, err)
+	}
+	other, _ := servertest.NewAgency()
 	tests := []struct {
 		name string
 		req  server.AdminRequest
 		want error
 	}{
-		{"duplicate team", server.AdminRequest{Op: server.OpTeamAdd, Name: "north"}, server.ErrExists},
-		{"unknown team", server.AdminRequest{Op: server.OpUserAdd, Name: "ada", Role: "caseworker", Team: "south"}, server.ErrNotFound},
-		{"bad role", server.AdminRequest{Op: server.OpUserAdd, Name: "ada", Role: "boss", Team: "north"}, server.ErrInvalid},
-		{"no team", server.AdminRequest{Op: server.OpUserAdd, Name: "ada", Role: "caseworker"}, server.ErrInvalid},
+		{"team name taken", server.AdminRequest{Op: server.OpStatementsAdd, Statements: []trust.Signed{e.agency.Team("T2", "north")}}, server.ErrNotTrusted},
+		{"user of an unknown team", server.AdminRequest{Op: server.OpStatementsAdd, Statements: []trust.Signed{e.agency.User("U1", "ada", "caseworker", "T9")}}, server.ErrNotTrusted},
+		{"another agency's statement", server.AdminRequest{Op: server.OpStatementsAdd, Statements: []trust.Signed{other.Team("T3", "south")}}, server.ErrNotTrusted},
+		{"no statements", server.AdminRequest{Op: server.OpStatementsAdd}, server.ErrInvalid},
+		{"bad user name", server.AdminRequest{Op: server.OpStatementsAdd, Statements: []trust.Signed{e.agency.User("U1", " ada", "caseworker", "T1")}}, server.ErrInvalid},
+		{"another agency key", server.AdminRequest{Op: server.OpAgencySet, Key: other.Public()}, server.ErrAgencyMismatch},
+		{"not an agency key", server.AdminRequest{Op: server.OpAgencySet, Key: "age1xyz"}, server.ErrInvalid},
 		{"unknown op", server.AdminRequest{Op: "drop.tables"}, server.ErrInvalid},
-		{"code for nobody", server.AdminRequest{Op: server.OpEnrollCode, User: "nobody"}, server.ErrNotFound},
 		{"revoke unknown", server.AdminRequest{Op: server.OpDeviceRevoke, ID: "nope"}, server.ErrNotFound},
 		{"relative backup", server.AdminRequest{Op: server.OpBackup, Path: "backup.db"}, server.ErrInvalid},
-		{"bad recovery", server.AdminRequest{Op: server.OpRecoverySet, Recipient: "age1xyz"}, server.ErrInvalid},
-		{"blank name", server.AdminRequest{Op: server.OpTeamAdd, Name: " "}, server.ErrInvalid},
 	}
 	for _, tc := range tests {
 		err := c.Exec(ctx, tc.req, nil)
@@ -78,25 +85,31 @@ func TestAdminSocket(t *testing.T) {
 			t.Errorf("%s: %v, want %v from the socket", tc.name, err, tc.want)
 		}
 	}
-	if err := c.Exec(ctx, server.AdminRequest{Op: server.OpUserAdd, Name: "ada", Role: "caseworker", Team: "north"}, nil); err != nil {
-		t.Fatal(err)
+	// The same key again changes nothing.
+	if err := c.Exec(ctx, server.AdminRequest{Op: server.OpAgencySet, Key: e.agency.Public()}, &info); err != nil || info.Key != e.agency.Public() {
+		t.Errorf("agency.set of the same key = %+v, %v", info, err)
 	}
-	var code server.EnrollCodeInfo
-	if err := c.Exec(ctx, server.AdminRequest{Op: server.OpEnrollCode, User: "ada", TTLSeconds: 600}, &code); err != nil {
-		t.Fatal(err)
+	code, grant := e.agency.Grant("U1", 10*time.Minute)
+	if err := c.Exec(ctx, server.AdminRequest{Op: server.OpStatementsAdd, Statements: []trust.Signed{e.agency.User("U1", "ada", "caseworker", "T1"), grant}}, &added); err != nil || added.Added != 2 {
+		t.Fatalf("user and grant = %+v, %v", added, err)
 	}
-	if n, err := server.NormalizeEnrollCode(code.Code); err != nil || len(n) != 12 || time.Until(code.Expires) > 11*time.Minute {
-		t.Errorf("enroll code %+v", code)
+	var dir2 server.Directory
+	if err := c.Exec(ctx, server.AdminRequest{Op: server.OpDirectory}, &dir2); err != nil || len(dir2.Teams) != 1 || len(dir2.Users) != 1 || dir2.Users[0].ID != "U1" {
+		t.Errorf("directory = %+v, %v", dir2, err)
 	}
-	if _, _, err := servertest.Enroll(ctx, e.http.URL, e.http.Client(), code.Code, "dev-1"); err != nil {
+	if _, _, err := servertest.Enroll(ctx, e.http.URL, e.http.Client(), code.String(), "dev-1"); err != nil {
 		t.Fatal(err)
 	}
 	var devs []server.DeviceInfo
-	if err := c.Exec(ctx, server.AdminRequest{Op: server.OpDeviceList}, &devs); err != nil || len(devs) != 1 || devs[0].User != "ada" {
+	if err := c.Exec(ctx, server.AdminRequest{Op: server.OpDeviceList}, &devs); err != nil || len(devs) != 1 || devs[0].User != "ada" || !devs[0].Trusted {
 		t.Fatalf("device.list = %+v, %v", devs, err)
 	}
+	var roster server.RosterInfo
+	if err := c.Exec(ctx, server.AdminRequest{Op: server.OpRoster}, &roster); err != nil || len(roster.Statements) != 4 || len(roster.Problems) != 0 {
+		t.Errorf("roster = %+v, %v", roster, err)
+	}
 	var st server.Status
-	if err := c.Exec(ctx, server.AdminRequest{Op: server.OpStatus}, &st); err != nil || st.Devices != 1 || st.Users != 1 || st.Recovery {
+	if err := c.Exec(ctx, server.AdminRequest{Op: server.OpStatus}, &st); err != nil || st.Devices != 1 || st.Users != 1 || st.Recovery || st.Statements != 4 || st.Agency != info.Fingerprint {
 		t.Errorf("status = %+v, %v", st, err)
 	}
 	bk := filepath.Join(dir, "backup.db")
@@ -120,11 +133,13 @@ func TestDecodeAdminRequest(t *testing.T) {
 		ok bool
 	}{
 		{`{"op":"status"}`, true},
-		{`{"op":"user.add","name":"a","role":"typist","team":"t"}`, true},
+		{`{"op":"statements.add","statements":[{"body":"AQ==","signer":"agency","sig":"AA=="}]}`, true},
+		{`{"op":"agency.set","key":"fcagency1x","force":true}`, true},
 		{`{"op":"status","extra":1}`, false},
 		{`{"op":"nope"}`, false},
+		{`{"op":"user.add","name":"a","role":"typist","team":"t"}`, false},
 		{`{"op":"status"} {"op":"status"}`, false},
-		{`{"op":"enroll-code","user":"a","ttl_seconds":-1}`, false},
+		{`{"op":"statements.add","statements":[{"body":"not base64"}]}`, false},
 		{`[]`, false},
 		{``, false},
 	}

@@ -2,12 +2,24 @@
 // protocol's HTTP handlers (sync/protocol), who may see and write which case,
 // agency administration (Admin, served on a local admin socket), and the
 // storage interface its backends implement (Store; bbolt in boltstore,
-// conformance tests in storetest).
+// PostgreSQL in pgstore, conformance tests in storetest).
 //
 // The server holds ciphertext and metadata only: revision ids, record and
 // case ids, kinds, device sequence numbers, sizes, timestamps and
 // membership. It checks every revision's id against its content
-// (record.Revision.Validate) but never decrypts a body.
+// (record.Revision.Validate) and its signature against the pushing
+// device's enrolled key, but never decrypts a body.
+//
+// # Trust
+//
+// The server cannot make a device trust anyone (package trust, roster.go):
+// it stores the agency's public key and the signed statements the agency
+// and devices make, checks each with trust.Evaluate before storing it, and
+// serves them all; devices evaluate them again under the agency key they
+// pinned. The agency's private key never reaches it: the fieldcased command
+// signs with it in its own process. Access control reads teams, users and
+// devices the statements prove; writes are judged by trust.MayWrite, the
+// rule devices apply.
 //
 // # Endpoints
 //
@@ -15,18 +27,28 @@
 // protocol_version otherwise); every answer other than success is a
 // protocol.Error with a code and a reason.
 //
-//   - POST /v1/enroll: a one-time code, a new device id and the device's
-//     keys → a bearer token and the team roster. 403 bad_enroll_code, 409
-//     device_exists, 429 rate_limited (with Retry-After), 400 bad_request.
-//   - POST /v1/sync/push: a batch of revisions, processed in order in one
-//     transaction and durable before the answer; per revision stored,
-//     present, missing_parent, missing_blob or rejected (permanent), and the
-//     device's contiguous AckedSeq.
+//   - POST /v1/enroll/grant: the grant of an enrolment code (by its id),
+//     so the laptop learns whom it enrols for. 403 bad_enroll_code for an
+//     unknown, used or expired one.
+//   - POST /v1/enroll: a grant id and a device statement signed with the
+//     code's key → a bearer token and the roster. 403 bad_enroll_code, 409
+//     device_exists, 429 rate_limited (with Retry-After), 400 bad_request,
+//     503 unavailable while the server has no agency key.
+//   - POST /v1/sync/push: a batch of signed revisions, processed in order
+//     in one transaction and durable before the answer; per revision
+//     stored, present, missing_parent, missing_blob or rejected
+//     (permanent), and the device's contiguous AckedSeq. At most two
+//     uploads of a device at once (429), each at a minimum rate (408).
 //   - GET /v1/sync/pull?cursor=&limit=: the revisions this user may read,
 //     from the commit-ordered change log after the cursor; 410 gone for a
-//     cursor of another epoch (a restored server).
+//     cursor of another epoch (a restored server). The header carries the
+//     roster version, the device's highest sequence number held, and the
+//     cases owing a key rotation that the user may write keyrings in.
+//   - POST /v1/sync/own: the device's own revisions above a sequence number.
 //   - POST /v1/sync/revs-diff: which of some revisions the server lacks.
-//   - GET /v1/roster: the user's team roster.
+//   - GET /v1/roster: the agency key and every signed statement.
+//   - POST /v1/grants, /v1/revocations: a pairing grant or a revocation the
+//     device signed (403 when the roster would not accept it).
 //   - POST /v1/blobs/missing, POST /v1/blobs (Fieldcase-Case header), GET
 //     /v1/blobs/{case}/{id}: sealed audio chunks, checked against their
 //     SHA-256 ids.
@@ -36,9 +58,4 @@
 // role or case the user may not use is 403 forbidden (an admin account on
 // any sync endpoint) or, inside a push, a permanent per-revision rejection.
 // See access.go for the rules.
-//
-// # A wire change this package wants
-//
-// The optional push batch header declaring a manifest's blobs is PushHeader
-// here; it belongs in sync/protocol, which this package may not edit.
 package server

@@ -2,81 +2,28 @@ package server
 
 import (
 	"bytes"
-	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
-// Enrolment codes are 12 Crockford base32 digits (60 random bits), shown in
-// groups of four: K7QD-3MXA-P2VH. Only their SHA-256 is stored; they expire
-// and are used once, and enrolment attempts are rate-limited, so 60 bits is
-// far beyond what guessing can reach.
-const (
-	crockford      = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	enrollCodeLen  = 12
-	enrollCodeBits = enrollCodeLen * 5
-)
-
-// ErrBadEnrollCode means a string is not an enrolment code.
-var ErrBadEnrollCode = errors.New("not an enrolment code")
-
-// NewEnrollCode returns a fresh code in its display form.
-func NewEnrollCode() string {
-	var raw [enrollCodeLen]byte
-	rand.Read(raw[:])
-	var b strings.Builder
-	for i, c := range raw {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte('-')
-		}
-		b.WriteByte(crockford[c&31])
-	}
-	return b.String()
-}
-
-// NormalizeEnrollCode reads a code as a person may type it: any case, with
-// or without dashes and spaces, O for 0 and I or L for 1.
-func NormalizeEnrollCode(s string) (string, error) {
-	if len(s) > 64 {
-		return "", ErrBadEnrollCode
-	}
-	var b strings.Builder
-	for _, c := range strings.ToUpper(s) {
-		switch c {
-		case '-', ' ':
-			continue
-		case 'O':
-			c = '0'
-		case 'I', 'L':
-			c = '1'
-		}
-		if c > unicode.MaxASCII || strings.IndexRune(crockford, c) < 0 {
-			return "", ErrBadEnrollCode
-		}
-		b.WriteRune(c)
-	}
-	if b.Len() != enrollCodeLen {
-		return "", ErrBadEnrollCode
-	}
-	return b.String(), nil
-}
-
-// enrollCodeHash is the stored form of a normalized code.
-func enrollCodeHash(normalized string) [32]byte {
-	return sha256.Sum256([]byte("fieldcased enroll code v1\x00" + normalized))
-}
+// Enrolment is by grant (package trust): the agency signs a grant naming a
+// user and the public half of a key derived from an enrolment code's
+// secret, which the server never sees; the laptop proves it holds the code
+// by signing its device statement with that key. The server checks the
+// statement against the grant, stores it, and gives the device a token.
 
 func newToken() string {
 	var b [32]byte
@@ -97,7 +44,60 @@ func validDeviceName(s string) bool {
 	return true
 }
 
-var errBadCode = errf(http.StatusForbidden, protocol.CodeBadCode, "enrolment code is wrong, used or expired: ask your administrator for a new one")
+var errNoAgency = errf(http.StatusServiceUnavailable, protocol.CodeUnavailable,
+	"this server has no agency key yet, so it can enrol nobody: the administrator runs 'fieldcased agency init'")
+
+// badCode is a refusal of an enrolment code: wrong, used, expired or for
+// another server.
+func badCode(format string, args ...any) *apiError {
+	return errf(http.StatusForbidden, protocol.CodeBadCode, format, args...)
+}
+
+// usableGrant refuses a grant the server will not enrol with although the
+// roster trusts it: expired, or made by a laptop whose token was revoked
+// (a thief's pairing codes die with the token, before any signed
+// revocation voids them for every device).
+func usableGrant(tx Tx, g trust.Grant, now time.Time) error {
+	if !now.Before(g.Expires) {
+		return badCode("the enrolment code expired at %s: ask for a new one", g.Expires.Format(time.RFC3339))
+	}
+	if id, ok := strings.CutPrefix(g.Signer, trust.SignerDevice("")); ok {
+		d, err := tx.Device(id)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err != nil || !d.Revoked.IsZero() {
+			return badCode("the laptop that made this pairing code was revoked: ask for a new code")
+		}
+	}
+	return nil
+}
+
+// checkDeviceStatement checks what can be checked of an enrolment request
+// without the store.
+func checkDeviceStatement(req protocol.EnrollRequest) (trust.Statement, error) {
+	if err := record.ValidID(req.Grant); err != nil {
+		return trust.Statement{}, badRequest("grant id: %v", err)
+	}
+	st, err := req.Device.Open()
+	if err != nil {
+		return st, badRequest("device statement: %v", err)
+	}
+	switch {
+	case st.Kind != trust.KindDevice:
+		return st, badRequest("the statement is a %s, not a device statement", st.Kind)
+	case st.Grant != req.Grant:
+		return st, badRequest("the device statement names grant %.40q, not the one enrolled under", st.Grant)
+	case !validDeviceName(st.Name):
+		return st, badRequest("device name must be 1 to 100 printable characters")
+	case len(st.Key) != ed25519.PublicKeySize:
+		return st, badRequest("signing key must be a %d-byte Ed25519 public key, not %d bytes", ed25519.PublicKeySize, len(st.Key))
+	}
+	if err := crypto.ParseRecipient(st.Recipient); err != nil {
+		return st, badRequest("recipient must be a post-quantum age recipient (age1pq1…)")
+	}
+	return st, nil
+}
 
 func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) error {
 	if ok, wait := s.enroll.allow(remoteHost(r), s.now()); !ok {
@@ -112,91 +112,96 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) error {
 	if req.Protocol != 0 && req.Protocol != protocol.Version {
 		return errf(http.StatusUpgradeRequired, protocol.CodeVersion, "protocol version %d is not spoken here: this server speaks version %d", req.Protocol, protocol.Version)
 	}
-	code, err := NormalizeEnrollCode(req.Code)
+	st, err := checkDeviceStatement(req)
 	if err != nil {
-		return errBadCode
+		return err
 	}
-	if err := record.ValidID(req.DeviceID); err != nil {
-		return badRequest("device id: %v", err)
-	}
-	if req.DeviceName == "" {
-		req.DeviceName = req.DeviceID
-	}
-	if !validDeviceName(req.DeviceName) {
-		return badRequest("device name must be 1 to 100 printable characters")
-	}
-	if err := crypto.ParseRecipient(req.Recipient); err != nil {
-		return badRequest("recipient must be a post-quantum age recipient (age1pq1…)")
-	}
-	if len(req.SigningKey) != ed25519.PublicKeySize {
-		return badRequest("signing key must be a %d-byte Ed25519 public key, not %d bytes", ed25519.PublicKeySize, len(req.SigningKey))
-	}
-	hash := enrollCodeHash(code)
 	token := newToken()
 	now := s.now().UTC()
 	var resp protocol.EnrollResponse
 	err = s.store.Update(r.Context(), func(tx Tx) error {
-		ec, err := tx.EnrollCode(hash)
-		if errors.Is(err, ErrNotFound) {
-			return errBadCode
+		ts, err := loadTrust(tx)
+		if errors.Is(err, ErrNoAgency) {
+			return errNoAgency
 		} else if err != nil {
 			return err
 		}
-		if !now.Before(ec.Expires) {
-			return errBadCode
+		g, ok := ts.roster.Grants[req.Grant]
+		if !ok {
+			return badCode("no enrolment grant %s on this server: the code is mistyped, was made for another server, or its grant was withdrawn", short(req.Grant))
 		}
-		u, err := tx.User(ec.UserID)
+		if err := usableGrant(tx, g, now); err != nil {
+			return err
+		}
+		if req.Device.Signer != trust.SignerGrant(g.ID) || !req.Device.Verify(g.Key) {
+			return badCode("the device statement is not signed with this code's key: check the code and try again")
+		}
+		// A code enrols one device. The same device may come back with
+		// the same keys (its first answer was lost): it gets a fresh token
+		// and the one it never received stops working. Its statement is
+		// not stored twice: two different device statements under one grant
+		// would make the roster trust neither.
+		retry := false
+		for _, p := range ts.stored {
+			ps, err := p.Open()
+			if err != nil || ps.Kind != trust.KindDevice || ps.Grant != g.ID {
+				continue
+			}
+			if ps.Device != st.Device || !bytes.Equal(ps.Key, st.Key) || ps.Recipient != st.Recipient {
+				return badCode("this enrolment code was used by another device: ask for a new one")
+			}
+			retry = true
+		}
+		u, err := tx.User(g.User)
 		if errors.Is(err, ErrNotFound) {
-			return errBadCode
+			return badCode("the code's user is not on this server")
 		} else if err != nil {
 			return err
 		}
-		if ec.UsedBy != "" {
-			// A used code: only the device that used it may come back, with
-			// the same keys (its first answer was lost on the way). It gets a
-			// fresh token; the one it never received stops working.
-			d, err := tx.Device(ec.UsedBy)
-			if err != nil || ec.UsedBy != req.DeviceID || d.Recipient != req.Recipient ||
-				!bytes.Equal(d.SigningKey, req.SigningKey) || !d.Revoked.IsZero() {
-				return errBadCode
-			}
-			if err := tx.ReplaceDeviceToken(d.ID, TokenHash(token)); err != nil {
-				return err
-			}
-		} else {
-			if _, err := tx.Device(req.DeviceID); err == nil {
-				return errf(http.StatusConflict, protocol.CodeDeviceExists, "device id %q is already enrolled: generate a new device id", req.DeviceID)
-			} else if !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			if err := tx.MarkEnrollCodeUsed(hash, req.DeviceID); err != nil {
-				return err
-			}
-			d := Device{
-				ID: req.DeviceID, UserID: u.ID, Name: req.DeviceName, Recipient: req.Recipient,
-				SigningKey: slices.Clone(req.SigningKey), TokenHash: TokenHash(token), Enrolled: now, LastSeen: now,
-			}
-			if err := tx.InsertDevice(d); err != nil {
-				if errors.Is(err, ErrExists) {
-					return errf(http.StatusConflict, protocol.CodeDeviceExists, "device id %q is already enrolled", req.DeviceID)
-				}
-				return err
-			}
-		}
-		if _, err := tx.BumpRosterVersion(); err != nil {
+		row, err := tx.Device(st.Device)
+		exists := err == nil
+		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		m, err := tx.Meta()
-		if err != nil {
-			return err
-		}
-		roster, err := buildRoster(tx, u)
-		if err != nil {
-			return err
+		d := Device{ID: st.Device, UserID: u.ID, Name: st.Name, Recipient: st.Recipient, SigningKey: slices.Clone(st.Key),
+			TokenHash: TokenHash(token), Enrolled: now, LastSeen: now, Grant: g.ID}
+		switch {
+		case retry:
+			if !exists || row.Grant != g.ID || !row.Revoked.IsZero() || ts.roster.Devices[row.ID].Revoked {
+				return badCode("this device was revoked: ask for a new code (and use a new device id)")
+			}
+			if err := tx.ReplaceDeviceToken(row.ID, d.TokenHash); err != nil {
+				return err
+			}
+		default:
+			// A device id is taken by a device the roster trusts (revoked
+			// or not), or by another user's. A row of this user's whose
+			// enrolment no longer chains to the agency (enrolled by
+			// protocol 1, or under a replaced agency key) may be taken
+			// over: the laptop keeps its id and its sequence numbers.
+			_, trusted := ts.roster.Devices[st.Device]
+			if trusted || (exists && row.UserID != u.ID) {
+				return errf(http.StatusConflict, protocol.CodeDeviceExists, "device id %q is already enrolled: generate a new device id", st.Device)
+			}
+			if _, err := ts.add(tx, now, req.Device); errors.Is(err, ErrNotTrusted) {
+				return badCode("%v", err)
+			} else if err != nil {
+				return err
+			}
+			if exists {
+				err = tx.ReplaceDevice(d)
+			} else {
+				err = tx.InsertDevice(d)
+			}
+			if errors.Is(err, ErrExists) {
+				return errf(http.StatusConflict, protocol.CodeDeviceExists, "device id %q is already enrolled", st.Device)
+			} else if err != nil {
+				return err
+			}
 		}
 		resp = protocol.EnrollResponse{
-			ServerID: m.ServerID, Token: token, UserID: u.ID, UserName: u.Name, Role: u.Role,
-			Team: roster.Team, Roster: roster,
+			ServerID: ts.meta.ServerID, Token: token, UserID: u.ID, UserName: u.Name, Role: u.Role,
+			Team: u.TeamID, Roster: ts.wire(),
 		}
 		return nil
 	})
@@ -204,63 +209,29 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.metrics.enrollments.Inc()
-	s.log.Info("device enrolled", "device", req.DeviceID, "user", resp.UserName, "recipient", crypto.Fingerprint(req.Recipient))
+	s.log.Info("device enrolled", "device", st.Device, "user", resp.UserName, "grant", short(req.Grant), "recipient", crypto.Fingerprint(st.Recipient))
 	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
 
-// buildRoster is u's team roster: every non-admin member of the team with
-// their devices that are not revoked, and the recovery recipient. Admins are
-// left out: they read no case content, so no case key is wrapped to them.
-func buildRoster(tx Tx, u User) (protocol.Roster, error) {
-	m, err := tx.Meta()
-	if err != nil {
-		return protocol.Roster{}, err
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
 	}
-	roster := protocol.Roster{Recovery: m.Recovery, Version: m.RosterVersion, Members: []protocol.Member{}}
-	if u.TeamID == "" {
-		return roster, nil
-	}
-	team, err := tx.Team(u.TeamID)
-	if err != nil {
-		return roster, err
-	}
-	roster.Team = team.Name
-	users, err := tx.Users()
-	if err != nil {
-		return roster, err
-	}
-	devices, err := tx.Devices()
-	if err != nil {
-		return roster, err
-	}
-	byUser := map[string][]protocol.DeviceKey{}
-	for _, d := range devices {
-		if d.Revoked.IsZero() {
-			byUser[d.UserID] = append(byUser[d.UserID], protocol.DeviceKey{DeviceID: d.ID, Recipient: d.Recipient, SigningKey: d.SigningKey})
-		}
-	}
-	for _, mu := range users {
-		if mu.TeamID != u.TeamID || mu.Role == protocol.RoleAdmin {
-			continue
-		}
-		keys := byUser[mu.ID]
-		slices.SortFunc(keys, func(a, b protocol.DeviceKey) int { return cmp.Compare(a.DeviceID, b.DeviceID) })
-		if keys == nil {
-			keys = []protocol.DeviceKey{}
-		}
-		roster.Members = append(roster.Members, protocol.Member{UserID: mu.ID, Name: mu.Name, Role: mu.Role, Devices: keys})
-	}
-	slices.SortFunc(roster.Members, func(a, b protocol.Member) int { return cmp.Compare(a.Name, b.Name) })
-	return roster, nil
+	return id
 }
 
 func (s *Server) handleRoster(w http.ResponseWriter, r *http.Request, sess *session) error {
 	var roster protocol.Roster
 	err := s.store.View(r.Context(), func(tx Tx) error {
-		var err error
-		roster, err = buildRoster(tx, sess.user)
-		return err
+		ts, err := loadTrust(tx)
+		if errors.Is(err, ErrNoAgency) {
+			return errNoAgency
+		} else if err != nil {
+			return err
+		}
+		roster = ts.wire()
+		return nil
 	})
 	if err != nil {
 		return err

@@ -2,26 +2,35 @@ package server_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
 	"github.com/fieldcase/fieldcase/sync/server/servertest"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // fuzzServer is an enrolled device's view of a server, for feeding
 // arbitrary requests straight to the handler.
 type fuzzServer struct {
-	h     http.Handler
-	token string
-	w     *servertest.Writer
+	h      http.Handler
+	token  string
+	w      *servertest.Writer
+	c      *servertest.Client
+	agency *servertest.Agency
+	st     server.Store
 }
 
 func newFuzzServer(f *testing.F) *fuzzServer {
@@ -31,27 +40,29 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	}
 	f.Cleanup(func() { st.Close() })
 	ctx, admin := f.Context(), server.NewAdmin(st)
-	srv, err := server.New(server.Config{Store: st})
+	srv, err := server.New(server.Config{Store: st,
+		EnrollPerAddr: server.Rate{Every: time.Nanosecond, Burst: 1 << 30}, EnrollGlobal: server.Rate{Every: time.Nanosecond, Burst: 1 << 30}})
 	if err != nil {
 		f.Fatal(err)
 	}
-	if _, err := admin.AddTeam(ctx, "north"); err != nil {
-		f.Fatal(err)
-	}
-	if _, err := admin.AddUser(ctx, "ada", protocol.RoleCaseworker, "north"); err != nil {
-		f.Fatal(err)
-	}
-	info, err := admin.NewEnrollCode(ctx, "ada", 0)
+	agency, err := servertest.NewAgency()
 	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := admin.SetAgency(ctx, agency.Public(), false); err != nil {
+		f.Fatal(err)
+	}
+	code, grant := agency.Grant("U1", time.Hour)
+	if _, err := admin.AddStatements(ctx, []trust.Signed{agency.Team("T1", "north"), agency.User("U1", "ada", protocol.RoleCaseworker, "T1"), grant}); err != nil {
 		f.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
-	c, _, err := servertest.Enroll(ctx, ts.URL, ts.Client(), info.Code, "dev-1")
+	c, _, err := servertest.Enroll(ctx, ts.URL, ts.Client(), code.String(), "dev-1")
 	if err != nil {
 		f.Fatal(err)
 	}
-	fs := &fuzzServer{h: srv.Handler(), token: c.Token, w: &servertest.Writer{Device: "dev-1"}}
+	fs := &fuzzServer{h: srv.Handler(), token: c.Token, w: c.Writer(), c: c, agency: agency, st: st}
 	if _, err := c.Push(ctx, nil, fs.w.NewCase("C1")...); err != nil {
 		f.Fatal(err)
 	}
@@ -60,7 +71,7 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 
 func (fs *fuzzServer) do(t *testing.T, method, target string, hdr http.Header, body []byte) int {
 	req := httptest.NewRequest(method, "http://fieldcased"+target, bytes.NewReader(body))
-	req.Header.Set(protocol.HeaderVersion, "1")
+	req.Header.Set(protocol.HeaderVersion, strconv.Itoa(protocol.Version))
 	req.Header.Set("Authorization", "Bearer "+fs.token)
 	for k, v := range hdr {
 		req.Header[k] = v
@@ -109,11 +120,106 @@ func FuzzJSONEndpoints(f *testing.F) {
 	fs := newFuzzServer(f)
 	f.Add(`{"revs":[]}`)
 	f.Add(`{"case_id":"C1","ids":["` + strings.Repeat("0", 64) + `"]}`)
-	f.Add(`{"code":"K7QD-3MXA-P2VH","device_id":"d","recipient":"age1pq1","signing_key":"AAAA"}`)
+	f.Add(`{"after_seq":1}`)
 	f.Add(`{"revs":null}`)
 	f.Fuzz(func(t *testing.T, body string) {
-		for _, path := range []string{protocol.PathRevsDiff, protocol.PathBlobsMiss, protocol.PathEnroll} {
+		for _, path := range []string{protocol.PathRevsDiff, protocol.PathBlobsMiss, protocol.PathEnroll,
+			protocol.PathGrants, protocol.PathRevoke, protocol.PathOwn} {
 			fs.do(t, "POST", path, nil, []byte(body))
+		}
+	})
+}
+
+// jsonSeed marshals a seed request.
+func jsonSeed(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// FuzzEnroll feeds arbitrary enrolment requests, and well-formed ones with
+// arbitrary statements: never a 5xx, never a device enrolled by a
+// statement the code's key did not sign.
+func FuzzEnroll(f *testing.F) {
+	fs := newFuzzServer(f)
+	code, grant := fs.agency.Grant("U1", time.Hour)
+	if _, err := server.NewAdmin(fs.st).AddStatements(f.Context(), []trust.Signed{grant}); err != nil {
+		f.Fatal(err)
+	}
+	id, _ := crypto.NewIdentity()
+	good := servertest.DeviceStatement(code, "dev-f", id)
+	f.Add(jsonSeed(protocol.EnrollRequest{Grant: code.GrantID(), Device: good}), good.Body, good.Signer, good.Sig)
+	f.Add([]byte(`{"grant":"`+code.GrantID()+`"}`), []byte{1, 4}, "grant:x", []byte{})
+	f.Add([]byte(`{`), []byte{}, "", []byte{})
+	f.Fuzz(func(t *testing.T, raw, body []byte, signer string, sig []byte) {
+		fs.do(t, "POST", protocol.PathEnroll, nil, raw)
+		s := trust.Signed{Body: body, Signer: signer, Sig: sig}
+		if status := fs.do(t, "POST", protocol.PathEnroll, nil, jsonSeed(protocol.EnrollRequest{Grant: code.GrantID(), Device: s})); status == 200 &&
+			(signer != trust.SignerGrant(code.GrantID()) || !s.Verify(code.Key().Public().(ed25519.PublicKey))) {
+			t.Fatalf("enrolled by a statement the code's key did not sign: %+v", s)
+		}
+	})
+}
+
+// FuzzGrants feeds arbitrary pairing grant requests and statements.
+func FuzzGrants(f *testing.F) {
+	fs := newFuzzServer(f)
+	code := trust.NewCode(fs.agency.Key.Public())
+	g := fs.c.SignStatement(trust.Statement{Kind: trust.KindGrant, Grant: code.GrantID(), User: "U1",
+		Key: code.Key().Public().(ed25519.PublicKey), Expires: time.Now().Add(time.Hour)})
+	f.Add(jsonSeed(protocol.GrantRequest{Grant: g}), g.Body, g.Signer, g.Sig)
+	f.Add([]byte(`{"grant":{}}`), []byte{1, 3}, "device:dev-1", []byte{})
+	f.Fuzz(func(t *testing.T, raw, body []byte, signer string, sig []byte) {
+		fs.do(t, "POST", protocol.PathGrants, nil, raw)
+		fs.do(t, "POST", protocol.PathGrants, nil, jsonSeed(protocol.GrantRequest{Grant: trust.Signed{Body: body, Signer: signer, Sig: sig}}))
+	})
+}
+
+// FuzzRevoke feeds arbitrary revocation requests and statements.
+func FuzzRevoke(f *testing.F) {
+	fs := newFuzzServer(f)
+	r := fs.c.SignStatement(trust.Statement{Kind: trust.KindRevoke, Device: "dev-nope", AfterSeq: 3, Reason: "lost"})
+	f.Add(jsonSeed(protocol.RevokeRequest{Revocation: r}), r.Body, r.Signer, r.Sig)
+	f.Add([]byte(`{"revocation":null}`), []byte{1, 5}, "device:dev-1", []byte{})
+	f.Fuzz(func(t *testing.T, raw, body []byte, signer string, sig []byte) {
+		st, err := trust.UnmarshalStatement(body)
+		if err == nil && st.Kind == trust.KindRevoke && st.Device == "dev-1" {
+			return // the fuzzer's own device: it would lock itself out
+		}
+		fs.do(t, "POST", protocol.PathRevoke, nil, raw)
+		fs.do(t, "POST", protocol.PathRevoke, nil, jsonSeed(protocol.RevokeRequest{Revocation: trust.Signed{Body: body, Signer: signer, Sig: sig}}))
+	})
+}
+
+// FuzzOwn feeds arbitrary own-revision requests: the answer is always a
+// batch of the device's own revisions above the number asked for.
+func FuzzOwn(f *testing.F) {
+	fs := newFuzzServer(f)
+	f.Add([]byte(`{"after_seq":0}`))
+	f.Add([]byte(`{"after_seq":18446744073709551615}`))
+	f.Add([]byte(`{"after_seq":-1}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		req := httptest.NewRequest("POST", "http://fieldcased"+protocol.PathOwn, bytes.NewReader(raw))
+		req.Header.Set(protocol.HeaderVersion, strconv.Itoa(protocol.Version))
+		req.Header.Set("Authorization", "Bearer "+fs.token)
+		rec := httptest.NewRecorder()
+		fs.h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+		if rec.Code != 200 {
+			return
+		}
+		var own protocol.OwnRequest
+		json.Unmarshal(raw, &own)
+		var hdr protocol.OwnHeader
+		revs, err := protocol.DecodeBatch(rec.Body.Bytes(), &hdr, protocol.MaxPullLimit)
+		if err != nil {
+			t.Fatalf("answer is not a batch: %v", err)
+		}
+		for i, r := range revs {
+			if r.Device != "dev-1" || r.Seq <= own.AfterSeq || (i > 0 && r.Seq < revs[i-1].Seq) {
+				t.Fatalf("revision %d: device %s seq %d after %d", i, r.Device, r.Seq, own.AfterSeq)
+			}
 		}
 	})
 }
@@ -132,53 +238,16 @@ func FuzzBlobs(f *testing.F) {
 }
 
 func FuzzDecodeAdminRequest(f *testing.F) {
-	f.Add([]byte(`{"op":"user.add","name":"a","role":"typist","team":"t"}`))
-	f.Add([]byte(`{"op":"enroll-code","user":"a","ttl_seconds":60}`))
+	f.Add([]byte(`{"op":"statements.add","statements":[{"body":"AQ==","signer":"agency","sig":"AA=="}]}`))
+	f.Add([]byte(`{"op":"agency.set","key":"fcagency1aaaa","force":true}`))
 	f.Add([]byte(`{"op":"backup","path":"/x"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		req, err := server.DecodeAdminRequest(b)
 		if err != nil {
 			return
 		}
-		if req.Op == "" || req.TTLSeconds < 0 {
+		if req.Op == "" || len(req.Statements) > 100 {
 			t.Fatalf("accepted %+v", req)
 		}
 	})
-}
-
-func FuzzNormalizeEnrollCode(f *testing.F) {
-	f.Add("K7QD-3MXA-P2VH")
-	f.Add("k7qd 3mxa p2vh")
-	f.Add("OOOO-IIII-LLLL")
-	f.Fuzz(func(t *testing.T, s string) {
-		n, err := server.NormalizeEnrollCode(s)
-		if err != nil {
-			return
-		}
-		if len(n) != 12 {
-			t.Fatalf("normalized %q to %q", s, n)
-		}
-		again, err := server.NormalizeEnrollCode(n)
-		if err != nil || again != n {
-			t.Fatalf("normalizing %q is not idempotent: %q, %v", n, again, err)
-		}
-	})
-}
-
-func TestNewEnrollCode(t *testing.T) {
-	seen := map[string]bool{}
-	for range 100 {
-		c := server.NewEnrollCode()
-		if len(c) != 14 || c[4] != '-' || c[9] != '-' {
-			t.Fatalf("code %q: want XXXX-XXXX-XXXX", c)
-		}
-		n, err := server.NormalizeEnrollCode(c)
-		if err != nil || n != strings.ReplaceAll(c, "-", "") {
-			t.Fatalf("NormalizeEnrollCode(%q) = %q, %v", c, n, err)
-		}
-		if seen[c] {
-			t.Fatalf("code %q repeated", c)
-		}
-		seen[c] = true
-	}
 }

@@ -9,13 +9,16 @@ import (
 type metrics struct {
 	requests    *prometheus.CounterVec   // route, code
 	latency     *prometheus.HistogramVec // route
-	batches     *prometheus.CounterVec   // direction: push or pull
+	batches     *prometheus.CounterVec   // direction: push, pull or own
 	pushResults *prometheus.CounterVec   // status
 	revisions   prometheus.Counter       // newly stored
 	pulled      prometheus.Counter       // revisions sent
 	blobs       *prometheus.CounterVec   // status
 	enrollments prometheus.Counter
 	errors      *prometheus.CounterVec // code of a 5xx answer
+
+	uploadsInFlight prometheus.Gauge
+	uploadsRefused  *prometheus.CounterVec // why: concurrency, too_slow
 }
 
 func newRegistry() *prometheus.Registry {
@@ -54,8 +57,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fieldcased_errors_total", Help: "Requests answered with a server error, by error code.",
 		}, []string{"code"}),
+		uploadsInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "fieldcased_uploads_in_flight", Help: "Uploads (pushes and blob batches) being received or handled.",
+		}),
+		uploadsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fieldcased_uploads_refused_total", Help: "Uploads refused: too many of one device at once (concurrency, 429) or arriving too slowly (too_slow, 408).",
+		}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.batches, m.pushResults, m.revisions, m.pulled, m.blobs, m.enrollments, m.errors} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.batches, m.pushResults, m.revisions, m.pulled, m.blobs, m.enrollments, m.errors, m.uploadsInFlight, m.uploadsRefused} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -78,11 +78,21 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, sess *sessio
 		if err != nil {
 			return err
 		}
+		maxSeq, err := tx.DeviceMaxSeq(sess.device.ID)
+		if err != nil {
+			return err
+		}
+		rotations, err := owedTo(tx, sess.user)
+		if err != nil {
+			return err
+		}
 		hdr = protocol.PullHeader{
 			NextCursor:    protocol.Cursor{Epoch: m.Epoch, Seq: pos}.String(),
 			HasMore:       pos < last,
 			AckedSeq:      acked,
 			RosterVersion: m.RosterVersion,
+			DeviceMaxSeq:  maxSeq,
+			Rotations:     rotations,
 		}
 		return nil
 	})
@@ -161,6 +171,77 @@ func collect(tx Tx, u User, device string, pos uint64, limit int) ([]*record.Rev
 		}
 	}
 	return revs, pos, nil
+}
+
+// owedTo lists the cases owing a key rotation whose keyrings u may write:
+// a member caseworker's, or any of the team's for a supervisor.
+func owedTo(tx Tx, u User) ([]string, error) {
+	if u.Role != protocol.RoleCaseworker && u.Role != protocol.RoleSupervisor {
+		return nil, nil
+	}
+	owed, err := tx.RotationsOwed()
+	if err != nil || len(owed) == 0 {
+		return nil, err
+	}
+	var out []string
+	for _, o := range owed {
+		c, err := tx.Case(o.CaseID)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if _, write := caseAccess(u, c); write {
+			out = append(out, c.ID)
+		}
+	}
+	return out, nil
+}
+
+// handleOwn answers a device's own revisions above a sequence number, in
+// sequence order: a vault restored from a backup takes back what it wrote
+// since, and never reuses a number.
+func (s *Server) handleOwn(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if !readsCases(sess.user) {
+		return forbidden("an admin account does not sync case data")
+	}
+	var req protocol.OwnRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	var (
+		hdr  protocol.OwnHeader
+		revs []*record.Revision
+	)
+	err := s.store.View(r.Context(), func(tx Tx) error {
+		all, err := tx.DeviceRevisions(sess.device.ID, req.AfterSeq, protocol.MaxPullLimit+1)
+		if err != nil {
+			return err
+		}
+		size := 0
+		for i, rev := range all {
+			n := len(rev.Body) + 256
+			if i == protocol.MaxPullLimit || (len(revs) > 0 && size+n > pullBudget) {
+				hdr.HasMore = true
+				break
+			}
+			revs, size = append(revs, rev), size+n
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	body, err := protocol.EncodeBatch(hdr, revs)
+	if err != nil {
+		return err
+	}
+	s.metrics.batches.WithLabelValues("own").Inc()
+	w.Header().Set("Content-Type", protocol.MediaBatch)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
+	return nil
 }
 
 func (s *Server) handleRevsDiff(w http.ResponseWriter, r *http.Request, sess *session) error {

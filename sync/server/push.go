@@ -1,13 +1,16 @@
 package server
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // PushHeader is the optional header of a push batch (see sync/protocol).
@@ -50,7 +53,7 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, sess *sessio
 				return err
 			}
 		}
-		p := pusher{tx: tx, user: sess.user, device: d.ID, now: now, cases: map[string]*Case{}}
+		p := pusher{tx: tx, user: sess.user, device: d.ID, key: d.SigningKey, now: now, cases: map[string]*Case{}}
 		if p.acked, err = tx.AckedSeq(d.ID); err != nil {
 			return err
 		}
@@ -110,12 +113,51 @@ func printableASCII(s string) bool {
 
 // pusher decides and applies one push batch's revisions in one transaction.
 type pusher struct {
-	tx     Tx
-	user   User
-	device string
-	now    time.Time
-	acked  uint64
-	cases  map[string]*Case // nil value: no such case (yet)
+	tx      Tx
+	user    User
+	device  string
+	key     ed25519.PublicKey // the device's signing key
+	now     time.Time
+	acked   uint64
+	cases   map[string]*Case    // nil value: no such case (yet)
+	typists map[string][]string // team → its typists, read once
+}
+
+// writer is the pushing device as the trust rules see it.
+func (p *pusher) writer() trust.Writer {
+	u := p.user
+	return trust.Writer{
+		User:   trust.User{ID: u.ID, Name: u.Name, Role: u.Role, Team: u.TeamID},
+		Device: trust.Device{ID: p.device, User: u.ID, SigningKey: p.key},
+	}
+}
+
+// membership is the server's view of who is in case c, as the trust rules
+// take it: its team, its members, and the team's typists while the case is
+// open for transcription. A case not yet on the server will have its
+// creator as its only member.
+func (p *pusher) membership(c *Case) (trust.Membership, error) {
+	if c == nil {
+		return trust.Membership{Team: p.user.TeamID, Members: []string{p.user.ID}}, nil
+	}
+	m := trust.Membership{Team: c.TeamID, Members: c.Members}
+	if !c.Transcription {
+		return m, nil
+	}
+	if p.typists == nil {
+		users, err := p.tx.Users()
+		if err != nil {
+			return m, err
+		}
+		p.typists = map[string][]string{}
+		for _, u := range users {
+			if u.Role == protocol.RoleTypist && u.TeamID != "" {
+				p.typists[u.TeamID] = append(p.typists[u.TeamID], u.ID)
+			}
+		}
+	}
+	m.Typists = p.typists[c.TeamID]
+	return m, nil
 }
 
 func (p *pusher) rejected(rev *record.Revision, reason string) (protocol.PushResult, error) {
@@ -142,6 +184,13 @@ func (p *pusher) push(rev *record.Revision, blobs []record.RevID) (protocol.Push
 	if rev.Device != p.device {
 		return p.rejected(rev, fmt.Sprintf("revision was written by device %q, not by this one", rev.Device))
 	}
+	if rev.Seq > math.MaxInt64 {
+		// Refused without recording the number: no store keeps it in order.
+		return protocol.PushResult{Rev: rev.Rev, Status: protocol.StatusRejected, Reason: "sequence number out of range", Permanent: true}, nil
+	}
+	if !rev.VerifySig(p.key) {
+		return p.rejected(rev, "revision is not signed by this device")
+	}
 	c, err := p.caseOf(rev.CaseID)
 	if err != nil {
 		return res, err
@@ -152,8 +201,28 @@ func (p *pusher) push(rev *record.Revision, blobs []record.RevID) (protocol.Push
 		}
 	} else if _, write := caseAccess(p.user, *c); !write {
 		return p.rejected(rev, "no write access to case "+rev.CaseID)
-	} else if !mayWriteKind(p.user, rev.Kind) {
-		return p.rejected(rev, fmt.Sprintf("a %s may not write %s records", p.user.Role, rev.Kind))
+	}
+	epoch, isKeyring := KeyringEpoch(rev)
+	if rev.Kind == record.KindKeyring {
+		// Keyrings carry case keys: only those who hold them for others
+		// write them, never as a deletion. Who may change the members is
+		// in the sealed membership, which devices check (MayWriteKeyring).
+		switch {
+		case p.user.Role != protocol.RoleCaseworker && p.user.Role != protocol.RoleSupervisor:
+			return p.rejected(rev, fmt.Sprintf("a %s does not write keyrings", p.user.Role))
+		case rev.Deleted:
+			return p.rejected(rev, "keyrings are never deleted")
+		case !isKeyring:
+			return p.rejected(rev, "keyring body does not decode, or its epoch is not its record id's")
+		}
+	} else {
+		m, err := p.membership(c)
+		if err != nil {
+			return res, err
+		}
+		if err := trust.MayWrite(p.writer(), trust.WriteOf(rev), m); err != nil {
+			return p.rejected(rev, err.Error())
+		}
 	}
 	info, err := p.tx.Record(rev.RecordID)
 	known := err == nil
@@ -200,6 +269,12 @@ func (p *pusher) push(rev *record.Revision, blobs []record.RevID) (protocol.Push
 	}
 	if err := p.tx.InsertRevision(rev); err != nil {
 		return res, err
+	}
+	if isKeyring && epoch > c.KeyEpoch {
+		c.KeyEpoch = epoch
+		if err := p.tx.PutCase(*c); err != nil {
+			return res, err
+		}
 	}
 	if _, err := p.tx.AppendChange(Change{Rev: rev.Rev, CaseID: rev.CaseID}); err != nil {
 		return res, err

@@ -33,6 +33,14 @@ type Config struct {
 	// Warnings are reported by /healthz besides the server's own (for
 	// example "plain HTTP").
 	Warnings []string
+	// UploadsPerDevice bounds each device's uploads (pushes and blob
+	// batches) in flight (0: DefaultUploadsPerDevice).
+	UploadsPerDevice int
+	// UploadMinRate is the slowest an upload's body may arrive, in bytes a
+	// second averaged over the upload, once UploadGrace has passed (0:
+	// DefaultUploadMinRate and DefaultUploadGrace; negative: no minimum).
+	UploadMinRate int
+	UploadGrace   time.Duration
 }
 
 // Rate is a token bucket: one token every Every, at most Burst saved up.
@@ -67,6 +75,10 @@ type Server struct {
 	enroll  *limiter
 	warn    []string
 	handler http.Handler
+
+	uploads     *uploadSlots
+	uploadRate  int
+	uploadGrace time.Duration
 }
 
 // New builds a server on cfg.Store.
@@ -97,6 +109,20 @@ func New(cfg Config) (*Server, error) {
 		global = DefaultEnrollGlobal
 	}
 	s.enroll = newLimiter(perAddr, global)
+	s.uploads = &uploadSlots{max: cfg.UploadsPerDevice, inUse: map[string]int{}}
+	if s.uploads.max <= 0 {
+		s.uploads.max = DefaultUploadsPerDevice
+	}
+	s.uploadRate, s.uploadGrace = cfg.UploadMinRate, cfg.UploadGrace
+	switch {
+	case s.uploadRate == 0:
+		s.uploadRate = DefaultUploadMinRate
+	case s.uploadRate < 0:
+		s.uploadRate = 0
+	}
+	if s.uploadGrace <= 0 {
+		s.uploadGrace = DefaultUploadGrace
+	}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -107,12 +133,15 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	s.handle(mux, "POST", protocol.PathEnroll, "enroll", true, s.handleEnroll)
-	s.handle(mux, "POST", protocol.PathPush, "push", true, s.authed(s.handlePush))
+	s.handle(mux, "POST", protocol.PathPush, "push", true, s.authed(s.upload(s.handlePush)))
 	s.handle(mux, "GET", protocol.PathPull, "pull", true, s.authed(s.handlePull))
+	s.handle(mux, "POST", protocol.PathOwn, "own", true, s.authed(s.handleOwn))
 	s.handle(mux, "POST", protocol.PathRevsDiff, "revs_diff", true, s.authed(s.handleRevsDiff))
 	s.handle(mux, "GET", protocol.PathRoster, "roster", true, s.authed(s.handleRoster))
+	s.handle(mux, "POST", protocol.PathGrants, "grants", true, s.authed(s.handleGrant))
+	s.handle(mux, "POST", protocol.PathRevoke, "revocations", true, s.authed(s.handleRevoke))
 	s.handle(mux, "POST", protocol.PathBlobsMiss, "blobs_missing", true, s.authed(s.handleBlobsMissing))
-	s.handle(mux, "POST", protocol.PathBlobs, "blobs_upload", true, s.authed(s.handleBlobsUpload))
+	s.handle(mux, "POST", protocol.PathBlobs, "blobs_upload", true, s.authed(s.upload(s.handleBlobsUpload)))
 	s.handle(mux, "GET", protocol.PathBlobs+"/{case}/{id}", "blob_get", true, s.authed(s.handleBlobGet))
 	s.handle(mux, "POST", protocol.PathBlobsGet, "blobs_fetch", true, s.authed(s.handleBlobsFetch))
 	s.handle(mux, "GET", protocol.PathTeam, "team", true, s.authed(s.handleTeam))
@@ -250,6 +279,8 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, sess *ses
 var (
 	errUnauthorized = errf(http.StatusUnauthorized, protocol.CodeUnauthorized, "unknown or missing device token")
 	errRevoked      = errf(http.StatusUnauthorized, protocol.CodeRevoked, "this device has been revoked: ask your administrator")
+	errReenrol      = errf(http.StatusUnauthorized, protocol.CodeUnauthorized,
+		"this device was enrolled before enrolment was signed (protocol 1): enrol it again with a new code from your administrator")
 )
 
 // TokenHash is how a device token is kept: its SHA-256.
@@ -272,6 +303,9 @@ func (s *Server) authenticate(r *http.Request) (*session, error) {
 		}
 		if !d.Revoked.IsZero() {
 			return errRevoked
+		}
+		if d.Grant == "" {
+			return errReenrol
 		}
 		u, err := tx.User(d.UserID)
 		if errors.Is(err, ErrNotFound) {
@@ -312,6 +346,9 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	status := "ok"
 	err := s.store.View(r.Context(), func(tx Tx) error {
 		m, err := tx.Meta()
+		if err == nil && m.Agency == nil {
+			warnings = append(warnings, "no agency key: nobody can enrol (fieldcased agency init)")
+		}
 		if err == nil && m.Recovery == "" {
 			warnings = append(warnings, "no agency recovery recipient set: case keys are wrapped to devices only (fieldcased recovery set)")
 		}

@@ -8,7 +8,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,7 +21,9 @@ import (
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/sync/server"
+	"github.com/fieldcase/fieldcase/sync/server/boltstore"
 	"github.com/fieldcase/fieldcase/sync/server/servertest"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 func statuses(resp protocol.PushResponse) []protocol.Status {
@@ -46,40 +51,131 @@ func TestEnroll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.UserName != "ada" || resp.Role != protocol.RoleCaseworker || resp.Team != "north" || resp.ServerID == "" || len(resp.Token) != 43 {
+	if resp.UserID != userID("ada") || resp.UserName != "ada" || resp.Role != protocol.RoleCaseworker || resp.Team != teamID("north") ||
+		resp.ServerID == "" || len(resp.Token) != 43 {
 		t.Errorf("enroll response = %+v", resp)
 	}
-	names := []string{}
-	for _, m := range resp.Roster.Members {
-		names = append(names, m.Name)
+	// The roster is every statement, under the agency key: the devices
+	// evaluate it themselves.
+	if resp.Roster.Agency != e.agency.Public() {
+		t.Errorf("roster agency = %q, want %q", resp.Roster.Agency, e.agency.Public())
 	}
-	if !slices.Equal(names, []string{"ada", "sam"}) || len(resp.Roster.Members[0].Devices) != 1 || resp.Roster.Members[0].Devices[0].DeviceID != "dev-1" {
-		t.Errorf("roster = %+v", resp.Roster)
+	r := trust.Evaluate(e.agency.Key.Public(), resp.Roster.Statements)
+	if d, ok := r.Devices["dev-1"]; !ok || d.User != userID("ada") || len(r.Problems) != 0 {
+		t.Errorf("the roster proves devices %v, problems %v", r.Devices, r.Problems)
+	}
+	if len(r.Users) != 2 || r.Teams[teamID("north")].Name != "north" {
+		t.Errorf("the roster proves users %v, teams %v", r.Users, r.Teams)
 	}
 	if _, err := c.Roster(e.ctx); err != nil {
 		t.Errorf("token does not work: %v", err)
 	}
-
-	// The same code twice by another device: refused (single use).
-	_, _, err = servertest.Enroll(e.ctx, e.http.URL, e.http.Client(), code, "dev-2")
-	wantStatus(t, "reused code", err, http.StatusForbidden, protocol.CodeBadCode)
-	// The same device id with other keys: refused.
-	_, _, err = servertest.Enroll(e.ctx, e.http.URL, e.http.Client(), code, "dev-1")
-	wantStatus(t, "reused code, other keys", err, http.StatusForbidden, protocol.CodeBadCode)
-	// A taken device id: 409, and the code is not spent.
-	code2 := e.code("ada")
-	_, _, err = servertest.Enroll(e.ctx, e.http.URL, e.http.Client(), code2, "dev-1")
+	// A device id another user's device has.
+	_, _, err = servertest.Enroll(e.ctx, e.http.URL, e.http.Client(), e.code("sam"), "dev-1")
 	wantStatus(t, "taken device id", err, http.StatusConflict, protocol.CodeDeviceExists)
 	// Codes may be typed in lower case without dashes.
-	typed := strings.ToLower(strings.ReplaceAll(code2, "-", ""))
+	typed := strings.ToLower(strings.ReplaceAll(e.code("ada"), "-", ""))
 	if _, _, err := servertest.Enroll(e.ctx, e.http.URL, e.http.Client(), typed, "dev-3"); err != nil {
 		t.Errorf("code typed as %q: %v", typed, err)
 	}
-	// An expired code.
-	code3 := e.code("ada")
-	e.clock.Add(2 * time.Hour)
-	_, _, err = servertest.Enroll(e.ctx, e.http.URL, e.http.Client(), code3, "dev-4")
-	wantStatus(t, "expired code", err, http.StatusForbidden, protocol.CodeBadCode)
+}
+
+// enrolVia sends an enrolment request built by hand.
+func enrolVia(e *env, req protocol.EnrollRequest) error {
+	_, _, err := servertest.EnrollRequest(e.ctx, e.http.URL, e.http.Client(), req, nil)
+	return err
+}
+
+// Every way an enrolment code can be wrong is refused, each with a reason.
+func TestEnrollRefusals(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada", protocol.RoleCaseworker, "north")
+	id, err := crypto.NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := func() (trust.Code, protocol.EnrollRequest) {
+		c, grant := e.agency.Grant(userID("ada"), time.Hour)
+		e.add(grant)
+		return c, protocol.EnrollRequest{Grant: c.GrantID(), Device: servertest.DeviceStatement(c, "dev-x", id)}
+	}
+	other, err := servertest.NewAgency()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("wrong code", func(t *testing.T) {
+		// A code nobody issued: no grant of its id.
+		c := trust.NewCode(e.agency.Key.Public())
+		err := enrolVia(e, protocol.EnrollRequest{Grant: c.GrantID(), Device: servertest.DeviceStatement(c, "dev-w", id)})
+		wantStatus(t, "unknown code", err, http.StatusForbidden, protocol.CodeBadCode)
+	})
+	t.Run("code of another agency", func(t *testing.T) {
+		// Its grant is signed by another agency key: the server refuses to
+		// store it, so the code enrols nothing here.
+		c, grant := other.Grant(userID("ada"), time.Hour)
+		if _, err := e.admin.AddStatements(e.ctx, []trust.Signed{grant}); !errors.Is(err, server.ErrNotTrusted) {
+			t.Errorf("storing another agency's grant = %v, want ErrNotTrusted", err)
+		}
+		err := enrolVia(e, protocol.EnrollRequest{Grant: c.GrantID(), Device: servertest.DeviceStatement(c, "dev-o", id)})
+		wantStatus(t, "another agency's code", err, http.StatusForbidden, protocol.CodeBadCode)
+	})
+	t.Run("untrusted grant slipped into the store", func(t *testing.T) {
+		// A hostile operator writes a grant signed by a key of their own
+		// straight into the store: the roster does not trust it, so the
+		// server does not enrol with it, and devices would not either.
+		c, grant := other.Grant(userID("ada"), time.Hour)
+		if err := e.store.Update(e.ctx, func(tx server.Tx) error { _, err := tx.InsertStatement(grant); return err }); err != nil {
+			t.Fatal(err)
+		}
+		err := enrolVia(e, protocol.EnrollRequest{Grant: c.GrantID(), Device: servertest.DeviceStatement(c, "dev-u", id)})
+		wantStatus(t, "untrusted grant", err, http.StatusForbidden, protocol.CodeBadCode)
+	})
+	t.Run("expired", func(t *testing.T) {
+		_, req := fresh()
+		e.clock.Add(2 * time.Hour)
+		defer e.clock.Add(-2 * time.Hour)
+		wantStatus(t, "expired code", enrolVia(e, req), http.StatusForbidden, protocol.CodeBadCode)
+	})
+	t.Run("forged device statement", func(t *testing.T) {
+		// The grant id is no secret (every device sees it in the roster);
+		// without the code's secret a device statement cannot be signed.
+		c, _ := fresh()
+		forger := trust.NewCode(e.agency.Key.Public())
+		st := trust.Statement{Kind: trust.KindDevice, Issued: time.Now(), Device: "dev-f", User: userID("ada"), Name: "forged",
+			Recipient: id.Recipient(), Key: id.SigningPublicKey(), Grant: c.GrantID()}
+		forged := trust.SignWithCode(forger, st)
+		forged.Signer = trust.SignerGrant(c.GrantID())
+		wantStatus(t, "forged statement", enrolVia(e, protocol.EnrollRequest{Grant: c.GrantID(), Device: forged}), http.StatusForbidden, protocol.CodeBadCode)
+		// Signed as another signer entirely.
+		dev := trust.SignAsDevice("dev-f", id.Sign, st)
+		wantStatus(t, "self-signed statement", enrolVia(e, protocol.EnrollRequest{Grant: c.GrantID(), Device: dev}), http.StatusForbidden, protocol.CodeBadCode)
+	})
+	t.Run("used twice by different devices", func(t *testing.T) {
+		c, req := fresh()
+		if err := enrolVia(e, req); err != nil {
+			t.Fatal(err)
+		}
+		id2, _ := crypto.NewIdentity()
+		again := protocol.EnrollRequest{Grant: c.GrantID(), Device: servertest.DeviceStatement(c, "dev-y", id2)}
+		wantStatus(t, "second device", enrolVia(e, again), http.StatusForbidden, protocol.CodeBadCode)
+		// The same device id with other keys is another device too.
+		again.Device = servertest.DeviceStatement(c, "dev-x", id2)
+		wantStatus(t, "same id, other keys", enrolVia(e, again), http.StatusForbidden, protocol.CodeBadCode)
+		// The roster still trusts the first device: nothing conflicting was
+		// stored.
+		var st []trust.Signed
+		e.store.View(e.ctx, func(tx server.Tx) (err error) { st, err = tx.Statements(); return })
+		r := trust.Evaluate(e.agency.Key.Public(), st)
+		if r.Devices["dev-x"].ID == "" {
+			t.Errorf("after the refusals the roster trusts devices %v", r.Devices)
+		}
+		for _, p := range r.Problems {
+			if p.Kind == trust.KindDevice {
+				t.Errorf("after the refusals the roster has a problem: %v", p)
+			}
+		}
+	})
 }
 
 // An enrolment whose answer was lost: the same device retries with the same
@@ -96,12 +192,19 @@ func TestEnrollRetryAfterLostAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, resp, err := servertest.EnrollWith(e.ctx, e.http.URL, e.http.Client(), code, "dev-1", id)
+	// The retry signs its statement afresh (another Issued time): the
+	// server keeps the first, so the roster never sees two.
+	c, _ := trust.ParseCode(code)
+	again, resp, err := servertest.EnrollRequest(e.ctx, e.http.URL, e.http.Client(),
+		protocol.EnrollRequest{Grant: c.GrantID(), Device: servertest.DeviceStatement(c, "dev-1", id)}, id)
 	if err != nil {
 		t.Fatalf("retry of a lost enrolment: %v", err)
 	}
 	if resp.Token == lost.Token || resp.UserName != "ada" {
 		t.Errorf("retry answer = %+v", resp)
+	}
+	if r := trust.Evaluate(e.agency.Key.Public(), resp.Roster.Statements); len(r.Problems) != 0 || r.Devices["dev-1"].ID == "" {
+		t.Errorf("roster after the retry: problems %v", r.Problems)
 	}
 	if _, err := again.Roster(e.ctx); err != nil {
 		t.Errorf("new token does not work: %v", err)
@@ -116,6 +219,34 @@ func TestEnrollRetryAfterLostAnswer(t *testing.T) {
 	wantStatus(t, "revoked device", err, http.StatusForbidden, protocol.CodeBadCode)
 }
 
+// A device enrolled by protocol 1 (no grant) is refused until it enrols
+// again; it may keep its id.
+func TestEnrollAgainAfterProtocol1(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada", protocol.RoleCaseworker, "north")
+	e.user("bo", protocol.RoleCaseworker, "north")
+	old := server.Device{ID: "old-laptop", UserID: userID("ada"), Name: "old", Recipient: "age1pq1old", SigningKey: make([]byte, 32),
+		TokenHash: server.TokenHash("old token"), Enrolled: time.Now()}
+	if err := e.store.Update(e.ctx, func(tx server.Tx) error { return tx.InsertDevice(old) }); err != nil {
+		t.Fatal(err)
+	}
+	legacy := &servertest.Client{BaseURL: e.http.URL, HTTP: e.http.Client(), Token: "old token"}
+	_, err := legacy.Roster(e.ctx)
+	wantStatus(t, "protocol 1 token", err, http.StatusUnauthorized, protocol.CodeUnauthorized)
+	// Another user cannot take the id; its own user can.
+	_, _, err = servertest.Enroll(e.ctx, e.http.URL, e.http.Client(), e.code("bo"), "old-laptop")
+	wantStatus(t, "another user's old id", err, http.StatusConflict, protocol.CodeDeviceExists)
+	c, _, err := servertest.Enroll(e.ctx, e.http.URL, e.http.Client(), e.code("ada"), "old-laptop")
+	if err != nil {
+		t.Fatalf("enrolling again under the old id: %v", err)
+	}
+	if _, err := c.Roster(e.ctx); err != nil {
+		t.Errorf("the new token: %v", err)
+	}
+	_, err = legacy.Roster(e.ctx)
+	wantStatus(t, "protocol 1 token after enrolling again", err, http.StatusUnauthorized, protocol.CodeUnauthorized)
+}
+
 func TestEnrollRejectsBadInput(t *testing.T) {
 	e := newEnv(t)
 	e.user("ada", protocol.RoleCaseworker, "north")
@@ -123,34 +254,87 @@ func TestEnrollRejectsBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := func() protocol.EnrollRequest {
-		return protocol.EnrollRequest{Code: e.code("ada"), DeviceID: "dev-1", Recipient: id.Recipient(), SigningKey: id.SigningPublicKey()}
+	good := func(edit func(*trust.Statement)) protocol.EnrollRequest {
+		c, grant := e.agency.Grant(userID("ada"), time.Hour)
+		e.add(grant)
+		st := trust.Statement{Kind: trust.KindDevice, Issued: time.Now(), Device: "dev-1", User: userID("ada"), Name: "laptop",
+			Recipient: id.Recipient(), Key: id.SigningPublicKey(), Grant: c.GrantID()}
+		edit(&st)
+		return protocol.EnrollRequest{Grant: c.GrantID(), Device: trust.SignWithCode(c, st)}
 	}
 	tests := []struct {
 		name   string
-		edit   func(*protocol.EnrollRequest)
+		req    func() protocol.EnrollRequest
 		status int
 		code   string
 	}{
-		{"classic age recipient", func(r *protocol.EnrollRequest) {
-			r.Recipient = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+		{"classic age recipient", func() protocol.EnrollRequest {
+			return good(func(s *trust.Statement) {
+				s.Recipient = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+			})
 		}, 400, protocol.CodeBadRequest},
-		{"no recipient", func(r *protocol.EnrollRequest) { r.Recipient = "" }, 400, protocol.CodeBadRequest},
-		{"short signing key", func(r *protocol.EnrollRequest) { r.SigningKey = r.SigningKey[:31] }, 400, protocol.CodeBadRequest},
-		{"bad device id", func(r *protocol.EnrollRequest) { r.DeviceID = "my laptop/1" }, 400, protocol.CodeBadRequest},
-		{"unprintable name", func(r *protocol.EnrollRequest) { r.DeviceName = "a\x00b" }, 400, protocol.CodeBadRequest},
-		{"garbage code", func(r *protocol.EnrollRequest) { r.Code = "hello" }, 403, protocol.CodeBadCode},
-		{"unknown code", func(r *protocol.EnrollRequest) { r.Code = "0000-0000-0000" }, 403, protocol.CodeBadCode},
-		{"other protocol", func(r *protocol.EnrollRequest) { r.Protocol = 7 }, 426, protocol.CodeVersion},
+		{"no recipient", func() protocol.EnrollRequest { return good(func(s *trust.Statement) { s.Recipient = "" }) }, 400, protocol.CodeBadRequest},
+		{"malformed pq recipient", func() protocol.EnrollRequest { return good(func(s *trust.Statement) { s.Recipient = "age1pq1nope" }) }, 400, protocol.CodeBadRequest},
+		{"short signing key", func() protocol.EnrollRequest { return good(func(s *trust.Statement) { s.Key = s.Key[:31] }) }, 400, protocol.CodeBadRequest},
+		{"bad device id", func() protocol.EnrollRequest { return good(func(s *trust.Statement) { s.Device = "my laptop/1" }) }, 400, protocol.CodeBadRequest},
+		{"unprintable name", func() protocol.EnrollRequest { return good(func(s *trust.Statement) { s.Name = "a\x00b" }) }, 400, protocol.CodeBadRequest},
+		{"empty name", func() protocol.EnrollRequest { return good(func(s *trust.Statement) { s.Name = "" }) }, 400, protocol.CodeBadRequest},
+		{"another grant named", func() protocol.EnrollRequest {
+			r := good(func(*trust.Statement) {})
+			r.Grant = strings.Repeat("0", 32)
+			return r
+		}, 400, protocol.CodeBadRequest},
+		{"not a device statement", func() protocol.EnrollRequest {
+			r := good(func(*trust.Statement) {})
+			r.Device = e.agency.Team("T-x", "x")
+			return r
+		}, 400, protocol.CodeBadRequest},
+		{"garbage statement", func() protocol.EnrollRequest {
+			r := good(func(*trust.Statement) {})
+			r.Device.Body = []byte("hello")
+			return r
+		}, 400, protocol.CodeBadRequest},
+		{"bad grant id", func() protocol.EnrollRequest {
+			r := good(func(*trust.Statement) {})
+			r.Grant = "a/b"
+			return r
+		}, 400, protocol.CodeBadRequest},
+		{"other protocol", func() protocol.EnrollRequest {
+			r := good(func(*trust.Statement) {})
+			r.Protocol = 7
+			return r
+		}, 426, protocol.CodeVersion},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req := good()
-			tc.edit(&req)
-			body, _ := json.Marshal(req)
+			body, _ := json.Marshal(tc.req())
 			_, _, err := e.anon().Do(e.ctx, "POST", protocol.PathEnroll, nil, body)
 			wantStatus(t, tc.name, err, tc.status, tc.code)
 		})
+	}
+}
+
+// Without an agency key the server enrols nobody, and says why.
+func TestEnrollWithoutAgency(t *testing.T) {
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), boltstore.FileName), boltstore.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv, err := server.New(server.Config{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	_, _, err = servertest.Enroll(context.Background(), ts.URL, ts.Client(), trust.NewCode(make([]byte, 32)).String(), "dev-1")
+	wantStatus(t, "no agency key", err, http.StatusServiceUnavailable, protocol.CodeUnavailable)
+	var se *servertest.StatusError
+	if errors.As(err, &se) && !strings.Contains(se.Message, "fieldcased agency init") {
+		t.Errorf("reason %q does not say what to do", se.Message)
+	}
+	if _, err := server.NewAdmin(st).AddStatements(context.Background(), []trust.Signed{{Body: []byte{1}}}); err == nil {
+		t.Error("statements stored without an agency key")
 	}
 }
 
@@ -160,11 +344,11 @@ func TestEnrollRateLimited(t *testing.T) {
 	})
 	var last error
 	for range 4 {
-		_, _, last = e.anon().Do(e.ctx, "POST", protocol.PathEnroll, nil, []byte(`{"code":"0000-0000-0000"}`))
+		_, _, last = e.anon().Do(e.ctx, "POST", protocol.PathEnroll, nil, []byte(`{"grant":"00"}`))
 	}
 	wantStatus(t, "fourth attempt", last, http.StatusTooManyRequests, protocol.CodeRateLimited)
 	req, _ := http.NewRequest("POST", e.http.URL+protocol.PathEnroll, strings.NewReader(`{}`))
-	req.Header.Set(protocol.HeaderVersion, "1")
+	req.Header.Set(protocol.HeaderVersion, strconv.Itoa(protocol.Version))
 	resp, err := e.http.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -204,8 +388,9 @@ func TestAuthentication(t *testing.T) {
 func TestProtocolVersionHeader(t *testing.T) {
 	e := newEnv(t)
 	for _, path := range []string{protocol.PathEnroll, protocol.PathPush, protocol.PathPull, protocol.PathRevsDiff,
-		protocol.PathRoster, protocol.PathBlobsMiss, protocol.PathBlobs, protocol.PathBlobs + "/C1/" + strings.Repeat("0", 64)} {
-		for _, v := range []string{"", "2", "01", "one"} {
+		protocol.PathRoster, protocol.PathGrants, protocol.PathRevoke, protocol.PathOwn, protocol.PathBlobsMiss, protocol.PathBlobs,
+		protocol.PathBlobs + "/C1/" + strings.Repeat("0", 64)} {
+		for _, v := range []string{"", "1", "02", "one"} {
 			req, _ := http.NewRequest("POST", e.http.URL+path, nil)
 			if path == protocol.PathPull || path == protocol.PathRoster || strings.Count(path, "/") > 3 {
 				req.Method = "GET"
@@ -612,11 +797,13 @@ func TestBlobs(t *testing.T) {
 	}
 }
 
+// The roster is every statement the server holds, under its agency key;
+// its version changes whenever a statement is added.
 func TestRoster(t *testing.T) {
 	e := newEnv(t)
 	e.user("ada", protocol.RoleCaseworker, "north")
 	e.user("sam", protocol.RoleSupervisor, "north")
-	e.user("root", protocol.RoleAdmin, "north")
+	e.user("root", protocol.RoleAdmin, "")
 	e.user("zed", protocol.RoleCaseworker, "south")
 	c, _ := e.device("ada")
 	e.device("sam")
@@ -625,35 +812,63 @@ func TestRoster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r1.Team != "north" || len(r1.Members) != 2 || r1.Recovery != "" {
-		t.Errorf("roster = %+v: want north's ada and sam, no admin, no recovery", r1)
+	var stored []trust.Signed
+	e.store.View(e.ctx, func(tx server.Tx) (err error) { stored, err = tx.Statements(); return })
+	if r1.Agency != e.agency.Public() || len(r1.Statements) != len(stored) || len(stored) != 2+4+3*2 {
+		t.Errorf("roster: agency %q, %d statements (%d stored)", r1.Agency, len(r1.Statements), len(stored))
+	}
+	for i := range stored {
+		if r1.Statements[i].ID() != stored[i].ID() {
+			t.Errorf("statement %d differs from the stored one", i)
+		}
 	}
 	id, _ := crypto.NewIdentity()
-	if err := e.admin.SetRecovery(e.ctx, id.Recipient()); err != nil {
+	e.add(e.agency.Recovery(id.Recipient(), 1))
+	r2, _ := c.Roster(e.ctx)
+	if r2.Version == r1.Version || len(r2.Statements) != len(r1.Statements)+1 {
+		t.Errorf("after recovery set: version %d (was %d), %d statements", r2.Version, r1.Version, len(r2.Statements))
+	}
+	if ev := trust.Evaluate(e.agency.Key.Public(), r2.Statements); ev.Recovery != id.Recipient() {
+		t.Errorf("the roster proves recovery %q", crypto.Fingerprint(ev.Recovery))
+	}
+	var m server.Meta
+	e.store.View(e.ctx, func(tx server.Tx) (err error) { m, err = tx.Meta(); return })
+	if m.Recovery != id.Recipient() {
+		t.Errorf("the server's recovery recipient = %q", crypto.Fingerprint(m.Recovery))
+	}
+	// Storing a statement twice changes nothing.
+	rec := e.agency.Recovery(id.Recipient(), 2)
+	e.add(rec)
+	r3, _ := c.Roster(e.ctx)
+	e.add(rec)
+	if r4, _ := c.Roster(e.ctx); r4.Version != r3.Version || len(r4.Statements) != len(r3.Statements) {
+		t.Errorf("a repeated statement changed the roster: version %d → %d", r3.Version, r4.Version)
+	}
+	// An older or conflicting version is refused, never stored.
+	for name, s := range map[string]trust.Signed{
+		"older recovery":       e.agency.Recovery(id.Recipient(), 1),
+		"conflicting version":  e.agency.Recovery(recipient(t), 2),
+		"conflicting user":     e.agency.User(userID("ada"), "ada", protocol.RoleSupervisor, teamID("north")),
+		"user of a new team":   e.agency.User(userID("eve"), "eve", protocol.RoleCaseworker, teamID("nowhere")),
+		"duplicate user name":  e.agency.User(userID("ada2"), "ada", protocol.RoleCaseworker, teamID("north")),
+		"grant for nobody":     func() trust.Signed { _, g := e.agency.Grant("U-nobody", time.Hour); return g }(),
+		"revoke by a stranger": trust.SignAsDevice("dev-x", id.Sign, trust.Statement{Kind: trust.KindRevoke, Device: "ada-devB"}),
+	} {
+		if _, err := e.admin.AddStatements(e.ctx, []trust.Signed{s}); err == nil {
+			t.Errorf("%s: stored", name)
+		}
+	}
+	if r5, _ := c.Roster(e.ctx); r5.Version != r3.Version || len(r5.Statements) != len(r3.Statements) {
+		t.Errorf("a refused statement changed the roster")
+	}
+}
+
+func recipient(t *testing.T) string {
+	id, err := crypto.NewIdentity()
+	if err != nil {
 		t.Fatal(err)
 	}
-	r2, _ := c.Roster(e.ctx)
-	if r2.Recovery != id.Recipient() || r2.Version == r1.Version {
-		t.Errorf("after recovery set: recovery %q version %d (was %d)", crypto.Fingerprint(r2.Recovery), r2.Version, r1.Version)
-	}
-	devs, _ := e.admin.Devices(e.ctx)
-	for _, d := range devs {
-		if d.User == "sam" {
-			e.admin.RevokeDevice(e.ctx, d.ID)
-		}
-	}
-	r3, _ := c.Roster(e.ctx)
-	for _, m := range r3.Members {
-		if m.Name == "sam" && len(m.Devices) != 0 {
-			t.Errorf("revoked device still in roster: %+v", m)
-		}
-	}
-	if r3.Version == r2.Version {
-		t.Error("roster version unchanged by a revocation")
-	}
-	if err := e.admin.SetRecovery(e.ctx, "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"); !errors.Is(err, server.ErrInvalid) {
-		t.Errorf("classic recipient as recovery = %v, want ErrInvalid", err)
-	}
+	return id.Recipient()
 }
 
 // Giving a user access to a case re-announces its history to them alone.

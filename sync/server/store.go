@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"time"
 
+	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // Store errors. Backends return them (wrapped or not) so the server can tell
@@ -19,10 +22,11 @@ var (
 	ErrLocked = errors.New("store is in use by another process")
 )
 
-// Store is the server's storage: a directory of teams, users and devices,
-// cases and their revisions, a commit-ordered change log, per-device
-// acknowledgement state, blobs and a little metadata. The server only ever
-// holds sealed bodies and metadata.
+// Store is the server's storage: the agency's public key and the signed
+// statements it vouches for, a directory of teams, users and devices derived
+// from them, cases and their revisions, a commit-ordered change log,
+// per-device acknowledgement state, rotations owed, blobs and a little
+// metadata. The server only ever holds sealed bodies and metadata.
 //
 // Every read and write goes through a transaction closure, as with bbolt:
 // fn's error rolls the transaction back; a nil error commits it durably
@@ -55,9 +59,11 @@ type PushPrefetcher interface {
 // writes fail. Returned values never alias storage.
 type Tx interface {
 	MetaTx
+	StatementTx
 	DirectoryTx
 	CaseTx
 	LogTx
+	RotationTx
 	BlobTx
 }
 
@@ -66,18 +72,36 @@ type Meta struct {
 	ServerID string // stable for the life of the server, backups included
 	// Epoch names this copy of the change log; it is new in every backup,
 	// so cursors from before a restore are recognisably stale.
-	Epoch         string
-	Created       time.Time
-	Recovery      string // the agency recovery recipient; "" until set
-	RosterVersion uint64 // bumped whenever any team's roster may have changed
+	Epoch   string
+	Created time.Time
+	// Recovery is the agency recovery recipient the stored statements
+	// prove; "" until a signed one is stored.
+	Recovery      string
+	RosterVersion uint64 // bumped whenever the roster may have changed
+	// Agency is the public half of the agency's signing identity: every
+	// statement the server accepts chains to it. nil until installed
+	// (fieldcased agency init or set-key).
+	Agency ed25519.PublicKey
 }
 
 // MetaTx reads and writes the server's metadata.
 type MetaTx interface {
 	Meta() (Meta, error)
 	SetRecovery(recipient string) error
+	// SetAgency installs the agency's public key (replacing any).
+	SetAgency(pub ed25519.PublicKey) error
 	// BumpRosterVersion increments Meta.RosterVersion and returns it.
 	BumpRosterVersion() (uint64, error)
+}
+
+// StatementTx holds the signed statements (trust.Signed) the server has
+// accepted: it serves them all to devices, which evaluate them themselves.
+type StatementTx interface {
+	// InsertStatement stores s once: storing a statement with the same
+	// ID() again changes nothing and reports false.
+	InsertStatement(s trust.Signed) (inserted bool, err error)
+	// Statements lists every stored statement in the order stored.
+	Statements() ([]trust.Signed, error)
 }
 
 // Team is a group of users whose supervisors see all its cases.
@@ -114,21 +138,15 @@ type Device struct {
 	LastSeen   time.Time `json:"last_seen"`
 	LastSync   time.Time `json:"last_sync"`
 	Revoked    time.Time `json:"revoked"` // zero while the device is in use
+	// Grant is the enrolment grant the device enrolled under (its device
+	// statement names it); "" for a device enrolled by protocol 1, which
+	// must enrol again.
+	Grant string `json:"grant,omitempty"`
 }
 
-// EnrollCode is a one-time enrolment code, kept by its hash.
-type EnrollCode struct {
-	Hash    [32]byte  `json:"hash"`
-	UserID  string    `json:"user_id"`
-	Created time.Time `json:"created"`
-	Expires time.Time `json:"expires"`
-	// UsedBy is the device that enrolled with the code. A used code is kept
-	// until it expires so that the same device can retry an enrolment whose
-	// answer it never received, and gets a fresh token.
-	UsedBy string `json:"used_by,omitempty"`
-}
-
-// DirectoryTx holds who is who: teams, users, devices and enrolment codes.
+// DirectoryTx holds who is who: teams, users and devices. Teams and users
+// are derived from the agency's signed statements, devices from their
+// enrolment; access control reads these rows.
 type DirectoryTx interface {
 	InsertTeam(Team) error // ErrExists if the id or name is taken
 	Team(id string) (Team, error)
@@ -138,11 +156,19 @@ type DirectoryTx interface {
 	SetTeamPolicy(teamID string, policy []byte, version int) error
 
 	InsertUser(User) error // ErrExists if the id or name is taken
+	// ReplaceUser replaces an existing user's row (a newer user statement):
+	// ErrNotFound if there is none, ErrExists if the new name is another's.
+	ReplaceUser(User) error
 	User(id string) (User, error)
 	UserByName(name string) (User, error)
 	Users() ([]User, error)
 
 	InsertDevice(Device) error // ErrExists if the id or token hash is taken
+	// ReplaceDevice replaces every field of an existing device's row, its
+	// token too (a device enrolling again under an id whose old enrolment
+	// is no longer trusted): ErrNotFound if there is none, ErrExists if the
+	// token hash is another device's.
+	ReplaceDevice(Device) error
 	Device(id string) (Device, error)
 	DeviceByToken(hash [32]byte) (Device, error)
 	Devices() ([]Device, error)
@@ -155,14 +181,6 @@ type DirectoryTx interface {
 	// time leaves the field), touching nothing else: a concurrent revocation
 	// is never undone.
 	TouchDevice(id string, seen, synced time.Time) error
-
-	InsertEnrollCode(EnrollCode) error
-	EnrollCode(hash [32]byte) (EnrollCode, error)
-	DeleteEnrollCode(hash [32]byte) error
-	// MarkEnrollCodeUsed records which device used a code.
-	MarkEnrollCodeUsed(hash [32]byte, deviceID string) error
-	// DeleteEnrollCodes removes codes that expired before t and returns how many.
-	DeleteEnrollCodes(expiredBefore time.Time) (int, error)
 }
 
 // Case is what the server knows of a case: its team and members, never its
@@ -175,6 +193,9 @@ type Case struct {
 	// Transcription is set while a dictation of the case waits for typing:
 	// the team's typists may then read the case and add transcripts.
 	Transcription bool `json:"transcription,omitempty"`
+	// KeyEpoch is the highest key epoch of the case's keyrings stored
+	// (record.KeyringID), 0 before the first.
+	KeyEpoch uint32 `json:"key_epoch,omitempty"`
 }
 
 // RecordInfo ties a record to its case and kind, which never change.
@@ -198,10 +219,16 @@ type CaseTx interface {
 	HasRevision(rev record.RevID) (bool, error)
 	Revision(rev record.RevID) (*record.Revision, error)
 	// InsertRevision stores a validated revision (ErrExists if present). It
-	// does not touch the change log: see LogTx.AppendChange.
+	// does not touch the change log (see LogTx.AppendChange). A keyring
+	// revision of a higher epoch than a rotation owed for its case
+	// (KeyringEpoch) clears that rotation.
 	InsertRevision(*record.Revision) error
 	// CaseRevisions lists the revisions of a case in the order stored.
 	CaseRevisions(caseID string) ([]record.RevID, error)
+	// DeviceRevisions lists at most limit revisions a device wrote with a
+	// sequence number above afterSeq, by sequence number (and id, should
+	// a device have used one number twice).
+	DeviceRevisions(deviceID string, afterSeq uint64, limit int) ([]*record.Revision, error)
 }
 
 // Change is one entry of the change log: a revision becoming visible. Target
@@ -237,6 +264,42 @@ type LogTx interface {
 	// TakePendingSeq removes seq from the pending set, reporting whether it
 	// was there.
 	TakePendingSeq(deviceID string, seq uint64) (bool, error)
+	// DeviceMaxSeq is the highest sequence number of the device the server
+	// holds: the greatest of AckedSeq, its pending numbers and its stored
+	// revisions' (0 for a device that never pushed).
+	DeviceMaxSeq(deviceID string) (uint64, error)
+}
+
+// Rotation is a case whose key is owed a new epoch: a device that could
+// hold the key at Epoch was revoked. The next member or supervisor device
+// to sync starts one; storing a keyring of a higher epoch clears it.
+type Rotation struct {
+	CaseID string `json:"case_id"`
+	Epoch  uint32 `json:"epoch"`
+}
+
+// RotationTx holds the rotations owed.
+type RotationTx interface {
+	// SetRotationOwed flags a case as owing a rotation past epoch, keeping
+	// the higher epoch when one is owed already.
+	SetRotationOwed(caseID string, epoch uint32) error
+	// RotationsOwed lists the rotations owed, by case id.
+	RotationsOwed() ([]Rotation, error)
+}
+
+// KeyringEpoch reports the key epoch of a keyring revision: the epoch its
+// body names (sealed.DecodeKeyring), when its record id is that epoch's
+// (record.KeyringID). ok is false for any other revision, and for a
+// keyring tombstone.
+func KeyringEpoch(r *record.Revision) (epoch uint32, ok bool) {
+	if r.Kind != record.KindKeyring || r.Deleted {
+		return 0, false
+	}
+	k, err := sealed.DecodeKeyring(r.Body)
+	if err != nil || k.Epoch == 0 || record.KeyringID(r.CaseID, k.Epoch) != r.RecordID {
+		return 0, false
+	}
+	return k.Epoch, true
 }
 
 // BlobTx holds sealed blobs (audio chunks), by case and SHA-256.

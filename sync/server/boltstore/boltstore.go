@@ -1,7 +1,9 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
@@ -10,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -17,60 +20,82 @@ import (
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/server"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // FileName is the store's file name inside a server's data directory.
 const FileName = "fieldcased.db"
 
 // FormatVersion is the layout version written in meta; a newer one is
-// refused.
-const FormatVersion = 1
+// refused, an older one upgraded when opened for writing (format 1, before
+// signed statements: see upgrade). Read-only, a format 1 file reads as
+// having no statements, device index or rotations.
+const FormatVersion = 2
 
 // Layout names the buckets of a store file (format FormatVersion). Tools
 // that copy whole stores (pgstore's import and backup) read and write the
 // file through these names, so the layout is written down once.
 var Layout = layout{
-	Meta:        []byte("meta"),
-	Teams:       []byte("teams"),
-	TeamNames:   []byte("team_names"),
-	Users:       []byte("users"),
-	UserNames:   []byte("user_names"),
-	Devices:     []byte("devices"),
-	Tokens:      []byte("tokens"),
-	EnrollCodes: []byte("enroll_codes"),
-	Cases:       []byte("cases"),
-	Records:     []byte("records"),
-	Revs:        []byte("revs"),
-	CaseRevs:    []byte("case_revs"),
-	Changes:     []byte("changes"),
-	Acks:        []byte("acks"),
-	AckPending:  []byte("ack_pending"),
-	Blobs:       []byte("blobs"),
+	Meta:       []byte("meta"),
+	Teams:      []byte("teams"),
+	TeamNames:  []byte("team_names"),
+	Users:      []byte("users"),
+	UserNames:  []byte("user_names"),
+	Devices:    []byte("devices"),
+	Tokens:     []byte("tokens"),
+	Cases:      []byte("cases"),
+	Records:    []byte("records"),
+	Revs:       []byte("revs"),
+	CaseRevs:   []byte("case_revs"),
+	Changes:    []byte("changes"),
+	Acks:       []byte("acks"),
+	AckPending: []byte("ack_pending"),
+	Blobs:      []byte("blobs"),
+
+	Statements:   []byte("statements"),
+	StatementIDs: []byte("statement_ids"),
+	DevRevs:      []byte("dev_revs"),
+	Rotations:    []byte("rotations"),
 }
 
 type layout struct {
-	Meta        []byte
-	Teams       []byte
-	TeamNames   []byte
-	Users       []byte
-	UserNames   []byte
-	Devices     []byte
-	Tokens      []byte
-	EnrollCodes []byte
-	Cases       []byte
-	Records     []byte
-	Revs        []byte
-	CaseRevs    []byte
-	Changes     []byte
-	Acks        []byte
-	AckPending  []byte
-	Blobs       []byte
+	Meta       []byte
+	Teams      []byte
+	TeamNames  []byte
+	Users      []byte
+	UserNames  []byte
+	Devices    []byte
+	Tokens     []byte
+	Cases      []byte
+	Records    []byte
+	Revs       []byte
+	CaseRevs   []byte
+	Changes    []byte
+	Acks       []byte
+	AckPending []byte
+	Blobs      []byte
+
+	// Format 2.
+	Statements   []byte // statement counter (8 bytes) → trust.Signed (JSON)
+	StatementIDs []byte // trust.Signed.ID() → statement counter
+	DevRevs      []byte // device id ‖ 0 ‖ seq (8 bytes) ‖ rev → nothing
+	Rotations    []byte // case id → epoch owed past (4 bytes)
 }
 
 // All lists every bucket of the layout.
 func (l layout) All() [][]byte {
-	return [][]byte{l.Meta, l.Teams, l.TeamNames, l.Users, l.UserNames, l.Devices, l.Tokens, l.EnrollCodes, l.Cases, l.Records, l.Revs, l.CaseRevs, l.Changes, l.Acks, l.AckPending, l.Blobs}
+	return append(l.Format1(), l.Statements, l.StatementIDs, l.DevRevs, l.Rotations)
 }
+
+// Format1 lists the buckets a format 1 file has (it also has enroll_codes,
+// dropped by the upgrade).
+func (l layout) Format1() [][]byte {
+	return [][]byte{l.Meta, l.Teams, l.TeamNames, l.Users, l.UserNames, l.Devices, l.Tokens, l.Cases, l.Records, l.Revs, l.CaseRevs, l.Changes, l.Acks, l.AckPending, l.Blobs}
+}
+
+// format1EnrollCodes is format 1's bucket of hashed enrolment codes, gone
+// with signed enrolment.
+var format1EnrollCodes = []byte("enroll_codes")
 
 // MetaKeys name the values in the meta bucket.
 var MetaKeys = metaKeys{
@@ -82,6 +107,8 @@ var MetaKeys = metaKeys{
 	RosterVersion: []byte("roster_version"),
 	ChangeSeq:     []byte("change_seq"),
 	CaseRevSeq:    []byte("case_rev_seq"),
+	Agency:        []byte("agency"),
+	StatementSeq:  []byte("statement_seq"),
 }
 
 type metaKeys struct {
@@ -93,6 +120,8 @@ type metaKeys struct {
 	RosterVersion []byte
 	ChangeSeq     []byte
 	CaseRevSeq    []byte
+	Agency        []byte // the agency's public key (32 bytes), absent until set
+	StatementSeq  []byte // last statement counter
 }
 
 // ErrNotStore means a file is not a fieldcased store (or is a newer one).
@@ -177,7 +206,10 @@ func initialise(tx *bolt.Tx) error {
 		}
 	}
 	m := tx.Bucket(Layout.Meta)
-	if m.Get(MetaKeys.Format) != nil {
+	if v := m.Get(MetaKeys.Format); v != nil {
+		if binary.BigEndian.Uint64(v) < FormatVersion {
+			return upgrade(tx)
+		}
 		return nil
 	}
 	now, _ := time.Now().UTC().MarshalText()
@@ -192,6 +224,71 @@ func initialise(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// upgrade brings a format 1 store to format 2: hashed enrolment codes go
+// (enrolment is by signed grant now), and so does the unsigned recovery
+// recipient (it is signed again); every stored revision is indexed by
+// device and sequence number; each case learns its highest key epoch from
+// its keyring records. Teams, users and devices stay; devices enrolled by
+// protocol 1 have no grant and must enrol again (docs/OPERATIONS.md).
+func upgrade(btx *bolt.Tx) error {
+	if btx.Bucket(format1EnrollCodes) != nil {
+		if err := btx.DeleteBucket(format1EnrollCodes); err != nil {
+			return err
+		}
+	}
+	if err := btx.Bucket(Layout.Meta).Delete(MetaKeys.Recovery); err != nil {
+		return err
+	}
+	t := &tx{btx: btx}
+	err := btx.Bucket(Layout.Revs).ForEach(func(k, v []byte) error {
+		r, _, err := record.UnmarshalRevision(v)
+		if err != nil {
+			return fmt.Errorf("revision %x: %w", k, err)
+		}
+		return t.b(Layout.DevRevs).Put(devRevKey(r.Device, r.Seq, r.Rev), nil)
+	})
+	if err != nil {
+		return fmt.Errorf("upgrading to format 2: %w", err)
+	}
+	epochs := map[string]uint32{}
+	err = btx.Bucket(Layout.Records).ForEach(func(k, v []byte) error {
+		kind, caseID, ok := cutByte(v, 0)
+		if !ok || record.Kind(kind) != record.KindKeyring {
+			return nil
+		}
+		if e, ok := keyringIDEpoch(string(caseID), string(k)); ok && e > epochs[string(caseID)] {
+			epochs[string(caseID)] = e
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("upgrading to format 2: %w", err)
+	}
+	for id, e := range epochs {
+		c, err := t.Case(id)
+		if errors.Is(err, server.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("upgrading to format 2: %w", err)
+		}
+		c.KeyEpoch = e
+		if err := t.PutCase(c); err != nil {
+			return err
+		}
+	}
+	return btx.Bucket(Layout.Meta).Put(MetaKeys.Format, u64(FormatVersion))
+}
+
+// keyringIDEpoch reads the epoch from a keyring record id
+// (record.KeyringID).
+func keyringIDEpoch(caseID, recordID string) (uint32, bool) {
+	var e uint32
+	if _, err := fmt.Sscanf(strings.TrimPrefix(recordID, caseID), ".k%d", &e); err != nil || record.KeyringID(caseID, e) != recordID {
+		return 0, false
+	}
+	return e, true
 }
 
 func bucketNames(tx *bolt.Tx) []string {
@@ -404,11 +501,56 @@ func (t *tx) Meta() (server.Meta, error) {
 		Created:       created,
 		Recovery:      string(m.Get(MetaKeys.Recovery)),
 		RosterVersion: getU64(m, MetaKeys.RosterVersion),
+		Agency:        agencyKey(m.Get(MetaKeys.Agency)),
 	}, nil
+}
+
+func agencyKey(v []byte) ed25519.PublicKey {
+	if len(v) != ed25519.PublicKeySize {
+		return nil
+	}
+	return ed25519.PublicKey(bytes.Clone(v))
 }
 
 func (t *tx) SetRecovery(recipient string) error {
 	return t.b(Layout.Meta).Put(MetaKeys.Recovery, []byte(recipient))
+}
+
+func (t *tx) SetAgency(pub ed25519.PublicKey) error {
+	if len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("agency key of %d bytes", len(pub))
+	}
+	return t.b(Layout.Meta).Put(MetaKeys.Agency, bytes.Clone(pub))
+}
+
+// Statements: counter (8 bytes) → JSON, and their ids → counter.
+
+func (t *tx) InsertStatement(s trust.Signed) (bool, error) {
+	id := []byte(s.ID())
+	ids := t.b(Layout.StatementIDs)
+	if ids == nil {
+		return false, errors.New("statements: store opened read-only in an old format")
+	}
+	if ids.Get(id) != nil {
+		return false, nil
+	}
+	m := t.b(Layout.Meta)
+	n := getU64(m, MetaKeys.StatementSeq) + 1
+	if err := m.Put(MetaKeys.StatementSeq, u64(n)); err != nil {
+		return false, err
+	}
+	if err := putJSON(t.b(Layout.Statements), u64(n), s); err != nil {
+		return false, err
+	}
+	return true, ids.Put(id, u64(n))
+}
+
+func (t *tx) Statements() ([]trust.Signed, error) {
+	b := t.b(Layout.Statements)
+	if b == nil {
+		return nil, nil
+	}
+	return listJSON[trust.Signed](b)
 }
 
 func (t *tx) BumpRosterVersion() (uint64, error) {
@@ -454,6 +596,26 @@ func (t *tx) InsertUser(u server.User) error {
 	return t.b(Layout.UserNames).Put([]byte(u.Name), []byte(u.ID))
 }
 
+func (t *tx) ReplaceUser(u server.User) error {
+	old, err := t.User(u.ID)
+	if err != nil {
+		return err
+	}
+	names := t.b(Layout.UserNames)
+	if old.Name != u.Name {
+		if names.Get([]byte(u.Name)) != nil {
+			return fmt.Errorf("user %q: %w", u.Name, server.ErrExists)
+		}
+		if err := names.Delete([]byte(old.Name)); err != nil {
+			return err
+		}
+		if err := names.Put([]byte(u.Name), []byte(u.ID)); err != nil {
+			return err
+		}
+	}
+	return putJSON(t.b(Layout.Users), []byte(u.ID), u)
+}
+
 func (t *tx) User(id string) (server.User, error) {
 	var u server.User
 	return u, getJSON(t.b(Layout.Users), []byte(id), &u)
@@ -486,6 +648,26 @@ func (t *tx) InsertDevice(d server.Device) error {
 		return err
 	}
 	return t.b(Layout.Tokens).Put(d.TokenHash[:], []byte(d.ID))
+}
+
+func (t *tx) ReplaceDevice(d server.Device) error {
+	old, err := t.Device(d.ID)
+	if err != nil {
+		return err
+	}
+	tokens := t.b(Layout.Tokens)
+	if old.TokenHash != d.TokenHash {
+		if tokens.Get(d.TokenHash[:]) != nil {
+			return fmt.Errorf("token: %w", server.ErrExists)
+		}
+		if err := tokens.Delete(old.TokenHash[:]); err != nil {
+			return err
+		}
+		if err := tokens.Put(d.TokenHash[:], []byte(d.ID)); err != nil {
+			return err
+		}
+	}
+	return putJSON(t.b(Layout.Devices), []byte(d.ID), d)
 }
 
 func (t *tx) Device(id string) (server.Device, error) {
@@ -545,51 +727,6 @@ func (t *tx) TouchDevice(id string, seen, synced time.Time) error {
 		d.LastSync = synced.UTC()
 	}
 	return putJSON(t.b(Layout.Devices), []byte(id), d)
-}
-
-func (t *tx) InsertEnrollCode(c server.EnrollCode) error {
-	if t.b(Layout.EnrollCodes).Get(c.Hash[:]) != nil {
-		return server.ErrExists
-	}
-	return putJSON(t.b(Layout.EnrollCodes), c.Hash[:], c)
-}
-
-func (t *tx) EnrollCode(hash [32]byte) (server.EnrollCode, error) {
-	var c server.EnrollCode
-	return c, getJSON(t.b(Layout.EnrollCodes), hash[:], &c)
-}
-
-func (t *tx) DeleteEnrollCode(hash [32]byte) error {
-	if t.b(Layout.EnrollCodes).Get(hash[:]) == nil {
-		return server.ErrNotFound
-	}
-	return t.b(Layout.EnrollCodes).Delete(hash[:])
-}
-
-func (t *tx) MarkEnrollCodeUsed(hash [32]byte, deviceID string) error {
-	c, err := t.EnrollCode(hash)
-	if err != nil {
-		return err
-	}
-	c.UsedBy = deviceID
-	return putJSON(t.b(Layout.EnrollCodes), hash[:], c)
-}
-
-func (t *tx) DeleteEnrollCodes(before time.Time) (int, error) {
-	codes, err := listJSON[server.EnrollCode](t.b(Layout.EnrollCodes))
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, c := range codes {
-		if c.Expires.Before(before) {
-			if err := t.b(Layout.EnrollCodes).Delete(c.Hash[:]); err != nil {
-				return n, err
-			}
-			n++
-		}
-	}
-	return n, nil
 }
 
 // Cases, records and revisions.
@@ -682,7 +819,48 @@ func (t *tx) InsertRevision(r *record.Revision) error {
 		return err
 	}
 	k := binary.BigEndian.AppendUint64(append([]byte(r.CaseID), 0), n)
-	return t.b(Layout.CaseRevs).Put(k, r.Rev[:])
+	if err := t.b(Layout.CaseRevs).Put(k, r.Rev[:]); err != nil {
+		return err
+	}
+	if err := t.b(Layout.DevRevs).Put(devRevKey(r.Device, r.Seq, r.Rev), nil); err != nil {
+		return err
+	}
+	if e, ok := server.KeyringEpoch(r); ok {
+		rot := t.b(Layout.Rotations)
+		if v := rot.Get([]byte(r.CaseID)); len(v) == 4 && binary.BigEndian.Uint32(v) < e {
+			return rot.Delete([]byte(r.CaseID))
+		}
+	}
+	return nil
+}
+
+// devRevKey is a dev_revs key: device id ‖ 0 ‖ seq (8 bytes) ‖ rev.
+func devRevKey(device string, seq uint64, rev record.RevID) []byte {
+	k := binary.BigEndian.AppendUint64(append([]byte(device), 0), seq)
+	return append(k, rev[:]...)
+}
+
+func (t *tx) DeviceRevisions(deviceID string, afterSeq uint64, limit int) ([]*record.Revision, error) {
+	b := t.b(Layout.DevRevs)
+	if b == nil || limit <= 0 || afterSeq == ^uint64(0) {
+		return nil, nil
+	}
+	prefix := append([]byte(deviceID), 0)
+	var out []*record.Revision
+	c := b.Cursor()
+	for k, _ := c.Seek(binary.BigEndian.AppendUint64(bytes.Clone(prefix), afterSeq+1)); k != nil && len(out) < limit; k, _ = c.Next() {
+		if len(k) != len(prefix)+8+32 || !bytes.HasPrefix(k, prefix) {
+			break
+		}
+		var id record.RevID
+		copy(id[:], k[len(prefix)+8:])
+		r, err := t.Revision(id)
+		if err != nil {
+			return nil, fmt.Errorf("device index names revision %s: %w", id.Short(), err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func (t *tx) CaseRevisions(caseID string) ([]record.RevID, error) {
@@ -787,6 +965,59 @@ func (t *tx) TakePendingSeq(deviceID string, seq uint64) (bool, error) {
 		return false, nil
 	}
 	return true, b.Delete(k)
+}
+
+// lastSeq is the highest sequence number under device id ‖ 0 in bucket b
+// (keys prefix ‖ seq, with extra bytes of length extra after it).
+func lastSeq(b *bolt.Bucket, deviceID string, extra int) uint64 {
+	if b == nil {
+		return 0
+	}
+	prefix := append([]byte(deviceID), 0)
+	c := b.Cursor()
+	// The last key with the prefix is the one before the prefix's successor.
+	next := append(bytes.Clone(prefix[:len(prefix)-1]), 1)
+	k, _ := c.Seek(next)
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	if k == nil || len(k) != len(prefix)+8+extra || !bytes.HasPrefix(k, prefix) {
+		return 0
+	}
+	return binary.BigEndian.Uint64(k[len(prefix):])
+}
+
+func (t *tx) DeviceMaxSeq(deviceID string) (uint64, error) {
+	acked, _ := t.AckedSeq(deviceID)
+	return max(acked, lastSeq(t.b(Layout.AckPending), deviceID, 0), lastSeq(t.b(Layout.DevRevs), deviceID, 32)), nil
+}
+
+// Rotations: case id → epoch (4 bytes).
+
+func (t *tx) SetRotationOwed(caseID string, epoch uint32) error {
+	b := t.b(Layout.Rotations)
+	if v := b.Get([]byte(caseID)); len(v) == 4 && binary.BigEndian.Uint32(v) >= epoch {
+		return nil
+	}
+	return b.Put([]byte(caseID), binary.BigEndian.AppendUint32(nil, epoch))
+}
+
+func (t *tx) RotationsOwed() ([]server.Rotation, error) {
+	b := t.b(Layout.Rotations)
+	if b == nil {
+		return nil, nil
+	}
+	var out []server.Rotation
+	err := b.ForEach(func(k, v []byte) error {
+		if len(v) != 4 {
+			return fmt.Errorf("rotation of case %q: damaged", k)
+		}
+		out = append(out, server.Rotation{CaseID: string(k), Epoch: binary.BigEndian.Uint32(v)})
+		return nil
+	})
+	return out, err
 }
 
 // Blobs: case id ‖ 0 ‖ id → data.

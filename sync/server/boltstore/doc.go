@@ -5,20 +5,29 @@
 // Layout (bucket: key → value):
 //
 //	meta          format, server_id, epoch, created, recovery, roster_version,
-//	              change_seq (last change log number), case_rev_seq
+//	              change_seq (last change log number), case_rev_seq,
+//	              agency (the agency's public key), statement_seq
+//	statements    counter (8 bytes) → trust.Signed (JSON), in the order stored
+//	statement_ids trust.Signed.ID() → counter
 //	teams         team id → Team (JSON);  team_names: name → team id
 //	users         user id → User (JSON);  user_names: name → user id
 //	devices       device id → Device (JSON, token hash only)
 //	tokens        SHA-256(token) → device id
-//	enroll_codes  SHA-256(code) → EnrollCode (JSON)
-//	cases         case id → Case (JSON: team, members, created)
+//	cases         case id → Case (JSON: team, members, created, key epoch)
 //	records       record id → kind ‖ 0 ‖ case id
 //	revs          rev (32 bytes) → the revision's canonical binary encoding
 //	case_revs     case id ‖ 0 ‖ counter (8 bytes) → rev
+//	dev_revs      device id ‖ 0 ‖ seq (8 bytes) ‖ rev → nothing
 //	changes       seq (8 bytes, big-endian) → rev ‖ case id ‖ target user
 //	acks          device id → contiguous acknowledged sequence (8 bytes)
 //	ack_pending   device id ‖ 0 ‖ seq (8 bytes) → acknowledged above it
+//	rotations     case id → key epoch owed a rotation past (4 bytes)
 //	blobs         case id ‖ 0 ‖ SHA-256 → sealed bytes
+//
+// Format 1 (protocol 1) had no statements, dev_revs or rotations, and kept
+// hashed enrolment codes in enroll_codes. Opened for writing it is upgraded
+// in one transaction (upgrade); opened read-only (an old backup, for an
+// export) it reads as having none of them.
 //
 // bbolt has one writer at a time, so change log numbers are assigned and
 // committed in the same order and a cursor can never skip a change. Every

@@ -18,15 +18,18 @@ import (
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // This file moves whole stores between PostgreSQL and boltstore's file
-// format (sync/server/boltstore/doc.go, format 1): ImportBolt copies a bbolt
+// format (sync/server/boltstore/doc.go, format 2): ImportBolt copies a bbolt
 // store or backup into an empty database, Backup writes the database as a
 // bbolt backup. Both read and write the bbolt layout directly, because
 // server.Tx has no way to list everything (cases, records, blobs, acks) or
 // to set a store's identity; a change of that layout bumps its format
-// number, which both refuse.
+// number. ImportBolt also reads format 1 (before signed statements: it has
+// none, and its hashed enrolment codes are left behind), as boltstore's own
+// upgrade does.
 
 // ErrNotBoltStore means a file is not a bbolt store of a format this
 // version reads.
@@ -34,23 +37,24 @@ var ErrNotBoltStore = errors.New("not a fieldcased bbolt store of a known format
 
 // Counts is what a whole-store copy moved, and what was checked.
 type Counts struct {
-	Teams       int   `json:"teams"`
-	Users       int   `json:"users"`
-	Devices     int   `json:"devices"`
-	EnrollCodes int   `json:"enroll_codes"`
-	Cases       int   `json:"cases"`
-	Records     int   `json:"records"`
-	Revisions   int   `json:"revisions"`
-	Changes     int   `json:"changes"`
-	Acks        int   `json:"acks"`
-	Pending     int   `json:"ack_pending"`
-	Blobs       int   `json:"blobs"`
-	BlobBytes   int64 `json:"blob_bytes"`
+	Statements int   `json:"statements"`
+	Teams      int   `json:"teams"`
+	Users      int   `json:"users"`
+	Devices    int   `json:"devices"`
+	Cases      int   `json:"cases"`
+	Records    int   `json:"records"`
+	Revisions  int   `json:"revisions"`
+	Changes    int   `json:"changes"`
+	Acks       int   `json:"acks"`
+	Pending    int   `json:"ack_pending"`
+	Rotations  int   `json:"rotations"`
+	Blobs      int   `json:"blobs"`
+	BlobBytes  int64 `json:"blob_bytes"`
 }
 
 func (c Counts) String() string {
-	return fmt.Sprintf("%d teams, %d users, %d devices, %d enrolment codes, %d cases, %d records, %d revisions, %d change log entries, %d device acknowledgements (+%d pending), %d blobs (%d bytes)",
-		c.Teams, c.Users, c.Devices, c.EnrollCodes, c.Cases, c.Records, c.Revisions, c.Changes, c.Acks, c.Pending, c.Blobs, c.BlobBytes)
+	return fmt.Sprintf("%d signed statements, %d teams, %d users, %d devices, %d cases, %d records, %d revisions, %d change log entries, %d device acknowledgements (+%d pending), %d rotations owed, %d blobs (%d bytes)",
+		c.Statements, c.Teams, c.Users, c.Devices, c.Cases, c.Records, c.Revisions, c.Changes, c.Acks, c.Pending, c.Rotations, c.Blobs, c.BlobBytes)
 }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
@@ -63,7 +67,8 @@ func getU64(b *bolt.Bucket, k []byte) uint64 {
 	return binary.BigEndian.Uint64(v)
 }
 
-// openBolt opens a bbolt store read-only and checks its format.
+// openBolt opens a bbolt store read-only and checks its format (1 or 2;
+// format 1 lacks the buckets of statements, the device index and rotations).
 func openBolt(path string) (*bolt.DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
@@ -80,10 +85,10 @@ func openBolt(path string) (*bolt.DB, error) {
 		if m == nil {
 			return ErrNotBoltStore
 		}
-		if v := getU64(m, boltstore.MetaKeys.Format); v != boltstore.FormatVersion {
+		if v := getU64(m, boltstore.MetaKeys.Format); v != 1 && v != boltstore.FormatVersion {
 			return fmt.Errorf("%w: format %d", ErrNotBoltStore, v)
 		}
-		for _, b := range boltstore.Layout.All() {
+		for _, b := range boltstore.Layout.Format1() {
 			if btx.Bucket(b) == nil {
 				return fmt.Errorf("%w: no %s bucket", ErrNotBoltStore, b)
 			}
@@ -166,8 +171,12 @@ func (c *copier) flush() error {
 	return nil
 }
 
-// eachJSON decodes every value of a bucket as T.
+// eachJSON decodes every value of a bucket as T (none for a bucket a
+// format 1 file lacks).
 func eachJSON[T any](b *bolt.Bucket, fn func(T) error) error {
+	if b == nil {
+		return nil
+	}
 	return b.ForEach(func(k, v []byte) error {
 		var x T
 		if err := json.Unmarshal(v, &x); err != nil {
@@ -230,8 +239,16 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	if record.ValidID(serverID) != nil {
 		return c, fmt.Errorf("%w: meta: server id %q", ErrNotBoltStore, serverID)
 	}
-	_, err = ptx.Exec(ctx, `UPDATE meta SET server_id = $1, epoch = $2, created = $3, recovery = $4, roster_version = $5`,
-		serverID, newID(), created.UTC(), string(m.Get(boltstore.MetaKeys.Recovery)), int64(getU64(m, boltstore.MetaKeys.RosterVersion)))
+	var agency []byte
+	if v := m.Get(boltstore.MetaKeys.Agency); v != nil {
+		agency = bytes.Clone(v)
+	}
+	recovery := string(m.Get(boltstore.MetaKeys.Recovery))
+	if getU64(m, boltstore.MetaKeys.Format) < boltstore.FormatVersion {
+		recovery = "" // format 1's was not signed: it is signed again
+	}
+	_, err = ptx.Exec(ctx, `UPDATE meta SET server_id = $1, epoch = $2, created = $3, recovery = $4, roster_version = $5, agency = $6`,
+		serverID, newID(), created.UTC(), recovery, int64(getU64(m, boltstore.MetaKeys.RosterVersion)), agency)
 	if err != nil {
 		return c, err
 	}
@@ -239,9 +256,16 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 		return &copier{ctx: ctx, tx: ptx, table: table, cols: cols}
 	}
 
-	teams := cp("teams", "id", "name", "created")
+	// Statements in the order stored (by counter), so ord keeps it.
+	statements := cp("statements", "id", "body", "signer", "sig")
+	if err := eachJSON(btx.Bucket(boltstore.Layout.Statements), func(s trust.Signed) error {
+		return statements.add(len(s.Body), s.ID(), nonNil(s.Body), s.Signer, nonNil(s.Sig))
+	}); err != nil {
+		return c, fmt.Errorf("statements: %w", err)
+	}
+	teams := cp("teams", "id", "name", "created", "policy", "policy_version")
 	if err := eachJSON(btx.Bucket(boltstore.Layout.Teams), func(t server.Team) error {
-		return teams.add(0, t.ID, t.Name, utc(t.Created))
+		return teams.add(0, t.ID, t.Name, utc(t.Created), t.Policy, t.PolicyVersion)
 	}); err != nil {
 		return c, fmt.Errorf("teams: %w", err)
 	}
@@ -251,25 +275,19 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	}); err != nil {
 		return c, fmt.Errorf("users: %w", err)
 	}
-	devices := cp("devices", "id", "user_id", "name", "recipient", "signing_key", "token_hash", "enrolled", "last_seen", "last_sync", "revoked")
+	devices := cp("devices", "id", "user_id", "name", "recipient", "signing_key", "token_hash", "enrolled", "last_seen", "last_sync", "revoked", "grant_id")
 	if err := eachJSON(btx.Bucket(boltstore.Layout.Devices), func(d server.Device) error {
 		return devices.add(0, d.ID, d.UserID, d.Name, d.Recipient, nonNil(d.SigningKey), d.TokenHash[:],
-			utc(d.Enrolled), utc(d.LastSeen), utc(d.LastSync), utc(d.Revoked))
+			utc(d.Enrolled), utc(d.LastSeen), utc(d.LastSync), utc(d.Revoked), d.Grant)
 	}); err != nil {
 		return c, fmt.Errorf("devices: %w", err)
 	}
-	codes := cp("enroll_codes", "hash", "user_id", "created", "expires", "used_by")
-	if err := eachJSON(btx.Bucket(boltstore.Layout.EnrollCodes), func(e server.EnrollCode) error {
-		return codes.add(0, e.Hash[:], e.UserID, utc(e.Created), utc(e.Expires), e.UsedBy)
-	}); err != nil {
-		return c, fmt.Errorf("enrolment codes: %w", err)
-	}
-	cases := cp("cases", "id", "team_id", "members", "created")
+	cases := cp("cases", "id", "team_id", "members", "created", "transcription", "key_epoch")
 	if err := eachJSON(btx.Bucket(boltstore.Layout.Cases), func(cs server.Case) error {
 		if cs.Members == nil {
 			cs.Members = []string{}
 		}
-		return cases.add(0, cs.ID, cs.TeamID, cs.Members, utc(cs.Created))
+		return cases.add(0, cs.ID, cs.TeamID, cs.Members, utc(cs.Created), cs.Transcription, int64(cs.KeyEpoch))
 	}); err != nil {
 		return c, fmt.Errorf("cases: %w", err)
 	}
@@ -284,7 +302,7 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 		return c, fmt.Errorf("records: %w", err)
 	}
 	// Revisions in case_revs order, so each case lists them as stored.
-	revs := cp("revisions", "rev", "case_id", "data")
+	revs := cp("revisions", "rev", "case_id", "data", "device", "seq")
 	revBucket := btx.Bucket(boltstore.Layout.Revs)
 	if err := btx.Bucket(boltstore.Layout.CaseRevs).ForEach(func(k, v []byte) error {
 		data := revBucket.Get(v)
@@ -295,7 +313,7 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 		if err != nil || len(rest) != 0 || !bytes.Equal(r.Rev[:], v) {
 			return fmt.Errorf("revision %x: damaged: %v", v, err)
 		}
-		return revs.add(len(data), bytes.Clone(v), r.CaseID, bytes.Clone(data))
+		return revs.add(len(data), bytes.Clone(v), r.CaseID, bytes.Clone(data), r.Device, int64(r.Seq))
 	}); err != nil {
 		return c, fmt.Errorf("revisions: %w", err)
 	}
@@ -348,6 +366,17 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	}); err != nil {
 		return c, fmt.Errorf("pending acks: %w", err)
 	}
+	rotations := cp("rotations", "case_id", "epoch")
+	if b := btx.Bucket(boltstore.Layout.Rotations); b != nil {
+		if err := b.ForEach(func(k, v []byte) error {
+			if len(v) != 4 {
+				return fmt.Errorf("rotation of %q: damaged", k)
+			}
+			return rotations.add(0, string(k), int64(binary.BigEndian.Uint32(v)))
+		}); err != nil {
+			return c, fmt.Errorf("rotations: %w", err)
+		}
+	}
 	blobs := cp("blobs", "case_id", "id", "data")
 	if err := btx.Bucket(boltstore.Layout.Blobs).ForEach(func(k, v []byte) error {
 		if len(k) < 33 || k[len(k)-33] != 0 {
@@ -358,13 +387,23 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	}); err != nil {
 		return c, fmt.Errorf("blobs: %w", err)
 	}
-	for _, cpr := range []*copier{teams, users, devices, codes, cases, records, revs, changes, acks, pending, blobs} {
+	for _, cpr := range []*copier{statements, teams, users, devices, cases, records, revs, changes, acks, pending, rotations, blobs} {
 		if err := cpr.flush(); err != nil {
 			return c, err
 		}
 	}
-	c.Teams, c.Users, c.Devices, c.EnrollCodes, c.Cases, c.Records = teams.n, users.n, devices.n, codes.n, cases.n, records.n
-	c.Revisions, c.Changes, c.Acks, c.Pending, c.Blobs = revs.n, changes.n, acks.n, pending.n, blobs.n
+	if getU64(m, boltstore.MetaKeys.Format) < boltstore.FormatVersion {
+		// Format 1 cases know no key epoch: learn it from their keyrings,
+		// as migration 0003 does.
+		if _, err := ptx.Exec(ctx, `UPDATE cases c SET key_epoch = k.epoch
+			FROM (SELECT case_id, max(substring(id FROM '\.k([0-9]+)$')::bigint) AS epoch
+				FROM records WHERE kind = 'keyring' GROUP BY case_id) k
+			WHERE k.case_id = c.id AND k.epoch IS NOT NULL`); err != nil {
+			return c, fmt.Errorf("key epochs: %w", err)
+		}
+	}
+	c.Statements, c.Teams, c.Users, c.Devices, c.Cases, c.Records = statements.n, teams.n, users.n, devices.n, cases.n, records.n
+	c.Revisions, c.Changes, c.Acks, c.Pending, c.Rotations, c.Blobs = revs.n, changes.n, acks.n, pending.n, rotations.n, blobs.n
 	return c, nil
 }
 
@@ -425,10 +464,10 @@ type blobKey struct {
 func (s *Store) digest(ctx context.Context) (c Counts, revs map[record.RevID][32]byte, blobs map[blobKey][32]byte, changes map[uint64]server.Change, err error) {
 	revs, blobs, changes = map[record.RevID][32]byte{}, map[blobKey][32]byte{}, map[uint64]server.Change{}
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(ptx pgx.Tx) error {
-		err := ptx.QueryRow(ctx, `SELECT (SELECT count(*) FROM teams), (SELECT count(*) FROM users), (SELECT count(*) FROM devices),
-			(SELECT count(*) FROM enroll_codes), (SELECT count(*) FROM cases), (SELECT count(*) FROM records),
-			(SELECT count(*) FROM acks), (SELECT count(*) FROM ack_pending)`).
-			Scan(&c.Teams, &c.Users, &c.Devices, &c.EnrollCodes, &c.Cases, &c.Records, &c.Acks, &c.Pending)
+		err := ptx.QueryRow(ctx, `SELECT (SELECT count(*) FROM statements), (SELECT count(*) FROM teams), (SELECT count(*) FROM users),
+			(SELECT count(*) FROM devices), (SELECT count(*) FROM cases), (SELECT count(*) FROM records),
+			(SELECT count(*) FROM acks), (SELECT count(*) FROM ack_pending), (SELECT count(*) FROM rotations)`).
+			Scan(&c.Statements, &c.Teams, &c.Users, &c.Devices, &c.Cases, &c.Records, &c.Acks, &c.Pending, &c.Rotations)
 		if err != nil {
 			return err
 		}
@@ -607,6 +646,26 @@ func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 			return err
 		}
 	}
+	if m.Agency != nil {
+		if err := w.put(boltstore.Layout.Meta, boltstore.MetaKeys.Agency, []byte(m.Agency)); err != nil {
+			return err
+		}
+	}
+	statements, err := wrapTx.Statements()
+	if err != nil {
+		return err
+	}
+	for i, s := range statements {
+		if err := w.putJSON(boltstore.Layout.Statements, u64(uint64(i+1)), s); err != nil {
+			return err
+		}
+		if err := w.put(boltstore.Layout.StatementIDs, []byte(s.ID()), u64(uint64(i+1))); err != nil {
+			return err
+		}
+	}
+	if err := w.put(boltstore.Layout.Meta, boltstore.MetaKeys.StatementSeq, u64(uint64(len(statements)))); err != nil {
+		return err
+	}
 	teams, err := wrapTx.Teams()
 	if err != nil {
 		return err
@@ -643,26 +702,14 @@ func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 			return err
 		}
 	}
-	codes, err := list(wrapTx, `SELECT `+codeCols+` FROM enroll_codes`, nil, scanCode)
-	if err != nil {
-		return err
-	}
-	for _, c := range codes {
-		if err := w.putJSON(boltstore.Layout.EnrollCodes, c.Hash[:], c); err != nil {
-			return err
-		}
-	}
-	var cs server.Case
-	err = each(ctx, ptx, `SELECT id, team_id, members, created FROM cases`, []any{&cs.ID, &cs.TeamID, &cs.Members, &cs.Created}, func() error {
-		c := cs
-		c.Created = utc(c.Created)
-		if len(c.Members) == 0 {
-			c.Members = nil
-		}
-		return w.putJSON(boltstore.Layout.Cases, []byte(c.ID), c)
-	})
+	cases, err := wrapTx.TeamCases("")
 	if err != nil {
 		return fmt.Errorf("cases: %w", err)
+	}
+	for _, c := range cases {
+		if err := w.putJSON(boltstore.Layout.Cases, []byte(c.ID), c); err != nil {
+			return err
+		}
 	}
 	var id, caseID, kind string
 	err = each(ctx, ptx, `SELECT id, case_id, kind FROM records`, []any{&id, &caseID, &kind}, func() error {
@@ -673,9 +720,15 @@ func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 	}
 	var n uint64
 	var rev, data []byte
-	err = each(ctx, ptx, `SELECT rev, case_id, data FROM revisions ORDER BY case_id, ord`, []any{&rev, &caseID, &data}, func() error {
+	var device string
+	var devSeq int64
+	err = each(ctx, ptx, `SELECT rev, case_id, data, device, seq FROM revisions ORDER BY case_id, ord`, []any{&rev, &caseID, &data, &device, &devSeq}, func() error {
 		n++
 		if err := w.put(boltstore.Layout.Revs, bytes.Clone(rev), bytes.Clone(data)); err != nil {
+			return err
+		}
+		k := binary.BigEndian.AppendUint64(append([]byte(device), 0), uint64(devSeq))
+		if err := w.put(boltstore.Layout.DevRevs, append(k, rev...), nil); err != nil {
 			return err
 		}
 		return w.put(boltstore.Layout.CaseRevs, binary.BigEndian.AppendUint64(append([]byte(caseID), 0), n), bytes.Clone(rev))
@@ -713,6 +766,13 @@ func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 	})
 	if err != nil {
 		return fmt.Errorf("pending acks: %w", err)
+	}
+	var epoch int64
+	err = each(ctx, ptx, `SELECT case_id, epoch FROM rotations`, []any{&caseID, &epoch}, func() error {
+		return w.put(boltstore.Layout.Rotations, []byte(caseID), binary.BigEndian.AppendUint32(nil, uint32(epoch)))
+	})
+	if err != nil {
+		return fmt.Errorf("rotations: %w", err)
 	}
 	err = each(ctx, ptx, `SELECT case_id, id, data FROM blobs`, []any{&caseID, &rev, &data}, func() error {
 		return w.put(boltstore.Layout.Blobs, append(append([]byte(caseID), 0), rev...), bytes.Clone(data))

@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
 	"github.com/fieldcase/fieldcase/sync/server/pgstore"
 	"github.com/fieldcase/fieldcase/sync/server/pgstore/pgtest"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // A newer schema than the binary knows is refused; instances starting
@@ -88,16 +90,28 @@ func fill(t *testing.T, st server.Store) {
 		if err := tx.InsertUser(server.User{ID: "U1", Name: "Ada", Role: "caseworker", TeamID: "T1", Created: ts}); err != nil {
 			return err
 		}
-		if err := tx.InsertDevice(server.Device{ID: "D1", UserID: "U1", Name: "laptop", Recipient: "age1pq1x", SigningKey: []byte{1, 2},
-			TokenHash: sha256.Sum256([]byte("tok")), Enrolled: ts, LastSeen: ts.Add(time.Hour)}); err != nil {
+		if err := tx.SetAgency(ed25519.PublicKey(bytes.Repeat([]byte{5}, ed25519.PublicKeySize))); err != nil {
 			return err
 		}
-		if err := tx.InsertEnrollCode(server.EnrollCode{Hash: sha256.Sum256([]byte("code")), UserID: "U1", Created: ts, Expires: ts.Add(time.Hour), UsedBy: "D1"}); err != nil {
+		for i := range 3 {
+			st := trust.Statement{Kind: trust.KindTeam, Issued: ts, Team: fmt.Sprintf("T%d", i), Name: fmt.Sprintf("team %d", i)}
+			if _, err := tx.InsertStatement(trust.Signed{Body: st.Marshal(), Signer: trust.SignerAgency, Sig: bytes.Repeat([]byte{byte(i)}, 64)}); err != nil {
+				return err
+			}
+		}
+		if err := tx.SetTeamPolicy("T1", []byte(`{"capacity":9}`), 2); err != nil {
+			return err
+		}
+		if err := tx.InsertDevice(server.Device{ID: "D1", UserID: "U1", Name: "laptop", Recipient: "age1pq1x", SigningKey: []byte{1, 2},
+			TokenHash: sha256.Sum256([]byte("tok")), Enrolled: ts, LastSeen: ts.Add(time.Hour), Grant: "G1"}); err != nil {
+			return err
+		}
+		if err := tx.SetRotationOwed("C1", 1); err != nil {
 			return err
 		}
 		for c := range 3 {
 			caseID := fmt.Sprintf("C%d", c)
-			if err := tx.PutCase(server.Case{ID: caseID, TeamID: "T1", Members: []string{"U1"}, Created: ts}); err != nil {
+			if err := tx.PutCase(server.Case{ID: caseID, TeamID: "T1", Members: []string{"U1"}, Created: ts, Transcription: c == 2, KeyEpoch: uint32(c)}); err != nil {
 				return err
 			}
 			var parent []record.RevID
@@ -140,18 +154,20 @@ func fill(t *testing.T, st server.Store) {
 
 // snapshot is everything server.Tx can read, for comparing two stores.
 type snapshot struct {
-	meta     server.Meta
-	teams    []server.Team
-	users    []server.User
-	devices  []server.Device
-	code     server.EnrollCode
-	cases    []server.Case
-	records  []server.RecordInfo
-	caseRevs [][]record.RevID
-	revs     [][]byte
-	changes  []server.Change
-	acked    uint64
-	blobs    [][]byte
+	meta       server.Meta
+	statements []trust.Signed
+	teams      []server.Team
+	users      []server.User
+	devices    []server.Device
+	rotations  []server.Rotation
+	ownRevs    []*record.Revision
+	cases      []server.Case
+	records    []server.RecordInfo
+	caseRevs   [][]record.RevID
+	revs       [][]byte
+	changes    []server.Change
+	acked      uint64
+	blobs      [][]byte
 }
 
 func read(t *testing.T, st server.Store) snapshot {
@@ -170,7 +186,13 @@ func read(t *testing.T, st server.Store) snapshot {
 		if s.devices, err = tx.Devices(); err != nil {
 			return err
 		}
-		if s.code, err = tx.EnrollCode(sha256.Sum256([]byte("code"))); err != nil {
+		if s.statements, err = tx.Statements(); err != nil {
+			return err
+		}
+		if s.rotations, err = tx.RotationsOwed(); err != nil {
+			return err
+		}
+		if s.ownRevs, err = tx.DeviceRevisions("D1", 2, 100); err != nil {
 			return err
 		}
 		for c := range 3 {
@@ -220,7 +242,8 @@ func read(t *testing.T, st server.Store) snapshot {
 // copy) and change log numbers (renumbered, order kept).
 func compare(t *testing.T, a, b snapshot) {
 	t.Helper()
-	if a.meta.ServerID != b.meta.ServerID || a.meta.Recovery != b.meta.Recovery || a.meta.RosterVersion != b.meta.RosterVersion || !a.meta.Created.Truncate(time.Microsecond).Equal(b.meta.Created.Truncate(time.Microsecond)) {
+	if a.meta.ServerID != b.meta.ServerID || a.meta.Recovery != b.meta.Recovery || a.meta.RosterVersion != b.meta.RosterVersion ||
+		!a.meta.Created.Truncate(time.Microsecond).Equal(b.meta.Created.Truncate(time.Microsecond)) || !a.meta.Agency.Equal(b.meta.Agency) || a.meta.Agency == nil {
 		t.Errorf("meta %+v, want %+v", b.meta, a.meta)
 	}
 	if a.meta.Epoch == b.meta.Epoch {
@@ -235,7 +258,16 @@ func compare(t *testing.T, a, b snapshot) {
 	eq("teams", a.teams, b.teams)
 	eq("users", a.users, b.users)
 	eq("devices", a.devices, b.devices)
-	eq("enrolment code", a.code, b.code)
+	eq("statements", a.statements, b.statements)
+	eq("rotations", a.rotations, b.rotations)
+	if len(a.ownRevs) != 10 || len(b.ownRevs) != len(a.ownRevs) {
+		t.Errorf("D1's revisions after 2: %d, want %d (and 10)", len(b.ownRevs), len(a.ownRevs))
+	}
+	for i := range min(len(a.ownRevs), len(b.ownRevs)) {
+		if a.ownRevs[i].Rev != b.ownRevs[i].Rev {
+			t.Errorf("D1's revision %d differs", i)
+		}
+	}
 	eq("cases", a.cases, b.cases)
 	eq("records", a.records, b.records)
 	eq("case revisions", a.caseRevs, b.caseRevs)
@@ -274,7 +306,7 @@ func TestMoveStores(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ImportBolt: %v", err)
 	}
-	wantCounts := pgstore.Counts{Teams: 1, Users: 1, Devices: 1, EnrollCodes: 1, Cases: 3, Records: 3, Revisions: 12, Changes: 12, Acks: 1, Pending: 1, Blobs: 3, BlobBytes: 3 * 15}
+	wantCounts := pgstore.Counts{Statements: 3, Teams: 1, Users: 1, Devices: 1, Cases: 3, Records: 3, Revisions: 12, Changes: 12, Acks: 1, Pending: 1, Rotations: 1, Blobs: 3, BlobBytes: 3 * 15}
 	if counts != wantCounts {
 		t.Errorf("ImportBolt counts %+v, want %+v", counts, wantCounts)
 	}

@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/fieldcase/fieldcase/record"
 )
 
 // migrations are the schema's versions: migrations/NNNN_name.sql, applied in
@@ -59,6 +62,45 @@ func loadMigrations() ([]migration, error) {
 	return out, nil
 }
 
+// afterMigration are steps a migration needs that SQL cannot do, run right
+// after its SQL in the same transaction.
+var afterMigration = map[int]func(context.Context, pgx.Tx) error{
+	3: indexDeviceRevisions,
+}
+
+// indexDeviceRevisions fills revisions.device and .seq from each stored
+// revision's encoding (migration 3), a batch at a time, then makes them
+// required.
+func indexDeviceRevisions(ctx context.Context, tx pgx.Tx) error {
+	for {
+		rows, err := tx.Query(ctx, `SELECT rev, data FROM revisions WHERE device IS NULL LIMIT 1000`)
+		if err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		var rev, data []byte
+		_, err = pgx.ForEachRow(rows, []any{&rev, &data}, func() error {
+			r, _, err := record.UnmarshalRevision(data)
+			if err != nil {
+				return fmt.Errorf("revision %x: %w", rev, err)
+			}
+			b.Queue(`UPDATE revisions SET device = $2, seq = $3 WHERE rev = $1`, bytes.Clone(rev), r.Device, int64(r.Seq))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if b.Len() == 0 {
+			break
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(ctx, `ALTER TABLE revisions ALTER COLUMN device SET NOT NULL, ALTER COLUMN seq SET NOT NULL`)
+	return err
+}
+
 // SchemaVersion is the newest schema this fieldcased knows.
 func SchemaVersion() int {
 	ms, err := loadMigrations()
@@ -96,6 +138,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		for _, m := range ms[have:] {
 			if _, err := tx.Exec(ctx, m.sql); err != nil {
 				return fmt.Errorf("database: applying migration %s: %w", m.name, err)
+			}
+			if step := afterMigration[m.version]; step != nil {
+				if err := step(ctx, tx); err != nil {
+					return fmt.Errorf("database: applying migration %s: %w", m.name, err)
+				}
 			}
 			if _, err := tx.Exec(ctx, "INSERT INTO schema_version (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
 				return fmt.Errorf("database: recording migration %s: %w", m.name, err)

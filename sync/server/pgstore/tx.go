@@ -3,6 +3,7 @@ package pgstore
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"math"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/server"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // Change log sequence numbers are (xid + seq_offset) << seqShift | n, where
@@ -172,15 +174,45 @@ func (t *tx) exists(sql string, args ...any) (bool, error) {
 func (t *tx) Meta() (server.Meta, error) {
 	var m server.Meta
 	var rv int64
-	err := t.row(`SELECT server_id, epoch, created, recovery, roster_version FROM meta`, nil,
-		&m.ServerID, &m.Epoch, &m.Created, &m.Recovery, &rv)
+	var agency []byte
+	err := t.row(`SELECT server_id, epoch, created, recovery, roster_version, agency FROM meta`, nil,
+		&m.ServerID, &m.Epoch, &m.Created, &m.Recovery, &rv, &agency)
 	m.Created, m.RosterVersion = utc(m.Created), uint64(rv)
+	if len(agency) == ed25519.PublicKeySize {
+		m.Agency = ed25519.PublicKey(agency)
+	}
 	return m, err
 }
 
 func (t *tx) SetRecovery(recipient string) error {
 	_, err := t.exec(`UPDATE meta SET recovery = $1`, recipient)
 	return err
+}
+
+func (t *tx) SetAgency(pub ed25519.PublicKey) error {
+	if len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("agency key of %d bytes", len(pub))
+	}
+	_, err := t.exec(`UPDATE meta SET agency = $1`, []byte(pub))
+	return err
+}
+
+// Statements.
+
+func (t *tx) InsertStatement(s trust.Signed) (bool, error) {
+	n, err := t.exec(`INSERT INTO statements (id, body, signer, sig) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		s.ID(), nonNil(s.Body), s.Signer, nonNil(s.Sig))
+	return n == 1, err
+}
+
+func scanStatement(r pgx.Row) (trust.Signed, error) {
+	var s trust.Signed
+	err := r.Scan(&s.Body, &s.Signer, &s.Sig)
+	return s, wrap(err)
+}
+
+func (t *tx) Statements() ([]trust.Signed, error) {
+	return list(t, `SELECT body, signer, sig FROM statements ORDER BY ord`, nil, scanStatement)
 }
 
 func (t *tx) BumpRosterVersion() (uint64, error) {
@@ -277,6 +309,21 @@ func scanUser(r pgx.Row) (server.User, error) {
 	return u, wrap(err)
 }
 
+func (t *tx) ReplaceUser(u server.User) error {
+	if !t.write {
+		return ErrReadOnly
+	}
+	taken, err := t.exists(`SELECT EXISTS (SELECT 1 FROM users WHERE name = $1 AND id <> $2)`, u.Name, u.ID)
+	if err != nil {
+		return err
+	}
+	if taken {
+		return fmt.Errorf("user %q: %w", u.Name, server.ErrExists)
+	}
+	return t.changed(`UPDATE users SET name = $2, role = $3, team_id = $4, created = $5 WHERE id = $1`,
+		u.ID, u.Name, u.Role, u.TeamID, utc(u.Created))
+}
+
 func (t *tx) User(id string) (server.User, error) {
 	return scanUser(t.ptx.QueryRow(t.ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
 }
@@ -289,12 +336,12 @@ func (t *tx) Users() ([]server.User, error) {
 	return list(t, `SELECT `+userCols+` FROM users ORDER BY id`, nil, scanUser)
 }
 
-const deviceCols = `id, user_id, name, recipient, signing_key, token_hash, enrolled, last_seen, last_sync, revoked`
+const deviceCols = `id, user_id, name, recipient, signing_key, token_hash, enrolled, last_seen, last_sync, revoked, grant_id`
 
 func scanDevice(r pgx.Row) (server.Device, error) {
 	var d server.Device
 	var hash []byte
-	err := r.Scan(&d.ID, &d.UserID, &d.Name, &d.Recipient, &d.SigningKey, &hash, &d.Enrolled, &d.LastSeen, &d.LastSync, &d.Revoked)
+	err := r.Scan(&d.ID, &d.UserID, &d.Name, &d.Recipient, &d.SigningKey, &hash, &d.Enrolled, &d.LastSeen, &d.LastSync, &d.Revoked, &d.Grant)
 	if err != nil {
 		return d, wrap(err)
 	}
@@ -315,9 +362,29 @@ func nonNil(b []byte) []byte {
 
 func (t *tx) InsertDevice(d server.Device) error {
 	return t.insert(fmt.Sprintf("device %q", d.ID),
-		`INSERT INTO devices (`+deviceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+		`INSERT INTO devices (`+deviceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
 		d.ID, d.UserID, d.Name, d.Recipient, nonNil(d.SigningKey), d.TokenHash[:],
-		utc(d.Enrolled), utc(d.LastSeen), utc(d.LastSync), utc(d.Revoked))
+		utc(d.Enrolled), utc(d.LastSeen), utc(d.LastSync), utc(d.Revoked), d.Grant)
+}
+
+func (t *tx) ReplaceDevice(d server.Device) error {
+	if !t.write {
+		return ErrReadOnly
+	}
+	if _, err := t.Device(d.ID); err != nil {
+		return err
+	}
+	taken, err := t.exists(`SELECT EXISTS (SELECT 1 FROM devices WHERE token_hash = $1 AND id <> $2)`, d.TokenHash[:], d.ID)
+	if err != nil {
+		return err
+	}
+	if taken {
+		return fmt.Errorf("token: %w", server.ErrExists)
+	}
+	return t.changed(`UPDATE devices SET user_id = $2, name = $3, recipient = $4, signing_key = $5, token_hash = $6,
+		enrolled = $7, last_seen = $8, last_sync = $9, revoked = $10, grant_id = $11 WHERE id = $1`,
+		d.ID, d.UserID, d.Name, d.Recipient, nonNil(d.SigningKey), d.TokenHash[:],
+		utc(d.Enrolled), utc(d.LastSeen), utc(d.LastSync), utc(d.Revoked), d.Grant)
 }
 
 func (t *tx) Device(id string) (server.Device, error) {
@@ -384,71 +451,33 @@ func (t *tx) TouchDevice(id string, seen, synced time.Time) error {
 		id, utc(seen), utc(synced))
 }
 
-const codeCols = `hash, user_id, created, expires, used_by`
-
-func scanCode(r pgx.Row) (server.EnrollCode, error) {
-	var c server.EnrollCode
-	var hash []byte
-	if err := r.Scan(&hash, &c.UserID, &c.Created, &c.Expires, &c.UsedBy); err != nil {
-		return c, wrap(err)
-	}
-	copy(c.Hash[:], hash)
-	c.Created, c.Expires = utc(c.Created), utc(c.Expires)
-	return c, nil
-}
-
-func (t *tx) InsertEnrollCode(c server.EnrollCode) error {
-	return t.insert("enrolment code",
-		`INSERT INTO enroll_codes (`+codeCols+`) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-		c.Hash[:], c.UserID, utc(c.Created), utc(c.Expires), c.UsedBy)
-}
-
-func (t *tx) EnrollCode(hash [32]byte) (server.EnrollCode, error) {
-	return scanCode(t.ptx.QueryRow(t.ctx, `SELECT `+codeCols+` FROM enroll_codes WHERE hash = $1`, hash[:]))
-}
-
-func (t *tx) DeleteEnrollCode(hash [32]byte) error {
-	return t.changed(`DELETE FROM enroll_codes WHERE hash = $1`, hash[:])
-}
-
-func (t *tx) MarkEnrollCodeUsed(hash [32]byte, deviceID string) error {
-	return t.changed(`UPDATE enroll_codes SET used_by = $2 WHERE hash = $1`, hash[:], deviceID)
-}
-
-func (t *tx) DeleteEnrollCodes(before time.Time) (int, error) {
-	n, err := t.exec(`DELETE FROM enroll_codes WHERE expires < $1`, before.UTC())
-	return int(n), err
-}
-
 // Cases, records and revisions.
+
+const caseCols = `id, team_id, members, created, transcription, key_epoch`
+
+func scanCase(r pgx.Row) (server.Case, error) {
+	var c server.Case
+	var epoch int64
+	err := r.Scan(&c.ID, &c.TeamID, &c.Members, &c.Created, &c.Transcription, &epoch)
+	if len(c.Members) == 0 {
+		c.Members = nil
+	}
+	c.Created, c.KeyEpoch = utc(c.Created), uint32(epoch)
+	return c, wrap(err)
+}
 
 func (t *tx) Case(id string) (server.Case, error) {
 	if c, ok := t.cases[id]; ok {
 		return c, nil
 	}
-	var c server.Case
-	err := t.row(`SELECT id, team_id, members, created, transcription FROM cases WHERE id = $1`, []any{id}, &c.ID, &c.TeamID, &c.Members, &c.Created, &c.Transcription)
-	if len(c.Members) == 0 {
-		c.Members = nil
-	}
-	c.Created = utc(c.Created)
-	return c, err
+	return scanCase(t.ptx.QueryRow(t.ctx, `SELECT `+caseCols+` FROM cases WHERE id = $1`, id))
 }
 
 func (t *tx) TeamCases(teamID string) ([]server.Case, error) {
-	scan := func(r pgx.Row) (server.Case, error) {
-		var c server.Case
-		err := r.Scan(&c.ID, &c.TeamID, &c.Members, &c.Created, &c.Transcription)
-		if len(c.Members) == 0 {
-			c.Members = nil
-		}
-		c.Created = utc(c.Created)
-		return c, wrap(err)
-	}
 	if teamID == "" {
-		return list(t, `SELECT id, team_id, members, created, transcription FROM cases ORDER BY id`, nil, scan)
+		return list(t, `SELECT `+caseCols+` FROM cases ORDER BY id`, nil, scanCase)
 	}
-	return list(t, `SELECT id, team_id, members, created, transcription FROM cases WHERE team_id = $1 ORDER BY id`, []any{teamID}, scan)
+	return list(t, `SELECT `+caseCols+` FROM cases WHERE team_id = $1 ORDER BY id`, []any{teamID}, scanCase)
 }
 
 func (t *tx) PutCase(c server.Case) error {
@@ -456,10 +485,10 @@ func (t *tx) PutCase(c server.Case) error {
 	if members == nil {
 		members = []string{}
 	}
-	_, err := t.exec(`INSERT INTO cases (id, team_id, members, created, transcription) VALUES ($1, $2, $3, $4, $5)
+	_, err := t.exec(`INSERT INTO cases (`+caseCols+`) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO UPDATE SET team_id = excluded.team_id, members = excluded.members, created = excluded.created,
-		transcription = excluded.transcription`,
-		c.ID, c.TeamID, members, utc(c.Created), c.Transcription)
+		transcription = excluded.transcription, key_epoch = excluded.key_epoch`,
+		c.ID, c.TeamID, members, utc(c.Created), c.Transcription, int64(c.KeyEpoch))
 	return err
 }
 
@@ -666,16 +695,39 @@ func (t *tx) InsertRevision(r *record.Revision) error {
 	if err != nil {
 		return err
 	}
+	const insert = `INSERT INTO revisions (rev, case_id, data, device, seq) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`
 	if t.absentRevs[r.Rev] {
-		t.enqueue(`INSERT INTO revisions (rev, case_id, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, r.Rev[:], r.CaseID, enc)
+		t.enqueue(insert, r.Rev[:], r.CaseID, enc, r.Device, int64(r.Seq))
 		if t.newRevs == nil {
 			t.newRevs = map[record.RevID][]byte{}
 		}
 		t.newRevs[r.Rev] = enc
-		return nil
+	} else if err := t.insert("revision "+r.Rev.Short(), insert, r.Rev[:], r.CaseID, enc, r.Device, int64(r.Seq)); err != nil {
+		return err
 	}
-	return t.insert("revision "+r.Rev.Short(),
-		`INSERT INTO revisions (rev, case_id, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, r.Rev[:], r.CaseID, enc)
+	if e, ok := server.KeyringEpoch(r); ok {
+		t.enqueue(`DELETE FROM rotations WHERE case_id = $1 AND epoch < $2`, r.CaseID, int64(e))
+	}
+	return nil
+}
+
+func (t *tx) DeviceRevisions(deviceID string, afterSeq uint64, limit int) ([]*record.Revision, error) {
+	if afterSeq >= math.MaxInt64 || limit <= 0 {
+		return nil, nil
+	}
+	return list(t, `SELECT data FROM revisions WHERE device = $1 AND seq > $2 ORDER BY seq, rev LIMIT $3`,
+		[]any{deviceID, int64(afterSeq), limit}, func(r pgx.Row) (*record.Revision, error) {
+			var data []byte
+			if err := r.Scan(&data); err != nil {
+				return nil, wrap(err)
+			}
+			rev, rest, err := record.UnmarshalRevision(data)
+			if err != nil || len(rest) != 0 {
+				return nil, fmt.Errorf("revision of %s: damaged: %v", deviceID, err)
+			}
+			rev.Body = bytes.Clone(rev.Body)
+			return rev, nil
+		})
 }
 
 func (t *tx) CaseRevisions(caseID string) ([]record.RevID, error) {
@@ -762,7 +814,7 @@ func (t *tx) viewChanges(after uint64, limit int) ([]server.Change, error) {
 	const page = `SELECT seq, rev, case_id, target FROM changes WHERE seq > $1 AND seq < ` + watermark + ` ORDER BY seq LIMIT $2`
 	b := &pgx.Batch{}
 	b.Queue(page, int64(after), limit)
-	b.Queue(`SELECT id, team_id, members, created FROM cases WHERE id IN (SELECT case_id FROM (`+page+`) p)`, int64(after), limit)
+	b.Queue(`SELECT `+caseCols+` FROM cases WHERE id IN (SELECT case_id FROM (`+page+`) p)`, int64(after), limit)
 	br := t.ptx.SendBatch(t.ctx, b)
 	defer br.Close()
 	rows, err := br.Query()
@@ -788,17 +840,15 @@ func (t *tx) viewChanges(after uint64, limit int) ([]server.Change, error) {
 	if t.cases == nil {
 		t.cases = map[string]server.Case{}
 	}
-	var c server.Case
-	_, err = pgx.ForEachRow(rows, []any{&c.ID, &c.TeamID, &c.Members, &c.Created}, func() error {
-		cc := c
-		if len(cc.Members) == 0 {
-			cc.Members = nil
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
 		}
-		cc.Created = utc(cc.Created)
-		t.cases[cc.ID] = cc
-		return nil
-	})
-	if err != nil {
+		t.cases[c.ID] = c
+	}
+	if err := rows.Err(); err != nil {
 		return nil, wrap(err)
 	}
 	return out, wrap(br.Close())
@@ -901,6 +951,42 @@ func (t *tx) TakePendingSeq(deviceID string, seq uint64) (bool, error) {
 	}
 	n, err := t.exec(del, deviceID, int64(seq))
 	return n > 0, err
+}
+
+func (t *tx) DeviceMaxSeq(deviceID string) (uint64, error) {
+	if err := t.flush(); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := t.row(`SELECT greatest(
+		coalesce((SELECT acked FROM acks WHERE device_id = $1), 0),
+		coalesce((SELECT max(seq) FROM ack_pending WHERE device_id = $1), 0),
+		coalesce((SELECT max(seq) FROM revisions WHERE device = $1), 0))`, []any{deviceID}, &n)
+	if a, ok := t.acks[deviceID]; ok {
+		n = max(n, int64(a.acked))
+		for p := range a.pending {
+			n = max(n, int64(p))
+		}
+	}
+	return uint64(n), err
+}
+
+// Rotations.
+
+func (t *tx) SetRotationOwed(caseID string, epoch uint32) error {
+	_, err := t.exec(`INSERT INTO rotations (case_id, epoch) VALUES ($1, $2)
+		ON CONFLICT (case_id) DO UPDATE SET epoch = greatest(rotations.epoch, excluded.epoch)`, caseID, int64(epoch))
+	return err
+}
+
+func (t *tx) RotationsOwed() ([]server.Rotation, error) {
+	return list(t, `SELECT case_id, epoch FROM rotations ORDER BY case_id`, nil, func(r pgx.Row) (server.Rotation, error) {
+		var o server.Rotation
+		var e int64
+		err := r.Scan(&o.CaseID, &e)
+		o.Epoch = uint32(e)
+		return o, wrap(err)
+	})
 }
 
 // Blobs.

@@ -3,6 +3,7 @@ package servertest
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -10,10 +11,13 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // StatusError is a non-2xx answer.
@@ -33,6 +37,20 @@ type Client struct {
 	HTTP     *http.Client
 	Token    string
 	DeviceID string
+	// Identity is the device's keys (its signing key signs revisions and
+	// statements).
+	Identity *crypto.Identity
+}
+
+// Writer makes revisions signed by the client's device.
+func (c *Client) Writer() *Writer { return &Writer{Device: c.DeviceID, Sign: c.Identity.Sign} }
+
+// SignStatement signs a statement as the client's device.
+func (c *Client) SignStatement(s trust.Statement) trust.Signed {
+	if s.Issued.IsZero() {
+		s.Issued = time.Now()
+	}
+	return trust.SignAsDevice(c.DeviceID, c.Identity.Sign, s)
 }
 
 // Do sends a request with the protocol header and the device token, and
@@ -87,7 +105,8 @@ func (c *Client) doJSON(ctx context.Context, method, path string, in, out any) e
 	return json.Unmarshal(b, out)
 }
 
-// Enroll enrols a new device (with a fresh identity) using code.
+// Enroll enrols a new device (with a fresh identity) using code, an
+// enrolment code as printed (trust.Code).
 func Enroll(ctx context.Context, baseURL string, hc *http.Client, code, deviceID string) (*Client, protocol.EnrollResponse, error) {
 	id, err := crypto.NewIdentity()
 	if err != nil {
@@ -99,9 +118,26 @@ func Enroll(ctx context.Context, baseURL string, hc *http.Client, code, deviceID
 // EnrollWith enrols a device with the given identity (to retry an
 // enrolment as the same device).
 func EnrollWith(ctx context.Context, baseURL string, hc *http.Client, code, deviceID string, id *crypto.Identity) (*Client, protocol.EnrollResponse, error) {
-	c := &Client{BaseURL: baseURL, HTTP: hc, DeviceID: deviceID}
-	req := protocol.EnrollRequest{Code: code, DeviceID: deviceID, DeviceName: deviceID + " laptop",
-		Recipient: id.Recipient(), SigningKey: id.SigningPublicKey(), Protocol: protocol.Version}
+	c, err := trust.ParseCode(code)
+	if err != nil {
+		return nil, protocol.EnrollResponse{}, err
+	}
+	return EnrollRequest(ctx, baseURL, hc, protocol.EnrollRequest{Grant: c.GrantID(), Device: DeviceStatement(c, deviceID, id)}, id)
+}
+
+// DeviceStatement is the statement a device enrolling with code signs.
+func DeviceStatement(code trust.Code, deviceID string, id *crypto.Identity) trust.Signed {
+	return trust.SignWithCode(code, trust.Statement{Kind: trust.KindDevice, Issued: time.Now(), Device: deviceID,
+		Name: deviceID + " laptop", Recipient: id.Recipient(), Key: id.SigningPublicKey(), Grant: code.GrantID()})
+}
+
+// EnrollRequest sends an enrolment request as it is (tests forge them).
+func EnrollRequest(ctx context.Context, baseURL string, hc *http.Client, req protocol.EnrollRequest, id *crypto.Identity) (*Client, protocol.EnrollResponse, error) {
+	st, _ := req.Device.Open()
+	c := &Client{BaseURL: baseURL, HTTP: hc, DeviceID: st.Device, Identity: id}
+	if req.Protocol == 0 {
+		req.Protocol = protocol.Version
+	}
 	var resp protocol.EnrollResponse
 	if err := c.doJSON(ctx, "POST", protocol.PathEnroll, req, &resp); err != nil {
 		return nil, resp, err
@@ -164,11 +200,44 @@ func (c *Client) RevsDiff(ctx context.Context, revs []record.RevID) ([]record.Re
 	return resp.Missing, err
 }
 
-// Roster fetches the team roster.
+// Roster fetches the roster: the agency key and every statement.
 func (c *Client) Roster(ctx context.Context) (protocol.Roster, error) {
 	var r protocol.Roster
 	err := c.doJSON(ctx, "GET", protocol.PathRoster, nil, &r)
 	return r, err
+}
+
+// Grant sends a pairing grant the device signed.
+func (c *Client) Grant(ctx context.Context, grant trust.Signed) error {
+	var out json.RawMessage
+	return c.doJSON(ctx, "POST", protocol.PathGrants, protocol.GrantRequest{Grant: grant}, &out)
+}
+
+// Pair makes a pairing code for the device's own user (valid for ttl) and
+// sends its grant: the code enrols one more device of the user.
+func (c *Client) Pair(ctx context.Context, user string, agency ed25519.PublicKey, ttl time.Duration) (trust.Code, error) {
+	code := trust.NewCode(agency)
+	grant := c.SignStatement(trust.Statement{Kind: trust.KindGrant, Grant: code.GrantID(), User: user,
+		Key: code.Key().Public().(ed25519.PublicKey), Expires: time.Now().Add(ttl)})
+	return code, c.Grant(ctx, grant)
+}
+
+// Revoke sends a revocation the device signed.
+func (c *Client) Revoke(ctx context.Context, revocation trust.Signed) error {
+	var out json.RawMessage
+	return c.doJSON(ctx, "POST", protocol.PathRevoke, protocol.RevokeRequest{Revocation: revocation}, &out)
+}
+
+// Own fetches the device's own revisions above afterSeq (one answer).
+func (c *Client) Own(ctx context.Context, afterSeq uint64) (protocol.OwnHeader, []*record.Revision, error) {
+	var hdr protocol.OwnHeader
+	body, _ := json.Marshal(protocol.OwnRequest{AfterSeq: afterSeq})
+	b, _, err := c.Do(ctx, "POST", protocol.PathOwn, http.Header{"Content-Type": {protocol.MediaJSON}}, body)
+	if err != nil {
+		return hdr, nil, err
+	}
+	revs, err := protocol.DecodeBatch(b, &hdr, protocol.MaxPullLimit)
+	return hdr, revs, err
 }
 
 // BlobsMissing asks which blobs of a case the server lacks.
@@ -196,32 +265,105 @@ func (c *Client) GetBlob(ctx context.Context, caseID string, id record.RevID) ([
 }
 
 // Writer makes a device's revisions: valid, sealed ids, sequence numbers 1,
-// 2, 3, … and random opaque bodies (the server never opens them).
+// 2, 3, …, signed with Sign (nil: unsigned) and random opaque bodies (the
+// server never opens them; a keyring's body says its epoch).
 type Writer struct {
 	Device string
 	Seq    uint64
+	Sign   func(msg []byte) []byte
 }
 
 // Rev makes the next revision of recordID in caseID.
 func (w *Writer) Rev(kind record.Kind, caseID, recordID string, parents ...*record.Revision) *record.Revision {
-	w.Seq++
 	body := make([]byte, 64)
 	rand.Read(body)
+	if kind == record.KindKeyring {
+		var epoch uint32 = 1
+		fmt.Sscanf(recordID[len(caseID):], ".k%d", &epoch)
+		body = sealed.Keyring{Epoch: epoch, Wrapped: body}.Marshal()
+	}
+	return w.RevWith(kind, caseID, recordID, false, body, parents...)
+}
+
+// RevWith makes the next revision with a given body, or a tombstone.
+func (w *Writer) RevWith(kind record.Kind, caseID, recordID string, deleted bool, body []byte, parents ...*record.Revision) *record.Revision {
+	w.Seq++
 	r := &record.Revision{RecordID: recordID, Kind: kind, CaseID: caseID, Generation: 1,
-		HLC: record.HLC(w.Seq << 16), Device: w.Device, Seq: w.Seq, Body: body}
+		HLC: record.HLC(w.Seq << 16), Device: w.Device, Seq: w.Seq, Deleted: deleted, Body: body}
 	for _, p := range parents {
 		r.Parents = append(r.Parents, p.Rev)
 		r.Generation = max(r.Generation, p.Generation+1)
 	}
 	r.Seal()
+	if w.Sign != nil {
+		r.Sign(w.Sign)
+	}
 	return r
+}
+
+// Keyring makes the next revision of a case's keyring at epoch.
+func (w *Writer) Keyring(caseID string, epoch uint32, parents ...*record.Revision) *record.Revision {
+	return w.Rev(record.KindKeyring, caseID, record.KeyringID(caseID, epoch), parents...)
 }
 
 // NewCase makes a case's first two revisions: its keyring record and its
 // case record.
 func (w *Writer) NewCase(caseID string) []*record.Revision {
 	return []*record.Revision{
-		w.Rev(record.KindKeyring, caseID, record.KeyringID(caseID, 1)),
+		w.Keyring(caseID, 1),
 		w.Rev(record.KindCase, caseID, caseID),
 	}
+}
+
+// Agency is a test agency: a signing key made at test time, and the
+// statements an administrator's fieldcased signs with it.
+type Agency struct {
+	Key *trust.AgencyKey
+}
+
+// NewAgency makes a test agency.
+func NewAgency() (*Agency, error) {
+	k, err := trust.GenerateAgencyKey()
+	if err != nil {
+		return nil, err
+	}
+	return &Agency{Key: k}, nil
+}
+
+// Public is the agency key in its text form.
+func (a *Agency) Public() string { return trust.FormatAgencyKey(a.Key.Public()) }
+
+// Sign signs a statement, issued now.
+func (a *Agency) Sign(s trust.Statement) trust.Signed {
+	if s.Issued.IsZero() {
+		s.Issued = time.Now()
+	}
+	return a.Key.Sign(s)
+}
+
+// Team names a team.
+func (a *Agency) Team(id, name string) trust.Signed {
+	return a.Sign(trust.Statement{Kind: trust.KindTeam, Team: id, Name: name})
+}
+
+// User says who a user is (version 1).
+func (a *Agency) User(id, name, role, team string) trust.Signed {
+	return a.Sign(trust.Statement{Kind: trust.KindUser, User: id, Name: name, Role: role, Team: team, Version: 1})
+}
+
+// Grant makes an enrolment code for user, valid for ttl, and its grant.
+func (a *Agency) Grant(user string, ttl time.Duration) (trust.Code, trust.Signed) {
+	c := trust.NewCode(a.Key.Public())
+	return c, a.Sign(trust.Statement{Kind: trust.KindGrant, Grant: c.GrantID(), User: user,
+		Key: c.Key().Public().(ed25519.PublicKey), Expires: time.Now().Add(ttl)})
+}
+
+// Recovery names the recovery recipient.
+func (a *Agency) Recovery(recipient string, version uint64) trust.Signed {
+	return a.Sign(trust.Statement{Kind: trust.KindRecovery, Recipient: recipient, Version: version})
+}
+
+// Revoke revokes a device: its writes after afterSeq do not count.
+func (a *Agency) Revoke(device string, afterSeq uint64, reason string) trust.Signed {
+	return a.Sign(trust.Statement{Kind: trust.KindRevoke, Device: device, AfterSeq: afterSeq, Reason: reason})
 }

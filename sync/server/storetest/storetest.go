@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -13,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/server"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // RunTests runs the suite. open must return a new empty store each call; the
@@ -28,7 +31,8 @@ func RunTests(t *testing.T, open func(t *testing.T) server.Store) {
 		{"Teams", testTeams},
 		{"Users", testUsers},
 		{"Devices", testDevices},
-		{"EnrollCodes", testEnrollCodes},
+		{"ReplaceUserAndDevice", testReplace},
+		{"Statements", testStatements},
 		{"CasesAndRecords", testCasesAndRecords},
 		{"TeamPolicy", testTeamPolicy},
 		{"TeamCases", testTeamCases},
@@ -38,6 +42,9 @@ func RunTests(t *testing.T, open func(t *testing.T) server.Store) {
 		{"Rollback", testRollback},
 		{"ConcurrentAppendsNeverSkip", testConcurrentAppends},
 		{"AckState", testAckState},
+		{"DeviceRevisions", testDeviceRevisions},
+		{"DeviceMaxSeq", testDeviceMaxSeq},
+		{"Rotations", testRotations},
 		{"Blobs", testBlobs},
 		{"Backup", testBackup},
 		{"CancelledContext", testCancelled},
@@ -74,12 +81,16 @@ func testMeta(t *testing.T, st server.Store) {
 	if record.ValidID(m.ServerID) != nil || record.ValidID(m.Epoch) != nil || bytes.ContainsRune([]byte(m.Epoch), '.') {
 		t.Fatalf("server id %q / epoch %q: want valid ids without '.'", m.ServerID, m.Epoch)
 	}
-	if m.Recovery != "" {
-		t.Errorf("new store recovery = %q, want empty", m.Recovery)
+	if m.Recovery != "" || m.Agency != nil {
+		t.Errorf("new store recovery = %q, agency = %x; want neither", m.Recovery, m.Agency)
 	}
+	agency := ed25519.PublicKey(bytes.Repeat([]byte{7}, ed25519.PublicKeySize))
 	var v1, v2 uint64
 	update(t, st, func(tx server.Tx) (err error) {
 		if err := tx.SetRecovery("age1pq1example"); err != nil {
+			return err
+		}
+		if err := tx.SetAgency(agency); err != nil {
 			return err
 		}
 		if v1, err = tx.BumpRosterVersion(); err != nil {
@@ -93,9 +104,141 @@ func testMeta(t *testing.T, st server.Store) {
 	}
 	var m2 server.Meta
 	view(t, st, func(tx server.Tx) (err error) { m2, err = tx.Meta(); return })
-	if m2.Recovery != "age1pq1example" || m2.RosterVersion != v2 || m2.Epoch != m.Epoch || m2.ServerID != m.ServerID {
+	if m2.Recovery != "age1pq1example" || m2.RosterVersion != v2 || m2.Epoch != m.Epoch || m2.ServerID != m.ServerID || !m2.Agency.Equal(agency) {
 		t.Errorf("meta after update = %+v", m2)
 	}
+	// A new agency key replaces the old one.
+	other := ed25519.PublicKey(bytes.Repeat([]byte{9}, ed25519.PublicKeySize))
+	update(t, st, func(tx server.Tx) error { return tx.SetAgency(other) })
+	view(t, st, func(tx server.Tx) (err error) { m2, err = tx.Meta(); return })
+	if !m2.Agency.Equal(other) {
+		t.Errorf("agency after replacing = %x, want %x", m2.Agency, other)
+	}
+}
+
+// signed makes a distinct, well-formed signed statement (the store checks
+// no signature: the server does).
+func signed(i int) trust.Signed {
+	st := trust.Statement{Kind: trust.KindTeam, Issued: ts(i), Team: fmt.Sprintf("T%d", i), Name: fmt.Sprintf("team %d", i)}
+	return trust.Signed{Body: st.Marshal(), Signer: trust.SignerAgency, Sig: bytes.Repeat([]byte{byte(i)}, ed25519.SignatureSize)}
+}
+
+// testStatements: stored once each by their ID, listed in the order stored.
+func testStatements(t *testing.T, st server.Store) {
+	view(t, st, func(tx server.Tx) error {
+		if got, err := tx.Statements(); err != nil || len(got) != 0 {
+			t.Errorf("Statements of a new store = %v, %v", got, err)
+		}
+		return nil
+	})
+	var want []trust.Signed
+	update(t, st, func(tx server.Tx) error {
+		for _, i := range []int{3, 1, 2} {
+			s := signed(i)
+			ok, err := tx.InsertStatement(s)
+			if err != nil || !ok {
+				t.Errorf("InsertStatement(%d) = %v, %v; want inserted", i, ok, err)
+			}
+			want = append(want, s)
+		}
+		// The same statement again: nothing.
+		if ok, err := tx.InsertStatement(signed(1)); ok || err != nil {
+			t.Errorf("InsertStatement(again) = %v, %v; want not inserted, no error", ok, err)
+		}
+		return nil
+	})
+	// Another signature of the same body is another statement.
+	resigned := signed(1)
+	resigned.Sig = bytes.Repeat([]byte{0xee}, ed25519.SignatureSize)
+	update(t, st, func(tx server.Tx) error {
+		ok, err := tx.InsertStatement(resigned)
+		if !ok || err != nil {
+			t.Errorf("InsertStatement(re-signed) = %v, %v", ok, err)
+		}
+		return err
+	})
+	want = append(want, resigned)
+	// A rolled-back insert leaves nothing.
+	st.Update(context.Background(), func(tx server.Tx) error {
+		tx.InsertStatement(signed(9))
+		return errRollback
+	})
+	view(t, st, func(tx server.Tx) error {
+		got, err := tx.Statements()
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("Statements = %d, %v; want %d", len(got), err, len(want))
+		}
+		for i := range want {
+			if got[i].ID() != want[i].ID() || !bytes.Equal(got[i].Body, want[i].Body) || got[i].Signer != want[i].Signer || !bytes.Equal(got[i].Sig, want[i].Sig) {
+				t.Errorf("statement %d = %+v, want %+v (in the order stored)", i, got[i], want[i])
+			}
+		}
+		return nil
+	})
+}
+
+// testReplace: a user's row replaced by a newer statement, and a device's
+// row taken over by a new enrolment, indexes included.
+func testReplace(t *testing.T, st server.Store) {
+	update(t, st, func(tx server.Tx) error {
+		for _, u := range []server.User{
+			{ID: "U1", Name: "Ada", Role: "caseworker", TeamID: "T1", Created: ts(1)},
+			{ID: "U2", Name: "Bo", Role: "caseworker", TeamID: "T1", Created: ts(1)},
+		} {
+			if err := tx.InsertUser(u); err != nil {
+				return err
+			}
+		}
+		return tx.InsertDevice(server.Device{ID: "D1", UserID: "U1", Name: "old", Recipient: "age1pq1old", SigningKey: []byte{1},
+			TokenHash: sha256.Sum256([]byte("old")), Enrolled: ts(1), Revoked: ts(2)})
+	})
+	update(t, st, func(tx server.Tx) error {
+		if err := tx.ReplaceUser(server.User{ID: "U1", Name: "Bo", Role: "supervisor", TeamID: "T1"}); !errors.Is(err, server.ErrExists) {
+			t.Errorf("ReplaceUser to a taken name = %v, want ErrExists", err)
+		}
+		if err := tx.ReplaceUser(server.User{ID: "U9", Name: "Cy", Role: "typist", TeamID: "T1"}); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("ReplaceUser(unknown) = %v, want ErrNotFound", err)
+		}
+		return tx.ReplaceUser(server.User{ID: "U1", Name: "Ada King", Role: "supervisor", TeamID: "T2", Created: ts(1)})
+	})
+	newTok := sha256.Sum256([]byte("new"))
+	d := server.Device{ID: "D1", UserID: "U1", Name: "new", Recipient: "age1pq1new", SigningKey: []byte{2},
+		TokenHash: newTok, Enrolled: ts(5), LastSeen: ts(5), Grant: "G1"}
+	update(t, st, func(tx server.Tx) error {
+		if err := tx.InsertDevice(server.Device{ID: "D2", UserID: "U2", TokenHash: sha256.Sum256([]byte("d2")), Enrolled: ts(1)}); err != nil {
+			return err
+		}
+		taken := d
+		taken.TokenHash = sha256.Sum256([]byte("d2"))
+		if err := tx.ReplaceDevice(taken); !errors.Is(err, server.ErrExists) {
+			t.Errorf("ReplaceDevice with another's token = %v, want ErrExists", err)
+		}
+		unknown := d
+		unknown.ID = "D9"
+		if err := tx.ReplaceDevice(unknown); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("ReplaceDevice(unknown) = %v, want ErrNotFound", err)
+		}
+		return tx.ReplaceDevice(d)
+	})
+	view(t, st, func(tx server.Tx) error {
+		if u, err := tx.UserByName("Ada King"); err != nil || u.ID != "U1" || u.Role != "supervisor" || u.TeamID != "T2" || !u.Created.Equal(ts(1)) {
+			t.Errorf("UserByName(new name) = %+v, %v", u, err)
+		}
+		if _, err := tx.UserByName("Ada"); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("the old name still finds a user: %v", err)
+		}
+		if all, _ := tx.Users(); len(all) != 2 {
+			t.Errorf("Users = %d, want 2", len(all))
+		}
+		got, err := tx.DeviceByToken(newTok)
+		if err != nil || got.Name != "new" || got.Grant != "G1" || !got.Revoked.IsZero() || got.Recipient != "age1pq1new" || !got.Enrolled.Equal(ts(5)) {
+			t.Errorf("DeviceByToken(new) = %+v, %v", got, err)
+		}
+		if _, err := tx.DeviceByToken(sha256.Sum256([]byte("old"))); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("the old token still finds the device: %v", err)
+		}
+		return nil
+	})
 }
 
 func testTeams(t *testing.T, st server.Store) {
@@ -162,7 +305,7 @@ func testUsers(t *testing.T, st server.Store) {
 
 func testDevices(t *testing.T, st server.Store) {
 	d := server.Device{ID: "D1", UserID: "U1", Name: "laptop", Recipient: "age1pq1x", SigningKey: []byte{1, 2, 3},
-		TokenHash: sha256.Sum256([]byte("tok")), Enrolled: ts(3)}
+		TokenHash: sha256.Sum256([]byte("tok")), Enrolled: ts(3), Grant: "G1"}
 	update(t, st, func(tx server.Tx) error { return tx.InsertDevice(d) })
 	for _, dup := range []server.Device{{ID: "D1", TokenHash: sha256.Sum256([]byte("other"))}, {ID: "D2", TokenHash: d.TokenHash}} {
 		if err := st.Update(context.Background(), func(tx server.Tx) error { return tx.InsertDevice(dup) }); !errors.Is(err, server.ErrExists) {
@@ -191,7 +334,7 @@ func testDevices(t *testing.T, st server.Store) {
 		if !got.LastSeen.Equal(ts(10)) || !got.LastSync.Equal(ts(30)) || !got.Revoked.Equal(ts(20)) {
 			t.Errorf("seen %v sync %v revoked %v; want %v %v %v", got.LastSeen, got.LastSync, got.Revoked, ts(10), ts(30), ts(20))
 		}
-		if got.Name != "laptop" || got.Recipient != "age1pq1x" || !bytes.Equal(got.SigningKey, []byte{1, 2, 3}) || got.UserID != "U1" {
+		if got.Name != "laptop" || got.Recipient != "age1pq1x" || !bytes.Equal(got.SigningKey, []byte{1, 2, 3}) || got.UserID != "U1" || got.Grant != "G1" {
 			t.Errorf("device fields = %+v", got)
 		}
 		if _, err := tx.DeviceByToken(sha256.Sum256([]byte("nope"))); !errors.Is(err, server.ErrNotFound) {
@@ -228,45 +371,6 @@ func testDevices(t *testing.T, st server.Store) {
 	})
 }
 
-func testEnrollCodes(t *testing.T, st server.Store) {
-	h1, h2 := sha256.Sum256([]byte("c1")), sha256.Sum256([]byte("c2"))
-	update(t, st, func(tx server.Tx) error {
-		if err := tx.InsertEnrollCode(server.EnrollCode{Hash: h1, UserID: "U1", Created: ts(0), Expires: ts(10)}); err != nil {
-			return err
-		}
-		return tx.InsertEnrollCode(server.EnrollCode{Hash: h2, UserID: "U1", Created: ts(0), Expires: ts(30)})
-	})
-	update(t, st, func(tx server.Tx) error {
-		c, err := tx.EnrollCode(h1)
-		if err != nil || c.UserID != "U1" || !c.Expires.Equal(ts(10)) {
-			t.Errorf("EnrollCode = %+v, %v", c, err)
-		}
-		n, err := tx.DeleteEnrollCodes(ts(20))
-		if err != nil || n != 1 {
-			t.Errorf("DeleteEnrollCodes = %d, %v; want 1", n, err)
-		}
-		if _, err := tx.EnrollCode(h1); !errors.Is(err, server.ErrNotFound) {
-			t.Errorf("expired code still there: %v", err)
-		}
-		if err := tx.MarkEnrollCodeUsed(h2, "D7"); err != nil {
-			return err
-		}
-		if c, err := tx.EnrollCode(h2); err != nil || c.UsedBy != "D7" || c.UserID != "U1" {
-			t.Errorf("used code = %+v, %v", c, err)
-		}
-		if err := tx.MarkEnrollCodeUsed(sha256.Sum256([]byte("nope")), "D7"); !errors.Is(err, server.ErrNotFound) {
-			t.Errorf("MarkEnrollCodeUsed(unknown) = %v", err)
-		}
-		if err := tx.DeleteEnrollCode(h2); err != nil {
-			return err
-		}
-		if err := tx.DeleteEnrollCode(h2); !errors.Is(err, server.ErrNotFound) {
-			t.Errorf("second delete = %v, want ErrNotFound", err)
-		}
-		return nil
-	})
-}
-
 // testTeamPolicy: a team's weighting policy and its version.
 func testTeamPolicy(t *testing.T, st server.Store) {
 	update(t, st, func(tx server.Tx) error {
@@ -296,7 +400,7 @@ func testTeamCases(t *testing.T, st server.Store) {
 	update(t, st, func(tx server.Tx) error {
 		for _, c := range []server.Case{
 			{ID: "K2", TeamID: "TA", Members: []string{"U1"}, Created: ts(1)},
-			{ID: "K1", TeamID: "TA", Members: []string{"U2"}, Created: ts(2), Transcription: true},
+			{ID: "K1", TeamID: "TA", Members: []string{"U2"}, Created: ts(2), Transcription: true, KeyEpoch: 3},
 			{ID: "K3", TeamID: "TB", Members: []string{"U3"}, Created: ts(3)},
 		} {
 			if err := tx.PutCase(c); err != nil {
@@ -315,8 +419,11 @@ func testTeamCases(t *testing.T, st server.Store) {
 			t.Errorf("TeamCases(all) = %d, %v", len(all), err)
 		}
 		c, err := tx.Case("K1")
-		if err != nil || !c.Transcription {
+		if err != nil || !c.Transcription || c.KeyEpoch != 3 {
 			t.Errorf("Case(K1) = %+v, %v", c, err)
+		}
+		if got[0].KeyEpoch != 3 {
+			t.Errorf("TeamCases(TA)[0].KeyEpoch = %d, want 3", got[0].KeyEpoch)
 		}
 		return nil
 	})
@@ -675,6 +782,182 @@ func testAckState(t *testing.T, st server.Store) {
 		}
 		return nil
 	})
+}
+
+// devRev makes a valid revision of device at seq.
+func devRev(device string, seq uint64, body string) *record.Revision {
+	r := &record.Revision{RecordID: fmt.Sprintf("R%d", seq), Kind: record.KindNote, CaseID: "C1", Generation: 1,
+		HLC: record.HLC(seq << 16), Device: device, Seq: seq, Body: []byte(body)}
+	r.Seal()
+	return r
+}
+
+// testDeviceRevisions: a device's revisions by sequence number, in pages,
+// never another device's (not even one whose id shares a prefix).
+func testDeviceRevisions(t *testing.T, st server.Store) {
+	var want []*record.Revision
+	update(t, st, func(tx server.Tx) error {
+		for _, seq := range []uint64{5, 1, 3, 2, 4} {
+			r := devRev("D1", seq, fmt.Sprintf("body %d", seq))
+			if err := tx.InsertRevision(r); err != nil {
+				return err
+			}
+		}
+		for _, r := range []*record.Revision{devRev("D10", 1, "x"), devRev("D", 9, "y"), devRev("D2", 3, "z")} {
+			if err := tx.InsertRevision(r); err != nil {
+				return err
+			}
+		}
+		// A device that used a number twice (a vault restored from a
+		// backup): both come back.
+		return tx.InsertRevision(devRev("D1", 3, "again"))
+	})
+	for _, seq := range []uint64{1, 2, 3, 3, 4, 5} {
+		want = append(want, &record.Revision{Seq: seq})
+	}
+	seqs := func(revs []*record.Revision) []uint64 {
+		var out []uint64
+		for _, r := range revs {
+			out = append(out, r.Seq)
+		}
+		return out
+	}
+	view(t, st, func(tx server.Tx) error {
+		all, err := tx.DeviceRevisions("D1", 0, 100)
+		if err != nil || !slices.Equal(seqs(all), seqs(want)) {
+			t.Errorf("DeviceRevisions(D1, 0) = %v, %v; want %v", seqs(all), err, seqs(want))
+		}
+		for _, r := range all {
+			if r.Device != "D1" || r.Validate() != nil {
+				t.Errorf("revision %+v: not D1's or invalid", r)
+			}
+		}
+		page, err := tx.DeviceRevisions("D1", 2, 2)
+		if err != nil || !slices.Equal(seqs(page), []uint64{3, 3}) {
+			t.Errorf("DeviceRevisions(D1, after 2, 2) = %v, %v; want [3 3]", seqs(page), err)
+		}
+		if end, err := tx.DeviceRevisions("D1", 5, 10); err != nil || len(end) != 0 {
+			t.Errorf("DeviceRevisions past the end = %v, %v", seqs(end), err)
+		}
+		if none, err := tx.DeviceRevisions("D3", 0, 10); err != nil || len(none) != 0 {
+			t.Errorf("DeviceRevisions(unknown device) = %v, %v", seqs(none), err)
+		}
+		if got, err := tx.DeviceRevisions("D", 0, 10); err != nil || !slices.Equal(seqs(got), []uint64{9}) {
+			t.Errorf("DeviceRevisions(D) = %v, %v; want only its own [9]", seqs(got), err)
+		}
+		if got, err := tx.DeviceRevisions("D1", ^uint64(0), 10); err != nil || len(got) != 0 {
+			t.Errorf("DeviceRevisions(max) = %v, %v", seqs(got), err)
+		}
+		return nil
+	})
+}
+
+// testDeviceMaxSeq: the highest of a device's acknowledged, pending and
+// stored numbers.
+func testDeviceMaxSeq(t *testing.T, st server.Store) {
+	maxSeq := func(device string) uint64 {
+		var n uint64
+		view(t, st, func(tx server.Tx) (err error) { n, err = tx.DeviceMaxSeq(device); return })
+		return n
+	}
+	if n := maxSeq("D1"); n != 0 {
+		t.Errorf("DeviceMaxSeq of a new device = %d", n)
+	}
+	update(t, st, func(tx server.Tx) error { return tx.SetAckedSeq("D1", 4) })
+	if n := maxSeq("D1"); n != 4 {
+		t.Errorf("DeviceMaxSeq after ack 4 = %d", n)
+	}
+	update(t, st, func(tx server.Tx) error {
+		if err := tx.AddPendingSeq("D1", 9); err != nil {
+			return err
+		}
+		return tx.AddPendingSeq("D10", 50) // another device, a prefix-sharing id
+	})
+	if n := maxSeq("D1"); n != 9 {
+		t.Errorf("DeviceMaxSeq with 9 pending = %d", n)
+	}
+	update(t, st, func(tx server.Tx) error { return tx.InsertRevision(devRev("D1", 12, "stored")) })
+	if n := maxSeq("D1"); n != 12 {
+		t.Errorf("DeviceMaxSeq with 12 stored = %d", n)
+	}
+	update(t, st, func(tx server.Tx) error { return tx.InsertRevision(devRev("D", 70, "stored")) })
+	if n, m := maxSeq("D10"), maxSeq("D"); n != 50 || m != 70 {
+		t.Errorf("DeviceMaxSeq(D10) = %d, (D) = %d; want 50 and 70", n, m)
+	}
+}
+
+// keyring makes a keyring revision of caseID at epoch (body
+// sealed.Keyring), or one whose record id names another epoch.
+func keyring(caseID string, epoch, idEpoch uint32, seq uint64) *record.Revision {
+	r := &record.Revision{RecordID: record.KeyringID(caseID, idEpoch), Kind: record.KindKeyring, CaseID: caseID, Generation: 1,
+		HLC: record.HLC(seq << 16), Device: "D1", Seq: seq, Body: sealed.Keyring{Epoch: epoch, Wrapped: []byte("wrapped")}.Marshal()}
+	r.Seal()
+	return r
+}
+
+// testRotations: owed per case, the higher epoch kept, cleared by a
+// keyring of a higher epoch (and by nothing else).
+func testRotations(t *testing.T, st server.Store) {
+	owed := func() map[string]uint32 {
+		out := map[string]uint32{}
+		view(t, st, func(tx server.Tx) error {
+			rs, err := tx.RotationsOwed()
+			for i, r := range rs {
+				if i > 0 && rs[i-1].CaseID >= r.CaseID {
+					t.Errorf("RotationsOwed not by case id: %v", rs)
+				}
+				out[r.CaseID] = r.Epoch
+			}
+			return err
+		})
+		return out
+	}
+	if got := owed(); len(got) != 0 {
+		t.Fatalf("rotations of a new store = %v", got)
+	}
+	update(t, st, func(tx server.Tx) error {
+		for _, r := range []struct {
+			caseID string
+			epoch  uint32
+		}{{"CB", 2}, {"CA", 1}, {"CB", 1}, {"CC", 3}, {"CD", 0}} {
+			if err := tx.SetRotationOwed(r.caseID, r.epoch); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if got, want := owed(), map[string]uint32{"CA": 1, "CB": 2, "CC": 3, "CD": 0}; !reflect.DeepEqual(got, want) {
+		t.Errorf("owed = %v, want %v (the higher epoch kept)", got, want)
+	}
+	update(t, st, func(tx server.Tx) error {
+		for _, r := range []*record.Revision{
+			keyring("CB", 2, 2, 1),       // the same epoch: still owed
+			keyring("CC", 4, 3, 2),       // body and id disagree: not a keyring of epoch 4
+			rev("CA", "N1", 3, "a note"), // not a keyring
+			keyring("CD", 1, 1, 4),       // past 0: cleared
+			keyring("CA", 2, 2, 5),       // past 1: cleared
+			keyring("CX", 9, 9, 6),       // no rotation owed: nothing
+		} {
+			if err := tx.InsertRevision(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if got, want := owed(), map[string]uint32{"CB": 2, "CC": 3}; !reflect.DeepEqual(got, want) {
+		t.Errorf("owed after keyrings = %v, want %v", got, want)
+	}
+	tomb := keyring("CB", 3, 3, 7)
+	tomb.Deleted = true
+	tomb.Seal()
+	update(t, st, func(tx server.Tx) error { return tx.InsertRevision(tomb) })
+	if got := owed(); got["CB"] != 2 {
+		t.Errorf("a keyring tombstone cleared a rotation: %v", got)
+	}
+	update(t, st, func(tx server.Tx) error { return tx.InsertRevision(keyring("CB", 3, 3, 8)) })
+	if got := owed(); len(got) != 1 || got["CC"] != 3 {
+		t.Errorf("owed at the end = %v, want only CC", got)
+	}
 }
 
 func testBlobs(t *testing.T, st server.Store) {

@@ -1,4 +1,4 @@
-package pgstore_test
+package convergence_test
 
 import (
 	"os"
