@@ -16,15 +16,11 @@ import (
 // recipients is who a new case key is wrapped to: this device, and, once
 // enrolled, the team's supervisors and the agency recovery recipient.
 func (tx *Tx) recipients() ([]string, error) {
-	rs := []string{tx.v.id.Recipient()}
-	if b := tx.btx.Bucket(bucketMeta).Get(metaKeyRecipients); b != nil {
-		var extra []string
-		if err := json.Unmarshal(b, &extra); err != nil {
-			return nil, fmt.Errorf("%w: key recipients: %v", ErrCorrupt, err)
-		}
-		rs = append(rs, extra...)
+	extra, err := keyRecipients(tx.btx.Bucket(bucketMeta), tx.mac())
+	if err != nil {
+		return nil, err
 	}
-	return rs, nil
+	return append([]string{tx.v.id.Recipient()}, extra...), nil
 }
 
 // SetKeyRecipients sets who, besides this device, every new case key is
@@ -41,14 +37,17 @@ func (v *Vault) SetKeyRecipients(rs []string) error {
 		return err
 	}
 	same := false
-	v.view(func(tx *bolt.Tx) error {
-		same = bytes.Equal(tx.Bucket(bucketMeta).Get(metaKeyRecipients), b)
-		return nil
+	v.withKeys(func(_ *crypto.Keyring, vk *crypto.CaseKey) error {
+		return v.view(func(tx *bolt.Tx) error {
+			mb := tx.Bucket(bucketMeta)
+			same = bytes.Equal(mb.Get(metaKeyRecipients), b) && newVaultMAC(vk).verify(mb.Get(metaRecipsTag), "key-recipients", b)
+			return nil
+		})
 	})
 	if same {
 		return nil // unchanged: no transaction, no fsync
 	}
-	return v.Update(func(tx *Tx) error { return tx.btx.Bucket(bucketMeta).Put(metaKeyRecipients, b) })
+	return v.Update(func(tx *Tx) error { return putKeyRecipients(tx.btx.Bucket(bucketMeta), tx.mac(), b) })
 }
 
 // NewCase creates a case: a fresh case key (epoch 1), its keyring record

@@ -46,10 +46,6 @@ type SyncConfig struct {
 	Token       string    `json:"-"` // sealed separately
 }
 
-func tokenPlace(vaultID string) crypto.Place {
-	return crypto.Place{CaseID: vaultID, RecordID: "sync-token", Purpose: crypto.PurposeMeta}
-}
-
 func syncBucket(tx *bolt.Tx) (*bolt.Bucket, error) {
 	if b := tx.Bucket(bucketSync); b != nil {
 		return b, nil
@@ -74,7 +70,7 @@ func (v *Vault) SetSyncConfig(c SyncConfig) error {
 		if err := b.Put(syncConfig, js); err != nil {
 			return err
 		}
-		return b.Put(syncToken, crypto.Seal(tx.vaultKey, tokenPlace(tx.v.vaultID), []byte(c.Token)))
+		return b.Put(syncToken, crypto.Seal(tx.vaultKey, tokenPlace(tx.v.vaultID, js), []byte(c.Token)))
 	})
 }
 
@@ -90,7 +86,7 @@ func (v *Vault) SyncConfig() (SyncConfig, error) {
 			if err := json.Unmarshal(b.Get(syncConfig), &c); err != nil {
 				return fmt.Errorf("%w: sync config: %v", ErrCorrupt, err)
 			}
-			tok, err := crypto.Open(vk, tokenPlace(v.vaultID), b.Get(syncToken))
+			tok, err := crypto.Open(vk, tokenPlace(v.vaultID, b.Get(syncConfig)), b.Get(syncToken))
 			if err != nil {
 				return fmt.Errorf("%w: sync token", ErrCorrupt)
 			}
