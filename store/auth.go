@@ -206,6 +206,32 @@ func putKeyRecipients(mb *bolt.Bucket, m *vaultMAC, js []byte) error {
 	return mb.Put(metaRecipsTag, m.tag("key-recipients", js))
 }
 
+// syncCursorTag is the MAC of the pull cursor: a cursor moved forward in
+// the file would skip revisions without a word.
+var syncCursorTag = []byte("cursor-tag")
+
+func putCursor(b *bolt.Bucket, m *vaultMAC, cursor string) error {
+	if err := b.Put(syncCursor, []byte(cursor)); err != nil {
+		return err
+	}
+	return b.Put(syncCursorTag, m.tag("cursor", []byte(cursor)))
+}
+
+// readCursor reads the pull cursor. One that does not authenticate is
+// read as "" (the next pull starts from the beginning, which applying pages
+// twice makes harmless) and reported, for Damaged.
+func readCursor(tx *bolt.Tx, v *Vault, vk *crypto.CaseKey) (string, []Damage) {
+	b := tx.Bucket(bucketSync)
+	if b == nil || b.Get(syncCursor) == nil {
+		return "", nil
+	}
+	c := b.Get(syncCursor)
+	if v.format >= 2 && !newVaultMAC(vk).verify(b.Get(syncCursorTag), "cursor", c) {
+		return "", []Damage{{Problem: "the pull cursor does not authenticate: pulling again from the start"}}
+	}
+	return string(c), nil
+}
+
 // verifyRevision decodes a stored revision and checks it is the one its
 // key and its head name: content-addressed, so a revision swapped for
 // another (an older one of the same record, say) does not pass.
@@ -434,6 +460,11 @@ func (v *Vault) migrate(id *crypto.Identity, vk *crypto.CaseKey) error {
 				return fmt.Errorf("%w: sync token", ErrCorrupt)
 			}
 			if err := sb.Put(syncToken, crypto.Seal(vk, tokenPlace(v.vaultID, sb.Get(syncConfig)), tok)); err != nil {
+				return err
+			}
+		}
+		if sb := tx.Bucket(bucketSync); sb != nil && sb.Get(syncCursor) != nil {
+			if err := putCursor(sb, m, string(sb.Get(syncCursor))); err != nil {
 				return err
 			}
 		}

@@ -111,12 +111,14 @@ func (v *Vault) Enrolled() bool {
 // Cursor is the pull cursor ("" before the first pull).
 func (v *Vault) Cursor() (string, error) {
 	var c string
-	err := v.view(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketSync); b != nil {
-			c = string(b.Get(syncCursor))
-		}
-		return nil
+	var bad []Damage
+	err := v.withKeys(func(_ *crypto.Keyring, vk *crypto.CaseKey) error {
+		return v.view(func(tx *bolt.Tx) error {
+			c, bad = readCursor(tx, v, vk)
+			return nil
+		})
 	})
+	v.markDamaged(bad...)
 	return c, err
 }
 
@@ -153,7 +155,7 @@ func (v *Vault) ApplyPage(revs []*record.Revision, cursor string, ackedSeq uint6
 		if err != nil {
 			return err
 		}
-		if err := b.Put(syncCursor, []byte(cursor)); err != nil {
+		if err := putCursor(b, tx.mac(), cursor); err != nil {
 			return err
 		}
 		if ackedSeq > 0 {

@@ -418,6 +418,25 @@ func TestTamperedVaultValues(t *testing.T) {
 			t.Errorf("SyncConfig after the server was edited = %v, want ErrCorrupt", err)
 		}
 	})
+	t.Run("pull cursor moved forward", func(t *testing.T) {
+		p := tv.copyFile(t)
+		v := mustOpenUnlock(t, p)
+		if _, err := v.ApplyPage(nil, "page-3", 0); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := v.Cursor(); c != "page-3" {
+			t.Fatalf("Cursor() = %q", c)
+		}
+		v.Close()
+		edit(t, p, func(tx *bolt.Tx) error { return tx.Bucket(bucketSync).Put(syncCursor, []byte("page-900")) })
+		v = mustOpenUnlock(t, p)
+		if c, err := v.Cursor(); c != "" || err != nil {
+			t.Errorf("Cursor() after an edit = %q, %v; want \"\" (pull from the start)", c, err)
+		}
+		if dmg, _ := v.Damaged(); len(dmg) != 1 || !strings.Contains(dmg[0].Problem, "cursor") {
+			t.Errorf("Damaged() = %v, want the cursor", dmg)
+		}
+	})
 	t.Run("version set back to 1", func(t *testing.T) {
 		p := tv.copyFile(t)
 		edit(t, p, func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(metaVersion, u64(1)) })
