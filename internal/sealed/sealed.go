@@ -123,10 +123,15 @@ func Seal(key *crypto.CaseKey, caseID, recordID string, k record.Kind, v any) ([
 }
 
 // pad lays out a format-3 plaintext: the header, the content, then zeros up
-// to padme of the unpadded length.
+// to padme of the unpadded length — but never past what a revision may
+// carry, so a body that fits unpadded still fits.
 func pad(kind, inner byte, content []byte) []byte {
 	n := 3 + uvarintLen(uint64(len(content))) + len(content)
-	plain := make([]byte, 0, padme(n))
+	size := padme(n)
+	if limit := record.MaxBodySize - crypto.SealOverhead; size > limit {
+		size = max(n, limit)
+	}
+	plain := make([]byte, 0, size)
 	plain = append(plain, bodyPadded, kind, inner)
 	plain = binary.AppendUvarint(plain, uint64(len(content)))
 	plain = append(plain, content...)

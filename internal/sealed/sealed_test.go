@@ -219,6 +219,21 @@ func TestPaddedBodyRefusesMalformed(t *testing.T) {
 	}
 }
 
+// Near the revision size limit, padding stops at the limit: a body that
+// fits unpadded still fits.
+func TestPadStopsAtTheBodyLimit(t *testing.T) {
+	limit := record.MaxBodySize - crypto.SealOverhead
+	for _, n := range []int{limit - 10, limit - 4 - 3 - 30000, limit - 200000} {
+		plain := pad(kindCodes[record.KindNote], bodyRaw, make([]byte, n))
+		if unpadded := 3 + uvarintLen(uint64(n)) + n; len(plain) > max(limit, unpadded) {
+			t.Errorf("%d-byte content padded to %d, over the %d-byte limit", n, len(plain), limit)
+		}
+		if got, err := DecodePlain(plain, record.KindNote); err != nil || len(got) != n {
+			t.Errorf("%d-byte content: %d bytes back, %v", n, len(got), err)
+		}
+	}
+}
+
 // Two notes of different lengths in one size class seal to bodies of the
 // same length: the server learns the class, not the length.
 func TestSameBucketSameSealedSize(t *testing.T) {
