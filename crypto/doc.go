@@ -16,4 +16,6 @@
 //     so a ciphertext cannot be moved, truncated or replayed elsewhere.
 //   - A [Keyring] holds every case key a device knows, sealed as one age file to
 //     the device, so unlocking costs one scrypt and one age decryption.
+//   - [CaseKey.NewMAC] authenticates what a device keeps in the clear (the
+//     vault's index of heads, its counters) under another HKDF subkey.
 package crypto

@@ -22,8 +22,23 @@ type headsEntry struct {
 	Heads []head
 }
 
-func (e headsEntry) marshal() []byte {
-	b := []byte{1, sealed.KindCode(e.Kind)}
+// A heads entry is
+//
+//	version ‖ kind code ‖ count ‖ count × (rev(32) ‖ generation ‖ hlc ‖ flags) ‖ tag
+//
+// Version 1 (format-1 vaults) has no tag. Version 2 ends with a MAC under
+// the vault key of the record key and everything before the tag (see
+// headsTag), so a flipped flag, a swapped rev or an entry moved to another
+// record does not verify.
+const (
+	headsV1 = 1
+	headsV2 = 2
+)
+
+// marshal encodes the entry without its tag, at version ver.
+func (e headsEntry) marshal(ver byte) []byte {
+	b := make([]byte, 0, 3+len(e.Heads)*48+macSize)
+	b = append(b, ver, sealed.KindCode(e.Kind))
 	b = binary.AppendUvarint(b, uint64(len(e.Heads)))
 	for _, h := range e.Heads {
 		b = append(b, h.Rev[:]...)
@@ -40,12 +55,13 @@ func (e headsEntry) marshal() []byte {
 
 const maxHeads = 1024
 
-// decodeHeads decodes a heads entry straight into working-set heads. A
-// record with one head (nearly all) takes it from arena when arena has room;
-// the slice's capacity is capped, so appending to it later copies.
-func decodeHeads(b []byte, arena *[]Head) (record.Kind, []Head, error) {
+// decodeHeads decodes a heads entry body (its tag already checked and cut
+// off) straight into working-set heads. A record with one head (nearly all)
+// takes it from arena when arena has room; the slice's capacity is capped,
+// so appending to it later copies.
+func decodeHeads(b []byte, ver byte, arena *[]Head) (record.Kind, []Head, error) {
 	var hs []Head
-	k, err := parseHeads(b, func(n int) {
+	k, err := parseHeads(b, ver, func(n int) {
 		if a := *arena; n == 1 && len(a) < cap(a) {
 			hs = a[len(a) : len(a) : len(a)+1]
 			*arena = a[:len(a)+1]
@@ -58,18 +74,18 @@ func decodeHeads(b []byte, arena *[]Head) (record.Kind, []Head, error) {
 	return k, hs, err
 }
 
-func unmarshalHeads(b []byte) (headsEntry, error) {
+func unmarshalHeads(b []byte, ver byte) (headsEntry, error) {
 	var e headsEntry
-	k, err := parseHeads(b, func(n int) { e.Heads = make([]head, 0, n) }, func(h head) { e.Heads = append(e.Heads, h) })
+	k, err := parseHeads(b, ver, func(n int) { e.Heads = make([]head, 0, n) }, func(h head) { e.Heads = append(e.Heads, h) })
 	e.Kind = k
 	return e, err
 }
 
-// parseHeads decodes a heads entry: count is called with the number of
-// heads, then each is passed to add.
-func parseHeads(b []byte, count func(int), add func(head)) (record.Kind, error) {
+// parseHeads decodes a heads entry body of version ver: count is called
+// with the number of heads, then each is passed to add.
+func parseHeads(b []byte, ver byte, count func(int), add func(head)) (record.Kind, error) {
 	bad := fmt.Errorf("%w: heads entry", ErrCorrupt)
-	if len(b) < 3 || b[0] != 1 {
+	if len(b) < 3 || b[0] != ver {
 		return "", bad
 	}
 	k, ok := sealed.KindOf(b[1])

@@ -29,6 +29,10 @@ func TestMain(m *testing.M) {
 		crashChild(path, os.Getenv("FIELDCASE_CRASH_ROUND"))
 		os.Exit(0)
 	}
+	if path := os.Getenv(migrateChildEnv); path != "" {
+		migrateChild(path)
+		os.Exit(0)
+	}
 	code := m.Run()
 	for _, f := range AfterTests {
 		f()

@@ -52,25 +52,30 @@ func (v *Vault) SaveDraft(d Draft) error {
 	})
 }
 
-// Drafts lists every saved draft, newest first.
+// Drafts lists every saved draft, newest first. A draft that does not open
+// (sealed under the vault key at its key's place: it cannot be moved or
+// edited) is left out and named in Damaged; the others are listed.
 func (v *Vault) Drafts() ([]Draft, error) {
 	var out []Draft
+	var bad []Damage
 	err := v.withKeys(func(_ *crypto.Keyring, vk *crypto.CaseKey) error {
 		return v.view(func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketDrafts).ForEach(func(k, sealed []byte) error {
 				js, err := crypto.Open(vk, draftPlace(v.vaultID, string(k)), sealed)
-				if err != nil {
-					return fmt.Errorf("%w: draft %q: %v", ErrCorrupt, k, err)
-				}
 				var d Draft
-				if err := json.Unmarshal(js, &d); err != nil {
-					return fmt.Errorf("%w: draft %q: %v", ErrCorrupt, k, err)
+				if err == nil {
+					err = json.Unmarshal(js, &d)
+				}
+				if err != nil || d.Key != string(k) {
+					bad = append(bad, Damage{Problem: fmt.Sprintf("draft %q does not open", k)})
+					return nil
 				}
 				out = append(out, d)
 				return nil
 			})
 		})
 	})
+	v.markDamaged(bad...)
 	slices.SortFunc(out, func(a, b Draft) int { return b.Saved.Compare(a.Saved) })
 	return out, err
 }

@@ -5,25 +5,63 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
 )
 
 // Decoders of bytes read from the vault file must never panic, whatever the
 // bytes; what they accept must encode back to the same bytes.
 
+// FuzzParseHeads feeds stored heads values of both versions: a format-2
+// value is accepted only with its tag for its key, and what is accepted
+// encodes back to an entry that parses the same.
 func FuzzParseHeads(f *testing.F) {
-	f.Add(headsEntry{Kind: record.KindNote, Heads: []head{{Rev: record.RevID{1}, Gen: 2, HLC: 3}}}.marshal())
-	f.Add(headsEntry{Kind: record.KindCase, Heads: []head{{Gen: 1}, {Gen: 2, Deleted: true}}}.marshal())
+	mac := newVaultMAC(crypto.NewCaseKey("v", 0))
+	key := []byte("case/record")
+	v2 := &Vault{format: 2}
+	entries := []headsEntry{
+		{Kind: record.KindNote, Heads: []head{{Rev: record.RevID{1}, Gen: 2, HLC: 3}}},
+		{Kind: record.KindCase, Heads: []head{{Gen: 1}, {Gen: 2, Deleted: true}}},
+	}
+	for _, e := range entries {
+		f.Add(mac.headsValue(key, e))
+		f.Add(e.marshal(headsV1))
+	}
 	f.Add([]byte{1, 2, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		e, err := unmarshalHeads(b)
+		// Format 1, no tag.
+		if e, err := unmarshalHeads(b, headsV1); err == nil {
+			if got := e.marshal(headsV1); !bytes.Equal(got, b) {
+				// Non-minimal varints decode too; the re-encoding must then be
+				// shorter and decode to the same entry.
+				e2, err := unmarshalHeads(got, headsV1)
+				if err != nil || len(e2.Heads) != len(e.Heads) || e2.Kind != e.Kind {
+					t.Fatalf("heads entry does not round trip")
+				}
+			}
+		}
+		// Format 2: the tag first.
+		body, ver, err := v2.openHeads(mac, key, b)
 		if err != nil {
 			return
 		}
-		if got := e.marshal(); !bytes.Equal(got, b) {
-			// Non-minimal varints decode too; the re-encoding must then be
-			// shorter and decode to the same entry.
-			e2, err := unmarshalHeads(got)
+		if _, _, err := v2.openHeads(mac, []byte("case/other"), b); err == nil {
+			t.Fatalf("a heads value authenticates under two record keys")
+		}
+		e, err := unmarshalHeads(body, ver)
+		if err != nil {
+			return
+		}
+		var arena []Head
+		if k, hs, err := decodeHeads(body, ver, &arena); err != nil || k != e.Kind || len(hs) != len(e.Heads) {
+			t.Fatalf("decodeHeads and unmarshalHeads disagree")
+		}
+		got := mac.headsValue(key, e)
+		if _, _, err := v2.openHeads(mac, key, got); err != nil {
+			t.Fatalf("re-encoded entry does not authenticate: %v", err)
+		}
+		if !bytes.Equal(got, b) {
+			e2, err := unmarshalHeads(got[:len(got)-macSize], headsV2)
 			if err != nil || len(e2.Heads) != len(e.Heads) || e2.Kind != e.Kind {
 				t.Fatalf("heads entry does not round trip")
 			}

@@ -46,10 +46,6 @@ type SyncConfig struct {
 	Token       string    `json:"-"` // sealed separately
 }
 
-func tokenPlace(vaultID string) crypto.Place {
-	return crypto.Place{CaseID: vaultID, RecordID: "sync-token", Purpose: crypto.PurposeMeta}
-}
-
 func syncBucket(tx *bolt.Tx) (*bolt.Bucket, error) {
 	if b := tx.Bucket(bucketSync); b != nil {
 		return b, nil
@@ -74,7 +70,7 @@ func (v *Vault) SetSyncConfig(c SyncConfig) error {
 		if err := b.Put(syncConfig, js); err != nil {
 			return err
 		}
-		return b.Put(syncToken, crypto.Seal(tx.vaultKey, tokenPlace(tx.v.vaultID), []byte(c.Token)))
+		return b.Put(syncToken, crypto.Seal(tx.vaultKey, tokenPlace(tx.v.vaultID, js), []byte(c.Token)))
 	})
 }
 
@@ -90,7 +86,7 @@ func (v *Vault) SyncConfig() (SyncConfig, error) {
 			if err := json.Unmarshal(b.Get(syncConfig), &c); err != nil {
 				return fmt.Errorf("%w: sync config: %v", ErrCorrupt, err)
 			}
-			tok, err := crypto.Open(vk, tokenPlace(v.vaultID), b.Get(syncToken))
+			tok, err := crypto.Open(vk, tokenPlace(v.vaultID, b.Get(syncConfig)), b.Get(syncToken))
 			if err != nil {
 				return fmt.Errorf("%w: sync token", ErrCorrupt)
 			}
@@ -115,12 +111,14 @@ func (v *Vault) Enrolled() bool {
 // Cursor is the pull cursor ("" before the first pull).
 func (v *Vault) Cursor() (string, error) {
 	var c string
-	err := v.view(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketSync); b != nil {
-			c = string(b.Get(syncCursor))
-		}
-		return nil
+	var bad []Damage
+	err := v.withKeys(func(_ *crypto.Keyring, vk *crypto.CaseKey) error {
+		return v.view(func(tx *bolt.Tx) error {
+			c, bad = readCursor(tx, v, vk)
+			return nil
+		})
 	})
+	v.markDamaged(bad...)
 	return c, err
 }
 
@@ -163,9 +161,10 @@ func (v *Vault) ApplyPage(revs []*record.Revision, cursor string, ackedSeq uint6
 					continue
 				}
 				isNew, err := tx.Apply(r)
-				if errors.Is(err, record.ErrInvalid) {
-					// A revision this vault cannot take (e.g. it would change a
-					// record's kind) must not block the pages after it.
+				if errors.Is(err, record.ErrInvalid) || errors.Is(err, ErrDamaged) {
+					// A revision this vault cannot take (it would change a
+					// record's kind, or its record is damaged here and named
+					// in Damaged) must not block the pages after it.
 					res.Skipped++
 					continue
 				}
@@ -191,7 +190,7 @@ func (v *Vault) ApplyPage(revs []*record.Revision, cursor string, ackedSeq uint6
 		if err != nil {
 			return err
 		}
-		if err := b.Put(syncCursor, []byte(cursor)); err != nil {
+		if err := putCursor(b, tx.mac(), cursor); err != nil {
 			return err
 		}
 		if ackedSeq > 0 {

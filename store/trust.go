@@ -56,18 +56,29 @@ func (v *Vault) PinAgency(pub ed25519.PublicKey) error {
 			return nil
 		}
 		tx.after = append(tx.after, func() { v.roster = nil })
-		return m.Put(metaAgency, pub)
+		if err := m.Put(metaAgency, pub); err != nil {
+			return err
+		}
+		// Someone who can edit the file but not unlock it must not swap
+		// the root of trust: the pin is tagged under the vault key.
+		return m.Put(metaAgencyTag, tx.mac().tag("agency", pub))
 	})
 }
 
-// Agency is the pinned agency key, or nil.
+// Agency is the pinned agency key, or nil when none is pinned, the vault is
+// locked, or the pin does not authenticate (then it is also reported by
+// Damaged).
 func (v *Vault) Agency() ed25519.PublicKey {
 	var pub ed25519.PublicKey
-	v.view(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketMeta).Get(metaAgency); len(b) == ed25519.PublicKeySize {
-			pub = bytes.Clone(b)
-		}
-		return nil
+	v.withKeys(func(_ *crypto.Keyring, vk *crypto.CaseKey) error {
+		return v.view(func(tx *bolt.Tx) error {
+			mb := tx.Bucket(bucketMeta)
+			b := mb.Get(metaAgency)
+			if len(b) == ed25519.PublicKeySize && newVaultMAC(vk).verify(mb.Get(metaAgencyTag), "agency", b) {
+				pub = bytes.Clone(b)
+			}
+			return nil
+		})
 	})
 	return pub
 }

@@ -36,6 +36,7 @@ type Tx struct {
 	sigs         map[record.RevID]bool                  // signatures verified in this tx
 	newRecords   uint64
 	after        []func() // run after commit, under the vault lock
+	vmac         *vaultMAC
 }
 
 // touch is what a transaction did to one record, for the working set.
@@ -125,7 +126,7 @@ func (tx *Tx) flush() error {
 			return err
 		}
 	}
-	return nil
+	return tx.flushAuth()
 }
 
 func (tx *Tx) nextSeq() uint64 {
@@ -288,9 +289,8 @@ func (tx *Tx) store(rev *record.Revision, h Head) error {
 	if rev.Kind == record.KindKeyring {
 		delete(tx.members, rev.CaseID) // its case's memberships changed
 	}
-	kids := tx.btx.Bucket(bucketHasKids)
 	for _, p := range rev.Parents {
-		if err := kids.Put(p[:], []byte{1}); err != nil { // bbolt reads an empty value back as nil
+		if err := tx.markHasKids(p); err != nil {
 			return err
 		}
 	}
@@ -304,13 +304,13 @@ func (tx *Tx) store(rev *record.Revision, h Head) error {
 	entry.Kind = rev.Kind
 	entry.Heads = slices.DeleteFunc(entry.Heads, func(x head) bool { return slices.Contains(rev.Parents, x.Rev) })
 	// A revision that arrives after one of its children is history, not a head.
-	if kids.Get(rev.Rev[:]) == nil {
+	if !tx.hasKids(rev.Rev) {
 		entry.Heads = append(entry.Heads, head{Rev: rev.Rev, Gen: rev.Generation, HLC: rev.HLC, Deleted: rev.Deleted})
 	}
 	if len(entry.Heads) > maxHeads {
 		return fmt.Errorf("%w: record %s has more than %d heads", ErrConflict, rev.RecordID, maxHeads)
 	}
-	if err := tx.btx.Bucket(bucketHeads).Put(recordKey(rev.CaseID, rev.RecordID), entry.marshal()); err != nil {
+	if err := tx.putHeads(rev.CaseID, rev.RecordID, entry); err != nil {
 		return err
 	}
 	t := tx.touch(rev.CaseID, rev.RecordID)
@@ -340,11 +340,16 @@ func (tx *Tx) heads(caseID, recordID string) (headsEntry, error) {
 		e.Heads = slices.Clone(e.Heads)
 		return e, nil
 	}
-	b := tx.btx.Bucket(bucketHeads).Get(recordKey(caseID, recordID))
+	k := recordKey(caseID, recordID)
+	b := tx.btx.Bucket(bucketHeads).Get(k)
 	if b == nil {
 		return headsEntry{}, nil
 	}
-	return unmarshalHeads(b)
+	body, ver, err := tx.v.openHeads(tx.mac(), k, b)
+	if err != nil {
+		return headsEntry{}, fmt.Errorf("record %s: %w", recordID, err)
+	}
+	return unmarshalHeads(body, ver)
 }
 
 // decodeHead reads and decrypts one revision inside the transaction, whatever
@@ -407,23 +412,42 @@ func revFromKey(k []byte) record.RevID {
 // (0 means all).
 func (v *Vault) Outbox(limit int) ([]*record.Revision, error) {
 	var out []*record.Revision
+	var bad []Damage
 	err := v.view(func(tx *bolt.Tx) error {
 		revs := tx.Bucket(bucketRevs)
 		c := tx.Bucket(bucketOutbox).Cursor()
 		for k, rk := c.First(); k != nil && (limit == 0 || len(out) < limit); k, rk = c.Next() {
-			b := revs.Get(rk)
-			if b == nil {
-				return fmt.Errorf("%w: outbox entry %d has no revision", ErrCorrupt, binary.BigEndian.Uint64(k))
-			}
-			r, _, err := record.UnmarshalRevision(bytes.Clone(b))
+			r, err := v.outboxEntry(revs, k, rk)
 			if err != nil {
-				return fmt.Errorf("%w: %v", ErrCorrupt, err)
+				// One bad entry must not stop the rest from syncing.
+				bad = append(bad, Damage{Problem: problem(err)})
+				continue
 			}
 			out = append(out, r)
 		}
 		return nil
 	})
+	v.markDamaged(bad...)
 	return out, err
+}
+
+// outboxEntry reads the revision an outbox entry names. The entry is not
+// tagged: the revision is content-addressed and names its device and
+// sequence, which must be this device and the entry's key.
+func (v *Vault) outboxEntry(revs *bolt.Bucket, k, rk []byte) (*record.Revision, error) {
+	seq := binary.BigEndian.Uint64(k)
+	b := revs.Get(rk)
+	if b == nil || len(k) != 8 {
+		return nil, fmt.Errorf("%w: outbox entry %d has no revision", ErrCorrupt, seq)
+	}
+	r, _, err := record.UnmarshalRevision(bytes.Clone(b))
+	if err != nil {
+		return nil, fmt.Errorf("%w: outbox entry %d: %v", ErrCorrupt, seq, err)
+	}
+	if r.Device != v.deviceID || r.Seq != seq || !bytes.Equal(rk, revKey(r.CaseID, r.RecordID, r.Rev)) || r.ComputeRev() != r.Rev {
+		return nil, fmt.Errorf("%w: outbox entry %d names another revision", ErrCorrupt, seq)
+	}
+	return r, nil
 }
 
 // OutboxLen is the number of changes waiting to be synced.

@@ -39,8 +39,10 @@ var (
 const formatName = "fieldcase-vault"
 
 // formatVersion is the vault layout version. A vault with a higher version
-// is refused, never half-read.
-const formatVersion = 1
+// is refused, never half-read; a format-1 vault is migrated on its first
+// unlock (see migrate). Format 2 authenticates what the vault trusts
+// (auth.go).
+const formatVersion = 2
 
 var (
 	bucketMeta    = []byte("meta")
@@ -97,6 +99,7 @@ type Vault struct {
 	vaultID  string
 	deviceID string
 	demo     bool
+	format   uint64 // the file's format version; formatVersion once unlocked read-write
 
 	wmu sync.Mutex // serialises writers so seq/clock/working-set updates stay in order
 
@@ -205,12 +208,13 @@ func Create(path, passphrase string, profile Profile, opts Options) (*Vault, err
 			string(metaHLC):       u64(0),
 			string(metaCreated):   []byte(time.Now().UTC().Format(time.RFC3339)),
 			string(metaProfile):   crypto.Seal(vaultKey, profilePlace(vaultID), pb),
+			string(metaRecords):   u64(0),
 		} {
 			if err := m.Put([]byte(k), v); err != nil {
 				return err
 			}
 		}
-		return nil
+		return writeAuth(m, newVaultMAC(vaultKey), id, vaultID, true)
 	})
 	if cerr := db.Close(); err == nil {
 		err = cerr
@@ -232,10 +236,6 @@ func Create(path, passphrase string, profile Profile, opts Options) (*Vault, err
 		return nil, err
 	}
 	return v, nil
-}
-
-func profilePlace(vaultID string) crypto.Place {
-	return crypto.Place{CaseID: vaultID, RecordID: "profile", Purpose: crypto.PurposeMeta}
 }
 
 // Open opens the vault file at path, locked. It fails with ErrNoVault,
@@ -343,8 +343,12 @@ func (v *Vault) readHeader() error {
 		if len(ver) != 8 {
 			return fmt.Errorf("%w: no format version", ErrCorrupt)
 		}
-		if binary.BigEndian.Uint64(ver) > formatVersion {
-			return fmt.Errorf("%w (format %d)", ErrNewerFormat, binary.BigEndian.Uint64(ver))
+		v.format = binary.BigEndian.Uint64(ver)
+		if v.format > formatVersion {
+			return fmt.Errorf("%w (format %d)", ErrNewerFormat, v.format)
+		}
+		if v.format == 0 {
+			return fmt.Errorf("%w: format version 0", ErrCorrupt)
 		}
 		v.demo = m.Get(metaDemo) != nil
 		v.vaultID = string(m.Get(metaVaultID))
@@ -423,18 +427,24 @@ func (v *Vault) Timings() UnlockTimings {
 }
 
 func (v *Vault) unlockWith(id *crypto.Identity) error {
-	var sealedKR, hlc, sealedProfile []byte
+	var sealedKR, hlc, sealedProfile, krSig []byte
 	err := v.view(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		sealedKR = append([]byte(nil), m.Get(metaKeyring)...)
 		hlc = append([]byte(nil), m.Get(metaHLC)...)
 		sealedProfile = append([]byte(nil), m.Get(metaProfile)...)
+		krSig = append([]byte(nil), m.Get(metaKeyringSig)...)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	t0 := time.Now()
+	// The keyring cache is an age file to the device's public recipient,
+	// which anyone can write: only this device's signature makes it ours.
+	if v.format >= 2 && !crypto.Verify(id.SigningPublicKey(), keyringSigMsg(v.vaultID, sealedKR), krSig) {
+		return fmt.Errorf("%w: keyring cache is not signed by this device", ErrCorrupt)
+	}
 	kr, err := crypto.OpenKeyring(sealedKR, id)
 	if err != nil {
 		return fmt.Errorf("%w: keyring: %v", ErrCorrupt, err)
@@ -445,11 +455,27 @@ func (v *Vault) unlockWith(id *crypto.Identity) error {
 		return fmt.Errorf("%w: vault key missing", ErrCorrupt)
 	}
 	var prof Profile
-	if len(sealedProfile) > 0 {
-		pb, err := crypto.Open(vk, profilePlace(v.vaultID), sealedProfile)
-		if err != nil || json.Unmarshal(pb, &prof) != nil {
-			return fmt.Errorf("%w: profile", ErrCorrupt)
+	if len(sealedProfile) == 0 {
+		return fmt.Errorf("%w: profile missing", ErrCorrupt)
+	}
+	place := profilePlace(v.vaultID)
+	if v.format < 2 {
+		place = profilePlaceV1(v.vaultID)
+		if _, err := crypto.Open(vk, profilePlace(v.vaultID), sealedProfile); err == nil {
+			// A migrated vault whose version was set back: migrating
+			// again would bless whatever was edited since.
+			return fmt.Errorf("%w: vault says format %d but was migrated to format 2", ErrCorrupt, v.format)
 		}
+	}
+	pb, err := crypto.Open(vk, place, sealedProfile)
+	if err != nil || json.Unmarshal(pb, &prof) != nil {
+		return fmt.Errorf("%w: profile", ErrCorrupt)
+	}
+	if v.format < formatVersion && !v.opts.ReadOnly {
+		if err := v.migrate(id, vk); err != nil {
+			return fmt.Errorf("migrating vault to format %d: %w", formatVersion, err)
+		}
+		v.format = formatVersion
 	}
 	var last record.HLC
 	if len(hlc) == 8 {
@@ -555,8 +581,12 @@ func (v *Vault) ChangePassphrase(old, new string) error {
 	})
 }
 
-// Recipient is the device's public age recipient.
+// Recipient is the device's public age recipient: the unlocked identity's
+// when unlocked, else as the file says (checked at the next unlock).
 func (v *Vault) Recipient() (string, error) {
+	if id, err := v.Identity(); err == nil {
+		return id.Recipient(), nil
+	}
 	var r string
 	err := v.view(func(tx *bolt.Tx) error {
 		r = string(tx.Bucket(bucketMeta).Get(metaRecipient))

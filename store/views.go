@@ -244,7 +244,9 @@ func items[T any](v *Vault, caseID string, kind record.Kind) ([]Item[T], error) 
 func (v *Vault) Notes(caseID string) ([]Item[record.Note], error) {
 	out, err := items[record.Note](v, caseID, record.KindNote)
 	if err == nil {
-		err = v.fillTexts(out)
+		var bad map[int]bool
+		bad, err = v.fillTexts(out)
+		out = dropBad(out, bad)
 	}
 	slices.SortFunc(out, func(a, b Item[record.Note]) int {
 		if c := cmp.Compare(b.Value.Date, a.Value.Date); c != 0 {
@@ -270,7 +272,10 @@ func (v *Vault) Note(id string) (Item[record.Note], error) {
 		return nil
 	})
 	if err == nil {
-		err = v.fillTexts(it)
+		var bad map[int]bool
+		if bad, err = v.fillTexts(it); err == nil && bad[0] {
+			err = fmt.Errorf("%w: note %s", ErrCorrupt, id)
+		}
 	}
 	if err != nil {
 		return Item[record.Note]{}, err
@@ -291,18 +296,25 @@ func (v *Vault) read(fn func(ws *workingSet) error) error {
 
 // fillTexts decrypts the text of notes, which the working set does not keep,
 // and the whole body of notes not loaded yet. Nothing decrypted is stored.
-func (v *Vault) fillTexts(items []Item[record.Note]) error {
-	return v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error {
+// A note whose revision no longer checks out or opens is damage: it is
+// named in bad (by index) and in Damaged, and taken out of the working set;
+// the others are filled.
+func (v *Vault) fillTexts(items []Item[record.Note]) (bad map[int]bool, err error) {
+	var damage []Damage
+	err = v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error {
 		return v.view(func(tx *bolt.Tx) error {
 			revs := tx.Bucket(bucketRevs)
 			read := func(caseID, id string, rev record.RevID) (n record.Note, device string, sealed bool, err error) {
 				b := revs.Get(revKey(caseID, id, rev))
 				if b == nil {
-					return n, "", false, fmt.Errorf("%w: note %s revision %s missing", ErrCorrupt, id, rev.Short())
+					return n, "", false, fmt.Errorf("%w: revision %s missing", ErrCorrupt, rev.Short())
 				}
 				r, _, err := record.UnmarshalRevision(b)
 				if err != nil {
 					return n, "", false, fmt.Errorf("%w: %v", ErrCorrupt, err)
+				}
+				if r.Rev != rev || r.CaseID != caseID || r.RecordID != id || r.Kind != record.KindNote || r.ComputeRev() != rev {
+					return n, "", false, fmt.Errorf("%w: revision %s is not the one its key names", ErrCorrupt, rev.Short())
 				}
 				val, err := v.decode(keys, r)
 				if errors.Is(err, ErrNoKey) {
@@ -313,16 +325,24 @@ func (v *Vault) fillTexts(items []Item[record.Note]) error {
 				}
 				p, ok := val.(*record.Note)
 				if !ok {
-					return n, "", false, fmt.Errorf("%w: note %s body", ErrCorrupt, id)
+					return n, "", false, fmt.Errorf("%w: body", ErrCorrupt)
 				}
 				return *p, r.Device, false, nil
 			}
 			for i := range items {
 				it := &items[i]
+				fail := func(err error) {
+					if bad == nil {
+						bad = map[int]bool{}
+					}
+					bad[i] = true
+					damage = append(damage, Damage{CaseID: it.CaseID, RecordID: it.ID, Kind: record.KindNote, Problem: problem(err)})
+				}
 				if !it.Deleted && !it.Sealed && (it.Loading || it.Value.Text == "") {
 					n, dev, sealed, err := read(it.CaseID, it.ID, it.Rev)
 					if err != nil {
-						return err
+						fail(err)
+						continue
 					}
 					it.Value, it.Device, it.Sealed, it.Loading = n, dev, sealed, false
 				}
@@ -331,7 +351,8 @@ func (v *Vault) fillTexts(items []Item[record.Note]) error {
 					if !ver.Deleted && !ver.Sealed && ver.Value.Text == "" {
 						n, dev, sealed, err := read(it.CaseID, it.ID, ver.Rev)
 						if err != nil {
-							return err
+							fail(err)
+							break
 						}
 						ver.Value, ver.Device, ver.Sealed = n, dev, sealed
 					}
@@ -340,6 +361,22 @@ func (v *Vault) fillTexts(items []Item[record.Note]) error {
 			return nil
 		})
 	})
+	v.markDamaged(damage...)
+	return bad, err
+}
+
+// dropBad returns items without those at the indexes in bad.
+func dropBad[T any](items []T, bad map[int]bool) []T {
+	if len(bad) == 0 {
+		return items
+	}
+	out := items[:0]
+	for i, it := range items {
+		if !bad[i] {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // Consents lists a case's consent decisions, newest first.
@@ -455,8 +492,9 @@ func (v *Vault) Search(q string, limit int) ([]Hit, error) {
 		}
 		return nil
 	})
+	var bad map[int]bool
 	if err == nil {
-		err = v.fillTexts(texts)
+		bad, err = v.fillTexts(texts)
 	}
 	if err != nil {
 		return nil, err
@@ -464,7 +502,7 @@ func (v *Vault) Search(q string, limit int) ([]Hit, error) {
 	for i := range hits {
 		hits[i].Snippet = snippet(texts[i].Value.Text, q, 100)
 	}
-	return hits, nil
+	return dropBad(hits, bad), nil
 }
 
 // Stats are the counts a status bar shows.

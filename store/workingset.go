@@ -65,6 +65,8 @@ type workingSet struct {
 	outbox      map[record.RevID]bool
 	notesLoaded bool
 	index       *searchIndex
+	damaged     map[string]Damage // by record id: records left out, see Damaged
+	vaultDamage []Damage          // vault values that failed their check
 }
 
 func newWorkingSet() *workingSet {
@@ -94,6 +96,23 @@ func (ws *workingSet) setOutbox(rev record.RevID, added bool) {
 // apply brings the working set up to date with one record a transaction
 // wrote.
 func (ws *workingSet) apply(t *touch) {
+	if _, ok := ws.damaged[t.recordID]; ok {
+		// A damaged record comes back only when every head is new here
+		// (superseded, or restored from the server's copies).
+		for _, h := range t.entry.Heads {
+			if _, ok := t.revs[h.Rev]; !ok {
+				return
+			}
+		}
+		delete(ws.damaged, t.recordID)
+	}
+	for _, h := range t.revs {
+		if isBodyDamage(h.Err) && slices.ContainsFunc(t.entry.Heads, func(x head) bool { return x.Rev == h.Rev }) {
+			ws.damage(Damage{CaseID: t.caseID, RecordID: t.recordID, Kind: t.entry.Kind,
+				Problem: fmt.Sprintf("revision %s: %s", h.Rev.Short(), problem(h.Err))})
+			return
+		}
+	}
 	e := ws.records[t.recordID]
 	if e == nil {
 		e = &entry{id: t.recordID, caseID: t.caseID, kind: t.entry.Kind}
@@ -191,29 +210,42 @@ func (v *Vault) decode(keys *crypto.Keyring, rev *record.Revision) (any, error) 
 // head but notes'. Notes follow in LoadNotes: a caseworker sees the case list
 // before 50,000 notes are decrypted.
 func (v *Vault) loadSmall() error {
-	return v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error { return v.loadSmallWith(keys) })
+	return v.withKeys(func(keys *crypto.Keyring, vk *crypto.CaseKey) error { return v.loadSmallWith(keys, vk) })
 }
 
-func (v *Vault) loadSmallWith(keys *crypto.Keyring) error {
+func (v *Vault) loadSmallWith(keys *crypto.Keyring, vk *crypto.CaseKey) error {
 	ws := newWorkingSet()
+	mac := newVaultMAC(vk)
+	var maxHLC record.HLC
 	err := v.view(func(tx *bolt.Tx) error {
+		mb := tx.Bucket(bucketMeta)
 		// Entries and single heads come from two arenas sized by the record
 		// count: two allocations instead of two per record.
 		var entries []entry
 		var arena []Head
-		if b := tx.Bucket(bucketMeta).Get(metaRecords); len(b) == 8 {
-			n := int(min(binary.BigEndian.Uint64(b), 1<<24))
+		var counted uint64
+		if b := mb.Get(metaRecords); len(b) == 8 {
+			counted = binary.BigEndian.Uint64(b)
+			n := int(min(counted, 1<<24))
 			ws.records = make(map[string]*entry, n)
 			entries = make([]entry, 0, n)
 			arena = make([]Head, 0, n)
 		}
+		metaOK := v.format < 2 || mac.verify(mb.Get(metaTag), "meta", metaMsg(mb)...)
+		if !metaOK {
+			ws.damage(Damage{Problem: "the vault's counters (device sequence, clock, record count) do not authenticate: " +
+				"they were edited in the file; a record may be hidden"})
+		}
 		revs := tx.Bucket(bucketRevs)
 		var caseID string // heads are sorted by case: one string per case
 		var caseMap map[string]*entry
+		var scanned uint64
 		err := tx.Bucket(bucketHeads).ForEach(func(k, b []byte) error {
+			scanned++
 			i := bytes.IndexByte(k, '/')
 			if i < 0 {
-				return fmt.Errorf("%w: heads key %q", ErrCorrupt, k)
+				ws.damage(Damage{Problem: fmt.Sprintf("heads entry under a key that names no record: %q", k)})
+				return nil
 			}
 			if string(k[:i]) != caseID { // no allocation for the comparison
 				caseID = string(k[:i])
@@ -224,9 +256,31 @@ func (v *Vault) loadSmallWith(keys *crypto.Keyring) error {
 				}
 			}
 			recordID := string(k[i+1:])
-			kind, heads, err := decodeHeads(b, &arena)
+			bad := func(kind record.Kind, err error) error {
+				if kind == "" {
+					kind = kindFromRevs(revs, caseID, recordID)
+				}
+				ws.damage(Damage{CaseID: caseID, RecordID: recordID, Kind: kind, Problem: problem(err)})
+				return nil
+			}
+			body, ver, err := v.openHeads(mac, k, b)
 			if err != nil {
-				return err
+				return bad("", err)
+			}
+			kind, heads, err := decodeHeads(body, ver, &arena)
+			if err != nil {
+				return bad("", err)
+			}
+			if len(heads) == 0 {
+				return bad(kind, fmt.Errorf("%w: no heads", ErrCorrupt))
+			}
+			for i := range heads {
+				maxHLC = max(maxHLC, heads[i].HLC)
+				if kind != record.KindNote {
+					if err := v.loadHead(keys, revs, caseID, recordID, kind, &heads[i]); err != nil {
+						return bad(kind, err)
+					}
+				}
 			}
 			var e *entry
 			if len(entries) < cap(entries) {
@@ -234,13 +288,6 @@ func (v *Vault) loadSmallWith(keys *crypto.Keyring) error {
 				e = &entries[len(entries)-1]
 			} else {
 				e = &entry{id: recordID, caseID: caseID, kind: kind}
-			}
-			if kind != record.KindNote {
-				for i := range heads {
-					if err := v.loadHead(keys, revs, caseID, recordID, &heads[i]); err != nil {
-						return err
-					}
-				}
 			}
 			sortHeads(heads)
 			ws.records[recordID] = e
@@ -250,6 +297,18 @@ func (v *Vault) loadSmallWith(keys *crypto.Keyring) error {
 		})
 		if err != nil {
 			return err
+		}
+		// Entries cannot be forged, but one can be removed: the
+		// authenticated count says so, and the revs bucket says which.
+		if metaOK && v.format >= 2 && scanned < counted {
+			missing := findMissing(tx)
+			for _, d := range missing {
+				ws.damage(d)
+			}
+			if uint64(len(missing)) < counted-scanned {
+				ws.damage(Damage{Problem: fmt.Sprintf("%d records are counted but %d are in the index of heads: "+
+					"entries were removed from the file", counted, scanned)})
+			}
 		}
 		return tx.Bucket(bucketOutbox).ForEach(func(_, rk []byte) error {
 			ws.outbox[revFromKey(rk)] = true
@@ -264,28 +323,37 @@ func (v *Vault) loadSmallWith(keys *crypto.Keyring) error {
 	if v.keys == nil {
 		return ErrLocked
 	}
+	// The clock never runs behind a head it has written or seen, whatever
+	// the stored reading says.
+	v.clock.Observe(maxHLC)
 	v.ws = ws
 	return nil
 }
 
-// loadHead reads and decodes one head's revision.
-func (v *Vault) loadHead(keys *crypto.Keyring, revs *bolt.Bucket, caseID, recordID string, h *Head) error {
+// loadHead reads, checks and decodes one head's revision. An error is
+// damage to the record.
+func (v *Vault) loadHead(keys *crypto.Keyring, revs *bolt.Bucket, caseID, recordID string, kind record.Kind, h *Head) error {
 	b := revs.Get(revKey(caseID, recordID, h.Rev))
 	if b == nil {
-		return fmt.Errorf("%w: head %s of %s has no revision", ErrCorrupt, h.Rev.Short(), recordID)
+		return fmt.Errorf("%w: head %s has no revision", ErrCorrupt, h.Rev.Short())
 	}
-	return v.decodeHead(keys, b, h)
+	return v.decodeHead(keys, b, caseID, recordID, kind, h)
 }
 
-// decodeHead decodes a head from its stored revision bytes.
-func (v *Vault) decodeHead(keys *crypto.Keyring, b []byte, h *Head) error {
-	rev, _, err := record.UnmarshalRevision(b)
+// decodeHead checks a head's stored revision against the head and its key,
+// and decodes it. A body that does not open or decode is damage; one this
+// device holds no key for is not (h.Err is ErrNoKey: kept, shown sealed).
+func (v *Vault) decodeHead(keys *crypto.Keyring, b []byte, caseID, recordID string, kind record.Kind, h *Head) error {
+	rev, err := verifyRevision(b, caseID, recordID, kind, h)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return err
 	}
 	h.Device, h.Seq, h.loaded = rev.Device, rev.Seq, true
 	if !rev.Deleted {
 		h.Value, h.Err = v.decode(keys, rev)
+		if isBodyDamage(h.Err) {
+			return fmt.Errorf("%w: revision %s: %v", ErrCorrupt, h.Rev.Short(), problem(h.Err))
+		}
 	}
 	return nil
 }
@@ -309,6 +377,7 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 		key              []byte
 		caseID, recordID string
 		rev              record.RevID
+		head             Head // as the heads entry has it
 	}
 	v.mu.RLock()
 	ws := v.ws
@@ -320,7 +389,8 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 			}
 			for _, h := range e.heads {
 				if !h.loaded {
-					jobs = append(jobs, job{revKey(e.caseID, e.id, h.Rev), e.caseID, e.id, h.Rev})
+					jobs = append(jobs, job{revKey(e.caseID, e.id, h.Rev), e.caseID, e.id, h.Rev,
+						Head{Rev: h.Rev, Gen: h.Gen, HLC: h.HLC, Deleted: h.Deleted}})
 				}
 			}
 		}
@@ -336,6 +406,7 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 		head Head
 		seg  *segment
 		doc  uint32
+		err  error // damage to this note: it is left out, the rest load
 	}
 	results := make([]result, len(jobs))
 	workers := runtime.GOMAXPROCS(0)
@@ -381,17 +452,15 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 					for k != nil && bytes.Compare(k, j.key) < 0 {
 						k, val = c.Next() // older revisions of the same notes
 					}
-					if k == nil || !bytes.Equal(k, j.key) {
-						errOnce.Do(func() {
-							firstErr = fmt.Errorf("%w: head %s of %s has no revision", ErrCorrupt, j.rev.Short(), j.recordID)
-						})
-						return
-					}
 					r := &results[i]
-					r.head.Rev = j.rev
-					if err := v.decodeHead(keys, val, &r.head); err != nil {
-						errOnce.Do(func() { firstErr = err })
-						return
+					if k == nil || !bytes.Equal(k, j.key) {
+						r.err = fmt.Errorf("%w: head %s has no revision", ErrCorrupt, j.rev.Short())
+						continue
+					}
+					r.head = j.head
+					if err := v.decodeHead(keys, val, j.caseID, j.recordID, record.KindNote, &r.head); err != nil {
+						r.err = err
+						continue
 					}
 					if n, ok := r.head.Value.(*record.Note); ok {
 						buf = seg.add(j.recordID, n, buf)
@@ -431,6 +500,10 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 			if r.seg != nil {
 				r.seg.docs[r.doc] = ""
 			}
+			continue
+		}
+		if r.err != nil {
+			ws.damage(Damage{CaseID: j.caseID, RecordID: j.recordID, Kind: record.KindNote, Problem: problem(r.err)})
 			continue
 		}
 		h := r.head
@@ -475,17 +548,20 @@ func (v *Vault) reloadCasesWith(keys *crypto.Keyring, cases map[string]bool) err
 		heads []Head
 	}
 	var upds []upd
+	var bad []Damage
 	err := v.view(func(tx *bolt.Tx) error {
 		revs := tx.Bucket(bucketRevs)
 		v.mu.RLock()
 		defer v.mu.RUnlock()
 		for c := range cases {
+		records:
 			for _, e := range ws.cases[c] {
 				hs := slices.Clone(e.heads)
 				for i := range hs {
 					if hs[i].Value == nil && !hs[i].Deleted {
-						if err := v.loadHead(keys, revs, e.caseID, e.id, &hs[i]); err != nil {
-							return err
+						if err := v.loadHead(keys, revs, e.caseID, e.id, e.kind, &hs[i]); err != nil {
+							bad = append(bad, Damage{CaseID: e.caseID, RecordID: e.id, Kind: e.kind, Problem: problem(err)})
+							continue records
 						}
 					}
 				}
@@ -499,8 +575,14 @@ func (v *Vault) reloadCasesWith(keys *crypto.Keyring, cases map[string]bool) err
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.ws != ws {
+		return nil
+	}
 	for _, u := range upds {
 		ws.setHeads(u.e, u.heads)
+	}
+	for _, d := range bad {
+		ws.damage(d)
 	}
 	return nil
 }

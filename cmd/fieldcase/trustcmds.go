@@ -226,6 +226,13 @@ func (c *doctorCmd) Run(a *app) error {
 	if rep.Quarantined, err = v.Quarantine(); err != nil {
 		return err
 	}
+	damaged, err := v.Damaged()
+	if err != nil {
+		return err
+	}
+	for _, d := range damaged {
+		rep.Damaged = append(rep.Damaged, d.String())
+	}
 	for i := range rep.Quarantined {
 		rep.Quarantined[i].Encoded = nil
 	}

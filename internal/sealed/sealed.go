@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"sync"
 
@@ -24,13 +25,22 @@ var ErrBody = errors.New("malformed record body")
 
 // A body's plaintext, before sealing, is
 //
-//	format(1) ‖ kind(1 byte, record kind code) ‖ JSON, zstd-compressed when format is 2
+//	format(1) ‖ kind(1 byte, record kind code) ‖ content
 //
-// The kind inside the sealed part means a server that relabels a revision's
-// kind gets a body that refuses to decode.
+// where content is, by format:
+//
+//	1 raw     JSON
+//	2 zstd    JSON, zstd-compressed
+//	3 padded  inner format(1: raw or 2: zstd) ‖ length(uvarint) ‖ content of
+//	          the inner format ‖ zero bytes, up to a Padmé length (see padme)
+//
+// Seal writes format 3 only; formats 1 and 2 are still read (vaults and
+// servers hold them). The kind inside the sealed part means a server that
+// relabels a revision's kind gets a body that refuses to decode.
 const (
-	bodyRaw  = 1
-	bodyZstd = 2
+	bodyRaw    = 1
+	bodyZstd   = 2
+	bodyPadded = 3
 	// compressMin is the size below which compressing costs more than it saves.
 	compressMin = 200
 	// maxPlain bounds a decompressed body, against decompression bombs.
@@ -93,23 +103,59 @@ func ChunkPlace(caseID, recordingID string, take, index uint32, last bool) crypt
 		Purpose: crypto.PurposeAudio, Chunk: index, Last: last}
 }
 
-// Seal encodes v as the body of a record of kind k and seals it.
+// Seal encodes v as the body of a record of kind k and seals it. The
+// plaintext is compressed (above compressMin bytes of JSON), then padded to
+// a Padmé length, so the sealed size tells the server the size class of a
+// note, not its length.
 func Seal(key *crypto.CaseKey, caseID, recordID string, k record.Kind, v any) ([]byte, error) {
 	js, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", k, err)
 	}
-	plain := make([]byte, 2, 2+len(js))
-	plain[0], plain[1] = bodyRaw, kindCodes[k]
+	inner, content := byte(bodyRaw), js
 	if len(js) >= compressMin {
 		enc, _ := zstdCodecs()
-		plain[0] = bodyZstd
-		plain = enc.EncodeAll(js, plain)
-	} else {
-		plain = append(plain, js...)
+		inner, content = bodyZstd, enc.EncodeAll(js, make([]byte, 0, len(js)))
+		defer clear(content)
 	}
+	plain := pad(kindCodes[k], inner, content)
 	defer clear(plain)
 	return crypto.Seal(key, Place(caseID, recordID), plain), nil
+}
+
+// pad lays out a format-3 plaintext: the header, the content, then zeros up
+// to padme of the unpadded length — but never past what a revision may
+// carry, so a body that fits unpadded still fits.
+func pad(kind, inner byte, content []byte) []byte {
+	n := 3 + uvarintLen(uint64(len(content))) + len(content)
+	size := padme(n)
+	if limit := record.MaxBodySize - crypto.SealOverhead; size > limit {
+		size = max(n, limit)
+	}
+	plain := make([]byte, 0, size)
+	plain = append(plain, bodyPadded, kind, inner)
+	plain = binary.AppendUvarint(plain, uint64(len(content)))
+	plain = append(plain, content...)
+	return plain[:cap(plain)] // make zeroed the whole capacity: the tail is the padding
+}
+
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+
+// padme is the Padmé padding of a length L (Nikitin, Barman, Lueks,
+// Underwood, Hubaux, Ford: "Reducing Metadata Leakage from Encrypted Files
+// and Communication with PURBs", PoPETs 2019(4), Algorithm 1): L rounded up
+// so that its lowest E−S bits are zero, where E = ⌊log2 L⌋ and
+// S = ⌊log2 E⌋ + 1. The padded length reveals O(log log L) bits of L; the
+// overhead is at most 11.7% (at L = 129), and shrinks as L grows (3.1% at
+// 64 KiB).
+func padme(l int) int {
+	if l < 2 {
+		return l
+	}
+	e := bits.Len(uint(l)) - 1 // ⌊log2 L⌋
+	s := bits.Len(uint(e))     // ⌊log2 E⌋ + 1
+	mask := 1<<(e-s) - 1
+	return (l + mask) &^ mask
 }
 
 // Open opens a sealed body and returns its JSON.
@@ -121,7 +167,8 @@ func Open(key *crypto.CaseKey, caseID, recordID string, k record.Kind, body []by
 	return DecodePlain(plain, k)
 }
 
-// DecodePlain decodes a body's opened plaintext into its JSON.
+// DecodePlain decodes a body's opened plaintext into its JSON. It reads
+// every format Seal ever wrote.
 func DecodePlain(plain []byte, k record.Kind) ([]byte, error) {
 	if len(plain) < 2 {
 		return nil, fmt.Errorf("%w: too short", ErrBody)
@@ -129,18 +176,45 @@ func DecodePlain(plain []byte, k record.Kind) ([]byte, error) {
 	if kindByCode[plain[1]] != k {
 		return nil, fmt.Errorf("%w: body is a %q, revision says %q", ErrBody, kindByCode[plain[1]], k)
 	}
-	switch plain[0] {
+	format, content := plain[0], plain[2:]
+	if format == bodyPadded {
+		var err error
+		if format, content, err = unpad(content); err != nil {
+			return nil, err
+		}
+	}
+	switch format {
 	case bodyRaw:
-		return plain[2:], nil
+		return content, nil
 	case bodyZstd:
 		_, dec := zstdCodecs()
-		out, err := dec.DecodeAll(plain[2:], nil)
+		out, err := dec.DecodeAll(content, nil)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrBody, err)
 		}
 		return out, nil
 	}
 	return nil, fmt.Errorf("%w: format %d", ErrBody, plain[0])
+}
+
+// unpad reads a format-3 body after its format and kind bytes: the inner
+// format (raw or zstd, never padded again) and the content. The padding must
+// be zeros, so one body has one encoding.
+func unpad(b []byte) (byte, []byte, error) {
+	if len(b) < 2 || (b[0] != bodyRaw && b[0] != bodyZstd) {
+		return 0, nil, fmt.Errorf("%w: padded body header", ErrBody)
+	}
+	n, w := binary.Uvarint(b[1:])
+	if w <= 0 || n > uint64(len(b)-1-w) {
+		return 0, nil, fmt.Errorf("%w: padded body length", ErrBody)
+	}
+	content, rest := b[1+w:1+w+int(n)], b[1+w+int(n):]
+	for _, c := range rest {
+		if c != 0 {
+			return 0, nil, fmt.Errorf("%w: padding is not zero", ErrBody)
+		}
+	}
+	return b[0], content, nil
 }
 
 // Value turns body JSON into the typed value of its kind: *record.Case,
