@@ -43,9 +43,9 @@ import (
 const macSize = crypto.MACSize
 
 var (
-	metaTag        = []byte("meta-tag")           // MAC of the counters (metaMsg)
-	metaKeyringSig = []byte("keyring-sig")        // the device's signature of the keyring cache
-	metaAgencyTag  = []byte("agency-tag") // MAC of the pinned agency key
+	metaTag        = []byte("meta-tag")    // MAC of the counters (metaMsg)
+	metaKeyringSig = []byte("keyring-sig") // the device's signature of the keyring cache
+	metaAgencyTag  = []byte("agency-tag")  // MAC of the pinned agency key
 )
 
 // vaultMAC computes the vault's tags. It holds a hash: one per goroutine.
