@@ -60,6 +60,14 @@ func TestScripts(t *testing.T) {
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, "data"))
 			env.Setenv("FIELDCASE_PASSPHRASE", secret(t))
+			// The agency's key, made by the script ('fieldcased agency
+			// init'), under a passphrase made now, read from a file.
+			pass := filepath.Join(env.WorkDir, "agency.pass")
+			if err := os.WriteFile(pass, []byte(secret(t)+"-"+secret(t)+"\n"), 0o600); err != nil {
+				return err
+			}
+			env.Setenv("FIELDCASED_AGENCY_PASSPHRASE_FILE", pass)
+			env.Setenv("FIELDCASED_AGENCY_KEY", filepath.Join(env.WorkDir, "agency.key"))
 			return nil
 		},
 	})

@@ -54,7 +54,7 @@ func (c *enrollCmd) Run(a *app) error {
 	}
 	id, _ := v.Identity()
 	u := resp.User
-	fprintf(a.stdout, "enrolled as %s (%s, team %s) with %s\n", u.Name, u.Role, u.Team, c.Server)
+	fprintf(a.stdout, "enrolled as %s (%s, team %s) with %s\n", u.Name, u.Role, resp.TeamName, c.Server)
 	fprintf(a.stdout, "agency key %s: pinned; this laptop trusts only what it signs\n", resp.Agency)
 	fprintf(a.stdout, "this laptop: device %s, fingerprint %s\n", v.DeviceID(), crypto.Fingerprint(id.Recipient()))
 	printTrustChanges(a, resp.Changes, true)

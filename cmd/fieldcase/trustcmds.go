@@ -123,7 +123,12 @@ func (c *rosterCmd) Run(a *app) error {
 	defer v.Close()
 	r := v.Roster()
 	if r == nil {
-		return cli.WithHint(store.ErrNoAgency, "enrol with 'fieldcase enroll --server URL --code CODE'")
+		// Not enrolled: nothing is trusted but this laptop itself.
+		if c.JSON {
+			return writeJSON(a.stdout, rosterView{Users: []rosterUser{}})
+		}
+		fprintf(a.stdout, "not enrolled: this laptop trusts no agency key yet ('fieldcase enroll' pins one)\n")
+		return nil
 	}
 	rv := rosterView{Agency: trust.AgencyFingerprint(r.Agency)}
 	if r.Recovery != "" {

@@ -311,7 +311,12 @@ func TestDataDirRequired(t *testing.T) {
 	if out, code := run(nil, "init", "--data", dir); code != 1 || !strings.Contains(out, "already has a store") {
 		t.Errorf("init twice: exit %d\n%s", code, out)
 	}
-	if out, code := run([]string{"FIELDCASED_DATA=" + dir}, "team", "add", "x"); code != 0 || !strings.Contains(out, `added team "x"`) {
+	// A team is a signed statement: with the agency key installed, it works.
+	if out, code := run([]string{"FIELDCASED_DATA=" + dir}, "team", "add", "x"); code != 1 || !strings.Contains(out, "no agency key") {
+		t.Errorf("team add before the agency key: exit %d\n%s", code, out)
+	}
+	key := agencyKey(t, dir)
+	if out, code := run([]string{"FIELDCASED_DATA=" + dir, "FIELDCASED_AGENCY_PASSPHRASE_FILE=" + passFile}, "team", "add", "x", "--agency-key", key); code != 0 || !strings.Contains(out, `added team "x"`) {
 		t.Errorf("team add after init: exit %d\n%s", code, out)
 	}
 }

@@ -13,7 +13,11 @@ func StartPostgresServers(t *testing.T, url string, n int) []*Server {
 	t.Setenv("FIELDCASED_DB", url)
 	servers := make([]*Server, n)
 	for i := range servers {
-		servers[i] = StartServer(t)
+		if i == 0 {
+			servers[i] = StartServer(t)
+		} else {
+			servers[i] = startServer(t, servers[0], nil)
+		}
 	}
 	return servers
 }

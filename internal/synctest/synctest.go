@@ -53,7 +53,8 @@ type Server struct {
 	log  *bytes.Buffer
 	done chan struct{}
 
-	extra []string
+	extra     []string
+	agencyDir string // where the agency key and its passphrase are (Dir, or the first instance's)
 }
 
 // StartServer starts a server on a fresh data directory. extra are more
@@ -61,17 +62,28 @@ type Server struct {
 // benchmark that enrols many devices).
 func StartServer(t testing.TB, extra ...string) *Server {
 	t.Helper()
+	return startServer(t, nil, extra)
+}
+
+// startServer starts a server; with agency set (another instance over the
+// same database) it shares that instance's agency key instead of making one.
+func startServer(t testing.TB, agency *Server, extra []string) *Server {
+	t.Helper()
 	// Unix socket paths are limited to ~100 bytes: keep the dir short.
 	dir, err := os.MkdirTemp("", "sts")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{t: t, Dir: dir, Addr: "127.0.0.1:0", extra: extra}
+	s := &Server{t: t, Dir: dir, Addr: "127.0.0.1:0", extra: extra, agencyDir: dir}
 	t.Cleanup(func() {
 		s.Kill()
 		os.RemoveAll(dir)
 	})
-	s.initAgency()
+	if agency != nil {
+		s.agencyDir = agency.agencyDir
+	} else {
+		s.initAgency()
+	}
 	s.Start()
 	return s
 }
@@ -90,9 +102,9 @@ func (s *Server) initAgency() {
 }
 
 // AgencyKeyFile is the agency key file (encrypted; AgencyEnv opens it).
-func (s *Server) AgencyKeyFile() string { return filepath.Join(s.Dir, "agency.key") }
+func (s *Server) AgencyKeyFile() string { return filepath.Join(s.agencyDir, "agency.key") }
 
-func (s *Server) agencyPassFile() string { return filepath.Join(s.Dir, "agency.pass") }
+func (s *Server) agencyPassFile() string { return filepath.Join(s.agencyDir, "agency.pass") }
 
 // AgencyEnv is the environment that lets fieldcased commands sign as the
 // agency.

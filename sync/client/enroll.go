@@ -27,6 +27,7 @@ type Enrolment struct {
 	protocol.EnrollResponse
 	Agency   string             // the pinned agency key's fingerprint
 	User     trust.User         // this device's user, as the agency signed them
+	TeamName string             // their team's name (User.Team is its id)
 	Changes  store.TrustChanges // who receives case keys from now on
 	Extended int                // existing cases whose keyrings now reach the team
 }
@@ -87,8 +88,12 @@ func EnrollVault(ctx context.Context, v *store.Vault, cfg Config, codeText, devi
 		return nil, err
 	}
 	u := wr.User
+	teamName := u.Team
+	if t, ok := r.Teams[u.Team]; ok && t.Name != "" {
+		teamName = t.Name
+	}
 	if err := v.SetSyncConfig(store.SyncConfig{Server: cfg.Server, Fingerprint: cfg.Fingerprint, ServerID: resp.ServerID,
-		UserID: u.ID, UserName: u.Name, Role: u.Role, Team: u.Team, Enrolled: time.Now().UTC(), Token: resp.Token}); err != nil {
+		UserID: u.ID, UserName: u.Name, Role: u.Role, Team: teamName, Enrolled: time.Now().UTC(), Token: resp.Token}); err != nil {
 		return nil, err
 	}
 	p := v.Profile()
@@ -106,7 +111,7 @@ func EnrollVault(ctx context.Context, v *store.Vault, cfg Config, codeText, devi
 	if err := v.SetRosterVersion(resp.Roster.Version); err != nil {
 		return nil, err
 	}
-	return &Enrolment{EnrollResponse: *resp, Agency: trust.AgencyFingerprint(agency), User: u, Changes: changes, Extended: n}, nil
+	return &Enrolment{EnrollResponse: *resp, Agency: trust.AgencyFingerprint(agency), User: u, TeamName: teamName, Changes: changes, Extended: n}, nil
 }
 
 // NewVaultSyncer builds a syncer for an unlocked vault from its stored

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fieldcase/fieldcase/sync/protocol"
 )
 
 func TestCheckRetry(t *testing.T) {
@@ -78,7 +81,7 @@ func TestBackoff(t *testing.T) {
 func TestRetriesThenSucceeds(t *testing.T) {
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Fieldcase-Protocol") != "1" {
+		if r.Header.Get("Fieldcase-Protocol") != strconv.Itoa(protocol.Version) {
 			t.Errorf("protocol header missing")
 		}
 		if calls.Add(1) <= 2 {
@@ -86,7 +89,7 @@ func TestRetriesThenSucceeds(t *testing.T) {
 			w.WriteHeader(503)
 			return
 		}
-		w.Write([]byte(`{"team":"north","members":[],"version":3}`))
+		w.Write([]byte(`{"agency":"","statements":[],"version":3}`))
 	}))
 	defer srv.Close()
 	c, _ := New(Config{Server: srv.URL, Token: "t", RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond})

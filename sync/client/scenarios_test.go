@@ -89,25 +89,29 @@ func TestRevokedDevice(t *testing.T) {
 }
 
 // A revision the server refuses for good (a caseworker deleting a note of a
-// case she is not a member of) is kept for the user and does not block the
-// revisions behind it.
+// case she was taken off while her laptop was offline) is kept for the user
+// and does not block the revisions behind it.
 func TestPermanentRejectionDoesNotBlock(t *testing.T) {
 	s := synctest.StartServer(t)
+	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	bob := s.NewDevice("bob", s.URL, "bob", "caseworker", "north")
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	bobCase := newCase(t, bob, "B-1")
 	bobNote := addNote(t, bob, bobCase, "bob's note")
 	bob.MustSync()
-	// Ada's laptop somehow holds bob's case (say, restored from the wrong
-	// backup): she can't read it, but she can try to delete a note.
-	var copyRevs []*record.Revision
-	bob.V.AllRevisions(func(r *record.Revision) error {
-		c := *r
-		c.Body = append([]byte(nil), r.Body...)
-		copyRevs = append(copyRevs, &c)
-		return nil
-	})
-	if _, err := ada.V.ApplyPage(copyRevs, "", 0); err != nil {
+	sam.MustSync()
+	// Sam gives the case to Ada as well; her laptop gets its key.
+	ctx := context.Background()
+	if _, err := sam.Syncer.Assign(ctx, bobCase, []string{"ada"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ada.MustSync()
+	if err := ada.V.LoadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Sam takes her off again while her laptop is offline; offline, she
+	// deletes Bob's note.
+	if _, err := sam.Syncer.Assign(ctx, bobCase, nil, []string{"ada"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := ada.V.Delete(bobCase, bobNote); err != nil {

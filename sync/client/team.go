@@ -94,8 +94,8 @@ func (s *Syncer) Assign(ctx context.Context, caseID string, add, remove []string
 	// lost answer) between the server's change and the key rotation is
 	// completed by the next round (completeRotations) instead of leaving
 	// the removed member able to read what comes next.
-	if len(remove) > 0 {
-		js, _ := json.Marshal(remove)
+	if len(remove)+len(add) > 0 {
+		js, _ := json.Marshal(pendingAssign{Add: add, Remove: remove})
 		if err := s.v.PutLocal(rotationKey(caseID), js); err != nil {
 			return nil, err
 		}
@@ -119,6 +119,9 @@ func (s *Syncer) Assign(ctx context.Context, caseID string, add, remove []string
 			return nil, err
 		}
 	}
+	if err := s.v.DeleteLocal(rotationKey(caseID)); err != nil {
+		return nil, err
+	}
 	for _, n := range add {
 		if err := s.v.Audit(caseID, record.AuditMemberAdd, n); err != nil {
 			return nil, err
@@ -138,8 +141,16 @@ func (s *Syncer) Assign(ctx context.Context, caseID string, add, remove []string
 // a crash would.
 var testHookAfterSetMembers func() error
 
-// rotationKey marks, in local state, a case whose key must be rotated
-// because members were removed (the value lists them by name).
+// rotationKey marks, in local state, a reassignment under way: the members
+// to add (who need the case's keys) and to remove (whose removal needs a new
+// key epoch), by name. A crash between the server's change and the keys
+// is completed by the next round.
+//
+// pendingAssign is its value.
+type pendingAssign struct {
+	Add    []string `json:"add,omitempty"`
+	Remove []string `json:"remove,omitempty"`
+}
 func rotationKey(caseID string) string { return "rotation:" + caseID }
 
 // rotate starts a new epoch of the case key without the removed users
@@ -170,21 +181,33 @@ func (s *Syncer) completeRotations(ctx context.Context) error {
 	}
 	for key, js := range pending {
 		caseID := strings.TrimPrefix(key, "rotation:")
-		var removed []string
-		if err := json.Unmarshal(js, &removed); err != nil {
+		var pa pendingAssign
+		if err := json.Unmarshal(js, &pa); err != nil {
 			if err := s.v.DeleteLocal(key); err != nil { // unreadable: nothing to act on
 				return err
 			}
 			continue
 		}
-		ids, _ := s.userIDs(removed)
+		removed := pa.Remove
 		var members []string
 		for _, tc := range tv.Cases {
 			if tc.ID == caseID {
 				members = tc.Members
 			}
 		}
-		gone := true
+		// Those added (and members on the server now, so the change did
+		// happen) get the case's keys; ShareCase writes nothing for anyone
+		// who has them already.
+		if addIDs, err := s.userIDs(pa.Add); err == nil {
+			addIDs = slices.DeleteFunc(addIDs, func(id string) bool { return !slices.Contains(members, id) })
+			if len(addIDs) > 0 {
+				if _, err := s.v.ShareCase(caseID, addIDs, nil); err != nil && !errors.Is(err, trust.ErrNotAllowed) {
+					return err
+				}
+			}
+		}
+		ids, _ := s.userIDs(removed)
+		gone := len(ids) > 0
 		for _, id := range ids {
 			gone = gone && !slices.Contains(members, id)
 		}

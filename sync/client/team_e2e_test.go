@@ -308,8 +308,17 @@ func TestInterruptedReassignmentCompletes(t *testing.T) {
 func cannotOpen(t *testing.T, writer, reader *synctest.Device, noteID string) {
 	t.Helper()
 	var written []*record.Revision
+	var caseID string
 	writer.V.AllRevisions(func(r *record.Revision) error {
 		if r.RecordID == noteID {
+			caseID = r.CaseID
+		}
+		return nil
+	})
+	// The note's revisions, and the case's signed keyrings (the reader's
+	// vault checks the note against them): everything but a key it can use.
+	writer.V.AllRevisions(func(r *record.Revision) error {
+		if r.RecordID == noteID || (r.CaseID == caseID && r.Kind == record.KindKeyring) {
 			c := *r
 			c.Body = append([]byte(nil), r.Body...)
 			written = append(written, &c)
@@ -319,8 +328,9 @@ func cannotOpen(t *testing.T, writer, reader *synctest.Device, noteID string) {
 	if len(written) == 0 {
 		t.Fatalf("%s holds no revision of note %s", writer.Name, noteID)
 	}
-	if _, err := reader.V.ApplyPage(written, "", 0); err != nil {
-		t.Fatal(err)
+	if res, err := reader.V.ApplyPage(written, "", 0); err != nil || res.Quarantined > 0 {
+		q, _ := reader.V.Quarantine()
+		t.Fatalf("ApplyPage = %+v, %v; quarantine %+v", res, err, q)
 	}
 	reader.V.LoadAll(context.Background())
 	if n, err := reader.V.Note(noteID); err != nil || !n.Sealed {
