@@ -215,6 +215,7 @@ func TestRecordKilledMidRecording(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	began := time.Now()
 	// Wait for the microphone to run (unlocking takes its time), record
 	// ~3 s, then pull the plug.
 	started := make(chan bool, 1)
@@ -238,15 +239,18 @@ func TestRecordKilledMidRecording(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
+	lived := time.Since(began).Seconds()
 	rs := recordings(t, env) // runs the recovery
 	if len(rs) != 1 {
 		t.Fatalf("%d recordings after the kill", len(rs))
 	}
 	r := rs[0]
 	// Chunks are committed as they come; a loaded machine may have a
-	// second or two still in flight when the plug is pulled.
-	if !r.Interrupted || r.Chunks < 1 || r.Duration < 0.9 || r.Duration > 4 {
-		t.Fatalf("after SIGKILL: %+v (want interrupted, up to ~3 s)", r)
+	// second or two still in flight when the plug is pulled. The recording
+	// can hold at most what the process lived to hear (on a loaded machine
+	// this test may see the "recording" line late, so not "3 s").
+	if !r.Interrupted || r.Chunks < 1 || r.Duration < 0.9 || r.Duration > lived {
+		t.Fatalf("after SIGKILL: %+v (want interrupted, at least a second and at most the %.1f s the recorder lived)", r, lived)
 	}
 	if pcm := export(t, env, r.ID); math.Abs(float64(len(pcm))/16000-r.Duration) > 0.1 {
 		t.Errorf("export holds %.2f s, the manifest says %.2f s", float64(len(pcm))/16000, r.Duration)
