@@ -7,7 +7,10 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/fieldcase/fieldcase/internal/wire"
 )
@@ -272,4 +275,37 @@ func UnmarshalRevision(b []byte) (*Revision, []byte, error) {
 		return nil, nil, fmt.Errorf("%w: truncated or malformed revision", ErrInvalid)
 	}
 	return r, d.B, nil
+}
+
+// VerifySigs checks many revisions' signatures at once, spread over the
+// machine's cores (a pulled page or a pushed batch holds up to a few
+// thousand). key gives each revision's signing key (nil: not valid).
+func VerifySigs(revs []*Revision, key func(*Revision) ed25519.PublicKey) []bool {
+	ok := make([]bool, len(revs))
+	workers := min(runtime.GOMAXPROCS(0), (len(revs)+63)/64)
+	if workers <= 1 {
+		for i, r := range revs {
+			ok[i] = r.VerifySig(key(r))
+		}
+		return ok
+	}
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(64)) - 64
+				if i >= len(revs) {
+					return
+				}
+				for j := i; j < min(i+64, len(revs)); j++ {
+					ok[j] = revs[j].VerifySig(key(revs[j]))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return ok
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"cmp"
+	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -135,8 +136,24 @@ type PageResult struct {
 // harmless.
 func (v *Vault) ApplyPage(revs []*record.Revision, cursor string, ackedSeq uint64) (PageResult, error) {
 	var res PageResult
+	// Signatures are checked first, on every core, outside the write lock:
+	// they are most of a pulled page's cost.
+	var pre map[*record.Revision]bool
+	if r := v.Roster(); r != nil {
+		ok := record.VerifySigs(revs, func(rev *record.Revision) ed25519.PublicKey {
+			if d, found := r.Devices[rev.Device]; found {
+				return d.SigningKey
+			}
+			return nil
+		})
+		pre = make(map[*record.Revision]bool, len(revs))
+		for i, rev := range revs {
+			pre[rev] = ok[i]
+		}
+	}
 	err := v.Update(func(tx *Tx) error {
 		res = PageResult{}
+		tx.sigs = pre
 		// A revision can arrive before what authorises it (a note before
 		// the keyring that names its writer a member): what fails is tried
 		// again after the rest of the page, until nothing more applies.

@@ -302,14 +302,14 @@ func (tx *Tx) check(rev *record.Revision, r *trust.Roster) error {
 // sigValid verifies a revision's signature once per transaction (a page
 // whose revisions wait for each other is checked more than once).
 func (tx *Tx) sigValid(rev *record.Revision, pub ed25519.PublicKey) bool {
-	if ok, seen := tx.sigs[rev.Rev]; seen {
+	if ok, seen := tx.sigs[rev]; seen {
 		return ok
 	}
 	ok := rev.VerifySig(pub)
 	if tx.sigs == nil {
-		tx.sigs = map[record.RevID]bool{}
+		tx.sigs = map[*record.Revision]bool{}
 	}
-	tx.sigs[rev.Rev] = ok
+	tx.sigs[rev] = ok
 	return ok
 }
 

@@ -33,7 +33,7 @@ type Tx struct {
 	members      map[string]map[uint32]trust.Membership // per case, by epoch (see memberships)
 	roster       *trust.Roster                          // what the vault's statements prove, as the tx began
 	caseAlias    map[string]string                      // an import's case ids → the ids made for them
-	sigs         map[record.RevID]bool                  // signatures verified in this tx
+	sigs         map[*record.Revision]bool              // signatures verified in this tx
 	newRecords   uint64
 	after        []func() // run after commit, under the vault lock
 	vmac         *vaultMAC
