@@ -2,13 +2,13 @@ package store
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 
 	"filippo.io/age"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/internal/sealed"
@@ -91,19 +91,22 @@ func (tx *Tx) writeKeyring(key *crypto.CaseKey, m trust.Membership) error {
 		raw: sealed.Keyring{Epoch: key.Epoch, Wrapped: wrapped, Membership: m}.Marshal()}); err != nil {
 		return err
 	}
-	if latest := tx.keys.Latest(key.CaseID); latest != nil && latest.Epoch == key.Epoch {
-		return tx.markWrapped(key.CaseID, rs)
-	}
-	return nil
+	return tx.markWrapped(key.CaseID, key.Epoch, rs)
 }
 
-// markWrapped records the recipient set a case's newest key is wrapped to.
-func (tx *Tx) markWrapped(caseID string, rs []string) error {
+// wrappedKey is where the recipient set of a case's key at an epoch is
+// remembered.
+func wrappedKey(caseID string, epoch uint32) []byte {
+	return binary.BigEndian.AppendUint32([]byte(caseID+"/"), epoch)
+}
+
+// markWrapped records the recipient set a case's key at epoch is wrapped to.
+func (tx *Tx) markWrapped(caseID string, epoch uint32, rs []string) error {
 	wb, err := tx.btx.CreateBucketIfNotExists(bucketWrapped)
 	if err != nil {
 		return err
 	}
-	return wb.Put([]byte(caseID), recipientsHash(rs))
+	return wb.Put(wrappedKey(caseID, epoch), recipientsHash(rs))
 }
 
 // newCaseKeyring starts a case: its id binds this device (trust.NewCaseID),
@@ -183,12 +186,13 @@ func (tx *Tx) peekSeq() uint64 {
 	return s
 }
 
-// ExtendKeyrings brings every case key this device holds (at its newest
-// epoch) up to date with the roster: wrapped to the devices and recovery
-// recipient the case's membership and the roster name, and nobody else. A
-// case made before this laptop was enrolled is claimed for its user's team.
-// Cases this device may not write keyrings in are left alone. It returns the
-// number of keyrings written.
+// ExtendKeyrings brings every case key this device holds, at every epoch,
+// up to date with the roster: wrapped to the devices and recovery recipient
+// the case's membership at that epoch and the roster name, and nobody else
+// (a supervisor's new laptop needs a case's history, not only its newest
+// key). A case made before this laptop was enrolled is claimed for its
+// user's team. Cases this device may not write keyrings in are left alone.
+// It returns the number of keyrings written.
 func (v *Vault) ExtendKeyrings() (int, error) {
 	r := v.Roster()
 	me, ok := v.me(r)
@@ -200,37 +204,42 @@ func (v *Vault) ExtendKeyrings() (int, error) {
 		n = 0
 		wb := tx.btx.Bucket(bucketWrapped)
 		for _, caseID := range tx.heldCases() {
-			key := tx.keys.Latest(caseID)
 			ms, err := tx.memberships(caseID)
 			if err != nil {
 				return err
 			}
-			cur, ok := ms[key.Epoch]
-			if !ok {
-				continue
-			}
-			next := cur
-			if cur.Team == "" && me.User.Team != "" {
-				next.Team = me.User.Team
-				if me.User.Role == trust.RoleCaseworker {
-					next.Members = []string{me.User.ID}
+			latest := tx.keys.Latest(caseID)
+			for e := uint32(1); e <= latest.Epoch; e++ {
+				key := tx.keys.Get(caseID, e)
+				cur, ok := ms[e]
+				if key == nil || !ok {
+					continue
 				}
+				next := cur
+				next.Salt = nil
+				if cur.Team == "" && me.User.Team != "" {
+					next.Team = me.User.Team
+					if me.User.Role == trust.RoleCaseworker {
+						next.Members = []string{me.User.ID}
+					}
+				}
+				rs, _, err := tx.keyRecipients(next)
+				if err != nil {
+					return err
+				}
+				if next.Team == cur.Team && wb != nil && slices.Equal(wb.Get(wrappedKey(caseID, e)), recipientsHash(rs)) {
+					continue
+				}
+				w := trust.Write{CaseID: caseID, Kind: record.KindKeyring, Generation: 2, Device: v.deviceID, Seq: tx.peekSeq()}
+				if trust.MayWriteKeyring(me, w, &cur, next) != nil {
+					continue // not ours to rewrap (e.g. a typist's copy, or a case we left)
+				}
+				if err := tx.writeKeyring(key, next); err != nil {
+					return err
+				}
+				wb = tx.btx.Bucket(bucketWrapped)
+				n++
 			}
-			rs, _, err := tx.keyRecipients(next)
-			if err != nil {
-				return err
-			}
-			if next.Team == cur.Team && wb != nil && slices.Equal(wb.Get([]byte(caseID)), recipientsHash(rs)) {
-				continue
-			}
-			w := trust.Write{CaseID: caseID, Kind: record.KindKeyring, Generation: 2, Device: v.deviceID, Seq: tx.peekSeq()}
-			if trust.MayWriteKeyring(me, w, &cur, next) != nil {
-				continue // not ours to rewrap (e.g. a typist's copy, or a case we left)
-			}
-			if err := tx.writeKeyring(key, next); err != nil {
-				return err
-			}
-			n++
 		}
 		return nil
 	})
@@ -346,19 +355,6 @@ func (tx *Tx) lastSeqs(caseID string) (map[string]uint64, error) {
 		out[r.Device] = max(out[r.Device], r.Seq)
 	}
 	return out, nil
-}
-
-// keyringsWrapped reports, for tests and diagnostics, the recipient-set
-// hash a case's newest key was last wrapped to.
-func (v *Vault) keyringsWrapped(caseID string) []byte {
-	var h []byte
-	v.view(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketWrapped); b != nil {
-			h = slices.Clone(b.Get([]byte(caseID)))
-		}
-		return nil
-	})
-	return h
 }
 
 // HeldCases lists the cases whose newest key this device holds, sorted.
