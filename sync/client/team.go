@@ -151,6 +151,7 @@ type pendingAssign struct {
 	Add    []string `json:"add,omitempty"`
 	Remove []string `json:"remove,omitempty"`
 }
+
 func rotationKey(caseID string) string { return "rotation:" + caseID }
 
 // rotate starts a new epoch of the case key without the removed users
