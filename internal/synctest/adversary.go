@@ -71,11 +71,13 @@ func (a *Adversary) Rewrite(r *http.Request, reqBody []byte, status int, body []
 	a.observe(revs)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if len(a.seen) == 0 || a.rng.IntN(100) >= a.share {
+	// At least once, then in share% of the answers.
+	if len(a.seen) == 0 || (len(a.forged) > 0 && a.rng.IntN(100) >= a.share) {
 		return body
 	}
-	for n := 1 + a.rng.IntN(2); n > 0; n-- {
+	for n, tries := 1+a.rng.IntN(2), 0; n > 0 && tries < 20; tries++ {
 		if f, what := a.forge(); f != nil {
+			n--
 			revs = append(revs, f)
 			a.forged[f.Rev] = what
 		}
