@@ -339,3 +339,146 @@ func TestPersonalFirstCatches(t *testing.T) {
 		}
 	}
 }
+
+// scrollback is the pane's screen and the lines scrolled off it (tmux
+// sometimes scrolls a line off as a pane dies).
+func (s *tmuxSession) scrollback() string { return s.run("capture-pane", "-p", "-S", "-", "-t", "S") }
+
+// promptShell runs a shell script in tmux, on a real terminal, with the
+// vault and its passphrase in the environment (so only fields are asked).
+func promptShell(t *testing.T, vault, pass, script string) *tmuxSession {
+	t.Helper()
+	return newTmuxCmd(t, 200, 40, "env -i PATH="+binDir+":/usr/bin:/bin TERM=xterm HOME="+t.TempDir()+
+		" FIELDCASE_VAULT="+vault+" FIELDCASE_PASSPHRASE="+pass+" bash --norc --noprofile -c '"+script+"; echo \"exit=$?\"'")
+}
+
+// On a terminal, a data-entry command without its required field asks
+// for it, and for the personal fields not given, after unlocking: typed
+// at a prompt, they reach neither the command line nor the shell's
+// history. A wrong date or choice is asked again; Ctrl+C or Ctrl+D
+// cancels with nothing saved.
+func TestPromptForPersonalData(t *testing.T) {
+	pass := secret(t)
+	vault := prepVault(t, pass, func(v *store.Vault) {
+		v.CreateCase(record.Case{Ref: "R-0", Subject: "Existing Case"})
+	})
+	env := []string{"FIELDCASE_VAULT=" + vault, "FIELDCASE_PASSPHRASE=" + pass}
+
+	t.Run("case add, in an interactive shell with history", func(t *testing.T) {
+		dir := t.TempDir()
+		history := filepath.Join(dir, "history")
+		s := newTmuxCmd(t, 200, 40, "env -i PATH="+binDir+":/usr/bin:/bin TERM=xterm HOME="+dir+" HISTFILE="+history+
+			" PS1='$ ' FIELDCASE_VAULT="+vault+" FIELDCASE_PASSPHRASE="+pass+" bash --norc --noprofile -i")
+		s.waitFor("$") // tmux's capture drops trailing spaces
+		s.typeText(`fieldcase case add --ref R-P --risk high; echo "exit=$?"`)
+		s.key("Enter")
+		s.waitFor("Subject (the child or adult the case is about):")
+		s.typeText("Promptina Historyless")
+		s.key("Enter")
+		s.waitFor("Date of birth, YYYY-MM-DD (Enter skips):")
+		s.typeText("01/02/2003")
+		s.key("Enter")
+		s.waitFor(`date "01/02/2003" is not YYYY-MM-DD; try again.`)
+		s.typeText("2015-04-01")
+		s.key("Enter")
+		s.waitFor("Address (Enter skips):")
+		s.typeText("5 Unlisted Lane")
+		s.key("Enter")
+		s.waitFor("Summary (several lines; an empty line ends it, or skips it):")
+		s.typeText("Seen at school.")
+		s.key("Enter")
+		s.typeText("Settled at home.")
+		s.key("Enter")
+		s.key("Enter")
+		s.waitFor("exit=0") // the command line typed shows "exit=$?"
+		screen := s.scrollback()
+		if !strings.Contains(screen, "added case R-P") || !strings.Contains(screen, "exit=0") || strings.Contains(screen, "warning") {
+			t.Fatalf("case add at the prompts:\n%s", screen)
+		}
+		s.typeText("history -w")
+		s.key("Enter")
+		var hist []byte
+		for start := time.Now(); !bytes.Contains(hist, []byte("history -w")) && time.Since(start) < 10*time.Second; time.Sleep(50 * time.Millisecond) {
+			hist, _ = os.ReadFile(history)
+		}
+		if !bytes.Contains(hist, []byte("case add --ref R-P")) {
+			t.Fatalf("the shell's history lacks the command: %q", hist)
+		}
+		for _, p := range []string{"Promptina", "Unlisted", "Seen at school"} {
+			if bytes.Contains(hist, []byte(p)) {
+				t.Errorf("the shell's history holds %q: %q", p, hist)
+			}
+		}
+		out, errOut, _ := fc(t, env, "", "case", "show", "R-P", "--json")
+		for _, want := range []string{`"subject": "Promptina Historyless"`, `"dob": "2015-04-01"`, `"address": "5 Unlisted Lane"`,
+			`"summary": "Seen at school.\nSettled at home."`, `"risk": "high"`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("case R-P lacks %s:\n%s%s", want, out, errOut)
+			}
+		}
+	})
+
+	t.Run("consent add, a wrong choice asked again", func(t *testing.T) {
+		s := promptShell(t, vault, pass, "fieldcase consent add --case R-0 --review-date 2027-06-01")
+		s.waitFor("Whose decision it is (a name, or e.g. Mum):")
+		s.typeText("Nana Promptwell")
+		s.key("Enter")
+		s.waitFor("What sharing it covers (health, school, court, police, housing, family, other; commas between):")
+		s.typeText("health, school")
+		s.key("Enter")
+		s.waitFor("Decision (given, refused or withdrawn):")
+		s.typeText("maybe")
+		s.key("Enter")
+		s.waitFor(`must be one of "given","refused","withdrawn" but got "maybe"; try again.`)
+		s.typeText("given")
+		s.key("Enter")
+		s.waitFor("Note on their capacity to decide (several lines; an empty line ends it, or skips it):")
+		s.key("Enter")
+		s.waitFor("exit=0")
+		out, _, _ := fc(t, env, "", "consent", "list", "--case", "R-0")
+		if !regexp.MustCompile(`Nana Promptwell +health,school +given +2027-06-01`).MatchString(out) {
+			t.Errorf("consent list:\n%s", out)
+		}
+	})
+
+	for _, key := range []string{"C-c", "C-d"} {
+		t.Run("cancel with "+key, func(t *testing.T) {
+			s := promptShell(t, vault, pass, "fieldcase task add --case R-0 --due 2030-01-01")
+			s.waitFor("What is to be done:")
+			s.typeText("Half typed")
+			if key == "C-d" { // Ctrl+D cancels on an empty line, as at the passphrase prompt
+				s.key("C-u")
+			}
+			s.key(key)
+			s.waitFor("exit=")
+			if screen := s.scrollback(); !strings.Contains(screen, "fieldcase: cancelled") || !strings.Contains(screen, "exit=130") || strings.Contains(screen, "goroutine") {
+				t.Errorf("after %s:\n%s", key, screen)
+			}
+			if out, _, _ := fc(t, env, "", "task", "list", "--case", "R-0"); strings.Contains(out, "2030-01-01") {
+				t.Errorf("a cancelled task was saved:\n%s", out)
+			}
+		})
+	}
+
+	t.Run("--form - on a terminal", func(t *testing.T) {
+		s := promptShell(t, vault, pass, "fieldcase case add --ref R-T --form -")
+		s.waitFor("exit=")
+		screen := s.scrollback()
+		for _, want := range []string{"fieldcase: --form -: standard input is a terminal, not a form\n",
+			"hint: redirect a form into it (--form - < form.toml)", "exit=1"} {
+			if !strings.Contains(screen, want) {
+				t.Errorf("screen lacks %q:\n%s", want, screen)
+			}
+		}
+	})
+
+	t.Run("a personal flag typed on a terminal", func(t *testing.T) {
+		s := promptShell(t, vault, pass, `fieldcase task add --case R-0 --title "Flagged Title" --due 2031-01-01`)
+		s.waitFor("exit=")
+		screen := s.scrollback()
+		want := "fieldcase: warning: --title " + exposure(processesHidden(readMountinfo())) + "\nhint: give personal data in a form instead"
+		if !strings.Contains(screen, want) || !strings.Contains(screen, "exit=0") {
+			t.Errorf("screen lacks %q:\n%s", want, screen)
+		}
+	})
+}
