@@ -142,6 +142,13 @@ func (taskAddCmd) Help() string {
 		`fieldcase task add --case R-1 --title "Statutory visit"     # still works, but visible to others (ps) and kept in shell history`)
 }
 
+func (searchCmd) Help() string {
+	return cli.Examples(
+		`fieldcase search                       # asks for the words, so that a name searched for stays off the command line`,
+		`fieldcase search < words.txt           # the words from standard input`,
+		`fieldcase search school attendance --json`)
+}
+
 func (recordCmd) Help() string {
 	return cli.Examples(
 		`fieldcase record --case R-1 --work-type "court report"   # Enter or Ctrl+C stops`,

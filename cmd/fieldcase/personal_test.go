@@ -360,7 +360,8 @@ func promptShell(t *testing.T, vault, pass, script string) *tmuxSession {
 func TestPromptForPersonalData(t *testing.T) {
 	pass := secret(t)
 	vault := prepVault(t, pass, func(v *store.Vault) {
-		v.CreateCase(record.Case{Ref: "R-0", Subject: "Existing Case"})
+		id, _ := v.CreateCase(record.Case{Ref: "R-0", Subject: "Existing Case"})
+		v.AddNote(id, record.Note{Text: "Grandma Searchable offered respite."})
 	})
 	env := []string{"FIELDCASE_VAULT=" + vault, "FIELDCASE_PASSPHRASE=" + pass}
 
@@ -459,6 +460,17 @@ func TestPromptForPersonalData(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("search, the words asked for", func(t *testing.T) {
+		s := promptShell(t, vault, pass, "fieldcase search")
+		s.waitFor("Search for:")
+		s.typeText("grandma searchable")
+		s.key("Enter")
+		s.waitFor("exit=0")
+		if screen := s.scrollback(); !regexp.MustCompile(`R-0 .*Grandma Searchable offered respite`).MatchString(screen) {
+			t.Errorf("search:\n%s", screen)
+		}
+	})
 
 	t.Run("--form - on a terminal", func(t *testing.T) {
 		s := promptShell(t, vault, pass, "fieldcase case add --ref R-T --form -")
