@@ -14,9 +14,9 @@ package main
 //     are visible, and typing one on a terminal draws a warning.
 //
 // A command's fields are its flags tagged form:"KEY[,date][,lines]" (KEY
-// is the field's name in a form; date has a prompt check a YYYY-MM-DD date;
-// lines asks for several lines), each a *string or a []string that stays
-// nil until given. personal:"" marks the flags that carry personal data,
+// is the field's name in a form; date: a YYYY-MM-DD date, checked as the
+// form is read and as it is typed; lines: several lines at the prompt),
+// each a *string or a []string that stays nil until given. personal:"" marks the flags that carry personal data,
 // prompt:"…" is the question asked for a field, oneof:"a,b" the values a
 // list's elements may take.
 
