@@ -67,7 +67,7 @@ if [[ -z $command ]]; then
 	command='set -e
 make test
 echo "== make run (until the unlock screen)"
-tmux -L fresh new-session -d -s run -x 100 -y 30 "make run 2>&1 | tee /tmp/make-run.log; sleep 600"
+tmux -L fresh new-session -d -s run -x 100 -y 30 "make run; sleep 600"
 for i in $(seq 600); do
 	if tmux -L fresh capture-pane -p -t run | grep -q "Unlock vault"; then
 		tmux -L fresh capture-pane -p -t run | sed "s/^/  | /"
@@ -76,7 +76,7 @@ for i in $(seq 600); do
 	fi
 	sleep 1
 done
-tmux -L fresh capture-pane -p -t run; cat /tmp/make-run.log
+tmux -L fresh capture-pane -p -t run
 echo "== make run did not reach the unlock screen in 600 s"; exit 1'
 fi
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -19,13 +21,13 @@ type caseCmd struct {
 }
 
 type caseFields struct {
-	Subject *string `help:"The child or adult the case is about."`
-	DOB     *string `name:"dob" help:"Subject's date of birth (YYYY-MM-DD)."`
-	Address *string `help:"Address."`
-	Risk    *string `help:"Risk level: low, medium or high."`
-	Status  *string `help:"Status: open, pending or closed."`
-	Due     *string `help:"Next visit due (YYYY-MM-DD)."`
-	Summary *string `help:"Short summary."`
+	Subject *string `form:"subject" personal:"" prompt:"Subject (the child or adult the case is about)" help:"The child or adult the case is about."`
+	DOB     *string `name:"dob" form:"dob,date" personal:"" prompt:"Date of birth, YYYY-MM-DD" help:"Subject's date of birth, YYYY-MM-DD."`
+	Address *string `form:"address" personal:"" prompt:"Address" help:"Address."`
+	Risk    *string `form:"risk" help:"Risk level: low, medium or high."`
+	Status  *string `form:"status" help:"Status: open, pending or closed."`
+	Due     *string `form:"due,date" help:"Next visit due (YYYY-MM-DD)."`
+	Summary *string `form:"summary,lines" personal:"" prompt:"Summary" help:"Short summary."`
 }
 
 func (f caseFields) apply(c *record.Case) error {
@@ -56,21 +58,41 @@ func (f caseFields) apply(c *record.Case) error {
 
 type caseAddCmd struct {
 	Ref string `required:"" help:"Case reference (unique)."`
+	formFlag
 	caseFields
 }
 
-func (c *caseAddCmd) Run(a *app) error {
-	if c.Subject == nil {
-		return cli.WithHint(errors.New("missing flag --subject"), "a case needs a subject: --subject NAME")
+func (c *caseAddCmd) Run(a *app, kctx *kong.Context) error {
+	e, err := a.entry(kctx, c.Form, []string{"subject"})
+	if err != nil {
+		return err
+	}
+	cs := record.Case{Ref: c.Ref}
+	if err := c.apply(&cs); err != nil {
+		return err
+	}
+	if !e.asking() {
+		check := cs
+		check.Normalize()
+		if err := check.Validate(); err != nil { // before the passphrase is asked for
+			return err
+		}
 	}
 	v, err := a.unlock("fieldcase case add")
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	cs := record.Case{Ref: c.Ref}
-	if err := c.apply(&cs); err != nil {
-		return err
+	if e.asking() {
+		if cv, err := v.CaseByRef(c.Ref); err == nil { // before anything is typed in vain
+			return fmt.Errorf("%w: reference %s is already case %s", record.ErrInvalid, c.Ref, cv.ID)
+		}
+		if err := e.prompt(); err != nil {
+			return err
+		}
+		if err := c.apply(&cs); err != nil {
+			return err
+		}
 	}
 	id, err := v.CreateCase(cs)
 	if err != nil {
@@ -233,10 +255,17 @@ type caseEditCmd struct {
 	Ref     string  `arg:"" help:"Case reference or id."`
 	NewRef  *string `name:"new-ref" help:"Change the reference."`
 	Resolve bool    `help:"The case is in conflict: write this as the merge of every version."`
+	formFlag
 	caseFields
 }
 
-func (c *caseEditCmd) Run(a *app) error {
+func (c *caseEditCmd) Run(a *app, kctx *kong.Context) error {
+	if _, err := a.entry(kctx, c.Form, nil); err != nil {
+		return err
+	}
+	if err := c.apply(&record.Case{}); err != nil { // before the passphrase is asked for
+		return err
+	}
 	v, cv, err := a.unlockCase("fieldcase case edit", c.Ref)
 	if err != nil {
 		return err

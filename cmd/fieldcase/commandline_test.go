@@ -86,7 +86,7 @@ func TestExamplesInHelp(t *testing.T) {
 		{"fieldcase", []string{"init"}}, {"fieldcase", []string{"enroll"}}, {"fieldcase", []string{"sync"}},
 		{"fieldcase", []string{"case"}}, {"fieldcase", []string{"note"}}, {"fieldcase", []string{"consent"}},
 		{"fieldcase", []string{"task"}}, {"fieldcase", []string{"record"}}, {"fieldcase", []string{"recording"}},
-		{"fieldcase", []string{"export"}}, {"fieldcase", []string{"import"}},
+		{"fieldcase", []string{"export"}}, {"fieldcase", []string{"import"}}, {"fieldcase", []string{"search"}},
 		{"fieldcased", []string{"serve"}}, {"fieldcased", []string{"user"}}, {"fieldcased", []string{"enroll-code"}},
 	} {
 		out, _, _ := runBin(t, nil, tt.bin, append(tt.cmd, "--help")...)

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
+
+	"github.com/alecthomas/kong"
 
 	"github.com/fieldcase/fieldcase/record"
 )
@@ -14,30 +17,30 @@ type consentCmd struct {
 }
 
 type consentAddCmd struct {
-	Case         string   `required:"" help:"Case reference or id."`
-	Person       string   `required:"" help:"Whose decision it is."`
-	Scope        []string `required:"" help:"What sharing it covers: health, school, court, police, housing, family, other (comma-separated or repeated)."`
-	Decision     string   `required:"" enum:"given,refused,withdrawn" help:"given, refused or withdrawn."`
-	Date         string   `help:"Date of the decision (default today)."`
-	CapacityNote string   `name:"capacity-note" help:"Note on the person's capacity to decide."`
-	ReviewDate   string   `name:"review-date" help:"When to review the decision."`
+	Case string `required:"" help:"Case reference or id."`
+	formFlag
+	Person       *string  `form:"person" personal:"" prompt:"Whose decision it is (a name, or e.g. Mum)" help:"Whose decision it is."`
+	Scope        []string `form:"scope" oneof:"health,school,court,police,housing,family,other" prompt:"What sharing it covers (health, school, court, police, housing, family, other; commas between)" help:"What sharing it covers: health, school, court, police, housing, family, other (comma-separated or repeated; required)."`
+	Decision     *string  `form:"decision" enum:"given,refused,withdrawn" prompt:"Decision (given, refused or withdrawn)" help:"given, refused or withdrawn (required)."`
+	Date         *string  `form:"date,date" help:"Date of the decision (default today)."`
+	CapacityNote *string  `name:"capacity-note" form:"capacity_note,lines" personal:"" prompt:"Note on their capacity to decide" help:"Note on the person's capacity to decide."`
+	ReviewDate   *string  `name:"review-date" form:"review_date,date" help:"When to review the decision."`
 }
 
-func (c *consentAddCmd) Run(a *app) error {
-	date, err := record.ParseDate(c.Date)
+func (c *consentAddCmd) Run(a *app, kctx *kong.Context) error {
+	e, err := a.entry(kctx, c.Form, []string{"person", "scope", "decision"})
 	if err != nil {
 		return err
 	}
-	review, err := record.ParseDate(c.ReviewDate)
+	k, err := c.consent()
 	if err != nil {
 		return err
 	}
-	var scope []string
-	for _, s := range c.Scope {
-		for _, p := range strings.Split(s, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				scope = append(scope, p)
-			}
+	if !e.asking() { // checked before the passphrase is asked for
+		check := k
+		check.Date = cmp.Or(check.Date, today())
+		if err := check.Validate(); err != nil {
+			return err
 		}
 	}
 	v, cv, err := a.unlockCase("fieldcase consent add", c.Case)
@@ -45,12 +48,33 @@ func (c *consentAddCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	id, err := v.AddConsent(cv.ID, record.Consent{Person: c.Person, Scope: scope, Decision: c.Decision, Date: date, CapacityNote: c.CapacityNote, ReviewDate: review})
+	if e.asking() {
+		if err := e.prompt(); err != nil {
+			return err
+		}
+		if k, err = c.consent(); err != nil {
+			return err
+		}
+	}
+	id, err := v.AddConsent(cv.ID, k)
 	if err != nil {
 		return err
 	}
 	fprintf(a.stdout, "%s\n", id)
 	return nil
+}
+
+func (c *consentAddCmd) consent() (record.Consent, error) {
+	date, err := record.ParseDate(orEmpty(c.Date))
+	if err != nil {
+		return record.Consent{}, err
+	}
+	review, err := record.ParseDate(orEmpty(c.ReviewDate))
+	if err != nil {
+		return record.Consent{}, err
+	}
+	return record.Consent{Person: orEmpty(c.Person), Scope: splitList(c.Scope), Decision: orEmpty(c.Decision), Date: date,
+		CapacityNote: orEmpty(c.CapacityNote), ReviewDate: review}, nil
 }
 
 type consentListCmd struct {

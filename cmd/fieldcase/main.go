@@ -62,6 +62,7 @@ func programWith(getenv func(string) string, settings kong.Resolver) cli.Program
 		kong.ExplicitGroups([]kong.Group{tuiGroup}),
 		kong.Vars{"version": cli.BuildStamp(version, commit, date).Line("fieldcase"), "default_vault": defaultVaultHelp()},
 		kong.Resolvers(resolvers...),
+		kong.PostBuild(markPersonalFlags),
 	}
 	return p
 }
@@ -75,6 +76,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, cli: &grammar}
 	a.loadSettings()
 	p := programWith(getenv, configResolver(a))
-	p.BeforeRun = a.checkSettings
+	p.BeforeRun = func(kctx *kong.Context) error {
+		a.warnPersonalFlags(kctx)
+		return a.checkSettings(kctx)
+	}
 	return p.Run(&grammar, args, stdout, stderr, a, manInfo())
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -48,23 +50,48 @@ func (a *app) readText(path string) (string, error) {
 }
 
 type noteAddCmd struct {
-	Case     string   `required:"" help:"Case reference or id."`
-	Kind     string   `default:"visit" enum:"visit,phone,court,supervision" help:"visit, phone, court or supervision."`
-	Date     string   `help:"Date of the contact (YYYY-MM-DD; default today)."`
-	Time     string   `help:"Time of the contact (HH:MM)."`
-	Place    string   `help:"Where it happened."`
-	Attendee []string `help:"Someone present (repeat the flag for each)."`
-	TextFile string   `required:"" name:"text-file" help:"File with the note text, or - for standard input." placeholder:"FILE|-"`
-	Author   string   `help:"Author name (default: the vault's user)."`
+	Case string `required:"" help:"Case reference or id."`
+	formFlag
+	Kind     *string  `form:"kind" enum:"visit,phone,court,supervision" help:"visit, phone, court or supervision (default visit)."`
+	Date     *string  `form:"date,date" help:"Date of the contact (YYYY-MM-DD; default today)."`
+	Time     *string  `form:"time" help:"Time of the contact (HH:MM)."`
+	Place    *string  `form:"place" personal:"" help:"Where it happened."`
+	Attendee []string `form:"attendees" personal:"" help:"Someone present (repeat the flag for each)."`
+	TextFile string   `name:"text-file" help:"File with the note text, or - for standard input (or text in the form)." placeholder:"FILE|-"`
+	Author   *string  `form:"author" help:"Author name (default: the vault's user)."`
 }
 
-func (c *noteAddCmd) Run(a *app) error {
-	text, err := a.readText(c.TextFile)
+func (c *noteAddCmd) Run(a *app, kctx *kong.Context) error {
+	if c.Form == "-" && c.TextFile == "-" {
+		return cli.WithHint(errors.New("--form - and --text-file - both want standard input"), "put the text in the form (text = \"\"\"…\"\"\"), or give one of them a file")
+	}
+	var formText *string
+	if _, err := a.entry(kctx, c.Form, nil, formOnly("text", &formText, true, true)); err != nil {
+		return err
+	}
+	var text string
+	switch {
+	case c.TextFile != "" && formText != nil:
+		return cli.WithHint(errors.New("text is given twice: as --text-file and in the form"), "give each field once")
+	case c.TextFile != "":
+		t, err := a.readText(c.TextFile)
+		if err != nil {
+			return err
+		}
+		text = t
+	case formText != nil:
+		text = strings.TrimRight(*formText, "\n")
+	default:
+		return cli.WithHint(errors.New("a note needs text"), "give it with --text-file FILE (- for standard input), or as text in a form (--form FILE)")
+	}
+	date, err := record.ParseDate(orEmpty(c.Date))
 	if err != nil {
 		return err
 	}
-	date, err := record.ParseDate(c.Date)
-	if err != nil {
+	n := record.Note{Kind: orEmpty(c.Kind), Date: date, Time: orEmpty(c.Time), Place: orEmpty(c.Place), Attendees: c.Attendee, Text: text, Author: orEmpty(c.Author)}
+	check := n
+	check.Normalize(today())
+	if err := check.Validate(); err != nil { // before the passphrase is asked for
 		return err
 	}
 	v, cv, err := a.unlockCase("fieldcase note add", c.Case)
@@ -72,11 +99,10 @@ func (c *noteAddCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	author := c.Author
-	if author == "" {
-		author = v.Profile().Name
+	if n.Author == "" {
+		n.Author = v.Profile().Name
 	}
-	id, err := v.AddNote(cv.ID, record.Note{Kind: c.Kind, Date: date, Time: c.Time, Place: c.Place, Attendees: c.Attendee, Text: text, Author: author})
+	id, err := v.AddNote(cv.ID, n)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"golang.org/x/term"
 
 	"github.com/fieldcase/fieldcase/audio"
@@ -21,15 +23,19 @@ import (
 )
 
 type recordCmd struct {
-	Case     string  `required:"" help:"Case reference or id."`
-	Seconds  seconds `help:"Stop after this long: seconds (e.g. 8) or a duration (e.g. 1m30s); otherwise Enter or Ctrl+C stops." placeholder:"SECONDS"`
-	Device   string  `help:"Input device (name or index, see 'fieldcase recording devices'; default: the system's)." env:"FIELDCASE_AUDIO_DEVICE"`
-	Title    string  `help:"A title for the recording."`
-	WorkType string  `name:"work-type" default:"visit note" enum:"visit note,court report,letter,other" help:"visit note, court report, letter or other."`
-	Priority string  `default:"normal" enum:"normal,high,urgent" help:"normal, high or urgent."`
+	Case    string  `required:"" help:"Case reference or id."`
+	Seconds seconds `help:"Stop after this long: seconds (e.g. 8) or a duration (e.g. 1m30s); otherwise Enter or Ctrl+C stops." placeholder:"SECONDS"`
+	Device  string  `help:"Input device (name or index, see 'fieldcase recording devices'; default: the system's)." env:"FIELDCASE_AUDIO_DEVICE"`
+	formFlag
+	Title    *string `form:"title" personal:"" help:"A title for the recording."`
+	WorkType *string `name:"work-type" form:"work_type" enum:"visit note,court report,letter,other" help:"visit note, court report, letter or other (default visit note)."`
+	Priority *string `form:"priority" enum:"normal,high,urgent" help:"normal, high or urgent (default normal)."`
 }
 
-func (c *recordCmd) Run(a *app) error {
+func (c *recordCmd) Run(a *app, kctx *kong.Context) error {
+	if _, err := a.entry(kctx, c.Form, nil); err != nil {
+		return err
+	}
 	v, cv, err := a.unlockCase("fieldcase record", c.Case)
 	if err != nil {
 		return err
@@ -42,7 +48,7 @@ func (c *recordCmd) Run(a *app) error {
 	// the user's terminal while the device is in use.
 	restore := quietC(a)
 	defer restore()
-	r, err := dictation.New(v, cv.ID, record.Recording{Title: c.Title, WorkType: c.WorkType, Priority: c.Priority})
+	r, err := dictation.New(v, cv.ID, record.Recording{Title: orEmpty(c.Title), WorkType: cmp.Or(orEmpty(c.WorkType), "visit note"), Priority: cmp.Or(orEmpty(c.Priority), "normal")})
 	if err != nil {
 		return err
 	}

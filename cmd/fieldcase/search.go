@@ -1,24 +1,45 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/fieldcase/fieldcase/internal/cli"
 )
 
 type searchCmd struct {
-	Text  []string `arg:"" help:"Words to find (every word must match; the last also as a prefix)."`
+	Text  []string `arg:"" optional:"" help:"Words to find (every word must match; the last also as a prefix). Left out, they are asked for on a terminal, or read from standard input, so that a name searched for stays off the command line."`
 	Limit int      `default:"50" help:"Show at most this many notes (0: all)."`
 	JSON  bool     `name:"json" help:"Print JSON."`
 }
 
 func (c *searchCmd) Run(a *app) error {
+	asking := len(c.Text) == 0 && isTTY(a.stdin) && isTTY(a.stderr)
+	if len(c.Text) == 0 && !asking {
+		b, err := io.ReadAll(io.LimitReader(a.stdin, 4096))
+		if err != nil {
+			return fmt.Errorf("reading the words to search for: %w", err)
+		}
+		if c.Text = strings.Fields(string(b)); len(c.Text) == 0 {
+			return cli.WithHint(errors.New("no words to search for"), "give them on standard input (fieldcase search < words.txt), or as arguments")
+		}
+	}
 	v, err := a.unlock("fieldcase search")
 	if err != nil {
 		return err
 	}
 	defer v.Close()
+	prompt := &entry{a: a, in: bufio.NewReader(a.stdin)}
+	for asking && len(c.Text) == 0 { // after unlocking, so nothing is typed in vain
+		line, err := prompt.readAnswer("Search for", true, false)
+		if err != nil {
+			return err
+		}
+		c.Text = strings.Fields(strings.Join(line, " "))
+	}
 	if err := v.LoadAll(a.ctx); err != nil {
 		return err
 	}

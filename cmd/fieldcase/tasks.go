@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+
+	"github.com/alecthomas/kong"
 
 	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/record"
@@ -16,28 +19,54 @@ type taskCmd struct {
 }
 
 type taskAddCmd struct {
-	Case  string `required:"" help:"Case reference or id."`
-	Title string `required:"" help:"What is to be done."`
-	Kind  string `default:"task" enum:"visit,task" help:"visit or task."`
-	Due   string `help:"Due date (YYYY-MM-DD)."`
+	Case string `required:"" help:"Case reference or id."`
+	formFlag
+	Title *string `form:"title" personal:"" prompt:"What is to be done" help:"What is to be done (required)."`
+	Kind  *string `form:"kind" enum:"visit,task" help:"visit or task (default task)."`
+	Due   *string `form:"due,date" help:"Due date (YYYY-MM-DD)."`
 }
 
-func (c *taskAddCmd) Run(a *app) error {
-	due, err := record.ParseDate(c.Due)
+func (c *taskAddCmd) Run(a *app, kctx *kong.Context) error {
+	e, err := a.entry(kctx, c.Form, []string{"title"})
 	if err != nil {
 		return err
+	}
+	t, err := c.task()
+	if err != nil {
+		return err
+	}
+	if !e.asking() {
+		if err := t.Validate(); err != nil { // before the passphrase is asked for
+			return err
+		}
 	}
 	v, cv, err := a.unlockCase("fieldcase task add", c.Case)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	id, err := v.AddTask(cv.ID, record.Task{Title: c.Title, Kind: c.Kind, Due: due})
+	if e.asking() {
+		if err := e.prompt(); err != nil {
+			return err
+		}
+		if t, err = c.task(); err != nil {
+			return err
+		}
+	}
+	id, err := v.AddTask(cv.ID, t)
 	if err != nil {
 		return err
 	}
 	fprintf(a.stdout, "%s\n", id)
 	return nil
+}
+
+func (c *taskAddCmd) task() (record.Task, error) {
+	due, err := record.ParseDate(orEmpty(c.Due))
+	if err != nil {
+		return record.Task{}, err
+	}
+	return record.Task{Title: orEmpty(c.Title), Kind: cmp.Or(orEmpty(c.Kind), "task"), Due: due}, nil
 }
 
 type taskListCmd struct {

@@ -55,10 +55,12 @@ func (s *tmuxSession) run(args ...string) string {
 func (s *tmuxSession) screen() string { return s.run("capture-pane", "-p", "-t", "S") }
 
 // waitFor polls the screen until it shows want (a real terminal has no
-// message to wait on), failing after 15 s.
+// message to wait on), failing after a minute: unlocking costs a real scrypt
+// (256 MiB), which a machine busy with other test packages can stretch far
+// beyond the second it takes on an idle laptop (seen: over 15 s).
 func (s *tmuxSession) waitFor(want string) {
 	s.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		if strings.Contains(s.screen(), want) {
 			return
