@@ -90,33 +90,60 @@ func readKey(b []byte) (*CaseKey, []byte, error) {
 	return caseKeyFromRaw(caseID, epoch, raw), b[4+KeySize:], nil
 }
 
-// Keyring is every case key a device holds, by case and epoch.
+// Keyring is every case key a device holds, by case and epoch. An epoch
+// normally has one key; two devices that started the same epoch at once (a
+// rotation raced on two laptops) each made one, and both are kept, so
+// whatever was sealed under either opens.
 type Keyring struct {
-	keys map[string]map[uint32]*CaseKey
+	keys map[string]map[uint32][]*CaseKey
 }
 
 // NewKeyring returns an empty keyring.
-func NewKeyring() *Keyring { return &Keyring{keys: map[string]map[uint32]*CaseKey{}} }
+func NewKeyring() *Keyring { return &Keyring{keys: map[string]map[uint32][]*CaseKey{}} }
 
-// Add puts k in the keyring, replacing any key of the same case and epoch.
+// Add puts k in the keyring; a key already held is not added twice.
 func (kr *Keyring) Add(k *CaseKey) {
 	m := kr.keys[k.CaseID]
 	if m == nil {
-		m = map[uint32]*CaseKey{}
+		m = map[uint32][]*CaseKey{}
 		kr.keys[k.CaseID] = m
 	}
-	m[k.Epoch] = k
+	for _, have := range m[k.Epoch] {
+		if have.raw == k.raw {
+			return
+		}
+	}
+	m[k.Epoch] = append(m[k.Epoch], k)
 }
 
-// Get returns the key of caseID at epoch, or nil.
-func (kr *Keyring) Get(caseID string, epoch uint32) *CaseKey { return kr.keys[caseID][epoch] }
+// Has reports whether the keyring holds k.
+func (kr *Keyring) Has(k *CaseKey) bool {
+	for _, have := range kr.keys[k.CaseID][k.Epoch] {
+		if have.raw == k.raw {
+			return true
+		}
+	}
+	return false
+}
+
+// Get returns the key of caseID at epoch (the first one this device
+// learned, when a raced rotation made two), or nil.
+func (kr *Keyring) Get(caseID string, epoch uint32) *CaseKey {
+	if ks := kr.keys[caseID][epoch]; len(ks) > 0 {
+		return ks[0]
+	}
+	return nil
+}
+
+// All returns every key of caseID at epoch: what to try when opening.
+func (kr *Keyring) All(caseID string, epoch uint32) []*CaseKey { return kr.keys[caseID][epoch] }
 
 // Latest returns the newest epoch's key of caseID, or nil: new writes use it.
 func (kr *Keyring) Latest(caseID string) *CaseKey {
 	var best *CaseKey
-	for _, k := range kr.keys[caseID] {
-		if best == nil || k.Epoch > best.Epoch {
-			best = k
+	for e, ks := range kr.keys[caseID] {
+		if len(ks) > 0 && (best == nil || e > best.Epoch) {
+			best = ks[0]
 		}
 	}
 	return best
@@ -126,7 +153,9 @@ func (kr *Keyring) Latest(caseID string) *CaseKey {
 func (kr *Keyring) Len() int {
 	n := 0
 	for _, m := range kr.keys {
-		n += len(m)
+		for _, ks := range m {
+			n += len(ks)
+		}
 	}
 	return n
 }
@@ -134,11 +163,13 @@ func (kr *Keyring) Len() int {
 // Wipe overwrites every key and empties the keyring.
 func (kr *Keyring) Wipe() {
 	for _, m := range kr.keys {
-		for _, k := range m {
-			k.Wipe()
+		for _, ks := range m {
+			for _, k := range ks {
+				k.Wipe()
+			}
 		}
 	}
-	kr.keys = map[string]map[uint32]*CaseKey{}
+	kr.keys = map[string]map[uint32][]*CaseKey{}
 }
 
 const keyringLabel = "fieldcase keyring v1\n"
@@ -154,8 +185,10 @@ func SealKeyring(kr *Keyring, id *Identity) ([]byte, error) {
 	b := []byte(keyringLabel)
 	b = binary.AppendUvarint(b, uint64(kr.Len()))
 	for _, c := range cases {
-		for _, k := range kr.keys[c] {
-			b = k.appendTo(b)
+		for _, ks := range kr.keys[c] {
+			for _, k := range ks {
+				b = k.appendTo(b)
+			}
 		}
 	}
 	defer clear(b)

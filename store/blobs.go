@@ -114,11 +114,15 @@ func (v *Vault) Chunk(caseID, recordingID string, take, index uint32) ([]byte, e
 			if err != nil {
 				return fmt.Errorf("%w: chunk: %v", ErrCorrupt, err)
 			}
-			key := keys.Get(caseID, epoch)
-			if key == nil {
+			ks := keys.All(caseID, epoch)
+			if len(ks) == 0 {
 				return ErrNoKey
 			}
-			plain, err = crypto.Open(key, sealed.ChunkPlace(caseID, recordingID, take, index, ref.Last), box)
+			for _, key := range ks { // more than one only after a raced rotation
+				if plain, err = crypto.Open(key, sealed.ChunkPlace(caseID, recordingID, take, index, ref.Last), box); err == nil {
+					break
+				}
+			}
 			if err != nil {
 				return fmt.Errorf("%w: chunk %d/%d: %v", ErrCorrupt, take, index, err)
 			}

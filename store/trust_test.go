@@ -326,3 +326,41 @@ func TestQuarantineReleasedByNewStatement(t *testing.T) {
 		t.Fatalf("RecheckQuarantine = %d applied, %d left, %v", applied, left, err)
 	}
 }
+
+// Two laptops start the same key epoch at once (a rotation raced): each
+// made its own key. Both are kept, and what either sealed opens on every
+// member's device.
+func TestRacedRotationKeepsBothKeys(t *testing.T) {
+	tm := newTeam(t)
+	sue := MustCreate(t)
+	tm.ag.enrol(sue, "sue", trust.RoleSupervisor, "north")
+	if _, err := tm.ada.ExtendKeyrings(); err != nil {
+		t.Fatal(err)
+	}
+	pullAll(t, tm.ada, sue, tm.sam)
+	for _, v := range []*Vault{tm.sam, sue} {
+		if _, err := v.RotateCaseKey(tm.caseID, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fromSam := mustNote(t, tm.sam, tm.caseID, "sealed under sam's epoch-2 key")
+	fromSue := mustNote(t, sue, tm.caseID, "sealed under sue's epoch-2 key")
+	pullAll(t, tm.sam, tm.ada, sue)
+	pullAll(t, sue, tm.ada, tm.sam)
+	for _, v := range []*Vault{tm.ada, tm.sam, sue} {
+		if err := v.LoadAll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{fromSam, fromSue} {
+			if n, err := v.Note(id); err != nil || n.Sealed || !strings.Contains(n.Value.Text, "epoch-2 key") {
+				t.Errorf("note %s: %+v, %v", id, n.Value, err)
+			}
+		}
+	}
+	v := reopen(t, tm.ada)
+	for _, id := range []string{fromSam, fromSue} {
+		if n, err := v.Note(id); err != nil || n.Sealed {
+			t.Errorf("after reopening, note %s: sealed=%v, %v", id, n.Sealed, err)
+		}
+	}
+}

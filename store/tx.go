@@ -262,12 +262,18 @@ func (tx *Tx) learnKey(rev *record.Revision) {
 	if err != nil {
 		return
 	}
-	if tx.keys.Get(rev.CaseID, kb.Epoch) != nil {
+	// A rewrap (a later version of the epoch's keyring) carries the key
+	// its parents carried; only an epoch's first keyring can bring another
+	// one (two laptops started the same epoch at once: both keys are kept).
+	if tx.keys.Get(rev.CaseID, kb.Epoch) != nil && rev.Generation > 1 {
 		return
 	}
 	k, err := crypto.UnwrapKey(kb.Wrapped, tx.v.id, rev.CaseID, kb.Epoch)
 	if err != nil {
 		return // not a member at this epoch: the case stays sealed here
+	}
+	if tx.keys.Has(k) {
+		return
 	}
 	tx.keys.Add(k)
 	tx.keyringDirty = true

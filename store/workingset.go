@@ -195,11 +195,16 @@ func (v *Vault) decode(keys *crypto.Keyring, rev *record.Revision) (any, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	key := keys.Get(rev.CaseID, epoch)
-	if key == nil {
+	ks := keys.All(rev.CaseID, epoch)
+	if len(ks) == 0 {
 		return nil, ErrNoKey
 	}
-	js, err := sealed.Open(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body)
+	var js []byte
+	for _, key := range ks { // more than one only after a raced rotation
+		if js, err = sealed.Open(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}

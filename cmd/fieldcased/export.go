@@ -226,7 +226,7 @@ type caseExport struct {
 	// rotated since).
 	Unreadable []string `json:"unreadable,omitempty"`
 
-	keys map[uint32]*crypto.CaseKey
+	keys map[uint32][]*crypto.CaseKey
 }
 
 // Ref is the case's reference, or its id when the case record is unreadable.
@@ -242,7 +242,7 @@ func (c *caseExport) Ref() string {
 // readCase decrypts a case's current records: for each record its heads
 // (every version not superseded; deleted records are left out).
 func readCase(tx server.Tx, id *crypto.Identity, sc server.Case) (*caseExport, error) {
-	ce := &caseExport{ID: sc.ID, keys: map[uint32]*crypto.CaseKey{}}
+	ce := &caseExport{ID: sc.ID, keys: map[uint32][]*crypto.CaseKey{}}
 	if t, err := tx.Team(sc.TeamID); err == nil {
 		ce.Team = t.Name
 	}
@@ -269,7 +269,10 @@ func readCase(tx server.Tx, id *crypto.Identity, sc server.Case) (*caseExport, e
 			if err != nil {
 				return nil, err
 			}
-			if ce.keys[kr.Epoch] != nil {
+			// A rewrap carries the key its parents did; only an epoch's
+			// first keyring can bring another (a rotation raced on two
+			// laptops: both keys are kept and tried).
+			if len(ce.keys[kr.Epoch]) > 0 && rev.Generation > 1 {
 				continue
 			}
 			key, err := kr.Unwrap(id, sc.ID)
@@ -279,7 +282,7 @@ func readCase(tx server.Tx, id *crypto.Identity, sc server.Case) (*caseExport, e
 			if err != nil {
 				return nil, err
 			}
-			ce.keys[kr.Epoch] = key
+			ce.keys[kr.Epoch] = append(ce.keys[kr.Epoch], key)
 			continue
 		}
 		if _, ok := byRecord[rev.RecordID]; !ok {
@@ -348,28 +351,34 @@ func headsOf(revs []*record.Revision) []*record.Revision {
 }
 
 func (c *caseExport) open(rev *record.Revision) (any, error) {
-	key, err := c.keyFor(rev.Body)
+	keys, err := c.keyFor(rev.Body)
 	if err != nil {
 		return nil, err
 	}
-	js, err := sealed.Open(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body)
+	var js []byte
+	for _, key := range keys {
+		if js, err = sealed.Open(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return sealed.Value(rev.Kind, js)
 }
 
-// keyFor returns the case key a body was sealed under.
-func (c *caseExport) keyFor(body []byte) (*crypto.CaseKey, error) {
+// keyFor returns the case keys of the epoch a body was sealed under (one,
+// or two after a raced rotation).
+func (c *caseExport) keyFor(body []byte) ([]*crypto.CaseKey, error) {
 	epoch, err := crypto.SealedEpoch(body)
 	if err != nil {
 		return nil, err
 	}
-	key := c.keys[epoch]
-	if key == nil {
+	keys := c.keys[epoch]
+	if len(keys) == 0 {
 		return nil, fmt.Errorf("key epoch %d not wrapped to the recovery identity", epoch)
 	}
-	return key, nil
+	return keys, nil
 }
 
 // write puts the recordings' audio, case.json and case.md into dir.

@@ -164,11 +164,16 @@ func (s *chunkSource) open(ref record.ChunkRef, b []byte) (track.Chunk, error) {
 	if record.RevID(sha256.Sum256(b)) != ref.ID {
 		return track.Chunk{}, errors.New("does not match its id")
 	}
-	key, err := s.c.keyFor(b)
+	keys, err := s.c.keyFor(b)
 	if err != nil {
 		return track.Chunk{}, err
 	}
-	plain, err := crypto.Open(key, sealed.ChunkPlace(s.c.ID, s.recordingID, ref.Take, ref.Index, ref.Last), b)
+	var plain []byte
+	for _, key := range keys {
+		if plain, err = crypto.Open(key, sealed.ChunkPlace(s.c.ID, s.recordingID, ref.Take, ref.Index, ref.Last), b); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return track.Chunk{}, err
 	}
