@@ -143,7 +143,7 @@ func ParseCheckpoint(text string) (Checkpoint, error) {
 		return c, fmt.Errorf("%w: checkpoint size", ErrMalformed)
 	}
 	c.Size = n
-	root, err := base64.StdEncoding.DecodeString(lines[2])
+	root, err := base64.StdEncoding.Strict().DecodeString(lines[2])
 	if err != nil || len(root) != tlog.HashSize {
 		return c, fmt.Errorf("%w: checkpoint root", ErrMalformed)
 	}
