@@ -34,6 +34,11 @@ type Membership struct {
 	Salt []byte `json:"salt,omitempty"`
 }
 
+// IsZero reports whether m says nothing.
+func (m Membership) IsZero() bool {
+	return m.Team == "" && len(m.Members) == 0 && len(m.Typists) == 0 && len(m.Cutoffs) == 0 && len(m.Salt) == 0
+}
+
 // Union is m with o's members, typists and cutoffs added (the strictest
 // cutoff of a device wins). Concurrent keyrings of one epoch are read as
 // their union.
