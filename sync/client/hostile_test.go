@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -1423,5 +1426,233 @@ func TestHostileOwnNameForgery(t *testing.T) {
 	mustNotHold(t, forged, ada)
 	if got := noteText(t, ada, n); got != "ada's visit" {
 		t.Errorf("ada's note reads %q", got)
+	}
+}
+
+// Attack 9: statements that would conflict with genuine ones, if the
+// operator could sign them: a second user statement of Ada's version
+// (making her a supervisor) and a second device statement under her
+// laptop's grant. Neither verifies, so neither cancels the genuine one:
+// Ada stays a caseworker with her laptop trusted, and both are reported.
+func TestHostileConflictingStatements(t *testing.T) {
+	t.Parallel()
+	s := synctest.StartServer(t)
+	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
+	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
+	c := newCase(t, ada, "A-1")
+	addNote(t, ada, c, "ada's visit")
+	syncRounds(t, ada, sam)
+	op := synctest.NewOperator(t)
+	me := ada.V.Roster().Devices[ada.V.DeviceID()]
+	u := ada.V.Roster().Users[me.User]
+	forged := []trust.Signed{
+		op.Agency.Sign(trust.Statement{Kind: trust.KindUser, Issued: time.Now(), User: u.ID, Name: u.Name, Role: trust.RoleSupervisor, Team: u.Team, Version: u.Version}),
+		trust.Signed{Body: trust.Statement{Kind: trust.KindDevice, Issued: time.Now(), Device: "operator-laptop", Name: "ada's other laptop",
+			Recipient: op.ID.Recipient(), Key: op.Key.Public().(ed25519.PublicKey), Grant: me.Grant}.Marshal(),
+			Signer: trust.SignerGrant(me.Grant), Sig: make([]byte, ed25519.SignatureSize)},
+	}
+	s.Tamper(func(tx server.Tx) error { return synctest.InjectStatements(tx, forged...) })
+	for _, d := range []*synctest.Device{ada, sam} {
+		sum := d.MustSync()
+		r := d.V.Roster()
+		if got := r.Users[u.ID]; got.Role != trust.RoleCaseworker {
+			t.Errorf("%s: ada is a %q after a conflicting forged statement", d.Name, got.Role)
+		}
+		if dev, ok := r.Devices[ada.V.DeviceID()]; !ok || dev.Revoked {
+			t.Errorf("%s: ada's laptop lost its trust after a forged second device under its grant", d.Name)
+		}
+		for _, f := range forged {
+			if !slices.ContainsFunc(sum.Trust.Problems, func(p trust.Problem) bool { return p.Statement == f.ID() }) {
+				t.Errorf("%s: forged statement %s not reported; problems %v", d.Name, f.ID()[:12], sum.Trust.Problems)
+			}
+		}
+	}
+	n := addNote(t, ada, c, "ada's visit after the forged statements")
+	syncRounds(t, ada, sam)
+	noteText(t, sam, n)
+	if n := wrappedTo(t, op.ID, ada, sam); n != 0 {
+		t.Errorf("%d keyrings wrapped to the operator", n)
+	}
+}
+
+// Attack 9: a caseworker of another team (a genuine signature) writes
+// keyrings for a case of north that name her own team: a new epoch, and a
+// first keyring claiming the case id. The server refuses both; stored
+// anyway, every device quarantines them.
+func TestHostileKeyringForAnotherTeam(t *testing.T) {
+	t.Parallel()
+	s := synctest.StartServer(t)
+	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
+	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
+	zed := s.NewDevice("zed", s.URL, "zed", "caseworker", "south")
+	c := newCase(t, ada, "A-1")
+	n := addNote(t, ada, c, "ada's visit")
+	syncRounds(t, ada, sam, zed)
+	zp := zed.V.Profile()
+	zrec, _ := zed.V.Recipient()
+	keyring := func(epoch uint32, m trust.Membership, seq uint64) *record.Revision {
+		k := crypto.NewCaseKey(c, epoch)
+		wrapped, err := crypto.WrapKey(k, zrec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev := record.Revision{RecordID: record.KeyringID(c, epoch), Kind: record.KindKeyring, CaseID: c, Generation: 1,
+			HLC: headOf(t, ada, n).HLC + 1<<20, Seq: seq, Body: sealed.Keyring{Epoch: epoch, Wrapped: wrapped, Membership: m}.Marshal()}
+		rev.Device = zed.V.DeviceID()
+		rev.Seal()
+		id, _ := zed.V.Identity()
+		rev.Sign(id.Sign)
+		return &rev
+	}
+	seq := zed.V.LastSeq()
+	_, salt := trust.NewCaseID(zed.V.DeviceID(), time.Now())
+	revs := []*record.Revision{
+		keyring(2, trust.Membership{Team: zp.Team, Members: []string{zp.UserID}}, seq+1),
+		keyring(1, trust.Membership{Team: zp.Team, Members: []string{zp.UserID}, Salt: salt}, seq+2),
+	}
+	zed.V.RaiseSeq(seq + 2)
+	resp, err := rawClient(t, zed).Push(context.Background(), revs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range resp.Results {
+		if r.Status != protocol.StatusRejected {
+			t.Errorf("zed's keyring %d for north's case: %+v, want refused", i, r)
+		}
+	}
+	inject(s, revs...)
+	syncRounds(t, ada, sam)
+	mustQuarantine(t, revs[0].Rev, "a keyring cannot move a case to another team", ada, sam)
+	mustQuarantine(t, revs[1].Rev, "the case id was not made by the device", ada, sam)
+	if m, epoch, _ := sam.V.Membership(c); epoch != 1 || m.Team != ada.V.Profile().Team {
+		t.Errorf("case membership on sam: epoch %d team %s", epoch, m.Team)
+	}
+}
+
+// Attack 9: a revision of one case replayed into another case id: with its
+// id kept (it no longer matches its content) and with a new id (its
+// signature no longer verifies). Neither is applied in the other case.
+func TestHostileCrossCaseReplay(t *testing.T) {
+	t.Parallel()
+	s := synctest.StartServer(t)
+	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
+	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
+	c1 := newCase(t, ada, "A-1")
+	n := addNote(t, ada, c1, "written in A-1")
+	c2 := newCase(t, ada, "A-2")
+	syncRounds(t, ada, sam)
+	orig := headOf(t, ada, n)
+	sameID := *orig
+	sameID.CaseID = c2
+	newID := sameID
+	newID.Seal() // the id follows the content; the signature is the old id's
+	inject(s, &newID)
+	syncRounds(t, ada, sam)
+	mustQuarantine(t, newID.Rev, "signature is not the signature of device", sam)
+	// The store keys revisions by id: the one that kept its id goes out in
+	// the pull answers themselves. The page is refused whole, loudly.
+	p := pullRewriter(t, s, func(_ *protocol.PullHeader, revs []*record.Revision) []*record.Revision {
+		return append(revs, &sameID)
+	})
+	for _, d := range []*synctest.Device{ada, sam} {
+		d.UseURL(p)
+		if _, err := d.Sync(); err == nil || !strings.Contains(err.Error(), "does not match its content") {
+			t.Errorf("%s: sync with a moved revision in the page: %v", d.Name, err)
+		}
+	}
+	for _, d := range []*synctest.Device{ada, sam} {
+		if d.V.HasRevision(c2, n, orig.Rev) || d.V.HasRevision(c2, n, newID.Rev) {
+			t.Errorf("%s applied ada's note in the other case", d.Name)
+		}
+		if ns, _ := d.V.Notes(c2); len(ns) != 0 {
+			t.Errorf("%s lists %d notes in A-2", d.Name, len(ns))
+		}
+		if got := noteText(t, d, n); got != "written in A-1" {
+			t.Errorf("%s: the note reads %q", d.Name, got)
+		}
+	}
+}
+
+// Attack 9: guessing an enrolment code. A code's secret is 80 random bits;
+// the server holds only the grant: the public half of an Ed25519 key derived
+// from the secret by HKDF. Offline, a guess costs an HKDF and an Ed25519 key
+// derivation (some 20 µs on one core): 2^79 guesses on average is about 4·10^5
+// core-years per code, within a code's life of at most 30 days. Online,
+// every guess is one enrolment request, limited per address. Here: guesses
+// carrying the real agency's fingerprint enrol nothing and pin nothing.
+func TestHostileEnrolmentCodeGuessing(t *testing.T) {
+	t.Parallel()
+	s := synctest.StartServer(t)
+	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
+	s.EnrollCode("bob", "caseworker", "north") // a live grant to hit
+	for i := range 5 {
+		guess := trust.NewCode(ada.V.Agency())
+		if _, err := enrol(newVault(t, fmt.Sprintf("guess%d", i)), s.URL, guess.String()); err == nil {
+			t.Fatalf("a guessed code enrolled a laptop")
+		}
+	}
+}
+
+// Attack 9, what the server can still do (docs/ARCHITECTURE.md): drop a
+// device's revisions for one peer. Sam never receives Ada's note and nothing
+// tells either of them; the transparency log (issue 12) is to make it
+// provable.
+func TestHostileDroppedForOnePeer(t *testing.T) {
+	t.Parallel()
+	t.Skip("known limit (documented; issue 12): a server that leaves one device's revisions out of another's pull answers is not noticed by either")
+	s := synctest.StartServer(t)
+	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
+	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
+	c := newCase(t, ada, "A-1")
+	syncRounds(t, ada, sam)
+	sam.UseURL(pullRewriter(t, s, func(_ *protocol.PullHeader, revs []*record.Revision) []*record.Revision {
+		return slices.DeleteFunc(revs, func(r *record.Revision) bool { return r.Device == ada.V.DeviceID() && r.Kind == record.KindNote })
+	}))
+	n := addNote(t, ada, c, "ada's note, kept from sam")
+	syncRounds(t, ada, sam)
+	if _, err := sam.V.Note(n); err != nil {
+		t.Errorf("sam lacks ada's note and was not told: %v", err)
+	}
+}
+
+// Attack 9: a server that acknowledges a push and stores nothing. Ada's
+// outbox empties as if her note were delivered; nobody ever receives it and
+// her laptop does not notice.
+func TestHostileAcknowledgedNotStored(t *testing.T) {
+	t.Parallel()
+	t.Skip("known limit (documented as dropping a device's revisions for everyone): a push acknowledged but not stored leaves the writer's outbox, and nothing tells her it never arrived")
+	s := synctest.StartServer(t)
+	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
+	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
+	c := newCase(t, ada, "A-1")
+	syncRounds(t, ada, sam)
+	target, _ := url.Parse(s.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	_, front := serve(t, &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != protocol.PathPush {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		revs, err := protocol.DecodeBatch(body, nil, protocol.MaxPushRevisions)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		resp := protocol.PushResponse{Results: make([]protocol.PushResult, len(revs))}
+		for i, rev := range revs {
+			resp.Results[i] = protocol.PushResult{Rev: rev.Rev, Status: protocol.StatusStored}
+			resp.AckedSeq = max(resp.AckedSeq, rev.Seq)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(resp)
+	})})
+	ada.UseURL(front)
+	n := addNote(t, ada, c, "ada's note, acknowledged and dropped")
+	ada.MustSync()
+	ada.UseURL(s.URL)
+	syncRounds(t, ada, sam)
+	if _, err := sam.V.Note(n); err != nil {
+		t.Errorf("sam never receives ada's acknowledged note, and ada was not told: %v", err)
 	}
 }
