@@ -247,6 +247,12 @@ func (p *pusher) push(rev *record.Revision, blobs []record.RevID) (protocol.Push
 		return p.rejected(rev, fmt.Sprintf("record %s belongs to another case", rev.RecordID))
 	case info.Kind != rev.Kind:
 		return p.rejected(rev, fmt.Sprintf("record %s is a %s, not a %s", rev.RecordID, info.Kind, rev.Kind))
+	case rev.Generation == 1 && rev.Kind != record.KindKeyring:
+		// A first version of a record that exists is a second root: it
+		// would stand beside the record's history as a concurrent head
+		// (a typist's "new note" that edits someone's note). Only a key
+		// epoch may have several first versions (concurrent rotations).
+		return p.rejected(rev, fmt.Sprintf("record %s exists: a first version of it cannot be written again", rev.RecordID))
 	}
 	for _, parent := range rev.Parents {
 		has, err := p.tx.HasRevision(parent)
