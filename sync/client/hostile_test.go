@@ -1590,7 +1590,7 @@ func TestHostileEnrolmentCodeGuessing(t *testing.T) {
 	s := synctest.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	s.EnrollCode("bob", "caseworker", "north") // a live grant to hit
-	for i := range 3 { // more meet the server's enrolment rate limit, and waits
+	for i := range 3 {                         // more meet the server's enrolment rate limit, and waits
 		guess := trust.NewCode(ada.V.Agency())
 		if _, err := enrol(newVault(t, fmt.Sprintf("guess%d", i)), s.URL, guess.String()); err == nil {
 			t.Fatalf("a guessed code enrolled a laptop")
