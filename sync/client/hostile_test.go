@@ -721,7 +721,6 @@ func TestHostileRollback(t *testing.T) {
 // back, though the offline note took one of their numbers again.
 func TestHostileRollbackOfflineWrite(t *testing.T) {
 	t.Parallel()
-	t.Skip("known hole: a restored vault that writes before its first sync takes back only its revisions numbered above its counter then (restoreOwn asks /v1/sync/own after LastSeq, which the offline write already raised): the lost revision whose number the offline write took again never comes back to this vault")
 	rollback(t, 1)
 }
 
@@ -731,7 +730,6 @@ func TestHostileRollbackOfflineWrite(t *testing.T) {
 // revisions taken back.
 func TestHostileRollbackMoreOfflineWrites(t *testing.T) {
 	t.Parallel()
-	t.Skip("known hole: a restored vault that writes more revisions before its first sync than the restore lost is never found behind the server (its counter is not below DeviceMaxSeq): it is not told, and its lost revisions never come back to it; the numbers are given twice")
 	rollback(t, 3)
 }
 
@@ -774,8 +772,10 @@ func rollback(t *testing.T, offlineWrites int) {
 		t.Fatal(err)
 	}
 	var rb client.RollbackNote
-	if err := json.Unmarshal(locals[client.RollbackKey], &rb); err != nil || rb.ServerSeq != serverMax || rb.Restored != sum.Restored {
-		t.Errorf("rollback note %+v (%v), want server seq %d", rb, err, serverMax)
+	// The note names at least the highest number the server held before
+	// (more when the numbers the vault gave again were pushed first).
+	if err := json.Unmarshal(locals[client.RollbackKey], &rb); err != nil || rb.ServerSeq < serverMax || rb.Restored != sum.Restored {
+		t.Errorf("rollback note %+v (%v), want server seq at least %d", rb, err, serverMax)
 	}
 	for _, id := range later {
 		if _, err := ada.V.Note(id); err != nil {
@@ -1123,7 +1123,6 @@ func TestHostileRevocationRotates(t *testing.T) {
 // when handed the revisions.
 func TestHostileKeyWrappedWhileRevocationTravels(t *testing.T) {
 	t.Parallel()
-	t.Skip("known hole: a case key wrapped to a laptop before its revocation reached the writer is never rotated (the server's rotation-owed list is computed when the revocation arrives; a device learning of a revocation rotates nothing itself): the revoked laptop reads that case's later notes")
 	s, ada, ada2, sam, _ := stolenLaptopTeam(t)
 	revokers[1].revoke(t, s, ada, ada2)
 	c2 := newCase(t, ada, "A-2") // offline: ada has not heard of the revocation
@@ -1245,7 +1244,6 @@ func TestHostileTypistSecondRoot(t *testing.T) {
 // the devices must not take it either.
 func TestHostileTypistSecondRootStored(t *testing.T) {
 	t.Parallel()
-	t.Skip("known hole: the devices' rules (trust.MayWrite in store.Tx.check) take a typist's generation-1 revision in an existing note's record as a new note: stored by a hostile server, it becomes a concurrent head of the caseworker's note and, newer, its winner. A device cannot refuse it by order alone (a server can send it first); record ids would need to bind their creating device, as case ids do")
 	s, ada, sam, root, n := typistSecondRoot(t)
 	inject(s.Server, root)
 	syncRounds(t, ada, sam)
@@ -1355,7 +1353,6 @@ func TestHostileEnrollCodeForAnotherUser(t *testing.T) {
 // vault can write nothing.
 func TestHostileDeviceMaxSeq(t *testing.T) {
 	t.Parallel()
-	t.Skip("known hole: the device raises its sequence counter to the DeviceMaxSeq a pull answer claims, unchecked: one lying answer makes every later write of the device refused for ever (2^63-1) or impossible (2^64-1)")
 	for _, max := range []uint64{math.MaxInt64, math.MaxUint64} {
 		t.Run(strconv.FormatUint(max, 10), func(t *testing.T) {
 			s := synctest.StartServer(t)
