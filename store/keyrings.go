@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"filippo.io/age"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/internal/sealed"
@@ -100,13 +102,60 @@ func wrappedKey(caseID string, epoch uint32) []byte {
 	return binary.BigEndian.AppendUint32([]byte(caseID+"/"), epoch)
 }
 
-// markWrapped records the recipient set a case's key at epoch is wrapped to.
+// markWrapped records the recipient set a case's key at epoch is wrapped
+// to: its hash (has it changed?) and the recipients' fingerprints (was a
+// device revoked since among them?).
 func (tx *Tx) markWrapped(caseID string, epoch uint32, rs []string) error {
 	wb, err := tx.btx.CreateBucketIfNotExists(bucketWrapped)
 	if err != nil {
 		return err
 	}
-	return wb.Put(wrappedKey(caseID, epoch), recipientsHash(rs))
+	fps := make([]string, len(rs))
+	for i, r := range rs {
+		fps[i] = crypto.Fingerprint(r)
+	}
+	return wb.Put(wrappedKey(caseID, epoch), append(recipientsHash(rs), strings.Join(fps, ",")...))
+}
+
+// wrappedHash is the recipient-set hash of a wrapped value.
+func wrappedHash(v []byte) []byte {
+	if len(v) < sha256.Size {
+		return nil
+	}
+	return v[:sha256.Size]
+}
+
+// CasesWrappedTo lists the cases whose newest key this device wrapped to a
+// recipient with one of the fingerprints: after a revocation, the cases
+// whose key this device gave the revoked laptop, which it must rotate.
+func (v *Vault) CasesWrappedTo(fingerprints []string) ([]string, error) {
+	var out []string
+	err := v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error {
+		return v.view(func(btx *bolt.Tx) error {
+			wb := btx.Bucket(bucketWrapped)
+			if wb == nil {
+				return nil
+			}
+			return wb.ForEach(func(k, val []byte) error {
+				if len(k) < 5 || len(val) <= sha256.Size {
+					return nil
+				}
+				caseID, epoch := string(k[:len(k)-5]), binary.BigEndian.Uint32(k[len(k)-4:])
+				if latest := keys.Latest(caseID); latest == nil || latest.Epoch != epoch {
+					return nil
+				}
+				for _, fp := range strings.Split(string(val[sha256.Size:]), ",") {
+					if slices.Contains(fingerprints, fp) {
+						out = append(out, caseID)
+						break
+					}
+				}
+				return nil
+			})
+		})
+	})
+	slices.Sort(out)
+	return slices.Compact(out), err
 }
 
 // newCaseKeyring starts a case: its id binds this device (trust.NewCaseID),
@@ -227,7 +276,7 @@ func (v *Vault) ExtendKeyrings() (int, error) {
 				if err != nil {
 					return err
 				}
-				if next.Team == cur.Team && wb != nil && slices.Equal(wb.Get(wrappedKey(caseID, e)), recipientsHash(rs)) {
+				if next.Team == cur.Team && wb != nil && slices.Equal(wrappedHash(wb.Get(wrappedKey(caseID, e))), recipientsHash(rs)) {
 					continue
 				}
 				w := trust.Write{CaseID: caseID, Kind: record.KindKeyring, Generation: 2, Device: v.deviceID, Seq: tx.peekSeq()}

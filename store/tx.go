@@ -155,7 +155,7 @@ type Change struct {
 // and queues the revision in the outbox, all in this transaction.
 func (tx *Tx) Put(c Change) (*record.Revision, error) {
 	if c.RecordID == "" {
-		c.RecordID = record.NewID()
+		c.RecordID = trust.NewRecordID(tx.v.deviceID, tx.clock.Now().Time())
 		if c.Kind == record.KindCase && c.CaseID == "" {
 			c.CaseID = c.RecordID
 		}

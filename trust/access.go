@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -32,6 +33,11 @@ type Membership struct {
 	// Salt binds the case id to the device that created the case (CaseID);
 	// only in the case's first keyring.
 	Salt []byte `json:"salt,omitempty"`
+}
+
+// IsZero reports whether m says nothing.
+func (m Membership) IsZero() bool {
+	return m.Team == "" && len(m.Members) == 0 && len(m.Typists) == 0 && len(m.Cutoffs) == 0 && len(m.Salt) == 0
 }
 
 // Union is m with o's members, typists and cutoffs added (the strictest
@@ -107,8 +113,61 @@ func BindsCase(caseID, device string, salt []byte) bool {
 	return [10]byte(u[6:]) == [10]byte(h[:10])
 }
 
+// NewRecordID makes the id of a record created by device: a ULID and a
+// binding to the device (".", then 64 bits of a hash of both, in base32).
+// A typist may only add records whose id binds their own device, so a
+// first version written into someone else's record (a second root, which
+// the server decides the order of) is refused.
+func NewRecordID(device string, t time.Time) string {
+	var u ulid.ULID
+	if err := u.SetTime(ulid.Timestamp(t)); err != nil {
+		u.SetTime(ulid.Now())
+	}
+	rand.Read(u[6:])
+	s := u.String()
+	return s + "." + recordBinding(device, s)
+}
+
+func recordBinding(device, ulidText string) string {
+	h := sha256.Sum256([]byte("fieldcase record id v1\x00" + device + "\x00" + ulidText))
+	return crockford32(h[:8])
+}
+
+// crockford32 writes b in Crockford's base32 (as ULIDs are).
+func crockford32(b []byte) string {
+	const digits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	var out []byte
+	var acc uint64
+	bits := 0
+	for _, x := range b {
+		acc = acc<<8 | uint64(x)
+		bits += 8
+		for bits >= 5 {
+			bits -= 5
+			out = append(out, digits[(acc>>bits)&31])
+		}
+	}
+	if bits > 0 {
+		out = append(out, digits[(acc<<(5-bits))&31])
+	}
+	return string(out)
+}
+
+// BindsRecord reports whether id was made by NewRecordID for device.
+func BindsRecord(id, device string) bool {
+	u, bind, ok := strings.Cut(id, ".")
+	if !ok {
+		return false
+	}
+	if _, err := ulid.ParseStrict(u); err != nil {
+		return false
+	}
+	return bind == recordBinding(device, u)
+}
+
 // Write is what the rules need to know of a revision.
 type Write struct {
+	RecordID   string
 	CaseID     string
 	Kind       record.Kind
 	Generation uint64
@@ -119,7 +178,7 @@ type Write struct {
 
 // WriteOf describes a revision for the rules.
 func WriteOf(r *record.Revision) Write {
-	return Write{CaseID: r.CaseID, Kind: r.Kind, Generation: r.Generation, Deleted: r.Deleted, Device: r.Device, Seq: r.Seq}
+	return Write{RecordID: r.RecordID, CaseID: r.CaseID, Kind: r.Kind, Generation: r.Generation, Deleted: r.Deleted, Device: r.Device, Seq: r.Seq}
 }
 
 func deny(format string, args ...any) error {
@@ -133,7 +192,8 @@ func deny(format string, args ...any) error {
 //   - a supervisor writes anything in the cases of their team;
 //   - a caseworker writes anything in the cases they are a member of;
 //   - a typist, in a case open to them for typing, adds notes (a first
-//     version, never a deletion or an edit of someone's note) and updates
+//     version of a record whose id binds their device: never a deletion, an
+//     edit of someone's note, or a second first version of it) and updates
 //     recordings (never deleting them; that only their status changes is
 //     checked where the body can be read);
 //   - audit events are written once and never edited or deleted;
@@ -167,6 +227,9 @@ func MayWrite(wr Writer, w Write, m Membership) error {
 		}
 		switch {
 		case w.Kind == record.KindNote && w.Generation == 1 && !w.Deleted:
+			if !BindsRecord(w.RecordID, w.Device) {
+				return deny("a typist's new note must be a record of their own (its id binds their device), not a first version written into another record")
+			}
 			return nil
 		case w.Kind == record.KindRecording && w.Generation > 1 && !w.Deleted:
 			return nil

@@ -56,8 +56,15 @@ func TestMayWrite(t *testing.T) {
 		{"revoked device, before its cutoff", revoked, trust.Write{Kind: record.KindNote, Generation: 1, Seq: 10}, true},
 		{"revoked device, after its cutoff", revoked, trust.Write{Kind: record.KindNote, Generation: 1, Seq: 11}, false},
 		{"keyring through the general rule", sam, trust.Write{Kind: record.KindKeyring, Generation: 1}, false},
+		{"typist's first version in Ada's note (a second root)", tia, trust.Write{Kind: record.KindNote, Generation: 1,
+			RecordID: trust.NewRecordID(ada.Device.ID, time.Now())}, false},
+		{"typist's first version in a record with a plain id", tia, trust.Write{Kind: record.KindNote, Generation: 1, RecordID: record.NewID()}, false},
 	}
 	for _, c := range cases {
+		c.w.Device = c.wr.Device.ID
+		if c.w.RecordID == "" {
+			c.w.RecordID = trust.NewRecordID(c.wr.Device.ID, time.Now()) // a record the writer made
+		}
 		err := trust.MayWrite(c.wr, c.w, m)
 		if (err == nil) != c.ok {
 			t.Errorf("%s: MayWrite = %v, want allowed=%v", c.name, err, c.ok)
@@ -108,6 +115,24 @@ func TestMayWriteKeyring(t *testing.T) {
 		if (err == nil) != c.ok {
 			t.Errorf("%s: MayWriteKeyring = %v, want allowed=%v", c.name, err, c.ok)
 		}
+	}
+}
+
+func TestRecordIDBinding(t *testing.T) {
+	id := trust.NewRecordID("dev-1", time.Now())
+	if err := record.ValidID(id); err != nil || len(id) != 40 {
+		t.Fatalf("record id %q: %v", id, err)
+	}
+	if !trust.BindsRecord(id, "dev-1") || trust.BindsRecord(id, "dev-2") {
+		t.Error("record id binding")
+	}
+	for _, bad := range []string{record.NewID(), id[:26], id[:39] + "0", "X" + id[1:]} {
+		if trust.BindsRecord(bad, "dev-1") {
+			t.Errorf("%q binds", bad)
+		}
+	}
+	if trust.NewRecordID("dev-1", time.Now()) == id {
+		t.Error("two record ids are equal")
 	}
 }
 

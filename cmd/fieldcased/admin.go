@@ -345,6 +345,36 @@ func printCode(a *app, code trust.Code, user string, expires time.Time) {
 		user, expires.Local().Format("2006-01-02 15:04 MST"))
 }
 
+// signedUser is the user named name as the statements the server stores
+// prove under the agency key k: the grant for a code names a user id, and
+// the server's directory must not choose it (a hostile server would give
+// its own account's name another user's id, and get a code for a laptop of
+// theirs).
+func (a *app) signedUser(conn *adminConn, k *trust.AgencyKey, name string) (trust.User, error) {
+	var ri server.RosterInfo
+	if err := a.call(conn, server.AdminRequest{Op: server.OpRoster}, &ri); err != nil {
+		return trust.User{}, err
+	}
+	ss := make([]trust.Signed, 0, len(ri.Statements))
+	for _, s := range ri.Statements {
+		ss = append(ss, s.Signed)
+	}
+	var found []trust.User
+	for _, u := range trust.Evaluate(k.Public(), ss).Users {
+		if u.Name == name {
+			found = append(found, u)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return trust.User{}, cli.WithHint(fmt.Errorf("no user %q is signed with the agency key among the statements the server holds", name),
+			"'fieldcased roster' lists them; sign the user first ('fieldcased user add' or 'fieldcased agency adopt')")
+	case 1:
+		return found[0], nil
+	}
+	return trust.User{}, fmt.Errorf("%d users named %q are signed with the agency key: no code is made", len(found), name)
+}
+
 // EnrollCodeCmd makes a one-time enrolment code.
 type EnrollCodeCmd struct {
 	User string        `arg:"" help:"The user whose new device will enrol."`
@@ -369,7 +399,14 @@ func (c *EnrollCodeCmd) Run(a *app) error {
 			return cli.WithHint(fmt.Errorf("user %q is not signed with the agency key, so no device would trust a laptop of theirs", c.User),
 				"sign the users the server had before ('fieldcased agency adopt --agency-key FILE')")
 		}
-		code, g, expires := grant(k, d.Users[i].ID, c.TTL)
+		u, err := a.signedUser(conn, k, c.User)
+		if err != nil {
+			return err
+		}
+		if u.ID != d.Users[i].ID {
+			return fmt.Errorf("the server names user %q %s, but the agency signed %s under that name: no code is made", c.User, d.Users[i].ID, u.ID)
+		}
+		code, g, expires := grant(k, u.ID, c.TTL)
 		if err := a.addStatements(conn, g); err != nil {
 			return err
 		}

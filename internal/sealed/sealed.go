@@ -5,6 +5,7 @@
 package sealed
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -263,8 +264,14 @@ const (
 	keyringV2 = 2
 )
 
-// Marshal encodes a keyring body.
+// Marshal encodes a keyring body: version 1 when it names no membership,
+// 2 when it does, so one body has one encoding.
 func (k Keyring) Marshal() []byte {
+	if k.Membership.IsZero() {
+		b := []byte{keyringV1}
+		b = binary.BigEndian.AppendUint32(b, k.Epoch)
+		return append(b, k.Wrapped...)
+	}
 	m, _ := json.Marshal(k.Membership)
 	b := []byte{keyringV2}
 	b = binary.BigEndian.AppendUint32(b, k.Epoch)
@@ -294,6 +301,10 @@ func DecodeKeyring(b []byte) (Keyring, error) {
 		m := b[w : w+int(n)]
 		if err := json.Unmarshal(m, &k.Membership); err != nil {
 			return Keyring{}, fmt.Errorf("%w: keyring membership: %v", ErrBody, err)
+		}
+		// Only the canonical encoding: the bytes are signed as they are.
+		if again, _ := json.Marshal(k.Membership); k.Membership.IsZero() || !bytes.Equal(again, m) {
+			return Keyring{}, fmt.Errorf("%w: keyring membership is not in its canonical form", ErrBody)
 		}
 		b = b[w+int(n):]
 	}

@@ -56,6 +56,7 @@ type Vault interface {
 	RaiseSeq(n uint64) error
 	ApplyOwn(revs []*record.Revision) (int, error)
 	HeldCases() []string
+	CasesWrappedTo(fingerprints []string) ([]string, error)
 }
 
 var _ Vault = (*store.Vault)(nil)
@@ -92,7 +93,9 @@ type Syncer struct {
 	role     string // the enrolled user's role ("" when unknown)
 	pushSize int
 	pullSize int
-	rollback bool // this round found the vault behind the server
+	rollback bool            // this round found the vault behind the server
+	reused   bool            // … and that it gave numbers the server held again
+	rotated  map[string]bool // cases given a new key epoch this round
 }
 
 // NewSyncer makes a syncer. self is this device's age recipient; userID is
@@ -110,7 +113,7 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 	if progress == nil {
 		progress = func(Progress) {}
 	}
-	s.rollback = false
+	s.rollback, s.reused, s.rotated = false, false, nil
 	// A vault that never fetched the roster gets it first, so that what it
 	// pulls can be checked against it at once.
 	if s.v.RosterVersion() == 0 {
@@ -143,7 +146,7 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 	if err != nil {
 		return sum, err
 	}
-	if hdr.DeviceMaxSeq > s.v.LastSeq() {
+	if s.reused || hdr.DeviceMaxSeq > s.v.LastSeq() {
 		if err := s.restoreOwn(ctx, &sum, hdr.DeviceMaxSeq); err != nil {
 			return sum, err
 		}
@@ -242,6 +245,9 @@ func (s *Syncer) push(ctx context.Context, sum *Summary, progress func(Progress)
 			}
 			sum.Rejected += len(rejected)
 		}
+		if len(resp.SeqReused) > 0 {
+			s.rollback, s.reused = true, true
+		}
 		if err := s.v.Acknowledge(s.safeAck(resp.AckedSeq), acked...); err != nil {
 			return err
 		}
@@ -314,28 +320,38 @@ func (s *Syncer) safeAck(acked uint64) uint64 {
 // with its own answers, and remembers that this happened, to tell the user.
 func (s *Syncer) restoreOwn(ctx context.Context, sum *Summary, serverMax uint64) error {
 	from := s.v.LastSeq()
+	// A vault that gave numbers again (it wrote after the restore, before
+	// this sync) cannot tell which of its numbers the server holds other
+	// revisions under: it takes back all of its own.
 	after := from
+	if s.reused {
+		after = 0
+	}
+	var produced uint64
 	for {
 		revs, more, err := s.c.Own(ctx, after)
 		if err != nil {
 			return err
 		}
-		n, err := s.v.ApplyOwn(revs)
+		n, err := s.v.ApplyOwn(revs) // each must carry this device's signature
 		if err != nil {
 			return err
 		}
 		sum.Restored += n
 		for _, r := range revs {
 			after = max(after, r.Seq)
+			produced = max(produced, r.Seq)
 		}
 		if !more || len(revs) == 0 {
 			break
 		}
 	}
-	if err := s.v.RaiseSeq(serverMax); err != nil {
+	// The counter goes past what the server showed, signed by this device:
+	// a server claiming more than it can show does not push it further.
+	if err := s.v.RaiseSeq(produced); err != nil {
 		return err
 	}
-	note, _ := json.Marshal(RollbackNote{At: time.Now().UTC(), VaultSeq: from, ServerSeq: serverMax, Restored: sum.Restored})
+	note, _ := json.Marshal(RollbackNote{At: time.Now().UTC(), VaultSeq: from, ServerSeq: serverMax, Shown: produced, Restored: sum.Restored})
 	if err := s.v.PutLocal(RollbackKey, note); err != nil {
 		return err
 	}
@@ -352,7 +368,8 @@ const RollbackKey = "rollback"
 type RollbackNote struct {
 	At        time.Time `json:"at"`
 	VaultSeq  uint64    `json:"vault_seq"`  // the vault's own counter then
-	ServerSeq uint64    `json:"server_seq"` // the highest of this device's numbers the server held
+	ServerSeq uint64    `json:"server_seq"` // the highest of this device's numbers the server said it held
+	Shown     uint64    `json:"shown"`      // the highest it showed, signed by this device
 	Restored  int       `json:"restored"`   // own revisions taken back
 }
 
@@ -433,6 +450,22 @@ func (s *Syncer) roster(ctx context.Context, sum *Summary) error {
 		return err
 	}
 	sum.Trust = mergeChanges(sum.Trust, changes)
+	// A laptop revoked since: the keys this device wrapped to it (perhaps
+	// while the revocation was on its way) get a new epoch now, whatever
+	// the server's list of rotations owed says.
+	if len(changes.Revoked) > 0 {
+		var fps []string
+		for _, d := range changes.Revoked {
+			fps = append(fps, d.Fingerprint)
+		}
+		cases, err := s.v.CasesWrappedTo(fps)
+		if err != nil {
+			return err
+		}
+		if err := s.rotations(cases, sum); err != nil {
+			return err
+		}
+	}
 	if !changes.Empty() {
 		js, _ := json.Marshal(TrustNotice{At: time.Now().UTC(), Changes: changes})
 		if err := s.v.PutLocal(TrustNoticeKey, js); err != nil {
@@ -475,8 +508,8 @@ func (s *Syncer) rotations(owed []string, sum *Summary) error {
 	}
 	held := s.v.HeldCases()
 	for _, caseID := range owed {
-		if !slices.Contains(held, caseID) {
-			continue
+		if !slices.Contains(held, caseID) || s.rotated[caseID] {
+			continue // not ours, or rotated already this round
 		}
 		if _, err := s.v.RotateCaseKey(caseID, nil); err != nil {
 			if errors.Is(err, trust.ErrNotAllowed) || errors.Is(err, store.ErrNotAllowed) {
@@ -487,6 +520,10 @@ func (s *Syncer) rotations(owed []string, sum *Summary) error {
 		if err := s.v.Audit(caseID, record.AuditKeyRotate, "new case key after a device was revoked"); err != nil {
 			return err
 		}
+		if s.rotated == nil {
+			s.rotated = map[string]bool{}
+		}
+		s.rotated[caseID] = true
 		sum.Rotated++
 	}
 	return nil

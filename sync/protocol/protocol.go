@@ -88,6 +88,10 @@ type PushResponse struct {
 	// AckedSeq is the highest device sequence number up to which the server
 	// holds every revision of this device (or has permanently rejected it).
 	AckedSeq uint64 `json:"acked_seq"`
+	// SeqReused lists sequence numbers this push used that the device had
+	// used before for other revisions: its vault was restored from a
+	// backup. It then takes its own revisions back (PathOwn).
+	SeqReused []uint64 `json:"seq_reused,omitempty"`
 }
 
 // PullHeader heads a pull response batch.

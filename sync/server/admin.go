@@ -338,6 +338,10 @@ type StatementInfo struct {
 	// Superseded says a statement not accepted only because a newer one
 	// of the same user or recovery recipient is (no problem).
 	Superseded bool `json:"superseded,omitempty"`
+	// Signed is the statement as stored, so that the administrator's
+	// fieldcased checks what it signs for against the agency key it holds
+	// rather than on this server's word.
+	Signed trust.Signed `json:"signed"`
 }
 
 // RosterInfo is every stored statement and what they prove.
@@ -371,7 +375,7 @@ func (a *Admin) Roster(ctx context.Context) (RosterInfo, error) {
 			problem[p.Statement] = true
 		}
 		for _, s := range ts.stored {
-			si := StatementInfo{ID: s.ID(), Signer: signerText(s.Signer), Accepted: ts.roster.Accepted[s.ID()]}
+			si := StatementInfo{ID: s.ID(), Signer: signerText(s.Signer), Accepted: ts.roster.Accepted[s.ID()], Signed: s}
 			si.Superseded = !si.Accepted && !problem[si.ID]
 			st, err := s.Open()
 			if err != nil {

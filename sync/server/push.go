@@ -69,6 +69,7 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, sess *sessio
 		if p.acked, err = tx.AckedSeq(d.ID); err != nil {
 			return err
 		}
+		p.ackedBefore = p.acked
 		resp = protocol.PushResponse{Results: make([]protocol.PushResult, len(revs))}
 		for i, rev := range revs {
 			if resp.Results[i], err = p.push(rev, hdr.Blobs[rev.Rev]); err != nil {
@@ -76,6 +77,7 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, sess *sessio
 			}
 		}
 		resp.AckedSeq = p.acked
+		resp.SeqReused = p.reused
 		return tx.TouchDevice(d.ID, now, now)
 	})
 	if err != nil {
@@ -134,6 +136,10 @@ type pusher struct {
 	cases   map[string]*Case          // nil value: no such case (yet)
 	typists map[string][]string       // team → its typists, read once
 	sigOK   map[*record.Revision]bool // signatures checked before the transaction
+	// ackedBefore is the device's contiguous acknowledgement as the push
+	// began; reused lists the numbers at or below it the push used again.
+	ackedBefore uint64
+	reused      []uint64
 }
 
 // writer is the pushing device as the trust rules see it.
@@ -247,6 +253,12 @@ func (p *pusher) push(rev *record.Revision, blobs []record.RevID) (protocol.Push
 		return p.rejected(rev, fmt.Sprintf("record %s belongs to another case", rev.RecordID))
 	case info.Kind != rev.Kind:
 		return p.rejected(rev, fmt.Sprintf("record %s is a %s, not a %s", rev.RecordID, info.Kind, rev.Kind))
+	case rev.Generation == 1 && rev.Kind != record.KindKeyring:
+		// A first version of a record that exists is a second root: it
+		// would stand beside the record's history as a concurrent head
+		// (a typist's "new note" that edits someone's note). Only a key
+		// epoch may have several first versions (concurrent rotations).
+		return p.rejected(rev, fmt.Sprintf("record %s exists: a first version of it cannot be written again", rev.RecordID))
 	}
 	for _, parent := range rev.Parents {
 		has, err := p.tx.HasRevision(parent)
@@ -293,6 +305,12 @@ func (p *pusher) push(rev *record.Revision, blobs []record.RevID) (protocol.Push
 		return res, err
 	}
 	res.Status = protocol.StatusStored
+	if rev.Seq <= p.ackedBefore {
+		// A new revision under a number this device had used already: its
+		// vault was restored from a backup. Stored all the same (it is
+		// signed, and the user's work); the device is told.
+		p.reused = append(p.reused, rev.Seq)
+	}
 	return res, p.done(rev.Seq)
 }
 
