@@ -54,6 +54,24 @@ type Entry struct {
 	Seq       uint64       // revision: the device's sequence number; audit head: the chain's last event
 	Statement string       // statement: trust.Signed.ID
 	Head      [32]byte     // audit head: the hash of the chain's last event
+	Sig       []byte       // audit head: the device's signature (AuditHeadMessage)
+}
+
+// AuditHeadMessage is what a device signs of an audit head: the server
+// cannot anchor a head the device did not report.
+func AuditHeadMessage(device, caseID string, seq uint64, head [32]byte) []byte {
+	b := []byte("fieldcase audit head v1\x00")
+	b = wire.AppendString(b, device)
+	b = wire.AppendString(b, caseID)
+	b = wire.AppendUvarint(b, seq)
+	return append(b, head[:]...)
+}
+
+// VerifyAuditHead checks an audit-head entry's signature against the
+// device's signing key.
+func (e Entry) VerifyAuditHead(pub ed25519.PublicKey) bool {
+	return e.Kind == KindAuditHead && len(pub) == ed25519.PublicKeySize && len(e.Sig) == ed25519.SignatureSize &&
+		ed25519.Verify(pub, AuditHeadMessage(e.Device, e.CaseID, e.Seq, e.Head), e.Sig)
 }
 
 const entryLabel = "fieldcase log entry v1\x00"
@@ -74,6 +92,7 @@ func (e Entry) Marshal() []byte {
 		b = wire.AppendString(b, e.Device)
 		b = wire.AppendUvarint(b, e.Seq)
 		b = append(b, e.Head[:]...)
+		b = wire.AppendBytes(b, e.Sig)
 	}
 	return b
 }
@@ -99,6 +118,10 @@ func UnmarshalEntry(b []byte) (Entry, error) {
 		e.Device = d.String(record.MaxIDLen)
 		e.Seq = d.Uvarint()
 		copy(e.Head[:], d.Fixed(32))
+		e.Sig = d.Bytes(ed25519.SignatureSize)
+		if len(e.Sig) != ed25519.SignatureSize {
+			d.Fail()
+		}
 	default:
 		return e, fmt.Errorf("%w: entry kind %d", ErrMalformed, byte(e.Kind))
 	}

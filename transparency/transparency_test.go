@@ -210,7 +210,7 @@ func TestReceipts(t *testing.T) {
 
 func FuzzUnmarshalEntry(f *testing.F) {
 	for i, e := range []transparency.Entry{revEntry(1), {Kind: transparency.KindStatement, Statement: "abc"},
-		{Kind: transparency.KindAuditHead, CaseID: "C", Device: "D", Seq: 9, Head: [32]byte{1}}} {
+		{Kind: transparency.KindAuditHead, CaseID: "C", Device: "D", Seq: 9, Head: [32]byte{1}, Sig: make([]byte, 64)}} {
 		_ = i
 		f.Add(e.Marshal())
 	}

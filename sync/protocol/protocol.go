@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -34,9 +35,12 @@ const (
 	PathPull      = "/v1/sync/pull"
 	PathRevsDiff  = "/v1/sync/revs-diff"
 	PathRoster    = "/v1/roster"
-	PathGrants    = "/v1/grants"      // POST: a device's pairing grant for its own user
-	PathRevoke    = "/v1/revocations" // POST: a device-signed revocation
-	PathOwn       = "/v1/sync/own"    // POST: this device's own revisions back (a vault restored from a backup)
+	PathGrants    = "/v1/grants"         // POST: a device's pairing grant for its own user
+	PathRevoke    = "/v1/revocations"    // POST: a device-signed revocation
+	PathOwn       = "/v1/sync/own"       // POST: this device's own revisions back (a vault restored from a backup)
+	PathLog       = "/v1/log/checkpoint" // GET ?from=N: the log's signed checkpoint and its consistency with size N
+	PathProofs    = "/v1/log/proofs"     // POST: inclusion proofs of log entries in a tree
+	PathWitness   = "/v1/log/witness"    // POST: a supervisor device's cosignature of a checkpoint
 	PathBlobsMiss = "/v1/blobs/missing"
 	PathBlobs     = "/v1/blobs" // POST a blob batch; GET /v1/blobs/{case}/{id}
 	PathBlobsGet  = "/v1/blobs/fetch"
@@ -55,6 +59,7 @@ const (
 	MaxBlobSize      = 1 << 20
 	MaxBlobsPerBatch = 256
 	MaxDiffRevs      = 5000
+	MaxProofs        = 2000
 )
 
 // Status is a push outcome for one revision.
@@ -74,6 +79,9 @@ type PushResult struct {
 	Status    Status       `json:"status"`
 	Reason    string       `json:"reason,omitempty"`
 	Permanent bool         `json:"permanent,omitempty"` // never retry: acknowledged, shown to the user
+	// Receipt, for a revision stored (now or before), is the server's
+	// signed word that it holds it at a log index since a time.
+	Receipt *transparency.Receipt `json:"receipt,omitempty"`
 }
 
 // Acknowledged reports whether the device may drop the revision from its
@@ -111,6 +119,48 @@ type PullHeader struct {
 	// epoch (a device that held it was revoked); the next member or
 	// supervisor device to sync starts it.
 	Rotations []string `json:"rotations,omitempty"`
+	// Indexes are the log indexes of the page's revisions, in order: what
+	// the device asks inclusion proofs for.
+	Indexes []int64 `json:"indexes,omitempty"`
+}
+
+// LogResponse answers PathLog: the log's newest checkpoint, signed (with
+// witnesses' cosignatures the server holds), and, when the device named the
+// size of the last checkpoint it kept, the proof that this one extends it.
+type LogResponse struct {
+	Checkpoint  []byte             `json:"checkpoint"` // transparency.Signed
+	Consistency transparency.Proof `json:"consistency,omitempty"`
+}
+
+// ProofsRequest asks for inclusion proofs of log entries in the tree of
+// TreeSize (at most MaxProofs at a time).
+type ProofsRequest struct {
+	TreeSize int64   `json:"tree_size"`
+	Indexes  []int64 `json:"indexes"`
+}
+
+// ProofsResponse answers a ProofsRequest, in its order: each entry's leaf
+// data (transparency.Entry's encoding) and its inclusion proof.
+type ProofsResponse struct {
+	Entries [][]byte             `json:"entries"`
+	Proofs  []transparency.Proof `json:"proofs"`
+}
+
+// WitnessRequest carries a checkpoint a supervisor's device checked and
+// cosigned (transparency.Cosign): the server keeps the cosignature and
+// hands it on with the checkpoint.
+type WitnessRequest struct {
+	Checkpoint []byte `json:"checkpoint"`
+}
+
+// AuditHead is the head of this device's audit chain in a case, as it
+// pushes it: the log keeps it, so a chain that later lost its tail shows.
+// Sig is the device's signature (AuditHeadMessage).
+type AuditHead struct {
+	CaseID string   `json:"case_id"`
+	Seq    uint64   `json:"seq"`
+	Hash   [32]byte `json:"hash"`
+	Sig    []byte   `json:"sig"`
 }
 
 // OwnRequest asks for this device's own revisions with a sequence number
@@ -168,6 +218,9 @@ type EnrollResponse struct {
 	Role     string `json:"role"`
 	Team     string `json:"team"`
 	Roster   Roster `json:"roster"`
+	// LogKey is the log's public key (note verifier format): the laptop
+	// pins it, and checks every checkpoint against it.
+	LogKey string `json:"log_key"`
 }
 
 // Roster is every signed statement the server holds, under the agency key
@@ -197,6 +250,9 @@ type PushHeader struct {
 	// names. Such a revision is answered missing_blob until all of them are
 	// stored in its case: a manifest never arrives before its audio.
 	Blobs map[record.RevID][]record.RevID `json:"blobs,omitempty"`
+	// AuditHeads are this device's audit-chain heads that moved since its
+	// last push: anchored in the log.
+	AuditHeads []AuditHead `json:"audit_heads,omitempty"`
 }
 
 // BlobsFetchRequest asks for blobs of one case; the answer is a blob batch
