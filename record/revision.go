@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+
 	"github.com/fieldcase/fieldcase/internal/wire"
 )
 
@@ -92,9 +94,16 @@ func (r *Revision) SignedMessage() []byte {
 // Call it after Seal.
 func (r *Revision) Sign(sign func(msg []byte) []byte) { r.Sig = sign(r.SignedMessage()) }
 
+// sigOptions is how revision signatures are checked, one at a time and in
+// batches alike: ZIP-215's rules, the ones batch verification can keep, so
+// that every device and the server reach the same verdict on any signature,
+// however a batch is made up.
+var sigOptions = &voi.Options{Verify: voi.VerifyOptionsZIP_215}
+
 // VerifySig reports whether Sig is pub's signature of the revision.
 func (r *Revision) VerifySig(pub ed25519.PublicKey) bool {
-	return len(pub) == ed25519.PublicKeySize && len(r.Sig) == SigSize && ed25519.Verify(pub, r.SignedMessage(), r.Sig)
+	return len(pub) == ed25519.PublicKeySize && len(r.Sig) == SigSize &&
+		voi.VerifyWithOptions(voi.PublicKey(pub), r.SignedMessage(), r.Sig, sigOptions)
 }
 
 // ComputeRev hashes the revision's content.
@@ -277,15 +286,37 @@ func UnmarshalRevision(b []byte) (*Revision, []byte, error) {
 	return r, d.B, nil
 }
 
-// VerifySigs checks many revisions' signatures at once, spread over the
-// machine's cores (a pulled page or a pushed batch holds up to a few
-// thousand). key gives each revision's signing key (nil: not valid).
+// VerifySigs checks many revisions' signatures at once (a pulled page or a
+// pushed batch holds up to a few thousand): in batches (Ed25519 batch
+// verification, about three times the speed of one at a time when all are
+// good; a batch with a bad one is checked one by one), spread over the
+// machine's cores. key gives each revision's signing key (nil: not valid).
 func VerifySigs(revs []*Revision, key func(*Revision) ed25519.PublicKey) []bool {
 	ok := make([]bool, len(revs))
-	workers := min(runtime.GOMAXPROCS(0), (len(revs)+63)/64)
+	const chunk = 128
+	verify := func(lo, hi int) {
+		bv := voi.NewBatchVerifierWithCapacity(hi - lo)
+		var idx []int
+		for j := lo; j < hi; j++ {
+			pub := key(revs[j])
+			if len(pub) != ed25519.PublicKeySize || len(revs[j].Sig) != SigSize {
+				continue
+			}
+			bv.AddWithOptions(voi.PublicKey(pub), revs[j].SignedMessage(), revs[j].Sig, sigOptions)
+			idx = append(idx, j)
+		}
+		if len(idx) == 0 {
+			return
+		}
+		_, valid := bv.Verify(nil)
+		for n, j := range idx {
+			ok[j] = valid[n]
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), (len(revs)+chunk-1)/chunk)
 	if workers <= 1 {
-		for i, r := range revs {
-			ok[i] = r.VerifySig(key(r))
+		for i := 0; i < len(revs); i += chunk {
+			verify(i, min(i+chunk, len(revs)))
 		}
 		return ok
 	}
@@ -296,13 +327,11 @@ func VerifySigs(revs []*Revision, key func(*Revision) ed25519.PublicKey) []bool 
 		go func() {
 			defer wg.Done()
 			for {
-				i := int(next.Add(64)) - 64
+				i := int(next.Add(chunk)) - chunk
 				if i >= len(revs) {
 					return
 				}
-				for j := i; j < min(i+64, len(revs)); j++ {
-					ok[j] = revs[j].VerifySig(key(revs[j]))
-				}
+				verify(i, min(i+chunk, len(revs)))
 			}
 		}()
 	}

@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/sync/server/servertest"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 func doJSON(t *testing.T, c *servertest.Client, method, path string, in, out any) error {
@@ -182,7 +184,7 @@ func TestTranscriptionAccess(t *testing.T) {
 	if got := pulledCases(t, tom)["C1"]; got != 0 {
 		t.Errorf("another team's typist pulled %d", got)
 	}
-	r, err := tia.Push(e.ctx, nil, tw.Rev(record.KindNote, "C1", "T1"), tw.Rev(record.KindCase, "C1", "C1", history[1]))
+	r, err := tia.Push(e.ctx, nil, tw.Rev(record.KindNote, "C1", trust.NewRecordID(tw.Device, time.Now())), tw.Rev(record.KindCase, "C1", "C1", history[1]))
 	if err != nil {
 		t.Fatal(err)
 	}
