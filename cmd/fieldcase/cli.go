@@ -36,7 +36,8 @@ type CLI struct {
 	Passwd    passwdCmd    `cmd:"" help:"Change the vault passphrase."`
 	Device    deviceCmd    `cmd:"" help:"Pair another laptop of yours, or revoke a lost one."`
 	Roster    rosterCmd    `cmd:"" help:"Who the agency's signed roster says may hold case keys, with fingerprints."`
-	Doctor    doctorCmd    `cmd:"" help:"Check this vault: quarantined records, roster problems, a restored backup."`
+	Doctor    doctorCmd    `cmd:"" help:"Check this vault: quarantined records, roster problems, a restored backup, the server's log."`
+	Receipts  receiptsCmd  `cmd:"" help:"The server's signed receipts for what this laptop sent in a case: proof of delivery."`
 	Config    configCmd    `cmd:"" help:"Show and change settings (the settings file)."`
 
 	HelpCmd    cli.HelpCmd       `cmd:"" name:"help" help:"Show the help of a command, e.g. 'fieldcase help case add'."`

@@ -81,6 +81,12 @@ func (b *syncBridge) State() tui.SyncState {
 // trustWarning is what the status bar must keep saying about trust, most
 // serious first, or "".
 func trustWarning(v *store.Vault) string {
+	if m, err := v.Locals(client.LogAlarmKey); err == nil && m[client.LogAlarmKey] != nil {
+		var a client.LogAlarm
+		if json.Unmarshal(m[client.LogAlarmKey], &a) == nil {
+			return "the server's log failed a check (" + a.What + "): fieldcase doctor"
+		}
+	}
 	if q, err := v.Quarantine(); err == nil && len(q) > 0 {
 		return fmt.Sprintf("%d records quarantined (%s): fieldcase doctor", len(q), store.QuarantineSummary(q))
 	}
@@ -161,6 +167,8 @@ func plainSyncError(err error) string {
 		return "the server's certificate changed: not syncing; call IT"
 	case errors.Is(err, client.ErrVersion):
 		return "fieldcase needs an update to sync"
+	case errors.Is(err, client.ErrLogAlarm):
+		return "the server's log failed a check: see fieldcase doctor; your work here is safe"
 	case errors.Is(err, store.ErrAgencyMismatch):
 		return "the server presents another agency's key: not syncing; call IT"
 	case errors.Is(err, store.ErrNoAgency):

@@ -207,6 +207,7 @@ type doctorReport struct {
 	Damaged     []string             `json:"damaged,omitempty"`
 	Roster      []string             `json:"roster_problems,omitempty"`
 	Rollback    *client.RollbackNote `json:"rollback,omitempty"`
+	LogAlarm    *client.LogAlarm     `json:"log_alarm,omitempty"`
 	TrustNotice *client.TrustNotice  `json:"trust_notice,omitempty"`
 	Problems    int                  `json:"problems"`
 }
@@ -251,6 +252,12 @@ func (c *doctorCmd) Run(a *app) error {
 			rep.Rollback = &n
 		}
 	}
+	if js := locals[client.LogAlarmKey]; js != nil {
+		var a client.LogAlarm
+		if json.Unmarshal(js, &a) == nil {
+			rep.LogAlarm = &a
+		}
+	}
 	if js := locals[client.TrustNoticeKey]; js != nil {
 		var n client.TrustNotice
 		if json.Unmarshal(js, &n) == nil {
@@ -259,6 +266,9 @@ func (c *doctorCmd) Run(a *app) error {
 	}
 	rep.Problems = len(rep.Quarantined) + len(rep.Damaged) + len(rep.Roster)
 	if rep.Rollback != nil {
+		rep.Problems++
+	}
+	if rep.LogAlarm != nil {
 		rep.Problems++
 	}
 	if c.JSON {
@@ -301,6 +311,13 @@ func (a *app) printDoctor(v *store.Vault, rep doctorReport) {
 	if n := rep.Rollback; n != nil {
 		fprintf(a.stdout, "ROLLBACK on %s: this vault was behind the server (its own number %d, the server held %d): %d of its own changes were taken back from the server; it was probably restored from a backup\n",
 			n.At.Local().Format("2006-01-02 15:04"), n.VaultSeq, n.ServerSeq, n.Restored)
+	}
+	if la := rep.LogAlarm; la != nil {
+		fprintf(a.stdout, "LOG on %s: %s", la.At.Local().Format("2006-01-02 15:04"), la.What)
+		if len(la.Kept) > 0 && len(la.Offered) > 0 {
+			fprintf(a.stdout, " (both signed checkpoints are kept: 'fieldcase doctor --json' prints them, proof of two histories)")
+		}
+		fprintf(a.stdout, "\n")
 	}
 	if n := rep.TrustNotice; n != nil {
 		fprintf(a.stdout, "last roster change %s:\n", n.At.Local().Format("2006-01-02 15:04"))

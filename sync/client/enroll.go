@@ -83,6 +83,11 @@ func EnrollVault(ctx context.Context, v *store.Vault, cfg Config, codeText, devi
 	if err := v.PinAgency(agency); err != nil {
 		return nil, err
 	}
+	if resp.LogKey != "" {
+		if err := v.PinLogKey(resp.LogKey); err != nil {
+			return nil, err
+		}
+	}
 	changes, err := v.AddStatements(append(resp.Roster.Statements, device))
 	if err != nil {
 		return nil, err

@@ -336,9 +336,14 @@ func (c *Client) Enroll(ctx context.Context, req protocol.EnrollRequest) (*proto
 // per-item answers. blobs optionally declares, per revision, the blobs it
 // needs on the server first.
 func (c *Client) Push(ctx context.Context, revs []*record.Revision, blobs map[record.RevID][]record.RevID) (*protocol.PushResponse, error) {
+	return c.PushWith(ctx, revs, protocol.PushHeader{Blobs: blobs})
+}
+
+// PushWith is Push with a whole push header (blobs and audit heads).
+func (c *Client) PushWith(ctx context.Context, revs []*record.Revision, h protocol.PushHeader) (*protocol.PushResponse, error) {
 	var hdr any
-	if len(blobs) > 0 {
-		hdr = protocol.PushHeader{Blobs: blobs}
+	if len(h.Blobs) > 0 || len(h.AuditHeads) > 0 {
+		hdr = h
 	}
 	body, err := protocol.EncodeBatch(hdr, revs)
 	if err != nil {

@@ -10,9 +10,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -57,6 +59,17 @@ type Vault interface {
 	ApplyOwn(revs []*record.Revision) (int, error)
 	HeldCases() []string
 	CasesWrappedTo(fingerprints []string) ([]string, error)
+
+	// The log: the pinned log key, the last checkpoint checked, revisions'
+	// places and receipts, audit heads to anchor; and the identity that
+	// signs them.
+	LogKey() string
+	Checkpoint() (transparency.Signed, error)
+	SetCheckpoint(transparency.Signed) error
+	PutLogged([]store.Logged) error
+	AuditHeadsToAnchor() ([]store.AuditHead, error)
+	MarkAnchored([]store.AuditHead) error
+	Identity() (*crypto.Identity, error)
 }
 
 var _ Vault = (*store.Vault)(nil)
@@ -80,7 +93,13 @@ type Summary struct {
 	// server: the vault was behind it (restored from a backup).
 	Restored int
 	// Trust is what new signed statements changed: who receives case keys.
-	Trust    store.TrustChanges
+	Trust store.TrustChanges
+	// The log: its size at the checkpoint this round checked, how many
+	// witnesses had cosigned it, how many of the round's revisions were
+	// proven in it.
+	LogSize   int64
+	Witnesses int
+	Proved    int
 	Duration time.Duration
 }
 
@@ -96,6 +115,7 @@ type Syncer struct {
 	rollback bool            // this round found the vault behind the server
 	reused   bool            // … and that it gave numbers the server held again
 	rotated  map[string]bool // cases given a new key epoch this round
+	logged   []logged        // revisions this round pushed or pulled, with their log places
 }
 
 // NewSyncer makes a syncer. self is this device's age recipient; userID is
@@ -113,7 +133,7 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 	if progress == nil {
 		progress = func(Progress) {}
 	}
-	s.rollback, s.reused, s.rotated = false, false, nil
+	s.rollback, s.reused, s.rotated, s.logged = false, false, nil, nil
 	// A vault that never fetched the roster gets it first, so that what it
 	// pulls can be checked against it at once.
 	if s.v.RosterVersion() == 0 {
@@ -189,6 +209,9 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 			return sum, err
 		}
 	}
+	if err := s.auditLog(ctx, &sum); err != nil {
+		return sum, err
+	}
 	sum.Duration = time.Since(start)
 	return sum, s.v.SetLastSync(time.Now())
 }
@@ -217,8 +240,17 @@ func (s *Syncer) push(ctx context.Context, sum *Summary, progress func(Progress)
 		if err != nil {
 			return err
 		}
-		resp, err := s.c.Push(ctx, revs, blobs)
+		hdr := protocol.PushHeader{Blobs: blobs}
+		heads, err := s.auditHeads()
 		if err != nil {
+			return err
+		}
+		hdr.AuditHeads = heads.wire
+		resp, err := s.c.PushWith(ctx, revs, hdr)
+		if err != nil {
+			return err
+		}
+		if err := s.v.MarkAnchored(heads.local); err != nil {
 			return err
 		}
 		var acked []uint64
@@ -233,6 +265,9 @@ func (s *Syncer) push(ctx context.Context, sum *Summary, progress func(Progress)
 				rejectedSeqs = append(rejectedSeqs, revs[i].Seq)
 			case r.Acknowledged():
 				acked = append(acked, revs[i].Seq)
+				if err := s.checkReceipt(revs[i], r.Receipt); err != nil {
+					return err
+				}
 			case r.Status == protocol.StatusMissingParent:
 				missingParent = true
 			case r.Status == protocol.StatusMissingBlob:
@@ -288,6 +323,11 @@ func (s *Syncer) pull(ctx context.Context, sum *Summary, progress func(Progress)
 		res, err := s.v.ApplyPage(revs, hdr.NextCursor, s.safeAck(hdr.AckedSeq))
 		if err != nil {
 			return hdr, err
+		}
+		if len(hdr.Indexes) == len(revs) {
+			for i, r := range revs {
+				s.logged = append(s.logged, logged{rev: r, index: hdr.Indexes[i]})
+			}
 		}
 		sum.Pulled += res.New
 		sum.Skipped += res.Skipped

@@ -1,0 +1,256 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/transparency"
+	"github.com/fieldcase/fieldcase/trust"
+)
+
+// Log fetches the log's newest signed checkpoint and, when from > 0, the
+// proof that it extends the tree of from entries.
+func (c *Client) Log(ctx context.Context, from int64) (*protocol.LogResponse, error) {
+	var q url.Values
+	if from > 0 {
+		q = url.Values{"from": {strconv.FormatInt(from, 10)}}
+	}
+	var out protocol.LogResponse
+	if err := c.do(ctx, http.MethodGet, protocol.PathLog, q, "", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Proofs fetches inclusion proofs of log entries in the tree of size.
+func (c *Client) Proofs(ctx context.Context, size int64, indexes []int64) (*protocol.ProofsResponse, error) {
+	body, err := json.Marshal(protocol.ProofsRequest{TreeSize: size, Indexes: indexes})
+	if err != nil {
+		return nil, err
+	}
+	var out protocol.ProofsResponse
+	if err := c.do(ctx, http.MethodPost, protocol.PathProofs, nil, protocol.MediaJSON, body, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Entries) != len(indexes) || len(out.Proofs) != len(indexes) {
+		return nil, fmt.Errorf("%w: %d proofs for %d entries", ErrOffline, len(out.Proofs), len(indexes))
+	}
+	return &out, nil
+}
+
+// Witness sends this device's cosignature of a checkpoint.
+func (c *Client) Witness(ctx context.Context, cosigned transparency.Signed) error {
+	body, err := json.Marshal(protocol.WitnessRequest{Checkpoint: cosigned})
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, protocol.PathWitness, nil, protocol.MediaJSON, body, nil)
+}
+
+// LogAlarmKey is where the vault keeps what it found wrong with the
+// server's log, for the user (status bar, 'fieldcase doctor'): a fork, a
+// rollback, a missing entry, a receipt or checkpoint that does not verify.
+const LogAlarmKey = "log-alarm"
+
+// LogAlarm is a finding against the server's log, with the evidence.
+type LogAlarm struct {
+	At   time.Time `json:"at"`
+	What string    `json:"what"`
+	// Kept and Offered are the checkpoint this device had checked and the
+	// one the server offered that does not extend it: together, signed by
+	// the same log key, proof that the server showed two histories.
+	Kept    []byte `json:"kept,omitempty"`
+	Offered []byte `json:"offered,omitempty"`
+}
+
+// ErrLogAlarm means the server's log failed a check; the alarm is kept
+// (LogAlarmKey) and shown. Nothing was accepted from the failing answer.
+var ErrLogAlarm = errors.New("the server's log does not hold together")
+
+// logged is what a round learned of revisions' places in the log.
+type logged struct {
+	rev     *record.Revision
+	index   int64
+	receipt *transparency.Receipt
+}
+
+// alarm keeps a finding against the log and returns it as an error.
+func (s *Syncer) alarm(a LogAlarm) error {
+	a.At = time.Now().UTC()
+	js, _ := json.Marshal(a)
+	if err := s.v.PutLocal(LogAlarmKey, js); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s", ErrLogAlarm, a.What)
+}
+
+// auditLog checks the server's log after a round: the new checkpoint is
+// signed by the pinned log key and extends the last one this device kept
+// (no fork, no rollback); everything the round pushed and pulled is in it,
+// at the index the server said; the server's receipts verify. A supervisor's
+// device then cosigns the checkpoint as a witness. The log's findings stop
+// nothing that was stored (it was checked on its own merits) but are kept
+// and shown loudly.
+func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
+	logKey := s.v.LogKey()
+	if logKey == "" {
+		return nil // enrolled before the server kept a log: nothing pinned to check against
+	}
+	kept, err := s.v.Checkpoint()
+	if err != nil {
+		return err
+	}
+	var prev transparency.Checkpoint
+	if kept != nil {
+		if prev, _, err = transparency.Open(kept, logKey); err != nil {
+			return s.alarm(LogAlarm{What: "the checkpoint this laptop kept no longer verifies: " + err.Error()})
+		}
+	}
+	resp, err := s.c.Log(ctx, prev.Size)
+	if err != nil {
+		return err
+	}
+	cp, witnesses, err := transparency.Open(resp.Checkpoint, logKey, s.witnessVerifiers()...)
+	if err != nil {
+		return s.alarm(LogAlarm{What: "the server's checkpoint is not signed by its log key: " + err.Error(), Offered: resp.Checkpoint})
+	}
+	if kept != nil {
+		if err := transparency.CheckConsistency(prev, cp, resp.Consistency); err != nil {
+			return s.alarm(LogAlarm{What: "the server's log does not extend what this laptop saw before (a fork or a rollback): " + err.Error(),
+				Kept: kept, Offered: resp.Checkpoint})
+		}
+	}
+	sum.LogSize, sum.Witnesses = cp.Size, len(witnesses)
+	// What this round pushed and pulled must be in the tree, where the
+	// server said.
+	for start := 0; start < len(s.logged); start += protocol.MaxProofs {
+		batch := s.logged[start:min(start+protocol.MaxProofs, len(s.logged))]
+		idx := make([]int64, len(batch))
+		for i, l := range batch {
+			idx[i] = l.index
+		}
+		pr, err := s.c.Proofs(ctx, cp.Size, idx)
+		if err != nil {
+			return err
+		}
+		for i, l := range batch {
+			want := transparency.RevisionEntry(l.rev)
+			got, err := transparency.UnmarshalEntry(pr.Entries[i])
+			if err != nil || got.Kind != want.Kind || got.Rev != want.Rev || got.CaseID != want.CaseID || got.Device != want.Device || got.Seq != want.Seq {
+				return s.alarm(LogAlarm{What: fmt.Sprintf("the log's entry %d is not revision %s, as the server said", l.index, l.rev.Rev.Short()), Offered: resp.Checkpoint})
+			}
+			if err := transparency.CheckInclusion(cp, l.index, want, pr.Proofs[i]); err != nil {
+				return s.alarm(LogAlarm{What: fmt.Sprintf("revision %s is not in the log the server signed: %v", l.rev.Rev.Short(), err), Offered: resp.Checkpoint})
+			}
+		}
+		sum.Proved += len(batch)
+	}
+	ls := make([]store.Logged, len(s.logged))
+	for i, l := range s.logged {
+		ls[i] = store.Logged{CaseID: l.rev.CaseID, RecordID: l.rev.RecordID, Rev: l.rev.Rev, Index: l.index, Receipt: l.receipt}
+	}
+	if err := s.v.PutLogged(ls); err != nil {
+		return err
+	}
+	s.logged = nil
+	if err := s.v.SetCheckpoint(resp.Checkpoint); err != nil {
+		return err
+	}
+	if s.role == protocol.RoleSupervisor {
+		return s.witness(ctx, resp.Checkpoint)
+	}
+	return nil
+}
+
+// witness cosigns a checkpoint this device checked and sends it: with two
+// honest witnesses' signatures on different trees of one size, the server's
+// lie is proven.
+func (s *Syncer) witness(ctx context.Context, cp transparency.Signed) error {
+	id, err := s.v.Identity()
+	if err != nil {
+		return err
+	}
+	w, err := transparency.WitnessSigner(s.v.DeviceID(), id.SigningPublicKey(), id.Sign)
+	if err != nil {
+		return err
+	}
+	cosigned, err := transparency.Cosign(cp, w)
+	if err != nil {
+		return err
+	}
+	return s.c.Witness(ctx, cosigned)
+}
+
+// witnessVerifiers are the supervisors' devices the roster vouches for.
+func (s *Syncer) witnessVerifiers() []note.Verifier {
+	r := s.v.Roster()
+	if r == nil {
+		return nil
+	}
+	var out []note.Verifier
+	for _, d := range r.Devices {
+		if u, ok := r.Users[d.User]; ok && u.Role == trust.RoleSupervisor && !d.Revoked {
+			if v, err := transparency.WitnessVerifier(d.ID, d.SigningKey); err == nil {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// checkReceipt checks a push answer's receipt for a revision and notes the
+// revision's place in the log.
+func (s *Syncer) checkReceipt(rev *record.Revision, r *transparency.Receipt) error {
+	logKey := s.v.LogKey()
+	if logKey == "" || r == nil {
+		return nil
+	}
+	if r.Rev != rev.Rev {
+		return s.alarm(LogAlarm{What: fmt.Sprintf("the server's receipt for %s names revision %s", rev.Rev.Short(), r.Rev.Short())})
+	}
+	if err := r.Verify(logKey); err != nil {
+		return s.alarm(LogAlarm{What: "the server's receipt does not verify: " + err.Error()})
+	}
+	s.logged = append(s.logged, logged{rev: rev, index: r.Index, receipt: r})
+	return nil
+}
+
+// heads are audit heads to anchor, as the vault and the wire have them.
+type heads struct {
+	local []store.AuditHead
+	wire  []protocol.AuditHead
+}
+
+// auditHeads signs this device's audit heads that moved since they were
+// last anchored.
+func (s *Syncer) auditHeads() (heads, error) {
+	var h heads
+	if s.v.LogKey() == "" {
+		return h, nil
+	}
+	hs, err := s.v.AuditHeadsToAnchor()
+	if err != nil || len(hs) == 0 {
+		return h, err
+	}
+	id, err := s.v.Identity()
+	if err != nil {
+		return h, err
+	}
+	for _, a := range hs {
+		h.local = append(h.local, a)
+		h.wire = append(h.wire, protocol.AuditHead{CaseID: a.CaseID, Seq: a.Seq, Hash: a.Hash,
+			Sig: id.Sign(transparency.AuditHeadMessage(s.v.DeviceID(), a.CaseID, a.Seq, a.Hash))})
+	}
+	return h, nil
+}
