@@ -100,7 +100,7 @@ type Summary struct {
 	LogSize   int64
 	Witnesses int
 	Proved    int
-	Duration time.Duration
+	Duration  time.Duration
 }
 
 // Syncer runs sync rounds for one vault against one server.
