@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"filippo.io/age"
@@ -148,6 +149,21 @@ func (kr *Keyring) Latest(caseID string) *CaseKey {
 	}
 	return best
 }
+
+// Cases lists the cases the keyring holds a key of, sorted.
+func (kr *Keyring) Cases() []string {
+	out := make([]string, 0, len(kr.keys))
+	for id, m := range kr.keys {
+		if len(m) > 0 {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Epochs is the number of key epochs of caseID the keyring holds.
+func (kr *Keyring) Epochs(caseID string) int { return len(kr.keys[caseID]) }
 
 // Len is the number of keys held.
 func (kr *Keyring) Len() int {

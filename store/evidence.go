@@ -107,7 +107,9 @@ type Logged struct {
 	Receipt          *transparency.Receipt
 }
 
-// PutLogged keeps revisions' log indexes and receipts.
+// PutLogged keeps revisions' log indexes, once checked against the log
+// (the rules read them: a revoked device's revision stands only if it was
+// logged before the revocation), and receipts.
 func (v *Vault) PutLogged(ls []Logged) error {
 	if len(ls) == 0 {
 		return nil
@@ -137,6 +139,16 @@ func (v *Vault) PutLogged(ls []Logged) error {
 		}
 		return nil
 	})
+}
+
+// logIndex is a revision's checked place in the log, or -1.
+func (tx *Tx) logIndex(rev record.RevID) int64 {
+	if b := tx.btx.Bucket(bucketLogIndex); b != nil {
+		if x, w := binary.Uvarint(b.Get(rev[:])); w > 0 {
+			return int64(x)
+		}
+	}
+	return -1
 }
 
 // LogIndex is a revision's index in the log, when known.

@@ -253,6 +253,7 @@ func (tx *Tx) check(rev *record.Revision, r *trust.Roster) error {
 		return refuse("its signature is not the signature of device %s (%s)", rev.Device, wr.User.Name)
 	}
 	w := trust.WriteOf(rev)
+	w.LogIndex = tx.logIndex(rev.Rev)
 	if rev.Kind == record.KindKeyring {
 		kb, err := sealed.DecodeKeyring(rev.Body)
 		if err != nil {

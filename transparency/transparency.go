@@ -14,6 +14,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/internal/wire"
 	"github.com/fieldcase/fieldcase/record"
 )
@@ -50,6 +52,9 @@ type Entry struct {
 	Kind      Kind
 	Rev       record.RevID // revision
 	CaseID    string       // revision, audit head
+	RecordID  string       // revision
+	RecKind   record.Kind  // revision: the record's kind
+	Epoch     uint32       // revision: the case key epoch its body is sealed (or, a keyring, wrapped) under
 	Device    string       // revision, audit head
 	Seq       uint64       // revision: the device's sequence number; audit head: the chain's last event
 	Statement string       // statement: trust.Signed.ID
@@ -83,6 +88,9 @@ func (e Entry) Marshal() []byte {
 	case KindRevision:
 		b = append(b, e.Rev[:]...)
 		b = wire.AppendString(b, e.CaseID)
+		b = wire.AppendString(b, e.RecordID)
+		b = wire.AppendString(b, string(e.RecKind))
+		b = wire.AppendUvarint(b, uint64(e.Epoch))
 		b = wire.AppendString(b, e.Device)
 		b = wire.AppendUvarint(b, e.Seq)
 	case KindStatement:
@@ -109,6 +117,13 @@ func UnmarshalEntry(b []byte) (Entry, error) {
 	case KindRevision:
 		copy(e.Rev[:], d.Fixed(32))
 		e.CaseID = d.String(record.MaxIDLen)
+		e.RecordID = d.String(record.MaxIDLen)
+		e.RecKind = record.Kind(d.String(record.MaxIDLen))
+		epoch := d.Uvarint()
+		e.Epoch = uint32(epoch)
+		if uint64(e.Epoch) != epoch || !e.RecKind.Valid() {
+			d.Fail()
+		}
 		e.Device = d.String(record.MaxIDLen)
 		e.Seq = d.Uvarint()
 	case KindStatement:
@@ -132,9 +147,36 @@ func UnmarshalEntry(b []byte) (Entry, error) {
 	return e, nil
 }
 
-// RevisionEntry is the entry logging a revision.
+// RevisionEntry is the entry logging a revision. Beside the ids it names
+// the record's kind and the key epoch of its body (both visible to the
+// server already): a member's device learns from the log alone which of a
+// case's revisions it must be handed (those of epochs it holds the key of)
+// and where a rotation that left it out took effect.
 func RevisionEntry(r *record.Revision) Entry {
-	return Entry{Kind: KindRevision, Rev: r.Rev, CaseID: r.CaseID, Device: r.Device, Seq: r.Seq}
+	return Entry{Kind: KindRevision, Rev: r.Rev, CaseID: r.CaseID, RecordID: r.RecordID, RecKind: r.Kind,
+		Epoch: RevisionEpoch(r), Device: r.Device, Seq: r.Seq}
+}
+
+// RevisionEpoch is the case key epoch a revision's body names: a keyring's
+// epoch, or the one in a sealed body's header; 0 when the body names none.
+func RevisionEpoch(r *record.Revision) uint32 {
+	if r.Kind == record.KindKeyring {
+		if k, err := sealed.DecodeKeyring(r.Body); err == nil {
+			return k.Epoch
+		}
+		return 0
+	}
+	if e, err := crypto.SealedEpoch(r.Body); err == nil {
+		return e
+	}
+	return 0
+}
+
+// SameRevision reports whether two revision entries log the same revision
+// alike.
+func (e Entry) SameRevision(o Entry) bool {
+	return e.Kind == KindRevision && o.Kind == KindRevision && e.Rev == o.Rev && e.CaseID == o.CaseID &&
+		e.RecordID == o.RecordID && e.RecKind == o.RecKind && e.Epoch == o.Epoch && e.Device == o.Device && e.Seq == o.Seq
 }
 
 // Hash is the entry's leaf hash.

@@ -174,11 +174,14 @@ type Write struct {
 	Deleted    bool
 	Device     string
 	Seq        uint64
+	// LogIndex is where the server's log holds the revision, as this
+	// device checked it (-1 when it has not: no log, or not yet proved).
+	LogIndex int64
 }
 
 // WriteOf describes a revision for the rules.
 func WriteOf(r *record.Revision) Write {
-	return Write{RecordID: r.RecordID, CaseID: r.CaseID, Kind: r.Kind, Generation: r.Generation, Deleted: r.Deleted, Device: r.Device, Seq: r.Seq}
+	return Write{RecordID: r.RecordID, CaseID: r.CaseID, Kind: r.Kind, Generation: r.Generation, Deleted: r.Deleted, Device: r.Device, Seq: r.Seq, LogIndex: -1}
 }
 
 func deny(format string, args ...any) error {
@@ -254,6 +257,18 @@ func changeWord(w Write) string {
 func notRevoked(wr Writer, w Write) error {
 	if wr.Device.Revoked && w.Seq > wr.Device.AfterSeq {
 		return deny("device %s was revoked (writes after its number %d do not count); this is its number %d", wr.Device.ID, wr.Device.AfterSeq, w.Seq)
+	}
+	// A sequence number is the writer's word; the log's order is not. A
+	// revoked device (or whoever holds its key, with the server) cannot
+	// slip in a revision under a number it never used before the
+	// revocation: it would be logged after the entries the revoker saw.
+	if wr.Device.Revoked && wr.Device.LogSize > 0 {
+		if w.LogIndex < 0 {
+			return deny("device %s was revoked; where the log holds this revision is not known here yet", wr.Device.ID)
+		}
+		if w.LogIndex >= wr.Device.LogSize {
+			return deny("device %s was revoked when the log held %d entries; this revision was logged at %d", wr.Device.ID, wr.Device.LogSize, w.LogIndex)
+		}
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ func FuzzUnmarshalStatement(f *testing.F) {
 		{Kind: trust.KindGrant, Grant: c.GrantID(), User: "ada", Key: c.Key().Public().(ed25519.PublicKey), Expires: time.Unix(1_900_000_000, 0)},
 		{Kind: trust.KindDevice, Device: "d1", Name: "laptop", Recipient: "age1pq1xyz", Key: make([]byte, 32), Grant: c.GrantID()},
 		{Kind: trust.KindRevoke, Device: "d1", AfterSeq: 12, Reason: "lost"},
+		{Kind: trust.KindRevoke, Device: "d1", AfterSeq: 12, Reason: "lost", LogSize: 300},
 		{Kind: trust.KindRecovery, Recipient: "age1pq1abc", Version: 2},
 	} {
 		f.Add(st.Marshal())

@@ -32,6 +32,7 @@ type Device struct {
 	Issued         time.Time // as the enrolling code holder stated it
 	Revoked        bool
 	AfterSeq       uint64 // when revoked: its revisions up to this sequence number stand
+	LogSize        int64  // when revoked: ... and only those logged before this many entries (0: no log rule)
 	RevokedBy      string
 }
 
@@ -239,8 +240,15 @@ func (r *Roster) devices(agencySigned, others []parsed) {
 			}
 			accepted[p.id] = true
 			cur, already := revoked[p.st.Device]
+			next := cur
 			if !already || p.st.AfterSeq < cur.AfterSeq {
-				revoked[p.st.Device] = Device{AfterSeq: p.st.AfterSeq, RevokedBy: p.Signer}
+				next.AfterSeq, next.RevokedBy = p.st.AfterSeq, p.Signer
+			}
+			if p.st.LogSize > 0 && (next.LogSize == 0 || p.st.LogSize < next.LogSize) {
+				next.LogSize = p.st.LogSize
+			}
+			if !already || next.AfterSeq != cur.AfterSeq || next.LogSize != cur.LogSize {
+				revoked[p.st.Device] = next
 				changed = true
 			}
 		}
@@ -250,7 +258,7 @@ func (r *Roster) devices(agencySigned, others []parsed) {
 	}
 	for id, d := range e.devs {
 		if rv, ok := revoked[id]; ok {
-			d.Revoked, d.AfterSeq, d.RevokedBy = true, rv.AfterSeq, rv.RevokedBy
+			d.Revoked, d.AfterSeq, d.LogSize, d.RevokedBy = true, rv.AfterSeq, rv.LogSize, rv.RevokedBy
 		}
 		r.Devices[id] = d
 	}

@@ -10,6 +10,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -289,6 +290,59 @@ func TestRosterRevocation(t *testing.T) {
 	a.sign(trust.Statement{Kind: trust.KindRevoke, Device: "ada1", AfterSeq: 12})
 	if got := a.eval().Devices["ada1"].AfterSeq; got != 12 {
 		t.Errorf("cutoff %d, want the strictest (12)", got)
+	}
+}
+
+// A revocation signed with the log's size refuses the device's revisions
+// logged at or after it, whatever sequence number they claim: the number
+// is the writer's word, the log's order is not.
+func TestRevocationLogSize(t *testing.T) {
+	a := newAgency(t)
+	a.user("ada", trust.RoleCaseworker, "north", 1)
+	a.user("sam", trust.RoleSupervisor, "north", 1)
+	a.device("ada1", "ada")
+	sam1 := a.device("sam1", "sam")
+	rv := trust.Statement{Kind: trust.KindRevoke, Device: "ada1", AfterSeq: 40, Reason: "stolen", LogSize: 500}
+	back, err := trust.UnmarshalStatement(rv.Marshal())
+	if err != nil || back.LogSize != 500 {
+		t.Fatalf("round trip: %+v, %v", back, err)
+	}
+	// An explicit zero size is not the canonical encoding of "no size".
+	if _, err := trust.UnmarshalStatement(append(trust.Statement{Kind: trust.KindRevoke, Device: "ada1"}.Marshal(), 0)); err == nil {
+		t.Error("a revocation with an explicit zero log size decoded")
+	}
+	a.all = append(a.all, trust.SignAsDevice(sam1.id, sam1.sign, rv))
+	r := a.eval()
+	d := r.Devices["ada1"]
+	if !d.Revoked || d.LogSize != 500 {
+		t.Fatalf("ada1 = %+v, want revoked at log size 500", d)
+	}
+	wr, ok := r.Writer("ada1")
+	if !ok {
+		t.Fatal("no writer for ada1")
+	}
+	m := trust.Membership{Team: "north", Members: []string{"ada"}}
+	caseID := "case1"
+	w := trust.Write{RecordID: trust.NewRecordID("ada1", time.Now()), CaseID: caseID, Kind: record.KindNote, Generation: 1, Device: "ada1", Seq: 7}
+	for _, c := range []struct {
+		index int64
+		ok    bool
+	}{{-1, false}, {0, true}, {499, true}, {500, false}, {9000, false}} {
+		w.LogIndex = c.index
+		err := trust.MayWrite(wr, w, m)
+		if (err == nil) != c.ok {
+			t.Errorf("seq 7 logged at %d: %v, want allowed %v", c.index, err, c.ok)
+		}
+	}
+	// A second revocation with a smaller size tightens it; one without a
+	// size leaves it.
+	a.sign(trust.Statement{Kind: trust.KindRevoke, Device: "ada1", AfterSeq: 40})
+	if got := a.eval().Devices["ada1"].LogSize; got != 500 {
+		t.Errorf("log size %d after a revocation without one, want 500", got)
+	}
+	a.sign(trust.Statement{Kind: trust.KindRevoke, Device: "ada1", AfterSeq: 45, LogSize: 120})
+	if got := a.eval().Devices["ada1"]; got.LogSize != 120 || got.AfterSeq != 40 {
+		t.Errorf("revocation %+v, want the strictest of each (40, 120)", got)
 	}
 }
 

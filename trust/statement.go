@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -82,6 +83,12 @@ type Statement struct {
 	Recipient string    // device: its age recipient; recovery: the recipient
 	AfterSeq  uint64    // revoke
 	Reason    string    // revoke
+	// LogSize (revoke) is the size of the server's log as the revoking
+	// device last checked it: every revision of the device it had seen is
+	// in those entries, so one logged at or after them is not accepted,
+	// whatever sequence number it claims. 0: signed without a log (the
+	// sequence number rule alone holds).
+	LogSize int64
 }
 
 // Limits of a statement's fields.
@@ -122,6 +129,9 @@ func (s Statement) Marshal() []byte {
 		b = wire.AppendString(b, s.Device)
 		b = wire.AppendUvarint(b, s.AfterSeq)
 		b = wire.AppendString(b, s.Reason)
+		if s.LogSize > 0 { // absent in revocations signed before the log
+			b = wire.AppendUvarint(b, uint64(s.LogSize))
+		}
 	case KindRecovery:
 		b = wire.AppendString(b, s.Recipient)
 		b = wire.AppendUvarint(b, s.Version)
@@ -163,6 +173,13 @@ func UnmarshalStatement(b []byte) (Statement, error) {
 		s.Device = d.String(record.MaxIDLen)
 		s.AfterSeq = d.Uvarint()
 		s.Reason = d.String(maxReason)
+		if len(d.B) > 0 {
+			n := d.Uvarint()
+			if n == 0 || n > math.MaxInt64 {
+				d.Fail() // one encoding per statement: an absent size is not written as 0
+			}
+			s.LogSize = int64(n)
+		}
 	case KindRecovery:
 		s.Recipient = d.String(maxRecipient)
 		s.Version = d.Uvarint()

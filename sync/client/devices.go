@@ -63,6 +63,15 @@ func (s *Syncer) RevokeDevice(ctx context.Context, v *store.Vault, deviceID, rea
 		return target, err
 	}
 	st := trust.Statement{Kind: trust.KindRevoke, Issued: time.Now(), Device: deviceID, AfterSeq: after, Reason: reason}
+	// Every revision of the device this vault has seen came in a round
+	// whose log it then read: all of them sit in the entries it followed.
+	// Naming that size closes the door to revisions "from before" that
+	// the device's key (stolen, say) and the server could make up later.
+	if f, ok, err := v.Follow(); err != nil {
+		return target, err
+	} else if ok {
+		st.LogSize = f.Frontier.Size
+	}
 	rv := trust.SignAsDevice(v.DeviceID(), id.Sign, st)
 	// Check what every device will check, before sending.
 	ss, err := v.Statements()

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -20,11 +23,15 @@ import (
 )
 
 // Log fetches the log's newest signed checkpoint and, when from > 0, the
-// proof that it extends the tree of from entries.
-func (c *Client) Log(ctx context.Context, from int64) (*protocol.LogResponse, error) {
-	var q url.Values
+// proof that it extends the tree of from entries; with frontier, the right
+// edge of its tree too.
+func (c *Client) Log(ctx context.Context, from int64, frontier bool) (*protocol.LogResponse, error) {
+	q := url.Values{}
 	if from > 0 {
-		q = url.Values{"from": {strconv.FormatInt(from, 10)}}
+		q.Set("from", strconv.FormatInt(from, 10))
+	}
+	if frontier {
+		q.Set("frontier", "1")
 	}
 	var out protocol.LogResponse
 	if err := c.do(ctx, http.MethodGet, protocol.PathLog, q, "", nil, &out); err != nil {
@@ -47,6 +54,20 @@ func (c *Client) Proofs(ctx context.Context, size int64, indexes []int64) (*prot
 		return nil, fmt.Errorf("%w: %d proofs for %d entries", ErrOffline, len(out.Proofs), len(indexes))
 	}
 	return &out, nil
+}
+
+// Entries fetches the log's entries from start on, up to end (exclusive);
+// the server may answer fewer (never none).
+func (c *Client) Entries(ctx context.Context, start, end int64) ([][]byte, error) {
+	q := url.Values{"start": {strconv.FormatInt(start, 10)}, "end": {strconv.FormatInt(end, 10)}}
+	var out protocol.EntriesResponse
+	if err := c.do(ctx, http.MethodGet, protocol.PathEntries, q, "", nil, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Entries) == 0 || int64(len(out.Entries)) > end-start {
+		return nil, fmt.Errorf("%w: %d log entries for [%d, %d)", ErrOffline, len(out.Entries), start, end)
+	}
+	return out.Entries, nil
 }
 
 // Witness sends this device's cosignature of a checkpoint.
@@ -95,13 +116,25 @@ func (s *Syncer) alarm(a LogAlarm) error {
 	return fmt.Errorf("%w: %s", ErrLogAlarm, a.What)
 }
 
-// auditLog checks the server's log after a round: the new checkpoint is
-// signed by the pinned log key and extends the last one this device kept
-// (no fork, no rollback); everything the round pushed and pulled is in it,
-// at the index the server said; the server's receipts verify. A supervisor's
-// device then cosigns the checkpoint as a witness. The log's findings stop
-// nothing that was stored (it was checked on its own merits) but are kept
-// and shown loudly.
+// auditLog checks the server's log after a round:
+//
+//   - the new checkpoint is signed by the pinned log key and extends the
+//     last one this device kept (no fork, no rollback);
+//   - the device reads every entry logged since its last round and hashes
+//     them into its frontier, which must come to the checkpoint's root: the
+//     entries it read are the tree the log signed, with nothing left out;
+//   - everything this round pushed and pulled sits in the log where the
+//     server said (checked against the entries read, or, for what was
+//     logged before this device began following, by inclusion proofs);
+//   - nothing is logged in this device's name that it did not write;
+//   - whatever the log held a round ago for this device (a revision or key
+//     change of a case it reads, a roster statement) has reached it.
+//
+// Revisions whose acceptance depends on their place in the log (a revoked
+// device's) wait in quarantine until that place is checked, and are
+// reconsidered here. A supervisor's device then cosigns the checkpoint as a
+// witness. Findings are kept (LogAlarmKey) and shown loudly; nothing
+// accepted from a failing answer.
 func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
 	logKey := s.v.LogKey()
 	if logKey == "" {
@@ -117,7 +150,11 @@ func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
 			return s.alarm(LogAlarm{What: "the checkpoint this laptop kept no longer verifies: " + err.Error()})
 		}
 	}
-	resp, err := s.c.Log(ctx, prev.Size)
+	follow, following, err := s.v.Follow()
+	if err != nil {
+		return err
+	}
+	resp, err := s.c.Log(ctx, prev.Size, !following)
 	if err != nil {
 		return err
 	}
@@ -131,11 +168,103 @@ func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
 				Kept: kept, Offered: resp.Checkpoint})
 		}
 	}
+	if !following {
+		fr := transparency.Frontier{Size: cp.Size, Nodes: resp.Frontier}
+		if err := fr.Matches(cp); err != nil {
+			return s.alarm(LogAlarm{What: "the right edge of the log the server gave to start from is not its signed tree: " + err.Error(), Offered: resp.Checkpoint})
+		}
+		if err := s.v.StartFollow(fr); err != nil {
+			return err
+		}
+		if follow, _, err = s.v.Follow(); err != nil {
+			return err
+		}
+	}
 	sum.LogSize, sum.Witnesses = cp.Size, len(witnesses)
-	// What this round pushed and pulled must be in the tree, where the
-	// server said.
-	for start := 0; start < len(s.logged); start += protocol.MaxProofs {
-		batch := s.logged[start:min(start+protocol.MaxProofs, len(s.logged))]
+	entries, next, err := s.follow(ctx, follow.Frontier, cp)
+	if err != nil {
+		return err
+	}
+	forged, err := s.v.AddFollowed(entries, next)
+	if err != nil {
+		return err
+	}
+	if len(forged) > 0 {
+		return s.alarm(LogAlarm{What: describeFindings(forged), Offered: resp.Checkpoint})
+	}
+	if err := s.checkLogged(ctx, follow.Start, cp, resp.Checkpoint, sum); err != nil {
+		return err
+	}
+	if released, _, err := s.v.RecheckQuarantine(); err != nil {
+		return err
+	} else {
+		sum.Released += released
+	}
+	if err := s.v.SetCheckpoint(resp.Checkpoint); err != nil {
+		return err
+	}
+	found, err := s.v.LogFindings()
+	if err != nil {
+		return err
+	}
+	if len(found) > 0 {
+		return s.alarm(LogAlarm{What: describeFindings(found), Offered: resp.Checkpoint})
+	}
+	if s.role == protocol.RoleSupervisor {
+		return s.witness(ctx, resp.Checkpoint)
+	}
+	return nil
+}
+
+// follow reads the log's entries from the frontier's size to the
+// checkpoint's and checks that they hash to its root.
+func (s *Syncer) follow(ctx context.Context, fr transparency.Frontier, cp transparency.Checkpoint) ([]transparency.Entry, transparency.Frontier, error) {
+	if cp.Size < fr.Size {
+		return nil, fr, s.alarm(LogAlarm{What: fmt.Sprintf("the server's log shrank from the %d entries this laptop read to %d", fr.Size, cp.Size)})
+	}
+	next := transparency.Frontier{Size: fr.Size, Nodes: slices.Clone(fr.Nodes)}
+	var entries []transparency.Entry
+	for next.Size < cp.Size {
+		raws, err := s.c.Entries(ctx, next.Size, min(cp.Size, next.Size+protocol.MaxEntries))
+		if err != nil {
+			return nil, fr, err
+		}
+		for _, raw := range raws {
+			e, err := transparency.UnmarshalEntry(raw)
+			if err != nil {
+				return nil, fr, s.alarm(LogAlarm{What: fmt.Sprintf("the log's entry %d does not decode: %v", next.Size, err)})
+			}
+			next.Append(tlog.RecordHash(raw))
+			entries = append(entries, e)
+		}
+	}
+	if err := next.Matches(cp); err != nil {
+		return nil, fr, s.alarm(LogAlarm{What: "the entries the server handed out are not the log it signed: " + err.Error()})
+	}
+	return entries, next, nil
+}
+
+// checkLogged checks that what this round pushed and pulled is in the log
+// where the server said, and keeps the places (and receipts) so checked.
+func (s *Syncer) checkLogged(ctx context.Context, start int64, cp transparency.Checkpoint, signed transparency.Signed, sum *Summary) error {
+	var proofs []logged
+	for _, l := range s.logged {
+		want := transparency.RevisionEntry(l.rev)
+		switch {
+		case l.index >= cp.Size || l.index < 0:
+			return s.alarm(LogAlarm{What: fmt.Sprintf("the server placed revision %s at entry %d of a log of %d", l.rev.Rev.Short(), l.index, cp.Size), Offered: signed})
+		case l.index >= start:
+			got, ok := s.v.LoggedAt(l.rev.CaseID, l.index)
+			if !ok || !got.SameRevision(want) {
+				return s.alarm(LogAlarm{What: fmt.Sprintf("the log's entry %d is not revision %s, as the server said", l.index, l.rev.Rev.Short()), Offered: signed})
+			}
+			sum.Proved++
+		default:
+			proofs = append(proofs, l)
+		}
+	}
+	for start := 0; start < len(proofs); start += protocol.MaxProofs {
+		batch := proofs[start:min(start+protocol.MaxProofs, len(proofs))]
 		idx := make([]int64, len(batch))
 		for i, l := range batch {
 			idx[i] = l.index
@@ -147,11 +276,11 @@ func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
 		for i, l := range batch {
 			want := transparency.RevisionEntry(l.rev)
 			got, err := transparency.UnmarshalEntry(pr.Entries[i])
-			if err != nil || got.Kind != want.Kind || got.Rev != want.Rev || got.CaseID != want.CaseID || got.Device != want.Device || got.Seq != want.Seq {
-				return s.alarm(LogAlarm{What: fmt.Sprintf("the log's entry %d is not revision %s, as the server said", l.index, l.rev.Rev.Short()), Offered: resp.Checkpoint})
+			if err != nil || !got.SameRevision(want) {
+				return s.alarm(LogAlarm{What: fmt.Sprintf("the log's entry %d is not revision %s, as the server said", l.index, l.rev.Rev.Short()), Offered: signed})
 			}
 			if err := transparency.CheckInclusion(cp, l.index, want, pr.Proofs[i]); err != nil {
-				return s.alarm(LogAlarm{What: fmt.Sprintf("revision %s is not in the log the server signed: %v", l.rev.Rev.Short(), err), Offered: resp.Checkpoint})
+				return s.alarm(LogAlarm{What: fmt.Sprintf("revision %s is not in the log the server signed: %v", l.rev.Rev.Short(), err), Offered: signed})
 			}
 		}
 		sum.Proved += len(batch)
@@ -164,13 +293,26 @@ func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
 		return err
 	}
 	s.logged = nil
-	if err := s.v.SetCheckpoint(resp.Checkpoint); err != nil {
-		return err
-	}
-	if s.role == protocol.RoleSupervisor {
-		return s.witness(ctx, resp.Checkpoint)
-	}
 	return nil
+}
+
+// describeFindings words what the log shows the server withheld or forged.
+func describeFindings(ws []store.Withheld) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the server's log holds %d entr%s it has not accounted for to this laptop:", len(ws), map[bool]string{true: "y", false: "ies"}[len(ws) == 1])
+	for i, w := range ws {
+		if i == 5 {
+			fmt.Fprintf(&b, "; and %d more", len(ws)-5)
+			break
+		}
+		switch w.Entry.Kind {
+		case transparency.KindStatement:
+			fmt.Fprintf(&b, " entry %d, statement %.12s: %s;", w.Index, w.Entry.Statement, w.Reason)
+		default:
+			fmt.Fprintf(&b, " entry %d, %s %s of case %s by device %s: %s;", w.Index, w.Entry.RecKind, w.Entry.Rev.Short(), w.Entry.CaseID, w.Entry.Device, w.Reason)
+		}
+	}
+	return strings.TrimSuffix(b.String(), ";")
 }
 
 // witness cosigns a checkpoint this device checked and sends it: with two

@@ -67,6 +67,11 @@ type Vault interface {
 	Checkpoint() (transparency.Signed, error)
 	SetCheckpoint(transparency.Signed) error
 	PutLogged([]store.Logged) error
+	Follow() (store.Follow, bool, error)
+	StartFollow(transparency.Frontier) error
+	AddFollowed([]transparency.Entry, transparency.Frontier) ([]store.Withheld, error)
+	LoggedAt(caseID string, index int64) (transparency.Entry, bool)
+	LogFindings() ([]store.Withheld, error)
 	AuditHeadsToAnchor() ([]store.AuditHead, error)
 	MarkAnchored([]store.AuditHead) error
 	Identity() (*crypto.Identity, error)
@@ -319,6 +324,12 @@ func (s *Syncer) pull(ctx context.Context, sum *Summary, progress func(Progress)
 		}
 		if hdr.DeviceMaxSeq > s.v.LastSeq() {
 			s.rollback = true
+		}
+		// A server with a log says where each revision is in it; the
+		// round's audit checks that it is (auditLog). One that does not
+		// say hands over what nobody could later prove it held.
+		if s.v.LogKey() != "" && len(hdr.Indexes) != len(revs) {
+			return hdr, s.alarm(LogAlarm{What: fmt.Sprintf("the server handed over %d revisions without saying where its log holds them (%d places)", len(revs), len(hdr.Indexes))})
 		}
 		res, err := s.v.ApplyPage(revs, hdr.NextCursor, s.safeAck(hdr.AckedSeq))
 		if err != nil {

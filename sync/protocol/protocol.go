@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
@@ -38,9 +40,10 @@ const (
 	PathGrants    = "/v1/grants"         // POST: a device's pairing grant for its own user
 	PathRevoke    = "/v1/revocations"    // POST: a device-signed revocation
 	PathOwn       = "/v1/sync/own"       // POST: this device's own revisions back (a vault restored from a backup)
-	PathLog       = "/v1/log/checkpoint" // GET ?from=N: the log's signed checkpoint and its consistency with size N
+	PathLog       = "/v1/log/checkpoint" // GET ?from=N[&frontier=1]: the log's signed checkpoint, its consistency with size N, its right edge
 	PathProofs    = "/v1/log/proofs"     // POST: inclusion proofs of log entries in a tree
 	PathWitness   = "/v1/log/witness"    // POST: a supervisor device's cosignature of a checkpoint
+	PathEntries   = "/v1/log/entries"    // GET ?start=N&end=M: the log's entries [N, M), at most MaxEntries
 	PathBlobsMiss = "/v1/blobs/missing"
 	PathBlobs     = "/v1/blobs" // POST a blob batch; GET /v1/blobs/{case}/{id}
 	PathBlobsGet  = "/v1/blobs/fetch"
@@ -60,6 +63,7 @@ const (
 	MaxBlobsPerBatch = 256
 	MaxDiffRevs      = 5000
 	MaxProofs        = 2000
+	MaxEntries       = 4000
 )
 
 // Status is a push outcome for one revision.
@@ -130,6 +134,11 @@ type PullHeader struct {
 type LogResponse struct {
 	Checkpoint  []byte             `json:"checkpoint"` // transparency.Signed
 	Consistency transparency.Proof `json:"consistency,omitempty"`
+	// Frontier, when asked for (?frontier=1), is the right edge of the
+	// checkpoint's tree (transparency.Frontier.Nodes): where a device that
+	// has not followed the log yet starts following it. It must hash to
+	// the checkpoint's root.
+	Frontier []tlog.Hash `json:"frontier,omitempty"`
 }
 
 // ProofsRequest asks for inclusion proofs of log entries in the tree of
@@ -144,6 +153,17 @@ type ProofsRequest struct {
 type ProofsResponse struct {
 	Entries [][]byte             `json:"entries"`
 	Proofs  []transparency.Proof `json:"proofs"`
+}
+
+// EntriesResponse answers PathEntries: the leaf data of entries start,
+// start+1, ... (transparency.Entry's encoding). Devices follow the whole
+// log this way and hash it themselves (transparency.Frontier), so the
+// server cannot show them a log other than the one it signed, and they see
+// every entry of the cases they belong to, whether or not the server hands
+// the revision over. The server may answer with fewer entries than asked
+// (never none): ask again from where it stopped.
+type EntriesResponse struct {
+	Entries [][]byte `json:"entries"`
 }
 
 // WitnessRequest carries a checkpoint a supervisor's device checked and

@@ -1,0 +1,343 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/transparency"
+	"github.com/fieldcase/fieldcase/trust"
+)
+
+// The device follows the server's log: it reads every entry from where it
+// started (its enrolment, or the first sync that met a log), hashes them
+// into a frontier and checks the result against the checkpoint the log
+// signed. What it keeps of the entries is what lets it catch the server
+// out later:
+//
+//   - the revision entries, by case and index: a revision of a case this
+//     device holds the key of, logged but not handed over within a round,
+//     is being withheld; a revision the server hands over must sit in the
+//     log where the server said;
+//   - the statement entries: a logged statement (a revocation, above all)
+//     that never reaches the roster is being hidden;
+//   - entries in this device's own name that it never wrote.
+var (
+	bucketLogCase  = []byte("logcase") // case id ‖ 0 ‖ index (8 bytes) → entry (transparency encoding)
+	bucketLogStmt  = []byte("logstmt") // statement id → index (8 bytes)
+	bucketLogMark  = []byte("logmark") // case id → index (8) ‖ keys held (4): every expected entry below it is here
+	syncFollow     = []byte("log-follow")
+	syncFollowTag  = []byte("log-follow-tag")
+	syncFollowPrev = []byte("log-follow-prev")
+)
+
+// Follow is how far this device has followed the server's log.
+type Follow struct {
+	// Start is the size of the log when the device began following it:
+	// entries before it are known only through inclusion proofs.
+	Start int64
+	// Frontier is the tree of every entry followed, right edge.
+	Frontier transparency.Frontier
+	// Prev is the frontier's size at the end of the previous round: the
+	// server has had a whole round to hand over what was logged before it.
+	Prev int64
+}
+
+// Follow returns how far the log was followed, or ok false before the
+// device started. A record that does not authenticate is ErrDamaged.
+func (v *Vault) Follow() (f Follow, ok bool, err error) {
+	err = v.withKeys(func(_ *crypto.Keyring, vk *crypto.CaseKey) error {
+		return v.view(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketSync)
+			if b == nil || b.Get(syncFollow) == nil {
+				return nil
+			}
+			raw := b.Get(syncFollow)
+			if !newVaultMAC(vk).verify(b.Get(syncFollowTag), "log-follow", raw) {
+				return fmt.Errorf("%w: the vault's copy of the log's shape does not authenticate", ErrDamaged)
+			}
+			if len(raw) < 16 {
+				return fmt.Errorf("%w: log follow record", ErrCorrupt)
+			}
+			f.Start = int64(binary.BigEndian.Uint64(raw))
+			f.Prev = int64(binary.BigEndian.Uint64(raw[8:]))
+			if err := f.Frontier.UnmarshalBinary(raw[16:]); err != nil {
+				return fmt.Errorf("%w: %v", ErrCorrupt, err)
+			}
+			ok = true
+			return nil
+		})
+	})
+	return f, ok, err
+}
+
+func putFollow(tx *Tx, f Follow) error {
+	b, err := syncBucket(tx.btx)
+	if err != nil {
+		return err
+	}
+	fr, _ := f.Frontier.MarshalBinary()
+	raw := append(binary.BigEndian.AppendUint64(u64(uint64(f.Start)), uint64(f.Prev)), fr...)
+	if err := b.Put(syncFollow, raw); err != nil {
+		return err
+	}
+	return b.Put(syncFollowTag, tx.mac().tag("log-follow", raw))
+}
+
+// StartFollow begins following the log at a frontier the caller checked
+// against a signed checkpoint. It does nothing if the device follows
+// already.
+func (v *Vault) StartFollow(fr transparency.Frontier) error {
+	if _, ok, err := v.Follow(); err != nil || ok {
+		return err
+	}
+	return v.Update(func(tx *Tx) error {
+		return putFollow(tx, Follow{Start: fr.Size, Frontier: fr, Prev: fr.Size})
+	})
+}
+
+// AddFollowed keeps the entries the device read, from the frontier's old
+// size on, and the new frontier (the caller checked it against a signed
+// checkpoint). Prev becomes the old size: what was logged before this
+// round began has had this round's pull to arrive.
+//
+// It returns the revisions logged in this device's name that it never
+// wrote. The server cannot sign those (every reader checks the device's
+// signature) but it can log what it likes, and this is where that shows:
+// everything this device wrote is in its vault before it is pushed (a
+// vault restored from a backup takes its own revisions back from the
+// server before the log is read).
+func (v *Vault) AddFollowed(entries []transparency.Entry, next transparency.Frontier) ([]Withheld, error) {
+	var forged []Withheld
+	err := v.Update(func(tx *Tx) error {
+		forged = nil
+		f, ok, err := v.followIn(tx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: the log is not followed yet", ErrNotFound)
+		}
+		if next.Size != f.Frontier.Size+int64(len(entries)) {
+			return fmt.Errorf("%w: %d entries do not take the log from %d to %d", ErrCorrupt, len(entries), f.Frontier.Size, next.Size)
+		}
+		cases, err := tx.btx.CreateBucketIfNotExists(bucketLogCase)
+		if err != nil {
+			return err
+		}
+		stmts, err := tx.btx.CreateBucketIfNotExists(bucketLogStmt)
+		if err != nil {
+			return err
+		}
+		for i, e := range entries {
+			index := f.Frontier.Size + int64(i)
+			switch e.Kind {
+			case transparency.KindRevision:
+				if err := cases.Put(logCaseKey(e.CaseID, index), e.Marshal()); err != nil {
+					return err
+				}
+				if e.Device == v.deviceID && tx.btx.Bucket(bucketRevs).Get(revKey(e.CaseID, e.RecordID, e.Rev)) == nil {
+					forged = append(forged, Withheld{Index: index, Entry: e,
+						Reason: "a revision the log holds in this laptop's name that this laptop never wrote"})
+				}
+			case transparency.KindStatement:
+				if err := stmts.Put([]byte(e.Statement), u64(uint64(index))); err != nil {
+					return err
+				}
+			}
+		}
+		return putFollow(tx, Follow{Start: f.Start, Frontier: next, Prev: f.Frontier.Size})
+	})
+	return forged, err
+}
+
+// followIn reads the follow record inside an update (already unlocked).
+func (v *Vault) followIn(tx *Tx) (Follow, bool, error) {
+	var f Follow
+	b := tx.btx.Bucket(bucketSync)
+	if b == nil || b.Get(syncFollow) == nil {
+		return f, false, nil
+	}
+	raw := b.Get(syncFollow)
+	if !tx.mac().verify(b.Get(syncFollowTag), "log-follow", raw) {
+		return f, false, fmt.Errorf("%w: the vault's copy of the log's shape does not authenticate", ErrDamaged)
+	}
+	if len(raw) < 16 {
+		return f, false, fmt.Errorf("%w: log follow record", ErrCorrupt)
+	}
+	f.Start = int64(binary.BigEndian.Uint64(raw))
+	f.Prev = int64(binary.BigEndian.Uint64(raw[8:]))
+	if err := f.Frontier.UnmarshalBinary(raw[16:]); err != nil {
+		return f, false, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return f, true, nil
+}
+
+func logCaseKey(caseID string, index int64) []byte {
+	k := append([]byte(caseID), 0)
+	return binary.BigEndian.AppendUint64(k, uint64(index))
+}
+
+// LoggedAt is the followed log's entry at index, when it logs a revision of
+// caseID (ok false: not followed that far, or another entry).
+func (v *Vault) LoggedAt(caseID string, index int64) (transparency.Entry, bool) {
+	var e transparency.Entry
+	ok := false
+	v.view(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketLogCase); b != nil {
+			if raw := b.Get(logCaseKey(caseID, index)); raw != nil {
+				var err error
+				e, err = transparency.UnmarshalEntry(raw)
+				ok = err == nil
+			}
+		}
+		return nil
+	})
+	return e, ok
+}
+
+// Withheld is a finding of LogFindings: something the log holds that this
+// device should have and has not, or holds in its name and never wrote.
+type Withheld struct {
+	Index  int64
+	Entry  transparency.Entry
+	Reason string
+}
+
+// LogFindings compares the followed log with the vault, for entries logged
+// before the previous round ended (Follow.Prev): the server has had a
+// whole round to hand them over.
+//
+//   - a revision of a case this device reads (caseworker or supervisor),
+//     sealed under a key epoch it holds, that is not here (applied or
+//     quarantined) and was not logged after a keyring that cut this device
+//     off the case: withheld;
+//   - a keyring of a case this device reads that is not here: a key change
+//     withheld (it either gives this device the new key or tells it that
+//     it was cut off; the server owes it both ways);
+//   - a statement that is not on this device's roster: withheld.
+//
+// Typists are handed only what a case opens to them, which the log does
+// not show: their devices check their own entries only.
+func (v *Vault) LogFindings() ([]Withheld, error) {
+	var out []Withheld
+	err := v.Update(func(tx *Tx) error {
+		out = nil
+		btx, keys := tx.btx, tx.keys
+		me, _ := v.me(tx.roster)
+		reader := me.User.Role == trust.RoleCaseworker || me.User.Role == trust.RoleSupervisor
+		{
+			f, ok, err := v.followIn(tx)
+			if err != nil || !ok {
+				return err
+			}
+			cases, err := btx.CreateBucketIfNotExists(bucketLogCase)
+			if err != nil {
+				return err
+			}
+			marks, err := btx.CreateBucketIfNotExists(bucketLogMark)
+			if err != nil {
+				return err
+			}
+			revs := btx.Bucket(bucketRevs)
+			quar := btx.Bucket(bucketQuarantine)
+			have := func(e transparency.Entry) bool {
+				return revs.Get(revKey(e.CaseID, e.RecordID, e.Rev)) != nil || (quar != nil && quar.Get(e.Rev[:]) != nil)
+			}
+			if reader {
+				found, err := v.findInCases(tx, cases, marks, keys.Cases(), f, have)
+				if err != nil {
+					return err
+				}
+				out = append(out, found...)
+			}
+			if sb := btx.Bucket(bucketLogStmt); sb != nil {
+				held := btx.Bucket(bucketStatements)
+				err := sb.ForEach(func(id, ix []byte) error {
+					index := int64(binary.BigEndian.Uint64(ix))
+					if index < f.Prev && (held == nil || held.Get(id) == nil) {
+						out = append(out, Withheld{Index: index, Entry: transparency.Entry{Kind: transparency.KindStatement, Statement: string(id)},
+							Reason: "a signed roster statement the server logged but has not handed to this laptop"})
+					}
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	})
+	slices.SortFunc(out, func(a, b Withheld) int { return int(a.Index - b.Index) })
+	return out, err
+}
+
+// findInCases checks each case's entries from its mark on.
+func (v *Vault) findInCases(tx *Tx, cases, marks *bolt.Bucket, caseIDs []string, f Follow, have func(transparency.Entry) bool) ([]Withheld, error) {
+	var out []Withheld
+	for _, caseID := range caseIDs {
+		ms, err := tx.memberships(caseID)
+		if err != nil {
+			return nil, err
+		}
+		held := uint32(tx.keys.Epochs(caseID))
+		from := f.Start
+		if m := marks.Get([]byte(caseID)); len(m) == 12 && binary.BigEndian.Uint32(m[8:]) == held {
+			from = max(from, int64(binary.BigEndian.Uint64(m)))
+		}
+		// The epoch whose keyring cut this device off the case, if one did.
+		var cutEpoch uint32
+		for e, m := range ms {
+			if _, cut := m.Cutoffs[v.deviceID]; cut && (cutEpoch == 0 || e < cutEpoch) {
+				cutEpoch = e
+			}
+		}
+		mark := from
+		contiguous := true
+		cutAt := int64(-1) // index of the first keyring entry of cutEpoch
+		c := cases.Cursor()
+		prefix := append([]byte(caseID), 0)
+		for k, raw := c.Seek(logCaseKey(caseID, from)); k != nil && bytes.HasPrefix(k, prefix); k, raw = c.Next() {
+			index := int64(binary.BigEndian.Uint64(k[len(prefix):]))
+			if index >= f.Prev {
+				break
+			}
+			e, err := transparency.UnmarshalEntry(raw)
+			if err != nil {
+				return nil, fmt.Errorf("%w: log entry %d: %v", ErrCorrupt, index, err)
+			}
+			if e.RecKind == record.KindKeyring && cutEpoch != 0 && e.Epoch == cutEpoch && cutAt < 0 {
+				cutAt = index
+			}
+			expected := false
+			switch {
+			case cutEpoch != 0 && (cutAt >= 0 && index > cutAt || e.Epoch > cutEpoch):
+				// after the keyring that cut this device off: none of its business
+			case e.RecKind == record.KindKeyring:
+				expected = true
+			default:
+				expected = tx.keys.Get(caseID, e.Epoch) != nil
+			}
+			if expected && !have(e) {
+				what := "a revision of a case this laptop reads, logged a round ago, that the server has not handed over"
+				if e.RecKind == record.KindKeyring {
+					what = "a key change of a case this laptop reads, logged a round ago, that the server has not handed over"
+				}
+				out = append(out, Withheld{Index: index, Entry: e, Reason: what})
+				contiguous = false
+			}
+			if contiguous {
+				mark = index + 1
+			}
+		}
+		if err := marks.Put([]byte(caseID), binary.BigEndian.AppendUint32(u64(uint64(mark)), held)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
