@@ -12,165 +12,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/fieldcase/fieldcase/bundle"
 	"github.com/fieldcase/fieldcase/bundle/bundletest"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/trust"
 )
-
-// fixture is a case as a producer would hand it to Write, made of real
-// signed revisions (bodies are opaque here: random bytes stand for the
-// sealed ciphertext), an agency with real statements, and a real log.
-type fixture struct {
-	t      *testing.T
-	agency *trust.AgencyKey
-	src    *bundle.Source
-	log    *bundletest.Log
-	devs   map[string]ed25519.PrivateKey
-	seqs   map[string]uint64
-	clock  time.Time
-	audit  map[string]*record.AuditEvent // device's last event
-}
-
-func newFixture(t *testing.T) *fixture {
-	t.Helper()
-	ak, err := trust.GenerateAgencyKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lg, err := bundletest.NewLog("test-log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, agency: ak, log: lg, devs: map[string]ed25519.PrivateKey{}, seqs: map[string]uint64{},
-		clock: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), audit: map[string]*record.AuditEvent{}}
-	f.src = &bundle.Source{CaseID: "CASE1", Ref: "GAL-2026-0142", Agency: ak.Public(), Producer: "the test",
-		Now: time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)}
-	f.src.Statements = append(f.src.Statements, ak.Sign(trust.Statement{Kind: trust.KindTeam, Team: "north", Name: "North team"}))
-	return f
-}
-
-// enrol makes a user with one laptop, as the agency and the code would sign.
-func (f *fixture) enrol(user, name, role, device string) {
-	f.t.Helper()
-	f.src.Statements = append(f.src.Statements, f.agency.Sign(trust.Statement{Kind: trust.KindUser, User: user, Name: name, Role: role, Team: "north", Version: 1}))
-	f.device(user, device)
-}
-
-func (f *fixture) device(user, device string) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	c := trust.NewCode(f.agency.Public())
-	f.src.Statements = append(f.src.Statements,
-		f.agency.Sign(trust.Statement{Kind: trust.KindGrant, Grant: c.GrantID(), User: user, Key: c.Key().Public().(ed25519.PublicKey), Expires: f.clock.Add(time.Hour)}),
-		trust.SignWithCode(c, trust.Statement{Kind: trust.KindDevice, Device: device, Name: user + "'s laptop", Recipient: "age1pq1test" + device,
-			Key: pub, Grant: c.GrantID(), Issued: f.clock}))
-	f.devs[device] = priv
-}
-
-// rogue is a device with a key but no statement at all.
-func (f *fixture) rogue(device string) {
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	f.devs[device] = priv
-}
-
-// rev makes a signed revision by device.
-func (f *fixture) rev(device, recordID string, kind record.Kind, deleted bool, parents ...record.RevID) *record.Revision {
-	f.t.Helper()
-	f.seqs[device]++
-	f.clock = f.clock.Add(time.Minute)
-	body := make([]byte, 96)
-	rand.Read(body)
-	r := &record.Revision{RecordID: recordID, Kind: kind, CaseID: f.src.CaseID, Parents: parents, Generation: uint64(1 + len(parents)),
-		HLC: record.HLC(uint64(f.clock.UnixMilli()) << 16), Device: device, Seq: f.seqs[device], Deleted: deleted, Body: body}
-	r.Seal()
-	r.Sign(func(m []byte) []byte { return ed25519.Sign(f.devs[device], m) })
-	return r
-}
-
-func (f *fixture) add(device string, kind record.Kind, v any) *record.Revision {
-	f.t.Helper()
-	r := f.rev(device, record.NewID(), kind, false)
-	if kind == record.KindCase {
-		r = f.rev(device, f.src.CaseID, kind, false)
-	}
-	f.src.Records = append(f.src.Records, bundle.Record{Rev: r, Value: v, Versions: 1})
-	return r
-}
-
-// event adds a signed audit event to device's chain.
-func (f *fixture) event(device, action, detail string) *record.Revision {
-	prev := f.audit[device]
-	e := &record.AuditEvent{Action: action, Detail: detail, At: f.clock.Add(time.Minute), Actor: device, Device: device, Seq: 1}
-	if prev != nil {
-		e.Seq, e.Prev = prev.Seq+1, prev.Hash()
-	}
-	e.Sign(func(m []byte) []byte { return ed25519.Sign(f.devs[device], m) })
-	f.audit[device] = e
-	return f.add(device, record.KindAudit, e)
-}
-
-// logAll logs every revision and attaches the evidence.
-func (f *fixture) logAll() {
-	f.t.Helper()
-	for _, r := range f.src.Records {
-		if err := f.log.AppendRevisions(r.Rev); err != nil {
-			f.t.Fatal(err)
-		}
-	}
-	for _, r := range f.src.Deletions {
-		if err := f.log.AppendRevisions(r); err != nil {
-			f.t.Fatal(err)
-		}
-	}
-	ev, err := f.log.Evidence()
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.src.Evidence = ev
-}
-
-// fakeOgg stands in for a recording's audio at this level (the real audio
-// path is tested in cmd/fieldcase).
-func fakeOgg(_ context.Context, r bundle.Record, w io.Writer) error {
-	_, err := fmt.Fprintf(w, "OggS not really: audio of %s", r.Rev.RecordID)
-	return err
-}
-
-// standardCase is a case with every kind of record, names in several
-// scripts, a transcript, a recording, a deletion and access events.
-func standardCase(t *testing.T) *fixture {
-	f := newFixture(t)
-	f.enrol("ada", "Ada Lovelace", trust.RoleCaseworker, "ada-laptop")
-	f.enrol("zoe", "Zoë Ångström-Ødegård", trust.RoleSupervisor, "zoe-laptop")
-	f.enrol("kat", "Катерина Σοφία", trust.RoleTypist, "kat-laptop")
-	f.add("ada-laptop", record.KindCase, &record.Case{Ref: "GAL-2026-0142", Subject: "Amélie Núñez", DOB: "2015-04-01", Status: "open", Risk: "high",
-		Address: "4 Kiln Lane, Ashbury", Opened: "2026-01-05", Summary: "Referred by the school nurse.\nTwo younger siblings at home.",
-		CourtDates: []record.CourtDate{{Date: "2026-05-20", Hearing: "IRH", Court: "Ashbury Family Court"}},
-		People:     []record.Person{{Name: "Łucja Núñez", Role: "mother"}, {Name: "יוסף", Role: "father"}}})
-	f.add("ada-laptop", record.KindNote, &record.Note{Kind: "visit", Date: "2026-03-04", Time: "14:00", Place: "Home", Attendees: []string{"Amélie", "Łucja"},
-		Text: "Visited at home. Amélie showed me her drawings 🎨 and said she felt safe.\n\nThe flat was warm; food in the fridge."})
-	f.add("zoe-laptop", record.KindNote, &record.Note{Kind: "supervision", Date: "2026-03-06", Text: "Discussed the plan with Ada."})
-	f.add("ada-laptop", record.KindConsent, &record.Consent{Person: "Łucja Núñez", Scope: []string{"health", "school"}, Decision: "given", Date: "2026-03-04", ReviewDate: "2027-03-04"})
-	f.add("ada-laptop", record.KindTask, &record.Task{Title: "Home visit", Kind: "visit", Due: "2026-03-18"})
-	transcript := record.NewID()
-	tr := f.rev("kat-laptop", transcript, record.KindNote, false)
-	f.src.Records = append(f.src.Records, bundle.Record{Rev: tr, Versions: 1, Value: &record.Note{Kind: "court", Date: "2026-03-08", Text: "Transcript: the child said she wants to stay with her grandmother."}})
-	f.add("ada-laptop", record.KindRecording, &record.Recording{Title: "Court report dictation", WorkType: "court report", Priority: "normal", Status: "transcribed",
-		Recorded: "2026-03-07T10:00:00Z", DurationMS: 95000, Codec: "opus", SampleRate: 16000, Timeline: []byte{1}, Transcript: transcript})
-	gone := f.add("ada-laptop", record.KindNote, &record.Note{Kind: "phone", Date: "2026-03-05", Text: "Wrong case."})
-	f.src.Records = f.src.Records[:len(f.src.Records)-1]
-	f.src.Deletions = append(f.src.Deletions, f.rev("ada-laptop", gone.RecordID, record.KindNote, true, gone.Rev))
-	f.event("ada-laptop", record.AuditOpen, "")
-	f.event("ada-laptop", record.AuditExport, "recording exported to report.ogg")
-	f.event("zoe-laptop", record.AuditOpen, "")
-	f.src.Audio = fakeOgg
-	return f
-}
 
 func write(t *testing.T, src *bundle.Source) (string, *bundle.Result) {
 	t.Helper()
@@ -192,9 +39,9 @@ func verify(t *testing.T, dir string) *bundle.Report {
 }
 
 func TestWriteVerify(t *testing.T) {
-	f := standardCase(t)
-	f.logAll()
-	dir, res := write(t, f.src)
+	f := bundletest.StandardCase(t)
+	f.LogAll()
+	dir, res := write(t, f.Src)
 	if len(res.Warnings) > 0 {
 		t.Errorf("warnings: %q", res.Warnings)
 	}
@@ -211,7 +58,7 @@ func TestWriteVerify(t *testing.T) {
 	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "no witness") {
 		t.Errorf("notes %q, want only that no witness cosigned", rep.Notes)
 	}
-	if rep.Logged != 11 || rep.Receipts != 11 || rep.Pages != res.Pages || rep.AgencyFingerprint != trust.AgencyFingerprint(f.agency.Public()) {
+	if rep.Logged != 11 || rep.Receipts != 11 || rep.Pages != res.Pages || rep.AgencyFingerprint != trust.AgencyFingerprint(f.Agency.Public()) {
 		t.Errorf("report %+v", rep)
 	}
 	for _, name := range []string{bundle.PDFName, bundle.ReadmeName, bundle.ManifestName, "recordings"} {
@@ -228,7 +75,7 @@ func TestWriteVerify(t *testing.T) {
 		}
 	}
 	readme, _ := os.ReadFile(filepath.Join(dir, bundle.ReadmeName))
-	for _, want := range []string{"fieldcase-verify FOLDER", trust.AgencyFingerprint(f.agency.Public()), "11 of the 11 revisions are proved"} {
+	for _, want := range []string{"fieldcase-verify FOLDER", trust.AgencyFingerprint(f.Agency.Public()), "11 of the 11 revisions are proved"} {
 		if !strings.Contains(string(readme), want) {
 			t.Errorf("README.txt lacks %q:\n%s", want, readme)
 		}
@@ -299,9 +146,9 @@ func flipByte(t *testing.T, path string, at int) {
 
 // Each way of tampering with a bundle is caught, naming the item.
 func TestTamper(t *testing.T) {
-	f := standardCase(t)
-	f.logAll()
-	dir, _ := write(t, f.src)
+	f := bundletest.StandardCase(t)
+	f.LogAll()
+	dir, _ := write(t, f.Src)
 	m := manifest(t, dir)
 	note := m.Records[1] // the first note
 	if note.Kind != record.KindNote {
@@ -319,9 +166,9 @@ func TestTamper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other.Key = f.log.Key
-	other.AppendRevisions(f.rev("ada-laptop", record.NewID(), record.KindNote, false))
-	other.AppendRevisions(f.src.Records[1].Rev)
+	other.Key = f.Log.Key
+	other.AppendRevisions(f.Rev("ada-laptop", record.NewID(), record.KindNote, false))
+	other.AppendRevisions(f.Src.Records[1].Rev)
 	otherProof, _ := other.Prove(other.Size(), 1)
 
 	cases := []struct {
@@ -400,9 +247,9 @@ func TestManifestEveryByte(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
 	}
-	f := standardCase(t)
-	f.logAll()
-	dir, _ := write(t, f.src)
+	f := bundletest.StandardCase(t)
+	f.LogAll()
+	dir, _ := write(t, f.Src)
 	path := filepath.Join(dir, bundle.ManifestName)
 	orig, err := os.ReadFile(path)
 	if err != nil {
@@ -426,11 +273,11 @@ func TestManifestEveryByte(t *testing.T) {
 // A revision by a device the agency never vouched for is written (with a
 // warning) and refused by the verifier, by name.
 func TestUnvouchedDevice(t *testing.T) {
-	f := standardCase(t)
-	f.rogue("rogue-laptop")
-	r := f.add("rogue-laptop", record.KindNote, &record.Note{Kind: "visit", Date: "2026-03-09", Text: "A note nobody can vouch for."})
-	f.logAll()
-	dir, res := write(t, f.src)
+	f := bundletest.StandardCase(t)
+	f.Rogue("rogue-laptop")
+	r := f.Add("rogue-laptop", record.KindNote, &record.Note{Kind: "visit", Date: "2026-03-09", Text: "A note nobody can vouch for."})
+	f.LogAll()
+	dir, res := write(t, f.Src)
 	if len(res.Warnings) == 0 || !strings.Contains(res.Warnings[0], "rogue-laptop") {
 		t.Errorf("warnings %q, want one naming the rogue device", res.Warnings)
 	}
@@ -444,11 +291,11 @@ func TestUnvouchedDevice(t *testing.T) {
 // A revoked laptop's writes after its cut-off are refused; those before
 // it stand.
 func TestRevokedDevice(t *testing.T) {
-	f := standardCase(t)
-	before := f.add("ada-laptop", record.KindNote, &record.Note{Kind: "visit", Date: "2026-03-10", Text: "Before the laptop was lost."})
-	f.src.Statements = append(f.src.Statements, f.agency.Sign(trust.Statement{Kind: trust.KindRevoke, Device: "ada-laptop", AfterSeq: before.Seq, Reason: "stolen"}))
-	after := f.add("ada-laptop", record.KindNote, &record.Note{Kind: "visit", Date: "2026-03-11", Text: "Written with the stolen laptop."})
-	dir, _ := write(t, f.src)
+	f := bundletest.StandardCase(t)
+	before := f.Add("ada-laptop", record.KindNote, &record.Note{Kind: "visit", Date: "2026-03-10", Text: "Before the laptop was lost."})
+	f.Src.Statements = append(f.Src.Statements, f.Agency.Sign(trust.Statement{Kind: trust.KindRevoke, Device: "ada-laptop", AfterSeq: before.Seq, Reason: "stolen"}))
+	after := f.Add("ada-laptop", record.KindNote, &record.Note{Kind: "visit", Date: "2026-03-11", Text: "Written with the stolen laptop."})
+	dir, _ := write(t, f.Src)
 	rep := verify(t, dir)
 	wantProblem(t, rep, "note "+after.RecordID, "after it was revoked")
 	for _, p := range rep.Problems {
@@ -473,8 +320,8 @@ func statementKinds(m *bundle.Manifest) []string {
 // Without log evidence a bundle still verifies, saying so; RequireLog
 // refuses it.
 func TestNoEvidence(t *testing.T) {
-	f := standardCase(t)
-	dir, res := write(t, f.src)
+	f := bundletest.StandardCase(t)
+	dir, res := write(t, f.Src)
 	if res.Logged != 0 {
 		t.Errorf("logged %d", res.Logged)
 	}
@@ -497,13 +344,13 @@ func TestNoEvidence(t *testing.T) {
 // Evidence that does not check is left out with a warning, never written
 // for the verifier to trip on.
 func TestBadEvidenceLeftOut(t *testing.T) {
-	f := standardCase(t)
-	f.logAll()
-	bad := f.src.Records[1].Rev.Rev
-	le := f.src.Evidence.Entries[bad]
+	f := bundletest.StandardCase(t)
+	f.LogAll()
+	bad := f.Src.Records[1].Rev.Rev
+	le := f.Src.Evidence.Entries[bad]
 	le.Index++
-	f.src.Evidence.Entries[bad] = le
-	dir, res := write(t, f.src)
+	f.Src.Evidence.Entries[bad] = le
+	dir, res := write(t, f.Src)
 	if !strings.Contains(strings.Join(res.Warnings, "\n"), "inclusion proof does not hold") {
 		t.Errorf("warnings %q", res.Warnings)
 	}
@@ -514,9 +361,9 @@ func TestBadEvidenceLeftOut(t *testing.T) {
 
 // A date range keeps the records of the range, and the case summary.
 func TestDateRange(t *testing.T) {
-	f := standardCase(t)
-	f.src.From, f.src.To = "2026-03-05", "2026-03-06"
-	dir, _ := write(t, f.src)
+	f := bundletest.StandardCase(t)
+	f.Src.From, f.Src.To = "2026-03-05", "2026-03-06"
+	dir, _ := write(t, f.Src)
 	m := manifest(t, dir)
 	var kinds []string
 	for _, e := range m.Records {
@@ -535,9 +382,9 @@ func TestDateRange(t *testing.T) {
 
 // Past the page limit the bundle is still made, and says so.
 func TestPageLimit(t *testing.T) {
-	f := standardCase(t)
+	f := bundletest.StandardCase(t)
 	dir := filepath.Join(t.TempDir(), "b")
-	res, err := bundle.Write(context.Background(), dir, f.src, bundle.Options{MaxPages: 3})
+	res, err := bundle.Write(context.Background(), dir, f.Src, bundle.Options{MaxPages: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -553,17 +400,17 @@ func TestPageLimit(t *testing.T) {
 // Write refuses a directory that holds anything, and leaves nothing behind
 // when it fails.
 func TestWriteRefusesNonEmpty(t *testing.T) {
-	f := standardCase(t)
+	f := bundletest.StandardCase(t)
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "b")
 	os.Mkdir(dir, 0o700)
 	os.WriteFile(filepath.Join(dir, "x"), nil, 0o600)
-	if _, err := bundle.Write(context.Background(), dir, f.src, bundle.Options{}); err == nil {
+	if _, err := bundle.Write(context.Background(), dir, f.Src, bundle.Options{}); err == nil {
 		t.Fatal("wrote into a non-empty directory")
 	}
-	f.src.Audio = func(context.Context, bundle.Record, io.Writer) error { return fmt.Errorf("disk full") }
+	f.Src.Audio = func(context.Context, bundle.Record, io.Writer) error { return fmt.Errorf("disk full") }
 	dir2 := filepath.Join(parent, "c")
-	if _, err := bundle.Write(context.Background(), dir2, f.src, bundle.Options{}); err == nil || !strings.Contains(err.Error(), "disk full") {
+	if _, err := bundle.Write(context.Background(), dir2, f.Src, bundle.Options{}); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("error %v, want disk full", err)
 	}
 	ents, _ := os.ReadDir(parent)
