@@ -36,20 +36,20 @@ type VerifyOptions struct {
 type Report struct {
 	// Problems name each item that fails: a file, a record, a page, the
 	// manifest, the checkpoint — and what is wrong with it.
-	Problems []Problem
+	Problems []Problem `json:"problems"`
 	// Notes are what the bundle does not prove without being wrong: a
 	// revision not yet in the log, a checkpoint no witness cosigned.
-	Notes []string
+	Notes []string `json:"notes"`
 	// Checked says, for people, what was checked and held.
-	Checked []string
+	Checked []string `json:"checked"`
 
-	AgencyFingerprint string
-	Records           int // revisions checked, tombstones included
-	Files             int
-	Pages             int
-	Logged            int
-	Receipts          int
-	Witnesses         []string // who cosigned the checkpoint (user names)
+	AgencyFingerprint string   `json:"agency_fingerprint"`
+	Records           int      `json:"records"` // revisions checked, tombstones included
+	Files             int      `json:"files"`
+	Pages             int      `json:"pages"`
+	Logged            int      `json:"logged"`
+	Receipts          int      `json:"receipts"`
+	Witnesses         []string `json:"witnesses"` // who cosigned the checkpoint (user names)
 }
 
 // OK reports whether the bundle verifies.
@@ -57,8 +57,8 @@ func (r *Report) OK() bool { return len(r.Problems) == 0 }
 
 // Problem is one failing item.
 type Problem struct {
-	Item string // "bundle.pdf", "recordings/x.ogg", "note 01J…", "bundle.pdf page B3", "manifest.json", "checkpoint"
-	What string
+	Item string `json:"item"` // "bundle.pdf", "recordings/x.ogg", "note 01J…", "bundle.pdf page B3", "manifest.json", "checkpoint"
+	What string `json:"what"`
 }
 
 func (p Problem) String() string { return p.Item + ": " + p.What }
@@ -195,9 +195,12 @@ func (v *verifier) files(ctx context.Context) {
 		case err != nil:
 			v.bad[f.Name] = true
 			v.fail(f.Name, "cannot be read: %v", err)
-		case n != f.Size || hex.EncodeToString(h.Sum(nil)) != f.SHA256:
+		case n != f.Size:
 			v.bad[f.Name] = true
-			v.fail(f.Name, "changed since the bundle was made: its SHA-256 (%d bytes) is not the one the manifest lists (%d bytes)%s", n, f.Size, v.whose(f.Name))
+			v.fail(f.Name, "changed since the bundle was made: it has %d bytes, the manifest lists %d%s", n, f.Size, v.whose(f.Name))
+		case hex.EncodeToString(h.Sum(nil)) != f.SHA256:
+			v.bad[f.Name] = true
+			v.fail(f.Name, "changed since the bundle was made: its SHA-256 is not the one the manifest lists%s", v.whose(f.Name))
 		default:
 			ok++
 		}
