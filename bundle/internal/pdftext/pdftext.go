@@ -25,7 +25,8 @@ var ErrFormat = errors.New("not a PDF this checker reads")
 const (
 	maxDepth   = 32
 	maxPages   = 100000
-	maxStream  = 64 << 20 // decompressed bytes of one content stream
+	maxStream  = 64 << 20  // decompressed bytes of one content stream
+	maxTotal   = 512 << 20 // decompressed bytes of all of them
 	maxObjects = 10000000
 )
 
@@ -49,7 +50,7 @@ type Doc struct {
 
 // Read reads a PDF's text and page labels.
 func Read(b []byte) (*Doc, error) {
-	r := &reader{b: b}
+	r := &reader{b: b, visited: map[int]bool{}, budget: maxTotal}
 	if !bytes.HasPrefix(b, []byte("%PDF-")) {
 		return nil, fmt.Errorf("%w: no PDF header", ErrFormat)
 	}
@@ -101,6 +102,8 @@ type (
 type reader struct {
 	b       []byte
 	offsets map[int]int
+	visited map[int]bool // page tree nodes walked: a cycle is refused
+	budget  int64        // decompressed bytes left for the whole document
 }
 
 // xref reads the cross-reference table that startxref points at, and the
@@ -226,6 +229,12 @@ func (r *reader) pages(v any, out *[]dict, depth int) error {
 	if depth > maxDepth {
 		return fmt.Errorf("%w: page tree too deep", ErrFormat)
 	}
+	if rf, ok := v.(ref); ok {
+		if r.visited[rf.num] {
+			return fmt.Errorf("%w: the page tree has a cycle", ErrFormat)
+		}
+		r.visited[rf.num] = true
+	}
 	o, err := r.resolve(v, 0)
 	if err != nil {
 		return err
@@ -290,6 +299,9 @@ func (r *reader) pageText(pg dict) ([]string, error) {
 		data, err := decode(s)
 		if err != nil {
 			return nil, err
+		}
+		if r.budget -= int64(len(data)); r.budget < 0 {
+			return nil, fmt.Errorf("%w: content streams too large", ErrFormat)
 		}
 		content = append(append(content, data...), '\n')
 	}
