@@ -342,7 +342,8 @@ func (w *writer) recordings(ctx context.Context) error {
 		f, err := w.create(rel, func(wr io.Writer) error { return w.src.Audio(ctx, s.Record, wr) })
 		if errors.Is(err, ErrNoAudio) {
 			os.Remove(filepath.Join(w.dir, filepath.FromSlash(rel)))
-			w.warn("recording %s has no audio here: listed without a file", s.Rev.RecordID)
+			w.files = slices.DeleteFunc(w.files, func(f File) bool { return f.Name == rel })
+			w.warn("recording %s: %v: listed without a file", s.Rev.RecordID, err)
 			continue
 		}
 		if err != nil {

@@ -118,3 +118,9 @@ func (l *Log) Evidence() (*bundle.Evidence, error) {
 	}
 	return ev, nil
 }
+
+// Index is where the log holds a revision and when it was appended.
+func (l *Log) Index(rev record.RevID) (int64, time.Time, bool) {
+	i, ok := l.index[rev]
+	return i, l.times[rev], ok
+}
