@@ -31,7 +31,7 @@ import (
 // as a server's enrolment would leave it (without a server): the agency
 // signs the team, the user and a grant; the code's key signs the device
 // statement; the vault pins the agency key and keeps the statements.
-func enrolledVault(t *testing.T, path, pass string) (*store.Vault, *trust.AgencyKey) {
+func enrolledVault(t testing.TB, path, pass string) (*store.Vault, *trust.AgencyKey) {
 	t.Helper()
 	v, err := store.Create(path, pass, store.Profile{Name: "Ada Lovelace", UserID: "ada", Team: "north", Role: trust.RoleCaseworker}, store.Options{WorkFactor: 10})
 	if err != nil {
@@ -149,7 +149,7 @@ func realCase(t *testing.T, v *store.Vault) (caseID string, rec *dictation.Recor
 // logCase logs every revision of the case in a real log (after entries of
 // other cases), and returns the evidence against its checkpoint, cosigned
 // by the laptop as a witness.
-func logCase(t *testing.T, v *store.Vault, caseID string) (*bundletest.Log, evidenceFunc) {
+func logCase(t testing.TB, v *store.Vault, caseID string) (*bundletest.Log, evidenceFunc) {
 	t.Helper()
 	lg, err := bundletest.NewLog("cases.agency.test")
 	if err != nil {
