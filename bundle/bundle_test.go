@@ -418,3 +418,23 @@ func TestWriteRefusesNonEmpty(t *testing.T) {
 		t.Errorf("a failed write left %d entries beside the bundle", len(ents)-1)
 	}
 }
+
+// The format is pinned: a manifest written when it was defined still
+// parses, and re-encodes to the very same bytes.
+func TestManifestKnownAnswer(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "manifest-v1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := bundle.ParseManifest(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Records) != 10 || len(m.Deletions) != 1 || len(m.Statements) != 10 || m.Log == nil || m.Records[0].Log.Receipt == nil {
+		t.Errorf("the known manifest reads as %d records, %d deletions, %d statements", len(m.Records), len(m.Deletions), len(m.Statements))
+	}
+	again, err := m.Marshal()
+	if err != nil || !bytes.Equal(again, b) {
+		t.Errorf("the known manifest re-encodes differently (%v)", err)
+	}
+}
