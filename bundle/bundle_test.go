@@ -181,6 +181,11 @@ func TestTamper(t *testing.T) {
 			i := bytes.Index(b, []byte("stream\n")) // the first page's content
 			flipByte(t, filepath.Join(dir, bundle.PDFName), i+40)
 		}, bundle.PDFName, "changed since the bundle was made"},
+		{"a flipped byte in a PDF page, by page", func(dir string) {
+			b, _ := os.ReadFile(filepath.Join(dir, bundle.PDFName))
+			i := bytes.Index(b, []byte("stream\n"))
+			flipByte(t, filepath.Join(dir, bundle.PDFName), i+40)
+		}, bundle.PDFName + " page i (page 1 of the file)", "its content cannot be read"},
 		{"a flipped byte in a recording", func(dir string) { flipByte(t, filepath.Join(dir, rec), 10) }, rec, "changed since the bundle was made"},
 		{"a removed recording", func(dir string) { os.Remove(filepath.Join(dir, rec)) }, rec, "missing"},
 		{"a removed PDF", func(dir string) { os.Remove(filepath.Join(dir, bundle.PDFName)) }, bundle.PDFName, "missing"},

@@ -548,8 +548,11 @@ func (v *verifier) pdf() {
 			}
 		}
 		item := fmt.Sprintf("%s page %d", PDFName, i+1)
-		if label != "" {
+		switch {
+		case label != "":
 			item = PDFName + " page " + label
+		case doc.Labels != nil && doc.Labels[i] != "":
+			item = fmt.Sprintf("%s page %s (page %d of the file)", PDFName, doc.Labels[i], i+1)
 		}
 		if pg.Err != nil {
 			v.fail(item, "its content cannot be read: %v", pg.Err)
