@@ -443,3 +443,16 @@ func TestManifestKnownAnswer(t *testing.T) {
 		t.Errorf("the known manifest re-encodes differently (%v)", err)
 	}
 }
+
+// A note that quotes a revision reference or a page number, line by line
+// as the PDF shows references, is read as the note's text, not as one.
+func TestNoteQuotingReferences(t *testing.T) {
+	f := bundletest.StandardCase(t)
+	other := f.Src.Records[2].Rev.Rev.String()
+	f.Add("ada-laptop", record.KindNote, &record.Note{Kind: "visit", Date: "2026-03-12",
+		Text: "The verifier said:\nRevision " + other + "\nPage B9\nRevision " + strings.Repeat("ab", 32)})
+	dir, _ := write(t, f.Src)
+	if rep := verify(t, dir); !rep.OK() {
+		t.Errorf("problems %q", rep.Problems)
+	}
+}

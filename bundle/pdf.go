@@ -134,7 +134,7 @@ func (d *doc) footer() {
 	p.SetY(-14)
 	p.SetFont(fontFamily, "", smallSize)
 	p.SetTextColor(90, 90, 90)
-	p.CellFormat(120, smallLine, clean(d.ref), "", 0, "L", false, 0, "")
+	p.CellFormat(120, smallLine, clean("Case "+d.ref), "", 0, "L", false, 0, "")
 	// The page's label, alone in its own text run: the verifier reads it.
 	p.CellFormat(0, smallLine, "Page "+d.label(), "", 0, "R", false, 0, "")
 	p.SetTextColor(0, 0, 0)

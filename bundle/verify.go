@@ -515,6 +515,11 @@ func (v *verifier) audit() {
 	}
 }
 
+// The page number and the revision references are set in sizes no user
+// text is set in (notes are 12 pt, the lines about them 10 pt), so that a
+// note quoting "Revision …" or "Page B3" is never read as one.
+const pageNumberSize = smallSize
+
 var (
 	pageRE = regexp.MustCompile(`^Page ([A-Z][1-9][0-9]*|[ivxlcdm]+)$`)
 	revRE  = regexp.MustCompile(`^Revision ([0-9a-f]{64})$`)
@@ -543,7 +548,7 @@ func (v *verifier) pdf() {
 	for i, pg := range doc.Pages {
 		label := ""
 		for _, run := range pg.Runs {
-			if m := pageRE.FindStringSubmatch(run); m != nil {
+			if m := pageRE.FindStringSubmatch(run.Text); m != nil && run.Size == pageNumberSize {
 				label = m[1]
 			}
 		}
@@ -564,8 +569,8 @@ func (v *verifier) pdf() {
 			v.fail(item, "is labelled %q in the PDF's page labels but numbered %q on the page", doc.Labels[i], label)
 		}
 		for _, run := range pg.Runs {
-			m := revRE.FindStringSubmatch(run)
-			if m == nil {
+			m := revRE.FindStringSubmatch(run.Text)
+			if m == nil || run.Size != refSize {
 				continue
 			}
 			e := v.byRev[m[1]]

@@ -30,11 +30,18 @@ const (
 	maxObjects = 10000000
 )
 
+// Run is one text-showing operator's text (Tj, TJ, ' or "), and the font
+// size it is set in (the Tf operator's, in points).
+type Run struct {
+	Text string
+	Size float64
+}
+
 // Page is one page's text.
 type Page struct {
-	// Runs are the page's text runs (each Tj, TJ, ' or " operator's
-	// text), in the order the content stream sets them.
-	Runs []string
+	// Runs are the page's text runs, in the order the content stream sets
+	// them.
+	Runs []Run
 	// Err is why the page's content could not be read; Runs is then
 	// what was read before it.
 	Err error
@@ -270,7 +277,7 @@ func (r *reader) pages(v any, out *[]dict, depth int) error {
 }
 
 // pageText reads the text runs of a page's content.
-func (r *reader) pageText(pg dict) ([]string, error) {
+func (r *reader) pageText(pg dict) ([]Run, error) {
 	c, err := r.resolve(pg["Contents"], 0)
 	if err != nil {
 		return nil, err
@@ -335,11 +342,21 @@ func decode(s stream) ([]byte, error) {
 }
 
 // textRuns runs through a content stream, keeping the text each showing
-// operator sets.
-func textRuns(content []byte) ([]string, error) {
+// operator sets, with the font size in force (Tf, saved by q and restored
+// by Q).
+func textRuns(content []byte) ([]Run, error) {
 	l := &lexer{b: content}
 	var operands []any
-	var runs []string
+	var runs []Run
+	size := 0.0
+	var saved []float64
+	show := func(v any) error {
+		s, err := text(v)
+		if err == nil {
+			runs = append(runs, Run{Text: s, Size: size})
+		}
+		return err
+	}
 	for {
 		v, err := l.value(0)
 		if err == io.EOF {
@@ -357,21 +374,35 @@ func textRuns(content []byte) ([]string, error) {
 			continue
 		}
 		switch kw {
+		case "q":
+			if len(saved) > maxDepth {
+				return runs, fmt.Errorf("%w: graphics states nested too deep", ErrFormat)
+			}
+			saved = append(saved, size)
+		case "Q":
+			if len(saved) > 0 {
+				size, saved = saved[len(saved)-1], saved[:len(saved)-1]
+			}
+		case "Tf":
+			if len(operands) >= 2 {
+				switch n := operands[len(operands)-1].(type) {
+				case int64:
+					size = float64(n)
+				case float64:
+					size = n
+				}
+			}
 		case "Tj", "'":
 			if len(operands) >= 1 {
-				s, err := text(operands[len(operands)-1])
-				if err != nil {
+				if err := show(operands[len(operands)-1]); err != nil {
 					return runs, err
 				}
-				runs = append(runs, s)
 			}
 		case `"`:
 			if len(operands) >= 3 {
-				s, err := text(operands[2])
-				if err != nil {
+				if err := show(operands[2]); err != nil {
 					return runs, err
 				}
-				runs = append(runs, s)
 			}
 		case "TJ":
 			if len(operands) >= 1 {
@@ -389,7 +420,7 @@ func textRuns(content []byte) ([]string, error) {
 						run += s
 					}
 				}
-				runs = append(runs, run)
+				runs = append(runs, Run{Text: run, Size: size})
 			}
 		}
 		operands = operands[:0]

@@ -24,6 +24,7 @@ func pdfOf(pages [][]string, labels string) []byte {
 	n := 3
 	for _, runs := range pages {
 		var content bytes.Buffer
+		content.WriteString("BT /F1 9.00 Tf ET\n")
 		for _, r := range runs {
 			var s []byte
 			for _, u := range utf16.Encode([]rune(r)) {
@@ -64,7 +65,7 @@ func TestRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := fmt.Sprint(doc.Labels, len(doc.Pages), doc.Pages[1].Runs, doc.Pages[2].Runs)
-	want := fmt.Sprint([]string{"i", "A1", "A2"}, 3, []string{"Łucja (mother) said \\ \"hi\"", "Page A1"}, []string{"Ωμέγα", "Page A2"})
+	want := fmt.Sprint([]string{"i", "A1", "A2"}, 3, []Run{{"Łucja (mother) said \\ \"hi\"", 9}, {"Page A1", 9}}, []Run{{"Ωμέγα", 9}, {"Page A2", 9}})
 	if got != want {
 		t.Errorf("got %s\nwant %s", got, want)
 	}
