@@ -27,6 +27,7 @@ test_pkgs=(
 	"espeak-ng|speaks test sentences into the virtual microphone"
 	"sox|makes and measures test audio"
 	"opus-tools|opusinfo checks the Ogg Opus files fieldcase exports"
+	"poppler-utils|pdfinfo and pdftotext check the court bundle's PDF (pages, index, page labels)"
 	"postgresql|a throwaway PostgreSQL for the server's PostgreSQL backend tests"
 	"man-db|man -l renders the generated man pages in their test"
 	"mandoc|mandoc -T lint checks the generated man pages"

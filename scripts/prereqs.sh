@@ -55,6 +55,7 @@ if [[ $level == test ]]; then
 	need_cmd espeak-ng espeak-ng "it speaks into the virtual microphone"
 	need_cmd sox sox "it measures test audio"
 	need_cmd opusinfo opus-tools "it checks exported Ogg Opus files"
+	need_cmd pdftotext poppler-utils "it checks the court bundle's PDF (index, page labels, text)"
 	need_cmd man man-db "the man page test renders them with man -l"
 	need_cmd mandoc mandoc "the man page test lints them"
 	need_cmd zsh zsh "the completion test parses the zsh script"

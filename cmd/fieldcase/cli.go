@@ -17,28 +17,30 @@ type CLI struct {
 	Vault   string           `help:"Vault file (default: ${default_vault}; env FIELDCASE_VAULT)." placeholder:"PATH" type:"path"`
 	Version kong.VersionFlag `help:"Print the version and exit."`
 
-	Open      openCmd      `cmd:"" default:"withargs" hidden:"" help:"Open the terminal UI (what 'fieldcase' alone does; this name is for scripts)."`
-	Init      initCmd      `cmd:"" help:"Create a new vault on this device."`
-	Case      caseCmd      `cmd:"" help:"Add, list, show and edit cases."`
-	Note      noteCmd      `cmd:"" help:"Add, list and edit case notes."`
-	Consent   consentCmd   `cmd:"" help:"Record and list consent decisions."`
-	Task      taskCmd      `cmd:"" help:"Add, list and complete tasks and visits."`
-	Search    searchCmd    `cmd:"" help:"Search the text of every note."`
-	Import    importCmd    `cmd:"" help:"Import cases, notes, consents and tasks from JSON Lines."`
-	Export    exportCmd    `cmd:"" help:"Export every record as JSON Lines (decrypted)."`
-	Demo      demoCmd      `cmd:"" help:"Create a vault full of fictional demo cases."`
-	Enroll    enrollCmd    `cmd:"" help:"Register this device with the agency's case server."`
-	Sync      syncCmd      `cmd:"" help:"Sync once with the case server (the TUI syncs by itself)."`
-	Record    recordCmd    `cmd:"" help:"Dictate into a case from the microphone."`
-	Audit     auditCmd     `cmd:"" help:"A case's access history, and checks of the audit trail."`
-	Team      teamCmd      `cmd:"" help:"The team's caseloads and weighting policy (supervisors)."`
-	Recording recordingCmd `cmd:"" help:"List, export and submit recordings."`
-	Passwd    passwdCmd    `cmd:"" help:"Change the vault passphrase."`
-	Device    deviceCmd    `cmd:"" help:"Pair another laptop of yours, or revoke a lost one."`
-	Roster    rosterCmd    `cmd:"" help:"Who the agency's signed roster says may hold case keys, with fingerprints."`
-	Doctor    doctorCmd    `cmd:"" help:"Check this vault: quarantined records, roster problems, a restored backup, the server's log."`
-	Receipts  receiptsCmd  `cmd:"" help:"The server's signed receipts for what this laptop sent in a case: proof of delivery."`
-	Config    configCmd    `cmd:"" help:"Show and change settings (the settings file)."`
+	Open         openCmd         `cmd:"" default:"withargs" hidden:"" help:"Open the terminal UI (what 'fieldcase' alone does; this name is for scripts)."`
+	Init         initCmd         `cmd:"" help:"Create a new vault on this device."`
+	Case         caseCmd         `cmd:"" help:"Add, list, show and edit cases."`
+	Note         noteCmd         `cmd:"" help:"Add, list and edit case notes."`
+	Consent      consentCmd      `cmd:"" help:"Record and list consent decisions."`
+	Task         taskCmd         `cmd:"" help:"Add, list and complete tasks and visits."`
+	Search       searchCmd       `cmd:"" help:"Search the text of every note."`
+	Import       importCmd       `cmd:"" help:"Import cases, notes, consents and tasks from JSON Lines."`
+	Export       exportCmd       `cmd:"" help:"Export every record as JSON Lines (decrypted)."`
+	Demo         demoCmd         `cmd:"" help:"Create a vault full of fictional demo cases."`
+	Enroll       enrollCmd       `cmd:"" help:"Register this device with the agency's case server."`
+	Sync         syncCmd         `cmd:"" help:"Sync once with the case server (the TUI syncs by itself)."`
+	Record       recordCmd       `cmd:"" help:"Dictate into a case from the microphone."`
+	Audit        auditCmd        `cmd:"" help:"A case's access history, and checks of the audit trail."`
+	Team         teamCmd         `cmd:"" help:"The team's caseloads and weighting policy (supervisors)."`
+	Recording    recordingCmd    `cmd:"" help:"List, export and submit recordings."`
+	Bundle       bundleCmd       `cmd:"" help:"Write a case's court bundle: an indexed PDF, the recordings, and the evidence that checks them."`
+	VerifyBundle verifyBundleCmd `cmd:"" name:"verify-bundle" help:"Check a court bundle from its files alone (as fieldcase-verify does)."`
+	Passwd       passwdCmd       `cmd:"" help:"Change the vault passphrase."`
+	Device       deviceCmd       `cmd:"" help:"Pair another laptop of yours, or revoke a lost one."`
+	Roster       rosterCmd       `cmd:"" help:"Who the agency's signed roster says may hold case keys, with fingerprints."`
+	Doctor       doctorCmd       `cmd:"" help:"Check this vault: quarantined records, roster problems, a restored backup, the server's log."`
+	Receipts     receiptsCmd     `cmd:"" help:"The server's signed receipts for what this laptop sent in a case: proof of delivery."`
+	Config       configCmd       `cmd:"" help:"Show and change settings (the settings file)."`
 
 	HelpCmd    cli.HelpCmd       `cmd:"" name:"help" help:"Show the help of a command, e.g. 'fieldcase help case add'."`
 	Completion cli.CompletionCmd `cmd:"" help:"Print a shell completion script: bash, zsh or fish (e.g. add 'source <(fieldcase completion bash)' to ~/.bashrc)."`

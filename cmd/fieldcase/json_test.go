@@ -77,6 +77,7 @@ func TestJSONKeysAreSnakeCase(t *testing.T) {
 		"case": "DEMO-0001",
 		"ref":  "DEMO-0001",
 		"text": "school",
+		"dir":  testBundle(t), // verify-bundle
 	}
 	cmds := commandsWith(parserForTest(t).Model.Node, "json")
 	if len(cmds) < 10 {

@@ -29,6 +29,7 @@ type ExportCmd struct {
 	All      bool     `help:"Export every case the recovery identity can open."`
 	Out      string   `required:"" type:"path" help:"Directory to write into (created; must be empty or absent)." placeholder:"DIR"`
 	From     string   `help:"Read this backup file or stopped server's data directory instead of --data / --db." placeholder:"FILE|DIR"`
+	Bundle   bool     `help:"Write each case as a court bundle (an indexed PDF, the recordings, and the signed originals with the server's log proofs, checked by fieldcase-verify) instead of Markdown and JSON."`
 }
 
 func (c *ExportCmd) Run(a *app) error {
@@ -103,6 +104,9 @@ func (c *ExportCmd) Run(a *app) error {
 	}
 	if err := os.MkdirAll(c.Out, 0o700); err != nil {
 		return exportWriteError(c.Out, err)
+	}
+	if c.Bundle {
+		return c.writeBundles(a, st, id, exported)
 	}
 	var index []map[string]any
 	for _, ce := range exported {
@@ -227,6 +231,10 @@ type caseExport struct {
 	Unreadable []string `json:"unreadable,omitempty"`
 
 	keys map[uint32][]*crypto.CaseKey
+	// revs are the revisions read, by id; tombstones the deletions: what
+	// a court bundle shows as signed originals.
+	revs       map[string]*record.Revision
+	tombstones []*record.Revision
 }
 
 // Ref is the case's reference, or its id when the case record is unreadable.
@@ -242,7 +250,7 @@ func (c *caseExport) Ref() string {
 // readCase decrypts a case's current records: for each record its heads
 // (every version not superseded; deleted records are left out).
 func readCase(tx server.Tx, id *crypto.Identity, sc server.Case) (*caseExport, error) {
-	ce := &caseExport{ID: sc.ID, keys: map[uint32][]*crypto.CaseKey{}}
+	ce := &caseExport{ID: sc.ID, keys: map[uint32][]*crypto.CaseKey{}, revs: map[string]*record.Revision{}}
 	if t, err := tx.Team(sc.TeamID); err == nil {
 		ce.Team = t.Name
 	}
@@ -284,6 +292,10 @@ func readCase(tx server.Tx, id *crypto.Identity, sc server.Case) (*caseExport, e
 			}
 			ce.keys[kr.Epoch] = append(ce.keys[kr.Epoch], key)
 			continue
+		}
+		ce.revs[rev.Rev.String()] = rev
+		if rev.Deleted {
+			ce.tombstones = append(ce.tombstones, rev)
 		}
 		if _, ok := byRecord[rev.RecordID]; !ok {
 			order = append(order, rev.RecordID)

@@ -93,14 +93,7 @@ func (c *caseExport) writeRecording(ctx context.Context, st server.Store, dir st
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	src := &chunkSource{c: c, recordingID: e.ID, refs: map[[2]uint32]record.ChunkRef{},
-		sizes: map[uint32][]int{}, asked: map[[2]uint32]bool{}}
-	for _, ref := range r.Chunks {
-		src.refs[[2]uint32{ref.Take, ref.Index}] = ref
-	}
-	for _, tk := range tl.Takes() {
-		src.sizes[tk.ID] = tk.Chunks
-	}
+	src := c.chunkSource(e.ID, r, tl)
 	err = writeFile(path, func(f *os.File) error {
 		return st.View(ctx, func(tx server.Tx) error {
 			src.tx = tx
@@ -121,6 +114,20 @@ func (c *caseExport) writeRecording(ctx context.Context, st server.Store, dir st
 		return a, nil
 	}
 	return a, err
+}
+
+// chunkSource reads the chunks of recording id (its manifest r, its
+// timeline tl) from the store.
+func (c *caseExport) chunkSource(id string, r *record.Recording, tl *track.Timeline) *chunkSource {
+	src := &chunkSource{c: c, recordingID: id, refs: map[[2]uint32]record.ChunkRef{},
+		sizes: map[uint32][]int{}, asked: map[[2]uint32]bool{}}
+	for _, ref := range r.Chunks {
+		src.refs[[2]uint32{ref.Take, ref.Index}] = ref
+	}
+	for _, tk := range tl.Takes() {
+		src.sizes[tk.ID] = tk.Chunks
+	}
+	return src
 }
 
 // chunkSource reads a recording's chunks from the server's store and opens
