@@ -52,18 +52,25 @@ func (tx *Tx) Audit(caseID, action, detail string) error {
 // AuditEvents lists the audit events of a case this device holds, oldest
 // first: its access history.
 func (v *Vault) AuditEvents(caseID string) ([]record.AuditEvent, error) {
+	items, err := v.AuditItems(caseID)
+	out := make([]record.AuditEvent, len(items))
+	for i, it := range items {
+		out[i] = it.Value
+	}
+	return out, err
+}
+
+// AuditItems is AuditEvents with the revision each event came in (for a
+// court bundle, which names every event's signed revision), in the same
+// order.
+func (v *Vault) AuditItems(caseID string) ([]Item[record.AuditEvent], error) {
 	items, err := items[record.AuditEvent](v, caseID, record.KindAudit)
 	if err != nil {
 		return nil, err
 	}
-	var out []record.AuditEvent
-	for _, it := range items {
-		if !it.Sealed && it.Value.Device != "" {
-			out = append(out, it.Value)
-		}
-	}
-	slices.SortFunc(out, func(a, b record.AuditEvent) int {
-		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Device, b.Device), cmp.Compare(a.Seq, b.Seq))
+	out := slices.DeleteFunc(items, func(it Item[record.AuditEvent]) bool { return it.Sealed || it.Value.Device == "" })
+	slices.SortFunc(out, func(a, b Item[record.AuditEvent]) int {
+		return cmp.Or(a.Value.At.Compare(b.Value.At), cmp.Compare(a.Value.Device, b.Value.Device), cmp.Compare(a.Value.Seq, b.Value.Seq))
 	})
 	return out, nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/fieldcase/fieldcase/audio"
@@ -16,6 +15,7 @@ import (
 	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/sync/client"
 )
 
 type bundleCmd struct {
@@ -23,6 +23,9 @@ type bundleCmd struct {
 	Out  string `required:"" type:"path" help:"Folder to write the bundle into (created; must be absent or empty)." placeholder:"DIR"`
 	From string `help:"Only records dated on or after this day (YYYY-MM-DD); the case summary is always in." placeholder:"DATE"`
 	To   string `help:"Only records dated on or before this day (YYYY-MM-DD)." placeholder:"DATE"`
+	// Offline leaves the log's proofs out rather than sync for them.
+	Offline bool          `help:"Do not sync for the server log's proofs (the bundle then says its records are not proved in the log)."`
+	Timeout time.Duration `default:"10m" help:"Give up syncing for the log's proofs after this long."`
 }
 
 func (bundleCmd) Help() string {
@@ -52,7 +55,11 @@ func (c *bundleCmd) Run(a *app) error {
 	if _, err := dictation.Recover(a.ctx, v); err != nil {
 		return err
 	}
-	res, rep, err := makeBundle(a.ctx, v, cv, c.Out, from, to, vaultEvidence(v))
+	evidence, err := c.logEvidence(a, v)
+	if err != nil {
+		return err
+	}
+	res, rep, err := makeBundle(a.ctx, v, cv, c.Out, from, to, evidence)
 	if err != nil {
 		return err
 	}
@@ -81,22 +88,39 @@ func (c *bundleCmd) Run(a *app) error {
 // nil when there is none to give.
 type evidenceFunc func(caseID string, revs []record.RevID) (*bundle.Evidence, error)
 
-// logEvidence is what the vault is to offer of the transparency log for a
-// bundle (the device side of issue 12): for revisions of a case, the one
-// signed checkpoint kept (the newest), the log's public key pinned at
-// enrolment, and for each revision the log holds its index, inclusion
-// proof against that checkpoint and the server's receipt. A revision
-// without them is left out of the map.
-type logEvidence interface {
-	BundleEvidence(caseID string, revs []record.RevID) (*bundle.Evidence, error)
-}
-
-// vaultEvidence is the vault's log evidence, once the vault keeps it.
-func vaultEvidence(v *store.Vault) evidenceFunc {
-	if le, ok := any(v).(logEvidence); ok {
-		return le.BundleEvidence
+// logEvidence is where the bundle's log evidence comes from: a sync round
+// with the case server (so that the checkpoint is fresh and audited), then
+// inclusion proofs of the case's revisions against it. Offline (asked for,
+// or the server unreachable) the bundle is written without, and says so; a
+// log that fails its audit stops the bundle: it must not vouch for it.
+func (c *bundleCmd) logEvidence(a *app, v *store.Vault) (evidenceFunc, error) {
+	if c.Offline || !v.Enrolled() || v.LogKey() == "" {
+		return nil, nil
 	}
-	return nil
+	s, err := newSyncer(v)
+	if err != nil {
+		return nil, err
+	}
+	return func(caseID string, revs []record.RevID) (*bundle.Evidence, error) {
+		ctx, cancel := context.WithTimeout(a.ctx, c.Timeout)
+		defer cancel()
+		le, err := s.Evidence(ctx, caseID, revs)
+		if errors.Is(err, client.ErrOffline) {
+			fprintf(a.stderr, "warning: the case server is out of reach (%v): the bundle is written without the log's proofs; make it again when online\n", err)
+			return nil, nil
+		}
+		if err != nil {
+			return nil, syncError(err, v.OutboxLen())
+		}
+		if le == nil {
+			return nil, nil
+		}
+		ev := &bundle.Evidence{LogKey: le.LogKey, Checkpoint: le.Checkpoint, Entries: map[record.RevID]bundle.LogEntry{}}
+		for rev, e := range le.Entries {
+			ev.Entries[rev] = bundle.LogEntry{Index: e.Index, Proof: e.Proof, Receipt: e.Receipt}
+		}
+		return ev, nil
+	}, nil
 }
 
 // makeBundle writes the bundle of case cv into out and verifies it.
@@ -263,71 +287,16 @@ func addItems[T any](out *[]bundle.Record, sealed *int, v *store.Vault, caseID s
 	return nil
 }
 
-// auditItems is what the vault is to offer for audit events, as it does
-// for the other kinds (Vault.Notes…): each event with the revision that
-// carries it.
-type auditItems interface {
-	AuditItems(caseID string) ([]store.Item[record.AuditEvent], error)
-}
-
-// auditRecords are the case's audit events with their revisions. Until the
-// vault lists them as items, each device's events are paired with its audit
-// revisions in the case: a device writes event n+1 of a case in the same
-// transaction as its next revision, so both run in the same order; the
-// pairing is used only when the counts agree, and a device's events are
-// left out otherwise.
+// auditRecords are the case's audit events with their revisions.
 func auditRecords(v *store.Vault, caseID string) ([]bundle.Record, error) {
-	if ai, ok := any(v).(auditItems); ok {
-		items, err := ai.AuditItems(caseID)
-		if err != nil {
-			return nil, err
-		}
-		var out []bundle.Record
-		var sealed int
-		err = addItems(&out, &sealed, v, caseID, items)
-		return out, err
-	}
-	events, err := v.AuditEvents(caseID)
-	if err != nil {
-		return nil, err
-	}
-	evs := map[string][]record.AuditEvent{}
-	for _, e := range events {
-		evs[e.Device] = append(evs[e.Device], e)
-	}
-	revs := map[string][]*record.Revision{}
-	err = v.AllRevisions(func(r *record.Revision) error {
-		if r.CaseID != caseID || r.Kind != record.KindAudit || r.Deleted {
-			return nil
-		}
-		b, err := r.MarshalBinary() // r is only valid during the call
-		if err != nil {
-			return err
-		}
-		c, _, err := record.UnmarshalRevision(b)
-		if err != nil {
-			return err
-		}
-		revs[r.Device] = append(revs[r.Device], c)
-		return nil
-	})
+	items, err := v.AuditItems(caseID)
 	if err != nil {
 		return nil, err
 	}
 	var out []bundle.Record
-	for dev, es := range evs {
-		rs := revs[dev]
-		if len(rs) != len(es) {
-			continue
-		}
-		slices.SortFunc(es, func(a, b record.AuditEvent) int { return cmp.Compare(a.Seq, b.Seq) })
-		slices.SortFunc(rs, func(a, b *record.Revision) int { return cmp.Compare(a.Seq, b.Seq) })
-		for i := range es {
-			e := es[i]
-			out = append(out, bundle.Record{Rev: rs[i], Value: &e, Versions: 1})
-		}
-	}
-	return out, nil
+	var sealed int
+	err = addItems(&out, &sealed, v, caseID, items)
+	return out, err
 }
 
 // recordingOgg writes a recording's version as 'fieldcase recording

@@ -396,3 +396,99 @@ func (s *Syncer) auditHeads() (heads, error) {
 	}
 	return h, nil
 }
+
+// ProvedEntry is a revision's place in the log, proved.
+type ProvedEntry struct {
+	Index   int64
+	Proof   transparency.Proof    // inclusion of the revision's entry in the checkpoint's tree
+	Receipt *transparency.Receipt // the server's receipt, when this device pushed it
+}
+
+// LogEvidence is what the server's log proves of a case's revisions, for a
+// court bundle: one checkpoint this device audited, and against it each
+// revision's place and inclusion proof.
+type LogEvidence struct {
+	LogKey     string
+	Checkpoint transparency.Signed
+	Entries    map[record.RevID]ProvedEntry
+}
+
+// evidenceVault is what Evidence reads of the vault beyond Vault.
+type evidenceVault interface {
+	LogIndex(rev record.RevID) (int64, bool)
+	Receipts(caseID string) ([]store.Receipt, error)
+	AllRevisions(fn func(*record.Revision) error) error
+}
+
+// Evidence syncs a round (so that the checkpoint is fresh and audited, and
+// every place in the log checked), then proves each of revs whose place is
+// known against that checkpoint. A revision the log does not hold (written
+// before the server kept one) is left out. Any proof that fails is a log
+// alarm, as in a round.
+func (s *Syncer) Evidence(ctx context.Context, caseID string, revs []record.RevID) (*LogEvidence, error) {
+	ev, ok := s.v.(evidenceVault)
+	logKey := s.v.LogKey()
+	if !ok || logKey == "" {
+		return nil, nil
+	}
+	if _, err := s.Sync(ctx, nil); err != nil {
+		return nil, err
+	}
+	signed, err := s.v.Checkpoint()
+	if err != nil || signed == nil {
+		return nil, err
+	}
+	cp, _, err := transparency.Open(signed, logKey)
+	if err != nil {
+		return nil, s.alarm(LogAlarm{What: "the checkpoint this laptop kept no longer verifies: " + err.Error()})
+	}
+	want := map[record.RevID]bool{}
+	for _, r := range revs {
+		want[r] = true
+	}
+	byRev := map[record.RevID]*record.Revision{}
+	if err := ev.AllRevisions(func(r *record.Revision) error {
+		if r.CaseID == caseID && want[r.Rev] {
+			c := *r
+			byRev[r.Rev] = &c
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	receipts := map[record.RevID]*transparency.Receipt{}
+	rs, err := ev.Receipts(caseID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rs {
+		receipts[rs[i].Rev] = &rs[i].Receipt
+	}
+	out := &LogEvidence{LogKey: logKey, Checkpoint: signed, Entries: map[record.RevID]ProvedEntry{}}
+	var todo []*record.Revision
+	var idx []int64
+	for _, r := range revs {
+		rev, ok := byRev[r]
+		if !ok {
+			continue
+		}
+		if i, ok := ev.LogIndex(r); ok && i < cp.Size {
+			todo, idx = append(todo, rev), append(idx, i)
+		}
+	}
+	for start := 0; start < len(todo); start += protocol.MaxProofs {
+		end := min(start+protocol.MaxProofs, len(todo))
+		pr, err := s.c.Proofs(ctx, cp.Size, idx[start:end])
+		if err != nil {
+			return nil, err
+		}
+		for i, rev := range todo[start:end] {
+			e := transparency.RevisionEntry(rev)
+			if err := transparency.CheckInclusion(cp, idx[start+i], e, pr.Proofs[i]); err != nil {
+				return nil, s.alarm(LogAlarm{What: fmt.Sprintf("revision %s is not in the log the server signed: %v", rev.Rev.Short(), err), Offered: signed})
+			}
+			out.Entries[rev.Rev] = ProvedEntry{Index: idx[start+i], Proof: pr.Proofs[i], Receipt: receipts[rev.Rev]}
+		}
+	}
+	return out, nil
+}
