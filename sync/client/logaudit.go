@@ -23,15 +23,11 @@ import (
 )
 
 // Log fetches the log's newest signed checkpoint and, when from > 0, the
-// proof that it extends the tree of from entries; with frontier, the right
-// edge of its tree too.
-func (c *Client) Log(ctx context.Context, from int64, frontier bool) (*protocol.LogResponse, error) {
+// proof that it extends the tree of from entries.
+func (c *Client) Log(ctx context.Context, from int64) (*protocol.LogResponse, error) {
 	q := url.Values{}
 	if from > 0 {
 		q.Set("from", strconv.FormatInt(from, 10))
-	}
-	if frontier {
-		q.Set("frontier", "1")
 	}
 	var out protocol.LogResponse
 	if err := c.do(ctx, http.MethodGet, protocol.PathLog, q, "", nil, &out); err != nil {
@@ -154,7 +150,7 @@ func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
 	if err != nil {
 		return err
 	}
-	resp, err := s.c.Log(ctx, prev.Size, !following)
+	resp, err := s.c.Log(ctx, prev.Size)
 	if err != nil {
 		return err
 	}
@@ -169,11 +165,10 @@ func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
 		}
 	}
 	if !following {
-		fr := transparency.Frontier{Size: cp.Size, Nodes: resp.Frontier}
-		if err := fr.Matches(cp); err != nil {
-			return s.alarm(LogAlarm{What: "the right edge of the log the server gave to start from is not its signed tree: " + err.Error(), Offered: resp.Checkpoint})
-		}
-		if err := s.v.StartFollow(fr); err != nil {
+		// From the first entry: a laptop enrolled today must see the
+		// statements (a revocation above all) and the history of the
+		// cases it may be given, as much as one enrolled on day one.
+		if err := s.v.StartFollow(transparency.Frontier{}); err != nil {
 			return err
 		}
 		if follow, _, err = s.v.Follow(); err != nil {
@@ -355,8 +350,14 @@ func (s *Syncer) witnessVerifiers() []note.Verifier {
 // revision's place in the log.
 func (s *Syncer) checkReceipt(rev *record.Revision, r *transparency.Receipt) error {
 	logKey := s.v.LogKey()
-	if logKey == "" || r == nil {
+	if logKey == "" {
 		return nil
+	}
+	if r == nil {
+		// A server with a log that takes a revision without a receipt
+		// could say it stored what it dropped: the outbox keeps it (the
+		// caller returns before acknowledging) and the user is told.
+		return s.alarm(LogAlarm{What: fmt.Sprintf("the server acknowledged revision %s without a signed receipt", rev.Rev.Short())})
 	}
 	if r.Rev != rev.Rev {
 		return s.alarm(LogAlarm{What: fmt.Sprintf("the server's receipt for %s names revision %s", rev.Rev.Short(), r.Rev.Short())})

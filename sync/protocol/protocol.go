@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/mod/sumdb/tlog"
-
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
@@ -40,7 +38,7 @@ const (
 	PathGrants    = "/v1/grants"         // POST: a device's pairing grant for its own user
 	PathRevoke    = "/v1/revocations"    // POST: a device-signed revocation
 	PathOwn       = "/v1/sync/own"       // POST: this device's own revisions back (a vault restored from a backup)
-	PathLog       = "/v1/log/checkpoint" // GET ?from=N[&frontier=1]: the log's signed checkpoint, its consistency with size N, its right edge
+	PathLog       = "/v1/log/checkpoint" // GET ?from=N: the log's signed checkpoint and its consistency with size N
 	PathProofs    = "/v1/log/proofs"     // POST: inclusion proofs of log entries in a tree
 	PathWitness   = "/v1/log/witness"    // POST: a supervisor device's cosignature of a checkpoint
 	PathEntries   = "/v1/log/entries"    // GET ?start=N&end=M: the log's entries [N, M), at most MaxEntries
@@ -134,11 +132,6 @@ type PullHeader struct {
 type LogResponse struct {
 	Checkpoint  []byte             `json:"checkpoint"` // transparency.Signed
 	Consistency transparency.Proof `json:"consistency,omitempty"`
-	// Frontier, when asked for (?frontier=1), is the right edge of the
-	// checkpoint's tree (transparency.Frontier.Nodes): where a device that
-	// has not followed the log yet starts following it. It must hash to
-	// the checkpoint's root.
-	Frontier []tlog.Hash `json:"frontier,omitempty"`
 }
 
 // ProofsRequest asks for inclusion proofs of log entries in the tree of
