@@ -369,6 +369,13 @@ func (v *Vault) RotateCaseKey(caseID string, removed []string) (uint32, error) {
 				return err
 			}
 			next.Cutoffs = map[string]uint64{}
+			// Every revision of theirs this vault holds came in a round
+			// whose log it then read (see trust.Membership.CutoffLog).
+			if f, ok, err := v.followIn(tx); err != nil {
+				return err
+			} else if ok {
+				next.CutoffLog = f.Frontier.Size
+			}
 			for _, u := range removed {
 				for id, d := range r.Devices {
 					if d.User == u {

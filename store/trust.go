@@ -290,7 +290,7 @@ func (tx *Tx) check(rev *record.Revision, r *trust.Roster) error {
 		return refuse("%v", err)
 	}
 	for e, later := range ms {
-		if e > epoch && trust.CutoffBlocks(later, rev.Device, rev.Seq) {
+		if e > epoch && trust.CutoffBlocks(later, w) {
 			return refuse("written by %s's device under an old key after they were removed from the case", wr.User.Name)
 		}
 	}

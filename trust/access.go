@@ -30,6 +30,11 @@ type Membership struct {
 	// remover had seen: later writes of those devices under the old keys
 	// are not accepted.
 	Cutoffs map[string]uint64 `json:"cutoffs,omitempty"`
+	// CutoffLog, set with Cutoffs by a remover that follows the server's
+	// log, is the log's size as it had read it: a removed device's
+	// revision under an older key stands only if the log holds it before
+	// that, whatever number it claims (numbers are the writer's word).
+	CutoffLog int64 `json:"cutoff_log,omitempty"`
 	// Salt binds the case id to the device that created the case (CaseID);
 	// only in the case's first keyring.
 	Salt []byte `json:"salt,omitempty"`
@@ -37,7 +42,7 @@ type Membership struct {
 
 // IsZero reports whether m says nothing.
 func (m Membership) IsZero() bool {
-	return m.Team == "" && len(m.Members) == 0 && len(m.Typists) == 0 && len(m.Cutoffs) == 0 && len(m.Salt) == 0
+	return m.Team == "" && len(m.Members) == 0 && len(m.Typists) == 0 && len(m.Cutoffs) == 0 && m.CutoffLog == 0 && len(m.Salt) == 0
 }
 
 // Union is m with o's members, typists and cutoffs added (the strictest
@@ -63,6 +68,10 @@ func (m Membership) Union(o Membership) Membership {
 				out.Cutoffs[d] = s
 			}
 		}
+	}
+	out.CutoffLog = m.CutoffLog
+	if o.CutoffLog > 0 && (out.CutoffLog == 0 || o.CutoffLog < out.CutoffLog) {
+		out.CutoffLog = o.CutoffLog
 	}
 	return out
 }
@@ -339,16 +348,24 @@ func MayWriteKeyring(wr Writer, w Write, prev *Membership, next Membership) erro
 				return deny("only a supervisor removes members")
 			}
 		}
+		if next.CutoffLog != prev.CutoffLog {
+			return deny("only a supervisor removes members")
+		}
 		return nil
 	}
 	return deny("%s %s is not in the case", u.Role, u.Name)
 }
 
-// CutoffBlocks reports whether a revision of device at seq, sealed under an
-// epoch before a membership change that set cutoffs, is past its cutoff.
-func CutoffBlocks(later Membership, device string, seq uint64) bool {
-	c, ok := later.Cutoffs[device]
-	return ok && seq > c
+// CutoffBlocks reports whether a revision w, sealed under an epoch before a
+// membership change that set cutoffs, is past its writer's cutoff: by
+// number, or, when the change names a log size, by its checked place in the
+// log (one not checked yet waits: w.LogIndex < 0).
+func CutoffBlocks(later Membership, w Write) bool {
+	c, ok := later.Cutoffs[w.Device]
+	if !ok {
+		return false
+	}
+	return w.Seq > c || (later.CutoffLog > 0 && (w.LogIndex < 0 || w.LogIndex >= later.CutoffLog))
 }
 
 // Recipients lists the age recipients a case key of membership m is

@@ -2,6 +2,7 @@ package trust_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,5 +169,52 @@ func TestMembershipUnion(t *testing.T) {
 	}
 	if a.Cutoffs["d1"] != 9 {
 		t.Error("union changed its receiver")
+	}
+}
+
+// A removal that names the log's size cuts a removed device off by its
+// checked place in the log, not only by the number it claims.
+func TestCutoffByLog(t *testing.T) {
+	later := trust.Membership{Team: "north", Members: []string{"ada"}, Cutoffs: map[string]uint64{"bob1": 12}, CutoffLog: 300}
+	for _, c := range []struct {
+		device string
+		seq    uint64
+		index  int64
+		blocks bool
+	}{
+		{"bob1", 13, 10, true},     // past the number
+		{"bob1", 5, 299, false},    // before both
+		{"bob1", 5, 300, true},     // a number from before, logged after: backdated
+		{"bob1", 5, -1, true},      // place not checked yet: waits
+		{"ada1", 999, 9999, false}, // not removed
+	} {
+		w := trust.Write{Device: c.device, Seq: c.seq, LogIndex: c.index}
+		if got := trust.CutoffBlocks(later, w); got != c.blocks {
+			t.Errorf("%s seq %d at %d: blocks %v, want %v", c.device, c.seq, c.index, got, c.blocks)
+		}
+	}
+	// Without a log size, the number alone decides (as before the log).
+	old := trust.Membership{Cutoffs: map[string]uint64{"bob1": 12}}
+	if trust.CutoffBlocks(old, trust.Write{Device: "bob1", Seq: 5, LogIndex: -1}) {
+		t.Error("a removal without a log size blocks a revision within the number")
+	}
+	// The union keeps the strictest size; a caseworker cannot change it.
+	u := later.Union(trust.Membership{Team: "north", CutoffLog: 200})
+	if u.CutoffLog != 200 {
+		t.Errorf("union cutoff log %d, want 200", u.CutoffLog)
+	}
+	if u := later.Union(trust.Membership{Team: "north"}); u.CutoffLog != 300 {
+		t.Errorf("union with none: %d, want 300", u.CutoffLog)
+	}
+	ada := writer("ada1", trust.RoleCaseworker, "north")
+	ada.User.ID = "ada"
+	kw := trust.Write{Kind: record.KindKeyring, Generation: 2, Device: "ada1"}
+	if err := trust.MayWriteKeyring(ada, kw, &later, later); err != nil {
+		t.Fatalf("a member's keyring that changes nothing: %v", err)
+	}
+	next := later
+	next.CutoffLog = 10_000
+	if err := trust.MayWriteKeyring(ada, kw, &later, next); err == nil || !strings.Contains(err.Error(), "removes members") {
+		t.Errorf("a caseworker moved a removal's log size: %v", err)
 	}
 }
