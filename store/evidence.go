@@ -123,8 +123,15 @@ func (v *Vault) PutLogged(ls []Logged) error {
 		if err != nil {
 			return err
 		}
+		pb, err := tx.btx.CreateBucketIfNotExists(bucketLogRev)
+		if err != nil {
+			return err
+		}
 		for _, l := range ls {
 			if err := ib.Put(l.Rev[:], binary.AppendUvarint(nil, uint64(l.Index))); err != nil {
+				return err
+			}
+			if err := pb.Put(u64(uint64(l.Index)), l.Rev[:]); err != nil {
 				return err
 			}
 			if l.Receipt != nil {

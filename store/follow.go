@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
@@ -28,12 +29,13 @@ import (
 //     that never reaches the roster is being hidden;
 //   - entries in this device's own name that it never wrote.
 var (
-	bucketLogCase  = []byte("logcase") // case id ‖ 0 ‖ index (8 bytes) → entry (transparency encoding)
-	bucketLogStmt  = []byte("logstmt") // statement id → index (8 bytes)
-	bucketLogMark  = []byte("logmark") // case id → index (8) ‖ keys held (4): every expected entry below it is here
-	syncFollow     = []byte("log-follow")
-	syncFollowTag  = []byte("log-follow-tag")
-	syncFollowPrev = []byte("log-follow-prev")
+	bucketLogCase = []byte("logcase") // case id ‖ 0 ‖ index (8 bytes) → entry (transparency encoding)
+	bucketLogStmt = []byte("logstmt") // statement id → index (8 bytes)
+	bucketLogTag  = []byte("logtag")  // case tag (32) ‖ index (8) → details hash (32): leaves of cases this device did not read
+	bucketLogRev  = []byte("logrev")  // index (8) → revision id: places in the log checked (PutLogged)
+	bucketLogMark = []byte("logmark") // case id, or "t:" case id for leaves → index (8) ‖ keys held (4): every expected entry below it is here
+	syncFollow    = []byte("log-follow")
+	syncFollowTag = []byte("log-follow-tag")
 )
 
 // Follow is how far this device has followed the server's log.
@@ -101,6 +103,21 @@ func (v *Vault) StartFollow(fr transparency.Frontier) error {
 	})
 }
 
+// Followed is one entry as the device read it: in full, or, of a case it
+// did not read, as a leaf.
+type Followed struct {
+	Entry *transparency.Entry
+	Leaf  *transparency.Leaf
+}
+
+// Hash is the entry's leaf hash.
+func (f Followed) Hash() tlog.Hash {
+	if f.Entry != nil {
+		return f.Entry.Hash()
+	}
+	return tlog.RecordHash(f.Leaf.Data())
+}
+
 // AddFollowed keeps the entries the device read, from the frontier's old
 // size on, and the new frontier (the caller checked it against a signed
 // checkpoint). Prev becomes the old size: what was logged before this
@@ -112,7 +129,7 @@ func (v *Vault) StartFollow(fr transparency.Frontier) error {
 // everything this device wrote is in its vault before it is pushed (a
 // vault restored from a backup takes its own revisions back from the
 // server before the log is read).
-func (v *Vault) AddFollowed(entries []transparency.Entry, next transparency.Frontier) ([]Withheld, error) {
+func (v *Vault) AddFollowed(entries []Followed, next transparency.Frontier) ([]Withheld, error) {
 	var forged []Withheld
 	err := v.Update(func(tx *Tx) error {
 		forged = nil
@@ -134,8 +151,22 @@ func (v *Vault) AddFollowed(entries []transparency.Entry, next transparency.Fron
 		if err != nil {
 			return err
 		}
-		for i, e := range entries {
+		tags, err := tx.btx.CreateBucketIfNotExists(bucketLogTag)
+		if err != nil {
+			return err
+		}
+		for i, fe := range entries {
 			index := f.Frontier.Size + int64(i)
+			if fe.Entry == nil {
+				if fe.Leaf == nil {
+					return fmt.Errorf("%w: log entry %d is neither an entry nor a leaf", ErrCorrupt, index)
+				}
+				if err := tags.Put(binary.BigEndian.AppendUint64(fe.Leaf.Tag[:], uint64(index)), fe.Leaf.Details[:]); err != nil {
+					return err
+				}
+				continue
+			}
+			e := *fe.Entry
 			switch e.Kind {
 			case transparency.KindRevision:
 				if err := cases.Put(logCaseKey(e.CaseID, index), e.Marshal()); err != nil {
@@ -183,22 +214,76 @@ func logCaseKey(caseID string, index int64) []byte {
 	return binary.BigEndian.AppendUint64(k, uint64(index))
 }
 
-// LoggedAt is the followed log's entry at index, when it logs a revision of
-// caseID (ok false: not followed that far, or another entry).
-func (v *Vault) LoggedAt(caseID string, index int64) (transparency.Entry, bool) {
-	var e transparency.Entry
+// LeafAt is the leaf hash of the followed log's entry at index, when it
+// is an entry of caseID (ok false: not followed that far, or another
+// case's).
+func (v *Vault) LeafAt(caseID string, index int64) (tlog.Hash, bool) {
+	var h tlog.Hash
 	ok := false
 	v.view(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bucketLogCase); b != nil {
 			if raw := b.Get(logCaseKey(caseID, index)); raw != nil {
-				var err error
-				e, err = transparency.UnmarshalEntry(raw)
-				ok = err == nil
+				if e, err := transparency.UnmarshalEntry(raw); err == nil && e.CaseID == caseID {
+					h, ok = e.Hash(), true
+				}
+				return nil
+			}
+		}
+		if b := tx.Bucket(bucketLogTag); b != nil {
+			tag := transparency.CaseTag(caseID)
+			if d := b.Get(binary.BigEndian.AppendUint64(tag[:], uint64(index))); len(d) == 32 {
+				l := transparency.Leaf{Kind: transparency.KindRevision, Tag: tag, Details: [32]byte(d)}
+				h, ok = tlog.RecordHash(l.Data()), true
 			}
 		}
 		return nil
 	})
-	return e, ok
+	return h, ok
+}
+
+// ReadCaseTags are the tags of the cases whose entries this device must be
+// shown in full (transparency.CaseTag → case id): those a caseworker or a
+// supervisor holds a key of and was not cut off from.
+func (v *Vault) ReadCaseTags() (map[[32]byte]string, error) {
+	out := map[[32]byte]string{}
+	err := v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error {
+		if !v.reads() {
+			return nil
+		}
+		return v.view(func(btx *bolt.Tx) error {
+			tx := &Tx{v: v, btx: btx, keys: keys}
+			for _, caseID := range keys.Cases() {
+				ms, err := tx.memberships(caseID)
+				if err != nil {
+					return err
+				}
+				if cutEpochOf(ms, v.deviceID) == 0 {
+					out[transparency.CaseTag(caseID)] = caseID
+				}
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// reads reports whether this device's user reads whole cases (a caseworker
+// or a supervisor): a typist is handed only what a case opens to her.
+func (v *Vault) reads() bool {
+	me, _ := v.me(v.Roster())
+	return me.User.Role == trust.RoleCaseworker || me.User.Role == trust.RoleSupervisor
+}
+
+// cutEpochOf is the first key epoch whose keyring cut device off the case
+// (0: none did).
+func cutEpochOf(ms map[uint32]trust.Membership, device string) uint32 {
+	var cut uint32
+	for e, m := range ms {
+		if _, ok := m.Cutoffs[device]; ok && (cut == 0 || e < cut) {
+			cut = e
+		}
+	}
+	return cut
 }
 
 // Withheld is a finding of LogFindings: something the log holds that this
@@ -229,8 +314,7 @@ func (v *Vault) LogFindings() ([]Withheld, error) {
 	err := v.Update(func(tx *Tx) error {
 		out = nil
 		btx, keys := tx.btx, tx.keys
-		me, _ := v.me(tx.roster)
-		reader := me.User.Role == trust.RoleCaseworker || me.User.Role == trust.RoleSupervisor
+		reader := v.reads()
 		{
 			f, ok, err := v.followIn(tx)
 			if err != nil || !ok {
@@ -251,6 +335,11 @@ func (v *Vault) LogFindings() ([]Withheld, error) {
 			}
 			if reader {
 				found, err := v.findInCases(tx, cases, marks, keys.Cases(), f, have)
+				if err != nil {
+					return err
+				}
+				out = append(out, found...)
+				found, err = v.findInLeaves(tx, marks, keys.Cases(), f)
 				if err != nil {
 					return err
 				}
@@ -291,12 +380,7 @@ func (v *Vault) findInCases(tx *Tx, cases, marks *bolt.Bucket, caseIDs []string,
 			from = max(from, int64(binary.BigEndian.Uint64(m)))
 		}
 		// The epoch whose keyring cut this device off the case, if one did.
-		var cutEpoch uint32
-		for e, m := range ms {
-			if _, cut := m.Cutoffs[v.deviceID]; cut && (cutEpoch == 0 || e < cutEpoch) {
-				cutEpoch = e
-			}
-		}
+		cutEpoch := cutEpochOf(ms, v.deviceID)
 		mark := from
 		contiguous := true
 		cutAt := int64(-1) // index of the first keyring entry of cutEpoch
@@ -336,6 +420,55 @@ func (v *Vault) findInCases(tx *Tx, cases, marks *bolt.Bucket, caseIDs []string,
 			}
 		}
 		if err := marks.Put([]byte(caseID), binary.BigEndian.AppendUint32(u64(uint64(mark)), held)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// findInLeaves checks the entries of cases this device reads now that it
+// followed as leaves only (logged before it read the case: history it was
+// given since). Each must be the place, checked, of a revision it holds;
+// none is owed after a keyring that cut the device off.
+func (v *Vault) findInLeaves(tx *Tx, marks *bolt.Bucket, caseIDs []string, f Follow) ([]Withheld, error) {
+	tags := tx.btx.Bucket(bucketLogTag)
+	if tags == nil {
+		return nil, nil
+	}
+	placed := tx.btx.Bucket(bucketLogRev)
+	var out []Withheld
+	for _, caseID := range caseIDs {
+		ms, err := tx.memberships(caseID)
+		if err != nil {
+			return nil, err
+		}
+		if cutEpochOf(ms, v.deviceID) != 0 {
+			continue // the case's later entries are none of its business, and it read the earlier in full
+		}
+		held := uint32(tx.keys.Epochs(caseID))
+		markKey := []byte("t:" + caseID)
+		from := f.Start
+		if m := marks.Get(markKey); len(m) == 12 && binary.BigEndian.Uint32(m[8:]) == held {
+			from = max(from, int64(binary.BigEndian.Uint64(m)))
+		}
+		tag := transparency.CaseTag(caseID)
+		mark, contiguous := from, true
+		c := tags.Cursor()
+		for k, d := c.Seek(binary.BigEndian.AppendUint64(tag[:], uint64(from))); k != nil && bytes.HasPrefix(k, tag[:]); k, d = c.Next() {
+			index := int64(binary.BigEndian.Uint64(k[32:]))
+			if index >= f.Prev {
+				break
+			}
+			if placed == nil || placed.Get(k[32:]) == nil {
+				out = append(out, Withheld{Index: index, Entry: transparency.Entry{Kind: transparency.KindRevision, CaseID: caseID},
+					Reason: fmt.Sprintf("an entry of a case this laptop reads (details %x…), logged a round ago, whose revision the server has not handed over", d[:4])})
+				contiguous = false
+			}
+			if contiguous {
+				mark = index + 1
+			}
+		}
+		if err := marks.Put(markKey, binary.BigEndian.AppendUint32(u64(uint64(mark)), held)); err != nil {
 			return nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"crypto/rand"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,9 +61,24 @@ func (l *testLog) round(t *testing.T, v *Vault) (forged, withheld []Withheld) {
 	}
 	next := f.Frontier
 	next.Nodes = append([]tlog.Hash(nil), f.Frontier.Nodes...)
-	fresh := l.entries[f.Frontier.Size:]
-	for _, e := range fresh {
-		next.Append(e.Hash())
+	// As an honest server hands them out: in full to a device that reads
+	// the case, as leaves to the others.
+	mine, err := v.ReadCaseTags()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fresh []Followed
+	for _, e := range l.entries[f.Frontier.Size:] {
+		fe := Followed{Entry: &e}
+		if _, ok := mine[transparency.CaseTag(e.CaseID)]; e.Kind != transparency.KindStatement && !ok && e.Device != v.DeviceID() {
+			lf, err := transparency.ParseLeaf(e.Leaf())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fe = Followed{Leaf: &lf}
+		}
+		next.Append(fe.Hash())
+		fresh = append(fresh, fe)
 	}
 	forged, err = v.AddFollowed(fresh, next)
 	if err != nil {
@@ -291,4 +307,78 @@ func TestRevokedDeviceByLogOrder(t *testing.T) {
 	if len(q) != 1 || !strings.Contains(q[0].Reason, "logged at 10") {
 		t.Fatalf("quarantine %+v, want the late note refused for its place in the log", q)
 	}
+}
+
+// A caseworker added to a case has followed its entries as leaves (she did
+// not read it then): once she reads it, each of those entries must be the
+// checked place of a revision she was handed, or it is named.
+func TestLogLeavesOfACaseJoinedLater(t *testing.T) {
+	tm := newTeam(t)
+	var l testLog
+	l.outbox(t, tm.ada)
+	l.round(t, tm.bob)
+	if _, w := l.round(t, tm.bob); len(w) > 0 {
+		t.Fatalf("bob reads no case yet: %+v", w)
+	}
+	if _, err := tm.sam.ShareCase(tm.caseID, []string{"bob"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	l.outbox(t, tm.sam)
+	adas, _ := tm.ada.Outbox(0)
+	sams, _ := tm.sam.Outbox(0)
+	all := append(adas, sams...)
+	// The server hands Bob the case's history, and says where the log
+	// holds each revision; his device checked those places (PutLogged)...
+	// except the note, which the server keeps from him.
+	var page []*record.Revision
+	var placed []Logged
+	var kept *record.Revision
+	for _, r := range all {
+		i := slices.IndexFunc(l.entries, func(e transparency.Entry) bool { return e.Rev == r.Rev })
+		if r.Kind == record.KindNote {
+			kept = r
+			continue
+		}
+		page = append(page, r)
+		placed = append(placed, Logged{CaseID: r.CaseID, RecordID: r.RecordID, Rev: r.Rev, Index: int64(i)})
+	}
+	if _, err := tm.bob.ApplyPage(page, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.bob.PutLogged(placed); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := must(tm.bob.ReadCaseTags())[transparency.CaseTag(tm.caseID)]; !ok {
+		t.Fatal("bob does not read the case he was added to")
+	}
+	l.round(t, tm.bob)
+	_, w := l.round(t, tm.bob)
+	if len(w) != 1 || w[0].Entry.CaseID != tm.caseID || !strings.Contains(w[0].Reason, "has not handed over") {
+		t.Fatalf("findings %+v, want the kept note's entry", w)
+	}
+	i := slices.IndexFunc(l.entries, func(e transparency.Entry) bool { return e.Rev == kept.Rev })
+	if w[0].Index != int64(i) {
+		t.Fatalf("named entry %d, want %d", w[0].Index, i)
+	}
+	// Handed over, and its place checked: nothing more.
+	if _, err := tm.bob.ApplyPage([]*record.Revision{kept}, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.bob.PutLogged([]Logged{{CaseID: kept.CaseID, RecordID: kept.RecordID, Rev: kept.Rev, Index: int64(i)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, w := l.round(t, tm.bob); len(w) > 0 {
+		t.Fatalf("still found: %+v", w)
+	}
+	// LeafAt answers for both forms: a leaf Bob followed, and an entry.
+	if h, ok := tm.bob.LeafAt(tm.caseID, int64(i)); !ok || h != transparency.RevisionEntry(kept).Hash() {
+		t.Error("LeafAt of a followed leaf")
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -3,6 +3,7 @@ package transparency
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -179,8 +180,95 @@ func (e Entry) SameRevision(o Entry) bool {
 		e.RecordID == o.RecordID && e.RecKind == o.RecKind && e.Epoch == o.Epoch && e.Device == o.Device && e.Seq == o.Seq
 }
 
-// Hash is the entry's leaf hash.
-func (e Entry) Hash() tlog.Hash { return tlog.RecordHash(e.Marshal()) }
+// Hash is the entry's leaf hash: tlog's record hash of its Leaf.
+func (e Entry) Hash() tlog.Hash { return tlog.RecordHash(e.Leaf()) }
+
+// The tree does not hash an entry's full encoding but its leaf: for a
+// revision or an audit head, the case's tag and a hash of the encoding;
+// for a statement, the encoding itself (every device gets every
+// statement). So the log can be followed whole by every device while the
+// details of a case's entries (which device wrote, its number, the record,
+// its kind and key epoch) go only to those who may read the case: the
+// others get the leaf, enough to hash the tree, to see that an entry of
+// some case sits there, and, for a case they read, to notice a server that
+// keeps its details from them.
+const leafLabel = "fieldcase log leaf v1\x00"
+
+// CaseTag is a case's tag in the log's leaves: it names the case to those
+// who know its id, and to nobody else.
+func CaseTag(caseID string) [32]byte {
+	return sha256.Sum256(append([]byte("fieldcase log case tag v1\x00"), caseID...))
+}
+
+// Leaf is the entry's leaf data, what the tree hashes.
+func (e Entry) Leaf() []byte {
+	full := e.Marshal()
+	if e.Kind == KindStatement {
+		return append([]byte(leafLabel), full...)
+	}
+	b := append([]byte(leafLabel), byte(e.Kind))
+	tag := CaseTag(e.CaseID)
+	b = append(b, tag[:]...)
+	h := sha256.Sum256(full)
+	return append(b, h[:]...)
+}
+
+// LeafHash is the leaf hash of an entry's full encoding (Marshal), as the
+// server stores it.
+func LeafHash(full []byte) (tlog.Hash, error) {
+	e, err := UnmarshalEntry(full)
+	if err != nil {
+		return tlog.Hash{}, err
+	}
+	return e.Hash(), nil
+}
+
+// Leaf is a leaf as a device outside the case gets it: what it logs
+// (Kind), of which case (Tag), and the hash of the details it is not
+// shown (Details). A statement's leaf carries the statement itself (Entry).
+type Leaf struct {
+	Kind    Kind
+	Tag     [32]byte
+	Details [32]byte
+	Entry   *Entry // statements only
+}
+
+// ParseLeaf decodes a leaf's data.
+func ParseLeaf(b []byte) (Leaf, error) {
+	var l Leaf
+	if !bytes.HasPrefix(b, []byte(leafLabel)) {
+		return l, fmt.Errorf("%w: not a log leaf", ErrMalformed)
+	}
+	b = b[len(leafLabel):]
+	if bytes.HasPrefix(b, []byte(entryLabel)) {
+		e, err := UnmarshalEntry(b)
+		if err != nil {
+			return l, err
+		}
+		if e.Kind != KindStatement {
+			return l, fmt.Errorf("%w: a %d entry in full in a leaf", ErrMalformed, e.Kind)
+		}
+		l.Kind, l.Entry = e.Kind, &e
+		return l, nil
+	}
+	if len(b) != 1+32+32 || (Kind(b[0]) != KindRevision && Kind(b[0]) != KindAuditHead) {
+		return l, fmt.Errorf("%w: log leaf", ErrMalformed)
+	}
+	l.Kind = Kind(b[0])
+	copy(l.Tag[:], b[1:33])
+	copy(l.Details[:], b[33:])
+	return l, nil
+}
+
+// Data is the leaf's data again (what ParseLeaf read).
+func (l Leaf) Data() []byte {
+	if l.Entry != nil {
+		return l.Entry.Leaf()
+	}
+	b := append([]byte(leafLabel), byte(l.Kind))
+	b = append(b, l.Tag[:]...)
+	return append(b, l.Details[:]...)
+}
 
 // Checkpoint is a signed statement of the log's size and root.
 type Checkpoint struct {

@@ -57,7 +57,7 @@ func (l *memLog) checkpoint(t *testing.T) transparency.Checkpoint {
 func revEntry(i int) transparency.Entry {
 	var rev record.RevID
 	rand.Read(rev[:])
-	return transparency.Entry{Kind: transparency.KindRevision, Rev: rev, CaseID: "C1", Device: "D1", Seq: uint64(i + 1)}
+	return transparency.Entry{Kind: transparency.KindRevision, Rev: rev, CaseID: "C1", RecordID: "R1", RecKind: record.KindNote, Epoch: 1, Device: "D1", Seq: uint64(i + 1)}
 }
 
 func TestInclusionAndConsistency(t *testing.T) {
@@ -237,4 +237,58 @@ func FuzzParseCheckpoint(f *testing.F) {
 			t.Fatalf("%q parses to a checkpoint written %q", s, c.Text())
 		}
 	})
+}
+
+func FuzzParseLeaf(f *testing.F) {
+	for _, e := range []transparency.Entry{revEntry(1), {Kind: transparency.KindStatement, Statement: "abc"},
+		{Kind: transparency.KindAuditHead, CaseID: "C", Device: "D", Seq: 9, Head: [32]byte{1}, Sig: make([]byte, 64)}} {
+		f.Add(e.Leaf())
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := transparency.ParseLeaf(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(l.Data(), b) {
+			t.Fatalf("%x parses to a leaf written %x", b, l.Data())
+		}
+	})
+}
+
+// A leaf shows a case's entries to everyone by tag only; the details hash
+// in it binds them, so whoever is shown them can check them against the
+// tree, and nobody can pass one case's entry off as another's.
+func TestLeafHidesDetailsButBindsThem(t *testing.T) {
+	e := revEntry(1)
+	l, err := transparency.ParseLeaf(e.Leaf())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Kind != transparency.KindRevision || l.Tag != transparency.CaseTag(e.CaseID) || l.Entry != nil {
+		t.Fatalf("leaf %+v", l)
+	}
+	if bytes.Contains(e.Leaf(), []byte(e.CaseID)) || bytes.Contains(e.Leaf(), []byte(e.Device)) || bytes.Contains(e.Leaf(), e.Rev[:]) {
+		t.Error("the leaf shows the case id, the device or the revision")
+	}
+	if tlog.RecordHash(l.Data()) != e.Hash() {
+		t.Error("the leaf a device outside the case gets does not hash to the entry's leaf hash")
+	}
+	if h, err := transparency.LeafHash(e.Marshal()); err != nil || h != e.Hash() {
+		t.Errorf("LeafHash of the full encoding: %v", err)
+	}
+	other := e
+	other.Seq++
+	if other.Hash() == e.Hash() {
+		t.Error("two entries that differ in a detail hash alike")
+	}
+	other = e
+	other.CaseID = "another-case"
+	if ol, _ := transparency.ParseLeaf(other.Leaf()); ol.Tag == l.Tag {
+		t.Error("two cases share a tag")
+	}
+	st := transparency.Entry{Kind: transparency.KindStatement, Statement: "stmt-id"}
+	sl, err := transparency.ParseLeaf(st.Leaf())
+	if err != nil || sl.Entry == nil || sl.Entry.Statement != "stmt-id" {
+		t.Fatalf("a statement's leaf carries it: %+v, %v", sl, err)
+	}
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -54,7 +53,7 @@ func (c *Client) Proofs(ctx context.Context, size int64, indexes []int64) (*prot
 
 // Entries fetches the log's entries from start on, up to end (exclusive);
 // the server may answer fewer (never none).
-func (c *Client) Entries(ctx context.Context, start, end int64) ([][]byte, error) {
+func (c *Client) Entries(ctx context.Context, start, end int64) ([]protocol.LogEntry, error) {
 	q := url.Values{"start": {strconv.FormatInt(start, 10)}, "end": {strconv.FormatInt(end, 10)}}
 	var out protocol.EntriesResponse
 	if err := c.do(ctx, http.MethodGet, protocol.PathEntries, q, "", nil, &out); err != nil {
@@ -212,31 +211,55 @@ func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
 }
 
 // follow reads the log's entries from the frontier's size to the
-// checkpoint's and checks that they hash to its root.
-func (s *Syncer) follow(ctx context.Context, fr transparency.Frontier, cp transparency.Checkpoint) ([]transparency.Entry, transparency.Frontier, error) {
+// checkpoint's and checks that they hash to its root. An entry of a case
+// this device reads must come in full: a server that shows it only the
+// leaf is keeping the details from it.
+func (s *Syncer) follow(ctx context.Context, fr transparency.Frontier, cp transparency.Checkpoint) ([]store.Followed, transparency.Frontier, error) {
 	if cp.Size < fr.Size {
 		return nil, fr, s.alarm(LogAlarm{What: fmt.Sprintf("the server's log shrank from the %d entries this laptop read to %d", fr.Size, cp.Size)})
 	}
+	mine, err := s.v.ReadCaseTags()
+	if err != nil {
+		return nil, fr, err
+	}
 	next := transparency.Frontier{Size: fr.Size, Nodes: slices.Clone(fr.Nodes)}
-	var entries []transparency.Entry
+	var out []store.Followed
 	for next.Size < cp.Size {
-		raws, err := s.c.Entries(ctx, next.Size, min(cp.Size, next.Size+protocol.MaxEntries))
+		got, err := s.c.Entries(ctx, next.Size, min(cp.Size, next.Size+protocol.MaxEntries))
 		if err != nil {
 			return nil, fr, err
 		}
-		for _, raw := range raws {
-			e, err := transparency.UnmarshalEntry(raw)
-			if err != nil {
-				return nil, fr, s.alarm(LogAlarm{What: fmt.Sprintf("the log's entry %d does not decode: %v", next.Size, err)})
+		for _, w := range got {
+			var f store.Followed
+			switch {
+			case w.Entry != nil:
+				e, err := transparency.UnmarshalEntry(w.Entry)
+				if err != nil {
+					return nil, fr, s.alarm(LogAlarm{What: fmt.Sprintf("the log's entry %d does not decode: %v", next.Size, err)})
+				}
+				f.Entry = &e
+			default:
+				l, err := transparency.ParseLeaf(w.Leaf)
+				if err != nil {
+					return nil, fr, s.alarm(LogAlarm{What: fmt.Sprintf("the log's leaf %d does not decode: %v", next.Size, err)})
+				}
+				if l.Entry != nil {
+					f.Entry = l.Entry
+				} else {
+					if caseID, ok := mine[l.Tag]; ok {
+						return nil, fr, s.alarm(LogAlarm{What: fmt.Sprintf("the server keeps the details of the log's entry %d, of case %s which this laptop reads, from it", next.Size, caseID)})
+					}
+					f.Leaf = &l
+				}
 			}
-			next.Append(tlog.RecordHash(raw))
-			entries = append(entries, e)
+			next.Append(f.Hash())
+			out = append(out, f)
 		}
 	}
 	if err := next.Matches(cp); err != nil {
 		return nil, fr, s.alarm(LogAlarm{What: "the entries the server handed out are not the log it signed: " + err.Error()})
 	}
-	return entries, next, nil
+	return out, next, nil
 }
 
 // checkLogged checks that what this round pushed and pulled is in the log
@@ -249,8 +272,7 @@ func (s *Syncer) checkLogged(ctx context.Context, start int64, cp transparency.C
 		case l.index >= cp.Size || l.index < 0:
 			return s.alarm(LogAlarm{What: fmt.Sprintf("the server placed revision %s at entry %d of a log of %d", l.rev.Rev.Short(), l.index, cp.Size), Offered: signed})
 		case l.index >= start:
-			got, ok := s.v.LoggedAt(l.rev.CaseID, l.index)
-			if !ok || !got.SameRevision(want) {
+			if got, ok := s.v.LeafAt(l.rev.CaseID, l.index); !ok || got != want.Hash() {
 				return s.alarm(LogAlarm{What: fmt.Sprintf("the log's entry %d is not revision %s, as the server said", l.index, l.rev.Rev.Short()), Offered: signed})
 			}
 			sum.Proved++

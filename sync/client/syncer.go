@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/mod/sumdb/tlog"
 	"slices"
 	"time"
 
@@ -69,8 +70,9 @@ type Vault interface {
 	PutLogged([]store.Logged) error
 	Follow() (store.Follow, bool, error)
 	StartFollow(transparency.Frontier) error
-	AddFollowed([]transparency.Entry, transparency.Frontier) ([]store.Withheld, error)
-	LoggedAt(caseID string, index int64) (transparency.Entry, bool)
+	AddFollowed([]store.Followed, transparency.Frontier) ([]store.Withheld, error)
+	LeafAt(caseID string, index int64) (tlog.Hash, bool)
+	ReadCaseTags() (map[[32]byte]string, error)
 	LogFindings() ([]store.Withheld, error)
 	AuditHeadsToAnchor() ([]store.AuditHead, error)
 	MarkAnchored([]store.AuditHead) error

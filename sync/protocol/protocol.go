@@ -148,15 +148,24 @@ type ProofsResponse struct {
 	Proofs  []transparency.Proof `json:"proofs"`
 }
 
-// EntriesResponse answers PathEntries: the leaf data of entries start,
-// start+1, ... (transparency.Entry's encoding). Devices follow the whole
-// log this way and hash it themselves (transparency.Frontier), so the
-// server cannot show them a log other than the one it signed, and they see
-// every entry of the cases they belong to, whether or not the server hands
-// the revision over. The server may answer with fewer entries than asked
-// (never none): ask again from where it stopped.
+// EntriesResponse answers PathEntries: entries start, start+1, ... Devices
+// follow the whole log this way and hash it themselves
+// (transparency.Frontier), so the server cannot show them a log other than
+// the one it signed, and they see every entry of the cases they read,
+// whether or not the server hands the revision over. The server may answer
+// with fewer entries than asked (never none): ask again from where it
+// stopped.
 type EntriesResponse struct {
-	Entries [][]byte `json:"entries"`
+	Entries []LogEntry `json:"entries"`
+}
+
+// LogEntry is one entry of the log: in full (Entry: transparency.Entry's
+// encoding) to a device that may read its case, and statements to all;
+// otherwise only its leaf (Leaf: transparency.Leaf's data), which names
+// the case by tag and hides the rest.
+type LogEntry struct {
+	Entry []byte `json:"entry,omitempty"`
+	Leaf  []byte `json:"leaf,omitempty"`
 }
 
 // WitnessRequest carries a checkpoint a supervisor's device checked and
