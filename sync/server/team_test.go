@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/sync/server/servertest"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 func doJSON(t *testing.T, c *servertest.Client, method, path string, in, out any) error {
@@ -182,7 +184,7 @@ func TestTranscriptionAccess(t *testing.T) {
 	if got := pulledCases(t, tom)["C1"]; got != 0 {
 		t.Errorf("another team's typist pulled %d", got)
 	}
-	r, err := tia.Push(e.ctx, nil, tw.Rev(record.KindNote, "C1", "T1"), tw.Rev(record.KindCase, "C1", "C1", history[1]))
+	r, err := tia.Push(e.ctx, nil, tw.Rev(record.KindNote, "C1", trust.NewRecordID(tw.Device, time.Now())), tw.Rev(record.KindCase, "C1", "C1", history[1]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +195,7 @@ func TestTranscriptionAccess(t *testing.T) {
 		t.Errorf("typist editing the case record: %+v", r.Results[1])
 	}
 	doJSON(t, ada, "POST", path, protocol.TranscriptionUpdate{Open: false}, nil)
-	r, _ = tia.Push(e.ctx, nil, tw.Rev(record.KindNote, "C1", "T2"))
+	r, _ = tia.Push(e.ctx, nil, tw.Rev(record.KindNote, "C1", trust.NewRecordID(tw.Device, time.Now())))
 	if r.Results[0].Status != protocol.StatusRejected {
 		t.Errorf("typist writes after the case was closed: %+v", r.Results[0])
 	}

@@ -354,7 +354,8 @@ func TestWriteRules(t *testing.T) {
 		rev    *record.Revision
 		stored bool
 	}{
-		{"typist: a new note (the transcript)", tia, tw.Rev(record.KindNote, "C1", "T1"), true},
+		{"typist: a new note (the transcript)", tia, tw.Rev(record.KindNote, "C1", trust.NewRecordID(tw.Device, time.Now())), true},
+		{"typist: a new note in a record id not their own", tia, tw.Rev(record.KindNote, "C1", "T1"), false},
 		{"typist: marks a recording transcribed", tia, tw.Rev(record.KindRecording, "C1", "REC1", rec), true},
 		{"typist: an audit event", tia, tw.Rev(record.KindAudit, "C1", "A-T"), true},
 		{"typist: edits someone's note", tia, tw.Rev(record.KindNote, "C1", "N1", note), false},
