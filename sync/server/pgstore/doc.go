@@ -77,6 +77,24 @@
 // that new numbers continue above it. ImportBolt keeps the bbolt log's
 // numbers (1, 2, 3, …) and raises the offset the same way if it must.
 //
+// # The transparency log
+//
+// The log's leaves (log_entries) must be numbered 0, 1, 2, … in commit
+// order with no gaps, which the change log's scheme above does not give.
+// So appends are serialised: a transaction's first append locks the meta
+// row, which holds the log's size (SELECT … FOR UPDATE), until it commits.
+// In REPEATABLE READ that lock fails to serialise (40001) whenever another
+// transaction appended and committed after this one's snapshot; Update
+// then runs it again, taking the meta table's EXCLUSIVE lock before its
+// snapshot, so it sees the log as the last appender left it. Pushes thus
+// append one after the other (a push of a thousand revisions holds the lock
+// for the rest of its transaction), and a reader's snapshot always holds a
+// whole tree. Within a transaction the tree's right edge is read once and
+// the new leaves and stored hashes (log_hashes) go in one statement each
+// at commit; a revision entry's row names its revision (log_entries.rev),
+// so a revision's index is one indexed lookup. Witnesses' cosignatures are
+// kept in log_cosignatures.
+//
 // # Blobs
 //
 // Sealed audio chunks (at most 1 MiB each, protocol.MaxBlobSize) are bytea
@@ -88,9 +106,10 @@
 //
 // ImportBolt copies a bbolt store (or a bbolt backup) into an empty
 // database in one transaction and verifies the copy (counts, every
-// revision's bytes, every blob's hash, every change log entry); Backup
-// writes a snapshot of the database as a bbolt backup file, restorable into
-// either backend. Both give the copy a fresh epoch, so devices re-pull and
+// revision's bytes, every blob's hash, every change log entry, every log
+// leaf and stored hash, the log's key); Backup writes a snapshot of the
+// database as a bbolt backup file, restorable into either backend. The
+// transparency log, its key and its cosignatures travel as they are. Both give the copy a fresh epoch, so devices re-pull and
 // push back anything the copy lacks (410 Gone). NewEpoch does the same for a
 // database restored by PostgreSQL's own tools.
 package pgstore

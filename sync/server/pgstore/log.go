@@ -1,0 +1,386 @@
+package pgstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/sync/server"
+	"github.com/fieldcase/fieldcase/transparency"
+)
+
+// The transparency log. Unlike the change log (doc.go), whose numbers may
+// have gaps, a tree has no holes: leaf n+1 must never commit before leaf n.
+// So appends are serialised on the meta row, which holds the log's size.
+// A transaction's first append locks it (SELECT … FOR UPDATE) and holds it
+// until commit. In REPEATABLE READ that lock fails to serialise (40001)
+// when another transaction appended and committed after this one's
+// snapshot was taken, or while it waited for the lock: then Update runs the
+// transaction again, and from the second attempt on takes the meta table's
+// EXCLUSIVE lock before its snapshot, so it sees the log as the last
+// appender left it and nobody appends in between. Appends are thus taken
+// and committed in one order, and a reader's snapshot always holds a whole
+// tree: leaves 0 … log_size-1 and their stored hashes.
+//
+// Within a transaction the log's right edge is read once (LogAppender), and
+// the new leaves and hashes are written at commit in one statement each.
+
+// pendingLog is what a transaction appended and has not yet sent.
+type pendingLog struct {
+	idx  []int64
+	leaf [][]byte
+	rev  [][]byte // nil for an entry that logs no revision
+	at   []time.Time
+
+	hashIdx []int64
+	hash    [][]byte
+}
+
+func (t *tx) LogSize() (int64, error) {
+	if t.logApp != nil {
+		return t.logApp.Size(), nil
+	}
+	var n int64
+	err := t.row(`SELECT log_size FROM meta`, nil, &n)
+	return n, err
+}
+
+func (t *tx) AppendLog(e transparency.Entry, at time.Time) (int64, error) {
+	if !t.write {
+		return 0, ErrReadOnly
+	}
+	if t.logApp == nil {
+		if err := t.flush(); err != nil {
+			return 0, err
+		}
+		var size int64
+		if err := t.row(`SELECT log_size FROM meta FOR UPDATE`, nil, &size); err != nil {
+			return 0, err
+		}
+		a, err := server.NewLogAppender(size, tlog.HashReaderFunc(t.readStoredHashes))
+		if err != nil {
+			return 0, fmt.Errorf("appending to the log: %w", err)
+		}
+		t.logApp, t.logHashes, t.logRevs = a, map[int64]tlog.Hash{}, map[record.RevID]server.LogLeaf{}
+	}
+	leaf := e.Marshal()
+	n, hashes, err := t.logApp.Append(tlog.RecordHash(leaf))
+	if err != nil {
+		return 0, fmt.Errorf("appending to the log: %w", err)
+	}
+	at = at.UTC().Truncate(time.Millisecond)
+	p := &t.pendLog
+	p.idx, p.leaf, p.at = append(p.idx, n), append(p.leaf, leaf), append(p.at, at)
+	var rev []byte
+	if e.Kind == transparency.KindRevision {
+		rev = bytes.Clone(e.Rev[:])
+		t.logRevs[e.Rev] = server.LogLeaf{Index: n, Time: at}
+	}
+	p.rev = append(p.rev, rev)
+	first := tlog.StoredHashIndex(0, n)
+	for i, h := range hashes {
+		p.hashIdx = append(p.hashIdx, first+int64(i))
+		p.hash = append(p.hash, bytes.Clone(h[:]))
+		t.logHashes[first+int64(i)] = h
+	}
+	return n, nil
+}
+
+// queueLog adds the pending leaves and hashes, and the new size, to the
+// write-behind queue.
+func (t *tx) queueLog() {
+	p := &t.pendLog
+	if len(p.idx) == 0 {
+		return
+	}
+	t.enqueue(`INSERT INTO log_entries (idx, leaf, rev, at) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::timestamptz[])`,
+		p.idx, p.leaf, p.rev, p.at)
+	t.enqueue(`INSERT INTO log_hashes (idx, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, p.hashIdx, p.hash)
+	t.enqueue(`UPDATE meta SET log_size = $1`, t.logApp.Size())
+	*p = pendingLog{}
+}
+
+// readStoredHashes reads stored hashes from the database, in one query.
+func (t *tx) readStoredHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	if len(indexes) == 0 {
+		return out, nil
+	}
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	rows, err := t.ptx.Query(t.ctx, `SELECT idx, hash FROM log_hashes WHERE idx = ANY($1)`, indexes)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	got := make(map[int64]tlog.Hash, len(indexes))
+	var idx int64
+	var h []byte
+	if _, err := pgx.ForEachRow(rows, []any{&idx, &h}, func() error {
+		if len(h) != tlog.HashSize {
+			return fmt.Errorf("stored hash %d: damaged", idx)
+		}
+		got[idx] = tlog.Hash(h)
+		return nil
+	}); err != nil {
+		return nil, wrap(err)
+	}
+	for i, x := range indexes {
+		hash, ok := got[x]
+		if !ok {
+			return nil, fmt.Errorf("stored hash %d: %w", x, server.ErrNotFound)
+		}
+		out[i] = hash
+	}
+	return out, nil
+}
+
+func (t *tx) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	var missing []int64
+	for _, x := range indexes {
+		if _, ok := t.logHashes[x]; !ok {
+			missing = append(missing, x)
+		}
+	}
+	if len(missing) == len(indexes) {
+		return t.readStoredHashes(indexes)
+	}
+	read, err := t.readStoredHashes(missing)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if h, ok := t.logHashes[x]; ok {
+			out[i] = h
+		} else {
+			out[i], read = read[0], read[1:]
+		}
+	}
+	return out, nil
+}
+
+func scanLeaf(r pgx.Row) (server.LogLeaf, error) {
+	var l server.LogLeaf
+	err := r.Scan(&l.Index, &l.Data, &l.Time)
+	l.Time = l.Time.UTC()
+	return l, wrap(err)
+}
+
+func (t *tx) LogEntries(from int64, n int) ([]server.LogLeaf, error) {
+	if from < 0 || n <= 0 {
+		return nil, nil
+	}
+	return list(t, `SELECT idx, leaf, at FROM log_entries WHERE idx >= $1 ORDER BY idx LIMIT $2`, []any{from, n}, scanLeaf)
+}
+
+func (t *tx) LogEntriesAt(indexes []int64) ([]server.LogLeaf, error) {
+	if len(indexes) == 0 {
+		return nil, nil
+	}
+	all, err := list(t, `SELECT idx, leaf, at FROM log_entries WHERE idx = ANY($1)`, []any{indexes}, scanLeaf)
+	if err != nil {
+		return nil, err
+	}
+	got := make(map[int64]server.LogLeaf, len(all))
+	for _, l := range all {
+		got[l.Index] = l
+	}
+	out := make([]server.LogLeaf, len(indexes))
+	for i, x := range indexes {
+		l, ok := got[x]
+		if !ok {
+			return nil, fmt.Errorf("log entry %d: %w", x, server.ErrNotFound)
+		}
+		out[i] = l
+	}
+	return out, nil
+}
+
+func (t *tx) RevisionLog(revs []record.RevID) ([]server.LogLeaf, error) {
+	out := make([]server.LogLeaf, len(revs))
+	var ask [][]byte
+	for _, r := range revs {
+		if _, ok := t.logRevs[r]; !ok {
+			ask = append(ask, r[:])
+		}
+	}
+	got := map[record.RevID]server.LogLeaf{}
+	if len(ask) > 0 {
+		all, err := list(t, `SELECT rev, idx, at FROM log_entries WHERE rev = ANY($1)`, []any{ask}, func(r pgx.Row) (server.LogLeaf, error) {
+			var l server.LogLeaf
+			var rev []byte
+			err := r.Scan(&rev, &l.Index, &l.Time)
+			l.Time, l.Data = l.Time.UTC(), rev
+			return l, wrap(err)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range all {
+			var id record.RevID
+			copy(id[:], l.Data)
+			l.Data = nil
+			got[id] = l
+		}
+	}
+	for i, r := range revs {
+		l, ok := t.logRevs[r]
+		if !ok {
+			l, ok = got[r]
+		}
+		if !ok {
+			return nil, fmt.Errorf("log entry of revision %s: %w", r.Short(), server.ErrNotFound)
+		}
+		out[i] = l
+	}
+	return out, nil
+}
+
+func (t *tx) AddCosignature(c server.Cosignature) error {
+	_, err := t.exec(`INSERT INTO log_cosignatures (size, name, sig, added) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (size, name) DO UPDATE SET sig = excluded.sig, added = excluded.added`,
+		c.Size, c.Name, c.Sig, c.Time.UTC().Truncate(time.Millisecond))
+	return err
+}
+
+func scanCosig(r pgx.Row) (server.Cosignature, error) {
+	var c server.Cosignature
+	err := r.Scan(&c.Size, &c.Name, &c.Sig, &c.Time)
+	c.Time = c.Time.UTC()
+	return c, wrap(err)
+}
+
+func (t *tx) Cosignatures(size int64) ([]server.Cosignature, error) {
+	return list(t, `SELECT size, name, sig, added FROM log_cosignatures WHERE size = $1 ORDER BY name`, []any{size}, scanCosig)
+}
+
+func (t *tx) LastCosignatures() ([]server.Cosignature, error) {
+	return list(t, `SELECT DISTINCT ON (name) size, name, sig, added FROM log_cosignatures ORDER BY name, size DESC`, nil, scanCosig)
+}
+
+func (t *tx) RevisionCount() (int64, error) {
+	if err := t.flush(); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := t.row(`SELECT count(*) FROM revisions`, nil, &n)
+	return n, err
+}
+
+// buildLog logs what a store held before it had a log (migration 4, and
+// ImportBolt of a bbolt store of format 1 or 2), as boltstore's upgrade
+// does: the statements in the order stored, then the revisions in the
+// order of the change log (each at its first entry), then any the change
+// log does not name, in the order stored. The leaves' time is now: they
+// were logged then. A log that has entries already is left alone.
+func buildLog(ctx context.Context, ptx pgx.Tx, now time.Time) error {
+	var size int64
+	if err := ptx.QueryRow(ctx, `SELECT coalesce((SELECT log_size FROM meta), 0)`).Scan(&size); err != nil {
+		return err
+	}
+	if size > 0 {
+		return nil
+	}
+	now = now.UTC().Truncate(time.Millisecond)
+	a, err := server.NewLogAppender(0, nil)
+	if err != nil {
+		return err
+	}
+	entries := &copier{ctx: ctx, tx: ptx, table: "log_entries", cols: []string{"idx", "leaf", "rev", "at"}}
+	hashes := &copier{ctx: ctx, tx: ptx, table: "log_hashes", cols: []string{"idx", "hash"}}
+	add := func(e transparency.Entry) error {
+		leaf := e.Marshal()
+		n, hs, err := a.Append(tlog.RecordHash(leaf))
+		if err != nil {
+			return err
+		}
+		var rev []byte
+		if e.Kind == transparency.KindRevision {
+			rev = bytes.Clone(e.Rev[:])
+		}
+		if err := entries.add(len(leaf), n, leaf, rev, now); err != nil {
+			return err
+		}
+		first := tlog.StoredHashIndex(0, n)
+		for i, h := range hs {
+			if err := hashes.add(tlog.HashSize, first+int64(i), bytes.Clone(h[:])); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Collected first: a connection reads one result at a time, and the
+	// copies write on it.
+	var ids []string
+	rows, err := ptx.Query(ctx, `SELECT id FROM statements ORDER BY ord`)
+	if err != nil {
+		return err
+	}
+	var id string
+	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { ids = append(ids, id); return nil }); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := add(transparency.Entry{Kind: transparency.KindStatement, Statement: id}); err != nil {
+			return err
+		}
+	}
+	var revs []transparency.Entry
+	rows, err = ptx.Query(ctx, `SELECT r.rev, r.case_id, r.device, r.seq FROM revisions r
+		LEFT JOIN (SELECT rev, min(seq) AS first FROM changes GROUP BY rev) c ON c.rev = r.rev
+		ORDER BY c.first NULLS LAST, r.ord`)
+	if err != nil {
+		return err
+	}
+	var rev []byte
+	var caseID, device string
+	var seq int64
+	if _, err := pgx.ForEachRow(rows, []any{&rev, &caseID, &device, &seq}, func() error {
+		e := transparency.Entry{Kind: transparency.KindRevision, CaseID: caseID, Device: device, Seq: uint64(seq)}
+		if len(rev) != len(e.Rev) {
+			return fmt.Errorf("damaged revision id %x", rev)
+		}
+		copy(e.Rev[:], rev)
+		revs = append(revs, e)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, e := range revs {
+		if err := add(e); err != nil {
+			return err
+		}
+	}
+	if err := entries.flush(); err != nil {
+		return err
+	}
+	if err := hashes.flush(); err != nil {
+		return err
+	}
+	_, err = ptx.Exec(ctx, `UPDATE meta SET log_size = $1`, a.Size())
+	return err
+}
+
+// ensureLogKey makes the log's key when the store has none: a new store,
+// or one made before the log (migration 4).
+func ensureLogKey(ctx context.Context, ptx pgx.Tx) error {
+	var id, skey string
+	if err := ptx.QueryRow(ctx, `SELECT server_id, log_skey FROM meta`).Scan(&id, &skey); err != nil {
+		return err
+	}
+	if skey != "" {
+		return nil
+	}
+	skey, vkey, err := transparency.GenerateLogKey(server.LogKeyName(id))
+	if err != nil {
+		return fmt.Errorf("making the log key: %w", err)
+	}
+	_, err = ptx.Exec(ctx, `UPDATE meta SET log_skey = $1, log_vkey = $2`, skey, vkey)
+	return err
+}
