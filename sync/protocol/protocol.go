@@ -100,6 +100,9 @@ type PushResponse struct {
 	// used before for other revisions: its vault was restored from a
 	// backup. It then takes its own revisions back (PathOwn).
 	SeqReused []uint64 `json:"seq_reused,omitempty"`
+	// AuditIndexes are the log indexes of the push header's AuditHeads, in
+	// order: what the device asks inclusion proofs for.
+	AuditIndexes []int64 `json:"audit_indexes,omitempty"`
 }
 
 // PullHeader heads a pull response batch.

@@ -241,21 +241,14 @@ func checkRevisionIndex(tx Tx, rep *LogReport, revs []record.RevID, idx []int64)
 		return nil
 	}
 	logged, err := tx.RevisionLog(revs)
-	if errors.Is(err, ErrNotFound) {
-		for i, r := range revs { // find which, one by one
-			if _, err := tx.RevisionLog([]record.RevID{r}); errors.Is(err, ErrNotFound) {
-				rep.problem("revision %s is logged at entry %d but not indexed", r, idx[i])
-			} else if err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	if err != nil {
 		return err
 	}
 	for i, l := range logged {
-		if l.Index != idx[i] {
+		switch {
+		case l.Index < 0:
+			rep.problem("revision %s is logged at entry %d but not indexed", revs[i], idx[i])
+		case l.Index != idx[i]:
 			rep.problem("revision %s is logged at entries %d and %d", revs[i], l.Index, idx[i])
 		}
 	}

@@ -339,7 +339,8 @@ type TransparencyTx interface {
 	// (ErrNotFound if one is not stored): the Tx is a tlog.HashReader.
 	ReadHashes(indexes []int64) ([]tlog.Hash, error)
 	// RevisionLog returns where each revision was logged: its index, and
-	// the leaf's time (Data is nil). ErrNotFound if one has no entry.
+	// the leaf's time (Data is nil); Index is -1 for one without an entry
+	// (a store damaged or written behind the server's back).
 	RevisionLog(revs []record.RevID) ([]LogLeaf, error)
 	// AddCosignature keeps a witness's cosignature of the checkpoint of
 	// c.Size, replacing the same witness's one of that size.

@@ -142,7 +142,8 @@ func (t *tx) RevisionLog(revs []record.RevID) ([]server.LogLeaf, error) {
 			v = leaves.Get(k)
 		}
 		if len(v) < 8 {
-			return nil, fmt.Errorf("log entry of revision %s: %w", r.Short(), server.ErrNotFound)
+			out[i] = server.LogLeaf{Index: -1}
+			continue
 		}
 		out[i] = server.LogLeaf{Index: int64(binary.BigEndian.Uint64(k)), Time: time.UnixMilli(int64(binary.BigEndian.Uint64(v))).UTC()}
 	}

@@ -235,7 +235,7 @@ func (t *tx) RevisionLog(revs []record.RevID) ([]server.LogLeaf, error) {
 			l, ok = got[r]
 		}
 		if !ok {
-			return nil, fmt.Errorf("log entry of revision %s: %w", r.Short(), server.ErrNotFound)
+			l = server.LogLeaf{Index: -1}
 		}
 		out[i] = l
 	}

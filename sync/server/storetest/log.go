@@ -145,8 +145,8 @@ func testLog(t *testing.T, st server.Store) {
 		}
 		var unknown record.RevID
 		unknown[0] = 0xff
-		if _, err := tx.RevisionLog([]record.RevID{revs[0], unknown}); !errors.Is(err, server.ErrNotFound) {
-			t.Errorf("RevisionLog(unlogged) = %v, want ErrNotFound", err)
+		if got, err := tx.RevisionLog([]record.RevID{unknown, revs[1]}); err != nil || len(got) != 2 || got[0].Index != -1 || got[1].Index != revIdx[1] {
+			t.Errorf("RevisionLog(unlogged, logged) = %+v, %v; want index -1, then %d", got, err, revIdx[1])
 		}
 		at7, err := tx.LogEntriesAt([]int64{7, 0, 7, 100})
 		if err != nil || len(at7) != 4 || at7[0].Index != 7 || at7[1].Index != 0 || !bytes.Equal(at7[3].Data, ref.Leaves[100]) ||
