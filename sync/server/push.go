@@ -82,13 +82,15 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, sess *sessio
 		}
 		p.ackedBefore = p.acked
 		resp = protocol.PushResponse{Results: make([]protocol.PushResult, len(revs))}
-		p.logged = make([]LogLeaf, len(revs))
 		for i, rev := range revs {
-			if resp.Results[i], p.logged[i], err = p.push(rev, hdr.Blobs[rev.Rev]); err != nil {
+			if resp.Results[i], err = p.push(rev, hdr.Blobs[rev.Rev]); err != nil {
 				return fmt.Errorf("revision %d (%s): %w", i, rev.Rev.Short(), err)
 			}
 		}
-		if err := p.findLogged(revs, resp.Results); err != nil {
+		// Logged in the same transaction, at its end: a revision is stored
+		// with its log entry or not at all, and a backend that serialises
+		// appends (PostgreSQL) holds them up only from here to the commit.
+		if err := p.logRevisions(revs, resp.Results); err != nil {
 			return err
 		}
 		if resp.AuditIndexes, err = p.logAuditHeads(heads, bytes.Equal(d.SigningKey, sessKey)); err != nil {
@@ -312,30 +314,24 @@ func (p *pusher) rejected(rev *record.Revision, reason string) (protocol.PushRes
 	return res, p.done(rev.Seq)
 }
 
-// notLogged marks a push result the log has no entry for (yet).
-var notLogged = LogLeaf{Index: -1}
-
-// push decides one revision: present, rejected, missing_parent,
-// missing_blob, or stored (and logged: where is returned).
-func (p *pusher) push(rev *record.Revision, blobs []record.RevID) (protocol.PushResult, LogLeaf, error) {
-	res, err := p.decide(rev, blobs)
-	if err != nil || res.Status != protocol.StatusStored {
-		return res, notLogged, err
-	}
-	// Logged in the same transaction: a revision is stored with its log
-	// entry or not at all.
-	n, err := appendLog(p.tx, transparency.RevisionEntry(rev), p.now)
-	return res, LogLeaf{Index: n, Time: p.now}, err
-}
-
-// findLogged looks up, in one go, where the revisions the push found
-// present were logged. One the log lacks (a store damaged or written
-// behind the server's back) gets no receipt.
-func (p *pusher) findLogged(revs []*record.Revision, results []protocol.PushResult) error {
+// logRevisions appends the revisions the push stored to the log, in push
+// order, and looks up in one go where those it found present were logged
+// (one the log lacks, in a store damaged or written behind the server's
+// back, gets no receipt): p.logged says, per result.
+func (p *pusher) logRevisions(revs []*record.Revision, results []protocol.PushResult) error {
+	p.logged = make([]LogLeaf, len(revs))
 	var ids []record.RevID
 	var at []int
 	for i, res := range results {
-		if res.Status == protocol.StatusPresent {
+		p.logged[i] = LogLeaf{Index: -1}
+		switch res.Status {
+		case protocol.StatusStored:
+			n, err := appendLog(p.tx, transparency.RevisionEntry(revs[i]), p.now)
+			if err != nil {
+				return err
+			}
+			p.logged[i] = LogLeaf{Index: n, Time: p.now}
+		case protocol.StatusPresent:
 			ids, at = append(ids, revs[i].Rev), append(at, i)
 		}
 	}
@@ -352,8 +348,9 @@ func (p *pusher) findLogged(revs []*record.Revision, results []protocol.PushResu
 	return nil
 }
 
-// decide stores one revision, or says why not.
-func (p *pusher) decide(rev *record.Revision, blobs []record.RevID) (protocol.PushResult, error) {
+// push decides one revision: present, rejected, missing_parent,
+// missing_blob, or stored.
+func (p *pusher) push(rev *record.Revision, blobs []record.RevID) (protocol.PushResult, error) {
 	res := protocol.PushResult{Rev: rev.Rev}
 	if has, err := p.tx.HasRevision(rev.Rev); err != nil {
 		return res, err

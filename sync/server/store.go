@@ -320,7 +320,9 @@ type Cosignature struct {
 // must never see index n+1 without n). An entry is appended in the same
 // transaction as what it records, so a commit never holds a revision
 // without its entry, or the reverse; the server sees to that (it appends
-// right after InsertRevision and InsertStatement).
+// after InsertRevision and InsertStatement, a push's entries at the end of
+// its transaction, so that a backend serialising appends from the first to
+// commit holds its lock briefly).
 type TransparencyTx interface {
 	// AppendLog appends e's encoding as the next leaf, with tlog's stored
 	// hashes for it (tlog.StoredHashesForRecordHash), at time at, and

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
@@ -253,36 +254,30 @@ func verifyLog(ctx context.Context, db *bolt.DB, st *Store) error {
 				return errors.New("the log key differs")
 			}
 			var idx int64
-			var leaf []byte
+			var leaf, hs []byte
 			var at time.Time
-			n := 0
-			err := each(ctx, ptx, `SELECT idx, leaf, at FROM log_entries ORDER BY idx`, []any{&idx, &leaf, &at}, func() error {
+			n, nh := 0, 0
+			stored := btx.Bucket(boltstore.Layout.LogHashes)
+			err := each(ctx, ptx, `SELECT idx, leaf, at, hashes FROM log_entries ORDER BY idx`, []any{&idx, &leaf, &at, &hs}, func() error {
 				v := leaves.Get(u64(uint64(idx)))
 				if len(v) < 8 || !bytes.Equal(v[8:], leaf) || int64(binary.BigEndian.Uint64(v)) != at.UnixMilli() {
 					return fmt.Errorf("leaf %d differs", idx)
 				}
-				n++
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if n != leaves.Stats().KeyN {
-				return fmt.Errorf("%d leaves, copied %d", n, leaves.Stats().KeyN)
-			}
-			hashes := btx.Bucket(boltstore.Layout.LogHashes)
-			n = 0
-			err = each(ctx, ptx, `SELECT idx, hash FROM log_hashes ORDER BY idx`, []any{&idx, &leaf}, func() error {
-				if !bytes.Equal(hashes.Get(u64(uint64(idx))), leaf) {
-					return fmt.Errorf("stored hash %d differs", idx)
+				if !bytes.Equal(leafHashes(stored, idx), hs) {
+					return fmt.Errorf("the stored hashes of leaf %d differ", idx)
 				}
-				n++
+				n, nh = n+1, nh+len(hs)/tlog.HashSize
 				return nil
 			})
-			if err == nil && n != hashes.Stats().KeyN {
-				err = fmt.Errorf("%d stored hashes, copied %d", n, hashes.Stats().KeyN)
+			switch {
+			case err != nil:
+				return err
+			case n != leaves.Stats().KeyN:
+				return fmt.Errorf("%d leaves, copied %d", n, leaves.Stats().KeyN)
+			case nh != stored.Stats().KeyN:
+				return fmt.Errorf("%d stored hashes, copied %d", nh, stored.Stats().KeyN)
 			}
-			return err
+			return nil
 		})
 	})
 	if err != nil || !built {
@@ -340,9 +335,8 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 		return c, fmt.Errorf("%w: meta: %v", ErrNotBoltStore, err)
 	}
 	_, err = ptx.Exec(ctx, `UPDATE meta SET server_id = $1, epoch = $2, created = $3, recovery = $4, roster_version = $5, agency = $6,
-		log_skey = $7, log_vkey = $8, log_size = $9`,
-		serverID, newID(), created.UTC(), recovery, int64(getU64(m, boltstore.MetaKeys.RosterVersion)), agency,
-		skey, vkey, int64(getU64(m, boltstore.MetaKeys.LogSize)))
+		log_skey = $7, log_vkey = $8`,
+		serverID, newID(), created.UTC(), recovery, int64(getU64(m, boltstore.MetaKeys.RosterVersion)), agency, skey, vkey)
 	if err != nil {
 		return c, err
 	}
@@ -481,11 +475,11 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	}); err != nil {
 		return c, fmt.Errorf("blobs: %w", err)
 	}
-	logEntries, logHashes, cosigs, err := importLog(ctx, btx, ptx)
+	logEntries, cosigs, err := importLog(ctx, btx, ptx)
 	if err != nil {
 		return c, fmt.Errorf("transparency log: %w", err)
 	}
-	for _, cpr := range []*copier{statements, teams, users, devices, cases, records, revs, changes, acks, pending, rotations, blobs, logEntries, logHashes, cosigs} {
+	for _, cpr := range []*copier{statements, teams, users, devices, cases, records, revs, changes, acks, pending, rotations, blobs, logEntries, cosigs} {
 		if err := cpr.flush(); err != nil {
 			return c, err
 		}
@@ -495,7 +489,7 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 			return c, fmt.Errorf("transparency log: %w", err)
 		}
 		var n int64
-		if err := ptx.QueryRow(ctx, `SELECT log_size FROM meta`).Scan(&n); err != nil {
+		if err := ptx.QueryRow(ctx, logSizeSQL).Scan(&n); err != nil {
 			return c, err
 		}
 		logEntries.n = int(n)
@@ -516,18 +510,35 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	return c, nil
 }
 
+// leafHashes is the stored hashes leaf n wrote (tlog.StoredHashes), read
+// from a bbolt store's log_hashes: its own, and one for each subtree it
+// completes. A missing one shortens the answer.
+func leafHashes(b *bolt.Bucket, n int64) []byte {
+	first := tlog.StoredHashIndex(0, n)
+	var out []byte
+	for i := range 1 + bits.TrailingZeros64(uint64(n+1)) {
+		h := b.Get(u64(uint64(first + int64(i))))
+		if len(h) != tlog.HashSize {
+			break
+		}
+		out = append(out, h...)
+	}
+	return out
+}
+
 // importLog copies a format 3 store's transparency log: its leaves, which
-// must be numbered 0 … log_size-1, their stored hashes, and the witnesses'
-// cosignatures. A store of an older format has none.
-func importLog(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (entries, hashes, cosigs *copier, err error) {
-	entries = &copier{ctx: ctx, tx: ptx, table: "log_entries", cols: []string{"idx", "leaf", "rev", "at"}}
-	hashes = &copier{ctx: ctx, tx: ptx, table: "log_hashes", cols: []string{"idx", "hash"}}
+// must be numbered 0 … log_size-1, each with the stored hashes it wrote,
+// and the witnesses' cosignatures. A store of an older format has none.
+func importLog(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (entries, cosigs *copier, err error) {
+	entries = &copier{ctx: ctx, tx: ptx, table: "log_entries", cols: []string{"idx", "leaf", "rev", "at", "hashes"}}
 	cosigs = &copier{ctx: ctx, tx: ptx, table: "log_cosignatures", cols: []string{"size", "name", "sig", "added"}}
 	b := btx.Bucket(boltstore.Layout.LogLeaves)
 	if b == nil {
-		return entries, hashes, cosigs, nil
+		return entries, cosigs, nil
 	}
 	size := int64(getU64(btx.Bucket(boltstore.Layout.Meta), boltstore.MetaKeys.LogSize))
+	stored := btx.Bucket(boltstore.Layout.LogHashes)
+	nh := 0
 	err = b.ForEach(func(k, v []byte) error {
 		if len(k) != 8 || int64(binary.BigEndian.Uint64(k)) != int64(entries.n) || len(v) < 8 {
 			return fmt.Errorf("leaf %x: damaged, or not the next one (%d)", k, entries.n)
@@ -540,26 +551,23 @@ func importLog(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (entries, hashes, 
 		if e.Kind == transparency.KindRevision {
 			rev = bytes.Clone(e.Rev[:])
 		}
+		n := int64(entries.n)
+		hs := leafHashes(stored, n)
+		if len(hs) != (1+bits.TrailingZeros64(uint64(n+1)))*tlog.HashSize {
+			return fmt.Errorf("leaf %d: stored hashes missing", n)
+		}
+		nh += len(hs) / tlog.HashSize
 		at := time.UnixMilli(int64(binary.BigEndian.Uint64(v))).UTC()
-		return entries.add(len(v), int64(entries.n), bytes.Clone(v[8:]), rev, at)
+		return entries.add(len(v)+len(hs), n, bytes.Clone(v[8:]), rev, at, hs)
 	})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if int64(entries.n) != size {
-		return nil, nil, nil, fmt.Errorf("%d leaves for a log of %d", entries.n, size)
+		return nil, nil, fmt.Errorf("%d leaves for a log of %d", entries.n, size)
 	}
-	err = btx.Bucket(boltstore.Layout.LogHashes).ForEach(func(k, v []byte) error {
-		if len(k) != 8 || len(v) != tlog.HashSize {
-			return fmt.Errorf("stored hash %x: damaged", k)
-		}
-		return hashes.add(len(v), int64(binary.BigEndian.Uint64(k)), bytes.Clone(v))
-	})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if want := tlog.StoredHashCount(size); int64(hashes.n) != want {
-		return nil, nil, nil, fmt.Errorf("%d stored hashes for a log of %d (want %d)", hashes.n, size, want)
+	if keys := stored.Stats().KeyN; nh != keys || int64(nh) != tlog.StoredHashCount(size) {
+		return nil, nil, fmt.Errorf("%d stored hashes for a log of %d (want %d)", keys, size, tlog.StoredHashCount(size))
 	}
 	err = btx.Bucket(boltstore.Layout.LogCosigs).ForEach(func(k, v []byte) error {
 		if len(k) < 9 || len(v) < 8 {
@@ -568,7 +576,7 @@ func importLog(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (entries, hashes, 
 		at := time.UnixMilli(int64(binary.BigEndian.Uint64(v))).UTC()
 		return cosigs.add(len(v), int64(binary.BigEndian.Uint64(k)), string(k[8:]), string(v[8:]), at)
 	})
-	return entries, hashes, cosigs, err
+	return entries, cosigs, err
 }
 
 // verifyBolt compares the database with the bbolt file it was copied from:
@@ -956,7 +964,7 @@ func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 // the witnesses' cosignatures.
 func exportLog(ctx context.Context, ptx pgx.Tx, w *boltWriter, m server.Meta) error {
 	var size int64
-	if err := ptx.QueryRow(ctx, `SELECT log_size FROM meta`).Scan(&size); err != nil {
+	if err := ptx.QueryRow(ctx, logSizeSQL).Scan(&size); err != nil {
 		return err
 	}
 	for k, v := range map[string][]byte{string(boltstore.MetaKeys.LogSize): u64(uint64(size)),
@@ -966,24 +974,23 @@ func exportLog(ctx context.Context, ptx pgx.Tx, w *boltWriter, m server.Meta) er
 		}
 	}
 	var idx int64
-	var leaf, rev []byte
+	var leaf, rev, hs []byte
 	var at time.Time
-	err := each(ctx, ptx, `SELECT idx, leaf, rev, at FROM log_entries ORDER BY idx`, []any{&idx, &leaf, &rev, &at}, func() error {
+	err := each(ctx, ptx, `SELECT idx, leaf, rev, at, hashes FROM log_entries ORDER BY idx`, []any{&idx, &leaf, &rev, &at, &hs}, func() error {
 		v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(leaf)), uint64(at.UnixMilli()))
 		if err := w.put(boltstore.Layout.LogLeaves, u64(uint64(idx)), append(v, leaf...)); err != nil {
 			return err
+		}
+		first := tlog.StoredHashIndex(0, idx)
+		for i := 0; i+tlog.HashSize <= len(hs); i += tlog.HashSize {
+			if err := w.put(boltstore.Layout.LogHashes, u64(uint64(first+int64(i/tlog.HashSize))), bytes.Clone(hs[i:i+tlog.HashSize])); err != nil {
+				return err
+			}
 		}
 		if rev == nil {
 			return nil
 		}
 		return w.put(boltstore.Layout.LogRevs, bytes.Clone(rev), u64(uint64(idx)))
-	})
-	if err != nil {
-		return err
-	}
-	var hash []byte
-	err = each(ctx, ptx, `SELECT idx, hash FROM log_hashes ORDER BY idx`, []any{&idx, &hash}, func() error {
-		return w.put(boltstore.Layout.LogHashes, u64(uint64(idx)), bytes.Clone(hash))
 	})
 	if err != nil {
 		return err

@@ -81,19 +81,21 @@
 //
 // The log's leaves (log_entries) must be numbered 0, 1, 2, … in commit
 // order with no gaps, which the change log's scheme above does not give.
-// So appends are serialised: a transaction's first append locks the meta
-// row, which holds the log's size (SELECT … FOR UPDATE), until it commits.
-// In REPEATABLE READ that lock fails to serialise (40001) whenever another
-// transaction appended and committed after this one's snapshot; Update
-// then runs it again, taking the meta table's EXCLUSIVE lock before its
-// snapshot, so it sees the log as the last appender left it. Pushes thus
-// append one after the other (a push of a thousand revisions holds the lock
-// for the rest of its transaction), and a reader's snapshot always holds a
+// So appends are serialised: a transaction's first append takes an advisory
+// lock held until it ends, and reads the log's size (the largest index plus
+// one) and right edge on a connection of its own, outside its snapshot,
+// which may predate the last append. Nothing of the log is updated in
+// place, so appenders never fail to serialise against each other; they
+// wait for the lock from their first append to their commit, and the
+// server appends at the end of a push. A reader's snapshot always holds a
 // whole tree. Within a transaction the tree's right edge is read once and
-// the new leaves and stored hashes (log_hashes) go in one statement each
-// at commit; a revision entry's row names its revision (log_entries.rev),
-// so a revision's index is one indexed lookup. Witnesses' cosignatures are
-// kept in log_cosignatures.
+// the new leaves go in one statement at commit, each row with the stored
+// hashes it wrote (log_entries.hashes: one row per entry, where a table of
+// hashes would take three); a revision entry's row names its revision
+// (log_entries.rev), so a revision's index is one indexed lookup.
+// Witnesses' cosignatures are kept in log_cosignatures. Measured on a
+// 2-core machine (BenchmarkPushLogConcurrent, 8 devices pushing 10
+// revisions at a time): the appends leave about 0.9 of the push throughput.
 //
 // # Blobs
 //

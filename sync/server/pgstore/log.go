@@ -16,37 +16,70 @@ import (
 
 // The transparency log. Unlike the change log (doc.go), whose numbers may
 // have gaps, a tree has no holes: leaf n+1 must never commit before leaf n.
-// So appends are serialised on the meta row, which holds the log's size.
-// A transaction's first append locks it (SELECT … FOR UPDATE) and holds it
-// until commit. In REPEATABLE READ that lock fails to serialise (40001)
-// when another transaction appended and committed after this one's
-// snapshot was taken, or while it waited for the lock: then Update runs the
-// transaction again, and from the second attempt on takes the meta table's
-// EXCLUSIVE lock before its snapshot, so it sees the log as the last
-// appender left it and nobody appends in between. Appends are thus taken
-// and committed in one order, and a reader's snapshot always holds a whole
-// tree: leaves 0 … log_size-1 and their stored hashes.
+// So appends are serialised: a transaction's first append takes an
+// advisory lock (logLock) that it holds until it has committed (or rolled
+// back), so indexes are taken and committed in one order, and a reader's
+// snapshot always holds a whole tree, leaves 0 … max(idx).
+//
+// The appender must know the log as the last appender left it, which its
+// own REPEATABLE READ snapshot, taken when the transaction began, may not
+// show. So, holding the lock, it reads the log's size and right edge on a
+// connection of its own (logPool, one connection, READ COMMITTED): every
+// append committed before is visible there, and none can be under way.
+// Nothing of the log is updated in place (the size is the largest index
+// plus one), so appenders never conflict in their snapshots: they wait for
+// the lock only from their first append to their commit, which the server
+// makes the end of its transaction.
 //
 // Within a transaction the log's right edge is read once (LogAppender), and
-// the new leaves and hashes are written at commit in one statement each.
+// the new leaves, each with the stored hashes it adds, are written at
+// commit in one statement.
+//
+// A stored hash is found by the leaf that wrote it: tlog's hash (level L,
+// node k) is written with leaf ((k+1) << L) - 1, at place L of that leaf's
+// hashes (tlog.StoredHashesForRecordHash).
 
 // pendingLog is what a transaction appended and has not yet sent.
 type pendingLog struct {
-	idx  []int64
-	leaf [][]byte
-	rev  [][]byte // nil for an entry that logs no revision
-	at   []time.Time
-
-	hashIdx []int64
-	hash    [][]byte
+	idx    []int64
+	leaf   [][]byte
+	rev    [][]byte // nil for an entry that logs no revision
+	at     []time.Time
+	hashes [][]byte
 }
+
+// hashPlace is where stored hash x is kept: its leaf and its place among
+// that leaf's hashes (ok is false for a negative index).
+func hashPlace(x int64) (leaf int64, at int, ok bool) {
+	if x < 0 {
+		return 0, 0, false
+	}
+	level, n := tlog.SplitStoredHashIndex(x)
+	return (n+1)<<level - 1, level, true
+}
+
+// joinHashes is a leaf's stored hashes as one value.
+func joinHashes(hs []tlog.Hash) []byte {
+	b := make([]byte, 0, len(hs)*tlog.HashSize)
+	for _, h := range hs {
+		b = append(b, h[:]...)
+	}
+	return b
+}
+
+// logLock is the advisory lock key that serialises appends to the
+// transparency log ("fclogapp" in ASCII).
+const logLock = 0x66636c6f67617070
+
+// logSizeSQL is the log's size: its leaves are 0 … max(idx).
+const logSizeSQL = `SELECT coalesce(max(idx) + 1, 0) FROM log_entries`
 
 func (t *tx) LogSize() (int64, error) {
 	if t.logApp != nil {
 		return t.logApp.Size(), nil
 	}
 	var n int64
-	err := t.row(`SELECT log_size FROM meta`, nil, &n)
+	err := t.row(logSizeSQL, nil, &n)
 	return n, err
 }
 
@@ -55,14 +88,10 @@ func (t *tx) AppendLog(e transparency.Entry, at time.Time) (int64, error) {
 		return 0, ErrReadOnly
 	}
 	if t.logApp == nil {
-		if err := t.flush(); err != nil {
+		if _, err := t.exec(`SELECT pg_advisory_xact_lock($1)`, int64(logLock)); err != nil {
 			return 0, err
 		}
-		var size int64
-		if err := t.row(`SELECT log_size FROM meta FOR UPDATE`, nil, &size); err != nil {
-			return 0, err
-		}
-		a, err := server.NewLogAppender(size, tlog.HashReaderFunc(t.readStoredHashes))
+		a, err := t.store.logHead(t.ctx)
 		if err != nil {
 			return 0, fmt.Errorf("appending to the log: %w", err)
 		}
@@ -81,11 +110,9 @@ func (t *tx) AppendLog(e transparency.Entry, at time.Time) (int64, error) {
 		rev = bytes.Clone(e.Rev[:])
 		t.logRevs[e.Rev] = server.LogLeaf{Index: n, Time: at}
 	}
-	p.rev = append(p.rev, rev)
+	p.rev, p.hashes = append(p.rev, rev), append(p.hashes, joinHashes(hashes))
 	first := tlog.StoredHashIndex(0, n)
 	for i, h := range hashes {
-		p.hashIdx = append(p.hashIdx, first+int64(i))
-		p.hash = append(p.hash, bytes.Clone(h[:]))
 		t.logHashes[first+int64(i)] = h
 	}
 	return n, nil
@@ -98,44 +125,68 @@ func (t *tx) queueLog() {
 	if len(p.idx) == 0 {
 		return
 	}
-	t.enqueue(`INSERT INTO log_entries (idx, leaf, rev, at) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::timestamptz[])`,
-		p.idx, p.leaf, p.rev, p.at)
-	t.enqueue(`INSERT INTO log_hashes (idx, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, p.hashIdx, p.hash)
-	t.enqueue(`UPDATE meta SET log_size = $1`, t.logApp.Size())
+	t.enqueue(`INSERT INTO log_entries (idx, leaf, rev, at, hashes)
+		SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::timestamptz[], $5::bytea[])`,
+		p.idx, p.leaf, p.rev, p.at, p.hashes)
 	*p = pendingLog{}
+}
+
+// logHead reads the log as the last appender committed it, on the log's own
+// connection (the caller holds logLock): its size and right edge.
+func (s *Store) logHead(ctx context.Context) (*server.LogAppender, error) {
+	var size int64
+	if err := s.logPool.QueryRow(ctx, logSizeSQL).Scan(&size); err != nil {
+		return nil, wrap(err)
+	}
+	return server.NewLogAppender(size, tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		return readStoredHashes(ctx, s.logPool, idx)
+	}))
+}
+
+// querier is what reads stored hashes: a transaction, or the log's pool.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
 // readStoredHashes reads stored hashes from the database, in one query.
 func (t *tx) readStoredHashes(indexes []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(indexes))
 	if len(indexes) == 0 {
-		return out, nil
+		return nil, nil
 	}
 	if err := t.flush(); err != nil {
 		return nil, err
 	}
-	rows, err := t.ptx.Query(t.ctx, `SELECT idx, hash FROM log_hashes WHERE idx = ANY($1)`, indexes)
+	return readStoredHashes(t.ctx, t.ptx, indexes)
+}
+
+func readStoredHashes(ctx context.Context, q querier, indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	leaves := make([]int64, 0, len(indexes))
+	for _, x := range indexes {
+		if leaf, _, ok := hashPlace(x); ok {
+			leaves = append(leaves, leaf)
+		}
+	}
+	rows, err := q.Query(ctx, `SELECT idx, hashes FROM log_entries WHERE idx = ANY($1)`, leaves)
 	if err != nil {
 		return nil, wrap(err)
 	}
-	got := make(map[int64]tlog.Hash, len(indexes))
+	got := make(map[int64][]byte, len(leaves))
 	var idx int64
-	var h []byte
-	if _, err := pgx.ForEachRow(rows, []any{&idx, &h}, func() error {
-		if len(h) != tlog.HashSize {
-			return fmt.Errorf("stored hash %d: damaged", idx)
-		}
-		got[idx] = tlog.Hash(h)
+	var hs []byte
+	if _, err := pgx.ForEachRow(rows, []any{&idx, &hs}, func() error {
+		got[idx] = bytes.Clone(hs)
 		return nil
 	}); err != nil {
 		return nil, wrap(err)
 	}
 	for i, x := range indexes {
-		hash, ok := got[x]
-		if !ok {
+		leaf, at, ok := hashPlace(x)
+		hs := got[leaf]
+		if !ok || len(hs) < (at+1)*tlog.HashSize {
 			return nil, fmt.Errorf("stored hash %d: %w", x, server.ErrNotFound)
 		}
-		out[i] = hash
+		copy(out[i][:], hs[at*tlog.HashSize:])
 	}
 	return out, nil
 }
@@ -281,7 +332,7 @@ func (t *tx) RevisionCount() (int64, error) {
 // were logged then. A log that has entries already is left alone.
 func buildLog(ctx context.Context, ptx pgx.Tx, now time.Time) error {
 	var size int64
-	if err := ptx.QueryRow(ctx, `SELECT coalesce((SELECT log_size FROM meta), 0)`).Scan(&size); err != nil {
+	if err := ptx.QueryRow(ctx, logSizeSQL).Scan(&size); err != nil {
 		return err
 	}
 	if size > 0 {
@@ -292,8 +343,7 @@ func buildLog(ctx context.Context, ptx pgx.Tx, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	entries := &copier{ctx: ctx, tx: ptx, table: "log_entries", cols: []string{"idx", "leaf", "rev", "at"}}
-	hashes := &copier{ctx: ctx, tx: ptx, table: "log_hashes", cols: []string{"idx", "hash"}}
+	entries := &copier{ctx: ctx, tx: ptx, table: "log_entries", cols: []string{"idx", "leaf", "rev", "at", "hashes"}}
 	add := func(e transparency.Entry) error {
 		leaf := e.Marshal()
 		n, hs, err := a.Append(tlog.RecordHash(leaf))
@@ -304,16 +354,7 @@ func buildLog(ctx context.Context, ptx pgx.Tx, now time.Time) error {
 		if e.Kind == transparency.KindRevision {
 			rev = bytes.Clone(e.Rev[:])
 		}
-		if err := entries.add(len(leaf), n, leaf, rev, now); err != nil {
-			return err
-		}
-		first := tlog.StoredHashIndex(0, n)
-		for i, h := range hs {
-			if err := hashes.add(tlog.HashSize, first+int64(i), bytes.Clone(h[:])); err != nil {
-				return err
-			}
-		}
-		return nil
+		return entries.add(len(leaf)+len(hs)*tlog.HashSize, n, leaf, rev, now, joinHashes(hs))
 	}
 	// Collected first: a connection reads one result at a time, and the
 	// copies write on it.
@@ -357,14 +398,7 @@ func buildLog(ctx context.Context, ptx pgx.Tx, now time.Time) error {
 			return err
 		}
 	}
-	if err := entries.flush(); err != nil {
-		return err
-	}
-	if err := hashes.flush(); err != nil {
-		return err
-	}
-	_, err = ptx.Exec(ctx, `UPDATE meta SET log_size = $1`, a.Size())
-	return err
+	return entries.flush()
 }
 
 // ensureLogKey makes the log's key when the store has none: a new store,

@@ -50,6 +50,7 @@ type tx struct {
 	ctx   context.Context
 	ptx   pgx.Tx
 	write bool
+	store *Store
 	// base is this transaction's (xid + seq_offset) << seqShift once it
 	// has appended to the change log, n how many entries it appended.
 	base int64
