@@ -398,6 +398,7 @@ func FuzzDecodeAdminRequest(f *testing.F) {
 	f.Add([]byte(`{"op":"statements.add","statements":[{"body":"AQ==","signer":"agency","sig":"AA=="}]}`))
 	f.Add([]byte(`{"op":"agency.set","key":"fcagency1aaaa","force":true}`))
 	f.Add([]byte(`{"op":"backup","path":"/x"}`))
+	f.Add([]byte(`{"op":"log.verify"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		req, err := server.DecodeAdminRequest(b)
 		if err != nil {
