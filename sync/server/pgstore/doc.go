@@ -94,8 +94,10 @@
 // hashes would take three); a revision entry's row names its revision
 // (log_entries.rev), so a revision's index is one indexed lookup.
 // Witnesses' cosignatures are kept in log_cosignatures. Measured on a
-// 2-core machine (BenchmarkPushLogConcurrent, 8 devices pushing 10
-// revisions at a time): the appends leave about 0.9 of the push throughput.
+// loaded 2-core machine with fsync off (BenchmarkPushLogConcurrent, 8
+// devices pushing 10 revisions at a time): the appends leave about 0.7 of
+// the push throughput. With fsync on, the commit, inside the lock, weighs
+// more.
 //
 // # Blobs
 //
