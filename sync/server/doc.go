@@ -42,10 +42,10 @@
 //     stored, present, missing_parent, missing_blob or rejected
 //     (permanent), with a receipt signed by the log key for each the
 //     server holds, and the device's contiguous AckedSeq. The header's
-//     audit heads (signed by the device, of cases its user reads) are
-//     logged, their indexes answered; a bad one refuses the push (400,
-//     403). At most two uploads of a device at once (429), each at a
-//     minimum rate (408).
+//     audit heads are logged and their indexes answered: one not signed
+//     by the device refuses the push (400); one of a case its user may
+//     not read, or not on the server, is not logged (index -1). At most
+//     two uploads of a device at once (429), each at a minimum rate (408).
 //   - GET /v1/sync/pull?cursor=&limit=: the revisions this user may read,
 //     from the commit-ordered change log after the cursor; 410 gone for a
 //     cursor of another epoch (a restored server). The header carries the

@@ -164,9 +164,13 @@ func auditHeads(heads []protocol.AuditHead, device string, key ed25519.PublicKey
 
 // logAuditHeads appends the push's audit heads to the log, after its
 // revisions (so a case the push made is there), and returns their
-// indexes. Each must be of a case the user may read: a device keeps an
-// audit chain only where it works. sameKey says the device's key is the one
-// the heads were checked against; otherwise they are checked again.
+// indexes. A head is logged only in a case the user may read (a device
+// keeps an audit chain only where it works): one of a case not on the
+// server (its revisions were refused or wait for a parent) or out of reach
+// gets index -1, not logged, and the push goes on, so that it never blocks
+// the device's outbox; the device sends it again later. sameKey says the
+// device's key is the one the heads were checked against; otherwise they are
+// checked again.
 func (p *pusher) logAuditHeads(heads []transparency.Entry, sameKey bool) ([]int64, error) {
 	var out []int64
 	for i, e := range heads {
@@ -178,10 +182,12 @@ func (p *pusher) logAuditHeads(heads []transparency.Entry, sameKey bool) ([]int6
 			return nil, err
 		}
 		if c == nil {
-			return nil, forbidden("audit head %d: case %s is not on the server: push its revisions first", i, e.CaseID)
+			out = append(out, -1)
+			continue
 		}
 		if read, _ := caseAccess(p.user, *c); !read {
-			return nil, forbidden("audit head %d: no access to case %s", i, e.CaseID)
+			out = append(out, -1)
+			continue
 		}
 		n, err := appendLog(p.tx, e, p.now)
 		if err != nil {
