@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -18,6 +19,8 @@ import (
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
+	"github.com/fieldcase/fieldcase/sync/server/pgstore"
+	"github.com/fieldcase/fieldcase/sync/server/pgstore/pgtest"
 	"github.com/fieldcase/fieldcase/sync/server/servertest"
 	"github.com/fieldcase/fieldcase/transparency"
 )
@@ -642,6 +645,77 @@ func TestUnloggedRevision(t *testing.T) {
 	}
 	rep, err := e.admin.VerifyLog(e.ctx)
 	if err != nil || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0], "revisions are stored") {
+		t.Errorf("VerifyLog = %+v, %v", rep, err)
+	}
+}
+
+// The log through the server on PostgreSQL: receipts and pulled indexes
+// prove in the tree, checkpoints are consistent, a witness's cosignature
+// is handed on, and a second server instance (a new connection pool, as
+// after a restart) signs the same tree.
+func TestLogOnPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	st, err := pgstore.Open(context.Background(), url, pgstore.Options{MaxConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvOn(t, st)
+	e.user("ada", protocol.RoleCaseworker, "north")
+	e.user("sam", protocol.RoleSupervisor, "north")
+	ada, aw := e.device("ada")
+	sam, _ := e.device("sam")
+	first, _, _ := e.checkpoint(ada, 0)
+	revs := append(aw.NewCase("C1"), aw.Rev(record.KindNote, "C1", "N1"))
+	resp, err := ada.Push(e.ctx, protocol.PushHeader{AuditHeads: []protocol.AuditHead{ada.AuditHead("C1", 1, [32]byte{1})}}, revs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx []int64
+	for i, res := range resp.Results {
+		if res.Receipt == nil || res.Receipt.Verify(e.logKey()) != nil {
+			t.Fatalf("result %d: %+v", i, res)
+		}
+		idx = append(idx, res.Receipt.Index)
+	}
+	idx = append(idx, resp.AuditIndexes...)
+	got := e.proveEntries(ada, idx...)
+	for i, r := range revs {
+		if !entryIs(got[i], r) {
+			t.Errorf("entry %d is not revision %s", idx[i], r.Rev.Short())
+		}
+	}
+	if got[len(revs)].Kind != transparency.KindAuditHead {
+		t.Errorf("audit head entry = %+v", got[len(revs)])
+	}
+	hdr, pulled, err := sam.Pull(e.ctx, "", 0)
+	if err != nil || len(hdr.Indexes) != len(pulled) {
+		t.Fatalf("pull: %d indexes for %d revisions, %v", len(hdr.Indexes), len(pulled), err)
+	}
+	for i, ent := range e.proveEntries(sam, hdr.Indexes...) {
+		if !entryIs(ent, pulled[i]) {
+			t.Errorf("pulled index %d is not its revision's entry", hdr.Indexes[i])
+		}
+	}
+	cp, proof, _ := e.checkpoint(ada, first.Size)
+	if err := transparency.CheckConsistency(first, cp, proof); err != nil {
+		t.Error(err)
+	}
+	lr, _ := sam.Log(e.ctx, 0)
+	if _, err := sam.Witness(e.ctx, lr.Checkpoint); err != nil {
+		t.Fatal(err)
+	}
+	// Another instance on the same database.
+	st2, err := pgstore.Open(context.Background(), url, pgstore.Options{MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2 := newEnvOn(t, st2)
+	ada.BaseURL = e2.http.URL
+	again, err := ada.Log(e.ctx, 0)
+	if err != nil || !bytes.Equal(again.Checkpoint, func() []byte { r, _ := sam.Log(e.ctx, 0); return r.Checkpoint }()) {
+		t.Errorf("the second instance's checkpoint differs: %s, %v", again.Checkpoint, err)
+	}
+	if rep, err := e.admin.VerifyLog(e.ctx); err != nil || len(rep.Problems) > 0 || rep.Witnesses != 1 {
 		t.Errorf("VerifyLog = %+v, %v", rep, err)
 	}
 }

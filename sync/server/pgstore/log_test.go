@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/server"
@@ -177,5 +179,53 @@ func TestImportFormat2(t *testing.T) {
 	}
 	if m := read2(t, pg); m.ServerID != serverID || !bytes.HasPrefix([]byte(m.LogVKey), []byte(server.LogKeyName(serverID)+"+")) {
 		t.Errorf("meta after import = %+v", m)
+	}
+}
+
+// A store closed and opened again (a restarted server) has the same log,
+// proves its entries, and appends after it.
+func TestLogReopen(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	st := openURL(t, url)
+	ref := &storetest.RefLog{}
+	add := func(st server.Store, from, n int) {
+		t.Helper()
+		update(t, st, func(tx server.Tx) error {
+			for i := from; i < from+n; i++ {
+				e := transparency.Entry{Kind: transparency.KindStatement, Statement: fmt.Sprintf("s%d", i)}
+				if got, err := tx.AppendLog(e, time.Now()); err != nil || got != int64(i) {
+					return fmt.Errorf("append %d: index %d, %v", i, got, err)
+				}
+				if err := ref.Append(e.Marshal()); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	add(st, 0, 21)
+	st.Close()
+	st = openURL(t, url)
+	add(st, 21, 6)
+	err := st.View(ctx, func(tx server.Tx) error {
+		root, err := tlog.TreeHash(27, tx)
+		want, _ := tlog.TreeHash(27, ref)
+		if err != nil || root != want {
+			return fmt.Errorf("root after reopening = %v, %v; want %v", root, err, want)
+		}
+		for i := int64(0); i < 27; i++ {
+			p, err := tlog.ProveRecord(27, i, tx)
+			if err == nil {
+				err = tlog.CheckRecord(p, 27, root, i, tlog.RecordHash(ref.Leaves[i]))
+			}
+			if err != nil {
+				return fmt.Errorf("entry %d: %w", i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
