@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -290,7 +291,7 @@ func upgradeLog(btx *bolt.Tx, now time.Time) error {
 			return err
 		}
 	}
-	t := &tx{btx: btx}
+	t := &tx{btx: btx, revIndex: [][2][]byte{}}
 	err = btx.Bucket(Layout.Statements).ForEach(func(k, v []byte) error {
 		var s trust.Signed
 		if err := json.Unmarshal(v, &s); err != nil {
@@ -302,10 +303,12 @@ func upgradeLog(btx *bolt.Tx, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("upgrading to format 3: %w", err)
 	}
+	logged := map[record.RevID]bool{}
 	logRev := func(id []byte) error {
-		if len(id) != len(record.RevID{}) || t.b(Layout.LogRevs).Get(id) != nil {
+		if len(id) != len(record.RevID{}) || logged[record.RevID(id)] {
 			return nil
 		}
+		logged[record.RevID(id)] = true
 		var rev record.RevID
 		copy(rev[:], id)
 		r, err := t.Revision(rev)
@@ -331,6 +334,13 @@ func upgradeLog(btx *bolt.Tx, now time.Time) error {
 	}
 	if err != nil {
 		return fmt.Errorf("upgrading to format 3: %w", err)
+	}
+	slices.SortFunc(t.revIndex, func(a, b [2][]byte) int { return bytes.Compare(a[0], b[0]) })
+	revs := t.b(Layout.LogRevs)
+	for _, kv := range t.revIndex {
+		if err := revs.Put(kv[0], kv[1]); err != nil {
+			return fmt.Errorf("upgrading to format 3: %w", err)
+		}
 	}
 	return m.Put(MetaKeys.Format, u64(3))
 }
@@ -555,6 +565,11 @@ func Restore(from, path string) error {
 type tx struct {
 	btx *bolt.Tx
 	log *server.LogAppender // once this transaction appends to the log
+	// revIndex, when not nil, collects log_revs entries to put at the end
+	// in key order (upgradeLog: bbolt splits nodes only at commit, so a
+	// hundred thousand random keys put one by one into one transaction
+	// take quadratic time).
+	revIndex [][2][]byte
 }
 
 func (t *tx) b(name []byte) *bolt.Bucket { return t.btx.Bucket(name) }

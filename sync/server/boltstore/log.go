@@ -62,7 +62,9 @@ func (t *tx) AppendLog(e transparency.Entry, at time.Time) (int64, error) {
 		}
 	}
 	if e.Kind == transparency.KindRevision {
-		if err := t.b(Layout.LogRevs).Put(bytes.Clone(e.Rev[:]), u64(uint64(n))); err != nil {
+		if t.revIndex != nil {
+			t.revIndex = append(t.revIndex, [2][]byte{bytes.Clone(e.Rev[:]), u64(uint64(n))})
+		} else if err := t.b(Layout.LogRevs).Put(bytes.Clone(e.Rev[:]), u64(uint64(n))); err != nil {
 			return 0, err
 		}
 	}
