@@ -976,7 +976,7 @@ func exportLog(ctx context.Context, ptx pgx.Tx, w *boltWriter, m server.Meta) er
 	var idx int64
 	var leaf, rev, hs []byte
 	var at time.Time
-	err := each(ctx, ptx, `SELECT idx, leaf, rev, at, hashes FROM log_entries ORDER BY idx`, []any{&idx, &leaf, &rev, &at, &hs}, func() error {
+	err := each(ctx, ptx, `SELECT idx, leaf, at, hashes FROM log_entries ORDER BY idx`, []any{&idx, &leaf, &at, &hs}, func() error {
 		v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(leaf)), uint64(at.UnixMilli()))
 		if err := w.put(boltstore.Layout.LogLeaves, u64(uint64(idx)), append(v, leaf...)); err != nil {
 			return err
@@ -987,9 +987,14 @@ func exportLog(ctx context.Context, ptx pgx.Tx, w *boltWriter, m server.Meta) er
 				return err
 			}
 		}
-		if rev == nil {
-			return nil
-		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// In key order: bbolt splits nodes only at commit, and random keys
+	// put one by one into a large transaction take quadratic time.
+	err = each(ctx, ptx, `SELECT rev, idx FROM log_entries WHERE rev IS NOT NULL ORDER BY rev`, []any{&rev, &idx}, func() error {
 		return w.put(boltstore.Layout.LogRevs, bytes.Clone(rev), u64(uint64(idx)))
 	})
 	if err != nil {
