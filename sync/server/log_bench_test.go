@@ -137,7 +137,7 @@ func median(ds []time.Duration) time.Duration {
 // 1.15× (ratio-append). ratio-all also counts the receipts the push
 // signs, one per revision.
 func BenchmarkPushLog(b *testing.B) {
-	const revs, rounds = 1000, 7
+	const revs, rounds = 1000, 11
 	for _, be := range backends() {
 		b.Run(be.name, func(b *testing.B) {
 			for range b.N {
