@@ -38,6 +38,7 @@ type CLI struct {
 	Device     DeviceCmd     `cmd:"" help:"List or revoke devices."`
 	Roster     RosterCmd     `cmd:"" help:"List the signed statements the server holds, and any it does not accept."`
 	Rotations  RotationsCmd  `cmd:"" help:"List the cases owing a new key epoch after a device was revoked."`
+	Log        LogCmd        `cmd:"" help:"The transparency log of everything the server stored: show it, or verify it after a restore."`
 	Backup     BackupCmd     `cmd:"" help:"Write a consistent snapshot of the store (restored, it has a new epoch)."`
 	Restore    RestoreCmd    `cmd:"" help:"Put a backup in place as the store of an empty data directory (or, with --db, into an empty PostgreSQL database)."`
 	Recovery   RecoveryCmd   `cmd:"" help:"The agency recovery identity."`

@@ -157,6 +157,17 @@ func TestPostgresTwoInstances(t *testing.T) {
 	if missing > 0 || len(seen) != len(acked) {
 		t.Errorf("the reader following its cursor saw %d of %d revisions (%d missing)", len(seen), len(acked), missing)
 	}
+	// Both instances appended to one log: it verifies, and both sign the
+	// same tree.
+	if out := mustRun(t, dataDir(t), "--db", url, "log", "verify"); !strings.Contains(out, "every stored hash and the root match") {
+		t.Errorf("log verify after two instances:\n%s", out)
+	}
+	r1, err1 := reader.Log(ctx, 0)
+	reader.BaseURL = p2.url
+	r2, err2 := reader.Log(ctx, 0)
+	if err1 != nil || err2 != nil || !bytes.Equal(r1.Checkpoint, r2.Checkpoint) {
+		t.Errorf("the instances' checkpoints differ:\n%s\n%s (%v, %v)", r1.Checkpoint, r2.Checkpoint, err1, err2)
+	}
 	p1.stop(t)
 	p2.stop(t)
 }
@@ -289,6 +300,7 @@ func TestMigrateBboltToPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := pgtest.URL(t)
+	before := logShow(t, dir)
 	// Not while the server runs.
 	if _, errOut, code := fieldcased(t, dir, "migrate", "--from", "bbolt:"+dir, "--to", url); code == 0 || !strings.Contains(errOut, "stop it first") {
 		t.Errorf("migrate from a running server: exit %d\n%s", code, errOut)
@@ -302,6 +314,12 @@ func TestMigrateBboltToPostgres(t *testing.T) {
 	if _, errOut, code := fieldcased(t, dir, "migrate", "--from", "bbolt:"+dir, "--to", url); code == 0 || !strings.Contains(errOut, "already holds fieldcased data") {
 		t.Errorf("second migrate: exit %d\n%s", code, errOut)
 	}
+
+	// The log and its key came along: the same tree, and it verifies.
+	if after := logShow(t, dataDir(t), "--db", url); after.Root != before.Root || after.Size != before.Size || after.Key != before.Key {
+		t.Errorf("log after migrate = %+v, want %+v", after, before)
+	}
+	mustRun(t, dataDir(t), "--db", url, "log", "verify")
 
 	p, _ = pgServe(t, url)
 	reader.BaseURL, c.BaseURL = p.url, p.url

@@ -102,6 +102,11 @@ type PushResponse struct {
 	// used before for other revisions: its vault was restored from a
 	// backup. It then takes its own revisions back (PathOwn).
 	SeqReused []uint64 `json:"seq_reused,omitempty"`
+	// AuditIndexes are the log indexes of the push header's AuditHeads, in
+	// order: what the device asks inclusion proofs for. -1 for a head not
+	// logged: its case is not on the server (its revisions were refused or
+	// wait for a parent) or its user may not read it; send it again later.
+	AuditIndexes []int64 `json:"audit_indexes,omitempty"`
 }
 
 // PullHeader heads a pull response batch.

@@ -39,6 +39,8 @@ const (
 	OpRoster        = "roster"         // → RosterInfo
 	OpRotations     = "rotations"      // → []RotationInfo
 	OpBackup        = "backup"         // path (absolute, new) → {"path"}
+	OpLogShow       = "log.show"       // → LogInfo
+	OpLogVerify     = "log.verify"     // → LogReport
 )
 
 // AdminRequest is one administrative operation. Fields other than Op are
@@ -84,7 +86,8 @@ func DecodeAdminRequest(b []byte) (AdminRequest, error) {
 		return AdminRequest{}, fmt.Errorf("%w: trailing data after the request", ErrInvalid)
 	}
 	switch req.Op {
-	case OpStatus, OpAgencyShow, OpAgencySet, OpStatementsAdd, OpDirectory, OpDeviceList, OpDeviceRevoke, OpRoster, OpRotations, OpBackup:
+	case OpStatus, OpAgencyShow, OpAgencySet, OpStatementsAdd, OpDirectory, OpDeviceList, OpDeviceRevoke, OpRoster, OpRotations, OpBackup,
+		OpLogShow, OpLogVerify:
 	default:
 		return AdminRequest{}, fmt.Errorf("%w: unknown operation %.40q", ErrInvalid, req.Op)
 	}
@@ -117,6 +120,10 @@ func (a *Admin) Exec(ctx context.Context, req AdminRequest) (any, error) {
 		return a.Rotations(ctx)
 	case OpBackup:
 		return map[string]string{"path": req.Path}, a.Backup(ctx, req.Path)
+	case OpLogShow:
+		return a.Log(ctx)
+	case OpLogVerify:
+		return a.VerifyLog(ctx)
 	}
 	return nil, fmt.Errorf("%w: unknown operation %.40q", ErrInvalid, req.Op)
 }

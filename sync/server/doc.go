@@ -8,7 +8,10 @@
 // case ids, kinds, device sequence numbers, sizes, timestamps and
 // membership. It checks every revision's id against its content
 // (record.Revision.Validate) and its signature against the pushing
-// device's enrolled key, but never decrypts a body.
+// device's enrolled key, but never decrypts a body. Every revision and
+// statement it stores goes into an append-only transparency log in the
+// same transaction (package transparency, translog.go), so devices can
+// catch a server that forks, rolls back or drops entries.
 //
 // # Trust
 //
@@ -37,13 +40,26 @@
 //   - POST /v1/sync/push: a batch of signed revisions, processed in order
 //     in one transaction and durable before the answer; per revision
 //     stored, present, missing_parent, missing_blob or rejected
-//     (permanent), and the device's contiguous AckedSeq. At most two
-//     uploads of a device at once (429), each at a minimum rate (408).
+//     (permanent), with a receipt signed by the log key for each the
+//     server holds, and the device's contiguous AckedSeq. The header's
+//     audit heads are logged and their indexes answered: one not signed
+//     by the device refuses the push (400); one of a case its user may
+//     not read, or not on the server, is not logged (index -1). At most
+//     two uploads of a device at once (429), each at a minimum rate (408).
 //   - GET /v1/sync/pull?cursor=&limit=: the revisions this user may read,
 //     from the commit-ordered change log after the cursor; 410 gone for a
 //     cursor of another epoch (a restored server). The header carries the
-//     roster version, the device's highest sequence number held, and the
-//     cases owing a key rotation that the user may write keyrings in.
+//     roster version, the device's highest sequence number held, the
+//     cases owing a key rotation that the user may write keyrings in, and
+//     each revision's log index.
+//   - GET /v1/log/checkpoint?from=N: the transparency log's newest
+//     checkpoint, signed and cosigned by witnesses, with the proof that it
+//     extends the tree of N entries (translog.go).
+//   - POST /v1/log/proofs: inclusion proofs of entries the device could
+//     have seen (403 for another case's), in a tree the log had.
+//   - POST /v1/log/witness: a supervisor's device's cosignature of a
+//     checkpoint; 403 for anyone else, 400 for a cosignature that does not
+//     verify, 409 for a checkpoint of another tree.
 //   - POST /v1/sync/own: the device's own revisions above a sequence number.
 //   - POST /v1/sync/revs-diff: which of some revisions the server lacks.
 //   - GET /v1/roster: the agency key and every signed statement.

@@ -199,9 +199,12 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
+		if ts.meta.LogVKey == "" {
+			return errNoLogKey
+		}
 		resp = protocol.EnrollResponse{
 			ServerID: ts.meta.ServerID, Token: token, UserID: u.ID, UserName: u.Name, Role: u.Role,
-			Team: u.TeamID, Roster: ts.wire(),
+			Team: u.TeamID, Roster: ts.wire(), LogKey: ts.meta.LogVKey,
 		}
 		return nil
 	})

@@ -13,12 +13,16 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
 	"github.com/fieldcase/fieldcase/sync/server/servertest"
+	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -94,8 +98,11 @@ func FuzzPush(f *testing.F) {
 	good, _ := protocol.EncodeBatch(nil, []*record.Revision{fs.w.Rev(record.KindNote, "C1", "N1")})
 	withHdr, _ := protocol.EncodeBatch(map[string]any{"blobs": map[string]any{strings.Repeat("ab", 32): []string{strings.Repeat("cd", 32)}}},
 		[]*record.Revision{fs.w.Rev(record.KindRecording, "C1", "R1")})
+	withHeads, _ := protocol.EncodeBatch(protocol.PushHeader{AuditHeads: []protocol.AuditHead{fs.c.AuditHead("C1", 2, [32]byte{7})}},
+		[]*record.Revision{fs.w.Rev(record.KindNote, "C1", "N2")})
 	f.Add(good)
 	f.Add(withHdr)
+	f.Add(withHeads)
 	f.Add([]byte("FCB1\x02{}\x00"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -122,10 +129,160 @@ func FuzzJSONEndpoints(f *testing.F) {
 	f.Add(`{"case_id":"C1","ids":["` + strings.Repeat("0", 64) + `"]}`)
 	f.Add(`{"after_seq":1}`)
 	f.Add(`{"revs":null}`)
+	f.Add(`{"tree_size":3,"indexes":[0,1,2]}`)
+	f.Add(`{"tree_size":9223372036854775807,"indexes":[-1]}`)
+	f.Add(`{"checkpoint":"ZmllbGRjYXNlL3gKMQpBQUFBCgrigJQgeCBBQUFBCg=="}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, path := range []string{protocol.PathRevsDiff, protocol.PathBlobsMiss, protocol.PathEnroll,
-			protocol.PathGrants, protocol.PathRevoke, protocol.PathOwn} {
+			protocol.PathGrants, protocol.PathRevoke, protocol.PathOwn, protocol.PathProofs, protocol.PathWitness} {
 			fs.do(t, "POST", path, nil, []byte(body))
+		}
+	})
+}
+
+// FuzzLog feeds arbitrary query strings to the checkpoint endpoint: a
+// success is a checkpoint the log key opens, with a consistency proof only
+// for a size below the log's.
+func FuzzLog(f *testing.F) {
+	fs := newFuzzServer(f)
+	var m server.Meta
+	fs.st.View(f.Context(), func(tx server.Tx) (err error) { m, err = tx.Meta(); return })
+	f.Add("from=1")
+	f.Add("from=0")
+	f.Add("from=-5")
+	f.Add("from=99999999999999999999&from=2")
+	f.Add("%zz")
+	f.Fuzz(func(t *testing.T, query string) {
+		req := httptest.NewRequest("GET", "http://fieldcased"+protocol.PathLog, nil)
+		req.URL.RawQuery = query
+		req.Header.Set(protocol.HeaderVersion, strconv.Itoa(protocol.Version))
+		req.Header.Set("Authorization", "Bearer "+fs.token)
+		rec := httptest.NewRecorder()
+		fs.h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%q: %d %s", query, rec.Code, rec.Body)
+		}
+		if rec.Code != 200 {
+			return
+		}
+		var resp protocol.LogResponse
+		if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+			t.Fatal(err)
+		}
+		cp, _, err := transparency.Open(resp.Checkpoint, m.LogVKey)
+		if err != nil {
+			t.Fatalf("%q: %v", query, err)
+		}
+		vals, _ := url.ParseQuery(query)
+		from, _ := strconv.ParseInt(vals.Get("from"), 10, 64)
+		if (len(resp.Consistency) > 0) != (from > 0 && from < cp.Size) {
+			t.Fatalf("%q: a proof of %d hashes for a tree of %d", query, len(resp.Consistency), cp.Size)
+		}
+	})
+}
+
+// FuzzProofs asks for arbitrary proofs: every proof answered holds.
+func FuzzProofs(f *testing.F) {
+	fs := newFuzzServer(f)
+	var m server.Meta
+	fs.st.View(f.Context(), func(tx server.Tx) (err error) { m, err = tx.Meta(); return })
+	f.Add(int64(3), []byte{0, 1, 2})
+	f.Add(int64(0), []byte{})
+	f.Add(int64(-1), []byte{255})
+	f.Fuzz(func(t *testing.T, size int64, idx []byte) {
+		req := protocol.ProofsRequest{TreeSize: size, Indexes: []int64{}}
+		for _, b := range idx {
+			req.Indexes = append(req.Indexes, int64(int8(b)))
+		}
+		body := jsonSeed(req)
+		r := httptest.NewRequest("POST", "http://fieldcased"+protocol.PathProofs, bytes.NewReader(body))
+		r.Header.Set(protocol.HeaderVersion, strconv.Itoa(protocol.Version))
+		r.Header.Set("Authorization", "Bearer "+fs.token)
+		rec := httptest.NewRecorder()
+		fs.h.ServeHTTP(rec, r)
+		if rec.Code >= 500 {
+			t.Fatalf("%s: %d %s", body, rec.Code, rec.Body)
+		}
+		if rec.Code != 200 {
+			return
+		}
+		var resp protocol.ProofsResponse
+		if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || len(resp.Entries) != len(req.Indexes) || len(resp.Proofs) != len(req.Indexes) {
+			t.Fatalf("%s: %d entries, %d proofs, %v", body, len(resp.Entries), len(resp.Proofs), err)
+		}
+		var root tlog.Hash
+		fs.st.View(t.Context(), func(tx server.Tx) (err error) { root, err = tlog.TreeHash(size, tx); return })
+		cp := transparency.Checkpoint{Origin: server.LogOrigin(m.ServerID), Size: size, Root: root}
+		for i, x := range req.Indexes {
+			e, err := transparency.UnmarshalEntry(resp.Entries[i])
+			if err == nil {
+				err = transparency.CheckInclusion(cp, x, e, resp.Proofs[i])
+			}
+			if err != nil {
+				t.Fatalf("entry %d of %d: %v", x, size, err)
+			}
+		}
+	})
+}
+
+// FuzzWitness feeds a supervisor's device arbitrary cosigned notes: only
+// the log's own checkpoint, cosigned by the device, is ever accepted.
+func FuzzWitness(f *testing.F) {
+	fs := newFuzzServer(f)
+	ctx := f.Context()
+	code, grant := fs.agency.Grant("U2", time.Hour)
+	if _, err := server.NewAdmin(fs.st).AddStatements(ctx, []trust.Signed{fs.agency.User("U2", "sam", protocol.RoleSupervisor, "T1"), grant}); err != nil {
+		f.Fatal(err)
+	}
+	ts := httptest.NewServer(fs.h)
+	defer ts.Close()
+	sam, _, err := servertest.Enroll(ctx, ts.URL, ts.Client(), code.String(), "sam-1")
+	if err != nil {
+		f.Fatal(err)
+	}
+	resp, err := sam.Log(ctx, 0)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ws, _ := sam.WitnessSigner()
+	good, _ := transparency.Cosign(resp.Checkpoint, ws)
+	var m server.Meta
+	fs.st.View(ctx, func(tx server.Tx) (err error) { m, err = tx.Meta(); return })
+	f.Add(string(resp.Checkpoint), false)
+	f.Add(strings.Replace(string(resp.Checkpoint), "\n", "\n\n", 1), true)
+	f.Add("fieldcase/x\n1\nAAAA\n", true)
+	f.Add(string(good), false)
+	f.Fuzz(func(t *testing.T, text string, cosign bool) {
+		body := []byte(text)
+		if cosign {
+			if n, err := note.Sign(&note.Note{Text: text}, ws); err == nil {
+				body = n
+			}
+		}
+		r := httptest.NewRequest("POST", "http://fieldcased"+protocol.PathWitness, bytes.NewReader(jsonSeed(protocol.WitnessRequest{Checkpoint: body})))
+		r.Header.Set(protocol.HeaderVersion, strconv.Itoa(protocol.Version))
+		r.Header.Set("Authorization", "Bearer "+sam.Token)
+		rec := httptest.NewRecorder()
+		fs.h.ServeHTTP(rec, r)
+		if rec.Code >= 500 {
+			t.Fatalf("%q: %d %s", body, rec.Code, rec.Body)
+		}
+		if rec.Code != 200 {
+			return
+		}
+		samV, _ := transparency.WitnessVerifier(sam.DeviceID, sam.Identity.SigningPublicKey())
+		n, err := note.Open(body, note.VerifierList(samV))
+		if err != nil {
+			t.Fatalf("accepted a note the device did not cosign: %q", body)
+		}
+		cp, err := transparency.ParseCheckpoint(n.Text)
+		if err != nil || cp.Origin != server.LogOrigin(m.ServerID) {
+			t.Fatalf("accepted a checkpoint of another log: %q", n.Text)
+		}
+		var root tlog.Hash
+		fs.st.View(t.Context(), func(tx server.Tx) (err error) { root, err = tlog.TreeHash(cp.Size, tx); return })
+		if root != cp.Root {
+			t.Fatalf("accepted another tree of %d: %q", cp.Size, n.Text)
 		}
 	})
 }
@@ -241,6 +398,7 @@ func FuzzDecodeAdminRequest(f *testing.F) {
 	f.Add([]byte(`{"op":"statements.add","statements":[{"body":"AQ==","signer":"agency","sig":"AA=="}]}`))
 	f.Add([]byte(`{"op":"agency.set","key":"fcagency1aaaa","force":true}`))
 	f.Add([]byte(`{"op":"backup","path":"/x"}`))
+	f.Add([]byte(`{"op":"log.verify"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		req, err := server.DecodeAdminRequest(b)
 		if err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -86,6 +87,10 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, sess *sessio
 		if err != nil {
 			return err
 		}
+		indexes, err := s.logIndexes(tx, revs)
+		if err != nil {
+			return err
+		}
 		hdr = protocol.PullHeader{
 			NextCursor:    protocol.Cursor{Epoch: m.Epoch, Seq: pos}.String(),
 			HasMore:       pos < last,
@@ -93,6 +98,7 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, sess *sessio
 			RosterVersion: m.RosterVersion,
 			DeviceMaxSeq:  maxSeq,
 			Rotations:     rotations,
+			Indexes:       indexes,
 		}
 		return nil
 	})
@@ -171,6 +177,32 @@ func collect(tx Tx, u User, device string, pos uint64, limit int) ([]*record.Rev
 		}
 	}
 	return revs, pos, nil
+}
+
+// logIndexes lists where revs are in the transparency log, in order: -1
+// for a revision the log lacks (a store damaged or written behind the
+// server's back). It is served all the same, and the device, which finds
+// no proof of it, can tell; refusing the pull would stop its sync.
+func (s *Server) logIndexes(tx Tx, revs []*record.Revision) ([]int64, error) {
+	if len(revs) == 0 {
+		return nil, nil
+	}
+	ids := make([]record.RevID, len(revs))
+	for i, r := range revs {
+		ids[i] = r.Rev
+	}
+	logged, err := tx.RevisionLog(ids)
+	if err != nil {
+		return nil, fmt.Errorf("finding the pulled revisions' log entries: %w", err)
+	}
+	out := make([]int64, len(logged))
+	for i, l := range logged {
+		out[i] = l.Index
+		if l.Index < 0 {
+			s.log.Error("serving a revision the transparency log lacks (run fieldcased log verify)", "rev", revs[i].Rev.String())
+		}
+	}
+	return out, nil
 }
 
 // owedTo lists the cases owing a key rotation whose keyrings u may write:

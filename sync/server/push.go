@@ -2,15 +2,19 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -37,13 +41,20 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, sess *sessio
 	if err != nil {
 		return badRequest("%v", err)
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Millisecond)
 	// Signatures are checked before the transaction, on every core: they
 	// are most of a push's cost, and need only the session's device key
 	// (checked against the stored one inside the transaction).
 	sessKey := sess.device.SigningKey
 	sigOK := record.VerifySigs(revs, func(*record.Revision) ed25519.PublicKey { return sessKey })
-	var resp protocol.PushResponse
+	heads, err := auditHeads(hdr.AuditHeads, sess.device.ID, sessKey)
+	if err != nil {
+		return err
+	}
+	var (
+		resp   protocol.PushResponse
+		logged []LogLeaf
+	)
 	err = s.store.Update(r.Context(), func(tx Tx) error {
 		// Check again inside the transaction: a device revoked while its
 		// push was on the way stores nothing.
@@ -76,11 +87,26 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, sess *sessio
 				return fmt.Errorf("revision %d (%s): %w", i, rev.Rev.Short(), err)
 			}
 		}
+		// Logged in the same transaction, at its end: a revision is stored
+		// with its log entry or not at all, and a backend that serialises
+		// appends (PostgreSQL) holds them up only from here to the commit.
+		if err := p.logRevisions(revs, resp.Results); err != nil {
+			return err
+		}
+		if resp.AuditIndexes, err = p.logAuditHeads(heads, bytes.Equal(d.SigningKey, sessKey)); err != nil {
+			return err
+		}
 		resp.AckedSeq = p.acked
 		resp.SeqReused = p.reused
+		logged = p.logged
 		return tx.TouchDevice(d.ID, now, now)
 	})
 	if err != nil {
+		return err
+	}
+	// Receipts are signed once the push is durable: each says the server
+	// holds the revision at its log index, since the time it was logged.
+	if err := s.receipts(r.Context(), resp.Results, logged); err != nil {
 		return err
 	}
 	s.metrics.batches.WithLabelValues("push").Inc()
@@ -116,6 +142,110 @@ func pushIDs(revs []*record.Revision) ([]record.RevID, []string) {
 	return ids, recs
 }
 
+// auditHeads checks the audit-chain heads a push reports, before its
+// transaction: each must be signed by the pushing device's key.
+func auditHeads(heads []protocol.AuditHead, device string, key ed25519.PublicKey) ([]transparency.Entry, error) {
+	if len(heads) > protocol.MaxPushRevisions {
+		return nil, badRequest("at most %d audit heads per push, not %d", protocol.MaxPushRevisions, len(heads))
+	}
+	out := make([]transparency.Entry, len(heads))
+	for i, h := range heads {
+		if err := record.ValidID(h.CaseID); err != nil {
+			return nil, badRequest("audit head %d: case id: %v", i, err)
+		}
+		e := transparency.Entry{Kind: transparency.KindAuditHead, CaseID: h.CaseID, Device: device, Seq: h.Seq, Head: h.Hash, Sig: h.Sig}
+		if !e.VerifyAuditHead(key) {
+			return nil, badRequest("audit head %d (case %s): not signed by this device", i, h.CaseID)
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// logAuditHeads appends the push's audit heads to the log, after its
+// revisions (so a case the push made is there), and returns their
+// indexes. A head is logged only in a case the user may read (a device
+// keeps an audit chain only where it works): one of a case not on the
+// server (its revisions were refused or wait for a parent) or out of reach
+// gets index -1, not logged, and the push goes on, so that it never blocks
+// the device's outbox; the device sends it again later. sameKey says the
+// device's key is the one the heads were checked against; otherwise they are
+// checked again.
+func (p *pusher) logAuditHeads(heads []transparency.Entry, sameKey bool) ([]int64, error) {
+	var out []int64
+	for i, e := range heads {
+		if !sameKey && !e.VerifyAuditHead(p.key) {
+			return nil, badRequest("audit head %d (case %s): not signed by this device", i, e.CaseID)
+		}
+		c, err := p.caseOf(e.CaseID)
+		if err != nil {
+			return nil, err
+		}
+		if c == nil {
+			out = append(out, -1)
+			continue
+		}
+		if read, _ := caseAccess(p.user, *c); !read {
+			out = append(out, -1)
+			continue
+		}
+		n, err := appendLog(p.tx, e, p.now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// receipts signs a receipt for each result the log holds, on every core
+// (a push may store a thousand revisions).
+func (s *Server) receipts(ctx context.Context, results []protocol.PushResult, logged []LogLeaf) error {
+	key, err := s.receiptKey(ctx)
+	if err != nil {
+		return err
+	}
+	for i, l := range logged {
+		if l.Index < 0 && results[i].Status == protocol.StatusPresent {
+			s.log.Error("a revision the server holds has no transparency log entry: no receipt (run fieldcased log verify)", "rev", results[i].Rev.String())
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(results))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(results)/64))
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(results); i += workers {
+				l := logged[i]
+				if l.Index < 0 {
+					continue
+				}
+				rc, err := key.SignReceipt(results[i].Rev, l.Index, l.Time)
+				results[i].Receipt, errs[i] = &rc, err
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// receiptKey is the log's key (read from the store the first time).
+func (s *Server) receiptKey(ctx context.Context) (*transparency.LogKey, error) {
+	s.tlog.mu.Lock()
+	k := s.tlog.key
+	s.tlog.mu.Unlock()
+	if k != nil {
+		return k, nil
+	}
+	err := s.store.View(ctx, func(tx Tx) (err error) {
+		k, _, err = s.logKey(tx)
+		return err
+	})
+	return k, err
+}
+
 func printableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {
@@ -140,6 +270,9 @@ type pusher struct {
 	// began; reused lists the numbers at or below it the push used again.
 	ackedBefore uint64
 	reused      []uint64
+	// logged is, per pushed revision the server holds, where it is in the
+	// transparency log (Index -1 for the others).
+	logged []LogLeaf
 }
 
 // writer is the pushing device as the trust rules see it.
@@ -185,6 +318,40 @@ func (p *pusher) rejected(rev *record.Revision, reason string) (protocol.PushRes
 		return res, nil
 	}
 	return res, p.done(rev.Seq)
+}
+
+// logRevisions appends the revisions the push stored to the log, in push
+// order, and looks up in one go where those it found present were logged
+// (one the log lacks, in a store damaged or written behind the server's
+// back, gets no receipt): p.logged says, per result.
+func (p *pusher) logRevisions(revs []*record.Revision, results []protocol.PushResult) error {
+	p.logged = make([]LogLeaf, len(revs))
+	var ids []record.RevID
+	var at []int
+	for i, res := range results {
+		p.logged[i] = LogLeaf{Index: -1}
+		switch res.Status {
+		case protocol.StatusStored:
+			n, err := appendLog(p.tx, transparency.RevisionEntry(revs[i]), p.now)
+			if err != nil {
+				return err
+			}
+			p.logged[i] = LogLeaf{Index: n, Time: p.now}
+		case protocol.StatusPresent:
+			ids, at = append(ids, revs[i].Rev), append(at, i)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	found, err := p.tx.RevisionLog(ids)
+	if err != nil {
+		return fmt.Errorf("finding the log entries of revisions stored before: %w", err)
+	}
+	for k, i := range at {
+		p.logged[i] = found[k]
+	}
+	return nil
 }
 
 // push decides one revision: present, rejected, missing_parent,

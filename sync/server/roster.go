@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -107,6 +108,11 @@ func (ts *trustState) add(tx Tx, now time.Time, add ...trust.Signed) (int, error
 			return 0, err
 		}
 		if inserted {
+			// Logged in the same transaction: a statement is stored
+			// with its log entry or not at all.
+			if _, err := appendLog(tx, transparency.Entry{Kind: transparency.KindStatement, Statement: s.ID()}, now); err != nil {
+				return 0, err
+			}
 			n++
 		}
 	}

@@ -79,6 +79,8 @@ type Server struct {
 	uploads     *uploadSlots
 	uploadRate  int
 	uploadGrace time.Duration
+
+	tlog logSigner // the transparency log's key and signed checkpoints
 }
 
 // New builds a server on cfg.Store.
@@ -136,6 +138,9 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, "POST", protocol.PathPush, "push", true, s.authed(s.upload(s.handlePush)))
 	s.handle(mux, "GET", protocol.PathPull, "pull", true, s.authed(s.handlePull))
 	s.handle(mux, "POST", protocol.PathOwn, "own", true, s.authed(s.handleOwn))
+	s.handle(mux, "GET", protocol.PathLog, "log", true, s.authed(s.handleLog))
+	s.handle(mux, "POST", protocol.PathProofs, "log_proofs", true, s.authed(s.handleProofs))
+	s.handle(mux, "POST", protocol.PathWitness, "log_witness", true, s.authed(s.handleWitness))
 	s.handle(mux, "POST", protocol.PathRevsDiff, "revs_diff", true, s.authed(s.handleRevsDiff))
 	s.handle(mux, "GET", protocol.PathRoster, "roster", true, s.authed(s.handleRoster))
 	s.handle(mux, "POST", protocol.PathGrants, "grants", true, s.authed(s.handleGrant))

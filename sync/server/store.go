@@ -6,8 +6,11 @@ import (
 	"errors"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -25,8 +28,8 @@ var (
 // Store is the server's storage: the agency's public key and the signed
 // statements it vouches for, a directory of teams, users and devices derived
 // from them, cases and their revisions, a commit-ordered change log,
-// per-device acknowledgement state, rotations owed, blobs and a little
-// metadata. The server only ever holds sealed bodies and metadata.
+// per-device acknowledgement state, rotations owed, blobs, the transparency
+// log and a little metadata. The server only ever holds sealed bodies and metadata.
 //
 // Every read and write goes through a transaction closure, as with bbolt:
 // fn's error rolls the transaction back; a nil error commits it durably
@@ -38,7 +41,8 @@ type Store interface {
 	View(ctx context.Context, fn func(Tx) error) error
 	// Backup writes a consistent snapshot of the store to a new file at path
 	// (never overwriting one). The copy has a fresh server epoch, so a server
-	// restored from it answers cursors handed out before with 410 Gone.
+	// restored from it answers cursors handed out before with 410 Gone. It
+	// keeps the server id, the transparency log and the log's key.
 	Backup(ctx context.Context, path string) error
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
@@ -63,6 +67,7 @@ type Tx interface {
 	DirectoryTx
 	CaseTx
 	LogTx
+	TransparencyTx
 	RotationTx
 	BlobTx
 }
@@ -82,7 +87,19 @@ type Meta struct {
 	// statement the server accepts chains to it. nil until installed
 	// (fieldcased agency init or set-key).
 	Agency ed25519.PublicKey
+	// LogSKey and LogVKey are the transparency log's signing key and its
+	// public half (sumdb/note formats, named "fieldcase-log.<server id>":
+	// transparency.GenerateLogKey). A backend makes them when it creates a
+	// store, and for a store made before the log on its first writable
+	// open; they stay for the life of the server, backups included.
+	LogSKey, LogVKey string
 }
+
+// LogKeyName is the name of a server's log key (its note signer name).
+func LogKeyName(serverID string) string { return "fieldcase-log." + serverID }
+
+// LogOrigin is the origin line of a server's checkpoints.
+func LogOrigin(serverID string) string { return "fieldcase/" + serverID }
 
 // MetaTx reads and writes the server's metadata.
 type MetaTx interface {
@@ -225,6 +242,8 @@ type CaseTx interface {
 	InsertRevision(*record.Revision) error
 	// CaseRevisions lists the revisions of a case in the order stored.
 	CaseRevisions(caseID string) ([]record.RevID, error)
+	// RevisionCount is how many revisions are stored.
+	RevisionCount() (int64, error)
 	// DeviceRevisions lists at most limit revisions a device wrote with a
 	// sequence number above afterSeq, by sequence number (and id, should
 	// a device have used one number twice).
@@ -269,6 +288,74 @@ type LogTx interface {
 	// revisions' (0 for a device that never pushed).
 	DeviceMaxSeq(deviceID string) (uint64, error)
 }
+
+// LogLeaf is one entry of the transparency log as stored: its index, its
+// leaf data (transparency.Entry's encoding) and when it was appended.
+type LogLeaf struct {
+	Index int64
+	Data  []byte
+	Time  time.Time // UTC, milliseconds
+}
+
+// Cosignature is a witness's signature of the log's checkpoint of a size:
+// a supervisor's device that checked the tree (transparency.Cosign).
+type Cosignature struct {
+	Size int64
+	// Name and Sig are the note signature line's signer name
+	// (transparency.WitnessName) and base64 (key hash ‖ signature).
+	Name string
+	Sig  string
+	Time time.Time // when the server received it
+}
+
+// TransparencyTx is the transparency log (package transparency): an
+// append-only Merkle tree (RFC 6962, as golang.org/x/mod/sumdb/tlog builds
+// it) of every revision and statement the server stores and every audit
+// head a device reports, and the witnesses' cosignatures of its
+// checkpoints.
+//
+// Leaves are numbered 0, 1, 2, … without gaps, in commit order: a backend
+// must serialise appends so that an index is never taken by a transaction
+// that commits after a later index's (a tree has no holes, and a reader
+// must never see index n+1 without n). An entry is appended in the same
+// transaction as what it records, so a commit never holds a revision
+// without its entry, or the reverse; the server sees to that (it appends
+// after InsertRevision and InsertStatement, a push's entries at the end of
+// its transaction, so that a backend serialising appends from the first to
+// commit holds its lock briefly).
+type TransparencyTx interface {
+	// AppendLog appends e's encoding as the next leaf, with tlog's stored
+	// hashes for it (tlog.StoredHashesForRecordHash), at time at, and
+	// returns its index. A revision entry's index and time are kept with
+	// the revision (RevisionLog). A View transaction's append fails.
+	AppendLog(e transparency.Entry, at time.Time) (int64, error)
+	// LogSize is the number of leaves.
+	LogSize() (int64, error)
+	// LogEntries returns the leaves from index from on, at most n of them
+	// (fewer at the end of the log).
+	LogEntries(from int64, n int) ([]LogLeaf, error)
+	// LogEntriesAt returns the leaves at indexes, in their order
+	// (ErrNotFound if one is not in the log).
+	LogEntriesAt(indexes []int64) ([]LogLeaf, error)
+	// ReadHashes reads stored hashes by their tlog index, in one round trip
+	// (ErrNotFound if one is not stored): the Tx is a tlog.HashReader.
+	ReadHashes(indexes []int64) ([]tlog.Hash, error)
+	// RevisionLog returns where each revision was logged: its index, and
+	// the leaf's time (Data is nil); Index is -1 for one without an entry
+	// (a store damaged or written behind the server's back).
+	RevisionLog(revs []record.RevID) ([]LogLeaf, error)
+	// AddCosignature keeps a witness's cosignature of the checkpoint of
+	// c.Size, replacing the same witness's one of that size.
+	AddCosignature(c Cosignature) error
+	// Cosignatures lists the cosignatures of the checkpoint of size, by
+	// witness name.
+	Cosignatures(size int64) ([]Cosignature, error)
+	// LastCosignatures lists each witness's cosignature of the largest
+	// size it cosigned, by witness name.
+	LastCosignatures() ([]Cosignature, error)
+}
+
+var _ tlog.HashReader = Tx(nil)
 
 // Rotation is a case whose key is owed a new epoch: a device that could
 // hold the key at Epoch was revoked. The next member or supervisor device

@@ -195,7 +195,7 @@ func TestTranscriptionAccess(t *testing.T) {
 		t.Errorf("typist editing the case record: %+v", r.Results[1])
 	}
 	doJSON(t, ada, "POST", path, protocol.TranscriptionUpdate{Open: false}, nil)
-	r, _ = tia.Push(e.ctx, nil, tw.Rev(record.KindNote, "C1", "T2"))
+	r, _ = tia.Push(e.ctx, nil, tw.Rev(record.KindNote, "C1", trust.NewRecordID(tw.Device, time.Now())))
 	if r.Results[0].Status != protocol.StatusRejected {
 		t.Errorf("typist writes after the case was closed: %+v", r.Results[0])
 	}

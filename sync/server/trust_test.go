@@ -356,6 +356,7 @@ func TestWriteRules(t *testing.T) {
 	}{
 		{"typist: a new note (the transcript)", tia, tw.Rev(record.KindNote, "C1", trust.NewRecordID(tw.Device, time.Now())), true},
 		{"typist: a new note whose id binds another device", tia, tw.Rev(record.KindNote, "C1", trust.NewRecordID("someone-else", time.Now())), false},
+		{"typist: a new note in a record id not their own", tia, tw.Rev(record.KindNote, "C1", "T1"), false},
 		{"typist: marks a recording transcribed", tia, tw.Rev(record.KindRecording, "C1", "REC1", rec), true},
 		{"typist: an audit event", tia, tw.Rev(record.KindAudit, "C1", "A-T"), true},
 		{"typist: edits someone's note", tia, tw.Rev(record.KindNote, "C1", "N1", note), false},

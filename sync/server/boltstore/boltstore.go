@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/server"
+	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -28,9 +30,11 @@ const FileName = "fieldcased.db"
 
 // FormatVersion is the layout version written in meta; a newer one is
 // refused, an older one upgraded when opened for writing (format 1, before
-// signed statements: see upgrade). Read-only, a format 1 file reads as
-// having no statements, device index or rotations.
-const FormatVersion = 2
+// signed statements: see upgrade; format 2, before the transparency log:
+// see upgradeLog). Read-only, a format 1 file reads as having no
+// statements, device index or rotations, and a format 1 or 2 file as
+// having an empty log and no log key.
+const FormatVersion = 3
 
 // Layout names the buckets of a store file (format FormatVersion). Tools
 // that copy whole stores (pgstore's import and backup) read and write the
@@ -56,6 +60,12 @@ var Layout = layout{
 	StatementIDs: []byte("statement_ids"),
 	DevRevs:      []byte("dev_revs"),
 	Rotations:    []byte("rotations"),
+
+	LogLeaves:    []byte("log_leaves"),
+	LogHashes:    []byte("log_hashes"),
+	LogRevs:      []byte("log_revs"),
+	LogCosigs:    []byte("log_cosigs"),
+	LogWitnesses: []byte("log_witnesses"),
 }
 
 type layout struct {
@@ -80,11 +90,28 @@ type layout struct {
 	StatementIDs []byte // trust.Signed.ID() → statement counter
 	DevRevs      []byte // device id ‖ 0 ‖ seq (8 bytes) ‖ rev → nothing
 	Rotations    []byte // case id → epoch owed past (4 bytes)
+
+	// Format 3: the transparency log.
+	LogLeaves    []byte // index (8 bytes) → time (unix ms, 8 bytes) ‖ leaf (transparency.Entry)
+	LogHashes    []byte // tlog stored hash index (8 bytes) → hash (32 bytes)
+	LogRevs      []byte // rev → its entry's index (8 bytes)
+	LogCosigs    []byte // tree size (8 bytes) ‖ witness name → time (unix ms, 8 bytes) ‖ signature (base64)
+	LogWitnesses []byte // witness name → the largest tree size it cosigned (8 bytes)
 }
 
 // All lists every bucket of the layout.
 func (l layout) All() [][]byte {
+	return append(l.Format2(), l.Log()...)
+}
+
+// Format2 lists the buckets a format 2 file has.
+func (l layout) Format2() [][]byte {
 	return append(l.Format1(), l.Statements, l.StatementIDs, l.DevRevs, l.Rotations)
+}
+
+// Log lists the buckets of the transparency log (format 3).
+func (l layout) Log() [][]byte {
+	return [][]byte{l.LogLeaves, l.LogHashes, l.LogRevs, l.LogCosigs, l.LogWitnesses}
 }
 
 // Format1 lists the buckets a format 1 file has (it also has enroll_codes,
@@ -109,6 +136,9 @@ var MetaKeys = metaKeys{
 	CaseRevSeq:    []byte("case_rev_seq"),
 	Agency:        []byte("agency"),
 	StatementSeq:  []byte("statement_seq"),
+	LogSize:       []byte("log_size"),
+	LogSKey:       []byte("log_skey"),
+	LogVKey:       []byte("log_vkey"),
 }
 
 type metaKeys struct {
@@ -122,6 +152,9 @@ type metaKeys struct {
 	CaseRevSeq    []byte
 	Agency        []byte // the agency's public key (32 bytes), absent until set
 	StatementSeq  []byte // last statement counter
+	LogSize       []byte // the transparency log's size (8 bytes)
+	LogSKey       []byte // the log's signing key (note format)
+	LogVKey       []byte // its public key (note format)
 }
 
 // ErrNotStore means a file is not a fieldcased store (or is a newer one).
@@ -207,23 +240,109 @@ func initialise(tx *bolt.Tx) error {
 	}
 	m := tx.Bucket(Layout.Meta)
 	if v := m.Get(MetaKeys.Format); v != nil {
-		if binary.BigEndian.Uint64(v) < FormatVersion {
-			return upgrade(tx)
+		format := binary.BigEndian.Uint64(v)
+		if format < 2 {
+			if err := upgrade(tx); err != nil {
+				return err
+			}
+		}
+		if format < 3 {
+			return upgradeLog(tx, time.Now())
 		}
 		return nil
 	}
 	now, _ := time.Now().UTC().MarshalText()
+	id := newID()
+	skey, vkey, err := transparency.GenerateLogKey(server.LogKeyName(id))
+	if err != nil {
+		return fmt.Errorf("making the log key: %w", err)
+	}
 	for k, v := range map[string][]byte{
 		string(MetaKeys.Format):   u64(FormatVersion),
-		string(MetaKeys.ServerID): []byte(newID()),
+		string(MetaKeys.ServerID): []byte(id),
 		string(MetaKeys.Epoch):    []byte(newID()),
 		string(MetaKeys.Created):  now,
+		string(MetaKeys.LogSize):  u64(0),
+		string(MetaKeys.LogSKey):  []byte(skey),
+		string(MetaKeys.LogVKey):  []byte(vkey),
 	} {
 		if err := m.Put([]byte(k), v); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// upgradeLog brings a format 2 store to format 3: it makes the log's key
+// and logs what the store holds, so that every revision and statement has
+// its entry as if logged from the start: the statements in the order
+// stored, then the revisions in the order of the change log (each at its
+// first entry), then any revision the change log does not name, case by
+// case in the order stored (and any a damaged case index misses, by id).
+// The leaves' time is the upgrade's: they were logged then.
+func upgradeLog(btx *bolt.Tx, now time.Time) error {
+	m := btx.Bucket(Layout.Meta)
+	skey, vkey, err := transparency.GenerateLogKey(server.LogKeyName(string(m.Get(MetaKeys.ServerID))))
+	if err != nil {
+		return fmt.Errorf("upgrading to format 3: making the log key: %w", err)
+	}
+	for k, v := range map[string][]byte{string(MetaKeys.LogSKey): []byte(skey), string(MetaKeys.LogVKey): []byte(vkey), string(MetaKeys.LogSize): u64(0)} {
+		if err := m.Put([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	t := &tx{btx: btx, revIndex: [][2][]byte{}}
+	err = btx.Bucket(Layout.Statements).ForEach(func(k, v []byte) error {
+		var s trust.Signed
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fmt.Errorf("statement %x: %w", k, err)
+		}
+		_, err := t.AppendLog(transparency.Entry{Kind: transparency.KindStatement, Statement: s.ID()}, now)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("upgrading to format 3: %w", err)
+	}
+	logged := map[record.RevID]bool{}
+	logRev := func(id []byte) error {
+		if len(id) != len(record.RevID{}) || logged[record.RevID(id)] {
+			return nil
+		}
+		logged[record.RevID(id)] = true
+		var rev record.RevID
+		copy(rev[:], id)
+		r, err := t.Revision(rev)
+		if errors.Is(err, server.ErrNotFound) {
+			return nil // named by the change log but not stored: nothing to log
+		} else if err != nil {
+			return err
+		}
+		_, err = t.AppendLog(transparency.RevisionEntry(r), now)
+		return err
+	}
+	err = btx.Bucket(Layout.Changes).ForEach(func(k, v []byte) error {
+		if len(v) < 32 {
+			return fmt.Errorf("change %x: %w", k, errBadChange)
+		}
+		return logRev(v[:32])
+	})
+	if err == nil {
+		err = btx.Bucket(Layout.CaseRevs).ForEach(func(_, v []byte) error { return logRev(v) })
+	}
+	if err == nil {
+		err = btx.Bucket(Layout.Revs).ForEach(func(k, _ []byte) error { return logRev(k) })
+	}
+	if err != nil {
+		return fmt.Errorf("upgrading to format 3: %w", err)
+	}
+	slices.SortFunc(t.revIndex, func(a, b [2][]byte) int { return bytes.Compare(a[0], b[0]) })
+	revs := t.b(Layout.LogRevs)
+	for _, kv := range t.revIndex {
+		if err := revs.Put(kv[0], kv[1]); err != nil {
+			return fmt.Errorf("upgrading to format 3: %w", err)
+		}
+	}
+	return m.Put(MetaKeys.Format, u64(3))
 }
 
 // upgrade brings a format 1 store to format 2: hashed enrolment codes go
@@ -278,7 +397,7 @@ func upgrade(btx *bolt.Tx) error {
 			return err
 		}
 	}
-	return btx.Bucket(Layout.Meta).Put(MetaKeys.Format, u64(FormatVersion))
+	return btx.Bucket(Layout.Meta).Put(MetaKeys.Format, u64(2))
 }
 
 // keyringIDEpoch reads the epoch from a keyring record id
@@ -443,7 +562,15 @@ func Restore(from, path string) error {
 }
 
 // tx implements server.Tx on a bbolt transaction.
-type tx struct{ btx *bolt.Tx }
+type tx struct {
+	btx *bolt.Tx
+	log *server.LogAppender // once this transaction appends to the log
+	// revIndex, when not nil, collects log_revs entries to put at the end
+	// in key order (upgradeLog: bbolt splits nodes only at commit, so a
+	// hundred thousand random keys put one by one into one transaction
+	// take quadratic time).
+	revIndex [][2][]byte
+}
 
 func (t *tx) b(name []byte) *bolt.Bucket { return t.btx.Bucket(name) }
 
@@ -502,6 +629,8 @@ func (t *tx) Meta() (server.Meta, error) {
 		Recovery:      string(m.Get(MetaKeys.Recovery)),
 		RosterVersion: getU64(m, MetaKeys.RosterVersion),
 		Agency:        agencyKey(m.Get(MetaKeys.Agency)),
+		LogSKey:       string(m.Get(MetaKeys.LogSKey)),
+		LogVKey:       string(m.Get(MetaKeys.LogVKey)),
 	}, nil
 }
 
@@ -861,6 +990,17 @@ func (t *tx) DeviceRevisions(deviceID string, afterSeq uint64, limit int) ([]*re
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+func (t *tx) RevisionCount() (int64, error) {
+	// Counted key by key: bbolt's bucket statistics miss a write
+	// transaction's own inserts. Used by administration only.
+	var n int64
+	c := t.b(Layout.Revs).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n, nil
 }
 
 func (t *tx) CaseRevisions(caseID string) ([]record.RevID, error) {

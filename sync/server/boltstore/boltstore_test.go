@@ -233,6 +233,9 @@ func TestUpgradeFormat1(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	if rep := verify(t, st); rep.Revisions != 3 {
+		t.Errorf("log after the upgrade from format 1: %+v, want its 3 revisions", rep)
+	}
 	st.Close()
 	db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
 	if err != nil {

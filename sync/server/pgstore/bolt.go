@@ -8,28 +8,33 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
+	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
 // This file moves whole stores between PostgreSQL and boltstore's file
-// format (sync/server/boltstore/doc.go, format 2): ImportBolt copies a bbolt
-// store or backup into an empty database, Backup writes the database as a
-// bbolt backup. Both read and write the bbolt layout directly, because
+// format (sync/server/boltstore/doc.go, format 3): ImportBolt copies a
+// bbolt store or backup into an empty database, Backup writes the database
+// as a bbolt backup. Both read and write the bbolt layout directly, because
 // server.Tx has no way to list everything (cases, records, blobs, acks) or
 // to set a store's identity; a change of that layout bumps its format
 // number. ImportBolt also reads format 1 (before signed statements: it has
-// none, and its hashed enrolment codes are left behind), as boltstore's own
-// upgrade does.
+// none, and its hashed enrolment codes are left behind) and format 2
+// (before the transparency log: it gets a log key and a log of what it
+// holds), as boltstore's own upgrades do.
 
 // ErrNotBoltStore means a file is not a bbolt store of a format this
 // version reads.
@@ -50,11 +55,14 @@ type Counts struct {
 	Rotations  int   `json:"rotations"`
 	Blobs      int   `json:"blobs"`
 	BlobBytes  int64 `json:"blob_bytes"`
+	// The transparency log: its leaves, and witnesses' cosignatures.
+	LogEntries   int `json:"log_entries"`
+	Cosignatures int `json:"cosignatures"`
 }
 
 func (c Counts) String() string {
-	return fmt.Sprintf("%d signed statements, %d teams, %d users, %d devices, %d cases, %d records, %d revisions, %d change log entries, %d device acknowledgements (+%d pending), %d rotations owed, %d blobs (%d bytes)",
-		c.Statements, c.Teams, c.Users, c.Devices, c.Cases, c.Records, c.Revisions, c.Changes, c.Acks, c.Pending, c.Rotations, c.Blobs, c.BlobBytes)
+	return fmt.Sprintf("%d signed statements, %d teams, %d users, %d devices, %d cases, %d records, %d revisions, %d change log entries, %d device acknowledgements (+%d pending), %d rotations owed, %d blobs (%d bytes), %d transparency log entries, %d witness cosignatures",
+		c.Statements, c.Teams, c.Users, c.Devices, c.Cases, c.Records, c.Revisions, c.Changes, c.Acks, c.Pending, c.Rotations, c.Blobs, c.BlobBytes, c.LogEntries, c.Cosignatures)
 }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
@@ -67,8 +75,9 @@ func getU64(b *bolt.Bucket, k []byte) uint64 {
 	return binary.BigEndian.Uint64(v)
 }
 
-// openBolt opens a bbolt store read-only and checks its format (1 or 2;
-// format 1 lacks the buckets of statements, the device index and rotations).
+// openBolt opens a bbolt store read-only and checks its format (1, 2 or 3;
+// format 1 lacks the buckets of statements, the device index and rotations,
+// formats 1 and 2 those of the transparency log).
 func openBolt(path string) (*bolt.DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
@@ -85,7 +94,7 @@ func openBolt(path string) (*bolt.DB, error) {
 		if m == nil {
 			return ErrNotBoltStore
 		}
-		if v := getU64(m, boltstore.MetaKeys.Format); v != 1 && v != boltstore.FormatVersion {
+		if v := getU64(m, boltstore.MetaKeys.Format); v < 1 || v > boltstore.FormatVersion {
 			return fmt.Errorf("%w: format %d", ErrNotBoltStore, v)
 		}
 		for _, b := range boltstore.Layout.Format1() {
@@ -188,10 +197,11 @@ func eachJSON[T any](b *bolt.Bucket, fn func(T) error) error {
 
 // ImportBolt copies the bbolt store or backup file at path into dst, which
 // must hold no data yet, in one transaction, and then verifies the copy:
-// every table's count, every revision's bytes and every blob's SHA-256. The
-// copy gets a fresh epoch (cursors handed out by the old server are
+// every table's count, every revision's bytes, every blob's SHA-256, every
+// change log entry, and the transparency log's every leaf and stored hash.
+// The copy gets a fresh epoch (cursors handed out by the old server are
 // answered 410 Gone, so devices pull again and re-push anything the file
-// lacked) and keeps the server id. A bbolt store in use by a running
+// lacked) and keeps the server id and the log with its key. A bbolt store in use by a running
 // server is refused with server.ErrLocked.
 func ImportBolt(ctx context.Context, path string, dst *Store) (Counts, error) {
 	db, err := openBolt(path)
@@ -216,14 +226,80 @@ func ImportBolt(ctx context.Context, path string, dst *Store) (Counts, error) {
 	if err := verifyBolt(ctx, db, dst, counts); err != nil {
 		return counts, fmt.Errorf("verifying the copy of %s: %w", path, err)
 	}
+	if err := verifyLog(ctx, db, dst); err != nil {
+		return counts, fmt.Errorf("verifying the copy of %s: transparency log: %w", path, err)
+	}
 	return counts, nil
+}
+
+// verifyLog checks the copied transparency log: a format 3 file's leaves
+// (data and time), stored hashes and key are the database's; a log built
+// for an older file is whole (server.VerifyLog: every stored hash
+// recomputed from the leaves, every revision and statement logged).
+func verifyLog(ctx context.Context, db *bolt.DB, st *Store) error {
+	built := false
+	err := db.View(func(btx *bolt.Tx) error {
+		leaves := btx.Bucket(boltstore.Layout.LogLeaves)
+		if leaves == nil {
+			built = true
+			return nil
+		}
+		m := btx.Bucket(boltstore.Layout.Meta)
+		return pgx.BeginTxFunc(ctx, st.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(ptx pgx.Tx) error {
+			var skey, vkey string
+			if err := ptx.QueryRow(ctx, `SELECT log_skey, log_vkey FROM meta`).Scan(&skey, &vkey); err != nil {
+				return err
+			}
+			if skey != string(m.Get(boltstore.MetaKeys.LogSKey)) || vkey != string(m.Get(boltstore.MetaKeys.LogVKey)) {
+				return errors.New("the log key differs")
+			}
+			var idx int64
+			var leaf, hs []byte
+			var at time.Time
+			n, nh := 0, 0
+			stored := btx.Bucket(boltstore.Layout.LogHashes)
+			err := each(ctx, ptx, `SELECT idx, leaf, at, hashes FROM log_entries ORDER BY idx`, []any{&idx, &leaf, &at, &hs}, func() error {
+				v := leaves.Get(u64(uint64(idx)))
+				if len(v) < 8 || !bytes.Equal(v[8:], leaf) || int64(binary.BigEndian.Uint64(v)) != at.UnixMilli() {
+					return fmt.Errorf("leaf %d differs", idx)
+				}
+				if !bytes.Equal(leafHashes(stored, idx), hs) {
+					return fmt.Errorf("the stored hashes of leaf %d differ", idx)
+				}
+				n, nh = n+1, nh+len(hs)/tlog.HashSize
+				return nil
+			})
+			switch {
+			case err != nil:
+				return err
+			case n != leaves.Stats().KeyN:
+				return fmt.Errorf("%d leaves, copied %d", n, leaves.Stats().KeyN)
+			case nh != stored.Stats().KeyN:
+				return fmt.Errorf("%d stored hashes, copied %d", nh, stored.Stats().KeyN)
+			}
+			return nil
+		})
+	})
+	if err != nil || !built {
+		return err
+	}
+	var report server.LogReport
+	err = st.View(ctx, func(tx server.Tx) (err error) {
+		report, err = server.VerifyLog(tx)
+		return err
+	})
+	if err == nil && len(report.Problems) > 0 {
+		err = fmt.Errorf("%s", strings.Join(report.Problems, "; "))
+	}
+	return err
 }
 
 func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	var c Counts
 	var used bool
 	err := ptx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM teams) OR EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM devices)
-		OR EXISTS (SELECT 1 FROM cases) OR EXISTS (SELECT 1 FROM revisions) OR EXISTS (SELECT 1 FROM changes) OR EXISTS (SELECT 1 FROM blobs)`).Scan(&used)
+		OR EXISTS (SELECT 1 FROM cases) OR EXISTS (SELECT 1 FROM revisions) OR EXISTS (SELECT 1 FROM changes) OR EXISTS (SELECT 1 FROM blobs)
+		OR EXISTS (SELECT 1 FROM log_entries)`).Scan(&used)
 	if err != nil {
 		return c, err
 	}
@@ -243,12 +319,24 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	if v := m.Get(boltstore.MetaKeys.Agency); v != nil {
 		agency = bytes.Clone(v)
 	}
+	format := getU64(m, boltstore.MetaKeys.Format)
 	recovery := string(m.Get(boltstore.MetaKeys.Recovery))
-	if getU64(m, boltstore.MetaKeys.Format) < boltstore.FormatVersion {
+	if format < 2 {
 		recovery = "" // format 1's was not signed: it is signed again
 	}
-	_, err = ptx.Exec(ctx, `UPDATE meta SET server_id = $1, epoch = $2, created = $3, recovery = $4, roster_version = $5, agency = $6`,
-		serverID, newID(), created.UTC(), recovery, int64(getU64(m, boltstore.MetaKeys.RosterVersion)), agency)
+	// The log's key goes with the server id: a format 3 store's is kept,
+	// an older store gets one as boltstore's upgrade would make it.
+	skey, vkey := string(m.Get(boltstore.MetaKeys.LogSKey)), string(m.Get(boltstore.MetaKeys.LogVKey))
+	if format < 3 {
+		if skey, vkey, err = transparency.GenerateLogKey(server.LogKeyName(serverID)); err != nil {
+			return c, fmt.Errorf("making the log key: %w", err)
+		}
+	} else if _, err := transparency.NewLogKey(skey, vkey); err != nil {
+		return c, fmt.Errorf("%w: meta: %v", ErrNotBoltStore, err)
+	}
+	_, err = ptx.Exec(ctx, `UPDATE meta SET server_id = $1, epoch = $2, created = $3, recovery = $4, roster_version = $5, agency = $6,
+		log_skey = $7, log_vkey = $8`,
+		serverID, newID(), created.UTC(), recovery, int64(getU64(m, boltstore.MetaKeys.RosterVersion)), agency, skey, vkey)
 	if err != nil {
 		return c, err
 	}
@@ -387,12 +475,26 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	}); err != nil {
 		return c, fmt.Errorf("blobs: %w", err)
 	}
-	for _, cpr := range []*copier{statements, teams, users, devices, cases, records, revs, changes, acks, pending, rotations, blobs} {
+	logEntries, cosigs, err := importLog(ctx, btx, ptx)
+	if err != nil {
+		return c, fmt.Errorf("transparency log: %w", err)
+	}
+	for _, cpr := range []*copier{statements, teams, users, devices, cases, records, revs, changes, acks, pending, rotations, blobs, logEntries, cosigs} {
 		if err := cpr.flush(); err != nil {
 			return c, err
 		}
 	}
-	if getU64(m, boltstore.MetaKeys.Format) < boltstore.FormatVersion {
+	if format < 3 {
+		if err := buildLog(ctx, ptx, time.Now()); err != nil {
+			return c, fmt.Errorf("transparency log: %w", err)
+		}
+		var n int64
+		if err := ptx.QueryRow(ctx, logSizeSQL).Scan(&n); err != nil {
+			return c, err
+		}
+		logEntries.n = int(n)
+	}
+	if format < 2 {
 		// Format 1 cases know no key epoch: learn it from their keyrings,
 		// as migration 0003 does.
 		if _, err := ptx.Exec(ctx, `UPDATE cases c SET key_epoch = k.epoch
@@ -404,7 +506,77 @@ func importBolt(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (Counts, error) {
 	}
 	c.Statements, c.Teams, c.Users, c.Devices, c.Cases, c.Records = statements.n, teams.n, users.n, devices.n, cases.n, records.n
 	c.Revisions, c.Changes, c.Acks, c.Pending, c.Rotations, c.Blobs = revs.n, changes.n, acks.n, pending.n, rotations.n, blobs.n
+	c.LogEntries, c.Cosignatures = logEntries.n, cosigs.n
 	return c, nil
+}
+
+// leafHashes is the stored hashes leaf n wrote (tlog.StoredHashes), read
+// from a bbolt store's log_hashes: its own, and one for each subtree it
+// completes. A missing one shortens the answer.
+func leafHashes(b *bolt.Bucket, n int64) []byte {
+	first := tlog.StoredHashIndex(0, n)
+	var out []byte
+	for i := range 1 + bits.TrailingZeros64(uint64(n+1)) {
+		h := b.Get(u64(uint64(first + int64(i))))
+		if len(h) != tlog.HashSize {
+			break
+		}
+		out = append(out, h...)
+	}
+	return out
+}
+
+// importLog copies a format 3 store's transparency log: its leaves, which
+// must be numbered 0 … log_size-1, each with the stored hashes it wrote,
+// and the witnesses' cosignatures. A store of an older format has none.
+func importLog(ctx context.Context, btx *bolt.Tx, ptx pgx.Tx) (entries, cosigs *copier, err error) {
+	entries = &copier{ctx: ctx, tx: ptx, table: "log_entries", cols: []string{"idx", "leaf", "rev", "at", "hashes"}}
+	cosigs = &copier{ctx: ctx, tx: ptx, table: "log_cosignatures", cols: []string{"size", "name", "sig", "added"}}
+	b := btx.Bucket(boltstore.Layout.LogLeaves)
+	if b == nil {
+		return entries, cosigs, nil
+	}
+	size := int64(getU64(btx.Bucket(boltstore.Layout.Meta), boltstore.MetaKeys.LogSize))
+	stored := btx.Bucket(boltstore.Layout.LogHashes)
+	nh := 0
+	err = b.ForEach(func(k, v []byte) error {
+		if len(k) != 8 || int64(binary.BigEndian.Uint64(k)) != int64(entries.n) || len(v) < 8 {
+			return fmt.Errorf("leaf %x: damaged, or not the next one (%d)", k, entries.n)
+		}
+		e, err := transparency.UnmarshalEntry(v[8:])
+		if err != nil {
+			return fmt.Errorf("leaf %d: %w", entries.n, err)
+		}
+		var rev []byte
+		if e.Kind == transparency.KindRevision {
+			rev = bytes.Clone(e.Rev[:])
+		}
+		n := int64(entries.n)
+		hs := leafHashes(stored, n)
+		if len(hs) != (1+bits.TrailingZeros64(uint64(n+1)))*tlog.HashSize {
+			return fmt.Errorf("leaf %d: stored hashes missing", n)
+		}
+		nh += len(hs) / tlog.HashSize
+		at := time.UnixMilli(int64(binary.BigEndian.Uint64(v))).UTC()
+		return entries.add(len(v)+len(hs), n, bytes.Clone(v[8:]), rev, at, hs)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if int64(entries.n) != size {
+		return nil, nil, fmt.Errorf("%d leaves for a log of %d", entries.n, size)
+	}
+	if keys := stored.Stats().KeyN; nh != keys || int64(nh) != tlog.StoredHashCount(size) {
+		return nil, nil, fmt.Errorf("%d stored hashes for a log of %d (want %d)", keys, size, tlog.StoredHashCount(size))
+	}
+	err = btx.Bucket(boltstore.Layout.LogCosigs).ForEach(func(k, v []byte) error {
+		if len(k) < 9 || len(v) < 8 {
+			return fmt.Errorf("cosignature %x: damaged", k)
+		}
+		at := time.UnixMilli(int64(binary.BigEndian.Uint64(v))).UTC()
+		return cosigs.add(len(v), int64(binary.BigEndian.Uint64(k)), string(k[8:]), string(v[8:]), at)
+	})
+	return entries, cosigs, err
 }
 
 // verifyBolt compares the database with the bbolt file it was copied from:
@@ -466,8 +638,10 @@ func (s *Store) digest(ctx context.Context) (c Counts, revs map[record.RevID][32
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(ptx pgx.Tx) error {
 		err := ptx.QueryRow(ctx, `SELECT (SELECT count(*) FROM statements), (SELECT count(*) FROM teams), (SELECT count(*) FROM users),
 			(SELECT count(*) FROM devices), (SELECT count(*) FROM cases), (SELECT count(*) FROM records),
-			(SELECT count(*) FROM acks), (SELECT count(*) FROM ack_pending), (SELECT count(*) FROM rotations)`).
-			Scan(&c.Statements, &c.Teams, &c.Users, &c.Devices, &c.Cases, &c.Records, &c.Acks, &c.Pending, &c.Rotations)
+			(SELECT count(*) FROM acks), (SELECT count(*) FROM ack_pending), (SELECT count(*) FROM rotations),
+			(SELECT count(*) FROM log_entries), (SELECT count(*) FROM log_cosignatures)`).
+			Scan(&c.Statements, &c.Teams, &c.Users, &c.Devices, &c.Cases, &c.Records, &c.Acks, &c.Pending, &c.Rotations,
+				&c.LogEntries, &c.Cosignatures)
 		if err != nil {
 			return err
 		}
@@ -780,5 +954,66 @@ func exportBolt(ctx context.Context, ptx pgx.Tx, db *bolt.DB) error {
 	if err != nil {
 		return fmt.Errorf("blobs: %w", err)
 	}
+	if err := exportLog(ctx, ptx, w, m); err != nil {
+		return fmt.Errorf("transparency log: %w", err)
+	}
 	return w.commit()
+}
+
+// exportLog writes the transparency log as it is, its key and size, and
+// the witnesses' cosignatures.
+func exportLog(ctx context.Context, ptx pgx.Tx, w *boltWriter, m server.Meta) error {
+	var size int64
+	if err := ptx.QueryRow(ctx, logSizeSQL).Scan(&size); err != nil {
+		return err
+	}
+	for k, v := range map[string][]byte{string(boltstore.MetaKeys.LogSize): u64(uint64(size)),
+		string(boltstore.MetaKeys.LogSKey): []byte(m.LogSKey), string(boltstore.MetaKeys.LogVKey): []byte(m.LogVKey)} {
+		if err := w.put(boltstore.Layout.Meta, []byte(k), v); err != nil {
+			return err
+		}
+	}
+	var idx int64
+	var leaf, rev, hs []byte
+	var at time.Time
+	err := each(ctx, ptx, `SELECT idx, leaf, at, hashes FROM log_entries ORDER BY idx`, []any{&idx, &leaf, &at, &hs}, func() error {
+		v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(leaf)), uint64(at.UnixMilli()))
+		if err := w.put(boltstore.Layout.LogLeaves, u64(uint64(idx)), append(v, leaf...)); err != nil {
+			return err
+		}
+		first := tlog.StoredHashIndex(0, idx)
+		for i := 0; i+tlog.HashSize <= len(hs); i += tlog.HashSize {
+			if err := w.put(boltstore.Layout.LogHashes, u64(uint64(first+int64(i/tlog.HashSize))), bytes.Clone(hs[i:i+tlog.HashSize])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// In key order: bbolt splits nodes only at commit, and random keys
+	// put one by one into a large transaction take quadratic time.
+	err = each(ctx, ptx, `SELECT rev, idx FROM log_entries WHERE rev IS NOT NULL ORDER BY rev`, []any{&rev, &idx}, func() error {
+		return w.put(boltstore.Layout.LogRevs, bytes.Clone(rev), u64(uint64(idx)))
+	})
+	if err != nil {
+		return err
+	}
+	var name, sig string
+	last := map[string]int64{}
+	err = each(ctx, ptx, `SELECT size, name, sig, added FROM log_cosignatures ORDER BY size, name`, []any{&idx, &name, &sig, &at}, func() error {
+		last[name] = idx
+		v := binary.BigEndian.AppendUint64(nil, uint64(at.UnixMilli()))
+		return w.put(boltstore.Layout.LogCosigs, append(u64(uint64(idx)), name...), append(v, sig...))
+	})
+	if err != nil {
+		return err
+	}
+	for name, size := range last {
+		if err := w.put(boltstore.Layout.LogWitnesses, []byte(name), u64(uint64(size))); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -77,6 +77,28 @@
 // that new numbers continue above it. ImportBolt keeps the bbolt log's
 // numbers (1, 2, 3, …) and raises the offset the same way if it must.
 //
+// # The transparency log
+//
+// The log's leaves (log_entries) must be numbered 0, 1, 2, … in commit
+// order with no gaps, which the change log's scheme above does not give.
+// So appends are serialised: a transaction's first append takes an advisory
+// lock held until it ends, and reads the log's size (the largest index plus
+// one) and right edge on a connection of its own, outside its snapshot,
+// which may predate the last append. Nothing of the log is updated in
+// place, so appenders never fail to serialise against each other; they
+// wait for the lock from their first append to their commit, and the
+// server appends at the end of a push. A reader's snapshot always holds a
+// whole tree. Within a transaction the tree's right edge is read once and
+// the new leaves go in one statement at commit, each row with the stored
+// hashes it wrote (log_entries.hashes: one row per entry, where a table of
+// hashes would take three); a revision entry's row names its revision
+// (log_entries.rev), so a revision's index is one indexed lookup.
+// Witnesses' cosignatures are kept in log_cosignatures. Measured on a
+// loaded 2-core machine with fsync off (BenchmarkPushLogConcurrent, 8
+// devices pushing 10 revisions at a time): the appends leave about 0.7 of
+// the push throughput. With fsync on, the commit, inside the lock, weighs
+// more.
+//
 // # Blobs
 //
 // Sealed audio chunks (at most 1 MiB each, protocol.MaxBlobSize) are bytea
@@ -88,9 +110,10 @@
 //
 // ImportBolt copies a bbolt store (or a bbolt backup) into an empty
 // database in one transaction and verifies the copy (counts, every
-// revision's bytes, every blob's hash, every change log entry); Backup
-// writes a snapshot of the database as a bbolt backup file, restorable into
-// either backend. Both give the copy a fresh epoch, so devices re-pull and
+// revision's bytes, every blob's hash, every change log entry, every log
+// leaf and stored hash, the log's key); Backup writes a snapshot of the
+// database as a bbolt backup file, restorable into either backend. The
+// transparency log, its key and its cosignatures travel as they are. Both give the copy a fresh epoch, so devices re-pull and
 // push back anything the copy lacks (410 Gone). NewEpoch does the same for a
 // database restored by PostgreSQL's own tools.
 package pgstore

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -14,12 +15,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
 	"github.com/fieldcase/fieldcase/sync/server/pgstore"
 	"github.com/fieldcase/fieldcase/sync/server/pgstore/pgtest"
+	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -95,7 +99,11 @@ func fill(t *testing.T, st server.Store) {
 		}
 		for i := range 3 {
 			st := trust.Statement{Kind: trust.KindTeam, Issued: ts, Team: fmt.Sprintf("T%d", i), Name: fmt.Sprintf("team %d", i)}
-			if _, err := tx.InsertStatement(trust.Signed{Body: st.Marshal(), Signer: trust.SignerAgency, Sig: bytes.Repeat([]byte{byte(i)}, 64)}); err != nil {
+			s := trust.Signed{Body: st.Marshal(), Signer: trust.SignerAgency, Sig: bytes.Repeat([]byte{byte(i)}, 64)}
+			if _, err := tx.InsertStatement(s); err != nil {
+				return err
+			}
+			if _, err := tx.AppendLog(transparency.Entry{Kind: transparency.KindStatement, Statement: s.ID()}, ts); err != nil {
 				return err
 			}
 		}
@@ -129,6 +137,9 @@ func fill(t *testing.T, st server.Store) {
 				if err := tx.InsertRevision(r); err != nil {
 					return err
 				}
+				if _, err := tx.AppendLog(transparency.RevisionEntry(r), ts.Add(time.Duration(c*4+i)*time.Millisecond)); err != nil {
+					return err
+				}
 				target := ""
 				if i == 3 {
 					target = "U9"
@@ -144,6 +155,15 @@ func fill(t *testing.T, st server.Store) {
 		}
 		if err := tx.SetAckedSeq("D1", 10); err != nil {
 			return err
+		}
+		head := transparency.Entry{Kind: transparency.KindAuditHead, CaseID: "C1", Device: "D1", Seq: 3, Head: [32]byte{3}, Sig: bytes.Repeat([]byte{3}, 64)}
+		if _, err := tx.AppendLog(head, ts); err != nil {
+			return err
+		}
+		for _, c := range []server.Cosignature{{Size: 4, Name: "fieldcase-witness.D1", Sig: "AAAA", Time: ts}, {Size: 16, Name: "fieldcase-witness.D1", Sig: "BBBB", Time: ts}} {
+			if err := tx.AddCosignature(c); err != nil {
+				return err
+			}
 		}
 		return tx.AddPendingSeq("D1", 12)
 	})
@@ -168,6 +188,10 @@ type snapshot struct {
 	changes    []server.Change
 	acked      uint64
 	blobs      [][]byte
+	log        []server.LogLeaf
+	logHashes  []tlog.Hash
+	revLog     []server.LogLeaf
+	cosigs     []server.Cosignature
 }
 
 func read(t *testing.T, st server.Store) snapshot {
@@ -229,6 +253,28 @@ func read(t *testing.T, st server.Store) snapshot {
 		if s.changes, err = tx.Changes(0, 1000); err != nil {
 			return err
 		}
+		if s.log, err = tx.LogEntries(0, 1000); err != nil {
+			return err
+		}
+		idx := make([]int64, tlog.StoredHashCount(int64(len(s.log))))
+		for i := range idx {
+			idx[i] = int64(i)
+		}
+		if s.logHashes, err = tx.ReadHashes(idx); err != nil {
+			return err
+		}
+		var revs []record.RevID
+		for _, l := range s.log {
+			if e, _ := transparency.UnmarshalEntry(l.Data); e.Kind == transparency.KindRevision {
+				revs = append(revs, e.Rev)
+			}
+		}
+		if s.revLog, err = tx.RevisionLog(revs); err != nil {
+			return err
+		}
+		if s.cosigs, err = tx.LastCosignatures(); err != nil {
+			return err
+		}
 		s.acked, err = tx.AckedSeq("D1")
 		return err
 	})
@@ -272,6 +318,18 @@ func compare(t *testing.T, a, b snapshot) {
 	eq("records", a.records, b.records)
 	eq("case revisions", a.caseRevs, b.caseRevs)
 	eq("acked", a.acked, b.acked)
+	// The transparency log is copied as it is: every leaf at its index,
+	// with its time, every stored hash, its key, the cosignatures.
+	if len(a.log) != 16 {
+		t.Errorf("the source log has %d entries, want 16", len(a.log))
+	}
+	eq("log", a.log, b.log)
+	eq("log hashes", a.logHashes, b.logHashes)
+	eq("revisions' log entries", a.revLog, b.revLog)
+	eq("cosignatures", a.cosigs, b.cosigs)
+	if a.meta.LogSKey != b.meta.LogSKey || a.meta.LogVKey != b.meta.LogVKey || a.meta.LogVKey == "" {
+		t.Errorf("log key %q, want %q", b.meta.LogVKey, a.meta.LogVKey)
+	}
 	if !slices.EqualFunc(a.revs, b.revs, bytes.Equal) || !slices.EqualFunc(a.blobs, b.blobs, bytes.Equal) {
 		t.Error("revision or blob bytes differ")
 	}
@@ -306,7 +364,8 @@ func TestMoveStores(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ImportBolt: %v", err)
 	}
-	wantCounts := pgstore.Counts{Statements: 3, Teams: 1, Users: 1, Devices: 1, Cases: 3, Records: 3, Revisions: 12, Changes: 12, Acks: 1, Pending: 1, Rotations: 1, Blobs: 3, BlobBytes: 3 * 15}
+	wantCounts := pgstore.Counts{Statements: 3, Teams: 1, Users: 1, Devices: 1, Cases: 3, Records: 3, Revisions: 12, Changes: 12, Acks: 1, Pending: 1, Rotations: 1, Blobs: 3, BlobBytes: 3 * 15,
+		LogEntries: 16, Cosignatures: 2}
 	if counts != wantCounts {
 		t.Errorf("ImportBolt counts %+v, want %+v", counts, wantCounts)
 	}
@@ -418,4 +477,24 @@ func read2(t *testing.T, st server.Store) server.Meta {
 		t.Fatal(err)
 	}
 	return m
+}
+
+func openBoltRW(path string) (*bolt.DB, error) { return bolt.Open(path, 0o600, nil) }
+
+// toFormat2 takes a bbolt store back to format 2: no log, no log key.
+func toFormat2(db *bolt.DB) error {
+	return db.Update(func(btx *bolt.Tx) error {
+		for _, b := range boltstore.Layout.Log() {
+			if err := btx.DeleteBucket(b); err != nil {
+				return err
+			}
+		}
+		m := btx.Bucket(boltstore.Layout.Meta)
+		for _, k := range [][]byte{boltstore.MetaKeys.LogSize, boltstore.MetaKeys.LogSKey, boltstore.MetaKeys.LogVKey} {
+			if err := m.Delete(k); err != nil {
+				return err
+			}
+		}
+		return m.Put(boltstore.MetaKeys.Format, binary.BigEndian.AppendUint64(nil, 2))
+	})
 }

@@ -55,6 +55,9 @@ type Options struct {
 type Store struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
+	// logPool is one connection for reading the transparency log's head
+	// while appending (log.go): only the holder of the log's lock uses it.
+	logPool *pgxpool.Pool
 }
 
 var _ server.Store = (*Store)(nil)
@@ -98,17 +101,25 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting: %w", err)
 	}
-	s := &Store{pool: pool, log: log}
-	if err := s.migrate(ctx); err != nil {
+	logCfg := cfg.Copy()
+	logCfg.MaxConns, logCfg.MinConns = 1, 0
+	logPool, err := pgxpool.NewWithConfig(ctx, logCfg)
+	if err != nil {
 		pool.Close()
+		return nil, fmt.Errorf("connecting: %w", err)
+	}
+	s := &Store{pool: pool, log: log, logPool: logPool}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Close closes the pool, waiting for connections in use to be returned.
+// Close closes the pools, waiting for connections in use to be returned.
 func (s *Store) Close() error {
 	s.pool.Close()
+	s.logPool.Close()
 	return nil
 }
 
@@ -186,7 +197,7 @@ func (s *Store) run(ctx context.Context, write, serial bool, fn func(server.Tx) 
 			return fmt.Errorf("database: %w", err)
 		}
 	}
-	t := &tx{ctx: ctx, ptx: ptx, write: write}
+	t := &tx{ctx: ctx, ptx: ptx, write: write, store: s}
 	if err := fn(t); err != nil {
 		return err
 	}

@@ -66,6 +66,7 @@ func loadMigrations() ([]migration, error) {
 // after its SQL in the same transaction.
 var afterMigration = map[int]func(context.Context, pgx.Tx) error{
 	3: indexDeviceRevisions,
+	4: func(ctx context.Context, tx pgx.Tx) error { return buildLog(ctx, tx, time.Now()) },
 }
 
 // indexDeviceRevisions fills revisions.device and .seq from each stored
@@ -152,6 +153,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		_, err := tx.Exec(ctx, `INSERT INTO meta (server_id, epoch, created) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 			newID(), newID(), time.Now().UTC())
 		if err != nil {
+			return fmt.Errorf("database: meta: %w", err)
+		}
+		if err := ensureLogKey(ctx, tx); err != nil {
 			return fmt.Errorf("database: meta: %w", err)
 		}
 		// A log restored from another cluster may be ahead of this

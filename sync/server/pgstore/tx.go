@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/server"
@@ -49,6 +50,7 @@ type tx struct {
 	ctx   context.Context
 	ptx   pgx.Tx
 	write bool
+	store *Store
 	// base is this transaction's (xid + seq_offset) << seqShift once it
 	// has appended to the change log, n how many entries it appended.
 	base int64
@@ -75,6 +77,14 @@ type tx struct {
 	fetched  map[string]bool
 	revCache map[record.RevID][]byte
 	cases    map[string]server.Case // read with the page (View only)
+
+	// The transparency log (log.go), once this transaction appends: its
+	// right edge and size, the hashes and revision entries it appended,
+	// and what is still to be sent.
+	logApp    *server.LogAppender
+	logHashes map[int64]tlog.Hash
+	logRevs   map[record.RevID]server.LogLeaf
+	pendLog   pendingLog
 }
 
 // ackState is a device's acknowledgement row and pending numbers, read once
@@ -94,6 +104,7 @@ func (t *tx) enqueue(sql string, args ...any) {
 
 // flush sends the queued statements in one round trip.
 func (t *tx) flush() error {
+	t.queueLog()
 	if t.queue == nil || t.queue.Len() == 0 {
 		return nil
 	}
@@ -175,8 +186,8 @@ func (t *tx) Meta() (server.Meta, error) {
 	var m server.Meta
 	var rv int64
 	var agency []byte
-	err := t.row(`SELECT server_id, epoch, created, recovery, roster_version, agency FROM meta`, nil,
-		&m.ServerID, &m.Epoch, &m.Created, &m.Recovery, &rv, &agency)
+	err := t.row(`SELECT server_id, epoch, created, recovery, roster_version, agency, log_skey, log_vkey FROM meta`, nil,
+		&m.ServerID, &m.Epoch, &m.Created, &m.Recovery, &rv, &agency, &m.LogSKey, &m.LogVKey)
 	m.Created, m.RosterVersion = utc(m.Created), uint64(rv)
 	if len(agency) == ed25519.PublicKeySize {
 		m.Agency = ed25519.PublicKey(agency)

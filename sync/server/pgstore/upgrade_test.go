@@ -17,6 +17,7 @@ import (
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
 	"github.com/fieldcase/fieldcase/sync/server/pgstore"
 	"github.com/fieldcase/fieldcase/sync/server/pgstore/pgtest"
+	"github.com/fieldcase/fieldcase/transparency"
 )
 
 // protocol1Revisions are what a store of protocol 1 holds: a case with
@@ -53,10 +54,17 @@ func checkUpgraded(t *testing.T, st server.Store, revs []*record.Revision) {
 		if err != nil || m.Agency != nil {
 			t.Errorf("meta = %+v, %v; want no agency key yet", m, err)
 		}
+		if _, err := transparency.NewLogKey(m.LogSKey, m.LogVKey); err != nil {
+			t.Errorf("no log key: %v", err)
+		}
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Every revision is logged.
+	if rep := verifyLog(t, st); rep.Revisions != int64(len(revs)) {
+		t.Errorf("log = %+v, want its %d revisions", rep, len(revs))
 	}
 }
 

@@ -13,10 +13,13 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -238,6 +241,58 @@ func (c *Client) Own(ctx context.Context, afterSeq uint64) (protocol.OwnHeader, 
 	}
 	revs, err := protocol.DecodeBatch(b, &hdr, protocol.MaxPullLimit)
 	return hdr, revs, err
+}
+
+// Log fetches the log's newest checkpoint and, for from > 0, the proof
+// that it extends the tree of from entries.
+func (c *Client) Log(ctx context.Context, from int64) (protocol.LogResponse, error) {
+	var resp protocol.LogResponse
+	path := protocol.PathLog
+	if from > 0 {
+		path += "?from=" + strconv.FormatInt(from, 10)
+	}
+	err := c.doJSON(ctx, "GET", path, nil, &resp)
+	return resp, err
+}
+
+// Proofs asks for inclusion proofs of log entries in the tree of size.
+func (c *Client) Proofs(ctx context.Context, size int64, indexes ...int64) (protocol.ProofsResponse, error) {
+	var resp protocol.ProofsResponse
+	err := c.doJSON(ctx, "POST", protocol.PathProofs, protocol.ProofsRequest{TreeSize: size, Indexes: indexes}, &resp)
+	return resp, err
+}
+
+// WitnessSigner is the device's witness key (transparency.WitnessSigner).
+func (c *Client) WitnessSigner() (note.Signer, error) {
+	return transparency.WitnessSigner(c.DeviceID, c.Identity.SigningPublicKey(), c.Identity.Sign)
+}
+
+// Witness cosigns a signed checkpoint as the device and sends it.
+func (c *Client) Witness(ctx context.Context, checkpoint []byte) (protocol.LogResponse, error) {
+	var resp protocol.LogResponse
+	ws, err := c.WitnessSigner()
+	if err != nil {
+		return resp, err
+	}
+	cosigned, err := transparency.Cosign(checkpoint, ws)
+	if err != nil {
+		return resp, err
+	}
+	return c.SendWitness(ctx, cosigned)
+}
+
+// SendWitness sends a cosigned checkpoint as it is (tests forge them).
+func (c *Client) SendWitness(ctx context.Context, cosigned []byte) (protocol.LogResponse, error) {
+	var resp protocol.LogResponse
+	err := c.doJSON(ctx, "POST", protocol.PathWitness, protocol.WitnessRequest{Checkpoint: cosigned}, &resp)
+	return resp, err
+}
+
+// AuditHead signs the head of the device's audit chain in a case, for a
+// push header.
+func (c *Client) AuditHead(caseID string, seq uint64, head [32]byte) protocol.AuditHead {
+	return protocol.AuditHead{CaseID: caseID, Seq: seq, Hash: head,
+		Sig: c.Identity.Sign(transparency.AuditHeadMessage(c.DeviceID, caseID, seq, head))}
 }
 
 // BlobsMissing asks which blobs of a case the server lacks.

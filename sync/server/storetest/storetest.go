@@ -47,6 +47,11 @@ func RunTests(t *testing.T, open func(t *testing.T) server.Store) {
 		{"Rotations", testRotations},
 		{"Blobs", testBlobs},
 		{"Backup", testBackup},
+		{"Log", testLog},
+		{"LogKey", testLogKey},
+		{"Cosignatures", testCosignatures},
+		{"RevisionCount", testRevisionCount},
+		{"ConcurrentLogAppends", testConcurrentLog},
 		{"CancelledContext", testCancelled},
 	}
 	for _, tc := range tests {
