@@ -500,7 +500,9 @@ func (c *DeviceRevokeCmd) Run(a *app) error {
 			fmt.Fprintln(a.stderr, "its enrolment does not chain to the agency key, so no device wraps keys to it: no signed revocation is needed")
 			return nil
 		}
-		r := sign(k, trust.Statement{Kind: trust.KindRevoke, Device: d.ID, AfterSeq: d.AckedSeq, Reason: c.Reason})
+		// The server's word on both numbers: where it may be compromised,
+		// revoke from a supervisor's laptop, which goes by what it saw.
+		r := sign(k, trust.Statement{Kind: trust.KindRevoke, Device: d.ID, AfterSeq: d.AckedSeq, Reason: c.Reason, LogSize: d.LogSize})
 		if err := a.addStatements(conn, r); err != nil {
 			return err
 		}
@@ -508,7 +510,7 @@ func (c *DeviceRevokeCmd) Run(a *app) error {
 		if err := a.call(conn, server.AdminRequest{Op: server.OpRotations}, &owed); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "revoked device %s (%s of %s) by signature: its writes after #%d do not count\n", d.ID, d.Name, d.User, d.AckedSeq)
+		fmt.Fprintf(a.stdout, "revoked device %s (%s of %s) by signature: its writes after #%d, or logged at entry %d or later, do not count\n", d.ID, d.Name, d.User, d.AckedSeq, d.LogSize)
 		fmt.Fprintf(a.stderr, "%d cases owe a new key epoch; each starts at the next sync of a member's or supervisor's laptop ('fieldcased rotations')\n", len(owed))
 		return nil
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
+	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -50,13 +51,18 @@ func (s *Server) Tamper(fn func(tx server.Tx) error) {
 	s.Start()
 }
 
-// InjectRevision stores rev as the server would have stored a push of it,
-// and announces it in the change log to everyone who reads its case.
+// InjectRevision stores rev as the server would have stored a push of it:
+// logged in the transparency log (an operator holds the log key; one who
+// wants a forgery taken logs it) and announced in the change log to
+// everyone who reads its case.
 func InjectRevision(tx server.Tx, rev *record.Revision) error {
 	if err := tx.InsertRecord(server.RecordInfo{ID: rev.RecordID, CaseID: rev.CaseID, Kind: rev.Kind}); err != nil && !errors.Is(err, server.ErrExists) {
 		return err
 	}
 	if err := tx.InsertRevision(rev); err != nil {
+		return err
+	}
+	if _, err := tx.AppendLog(transparency.RevisionEntry(rev), time.Now()); err != nil {
 		return err
 	}
 	_, err := tx.AppendChange(server.Change{Rev: rev.Rev, CaseID: rev.CaseID})
@@ -67,7 +73,14 @@ func InjectRevision(tx server.Tx, rev *record.Revision) error {
 // version so that devices fetch the roster again.
 func InjectStatements(tx server.Tx, ss ...trust.Signed) error {
 	for _, s := range ss {
-		if _, err := tx.InsertStatement(s); err != nil {
+		inserted, err := tx.InsertStatement(s)
+		if err != nil {
+			return err
+		}
+		if !inserted {
+			continue
+		}
+		if _, err := tx.AppendLog(transparency.Entry{Kind: transparency.KindStatement, Statement: s.ID()}, time.Now()); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
@@ -55,8 +56,15 @@ func mayCreateCase(u User) bool {
 	return u.TeamID != "" && (u.Role == protocol.RoleCaseworker || u.Role == protocol.RoleSupervisor)
 }
 
+// cutTarget prefixes the Target of a change that announces, to a user
+// taken off a case, the keyring that took them off.
+const cutTarget = "cut:"
+
 // seesChange reports whether u is shown a change of case c.
 func seesChange(u User, ch Change, c Case) bool {
+	if strings.HasPrefix(ch.Target, cutTarget) {
+		return ch.Target[len(cutTarget):] == u.ID // a keyring that took u off the case: see announceCut
+	}
 	if ch.Target != "" && ch.Target != u.ID {
 		return false
 	}

@@ -246,6 +246,9 @@ type DeviceInfo struct {
 	// Trusted says the device's enrolment chains to the agency key.
 	Trusted  bool   `json:"trusted"`
 	AckedSeq uint64 `json:"acked_seq"` // its contiguous acknowledged sequence number
+	// LogSize (device.revoke only) is the transparency log's size once its
+	// token was revoked: every revision it could push is in those entries.
+	LogSize int64 `json:"log_size,omitempty"`
 }
 
 func deviceInfo(tx Tx, r *trust.Roster, d Device) (DeviceInfo, error) {
@@ -321,7 +324,10 @@ func (a *Admin) RevokeDevice(ctx context.Context, id string) (DeviceInfo, error)
 		if err != nil {
 			return err
 		}
-		info, err = deviceInfo(tx, r, d)
+		if info, err = deviceInfo(tx, r, d); err != nil {
+			return err
+		}
+		info.LogSize, err = tx.LogSize()
 		return err
 	})
 	return info, err

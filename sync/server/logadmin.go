@@ -158,7 +158,12 @@ func VerifyLog(tx Tx) (LogReport, error) {
 				rep.problem("entry %d is beyond the log's size %d", l.Index, size)
 				break
 			}
-			_, hs, err := app.Append(tlog.RecordHash(l.Data))
+			h, err := transparency.LeafHash(l.Data)
+			if err != nil {
+				rep.problem("entry %d does not decode: %v", l.Index, err)
+				return rep, nil
+			}
+			_, hs, err := app.Append(h)
 			if err != nil {
 				return rep, err
 			}

@@ -6,12 +6,15 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/transparency"
@@ -471,6 +474,11 @@ func (p *pusher) push(rev *record.Revision, blobs []record.RevID) (protocol.Push
 	if _, err := p.tx.AppendChange(Change{Rev: rev.Rev, CaseID: rev.CaseID}); err != nil {
 		return res, err
 	}
+	if isKeyring {
+		if err := p.announceCut(rev); err != nil {
+			return res, err
+		}
+	}
 	res.Status = protocol.StatusStored
 	if rev.Seq <= p.ackedBefore {
 		// A new revision under a number this device had used already: its
@@ -518,4 +526,32 @@ func (p *pusher) done(seq uint64) error {
 		p.acked++
 	}
 	return p.tx.SetAckedSeq(p.device, p.acked)
+}
+
+// announceCut addresses a keyring that cuts devices off a case to their
+// users too: they read the case no longer, but their devices follow the
+// log, see the key change logged, and are owed the keyring that tells them
+// they were taken off (a device not told would take the silence for a
+// server withholding the case from it).
+func (p *pusher) announceCut(rev *record.Revision) error {
+	k, err := sealed.DecodeKeyring(rev.Body)
+	if err != nil || len(k.Membership.Cutoffs) == 0 {
+		return nil
+	}
+	users := map[string]bool{}
+	for id := range k.Membership.Cutoffs {
+		d, err := p.tx.Device(id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		users[d.UserID] = true
+	}
+	for _, u := range slices.Sorted(maps.Keys(users)) {
+		if _, err := p.tx.AppendChange(Change{Rev: rev.Rev, CaseID: rev.CaseID, Target: cutTarget + u}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -140,6 +140,7 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, "POST", protocol.PathOwn, "own", true, s.authed(s.handleOwn))
 	s.handle(mux, "GET", protocol.PathLog, "log", true, s.authed(s.handleLog))
 	s.handle(mux, "POST", protocol.PathProofs, "log_proofs", true, s.authed(s.handleProofs))
+	s.handle(mux, "GET", protocol.PathEntries, "log_entries", true, s.authed(s.handleEntries))
 	s.handle(mux, "POST", protocol.PathWitness, "log_witness", true, s.authed(s.handleWitness))
 	s.handle(mux, "POST", protocol.PathRevsDiff, "revs_diff", true, s.authed(s.handleRevsDiff))
 	s.handle(mux, "GET", protocol.PathRoster, "roster", true, s.authed(s.handleRoster))

@@ -46,7 +46,7 @@ func (t *tx) AppendLog(e transparency.Entry, at time.Time) (int64, error) {
 		t.log = a
 	}
 	leaf := e.Marshal()
-	n, hashes, err := t.log.Append(tlog.RecordHash(leaf))
+	n, hashes, err := t.log.Append(e.Hash())
 	if err != nil {
 		return 0, fmt.Errorf("appending to the log: %w", err)
 	}

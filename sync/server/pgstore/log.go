@@ -98,7 +98,7 @@ func (t *tx) AppendLog(e transparency.Entry, at time.Time) (int64, error) {
 		t.logApp, t.logHashes, t.logRevs = a, map[int64]tlog.Hash{}, map[record.RevID]server.LogLeaf{}
 	}
 	leaf := e.Marshal()
-	n, hashes, err := t.logApp.Append(tlog.RecordHash(leaf))
+	n, hashes, err := t.logApp.Append(e.Hash())
 	if err != nil {
 		return 0, fmt.Errorf("appending to the log: %w", err)
 	}
@@ -346,7 +346,7 @@ func buildLog(ctx context.Context, ptx pgx.Tx, now time.Time) error {
 	entries := &copier{ctx: ctx, tx: ptx, table: "log_entries", cols: []string{"idx", "leaf", "rev", "at", "hashes"}}
 	add := func(e transparency.Entry) error {
 		leaf := e.Marshal()
-		n, hs, err := a.Append(tlog.RecordHash(leaf))
+		n, hs, err := a.Append(e.Hash())
 		if err != nil {
 			return err
 		}

@@ -38,7 +38,11 @@ func (l *RefLog) ReadHashes(idx []int64) ([]tlog.Hash, error) {
 
 // Append adds a leaf.
 func (l *RefLog) Append(leaf []byte) error {
-	hs, err := tlog.StoredHashes(int64(len(l.Leaves)), leaf, l)
+	h, err := transparency.LeafHash(leaf)
+	if err != nil {
+		return err
+	}
+	hs, err := tlog.StoredHashesForRecordHash(int64(len(l.Leaves)), h, l)
 	if err != nil {
 		return err
 	}
