@@ -33,6 +33,7 @@ var (
 	bucketLogStmt = []byte("logstmt") // statement id → index (8 bytes)
 	bucketLogTag  = []byte("logtag")  // case tag (32) ‖ index (8) → details hash (32): leaves of cases this device did not read
 	bucketLogRev  = []byte("logrev")  // index (8) → revision id: places in the log checked (PutLogged)
+	bucketLogOwn  = []byte("logown")  // index (8) → entry: in this device's name, not (yet) in the vault
 	bucketLogMark = []byte("logmark") // case id, or "t:" case id for leaves → index (8) ‖ keys held (4): every expected entry below it is here
 	syncFollow    = []byte("log-follow")
 	syncFollowTag = []byte("log-follow-tag")
@@ -123,16 +124,11 @@ func (f Followed) Hash() tlog.Hash {
 // checkpoint). Prev becomes the old size: what was logged before this
 // round began has had this round's pull to arrive.
 //
-// It returns the revisions logged in this device's name that it never
-// wrote. The server cannot sign those (every reader checks the device's
-// signature) but it can log what it likes, and this is where that shows:
-// everything this device wrote is in its vault before it is pushed (a
-// vault restored from a backup takes its own revisions back from the
-// server before the log is read).
-func (v *Vault) AddFollowed(entries []Followed, next transparency.Frontier) ([]Withheld, error) {
-	var forged []Withheld
-	err := v.Update(func(tx *Tx) error {
-		forged = nil
+// Entries in this device's name that its vault does not hold are kept
+// aside for LogFindings: by the round's end (a vault restored from a backup
+// takes its own revisions back first) each must be one it wrote.
+func (v *Vault) AddFollowed(entries []Followed, next transparency.Frontier) error {
+	return v.Update(func(tx *Tx) error {
 		f, ok, err := v.followIn(tx)
 		if err != nil {
 			return err
@@ -141,6 +137,12 @@ func (v *Vault) AddFollowed(entries []Followed, next transparency.Frontier) ([]W
 			return fmt.Errorf("%w: the log is not followed yet", ErrNotFound)
 		}
 		if next.Size != f.Frontier.Size+int64(len(entries)) {
+			// Another sync of this vault read the same entries first
+			// (each checked them against a signed checkpoint that extends
+			// the one kept): nothing left to add.
+			if f.Frontier.Size >= next.Size {
+				return nil
+			}
 			return fmt.Errorf("%w: %d entries do not take the log from %d to %d", ErrCorrupt, len(entries), f.Frontier.Size, next.Size)
 		}
 		cases, err := tx.btx.CreateBucketIfNotExists(bucketLogCase)
@@ -152,6 +154,10 @@ func (v *Vault) AddFollowed(entries []Followed, next transparency.Frontier) ([]W
 			return err
 		}
 		tags, err := tx.btx.CreateBucketIfNotExists(bucketLogTag)
+		if err != nil {
+			return err
+		}
+		own, err := tx.btx.CreateBucketIfNotExists(bucketLogOwn)
 		if err != nil {
 			return err
 		}
@@ -173,8 +179,9 @@ func (v *Vault) AddFollowed(entries []Followed, next transparency.Frontier) ([]W
 					return err
 				}
 				if e.Device == v.deviceID && tx.btx.Bucket(bucketRevs).Get(revKey(e.CaseID, e.RecordID, e.Rev)) == nil {
-					forged = append(forged, Withheld{Index: index, Entry: e,
-						Reason: "a revision the log holds in this laptop's name that this laptop never wrote"})
+					if err := own.Put(u64(uint64(index)), e.Marshal()); err != nil {
+						return err
+					}
 				}
 			case transparency.KindStatement:
 				if err := stmts.Put([]byte(e.Statement), u64(uint64(index))); err != nil {
@@ -184,7 +191,6 @@ func (v *Vault) AddFollowed(entries []Followed, next transparency.Frontier) ([]W
 		}
 		return putFollow(tx, Follow{Start: f.Start, Frontier: next, Prev: f.Frontier.Size})
 	})
-	return forged, err
 }
 
 // followIn reads the follow record inside an update (already unlocked).
@@ -345,6 +351,32 @@ func (v *Vault) LogFindings() ([]Withheld, error) {
 				}
 				out = append(out, found...)
 			}
+			// Revisions the server cannot sign in this device's name,
+			// but can log: each must be one it wrote.
+			if ob := btx.Bucket(bucketLogOwn); ob != nil {
+				var done [][]byte
+				err := ob.ForEach(func(k, raw []byte) error {
+					e, err := transparency.UnmarshalEntry(raw)
+					if err != nil {
+						return fmt.Errorf("%w: log entry: %v", ErrCorrupt, err)
+					}
+					if revs.Get(revKey(e.CaseID, e.RecordID, e.Rev)) != nil {
+						done = append(done, k)
+						return nil
+					}
+					out = append(out, Withheld{Index: int64(binary.BigEndian.Uint64(k)), Entry: e,
+						Reason: "a revision the log holds in this laptop's name that this laptop never wrote"})
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				for _, k := range done {
+					if err := ob.Delete(k); err != nil {
+						return err
+					}
+				}
+			}
 			if sb := btx.Bucket(bucketLogStmt); sb != nil {
 				held := btx.Bucket(bucketStatements)
 				err := sb.ForEach(func(id, ix []byte) error {
@@ -473,4 +505,53 @@ func (v *Vault) findInLeaves(tx *Tx, marks *bolt.Bucket, caseIDs []string, f Fol
 		}
 	}
 	return out, nil
+}
+
+// MissingStatements lists the statements the followed log holds that this
+// vault has not: right after a roster fetch, a server keeping them from it.
+func (v *Vault) MissingStatements() ([]Withheld, error) {
+	var out []Withheld
+	err := v.view(func(btx *bolt.Tx) error {
+		sb := btx.Bucket(bucketLogStmt)
+		if sb == nil {
+			return nil
+		}
+		held := btx.Bucket(bucketStatements)
+		return sb.ForEach(func(id, ix []byte) error {
+			if held == nil || held.Get(id) == nil {
+				out = append(out, Withheld{Index: int64(binary.BigEndian.Uint64(ix)), Entry: transparency.Entry{Kind: transparency.KindStatement, Statement: string(id)},
+					Reason: "a signed roster statement the server logged but left off the roster it handed to this laptop"})
+			}
+			return nil
+		})
+	})
+	slices.SortFunc(out, func(a, b Withheld) int { return int(a.Index - b.Index) })
+	return out, err
+}
+
+// ResetFollow forgets the log as this device followed it: after the
+// server showed a log that does not extend it (a restore from a backup, or
+// a fork; the alarm keeps both signed checkpoints as evidence), the device
+// follows the log it is shown now from its first entry. Receipts stay:
+// they are the old log's signed word.
+func (v *Vault) ResetFollow() error {
+	return v.Update(func(tx *Tx) error {
+		for _, name := range [][]byte{bucketLogCase, bucketLogTag, bucketLogStmt, bucketLogRev, bucketLogOwn, bucketLogMark, bucketLogIndex} {
+			if tx.btx.Bucket(name) != nil {
+				if err := tx.btx.DeleteBucket(name); err != nil {
+					return err
+				}
+			}
+		}
+		b, err := syncBucket(tx.btx)
+		if err != nil {
+			return err
+		}
+		for _, k := range [][]byte{syncFollow, syncFollowTag, syncCheckpoint} {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -36,6 +36,7 @@ import (
 // runs fn in one transaction, then starts the server again.
 func (s *Server) Tamper(fn func(tx server.Tx) error) {
 	s.t.Helper()
+	s.tampered = true
 	s.Kill()
 	st, err := boltstore.Open(filepath.Join(s.Dir, boltstore.FileName), boltstore.Options{Timeout: 5 * time.Second})
 	if err != nil {

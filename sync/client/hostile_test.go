@@ -41,6 +41,8 @@ import (
 // its own), and checks what every device makes of it.
 
 // syncRounds syncs every device, in order, twice.
+// (Device.MustSync: log findings fail it only while the operator has not
+// written into the server's store.)
 func syncRounds(t *testing.T, ds ...*synctest.Device) {
 	t.Helper()
 	for range 2 {

@@ -101,6 +101,19 @@ type logged struct {
 	receipt *transparency.Receipt
 }
 
+// soft takes a log step's error: an alarm is kept for the end of the round
+// (the round goes on: what it moves is checked on its own merits, and the
+// user is told), any other error stops the round.
+func (s *Syncer) soft(err error) error {
+	if errors.Is(err, ErrLogAlarm) {
+		if s.alarmed == nil {
+			s.alarmed = err
+		}
+		return nil
+	}
+	return err
+}
+
 // alarm keeps a finding against the log and returns it as an error.
 func (s *Syncer) alarm(a LogAlarm) error {
 	a.At = time.Now().UTC()
@@ -131,62 +144,14 @@ func (s *Syncer) alarm(a LogAlarm) error {
 // witness. Findings are kept (LogAlarmKey) and shown loudly; nothing
 // accepted from a failing answer.
 func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
-	logKey := s.v.LogKey()
-	if logKey == "" {
-		return nil // enrolled before the server kept a log: nothing pinned to check against
-	}
-	kept, err := s.v.Checkpoint()
-	if err != nil {
+	lr, err := s.readLog(ctx, sum)
+	if lr == nil || (err != nil && !errors.Is(err, ErrLogAlarm)) {
 		return err
 	}
-	var prev transparency.Checkpoint
-	if kept != nil {
-		if prev, _, err = transparency.Open(kept, logKey); err != nil {
-			return s.alarm(LogAlarm{What: "the checkpoint this laptop kept no longer verifies: " + err.Error()})
-		}
-	}
-	follow, following, err := s.v.Follow()
-	if err != nil {
+	if err := s.soft(err); err != nil {
 		return err
 	}
-	resp, err := s.c.Log(ctx, prev.Size)
-	if err != nil {
-		return err
-	}
-	cp, witnesses, err := transparency.Open(resp.Checkpoint, logKey, s.witnessVerifiers()...)
-	if err != nil {
-		return s.alarm(LogAlarm{What: "the server's checkpoint is not signed by its log key: " + err.Error(), Offered: resp.Checkpoint})
-	}
-	if kept != nil {
-		if err := transparency.CheckConsistency(prev, cp, resp.Consistency); err != nil {
-			return s.alarm(LogAlarm{What: "the server's log does not extend what this laptop saw before (a fork or a rollback): " + err.Error(),
-				Kept: kept, Offered: resp.Checkpoint})
-		}
-	}
-	if !following {
-		// From the first entry: a laptop enrolled today must see the
-		// statements (a revocation above all) and the history of the
-		// cases it may be given, as much as one enrolled on day one.
-		if err := s.v.StartFollow(transparency.Frontier{}); err != nil {
-			return err
-		}
-		if follow, _, err = s.v.Follow(); err != nil {
-			return err
-		}
-	}
-	sum.LogSize, sum.Witnesses = cp.Size, len(witnesses)
-	entries, next, err := s.follow(ctx, follow.Frontier, cp)
-	if err != nil {
-		return err
-	}
-	forged, err := s.v.AddFollowed(entries, next)
-	if err != nil {
-		return err
-	}
-	if len(forged) > 0 {
-		return s.alarm(LogAlarm{What: describeFindings(forged), Offered: resp.Checkpoint})
-	}
-	if err := s.checkLogged(ctx, follow.Start, cp, resp.Checkpoint, sum); err != nil {
+	if err := s.checkLogged(ctx, lr.start, lr.cp, lr.signed, sum); err != nil {
 		return err
 	}
 	if released, _, err := s.v.RecheckQuarantine(); err != nil {
@@ -194,33 +159,110 @@ func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
 	} else {
 		sum.Released += released
 	}
-	if err := s.v.SetCheckpoint(resp.Checkpoint); err != nil {
-		return err
-	}
 	found, err := s.v.LogFindings()
 	if err != nil {
 		return err
 	}
 	if len(found) > 0 {
-		return s.alarm(LogAlarm{What: describeFindings(found), Offered: resp.Checkpoint})
+		return s.alarm(LogAlarm{What: describeFindings(found), Offered: lr.signed})
 	}
 	if s.role == protocol.RoleSupervisor {
-		return s.witness(ctx, resp.Checkpoint)
+		return s.witness(ctx, lr.signed)
 	}
 	return nil
 }
 
+// logRound is the log as readLog left it.
+type logRound struct {
+	cp     transparency.Checkpoint
+	signed transparency.Signed
+	start  int64 // where this device began following
+}
+
+// readLog brings this device's copy of the log up to the server's newest
+// checkpoint: signed by the pinned log key, extending the last one kept
+// (no fork, no rollback), its entries read and hashed to its root, none in
+// this device's name that it did not write. A round does this first (so
+// the roster it then fetches can be held against every statement logged)
+// and again last (to place what the round moved). nil without a log key.
+func (s *Syncer) readLog(ctx context.Context, sum *Summary) (*logRound, error) {
+	logKey := s.v.LogKey()
+	if logKey == "" {
+		return nil, nil // enrolled before the server kept a log: nothing pinned to check against
+	}
+	kept, err := s.v.Checkpoint()
+	if err != nil {
+		return nil, err
+	}
+	var prev transparency.Checkpoint
+	if kept != nil {
+		if prev, _, err = transparency.Open(kept, logKey); err != nil {
+			return nil, s.alarm(LogAlarm{What: "the checkpoint this laptop kept no longer verifies: " + err.Error()})
+		}
+	}
+	follow, following, err := s.v.Follow()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.c.Log(ctx, prev.Size)
+	if err != nil {
+		return nil, err
+	}
+	cp, witnesses, err := transparency.Open(resp.Checkpoint, logKey, s.witnessVerifiers()...)
+	if err != nil {
+		return nil, s.alarm(LogAlarm{What: "the server's checkpoint is not signed by its log key: " + err.Error(), Offered: resp.Checkpoint})
+	}
+	if kept != nil {
+		if err := transparency.CheckConsistency(prev, cp, resp.Consistency); err != nil {
+			// Proof of the server's two histories (or of a restore from a
+			// backup, which looks the same): kept, and shown until someone
+			// looks into it. The device then follows the log it is shown,
+			// from its first entry, so that what comes next is checked.
+			alarm := s.alarm(LogAlarm{What: "the server's log does not extend what this laptop saw before (a fork, a rollback, or the server restored from a backup): " + err.Error(),
+				Kept: kept, Offered: resp.Checkpoint})
+			if err := s.v.ResetFollow(); err != nil {
+				return nil, err
+			}
+			lr, err := s.readLog(ctx, sum)
+			if err != nil {
+				return lr, err
+			}
+			return lr, alarm
+		}
+	}
+	if !following {
+		// From the first entry: a laptop enrolled today must see the
+		// statements (a revocation above all) and the history of the
+		// cases it may be given, as much as one enrolled on day one.
+		if err := s.v.StartFollow(transparency.Frontier{}); err != nil {
+			return nil, err
+		}
+		if follow, _, err = s.v.Follow(); err != nil {
+			return nil, err
+		}
+	}
+	sum.LogSize, sum.Witnesses = cp.Size, len(witnesses)
+	entries, next, err := s.follow(ctx, follow.Frontier, cp)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.v.AddFollowed(entries, next); err != nil {
+		return nil, err
+	}
+	if err := s.v.SetCheckpoint(resp.Checkpoint); err != nil {
+		return nil, err
+	}
+	return &logRound{cp: cp, signed: resp.Checkpoint, start: follow.Start}, nil
+}
+
 // follow reads the log's entries from the frontier's size to the
-// checkpoint's and checks that they hash to its root. An entry of a case
-// this device reads must come in full: a server that shows it only the
-// leaf is keeping the details from it.
+// checkpoint's and checks that they hash to its root.
 func (s *Syncer) follow(ctx context.Context, fr transparency.Frontier, cp transparency.Checkpoint) ([]store.Followed, transparency.Frontier, error) {
 	if cp.Size < fr.Size {
 		return nil, fr, s.alarm(LogAlarm{What: fmt.Sprintf("the server's log shrank from the %d entries this laptop read to %d", fr.Size, cp.Size)})
 	}
-	mine, err := s.v.ReadCaseTags()
-	if err != nil {
-		return nil, fr, err
+	if cp.Size == fr.Size {
+		return nil, fr, nil
 	}
 	next := transparency.Frontier{Size: fr.Size, Nodes: slices.Clone(fr.Nodes)}
 	var out []store.Followed
@@ -246,9 +288,11 @@ func (s *Syncer) follow(ctx context.Context, fr transparency.Frontier, cp transp
 				if l.Entry != nil {
 					f.Entry = l.Entry
 				} else {
-					if caseID, ok := mine[l.Tag]; ok {
-						return nil, fr, s.alarm(LogAlarm{What: fmt.Sprintf("the server keeps the details of the log's entry %d, of case %s which this laptop reads, from it", next.Size, caseID)})
-					}
+					// A leaf of a case this laptop reads is the server's
+					// word that it no longer may (a supervisor took it off
+					// the case, the signed key change on its way): its
+					// revision is owed all the same until that change
+					// comes (store.LogFindings).
 					f.Leaf = &l
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"golang.org/x/mod/sumdb/tlog"
+	"math"
 	"slices"
 	"time"
 
@@ -70,10 +71,11 @@ type Vault interface {
 	PutLogged([]store.Logged) error
 	Follow() (store.Follow, bool, error)
 	StartFollow(transparency.Frontier) error
-	AddFollowed([]store.Followed, transparency.Frontier) ([]store.Withheld, error)
+	AddFollowed([]store.Followed, transparency.Frontier) error
 	LeafAt(caseID string, index int64) (tlog.Hash, bool)
-	ReadCaseTags() (map[[32]byte]string, error)
 	LogFindings() ([]store.Withheld, error)
+	MissingStatements() ([]store.Withheld, error)
+	ResetFollow() error
 	AuditHeadsToAnchor() ([]store.AuditHead, error)
 	MarkAnchored([]store.AuditHead) error
 	Identity() (*crypto.Identity, error)
@@ -123,6 +125,7 @@ type Syncer struct {
 	reused   bool            // … and that it gave numbers the server held again
 	rotated  map[string]bool // cases given a new key epoch this round
 	logged   []logged        // revisions this round pushed or pulled, with their log places
+	alarmed  error           // the round's first finding against the log (ErrLogAlarm), told at its end
 }
 
 // NewSyncer makes a syncer. self is this device's age recipient; userID is
@@ -140,11 +143,17 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 	if progress == nil {
 		progress = func(Progress) {}
 	}
-	s.rollback, s.reused, s.rotated, s.logged = false, false, nil, nil
+	s.rollback, s.reused, s.rotated, s.logged, s.alarmed = false, false, nil, nil, nil
+	// The log first: the roster fetched below is held against every
+	// statement it holds (a revocation the server would rather keep from a
+	// new laptop shows there).
+	if _, err := s.readLog(ctx, &sum); s.soft(err) != nil {
+		return sum, err
+	}
 	// A vault that never fetched the roster gets it first, so that what it
 	// pulls can be checked against it at once.
 	if s.v.RosterVersion() == 0 {
-		if err := s.roster(ctx, &sum); err != nil {
+		if err := s.soft(s.roster(ctx, &sum)); err != nil {
 			return sum, err
 		}
 	}
@@ -180,7 +189,7 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 	}
 	// A server without roster versions (0) gets the roster every round.
 	if hdr.RosterVersion == 0 || hdr.RosterVersion != s.v.RosterVersion() {
-		if err := s.roster(ctx, &sum); err != nil {
+		if err := s.soft(s.roster(ctx, &sum)); err != nil {
 			return sum, err
 		}
 		if s.v.OutboxLen() > 0 {
@@ -216,11 +225,15 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 			return sum, err
 		}
 	}
-	if err := s.auditLog(ctx, &sum); err != nil {
+	if err := s.soft(s.auditLog(ctx, &sum)); err != nil {
 		return sum, err
 	}
 	sum.Duration = time.Since(start)
-	return sum, s.v.SetLastSync(time.Now())
+	if err := s.v.SetLastSync(time.Now()); err != nil {
+		return sum, err
+	}
+	// The round moved what it could; what the log showed wrong is told.
+	return sum, s.alarmed
 }
 
 // push sends the outbox in batches, oldest first. An entry leaves the outbox
@@ -263,7 +276,8 @@ func (s *Syncer) push(ctx context.Context, sum *Summary, progress func(Progress)
 		var acked []uint64
 		var rejected []store.Rejection
 		var rejectedSeqs []uint64
-		missingParent, missingBlob := false, false
+		missingParent, missingBlob, receiptless := false, false, false
+		noReceipt := uint64(math.MaxUint64) // the lowest number acknowledged without a receipt
 		for i, r := range resp.Results {
 			switch {
 			case r.Status == protocol.StatusRejected && r.Permanent:
@@ -271,10 +285,18 @@ func (s *Syncer) push(ctx context.Context, sum *Summary, progress func(Progress)
 					Kind: revs[i].Kind, Reason: r.Reason, At: time.Now().UTC()})
 				rejectedSeqs = append(rejectedSeqs, revs[i].Seq)
 			case r.Acknowledged():
-				acked = append(acked, revs[i].Seq)
+				// Without a receipt that verifies, the revision stays in
+				// the outbox (the server may have dropped it) and the
+				// user is told.
 				if err := s.checkReceipt(revs[i], r.Receipt); err != nil {
-					return err
+					if err := s.soft(err); err != nil {
+						return err
+					}
+					receiptless = true
+					noReceipt = min(noReceipt, revs[i].Seq)
+					continue
 				}
+				acked = append(acked, revs[i].Seq)
 			case r.Status == protocol.StatusMissingParent:
 				missingParent = true
 			case r.Status == protocol.StatusMissingBlob:
@@ -290,11 +312,18 @@ func (s *Syncer) push(ctx context.Context, sum *Summary, progress func(Progress)
 		if len(resp.SeqReused) > 0 {
 			s.rollback, s.reused = true, true
 		}
-		if err := s.v.Acknowledge(s.safeAck(resp.AckedSeq), acked...); err != nil {
+		upTo := s.safeAck(resp.AckedSeq)
+		if receiptless && upTo >= noReceipt {
+			upTo = noReceipt - 1 // the server's contiguous word does not clear what it gave no receipt for
+		}
+		if err := s.v.Acknowledge(upTo, acked...); err != nil {
 			return err
 		}
 		sum.Pushed += len(acked)
 		progress(Progress{Phase: "push", Done: sum.Pushed + sum.Rejected, Total: total})
+		if receiptless {
+			return nil // the rest waits for a server that gives receipts; the alarm is told
+		}
 		if len(acked)+len(rejected) == 0 {
 			if missingBlob && !missingParent {
 				return nil // manifests waiting for their audio
@@ -331,7 +360,9 @@ func (s *Syncer) pull(ctx context.Context, sum *Summary, progress func(Progress)
 		// round's audit checks that it is (auditLog). One that does not
 		// say hands over what nobody could later prove it held.
 		if s.v.LogKey() != "" && len(hdr.Indexes) != len(revs) {
-			return hdr, s.alarm(LogAlarm{What: fmt.Sprintf("the server handed over %d revisions without saying where its log holds them (%d places)", len(revs), len(hdr.Indexes))})
+			// Taken on their own merits (a revision whose standing
+			// depends on its place waits in quarantine), and told.
+			s.soft(s.alarm(LogAlarm{What: fmt.Sprintf("the server handed over %d revisions without saying where its log holds them (%d places)", len(revs), len(hdr.Indexes))}))
 		}
 		res, err := s.v.ApplyPage(revs, hdr.NextCursor, s.safeAck(hdr.AckedSeq))
 		if err != nil {
@@ -503,6 +534,15 @@ func (s *Syncer) roster(ctx context.Context, sum *Summary) error {
 		return err
 	}
 	sum.Trust = mergeChanges(sum.Trust, changes)
+	// Every statement the log holds must be on the roster: one kept from
+	// this laptop (a revocation, say) would have it trust a device it
+	// should not, and wrap case keys to it. Nothing is wrapped until it
+	// comes.
+	if missing, err := s.v.MissingStatements(); err != nil {
+		return err
+	} else if len(missing) > 0 {
+		return s.alarm(LogAlarm{What: describeFindings(missing)})
+	}
 	// A laptop revoked since: the keys this device wrapped to it (perhaps
 	// while the revocation was on its way) get a new epoch now, whatever
 	// the server's list of rotations owed says.

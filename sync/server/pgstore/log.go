@@ -373,22 +373,21 @@ func buildLog(ctx context.Context, ptx pgx.Tx, now time.Time) error {
 		}
 	}
 	var revs []transparency.Entry
-	rows, err = ptx.Query(ctx, `SELECT r.rev, r.case_id, r.device, r.seq FROM revisions r
+	// The entry names the record, its kind and its key epoch (in the
+	// body): read from the revision itself.
+	rows, err = ptx.Query(ctx, `SELECT r.data FROM revisions r
 		LEFT JOIN (SELECT rev, min(seq) AS first FROM changes GROUP BY rev) c ON c.rev = r.rev
 		ORDER BY c.first NULLS LAST, r.ord`)
 	if err != nil {
 		return err
 	}
-	var rev []byte
-	var caseID, device string
-	var seq int64
-	if _, err := pgx.ForEachRow(rows, []any{&rev, &caseID, &device, &seq}, func() error {
-		e := transparency.Entry{Kind: transparency.KindRevision, CaseID: caseID, Device: device, Seq: uint64(seq)}
-		if len(rev) != len(e.Rev) {
-			return fmt.Errorf("damaged revision id %x", rev)
+	var data []byte
+	if _, err := pgx.ForEachRow(rows, []any{&data}, func() error {
+		r, _, err := record.UnmarshalRevision(data)
+		if err != nil {
+			return fmt.Errorf("damaged revision: %w", err)
 		}
-		copy(e.Rev[:], rev)
-		revs = append(revs, e)
+		revs = append(revs, transparency.RevisionEntry(r))
 		return nil
 	}); err != nil {
 		return err
