@@ -81,10 +81,12 @@ func (b *syncBridge) State() tui.SyncState {
 // trustWarning is what the status bar must keep saying about trust, most
 // serious first, or "".
 func trustWarning(v *store.Vault) string {
-	if m, err := v.Locals(client.LogAlarmKey); err == nil && m[client.LogAlarmKey] != nil {
-		var a client.LogAlarm
-		if json.Unmarshal(m[client.LogAlarmKey], &a) == nil {
-			return "the server's log failed a check (" + a.What + "): fieldcase doctor"
+	if m, err := v.Locals("log-"); err == nil {
+		for _, k := range []string{client.LogAlarmKey, client.LogForkKey} {
+			var a client.LogAlarm
+			if m[k] != nil && json.Unmarshal(m[k], &a) == nil {
+				return "the server's log failed a check (" + a.What + "): fieldcase doctor"
+			}
 		}
 	}
 	if q, err := v.Quarantine(); err == nil && len(q) > 0 {

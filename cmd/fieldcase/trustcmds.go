@@ -196,7 +196,8 @@ func (c *rosterCmd) Run(a *app) error {
 }
 
 type doctorCmd struct {
-	JSON bool `help:"Print JSON."`
+	JSON         bool `help:"Print JSON."`
+	ClearLogFork bool `name:"clear-log-fork" help:"Forget the kept proof that the server showed two histories of its log (after giving IT the JSON of 'fieldcase doctor --json')."`
 }
 
 // doctorReport is every finding of 'fieldcase doctor'.
@@ -208,6 +209,7 @@ type doctorReport struct {
 	Roster      []string             `json:"roster_problems,omitempty"`
 	Rollback    *client.RollbackNote `json:"rollback,omitempty"`
 	LogAlarm    *client.LogAlarm     `json:"log_alarm,omitempty"`
+	LogFork     *client.LogAlarm     `json:"log_fork,omitempty"`
 	TrustNotice *client.TrustNotice  `json:"trust_notice,omitempty"`
 	Problems    int                  `json:"problems"`
 }
@@ -258,6 +260,19 @@ func (c *doctorCmd) Run(a *app) error {
 			rep.LogAlarm = &a
 		}
 	}
+	if c.ClearLogFork && locals[client.LogForkKey] != nil {
+		if err := v.DeleteLocal(client.LogForkKey); err != nil {
+			return err
+		}
+		fprintf(a.stderr, "forgot the kept proof of two histories of the server's log\n")
+		delete(locals, client.LogForkKey)
+	}
+	if js := locals[client.LogForkKey]; js != nil {
+		var a client.LogAlarm
+		if json.Unmarshal(js, &a) == nil {
+			rep.LogFork = &a
+		}
+	}
 	if js := locals[client.TrustNoticeKey]; js != nil {
 		var n client.TrustNotice
 		if json.Unmarshal(js, &n) == nil {
@@ -269,6 +284,9 @@ func (c *doctorCmd) Run(a *app) error {
 		rep.Problems++
 	}
 	if rep.LogAlarm != nil {
+		rep.Problems++
+	}
+	if rep.LogFork != nil {
 		rep.Problems++
 	}
 	if c.JSON {
@@ -313,11 +331,11 @@ func (a *app) printDoctor(v *store.Vault, rep doctorReport) {
 			n.At.Local().Format("2006-01-02 15:04"), n.VaultSeq, n.ServerSeq, n.Restored)
 	}
 	if la := rep.LogAlarm; la != nil {
-		fprintf(a.stdout, "LOG on %s: %s", la.At.Local().Format("2006-01-02 15:04"), la.What)
-		if len(la.Kept) > 0 && len(la.Offered) > 0 {
-			fprintf(a.stdout, " (both signed checkpoints are kept: 'fieldcase doctor --json' prints them, proof of two histories)")
-		}
-		fprintf(a.stdout, "\n")
+		fprintf(a.stdout, "LOG on %s: %s\n", la.At.Local().Format("2006-01-02 15:04"), la.What)
+	}
+	if lf := rep.LogFork; lf != nil {
+		fprintf(a.stdout, "LOG HISTORY on %s: %s. Both signed checkpoints are kept ('fieldcase doctor --json' prints them): proof that the server showed two histories, or was restored from a backup; give them to IT, then 'fieldcase doctor --clear-log-fork'\n",
+			lf.At.Local().Format("2006-01-02 15:04"), lf.What)
 	}
 	if n := rep.TrustNotice; n != nil {
 		fprintf(a.stdout, "last roster change %s:\n", n.At.Local().Format("2006-01-02 15:04"))

@@ -115,14 +115,31 @@ func (s *Syncer) soft(err error) error {
 }
 
 // alarm keeps a finding against the log and returns it as an error.
+// The latest alarm (LogAlarmKey) is cleared by a round that finds
+// nothing; proof of two histories (LogForkKey) is kept until the user
+// clears it ('fieldcase doctor --clear-log-fork'), once IT has it.
 func (s *Syncer) alarm(a LogAlarm) error {
 	a.At = time.Now().UTC()
 	js, _ := json.Marshal(a)
 	if err := s.v.PutLocal(LogAlarmKey, js); err != nil {
 		return err
 	}
+	if len(a.Kept) > 0 && len(a.Offered) > 0 {
+		if m, err := s.v.Locals(LogForkKey); err != nil {
+			return err
+		} else if m[LogForkKey] == nil { // the first proof is kept
+			if err := s.v.PutLocal(LogForkKey, js); err != nil {
+				return err
+			}
+		}
+	}
 	return fmt.Errorf("%w: %s", ErrLogAlarm, a.What)
 }
+
+// LogForkKey keeps the first proof that the server showed this laptop two
+// histories of its log (or rolled it back, as a restore from a backup
+// does): a LogAlarm with both signed checkpoints.
+const LogForkKey = "log-fork"
 
 // auditLog checks the server's log after a round:
 //
@@ -164,6 +181,17 @@ func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
 		return err
 	}
 	if len(found) > 0 {
+		// What was withheld may have slipped past the pull cursor: the
+		// next round pulls from the start (what is here is skipped), so a
+		// server that hands it over after all is taken at its word.
+		for _, w := range found {
+			if w.Entry.Kind == transparency.KindRevision {
+				if err := s.v.ResetCursor(); err != nil {
+					return err
+				}
+				break
+			}
+		}
 		return s.alarm(LogAlarm{What: describeFindings(found), Offered: lr.signed})
 	}
 	if s.role == protocol.RoleSupervisor {
@@ -186,6 +214,10 @@ type logRound struct {
 // the roster it then fetches can be held against every statement logged)
 // and again last (to place what the round moved). nil without a log key.
 func (s *Syncer) readLog(ctx context.Context, sum *Summary) (*logRound, error) {
+	return s.readLogAt(ctx, sum, 0)
+}
+
+func (s *Syncer) readLogAt(ctx context.Context, sum *Summary, depth int) (*logRound, error) {
 	logKey := s.v.LogKey()
 	if logKey == "" {
 		return nil, nil // enrolled before the server kept a log: nothing pinned to check against
@@ -214,6 +246,9 @@ func (s *Syncer) readLog(ctx context.Context, sum *Summary) (*logRound, error) {
 	}
 	if kept != nil {
 		if err := transparency.CheckConsistency(prev, cp, resp.Consistency); err != nil {
+			if depth > 0 {
+				return nil, s.alarm(LogAlarm{What: "the server's log changed history again while this laptop read it: " + err.Error(), Kept: kept, Offered: resp.Checkpoint})
+			}
 			// Proof of the server's two histories (or of a restore from a
 			// backup, which looks the same): kept, and shown until someone
 			// looks into it. The device then follows the log it is shown,
@@ -223,11 +258,11 @@ func (s *Syncer) readLog(ctx context.Context, sum *Summary) (*logRound, error) {
 			if err := s.v.ResetFollow(); err != nil {
 				return nil, err
 			}
-			lr, err := s.readLog(ctx, sum)
-			if err != nil {
+			lr, err := s.readLogAt(ctx, sum, depth+1)
+			if err != nil && !errors.Is(err, ErrLogAlarm) {
 				return lr, err
 			}
-			return lr, alarm
+			return lr, alarm // the root cause; anything the new log showed wrong is kept too
 		}
 	}
 	if !following {

@@ -189,7 +189,8 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 	}
 	// A server without roster versions (0) gets the roster every round.
 	if hdr.RosterVersion == 0 || hdr.RosterVersion != s.v.RosterVersion() {
-		if err := s.soft(s.roster(ctx, &sum)); err != nil {
+		rerr := s.roster(ctx, &sum)
+		if err := s.soft(rerr); err != nil {
 			return sum, err
 		}
 		if s.v.OutboxLen() > 0 {
@@ -197,27 +198,44 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 				return sum, err
 			}
 		}
-		if err := s.v.SetRosterVersion(hdr.RosterVersion); err != nil {
-			return sum, err
+		if rerr == nil { // a roster missing a logged statement is asked for again next round
+			if err := s.v.SetRosterVersion(hdr.RosterVersion); err != nil {
+				return sum, err
+			}
 		}
+	}
+	// While the roster lacks a statement the log holds (a revocation kept
+	// from this laptop, say), it wraps no case key to anyone: not for a
+	// rotation, not for a typist, not for a completed reassignment.
+	missing, err := s.v.MissingStatements()
+	if err != nil {
+		return sum, err
+	}
+	wraps := len(missing) == 0
+	if !wraps {
+		s.soft(s.alarm(LogAlarm{What: describeFindings(missing)}))
 	}
 	if released, _, err := s.v.RecheckQuarantine(); err != nil {
 		return sum, err
 	} else {
 		sum.Released += released
 	}
-	if err := s.rotations(hdr.Rotations, &sum); err != nil {
-		return sum, err
+	if wraps {
+		if err := s.rotations(hdr.Rotations, &sum); err != nil {
+			return sum, err
+		}
 	}
 	if err := s.downloadBlobs(ctx, &sum, progress); err != nil {
 		return sum, err
 	}
-	if err := s.transcriptions(ctx); err != nil {
-		return sum, err
-	}
-	if s.role == protocol.RoleSupervisor {
-		if err := s.completeRotations(ctx); err != nil {
+	if wraps {
+		if err := s.transcriptions(ctx); err != nil {
 			return sum, err
+		}
+		if s.role == protocol.RoleSupervisor {
+			if err := s.completeRotations(ctx); err != nil {
+				return sum, err
+			}
 		}
 	}
 	if s.v.OutboxLen() > 0 { // keyrings shared with typists or rotated
@@ -232,7 +250,14 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 	if err := s.v.SetLastSync(time.Now()); err != nil {
 		return sum, err
 	}
-	// The round moved what it could; what the log showed wrong is told.
+	// The round moved what it could; what the log showed wrong is told. A
+	// round that found nothing clears the last alarm (the proof of a fork
+	// stays: LogForkKey).
+	if s.alarmed == nil && s.v.LogKey() != "" {
+		if err := s.v.DeleteLocal(LogAlarmKey); err != nil {
+			return sum, err
+		}
+	}
 	return sum, s.alarmed
 }
 
