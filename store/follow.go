@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"slices"
 
@@ -34,6 +35,7 @@ var (
 	bucketLogTag  = []byte("logtag")  // case tag (32) ‖ index (8) → details hash (32): leaves of cases this device did not read
 	bucketLogRev  = []byte("logrev")  // index (8) → revision id: places in the log checked (PutLogged)
 	bucketLogOwn  = []byte("logown")  // index (8) → entry: in this device's name, not (yet) in the vault
+	bucketLogHead = []byte("loghead") // device ‖ 0 ‖ case id → seq (8) ‖ head (32) ‖ index (8): the newest audit head anchored
 	bucketLogMark = []byte("logmark") // case id, or "t:" case id for leaves → index (8) ‖ keys held (4): every expected entry below it is here
 	syncFollow    = []byte("log-follow")
 	syncFollowTag = []byte("log-follow-tag")
@@ -161,6 +163,10 @@ func (v *Vault) AddFollowed(entries []Followed, next transparency.Frontier) erro
 		if err != nil {
 			return err
 		}
+		heads, err := tx.btx.CreateBucketIfNotExists(bucketLogHead)
+		if err != nil {
+			return err
+		}
 		for i, fe := range entries {
 			index := f.Frontier.Size + int64(i)
 			if fe.Entry == nil {
@@ -185,6 +191,15 @@ func (v *Vault) AddFollowed(entries []Followed, next transparency.Frontier) erro
 				}
 			case transparency.KindStatement:
 				if err := stmts.Put([]byte(e.Statement), u64(uint64(index))); err != nil {
+					return err
+				}
+			case transparency.KindAuditHead:
+				k := append(append([]byte(e.Device), 0), e.CaseID...)
+				if cur := heads.Get(k); len(cur) == 48 && binary.BigEndian.Uint64(cur) >= e.Seq {
+					continue
+				}
+				v := append(u64(e.Seq), e.Head[:]...)
+				if err := heads.Put(k, binary.BigEndian.AppendUint64(v, uint64(index))); err != nil {
 					return err
 				}
 			}
@@ -536,7 +551,7 @@ func (v *Vault) MissingStatements() ([]Withheld, error) {
 // they are the old log's signed word.
 func (v *Vault) ResetFollow() error {
 	return v.Update(func(tx *Tx) error {
-		for _, name := range [][]byte{bucketLogCase, bucketLogTag, bucketLogStmt, bucketLogRev, bucketLogOwn, bucketLogMark, bucketLogIndex} {
+		for _, name := range [][]byte{bucketLogCase, bucketLogTag, bucketLogStmt, bucketLogRev, bucketLogOwn, bucketLogHead, bucketLogMark, bucketLogIndex} {
 			if tx.btx.Bucket(name) != nil {
 				if err := tx.btx.DeleteBucket(name); err != nil {
 					return err
@@ -554,4 +569,78 @@ func (v *Vault) ResetFollow() error {
 		}
 		return nil
 	})
+}
+
+// AuditTailFindings holds each audit-chain head the log anchored (a
+// device's report, signed by it, at a sync) against the chain this vault
+// holds, for the cases whose audit events it can read: the chain must reach
+// the anchored event, and that event must be the one anchored. A chain that
+// ends before it lost its tail (a laptop restored from a backup, a server
+// keeping events back); one that differs was rewritten. Heads anchored in
+// the last round get a round's grace (Follow.Prev).
+func (v *Vault) AuditTailFindings() ([]Withheld, error) {
+	type anchored struct {
+		device, caseID string
+		seq            uint64
+		head           [32]byte
+		index          int64
+	}
+	var as []anchored
+	f, ok, err := v.Follow()
+	if err != nil || !ok {
+		return nil, err
+	}
+	held := map[string]bool{}
+	if err := v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error {
+		for _, c := range keys.Cases() {
+			held[c] = true
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	err = v.view(func(btx *bolt.Tx) error {
+		b := btx.Bucket(bucketLogHead)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, val []byte) error {
+			dev, caseID, ok := bytes.Cut(k, []byte{0})
+			if !ok || len(val) != 48 || !held[string(caseID)] {
+				return nil
+			}
+			a := anchored{device: string(dev), caseID: string(caseID), seq: binary.BigEndian.Uint64(val), index: int64(binary.BigEndian.Uint64(val[40:]))}
+			copy(a.head[:], val[8:40])
+			if a.index < f.Prev {
+				as = append(as, a)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Withheld
+	events := map[string][]record.AuditEvent{}
+	for _, a := range as {
+		es, ok := events[a.caseID]
+		if !ok {
+			if es, err = v.AuditEvents(a.caseID); err != nil {
+				return nil, err
+			}
+			events[a.caseID] = es
+		}
+		e := transparency.Entry{Kind: transparency.KindAuditHead, CaseID: a.caseID, Device: a.device, Seq: a.seq, Head: a.head}
+		i := slices.IndexFunc(es, func(ev record.AuditEvent) bool { return ev.Device == a.device && ev.Seq == a.seq })
+		switch {
+		case i < 0:
+			out = append(out, Withheld{Index: a.index, Entry: e, Reason: fmt.Sprintf(
+				"the audit trail of device %s in case %s ends before event %d, which that laptop anchored in the log: its tail was lost or is kept back", a.device, a.caseID, a.seq)})
+		case es[i].Hash() != hex.EncodeToString(a.head[:]):
+			out = append(out, Withheld{Index: a.index, Entry: e, Reason: fmt.Sprintf(
+				"event %d of device %s's audit trail in case %s is not the one that laptop anchored in the log: the trail was rewritten", a.seq, a.device, a.caseID)})
+		}
+	}
+	slices.SortFunc(out, func(a, b Withheld) int { return int(a.Index - b.Index) })
+	return out, nil
 }

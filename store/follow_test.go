@@ -388,3 +388,58 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// An audit head the log anchored is held against the chain in the vault: a
+// chain that ends before it lost its tail; one whose event differs was
+// rewritten. Sam, who reads the case, holds Ada's chain against the heads
+// Ada's laptop anchored.
+func TestLogAuditTail(t *testing.T) {
+	tm := newTeam(t)
+	for _, what := range []string{"one", "two"} {
+		if err := tm.ada.Audit(tm.caseID, record.AuditExport, what); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs, err := tm.ada.AuditHeadsToAnchor()
+	if err != nil || len(hs) != 1 {
+		t.Fatalf("heads to anchor: %+v, %v", hs, err)
+	}
+	h := hs[0]
+	var l testLog
+	l.outbox(t, tm.ada)
+	l.entries = append(l.entries, transparency.Entry{Kind: transparency.KindAuditHead, CaseID: h.CaseID, Device: tm.ada.DeviceID(), Seq: h.Seq, Head: h.Hash, Sig: make([]byte, 64)})
+	pullAll(t, tm.ada, tm.sam)
+	l.round(t, tm.sam)
+	l.round(t, tm.sam)
+	if found, err := tm.sam.AuditTailFindings(); err != nil || len(found) > 0 {
+		t.Fatalf("sam holds ada's whole trail: %+v, %v", found, err)
+	}
+	// A later head, whose events never reached Sam (or Ada lost them).
+	l.entries = append(l.entries, transparency.Entry{Kind: transparency.KindAuditHead, CaseID: h.CaseID, Device: tm.ada.DeviceID(), Seq: h.Seq + 2, Head: h.Hash, Sig: make([]byte, 64)})
+	l.round(t, tm.sam)
+	l.round(t, tm.sam)
+	found, err := tm.sam.AuditTailFindings()
+	if err != nil || len(found) != 1 || !strings.Contains(found[0].Reason, "ends before event") {
+		t.Fatalf("findings %+v, %v; want the lost tail", found, err)
+	}
+	// A head at a number Sam holds, with another hash: rewritten.
+	other := h.Hash
+	other[0] ^= 1
+	var l2 testLog
+	l2.outbox(t, tm.ada)
+	l2.entries = append(l2.entries, transparency.Entry{Kind: transparency.KindAuditHead, CaseID: h.CaseID, Device: tm.ada.DeviceID(), Seq: h.Seq, Head: other, Sig: make([]byte, 64)})
+	if err := tm.bob.ResetFollow(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.sam.ShareCase(tm.caseID, []string{"bob"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	pullAll(t, tm.sam, tm.bob)
+	pullAll(t, tm.ada, tm.bob)
+	l2.round(t, tm.bob)
+	l2.round(t, tm.bob)
+	found, err = tm.bob.AuditTailFindings()
+	if err != nil || len(found) != 1 || !strings.Contains(found[0].Reason, "rewritten") {
+		t.Fatalf("findings %+v, %v; want the rewritten trail", found, err)
+	}
+}

@@ -180,6 +180,11 @@ func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
 	if err != nil {
 		return err
 	}
+	tails, err := s.v.AuditTailFindings()
+	if err != nil {
+		return err
+	}
+	found = append(found, tails...)
 	if len(found) > 0 {
 		// What was withheld may have slipped past the pull cursor: the
 		// next round pulls from the start (what is here is skipped), so a
@@ -404,6 +409,8 @@ func describeFindings(ws []store.Withheld) string {
 		switch w.Entry.Kind {
 		case transparency.KindStatement:
 			fmt.Fprintf(&b, " entry %d, statement %.12s: %s;", w.Index, w.Entry.Statement, w.Reason)
+		case transparency.KindAuditHead:
+			fmt.Fprintf(&b, " entry %d: %s;", w.Index, w.Reason)
 		default:
 			fmt.Fprintf(&b, " entry %d, %s %s of case %s by device %s: %s;", w.Index, w.Entry.RecKind, w.Entry.Rev.Short(), w.Entry.CaseID, w.Entry.Device, w.Reason)
 		}

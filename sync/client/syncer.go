@@ -76,6 +76,7 @@ type Vault interface {
 	LogFindings() ([]store.Withheld, error)
 	MissingStatements() ([]store.Withheld, error)
 	ResetFollow() error
+	AuditTailFindings() ([]store.Withheld, error)
 	AuditHeadsToAnchor() ([]store.AuditHead, error)
 	MarkAnchored([]store.AuditHead) error
 	Identity() (*crypto.Identity, error)
