@@ -7,13 +7,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 
-	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
-
+	"github.com/fieldcase/fieldcase/internal/sigbatch"
 	"github.com/fieldcase/fieldcase/internal/wire"
 )
 
@@ -94,16 +90,10 @@ func (r *Revision) SignedMessage() []byte {
 // Call it after Seal.
 func (r *Revision) Sign(sign func(msg []byte) []byte) { r.Sig = sign(r.SignedMessage()) }
 
-// sigOptions is how revision signatures are checked, one at a time and in
-// batches alike: ZIP-215's rules, the ones batch verification can keep, so
-// that every device and the server reach the same verdict on any signature,
-// however a batch is made up.
-var sigOptions = &voi.Options{Verify: voi.VerifyOptionsZIP_215}
-
-// VerifySig reports whether Sig is pub's signature of the revision.
+// VerifySig reports whether Sig is pub's signature of the revision
+// (ZIP-215's rules, as in batches: internal/sigbatch).
 func (r *Revision) VerifySig(pub ed25519.PublicKey) bool {
-	return len(pub) == ed25519.PublicKeySize && len(r.Sig) == SigSize &&
-		voi.VerifyWithOptions(voi.PublicKey(pub), r.SignedMessage(), r.Sig, sigOptions)
+	return sigbatch.One(pub, r.SignedMessage(), r.Sig)
 }
 
 // ComputeRev hashes the revision's content.
@@ -292,49 +282,7 @@ func UnmarshalRevision(b []byte) (*Revision, []byte, error) {
 // good; a batch with a bad one is checked one by one), spread over the
 // machine's cores. key gives each revision's signing key (nil: not valid).
 func VerifySigs(revs []*Revision, key func(*Revision) ed25519.PublicKey) []bool {
-	ok := make([]bool, len(revs))
-	const chunk = 128
-	verify := func(lo, hi int) {
-		bv := voi.NewBatchVerifierWithCapacity(hi - lo)
-		var idx []int
-		for j := lo; j < hi; j++ {
-			pub := key(revs[j])
-			if len(pub) != ed25519.PublicKeySize || len(revs[j].Sig) != SigSize {
-				continue
-			}
-			bv.AddWithOptions(voi.PublicKey(pub), revs[j].SignedMessage(), revs[j].Sig, sigOptions)
-			idx = append(idx, j)
-		}
-		if len(idx) == 0 {
-			return
-		}
-		_, valid := bv.Verify(nil)
-		for n, j := range idx {
-			ok[j] = valid[n]
-		}
-	}
-	workers := min(runtime.GOMAXPROCS(0), (len(revs)+chunk-1)/chunk)
-	if workers <= 1 {
-		for i := 0; i < len(revs); i += chunk {
-			verify(i, min(i+chunk, len(revs)))
-		}
-		return ok
-	}
-	var wg sync.WaitGroup
-	next := atomic.Int64{}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(chunk)) - chunk
-				if i >= len(revs) {
-					return
-				}
-				verify(i, min(i+chunk, len(revs)))
-			}
-		}()
-	}
-	wg.Wait()
-	return ok
+	return sigbatch.Verify(len(revs), func(i int) (ed25519.PublicKey, []byte, []byte) {
+		return key(revs[i]), revs[i].SignedMessage(), revs[i].Sig
+	})
 }

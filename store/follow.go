@@ -239,27 +239,41 @@ func logCaseKey(caseID string, index int64) []byte {
 // is an entry of caseID (ok false: not followed that far, or another
 // case's).
 func (v *Vault) LeafAt(caseID string, index int64) (tlog.Hash, bool) {
-	var h tlog.Hash
-	ok := false
+	hs, ok := v.LeavesAt([]Place{{CaseID: caseID, Index: index}})
+	return hs[0], ok[0]
+}
+
+// Place is an entry's place in the log, with the case it should be of.
+type Place struct {
+	CaseID string
+	Index  int64
+}
+
+// LeavesAt is LeafAt for many places, in one read.
+func (v *Vault) LeavesAt(ps []Place) ([]tlog.Hash, []bool) {
+	hs, oks := make([]tlog.Hash, len(ps)), make([]bool, len(ps))
 	v.view(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketLogCase); b != nil {
-			if raw := b.Get(logCaseKey(caseID, index)); raw != nil {
-				if e, err := transparency.UnmarshalEntry(raw); err == nil && e.CaseID == caseID {
-					h, ok = e.Hash(), true
+		cases, tags := tx.Bucket(bucketLogCase), tx.Bucket(bucketLogTag)
+		for i, p := range ps {
+			if cases != nil {
+				if raw := cases.Get(logCaseKey(p.CaseID, p.Index)); raw != nil {
+					if e, err := transparency.UnmarshalEntry(raw); err == nil && e.CaseID == p.CaseID {
+						hs[i], oks[i] = e.Hash(), true
+					}
+					continue
 				}
-				return nil
 			}
-		}
-		if b := tx.Bucket(bucketLogTag); b != nil {
-			tag := transparency.CaseTag(caseID)
-			if d := b.Get(binary.BigEndian.AppendUint64(tag[:], uint64(index))); len(d) == 32 {
-				l := transparency.Leaf{Kind: transparency.KindRevision, Tag: tag, Details: [32]byte(d)}
-				h, ok = tlog.RecordHash(l.Data()), true
+			if tags != nil {
+				tag := transparency.CaseTag(p.CaseID)
+				if d := tags.Get(binary.BigEndian.AppendUint64(tag[:], uint64(p.Index))); len(d) == 32 {
+					l := transparency.Leaf{Kind: transparency.KindRevision, Tag: tag, Details: [32]byte(d)}
+					hs[i], oks[i] = tlog.RecordHash(l.Data()), true
+				}
 			}
 		}
 		return nil
 	})
-	return h, ok
+	return hs, oks
 }
 
 // ReadCaseTags are the tags of the cases whose entries this device must be

@@ -17,6 +17,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/internal/sealed"
+	"github.com/fieldcase/fieldcase/internal/sigbatch"
 	"github.com/fieldcase/fieldcase/internal/wire"
 	"github.com/fieldcase/fieldcase/record"
 )
@@ -487,12 +488,39 @@ func (k *LogKey) SignReceipt(rev record.RevID, index int64, t time.Time) (Receip
 
 // Verify checks a receipt against the log's public key.
 func (r Receipt) Verify(logKey string) error {
-	v, err := note.NewVerifier(logKey)
+	pub, err := LogPublicKey(logKey)
 	if err != nil {
-		return fmt.Errorf("%w: log key: %v", ErrMalformed, err)
+		return err
 	}
-	if !v.Verify(r.message(), r.Sig) {
+	if !sigbatch.One(pub, r.message(), r.Sig) {
 		return fmt.Errorf("%w: receipt for %s", ErrSignature, r.Rev.Short())
 	}
 	return nil
+}
+
+// VerifyReceipts checks many receipts against the log's public key at once
+// (a push answers up to a thousand): ok[i] for rs[i].
+func VerifyReceipts(logKey string, rs []Receipt) ([]bool, error) {
+	pub, err := LogPublicKey(logKey)
+	if err != nil {
+		return nil, err
+	}
+	return sigbatch.Verify(len(rs), func(i int) (ed25519.PublicKey, []byte, []byte) {
+		return pub, rs[i].message(), rs[i].Sig
+	}), nil
+}
+
+// LogPublicKey is the Ed25519 key of a log key in note's verifier format
+// (name+hash+base64(algorithm 1 ‖ key)), checked as note checks it.
+func LogPublicKey(logKey string) (ed25519.PublicKey, error) {
+	if _, err := note.NewVerifier(logKey); err != nil {
+		return nil, fmt.Errorf("%w: log key: %v", ErrMalformed, err)
+	}
+	_, rest, _ := strings.Cut(logKey, "+")
+	_, b64, _ := strings.Cut(rest, "+")
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(raw) != 1+ed25519.PublicKeySize || raw[0] != 1 {
+		return nil, fmt.Errorf("%w: log key is not an Ed25519 key", ErrMalformed)
+	}
+	return ed25519.PublicKey(raw[1:]), nil
 }

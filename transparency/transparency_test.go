@@ -292,3 +292,35 @@ func TestLeafHidesDetailsButBindsThem(t *testing.T) {
 		t.Fatalf("a statement's leaf carries it: %+v, %v", sl, err)
 	}
 }
+
+// Receipts checked in a batch agree with one at a time: the good pass, a
+// tampered one and one under another key fail, each in its place.
+func TestVerifyReceipts(t *testing.T) {
+	skey, vkey, _ := transparency.GenerateLogKey("fieldcase-log.test")
+	k, err := transparency.NewLogKey(skey, vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oskey, ovkey, _ := transparency.GenerateLogKey("fieldcase-log.test")
+	other, _ := transparency.NewLogKey(oskey, ovkey)
+	var rs []transparency.Receipt
+	for i := range 300 {
+		r, _ := k.SignReceipt(revEntry(i).Rev, int64(i), time.Now())
+		rs = append(rs, r)
+	}
+	rs[7].Index++                                                // tampered
+	rs[200], _ = other.SignReceipt(rs[200].Rev, 200, time.Now()) // another key
+	ok, err := transparency.VerifyReceipts(vkey, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		one := r.Verify(vkey) == nil
+		if ok[i] != one || ok[i] == (i == 7 || i == 200) {
+			t.Errorf("receipt %d: batch %v, alone %v", i, ok[i], one)
+		}
+	}
+	if _, err := transparency.VerifyReceipts("not a key", rs); err == nil {
+		t.Error("a malformed log key verified receipts")
+	}
+}

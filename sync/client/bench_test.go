@@ -17,6 +17,8 @@ import (
 	"github.com/fieldcase/fieldcase/internal/synctest"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/sync/client"
+	"github.com/fieldcase/fieldcase/transparency"
 )
 
 // counter is a pass-through proxy that counts request and response bytes.
@@ -156,8 +158,47 @@ func benchSync(b *testing.B, rtt time.Duration) {
 	}
 	sign := time.Since(t0)
 
+	// What the log costs the devices: the same 10,000 notes pushed and
+	// pulled by a second pair of devices that skip the log's checks (the
+	// server logs both; its own cost is sync/server's BenchmarkLog).
+	var logX, followDown, bareDown float64
+	if rtt == 0 {
+		a2 := s.NewDevice("a2", curl, "ada2", "caseworker", "south")
+		d2 := s.NewDevice("b2", curl, "sup2", "supervisor", "south")
+		client.SkipLog(a2.Syncer)
+		client.SkipLog(d2.Syncer)
+		case2 := newCaseB(b, a2, "BENCH-2")
+		if err := a2.V.Update(func(tx *store.Tx) error {
+			for i := 0; i < 10000; i++ {
+				if _, err := tx.AddNote(case2, record.Note{Kind: "visit", Date: "2026-11-20", Text: fmt.Sprintf("%d %s", i, text)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		d.MustSync() // sup's laptop follows the log to here first
+		c.down.Store(0)
+		t0 = time.Now()
+		a2.MustSync()
+		d2.MustSync()
+		bare := time.Since(t0)
+		bareDown = float64(c.down.Load()) / 10000
+		logX = float64(push+pull) / float64(bare)
+		// sup's laptop (north, with the log) now reads a2's 10,000 entries
+		// as leaves (a south case): the follow's own traffic.
+		c.down.Store(0)
+		d.MustSync()
+		followDown = float64(c.down.Load()) / 10000
+	}
+
 	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	if rtt == 0 {
+		b.ReportMetric(logX, "log-x")
+		b.ReportMetric(followDown, "leaf-down-B/entry")
+		b.ReportMetric(float64(len(transparency.RevisionEntry(revs[0]).Marshal())), "entry-B")
+		b.ReportMetric(bareDown, "wire-down-nolog-B/rec")
 		b.ReportMetric(ms(2*verify), "verify10k-ms")
 		b.ReportMetric(ms(sign), "sign10k-ms")
 		b.ReportMetric(float64(push+pull)/float64(push+pull-2*verify), "sig-x")

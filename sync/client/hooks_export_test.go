@@ -6,3 +6,6 @@ func SetTestHookAfterSetMembers(f func() error) (undo func()) {
 	testHookAfterSetMembers = f
 	return func() { testHookAfterSetMembers = nil }
 }
+
+// SkipLog makes s sync without the log's checks: a benchmark's baseline.
+func SkipLog(s *Syncer) { s.noLog = true }

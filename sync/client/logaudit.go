@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,6 +73,15 @@ func (c *Client) Witness(ctx context.Context, cosigned transparency.Signed) erro
 		return err
 	}
 	return c.do(ctx, http.MethodPost, protocol.PathWitness, nil, protocol.MediaJSON, body, nil)
+}
+
+// logKey is the pinned log key, or "" when there is none (or a benchmark
+// measures a round without the log's work: noLog).
+func (s *Syncer) logKey() string {
+	if s.noLog {
+		return ""
+	}
+	return s.v.LogKey()
 }
 
 // LogAlarmKey is where the vault keeps what it found wrong with the
@@ -223,7 +233,7 @@ func (s *Syncer) readLog(ctx context.Context, sum *Summary) (*logRound, error) {
 }
 
 func (s *Syncer) readLogAt(ctx context.Context, sum *Summary, depth int) (*logRound, error) {
-	logKey := s.v.LogKey()
+	logKey := s.logKey()
 	if logKey == "" {
 		return nil, nil // enrolled before the server kept a log: nothing pinned to check against
 	}
@@ -350,13 +360,18 @@ func (s *Syncer) follow(ctx context.Context, fr transparency.Frontier, cp transp
 // where the server said, and keeps the places (and receipts) so checked.
 func (s *Syncer) checkLogged(ctx context.Context, start int64, cp transparency.Checkpoint, signed transparency.Signed, sum *Summary) error {
 	var proofs []logged
-	for _, l := range s.logged {
+	places := make([]store.Place, len(s.logged))
+	for i, l := range s.logged {
+		places[i] = store.Place{CaseID: l.rev.CaseID, Index: l.index}
+	}
+	leaves, found := s.v.LeavesAt(places)
+	for i, l := range s.logged {
 		want := transparency.RevisionEntry(l.rev)
 		switch {
 		case l.index >= cp.Size || l.index < 0:
 			return s.alarm(LogAlarm{What: fmt.Sprintf("the server placed revision %s at entry %d of a log of %d", l.rev.Rev.Short(), l.index, cp.Size), Offered: signed})
 		case l.index >= start:
-			if got, ok := s.v.LeafAt(l.rev.CaseID, l.index); !ok || got != want.Hash() {
+			if !found[i] || leaves[i] != want.Hash() {
 				return s.alarm(LogAlarm{What: fmt.Sprintf("the log's entry %d is not revision %s, as the server said", l.index, l.rev.Rev.Short()), Offered: signed})
 			}
 			sum.Proved++
@@ -454,27 +469,47 @@ func (s *Syncer) witnessVerifiers() []note.Verifier {
 	return out
 }
 
-// checkReceipt checks a push answer's receipt for a revision and notes the
-// revision's place in the log.
-func (s *Syncer) checkReceipt(rev *record.Revision, r *transparency.Receipt) error {
-	logKey := s.v.LogKey()
+// checkReceipts checks a push answer's receipts for the revisions it
+// acknowledged (all at once: a batch of signatures) and notes each
+// revision's place in the log. It reports, per revision, whether its
+// receipt holds: one without (a server with a log that takes a revision
+// without a receipt could say it stored what it dropped) stays in the
+// outbox, and the user is told.
+func (s *Syncer) checkReceipts(revs []*record.Revision, rs []*transparency.Receipt) ([]bool, error) {
+	ok := make([]bool, len(revs))
+	logKey := s.logKey()
 	if logKey == "" {
-		return nil
+		for i := range ok {
+			ok[i] = true
+		}
+		return ok, nil
 	}
-	if r == nil {
-		// A server with a log that takes a revision without a receipt
-		// could say it stored what it dropped: the outbox keeps it (the
-		// caller returns before acknowledging) and the user is told.
-		return s.alarm(LogAlarm{What: fmt.Sprintf("the server acknowledged revision %s without a signed receipt", rev.Rev.Short())})
+	var batch []transparency.Receipt
+	var at []int
+	var finding error
+	for i, r := range rs {
+		switch {
+		case r == nil:
+			finding = cmp.Or(finding, s.alarm(LogAlarm{What: fmt.Sprintf("the server acknowledged revision %s without a signed receipt", revs[i].Rev.Short())}))
+		case r.Rev != revs[i].Rev:
+			finding = cmp.Or(finding, s.alarm(LogAlarm{What: fmt.Sprintf("the server's receipt for %s names revision %s", revs[i].Rev.Short(), r.Rev.Short())}))
+		default:
+			batch, at = append(batch, *r), append(at, i)
+		}
 	}
-	if r.Rev != rev.Rev {
-		return s.alarm(LogAlarm{What: fmt.Sprintf("the server's receipt for %s names revision %s", rev.Rev.Short(), r.Rev.Short())})
+	valid, err := transparency.VerifyReceipts(logKey, batch)
+	if err != nil {
+		return nil, err
 	}
-	if err := r.Verify(logKey); err != nil {
-		return s.alarm(LogAlarm{What: "the server's receipt does not verify: " + err.Error()})
+	for k, i := range at {
+		if !valid[k] {
+			finding = cmp.Or(finding, s.alarm(LogAlarm{What: fmt.Sprintf("the server's receipt for %s does not verify", revs[i].Rev.Short())}))
+			continue
+		}
+		ok[i] = true
+		s.logged = append(s.logged, logged{rev: revs[i], index: rs[i].Index, receipt: rs[i]})
 	}
-	s.logged = append(s.logged, logged{rev: rev, index: r.Index, receipt: r})
-	return nil
+	return ok, s.soft(finding)
 }
 
 // heads are audit heads to anchor, as the vault and the wire have them.
@@ -487,7 +522,7 @@ type heads struct {
 // last anchored.
 func (s *Syncer) auditHeads() (heads, error) {
 	var h heads
-	if s.v.LogKey() == "" {
+	if s.logKey() == "" {
 		return h, nil
 	}
 	hs, err := s.v.AuditHeadsToAnchor()
@@ -536,7 +571,7 @@ type evidenceVault interface {
 // alarm, as in a round.
 func (s *Syncer) Evidence(ctx context.Context, caseID string, revs []record.RevID) (*LogEvidence, error) {
 	ev, ok := s.v.(evidenceVault)
-	logKey := s.v.LogKey()
+	logKey := s.logKey()
 	if !ok || logKey == "" {
 		return nil, nil
 	}
