@@ -195,9 +195,12 @@ func (c *syncCmd) Run(a *app) error {
 			fprintf(a.stderr, "fieldcase: the server refused a %s of case %s: %s\n", r.Kind, r.CaseID, r.Reason)
 		}
 	}
-	if err != nil {
+	// A finding against the server's log is told after the round's
+	// summary: the round still moved what it could.
+	if err != nil && !errors.Is(err, client.ErrLogAlarm) {
 		return syncError(err, v.OutboxLen())
 	}
+	alarm := err
 	printTrustChanges(a, sum.Trust, false)
 	if sum.Restored > 0 {
 		fprintf(a.stderr, "warning: this vault was behind the server (restored from a backup?): %d of its own changes were taken back\n", sum.Restored)
@@ -209,6 +212,9 @@ func (c *syncCmd) Run(a *app) error {
 		sum.Pushed, sum.Pulled, sum.Rejected, sum.Keyrings, v.OutboxLen(), sum.Duration.Round(time.Millisecond))
 	if q, _ := v.Quarantine(); len(q) > 0 {
 		fprintf(a.stderr, "warning: %d records from the server are quarantined (%s): run 'fieldcase doctor'\n", len(q), store.QuarantineSummary(q))
+	}
+	if alarm != nil {
+		return syncError(alarm, v.OutboxLen())
 	}
 	return nil
 }
@@ -225,6 +231,8 @@ func newSyncer(v *store.Vault) (*client.Syncer, error) {
 // syncError adds what the user should know to a failed sync.
 func syncError(err error, waiting int) error {
 	switch {
+	case errors.Is(err, client.ErrLogAlarm):
+		return cli.WithHint(err, "what could be synced was, each record checked on its own merits; 'fieldcase doctor' keeps what the log showed (give 'fieldcase doctor --json' to IT)")
 	case errors.Is(err, client.ErrRevoked):
 		return cli.WithHint(err, "contact your agency's IT; what is on this laptop stays readable with your passphrase")
 	case errors.Is(err, client.ErrOffline):
