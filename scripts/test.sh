@@ -10,7 +10,7 @@
 #   4. every package's tests with the race detector (fuzz seeds included)
 #   5. each fuzz target briefly beyond its seeds
 #
-# Knobs: FUZZTIME (default 2s per target; 0 skips step 5), TESTFLAGS (extra
+# Knobs: FUZZTIME (default 5000x: executions per target; 0 skips step 5), TESTFLAGS (extra
 # go test flags, e.g. -run), PKGS (default ./...), FIELDCASE_TEST_TIMES (write
 # every package's and test's time to this JSON file).
 set -euo pipefail
@@ -72,8 +72,8 @@ if ((status != 0)); then
 	exit "$status"
 fi
 
-if [[ ${FUZZTIME:-2s} != 0 ]]; then
-	echo "== fuzz (${FUZZTIME:-2s} per target)"
-	FUZZTIME=${FUZZTIME:-2s} scripts/fuzz.sh
+if [[ ${FUZZTIME:-5000x} != 0 ]]; then
+	echo "== fuzz (${FUZZTIME:-5000x} per target)"
+	FUZZTIME=${FUZZTIME:-5000x} scripts/fuzz.sh
 fi
 echo "== all tests passed ($((SECONDS - start)) s)"
