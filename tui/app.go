@@ -128,6 +128,7 @@ type Model struct {
 	lastInput  time.Time
 	load       *notesLoad // note decryption under way, if any
 	quitFailed bool       // a quit could not save a draft; the next quit forces
+	quitArmed  bool       // q was pressed with changes not yet synced; q again quits
 	unsaved    []store.Draft
 }
 
@@ -367,6 +368,8 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	m.lastInput = time.Now()
 	m.status.clearNotice()
 	typing := m.top().Typing()
+	armed := m.quitArmed
+	m.quitArmed = false
 
 	switch {
 	case key.Matches(msg, k.ForceQuit):
@@ -382,15 +385,57 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.showHelp = true
 		return m, nil
 	case key.Matches(msg, k.Quit) && !typing:
+		if n := m.status.waiting(); n > 0 && m.unlocked && !armed {
+			m.quitArmed = true
+			m.status.setNotice("Press q again to quit. "+m.unsyncedWarning(n)+"; f5 syncs now.", true)
+			return m, nil
+		}
 		return m, m.quit()
-	case key.Matches(msg, k.Lock) && m.unlocked:
-		return m, m.lock("Locked.")
+	case key.Matches(msg, k.Redraw):
+		return m, tea.ClearScreen
+	case key.Matches(msg, k.SyncNow):
+		return m, m.syncNow()
+	case (key.Matches(msg, k.Lock) || key.Matches(msg, k.LockKey) && !typing) && m.unlocked:
+		reason := "Locked."
+		if n := m.status.waiting(); n > 0 {
+			reason = "Locked. " + m.unsyncedWarning(n) + ": safe in the vault, sent once you unlock online."
+		}
+		return m, m.lock(reason)
 	case key.Matches(msg, k.Settings) && !typing && m.unlocked:
 		return m.navigate(openSettingsMsg{})
 	}
 	c, cmd := m.top().Update(msg)
 	m.stack[len(m.stack)-1] = c
 	return m, cmd
+}
+
+// unsyncedWarning says that n changes never left the laptop, and when the
+// server was last reached.
+func (m *Model) unsyncedWarning(n int) string {
+	w := plural(n, "change is", "changes are") + " not on the server yet"
+	if t := m.status.state.LastSync; !t.IsZero() {
+		w += " (last reached " + t.Format("2 Jan 15:04") + ")"
+	}
+	return w
+}
+
+// syncNow asks the background syncer for a round at once.
+func (m *Model) syncNow() tea.Cmd {
+	switch {
+	case !m.unlocked:
+		m.status.setNotice("Unlock first: sync needs the vault's keys.", true)
+	case m.status.sync == nil || !m.status.state.Enrolled:
+		m.status.setNotice("This laptop is not enrolled with a case server, so there is nothing to sync with (fieldcase enroll).", true)
+	default:
+		sn, ok := m.status.sync.(SyncNower)
+		if !ok {
+			m.status.setNotice("Sync runs in the background here; it cannot be asked for a round.", true)
+			return nil
+		}
+		sn.SyncNow()
+		m.status.setNotice("Syncing now…", false)
+	}
+	return nil
 }
 
 // Shutdown stops note decryption and waits for the vault commands still

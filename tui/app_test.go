@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,11 +113,11 @@ func TestWrongPassphraseThenRight(t *testing.T) {
 	if !v.Unlocked() {
 		t.Error("vault not unlocked after the right passphrase")
 	}
-	// ctrl+l locks at once.
-	p.key(tea.KeyPressMsg{Code: 'l', Mod: tea.ModCtrl})
+	// f12 locks at once, even while typing.
+	p.key(tea.KeyPressMsg{Code: tea.KeyF12})
 	p.waitText("Locked.", "Passphrase")
 	if v.Unlocked() {
-		t.Error("vault unlocked after ctrl+l")
+		t.Error("vault unlocked after f12")
 	}
 	p.key(keyCtrlC) // q would be typed into the passphrase
 	p.final()
@@ -470,5 +471,73 @@ func TestNoteValidation(t *testing.T) {
 	p.key(keyCtrlS)
 	p.waitText(`time "25:99" is not HH:MM`, "some text")
 	p.key(keyCtrlC)
+	p.final()
+}
+
+// syncNowCounter is an enrolled device's sync state whose sync now key is
+// counted.
+type syncNowCounter struct {
+	mu    sync.Mutex
+	state SyncState
+	asked int
+}
+
+func (f *syncNowCounter) State() SyncState {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.state
+}
+
+func (f *syncNowCounter) SyncNow() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked++
+}
+
+func (f *syncNowCounter) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.asked
+}
+
+// The keys of the working day around sync: f5 and ctrl+r sync now; q with
+// changes that never left the laptop warns first and quits on a second q;
+// ctrl+l redraws (the terminal reflex) and does not lock; L locks, saying
+// what still waits to be sent.
+func TestSyncNowQuitWarningAndLockKeys(t *testing.T) {
+	v := openVault(t, demoVaultFile(t))
+	fs := &syncNowCounter{state: SyncState{Enrolled: true, Pending: 3, LastSync: testNow.Add(-2 * time.Hour)}}
+	opts := testOptions(t, v)
+	opts.Sync = fs
+	p := start(t, opts, 120, 30)
+	p.unlock()
+	p.waitText("↑ 3 to sync", "● offline")
+
+	p.key(tea.KeyPressMsg{Code: tea.KeyF5})
+	p.waitText("Syncing now…")
+	p.key(tea.KeyPressMsg{Code: 'r', Mod: tea.ModCtrl})
+	p.waitFor("two sync now requests", func(string) bool { return fs.count() == 2 })
+
+	p.key(tea.KeyPressMsg{Code: 'l', Mod: tea.ModCtrl})
+	if !v.Unlocked() {
+		t.Error("ctrl+l locked the vault; it redraws")
+	}
+
+	p.key(runeKey('q'))
+	p.waitText("Press q again to quit. 3 changes are not on the server yet (last reached 2 Nov 07:30); f5 syncs now.")
+	// Another key disarms the warning: the next q warns again.
+	p.key(runeKey('o'))
+	p.key(runeKey('q'))
+	p.waitText("Press q again to quit")
+
+	p.key(runeKey('L'))
+	p.waitText("Locked. 3 changes are not on the server yet", "last reached 2 Nov 07:30", "Passphrase")
+	if v.Unlocked() {
+		t.Error("vault unlocked after L")
+	}
+	p.unlock()
+	p.key(runeKey('q'))
+	p.waitText("Press q again to quit")
+	p.key(runeKey('q'))
 	p.final()
 }

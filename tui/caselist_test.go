@@ -135,7 +135,8 @@ func TestStatusBarSync(t *testing.T) {
 	}{
 		{"nil", nil, []string{"↑ 7 to sync", "offline, not enrolled"}},
 		{"not enrolled", fakeSync{SyncState{Pending: -1}}, []string{"↑ 7 to sync", "offline, not enrolled"}},
-		{"offline", fakeSync{SyncState{Enrolled: true, Pending: 7, LastSync: last}}, []string{"↑ 7 to sync", "● offline · last sync 2 Nov 08:15"}},
+		{"offline", fakeSync{SyncState{Enrolled: true, Pending: 7, LastSync: last}}, []string{"↑ 7 to sync", "● offline · last reached the server 2 Nov 08:15"}},
+		{"probing", fakeSync{SyncState{Enrolled: true, Pending: 7, LastSync: last, Probing: true}}, []string{"↑ 7 to sync", "● offline · last reached the server 2 Nov 08:15 · checking every few seconds"}},
 		{"online", fakeSync{SyncState{Enrolled: true, Online: true, Pending: 0, LastSync: last}}, []string{"all synced", "online · synced 08:15"}},
 		{"syncing", fakeSync{SyncState{Enrolled: true, Online: true, Syncing: true, Progress: 0.4, Detail: "pushing 4 of 10", Pending: 6}}, []string{"↑ 6 to sync", "syncing 40% (pushing 4 of 10)"}},
 	} {

@@ -12,7 +12,10 @@ type keyMap struct {
 	Help      key.Binding // ?: only where no text is being typed
 	HelpAny   key.Binding // f1: always
 	Back      key.Binding
-	Lock      key.Binding
+	Lock      key.Binding // f12: always
+	LockKey   key.Binding // L: only where no text is being typed
+	Redraw    key.Binding // ctrl+l: every terminal user's reflex, so it redraws rather than locks
+	SyncNow   key.Binding // f5, ctrl+r: always
 	Settings  key.Binding // ,: only where no text is being typed
 
 	// Moving.
@@ -112,7 +115,10 @@ func newKeyMap() *keyMap {
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		HelpAny:   key.NewBinding(key.WithKeys("f1"), key.WithHelp("f1", "help")),
 		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-		Lock:      key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("ctrl+l", "lock now")),
+		Lock:      key.NewBinding(key.WithKeys("f12"), key.WithHelp("f12", "lock now, even while typing")),
+		LockKey:   key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "lock now")),
+		Redraw:    key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("ctrl+l", "redraw the screen")),
+		SyncNow:   key.NewBinding(key.WithKeys("f5", "ctrl+r"), key.WithHelp("f5/ctrl+r", "sync now")),
 		Settings:  key.NewBinding(key.WithKeys(","), key.WithHelp(",", "settings (microphone)")),
 
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
@@ -197,5 +203,5 @@ func newKeyMap() *keyMap {
 // globalHelp is the column of global keys in the full help.
 func (k *keyMap) globalHelp() []key.Binding {
 	return []key.Binding{k.Help, withHelp(k.HelpAny, "help, even while typing"), k.Back,
-		k.Quit, withHelp(k.ForceQuit, "quit, even while typing"), k.Lock, k.Settings}
+		k.Quit, withHelp(k.ForceQuit, "quit, even while typing"), k.LockKey, k.Lock, k.SyncNow, k.Redraw, k.Settings}
 }

@@ -22,6 +22,9 @@ type SyncState struct {
 	Detail   string
 	// LastSync is when the last sync finished (zero: never).
 	LastSync time.Time
+	// Probing: the server cannot be reached and is being asked every few
+	// seconds whether it is back.
+	Probing bool
 	// Pending is the number of changes waiting to be pushed. Negative means
 	// "unknown": the status bar then shows the vault's outbox length.
 	Pending int
@@ -43,6 +46,12 @@ type SyncState struct {
 // means "offline — not enrolled".
 type SyncStatus interface {
 	State() SyncState
+}
+
+// SyncNower is a SyncStatus that can be asked for a round now (the sync
+// now key).
+type SyncNower interface {
+	SyncNow()
 }
 
 // syncPollInterval is how often the status bar polls SyncStatus.
@@ -160,6 +169,21 @@ func (s *statusBar) View(width int, unlocked bool) string {
 	return bar.Render(fitLine(" "+left[0], max(0, width-lipgloss.Width(r)))) + st.Offline.Render(fitLine(r, min(width, lipgloss.Width(r))))
 }
 
+// waiting is how many changes of this vault have not reached the server
+// (0 when the device has no server to send them to, or it is not known).
+func (s *statusBar) waiting() int {
+	if s.sync == nil || !s.state.Enrolled {
+		return 0
+	}
+	if s.state.Pending >= 0 {
+		return s.state.Pending
+	}
+	if s.stats != nil {
+		return s.stats.outbox
+	}
+	return 0
+}
+
 // syncText is the right side: changes waiting and the sync state, with
 // "offline" always spelled out when the device is not talking to a server.
 func (s *statusBar) syncText(unlocked, short bool) string {
@@ -199,7 +223,10 @@ func (s *statusBar) syncText(unlocked, short bool) string {
 	case !st.Online:
 		o := "● offline"
 		if !st.LastSync.IsZero() && !short {
-			o += " · last sync " + st.LastSync.Format("2 Jan 15:04")
+			o += " · last reached the server " + st.LastSync.Format("2 Jan 15:04")
+		}
+		if st.Probing && !short {
+			o += " · checking every few seconds"
 		}
 		parts = append(parts, o)
 	default:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -68,15 +69,23 @@ func (c *openCmd) Run(a *app) error {
 	if v.IsDemo() {
 		opts.DemoPassphrase = demo.Passphrase
 	}
+	var bridge *syncBridge
 	if v.Enrolled() {
-		bridge := &syncBridge{ctx: a.ctx, v: v, log: logger}
+		bridge = &syncBridge{ctx: a.ctx, v: v, log: logger}
 		defer bridge.Close()
 		opts.Sync, opts.Team = bridge, bridge
 	} else if v.IsDemo() {
 		opts.Team = demoTeam{v}
 	}
 	logger.Info("tui start", "vault", v.Name(), "demo", v.IsDemo())
-	return tui.Run(a.ctx, opts)
+	err = tui.Run(a.ctx, opts)
+	if bridge != nil {
+		bridge.Close() // a round under way ends first
+		if n := v.OutboxLen(); n > 0 && v.Unlocked() {
+			fmt.Fprintf(a.stderr, "fieldcase: %d changes waiting: not on the case server yet, safe in the vault, sent at the next sync ('fieldcase sync' once online).\n", n)
+		}
+	}
+	return err
 }
 
 // logger opens the diagnostics log. The screen is not a log; a log never

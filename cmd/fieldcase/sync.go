@@ -235,6 +235,8 @@ func syncError(err error, waiting int) error {
 		return cli.WithHint(err, "what could be synced was, each record checked on its own merits; 'fieldcase doctor' keeps what the log showed (give 'fieldcase doctor --json' to IT)")
 	case errors.Is(err, client.ErrRevoked):
 		return cli.WithHint(err, "contact your agency's IT; what is on this laptop stays readable with your passphrase")
+	case errors.Is(err, client.ErrServerTrouble):
+		return cli.WithHint(err, fmt.Sprintf("your work is safe on this laptop (%d changes waiting); sync again in a few minutes, and tell IT if it goes on", waiting))
 	case errors.Is(err, client.ErrOffline):
 		return cli.WithHint(err, fmt.Sprintf("your work is safe on this laptop (%d changes waiting); sync again when online", waiting))
 	case errors.Is(err, client.ErrFingerprint):

@@ -61,7 +61,7 @@ func (b *syncBridge) State() tui.SyncState {
 	} else {
 		b.lastOutbox = n
 	}
-	st.Online, st.Syncing, st.LastSync, st.Err = rs.Online, rs.Syncing, rs.LastSync, plainSyncError(rs.Err)
+	st.Online, st.Syncing, st.LastSync, st.Probing, st.Err = rs.Online, rs.Syncing, rs.LastSync, rs.Probing, plainSyncError(rs.Err)
 	if !rs.LastSync.Equal(b.warnAt) || b.warnAt.IsZero() {
 		b.warning, b.warnAt = trustWarning(b.v), rs.LastSync
 	}
@@ -159,6 +159,8 @@ func (b *syncBridge) Close() {
 // and in words a caseworker uses. "offline" itself is already shown.
 func plainSyncError(err error) string {
 	switch {
+	case errors.Is(err, client.ErrServerTrouble):
+		return "the server is having trouble; your work is safe here and is sent once it recovers"
 	case err == nil, errors.Is(err, client.ErrOffline), errors.Is(err, context.Canceled):
 		return ""
 	case errors.Is(err, client.ErrRevoked):
@@ -229,6 +231,12 @@ func (b *syncBridge) SetPolicy(ctx context.Context, p record.Policy, version int
 	}
 	return ver, nil
 }
+
+var _ tui.SyncNower = (*syncBridge)(nil)
+
+// SyncNow asks the background runner for a round at once (the TUI's sync
+// now key); it waits for nothing.
+func (b *syncBridge) SyncNow() { b.kick() }
 
 // kick asks the background runner for a round now (after an assignment
 // rotated a key: the new keyring should reach the server soon).

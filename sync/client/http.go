@@ -29,8 +29,13 @@ import (
 
 // Errors a caller acts on.
 var (
-	// ErrOffline means the server could not be reached (after retries).
+	// ErrOffline means the server could not be reached (after retries), or
+	// answered only with trouble of its own (ErrServerTrouble): either way
+	// nothing was lost and the round can be run again.
 	ErrOffline = errors.New("case server unreachable")
+	// ErrServerTrouble means the server answered, but with 5xx, 408 or 429
+	// after retries (its database failing over, say). It is also ErrOffline.
+	ErrServerTrouble = errors.New("the case server is having trouble")
 	// ErrRevoked means this device was revoked: it must not sync again.
 	ErrRevoked = errors.New("this device has been revoked by the agency")
 	// ErrUnauthorized means the server does not know this device's token.
@@ -305,12 +310,55 @@ func (c *Client) request(ctx context.Context, method, path string, query url.Val
 	case resp.StatusCode == http.StatusUpgradeRequired || pe.Code == protocol.CodeVersion:
 		return fmt.Errorf("%w: %s", ErrVersion, pe.Message)
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout:
-		return fmt.Errorf("%w: %s: %s", ErrOffline, resp.Status, pe.Message)
+		return &troubleError{status: resp.Status, msg: pe.Message}
 	}
 	if pe.Code == "" {
 		pe.Code = strconv.Itoa(resp.StatusCode)
 	}
 	return &pe
+}
+
+// Ping asks the server's /healthz once, without retrying: a cheap "can we
+// reach it?" for a laptop that is offline, so that a full round starts the
+// moment the server answers again. Any answer from the server (even one
+// that says it is unwell) counts as reachable; only a failure to connect,
+// a certificate that does not match the pin, or ctx ending is an error.
+func (c *Client) Ping(ctx context.Context) error {
+	u := *c.base
+	u.Path = c.base.Path + protocol.PathHealth
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.HTTPClient.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %v", ErrOffline, ctx.Err())
+		}
+		if errors.Is(err, ErrFingerprint) || isTLSVerifyError(err) {
+			return fmt.Errorf("%w: %v", ErrFingerprint, err)
+		}
+		return fmt.Errorf("%w: %v", ErrOffline, err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	return nil
+}
+
+// troubleError is a server that answered with trouble of its own: it is
+// ErrServerTrouble, and ErrOffline for callers that only ask "did it
+// reach the server and work?".
+type troubleError struct{ status, msg string }
+
+func (e *troubleError) Error() string {
+	if e.msg == "" || e.msg == e.status {
+		return ErrServerTrouble.Error() + " (" + e.status + ")"
+	}
+	return ErrServerTrouble.Error() + " (" + e.status + "): " + e.msg
+}
+
+func (e *troubleError) Is(target error) bool {
+	return target == ErrServerTrouble || target == ErrOffline
 }
 
 func idempotencyKey(body []byte) string {

@@ -10,23 +10,37 @@ import (
 
 // State is what the TUI shows about sync.
 type State struct {
-	Online    bool      // the last round reached the server
-	Syncing   bool      // a round is running
-	Revoked   bool      // the agency revoked this device: sync has stopped
-	LastSync  time.Time // last successful round
-	LastError string    // why the last round failed ("" after a success)
-	Err       error     // the same, as an error (errors.Is against this package's sentinels)
-	Progress  Progress  // of the running round
-	Last      Summary   // of the last successful round
+	Online   bool      // the last round reached the server
+	Syncing  bool      // a round is running
+	Revoked  bool      // the agency revoked this device: sync has stopped
+	LastSync time.Time // last successful round
+	// Probing: the server could not be reached, and the runner is asking
+	// it every ProbeInterval whether it is back.
+	Probing   bool
+	LastError string   // why the last round failed ("" after a success)
+	Err       error    // the same, as an error (errors.Is against this package's sentinels)
+	Progress  Progress // of the running round
+	Last      Summary  // of the last successful round
 }
 
 // Runner syncs in the background: a round at start, after Kick (a local
-// change), and every Interval; after a failure it waits longer each time, up
-// to MaxBackoff. Working offline is never blocked by it.
+// change, or a person asking to sync now), and every Interval. When the
+// server cannot be reached it asks it cheaply (one GET /healthz, no
+// retries) every ProbeInterval and starts a round the moment it answers,
+// so a laptop is back in sync seconds after the network returns. When the
+// server answers with trouble of its own (ErrServerTrouble) or refuses the
+// round, it waits longer each time, up to MaxBackoff, so a struggling server
+// is not hammered by every laptop at once. Working offline is never blocked
+// by it.
 type Runner struct {
-	s          *Syncer
-	Interval   time.Duration // default 30 s
-	MaxBackoff time.Duration // default 5 min
+	s             *Syncer
+	Interval      time.Duration // default 30 s
+	MaxBackoff    time.Duration // default 5 min
+	ProbeInterval time.Duration // default 3 s
+	ProbeTimeout  time.Duration // default 2 s
+	// Probe asks whether the server can be reached (default: the client's
+	// Ping).
+	Probe func(context.Context) error
 
 	kick     chan struct{}
 	mu       sync.Mutex
@@ -38,6 +52,7 @@ type Runner struct {
 // change, from the runner's goroutine.
 func NewRunner(s *Syncer, lastSync time.Time, onChange func(State)) *Runner {
 	return &Runner{s: s, Interval: 30 * time.Second, MaxBackoff: 5 * time.Minute,
+		ProbeInterval: 3 * time.Second, ProbeTimeout: 2 * time.Second, Probe: s.c.Ping,
 		kick: make(chan struct{}, 1), state: State{LastSync: lastSync}, onChange: onChange}
 }
 
@@ -48,7 +63,8 @@ func (r *Runner) State() State {
 	return r.state
 }
 
-// Kick asks for a round soon (after a local change).
+// Kick asks for a round now (after a local change, or "sync now"): at once
+// if none is running, else right after the running one.
 func (r *Runner) Kick() {
 	select {
 	case r.kick <- struct{}{}:
@@ -91,6 +107,12 @@ func (r *Runner) Run(ctx context.Context) {
 				return // never again: the agency has withdrawn this device
 			}
 			failures++
+			if errors.Is(err, ErrOffline) && !errors.Is(err, ErrServerTrouble) {
+				if !r.waitReachable(ctx) {
+					return
+				}
+				continue
+			}
 			wait = min(r.Interval<<min(failures, 10), r.MaxBackoff)
 			wait = wait/2 + time.Duration(rand.Int64N(int64(wait/2)+1))
 		}
@@ -102,6 +124,34 @@ func (r *Runner) Run(ctx context.Context) {
 		case <-r.kick:
 			t.Stop()
 		case <-t.C:
+		}
+	}
+}
+
+// waitReachable probes the server every ProbeInterval until it answers or
+// a round is asked for (Kick). It reports false when ctx ended.
+func (r *Runner) waitReachable(ctx context.Context) bool {
+	r.update(func(s *State) { s.Probing = true })
+	defer r.update(func(s *State) { s.Probing = false })
+	for {
+		t := time.NewTimer(r.ProbeInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-r.kick:
+			t.Stop()
+			return true
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, r.ProbeTimeout)
+		err := r.Probe(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return false
+		}
+		if err == nil || !errors.Is(err, ErrOffline) {
+			return true // back, or an answer worth a real round (a changed certificate, say)
 		}
 	}
 }

@@ -1,0 +1,104 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/sync/client"
+)
+
+// waitState polls the runner until ok holds or d has passed.
+func waitState(t *testing.T, r *client.Runner, d time.Duration, what string, ok func(client.State) bool) client.State {
+	t.Helper()
+	end := time.Now().Add(d)
+	for {
+		st := r.State()
+		if ok(st) {
+			return st
+		}
+		if time.Now().After(end) {
+			t.Fatalf("after %v: %s; runner state %+v", d, what, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The server goes away and comes back: the runner, offline, asks it cheaply
+// every few seconds and syncs what waited within 10 s of its return (not
+// after the minutes of a growing back-off).
+func TestRunnerReconnects(t *testing.T) {
+	t.Parallel()
+	s := synctest.StartServer(t)
+	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
+	c := newCase(t, a, "R-1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := client.NewRunner(a.Syncer, time.Time{}, nil)
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	first := waitState(t, r, 30*time.Second, "no first round", func(st client.State) bool { return !st.LastSync.IsZero() })
+
+	s.Kill()
+	addNote(t, a, c, "written while the server was down")
+	r.Kick()
+	st := waitState(t, r, 30*time.Second, "not probing after the server went away", func(st client.State) bool { return st.Probing })
+	if st.Online || !errors.Is(st.Err, client.ErrOffline) || errors.Is(st.Err, client.ErrServerTrouble) {
+		t.Errorf("offline state %+v", st)
+	}
+	// Several probes fail while it stays away; still probing, no round lost.
+	time.Sleep(4 * time.Second)
+	if st := r.State(); !st.Probing || st.Online {
+		t.Errorf("while the server is away: %+v", st)
+	}
+
+	s.Start()
+	back := time.Now()
+	st = waitState(t, r, 10*time.Second, "not back in sync within 10 s of the server's return", func(st client.State) bool {
+		return st.Online && st.LastSync.After(first.LastSync) && !st.Syncing
+	})
+	t.Logf("in sync %v after the server came back", st.LastSync.Sub(back).Round(10*time.Millisecond))
+	if n := a.V.OutboxLen(); n != 0 {
+		t.Errorf("%d changes still waiting after reconnecting", n)
+	}
+}
+
+// A server that answers, but only with trouble of its own (a database
+// failing over), is not probed in a tight loop: the runner says so and
+// backs off.
+func TestRunnerServerTrouble(t *testing.T) {
+	t.Parallel()
+	s := synctest.StartServer(t)
+	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
+	newCase(t, a, "R-2")
+	var hits atomic.Int64
+	sick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "database failing over", http.StatusInternalServerError)
+	}))
+	defer sick.Close()
+	a.UseURL(sick.URL)
+	r := client.NewRunner(a.Syncer, time.Time{}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	st := waitState(t, r, 30*time.Second, "no failed round", func(st client.State) bool { return st.Err != nil && !st.Syncing })
+	if !errors.Is(st.Err, client.ErrServerTrouble) || st.Probing {
+		t.Errorf("state against a failing server: %+v", st)
+	}
+	if want := "the case server is having trouble (500 Internal Server Error): database failing over"; st.LastError != want {
+		t.Errorf("error %q, want %q", st.LastError, want)
+	}
+	n := hits.Load()
+	time.Sleep(2 * time.Second)
+	if more := hits.Load() - n; more != 0 {
+		t.Errorf("%d more requests within 2 s of a failed round; want a back-off", more)
+	}
+}
