@@ -27,8 +27,9 @@ type Player struct {
 	total  int // packets
 
 	mu     sync.Mutex
-	pos    int // heard position, in packets
-	seekTo int // pending seek for the running loop, or -1
+	pos    int     // heard position, in packets
+	seekTo int     // pending seek for the running loop, or -1
+	speed  float64 // tempo (1 is as recorded); the pitch stays
 	run    *playRun
 	err    error
 }
@@ -43,7 +44,7 @@ type playRun struct {
 // Options.Device). It touches no device until Play.
 func NewPlayer(tl *Timeline, src ChunkSource, device string) *Player {
 	c := tl.Clone()
-	return &Player{device: device, tl: c, src: src, total: c.Packets(), seekTo: -1}
+	return &Player{device: device, tl: c, src: src, total: c.Packets(), seekTo: -1, speed: 1}
 }
 
 // Play starts playback from Position (from the start when at the end) and
@@ -104,22 +105,44 @@ func (p *Player) Play(ctx context.Context) error {
 	return nil
 }
 
-// loop feeds the device until the end, a stop or a failure.
+// loop feeds the device until the end, a stop or a failure. At a speed
+// other than 1 the packets go through a stretcher (see stretch.go) on
+// their way to the device.
 func (p *Player) loop(ctx context.Context, run *playRun, stream *portaudio.Stream, buf []int16, ps *pcmStream) error {
 	queued := 0 // packets the device buffers
 	if info := stream.Info(); info != nil {
 		queued = int(info.OutputLatency / FrameDuration)
 	}
 	p.mu.Lock()
-	base := p.pos
+	base, speed := p.pos, p.speed
 	p.mu.Unlock()
-	written := 0
+	frame := len(buf)
+	var st *stretcher
+	if speed != 1 {
+		st = newStretcher(frame * track.FrameRate)
+	}
+	written, read := 0, 0 // packets written to the device, read from the timeline
 	// heard is the position of the audio leaving the speaker now.
-	heard := func() int { return base + max(written-queued, 0) }
+	heard := func() int {
+		if st == nil {
+			return base + max(written-queued, 0)
+		}
+		lag := float64(st.lag(speed))/float64(frame) + float64(queued)*speed
+		return min(base+max(read-int(lag+0.5), 0), p.total)
+	}
+	in := make([]int16, frame)
+	eof := false
 	for {
 		p.mu.Lock()
 		stop, seek := run.stop, p.seekTo
 		p.seekTo = -1
+		if seek >= 0 && p.speed != speed {
+			speed = p.speed
+			st = nil
+			if speed != 1 {
+				st = newStretcher(frame * track.FrameRate)
+			}
+		}
 		if stop {
 			p.pos = heard()
 		} else if seek < 0 {
@@ -137,9 +160,19 @@ func (p *Player) loop(ctx context.Context, run *playRun, stream *portaudio.Strea
 				return fmt.Errorf("%w: restarting output: %w", ErrDevice, err)
 			}
 			ps.seek(seek)
-			base, written = seek, 0
+			base, written, read, eof = seek, 0, 0, false
+			if st != nil {
+				st = newStretcher(frame * track.FrameRate)
+			}
 		}
-		n, err := ps.next(ctx, buf)
+		var n int
+		var err error
+		if st == nil {
+			n, err = ps.next(ctx, buf)
+			read++
+		} else {
+			n, err = p.stretched(ctx, ps, st, speed, in, buf, &read, &eof)
+		}
 		if err == io.EOF {
 			_ = stream.Stop() // plays out what is buffered
 			p.mu.Lock()
@@ -159,6 +192,50 @@ func (p *Player) loop(ctx context.Context, run *playRun, stream *portaudio.Strea
 		}
 		written++
 	}
+}
+
+// stretched fills buf from the stretcher, feeding it packets as it needs
+// them; io.EOF once the timeline and the stretcher are both used up.
+func (p *Player) stretched(ctx context.Context, ps *pcmStream, st *stretcher, speed float64, in, buf []int16, read *int, eof *bool) (int, error) {
+	for len(st.out) < len(buf) && !*eof {
+		n, err := ps.next(ctx, in)
+		if err == io.EOF {
+			*eof = true
+			st.flush()
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+		*read++
+		st.push(in[:n])
+		st.process(speed)
+	}
+	n := st.take(buf)
+	if n == 0 && *eof {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// SetSpeed sets the tempo, clamped to [MinSpeed, MaxSpeed], without
+// changing the pitch; playback, if on, goes on at it from where it is.
+func (p *Player) SetSpeed(s float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s = ClampSpeed(s)
+	if s == p.speed {
+		return
+	}
+	p.speed = s
+	p.seekLocked(track.PacketsDuration(int64(p.pos)))
+}
+
+// Speed returns the tempo set by SetSpeed.
+func (p *Player) Speed() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.speed
 }
 
 // Pause stops playback, keeping the position of the audio last heard, and

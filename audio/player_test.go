@@ -166,3 +166,80 @@ func TestPlayCancel(t *testing.T) {
 		t.Error("still playing after cancel")
 	}
 }
+
+// At 1.5× and 0.75× through the real (virtual) device: the three tones
+// come in order at their own pitch (toneWindows finds each by frequency),
+// each for 1.5 s ÷ speed, and the position ends at the end.
+func TestPlaySpeed(t *testing.T) {
+	virtualAudio(t)
+	for _, speed := range []float64{1.5, 0.75} {
+		tl, st := threeTones(t)
+		rec, recSt := startRecorder(t, Options{})
+		p := NewPlayer(tl, st, "")
+		p.SetSpeed(speed)
+		if p.Speed() != speed {
+			t.Fatalf("Speed() = %v after SetSpeed(%v)", p.Speed(), speed)
+		}
+		must(t, p.Play(context.Background()))
+		waitPlayed(t, p)
+		if p.Position() != p.Duration() {
+			t.Errorf("%.2f×: position %v after the end, want %v", speed, p.Position(), p.Duration())
+		}
+		time.Sleep(200 * time.Millisecond)
+		_, pcm := stopAndDecode(t, rec, recSt)
+		count, order := toneWindows(pcm)
+		t.Logf("%.2f×: tone windows %v in order %v", speed, count, order)
+		if len(order) != 3 || order[0] != 440 || order[1] != 660 || order[2] != 880 {
+			t.Errorf("%.2f×: tones in order %v, want [440 660 880] (the pitch must not change)", speed, order)
+		}
+		windows := int(15/speed + 0.5) // of 100 ms per tone
+		for _, f := range testFreqs {
+			if count[f] < windows-2 || count[f] > windows+2 {
+				t.Errorf("%.2f×: %v Hz for %d windows of 100 ms, want %d±2", speed, f, count[f], windows)
+			}
+		}
+		// The sound played, counted in 20 ms frames rather than from the
+		// first to the last: on a machine loaded by the race detector and
+		// other packages' tests the device can underrun, which adds
+		// silence, not speech (TestPlayWhole holds the 1× timing).
+		played := activeTime(pcm, -40)
+		want := time.Duration(float64(4500*time.Millisecond) / speed)
+		if d := played - want; d < -250*time.Millisecond || d > 250*time.Millisecond {
+			t.Errorf("%.2f×: played %v of sound, want %v ±0.25 s", speed, played, want)
+		}
+	}
+}
+
+// Changing the speed while playing goes on from where playback is, and
+// SetSpeed clamps.
+func TestPlaySpeedWhilePlaying(t *testing.T) {
+	virtualAudio(t)
+	tl, st := threeTones(t)
+	p := NewPlayer(tl, st, "")
+	must(t, p.Play(context.Background()))
+	waitFor(t, 10*time.Second, "playback to pass 1 s", func() bool { return p.Position() >= time.Second })
+	p.SetSpeed(9)
+	if p.Speed() != MaxSpeed {
+		t.Errorf("SetSpeed(9): speed %v, want %v", p.Speed(), MaxSpeed)
+	}
+	at := p.Position()
+	if at < time.Second || at > 2*time.Second {
+		t.Errorf("position %v right after changing speed, want where it was (1–2 s)", at)
+	}
+	waitFor(t, 10*time.Second, "playback to pass 2 s", func() bool { return p.Position() >= 2*time.Second })
+	p.Pause()
+	if p.Playing() {
+		t.Error("Playing() after Pause")
+	}
+}
+
+// activeTime is how much of pcm is louder than threshold, in 20 ms frames.
+func activeTime(pcm []int16, threshold float64) time.Duration {
+	n := 0
+	for _, l := range frameLevels(pcm) {
+		if l > threshold {
+			n++
+		}
+	}
+	return time.Duration(n) * FrameDuration
+}

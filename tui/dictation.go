@@ -116,6 +116,7 @@ type dictHandle struct {
 	last     liveTake
 	player   *audio.Player
 	playDev  string
+	speed    float64 // playback tempo; 0 is as recorded
 	closed   bool
 
 	// Read without mu by polls (the recorder and player are safe to read
@@ -194,6 +195,9 @@ func (h *dictHandle) resetPlayerLocked(pos time.Duration, dev string) {
 	h.player, h.playDev = nil, dev
 	if h.r != nil {
 		h.player = audio.NewPlayer(h.r.TL, h.r.Source(), dev)
+		if h.speed != 0 {
+			h.player.SetSpeed(h.speed)
+		}
 		h.player.Seek(pos)
 	}
 	h.livePlayer.Store(h.player)
@@ -379,6 +383,15 @@ func (h *dictHandle) play(dev string) error {
 func (h *dictHandle) pausePlay() {
 	if h.player != nil {
 		h.player.Pause()
+	}
+}
+
+// setSpeed sets the playback tempo (pitch unchanged), for this player and
+// the ones after it.
+func (h *dictHandle) setSpeed(s float64) {
+	h.speed = audio.ClampSpeed(s)
+	if h.player != nil {
+		h.player.SetSpeed(h.speed)
 	}
 }
 

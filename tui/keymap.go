@@ -58,6 +58,14 @@ type keyMap struct {
 	PlayRec     key.Binding // typing queue: play in the recorder
 	Listen      key.Binding // transcript editor: play in the recorder
 
+	// Transcript editor playback: function keys and alt+…, which never type.
+	TPlay    key.Binding
+	TRewind  key.Binding
+	TForward key.Binding
+	TSlower  key.Binding
+	TFaster  key.Binding
+	TMarker  key.Binding
+
 	// Recorder.
 	Record       key.Binding
 	InsertRec    key.Binding
@@ -155,6 +163,15 @@ func newKeyMap() *keyMap {
 		Access:      key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "access history")),
 		PlayRec:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "play in the recorder")),
 		Listen:      key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "listen in the recorder")),
+
+		// The function keys of transcription software (F9 play, F7
+		// rewind, F8 forward), and alt+… for keyboards without them.
+		TPlay:    key.NewBinding(key.WithKeys("f9", "alt+p"), key.WithHelp("f9/alt+p", "play/pause (resumes 2 s back)")),
+		TRewind:  key.NewBinding(key.WithKeys("f7", "alt+,"), key.WithHelp("f7/alt+,", "back 3 s")),
+		TForward: key.NewBinding(key.WithKeys("f8", "alt+."), key.WithHelp("f8/alt+.", "forward 3 s")),
+		TSlower:  key.NewBinding(key.WithKeys("f2", "alt+-"), key.WithHelp("f2/alt+-", "slower (to 0.75×, same pitch)")),
+		TFaster:  key.NewBinding(key.WithKeys("f3", "alt+="), key.WithHelp("f3/alt+=", "faster (to 1.5×, same pitch)")),
+		TMarker:  key.NewBinding(key.WithKeys("f6", "alt+m"), key.WithHelp("f6/alt+m", "jump to the next marker")),
 
 		Record:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "record at the end")),
 		InsertRec:    key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "insert at position")),

@@ -279,8 +279,9 @@ type (
 
 // transcribe is the transcript editor of a recording submitted for typing:
 // ctrl+s attaches the text to the case as a note and marks the recording
-// transcribed (dictation's Transcribe, which also writes an audit event);
-// ctrl+o plays the recording in the recorder. What is typed is kept in the
+// transcribed (dictation's Transcribe, which also writes an audit event).
+// The recording plays right here with keys that never type (playback.go);
+// ctrl+o opens it in the recorder. What is typed is kept in the
 // vault a moment after each change and when leaving, and comes back when
 // the recording is opened again; ctrl+x discards it.
 type transcribe struct {
@@ -289,6 +290,7 @@ type transcribe struct {
 	rec     queuedRec
 	f       *form
 	text    *field
+	pb      *playback
 	saved   string // what the vault keeps
 	ticking bool
 	saving  bool
@@ -306,11 +308,12 @@ func newTranscribe(e *env, r queuedRec) *transcribe {
 	f := newForm(e)
 	t := &transcribe{env: e, id: editorIDs.Add(1), rec: r, f: f}
 	t.text = f.area("Transcript", "", "type what you hear; it becomes a note of the case", 0)
+	t.pb = newPlayback(e, t.id, r.CaseID, r.ID)
 	return t
 }
 
 func (t *transcribe) Init() tea.Cmd {
-	focus := t.f.setFocus(0)
+	focus := tea.Batch(t.f.setFocus(0), t.pb.open())
 	if t.started {
 		return focus
 	}
@@ -331,21 +334,29 @@ func (t *transcribe) Typing() bool { return true }
 
 func (t *transcribe) SetSize(w, h int) {
 	t.w, t.h = w, h
-	t.f.setSize(w, h-3)
+	t.f.setSize(w, h-4)
 }
+
+// AudioLive: playback or a command on it is under way, so the screen
+// stays on top (its messages go to the top screen).
+func (t *transcribe) AudioLive() bool { return t.pb.live() }
+
+// AudioStop stops playback for a quit or a lock.
+func (t *transcribe) AudioStop(closing bool) func() error { return t.pb.stop(closing) }
 
 func (t *transcribe) ShortHelp() []key.Binding {
 	k := t.env.keys
 	if t.confirm {
 		return []key.Binding{k.Yes, k.No}
 	}
-	return []key.Binding{withHelp(k.Save, "save as a note"), k.Listen, withHelp(k.Cancel, "leave (keeps it)"), k.Discard}
+	return []key.Binding{withHelp(k.Save, "save as a note"), k.TPlay, withHelp(k.Cancel, "leave (keeps it)"), k.Discard}
 }
 
 func (t *transcribe) FullHelp() [][]key.Binding {
 	k := t.env.keys
 	return [][]key.Binding{{withHelp(k.Save, "save the transcript as a note; mark the recording transcribed"), k.Listen,
-		withHelp(k.Cancel, "leave, keeping the transcript for later"), withHelp(k.Discard, "discard the transcript")}}
+		withHelp(k.Cancel, "leave, keeping the transcript for later"), withHelp(k.Discard, "discard the transcript")},
+		{k.TPlay, k.TRewind, k.TForward, k.TSlower, k.TFaster, k.TMarker}}
 }
 
 // PendingLocal is the transcript typed since it was last kept, for a quit
@@ -375,6 +386,16 @@ func (t *transcribe) tick() tea.Cmd {
 func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 	k := t.env.keys
 	switch msg := msg.(type) {
+	case playbackResultMsg:
+		if msg.id != t.id {
+			return t, nil
+		}
+		return t, t.pb.result(msg)
+	case playbackPollMsg:
+		if msg.id != t.id {
+			return t, nil
+		}
+		return t, t.pb.polled(msg)
 	case transcriptKeptMsg:
 		if msg.id != t.id {
 			return t, nil
@@ -428,9 +449,9 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		t.saved = msg.text
 		if msg.leave {
 			if strings.TrimSpace(msg.text) == "" {
-				return t, back("", false)
+				return t, t.leave("", false)
 			}
-			return t, back("Transcript kept: it is back when you open this recording again.", false)
+			return t, t.leave("Transcript kept: it is back when you open this recording again.", false)
 		}
 		return t, nil
 	case transcriptDiscardedMsg:
@@ -444,7 +465,7 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 			return t, nil
 		}
 		t.done = true
-		return t, back("Transcript discarded.", false)
+		return t, t.leave("Transcript discarded.", false)
 	case transcribedMsg:
 		if msg.id != t.id {
 			return t, nil
@@ -456,12 +477,15 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 			return t, nil
 		}
 		t.done = true
-		return t, back("Transcript saved as a note of "+t.rec.ref+"; the recording is marked transcribed.", true)
+		return t, t.leave("Transcript saved as a note of "+t.rec.ref+"; the recording is marked transcribed.", true)
 	case tea.KeyPressMsg:
 		if t.busy {
 			return t, nil
 		}
 		t.info = ""
+		if cmd, ok := t.pb.key(msg); ok {
+			return t, cmd
+		}
 		if t.confirm {
 			switch {
 			case key.Matches(msg, k.Yes):
@@ -480,9 +504,9 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.Cancel):
 			if t.text.value() == t.saved && !t.saving {
 				if strings.TrimSpace(t.saved) == "" {
-					return t, back("", false)
+					return t, t.leave("", false)
 				}
-				return t, back("Transcript kept: it is back when you open this recording again.", false)
+				return t, t.leave("Transcript kept: it is back when you open this recording again.", false)
 			}
 			return t, t.write(t.keep(t.text.value(), true))
 		case key.Matches(msg, k.Discard):
@@ -491,7 +515,10 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.Save):
 			return t, t.save()
 		case key.Matches(msg, k.Listen):
-			return t, cmdOf(openRecorderMsg{CaseID: t.rec.CaseID, RecordingID: t.rec.ID, Ref: t.rec.ref})
+			// One player at a time: this one pauses for the recorder's.
+			stop := t.pb.stop(false)
+			open := openRecorderMsg{CaseID: t.rec.CaseID, RecordingID: t.rec.ID, Ref: t.rec.ref}
+			return t, func() tea.Msg { _ = stop(); return open }
 		}
 	}
 	cmd, changed := t.f.update(msg)
@@ -500,6 +527,11 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		return t, tea.Batch(cmd, t.tick())
 	}
 	return t, cmd
+}
+
+// leave stops playback for good, then goes back with notice.
+func (t *transcribe) leave(notice string, changed bool) tea.Cmd {
+	return tea.Sequence(t.pb.close(), back(notice, changed))
 }
 
 // write runs a final write (save, leave, discard) after the autosave under
@@ -546,7 +578,7 @@ func (t *transcribe) View() string {
 	}
 	head := spread(st.Title.Render("Transcript · "+t.rec.ref+" · "+title),
 		st.Muted.Render(clock(time.Duration(r.DurationMS)*time.Millisecond)+" · "+r.Priority+" · "+r.WorkType), t.w)
-	sub := st.Muted.Render("Dictated by " + orDash(r.Author) + " · " + recordedTime(t.env, r.Recorded, "2 Jan 2006 15:04") + " · ctrl+o to listen")
+	sub := st.Muted.Render("Dictated by " + orDash(r.Author) + " · " + recordedTime(t.env, r.Recorded, "2 Jan 2006 15:04") + " · ctrl+o opens the recorder")
 	switch {
 	case t.confirm:
 		sub = st.Warn.Render("Discard this transcript for good? y / n")
@@ -557,5 +589,5 @@ func (t *transcribe) View() string {
 	case t.info != "":
 		sub = st.Notice.Render(t.info)
 	}
-	return head + "\n" + fitLine(sub, t.w) + "\n" + t.f.view(t.h-2)
+	return head + "\n" + fitLine(sub, t.w) + "\n" + t.pb.view(t.w) + "\n" + t.f.view(t.h-3)
 }
