@@ -214,6 +214,9 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 			l.move(len(l.shown))
 		case key.Matches(msg, k.Open):
 			if id := l.selectedID(); id != "" {
+				if l.all[l.shown[l.cursor]].cv.Sealed {
+					return l, notice(sealedCaseText)
+				}
 				return l, cmdOf(openCaseMsg{CaseID: id})
 			}
 		case key.Matches(msg, k.Filter):
@@ -438,6 +441,16 @@ func (l *caseList) View() string {
 	for i := l.offset; i < end; i++ {
 		r := &l.all[l.shown[i]].cv
 		sel := i == l.cursor
+		if r.Sealed {
+			// Its records arrived before its key: nothing to show but why.
+			line := cell("sealed", c.ref) + " " + "no key on this laptop yet: it comes with a member's next sync, then yours"
+			if sel {
+				b.WriteString(st.Selected.Render(fitLine("▸ "+line, l.w)) + "\n")
+			} else {
+				b.WriteString(st.Muted.Render(fitLine("  "+line, l.w)) + "\n")
+			}
+			continue
+		}
 		due := r.Due()
 		dueText := string(due)
 		if due == "" {
@@ -513,6 +526,10 @@ func (l *caseList) View() string {
 	}
 	return out + st.Muted.Render(legend)
 }
+
+// sealedCaseText says why a case cannot be opened and what will open it.
+const sealedCaseText = "This case is sealed on this laptop: its records are here, its key is not yet. " +
+	"A member's laptop shares the key at its next sync; sync after that (f5) and it opens."
 
 // spread puts left and right on one line of width w.
 func spread(left, right string, w int) string {

@@ -160,3 +160,33 @@ func TestStatusBarSync(t *testing.T) {
 		})
 	}
 }
+
+// A case whose records arrived before its key says so on its row, at both
+// widths, and enter says what will open it instead of opening nothing.
+func TestSealedCaseRow(t *testing.T) {
+	for _, w := range []int{80, 120} {
+		l := bigCaseList(3)
+		l.SetSize(w, 20)
+		sealed := store.CaseView{}
+		sealed.ID, sealed.Sealed = "id-sealed", true
+		rows := append(l.all, caseRow{cv: sealed})
+		l.Update(casesLoadedMsg{rows: rows})
+		view := l.View()
+		if !strings.Contains(view, "sealed") || !strings.Contains(view, "no key on this laptop yet") {
+			t.Errorf("width %d: no explanation of the sealed case:\n%s", w, view)
+		}
+		for i := range l.shown {
+			if l.all[l.shown[i]].cv.Sealed {
+				l.cursor = i
+			}
+		}
+		_, cmd := l.Update(keyEnter)
+		if cmd == nil {
+			t.Fatalf("width %d: enter on a sealed case does nothing", w)
+		}
+		msg, ok := cmd().(noticeMsg)
+		if !ok || !strings.Contains(msg.Text, "its key is not yet") {
+			t.Errorf("width %d: enter on a sealed case gives %#v, want the notice", w, msg)
+		}
+	}
+}

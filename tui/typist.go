@@ -22,8 +22,9 @@ type queuedRec struct {
 
 // typingQueueMsg carries the recordings submitted for typing.
 type typingQueueMsg struct {
-	recs []queuedRec
-	err  error
+	recs   []queuedRec
+	sealed int // cases open for typing whose key has not reached this laptop
+	err    error
 }
 
 // priorityRank orders priorities most pressing first.
@@ -42,14 +43,19 @@ func loadTypingQueueCmd(v *store.Vault, rc *recovery) tea.Cmd {
 			return typingQueueMsg{err: err}
 		}
 		var out []queuedRec
+		sealed := 0
 		for _, id := range ids {
 			recs, err := v.Recordings(id)
 			if err != nil {
 				return typingQueueMsg{err: err}
 			}
 			ref := id
-			if cv, err := v.Case(id); err == nil && !cv.Sealed {
+			cv, err := v.Case(id)
+			if err == nil && !cv.Sealed {
 				ref = cv.Value.Ref
+			} else if err == nil {
+				sealed++
+				continue
 			}
 			for _, r := range recs {
 				if !r.Sealed && r.Value.Status == "submitted" {
@@ -61,7 +67,7 @@ func loadTypingQueueCmd(v *store.Vault, rc *recovery) tea.Cmd {
 			return cmp.Or(cmp.Compare(priorityRank(a.Value.Priority), priorityRank(b.Value.Priority)),
 				cmp.Compare(a.Value.Recorded, b.Value.Recorded), cmp.Compare(a.ref, b.ref))
 		})
-		return typingQueueMsg{recs: out}
+		return typingQueueMsg{recs: out, sealed: sealed}
 	}
 }
 
@@ -71,6 +77,7 @@ func loadTypingQueueCmd(v *store.Vault, rc *recovery) tea.Cmd {
 type typingQueue struct {
 	env    *env
 	recs   []queuedRec
+	sealed int
 	loaded bool
 	err    string
 	cursor int
@@ -123,6 +130,7 @@ func (q *typingQueue) Update(msg tea.Msg) (component, tea.Cmd) {
 			q.err = "Could not list the recordings: " + writeError(msg.err)
 			return q, nil
 		}
+		q.sealed = msg.sealed
 		var keep string
 		if r, ok := q.selected(); ok {
 			keep = r.ID
@@ -205,6 +213,10 @@ func (q *typingQueue) View() string {
 		lines = append(lines, st.Error.Render("  "+q.err))
 	case len(q.recs) == 0:
 		lines = append(lines, "  Nothing waiting for typing on this device.")
+	}
+	if q.loaded && q.err == "" && q.sealed > 0 && len(q.recs) < q.listHeight() {
+		lines = append(lines, st.Muted.Render(fitLine("  "+plural(q.sealed, "case is", "cases are")+
+			" open for typing but still sealed here: the key comes with the caseworker's next sync, then yours (f5).", q.w)))
 	}
 	end := min(q.offset+q.listHeight(), len(q.recs))
 	for i := q.offset; i < end; i++ {
