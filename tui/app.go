@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,7 +50,7 @@ type Options struct {
 	// Nil discards.
 	Log *slog.Logger
 	// Sync reports synchronisation state to the status bar. Nil means
-	// "offline — not enrolled".
+	// "local only: not enrolled".
 	Sync SyncStatus
 	// Team links supervisor screens to the server (refresh the team view,
 	// reassign a case, change the weighting policy). Nil on a device that
@@ -300,6 +301,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *Model) navigate(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case backMsg:
+		if n := len(m.stack); msg.Focus != "" && n > 1 {
+			if f, ok := m.stack[n-2].(focuser); ok {
+				f.Focus(msg.Focus)
+			}
+		}
 		cmd := m.pop()
 		if msg.Notice != "" {
 			m.status.setNotice(msg.Notice, false)
@@ -592,16 +598,37 @@ func (m *Model) render() string {
 
 	typing := m.top().Typing()
 	k := m.env.keys
-	short := append([]key.Binding{}, m.top().ShortHelp()...)
-	if m.showHelp {
-		short = []key.Binding{k.Back}
-	} else if typing {
-		short = append(short, k.HelpAny, k.ForceQuit)
-	} else {
-		short = append(short, k.Help, k.Quit)
+	short := m.top().ShortHelp()
+	var tail []key.Binding
+	switch {
+	case m.showHelp:
+		short, tail = nil, []key.Binding{k.Back}
+	case typing:
+		tail = []key.Binding{k.HelpAny, k.ForceQuit}
+	default:
+		tail = []key.Binding{k.Help, k.Quit}
 	}
 	return fitLine(header, w) + "\n" +
 		fit(body, cw, ch) + "\n" +
 		m.status.View(w, m.unlocked) + "\n" +
-		fitLine(m.help.ShortHelpView(short), w)
+		m.footer(short, tail, w)
+}
+
+// footer is the key line: the screen's keys, as many as fit the width
+// (the first are the most used), then always the way back (esc) and help
+// and quit, so that the way to every other key is never cut off.
+func (m *Model) footer(screen, tail []key.Binding, w int) string {
+	hm := m.help
+	hm.SetWidth(0)
+	screen = slices.Clone(screen)
+	if i := slices.IndexFunc(screen, func(b key.Binding) bool { return slices.Contains(b.Keys(), "esc") }); i >= 0 {
+		tail = append([]key.Binding{screen[i]}, tail...)
+		screen = slices.Delete(screen, i, i+1)
+	}
+	for n := len(screen); n >= 0; n-- {
+		if v := hm.ShortHelpView(append(slices.Clone(screen[:n]), tail...)); lipgloss.Width(v) <= w || n == 0 {
+			return fitLine(v, w)
+		}
+	}
+	return ""
 }

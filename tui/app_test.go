@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -47,7 +48,10 @@ func TestNoteSurvivesReopen(t *testing.T) {
 	p.typeText(text)
 	p.waitText("marker-zebra-42")
 	p.key(keyCtrlS)
-	p.waitText("Note saved.")
+	// Back in the case, the note just saved is in view, selected.
+	p.waitFor("the saved note selected", func(s string) bool {
+		return strings.Contains(s, "Note saved.") && regexp.MustCompile(`▸.*\n(.*\n)?.*marker-zebra-42`).MatchString(s)
+	})
 	p.key(keyEsc)
 	p.waitText("cases · sorted by")
 	fm := p.quit()

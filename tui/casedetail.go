@@ -131,6 +131,10 @@ type caseDetail struct {
 	w, h     int
 }
 
+// Focus selects the note id and scrolls to it at the next load (a note
+// just written: the one the user wants to see).
+func (d *caseDetail) Focus(id string) { d.target = id }
+
 func newCaseDetail(e *env, caseID, noteID string) *caseDetail {
 	vp := viewport.New()
 	vp.KeyMap = viewport.KeyMap{} // keys come from our keymap

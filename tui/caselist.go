@@ -438,6 +438,20 @@ func (l *caseList) View() string {
 	}
 	today := l.env.today()
 	end := min(l.offset+lh, len(l.shown))
+	// Narrow, the address column is hidden: a row that the filter found
+	// by its address shows the address, so the match is not a mystery.
+	var q [][]rune
+	if !c.wide && l.filter.Value() != "" {
+		q = splitWords(strings.ToLower(l.filter.Value()))
+	}
+	subject := func(r *store.CaseView) string {
+		if q != nil && r.Value.Address != "" {
+			if _, ok := fuzzyWords(q, []rune(strings.ToLower(r.Value.Ref+" "+r.Value.Subject))); !ok {
+				return r.Value.Subject + " · at " + r.Value.Address
+			}
+		}
+		return r.Value.Subject
+	}
 	for i := l.offset; i < end; i++ {
 		r := &l.all[l.shown[i]].cv
 		sel := i == l.cursor
@@ -481,7 +495,7 @@ func (l *caseList) View() string {
 			}
 		}
 		if sel {
-			line := "▸ " + cell(r.Value.Ref, c.ref) + " " + cell(r.Value.Subject, c.subject) + " "
+			line := "▸ " + cell(r.Value.Ref, c.ref) + " " + cell(subject(r), c.subject) + " "
 			if c.wide {
 				line += cell(r.Value.Address, c.address) + " "
 			}
@@ -507,7 +521,7 @@ func (l *caseList) View() string {
 		if r.Value.Status == "closed" {
 			status = st.Muted.Render(status)
 		}
-		line := "  " + cell(r.Value.Ref, c.ref) + " " + cell(r.Value.Subject, c.subject) + " "
+		line := "  " + cell(r.Value.Ref, c.ref) + " " + cell(subject(r), c.subject) + " "
 		if c.wide {
 			line += st.Muted.Render(cell(r.Value.Address, c.address)) + " "
 		}

@@ -133,8 +133,8 @@ func TestStatusBarSync(t *testing.T) {
 		sync SyncStatus
 		want []string
 	}{
-		{"nil", nil, []string{"↑ 7 to sync", "offline, not enrolled"}},
-		{"not enrolled", fakeSync{SyncState{Pending: -1}}, []string{"↑ 7 to sync", "offline, not enrolled"}},
+		{"nil", nil, []string{"● local only: not enrolled with a case server"}},
+		{"not enrolled", fakeSync{SyncState{Pending: -1}}, []string{"● local only: not enrolled with a case server"}},
 		{"offline", fakeSync{SyncState{Enrolled: true, Pending: 7, LastSync: last}}, []string{"↑ 7 to sync", "● offline · last reached the server 2 Nov 08:15"}},
 		{"probing", fakeSync{SyncState{Enrolled: true, Pending: 7, LastSync: last, Probing: true}}, []string{"↑ 7 to sync", "● offline · last reached the server 2 Nov 08:15 · checking every few seconds"}},
 		{"online", fakeSync{SyncState{Enrolled: true, Online: true, Pending: 0, LastSync: last}}, []string{"all synced", "online · synced 08:15"}},
@@ -149,12 +149,15 @@ func TestStatusBarSync(t *testing.T) {
 					t.Errorf("status bar %q lacks %q", got, w)
 				}
 			}
+			if strings.Contains(got, "local only") && strings.Contains(got, "to sync") {
+				t.Errorf("status bar %q counts changes to sync on a laptop that syncs with nothing", got)
+			}
 			if w := ansiWidth(got); w != 120 {
 				t.Errorf("status bar is %d wide, want 120", w)
 			}
 			// Narrow: the sync state is never dropped.
 			narrow := ansiStrip(sb.View(40, true))
-			if !strings.Contains(narrow, "offline") && !strings.Contains(narrow, "online") && !strings.Contains(narrow, "syncing") {
+			if !strings.Contains(narrow, "offline") && !strings.Contains(narrow, "online") && !strings.Contains(narrow, "syncing") && !strings.Contains(narrow, "local only") {
 				t.Errorf("narrow status bar %q lost the sync state", narrow)
 			}
 		})
@@ -188,5 +191,36 @@ func TestSealedCaseRow(t *testing.T) {
 		if !ok || !strings.Contains(msg.Text, "its key is not yet") {
 			t.Errorf("width %d: enter on a sealed case gives %#v, want the notice", w, msg)
 		}
+	}
+}
+
+// Narrow, the address column is hidden; a row the filter found by its
+// address shows the address, so the user sees why it matched. Wide, the
+// column shows it already.
+func TestFilterShowsHiddenAddressMatch(t *testing.T) {
+	l := bigCaseList(200)
+	l.SetSize(80, 30)
+	l.Update(runeKey('/'))
+	for _, r := range "kiln 17" {
+		l.Update(runeKey(r))
+	}
+	view := l.View()
+	if !strings.Contains(view, "Oliver Cobbleworth · at 17 Kil") {
+		t.Errorf("narrow: rows found by their address do not show it:\n%s", view)
+	}
+	l.SetSize(120, 30)
+	if view := l.View(); strings.Contains(view, " · at ") || !strings.Contains(view, "17 Kiln Lane") {
+		t.Errorf("wide: the address column should show the address, and only it:\n%s", view)
+	}
+	// A match on the name shows no address.
+	l.SetSize(80, 30)
+	for range "kiln 17" {
+		l.Update(tea.KeyPressMsg{Code: tea.KeyBackspace})
+	}
+	for _, r := range "amelia" {
+		l.Update(runeKey(r))
+	}
+	if view := l.View(); strings.Contains(view, " · at ") {
+		t.Errorf("a match on the name shows an address:\n%s", view)
 	}
 }

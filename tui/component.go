@@ -187,6 +187,7 @@ type (
 	backMsg struct {
 		Notice  string
 		Changed bool
+		Focus   string // a record the screen below shows once back (a note just saved)
 	}
 	// openCaseMsg opens a case's detail, scrolled to NoteID when set.
 	openCaseMsg struct{ CaseID, NoteID string }
@@ -253,6 +254,9 @@ func cmdOf(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
 func back(notice string, changed bool) tea.Cmd {
 	return cmdOf(backMsg{Notice: notice, Changed: changed})
 }
+
+// focuser is a screen that can bring a record into view (see backMsg.Focus).
+type focuser interface{ Focus(recordID string) }
 
 func notice(text string) tea.Cmd { return cmdOf(noticeMsg{Text: text}) }
 

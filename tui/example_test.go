@@ -33,7 +33,7 @@ func ExampleRun() {
 	err = tui.Run(ctx, tui.Options{
 		Vault: v,
 		Log:   slog.New(slog.NewTextHandler(logFile, nil)),
-		// Sync: the syncer, once enrolled; nil shows "offline, not enrolled".
+		// Sync: the syncer, once enrolled; nil shows "local only: not enrolled".
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fieldcase:", err)

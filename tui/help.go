@@ -26,8 +26,13 @@ func fullHelp(e *env, c component, w, h int) string {
 	g := e.keys.globalHelp()
 	half := (len(g) + 1) / 2
 	b.WriteString(layoutGroups(hm, [][]key.Binding{g[:half], g[half:]}, w))
-	b.WriteString("\n\n" + st.Muted.Render(strings.Join(wrap("Markers: ! overdue · ≠ conflict (versions written apart) · ↑ not yet synced. "+
-		"Drafts are saved as you type and when you quit or the vault locks.", w), "\n")))
+	legend := "Drafts are saved as you type and when you quit or the vault locks."
+	switch c.(type) {
+	case *caseList, *caseDetail:
+		// The markers these screens show, and only these.
+		legend = "Markers: ! overdue · ≠ conflict (versions written apart) · ↑ not yet synced. " + legend
+	}
+	b.WriteString("\n\n" + st.Muted.Render(strings.Join(wrap(legend, w), "\n")))
 	return b.String()
 }
 

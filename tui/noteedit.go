@@ -280,7 +280,7 @@ func (n *noteEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 		if n.merge {
 			what = "Conflict resolved: the combined note was saved."
 		}
-		return n, back(what, true)
+		return n, cmdOf(backMsg{Notice: what, Changed: true, Focus: msg.noteID})
 	case draftDiscardedMsg:
 		if msg.id != n.id {
 			return n, nil

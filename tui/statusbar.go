@@ -43,7 +43,7 @@ type SyncState struct {
 // SyncStatus is how the TUI reads the syncer's state. The syncer (a later
 // package) implements it; the TUI polls State about once a second, so State
 // must be cheap and safe to call from another goroutine. A nil SyncStatus
-// means "offline — not enrolled".
+// means "local only: not enrolled".
 type SyncStatus interface {
 	State() SyncState
 }
@@ -195,6 +195,15 @@ func (s *statusBar) syncText(unlocked, short bool) string {
 	if s.sync != nil && st.Pending >= 0 && st.Enrolled {
 		pending = st.Pending
 	}
+	if s.sync == nil || !st.Enrolled {
+		// Nothing will sync: a count of changes "to sync" would be noise
+		// (the demo vault has thousands), and the device is offline by
+		// design, not by a failure.
+		if short {
+			return "● local only"
+		}
+		return "● local only: not enrolled with a case server"
+	}
 	var parts []string
 	switch {
 	case pending > 0 && short:
@@ -205,12 +214,6 @@ func (s *statusBar) syncText(unlocked, short bool) string {
 		parts = append(parts, "all synced")
 	}
 	switch {
-	case s.sync == nil || !st.Enrolled:
-		if short {
-			parts = append(parts, "● offline")
-		} else {
-			parts = append(parts, "● offline, not enrolled")
-		}
 	case st.Syncing:
 		d := "syncing"
 		if st.Progress > 0 {
