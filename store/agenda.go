@@ -98,7 +98,7 @@ type AgendaCase struct {
 // CheckAgendaDays refuses a window the agenda cannot show.
 func CheckAgendaDays(days int) error {
 	if days < 1 || days > MaxAgendaDays {
-		return fmt.Errorf("%w: the agenda covers 1 to %d days, not %d", record.ErrInvalid, MaxAgendaDays, days)
+		return fmt.Errorf("the agenda covers 1 to %d days, not %d", MaxAgendaDays, days)
 	}
 	return nil
 }
@@ -119,7 +119,7 @@ func BuildAgenda(cases []AgendaCase, today record.Date, days int) (Agenda, error
 		return Agenda{}, err
 	}
 	if _, err := record.ParseDate(string(today)); err != nil || today == "" {
-		return Agenda{}, fmt.Errorf("%w: agenda day %q is not a date", record.ErrInvalid, today)
+		return Agenda{}, fmt.Errorf("agenda day %q is not a date", today)
 	}
 	until := record.DateOf(today.Time().AddDate(0, 0, days-1))
 	a := Agenda{Today: today, Days: days, Until: until}
