@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/fieldcase/fieldcase/record"
@@ -182,5 +183,27 @@ func TestAgendaEmpty(t *testing.T) {
 	p.key(keyEnter) // nothing to open: stays
 	p.key(keyTab)
 	p.waitText("Nothing overdue")
+	p.quit()
+}
+
+// TestAgendaResize: the agenda fits the window as it changes size, its rows
+// cut to the width, never wrapped.
+func TestAgendaResize(t *testing.T) {
+	v := openVault(t, demoVaultFile(t))
+	p := start(t, testOptions(t, v), 80, 24)
+	p.unlock()
+	p.key(runeKey('a'))
+	p.waitText("Overdue · ")
+	p.key(runeKey('G'))
+	for _, sz := range []struct{ w, h int }{{100, 30}, {60, 20}, {40, 12}, {30, 8}, {132, 50}, {80, 24}} {
+		p.tm.Send(tea.WindowSizeMsg{Width: sz.w, Height: sz.h})
+		s := p.waitFor(fmt.Sprintf("agenda at %d×%d", sz.w, sz.h), func(s string) bool {
+			return len(strings.Split(s, "\n")) == sz.h && strings.Contains(s, "Agenda")
+		})
+		assertFits(t, "agenda", s, sz.w, sz.h)
+		if !strings.Contains(s, "▸") {
+			t.Errorf("agenda at %d×%d lost its cursor:\n%s", sz.w, sz.h, s)
+		}
+	}
 	p.quit()
 }
