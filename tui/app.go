@@ -285,7 +285,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case backMsg, openCaseMsg, editCaseMsg, editNoteMsg, resumeDraftMsg, editConsentMsg,
 		openTasksMsg, openSearchMsg, openConflictMsg, openRecordingsMsg, openRecorderMsg, openSettingsMsg,
 		openTeamMsg, openPolicyMsg, openWorkerCasesMsg, openAssignMsg, openConsentsMsg, openAccessMsg,
-		openTypingQueueMsg, openTranscribeMsg:
+		openTypingQueueMsg, openTranscribeMsg, openAgendaMsg:
 		if !m.unlocked {
 			return m, nil
 		}
@@ -345,7 +345,11 @@ func (m *Model) navigate(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case editConsentMsg:
 		return m, m.push(newConsentEdit(m.env, msg.CaseID))
 	case openTasksMsg:
-		return m, m.push(newTasks(m.env, msg.CaseID))
+		t := newTasks(m.env, msg.CaseID)
+		t.focusID = msg.TaskID
+		return m, m.push(t)
+	case openAgendaMsg:
+		return m, m.push(newAgenda(m.env))
 	case openSearchMsg:
 		return m, m.push(newSearch(m.env))
 	case openConflictMsg:

@@ -137,7 +137,9 @@ func (l *caseList) ShortHelp() []key.Binding {
 	if l.workerID != "" {
 		return []key.Binding{k.Open, k.Reassign, k.Filter, k.Sort, k.Back}
 	}
-	s := []key.Binding{k.Open, k.Filter, k.Sort, k.Search, k.NewCase}
+	// Most used first: a narrow key line drops from the end (the title
+	// says how the list is sorted, and ? lists o).
+	s := []key.Binding{k.Open, k.Agenda, k.Filter, k.Search, k.NewCase, k.Sort}
 	switch l.env.vault.Profile().Role {
 	case protocol.RoleSupervisor, protocol.RoleAdmin:
 		s = append(s, k.Team, k.Consents)
@@ -163,7 +165,7 @@ func (l *caseList) FullHelp() [][]key.Binding {
 	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Open, k.Filter, k.Sort, k.Search, k.NewCase},
+		{k.Open, k.Agenda, k.Filter, k.Sort, k.Search, k.NewCase},
 		more,
 	}
 }
@@ -242,6 +244,8 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 					return l, cmdOf(openAssignMsg{CaseID: id, Ref: l.all[l.shown[l.cursor]].cv.Value.Ref})
 				}
 			}
+		case key.Matches(msg, k.Agenda):
+			return l, cmdOf(openAgendaMsg{})
 		case key.Matches(msg, k.Team):
 			return l, cmdOf(openTeamMsg{})
 		case key.Matches(msg, k.Consents):

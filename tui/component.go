@@ -208,8 +208,9 @@ type (
 	}
 	// editConsentMsg opens the consent form of a case.
 	editConsentMsg struct{ CaseID string }
-	// openTasksMsg opens a case's tasks and visits.
-	openTasksMsg struct{ CaseID string }
+	// openTasksMsg opens a case's tasks and visits, with TaskID selected
+	// when set.
+	openTasksMsg struct{ CaseID, TaskID string }
 	// openSearchMsg opens note search.
 	openSearchMsg struct{}
 	// openRecordingsMsg opens a case's recordings.
@@ -234,6 +235,8 @@ type (
 	openAssignMsg struct{ CaseID, Ref string }
 	// openConsentsMsg opens the consent overview.
 	openConsentsMsg struct{}
+	// openAgendaMsg opens the agenda across cases.
+	openAgendaMsg struct{}
 	// openAccessMsg opens a case's access history.
 	openAccessMsg struct{ CaseID, Ref string }
 	// openTypingQueueMsg opens the recordings waiting for typing (typists).

@@ -36,7 +36,11 @@
 // (assign.go), p shows and edits the weighting policy (policy.go). The team
 // view they share during an unlock is env.team; a screen that changes it
 // publishes a changed copy, never edits the one commands may be reading.
-// Everyone but typists has the consent overview (C, consentoverview.go);
+// Everyone has the agenda (a on the case list, agenda.go): what is overdue,
+// due today and in the six days after across every open case (visits,
+// tasks, hearings, consent reviews; store.BuildAgenda), enter opening the
+// case or the task. Everyone but typists has the consent overview (C,
+// consentoverview.go);
 // every case's access history is A in the case (access.go), and opening a
 // case records an audit event. Typists have their queue (W, typist.go): the
 // recordings submitted for typing, a transcript editor that keeps what is

@@ -50,6 +50,9 @@ type keyMap struct {
 	Team        key.Binding // case list: the team's caseloads
 	Consents    key.Binding // case list: consent problems across cases
 	TypingQueue key.Binding // case list: recordings waiting for typing
+	Agenda      key.Binding // case list: what is due across cases
+	NextSection key.Binding // agenda: the next section
+	PrevSection key.Binding // agenda: the previous section
 	Refresh     key.Binding // team view: fetch it again from the server
 	Policy      key.Binding // team view: the weighting policy
 	EditPolicy  key.Binding
@@ -156,6 +159,9 @@ func newKeyMap() *keyMap {
 		Team:        key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "team caseloads (supervisors)")),
 		Consents:    key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "consent overview")),
 		TypingQueue: key.NewBinding(key.WithKeys("W"), key.WithHelp("W", "typing queue (typists)")),
+		Agenda:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "agenda")),
+		NextSection: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next section")),
+		PrevSection: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous section")),
 		Refresh:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh from the server")),
 		Policy:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "weighting policy")),
 		EditPolicy:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit the policy")),

@@ -26,6 +26,7 @@ type tasks struct {
 	confirm bool // delete the selected task?
 	errText string
 	busy    bool
+	focusID string // a task to put the cursor on once loaded
 	w, h    int
 }
 
@@ -116,6 +117,12 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 			return t, nil
 		}
 		t.ref, t.items = msg.ref, msg.items
+		for i, it := range t.items {
+			if t.focusID != "" && it.ID == t.focusID {
+				t.cursor = i
+			}
+		}
+		t.focusID = ""
 		t.cursor = min(t.cursor, max(0, len(t.items)-1))
 		return t, nil
 	case taskSavedMsg:

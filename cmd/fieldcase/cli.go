@@ -23,6 +23,7 @@ type CLI struct {
 	Note         noteCmd         `cmd:"" help:"Add, list and edit case notes."`
 	Consent      consentCmd      `cmd:"" help:"Record and list consent decisions."`
 	Task         taskCmd         `cmd:"" help:"Add, list and complete tasks and visits."`
+	Agenda       agendaCmd       `cmd:"" help:"What is overdue, due today and this week across every open case: visits, tasks, hearings, consent reviews."`
 	Search       searchCmd       `cmd:"" help:"Search the text of every note."`
 	Import       importCmd       `cmd:"" help:"Import cases, notes, consents and tasks from JSON Lines."`
 	Export       exportCmd       `cmd:"" help:"Export every record as JSON Lines (decrypted)."`

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+type agendaCmd struct {
+	Days int  `default:"7" placeholder:"N" help:"How many days ahead, today included (1 to 366; 7 is today and the six days after)."`
+	JSON bool `name:"json" help:"Print JSON."`
+}
+
+func (agendaCmd) Help() string {
+	return "Overdue are tasks and visits not done by their date (a case's next visit included) and consent decisions " +
+		"past their review date; then what is due today, then the rest of the window. Hearings are listed from today on. " +
+		"Closed cases and tasks done are left out. WHOSE are the case's workers: tasks have no assignee of their own. " +
+		"It reads this laptop's vault only, so it works offline.\n\n" + cli.Examples(
+		`fieldcase agenda                 # overdue, today, and the six days after`,
+		`fieldcase agenda --days 14 --json`)
+}
+
+// agendaJSON is 'agenda --json': the window and its items.
+type agendaJSON struct {
+	Today record.Date      `json:"today"`
+	Until record.Date      `json:"until"` // the window's last day
+	Days  int              `json:"days"`
+	Items []agendaItemJSON `json:"items"`
+}
+
+// agendaItemJSON is one item of 'agenda --json'.
+type agendaItemJSON struct {
+	Date     record.Date `json:"date"`
+	Section  string      `json:"section"` // overdue, today, upcoming
+	Kind     string      `json:"kind"`    // hearing, visit, task, consent review
+	CaseID   string      `json:"case_id"`
+	Ref      string      `json:"ref"`
+	Subject  string      `json:"subject"`
+	TaskID   string      `json:"task_id,omitempty"` // tasks, and visits booked as tasks
+	What     string      `json:"what"`
+	Whose    []string    `json:"whose"` // the case's workers
+	Conflict bool        `json:"conflict,omitempty"`
+}
+
+// agendaSection names a section in JSON: "upcoming" whatever --days says.
+func agendaSection(s store.AgendaSection) string {
+	switch s {
+	case store.SectionOverdue:
+		return "overdue"
+	case store.SectionToday:
+		return "today"
+	}
+	return "upcoming"
+}
+
+func (c *agendaCmd) Run(a *app) error {
+	if err := store.CheckAgendaDays(c.Days); err != nil { // before the passphrase is asked for
+		return cli.WithHint(fmt.Errorf("--days %d: %w", c.Days, err), "the default, 7, is today and the six days after")
+	}
+	v, err := a.unlock("fieldcase agenda")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	ag, err := v.Agenda(today(), c.Days)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		out := agendaJSON{Today: ag.Today, Until: ag.Until, Days: ag.Days, Items: make([]agendaItemJSON, 0, len(ag.Items))}
+		for _, it := range ag.Items {
+			out.Items = append(out.Items, agendaItemJSON{Date: it.Date, Section: agendaSection(it.Section), Kind: it.Kind,
+				CaseID: it.CaseID, Ref: it.Ref, Subject: it.Subject, TaskID: it.RecordID, What: it.What,
+				Whose: append([]string{}, it.Whose...), Conflict: it.Conflict})
+		}
+		return writeJSON(a.stdout, out)
+	}
+	// What the rest of the window is called.
+	later := "this week"
+	if c.Days != store.DefaultAgendaDays {
+		later = "until " + string(ag.Until)
+	}
+	if len(ag.Items) == 0 {
+		if c.Days == 1 {
+			fprintf(a.stdout, "Nothing overdue, nothing today.\n")
+		} else {
+			fprintf(a.stdout, "Nothing overdue, nothing today or %s.\n", later)
+		}
+		return nil
+	}
+	tw := table(a.stdout)
+	fmt.Fprintln(tw, "WHEN\tDATE\tKIND\tREF\tSUBJECT\tWHAT\tWHOSE\tFLAGS")
+	for _, it := range ag.Items {
+		when := agendaSection(it.Section)
+		flag := ""
+		if it.Conflict {
+			flag = "conflict"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when, it.Date, it.Kind, it.Ref, it.Subject, it.What,
+			orDash(strings.Join(it.Whose, ", ")), flag)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	sum := fmt.Sprintf("%d overdue, %d today", len(ag.In(store.SectionOverdue)), len(ag.In(store.SectionToday)))
+	if c.Days > 1 {
+		sum += fmt.Sprintf(", %d more %s", len(ag.In(store.SectionWeek)), later)
+	}
+	fprintf(a.stdout, "%s\n", sum)
+	return nil
+}

@@ -1,0 +1,400 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// agendaLoadedMsg carries the agenda across cases.
+type agendaLoadedMsg struct {
+	agenda store.Agenda
+	err    error
+}
+
+func loadAgendaCmd(v *store.Vault, today record.Date) tea.Cmd {
+	return func() tea.Msg {
+		a, err := v.Agenda(today, store.DefaultAgendaDays)
+		return agendaLoadedMsg{agenda: a, err: err}
+	}
+}
+
+// agendaSections are the agenda's sections, in order, with their headings.
+var agendaSections = []struct {
+	s    store.AgendaSection
+	name string
+}{{store.SectionOverdue, "Overdue"}, {store.SectionToday, "Today"}, {store.SectionWeek, "This week"}}
+
+// agendaRow is one line of the agenda's list: a section's heading, or an
+// item (an index into the agenda's items).
+type agendaRow struct {
+	heading bool
+	section int // index into agendaSections
+	item    int
+}
+
+// agenda is the working day across every open case: what is overdue, what
+// is due today and in the six days after, under one heading each. enter
+// opens the item's case, or the case's tasks with the task selected; tab
+// jumps to the next section.
+type agenda struct {
+	env    *env
+	a      store.Agenda
+	rows   []agendaRow
+	loaded bool
+	err    string
+	cursor int // index into a.Items
+	offset int // first visible row
+	w, h   int
+}
+
+func newAgenda(e *env) *agenda { return &agenda{env: e} }
+
+func (g *agenda) Init() tea.Cmd { return g.env.io(loadAgendaCmd(g.env.vault, g.env.today())) }
+
+func (g *agenda) Title() string { return "Agenda" }
+
+func (g *agenda) Typing() bool { return false }
+
+func (g *agenda) SetSize(w, h int) {
+	g.w, g.h = w, h
+	g.clamp()
+}
+
+func (g *agenda) ShortHelp() []key.Binding {
+	k := g.env.keys
+	return []key.Binding{k.Open, k.NextSection, k.Up, k.Down, k.Back}
+}
+
+func (g *agenda) FullHelp() [][]key.Binding {
+	k := g.env.keys
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{withHelp(k.Open, "open the case, or the task in its case's tasks"), k.NextSection, k.PrevSection, k.Back},
+	}
+}
+
+// HelpNote says what each section and kind holds.
+func (g *agenda) HelpNote() string {
+	return "Overdue: tasks and visits not done by their date, consent decisions past their review date. " +
+		"This week: the six days after today (a rolling week). " +
+		"Kinds: hearing (a court date; past ones are not listed), visit (the case's next visit, or a task of kind visit), " +
+		"task, review (a consent decision's review date). WHOSE, on wide screens: the case's workers (tasks have no assignee). " +
+		"Closed cases and tasks done are left out; ≠ marks a task in conflict."
+}
+
+func (g *agenda) Update(msg tea.Msg) (component, tea.Cmd) {
+	k := g.env.keys
+	switch msg := msg.(type) {
+	case agendaLoadedMsg:
+		g.loaded = true
+		if msg.err != nil {
+			g.env.logErr("building the agenda", msg.err)
+			g.err = "Could not build the agenda: " + writeError(msg.err)
+			return g, nil
+		}
+		g.err = ""
+		keep := g.selected()
+		g.a = msg.agenda
+		g.layout()
+		if keep != nil {
+			g.reselect(*keep)
+		}
+		g.clamp()
+		return g, nil
+	case tea.KeyPressMsg:
+		n := len(g.a.Items)
+		switch {
+		case key.Matches(msg, k.Back):
+			return g, back("", false)
+		case key.Matches(msg, k.Up):
+			g.move(-1)
+		case key.Matches(msg, k.Down):
+			g.move(1)
+		case key.Matches(msg, k.PageUp):
+			g.move(-g.listHeight())
+		case key.Matches(msg, k.PageDown):
+			g.move(g.listHeight())
+		case key.Matches(msg, k.Top):
+			g.move(-n)
+		case key.Matches(msg, k.Bottom):
+			g.move(n)
+		case key.Matches(msg, k.NextSection):
+			g.jumpSection(1)
+		case key.Matches(msg, k.PrevSection):
+			g.jumpSection(-1)
+		case key.Matches(msg, k.Open):
+			if it := g.selected(); it != nil {
+				if it.RecordID != "" {
+					return g, cmdOf(openTasksMsg{CaseID: it.CaseID, TaskID: it.RecordID})
+				}
+				return g, cmdOf(openCaseMsg{CaseID: it.CaseID})
+			}
+		}
+	}
+	return g, nil
+}
+
+// layout builds the rows: each section's heading, then its items.
+func (g *agenda) layout() {
+	g.rows = g.rows[:0]
+	for si, sec := range agendaSections {
+		g.rows = append(g.rows, agendaRow{heading: true, section: si})
+		for i, it := range g.a.Items {
+			if it.Section == sec.s {
+				g.rows = append(g.rows, agendaRow{section: si, item: i})
+			}
+		}
+	}
+}
+
+func (g *agenda) selected() *store.AgendaItem {
+	if g.cursor < 0 || g.cursor >= len(g.a.Items) {
+		return nil
+	}
+	return &g.a.Items[g.cursor]
+}
+
+// reselect puts the cursor back on the item it was on before a reload, or
+// where it would have been.
+func (g *agenda) reselect(was store.AgendaItem) {
+	for i, it := range g.a.Items {
+		if it.CaseID == was.CaseID && it.Kind == was.Kind && it.RecordID == was.RecordID && it.Date == was.Date && it.What == was.What {
+			g.cursor = i
+			return
+		}
+	}
+}
+
+// jumpSection moves the cursor to the first item of the next (d = 1) or
+// previous (d = -1) section that has any; backwards from inside a section
+// it first goes to that section's top.
+func (g *agenda) jumpSection(d int) {
+	it := g.selected()
+	if it == nil {
+		return
+	}
+	cur := it.Section
+	first := func(s store.AgendaSection) int {
+		for i, x := range g.a.Items {
+			if x.Section == s {
+				return i
+			}
+		}
+		return -1
+	}
+	to := -1
+	if top := first(cur); d < 0 && top >= 0 && top < g.cursor {
+		to = top
+	}
+	for s := int(cur) + d; to < 0 && s >= int(store.SectionOverdue) && s <= int(store.SectionWeek); s += d {
+		to = first(store.AgendaSection(s))
+	}
+	if to >= 0 {
+		// The section's heading at the top of the list, as far as it goes.
+		g.cursor = to
+		g.offset = max(0, g.cursorRow()-1)
+		g.clamp()
+	}
+}
+
+// listHeight is the rows shown: the screen less the title, the column
+// heading and the legend.
+func (g *agenda) listHeight() int { return max(1, g.h-3) }
+
+func (g *agenda) move(d int) {
+	g.cursor += d
+	g.clamp()
+}
+
+// cursorRow is the row of the item under the cursor.
+func (g *agenda) cursorRow() int {
+	for r, row := range g.rows {
+		if !row.heading && row.item == g.cursor {
+			return r
+		}
+	}
+	return 0
+}
+
+func (g *agenda) clamp() {
+	g.cursor = min(max(g.cursor, 0), max(len(g.a.Items)-1, 0))
+	lh := g.listHeight()
+	r := g.cursorRow()
+	top := r
+	if r > 0 && g.rows[r-1].heading {
+		top = r - 1 // a section's first item shows with its heading
+	}
+	if top < g.offset {
+		g.offset = top
+	}
+	if r >= g.offset+lh {
+		g.offset = r - lh + 1
+	}
+	g.offset = max(0, min(g.offset, max(len(g.rows)-lh, 0)))
+}
+
+// agendaColumns are the widths of the agenda's columns.
+type agendaColumns struct {
+	date, when, kind, ref, subject, what, whose int
+	wide                                        bool
+}
+
+func (g *agenda) columns() agendaColumns {
+	c := agendaColumns{date: 10, kind: 7, ref: 9}
+	for _, it := range g.a.Items {
+		c.ref = max(c.ref, min(len(it.Ref), 16))
+	}
+	c.wide = g.w >= 110
+	fixed := 2 + c.date + 1 + c.kind + 1 + c.ref + 1
+	if c.wide {
+		c.when, c.kind, c.whose = 12, 14, 16
+		fixed = 2 + c.date + 1 + c.when + 1 + c.kind + 1 + c.ref + 1 + 1 + c.whose
+	}
+	rest := max(g.w-fixed-1, 16)
+	c.subject = min(rest*2/5, 24)
+	c.what = rest - c.subject
+	return c
+}
+
+// agendaKind is the kind as the narrow table writes it.
+func agendaKind(kind string, wide bool) string {
+	if kind == store.AgendaConsentReview && !wide {
+		return "review"
+	}
+	return kind
+}
+
+// agendaDate writes a date as "Mon 2 Nov", or in full outside this year.
+func agendaDate(d, today record.Date) string {
+	t := d.Time()
+	if t.IsZero() {
+		return string(d)
+	}
+	if t.Year() != today.Time().Year() {
+		return string(d)
+	}
+	return t.Format("Mon 2 Jan")
+}
+
+// agendaWhen says how far d is from today: "today", "in 3 days", "2 days ago".
+func agendaWhen(d, today record.Date) string {
+	switch n := daysBetween(today, d); {
+	case n == 0:
+		return "today"
+	case n == 1:
+		return "tomorrow"
+	case n == -1:
+		return "yesterday"
+	case n > 1:
+		return "in " + itoa(n) + " days"
+	default:
+		return commas(-n) + " days ago"
+	}
+}
+
+func (g *agenda) View() string {
+	st := g.env.st
+	today := g.env.today()
+	counts := map[store.AgendaSection]int{}
+	for _, it := range g.a.Items {
+		counts[it.Section]++
+	}
+	title := st.Title.Render("Agenda")
+	if g.loaded && g.err == "" {
+		title += st.Muted.Render(" · " + agendaDate(g.a.Today, today) + " – " + agendaDate(g.a.Until, today))
+	}
+	right := ""
+	if g.loaded && g.err == "" {
+		right = itoa(counts[store.SectionOverdue]) + " overdue · " + itoa(counts[store.SectionToday]) + " today · " +
+			itoa(counts[store.SectionWeek]) + " this week"
+	}
+	lines := []string{spread(title, st.Muted.Render(right), g.w)}
+
+	c := g.columns()
+	hdr := "  " + cell("DATE", c.date) + " "
+	if c.wide {
+		hdr += cell("WHEN", c.when) + " "
+	}
+	hdr += cell("KIND", c.kind) + " " + cell("REF", c.ref) + " " + cell("SUBJECT", c.subject) + " " + cell("WHAT", c.what)
+	if c.wide {
+		hdr += " " + cell("WHOSE", c.whose)
+	}
+	lines = append(lines, st.ColHeader.Render(fitLine(hdr, g.w)))
+
+	switch {
+	case !g.loaded:
+		lines = append(lines, st.Muted.Render("  Loading…"))
+	case g.err != "":
+		lines = append(lines, st.Error.Render("  "+g.err))
+	case len(g.a.Items) == 0:
+		lines = append(lines, "  Nothing overdue, nothing today or this week.")
+	default:
+		end := min(g.offset+g.listHeight(), len(g.rows))
+		for _, row := range g.rows[g.offset:end] {
+			if row.heading {
+				sec := agendaSections[row.section]
+				n := counts[sec.s]
+				count := " · " + itoa(n)
+				if n == 0 {
+					count = " · nothing"
+				}
+				lines = append(lines, fitLine(st.Section.Render(sec.name)+st.Muted.Render(count), g.w))
+				continue
+			}
+			lines = append(lines, g.itemLine(row.item, c, today))
+		}
+	}
+	for len(lines) < g.h-1 {
+		lines = append(lines, "")
+	}
+	legend := "enter opens the case, or the task · tab next section"
+	if n := len(g.a.Items); n > 0 {
+		legend += "   " + itoa(g.cursor+1) + "/" + itoa(n)
+	}
+	lines = append(lines, fitLine(st.Muted.Render(legend), g.w))
+	return strings.Join(lines, "\n")
+}
+
+// itemLine draws item i as one row of the table, cut to the width.
+func (g *agenda) itemLine(i int, c agendaColumns, today record.Date) string {
+	st := g.env.st
+	it := g.a.Items[i]
+	sel := i == g.cursor
+	what := it.What
+	if it.Conflict {
+		what = "≠ " + what
+	}
+	date := cell(agendaDate(it.Date, today), c.date)
+	if it.Section == store.SectionOverdue && !sel {
+		date = st.Overdue.Render(date)
+	}
+	mark := "  "
+	if sel {
+		mark = "▸ "
+	}
+	row := mark + date + " "
+	if c.wide {
+		row += cell(agendaWhen(it.Date, today), c.when) + " "
+	}
+	kind := cell(agendaKind(it.Kind, c.wide), c.kind)
+	if it.Kind == store.AgendaHearing && !sel {
+		kind = st.Warn.Render(kind)
+	}
+	row += kind + " " + cell(it.Ref, c.ref) + " " + cell(it.Subject, c.subject) + " " + cell(what, c.what)
+	if c.wide {
+		whose := cell(strings.Join(it.Whose, ", "), c.whose)
+		if !sel {
+			whose = st.Muted.Render(whose)
+		}
+		row += " " + whose
+	}
+	if sel {
+		return st.Selected.Render(fitLine(ansiStrip(row), g.w))
+	}
+	return fitLine(row, g.w)
+}
