@@ -205,6 +205,11 @@ func (r *recorder) ShortHelp() []key.Binding {
 		return []key.Binding{withHelp(k.PlayPause, "resume"), k.StopRec, k.AddMarker, withHelp(k.Back, "stop and leave")}
 	case r.snap.recording:
 		return []key.Binding{withHelp(k.PlayPause, "pause"), k.StopRec, k.AddMarker, withHelp(k.Back, "stop and leave")}
+	case r.snap.meta.Status != "draft" && r.snap.playing:
+		// Submitted or transcribed: it can be played, not changed.
+		return []key.Binding{withHelp(k.PlayPause, "pause"), k.SeekBack, k.SeekFwd, k.SeekStart, k.Back}
+	case r.snap.meta.Status != "draft":
+		return []key.Binding{withHelp(k.PlayPause, "play"), k.SeekBack, k.SeekFwd, k.SeekStart, k.Back}
 	case r.snap.playing:
 		return []key.Binding{withHelp(k.PlayPause, "pause"), k.SeekBack, k.SeekFwd, k.AddMarker, k.InsertRec, k.Overwrite, k.Back}
 	case r.snap.dur == 0:
@@ -684,7 +689,8 @@ func (r *recorder) View() string {
 		if r.markLive {
 			where += " of this take"
 		}
-		add(fitLine(st.FocusLbl.Render(where+": ")+r.input.View(), w))
+		// Keys now type the label, not commands: say so where the eye is.
+		add(fitLine(st.FocusLbl.Render(where+" · typing its label (enter sets it, esc skips): ")+r.input.View(), w))
 	case r.input != nil:
 		add(fitLine(st.FocusLbl.Render("Title: ")+r.input.View(), w))
 	case r.confirm == confirmOverwrite:
@@ -726,7 +732,17 @@ func (r *recorder) View() string {
 		add("")
 	}
 	label := func(s string) string { return st.Label.Render(cell(s, 12)) }
-	add(label("Position") + clock(r.pos) + " / " + clock(s.dur))
+	pos, total := r.pos, s.dur
+	if s.recording {
+		// The take grows the recording as it is made: where it is now,
+		// and how long the recording will be.
+		pos = s.take.base + r.elapsed
+		total = s.dur + r.elapsed
+		if s.take.mode == dictation.Overwrite {
+			total = max(s.dur, pos)
+		}
+	}
+	add(label("Position") + clock(pos) + " / " + clock(total))
 	add(r.bar(max(10, min(w, 100))))
 	if s.recording {
 		add(label("Level") + meter(r.level.RMS, max(10, min(w-24, 50))) + " " + dbText(r.level.RMS))
@@ -781,7 +797,11 @@ func (r *recorder) View() string {
 	}
 
 	// Markers.
-	add("", st.Section.Render("Markers ("+itoa(len(s.markers))+")")+st.Muted.Render("  m adds one at the position · enter jumps · D deletes"))
+	markerKeys := "  m adds one at the position · enter jumps · D deletes"
+	if s.meta.Status != "draft" {
+		markerKeys = "  enter jumps"
+	}
+	add("", st.Section.Render("Markers ("+itoa(len(s.markers))+")")+st.Muted.Render(markerKeys))
 	if len(s.markers) == 0 && len(s.take.marks) == 0 {
 		add(st.Muted.Render("  none"))
 	}

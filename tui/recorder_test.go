@@ -164,8 +164,12 @@ func TestDictateRecordAndList(t *testing.T) {
 	if s := p.screen(); !strings.Contains(s, "Level") || !strings.Contains(s, "Audio lost  ") {
 		t.Errorf("recording screen lacks the level meter or the audio-lost line:\n%s", s)
 	}
+	// The position moves with the take, and the length with it.
+	p.waitFor("the position past 0:01", func(s string) bool {
+		return regexp.MustCompile(`Position +0:0[1-9] / 0:0[1-9]`).MatchString(s)
+	})
 	p.key(runeKey('m'))
-	p.waitText("of this take:")
+	p.waitText("of this take · typing its label (enter sets it, esc skips):")
 	p.typeText("check the spelling")
 	p.key(keyEnter)
 	p.waitText("Marker set at 0:01 of this take.", "+0:01", "(placed when the take stops)")
@@ -364,14 +368,14 @@ func TestRecorderMarkersAndSubmit(t *testing.T) {
 
 	// Two markers: at the start, and 1 s in.
 	p.key(runeKey('m'))
-	p.waitText("Marker at 0:00:")
+	p.waitText("Marker at 0:00 · typing its label")
 	p.typeText("check the date")
 	p.key(keyEnter)
 	p.waitText("Marker set at 0:00.", "Markers (1)")
 	p.key(keyRight) // +5 s: clamped to the end
 	p.waitText("Position    0:03 / 0:03")
 	p.key(runeKey('m'))
-	p.waitText("Marker at 0:02:") // the last packet: a marker marks audio
+	p.waitText("Marker at 0:02 · typing its label") // the last packet: a marker marks audio
 	p.typeText("name of the school")
 	p.key(keyEnter)
 	p.waitText("Markers (2)", "name of the school")
@@ -401,6 +405,10 @@ func TestRecorderMarkersAndSubmit(t *testing.T) {
 	p.waitText("Submit this recording for typing?")
 	p.key(runeKey('y'))
 	p.waitText("Submitted for typing.", "submitted · high · court report")
+	// The keys that change a recording are gone from the key line.
+	if s := p.screen(); strings.Contains(s, "r record") || strings.Contains(s, "S submit") || strings.Contains(s, "m marker") {
+		t.Errorf("a submitted recording's key line offers changes:\n%s", s)
+	}
 	p.key(runeKey('r'))
 	p.waitText("This recording was submitted for typing: it can be played, not changed.")
 	p.key(keyEsc)
