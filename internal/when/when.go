@@ -509,18 +509,17 @@ func ParseTime(input string) (string, error) {
 	if herr != nil || merr != nil || len(hs) == 0 || len(hs) > 2 || hs[0] == '+' || hs[0] == '-' || ms[0] == '+' || ms[0] == '-' {
 		return bad("not a time I can read; try " + TimeFormats)
 	}
-	if m > 59 {
-		return bad(fmt.Sprintf("there is no minute %d in an hour", m))
-	}
 	switch {
+	case half == "" && h > 23:
+		return bad(fmt.Sprintf("there is no hour %d in a day", h))
 	case half != "" && (h < 1 || h > 12):
 		return bad(fmt.Sprintf("%d%sm is not a time: with am or pm the hour is 1 to 12", h, half))
+	case m > 59:
+		return bad(fmt.Sprintf("there is no minute %d in an hour", m))
 	case half == "a" && h == 12:
 		h = 0
 	case half == "p" && h < 12:
 		h += 12
-	case h > 23:
-		return bad(fmt.Sprintf("there is no hour %d in a day", h))
 	}
 	return fmt.Sprintf("%02d:%02d", h, m), nil
 }

@@ -219,6 +219,8 @@ func TestParseTime(t *testing.T) {
 		{"Midnight", "00:00", ""},
 		{"23:59", "23:59", ""},
 		{"24:00", "", "there is no hour 24 in a day"},
+		{"25:99", "", "there is no hour 25 in a day"},
+		{"2:99pm", "", "there is no minute 99 in an hour"},
 		{"14:60", "", "there is no minute 60 in an hour"},
 		{"13pm", "", "with am or pm the hour is 1 to 12"},
 		{"0am", "", "with am or pm the hour is 1 to 12"},
