@@ -394,7 +394,7 @@ func (e *entry) prompt() error {
 			label = strings.ReplaceAll(f.key, "_", " ")
 		}
 		if f.date {
-			label += " (e.g. " + e.a.dateOrder().Example() + " or 2026-12-14)"
+			label += ", e.g. " + e.a.dateOrder().Example() + " or 2026-12-14"
 		}
 		for {
 			var vals []string
