@@ -36,13 +36,13 @@ func (bundleCmd) Help() string {
 }
 
 func (c *bundleCmd) Run(a *app) error {
-	from, err := a.parseDate("--from", c.From)
+	from, err := a.parseDate("--from", c.From) // the error says what a date may be
 	if err != nil {
-		return cli.WithHint(err, "give a day as "+a.dateOrder().Formats())
+		return err
 	}
 	to, err := a.parseDate("--to", c.To)
 	if err != nil {
-		return cli.WithHint(err, "give a day as "+a.dateOrder().Formats())
+		return err
 	}
 	if from != "" && to != "" && to < from {
 		return cli.WithHint(fmt.Errorf("--to %s is before --from %s", to, from), "swap them")
