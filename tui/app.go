@@ -17,6 +17,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 
+	"github.com/fieldcase/fieldcase/internal/when"
 	"github.com/fieldcase/fieldcase/store"
 )
 
@@ -46,6 +47,9 @@ type Options struct {
 	// Now is the clock for dates ("today", overdue). Nil means time.Now;
 	// tests pin it.
 	Now func() time.Time
+	// DateOrder is how dates typed as numbers are read (14/12/2026 is
+	// DMY, the zero value).
+	DateOrder when.DateOrder
 	// Log receives diagnostics. The screen is not a log: point it at a file.
 	// Nil discards.
 	Log *slog.Logger
@@ -157,7 +161,7 @@ func New(opts Options) *Model {
 	e := &env{
 		vault: opts.Vault, name: opts.Vault.Name(), keys: newKeyMap(), st: newStyles(th, true), now: opts.Now,
 		log: opts.Log, draftDelay: opts.DraftDelay, demoPass: opts.DemoPassphrase, gate: newIOGate(),
-		audioDevice: opts.AudioDevice, saveAudioDevice: opts.SaveAudioDevice,
+		audioDevice: opts.AudioDevice, saveAudioDevice: opts.SaveAudioDevice, dateOrder: opts.DateOrder,
 	}
 	m := &Model{env: e, opts: opts, help: help.New(), width: 80, height: 24}
 	m.help.Styles = e.st.Help

@@ -473,7 +473,7 @@ func TestNoteValidation(t *testing.T) {
 	}
 	p.typeText("25:99")
 	p.key(keyCtrlS)
-	p.waitText(`time "25:99" is not HH:MM`, "some text")
+	p.waitText("✗ there is no hour 25 in a day", "some text")
 	p.key(keyCtrlC)
 	p.final()
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/internal/when"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -72,23 +74,23 @@ func (c *caseEdit) build(v record.Case) {
 	fs := &c.fs
 	fs.ref = f.text("Reference", v.Ref, "e.g. ASH-2026-014")
 	fs.subject = f.text("Subject", v.Subject, "child or adult the case is about")
-	fs.dob = f.text("Date of birth", string(v.DOB), "YYYY-MM-DD")
+	fs.dob = f.date("Date of birth", v.DOB)
 	fs.address = f.text("Address", v.Address, "")
 	fs.status = f.choice("Status", record.CaseStatuses, v.Status)
 	fs.risk = f.choice("Risk", record.Risks, v.Risk)
-	fs.nextVisit = f.text("Next visit", string(v.NextVisit), "YYYY-MM-DD")
+	fs.nextVisit = f.date("Next visit", v.NextVisit)
 	fs.team = f.text("Team", v.Team, "")
 	fs.workers = f.text("Workers", strings.Join(v.Workers, ", "), "comma-separated")
 	var people []string
 	for _, p := range v.People {
 		people = append(people, strings.Join(trimEmpty([]string{p.Name, p.Role, string(p.DOB), p.Phone}), " | "))
 	}
-	fs.people = f.area("People", strings.Join(people, "\n"), "one a line: name | role | born YYYY-MM-DD | phone", 4)
+	fs.people = f.area("People", strings.Join(people, "\n"), "one a line: name | role | date of birth | phone", 4)
 	var courts []string
 	for _, cd := range v.CourtDates {
 		courts = append(courts, strings.Join(trimEmpty([]string{string(cd.Date), cd.Hearing, cd.Court}), " | "))
 	}
-	fs.court = f.area("Court dates", strings.Join(courts, "\n"), "one a line: YYYY-MM-DD | hearing | court", 2)
+	fs.court = f.area("Court dates", strings.Join(courts, "\n"), "one a line: date | hearing | court", 2)
 	fs.summary = f.area("Summary", v.Summary, "", 3)
 	fs.children = f.text("Children", numOrEmpty(v.Weights.Children), "caseload weighting")
 	cx := ""
@@ -229,7 +231,8 @@ func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 	return c, cmd
 }
 
-// value builds the case from the form; a malformed field is an error.
+// value builds the case from the form; a malformed field is an error, a
+// *badField when it is shown at the field.
 func (c *caseEdit) value() (record.Case, error) {
 	fs := c.fs
 	v := c.orig // keeps fields the form does not show
@@ -246,13 +249,14 @@ func (c *caseEdit) value() (record.Case, error) {
 			v.Workers = append(v.Workers, w)
 		}
 	}
-	var err error
-	if v.DOB, err = record.ParseDate(fs.dob.value()); err != nil {
-		return v, fmt.Errorf("date of birth: %w", err)
+	dob, err := c.f.read(fs.dob)
+	next, nerr := c.f.read(fs.nextVisit) // both marked at once
+	if err = cmp.Or(err, nerr); err != nil {
+		return v, err
 	}
-	if v.NextVisit, err = record.ParseDate(fs.nextVisit.value()); err != nil {
-		return v, fmt.Errorf("next visit: %w", err)
-	}
+	v.DOB, v.NextVisit = record.Date(dob), record.Date(next)
+	c.f.setErr(fs.people, "")
+	c.f.setErr(fs.court, "")
 	v.People = nil
 	for i, line := range strings.Split(fs.people.value(), "\n") {
 		if strings.TrimSpace(line) == "" {
@@ -260,11 +264,11 @@ func (c *caseEdit) value() (record.Case, error) {
 		}
 		parts := splitBar(line, 4)
 		p := record.Person{Name: parts[0], Role: parts[1], Phone: parts[3]}
-		if p.DOB, err = record.ParseDate(parts[2]); err != nil {
-			return v, fmt.Errorf("people, line %d: %w", i+1, err)
+		if p.DOB, err = c.env.parseDate(parts[2]); err != nil {
+			return v, c.f.fail(fs.people, fmt.Sprintf("line %d: date of birth %q: %s", i+1, parts[2], when.Reason(err)))
 		}
 		if p.Name == "" {
-			return v, fmt.Errorf("people, line %d: a person needs a name", i+1)
+			return v, c.f.fail(fs.people, fmt.Sprintf("line %d: a person needs a name", i+1))
 		}
 		v.People = append(v.People, p)
 	}
@@ -275,8 +279,11 @@ func (c *caseEdit) value() (record.Case, error) {
 		}
 		parts := splitBar(line, 3)
 		cd := record.CourtDate{Hearing: parts[1], Court: parts[2]}
-		if cd.Date, err = record.ParseDate(parts[0]); err != nil || cd.Date == "" {
-			return v, fmt.Errorf("court dates, line %d: start with a date (YYYY-MM-DD)", i+1)
+		if parts[0] == "" {
+			return v, c.f.fail(fs.court, fmt.Sprintf("line %d: start with a date", i+1))
+		}
+		if cd.Date, err = c.env.parseDate(parts[0]); err != nil {
+			return v, c.f.fail(fs.court, fmt.Sprintf("line %d: %q: %s", i+1, parts[0], when.Reason(err)))
 		}
 		v.CourtDates = append(v.CourtDates, cd)
 	}
@@ -317,6 +324,10 @@ func atoiEmpty(s string) (int, error) {
 
 func (c *caseEdit) save() tea.Cmd {
 	v, err := c.value()
+	if cmd, ok := c.f.focusBad(err); ok {
+		c.errText = ""
+		return cmd
+	}
 	if err != nil {
 		c.errText = writeError(err)
 		return nil

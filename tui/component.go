@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/fieldcase/fieldcase/internal/when"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -146,6 +147,9 @@ type env struct {
 	demoPass   string
 	gate       *ioGate
 
+	// dateOrder is how dates typed as numbers are read.
+	dateOrder when.DateOrder
+
 	// audioDevice is the microphone chosen for this session ("" for the
 	// system's default); the settings screen changes it.
 	audioDevice string
@@ -178,6 +182,12 @@ func (e *env) io(cmd tea.Cmd) tea.Cmd {
 }
 
 func (e *env) today() record.Date { return record.DateOf(e.now()) }
+
+// parseDate reads a date as people type it (see package when): in the
+// agency's order, from today.
+func (e *env) parseDate(s string) (record.Date, error) {
+	return when.ParseDate(s, e.now(), e.dateOrder)
+}
 
 // Navigation messages: screens ask the root to move between screens with
 // these; the root builds and stacks the screens.

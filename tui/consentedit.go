@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -71,9 +72,9 @@ func (c *consentEdit) build(cv store.CaseView) {
 	c.other.hidden = func() bool { return c.person.value() != otherPerson }
 	c.scope = f.checks("Share with", record.ConsentScopes, nil)
 	c.dec = f.choice("Decision", record.Decisions, "given")
-	c.date = f.text("Date", string(c.env.today()), "YYYY-MM-DD")
+	c.date = f.date("Date", c.env.today())
 	c.cap = f.area("Capacity", "", "how capacity was assessed, if relevant", 2)
-	c.review = f.text("Review by", "", "YYYY-MM-DD")
+	c.review = f.date("Review by", "")
 	c.f = f
 	c.f.setSize(c.w, c.h-2)
 }
@@ -144,17 +145,18 @@ func (c *consentEdit) save() tea.Cmd {
 		Decision:     c.dec.value(),
 		CapacityNote: strings.TrimSpace(c.cap.value()),
 	}
-	var err error
-	if con.Date, err = record.ParseDate(c.date.value()); err == nil {
-		con.ReviewDate, err = record.ParseDate(c.review.value())
+	date, err := c.f.read(c.date)
+	review, rerr := c.f.read(c.review) // both marked at once
+	if err = cmp.Or(err, rerr); err != nil {
+		c.errText = ""
+		cmd, _ := c.f.focusBad(err)
+		return cmd
 	}
-	if err == nil {
-		if con.Date == "" {
-			con.Date = c.env.today()
-		}
-		err = con.Validate()
+	con.Date, con.ReviewDate = record.Date(date), record.Date(review)
+	if con.Date == "" {
+		con.Date = c.env.today()
 	}
-	if err != nil {
+	if err := con.Validate(); err != nil {
 		c.errText = writeError(err)
 		return nil
 	}

@@ -1,18 +1,29 @@
 package tui
 
 import (
+	"errors"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textarea"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/internal/when"
+	"github.com/fieldcase/fieldcase/record"
 )
 
 // form is the field list shared by the case, note, consent and task
 // editors: text inputs, choices (←/→), check boxes (space) and multi-line
 // areas; tab and shift+tab move between fields. It is a part of a screen,
 // not a screen.
+//
+// Date and time fields read what people type (14/12/2026, tomorrow, +7d,
+// mon, 2pm; see package when) and show what they read it as beside the
+// input. What is wrong with a field's value is shown under the field, not
+// at the top of the screen: when the field is left, and when the form is
+// saved (the screen then moves the focus to it); an edit clears it.
 type form struct {
 	env    *env
 	fields []*field
@@ -42,7 +53,22 @@ type field struct {
 	checked []bool // fieldChecks
 	lines   int    // fieldArea: height; 0 takes the space left
 	hidden  func() bool
+	// parse, for a date or time field, reads its text: the value to keep,
+	// what to show it as ("Mon 14 Dec 2026"), or why it cannot be read.
+	parse func(s string) (value, shown string, err error)
+	// err says what is wrong with the value, shown under the field.
+	err string
 }
+
+// dateW is the width of a date or time field's input: what is typed
+// there is short, and what it is read as is shown after it.
+const dateW = 18
+
+// badField is the error of a field whose value is wrong; the form shows
+// why under the field.
+type badField struct{ fd *field }
+
+func (b *badField) Error() string { return b.fd.label + ": " + b.fd.err }
 
 func newForm(e *env) *form { return &form{env: e, labelW: 14} }
 
@@ -58,6 +84,100 @@ func (f *form) text(label, value, hint string) *field {
 	fd := &field{label: label, hint: hint, kind: fieldText, input: in}
 	f.fields = append(f.fields, fd)
 	return fd
+}
+
+// date is a text field for a date as people type it, read in the
+// agency's order from today; what it is read as shows beside it.
+func (f *form) date(label string, value record.Date) *field {
+	fd := f.text(label, string(value), "")
+	e := f.env
+	fd.hint = "e.g. " + e.dateOrder.Example() + ", tomorrow, +7d, mon"
+	fd.parse = func(s string) (string, string, error) {
+		d, err := e.parseDate(s)
+		return string(d), when.Show(d), err
+	}
+	return fd
+}
+
+// clock is a text field for a time of day: 14:30, 2pm, 9.15am.
+func (f *form) clock(label, value string) *field {
+	fd := f.text(label, value, "")
+	fd.hint = "e.g. 14:30 or 2pm"
+	fd.parse = func(s string) (string, string, error) {
+		t, err := when.ParseTime(s)
+		return t, t, err
+	}
+	return fd
+}
+
+// read is a date or time field's value to keep ("" when empty). A value
+// that cannot be read is shown wrong at the field, and the error is a
+// *badField (see focusBad).
+func (f *form) read(fd *field) (string, error) {
+	v, _, err := fd.parse(fd.value())
+	if err != nil {
+		return "", f.fail(fd, when.Reason(err))
+	}
+	f.setErr(fd, "")
+	return v, nil
+}
+
+// fail shows why fd's value is wrong under it, and returns a *badField.
+func (f *form) fail(fd *field, why string) error {
+	f.setErr(fd, why)
+	return &badField{fd}
+}
+
+// setErr shows why under fd ("" clears it), making room for it.
+func (f *form) setErr(fd *field, why string) {
+	if fd.err != why {
+		fd.err = why
+		f.setSize(f.w, f.h)
+	}
+}
+
+// focusBad moves the focus to the field err is about, when it is a
+// *badField; ok says whether it was.
+func (f *form) focusBad(err error) (cmd tea.Cmd, ok bool) {
+	var bf *badField
+	if !errors.As(err, &bf) {
+		return nil, false
+	}
+	if i := slices.Index(f.fields, bf.fd); i >= 0 {
+		return f.setFocus(i), true
+	}
+	return nil, true
+}
+
+// errLines is fd's error as shown: under the input, wrapped.
+func (f *form) errLines(fd *field) []string {
+	if fd.err == "" {
+		return nil
+	}
+	indent := f.labelW + 1
+	if fd.kind == fieldArea {
+		indent = 2
+	}
+	var out []string
+	for _, l := range wrap("✗ "+fd.err, max(10, f.w-indent)) {
+		out = append(out, strings.Repeat(" ", indent)+l)
+	}
+	return out
+}
+
+// lines is how many lines the form takes, areas and errors included.
+func (f *form) lines() int {
+	n := 0
+	for _, fd := range f.fields {
+		if !fd.visible() {
+			continue
+		}
+		n += 1 + len(f.errLines(fd))
+		if fd.kind == fieldArea {
+			n += fd.area.Height()
+		}
+	}
+	return n
 }
 
 func (f *form) choice(label string, choices []string, value string) *field {
@@ -129,7 +249,11 @@ func (f *form) setFocus(i int) tea.Cmd {
 		fd.input.Blur()
 		fd.area.Blur()
 	}
-	f.focus = min(max(i, 0), len(f.fields)-1)
+	i = min(max(i, 0), len(f.fields)-1)
+	if prev := f.fields[f.focus]; i != f.focus && prev.parse != nil {
+		f.read(prev) // a date left wrong says so at once
+	}
+	f.focus = i
 	fd := f.fields[f.focus]
 	switch fd.kind {
 	case fieldText:
@@ -203,17 +327,20 @@ func (f *form) update(msg tea.Msg) (cmd tea.Cmd, changed bool) {
 			return nil, false
 		}
 	}
+	before := fd.value()
 	switch fd.kind {
 	case fieldText:
-		before := fd.input.Value()
 		fd.input, cmd = fd.input.Update(msg)
-		return cmd, fd.input.Value() != before
 	case fieldArea:
-		before := fd.area.Value()
 		fd.area, cmd = fd.area.Update(msg)
-		return cmd, fd.area.Value() != before
+	default:
+		return nil, false
 	}
-	return nil, false
+	if fd.value() == before {
+		return cmd, false
+	}
+	f.setErr(fd, "") // said again when the field is left or saved
+	return cmd, true
 }
 
 func (f *form) setSize(w, h int) {
@@ -230,11 +357,15 @@ func (f *form) setSize(w, h int) {
 		default:
 			fixed += 1
 		}
+		fixed += len(f.errLines(fd))
 	}
 	for _, fd := range f.fields {
 		switch fd.kind {
 		case fieldText:
 			fd.input.SetWidth(iw - 1)
+			if fd.parse != nil {
+				fd.input.SetWidth(min(dateW, iw-1))
+			}
 		case fieldArea:
 			fd.area.SetWidth(max(10, w-2))
 			if fd.lines > 0 {
@@ -269,7 +400,11 @@ func (f *form) view(h int) string {
 		label := lbl.Render(cell(mark+fd.label, f.labelW))
 		switch fd.kind {
 		case fieldText:
-			lines = append(lines, fitLine(label+" "+fd.input.View(), f.w))
+			line := label + " " + fd.input.View()
+			if fd.parse != nil {
+				line += " " + f.shown(fd)
+			}
+			lines = append(lines, fitLine(line, f.w))
 		case fieldChoice:
 			var parts []string
 			for j, c := range fd.choices {
@@ -311,6 +446,9 @@ func (f *form) view(h int) string {
 			lines = append(lines, fitLine(head, f.w))
 			lines = append(lines, strings.Split(fd.area.View(), "\n")...)
 		}
+		for _, l := range f.errLines(fd) {
+			lines = append(lines, fitLine(st.Error.Render(l), f.w))
+		}
 		if focused {
 			focusBottom = len(lines)
 		}
@@ -324,6 +462,20 @@ func (f *form) view(h int) string {
 	f.offset = max(0, min(f.offset, max(0, len(lines)-h)))
 	end := min(len(lines), f.offset+h)
 	return strings.Join(lines[f.offset:end], "\n")
+}
+
+// shown is what a date or time field's value is read as, beside it: its
+// hint when empty, nothing while it cannot be read (nor when it reads as
+// typed).
+func (f *form) shown(fd *field) string {
+	s := strings.TrimSpace(fd.value())
+	if s == "" {
+		return f.env.st.Muted.Render(fd.hint)
+	}
+	if _, shown, err := fd.parse(s); err == nil && shown != s {
+		return f.env.st.Muted.Render(shown)
+	}
+	return ""
 }
 
 // wrapParts joins parts with spaces into lines of at most w columns.

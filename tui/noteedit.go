@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 	"strings"
@@ -86,8 +87,8 @@ func newNoteEdit(e *env, msg editNoteMsg) *noteEdit {
 		kind = "visit"
 	}
 	n.kind = f.choice("Kind", record.NoteKinds, kind)
-	n.date = f.text("Date", string(d.Note.Date), "YYYY-MM-DD")
-	n.clock = f.text("Time", d.Note.Time, "HH:MM")
+	n.date = f.date("Date", d.Note.Date)
+	n.clock = f.clock("Time", d.Note.Time)
 	n.place = f.text("Place", d.Note.Place, "")
 	n.attendees = f.text("Attendees", strings.Join(d.Note.Attendees, ", "), "comma-separated")
 	n.tx = f.area("Note", d.Note.Text, "", 0)
@@ -350,11 +351,16 @@ func (n *noteEdit) write(f func() tea.Msg) tea.Cmd {
 // save validates the note and commits it with its draft.
 func (n *noteEdit) save() tea.Cmd {
 	d := n.current()
-	d.Note.Normalize(n.env.today())
-	if _, err := record.ParseDate(string(d.Note.Date)); err != nil {
-		n.errText = strings.TrimPrefix(err.Error(), record.ErrInvalid.Error()+": ")
-		return nil
+	date, err := n.f.read(n.date)
+	clock, terr := n.f.read(n.clock) // both marked at once
+	if err = cmp.Or(err, terr); err != nil {
+		n.errText = ""
+		cmd, _ := n.f.focusBad(err)
+		return cmd
 	}
+	// The draft keeps what was typed ("tomorrow"); the note, what it means.
+	d.Note.Date, d.Note.Time = record.Date(date), clock
+	d.Note.Normalize(n.env.today())
 	if err := d.Note.Validate(); err != nil {
 		n.errText = strings.TrimPrefix(err.Error(), record.ErrInvalid.Error()+": ")
 		return nil

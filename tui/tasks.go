@@ -94,7 +94,7 @@ func (t *tasks) startAdding() tea.Cmd {
 	f := newForm(t.env)
 	t.title = f.text("Title", "", "e.g. Statutory visit")
 	t.kind = f.choice("Kind", []string{"visit", "task"}, "visit")
-	t.due = f.text("Due", "", "YYYY-MM-DD")
+	t.due = f.date("Due", "")
 	f.setSize(t.w, 4)
 	t.adding = f
 	return f.start()
@@ -209,12 +209,13 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 
 func (t *tasks) add() tea.Cmd {
 	nt := record.Task{Title: strings.TrimSpace(t.title.value()), Kind: t.kind.value()}
-	var err error
-	nt.Due, err = record.ParseDate(t.due.value())
-	if err == nil {
-		err = nt.Validate()
-	}
+	due, err := t.adding.read(t.due)
 	if err != nil {
+		cmd, _ := t.adding.focusBad(err)
+		return cmd
+	}
+	nt.Due = record.Date(due)
+	if err := nt.Validate(); err != nil {
 		t.errText = writeError(err)
 		return nil
 	}
@@ -241,7 +242,7 @@ func (t *tasks) View() string {
 	}
 	formH := 0
 	if t.adding != nil {
-		formH = 5
+		formH = 1 + max(4, t.adding.lines()) // its heading, then the fields
 	}
 	listH := max(1, t.h-2-formH)
 	if !t.loaded {
@@ -266,7 +267,7 @@ func (t *tasks) View() string {
 		for ; lines < t.h-formH; lines++ {
 			out += "\n"
 		}
-		out += st.Section.Render("New task or visit") + st.Muted.Render("  ctrl+s or enter on the last field adds it") + "\n" + t.adding.view(4)
+		out += st.Section.Render("New task or visit") + st.Muted.Render("  ctrl+s or enter on the last field adds it") + "\n" + t.adding.view(formH-1)
 	}
 	return out
 }

@@ -21,8 +21,8 @@ import (
 type bundleCmd struct {
 	Case string `required:"" help:"Case reference or id."`
 	Out  string `required:"" type:"path" help:"Folder to write the bundle into (created; must be absent or empty)." placeholder:"DIR"`
-	From string `help:"Only records dated on or after this day (YYYY-MM-DD); the case summary is always in." placeholder:"DATE"`
-	To   string `help:"Only records dated on or before this day (YYYY-MM-DD)." placeholder:"DATE"`
+	From string `help:"Only records dated on or after this day (2026-12-14, 14/12/2026 in the date order, -3m…); the case summary is always in." placeholder:"DATE"`
+	To   string `help:"Only records dated on or before this day." placeholder:"DATE"`
 	// Offline leaves the log's proofs out rather than sync for them.
 	Offline bool          `help:"Do not sync for the server log's proofs (the bundle then says its records are not proved in the log)."`
 	Timeout time.Duration `default:"10m" help:"Give up syncing for the log's proofs after this long."`
@@ -36,13 +36,13 @@ func (bundleCmd) Help() string {
 }
 
 func (c *bundleCmd) Run(a *app) error {
-	from, err := record.ParseDate(c.From)
+	from, err := a.parseDate("--from", c.From) // the error says what a date may be
 	if err != nil {
-		return cli.WithHint(fmt.Errorf("--from: %w", err), "give a day as YYYY-MM-DD")
+		return err
 	}
-	to, err := record.ParseDate(c.To)
+	to, err := a.parseDate("--to", c.To)
 	if err != nil {
-		return cli.WithHint(fmt.Errorf("--to: %w", err), "give a day as YYYY-MM-DD")
+		return err
 	}
 	if from != "" && to != "" && to < from {
 		return cli.WithHint(fmt.Errorf("--to %s is before --from %s", to, from), "swap them")

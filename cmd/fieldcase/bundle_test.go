@@ -501,7 +501,7 @@ func TestBundleCommand(t *testing.T) {
 	}{
 		{env, []string{"bundle", "--case", "NOPE", "--out", filepath.Join(t.TempDir(), "x")}, "fieldcase: no case \"NOPE\"\nhint: "},
 		{env, []string{"bundle", "--case", "GAL-2026-0142", "--out", dir}, "fieldcase: the bundle's directory exists and is not empty: " + dir + "\nhint: write the bundle into a new folder\n"},
-		{env, []string{"bundle", "--case", "GAL-2026-0142", "--out", filepath.Join(t.TempDir(), "x"), "--from", "March"}, "fieldcase: --from: invalid record: date \"March\" is not YYYY-MM-DD\nhint: give a day as YYYY-MM-DD\n"},
+		{env, []string{"bundle", "--case", "GAL-2026-0142", "--out", filepath.Join(t.TempDir(), "x"), "--from", "March"}, "fieldcase: --from: invalid record: date \"March\": not a date I can read; try 14/12/2026, 2026-12-14, today, tomorrow, +7d, mon or 14 dec\n"},
 		{env, []string{"bundle", "--case", "GAL-2026-0142", "--out", filepath.Join(t.TempDir(), "x"), "--from", "2026-03-05", "--to", "2026-03-01"}, "fieldcase: --to 2026-03-01 is before --from 2026-03-05\nhint: swap them\n"},
 		{[]string{"FIELDCASE_VAULT=" + other, "FIELDCASE_PASSPHRASE=" + pass}, []string{"bundle", "--case", "R-9", "--out", filepath.Join(t.TempDir(), "x")},
 			"fieldcase: this laptop has no agency key: a bundle's signatures are checked against it\nhint: enrol this laptop"},

@@ -22,15 +22,15 @@ type caseCmd struct {
 
 type caseFields struct {
 	Subject *string `form:"subject" personal:"" prompt:"Subject (the child or adult the case is about)" help:"The child or adult the case is about."`
-	DOB     *string `name:"dob" form:"dob,date" personal:"" prompt:"Date of birth, YYYY-MM-DD" help:"Subject's date of birth, YYYY-MM-DD."`
+	DOB     *string `name:"dob" form:"dob,date" personal:"" prompt:"Date of birth" help:"Subject's date of birth: 14/12/2015 (in the date order, setting date_order), 2015-12-14 or 14 dec 2015."`
 	Address *string `form:"address" personal:"" prompt:"Address" help:"Address."`
 	Risk    *string `form:"risk" help:"Risk level: low, medium or high."`
 	Status  *string `form:"status" help:"Status: open, pending or closed."`
-	Due     *string `form:"due,date" help:"Next visit due (YYYY-MM-DD)."`
+	Due     *string `form:"due,date" help:"Next visit due: 14/12/2026 (in the date order), 2026-12-14, +7d, mon, 14 dec…"`
 	Summary *string `form:"summary,lines" personal:"" prompt:"Summary" help:"Short summary."`
 }
 
-func (f caseFields) apply(c *record.Case) error {
+func (f caseFields) apply(a *app, c *record.Case) error {
 	set := func(dst *string, src *string) {
 		if src != nil {
 			*dst = strings.TrimSpace(*src)
@@ -42,11 +42,12 @@ func (f caseFields) apply(c *record.Case) error {
 	set(&c.Status, f.Status)
 	set(&c.Summary, f.Summary)
 	for _, d := range []struct {
-		dst *record.Date
-		src *string
-	}{{&c.DOB, f.DOB}, {&c.NextVisit, f.Due}} {
+		dst  *record.Date
+		src  *string
+		flag string
+	}{{&c.DOB, f.DOB, "--dob"}, {&c.NextVisit, f.Due, "--due"}} {
 		if d.src != nil {
-			v, err := record.ParseDate(*d.src)
+			v, err := a.parseDate(d.flag, *d.src)
 			if err != nil {
 				return err
 			}
@@ -68,7 +69,7 @@ func (c *caseAddCmd) Run(a *app, kctx *kong.Context) error {
 		return err
 	}
 	cs := record.Case{Ref: c.Ref}
-	if err := c.apply(&cs); err != nil {
+	if err := c.apply(a, &cs); err != nil {
 		return err
 	}
 	if !e.asking() {
@@ -90,7 +91,7 @@ func (c *caseAddCmd) Run(a *app, kctx *kong.Context) error {
 		if err := e.prompt(); err != nil {
 			return err
 		}
-		if err := c.apply(&cs); err != nil {
+		if err := c.apply(a, &cs); err != nil {
 			return err
 		}
 	}
@@ -263,7 +264,7 @@ func (c *caseEditCmd) Run(a *app, kctx *kong.Context) error {
 	if _, err := a.entry(kctx, c.Form, nil); err != nil {
 		return err
 	}
-	if err := c.apply(&record.Case{}); err != nil { // before the passphrase is asked for
+	if err := c.apply(a, &record.Case{}); err != nil { // before the passphrase is asked for
 		return err
 	}
 	v, cv, err := a.unlockCase("fieldcase case edit", c.Ref)
@@ -272,7 +273,7 @@ func (c *caseEditCmd) Run(a *app, kctx *kong.Context) error {
 	}
 	defer v.Close()
 	k := cv.Value
-	if err := c.apply(&k); err != nil {
+	if err := c.apply(a, &k); err != nil {
 		return err
 	}
 	if c.NewRef != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/when"
 )
 
 // The settings file: $XDG_CONFIG_HOME/fieldcase/config.toml (by default
@@ -30,6 +31,7 @@ type config struct {
 	HighContrast *bool   `toml:"high_contrast,omitempty"`
 	AudioDevice  *string `toml:"audio_device,omitempty"`
 	Log          *string `toml:"log,omitempty"`
+	DateOrder    *string `toml:"date_order,omitempty"`
 }
 
 // setting is one key of the file.
@@ -97,6 +99,14 @@ var settings = []setting{
 			return err
 		},
 		get: func(c *config) (string, bool) { return deref(c.Log) }, unset: func(c *config) { c.Log = nil }},
+	{key: "date_order", text: true, help: "how all-number dates are read: dmy (14/12/2026), mdy (12/14/2026) or ymd (2026/12/14); default from the locale (LC_ALL, LC_TIME, LANG: mdy for en_US, dmy for most); 2026-12-14 is always read",
+		set: func(c *config, v string) error {
+			o, err := when.ParseOrder(v)
+			s := o.String()
+			c.DateOrder = &s
+			return err
+		},
+		get: func(c *config) (string, bool) { return deref(c.DateOrder) }, unset: func(c *config) { c.DateOrder = nil }},
 }
 
 func deref(s *string) (string, bool) {
@@ -248,6 +258,17 @@ func (a *app) checkSettings(kctx *kong.Context) error {
 	return nil
 }
 
+// dateOrder is the agency's order of all-number dates: the settings
+// file's date_order, else the locale's.
+func (a *app) dateOrder() when.DateOrder {
+	if a.config != nil && a.config.DateOrder != nil {
+		if o, err := when.ParseOrder(*a.config.DateOrder); err == nil {
+			return o
+		}
+	}
+	return when.LocaleOrder(a.getenv)
+}
+
 // configResolver gives flags their defaults from the settings file, unless
 // the flag's environment variable is set.
 func configResolver(a *app) kong.Resolver {
@@ -349,13 +370,16 @@ func (c *configShowCmd) Run(a *app) error {
 		if s.env != "" && a.getenv(s.env) != "" {
 			note += "; " + s.env + " is set and wins"
 		}
+		if _, ok := s.get(a.config); !ok && s.key == "date_order" {
+			note += "; now " + a.dateOrder().String() + ", from the locale"
+		}
 		fmt.Fprintf(tw, "%s\t# %s\n", line, note)
 	}
 	return tw.Flush()
 }
 
 type configSetCmd struct {
-	Key   string `arg:"" help:"The setting: vault, idle_lock, high_contrast, audio_device or log."`
+	Key   string `arg:"" help:"The setting: vault, idle_lock, high_contrast, audio_device, log or date_order."`
 	Value string `arg:"" help:"Its new value."`
 }
 

@@ -22,9 +22,9 @@ type consentAddCmd struct {
 	Person       *string  `form:"person" personal:"" prompt:"Whose decision it is (a name, or e.g. Mum)" help:"Whose decision it is."`
 	Scope        []string `form:"scope" oneof:"health,school,court,police,housing,family,other" prompt:"What sharing it covers (health, school, court, police, housing, family, other; commas between)" help:"What sharing it covers: health, school, court, police, housing, family, other (comma-separated or repeated; required)."`
 	Decision     *string  `form:"decision" enum:"given,refused,withdrawn" prompt:"Decision (given, refused or withdrawn)" help:"given, refused or withdrawn (required)."`
-	Date         *string  `form:"date,date" help:"Date of the decision (default today)."`
+	Date         *string  `form:"date,date" help:"Date of the decision (default today): 14/12/2026 (in the date order, setting date_order), 2026-12-14, yesterday, last fri…"`
 	CapacityNote *string  `name:"capacity-note" form:"capacity_note,lines" personal:"" prompt:"Note on their capacity to decide" help:"Note on the person's capacity to decide."`
-	ReviewDate   *string  `name:"review-date" form:"review_date,date" help:"When to review the decision."`
+	ReviewDate   *string  `name:"review-date" form:"review_date,date" help:"When to review the decision: a date, or +6m, +1y…"`
 }
 
 func (c *consentAddCmd) Run(a *app, kctx *kong.Context) error {
@@ -32,7 +32,7 @@ func (c *consentAddCmd) Run(a *app, kctx *kong.Context) error {
 	if err != nil {
 		return err
 	}
-	k, err := c.consent()
+	k, err := c.consent(a)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func (c *consentAddCmd) Run(a *app, kctx *kong.Context) error {
 		if err := e.prompt(); err != nil {
 			return err
 		}
-		if k, err = c.consent(); err != nil {
+		if k, err = c.consent(a); err != nil {
 			return err
 		}
 	}
@@ -64,12 +64,12 @@ func (c *consentAddCmd) Run(a *app, kctx *kong.Context) error {
 	return nil
 }
 
-func (c *consentAddCmd) consent() (record.Consent, error) {
-	date, err := record.ParseDate(orEmpty(c.Date))
+func (c *consentAddCmd) consent(a *app) (record.Consent, error) {
+	date, err := a.parseDate("--date", orEmpty(c.Date))
 	if err != nil {
 		return record.Consent{}, err
 	}
-	review, err := record.ParseDate(orEmpty(c.ReviewDate))
+	review, err := a.parseDate("--review-date", orEmpty(c.ReviewDate))
 	if err != nil {
 		return record.Consent{}, err
 	}

@@ -101,7 +101,7 @@ func (noteAddCmd) Help() string {
 
 func (consentCmd) Help() string {
 	return cli.Examples(
-		`fieldcase consent add --case R-1 --scope health,school --decision given --review-date 2027-06-01   # asks whose decision it is`,
+		`fieldcase consent add --case R-1 --scope health,school --decision given --review-date +6m   # asks whose decision it is`,
 		`fieldcase consent add --case R-1 --form consent.toml        # or the person and the rest in a form: see 'fieldcase help consent add'`,
 		`fieldcase consent list --case R-1`,
 		`fieldcase consent overview --json                # missing, refused, withdrawn or due for review`)
@@ -123,8 +123,8 @@ func (consentAddCmd) Help() string {
 
 func (taskCmd) Help() string {
 	return cli.Examples(
-		`fieldcase task add --case R-1 --kind visit --due 2026-12-01   # asks what is to be done`,
-		`fieldcase task add --case R-1 --kind visit --due 2026-12-01 --form task.toml   # title = "…"`,
+		`fieldcase task add --case R-1 --kind visit --due 14/12/2026   # asks what is to be done; dates in the date order (setting date_order)`,
+		`fieldcase task add --case R-1 --kind visit --due mon --form task.toml   # title = "…"; also tomorrow, +7d, 14 dec, 2026-12-14`,
 		`fieldcase task list --case R-1`,
 		`fieldcase task done --case R-1 01JD3M2X             # an id from 'task list', or a unique prefix`,
 		`fieldcase task done --case R-1 01JD3M2X --undo`)
@@ -136,7 +136,7 @@ func (taskAddCmd) Help() string {
 		`kind = "visit"`,
 		`due = 2026-12-01`,
 	) + cli.Examples(
-		`fieldcase task add --case R-1 --kind visit --due 2026-12-01   # on a terminal: asks what is to be done`,
+		`fieldcase task add --case R-1 --kind visit --due +2w   # on a terminal: asks what is to be done`,
 		`fieldcase task add --case R-1 --form task.toml`,
 		`fieldcase task add --case R-1 --due 2026-12-01 --form - < task.json`,
 		`fieldcase task add --case R-1 --title "Statutory visit"     # still works, but visible to others (ps) and kept in shell history`)

@@ -13,9 +13,12 @@ package main
 //   - the flags themselves, which older scripts use; their help says they
 //     are visible, and typing one on a terminal draws a warning.
 //
-// A command's fields are its flags tagged form:"KEY[,date][,lines]" (KEY
-// is the field's name in a form; date: a YYYY-MM-DD date, checked as the
-// form is read and as it is typed; lines: several lines at the prompt),
+// A command's fields are its flags tagged form:"KEY[,date][,time][,lines]"
+// (KEY is the field's name in a form; date: a date as people type them,
+// 14/12/2026 in the agency's order, 2026-12-14, tomorrow, +7d, mon… (see
+// package when), read as the form is read and as it is typed and kept as
+// YYYY-MM-DD; time: a time of day, 14:30 or 2pm, kept as HH:MM; lines:
+// several lines at the prompt),
 // each a *string or a []string that stays nil until given. personal:"" marks the flags that carry personal data,
 // prompt:"…" is the question asked for a field, oneof:"a,b" the values a
 // list's elements may take.
@@ -38,7 +41,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/fieldcase/fieldcase/internal/cli"
-	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/internal/when"
 )
 
 // visibleNote ends the help of every flag tagged personal.
@@ -60,6 +63,7 @@ type formField struct {
 	enum     []string      // the values a flag's enum allows, if any
 	personal bool
 	date     bool
+	clock    bool
 	lines    bool
 	prompt   string
 }
@@ -93,9 +97,11 @@ func (f formField) what() string {
 }
 
 // check validates one value as the flag's own parsing would: an enum's
-// values, a date's form. The error does not name the field. Whole records are checked by record's Validate
-// when they are saved, as for flags.
-func (f formField) check(v string) error {
+// values, a date's or a time's form. It returns the value to keep: a date
+// as YYYY-MM-DD (read in order, from today), a time as HH:MM, anything
+// else as given. The error does not name the field. Whole records are
+// checked by record's Validate when they are saved, as for flags.
+func (f formField) check(v string, order when.DateOrder) (string, error) {
 	parts := []string{v}
 	if f.isList() {
 		parts = splitList([]string{v})
@@ -106,15 +112,17 @@ func (f formField) check(v string) error {
 			for i, e := range f.enum {
 				quoted[i] = fmt.Sprintf("%q", e)
 			}
-			return fmt.Errorf("must be one of %s but got %q", strings.Join(quoted, ","), p)
+			return "", fmt.Errorf("must be one of %s but got %q", strings.Join(quoted, ","), p)
 		}
 	}
-	if f.date && v != "" {
-		if _, err := record.ParseDate(v); err != nil {
-			return err
-		}
+	switch {
+	case f.date && v != "":
+		d, err := when.ParseDate(v, time.Now(), order)
+		return string(d), err
+	case f.clock && v != "":
+		return when.ParseTime(v)
 	}
-	return nil
+	return v, nil
 }
 
 // splitList splits a list's values at commas, as --scope health,school.
@@ -142,7 +150,8 @@ func formFields(n *kong.Node) []formField {
 		f := formField{
 			key: key, flag: fl.Name, target: fl.Target,
 			personal: fl.Tag.Has("personal"), prompt: fl.Tag.Get("prompt"),
-			date: slices.Contains(strings.Split(opts, ","), "date"), lines: slices.Contains(strings.Split(opts, ","), "lines"),
+			date: slices.Contains(strings.Split(opts, ","), "date"), clock: slices.Contains(strings.Split(opts, ","), "time"),
+			lines: slices.Contains(strings.Split(opts, ","), "lines"),
 		}
 		if fl.Enum != "" {
 			f.enum = fl.EnumSlice()
@@ -276,8 +285,8 @@ func (e *entry) readForm(path string) error {
 		if f.given() {
 			return cli.WithHint(fmt.Errorf("%s is given twice: as %s and in the form", k, f.what()), "give each field once; the form is the place for personal data")
 		}
-		for _, v := range vals {
-			if err := f.check(v); err != nil {
+		for i, v := range vals {
+			if vals[i], err = f.check(v, e.a.dateOrder()); err != nil {
 				return fmt.Errorf("%s: %s: %w", src, k, err)
 			}
 		}
@@ -330,7 +339,7 @@ func formValue(v any, list bool) ([]string, error) {
 	case time.Time:
 		// BurntSushi/toml gives a date without a time this location.
 		if v.Location().String() != "date-local" {
-			return nil, errors.New("a date and time; want a date (YYYY-MM-DD)")
+			return nil, errors.New("a date and time; want a date (2026-12-14, or in quotes as typed: \"14/12/2026\", \"tomorrow\")")
 		}
 		return []string{v.Format("2006-01-02")}, nil
 	case []any:
@@ -384,6 +393,9 @@ func (e *entry) prompt() error {
 		if label == "" {
 			label = strings.ReplaceAll(f.key, "_", " ")
 		}
+		if f.date {
+			label += ", e.g. " + e.a.dateOrder().Example() + " or 2026-12-14"
+		}
 		for {
 			var vals []string
 			var err error
@@ -403,9 +415,9 @@ func (e *entry) prompt() error {
 				break
 			}
 			bad := false
-			for _, v := range vals {
-				if err := f.check(v); err != nil {
-					fmt.Fprintf(w, "%s: %s; try again.\n", label, strings.TrimPrefix(err.Error(), record.ErrInvalid.Error()+": "))
+			for i, v := range vals {
+				if vals[i], err = f.check(v, e.a.dateOrder()); err != nil {
+					fmt.Fprintf(w, "%s: %s; try again.\n", label, when.Reason(err))
 					bad = true
 					break
 				}

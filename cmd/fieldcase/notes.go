@@ -11,6 +11,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/when"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -53,8 +54,8 @@ type noteAddCmd struct {
 	Case string `required:"" help:"Case reference or id."`
 	formFlag
 	Kind     *string  `form:"kind" enum:"visit,phone,court,supervision" help:"visit, phone, court or supervision (default visit)."`
-	Date     *string  `form:"date,date" help:"Date of the contact (YYYY-MM-DD; default today)."`
-	Time     *string  `form:"time" help:"Time of the contact (HH:MM)."`
+	Date     *string  `form:"date,date" help:"Date of the contact (default today): 14/12/2026 (in the date order, setting date_order), 2026-12-14, yesterday, last fri…"`
+	Time     *string  `form:"time,time" help:"Time of the contact: 14:30, 2pm, 9.15am…"`
 	Place    *string  `form:"place" personal:"" help:"Where it happened."`
 	Attendee []string `form:"attendees" personal:"" help:"Someone present (repeat the flag for each)."`
 	TextFile string   `name:"text-file" help:"File with the note text, or - for standard input (or text in the form)." placeholder:"FILE|-"`
@@ -84,11 +85,15 @@ func (c *noteAddCmd) Run(a *app, kctx *kong.Context) error {
 	default:
 		return cli.WithHint(errors.New("a note needs text"), "give it with --text-file FILE (- for standard input), or as text in a form (--form FILE)")
 	}
-	date, err := record.ParseDate(orEmpty(c.Date))
+	date, err := a.parseDate("--date", orEmpty(c.Date))
 	if err != nil {
 		return err
 	}
-	n := record.Note{Kind: orEmpty(c.Kind), Date: date, Time: orEmpty(c.Time), Place: orEmpty(c.Place), Attendees: c.Attendee, Text: text, Author: orEmpty(c.Author)}
+	clock, err := when.ParseTime(orEmpty(c.Time))
+	if err != nil {
+		return fmt.Errorf("--time: %w", err)
+	}
+	n := record.Note{Kind: orEmpty(c.Kind), Date: date, Time: clock, Place: orEmpty(c.Place), Attendees: c.Attendee, Text: text, Author: orEmpty(c.Author)}
 	check := n
 	check.Normalize(today())
 	if err := check.Validate(); err != nil { // before the passphrase is asked for

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/fieldcase/fieldcase/internal/when"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -107,6 +108,17 @@ type taskJSON struct {
 }
 
 func today() record.Date { return record.DateOf(time.Now()) }
+
+// parseDate reads a date given to flag as people type them, 14/12/2026 in
+// the agency's order, tomorrow, +7d, mon… (see package when), from today.
+// A form's dates arrive already read, as YYYY-MM-DD, which it keeps.
+func (a *app) parseDate(flag, s string) (record.Date, error) {
+	d, err := when.ParseDate(s, time.Now(), a.dateOrder())
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flag, err)
+	}
+	return d, nil
+}
 
 func orDash(s string) string {
 	if s == "" {

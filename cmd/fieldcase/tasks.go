@@ -23,7 +23,7 @@ type taskAddCmd struct {
 	formFlag
 	Title *string `form:"title" personal:"" prompt:"What is to be done" help:"What is to be done (required)."`
 	Kind  *string `form:"kind" enum:"visit,task" help:"visit or task (default task)."`
-	Due   *string `form:"due,date" help:"Due date (YYYY-MM-DD)."`
+	Due   *string `form:"due,date" help:"Due date: 14/12/2026 (in the date order, setting date_order), 2026-12-14, tomorrow, +7d, mon, 14 dec…"`
 }
 
 func (c *taskAddCmd) Run(a *app, kctx *kong.Context) error {
@@ -31,7 +31,7 @@ func (c *taskAddCmd) Run(a *app, kctx *kong.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := c.task()
+	t, err := c.task(a)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (c *taskAddCmd) Run(a *app, kctx *kong.Context) error {
 		if err := e.prompt(); err != nil {
 			return err
 		}
-		if t, err = c.task(); err != nil {
+		if t, err = c.task(a); err != nil {
 			return err
 		}
 	}
@@ -61,8 +61,8 @@ func (c *taskAddCmd) Run(a *app, kctx *kong.Context) error {
 	return nil
 }
 
-func (c *taskAddCmd) task() (record.Task, error) {
-	due, err := record.ParseDate(orEmpty(c.Due))
+func (c *taskAddCmd) task(a *app) (record.Task, error) {
+	due, err := a.parseDate("--due", orEmpty(c.Due))
 	if err != nil {
 		return record.Task{}, err
 	}
