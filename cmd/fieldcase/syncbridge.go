@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fieldcase/fieldcase/internal/netwatch"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
@@ -131,6 +132,11 @@ func (b *syncBridge) start() {
 			b.log.Info("sync round failed", "err", st.LastError)
 		}
 	})
+	if ch, err := netwatch.Watch(ctx); err != nil {
+		b.log.Info("network changes not watched: the probes every few seconds remain", "err", err)
+	} else {
+		b.runner.NetChanges = ch
+	}
 	b.cancel, b.done = cancel, make(chan struct{})
 	go func() {
 		defer close(b.done)

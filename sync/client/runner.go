@@ -41,6 +41,10 @@ type Runner struct {
 	// Probe asks whether the server can be reached (default: the client's
 	// Ping).
 	Probe func(context.Context) error
+	// NetChanges, when not nil, receives when the machine's network
+	// changes (internal/netwatch): offline, the runner probes at once
+	// rather than at the next ProbeInterval.
+	NetChanges <-chan struct{}
 
 	kick     chan struct{}
 	mu       sync.Mutex
@@ -128,8 +132,9 @@ func (r *Runner) Run(ctx context.Context) {
 	}
 }
 
-// waitReachable probes the server every ProbeInterval until it answers or
-// a round is asked for (Kick). It reports false when ctx ended.
+// waitReachable probes the server every ProbeInterval, and at once when the
+// network changes, until it answers or a round is asked for (Kick). It
+// reports false when ctx ended.
 func (r *Runner) waitReachable(ctx context.Context) bool {
 	r.update(func(s *State) { s.Probing = true })
 	defer r.update(func(s *State) { s.Probing = false })
@@ -142,6 +147,8 @@ func (r *Runner) waitReachable(ctx context.Context) bool {
 		case <-r.kick:
 			t.Stop()
 			return true
+		case <-r.NetChanges:
+			t.Stop()
 		case <-t.C:
 		}
 		pctx, cancel := context.WithTimeout(ctx, r.ProbeTimeout)

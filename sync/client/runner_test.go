@@ -102,3 +102,49 @@ func TestRunnerServerTrouble(t *testing.T) {
 		t.Errorf("%d more requests within 2 s of a failed round; want a back-off", more)
 	}
 }
+
+// Offline, a change of the machine's network (netwatch) makes the runner
+// ask the server at once: with probes an hour apart, the laptop is back in
+// sync within seconds of the network change that brought the server back.
+func TestRunnerProbesOnNetworkChange(t *testing.T) {
+	t.Parallel()
+	s := synctest.StartServer(t)
+	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
+	c := newCase(t, a, "R-3")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := client.NewRunner(a.Syncer, time.Time{}, nil)
+	r.ProbeInterval = time.Hour
+	net := make(chan struct{}, 1)
+	r.NetChanges = net
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	first := waitState(t, r, 30*time.Second, "no first round", func(st client.State) bool { return !st.LastSync.IsZero() })
+
+	s.Kill()
+	addNote(t, a, c, "written with the network down")
+	r.Kick()
+	waitState(t, r, 30*time.Second, "not probing after the server went away", func(st client.State) bool { return st.Probing })
+	change := func() {
+		select {
+		case net <- struct{}{}:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the runner does not take network changes")
+		}
+	}
+	change() // while the server is still away: one failed probe, still probing
+	time.Sleep(time.Second)
+	if st := r.State(); !st.Probing || st.Online {
+		t.Errorf("after a network change with the server away: %+v", st)
+	}
+
+	s.Start()
+	change()
+	waitState(t, r, 10*time.Second, "not back in sync within 10 s of the network change", func(st client.State) bool {
+		return st.Online && st.LastSync.After(first.LastSync) && !st.Syncing
+	})
+	if n := a.V.OutboxLen(); n != 0 {
+		t.Errorf("%d changes still waiting after reconnecting", n)
+	}
+}
