@@ -246,8 +246,18 @@ func (t *teamScreen) Init() tea.Cmd {
 		}
 		return t.env.io(loadStoredTeamCmd(t.env.vault, t.ts, t.gen, t.env.now()))
 	}
-	if ts.changed != t.seen {
-		// An assignment or a policy edit: the server has the truth.
+	// Back on top (or the data synced). An answer that came while another
+	// screen was on top went to that screen and is lost: a load or a
+	// refresh under way then is asked for again.
+	lost := t.refreshing
+	t.refreshing = false
+	if !t.loaded && ts.tv == nil {
+		t.gen++
+		return t.env.io(loadStoredTeamCmd(t.env.vault, t.ts, t.gen, t.env.now()))
+	}
+	if ts.changed != t.seen || lost {
+		// An assignment or a policy edit: recount at once from the view
+		// as changed here, and ask the server, which has the truth.
 		t.seen = ts.changed
 		return tea.Batch(t.rebuild(), t.refresh())
 	}

@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -43,6 +44,7 @@ type fakeTeam struct {
 	stored     *protocol.TeamView
 	refreshErr error
 	block      chan struct{} // when set, Refresh waits for it to close
+	returned   chan struct{} // when set, closed when a Refresh returns
 	assignErr  error
 	assigns    []assignCall
 	policies   []policyCall
@@ -59,15 +61,22 @@ type policyCall struct {
 }
 
 func (f *fakeTeam) Refresh(ctx context.Context) (*protocol.TeamView, error) {
-	if f.block != nil {
+	f.mu.Lock()
+	block := f.block
+	f.mu.Unlock()
+	if block != nil {
 		select {
-		case <-f.block:
+		case <-block:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.returned != nil {
+		defer close(f.returned)
+		f.returned = nil
+	}
 	if f.refreshErr != nil {
 		return nil, f.refreshErr
 	}
@@ -325,16 +334,50 @@ func TestTeamReassign(t *testing.T) {
 	ref := s[strings.Index(s, "▸ ")+len("▸ "):]
 	ref = ref[:strings.Index(ref, " ")]
 
+	// The loads the picker should show: the team's rows and the case's
+	// weight under the policy, added up here.
+	loads := teamLoads(t, opts.Vault, ft)
+	moved, err := opts.Vault.CaseByRef(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weight := caseload.PolicyOf(ft.tv).Weight(moved.Value)
+	okafor, patel := loads["u-okafor"], loads["u-patel"]
+	row := func(w caseload.Worker, after float64, cases int) string {
+		return fmt.Sprintf("%d → %d %.1f → %.1f / %s", w.OpenCases, cases, w.Weighted, after, num(w.Capacity))
+	}
+	squeeze := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	waitRows := func(texts ...string) string {
+		t.Helper()
+		return p.waitFor(strings.Join(texts, " + "), func(s string) bool {
+			s = squeeze(s)
+			for _, x := range texts {
+				if !strings.Contains(s, x) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+
 	p.key(runeKey('a'))
-	p.waitText("Assign "+ref, "Held by: J. Okafor", "▸ J. Okafor")
+	waitRows("Assign "+ref, "Held by: J. Okafor · the case weighs "+num(weight), "▸ J. Okafor "+
+		row(okafor, okafor.Weighted, okafor.OpenCases)+" holds it · keeps it",
+		"S. Patel "+row(patel, patel.Weighted+weight, patel.OpenCases+1))
 	p.key(runeKey('G')) // S. Patel, last by name
 	p.waitText("▸ S. Patel")
 	p.key(runeKey(' '))
-	p.waitText("[x] also take it from")
+	// Ticked, the holder's row shows their load once the case is gone.
+	waitRows("[x] also take it from", "J. Okafor "+row(okafor, okafor.Weighted-weight, okafor.OpenCases-1)+" holds it · loses it")
 	p.key(keyEnter)
 	p.waitText("Give " + ref + " to S. Patel and take it from J. Okafor (the case key is rotated)? y / n")
 	p.key(runeKey('y'))
 	p.waitText(ref+" is now held by S. Patel.", "The case key was rotated: J. Okafor cannot read what is written from now on.")
+	// The loads have moved: S. Patel holds it now.
+	p.waitText("Held by: S. Patel")
+	waitRows("S. Patel "+row(caseload.Worker{OpenCases: patel.OpenCases + 1, Weighted: patel.Weighted + weight, Capacity: patel.Capacity},
+		patel.Weighted+weight, patel.OpenCases+1)+" holds it · keeps it",
+		"J. Okafor "+row(okafor.Lose(weight), okafor.Weighted, okafor.OpenCases))
 
 	as, _ := ft.calls()
 	if len(as) != 1 || !slices.Equal(as[0].add, []string{"S. Patel"}) || !slices.Equal(as[0].remove, []string{"J. Okafor"}) {
@@ -359,7 +402,59 @@ func TestTeamReassign(t *testing.T) {
 	// Back in J. Okafor's list the case has gone.
 	p.key(keyEsc)
 	p.waitText(fmt.Sprintf("J. Okafor · %d open cases", n-1))
+
+	// Back in the team view, the numbers are recomputed at once, before
+	// the server answers (its refresh is held back here).
+	ft.mu.Lock()
+	ft.block = make(chan struct{})
+	ft.mu.Unlock()
+	var once sync.Once
+	release := func() {
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		once.Do(func() { close(ft.block) })
+	}
+	t.Cleanup(release)
+	teamRow := func(name string, w caseload.Worker) string {
+		return fmt.Sprintf("%s %d %s %.1f/%s", name, w.OpenCases, loadBar(w.Load(), 10), w.Weighted, num(w.Capacity))
+	}
+	okaforAfter := caseload.Worker{OpenCases: okafor.OpenCases - 1, Weighted: okafor.Weighted - weight, Capacity: okafor.Capacity}
+	patelAfter := caseload.Worker{OpenCases: patel.OpenCases + 1, Weighted: patel.Weighted + weight, Capacity: patel.Capacity}
+	p.key(keyEsc)
+	s = p.waitFor("the team view with the case moved", func(s string) bool {
+		s = squeeze(s)
+		return strings.Contains(s, "refreshing…") &&
+			strings.Contains(s, teamRow("J. Okafor", okaforAfter)) &&
+			strings.Contains(s, teamRow("S. Patel", patelAfter))
+	})
+	if strings.Contains(squeeze(s), teamRow("J. Okafor", okafor)) {
+		t.Errorf("the team view still shows J. Okafor's load before the move:\n%s", s)
+	}
+	release()
+	p.waitText("updated 09:30")
+	s = squeeze(p.screen())
+	if !strings.Contains(s, teamRow("J. Okafor", okaforAfter)) || !strings.Contains(s, teamRow("S. Patel", patelAfter)) {
+		t.Errorf("after the server's refresh the loads are not the moved ones:\n%s", s)
+	}
 	p.quit()
+}
+
+// teamLoads are the rows of the fake team's view, by user id (the vault
+// unlocked).
+func teamLoads(t *testing.T, v *store.Vault, ft *fakeTeam) map[string]caseload.Worker {
+	t.Helper()
+	ft.mu.Lock()
+	tv := cloneTeamView(ft.tv)
+	ft.mu.Unlock()
+	rows, err := caseload.Build(v, tv, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]caseload.Worker{}
+	for _, w := range rows {
+		out[w.UserID] = w
+	}
+	return out
 }
 
 // caseIDOnScreenRef is the id of the case with that reference.
@@ -446,6 +541,46 @@ func TestTeamRefusedAndOffline(t *testing.T) {
 			"No team view on this device yet")
 		p.quit()
 	})
+}
+
+// TestTeamRefreshLeftBehind: a refresh still under way when the supervisor
+// opens a worker's cases answers that screen, not the team view; back in
+// the team view it is asked for again rather than waited for for ever.
+func TestTeamRefreshLeftBehind(t *testing.T) {
+	_, ft, opts := supervisorSetup(t)
+	ft.block = make(chan struct{})
+	var once sync.Once
+	release := func() {
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		once.Do(func() { close(ft.block) })
+	}
+	p := start(t, opts, 100, 30)
+	t.Cleanup(release)
+	p.unlock()
+	p.key(runeKey('T'))
+	p.waitText("refreshing… (showing the team view kept on this device)", "▸ M. Doherty")
+	p.key(keyEnter)
+	p.waitText("M. Doherty · 49 open cases")
+	ft.mu.Lock()
+	returned := make(chan struct{})
+	ft.returned = returned
+	ft.mu.Unlock()
+	release() // the refresh answers while the worker's cases are shown
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the refresh did not return")
+	}
+	// Its answer (built from the vault after Refresh returns) reaches the
+	// worker's cases; nothing on the screen shows it, so wait a while.
+	time.Sleep(time.Second)
+	ft.mu.Lock()
+	ft.tv.PolicyVersion = 9 // and the server's view has changed since
+	ft.mu.Unlock()
+	p.key(keyEsc)
+	p.waitText("updated 09:30", "policy v9")
+	p.quit()
 }
 
 // TestPolicyEdit: an invalid capacity is refused without asking the
