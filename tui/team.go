@@ -224,11 +224,16 @@ func (t *teamScreen) FullHelp() [][]key.Binding {
 	}
 }
 
-// HelpNote explains the columns and the weighting.
+// HelpNote explains every column, by the names narrow and wide windows
+// give them.
 func (t *teamScreen) HelpNote() string {
-	return "Load is the weighted caseload against the worker's capacity; ! marks overload. " + policyFormulaLine +
-		" Court: hearings within 14 days. ≠: records in conflict. Dict: recordings waiting for typing." +
-		" Last sync is the newest of the worker's devices; ! marks more than two days, or never."
+	return "Cases: the open cases the worker holds that this device can read. " +
+		"Load: their weighted caseload against their capacity (p shows how a case is weighed); ! after it: over capacity. " +
+		"Over (Overdue): cases whose next visit or task is past its date — not capacity. " +
+		"Court: cases with a hearing within 14 days. ≠ (Conflicts): records written apart on two devices, to resolve. " +
+		"Dict (Dictations): recordings waiting for typing. " +
+		"Last sync: the newest of the worker's devices; ! means over two days ago, or never. " +
+		"Wide windows add the load in per cent, the devices and cases not yet readable here; narrow ones leave out Dict, ≠, Court and the bar."
 }
 
 func (t *teamScreen) Init() tea.Cmd {

@@ -228,7 +228,7 @@ func TestTeamGolden(t *testing.T) {
 			check("team", p.waitText("Team caseloads · Demo Team North", "updated 09:30", "J. Okafor", "S. Patel"))
 
 			p.key(runeKey('?'))
-			check("team-help", p.waitText("Keys: Team", "case weighs base"))
+			check("team-help", p.waitText("Keys: Team", "Over (Overdue)"))
 			p.key(keyEsc)
 			p.waitText("updated 09:30")
 
