@@ -207,8 +207,8 @@ func supervisorSetup(t *testing.T) (*store.Vault, *fakeTeam, Options) {
 
 var keyBackspace = tea.KeyPressMsg{Code: tea.KeyBackspace}
 
-// TestTeamGolden renders the team view, a worker's cases, the policy and
-// the consent overview of a supervisor at 80×24 and 160×48, and compares
+// TestTeamGolden renders the team view, a worker's cases and the policy of
+// a supervisor at 80×24 and 160×48, and compares
 // them, ANSI stripped, with testdata/TestTeamGolden/<size>/<screen>.golden
 // (-update rewrites). The team view must fit every width it is given.
 func TestTeamGolden(t *testing.T) {
@@ -244,11 +244,6 @@ func TestTeamGolden(t *testing.T) {
 			p.key(keyEsc)
 			p.waitText("200 cases · sorted by")
 
-			p.key(runeKey('C'))
-			check("consents", p.waitText("Consent problems", "problems in"))
-			p.key(keyEsc)
-			p.waitText("200 cases · sorted by")
-
 			// Other widths: the team view always fits.
 			p.key(runeKey('T'))
 			p.waitText("updated 09:30")
@@ -259,6 +254,53 @@ func TestTeamGolden(t *testing.T) {
 					return len(l) == sz.h && len([]rune(strings.TrimRight(l[0], " "))) <= w && strings.Contains(s, "J. Okafor")
 				})
 				assertFits(t, fmt.Sprintf("team at %d", w), s, w, sz.h)
+			}
+			p.quit()
+		})
+	}
+}
+
+// TestConsentGolden renders a supervisor's consent overview at 80×24 and
+// 120×40: as it opens, sorted by review date, filtered, and its help; and
+// compares them, ANSI stripped, with testdata/TestConsentGolden/<size>/
+// (-update rewrites). It must fit every width it is given.
+func TestConsentGolden(t *testing.T) {
+	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			_, _, opts := supervisorSetup(t)
+			p := start(t, opts, sz.w, sz.h)
+			check := func(name, screen string) {
+				t.Helper()
+				assertFits(t, name, screen, sz.w, sz.h)
+				t.Run(name, func(t *testing.T) { golden.RequireEqual(t, screen) })
+			}
+			p.unlock()
+			p.notesLoaded()
+			p.key(runeKey('C'))
+			check("consents", p.waitText("Consent problems · sorted by case", "problems in", "SCOPE"))
+			p.key(runeKey('o'))
+			p.waitText("sorted by person")
+			p.key(runeKey('o'))
+			p.waitText("sorted by decision")
+			p.key(runeKey('o'))
+			p.waitText("sorted by review date")
+			p.key(runeKey('g'))
+			check("consents-review", p.waitText("sorted by review date", "   1/302"))
+			p.key(runeKey('/'))
+			p.typeText("police ref")
+			check("consents-filter", p.waitText("matches", "/ police ref"))
+			p.key(keyEnter)
+			p.key(runeKey('?'))
+			check("consents-help", p.waitText("Keys: Consent overview", "Scope is what the decision covers"))
+			p.key(keyEsc)
+			p.waitText("/ police ref")
+			for _, w := range []int{40, 50, 60, 79, 100, 109, 110, 160} {
+				p.tm.Send(tea.WindowSizeMsg{Width: w, Height: sz.h})
+				s := p.waitFor(fmt.Sprintf("consents at %d", w), func(s string) bool {
+					l := strings.Split(s, "\n")
+					return len(l) == sz.h && len([]rune(strings.TrimRight(l[0], " "))) <= w && strings.Contains(s, "PERSON")
+				})
+				assertFits(t, fmt.Sprintf("consents at %d", w), s, w, sz.h)
 			}
 			p.quit()
 		})
@@ -667,9 +709,39 @@ func TestConsentOverview(t *testing.T) {
 			row = l
 		}
 	}
-	if row == "" || !strings.Contains(row, target.Value.Ref) {
-		t.Errorf("no refused row for %s %s:\n%s", target.Value.Ref, target.Value.Subject, s)
+	if row == "" || !strings.Contains(row, target.Value.Ref) || !strings.Contains(row, " health ") {
+		t.Errorf("no refused row for %s %s with its scope:\n%s", target.Value.Ref, target.Value.Subject, s)
 	}
+	// Filter: the case's reference and the scope find only its problems
+	// about health; the cursor goes to the best match.
+	p.key(runeKey('/'))
+	p.typeText(target.Value.Ref + " health")
+	s = p.waitText("/ "+target.Value.Ref+" health", "▸ "+target.Value.Ref)
+	for _, l := range strings.Split(s, "\n")[4:] {
+		if strings.Contains(l, "DEMO-") && !strings.Contains(l, target.Value.Ref) {
+			t.Errorf("the filter shows another case: %q\n%s", l, s)
+		}
+	}
+	if !strings.Contains(s, "1 match") && !strings.Contains(s, "matches") {
+		t.Errorf("no count of matches:\n%s", s)
+	}
+	p.key(keyEnter) // done typing: the keys move again
+	p.key(runeKey('o'))
+	p.waitText("Consent problems · sorted by person · ", "/ "+target.Value.Ref+" health")
+	p.key(keyEsc) // clears the filter first
+	s = p.waitText("sorted by person", " problems in ")
+	if strings.Contains(s, "/ "+target.Value.Ref) {
+		t.Errorf("esc did not clear the filter:\n%s", s)
+	}
+	p.key(runeKey('/'))
+	p.typeText("zzzzqqq")
+	p.waitText("No consent problem matches “zzzzqqq”. Press esc to clear the filter.")
+	p.key(keyEsc)
+	p.waitText(" problems in ")
+	p.key(runeKey('/'))
+	p.typeText(target.Value.Ref + " refused")
+	p.waitText("▸ " + target.Value.Ref)
+	p.key(keyEnter)
 	p.key(keyEnter)
 	p.waitText(target.Value.Ref+"  ", "People", "Consent overview › "+target.Value.Ref)
 	p.key(keyEsc)
