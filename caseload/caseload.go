@@ -9,6 +9,7 @@ package caseload
 import (
 	"cmp"
 	"encoding/json"
+	"math"
 	"slices"
 	"time"
 
@@ -46,6 +47,35 @@ func (w Worker) Load() float64 {
 	}
 	return w.Weighted / w.Capacity
 }
+
+// CaseWeight is what case c adds to the load of a worker holding it under
+// pol, and whether it counts at all: a closed case does not, nor a sealed
+// one (this device cannot read it yet). Build sums it over a worker's
+// cases; the reassignment picker moves it from one worker to another.
+func CaseWeight(pol record.Policy, c store.CaseView) (float64, bool) {
+	if c.Sealed || c.Value.Status == "closed" {
+		return 0, false
+	}
+	return pol.Weight(c.Value), true
+}
+
+// Gain is w once they hold one more open case of weight (see CaseWeight).
+func (w Worker) Gain(weight float64) Worker {
+	w.OpenCases++
+	w.Weighted = round2(w.Weighted + weight)
+	return w
+}
+
+// Lose is w once one of their open cases, of weight, is taken from them.
+func (w Worker) Lose(weight float64) Worker {
+	w.OpenCases = max(0, w.OpenCases-1)
+	w.Weighted = max(0, round2(w.Weighted-weight))
+	return w
+}
+
+// round2 keeps a sum of weights (each to hundredths) free of binary
+// fractions: 115 − 3.35 is 111.65, not 111.64999….
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
 // PolicyOf reads the team's policy from the team view, or the default.
 func PolicyOf(tv *protocol.TeamView) record.Policy {
@@ -107,12 +137,12 @@ func Build(v *store.Vault, tv *protocol.TeamView, today time.Time) ([]Worker, er
 				w.SealedCases++
 				continue
 			}
-			if c.Value.Status == "closed" {
+			weight, counts := CaseWeight(pol, c)
+			if !counts {
 				continue
 			}
 			w.Cases = append(w.Cases, c.ID)
-			w.OpenCases++
-			w.Weighted += pol.Weight(c.Value)
+			w = w.Gain(weight)
 			if c.Overdue(todayD) {
 				w.Overdue++
 			}

@@ -71,3 +71,39 @@ func TestBuild(t *testing.T) {
 		t.Errorf("last sync: ada %v never=%v, bob never=%v", got[0].LastSync, got[0].NeverSynced, got[1].NeverSynced)
 	}
 }
+
+// A case moving between workers: the weight Build counts for it leaves one
+// load and joins the other; closed and sealed cases weigh nothing.
+func TestCaseWeightMoves(t *testing.T) {
+	pol := record.DefaultPolicy()
+	mk := func(id string, c record.Case, sealed bool) store.CaseView {
+		return store.CaseView{Item: store.Item[record.Case]{ID: id, Value: c, Sealed: sealed}}
+	}
+	open := mk("c1", record.Case{Risk: "high", Weights: record.Weights{Children: 3, Complexity: 3, CourtStage: "proceedings", TravelMins: 60}}, false)
+	w, ok := CaseWeight(pol, open)
+	if !ok || w != 4.5 { // 1 + 0.5 + 1 + 0.75 + 0.75 + 0.5
+		t.Fatalf("CaseWeight = %v, %v; want 4.5, true", w, ok)
+	}
+	for _, c := range []store.CaseView{
+		mk("closed", record.Case{Status: "closed", Risk: "high"}, false),
+		mk("sealed", record.Case{}, true),
+	} {
+		if w, ok := CaseWeight(pol, c); ok || w != 0 {
+			t.Errorf("CaseWeight(%s) = %v, %v; want 0, false", c.ID, w, ok)
+		}
+	}
+	from := Worker{Name: "ada", OpenCases: 12, Weighted: 12.5, Capacity: 15}
+	to := Worker{Name: "bob", OpenCases: 9, Weighted: 11.1, Capacity: 15}
+	if g := to.Gain(w); g.OpenCases != 10 || g.Weighted != 15.6 || g.Load() <= 1 {
+		t.Errorf("bob gaining 4.5 = %d cases, %v (load %.3f); want 10, 15.6, over capacity", g.OpenCases, g.Weighted, g.Load())
+	}
+	if l := from.Lose(w); l.OpenCases != 11 || l.Weighted != 8 {
+		t.Errorf("ada losing 4.5 = %d cases, %v; want 11, 8", l.OpenCases, l.Weighted)
+	}
+	if l := (Worker{OpenCases: 0, Weighted: 1}).Lose(4.5); l.OpenCases != 0 || l.Weighted != 0 {
+		t.Errorf("losing more than held = %d, %v; want 0, 0", l.OpenCases, l.Weighted)
+	}
+	if to.OpenCases != 9 || to.Weighted != 11.1 {
+		t.Errorf("Gain changed the worker it was called on: %+v", to)
+	}
+}

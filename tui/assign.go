@@ -37,9 +37,10 @@ type (
 )
 
 // assignScreen gives a case to another caseworker of the team: a picker of
-// the team's caseworkers (with their load), and optionally takes it from
-// those holding it now (which rotates the case key: they cannot read what
-// is written afterwards). It needs the server.
+// the team's caseworkers, each with their load now and after the move
+// (weighed as the team view weighs it), and optionally takes it from those
+// holding it now (which rotates the case key: they cannot read what is
+// written afterwards). It needs the server.
 type assignScreen struct {
 	env     *env
 	ts      TeamService
@@ -48,6 +49,10 @@ type assignScreen struct {
 	subject string
 	tv      *protocol.TeamView
 	loads   map[string]caseload.Worker // by user id
+	weight  float64                    // what the case adds to a load (caseload.CaseWeight)
+	weighs  bool                       // whether it counts: not closed, readable here
+	sealed  bool
+	closed  bool
 	choices []protocol.TeamUser
 	cursor  int
 	remove  bool
@@ -77,7 +82,8 @@ func (a *assignScreen) ShortHelp() []key.Binding {
 	if a.confirm {
 		return []key.Binding{k.Yes, k.No}
 	}
-	return []key.Binding{k.Up, k.Down, withHelp(k.Toggle, "also take it from the holder"), withHelp(k.Open, "assign"), k.Back}
+	// Most used first: a narrow key line drops from the end.
+	return []key.Binding{withHelp(k.Open, "assign"), withHelp(k.Toggle, "also take it from the holder"), k.Up, k.Down, k.Back}
 }
 
 func (a *assignScreen) FullHelp() [][]key.Binding {
@@ -88,11 +94,24 @@ func (a *assignScreen) FullHelp() [][]key.Binding {
 	}
 }
 
+// HelpNote says what the loads mean.
+func (a *assignScreen) HelpNote() string {
+	return "Each worker's load is shown now → after the move, against their capacity, weighed as in the team view " +
+		"(its weighting policy, p there, says what a case weighs). A worker chosen takes the case on; with the box ticked, " +
+		"those holding it now give it up. ! marks a load over capacity after the move. Cases counts their open cases."
+}
+
 func (a *assignScreen) Init() tea.Cmd {
 	if a.loaded || a.ts == nil {
 		a.loaded = true
 		return nil
 	}
+	return a.load()
+}
+
+// load reads the case and the loads of the team view held (or the one kept
+// in the vault): at the start, and again after an assignment.
+func (a *assignScreen) load() tea.Cmd {
 	v, ts, id, tv, now := a.env.vault, a.ts, a.caseID, a.env.team.tv, a.env.now()
 	return a.env.io(func() tea.Msg {
 		msg := assignLoadedMsg{caseID: id, tv: tv}
@@ -159,7 +178,11 @@ func (a *assignScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 			}
 			return a, nil
 		}
-		a.ref, a.subject = msg.cv.Value.Ref, msg.cv.Value.Subject
+		if !msg.cv.Sealed {
+			a.ref, a.subject = msg.cv.Value.Ref, msg.cv.Value.Subject
+		}
+		a.sealed, a.closed = msg.cv.Sealed, !msg.cv.Sealed && msg.cv.Value.Status == "closed"
+		a.weight, a.weighs = caseload.CaseWeight(caseload.PolicyOf(msg.tv), msg.cv)
 		if a.env.team.tv == nil {
 			a.env.team.tv = msg.tv
 		}
@@ -190,7 +213,8 @@ func (a *assignScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 			a.result = append(a.result, "The case key was rotated: "+strings.Join(msg.removed, ", ")+
 				" cannot read what is written from now on.")
 		}
-		return a, nil
+		return a, a.load() // the loads have moved
+
 	case tea.KeyPressMsg:
 		if a.confirm {
 			switch {
@@ -320,6 +344,14 @@ func (a *assignScreen) View() string {
 	if len(names) == 0 {
 		held = "Held by: nobody in this team view"
 	}
+	switch {
+	case a.sealed:
+		held += " · unreadable on this device: its weight is not known"
+	case a.closed:
+		held += " · closed: it weighs nothing"
+	case a.weighs:
+		held += " · the case weighs " + num(a.weight)
+	}
 	lines = append(lines, fitLine(held, a.w))
 	switch {
 	case a.confirm:
@@ -354,38 +386,114 @@ func (a *assignScreen) View() string {
 	if len(a.choices) == 0 {
 		return strings.Join(append(lines, "No caseworkers in this team view."), "\n")
 	}
-	lines = append(lines, st.ColHeader.Render(fitLine("  "+cell("ASSIGN TO", 24)+" "+padLeft("CASES", 5)+"  LOAD", a.w)))
-	room := max(1, a.h-len(lines))
+	rows := make([]assignRow, len(a.choices))
+	for i := range a.choices {
+		rows[i] = a.row(i)
+	}
+	c := assignColumns(rows, a.w)
+	lines = append(lines, st.ColHeader.Render(fitLine("  "+cell("ASSIGN TO", c.name)+" "+padLeft("CASES", c.cases)+"  "+
+		cell("LOAD NOW → AFTER", c.load), a.w)))
+	room := max(1, a.h-len(lines)-1)
 	first := 0
 	if a.cursor >= room {
 		first = a.cursor - room + 1
 	}
-	for i := first; i < len(a.choices) && i < first+room; i++ {
-		u := a.choices[i]
-		mark := "  "
-		if i == a.cursor {
-			mark = "▸ "
-		}
-		load := ""
-		if w, ok := a.loads[u.ID]; ok {
-			load = fmt.Sprintf("%s %.1f/%s", loadBar(w.Load(), 10), w.Weighted, num(w.Capacity))
-			if w.Load() > 1 {
-				load += " !"
-			}
-		}
-		cases := ""
-		if w, ok := a.loads[u.ID]; ok {
-			cases = itoa(w.OpenCases)
-		}
-		row := mark + cell(u.Name, 24) + " " + padLeft(cases, 5) + "  " + load
-		if a.holds(u) {
-			row += " (holds it)"
-		}
-		if i == a.cursor {
-			lines = append(lines, st.Selected.Render(fitLine(row, a.w)))
-		} else {
-			lines = append(lines, fitLine(row, a.w))
+	for i := first; i < len(rows) && i < first+room; i++ {
+		line := rows[i].text(c)
+		switch {
+		case i == a.cursor:
+			lines = append(lines, st.Selected.Render(fitLine("▸ "+line, a.w)))
+		case rows[i].known && rows[i].after.Load() > 1:
+			lines = append(lines, fitLine("  "+st.Bad.Render(line), a.w))
+		default:
+			lines = append(lines, fitLine("  "+line, a.w))
 		}
 	}
+	lines = append(lines, st.Muted.Render(fitLine("Load: weighted caseload now → after the move / capacity · ! over capacity", a.w)))
 	return strings.Join(lines, "\n")
+}
+
+// assignRow is one worker of the picker: their load now and after the
+// move. A worker not holding the case takes it on if chosen; one holding
+// it gives it up when the box is ticked and someone else is chosen.
+type assignRow struct {
+	name       string
+	now, after caseload.Worker
+	known      bool // their load is known (the team view's rows)
+	holds      bool
+	loses      bool
+	numW       int // width of a weight, the same down the column
+}
+
+// row is the i-th choice with its loads.
+func (a *assignScreen) row(i int) assignRow {
+	u := a.choices[i]
+	r := assignRow{name: u.Name, holds: a.holds(u)}
+	r.now, r.known = a.loads[u.ID]
+	r.after = r.now
+	switch {
+	case !r.holds:
+		if a.weighs {
+			r.after = r.now.Gain(a.weight)
+		}
+	case a.remove && i != a.cursor:
+		r.loses = true
+		if a.weighs {
+			r.after = r.now.Lose(a.weight)
+		}
+	}
+	return r
+}
+
+// assignCols are the widths of the picker's columns.
+type assignCols struct{ name, cases, load, numW int }
+
+func assignColumns(rows []assignRow, w int) assignCols {
+	c := assignCols{cases: 7, numW: 3}
+	capW := 1
+	for _, r := range rows {
+		if !r.known {
+			continue
+		}
+		c.numW = max(c.numW, len(fmt.Sprintf("%.1f", r.now.Weighted)), len(fmt.Sprintf("%.1f", r.after.Weighted)))
+		c.cases = max(c.cases, len(itoa(r.now.OpenCases))+3+len(itoa(r.after.OpenCases)))
+		capW = max(capW, len(num(r.now.Capacity)))
+	}
+	c.load = max(len("LOAD NOW → AFTER"), 2*c.numW+3+3+capW+2)
+	const note = len("holds it · loses it")
+	c.name = min(24, max(10, w-2-1-c.cases-2-c.load-2-note))
+	return c
+}
+
+// loadText is "12.5 → 14.0 / 15", with " !" when over capacity after.
+func (r assignRow) loadText(numW int) string {
+	if !r.known {
+		return ""
+	}
+	s := padLeft(fmt.Sprintf("%.1f", r.now.Weighted), numW) + " → " + padLeft(fmt.Sprintf("%.1f", r.after.Weighted), numW) +
+		" / " + num(r.now.Capacity)
+	if r.after.Load() > 1 {
+		s += " !"
+	}
+	return s
+}
+
+// casesText is "39 → 40".
+func (r assignRow) casesText() string {
+	if !r.known {
+		return ""
+	}
+	return itoa(r.now.OpenCases) + " → " + itoa(r.after.OpenCases)
+}
+
+// text is the row without its cursor mark.
+func (r assignRow) text(c assignCols) string {
+	s := cell(r.name, c.name) + " " + padLeft(r.casesText(), c.cases) + "  " + cell(r.loadText(c.numW), c.load)
+	switch {
+	case r.loses:
+		s += "  holds it · loses it"
+	case r.holds:
+		s += "  holds it · keeps it"
+	}
+	return s
 }

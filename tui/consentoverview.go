@@ -1,9 +1,12 @@
 package tui
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/fieldcase/fieldcase/record"
@@ -23,20 +26,64 @@ func loadConsentIssuesCmd(v *store.Vault, today record.Date) tea.Cmd {
 	}
 }
 
-// consentOverview lists the consent problems of every open case the vault
-// holds, by case: people with no decision, refused or withdrawn decisions,
-// and reviews overdue. enter opens the case.
-type consentOverview struct {
-	env    *env
-	issues []store.ConsentIssue
-	loaded bool
-	err    string
-	cursor int
-	offset int
-	w, h   int
+// consentOrder is how the consent overview is sorted; the Sort key cycles
+// through them.
+type consentOrder int
+
+const (
+	consentByCase consentOrder = iota
+	consentByPerson
+	consentByDecision
+	consentByReview
+	numConsentOrders
+)
+
+func (o consentOrder) String() string {
+	switch o {
+	case consentByPerson:
+		return "person"
+	case consentByDecision:
+		return "decision"
+	case consentByReview:
+		return "review date"
+	}
+	return "case"
 }
 
-func newConsentOverview(e *env) *consentOverview { return &consentOverview{env: e} }
+// problemRank orders the problems worst first: a refusal or a withdrawal
+// stops work, a review due needs asking again, a missing decision needs
+// asking at all.
+var problemRank = map[string]int{"refused": 0, "withdrawn": 1, "review due": 2, "missing": 3}
+
+// consentOverview lists the consent problems of every open case the vault
+// holds: people with no decision, refused or withdrawn decisions, and
+// reviews overdue, with what each decision covers (its scope). Filter as
+// you type over case, subject, person, scope and decision; four sort
+// orders. enter opens the case.
+type consentOverview struct {
+	env       *env
+	issues    []store.ConsentIssue
+	hay       [][]rune // lower-case filter haystack per issue
+	shown     []int    // indexes into issues: filtered and sorted
+	scores    []int
+	filter    textinput.Model
+	filtering bool
+	order     consentOrder
+	loaded    bool
+	err       string
+	cursor    int // index into shown
+	offset    int
+	w, h      int
+}
+
+func newConsentOverview(e *env) *consentOverview {
+	f := textinput.New()
+	f.Prompt = "/ "
+	f.Placeholder = "case, person, scope or decision"
+	f.SetStyles(e.st.textinputStyles())
+	f.SetWidth(30)
+	return &consentOverview{env: e, filter: f}
+}
 
 func (c *consentOverview) Init() tea.Cmd {
 	return c.env.io(loadConsentIssuesCmd(c.env.vault, c.env.today()))
@@ -44,29 +91,52 @@ func (c *consentOverview) Init() tea.Cmd {
 
 func (c *consentOverview) Title() string { return "Consent overview" }
 
-func (c *consentOverview) Typing() bool { return false }
+func (c *consentOverview) Typing() bool { return c.filtering }
 
 func (c *consentOverview) SetSize(w, h int) {
 	c.w, c.h = w, h
+	c.filter.SetWidth(max(10, min(40, w-60))) // beside the title, its order and matches
 	c.clamp()
 }
 
 func (c *consentOverview) ShortHelp() []key.Binding {
 	k := c.env.keys
-	return []key.Binding{withHelp(k.Open, "open the case"), k.Up, k.Down, k.Back}
+	if c.filtering {
+		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done")), k.Up, k.Down,
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"))}
+	}
+	// Most used first: a narrow key line drops from the end.
+	return []key.Binding{withHelp(k.Open, "open the case"), k.Filter, k.Sort, k.Back}
 }
 
 func (c *consentOverview) FullHelp() [][]key.Binding {
 	k := c.env.keys
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{withHelp(k.Open, "open the case (c there records a decision)"), k.Back},
+		{withHelp(k.Open, "open the case (c there records a decision)"),
+			withHelp(k.Filter, "filter: case, subject, person, scope, decision"),
+			withHelp(k.Sort, "sort: case, person, decision, review date"), k.Back},
 	}
 }
 
-// HelpNote says what counts as a problem.
+// HelpNote says what counts as a problem and what the columns are.
 func (c *consentOverview) HelpNote() string {
-	return "Problems: missing (a person of the case with no decision), refused, withdrawn, review due (the review date has passed). Closed cases are left out."
+	return "Problems: missing (a person of the case with no decision), refused, withdrawn, review due (the review date has passed). " +
+		"Scope is what the decision covers: health, school, court, police, housing, family or other; a missing decision has none. " +
+		"Since is the date of the decision (wide windows); Review is when it is to be asked again. " +
+		"Sorted by decision, refusals come first, then withdrawals, reviews due and missing decisions. Closed cases are left out."
+}
+
+func (c *consentOverview) selected() (store.ConsentIssue, bool) {
+	if c.cursor < 0 || c.cursor >= len(c.shown) {
+		return store.ConsentIssue{}, false
+	}
+	return c.issues[c.shown[c.cursor]], true
+}
+
+// key identifies an issue across reloads, to keep the cursor on it.
+func issueKey(i store.ConsentIssue) string {
+	return i.CaseID + "\x00" + strings.ToLower(i.Person) + "\x00" + i.Scope + "\x00" + i.Problem
 }
 
 func (c *consentOverview) Update(msg tea.Msg) (component, tea.Cmd) {
@@ -79,15 +149,31 @@ func (c *consentOverview) Update(msg tea.Msg) (component, tea.Cmd) {
 			c.err = "Could not list consent problems: " + writeError(msg.err)
 			return c, nil
 		}
+		keep := ""
+		if is, ok := c.selected(); ok {
+			keep = issueKey(is)
+		}
 		c.err = ""
 		c.issues = msg.issues
-		c.clamp()
+		c.hay = make([][]rune, len(c.issues))
+		for i, is := range c.issues {
+			c.hay[i] = []rune(strings.ToLower(is.Ref + " " + is.Subject + " " + is.Person + " " + is.Scope + " " + is.Problem))
+		}
+		c.refilter(keep)
 		return c, nil
 	case notesLoadedMsg:
 		return c, c.Init()
 	case tea.KeyPressMsg:
+		if c.filtering {
+			return c.filterKey(msg)
+		}
 		switch {
 		case key.Matches(msg, k.Back):
+			if c.filter.Value() != "" {
+				c.filter.Reset()
+				c.refilter(c.selectedKey())
+				return c, nil
+			}
 			return c, back("", false)
 		case key.Matches(msg, k.Up):
 			c.move(-1)
@@ -98,16 +184,117 @@ func (c *consentOverview) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.PageDown):
 			c.move(c.listHeight())
 		case key.Matches(msg, k.Top):
-			c.move(-len(c.issues))
+			c.move(-len(c.shown))
 		case key.Matches(msg, k.Bottom):
-			c.move(len(c.issues))
+			c.move(len(c.shown))
+		case key.Matches(msg, k.Filter):
+			c.filtering = true
+			return c, c.filter.Focus()
+		case key.Matches(msg, k.Sort):
+			c.order = (c.order + 1) % numConsentOrders
+			c.refilter(c.selectedKey())
 		case key.Matches(msg, k.Open):
-			if c.cursor < len(c.issues) {
-				return c, cmdOf(openCaseMsg{CaseID: c.issues[c.cursor].CaseID})
+			if is, ok := c.selected(); ok {
+				return c, cmdOf(openCaseMsg{CaseID: is.CaseID})
 			}
 		}
 	}
 	return c, nil
+}
+
+func (c *consentOverview) selectedKey() string {
+	if is, ok := c.selected(); ok {
+		return issueKey(is)
+	}
+	return ""
+}
+
+func (c *consentOverview) filterKey(msg tea.KeyPressMsg) (component, tea.Cmd) {
+	k := c.env.keys
+	switch msg.String() {
+	case "esc":
+		c.filtering = false
+		c.filter.Blur()
+		c.filter.Reset()
+		c.refilter(c.selectedKey())
+		return c, nil
+	case "enter":
+		c.filtering = false
+		c.filter.Blur()
+		return c, nil
+	case "up", "down", "pgup", "pgdown":
+		switch {
+		case key.Matches(msg, k.Up):
+			c.move(-1)
+		case key.Matches(msg, k.Down):
+			c.move(1)
+		case key.Matches(msg, k.PageUp):
+			c.move(-c.listHeight())
+		case key.Matches(msg, k.PageDown):
+			c.move(c.listHeight())
+		}
+		return c, nil
+	}
+	before := c.filter.Value()
+	var cmd tea.Cmd
+	c.filter, cmd = c.filter.Update(msg)
+	if c.filter.Value() != before {
+		c.cursor, c.offset = 0, 0
+		c.refilter("")
+	}
+	return c, cmd
+}
+
+// refilter recomputes the shown rows from the filter and the order (best
+// matches first while filtering, as in the case list), keeping the cursor
+// on the issue keep when it is still shown.
+func (c *consentOverview) refilter(keep string) {
+	q := splitWords(strings.ToLower(c.filter.Value()))
+	c.shown = c.shown[:0]
+	c.scores = slices.Grow(c.scores[:0], len(c.issues))[:len(c.issues)]
+	for i := range c.issues {
+		if s, ok := fuzzyWords(q, c.hay[i]); ok {
+			c.scores[i] = s
+			c.shown = append(c.shown, i)
+		}
+	}
+	byOrder := func(a, b int) int {
+		x, y := &c.issues[a], &c.issues[b]
+		byCase := cmp.Compare(x.Ref, y.Ref)
+		switch c.order {
+		case consentByPerson:
+			return cmp.Or(cmp.Compare(strings.ToLower(x.Person), strings.ToLower(y.Person)), byCase)
+		case consentByDecision:
+			return cmp.Or(cmp.Compare(problemRank[x.Problem], problemRank[y.Problem]), byCase)
+		case consentByReview:
+			// Earliest review first (the most overdue); none last.
+			if (x.ReviewDate == "") != (y.ReviewDate == "") {
+				if x.ReviewDate == "" {
+					return 1
+				}
+				return -1
+			}
+			return cmp.Or(cmp.Compare(x.ReviewDate, y.ReviewDate), byCase)
+		}
+		return byCase // stable: a case's problems stay in the vault's order
+	}
+	if len(q) > 0 {
+		slices.SortStableFunc(c.shown, func(a, b int) int {
+			return cmp.Or(cmp.Compare(c.scores[b], c.scores[a]), byOrder(a, b))
+		})
+	} else {
+		slices.SortStableFunc(c.shown, byOrder)
+	}
+	c.cursor = 0
+	if keep != "" {
+		for i, idx := range c.shown {
+			if issueKey(c.issues[idx]) == keep {
+				c.cursor = i
+				break
+			}
+		}
+	}
+	c.clamp()
 }
 
 func (c *consentOverview) listHeight() int { return max(1, c.h-4) }
@@ -118,7 +305,7 @@ func (c *consentOverview) move(d int) {
 }
 
 func (c *consentOverview) clamp() {
-	c.cursor = min(max(c.cursor, 0), max(len(c.issues)-1, 0))
+	c.cursor = min(max(c.cursor, 0), max(len(c.shown)-1, 0))
 	lh := c.listHeight()
 	if c.cursor < c.offset {
 		c.offset = c.cursor
@@ -126,7 +313,7 @@ func (c *consentOverview) clamp() {
 	if c.cursor >= c.offset+lh {
 		c.offset = c.cursor - lh + 1
 	}
-	c.offset = max(0, min(c.offset, max(len(c.issues)-lh, 0)))
+	c.offset = max(0, min(c.offset, max(len(c.shown)-lh, 0)))
 }
 
 func orDash(s string) string {
@@ -136,20 +323,65 @@ func orDash(s string) string {
 	return s
 }
 
+// consentCols are the widths of the overview's columns; 0 hides one.
+type consentCols struct{ ref, subject, person, problem, scope, since, review int }
+
+// columns fit the table to the width: the review date, the decision and
+// who it is about always show; narrow, the decision's date goes first,
+// then the case's subject (the reference names the case), then the scope.
+func (c *consentOverview) columns() consentCols {
+	k := consentCols{ref: 9, problem: len("review due"), scope: len("housing"), review: 10}
+	for _, is := range c.issues {
+		k.ref = max(k.ref, min(len(is.Ref), 16))
+	}
+	if c.w >= 110 {
+		k.since = 10
+	}
+	fixed := func() int {
+		n := 2 + k.ref + 1 + k.problem + 1 + k.review
+		for _, x := range []int{k.scope, k.since} {
+			if x > 0 {
+				n += x + 1
+			}
+		}
+		return n
+	}
+	rest := c.w - fixed() - 1
+	switch {
+	case rest >= 30:
+		k.subject = min(36, rest/2)
+		k.person = min(30, rest-k.subject-1)
+	case rest >= 10:
+		// No room for both names: the person, whose decision it is.
+		k.person = min(30, rest)
+	default:
+		k.scope = 0
+		k.person = max(6, c.w-fixed()-1)
+	}
+	return k
+}
+
 func (c *consentOverview) View() string {
 	st := c.env.st
 	counts := map[string]int{}
 	cases := map[string]bool{}
 	for _, i := range c.issues {
-		counts[i.Problem]++
 		cases[i.CaseID] = true
 	}
-	title := st.Title.Render("Consent problems")
-	right := ""
-	if c.loaded && c.err == "" {
-		right = plural(len(c.issues), "problem", "problems") + " in " + plural(len(cases), "case", "cases")
+	for _, i := range c.shown {
+		counts[c.issues[i].Problem]++
 	}
-	lines := []string{spread(title, st.Muted.Render(right), c.w)}
+	filtered := c.filtering || c.filter.Value() != ""
+	title := st.Title.Render("Consent problems") + st.Muted.Render(" · sorted by "+c.order.String())
+	right := ""
+	switch {
+	case filtered:
+		title += st.Muted.Render(" · ") + plural(len(c.shown), "match", "matches")
+		right = c.filter.View()
+	case c.loaded && c.err == "":
+		right = st.Muted.Render(plural(len(c.issues), "problem", "problems") + " in " + plural(len(cases), "case", "cases"))
+	}
+	lines := []string{spread(title, right, c.w)}
 	var sum []string
 	for _, p := range []string{"missing", "refused", "withdrawn", "review due"} {
 		if counts[p] > 0 {
@@ -158,34 +390,37 @@ func (c *consentOverview) View() string {
 	}
 	lines = append(lines, fitLine(st.Muted.Render(strings.Join(sum, " · ")), c.w))
 
-	wide := c.w >= 110
-	refW, personW, problemW, scopeW, dateW := 10, 20, 10, 0, 0
-	subjW := max(8, c.w-2-refW-1-personW-1-problemW-1-10-1)
-	if wide {
-		scopeW, dateW = 10, 10
-		subjW = max(8, min(28, c.w-2-refW-1-personW-1-problemW-1-scopeW-1-dateW-1-10-1))
+	k := c.columns()
+	hdr := "  " + cell("REF", k.ref) + " "
+	if k.subject > 0 {
+		hdr += cell("SUBJECT", k.subject) + " "
 	}
-	hdr := "  " + cell("REF", refW) + " " + cell("SUBJECT", subjW) + " " + cell("PERSON", personW) + " " + cell("PROBLEM", problemW) + " "
-	if wide {
-		hdr += cell("SCOPE", scopeW) + " " + cell("SINCE", dateW) + " "
+	hdr += cell("PERSON", k.person) + " " + cell("PROBLEM", k.problem) + " "
+	if k.scope > 0 {
+		hdr += cell("SCOPE", k.scope) + " "
 	}
-	hdr += cell("REVIEW", 10)
+	if k.since > 0 {
+		hdr += cell("SINCE", k.since) + " "
+	}
+	hdr += cell("REVIEW", k.review)
 	lines = append(lines, st.ColHeader.Render(fitLine(hdr, c.w)))
 	switch {
 	case !c.loaded:
 		lines = append(lines, st.Muted.Render("  Loading…"))
 	case c.err != "":
-		lines = append(lines, st.Error.Render("  "+c.err))
+		lines = append(lines, st.Error.Render(fitLine("  "+c.err, c.w)))
 	case len(c.issues) == 0:
 		lines = append(lines, "  No consent problems in the open cases on this device.")
+	case len(c.shown) == 0:
+		lines = append(lines, fitLine("  No consent problem matches “"+c.filter.Value()+"”. Press esc to clear the filter.", c.w))
 	}
-	end := min(c.offset+c.listHeight(), len(c.issues))
+	end := min(c.offset+c.listHeight(), len(c.shown))
 	prevCase := ""
-	if c.offset > 0 {
-		prevCase = c.issues[c.offset-1].CaseID
+	if c.offset > 0 && c.offset <= len(c.shown) {
+		prevCase = c.issues[c.shown[c.offset-1]].CaseID
 	}
 	for i := c.offset; i < end; i++ {
-		is := c.issues[i]
+		is := c.issues[c.shown[i]]
 		sel := i == c.cursor
 		ref, subj := is.Ref, is.Subject
 		if is.CaseID == prevCase && !sel {
@@ -196,7 +431,7 @@ func (c *consentOverview) View() string {
 		if sel {
 			mark = "▸ "
 		}
-		problem := cell(is.Problem, problemW)
+		problem := cell(is.Problem, k.problem)
 		if !sel {
 			switch is.Problem {
 			case "refused", "withdrawn":
@@ -205,11 +440,18 @@ func (c *consentOverview) View() string {
 				problem = st.Warn.Render(problem)
 			}
 		}
-		row := mark + cell(ref, refW) + " " + cell(subj, subjW) + " " + cell(is.Person, personW) + " " + problem + " "
-		if wide {
-			row += cell(orDash(is.Scope), scopeW) + " " + cell(orDash(string(is.Date)), dateW) + " "
+		row := mark + cell(ref, k.ref) + " "
+		if k.subject > 0 {
+			row += cell(subj, k.subject) + " "
 		}
-		row += cell(orDash(string(is.ReviewDate)), 10)
+		row += cell(is.Person, k.person) + " " + problem + " "
+		if k.scope > 0 {
+			row += cell(orDash(is.Scope), k.scope) + " "
+		}
+		if k.since > 0 {
+			row += cell(orDash(string(is.Date)), k.since) + " "
+		}
+		row += cell(orDash(string(is.ReviewDate)), k.review)
 		if sel {
 			lines = append(lines, st.Selected.Render(fitLine(ansiStrip(row), c.w)))
 		} else {
@@ -219,8 +461,8 @@ func (c *consentOverview) View() string {
 	for len(lines) < c.h-1 {
 		lines = append(lines, "")
 	}
-	legend := "enter opens the case · c there records a decision"
-	if n := len(c.issues); n > c.listHeight() {
+	legend := "enter opens the case · c there records a decision · / filter · o sort"
+	if n := len(c.shown); n > c.listHeight() {
 		legend += "   " + itoa(c.cursor+1) + "/" + itoa(n)
 	}
 	lines = append(lines, fitLine(st.Muted.Render(legend), c.w))

@@ -224,11 +224,16 @@ func (t *teamScreen) FullHelp() [][]key.Binding {
 	}
 }
 
-// HelpNote explains the columns and the weighting.
+// HelpNote explains every column, by the names narrow and wide windows
+// give them.
 func (t *teamScreen) HelpNote() string {
-	return "Load is the weighted caseload against the worker's capacity; ! marks overload. " + policyFormulaLine +
-		" Court: hearings within 14 days. ≠: records in conflict. Dict: recordings waiting for typing." +
-		" Last sync is the newest of the worker's devices; ! marks more than two days, or never."
+	return "Cases: the open cases the worker holds that this device can read. " +
+		"Load: their weighted caseload against their capacity (p shows how a case is weighed); ! after it: over capacity. " +
+		"Over (Overdue): cases whose next visit or task is past its date — not capacity. " +
+		"Court: cases with a hearing within 14 days. ≠ (Conflicts): records written apart on two devices, to resolve. " +
+		"Dict (Dictations): recordings waiting for typing. " +
+		"Last sync: the newest of the worker's devices; ! means over two days ago, or never. " +
+		"Wide windows add the load in per cent, the devices and cases not yet readable here; narrow ones leave out Dict, ≠, Court and the bar."
 }
 
 func (t *teamScreen) Init() tea.Cmd {
@@ -246,8 +251,18 @@ func (t *teamScreen) Init() tea.Cmd {
 		}
 		return t.env.io(loadStoredTeamCmd(t.env.vault, t.ts, t.gen, t.env.now()))
 	}
-	if ts.changed != t.seen {
-		// An assignment or a policy edit: the server has the truth.
+	// Back on top (or the data synced). An answer that came while another
+	// screen was on top went to that screen and is lost: a load or a
+	// refresh under way then is asked for again.
+	lost := t.refreshing
+	t.refreshing = false
+	if !t.loaded && ts.tv == nil {
+		t.gen++
+		return t.env.io(loadStoredTeamCmd(t.env.vault, t.ts, t.gen, t.env.now()))
+	}
+	if ts.changed != t.seen || lost {
+		// An assignment or a policy edit: recount at once from the view
+		// as changed here, and ask the server, which has the truth.
 		t.seen = ts.changed
 		return tea.Batch(t.rebuild(), t.refresh())
 	}

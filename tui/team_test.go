@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -43,6 +44,7 @@ type fakeTeam struct {
 	stored     *protocol.TeamView
 	refreshErr error
 	block      chan struct{} // when set, Refresh waits for it to close
+	returned   chan struct{} // when set, closed when a Refresh returns
 	assignErr  error
 	assigns    []assignCall
 	policies   []policyCall
@@ -59,15 +61,22 @@ type policyCall struct {
 }
 
 func (f *fakeTeam) Refresh(ctx context.Context) (*protocol.TeamView, error) {
-	if f.block != nil {
+	f.mu.Lock()
+	block := f.block
+	f.mu.Unlock()
+	if block != nil {
 		select {
-		case <-f.block:
+		case <-block:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.returned != nil {
+		defer close(f.returned)
+		f.returned = nil
+	}
 	if f.refreshErr != nil {
 		return nil, f.refreshErr
 	}
@@ -198,8 +207,8 @@ func supervisorSetup(t *testing.T) (*store.Vault, *fakeTeam, Options) {
 
 var keyBackspace = tea.KeyPressMsg{Code: tea.KeyBackspace}
 
-// TestTeamGolden renders the team view, a worker's cases, the policy and
-// the consent overview of a supervisor at 80×24 and 160×48, and compares
+// TestTeamGolden renders the team view, a worker's cases and the policy of
+// a supervisor at 80×24 and 160×48, and compares
 // them, ANSI stripped, with testdata/TestTeamGolden/<size>/<screen>.golden
 // (-update rewrites). The team view must fit every width it is given.
 func TestTeamGolden(t *testing.T) {
@@ -219,7 +228,7 @@ func TestTeamGolden(t *testing.T) {
 			check("team", p.waitText("Team caseloads · Demo Team North", "updated 09:30", "J. Okafor", "S. Patel"))
 
 			p.key(runeKey('?'))
-			check("team-help", p.waitText("Keys: Team", "case weighs base"))
+			check("team-help", p.waitText("Keys: Team", "Over (Overdue)"))
 			p.key(keyEsc)
 			p.waitText("updated 09:30")
 
@@ -235,11 +244,6 @@ func TestTeamGolden(t *testing.T) {
 			p.key(keyEsc)
 			p.waitText("200 cases · sorted by")
 
-			p.key(runeKey('C'))
-			check("consents", p.waitText("Consent problems", "problems in"))
-			p.key(keyEsc)
-			p.waitText("200 cases · sorted by")
-
 			// Other widths: the team view always fits.
 			p.key(runeKey('T'))
 			p.waitText("updated 09:30")
@@ -250,6 +254,53 @@ func TestTeamGolden(t *testing.T) {
 					return len(l) == sz.h && len([]rune(strings.TrimRight(l[0], " "))) <= w && strings.Contains(s, "J. Okafor")
 				})
 				assertFits(t, fmt.Sprintf("team at %d", w), s, w, sz.h)
+			}
+			p.quit()
+		})
+	}
+}
+
+// TestConsentGolden renders a supervisor's consent overview at 80×24 and
+// 120×40: as it opens, sorted by review date, filtered, and its help; and
+// compares them, ANSI stripped, with testdata/TestConsentGolden/<size>/
+// (-update rewrites). It must fit every width it is given.
+func TestConsentGolden(t *testing.T) {
+	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			_, _, opts := supervisorSetup(t)
+			p := start(t, opts, sz.w, sz.h)
+			check := func(name, screen string) {
+				t.Helper()
+				assertFits(t, name, screen, sz.w, sz.h)
+				t.Run(name, func(t *testing.T) { golden.RequireEqual(t, screen) })
+			}
+			p.unlock()
+			p.notesLoaded()
+			p.key(runeKey('C'))
+			check("consents", p.waitText("Consent problems · sorted by case", "problems in", "SCOPE"))
+			p.key(runeKey('o'))
+			p.waitText("sorted by person")
+			p.key(runeKey('o'))
+			p.waitText("sorted by decision")
+			p.key(runeKey('o'))
+			p.waitText("sorted by review date")
+			p.key(runeKey('g'))
+			check("consents-review", p.waitText("sorted by review date", "   1/302"))
+			p.key(runeKey('/'))
+			p.typeText("police ref")
+			check("consents-filter", p.waitText("matches", "/ police ref"))
+			p.key(keyEnter)
+			p.key(runeKey('?'))
+			check("consents-help", p.waitText("Keys: Consent overview", "Scope is what the decision covers"))
+			p.key(keyEsc)
+			p.waitText("/ police ref")
+			for _, w := range []int{40, 50, 60, 79, 100, 109, 110, 160} {
+				p.tm.Send(tea.WindowSizeMsg{Width: w, Height: sz.h})
+				s := p.waitFor(fmt.Sprintf("consents at %d", w), func(s string) bool {
+					l := strings.Split(s, "\n")
+					return len(l) == sz.h && len([]rune(strings.TrimRight(l[0], " "))) <= w && strings.Contains(s, "PERSON")
+				})
+				assertFits(t, fmt.Sprintf("consents at %d", w), s, w, sz.h)
 			}
 			p.quit()
 		})
@@ -325,16 +376,50 @@ func TestTeamReassign(t *testing.T) {
 	ref := s[strings.Index(s, "▸ ")+len("▸ "):]
 	ref = ref[:strings.Index(ref, " ")]
 
+	// The loads the picker should show: the team's rows and the case's
+	// weight under the policy, added up here.
+	loads := teamLoads(t, opts.Vault, ft)
+	moved, err := opts.Vault.CaseByRef(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weight := caseload.PolicyOf(ft.tv).Weight(moved.Value)
+	okafor, patel := loads["u-okafor"], loads["u-patel"]
+	row := func(w caseload.Worker, after float64, cases int) string {
+		return fmt.Sprintf("%d → %d %.1f → %.1f / %s", w.OpenCases, cases, w.Weighted, after, num(w.Capacity))
+	}
+	squeeze := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	waitRows := func(texts ...string) string {
+		t.Helper()
+		return p.waitFor(strings.Join(texts, " + "), func(s string) bool {
+			s = squeeze(s)
+			for _, x := range texts {
+				if !strings.Contains(s, x) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+
 	p.key(runeKey('a'))
-	p.waitText("Assign "+ref, "Held by: J. Okafor", "▸ J. Okafor")
+	waitRows("Assign "+ref, "Held by: J. Okafor · the case weighs "+num(weight), "▸ J. Okafor "+
+		row(okafor, okafor.Weighted, okafor.OpenCases)+" holds it · keeps it",
+		"S. Patel "+row(patel, patel.Weighted+weight, patel.OpenCases+1))
 	p.key(runeKey('G')) // S. Patel, last by name
 	p.waitText("▸ S. Patel")
 	p.key(runeKey(' '))
-	p.waitText("[x] also take it from")
+	// Ticked, the holder's row shows their load once the case is gone.
+	waitRows("[x] also take it from", "J. Okafor "+row(okafor, okafor.Weighted-weight, okafor.OpenCases-1)+" holds it · loses it")
 	p.key(keyEnter)
 	p.waitText("Give " + ref + " to S. Patel and take it from J. Okafor (the case key is rotated)? y / n")
 	p.key(runeKey('y'))
 	p.waitText(ref+" is now held by S. Patel.", "The case key was rotated: J. Okafor cannot read what is written from now on.")
+	// The loads have moved: S. Patel holds it now.
+	p.waitText("Held by: S. Patel")
+	waitRows("S. Patel "+row(caseload.Worker{OpenCases: patel.OpenCases + 1, Weighted: patel.Weighted + weight, Capacity: patel.Capacity},
+		patel.Weighted+weight, patel.OpenCases+1)+" holds it · keeps it",
+		"J. Okafor "+row(okafor.Lose(weight), okafor.Weighted, okafor.OpenCases))
 
 	as, _ := ft.calls()
 	if len(as) != 1 || !slices.Equal(as[0].add, []string{"S. Patel"}) || !slices.Equal(as[0].remove, []string{"J. Okafor"}) {
@@ -359,7 +444,59 @@ func TestTeamReassign(t *testing.T) {
 	// Back in J. Okafor's list the case has gone.
 	p.key(keyEsc)
 	p.waitText(fmt.Sprintf("J. Okafor · %d open cases", n-1))
+
+	// Back in the team view, the numbers are recomputed at once, before
+	// the server answers (its refresh is held back here).
+	ft.mu.Lock()
+	ft.block = make(chan struct{})
+	ft.mu.Unlock()
+	var once sync.Once
+	release := func() {
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		once.Do(func() { close(ft.block) })
+	}
+	t.Cleanup(release)
+	teamRow := func(name string, w caseload.Worker) string {
+		return fmt.Sprintf("%s %d %s %.1f/%s", name, w.OpenCases, loadBar(w.Load(), 10), w.Weighted, num(w.Capacity))
+	}
+	okaforAfter := caseload.Worker{OpenCases: okafor.OpenCases - 1, Weighted: okafor.Weighted - weight, Capacity: okafor.Capacity}
+	patelAfter := caseload.Worker{OpenCases: patel.OpenCases + 1, Weighted: patel.Weighted + weight, Capacity: patel.Capacity}
+	p.key(keyEsc)
+	s = p.waitFor("the team view with the case moved", func(s string) bool {
+		s = squeeze(s)
+		return strings.Contains(s, "refreshing…") &&
+			strings.Contains(s, teamRow("J. Okafor", okaforAfter)) &&
+			strings.Contains(s, teamRow("S. Patel", patelAfter))
+	})
+	if strings.Contains(squeeze(s), teamRow("J. Okafor", okafor)) {
+		t.Errorf("the team view still shows J. Okafor's load before the move:\n%s", s)
+	}
+	release()
+	p.waitText("updated 09:30")
+	s = squeeze(p.screen())
+	if !strings.Contains(s, teamRow("J. Okafor", okaforAfter)) || !strings.Contains(s, teamRow("S. Patel", patelAfter)) {
+		t.Errorf("after the server's refresh the loads are not the moved ones:\n%s", s)
+	}
 	p.quit()
+}
+
+// teamLoads are the rows of the fake team's view, by user id (the vault
+// unlocked).
+func teamLoads(t *testing.T, v *store.Vault, ft *fakeTeam) map[string]caseload.Worker {
+	t.Helper()
+	ft.mu.Lock()
+	tv := cloneTeamView(ft.tv)
+	ft.mu.Unlock()
+	rows, err := caseload.Build(v, tv, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]caseload.Worker{}
+	for _, w := range rows {
+		out[w.UserID] = w
+	}
+	return out
 }
 
 // caseIDOnScreenRef is the id of the case with that reference.
@@ -448,6 +585,46 @@ func TestTeamRefusedAndOffline(t *testing.T) {
 	})
 }
 
+// TestTeamRefreshLeftBehind: a refresh still under way when the supervisor
+// opens a worker's cases answers that screen, not the team view; back in
+// the team view it is asked for again rather than waited for for ever.
+func TestTeamRefreshLeftBehind(t *testing.T) {
+	_, ft, opts := supervisorSetup(t)
+	ft.block = make(chan struct{})
+	var once sync.Once
+	release := func() {
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		once.Do(func() { close(ft.block) })
+	}
+	p := start(t, opts, 100, 30)
+	t.Cleanup(release)
+	p.unlock()
+	p.key(runeKey('T'))
+	p.waitText("refreshing… (showing the team view kept on this device)", "▸ M. Doherty")
+	p.key(keyEnter)
+	p.waitText("M. Doherty · 49 open cases")
+	ft.mu.Lock()
+	returned := make(chan struct{})
+	ft.returned = returned
+	ft.mu.Unlock()
+	release() // the refresh answers while the worker's cases are shown
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the refresh did not return")
+	}
+	// Its answer (built from the vault after Refresh returns) reaches the
+	// worker's cases; nothing on the screen shows it, so wait a while.
+	time.Sleep(time.Second)
+	ft.mu.Lock()
+	ft.tv.PolicyVersion = 9 // and the server's view has changed since
+	ft.mu.Unlock()
+	p.key(keyEsc)
+	p.waitText("updated 09:30", "policy v9")
+	p.quit()
+}
+
 // TestPolicyEdit: an invalid capacity is refused without asking the
 // server; a valid one is saved with the version the edit started from; a
 // stale version is reported.
@@ -532,9 +709,39 @@ func TestConsentOverview(t *testing.T) {
 			row = l
 		}
 	}
-	if row == "" || !strings.Contains(row, target.Value.Ref) {
-		t.Errorf("no refused row for %s %s:\n%s", target.Value.Ref, target.Value.Subject, s)
+	if row == "" || !strings.Contains(row, target.Value.Ref) || !strings.Contains(row, " health ") {
+		t.Errorf("no refused row for %s %s with its scope:\n%s", target.Value.Ref, target.Value.Subject, s)
 	}
+	// Filter: the case's reference and the scope find only its problems
+	// about health; the cursor goes to the best match.
+	p.key(runeKey('/'))
+	p.typeText(target.Value.Ref + " health")
+	s = p.waitText("/ "+target.Value.Ref+" health", "▸ "+target.Value.Ref)
+	for _, l := range strings.Split(s, "\n")[4:] {
+		if strings.Contains(l, "DEMO-") && !strings.Contains(l, target.Value.Ref) {
+			t.Errorf("the filter shows another case: %q\n%s", l, s)
+		}
+	}
+	if !strings.Contains(s, "1 match") && !strings.Contains(s, "matches") {
+		t.Errorf("no count of matches:\n%s", s)
+	}
+	p.key(keyEnter) // done typing: the keys move again
+	p.key(runeKey('o'))
+	p.waitText("Consent problems · sorted by person · ", "/ "+target.Value.Ref+" health")
+	p.key(keyEsc) // clears the filter first
+	s = p.waitText("sorted by person", " problems in ")
+	if strings.Contains(s, "/ "+target.Value.Ref) {
+		t.Errorf("esc did not clear the filter:\n%s", s)
+	}
+	p.key(runeKey('/'))
+	p.typeText("zzzzqqq")
+	p.waitText("No consent problem matches “zzzzqqq”. Press esc to clear the filter.")
+	p.key(keyEsc)
+	p.waitText(" problems in ")
+	p.key(runeKey('/'))
+	p.typeText(target.Value.Ref + " refused")
+	p.waitText("▸ " + target.Value.Ref)
+	p.key(keyEnter)
 	p.key(keyEnter)
 	p.waitText(target.Value.Ref+"  ", "People", "Consent overview › "+target.Value.Ref)
 	p.key(keyEsc)
