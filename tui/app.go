@@ -124,6 +124,7 @@ type Model struct {
 
 	width, height int
 	showHelp      bool
+	helpScroll    int // first line of the help shown, when it is taller than the window
 	help          help.Model
 	status        statusBar
 
@@ -391,12 +392,27 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case m.locking:
 		return m, nil // the screens are going: keys would act on a locked vault
 	case m.showHelp:
-		if key.Matches(msg, k.Help, k.HelpAny, k.Back, k.Quit) {
+		_, ch := m.contentSize()
+		switch {
+		case key.Matches(msg, k.Help, k.HelpAny, k.Back, k.Quit):
 			m.showHelp = false
+		case key.Matches(msg, k.Down):
+			m.helpScroll++
+		case key.Matches(msg, k.Up):
+			m.helpScroll--
+		case key.Matches(msg, k.PageDown):
+			m.helpScroll += max(1, ch-2)
+		case key.Matches(msg, k.PageUp):
+			m.helpScroll -= max(1, ch-2)
+		case key.Matches(msg, k.Top):
+			m.helpScroll = 0
+		case key.Matches(msg, k.Bottom):
+			m.helpScroll = 1 << 20 // clamped when drawn
 		}
+		m.helpScroll = max(m.helpScroll, 0)
 		return m, nil
 	case key.Matches(msg, k.HelpAny), key.Matches(msg, k.Help) && !typing:
-		m.showHelp = true
+		m.showHelp, m.helpScroll = true, 0
 		return m, nil
 	case key.Matches(msg, k.Quit) && !typing:
 		if n := m.status.waiting(); n > 0 && m.unlocked && !armed {
@@ -599,7 +615,7 @@ func (m *Model) render() string {
 
 	var body string
 	if m.showHelp {
-		body = fullHelp(m.env, m.top(), cw, ch)
+		body = m.scrolledHelp(fullHelp(m.env, m.top(), cw, ch), ch)
 	} else {
 		body = m.top().View()
 	}
@@ -620,6 +636,27 @@ func (m *Model) render() string {
 		fit(body, cw, ch) + "\n" +
 		m.status.View(w, m.unlocked) + "\n" +
 		m.footer(short, tail, w)
+}
+
+// scrolledHelp shows the window's worth of a help taller than the window,
+// from helpScroll, saying on its last line that there is more and how to
+// reach it.
+func (m *Model) scrolledHelp(help string, h int) string {
+	lines := strings.Split(strings.TrimRight(help, "\n"), "\n")
+	if len(lines) <= h || h < 2 {
+		m.helpScroll = 0
+		return help
+	}
+	m.helpScroll = min(m.helpScroll, len(lines)-(h-1))
+	shown := lines[m.helpScroll : m.helpScroll+h-1]
+	more := "↓ more below: j or pgdn scrolls"
+	switch {
+	case m.helpScroll+h-1 >= len(lines):
+		more = "↑ more above: k or pgup scrolls back"
+	case m.helpScroll > 0:
+		more = "↑↓ more above and below: j/k or pgup/pgdn scroll"
+	}
+	return strings.Join(shown, "\n") + "\n" + m.env.st.Muted.Render(more)
 }
 
 // footer is the key line: the screen's keys, as many as fit the width

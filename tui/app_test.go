@@ -545,3 +545,31 @@ func TestSyncNowQuitWarningAndLockKeys(t *testing.T) {
 	p.key(runeKey('q'))
 	p.final()
 }
+
+// A help taller than the window scrolls (j, pgdn, G) and says so, so the
+// keys at its end are never out of reach.
+func TestHelpScrolls(t *testing.T) {
+	v := openVault(t, demoVaultFile(t))
+	p := start(t, testOptions(t, v), 80, 16)
+	p.unlock()
+	p.waitText("cases · sorted by")
+	p.key(runeKey('?'))
+	s := p.waitText("Keys: Cases", "↓ more below: j or pgdn scrolls")
+	if strings.Contains(s, "Drafts are saved") {
+		t.Fatalf("the help's end shows in a 16-line window: nothing to scroll\n%s", s)
+	}
+	p.key(runeKey('j'))
+	p.waitText("↑↓ more above and below")
+	p.key(runeKey('G'))
+	p.waitText("Drafts are saved as you type", "↑ more above: k or pgup scrolls back")
+	p.key(runeKey('g'))
+	p.waitText("Keys: Cases", "↓ more below")
+	p.key(keyEsc)
+	p.waitText("cases · sorted by")
+	// Opened again, it starts at the top.
+	p.key(runeKey('?'))
+	p.waitText("Keys: Cases", "↓ more below")
+	p.key(keyEsc)
+	p.waitText("cases · sorted by")
+	p.quit()
+}
