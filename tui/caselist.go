@@ -258,39 +258,14 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 }
 
 func (l *caseList) filterKey(msg tea.KeyPressMsg) (component, tea.Cmd) {
-	k := l.env.keys
-	switch msg.String() {
-	case "esc":
-		l.filtering = false
-		l.filter.Blur()
-		l.filter.Reset()
-		l.refilter(l.selectedID())
-		return l, nil
-	case "enter":
-		l.filtering = false
-		l.filter.Blur()
-		return l, nil
-	case "up", "down", "pgup", "pgdown":
-		switch {
-		case key.Matches(msg, k.Up):
-			l.move(-1)
-		case key.Matches(msg, k.Down):
-			l.move(1)
-		case key.Matches(msg, k.PageUp):
-			l.move(-l.listHeight())
-		case key.Matches(msg, k.PageDown):
-			l.move(l.listHeight())
+	return l, filterKey(msg, l.env.keys, &l.filter, &l.filtering, l.move, l.listHeight(), func(cleared bool) {
+		if cleared {
+			l.refilter(l.selectedID())
+			return
 		}
-		return l, nil
-	}
-	before := l.filter.Value()
-	var cmd tea.Cmd
-	l.filter, cmd = l.filter.Update(msg)
-	if l.filter.Value() != before {
 		l.cursor, l.offset = 0, 0
 		l.refilter("")
-	}
-	return l, cmd
+	})
 }
 
 // refilter recomputes the shown rows from the filter and the sort order,

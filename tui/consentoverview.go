@@ -210,39 +210,14 @@ func (c *consentOverview) selectedKey() string {
 }
 
 func (c *consentOverview) filterKey(msg tea.KeyPressMsg) (component, tea.Cmd) {
-	k := c.env.keys
-	switch msg.String() {
-	case "esc":
-		c.filtering = false
-		c.filter.Blur()
-		c.filter.Reset()
-		c.refilter(c.selectedKey())
-		return c, nil
-	case "enter":
-		c.filtering = false
-		c.filter.Blur()
-		return c, nil
-	case "up", "down", "pgup", "pgdown":
-		switch {
-		case key.Matches(msg, k.Up):
-			c.move(-1)
-		case key.Matches(msg, k.Down):
-			c.move(1)
-		case key.Matches(msg, k.PageUp):
-			c.move(-c.listHeight())
-		case key.Matches(msg, k.PageDown):
-			c.move(c.listHeight())
+	return c, filterKey(msg, c.env.keys, &c.filter, &c.filtering, c.move, c.listHeight(), func(cleared bool) {
+		if cleared {
+			c.refilter(c.selectedKey())
+			return
 		}
-		return c, nil
-	}
-	before := c.filter.Value()
-	var cmd tea.Cmd
-	c.filter, cmd = c.filter.Update(msg)
-	if c.filter.Value() != before {
 		c.cursor, c.offset = 0, 0
 		c.refilter("")
-	}
-	return c, cmd
+	})
 }
 
 // refilter recomputes the shown rows from the filter and the order (best

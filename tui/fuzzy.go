@@ -3,7 +3,50 @@ package tui
 import (
 	"strings"
 	"unicode"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
 )
+
+// filterKey handles a key while a list screen's filter is being typed: esc
+// clears and closes it, enter closes it keeping the text, the arrows and
+// pages move the list's cursor (move, page rows at a time), and any other
+// key edits it. refilter runs when the text changed (cleared: by esc, so
+// the list keeps its row; else the list goes to its best match).
+func filterKey(msg tea.KeyPressMsg, k *keyMap, f *textinput.Model, filtering *bool, move func(int), page int, refilter func(cleared bool)) tea.Cmd {
+	switch msg.String() {
+	case "esc":
+		*filtering = false
+		f.Blur()
+		f.Reset()
+		refilter(true)
+		return nil
+	case "enter":
+		*filtering = false
+		f.Blur()
+		return nil
+	case "up", "down", "pgup", "pgdown":
+		switch {
+		case key.Matches(msg, k.Up):
+			move(-1)
+		case key.Matches(msg, k.Down):
+			move(1)
+		case key.Matches(msg, k.PageUp):
+			move(-page)
+		case key.Matches(msg, k.PageDown):
+			move(page)
+		}
+		return nil
+	}
+	before := f.Value()
+	var cmd tea.Cmd
+	*f, cmd = f.Update(msg)
+	if f.Value() != before {
+		refilter(false)
+	}
+	return cmd
+}
 
 // fuzzyWords matches every word of a query (split on spaces) against text,
 // in any order, and adds up their scores: "ashdown amelia" finds "Amelia
