@@ -312,6 +312,8 @@ type Recording struct {
 	Interrupted bool       `json:"interrupted,omitempty"` // cut short by a crash; holds what was committed
 	Author      string     `json:"author,omitempty"`
 	Transcript  string     `json:"transcript,omitempty"` // id of the note holding the transcript
+	Submitted   string     `json:"submitted,omitempty"`  // RFC 3339, when it was submitted for typing
+	Due         Date       `json:"due,omitempty"`        // when its transcript is due (set at submission)
 }
 
 // Validate checks a recording manifest.
@@ -331,5 +333,10 @@ func (r *Recording) Validate() error {
 	if len(r.Chunks) > 1<<20 {
 		return fmt.Errorf("%w: %d chunks", ErrInvalid, len(r.Chunks))
 	}
-	return nil
+	if r.Submitted != "" {
+		if _, err := time.Parse(time.RFC3339, r.Submitted); err != nil {
+			return fmt.Errorf("%w: submitted %q is not an RFC 3339 time", ErrInvalid, r.Submitted)
+		}
+	}
+	return r.Due.valid()
 }

@@ -17,6 +17,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 
+	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/when"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -50,6 +51,9 @@ type Options struct {
 	// DateOrder is how dates typed as numbers are read (14/12/2026 is
 	// DMY, the zero value).
 	DateOrder when.DateOrder
+	// DueRules give a dictation submitted here its due date by priority
+	// (nil: dictation.DefaultDueRules).
+	DueRules dictation.DueRules
 	// Log receives diagnostics. The screen is not a log: point it at a file.
 	// Nil discards.
 	Log *slog.Logger
@@ -162,7 +166,7 @@ func New(opts Options) *Model {
 	e := &env{
 		vault: opts.Vault, name: opts.Vault.Name(), keys: newKeyMap(), st: newStyles(th, true), now: opts.Now,
 		log: opts.Log, draftDelay: opts.DraftDelay, demoPass: opts.DemoPassphrase, gate: newIOGate(),
-		audioDevice: opts.AudioDevice, saveAudioDevice: opts.SaveAudioDevice, dateOrder: opts.DateOrder,
+		audioDevice: opts.AudioDevice, saveAudioDevice: opts.SaveAudioDevice, dateOrder: opts.DateOrder, dueRules: opts.DueRules,
 	}
 	m := &Model{env: e, opts: opts, help: help.New(), width: 80, height: 24}
 	m.help.Styles = e.st.Help

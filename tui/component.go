@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/when"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -149,6 +150,7 @@ type env struct {
 
 	// dateOrder is how dates typed as numbers are read.
 	dateOrder when.DateOrder
+	dueRules  dictation.DueRules
 
 	// audioDevice is the microphone chosen for this session ("" for the
 	// system's default); the settings screen changes it.

@@ -118,6 +118,7 @@ type dictHandle struct {
 	playDev  string
 	speed    float64 // playback tempo; 0 is as recorded
 	closed   bool
+	dueRules dictation.DueRules // for a submission's due date
 
 	// Read without mu by polls (the recorder and player are safe to read
 	// from any goroutine).
@@ -479,8 +480,7 @@ func (h *dictHandle) submit() error {
 	if h.r == nil || h.r.TL.Duration() == 0 {
 		return errNothingYet
 	}
-	if err := h.r.SetStatus("submitted"); err != nil {
-		h.r.Meta.Status = "draft"
+	if err := h.r.Submit(h.now(), "", h.dueRules); err != nil {
 		return err
 	}
 	h.unsynced = true

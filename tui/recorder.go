@@ -137,8 +137,9 @@ const seekStep = 5 * time.Second
 var recorderIDs atomic.Int64
 
 func newRecorder(e *env, msg openRecorderMsg) *recorder {
-	return &recorder{env: e, id: recorderIDs.Add(1), caseID: msg.CaseID, ref: msg.Ref, recID: msg.RecordingID,
-		hd: newDictHandle(e.vault, msg.CaseID, e.recovery, e.now)}
+	hd := newDictHandle(e.vault, msg.CaseID, e.recovery, e.now)
+	hd.dueRules = e.dueRules
+	return &recorder{env: e, id: recorderIDs.Add(1), caseID: msg.CaseID, ref: msg.Ref, recID: msg.RecordingID, hd: hd}
 }
 
 func (r *recorder) Init() tea.Cmd {

@@ -128,6 +128,7 @@ func (l *recordings) Update(msg tea.Msg) (component, tea.Cmd) {
 // Column widths of the recordings table (after the 2-column marker).
 const (
 	recColWhen   = 16
+	recColDue    = 12
 	recColLength = 7
 	recColFlags  = 3
 	recColStatus = 11

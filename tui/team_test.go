@@ -901,3 +901,57 @@ func TestTranscriptKeptAtQuit(t *testing.T) {
 		t.Errorf("kept transcript %q after quitting", got)
 	}
 }
+
+// The typist's queue is in due order, soonest first, an overdue one marked;
+// a recording submitted before due dates were kept comes last.
+func TestTypingQueueByDue(t *testing.T) {
+	v := roleVault(t, "Tia Typist", protocol.RoleTypist)
+	caseID := caseByRef(t, v, "DEMO-0042")
+	submit := func(title, priority string, at time.Time) {
+		id := makeRecording(t, v, caseID, time.Second, record.Recording{Title: title, Priority: priority, Author: "M. Doherty"})
+		r, err := dictation.Open(v, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Submit(at, "", dictation.DefaultDueRules); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// testNow is Mon 2 Nov 2026.
+	submit("Normal, last Monday", "normal", testNow.AddDate(0, 0, -7))   // due Mon 2 Nov: today
+	submit("Urgent, last Thursday", "urgent", testNow.AddDate(0, 0, -4)) // due Fri 30 Oct: overdue
+	submit("High, today", "high", testNow)                               // due Wed 4 Nov
+	old := makeRecording(t, v, caseID, time.Second, record.Recording{Title: "Before due dates", Priority: "urgent"})
+	r, err := dictation.Open(v, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SetStatus("submitted"); err != nil {
+		t.Fatal(err)
+	}
+	v.Lock()
+
+	p := start(t, testOptions(t, v), 120, 30)
+	p.unlock()
+	p.key(runeKey('W'))
+	s := p.waitText("4 recordings waiting", "Due soonest first")
+	order := []string{"Fri 30 Oct !", "Mon 2 Nov", "Wed 4 Nov", "—"}
+	titles := []string{"Urgent, last Thursday", "Normal, last Monday", "High, today", "Before due dates"}
+	last := -1
+	for i, title := range titles {
+		at := strings.Index(s, title)
+		if at < 0 || at < last {
+			t.Fatalf("%q not listed after the ones due before it:\n%s", title, s)
+		}
+		line := s[strings.LastIndex(s[:at], "\n")+1 : at]
+		if !strings.Contains(line, order[i]) {
+			t.Errorf("%q: its row %q lacks the due date %q", title, line, order[i])
+		}
+		last = at
+	}
+	p.key(keyEnter)
+	p.waitText("Transcript · DEMO-0042 · Urgent, last Thursday", "due Fri 30 Oct !")
+	p.key(keyEsc)
+	p.waitText("4 recordings waiting")
+	p.quit()
+}

@@ -64,11 +64,38 @@ func loadTypingQueueCmd(v *store.Vault, rc *recovery) tea.Cmd {
 			}
 		}
 		slices.SortStableFunc(out, func(a, b queuedRec) int {
-			return cmp.Or(cmp.Compare(priorityRank(a.Value.Priority), priorityRank(b.Value.Priority)),
+			return cmp.Or(compareDue(a.Value.Due, b.Value.Due), cmp.Compare(priorityRank(a.Value.Priority), priorityRank(b.Value.Priority)),
 				cmp.Compare(a.Value.Recorded, b.Value.Recorded), cmp.Compare(a.ref, b.ref))
 		})
 		return typingQueueMsg{recs: out, sealed: sealed}
 	}
+}
+
+// dueText is " · due Mon 14 Dec" (with "!" when overdue), or "" without a
+// due date.
+func dueText(due, today record.Date) string {
+	if due == "" {
+		return ""
+	}
+	t := " · due " + due.Time().Format("Mon 2 Jan")
+	if due.Before(today) {
+		t += " !"
+	}
+	return t
+}
+
+// compareDue orders due dates earliest first, a recording without one
+// (submitted before due dates were kept) last.
+func compareDue(a, b record.Date) int {
+	switch {
+	case a == b:
+		return 0
+	case a == "":
+		return 1
+	case b == "":
+		return -1
+	}
+	return cmp.Compare(a, b)
 }
 
 // typingQueue is the typist's work: every recording submitted for typing,
@@ -198,8 +225,8 @@ func (q *typingQueue) View() string {
 		right = plural(len(q.recs), "recording", "recordings") + " waiting"
 	}
 	lines := []string{spread(st.Title.Render("Recordings to type"), st.Muted.Render(right), q.w)}
-	wide := q.w >= 100
-	hdr := "  " + cell("Recorded", recColWhen) + "  " + padLeft("Length", recColLength) + " " + cell("Priority", recColPrio) + " " +
+	wide := q.w >= 120 // room for the work type and the author besides the title
+	hdr := "  " + cell("Due", recColDue) + " " + cell("Recorded", recColWhen) + "  " + padLeft("Length", recColLength) + " " + cell("Priority", recColPrio) + " " +
 		cell("Case", 10) + " "
 	if wide {
 		hdr += cell("Work type", recColType) + " " + cell("By", 14) + " "
@@ -219,6 +246,7 @@ func (q *typingQueue) View() string {
 			" open for typing but still sealed here: the key comes with the caseworker's next sync, then yours (f5).", q.w)))
 	}
 	end := min(q.offset+q.listHeight(), len(q.recs))
+	today := q.env.today()
 	for i := q.offset; i < end; i++ {
 		r := q.recs[i]
 		sel := i == q.cursor
@@ -230,7 +258,14 @@ func (q *typingQueue) View() string {
 		if title == "" {
 			title = "(untitled)"
 		}
-		row := mark + cell(recordedTime(q.env, r.Value.Recorded, "2006-01-02 15:04"), recColWhen) + "  " +
+		due, overdue := "—", false
+		if r.Value.Due != "" {
+			due = r.Value.Due.Time().Format("Mon 2 Jan")
+			if overdue = r.Value.Due.Before(today); overdue {
+				due += " !"
+			}
+		}
+		row := mark + cell(due, recColDue) + " " + cell(recordedTime(q.env, r.Value.Recorded, "2006-01-02 15:04"), recColWhen) + "  " +
 			padLeft(clock(time.Duration(r.Value.DurationMS)*time.Millisecond), recColLength) + " " +
 			cell(r.Value.Priority, recColPrio) + " " + cell(r.ref, 10) + " "
 		if wide {
@@ -240,6 +275,8 @@ func (q *typingQueue) View() string {
 		switch {
 		case sel:
 			lines = append(lines, st.Selected.Render(fitLine(row, q.w)))
+		case overdue:
+			lines = append(lines, st.Overdue.Render(fitLine(row, q.w)))
 		case r.Value.Priority == "urgent":
 			lines = append(lines, st.Warn.Render(fitLine(row, q.w)))
 		default:
@@ -249,7 +286,7 @@ func (q *typingQueue) View() string {
 	for len(lines) < q.h-1 {
 		lines = append(lines, "")
 	}
-	legend := "Most urgent first, then oldest."
+	legend := "Due soonest first (! overdue), then most urgent, then oldest."
 	if n := len(q.recs); n > q.listHeight() {
 		legend += "   " + itoa(q.cursor+1) + "/" + itoa(n)
 	}
@@ -589,7 +626,7 @@ func (t *transcribe) View() string {
 		title = "(untitled)"
 	}
 	head := spread(st.Title.Render("Transcript · "+t.rec.ref+" · "+title),
-		st.Muted.Render(clock(time.Duration(r.DurationMS)*time.Millisecond)+" · "+r.Priority+" · "+r.WorkType), t.w)
+		st.Muted.Render(clock(time.Duration(r.DurationMS)*time.Millisecond)+" · "+r.Priority+" · "+r.WorkType+dueText(r.Due, t.env.today())), t.w)
 	sub := st.Muted.Render("Dictated by " + orDash(r.Author) + " · " + recordedTime(t.env, r.Recorded, "2 Jan 2006 15:04") + " · ctrl+o opens the recorder")
 	switch {
 	case t.confirm:

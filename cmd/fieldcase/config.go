@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/alecthomas/kong"
 
+	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/internal/when"
 )
@@ -32,6 +33,7 @@ type config struct {
 	AudioDevice  *string `toml:"audio_device,omitempty"`
 	Log          *string `toml:"log,omitempty"`
 	DateOrder    *string `toml:"date_order,omitempty"`
+	Turnaround   *string `toml:"turnaround,omitempty"`
 }
 
 // setting is one key of the file.
@@ -107,6 +109,14 @@ var settings = []setting{
 			return err
 		},
 		get: func(c *config) (string, bool) { return deref(c.DateOrder) }, unset: func(c *config) { c.DateOrder = nil }},
+	{key: "turnaround", text: true, help: "working days a typist has for a dictation, per priority, from its submission (weekends skipped): default urgent=1,high=2,normal=5",
+		set: func(c *config, v string) error {
+			r, err := dictation.ParseDueRules(v)
+			s := r.String()
+			c.Turnaround = &s
+			return err
+		},
+		get: func(c *config) (string, bool) { return deref(c.Turnaround) }, unset: func(c *config) { c.Turnaround = nil }},
 }
 
 func deref(s *string) (string, bool) {
@@ -260,6 +270,16 @@ func (a *app) checkSettings(kctx *kong.Context) error {
 
 // dateOrder is the agency's order of all-number dates: the settings
 // file's date_order, else the locale's.
+// dueRules are the turnaround settings, or the defaults.
+func (a *app) dueRules() dictation.DueRules {
+	if a.config != nil && a.config.Turnaround != nil {
+		if r, err := dictation.ParseDueRules(*a.config.Turnaround); err == nil {
+			return r
+		}
+	}
+	return dictation.DefaultDueRules
+}
+
 func (a *app) dateOrder() when.DateOrder {
 	if a.config != nil && a.config.DateOrder != nil {
 		if o, err := when.ParseOrder(*a.config.DateOrder); err == nil {

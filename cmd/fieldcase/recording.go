@@ -208,6 +208,8 @@ func (c *recordingListCmd) Run(a *app) error {
 			Chunks      int           `json:"chunks"`
 			Interrupted bool          `json:"interrupted"`
 			Author      string        `json:"author,omitempty"`
+			Submitted   string        `json:"submitted,omitempty"`
+			Due         record.Date   `json:"due,omitempty"`
 			Meta        itemMeta[any] `json:"-"`
 			Conflict    bool          `json:"conflict"`
 			Unsynced    bool          `json:"unsynced"`
@@ -216,7 +218,8 @@ func (c *recordingListCmd) Run(a *app) error {
 		for _, r := range recs {
 			out = append(out, recJSON{ID: r.ID, CaseID: r.CaseID, Title: r.Value.Title, WorkType: r.Value.WorkType, Priority: r.Value.Priority,
 				Status: r.Value.Status, Recorded: r.Value.Recorded, Duration: float64(r.Value.DurationMS) / 1000, Chunks: len(r.Value.Chunks),
-				Interrupted: r.Value.Interrupted, Author: r.Value.Author, Conflict: r.Conflict, Unsynced: r.Unsynced})
+				Interrupted: r.Value.Interrupted, Author: r.Value.Author, Submitted: r.Value.Submitted, Due: r.Value.Due,
+				Conflict: r.Conflict, Unsynced: r.Unsynced})
 		}
 		return writeJSON(a.stdout, out)
 	}
@@ -304,7 +307,8 @@ func (c *recordingExportCmd) Run(a *app) error {
 }
 
 type recordingSubmitCmd struct {
-	ID string `arg:"" help:"Recording id, or a unique prefix of it (from 'fieldcase recording list')."`
+	ID  string `arg:"" help:"Recording id, or a unique prefix of it (from 'fieldcase recording list')."`
+	Due string `help:"When the transcript is due (14/12/2026, +3d, fri …); default from its priority and the turnaround setting (urgent 1, high 2, normal 5 working days)."`
 }
 
 func (c *recordingSubmitCmd) Run(a *app) error {
@@ -317,14 +321,20 @@ func (c *recordingSubmitCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
+	var due record.Date
+	if c.Due != "" {
+		if due, err = a.parseDate("--due", c.Due); err != nil {
+			return err
+		}
+	}
 	r, err := dictation.Open(v, id)
 	if err != nil {
 		return err
 	}
-	if err := r.SetStatus("submitted"); err != nil {
+	if err := r.Submit(time.Now(), due, a.dueRules()); err != nil {
 		return err
 	}
-	fprintf(a.stdout, "recording %s submitted for typing\n", r.ID)
+	fprintf(a.stdout, "recording %s submitted for typing, due %s\n", r.ID, r.Meta.Due.Time().Format("Mon 2 Jan 2006"))
 	return nil
 }
 

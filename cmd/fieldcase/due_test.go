@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fieldcase/fieldcase/audio"
+	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/record"
+)
+
+// A dictation submitted from the command line gets its due date from its
+// priority and the turnaround setting, or from --due; the list shows it;
+// a second submission is refused with the reason.
+func TestRecordingSubmitDue(t *testing.T) {
+	pass := secret(t)
+	vaultPath := filepath.Join(t.TempDir(), "v.db")
+	v, _ := enrolledVault(t, vaultPath, pass)
+	caseID, err := v.CreateCase(record.Case{Ref: "R-7", Subject: "Someone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, prio := range []string{"urgent", "normal"} {
+		rec, err := dictation.New(v, caseID, record.Recording{Title: prio + " report", WorkType: "court report", Priority: prio})
+		if err != nil {
+			t.Fatal(err)
+		}
+		take, sink, err := rec.StartTake(dictation.Append, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := audio.NewEncoder(take, sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Write(context.Background(), speech(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		tk, err := enc.Close(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rec.FinishTake(tk); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, rec.ID)
+	}
+	v.Close()
+	env := []string{"FIELDCASE_VAULT=" + vaultPath, "FIELDCASE_PASSPHRASE=" + pass, "XDG_CONFIG_HOME=" + t.TempDir()}
+
+	// Urgent, by the turnaround setting: two working days here.
+	if _, stderr, code := fc(t, env, "", "config", "set", "turnaround", "urgent=2"); code != 0 {
+		t.Fatalf("config set turnaround: exit %d\n%s", code, stderr)
+	}
+	now := time.Now()
+	want := dictation.DueRules{"urgent": 2}.DueFor("urgent", now)
+	stdout, stderr, code := fc(t, env, "", "recording", "submit", ids[0])
+	if code != 0 || !strings.Contains(stdout, "submitted for typing, due "+want.Time().Format("Mon 2 Jan 2006")) {
+		t.Fatalf("submit: exit %d\n%s%s", code, stdout, stderr)
+	}
+	// Normal, with --due as people type it.
+	due := record.DateOf(now.AddDate(0, 0, 9))
+	if _, stderr, code := fc(t, env, "", "recording", "submit", ids[1], "--due", "+9d"); code != 0 {
+		t.Fatalf("submit --due +9d: exit %d\n%s", code, stderr)
+	}
+	stdout, _, code = fc(t, env, "", "recording", "list", "--case", "R-7", "--json")
+	var recs []struct {
+		ID, Status, Due, Submitted string
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &recs) != nil || len(recs) != 2 {
+		t.Fatalf("recording list --json: exit %d\n%s", code, stdout)
+	}
+	for _, r := range recs {
+		wantDue := string(want)
+		if r.ID == ids[1] {
+			wantDue = string(due)
+		}
+		if r.Status != "submitted" || r.Due != wantDue || r.Submitted == "" {
+			t.Errorf("recording %s: %+v, want submitted, due %s, with its submission time", r.ID, r, wantDue)
+		}
+	}
+	if _, stderr, code := fc(t, env, "", "recording", "submit", ids[0]); code != 1 || !strings.Contains(stderr, "is submitted: only a draft can be submitted for typing") {
+		t.Errorf("second submit: exit %d, %q", code, stderr)
+	}
+	if _, stderr, code := fc(t, env, "", "config", "set", "turnaround", "soon=1"); code == 0 || !strings.Contains(stderr, "unknown priority") {
+		t.Errorf("config set turnaround soon=1: exit %d, %q", code, stderr)
+	}
+}
