@@ -162,6 +162,29 @@ func (kr *Keyring) Cases() []string {
 	return out
 }
 
+// Without is a keyring holding the same keys as kr but none of caseID's
+// (the keys are shared, not copied): what to seal while a case's local
+// copy is being removed.
+func (kr *Keyring) Without(caseID string) *Keyring {
+	out := NewKeyring()
+	for id, m := range kr.keys {
+		if id != caseID {
+			out.keys[id] = m
+		}
+	}
+	return out
+}
+
+// Remove overwrites and drops every key of caseID.
+func (kr *Keyring) Remove(caseID string) {
+	for _, ks := range kr.keys[caseID] {
+		for _, k := range ks {
+			k.Wipe()
+		}
+	}
+	delete(kr.keys, caseID)
+}
+
 // Epochs is the number of key epochs of caseID the keyring holds.
 func (kr *Keyring) Epochs(caseID string) int { return len(kr.keys[caseID]) }
 

@@ -28,6 +28,12 @@ func (v *Vault) Audit(caseID, action, detail string) error {
 
 // Audit records an access to a case in this transaction.
 func (tx *Tx) Audit(caseID, action, detail string) error {
+	if _, ok, err := tx.reassignment(caseID); err != nil || ok {
+		// The server refuses every write of a removed member, audit
+		// events too: an access to the copy kept here cannot reach the
+		// case's trail (ARCHITECTURE.md, "A case taken away").
+		return err
+	}
 	b, err := tx.btx.CreateBucketIfNotExists(bucketAuditChain)
 	if err != nil {
 		return err

@@ -193,12 +193,22 @@ func (v *Vault) ApplyPage(revs []*record.Revision, cursor string, ackedSeq uint6
 				}
 			}
 			if len(refused) == len(pending) {
+				gone := 0
 				for i, r := range refused {
+					if tx.removedHere(r.CaseID) {
+						// A case whose copy was removed from this laptop
+						// (it was reassigned): what still arrives of it
+						// (the keyring that cut this user off, again)
+						// lacks what it follows, and is nobody's alarm.
+						res.Skipped++
+						gone++
+						continue
+					}
 					if err := tx.quarantine(r, lastErr[i]); err != nil {
 						return err
 					}
 				}
-				res.Quarantined = len(refused)
+				res.Quarantined = len(refused) - gone
 				break
 			}
 			pending = refused

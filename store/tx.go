@@ -27,6 +27,7 @@ type Tx struct {
 	seq          uint64 // last device sequence number, 0 until read
 	touched      map[string]*touch
 	keyringDirty bool
+	sealKeys     *crypto.Keyring // when set, the keys to seal instead of keys (see removeCase)
 	newKeyCases  map[string]bool
 	outboxDelta  []outboxChange
 	refs         map[string]string                      // references of cases created in this tx
@@ -57,6 +58,11 @@ type outboxChange struct {
 func (v *Vault) Update(fn func(*Tx) error) (err error) {
 	v.wmu.Lock()
 	defer v.wmu.Unlock()
+	return v.updateLocked(fn)
+}
+
+// updateLocked is Update for a caller that holds v.wmu.
+func (v *Vault) updateLocked(fn func(*Tx) error) (err error) {
 	roster := v.Roster()
 	v.mu.RLock()
 	tx := &Tx{v: v, keys: v.keys, vaultKey: v.vaultKey, clock: v.clock, roster: roster}
@@ -118,7 +124,11 @@ func (tx *Tx) flush() error {
 		}
 	}
 	if tx.keyringDirty {
-		sealed, err := crypto.SealKeyring(tx.keys, tx.v.id)
+		kr := tx.keys
+		if tx.sealKeys != nil {
+			kr = tx.sealKeys // a case's keys being removed (removeCase)
+		}
+		sealed, err := crypto.SealKeyring(kr, tx.v.id)
 		if err != nil {
 			return err
 		}
@@ -162,6 +172,15 @@ func (tx *Tx) Put(c Change) (*record.Revision, error) {
 	}
 	if c.Kind == record.KindCase && c.CaseID != c.RecordID {
 		return nil, fmt.Errorf("%w: case id and record id differ", record.ErrInvalid)
+	}
+	if c.Kind != record.KindKeyring {
+		// A case taken away from this laptop's user is read-only here:
+		// said now, not as a refusal by the server at the next sync.
+		if r, ok, err := tx.reassignment(c.CaseID); err != nil {
+			return nil, err
+		} else if ok {
+			return nil, r.readOnly()
+		}
 	}
 	entry, err := tx.heads(c.CaseID, c.RecordID)
 	if err != nil {

@@ -656,6 +656,9 @@ func wrapWriteErr(err error) error {
 	if err == nil {
 		return nil
 	}
+	if errors.Is(err, ErrReassigned) {
+		return err // says "read-only" of a case, not of the disk
+	}
 	s := err.Error()
 	switch {
 	case strings.Contains(s, "no space left"), strings.Contains(s, "file too large"), strings.Contains(s, "disk quota"):

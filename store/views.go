@@ -97,6 +97,9 @@ type CaseView struct {
 	LastActivity record.HLC  // newest write to any of the case's records
 	Conflicts    int         // records of this case in conflict, the case itself included
 	Pending      int         // records of this case with unsynced changes
+	// Reassigned is set when the case was taken away from this laptop's
+	// user (signed keyrings say so): it is read-only here.
+	Reassigned *Reassignment
 }
 
 // Due is the date the case next needs a visit: the case's next-visit date
@@ -156,6 +159,14 @@ func caseView(ws *workingSet, e *entry, today record.Date) CaseView {
 
 // Cases lists every case that is not deleted, by reference.
 func (v *Vault) Cases() ([]CaseView, error) {
+	out, err := v.cases()
+	if err != nil {
+		return nil, err
+	}
+	return out, v.fillReassigned(out)
+}
+
+func (v *Vault) cases() ([]CaseView, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	ws, err := v.locked()
@@ -181,6 +192,16 @@ func (v *Vault) Cases() ([]CaseView, error) {
 
 // Case returns one case by id.
 func (v *Vault) Case(id string) (CaseView, error) {
+	cv, err := v.caseByID(id)
+	if err != nil {
+		return cv, err
+	}
+	one := []CaseView{cv}
+	err = v.fillReassigned(one)
+	return one[0], err
+}
+
+func (v *Vault) caseByID(id string) (CaseView, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	ws, err := v.locked()

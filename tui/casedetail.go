@@ -372,7 +372,17 @@ func (d *caseDetail) View() string {
 	}
 	head := spread(title, right, d.w)
 	sub := ""
-	if c.Conflicts > 0 {
+	if r := c.Reassigned; r != nil {
+		// Taken away by a supervisor (signed keyrings say so): said before
+		// anything is typed in vain.
+		text := "This case was " + r.Summary() + " — read-only on this laptop"
+		if len(r.Waiting) > 0 {
+			text += "; kept here for " + strings.Join(r.Waiting, ", ")
+		} else {
+			text += "; removed from it at the next sync"
+		}
+		sub = st.Warn.Render(text)
+	} else if c.Conflicts > 0 {
 		sub = st.Conflict.Render(fmt.Sprintf("≠ %s in conflict — press v to compare and resolve", plural(c.Conflicts, "record", "records")))
 	} else if len(d.data.drafts) > 0 {
 		sub = st.Warn.Render("A note draft is waiting — press n (new note) or enter on the note to resume it")

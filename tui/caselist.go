@@ -42,6 +42,7 @@ type caseRow struct {
 // casesLoadedMsg carries the cases (sent by loadCasesCmd).
 type casesLoadedMsg struct {
 	rows []caseRow
+	gone []store.Reassignment // cases reassigned and removed from this laptop lately
 	err  error
 }
 
@@ -55,7 +56,8 @@ func loadCasesCmd(v *store.Vault) tea.Cmd {
 		for i, c := range cs {
 			rows[i] = caseRow{cv: c, hay: []rune(strings.ToLower(c.Value.Ref + " " + c.Value.Subject + " " + c.Value.Address))}
 		}
-		return casesLoadedMsg{rows: rows}
+		gone, err := v.RemovedCases()
+		return casesLoadedMsg{rows: rows, gone: gone, err: err}
 	}
 }
 
@@ -66,10 +68,11 @@ func loadCasesCmd(v *store.Vault) tea.Cmd {
 type caseList struct {
 	env       *env
 	all       []caseRow
-	shown     []int // indexes into all: filtered and sorted
-	scores    []int // filter score per index of all
-	cursor    int   // index into shown
-	offset    int   // first visible row
+	gone      []store.Reassignment // removed from this laptop: said on the last line
+	shown     []int                // indexes into all: filtered and sorted
+	scores    []int                // filter score per index of all
+	cursor    int                  // index into shown
+	offset    int                  // first visible row
 	filter    textinput.Model
 	filtering bool
 	order     sortOrder
@@ -185,7 +188,7 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 		keep := l.selectedID()
 		l.loaded, l.err = true, msg.err
 		if msg.err == nil {
-			l.all = msg.rows
+			l.all, l.gone = msg.rows, msg.gone
 			if l.workerID != "" {
 				held := l.heldBy()
 				l.all = slices.DeleteFunc(l.all, func(r caseRow) bool {
@@ -424,6 +427,10 @@ func (l *caseList) View() string {
 		q = splitWords(strings.ToLower(l.filter.Value()))
 	}
 	subject := func(r *store.CaseView) string {
+		if r.Reassigned != nil {
+			// Taken away by a supervisor: read-only here, and said first.
+			return r.Reassigned.Summary() + " · " + r.Value.Subject
+		}
 		if q != nil && r.Value.Address != "" {
 			if _, ok := fuzzyWords(q, []rune(strings.ToLower(r.Value.Ref+" "+r.Value.Subject))); !ok {
 				return r.Value.Subject + " · at " + r.Value.Address
@@ -516,6 +523,14 @@ func (l *caseList) View() string {
 	legend := "! overdue · ≠ conflict · ↑ not yet synced"
 	if n := len(l.shown); n > lh {
 		legend += st.Muted.Render("   " + itoa(l.cursor+1) + "/" + itoa(n))
+	}
+	if len(l.gone) > 0 && l.workerID == "" {
+		r := l.gone[0]
+		gone := r.Ref + " was " + r.Summary() + " and removed from this laptop"
+		if len(l.gone) > 1 {
+			gone += " (and " + plural(len(l.gone)-1, "other case", "other cases") + ")"
+		}
+		return out + fitLine(st.Warn.Render(gone)+st.Muted.Render(" · "+legend), l.w)
 	}
 	return out + st.Muted.Render(legend)
 }

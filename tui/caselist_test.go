@@ -2,11 +2,13 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -222,5 +224,26 @@ func TestFilterShowsHiddenAddressMatch(t *testing.T) {
 	}
 	if view := l.View(); strings.Contains(view, " · at ") {
 		t.Errorf("a match on the name shows an address:\n%s", view)
+	}
+}
+
+// A case taken away from this laptop's user says so in its row, and a case
+// removed from the laptop is named on the last line.
+func TestCaseListReassigned(t *testing.T) {
+	l := bigCaseList(3)
+	on := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	rows := slices.Clone(l.all)
+	rows[1].cv.Reassigned = &store.Reassignment{CaseID: rows[1].cv.ID, Ref: rows[1].cv.Value.Ref, To: []string{"Sam Carter"}, On: on}
+	gone := []store.Reassignment{{CaseID: "idgone", Ref: "DEMO-0042", To: []string{"Sam Carter"}, On: on, Removed: on.Add(time.Hour)}}
+	l.Update(casesLoadedMsg{rows: rows, gone: gone})
+	v := ansi.Strip(l.View())
+	if !strings.Contains(v, "reassigned to Sam Carter on 3 Dec 2026") {
+		t.Errorf("the reassigned row does not say so:\n%s", v)
+	}
+	if !strings.Contains(v, "DEMO-0042 was reassigned to Sam Carter on 3 Dec 2026 and removed from this laptop") {
+		t.Errorf("the removed case is not named:\n%s", v)
+	}
+	if strings.Count(v, "reassigned") != 2 {
+		t.Errorf("want one reassigned row and one removed case:\n%s", v)
 	}
 }

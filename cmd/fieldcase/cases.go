@@ -132,9 +132,24 @@ func (c *caseListCmd) Run(a *app) error {
 		if cv.Overdue(t) {
 			due += " overdue"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", cv.Value.Ref, cv.Value.Subject, cv.Value.Status, cv.Value.Risk, due, cv.Notes, flags(cv.Item))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", cv.Value.Ref, cv.Value.Subject, cv.Value.Status, cv.Value.Risk, due, cv.Notes, flagsOf(cv))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, cv := range cases {
+		if cv.Reassigned != nil {
+			fprintf(a.stdout, "%s was %s\n", cv.Value.Ref, reassignedLine(cv.Reassigned))
+		}
+	}
+	gone, err := v.RemovedCases()
+	if err != nil {
+		return err
+	}
+	for _, r := range gone {
+		fprintf(a.stdout, "%s was %s and removed from this laptop\n", r.Ref, r.Summary())
+	}
+	return nil
 }
 
 // unlockCase unlocks the vault and finds the case ref names in it; the
@@ -202,8 +217,11 @@ func (c *caseShowCmd) Run(a *app) error {
 	w := a.stdout
 	k := cv.Value
 	fprintf(w, "%s  %s\n", k.Ref, k.Subject)
-	if f := flags(cv.Item); f != "" {
+	if f := flagsOf(cv); f != "" {
 		fprintf(w, "  flags:      %s\n", f)
+	}
+	if cv.Reassigned != nil {
+		fprintf(w, "  %s\n", reassignedLine(cv.Reassigned))
 	}
 	fprintf(w, "  id:         %s\n", cv.ID)
 	fprintf(w, "  status:     %s   risk: %s\n", k.Status, k.Risk)

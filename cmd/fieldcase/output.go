@@ -77,12 +77,52 @@ type caseJSON struct {
 	NoteCount    int         `json:"note_count"`
 	OpenTasks    int         `json:"open_tasks"`
 	OverdueTasks int         `json:"overdue_tasks"`
+	// Set when the case was taken away from this laptop's user (signed
+	// keyrings say so): read-only here; kept_for says what keeps the
+	// local copy on this laptop (empty: it goes at the next sync).
+	ReassignedTo []string    `json:"reassigned_to,omitempty"`
+	ReassignedOn record.Date `json:"reassigned_on,omitempty"`
+	ReassignedBy string      `json:"reassigned_by,omitempty"`
+	KeptFor      []string    `json:"kept_for,omitempty"`
 	itemMeta[record.Case]
 }
 
 func caseToJSON(c store.CaseView, today record.Date) caseJSON {
-	return caseJSON{ID: c.ID, Case: c.Value, Due: c.Due(), Overdue: c.Overdue(today), NoteCount: c.Notes,
+	out := caseJSON{ID: c.ID, Case: c.Value, Due: c.Due(), Overdue: c.Overdue(today), NoteCount: c.Notes,
 		OpenTasks: c.OpenTasks, OverdueTasks: c.OverdueTasks, itemMeta: metaJSON(c.Item)}
+	if r := c.Reassigned; r != nil {
+		out.ReassignedTo = append([]string{}, r.To...)
+		out.ReassignedOn = record.DateOf(r.On)
+		out.ReassignedBy = r.By
+		out.KeptFor = r.Waiting
+	}
+	return out
+}
+
+// reassignedLine says, for a person, that a case was taken away from them
+// and what keeps its copy on this laptop.
+func reassignedLine(r *store.Reassignment) string {
+	line := r.Summary()
+	if r.By != "" {
+		line += " by " + r.By
+	}
+	line += "; read-only on this laptop"
+	if len(r.Waiting) > 0 {
+		return line + "; kept here for " + strings.Join(r.Waiting, ", ")
+	}
+	return line + "; removed from this laptop at the next sync"
+}
+
+// flagsOf is a case's flags, a reassignment included.
+func flagsOf(cv store.CaseView) string {
+	f := flags(cv.Item)
+	if cv.Reassigned != nil {
+		if f != "" {
+			f += ","
+		}
+		f += "reassigned"
+	}
+	return f
 }
 
 type noteJSON struct {

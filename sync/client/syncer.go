@@ -80,6 +80,10 @@ type Vault interface {
 	AuditHeadsToAnchor() ([]store.AuditHead, error)
 	MarkAnchored([]store.AuditHead) error
 	Identity() (*crypto.Identity, error)
+
+	// Cases taken away from this laptop's user: their local copies go
+	// once everything of them is on the server.
+	RemoveReassigned() ([]store.Reassignment, error)
 }
 
 var _ Vault = (*store.Vault)(nil)
@@ -102,6 +106,10 @@ type Summary struct {
 	// Restored counts this device's own revisions taken back from the
 	// server: the vault was behind it (restored from a backup).
 	Restored int
+	// Removed lists the cases taken away from this laptop's user (signed
+	// keyrings said so) whose local copy this round removed: everything of
+	// them was on the server, receipted.
+	Removed []store.Reassignment
 	// Trust is what new signed statements changed: who receives case keys.
 	Trust store.TrustChanges
 	// The log: its size at the checkpoint this round checked, how many
@@ -247,6 +255,16 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 	}
 	if err := s.soft(s.auditLog(ctx, &sum)); err != nil {
 		return sum, err
+	}
+	// Only after a round the log found nothing wrong with: a copy is
+	// removed on signed keyrings and the log's receipts, never on a round
+	// in which the server was caught out.
+	if s.alarmed == nil {
+		removed, err := s.v.RemoveReassigned()
+		if err != nil {
+			return sum, err
+		}
+		sum.Removed = removed
 	}
 	sum.Duration = time.Since(start)
 	if err := s.v.SetLastSync(time.Now()); err != nil {

@@ -63,6 +63,14 @@ func TestTeamScenario(t *testing.T) {
 		t.Fatal(err)
 	}
 	syncAll()
+	// Ada's laptop no longer holds A-1 (everything of it is on the
+	// server, and with bob): it says where it went.
+	if readable, _ := refs(t, ada); slices.Contains(readable, "A-1") {
+		t.Errorf("ada's laptop still holds A-1 after its reassignment: %v", readable)
+	}
+	if gone, err := ada.V.RemovedCases(); err != nil || len(gone) != 1 || gone[0].Ref != "A-1" || gone[0].ToText() != "bob" {
+		t.Errorf("ada's tombstones: %+v, %v", gone, err)
+	}
 	if readable, _ := refs(t, bob); !slices.Contains(readable, "A-1") {
 		t.Fatalf("bob does not read A-1 after reassignment: %v", readable)
 	}
@@ -79,9 +87,6 @@ func TestTeamScenario(t *testing.T) {
 	// Even holding the revision (say, from a stolen backup of the server),
 	// her keys do not open it: it is sealed under the rotated key.
 	cannotOpen(t, bob, ada, after)
-	if n, _ := ada.V.Notes(a1); len(n) == 0 {
-		t.Errorf("ada lost her own earlier notes")
-	}
 
 	// Dictation: cat records and submits; the typist types it up.
 	r := dictate(t, cat, c1, 6*time.Second)
