@@ -163,7 +163,7 @@ func PopulateFor(v *store.Vault, p Persona, o Options) (Held, error) {
 		return Held{}, err
 	}
 	if w.cases == 0 {
-		return Held{}, fmt.Errorf("the demo %s %s (%d made)", p, ErrNothingHeld, o.Cases)
+		return Held{}, fmt.Errorf("the demo %s, %s, %w: only %d made", p, p.Profile().Name, ErrNothingHeld, o.Cases)
 	}
 	var h Held
 	for _, tc := range w.queue {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -255,8 +256,8 @@ func TestPersonaHoldingNothing(t *testing.T) {
 	}
 	defer v.Close()
 	// Seed 1's first case is R. Lindqvist's: J. Okafor holds nothing of one case.
-	if _, err := PopulateFor(v, Caseworker, Options{Cases: 1, Seed: 1, Today: personaToday}); err == nil {
-		t.Error("a caseworker with no case: no error")
+	if _, err := PopulateFor(v, Caseworker, Options{Cases: 1, Seed: 1, Today: personaToday}); !errors.Is(err, ErrNothingHeld) {
+		t.Errorf("a caseworker with no case: %v", err)
 	}
 	if _, err := PopulateFor(v, Persona("admin"), Options{Cases: 1}); err == nil {
 		t.Error("an unknown persona: no error")
