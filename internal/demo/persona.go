@@ -187,7 +187,7 @@ var dictationTitles = map[string]string{
 // dictate adds the k-th dictation of a case open to typing, submitted.
 func dictate(v *store.Vault, tc typingCase, k int, o Options) error {
 	n := tc.index*2 + k
-	workType := record.WorkTypes[n%len(record.WorkTypes)]
+	workType := record.WorkTypes[(tc.index+k)%len(record.WorkTypes)] // a case's second dictation, another kind
 	meta := record.Recording{
 		Title:    dictationTitles[workType],
 		WorkType: workType,
