@@ -20,7 +20,7 @@ func demoVault(t *testing.T, as string) []string {
 	if code != 0 {
 		t.Fatalf("demo --as %s: exit %d %s", as, code, errOut)
 	}
-	if !strings.Contains(out, "("+as+")") || !strings.Contains(out, "passphrase: "+demo.Passphrase) {
+	if !strings.Contains(out, ", a "+as+" in "+demo.Team+"\n") || !strings.Contains(out, "passphrase: "+demo.Passphrase) {
 		t.Errorf("demo --as %s says:\n%s", as, out)
 	}
 	return []string{"FIELDCASE_VAULT=" + vault, "FIELDCASE_PASSPHRASE=" + demo.Passphrase}

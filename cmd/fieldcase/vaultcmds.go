@@ -113,8 +113,9 @@ func (c *demoCmd) Run(a *app) error {
 	}
 	defer v.Close()
 	st, _ := v.Stats()
-	fprintf(a.stdout, "created demo vault %s for %s (%s): %d cases, %d notes, %d consents, %d tasks, %d recordings submitted for typing\npassphrase: %s\n",
-		path, profile.Name, profile.Role, st.Cases, st.Notes, st.Consents, st.Tasks, held.Recordings, demo.Passphrase)
+	fprintf(a.stdout, "created demo vault %s: %d cases, %d notes, %d consents, %d tasks, %d recordings submitted for typing\n",
+		path, st.Cases, st.Notes, st.Consents, st.Tasks, held.Recordings)
+	fprintf(a.stdout, "the laptop of %s, a %s in %s\npassphrase: %s\n", profile.Name, profile.Role, profile.Team, demo.Passphrase)
 	switch persona {
 	case demo.Caseworker:
 		fprintf(a.stdout, "their day: 'a' in the TUI, or 'fieldcase agenda'\n")
