@@ -5,7 +5,12 @@
 
 GO      ?= go
 BIN     := bin
-DEMO    ?= .demo/demo.db
+# make run AS=caseworker (or typist): that persona's demo vault, its own file.
+# (make has a built-in AS, the assembler: only that default is replaced.)
+ifeq ($(origin AS),default)
+AS      := supervisor
+endif
+DEMO    ?= .demo/demo$(if $(filter-out supervisor,$(AS)),-$(AS)).db
 # --version prints "fieldcase VERSION (commit COMMIT, built DATE)". VERSION is
 # the latest tag (empty: the binary says "dev"); without these flags (go
 # build, go install) the binaries read what Go recorded of the build.
@@ -40,7 +45,7 @@ man: build
 
 # The TUI on a demo vault of fictional cases; its passphrase is on screen.
 run: build
-	@[ -f $(DEMO) ] || $(BIN)/fieldcase demo --vault $(DEMO)
+	@[ -f $(DEMO) ] || $(BIN)/fieldcase demo --as $(AS) --vault $(DEMO)
 	@$(BIN)/fieldcase --vault $(DEMO)
 
 test: deps

@@ -3,19 +3,22 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/demo"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
 
-// demoProfile is who a demo vault belongs to: a supervisor, so that the
-// demo shows the team screens as well as a caseworker's.
-var demoProfile = store.Profile{Name: "Demo Supervisor", Role: protocol.RoleSupervisor, Team: "Demo Team North"}
+// demoProfile is who the supervisor's demo vault belongs to, the one that
+// keeps the demo team view.
+var demoProfile = demo.Supervisor.Profile()
 
 // storeDemoTeam keeps a fictional team view in a demo vault, as a
 // supervisor's laptop keeps the last one fetched: one user per worker named
@@ -72,6 +75,23 @@ func storeDemoTeam(v *store.Vault, now time.Time) error {
 		return err
 	}
 	return v.PutLocal(client.TeamKey, js)
+}
+
+// demoTeamView is the team view of a demo vault, where the TUI's team
+// screens read it (demoTeam.Stored): only a supervisor's demo keeps one.
+func demoTeamView(v *store.Vault) (*protocol.TeamView, error) {
+	if p := v.Profile(); p.Role != protocol.RoleSupervisor && p.Role != protocol.RoleAdmin {
+		return nil, cli.WithHint(fmt.Errorf("the team view is for supervisors; this demo vault is %s's, a %s", p.Name, p.Role),
+			"the supervisor's demo vault has it: 'fieldcase demo' (its path differs), then 'fieldcase --vault PATH team'")
+	}
+	tv, err := demoTeam{v}.Stored()
+	if err != nil {
+		return nil, err
+	}
+	if tv == nil {
+		return nil, cli.WithHint(errors.New("this demo vault keeps no team view"), "make it again with 'fieldcase demo --force'")
+	}
+	return tv, nil
 }
 
 // errDemoServer is what a demo vault answers when a screen needs the case

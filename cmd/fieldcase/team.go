@@ -27,8 +27,12 @@ type teamShowCmd struct {
 	Offline bool `help:"Use the team view kept from the last time online."`
 }
 
-// teamView fetches the team view (online), or the kept one.
+// teamView fetches the team view (online), or the kept one. A demo vault
+// has no server: its fictional team is the one its team screens show.
 func teamView(ctx context.Context, v *store.Vault, offline bool) (*protocol.TeamView, error) {
+	if v.IsDemo() && !v.Enrolled() {
+		return demoTeamView(v)
+	}
 	if !offline {
 		s, err := newSyncer(v)
 		if err != nil {

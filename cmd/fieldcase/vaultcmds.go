@@ -36,21 +36,39 @@ func (c *initCmd) Run(a *app) error {
 }
 
 type demoCmd struct {
-	Cases int  `default:"200" help:"How many fictional cases."`
-	Force bool `help:"Replace an existing demo vault (never a real one)."`
+	Cases int    `default:"200" help:"How many fictional cases (the team's: a caseworker or a typist holds some of them)."`
+	As    string `default:"supervisor" enum:"supervisor,caseworker,typist" placeholder:"ROLE" help:"Whose laptop: supervisor (the default: the team's cases and the team view), caseworker (their own caseload), typist (dictations waiting for typing)."`
+	Force bool   `help:"Replace an existing demo vault (never a real one)."`
+}
+
+func (demoCmd) Help() string {
+	return "Every persona's vault is cut from the same fictional team: the supervisor holds every case, the caseworker " +
+		demo.CaseworkerName + " their own, the typist the cases with dictations submitted for typing. Each has its own " +
+		"file unless --vault names one.\n\n" + cli.Examples(
+		`fieldcase demo                   # the supervisor's; then: fieldcase --vault <the path it prints>`,
+		`fieldcase demo --as typist       # the typing queue: W in the TUI`,
+		`fieldcase demo --as caseworker   # a caseworker's day: a in the TUI, or fieldcase agenda`)
 }
 
 // demoPath is where `fieldcase demo` writes when no vault is named: never
-// the user's real vault.
-func (a *app) demoPath() string {
+// the user's real vault, and one file per persona.
+func (a *app) demoPath(p demo.Persona) string {
 	if a.cli.Vault != "" {
 		return a.cli.Vault
 	}
-	return filepath.Join(filepath.Dir(store.DefaultPath()), "demo.db")
+	name := "demo.db"
+	if p != demo.Supervisor {
+		name = "demo-" + string(p) + ".db"
+	}
+	return filepath.Join(filepath.Dir(store.DefaultPath()), name)
 }
 
 func (c *demoCmd) Run(a *app) error {
-	path := a.demoPath()
+	persona, err := demo.ParsePersona(c.As)
+	if err != nil {
+		return err
+	}
+	path := a.demoPath(persona)
 	if _, err := os.Stat(path); err == nil {
 		v, err := store.Open(path, store.Options{})
 		if err != nil {
@@ -71,21 +89,39 @@ func (c *demoCmd) Run(a *app) error {
 	if c.Cases < 1 || c.Cases > 100000 {
 		return errors.New("--cases must be between 1 and 100000")
 	}
-	v, err := store.Create(path, demo.Passphrase, demoProfile, store.Options{Demo: true, Program: "fieldcase demo"})
+	profile := persona.Profile()
+	v, err := store.Create(path, demo.Passphrase, profile, store.Options{Demo: true, Program: "fieldcase demo"})
 	if err != nil {
 		return err
 	}
+	fail := func(err error) error {
+		v.Close()
+		os.Remove(path)
+		return err
+	}
+	held, err := demo.PopulateFor(v, persona, demo.Options{Cases: c.Cases, Seed: 1, Today: time.Now()})
+	if errors.Is(err, demo.ErrNothingHeld) {
+		return fail(cli.WithHint(err, "make more of them, e.g. --cases 20"))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if persona == demo.Supervisor {
+		if err := storeDemoTeam(v, time.Now()); err != nil {
+			return fail(err)
+		}
+	}
 	defer v.Close()
-	if err := demo.Populate(v, demo.Options{Cases: c.Cases, Seed: 1, Today: time.Now()}); err != nil {
-		os.Remove(path)
-		return err
-	}
-	if err := storeDemoTeam(v, time.Now()); err != nil {
-		os.Remove(path)
-		return err
-	}
 	st, _ := v.Stats()
-	fprintf(a.stdout, "created demo vault %s: %d cases, %d notes, %d consents, %d tasks\npassphrase: %s\n", path, st.Cases, st.Notes, st.Consents, st.Tasks, demo.Passphrase)
+	fprintf(a.stdout, "created demo vault %s: %d cases, %d notes, %d consents, %d tasks, %d recordings submitted for typing\n",
+		path, st.Cases, st.Notes, st.Consents, st.Tasks, held.Recordings)
+	fprintf(a.stdout, "the laptop of %s, a %s in %s\npassphrase: %s\n", profile.Name, profile.Role, profile.Team, demo.Passphrase)
+	switch persona {
+	case demo.Caseworker:
+		fprintf(a.stdout, "their day: 'a' in the TUI, or 'fieldcase agenda'\n")
+	case demo.Typist:
+		fprintf(a.stdout, "the typing queue: 'W' in the TUI; in the transcript editor f9 plays the recording\n")
+	}
 	return nil
 }
 

@@ -90,6 +90,9 @@ type gen struct {
 	today time.Time
 	zipf  *rand.Zipf
 	vocab []string
+	// world is set by PopulateFor: the cases a persona holds, out of the
+	// one demo world every persona's vault is cut from.
+	world *world
 }
 
 // Prose returns about n bytes of Zipf-distributed prose (see Options.Prose).
@@ -167,6 +170,10 @@ func fillIn(s, child, adult, address, school string) string {
 func Populate(v *store.Vault, o Options) error {
 	o.defaults()
 	g := &gen{r: rand.New(rand.NewPCG(o.Seed, 0x5eed)), today: o.Today}
+	return g.populate(v, o)
+}
+
+func (g *gen) populate(v *store.Vault, o Options) error {
 	return v.Update(func(tx *store.Tx) error {
 		for i := 1; i <= o.Cases; i++ {
 			if err := g.addCase(tx, i, o); err != nil {
@@ -177,7 +184,25 @@ func Populate(v *store.Vault, o Options) error {
 	})
 }
 
-func (g *gen) addCase(tx *store.Tx, i int, o Options) error {
+// writer is where a case's records go: the vault, or nowhere for a case the
+// persona does not hold (its data is still drawn, so that every persona's
+// DEMO-0007 is the same case).
+type writer interface {
+	NewCase(record.Case) (string, error)
+	AddNote(string, record.Note) (string, error)
+	AddConsent(string, record.Consent) (string, error)
+	AddTask(string, record.Task) (string, error)
+}
+
+type discard struct{}
+
+func (discard) NewCase(record.Case) (string, error)               { return "", nil }
+func (discard) AddNote(string, record.Note) (string, error)       { return "", nil }
+func (discard) AddConsent(string, record.Consent) (string, error) { return "", nil }
+func (discard) AddTask(string, record.Task) (string, error)       { return "", nil }
+
+func (g *gen) addCase(stx *store.Tx, i int, o Options) error {
+	var tx writer = stx
 	sur := g.pick(surnames)
 	child := g.pick(firstNames) + " " + sur
 	role := g.pick([]string{"mother", "father", "carer", "grandmother"})
@@ -214,6 +239,13 @@ func (g *gen) addCase(tx *store.Tx, i int, o Options) error {
 	}
 	if g.r.IntN(3) == 0 {
 		c.People = append(c.People, record.Person{Name: g.pick(firstNames) + " " + sur, Role: "sibling", DOB: g.date(-15*365, -400)})
+	}
+	f := fate{held: true, typing: -1, day: -1}
+	if g.world != nil {
+		f = g.world.place(c)
+	}
+	if !f.held {
+		tx = discard{}
 	}
 	caseID, err := tx.NewCase(c)
 	if err != nil {
@@ -281,6 +313,9 @@ func (g *gen) addCase(tx *store.Tx, i int, o Options) error {
 				return err
 			}
 		}
+	}
+	if g.world != nil && f.held {
+		return g.world.hold(tx, caseID, c, f)
 	}
 	return nil
 }
