@@ -15,6 +15,7 @@ import (
 // each side of the window's edges, as a table and as JSON. The dates are
 // relative to the real today, as the command's are.
 func TestAgenda(t *testing.T) {
+	t.Parallel() // its own vault and processes: nothing shared
 	dir := t.TempDir()
 	env := []string{"FIELDCASE_VAULT=" + filepath.Join(dir, "v.db"), "FIELDCASE_PASSPHRASE=" + secret(t)}
 	if _, errOut, code := fc(t, env, "", "init"); code != 0 {
@@ -116,6 +117,7 @@ func TestAgenda(t *testing.T) {
 // TestAgendaRefuses: a window it cannot show is refused before the
 // passphrase is asked for; an empty agenda says so.
 func TestAgendaRefuses(t *testing.T) {
+	t.Parallel() // its own vault and processes: nothing shared
 	dir := t.TempDir()
 	env := []string{"FIELDCASE_VAULT=" + filepath.Join(dir, "v.db"), "FIELDCASE_PASSPHRASE=" + secret(t)}
 	for _, days := range []string{"0", "-1", "367"} {

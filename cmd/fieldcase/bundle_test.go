@@ -228,6 +228,7 @@ func verifierBinary(t *testing.T) string {
 // 'fieldcase verify-bundle' and the standalone fieldcase-verify pass it.
 // Then each way of tampering with it fails, naming the item.
 func TestBundleRealCase(t *testing.T) {
+	t.Parallel() // its own vault and processes: nothing shared
 	pdfinfo, pdftotext := tool(t, "pdfinfo"), tool(t, "pdftotext")
 	opustools.Tool(t, "opusinfo")
 	opustools.Tool(t, "opusdec")
@@ -458,6 +459,7 @@ func writeManifest(t *testing.T, dir string, m *bundle.Manifest) {
 // enrolled vault (which keeps no log evidence yet: the bundle says so and
 // still verifies), and the errors a person can make.
 func TestBundleCommand(t *testing.T) {
+	t.Parallel() // its own vault and processes: nothing shared
 	pass := secret(t)
 	vaultPath := filepath.Join(t.TempDir(), "v.db")
 	v, _ := enrolledVault(t, vaultPath, pass)

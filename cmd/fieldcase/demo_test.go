@@ -41,6 +41,7 @@ func fcJSON(t *testing.T, env []string, v any, args ...string) {
 // 'fieldcase team' on the supervisor's demo vault shows the demo team, as
 // the TUI's team screen does.
 func TestDemoTeam(t *testing.T) {
+	t.Parallel() // its own vault and processes: nothing shared
 	env := demoVault(t, "supervisor")
 	out, errOut, code := fc(t, env, "", "team")
 	if code != 0 {
@@ -86,6 +87,7 @@ func notTheTeam(t *testing.T, env []string) {
 
 // The caseworker's demo vault is their own caseload, and their day.
 func TestDemoCaseworker(t *testing.T) {
+	t.Parallel() // its own vault and processes: nothing shared
 	env := demoVault(t, "caseworker")
 	var cases []struct {
 		Ref     string   `json:"ref"`
@@ -118,6 +120,7 @@ func TestDemoCaseworker(t *testing.T) {
 // The typist's demo vault holds the cases open to typing, each with
 // dictations submitted, and its recordings export as Ogg Opus.
 func TestDemoTypist(t *testing.T) {
+	t.Parallel() // its own vault and processes: nothing shared
 	env := demoVault(t, "typist")
 	var cases []struct {
 		Ref string `json:"ref"`
@@ -162,6 +165,7 @@ func TestDemoTypist(t *testing.T) {
 // Each persona has its own demo vault unless --vault names one, and an
 // unknown persona is refused.
 func TestDemoPersonaPaths(t *testing.T) {
+	t.Parallel() // its own vault and processes: nothing shared
 	data := t.TempDir()
 	env := []string{"XDG_DATA_HOME=" + data}
 	for _, as := range []string{"caseworker", "typist"} {

@@ -17,6 +17,7 @@ import (
 // priority and the turnaround setting, or from --due; the list shows it;
 // a second submission is refused with the reason.
 func TestRecordingSubmitDue(t *testing.T) {
+	t.Parallel() // its own vault and processes: nothing shared
 	pass := secret(t)
 	vaultPath := filepath.Join(t.TempDir(), "v.db")
 	v, _ := enrolledVault(t, vaultPath, pass)

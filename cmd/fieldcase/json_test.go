@@ -64,6 +64,7 @@ func badKeys(v any, at string) []string {
 // are found in the kong model, so a new one is covered without editing
 // this test (unless it needs an argument the table below cannot fill).
 func TestJSONKeysAreSnakeCase(t *testing.T) {
+	t.Parallel() // its own vault and processes: nothing shared
 	vault := filepath.Join(t.TempDir(), "demo.db")
 	if _, errOut, code := fc(t, nil, "", "demo", "--cases", "5", "--vault", vault); code != 0 {
 		t.Fatalf("demo: %s", errOut)

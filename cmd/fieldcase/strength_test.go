@@ -53,6 +53,7 @@ func TestPassphraseStrength(t *testing.T) {
 // is repeatable: an unseeded one once drew the same word twice, which is
 // not what the advice asks for, and failed CI by chance.
 func TestPassphraseAdviceRatesWell(t *testing.T) {
+	t.Parallel() // its own vault and processes: nothing shared
 	words := frequency.FrequencyLists["english_wikipedia"][:20000]
 	rng := rand.New(rand.NewPCG(20261207, 4))
 	for i := 0; i < 1000; i++ {
