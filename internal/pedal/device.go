@@ -126,12 +126,13 @@ func Watch(ctx context.Context, path string, m Mapping) (<-chan Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	return stream(ctx, r, c), nil
+	return Stream(ctx, r, c), nil
 }
 
-// stream sends r's pedal events until ctx ends (closing c, which ends a
-// blocked read) or r fails.
-func stream(ctx context.Context, r Reader, c io.Closer) <-chan Event {
+// Stream sends r's pedal events, as Watch does, until ctx ends or r fails
+// or ends; c (may be nil) is closed then, and on ctx's end at once, to end
+// a blocked read. Tests replay recorded streams through it.
+func Stream(ctx context.Context, r Reader, c io.Closer) <-chan Event {
 	ch := make(chan Event)
 	done := make(chan struct{})
 	go func() {
@@ -139,7 +140,9 @@ func stream(ctx context.Context, r Reader, c io.Closer) <-chan Event {
 		case <-ctx.Done():
 		case <-done:
 		}
-		c.Close()
+		if c != nil {
+			c.Close()
+		}
 	}()
 	go func() {
 		defer close(ch)

@@ -256,7 +256,7 @@ func TestWatchFIFO(t *testing.T) {
 func TestStreamError(t *testing.T) {
 	b := AppendKey(nil, BTN0, true)
 	b = append(b, 1, 2, 3)
-	ch := stream(context.Background(), NewEvdevReader(bytes.NewReader(b), DefaultMapping()), io.NopCloser(nil))
+	ch := Stream(context.Background(), NewEvdevReader(bytes.NewReader(b), DefaultMapping()), nil)
 	var evs []Event
 	for ev := range ch {
 		evs = append(evs, ev)
