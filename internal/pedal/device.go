@@ -43,14 +43,15 @@ func Discover(dir string) ([]string, error) {
 }
 
 // looksLikePedal reports a by-id name of an event device (not its mouse
-// or joystick alias) with one of nameWords among its words, e.g.
+// or joystick alias; not a mouse or a SpeechMike, which a grab would take
+// from the desktop) with one of nameWords among its words, e.g.
 // "usb-VEC_VEC_USB_Footpedal-event-if00".
 func looksLikePedal(name string) bool {
 	words := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
 		return r == '-' || r == '_' || r == '.' || r == ' '
 	})
-	if !slices.Contains(words, "event") {
-		return false
+	if !slices.Contains(words, "event") || slices.Contains(words, "mouse") || slices.Contains(words, "speechmike") {
+		return false // not a mouse, nor a dictation microphone's buttons
 	}
 	for _, w := range words {
 		if slices.Contains(nameWords, w) {

@@ -167,6 +167,8 @@ func TestDiscover(t *testing.T) {
 		"usb-Philips_Foot_Control-joystick", // the joystick alias, not an event device
 		"usb-OM_Digital_Solutions_RS31H-event-if00",
 		"usb-Microsoft_Comfort_Mouse-event-mouse", // "om" only inside a word
+		"usb-Philips_SpeechMike_III-event-kbd",    // a dictation microphone's buttons
+		"usb-Philips_Optical_Mouse-event-mouse",
 	} {
 		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
 			t.Fatal(err)
