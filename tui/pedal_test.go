@@ -154,3 +154,33 @@ func TestPedalTranscript(t *testing.T) {
 	p.waitText("Transcript kept")
 	p.quit()
 }
+
+// A held rewind pedal repeats until it is let go, also when it is let go
+// while the recorder records (when the pedal is otherwise ignored): no
+// repeat is left running to move the position after the take.
+func TestPedalHoldRepeat(t *testing.T) {
+	r := &recorder{id: 7, loaded: true, snap: recSnap{dur: 8 * time.Second}, pos: 5 * time.Second}
+	r.pedal.id = r.id
+	if cmd := r.Pedal(pedal.Event{Pedal: pedal.Rewind, Down: true}); cmd == nil || r.pos != 4*time.Second {
+		t.Fatalf("rewind down: cmd %v, position %v; want a move to 4 s", cmd != nil, r.pos)
+	}
+	tick := pedalRepeatMsg{id: r.id, gen: r.pedal.gen}
+	r.queue = nil
+	if _, cmd := r.Update(tick); cmd == nil {
+		t.Fatal("held: no repeat")
+	}
+	r.snap.recording = true
+	r.Pedal(pedal.Event{Pedal: pedal.Rewind, Down: false})
+	r.snap.recording = false
+	if _, cmd := r.Update(tick); cmd != nil {
+		t.Error("let go while recording: the repeat goes on")
+	}
+	// Another screen's repeat, or one of an earlier press, does nothing.
+	r.Pedal(pedal.Event{Pedal: pedal.Forward, Down: true})
+	if _, cmd := r.Update(pedalRepeatMsg{id: r.id + 1, gen: r.pedal.gen}); cmd != nil {
+		t.Error("another screen's repeat moved this one")
+	}
+	if _, cmd := r.Update(tick); cmd != nil {
+		t.Error("an earlier press's repeat moved it")
+	}
+}

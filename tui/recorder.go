@@ -552,10 +552,15 @@ func (r *recorder) key(msg tea.KeyPressMsg) tea.Cmd {
 }
 
 // Pedal plays a recording under the foot pedal (not while recording: the
-// pedal plays, it does not record).
+// pedal plays, it does not record). A release always counts, so a pedal
+// held into a take is not taken for held after it.
 func (r *recorder) Pedal(ev pedal.Event) tea.Cmd {
 	if r.leaving || !r.loaded || r.snap.recording || r.starting || r.snap.dur == 0 {
-		return nil
+		if ev.Down {
+			return nil
+		}
+		r.pedalOn = false
+		return r.pedal.event(ev, pedalActions{release: func() tea.Cmd { return nil }})
 	}
 	return r.pedal.event(ev, r.pedalActions())
 }

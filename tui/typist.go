@@ -356,8 +356,8 @@ func (t *transcribe) AudioLive() bool { return t.pb.live() }
 
 // Pedal plays under the foot pedal; it never types.
 func (t *transcribe) Pedal(ev pedal.Event) tea.Cmd {
-	if t.busy {
-		return nil
+	if t.busy && ev.Down {
+		return nil // saving or leaving; a release still pauses
 	}
 	return t.pb.pedalEvent(ev)
 }
