@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/internal/pedal"
 	"github.com/fieldcase/fieldcase/internal/when"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -76,6 +77,15 @@ type Options struct {
 	// is called inside a tea.Cmd; its error is shown, and the choice still
 	// holds for this session.
 	SaveAudioDevice func(name string) error
+	// Pedal, when not nil, delivers the events of a transcription foot
+	// pedal (pedal.Watch): the transcript editor and the recorder play
+	// while its middle pedal is held. An event with Err is shown once the
+	// vault is unlocked; the channel closing ends the pedal for the session.
+	Pedal <-chan pedal.Event
+	// AutoRewind is how far playback goes back when it pauses under the
+	// pedal or resumes under the play key, so the typist hears the last
+	// words again. Zero means two seconds; a negative value, none.
+	AutoRewind time.Duration
 	// ProgramOptions are passed to tea.NewProgram by Run (input, output,
 	// colour profile, environment…).
 	ProgramOptions []tea.ProgramOption
@@ -140,6 +150,7 @@ type Model struct {
 	quitFailed bool       // a quit could not save a draft; the next quit forces
 	quitArmed  bool       // q was pressed with changes not yet synced; q again quits
 	unsaved    []store.Draft
+	pedalErr   string // the pedal's failure, shown once unlocked
 }
 
 // New builds the root model, showing the unlock screen. teatest drives it.
@@ -167,7 +178,9 @@ func New(opts Options) *Model {
 		vault: opts.Vault, name: opts.Vault.Name(), keys: newKeyMap(), st: newStyles(th, true), now: opts.Now,
 		log: opts.Log, draftDelay: opts.DraftDelay, demoPass: opts.DemoPassphrase, gate: newIOGate(),
 		audioDevice: opts.AudioDevice, saveAudioDevice: opts.SaveAudioDevice, dateOrder: opts.DateOrder, dueRules: opts.DueRules,
+		autoRewind: autoRewind(opts.AutoRewind),
 	}
+	e.keys.TPlay.SetHelp("f9/alt+p", playHelp(e.autoRewind))
 	m := &Model{env: e, opts: opts, help: help.New(), width: 80, height: 24}
 	m.help.Styles = e.st.Help
 	m.status = statusBar{env: e, sync: opts.Sync, name: e.name}
@@ -179,7 +192,7 @@ func New(opts Options) *Model {
 // Init asks the terminal for its background (to pick light or dark styles)
 // and starts the unlock screen.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(tea.RequestBackgroundColor, m.top().Init(), m.status.pollCmd())
+	return tea.Batch(tea.RequestBackgroundColor, m.top().Init(), m.status.pollCmd(), waitPedal(m.opts.Pedal))
 }
 
 func (m *Model) top() component { return m.stack[len(m.stack)-1] }
@@ -232,6 +245,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 	case tea.PasteMsg:
 		m.lastInput = time.Now()
+	case pedalMsg:
+		return m, m.pedal(msg)
 
 	// Unlock and lock.
 	case unlockedMsg:
@@ -441,6 +456,33 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	c, cmd := m.top().Update(msg)
 	m.stack[len(m.stack)-1] = c
 	return m, cmd
+}
+
+// pedal passes a pedal event to the top screen, if it has a player; a
+// pedal is input, so it holds off the idle lock.
+func (m *Model) pedal(msg pedalMsg) tea.Cmd {
+	if !msg.ok {
+		return nil
+	}
+	next := waitPedal(m.opts.Pedal)
+	if msg.ev.Err != nil {
+		m.env.log.Warn("foot pedal", "err", msg.ev.Err)
+		text := "The foot pedal is not working: " + msg.ev.Err.Error()
+		if m.unlocked {
+			m.status.setNotice(text, true)
+		} else {
+			m.pedalErr = text
+		}
+		return next
+	}
+	if !m.unlocked || m.locking {
+		return next
+	}
+	m.lastInput = time.Now()
+	if u, ok := m.top().(pedalUser); ok {
+		return tea.Batch(next, u.Pedal(msg.ev))
+	}
+	return next
 }
 
 // unsyncedWarning says that n changes never left the laptop, and when the

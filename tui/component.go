@@ -158,6 +158,9 @@ type env struct {
 	// saveAudioDevice keeps the settings screen's choice for later
 	// sessions; nil keeps it for this one only.
 	saveAudioDevice func(name string) error
+	// autoRewind is how far playback goes back at a pause (the pedal) or
+	// a resume (the play key).
+	autoRewind time.Duration
 	// recovery is this unlock's crash recovery of recordings.
 	recovery *recovery
 	// team is the team view the supervisor screens share this unlock.

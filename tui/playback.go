@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/fieldcase/fieldcase/audio"
+	"github.com/fieldcase/fieldcase/internal/pedal"
 	"github.com/fieldcase/fieldcase/store"
 )
 
@@ -43,7 +44,9 @@ type playback struct {
 	pos     time.Duration
 	speed   float64
 	paused  bool // stopped by a pause (not at the start): resuming rewinds
+	rewound bool // …unless the pause rewound already (the pedal's does)
 	on      bool // what the play key last asked for (commands may be queued)
+	pedal   pedalDriver
 	tickGen int
 	ticking bool
 	errText string
@@ -65,7 +68,8 @@ type (
 )
 
 func newPlayback(e *env, id int64, caseID, recID string) *playback {
-	return &playback{env: e, id: id, recID: recID, speed: 1, hd: newDictHandle(e.vault, caseID, e.recovery, e.now)}
+	return &playback{env: e, id: id, recID: recID, speed: 1, hd: newDictHandle(e.vault, caseID, e.recovery, e.now),
+		pedal: pedalDriver{id: id}}
 }
 
 // open loads the recording the first time; after another screen was on
@@ -181,14 +185,7 @@ func (b *playback) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 			b.on, b.paused = false, true
 			return b.run(func(h *dictHandle) error { h.pausePlay(); return nil }), true
 		}
-		dev, rewind := b.env.audioDevice, b.paused
-		b.on, b.paused = true, false
-		return b.run(func(h *dictHandle) error {
-			if rewind {
-				h.seek(-transcriptAutoRewind, true)
-			}
-			return h.play(dev)
-		}), true
+		return b.play(), true
 	case key.Matches(msg, k.TRewind), key.Matches(msg, k.TForward):
 		d := transcriptSkip
 		if key.Matches(msg, k.TRewind) {
@@ -219,6 +216,55 @@ func (b *playback) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		return b.run(func(h *dictHandle) error { h.seek(to, false); return nil }), true
 	}
 	return nil, false
+}
+
+// play plays from the position, a little back when it resumes after a
+// pause that did not rewind already.
+func (b *playback) play() tea.Cmd {
+	dev, rewind := b.env.audioDevice, b.paused && !b.rewound
+	b.on, b.paused, b.rewound = true, false, false
+	back := b.env.autoRewind
+	return b.run(func(h *dictHandle) error {
+		if rewind {
+			h.seek(-back, true)
+		}
+		return h.play(dev)
+	})
+}
+
+// pedalActions are the pedal's: play while held, pause and rewind when let
+// go, skip while rewind or forward is held.
+func (b *playback) pedalActions() pedalActions {
+	return pedalActions{
+		play: func() tea.Cmd {
+			b.errText = ""
+			if b.on {
+				return nil
+			}
+			return b.play()
+		},
+		release: func() tea.Cmd {
+			if !b.on {
+				return nil
+			}
+			b.on, b.paused, b.rewound = false, true, true
+			back := b.env.autoRewind
+			return b.run(func(h *dictHandle) error { h.pausePlay(); h.seek(-back, true); return nil })
+		},
+		skip: func(d time.Duration, again bool) tea.Cmd {
+			if again && len(b.queue) > 0 {
+				return nil // the device is behind: do not pile up moves
+			}
+			return b.run(func(h *dictHandle) error { h.seek(d, true); return nil })
+		},
+	}
+}
+
+// pedalEvent acts on a pedal event; pedalRepeat on a held pedal's repeat.
+func (b *playback) pedalEvent(ev pedal.Event) tea.Cmd { return b.pedal.event(ev, b.pedalActions()) }
+
+func (b *playback) pedalRepeat(msg pedalRepeatMsg) tea.Cmd {
+	return b.pedal.repeat(msg, b.pedalActions())
 }
 
 // stop stops playback (and ends the handle when closing); it blocks.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/audio"
 	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/internal/pedal"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -67,6 +68,9 @@ type recorder struct {
 	markTake uint32        // …within this take, when markLive
 	markLive bool
 	confirm  confirmKind
+
+	pedal   pedalDriver
+	pedalOn bool // the play pedal asked for playback (commands may be queued)
 
 	errText string // the last failure, until the next key
 	devErr  string // no microphone, or a failing one: until a take starts
@@ -139,7 +143,9 @@ var recorderIDs atomic.Int64
 func newRecorder(e *env, msg openRecorderMsg) *recorder {
 	hd := newDictHandle(e.vault, msg.CaseID, e.recovery, e.now)
 	hd.dueRules = e.dueRules
-	return &recorder{env: e, id: recorderIDs.Add(1), caseID: msg.CaseID, ref: msg.Ref, recID: msg.RecordingID, hd: hd}
+	r := &recorder{env: e, id: recorderIDs.Add(1), caseID: msg.CaseID, ref: msg.Ref, recID: msg.RecordingID, hd: hd}
+	r.pedal.id = r.id
+	return r
 }
 
 func (r *recorder) Init() tea.Cmd {
@@ -268,6 +274,8 @@ func (r *recorder) Update(msg tea.Msg) (component, tea.Cmd) {
 			return r, nil
 		}
 		return r, r.polled(msg.p)
+	case pedalRepeatMsg:
+		return r, r.pedal.repeat(msg, r.pedalActions())
 	case tea.KeyPressMsg:
 		if r.leaving {
 			return r, nil
@@ -542,6 +550,47 @@ func (r *recorder) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// Pedal plays a recording under the foot pedal (not while recording: the
+// pedal plays, it does not record). A release always counts, so a pedal
+// held into a take is not taken for held after it.
+func (r *recorder) Pedal(ev pedal.Event) tea.Cmd {
+	if r.leaving || !r.loaded || r.snap.recording || r.starting || r.snap.dur == 0 {
+		if ev.Down {
+			return nil
+		}
+		r.pedalOn = false
+		return r.pedal.event(ev, pedalActions{release: func() tea.Cmd { return nil }})
+	}
+	return r.pedal.event(ev, r.pedalActions())
+}
+
+func (r *recorder) pedalActions() pedalActions {
+	return pedalActions{
+		play: func() tea.Cmd {
+			if r.pedalOn || r.snap.playing {
+				return nil
+			}
+			r.pedalOn = true
+			dev := r.env.audioDevice
+			return r.run(opPlay, func(h *dictHandle) (string, error) { return "", h.play(dev) })
+		},
+		release: func() tea.Cmd {
+			if !r.pedalOn && !r.snap.playing {
+				return nil
+			}
+			r.pedalOn = false
+			back := r.env.autoRewind
+			return r.run(opPausePlay, func(h *dictHandle) (string, error) { h.pausePlay(); h.seek(-back, true); return "", nil })
+		},
+		skip: func(d time.Duration, again bool) tea.Cmd {
+			if r.snap.recording || again && len(r.queue) > 0 {
+				return nil
+			}
+			return r.seek(d, true)
+		},
+	}
 }
 
 func (r *recorder) start(mode dictation.Mode) tea.Cmd {

@@ -60,6 +60,10 @@ func (m *Model) unlockedCmds() tea.Cmd {
 	m.env.recovery = &recovery{}
 	m.env.team = &teamState{}
 	m.load = newNotesLoad()
+	if m.pedalErr != "" {
+		m.status.setNotice(m.pedalErr, true)
+		m.pedalErr = ""
+	}
 	cmds := []tea.Cmd{list.Init(), loadNotesCmd(m.env.vault, m.load, m.lockGen), m.env.io(statsCmd(m.env.vault)),
 		m.env.io(recoverCmd(m.env.vault, m.env.recovery))}
 	// Drafts that could not be saved at the last lock are saved first, so

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/internal/pedal"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -390,6 +391,14 @@ func (t *transcribe) SetSize(w, h int) {
 // stays on top (its messages go to the top screen).
 func (t *transcribe) AudioLive() bool { return t.pb.live() }
 
+// Pedal plays under the foot pedal; it never types.
+func (t *transcribe) Pedal(ev pedal.Event) tea.Cmd {
+	if t.busy && ev.Down {
+		return nil // saving or leaving; a release still pauses
+	}
+	return t.pb.pedalEvent(ev)
+}
+
 // AudioStop stops playback for a quit or a lock.
 func (t *transcribe) AudioStop(closing bool) func() error { return t.pb.stop(closing) }
 
@@ -445,6 +454,8 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 			return t, nil
 		}
 		return t, t.pb.polled(msg)
+	case pedalRepeatMsg:
+		return t, t.pb.pedalRepeat(msg)
 	case transcriptKeptMsg:
 		if msg.id != t.id {
 			return t, nil

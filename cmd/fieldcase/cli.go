@@ -42,6 +42,7 @@ type CLI struct {
 	Doctor       doctorCmd       `cmd:"" help:"Check this vault: quarantined records, roster problems, a restored backup, the server's log."`
 	Receipts     receiptsCmd     `cmd:"" help:"The server's signed receipts for what this laptop sent in a case: proof of delivery."`
 	Config       configCmd       `cmd:"" help:"Show and change settings (the settings file)."`
+	Pedal        pedalCmd        `cmd:"" help:"Set up a USB transcription foot pedal: see what it sends."`
 
 	HelpCmd    cli.HelpCmd       `cmd:"" name:"help" help:"Show the help of a command, e.g. 'fieldcase help case add'."`
 	Completion cli.CompletionCmd `cmd:"" help:"Print a shell completion script: bash, zsh or fish (e.g. add 'source <(fieldcase completion bash)' to ~/.bashrc)."`

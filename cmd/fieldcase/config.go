@@ -9,12 +9,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/alecthomas/kong"
 
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/pedal"
 	"github.com/fieldcase/fieldcase/internal/when"
 )
 
@@ -27,13 +29,84 @@ import (
 
 // config is the file's content; nil means not set.
 type config struct {
-	Vault        *string `toml:"vault,omitempty"`
-	IdleLock     *int    `toml:"idle_lock,omitempty"`
-	HighContrast *bool   `toml:"high_contrast,omitempty"`
-	AudioDevice  *string `toml:"audio_device,omitempty"`
-	Log          *string `toml:"log,omitempty"`
-	DateOrder    *string `toml:"date_order,omitempty"`
-	Turnaround   *string `toml:"turnaround,omitempty"`
+	Vault        *string      `toml:"vault,omitempty"`
+	IdleLock     *int         `toml:"idle_lock,omitempty"`
+	HighContrast *bool        `toml:"high_contrast,omitempty"`
+	AudioDevice  *string      `toml:"audio_device,omitempty"`
+	Log          *string      `toml:"log,omitempty"`
+	DateOrder    *string      `toml:"date_order,omitempty"`
+	Turnaround   *string      `toml:"turnaround,omitempty"`
+	Pedal        *pedalConfig `toml:"pedal,omitempty"`
+}
+
+// pedalConfig is the [pedal] table: the transcription foot pedal.
+type pedalConfig struct {
+	Device     *string `toml:"device,omitempty"`
+	Rewind     *string `toml:"rewind,omitempty"`
+	Play       *string `toml:"play,omitempty"`
+	Forward    *string `toml:"forward,omitempty"`
+	AutoRewind *string `toml:"auto_rewind,omitempty"`
+}
+
+// pedalField is a [pedal] setting: f picks its field, made when asked.
+func pedalField(f func(p *pedalConfig) **string, help string, check func(string) (string, error)) setting {
+	return setting{text: true, help: help,
+		set: func(c *config, v string) error {
+			if c.Pedal == nil {
+				c.Pedal = &pedalConfig{}
+			}
+			v, err := check(v)
+			*f(c.Pedal) = &v
+			return err
+		},
+		get: func(c *config) (string, bool) {
+			if c.Pedal == nil {
+				return "", false
+			}
+			return deref(*f(c.Pedal))
+		},
+		unset: func(c *config) {
+			if c.Pedal == nil {
+				return
+			}
+			*f(c.Pedal) = nil
+			if *c.Pedal == (pedalConfig{}) {
+				c.Pedal = nil // no empty [pedal] table
+			}
+		}}
+}
+
+// pedalSettings are the keys of the [pedal] table, as pedal.KEY.
+func pedalSettings() []setting {
+	codes := func(v string) (string, error) {
+		_, err := pedal.ParseCodes(v)
+		return strings.TrimSpace(v), err
+	}
+	ss := []setting{
+		pedalField(func(p *pedalConfig) **string { return &p.Device }, "the foot pedal's device, e.g. /dev/input/by-id/usb-VEC_VEC_USB_Footpedal-event-if00 or /dev/hidraw0; default: the first pedal-like name in /dev/input/by-id ('fieldcase pedal list')", settingPath),
+		pedalField(func(p *pedalConfig) **string { return &p.Rewind }, "the key code(s) of the rewind pedal, e.g. BTN_0 or KEY_A,KEY_F13 ('fieldcase pedal test' shows them); default BTN_0", codes),
+		pedalField(func(p *pedalConfig) **string { return &p.Play }, "the key code(s) of the play pedal; default BTN_1", codes),
+		pedalField(func(p *pedalConfig) **string { return &p.Forward }, "the key code(s) of the forward pedal; default BTN_2", codes),
+		pedalField(func(p *pedalConfig) **string { return &p.AutoRewind }, "how far playback goes back when the play pedal is let go (or f9 resumes), e.g. 2s or 1.5s; 0s for none; default 2s", parseAutoRewind),
+	}
+	for i, k := range []string{"device", "rewind", "play", "forward", "auto_rewind"} {
+		ss[i].key = "pedal." + k
+	}
+	return ss
+}
+
+// parseAutoRewind reads a duration from 0 to 10 seconds ("2s", "1.5s";
+// a bare number is seconds) and gives it back as Go spells it.
+func parseAutoRewind(v string) (string, error) {
+	t := strings.TrimSpace(v)
+	if _, err := strconv.ParseFloat(t, 64); err == nil {
+		t += "s"
+	}
+	d, err := time.ParseDuration(t)
+	if err != nil || d < 0 || d > 10*time.Second {
+		return v, fmt.Errorf("%q is not a time from 0s to 10s, such as 2s or 1.5s", v)
+	}
+	return d.String(), nil
 }
 
 // setting is one key of the file.
@@ -119,6 +192,8 @@ var settings = []setting{
 		get: func(c *config) (string, bool) { return deref(c.Turnaround) }, unset: func(c *config) { c.Turnaround = nil }},
 }
 
+func init() { settings = append(settings, pedalSettings()...) }
+
 func deref(s *string) (string, bool) {
 	if s == nil {
 		return "", false
@@ -190,6 +265,19 @@ func loadConfigExcept(path, except string) (*config, error) {
 	if _, err := toml.Decode(string(raw), &loose); err != nil {
 		return nil, err
 	}
+	// A table's keys are TABLE.KEY ("pedal.device").
+	flat := map[string]any{}
+	for k, v := range loose {
+		t, ok := v.(map[string]any)
+		if !ok {
+			flat[k] = v
+			continue
+		}
+		for sub, sv := range t {
+			flat[k+"."+sub] = sv
+		}
+	}
+	loose = flat
 	keys := make([]string, 0, len(loose))
 	for k := range loose {
 		keys = append(keys, k)
@@ -362,7 +450,7 @@ func (configCmd) Help() string {
 	var b strings.Builder
 	b.WriteString("Settings live in $XDG_CONFIG_HOME/fieldcase/config.toml (default ~/.config/fieldcase/config.toml). A flag beats its FIELDCASE_* environment variable, which beats the file, which beats the default. The settings:\n\n")
 	for _, s := range settings {
-		fmt.Fprintf(&b, "  %-14s %s\n", s.key, s.help)
+		fmt.Fprintf(&b, "  %-18s %s\n", s.key, s.help)
 	}
 	return b.String()
 }
@@ -399,7 +487,7 @@ func (c *configShowCmd) Run(a *app) error {
 }
 
 type configSetCmd struct {
-	Key   string `arg:"" help:"The setting: vault, idle_lock, high_contrast, audio_device, log or date_order."`
+	Key   string `arg:"" help:"The setting: vault, idle_lock, high_contrast, audio_device, log, date_order, or pedal.device, pedal.rewind, pedal.play, pedal.forward, pedal.auto_rewind."`
 	Value string `arg:"" help:"Its new value."`
 }
 

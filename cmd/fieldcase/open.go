@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/internal/demo"
+	"github.com/fieldcase/fieldcase/internal/pedal"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/tui"
 )
@@ -66,6 +68,10 @@ func (c *openCmd) Run(a *app) error {
 	if c.IdleLock == 0 {
 		opts.IdleLock = -1
 	}
+	// The foot pedal, if there is one, until the TUI ends.
+	pedalCtx, stopPedal := context.WithCancel(a.ctx)
+	defer stopPedal()
+	opts.Pedal, opts.AutoRewind = a.watchPedal(pedalCtx, pedal.ByIDDir), a.pedalAutoRewind()
 	if v.IsDemo() {
 		opts.DemoPassphrase = demo.Passphrase
 	}
