@@ -49,14 +49,15 @@ func TestPassphraseStrength(t *testing.T) {
 
 // The advice the prompt gives must match the estimator's verdicts: four
 // different words drawn at random from 20,000 common ones, separated by
-// spaces, rate good or strong, every time. The draw is seeded so that a run
-// is repeatable: an unseeded one once drew the same word twice, which is
-// not what the advice asks for, and failed CI by chance.
+// spaces, rate good or strong, every time. The 300 draws are seeded so that
+// a run is repeatable (under the race detector each costs some 30 ms): an
+// unseeded draw once took the same word twice, which is not what the advice
+// asks for, and failed CI by chance.
 func TestPassphraseAdviceRatesWell(t *testing.T) {
-	t.Parallel() // its own vault and processes: nothing shared
+	t.Parallel() // pure: nothing shared
 	words := frequency.FrequencyLists["english_wikipedia"][:20000]
 	rng := rand.New(rand.NewPCG(20261207, 4))
-	for i := 0; i < 1000; i++ {
+	for i := 0; i < 300; i++ {
 		var pick []string
 		seen := map[int]bool{}
 		for len(pick) < 4 {
