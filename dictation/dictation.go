@@ -135,6 +135,29 @@ func (r *Recording) StartTake(mode Mode, at time.Duration) (uint32, audio.Sink, 
 	return p.Take, sink{r}, nil
 }
 
+// AppendPCM records pcm (mono, audio.SampleRate) at the end of the
+// recording as one take, through the encoder the recorder uses but without
+// a microphone: for audio that comes from elsewhere (the demo's dictations,
+// tests).
+func (r *Recording) AppendPCM(ctx context.Context, pcm []int16) error {
+	take, sink, err := r.StartTake(Append, 0)
+	if err != nil {
+		return err
+	}
+	enc, err := audio.NewEncoder(take, sink)
+	if err != nil {
+		return err
+	}
+	if err := enc.Write(ctx, pcm); err != nil {
+		return err
+	}
+	t, err := enc.Close(ctx)
+	if err != nil {
+		return err
+	}
+	return r.FinishTake(t)
+}
+
 // FinishTake places a finished take in the timeline and saves the manifest.
 func (r *Recording) FinishTake(take audio.Take) error {
 	if r.take == nil || r.take.Take != take.ID {

@@ -51,27 +51,11 @@ func makeRecording(t *testing.T, v *store.Vault, caseID string, d time.Duration,
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, sink, err := r.StartTake(dictation.Append, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc, err := audio.NewEncoder(id, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
 	pcm := make([]int16, int(d.Seconds()*audio.SampleRate))
 	for i := range pcm {
 		pcm[i] = int16(6000 * math.Sin(2*math.Pi*440*float64(i)/audio.SampleRate))
 	}
-	ctx := context.Background()
-	if err := enc.Write(ctx, pcm); err != nil {
-		t.Fatal(err)
-	}
-	take, err := enc.Close(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.FinishTake(take); err != nil {
+	if err := r.AppendPCM(context.Background(), pcm); err != nil {
 		t.Fatal(err)
 	}
 	return r.ID

@@ -116,22 +116,7 @@ func realCase(t *testing.T, v *store.Vault) (caseID string, rec *dictation.Recor
 	if err != nil {
 		t.Fatal(err)
 	}
-	take, sink, err := rec.StartTake(dictation.Append, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc, err := audio.NewEncoder(take, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := enc.Write(ctx, speech(6*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	tk, err := enc.Close(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rec.FinishTake(tk); err != nil {
+	if err := rec.AppendPCM(ctx, speech(6*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if err := rec.SetStatus("submitted"); err != nil {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fieldcase/fieldcase/audio"
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/record"
 )
@@ -31,22 +30,7 @@ func TestRecordingSubmitDue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		take, sink, err := rec.StartTake(dictation.Append, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		enc, err := audio.NewEncoder(take, sink)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := enc.Write(context.Background(), speech(time.Second)); err != nil {
-			t.Fatal(err)
-		}
-		tk, err := enc.Close(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := rec.FinishTake(tk); err != nil {
+		if err := rec.AppendPCM(context.Background(), speech(time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, rec.ID)

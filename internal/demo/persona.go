@@ -199,26 +199,9 @@ func dictate(v *store.Vault, tc typingCase, k int, o Options) error {
 	if err != nil {
 		return err
 	}
-	take, sink, err := r.StartTake(dictation.Append, 0)
-	if err != nil {
-		return err
-	}
-	enc, err := audio.NewEncoder(take, sink)
-	if err != nil {
-		return err
-	}
 	rng := rand.New(rand.NewPCG(o.Seed, uint64(0xd1c7+n)))
 	voice := slices.Index(workers, meta.Author)
-	pcm := SpeechLike(rng, time.Duration(3000+rng.IntN(3000))*time.Millisecond, voice)
-	ctx := context.Background()
-	if err := enc.Write(ctx, pcm); err != nil {
-		return err
-	}
-	t, err := enc.Close(ctx)
-	if err != nil {
-		return err
-	}
-	if err := r.FinishTake(t); err != nil {
+	if err := r.AppendPCM(context.Background(), SpeechLike(rng, time.Duration(3000+rng.IntN(3000))*time.Millisecond, voice)); err != nil {
 		return err
 	}
 	return r.SetStatus("submitted")
