@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,6 +34,12 @@ func TestRecordingSubmitDue(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := rec.AppendPCM(context.Background(), speech(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := rec.TL.AddMarker(500*time.Millisecond, "the school's name"); err != nil {
+			t.Fatal(err)
+		}
+		if err := rec.Save(); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, rec.ID)
@@ -74,5 +83,37 @@ func TestRecordingSubmitDue(t *testing.T) {
 	}
 	if _, stderr, code := fc(t, env, "", "config", "set", "turnaround", "soon=1"); code == 0 || !strings.Contains(stderr, "unknown priority") {
 		t.Errorf("config set turnaround soon=1: exit %d, %q", code, stderr)
+	}
+
+	// Exported with its sidecar: the details a dictation workflow system
+	// reads, and the audio's hash.
+	ogg := filepath.Join(t.TempDir(), "report.ogg")
+	if _, stderr, code := fc(t, env, "", "recording", "export", ids[1], "-o", ogg, "--sidecar"); code != 0 {
+		t.Fatalf("export --sidecar: exit %d\n%s", code, stderr)
+	}
+	audio, err := os.ReadFile(ogg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(ogg + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc map[string]any
+	if err := json.Unmarshal(raw, &sc); err != nil {
+		t.Fatalf("sidecar is not JSON: %v\n%s", err, raw)
+	}
+	sum := sha256.Sum256(audio)
+	markers, _ := sc["markers"].([]any)
+	if sc["format"] != "fieldcase-dictation-1" || sc["audio_file"] != "report.ogg" || sc["audio_sha256"] != hex.EncodeToString(sum[:]) ||
+		sc["case_ref"] != "R-7" || sc["priority"] != "normal" || sc["work_type"] != "court report" || sc["due"] != string(due) ||
+		len(markers) != 1 || markers[0].(map[string]any)["comment"] != "the school's name" || markers[0].(map[string]any)["at_seconds"] != 0.5 {
+		t.Errorf("sidecar:\n%s", raw)
+	}
+	if bad := badKeys(sc, ""); len(bad) > 0 {
+		t.Errorf("sidecar keys not in snake_case: %v", bad)
+	}
+	if fi, err := os.Stat(ogg + ".json"); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("sidecar mode %v (%v), want 0600: it holds case details", fi.Mode().Perm(), err)
 	}
 }

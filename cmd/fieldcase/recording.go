@@ -2,9 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -245,8 +249,33 @@ func (c *recordingListCmd) Run(a *app) error {
 }
 
 type recordingExportCmd struct {
-	ID  string `arg:"" help:"Recording id, or a unique prefix of it (from 'fieldcase recording list')."`
-	Out string `required:"" short:"o" help:"Output file: .ogg (Ogg Opus) or .wav." placeholder:"FILE"`
+	ID      string `arg:"" help:"Recording id, or a unique prefix of it (from 'fieldcase recording list')."`
+	Out     string `required:"" short:"o" help:"Output file: .ogg (Ogg Opus) or .wav." placeholder:"FILE"`
+	Sidecar bool   `help:"Also write FILE.json: author, work type, priority, dates, markers and the audio's SHA-256, for a dictation workflow system (DSS and DS2 need a proprietary codec)."`
+}
+
+// dictationSidecar is what --sidecar writes beside an exported recording.
+type dictationSidecar struct {
+	Format      string          `json:"format"` // fieldcase-dictation-1
+	AudioFile   string          `json:"audio_file"`
+	AudioSHA256 string          `json:"audio_sha256"`
+	RecordingID string          `json:"recording_id"`
+	CaseRef     string          `json:"case_ref"`
+	Title       string          `json:"title,omitempty"`
+	Author      string          `json:"author,omitempty"`
+	WorkType    string          `json:"work_type"`
+	Priority    string          `json:"priority"`
+	Status      string          `json:"status"`
+	Recorded    string          `json:"recorded,omitempty"`
+	Submitted   string          `json:"submitted,omitempty"`
+	Due         record.Date     `json:"due,omitempty"`
+	Duration    float64         `json:"duration_seconds"`
+	Markers     []sidecarMarker `json:"markers"`
+}
+
+type sidecarMarker struct {
+	At      float64 `json:"at_seconds"`
+	Comment string  `json:"comment,omitempty"`
 }
 
 func (c *recordingExportCmd) Run(a *app) error {
@@ -270,34 +299,29 @@ func (c *recordingExportCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(c.Out), ".fieldcase-export-*")
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	tmp.Chmod(0o600)
-	w := bufio.NewWriter(tmp)
-	if ext == ".wav" {
-		err = r.ExportWAV(a.ctx, w)
-	} else {
-		err = r.ExportOgg(a.ctx, w)
-	}
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = errors.Join(tmp.Sync(), tmp.Close())
-	} else {
-		tmp.Close()
-	}
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return cli.WithHint(fmt.Errorf("export: part of the audio is not on this device yet"), "sync, then export again")
+	err = writePrivate(c.Out, func(f io.Writer) error {
+		w := bufio.NewWriter(f)
+		var err error
+		if ext == ".wav" {
+			err = r.ExportWAV(a.ctx, w)
+		} else {
+			err = r.ExportOgg(a.ctx, w)
 		}
+		if err != nil {
+			return err
+		}
+		return w.Flush()
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return cli.WithHint(fmt.Errorf("export: part of the audio is not on this device yet"), "sync, then export again")
+	}
+	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), c.Out); err != nil {
-		return fmt.Errorf("export: %w", err)
+	if c.Sidecar {
+		if err := writeSidecar(v, r, c.Out); err != nil {
+			return fmt.Errorf("export: the sidecar: %w", err)
+		}
 	}
 	if err := v.Audit(r.CaseID, record.AuditExport, "recording "+r.ID+" exported to "+filepath.Base(c.Out)); err != nil {
 		return err
@@ -360,4 +384,39 @@ func (c *recordingDevicesCmd) Run(a *app) error {
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\n", d.Index, d.Name, d.Inputs, def)
 	}
 	return tw.Flush()
+}
+
+// writeSidecar writes out+".json": the recording's details and markers,
+// with the SHA-256 of the audio file as written, so that the pair can be
+// checked together.
+func writeSidecar(v *store.Vault, r *dictation.Recording, out string) error {
+	f, err := os.Open(out)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	_, err = io.Copy(h, f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	ref := r.CaseID
+	if cv, err := v.Case(r.CaseID); err == nil && !cv.Sealed {
+		ref = cv.Value.Ref
+	}
+	m := r.Meta
+	sc := dictationSidecar{Format: "fieldcase-dictation-1", AudioFile: filepath.Base(out), AudioSHA256: hex.EncodeToString(h.Sum(nil)),
+		RecordingID: r.ID, CaseRef: ref, Title: m.Title, Author: m.Author, WorkType: m.WorkType, Priority: m.Priority, Status: m.Status,
+		Recorded: m.Recorded, Submitted: m.Submitted, Due: m.Due, Duration: r.TL.Duration().Seconds(), Markers: []sidecarMarker{}}
+	for _, mk := range r.TL.Markers() {
+		sc.Markers = append(sc.Markers, sidecarMarker{At: mk.At.Seconds(), Comment: mk.Comment})
+	}
+	var b bytes.Buffer
+	if err := writeJSON(&b, sc); err != nil {
+		return err
+	}
+	return writePrivate(out+".json", func(w io.Writer) error {
+		_, err := w.Write(b.Bytes())
+		return err
+	})
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -61,25 +60,7 @@ func (c *exportCmd) Run(a *app) error {
 	if c.Out == "" {
 		return v.Export(a.stdout)
 	}
-	// Write beside the target and rename, so a failed export never leaves a
-	// half file under the name asked for.
-	tmp, err := os.CreateTemp(filepath.Dir(c.Out), ".fieldcase-export-*")
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := v.Export(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := errors.Join(tmp.Sync(), tmp.Close()); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), c.Out); err != nil {
+	if err := writePrivate(c.Out, v.Export); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	fprintf(a.stderr, "exported decrypted case data to %s: keep it safe and delete it when done\n", c.Out)
