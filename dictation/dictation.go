@@ -228,6 +228,7 @@ func (r *Recording) Transcribe(text string) (string, error) {
 		return "", err
 	}
 	r.Meta.Transcript = noteID
+	r.Meta.Transcribed, r.Meta.TranscribedBy = time.Now().UTC().Format(time.RFC3339), r.v.Profile().Name
 	if err := r.SetStatus("transcribed"); err != nil {
 		return "", err
 	}

@@ -314,6 +314,10 @@ type Recording struct {
 	Transcript  string     `json:"transcript,omitempty"` // id of the note holding the transcript
 	Submitted   string     `json:"submitted,omitempty"`  // RFC 3339, when it was submitted for typing
 	Due         Date       `json:"due,omitempty"`        // when its transcript is due (set at submission)
+	// Transcribed is when its transcript was saved (RFC 3339), by
+	// TranscribedBy (the typist's name).
+	Transcribed   string `json:"transcribed,omitempty"`
+	TranscribedBy string `json:"transcribed_by,omitempty"`
 }
 
 // Validate checks a recording manifest.
@@ -333,9 +337,12 @@ func (r *Recording) Validate() error {
 	if len(r.Chunks) > 1<<20 {
 		return fmt.Errorf("%w: %d chunks", ErrInvalid, len(r.Chunks))
 	}
-	if r.Submitted != "" {
-		if _, err := time.Parse(time.RFC3339, r.Submitted); err != nil {
-			return fmt.Errorf("%w: submitted %q is not an RFC 3339 time", ErrInvalid, r.Submitted)
+	for name, t := range map[string]string{"submitted": r.Submitted, "transcribed": r.Transcribed} {
+		if t == "" {
+			continue
+		}
+		if _, err := time.Parse(time.RFC3339, t); err != nil {
+			return fmt.Errorf("%w: %s %q is not an RFC 3339 time", ErrInvalid, name, t)
 		}
 	}
 	return r.Due.valid()

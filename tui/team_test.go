@@ -841,8 +841,8 @@ func TestTypistTranscribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if it.Value.Status != "transcribed" || it.Value.Transcript == "" {
-		t.Fatalf("recording %+v, want transcribed with a transcript note", it.Value)
+	if it.Value.Status != "transcribed" || it.Value.Transcript == "" || it.Value.TranscribedBy != "Tia Typist" || it.Value.Transcribed == "" {
+		t.Fatalf("recording %+v, want transcribed by Tia Typist, with the time and a transcript note", it.Value)
 	}
 	notes, err := v.Notes(caseID)
 	if err != nil {

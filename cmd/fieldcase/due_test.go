@@ -81,6 +81,28 @@ func TestRecordingSubmitDue(t *testing.T) {
 	if _, stderr, code := fc(t, env, "", "recording", "submit", ids[0]); code != 1 || !strings.Contains(stderr, "is submitted: only a draft can be submitted for typing") {
 		t.Errorf("second submit: exit %d, %q", code, stderr)
 	}
+	// Both wait for a typist: the author's turnaround row says so.
+	var ta struct {
+		Typists []map[string]any `json:"typists"`
+		Authors []struct {
+			Name    string  `json:"name"`
+			Done    int     `json:"done"`
+			Waiting int     `json:"waiting"`
+			Overdue int     `json:"overdue"`
+			Oldest  float64 `json:"oldest_waiting_hours"`
+		} `json:"authors"`
+	}
+	stdout, stderr, code = fc(t, env, "", "recording", "turnaround", "--json")
+	if code != 0 || json.Unmarshal([]byte(stdout), &ta) != nil {
+		t.Fatalf("recording turnaround --json: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if len(ta.Typists) != 0 || len(ta.Authors) != 1 || ta.Authors[0].Name == "" || ta.Authors[0].Waiting != 2 ||
+		ta.Authors[0].Done != 0 || ta.Authors[0].Overdue != 0 || ta.Authors[0].Oldest > 1 {
+		t.Errorf("turnaround: %+v", ta)
+	}
+	if stdout, _, code := fc(t, env, "", "recording", "turnaround"); code != 0 || !strings.Contains(stdout, "AUTHOR") || len(ta.Authors) == 0 || !strings.Contains(stdout, ta.Authors[0].Name+"  0     —") {
+		t.Errorf("recording turnaround: exit %d\n%s", code, stdout)
+	}
 	if _, stderr, code := fc(t, env, "", "config", "set", "turnaround", "soon=1"); code == 0 || !strings.Contains(stderr, "unknown priority") {
 		t.Errorf("config set turnaround soon=1: exit %d, %q", code, stderr)
 	}

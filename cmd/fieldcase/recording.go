@@ -179,6 +179,88 @@ type recordingCmd struct {
 	Submit     recordingSubmitCmd     `cmd:"" help:"Mark a recording submitted for typing."`
 	Devices    recordingDevicesCmd    `cmd:"" help:"List audio input devices."`
 	Transcribe recordingTranscribeCmd `cmd:"" help:"Attach a transcript to a submitted recording and mark it transcribed (typists)."`
+	Turnaround recordingTurnaroundCmd `cmd:"" help:"How long dictations wait for their transcripts, by typist and by author (supervisors)."`
+}
+
+type recordingTurnaroundCmd struct {
+	JSON bool `name:"json" help:"Print JSON."`
+}
+
+func (c *recordingTurnaroundCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase recording turnaround")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	cases, err := v.Cases()
+	if err != nil {
+		return err
+	}
+	var recs []record.Recording
+	for _, cv := range cases {
+		items, err := v.Recordings(cv.ID)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if !it.Sealed {
+				recs = append(recs, it.Value)
+			}
+		}
+	}
+	rep := dictation.TurnaroundOf(recs, time.Now())
+	hours := func(d time.Duration) float64 { return math.Round(d.Hours()*10) / 10 }
+	if c.JSON {
+		type row struct {
+			Name    string  `json:"name"`
+			Done    int     `json:"done"`
+			Median  float64 `json:"median_hours"`
+			P90     float64 `json:"p90_hours"`
+			Waiting *int    `json:"waiting,omitempty"`
+			Oldest  float64 `json:"oldest_waiting_hours,omitempty"`
+			Overdue *int    `json:"overdue,omitempty"`
+		}
+		out := struct {
+			Typists []row `json:"typists"`
+			Authors []row `json:"authors"`
+		}{Typists: []row{}, Authors: []row{}}
+		for _, t := range rep.Typists {
+			out.Typists = append(out.Typists, row{Name: t.Name, Done: t.Done, Median: hours(t.Median), P90: hours(t.P90)})
+		}
+		for _, t := range rep.Authors {
+			out.Authors = append(out.Authors, row{Name: t.Name, Done: t.Done, Median: hours(t.Median), P90: hours(t.P90),
+				Waiting: &t.Waiting, Oldest: hours(t.Oldest), Overdue: &t.Overdue})
+		}
+		return writeJSON(a.stdout, out)
+	}
+	if len(rep.Typists)+len(rep.Authors) == 0 {
+		fprintf(a.stdout, "no dictation submitted for typing on this laptop yet\n")
+		return nil
+	}
+	span := func(d time.Duration, n int) string {
+		if n == 0 {
+			return "—"
+		}
+		if d < time.Hour {
+			return fmt.Sprintf("%d min", int(d.Minutes()))
+		}
+		return fmt.Sprintf("%.1f h", d.Hours())
+	}
+	tw := table(a.stdout)
+	fmt.Fprintln(tw, "TYPIST\tDONE\tMEDIAN\tP90")
+	for _, t := range rep.Typists {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", t.Name, t.Done, span(t.Median, t.Done), span(t.P90, t.Done))
+	}
+	fmt.Fprintln(tw, "\t\t\t")
+	fmt.Fprintln(tw, "AUTHOR\tDONE\tMEDIAN\tP90\tWAITING\tOLDEST\tOVERDUE")
+	for _, t := range rep.Authors {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%d\n", t.Name, t.Done, span(t.Median, t.Done), span(t.P90, t.Done), t.Waiting, span(t.Oldest, t.Waiting), t.Overdue)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fprintf(a.stdout, "\nWaits run from submission to the saved transcript; the median and p90 are over the transcripts this laptop holds.\n")
+	return nil
 }
 
 type recordingListCmd struct {

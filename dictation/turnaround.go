@@ -1,0 +1,100 @@
+package dictation
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/fieldcase/fieldcase/record"
+)
+
+// Turnaround is how long dictations wait for their transcripts, for one
+// typist or one author: the figures a supervisor balances typing work by.
+type Turnaround struct {
+	Name string `json:"name"`
+	// Done counts the transcripts saved; Median and P90 are how long they
+	// waited from submission (nearest rank), 0 when Done is 0.
+	Done   int           `json:"done"`
+	Median time.Duration `json:"-"`
+	P90    time.Duration `json:"-"`
+	// Waiting counts dictations submitted and not yet transcribed (authors
+	// only: a waiting dictation has no typist yet); Oldest is how long the
+	// longest of them has waited, Overdue how many are past their due date.
+	Waiting int           `json:"waiting"`
+	Oldest  time.Duration `json:"-"`
+	Overdue int           `json:"overdue"`
+}
+
+// TurnaroundReport is the turnaround by typist and by author, each sorted by
+// name. Dictations without a submission time (from before it was kept) are
+// left out.
+type TurnaroundReport struct {
+	Typists []Turnaround
+	Authors []Turnaround
+}
+
+// TurnaroundOf computes the report of recs at now.
+func TurnaroundOf(recs []record.Recording, now time.Time) TurnaroundReport {
+	waits := map[string][]time.Duration{} // by typist
+	authorWaits := map[string][]time.Duration{}
+	authors := map[string]*Turnaround{}
+	author := func(name string) *Turnaround {
+		if name == "" {
+			name = "(unknown)"
+		}
+		if authors[name] == nil {
+			authors[name] = &Turnaround{Name: name}
+		}
+		return authors[name]
+	}
+	today := record.DateOf(now)
+	for _, r := range recs {
+		sub, err := time.Parse(time.RFC3339, r.Submitted)
+		if err != nil {
+			continue
+		}
+		a := author(r.Author)
+		switch r.Status {
+		case "submitted":
+			a.Waiting++
+			a.Oldest = max(a.Oldest, now.Sub(sub))
+			if r.Due.Before(today) {
+				a.Overdue++
+			}
+		case "transcribed":
+			done, err := time.Parse(time.RFC3339, r.Transcribed)
+			if err != nil || done.Before(sub) {
+				continue
+			}
+			typist := cmp.Or(r.TranscribedBy, "(unknown)")
+			waits[typist] = append(waits[typist], done.Sub(sub))
+			authorWaits[a.Name] = append(authorWaits[a.Name], done.Sub(sub))
+		}
+	}
+	var rep TurnaroundReport
+	for name, ws := range waits {
+		t := Turnaround{Name: name}
+		t.Done, t.Median, t.P90 = len(ws), percentile(ws, 50), percentile(ws, 90)
+		rep.Typists = append(rep.Typists, t)
+	}
+	for name, a := range authors {
+		ws := authorWaits[name]
+		a.Done, a.Median, a.P90 = len(ws), percentile(ws, 50), percentile(ws, 90)
+		rep.Authors = append(rep.Authors, *a)
+	}
+	byName := func(x, y Turnaround) int { return cmp.Compare(x.Name, y.Name) }
+	slices.SortFunc(rep.Typists, byName)
+	slices.SortFunc(rep.Authors, byName)
+	return rep
+}
+
+// percentile is the nearest-rank p-th percentile of ds (0 for none).
+func percentile(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	rank := (p*len(s) + 99) / 100 // ceil(p/100 × n)
+	return s[max(rank, 1)-1]
+}
