@@ -72,17 +72,25 @@ func loadTypingQueueCmd(v *store.Vault, rc *recovery) tea.Cmd {
 	}
 }
 
-// dueText is " · due Mon 14 Dec" (with "!" when overdue), or "" without a
-// due date.
-func dueText(due, today record.Date) string {
+// dueLabel is a due date as the typist reads it, "Mon 14 Dec", with " !"
+// when it is past (overdue); "" without one.
+func dueLabel(due, today record.Date) (label string, overdue bool) {
 	if due == "" {
-		return ""
+		return "", false
 	}
-	t := " · due " + due.Time().Format("Mon 2 Jan")
-	if due.Before(today) {
-		t += " !"
+	label, overdue = due.Time().Format("Mon 2 Jan"), due.Before(today)
+	if overdue {
+		label += " !"
 	}
-	return t
+	return label, overdue
+}
+
+// dueText is " · due Mon 14 Dec" for a header, or "" without a due date.
+func dueText(due, today record.Date) string {
+	if l, _ := dueLabel(due, today); l != "" {
+		return " · due " + l
+	}
+	return ""
 }
 
 // compareDue orders due dates earliest first, a recording without one
@@ -259,13 +267,8 @@ func (q *typingQueue) View() string {
 		if title == "" {
 			title = "(untitled)"
 		}
-		due, overdue := "—", false
-		if r.Value.Due != "" {
-			due = r.Value.Due.Time().Format("Mon 2 Jan")
-			if overdue = r.Value.Due.Before(today); overdue {
-				due += " !"
-			}
-		}
+		due, overdue := dueLabel(r.Value.Due, today)
+		due = cmp.Or(due, "—")
 		row := mark + cell(due, recColDue) + " " + cell(recordedTime(q.env, r.Value.Recorded, "2006-01-02 15:04"), recColWhen) + "  " +
 			padLeft(clock(time.Duration(r.Value.DurationMS)*time.Millisecond), recColLength) + " " +
 			cell(r.Value.Priority, recColPrio) + " " + cell(r.ref, 10) + " "
