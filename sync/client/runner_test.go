@@ -29,6 +29,14 @@ func waitState(t *testing.T, r *client.Runner, d time.Duration, what string, ok 
 	}
 }
 
+// run runs r until the test ends.
+func run(t *testing.T, r *client.Runner) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
 // The server goes away and comes back: the runner, offline, asks it cheaply
 // every few seconds and syncs what waited within 10 s of its return (not
 // after the minutes of a growing back-off).
@@ -37,12 +45,8 @@ func TestRunnerReconnects(t *testing.T) {
 	s := synctest.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	c := newCase(t, a, "R-1")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	r := client.NewRunner(a.Syncer, time.Time{}, nil)
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	run(t, r)
 	first := waitState(t, r, 30*time.Second, "no first round", func(st client.State) bool { return !st.LastSync.IsZero() })
 
 	s.Kill()
@@ -82,13 +86,10 @@ func TestRunnerServerTrouble(t *testing.T) {
 		hits.Add(1)
 		http.Error(w, "database failing over", http.StatusInternalServerError)
 	}))
-	defer sick.Close()
+	t.Cleanup(sick.Close) // after the runner stops (cleanups run last first)
 	a.UseURL(sick.URL)
 	r := client.NewRunner(a.Syncer, time.Time{}, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	run(t, r)
 	st := waitState(t, r, 30*time.Second, "no failed round", func(st client.State) bool { return st.Err != nil && !st.Syncing })
 	if !errors.Is(st.Err, client.ErrServerTrouble) || st.Probing {
 		t.Errorf("state against a failing server: %+v", st)
@@ -111,15 +112,11 @@ func TestRunnerProbesOnNetworkChange(t *testing.T) {
 	s := synctest.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	c := newCase(t, a, "R-3")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	r := client.NewRunner(a.Syncer, time.Time{}, nil)
 	r.ProbeInterval = time.Hour
 	net := make(chan struct{}, 1)
 	r.NetChanges = net
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	run(t, r)
 	first := waitState(t, r, 30*time.Second, "no first round", func(st client.State) bool { return !st.LastSync.IsZero() })
 
 	s.Kill()
