@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -21,11 +20,7 @@ func TestAgendaGolden(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			v := openVault(t, demoVaultFile(t))
 			p := start(t, testOptions(t, v), sz.w, sz.h)
-			check := func(name, screen string) {
-				t.Helper()
-				assertFits(t, name, screen, sz.w, sz.h)
-				t.Run(name, func(t *testing.T) { golden.RequireEqual(t, screen) })
-			}
+			check := goldenCheck(t, sz.w, sz.h)
 			p.unlock()
 			p.notesLoaded()
 			p.key(runeKey('a'))

@@ -23,11 +23,7 @@ func TestGolden(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			v := openVault(t, demoVaultFile(t))
 			p := start(t, testOptions(t, v), sz.w, sz.h)
-			check := func(name, screen string) {
-				t.Helper()
-				assertFits(t, name, screen, sz.w, sz.h)
-				t.Run(name, func(t *testing.T) { golden.RequireEqual(t, screen) })
-			}
+			check := goldenCheck(t, sz.w, sz.h)
 
 			check("unlock", p.waitText("Passphrase", "Demo vault"))
 			p.unlock()
@@ -58,6 +54,16 @@ func TestGolden(t *testing.T) {
 			p.waitText("cases · sorted by")
 			p.quit()
 		})
+	}
+}
+
+// goldenCheck is the golden tests' check at size w×h: the screen fits the
+// window, and equals its golden file (a subtest named name).
+func goldenCheck(t *testing.T, w, h int) func(name, screen string) {
+	return func(name, screen string) {
+		t.Helper()
+		assertFits(t, name, screen, w, h)
+		t.Run(name, func(t *testing.T) { golden.RequireEqual(t, screen) })
 	}
 }
 

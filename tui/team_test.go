@@ -11,7 +11,6 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/dictation"
@@ -216,11 +215,7 @@ func TestTeamGolden(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			_, _, opts := supervisorSetup(t)
 			p := start(t, opts, sz.w, sz.h)
-			check := func(name, screen string) {
-				t.Helper()
-				assertFits(t, name, screen, sz.w, sz.h)
-				t.Run(name, func(t *testing.T) { golden.RequireEqual(t, screen) })
-			}
+			check := goldenCheck(t, sz.w, sz.h)
 			p.unlock()
 			p.notesLoaded()
 
@@ -269,11 +264,7 @@ func TestConsentGolden(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			_, _, opts := supervisorSetup(t)
 			p := start(t, opts, sz.w, sz.h)
-			check := func(name, screen string) {
-				t.Helper()
-				assertFits(t, name, screen, sz.w, sz.h)
-				t.Run(name, func(t *testing.T) { golden.RequireEqual(t, screen) })
-			}
+			check := goldenCheck(t, sz.w, sz.h)
 			p.unlock()
 			p.notesLoaded()
 			p.key(runeKey('C'))
