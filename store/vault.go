@@ -412,6 +412,28 @@ func (v *Vault) Unlock(passphrase string) error {
 	return nil
 }
 
+// ErrNotThisIdentity is UnlockIdentity's answer to an identity that is not
+// this vault's device identity.
+var ErrNotThisIdentity = errors.New("that identity is not this vault's")
+
+// UnlockIdentity unlocks with the device identity already unwrapped (by an
+// unlock agent that was given the passphrase earlier): no scrypt. It must
+// be this vault's identity (ErrNotThisIdentity).
+func (v *Vault) UnlockIdentity(id *crypto.Identity) error {
+	var recipient string
+	err := v.view(func(tx *bolt.Tx) error {
+		recipient = string(tx.Bucket(bucketMeta).Get(metaRecipient))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if id == nil || id.Recipient() != recipient {
+		return ErrNotThisIdentity
+	}
+	return v.unlockWith(id)
+}
+
 // UnlockTimings says where the last unlock spent its time.
 type UnlockTimings struct {
 	Passphrase time.Duration // scrypt: unwrapping the identity

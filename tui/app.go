@@ -42,6 +42,9 @@ type Options struct {
 	// vault is locked and the unlock screen shown. Zero means
 	// DefaultIdleLock; a negative value turns the idle lock off.
 	IdleLock time.Duration
+	// OnLock, if set, runs whenever the TUI locks (by a key or when idle),
+	// e.g. to make an unlock agent forget the vault too.
+	OnLock func()
 	// HighContrast selects the high-contrast theme.
 	HighContrast bool
 	// NoColor drops every colour (Run also sets it when NO_COLOR is set).

@@ -115,8 +115,11 @@ func (m *Model) lock(reason string) tea.Cmd {
 	m.lockGen++
 	load := m.load
 	m.load = nil
-	v, gate, e := m.env.vault, m.env.gate, m.env
+	v, gate, e, onLock := m.env.vault, m.env.gate, m.env, m.opts.OnLock
 	return func() tea.Msg {
+		if onLock != nil {
+			onLock()
+		}
 		// A take being recorded is stopped and placed in its recording
 		// first (its chunks are written beside the gate).
 		var audioErr error

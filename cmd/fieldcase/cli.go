@@ -36,6 +36,7 @@ type CLI struct {
 	Recording    recordingCmd    `cmd:"" help:"List, export and submit recordings."`
 	Bundle       bundleCmd       `cmd:"" help:"Write a case's court bundle: an indexed PDF, the recordings, and the evidence that checks them."`
 	VerifyBundle verifyBundleCmd `cmd:"" name:"verify-bundle" help:"Check a court bundle from its files alone (as fieldcase-verify does)."`
+	Agent        agentCmd        `cmd:"" help:"Keep the vault unlocked for a scripted session, like ssh-agent (opt-in)."`
 	Passwd       passwdCmd       `cmd:"" help:"Change the vault passphrase."`
 	Device       deviceCmd       `cmd:"" help:"Pair another laptop of yours, or revoke a lost one."`
 	Roster       rosterCmd       `cmd:"" help:"Who the agency's signed roster says may hold case keys, with fingerprints."`

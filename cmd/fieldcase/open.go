@@ -64,7 +64,8 @@ func (c *openCmd) Run(a *app) error {
 	opts := tui.Options{Vault: v, HighContrast: c.HighContrast, Log: logger, IdleLock: time.Duration(c.IdleLock) * time.Minute,
 		AudioDevice: c.AudioDevice, DateOrder: a.dateOrder(), DueRules: a.dueRules(),
 		// The microphone chosen in the settings screen is kept for next time.
-		SaveAudioDevice: func(name string) error { return a.saveSetting("audio_device", name) }}
+		SaveAudioDevice: func(name string) error { return a.saveSetting("audio_device", name) },
+		OnLock:          a.stopAgent}
 	if c.IdleLock == 0 {
 		opts.IdleLock = -1
 	}

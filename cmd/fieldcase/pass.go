@@ -142,6 +142,9 @@ func (a *app) unlock(program string) (*store.Vault, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.unlockFromAgent(v) {
+		return v, nil
+	}
 	pass, ok, err := a.passphraseFromEnv()
 	if err != nil {
 		v.Close()

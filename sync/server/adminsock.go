@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fieldcase/fieldcase/internal/peercred"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -195,7 +196,7 @@ func ListenAdmin(path string) (net.Listener, error) {
 		ln.Close()
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
-	return peerCheckListener(ln), nil
+	return peercred.Listener(ln), nil
 }
 
 // AdminServer serves the admin socket.

@@ -1,4 +1,7 @@
-package server
+// Package peercred admits to a Unix socket only this process's user (and
+// root), by the peer's credentials (SO_PEERCRED), on top of the socket
+// file's mode.
+package peercred
 
 import (
 	"net"
@@ -6,9 +9,9 @@ import (
 	"syscall"
 )
 
-// peerCheckListener admits only connections from this process's user or
-// root (SO_PEERCRED), on top of the socket file's 0600 mode.
-func peerCheckListener(ln net.Listener) net.Listener {
+// Listener admits only connections from this process's user or root
+// (SO_PEERCRED), on top of the socket file's 0600 mode.
+func Listener(ln net.Listener) net.Listener {
 	return &peerListener{Listener: ln, uid: uint32(os.Getuid())}
 }
 
