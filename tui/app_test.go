@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -257,6 +258,8 @@ func TestIdleLock(t *testing.T) {
 	opts := testOptions(t, v)
 	opts.IdleLock = 1500 * time.Millisecond
 	opts.DraftDelay = time.Hour // only the lock saves the draft
+	var onLock atomic.Int32     // an unlock agent is told to forget too
+	opts.OnLock = func() { onLock.Add(1) }
 	p := start(t, opts, 80, 24)
 	p.unlock()
 	p.key(keyEnter) // open the first case
@@ -272,6 +275,9 @@ func TestIdleLock(t *testing.T) {
 	}
 	if v.Unlocked() {
 		t.Fatal("vault still unlocked after the idle lock")
+	}
+	if n := onLock.Load(); n != 1 {
+		t.Errorf("OnLock ran %d times at the idle lock, want 1", n)
 	}
 	screen := p.screen()
 	if strings.Contains(screen, "marker-idle") {
