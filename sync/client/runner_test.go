@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/sync/client"
 )
 
@@ -42,7 +42,7 @@ func run(t *testing.T, r *client.Runner) {
 // after the minutes of a growing back-off).
 func TestRunnerReconnects(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	c := newCase(t, a, "R-1")
 	r := client.NewRunner(a.Syncer, time.Time{}, nil)
@@ -78,7 +78,7 @@ func TestRunnerReconnects(t *testing.T) {
 // backs off.
 func TestRunnerServerTrouble(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	newCase(t, a, "R-2")
 	var hits atomic.Int64
@@ -109,7 +109,7 @@ func TestRunnerServerTrouble(t *testing.T) {
 // sync within seconds of the network change that brought the server back.
 func TestRunnerProbesOnNetworkChange(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	c := newCase(t, a, "R-3")
 	r := client.NewRunner(a.Syncer, time.Time{}, nil)
