@@ -489,26 +489,21 @@ func (tx *Tx) RestoreRecord(caseID, recordID string, revs []*record.Revision) er
 	if len(all) == 0 {
 		return fmt.Errorf("%w: record %s has no revisions", ErrNotFound, recordID)
 	}
-	parent := map[record.RevID]bool{}
 	for _, r := range all {
 		if r.Kind != all[0].Kind {
 			return fmt.Errorf("%w: record %s has revisions of two kinds", record.ErrInvalid, recordID)
 		}
-		for _, p := range r.Parents {
-			parent[p] = true
-		}
 	}
-	e := headsEntry{Kind: all[0].Kind}
-	t := tx.touch(caseID, recordID)
 	for _, r := range all {
 		for _, p := range r.Parents {
 			if err := tx.markHasKids(p); err != nil {
 				return err
 			}
 		}
-		if parent[r.Rev] {
-			continue
-		}
+	}
+	e := headsEntry{Kind: all[0].Kind}
+	t := tx.touch(caseID, recordID)
+	for _, r := range record.Heads(all) {
 		h := Head{Rev: r.Rev, Gen: r.Generation, HLC: r.HLC, Device: r.Device, Seq: r.Seq, Deleted: r.Deleted}
 		if r.Kind == record.KindKeyring {
 			tx.learnKey(r)
@@ -518,7 +513,7 @@ func (tx *Tx) RestoreRecord(caseID, recordID string, revs []*record.Revision) er
 				return fmt.Errorf("record %s: revision %s: %w", recordID, r.Rev.Short(), h.Err)
 			}
 		}
-		e.Heads = append(e.Heads, head{Rev: r.Rev, Gen: r.Generation, HLC: r.HLC, Deleted: r.Deleted})
+		e.Heads = append(e.Heads, record.HeadOf(r))
 		t.revs[r.Rev] = h
 	}
 	if len(e.Heads) > maxHeads {

@@ -9,12 +9,7 @@ import (
 )
 
 // head is one head of a record as kept in the heads bucket.
-type head struct {
-	Rev     record.RevID
-	Gen     uint64
-	HLC     record.HLC
-	Deleted bool
-}
+type head = record.Head
 
 // headsEntry is a record's kind and its heads, the value in the heads bucket.
 type headsEntry struct {

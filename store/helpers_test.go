@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
+
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/fieldcase/fieldcase/record"
 )
@@ -22,8 +26,28 @@ func MustCreate(t testing.TB) *Vault {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { v.Close() })
+	t.Cleanup(func() { closeChecked(t, v) })
 	return v
+}
+
+// unchecked are the vaults a test damaged on purpose: closeChecked does
+// not check them.
+var unchecked sync.Map // *Vault → true
+
+// skipCheck says v is damaged on purpose (a tamper test).
+func skipCheck(v *Vault) { unchecked.Store(v, true) }
+
+// closeChecked checks that v's indexes agree with its revisions (Check),
+// as bbolt's tests check every database they close, and closes it. A vault
+// the test closed itself is not checked again.
+func closeChecked(t testing.TB, v *Vault) {
+	t.Helper()
+	if _, skip := unchecked.Load(v); !skip {
+		if err := v.Check(); err != nil && !errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+			t.Errorf("the vault's consistency check at close: %v", err)
+		}
+	}
+	v.Close()
 }
 
 // reopen closes v and opens and unlocks its file again, loading everything.
@@ -37,7 +61,7 @@ func reopen(t testing.TB, v *Vault) *Vault {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { v2.Close() })
+	t.Cleanup(func() { closeChecked(t, v2) })
 	if err := v2.Unlock(testPass); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +80,7 @@ func reopenLocked(t testing.TB, v *Vault) *Vault {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { v2.Close() })
+	t.Cleanup(func() { closeChecked(t, v2) })
 	if err := v2.Unlock(testPass); err != nil {
 		t.Fatal(err)
 	}

@@ -327,11 +327,8 @@ func (tx *Tx) store(rev *record.Revision, h Head) error {
 		tx.newRecords++
 	}
 	entry.Kind = rev.Kind
-	entry.Heads = slices.DeleteFunc(entry.Heads, func(x head) bool { return slices.Contains(rev.Parents, x.Rev) })
 	// A revision that arrives after one of its children is history, not a head.
-	if !tx.hasKids(rev.Rev) {
-		entry.Heads = append(entry.Heads, head{Rev: rev.Rev, Gen: rev.Generation, HLC: rev.HLC, Deleted: rev.Deleted})
-	}
+	entry.Heads = record.Supersede(entry.Heads, rev, tx.hasKids(rev.Rev))
 	if len(entry.Heads) > maxHeads {
 		return fmt.Errorf("%w: record %s has more than %d heads", ErrConflict, rev.RecordID, maxHeads)
 	}

@@ -44,18 +44,16 @@ type entry struct {
 
 func (e *entry) winner() *Head { return &e.heads[0] }
 
-// sortHeads puts the winner first: the newest clock reading, then the
-// larger revision id, so every device shows the same winner.
+// sortHeads puts the winner first (record.CompareHeads: the newest clock
+// reading, then the larger revision id), so every device shows the same
+// winner.
 func sortHeads(hs []Head) {
-	slices.SortFunc(hs, func(a, b Head) int {
-		if a.HLC != b.HLC {
-			if a.HLC > b.HLC {
-				return -1
-			}
-			return 1
-		}
-		return -bytes.Compare(a.Rev[:], b.Rev[:])
-	})
+	slices.SortFunc(hs, func(a, b Head) int { return record.CompareHeads(a.head(), b.head()) })
+}
+
+// head is h as the head and winner rules see it.
+func (h *Head) head() record.Head {
+	return record.Head{Rev: h.Rev, Gen: h.Gen, HLC: h.HLC, Deleted: h.Deleted}
 }
 
 type workingSet struct {

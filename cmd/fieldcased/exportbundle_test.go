@@ -15,7 +15,7 @@ import (
 	"github.com/fieldcase/fieldcase/bundle/bundletest"
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/opustools"
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
@@ -49,7 +49,7 @@ var _ serverLog = loggedStore{}
 
 // setRecovery makes the agency recovery identity and installs its
 // recipient, as an administrator does before laptops make cases.
-func setRecovery(t *testing.T, s *synctest.Server) string {
+func setRecovery(t *testing.T, s *syncharness.Server) string {
 	t.Helper()
 	keyFile := filepath.Join(t.TempDir(), "recovery.key")
 	for _, line := range strings.Split(s.Admin("recovery", "new", "--out", keyFile), "\n") {
@@ -64,7 +64,7 @@ func setRecovery(t *testing.T, s *synctest.Server) string {
 
 // dictate records d of a voice-like signal into a case, through libopus
 // and the vault, as the recorder would without a microphone.
-func dictate(t *testing.T, v *synctest.Device, caseID string, d time.Duration) *dictation.Recording {
+func dictate(t *testing.T, v *syncharness.Device, caseID string, d time.Duration) *dictation.Recording {
 	t.Helper()
 	r, err := dictation.New(v.V, caseID, record.Recording{Title: "Report to court", WorkType: "court report"})
 	if err != nil {
@@ -104,7 +104,7 @@ func dictate(t *testing.T, v *synctest.Device, caseID string, d time.Duration) *
 // proved with a receipt the log's key signs.
 func TestExportBundle(t *testing.T) {
 	opustools.Tool(t, "opusinfo")
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	keyFile := setRecovery(t, s)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	a1, err := ada.V.CreateCase(record.Case{Ref: "A-1", Subject: "Amélie Núñez"})

@@ -40,7 +40,7 @@ type Config struct {
 
 	// Rewrite, when set, sees every request that reached the server and
 	// may replace its answer's body: how a test plays a lying server (see
-	// synctest's adversary). It runs on the proxy's goroutines.
+	// syncharness's adversary). It runs on the proxy's goroutines.
 	Rewrite func(r *http.Request, reqBody []byte, status int, respBody []byte) []byte
 }
 

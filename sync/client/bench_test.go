@@ -14,7 +14,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/internal/demo"
 	"github.com/fieldcase/fieldcase/internal/faultproxy"
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
@@ -66,7 +66,7 @@ func BenchmarkSync(b *testing.B) {
 }
 
 func benchSync(b *testing.B, rtt time.Duration) {
-	s := synctest.StartServer(b)
+	s := syncharness.StartServer(b)
 	url := s.URL
 	if rtt > 0 {
 		p, err := faultproxy.New(faultproxy.Config{Target: s.URL, Seed: 1, Latency: rtt})
@@ -213,7 +213,7 @@ func benchSync(b *testing.B, rtt time.Duration) {
 	b.ReportMetric(float64(upBytes)/float64(sealed), "up/sealed")
 }
 
-func newCaseB(b *testing.B, d *synctest.Device, ref string) string {
+func newCaseB(b *testing.B, d *syncharness.Device, ref string) string {
 	id, err := d.V.CreateCase(record.Case{Ref: ref, Subject: "Bench " + strings.ToLower(ref)})
 	if err != nil {
 		b.Fatal(err)

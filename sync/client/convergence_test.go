@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/internal/faultproxy"
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 )
 
 // TestConvergence: caseworkers and a supervisor of one team (and a
@@ -14,11 +14,11 @@ import (
 // truncates and delays, while the server is killed and restarted mid-sync.
 // At the end every device holds exactly the revisions it may see — nothing
 // lost, nothing extra — and every record's heads are those of the whole
-// revision graph (synctest.Convergence).
+// revision graph (syncharness.Convergence).
 //
 // Seeded: FIELDCASE_SEED=n replays a run.
 func TestConvergence(t *testing.T) {
-	synctest.Convergence(t, []*synctest.Server{synctest.StartServer(t)}, 12, 6, faultproxy.Config{
+	syncharness.Convergence(t, []*syncharness.Server{syncharness.StartServer(t)}, 12, 6, faultproxy.Config{
 		DropRequest: 0.06, DropResponse: 0.06, Unavailable: 0.06, RetryAfter: 0.3, Truncate: 0.06,
 		Delay: 0.1, DelayMax: 20 * time.Millisecond})
 }

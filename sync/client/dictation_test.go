@@ -15,14 +15,14 @@ import (
 
 	"github.com/fieldcase/fieldcase/audio"
 	"github.com/fieldcase/fieldcase/dictation"
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
 
 // dictate makes a recording of d seconds of a warbling tone (no microphone
 // needed: PCM straight into the encoder and the vault sink).
-func dictate(t *testing.T, dev *synctest.Device, caseID string, d time.Duration) *dictation.Recording {
+func dictate(t *testing.T, dev *syncharness.Device, caseID string, d time.Duration) *dictation.Recording {
 	t.Helper()
 	r, err := dictation.New(dev.V, caseID, record.Recording{Title: "court report", WorkType: "court report"})
 	if err != nil {
@@ -68,7 +68,7 @@ func wavOf(t *testing.T, r *dictation.Recording) []byte {
 // A recording travels: chunks first, then the manifest; the supervisor's
 // laptop downloads the chunks and plays exactly the same audio.
 func TestRecordingSyncs(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sup := s.NewDevice("sup", s.URL, "sup", "supervisor", "north")
 	caseID := newCase(t, ada, "GAL-1")
@@ -115,7 +115,7 @@ func failBlobUploads(target string, n int32) *http.Server {
 // An upload broken partway: the manifest is not pushed without its audio,
 // and the next sync sends only the chunks the server still lacks.
 func TestBrokenUploadResumes(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sup := s.NewDevice("sup", s.URL, "sup", "supervisor", "north")
 	caseID := newCase(t, ada, "GAL-2")
@@ -174,7 +174,7 @@ func corruptFetch(target string) *http.Server {
 
 // A chunk damaged on the way down is refused by its hash and never stored.
 func TestCorruptChunkRejected(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sup := s.NewDevice("sup", s.URL, "sup", "supervisor", "north")
 	caseID := newCase(t, ada, "GAL-3")

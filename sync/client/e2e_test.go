@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/fieldcase/fieldcase/internal/faultproxy"
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
@@ -28,10 +28,10 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(childSyncEnv); path != "" {
 		os.Exit(childSync(path))
 	}
-	os.Exit(synctest.Main(m))
+	os.Exit(syncharness.Main(m))
 }
 
-func newCase(t *testing.T, d *synctest.Device, ref string) string {
+func newCase(t *testing.T, d *syncharness.Device, ref string) string {
 	t.Helper()
 	id, err := d.V.CreateCase(record.Case{Ref: ref, Subject: "Subject of " + ref})
 	if err != nil {
@@ -40,7 +40,7 @@ func newCase(t *testing.T, d *synctest.Device, ref string) string {
 	return id
 }
 
-func addNote(t *testing.T, d *synctest.Device, caseID, text string) string {
+func addNote(t *testing.T, d *syncharness.Device, caseID, text string) string {
 	t.Helper()
 	id, err := d.V.AddNote(caseID, record.Note{Kind: "visit", Date: "2026-11-20", Text: text})
 	if err != nil {
@@ -49,14 +49,14 @@ func addNote(t *testing.T, d *synctest.Device, caseID, text string) string {
 	return id
 }
 
-func editNote(t *testing.T, d *synctest.Device, noteID string, parents []record.RevID, text string) {
+func editNote(t *testing.T, d *syncharness.Device, noteID string, parents []record.RevID, text string) {
 	t.Helper()
 	if err := d.V.EditNote(noteID, parents, record.Note{Kind: "visit", Date: "2026-11-20", Text: text}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func note(t *testing.T, d *synctest.Device, id string) store.Item[record.Note] {
+func note(t *testing.T, d *syncharness.Device, id string) store.Item[record.Note] {
 	t.Helper()
 	if err := d.V.LoadAll(context.Background()); err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func note(t *testing.T, d *synctest.Device, id string) store.Item[record.Note] {
 	return n
 }
 
-func refs(t *testing.T, d *synctest.Device) (readable, sealed []string) {
+func refs(t *testing.T, d *syncharness.Device) (readable, sealed []string) {
 	t.Helper()
 	cs, err := d.V.Cases()
 	if err != nil {
@@ -87,7 +87,7 @@ func refs(t *testing.T, d *synctest.Device) (readable, sealed []string) {
 // Caseworkers pull their own cases, a supervisor the whole team, nobody
 // another team's; and the supervisor can read what caseworkers wrote.
 func TestTeamAccess(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	bob := s.NewDevice("bob", s.URL, "bob", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
@@ -95,10 +95,10 @@ func TestTeamAccess(t *testing.T) {
 	addNote(t, ada, newCase(t, ada, "A-1"), "ada's visit")
 	addNote(t, bob, newCase(t, bob, "B-1"), "bob's visit")
 	addNote(t, zed, newCase(t, zed, "Z-1"), "zed's visit")
-	for _, d := range []*synctest.Device{ada, bob, zed, sam, ada, bob, zed, sam} {
+	for _, d := range []*syncharness.Device{ada, bob, zed, sam, ada, bob, zed, sam} {
 		d.MustSync()
 	}
-	want := map[*synctest.Device]string{ada: "A-1", bob: "B-1", zed: "Z-1", sam: "A-1,B-1"}
+	want := map[*syncharness.Device]string{ada: "A-1", bob: "B-1", zed: "Z-1", sam: "A-1,B-1"}
 	for d, w := range want {
 		readable, sealed := refs(t, d)
 		if strings.Join(readable, ",") != w || len(sealed) != 0 {
@@ -117,7 +117,7 @@ func TestTeamAccess(t *testing.T) {
 // Two and three offline edits of one record all arrive everywhere, as a
 // conflict; a merge on one device resolves it on every device.
 func TestConflictsSurviveSync(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	d1 := s.NewDevice("ada-laptop", s.URL, "ada", "caseworker", "north")
 	d2 := s.NewDevice("ada-desktop", s.URL, "ada", "caseworker", "north")
 	d3 := s.NewDevice("ada-tablet", s.URL, "ada", "caseworker", "north")
@@ -125,7 +125,7 @@ func TestConflictsSurviveSync(t *testing.T) {
 	n2 := addNote(t, d1, caseID, "two editors")
 	n3 := addNote(t, d1, caseID, "three editors")
 	nd := addNote(t, d1, caseID, "edit against delete")
-	all := []*synctest.Device{d1, d2, d3}
+	all := []*syncharness.Device{d1, d2, d3}
 	for range 2 {
 		for _, d := range all {
 			d.MustSync()
@@ -181,7 +181,7 @@ func TestConflictsSurviveSync(t *testing.T) {
 
 // sameHeads fails unless every device holds the same heads for every record
 // they all hold.
-func sameHeads(t *testing.T, ds ...*synctest.Device) {
+func sameHeads(t *testing.T, ds ...*syncharness.Device) {
 	t.Helper()
 	first, err := ds[0].V.Heads()
 	if err != nil {
@@ -205,7 +205,7 @@ func sameHeads(t *testing.T, ds ...*synctest.Device) {
 
 // A long chain of offline edits arrives whole and in order.
 func TestLongOfflineChain(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	b := s.NewDevice("b", s.URL, "ada", "caseworker", "north")
 	caseID := newCase(t, a, "L-1")
@@ -229,7 +229,7 @@ func TestLongOfflineChain(t *testing.T) {
 // The server stores a push but its answer is lost: the outbox keeps the
 // revisions, the next push is answered "present", nothing is stored twice.
 func TestLostAcknowledgement(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	sup := s.NewDevice("sup", s.URL, "sup", "supervisor", "north")
 	caseID := newCase(t, a, "K-1")
@@ -264,7 +264,7 @@ func TestLostAcknowledgement(t *testing.T) {
 // sameRevs fails unless both devices hold exactly the same revisions (the
 // store keys revisions by id, so "exactly" also means none twice; the
 // server's count is checked through what a device pulls).
-func sameRevs(t *testing.T, a, b *synctest.Device) {
+func sameRevs(t *testing.T, a, b *syncharness.Device) {
 	t.Helper()
 	ra, rb := a.Revs(), b.Revs()
 	if len(ra) != len(rb) {
@@ -298,7 +298,7 @@ func failAfterCommit(t *testing.T, target string, failures *atomic.Int32) *http.
 }
 
 func TestServerErrorAfterCommit(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	sup := s.NewDevice("sup", s.URL, "sup", "supervisor", "north")
 	caseID := newCase(t, a, "E-1")

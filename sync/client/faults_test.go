@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
@@ -30,7 +30,7 @@ import (
 )
 
 // bulk adds n notes to a new case in one transaction.
-func bulk(t *testing.T, d *synctest.Device, ref string, n int) string {
+func bulk(t *testing.T, d *syncharness.Device, ref string, n int) string {
 	t.Helper()
 	caseID := newCase(t, d, ref)
 	err := d.V.Update(func(tx *store.Tx) error {
@@ -50,14 +50,14 @@ func bulk(t *testing.T, d *synctest.Device, ref string, n int) string {
 // The server is killed in the middle of pushes and pulls, again and again;
 // whatever it acknowledged survives, and both devices end up equal.
 func TestServerKilledMidSync(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	b := s.NewDevice("b", s.URL, "sup", "supervisor", "north")
 	bulk(t, a, "K-1", 3000)
 	rng := rand.New(rand.NewPCG(7, 7))
 	for round := 0; round < 6; round++ {
 		var wg sync.WaitGroup
-		for _, d := range []*synctest.Device{a, b} {
+		for _, d := range []*syncharness.Device{a, b} {
 			wg.Add(1)
 			go func() { defer wg.Done(); d.Sync() }() // errors expected: the server dies
 		}
@@ -86,7 +86,7 @@ func childSync(path string) int {
 		return 3
 	}
 	defer v.Close()
-	if err := v.Unlock(synctest.DevicePass); err != nil {
+	if err := v.Unlock(syncharness.DevicePass); err != nil {
 		fmt.Println("error", err)
 		return 3
 	}
@@ -112,7 +112,7 @@ func childSync(path string) int {
 // than once: each restart resumes where the last stored page ended, and the
 // device ends with every revision exactly once.
 func TestInterruptedFirstSyncResumes(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	b := s.NewDevice("b", s.URL, "sup", "supervisor", "north")
 	bulk(t, a, "F-1", 20000)
@@ -146,7 +146,7 @@ func TestInterruptedFirstSyncResumes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("vault after kill %d: %v", kill, err)
 		}
-		v.Unlock(synctest.DevicePass)
+		v.Unlock(syncharness.DevicePass)
 		n := 0
 		v.AllRevisions(func(*record.Revision) error { n++; return nil })
 		cur, _ := v.Cursor()
@@ -234,7 +234,7 @@ func (m *pageMangler) proxy(target string) *http.Server {
 }
 
 func TestReorderedDuplicatedRewoundPages(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	b := s.NewDevice("b", s.URL, "sup", "supervisor", "north")
 	caseID := bulk(t, a, "P-1", 1500)
@@ -261,7 +261,7 @@ func TestReorderedDuplicatedRewoundPages(t *testing.T) {
 // old cursors 410, and devices push back what it lost from their own
 // revisions, keeping their outboxes.
 func TestServerRestoredFromBackup(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	b := s.NewDevice("b", s.URL, "sup", "supervisor", "north")
 	caseID := newCase(t, a, "R-1")

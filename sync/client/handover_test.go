@@ -10,7 +10,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/internal/sealed"
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/protocol"
@@ -25,7 +25,7 @@ import (
 // draft is discarded.
 func TestReassignedCaseMarkedAndRemoved(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	bob := s.NewDevice("bob", s.URL, "bob", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
@@ -154,7 +154,7 @@ func TestReassignedCaseMarkedAndRemoved(t *testing.T) {
 }
 
 // reassigned is every case of d's vault marked taken away from its user.
-func reassigned(t *testing.T, d *synctest.Device) map[string]store.Reassignment {
+func reassigned(t *testing.T, d *syncharness.Device) map[string]store.Reassignment {
 	t.Helper()
 	cs, err := d.V.Cases()
 	if err != nil {
@@ -175,7 +175,7 @@ func reassigned(t *testing.T, d *synctest.Device) map[string]store.Reassignment 
 // nothing removed, and she writes on.
 func TestReassignmentServerLies(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	bob := s.NewDevice("bob", s.URL, "bob", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
@@ -188,7 +188,7 @@ func TestReassignmentServerLies(t *testing.T) {
 
 	// A forged removal: a keyring of epoch 2 naming Bob alone, signed by
 	// the operator in Sam's name.
-	op := synctest.NewOperator(t)
+	op := syncharness.NewOperator(t)
 	m, epoch, err := ada.V.Membership(a)
 	if err != nil || epoch != 1 {
 		t.Fatalf("membership: epoch %d, %v", epoch, err)
@@ -263,7 +263,7 @@ func TestReassignmentServerLies(t *testing.T) {
 
 // noRemoval checks that case c is neither marked nor removed on d, and that
 // d still writes in it.
-func noRemoval(t *testing.T, d *synctest.Device, c, what string) {
+func noRemoval(t *testing.T, d *syncharness.Device, c, what string) {
 	t.Helper()
 	if m := reassigned(t, d); len(m) != 0 {
 		t.Errorf("%s: marked reassigned on %s's laptop: %+v", what, d.Name, m)

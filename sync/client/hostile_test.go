@@ -23,7 +23,7 @@ import (
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/internal/faultproxy"
 	"github.com/fieldcase/fieldcase/internal/sealed"
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
@@ -43,7 +43,7 @@ import (
 // syncRounds syncs every device, in order, twice.
 // (Device.MustSync: log findings fail it only while the operator has not
 // written into the server's store.)
-func syncRounds(t *testing.T, ds ...*synctest.Device) {
+func syncRounds(t *testing.T, ds ...*syncharness.Device) {
 	t.Helper()
 	for range 2 {
 		for _, d := range ds {
@@ -53,7 +53,7 @@ func syncRounds(t *testing.T, ds ...*synctest.Device) {
 }
 
 // revsOf lists the revisions a device holds that match keep.
-func revsOf(t *testing.T, d *synctest.Device, keep func(*record.Revision) bool) []*record.Revision {
+func revsOf(t *testing.T, d *syncharness.Device, keep func(*record.Revision) bool) []*record.Revision {
 	t.Helper()
 	var out []*record.Revision
 	if err := d.V.AllRevisions(func(r *record.Revision) error {
@@ -71,7 +71,7 @@ func revsOf(t *testing.T, d *synctest.Device, keep func(*record.Revision) bool) 
 }
 
 // headOf is a device's only head of a record.
-func headOf(t *testing.T, d *synctest.Device, recordID string) *record.Revision {
+func headOf(t *testing.T, d *syncharness.Device, recordID string) *record.Revision {
 	t.Helper()
 	heads, err := d.V.Heads()
 	if err != nil {
@@ -90,7 +90,7 @@ func headOf(t *testing.T, d *synctest.Device, recordID string) *record.Revision 
 
 // caseKey unwraps a case key a device holds, from its keyring revisions,
 // as a test that holds the device's identity can.
-func caseKey(t *testing.T, d *synctest.Device, caseID string, epoch uint32) *crypto.CaseKey {
+func caseKey(t *testing.T, d *syncharness.Device, caseID string, epoch uint32) *crypto.CaseKey {
 	t.Helper()
 	id, err := d.V.Identity()
 	if err != nil {
@@ -111,7 +111,7 @@ func caseKey(t *testing.T, d *synctest.Device, caseID string, epoch uint32) *cry
 
 // wrappedTo counts the keyring revisions, among every device's, whose case
 // key id can unwrap: none, for an identity the operator holds.
-func wrappedTo(t *testing.T, id *crypto.Identity, ds ...*synctest.Device) int {
+func wrappedTo(t *testing.T, id *crypto.Identity, ds ...*syncharness.Device) int {
 	t.Helper()
 	n := 0
 	for _, d := range ds {
@@ -130,7 +130,7 @@ func wrappedTo(t *testing.T, id *crypto.Identity, ds ...*synctest.Device) int {
 
 // mustQuarantine checks that each device refused rev and names it, with a
 // reason containing why.
-func mustQuarantine(t *testing.T, rev record.RevID, why string, ds ...*synctest.Device) {
+func mustQuarantine(t *testing.T, rev record.RevID, why string, ds ...*syncharness.Device) {
 	t.Helper()
 	for _, d := range ds {
 		qs, err := d.V.Quarantine()
@@ -152,7 +152,7 @@ func mustQuarantine(t *testing.T, rev record.RevID, why string, ds ...*synctest.
 }
 
 // mustNotHold checks that no device applied rev.
-func mustNotHold(t *testing.T, rev *record.Revision, ds ...*synctest.Device) {
+func mustNotHold(t *testing.T, rev *record.Revision, ds ...*syncharness.Device) {
 	t.Helper()
 	for _, d := range ds {
 		if d.V.HasRevision(rev.CaseID, rev.RecordID, rev.Rev) {
@@ -162,7 +162,7 @@ func mustNotHold(t *testing.T, rev *record.Revision, ds ...*synctest.Device) {
 }
 
 // noteText is a note's text on a device, failing when it is not readable.
-func noteText(t *testing.T, d *synctest.Device, id string) string {
+func noteText(t *testing.T, d *syncharness.Device, id string) string {
 	t.Helper()
 	n := note(t, d, id)
 	if n.Sealed || n.Deleted {
@@ -173,7 +173,7 @@ func noteText(t *testing.T, d *synctest.Device, id string) string {
 
 // rawClient is a device's own HTTP client, with its token: what a modified
 // laptop (a malicious typist, a thief) pushes with.
-func rawClient(t *testing.T, d *synctest.Device) *client.Client {
+func rawClient(t *testing.T, d *syncharness.Device) *client.Client {
 	t.Helper()
 	sc, err := d.V.SyncConfig()
 	if err != nil {
@@ -188,7 +188,7 @@ func rawClient(t *testing.T, d *synctest.Device) *client.Client {
 
 // written is a revision a device signs with its own key, outside its vault
 // (a modified client): body sealed under key for recordID.
-func written(t *testing.T, d *synctest.Device, key *crypto.CaseKey, rev record.Revision, value any) *record.Revision {
+func written(t *testing.T, d *syncharness.Device, key *crypto.CaseKey, rev record.Revision, value any) *record.Revision {
 	t.Helper()
 	body, err := sealed.Seal(key, rev.CaseID, rev.RecordID, rev.Kind, value)
 	if err != nil {
@@ -208,10 +208,10 @@ func written(t *testing.T, d *synctest.Device, key *crypto.CaseKey, rev record.R
 	return &rev
 }
 
-func inject(s *synctest.Server, revs ...*record.Revision) {
+func inject(s *syncharness.Server, revs ...*record.Revision) {
 	s.Tamper(func(tx server.Tx) error {
 		for _, r := range revs {
-			if err := synctest.InjectRevision(tx, r); err != nil {
+			if err := syncharness.InjectRevision(tx, r); err != nil {
 				return err
 			}
 		}
@@ -226,7 +226,7 @@ func inject(s *synctest.Server, revs ...*record.Revision) {
 // epoch, and the key the operator chose opens none of them.
 func TestHostileForgedKeyEpoch(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	c := newCase(t, ada, "A-1")
@@ -235,7 +235,7 @@ func TestHostileForgedKeyEpoch(t *testing.T) {
 	addNote(t, sam, c, "sam's remark")
 	syncRounds(t, sam, ada)
 
-	op := synctest.NewOperator(t)
+	op := syncharness.NewOperator(t)
 	r := ada.V.Roster()
 	var recipients []string
 	for _, d := range r.Devices {
@@ -253,13 +253,13 @@ func TestHostileForgedKeyEpoch(t *testing.T) {
 	body := sealed.Keyring{Epoch: 2, Wrapped: wrapped, Membership: trust.Membership{Team: m.Team, Members: m.Members}}.Marshal()
 	hlc := headOf(t, ada, c).HLC + 1<<20
 	var forged []*record.Revision
-	for _, in := range []*synctest.Device{ada, sam} {
+	for _, in := range []*syncharness.Device{ada, sam} {
 		forged = append(forged, op.Forge(record.Revision{RecordID: record.KeyringID(c, 2), Kind: record.KindKeyring, CaseID: c,
 			Generation: 1, HLC: hlc, Device: in.V.DeviceID(), Seq: 1, Body: body}))
 	}
 	s.Tamper(func(tx server.Tx) error {
 		for _, f := range forged {
-			if err := synctest.InjectRevision(tx, f); err != nil {
+			if err := syncharness.InjectRevision(tx, f); err != nil {
 				return err
 			}
 		}
@@ -273,7 +273,7 @@ func TestHostileForgedKeyEpoch(t *testing.T) {
 	// The server never sends a device what it holds in that device's own
 	// name (a low sequence number keeps it from looking like a restored
 	// vault's: see TestHostileDeviceMaxSeq): each gets the other's.
-	for _, d := range []*synctest.Device{ada, sam} {
+	for _, d := range []*syncharness.Device{ada, sam} {
 		if sum := d.MustSync(); sum.Quarantined != 1 {
 			t.Errorf("%s: sync quarantined %d, want 1", d.Name, sum.Quarantined)
 		}
@@ -311,13 +311,13 @@ func TestHostileForgedKeyEpoch(t *testing.T) {
 // laptop of its own trusted for Ada.
 func TestHostileOperatorEnrolment(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	c := newCase(t, ada, "A-1")
 	addNote(t, ada, c, "ada's visit")
 	syncRounds(t, ada, sam)
-	op := synctest.NewOperator(t)
+	op := syncharness.NewOperator(t)
 
 	// fieldcased enroll-code without the agency key, and with an agency key
 	// of the operator's own making: refused.
@@ -339,8 +339,8 @@ func TestHostileOperatorEnrolment(t *testing.T) {
 	// and in the name of Ada's laptop) and a device statement under it.
 	userID := ada.V.Profile().UserID
 	forged := op.OwnDevice(userID, ada.V.DeviceID())
-	s.Tamper(func(tx server.Tx) error { return synctest.InjectStatements(tx, forged...) })
-	for _, d := range []*synctest.Device{ada, sam} {
+	s.Tamper(func(tx server.Tx) error { return syncharness.InjectStatements(tx, forged...) })
+	for _, d := range []*syncharness.Device{ada, sam} {
 		sum := d.MustSync()
 		if len(sum.Trust.NewDevices) != 0 {
 			t.Errorf("%s: new devices trusted: %+v", d.Name, sum.Trust.NewDevices)
@@ -375,13 +375,13 @@ func TestHostileOperatorEnrolment(t *testing.T) {
 // fingerprint refuses to enrol.
 func TestHostileAgencyKeySwap(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	c := newCase(t, ada, "A-1")
 	addNote(t, ada, c, "ada's visit")
 	ada.MustSync()
 	realCode := s.EnrollCode("bob", "caseworker", "north") // handed to Bob, not used yet
-	op := synctest.NewOperator(t)
+	op := syncharness.NewOperator(t)
 
 	// A server that answers the enrolment of a laptop whose code the real
 	// agency made with a roster under another agency key (every statement
@@ -399,7 +399,7 @@ func TestHostileAgencyKeySwap(t *testing.T) {
 		if err := tx.SetAgency(op.Agency.Public()); err != nil {
 			return err
 		}
-		return synctest.InjectStatements(tx, op.OwnDevice(ada.V.Profile().UserID, ada.V.DeviceID())...)
+		return syncharness.InjectStatements(tx, op.OwnDevice(ada.V.Profile().UserID, ada.V.DeviceID())...)
 	})
 	if _, err := ada.Sync(); !errors.Is(err, store.ErrAgencyMismatch) {
 		t.Errorf("ada's sync with a server presenting another agency key: %v, want ErrAgencyMismatch", err)
@@ -441,7 +441,7 @@ func TestHostileAgencyKeySwap(t *testing.T) {
 // newVault makes an unenrolled vault.
 func newVault(t *testing.T, name string) *store.Vault {
 	t.Helper()
-	v, err := store.Create(filepath.Join(t.TempDir(), name+".db"), synctest.DevicePass, store.Profile{Name: name}, store.Options{WorkFactor: 10})
+	v, err := store.Create(filepath.Join(t.TempDir(), name+".db"), syncharness.DevicePass, store.Profile{Name: name}, store.Options{WorkFactor: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,7 +464,7 @@ func enrol(v *store.Vault, url, code string) (*client.Enrolment, error) {
 // agencySwapper is a proxy in front of s whose enrolment answers present
 // the roster under another agency key: every agency statement signed again
 // with it.
-func agencySwapper(t *testing.T, s *synctest.Server, other *trust.AgencyKey) string {
+func agencySwapper(t *testing.T, s *syncharness.Server, other *trust.AgencyKey) string {
 	t.Helper()
 	p, err := faultproxy.New(faultproxy.Config{Target: s.URL, Seed: 1,
 		Rewrite: func(r *http.Request, _ []byte, status int, body []byte) []byte {
@@ -504,14 +504,14 @@ func writeFile(t *testing.T, path, content string) {
 // case key to it, and its identity opens nothing in a backup.
 func TestHostileRecoveryRecipient(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	setRecovery(t, s) // the agency's real one
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	c := newCase(t, ada, "A-1")
 	addNote(t, ada, c, "ada's visit")
 	syncRounds(t, ada, sam)
-	op := synctest.NewOperator(t)
+	op := syncharness.NewOperator(t)
 	opRecipient := op.ID.Recipient()
 
 	if out, err := s.AdminWithout("recovery", "set", opRecipient); err == nil || !strings.Contains(out, "agency-key") {
@@ -525,9 +525,9 @@ func TestHostileRecoveryRecipient(t *testing.T) {
 		if err := tx.SetRecovery(opRecipient); err != nil {
 			return err
 		}
-		return synctest.InjectStatements(tx, forged...)
+		return syncharness.InjectStatements(tx, forged...)
 	})
-	for _, d := range []*synctest.Device{ada, sam} {
+	for _, d := range []*syncharness.Device{ada, sam} {
 		sum := d.MustSync()
 		if sum.Trust.NewRecovery != "" {
 			t.Errorf("%s: sync reports a new recovery recipient %s", d.Name, sum.Trust.NewRecovery)
@@ -567,18 +567,18 @@ func TestHostileRecoveryRecipient(t *testing.T) {
 // sealed body. Every device quarantines each it is sent; the note stays.
 func TestHostileForgedTombstone(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	ada2 := s.NewDevice("ada2", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
-	all := []*synctest.Device{ada, ada2, sam}
+	all := []*syncharness.Device{ada, ada2, sam}
 	c := newCase(t, ada, "A-1")
 	n := addNote(t, ada, c, "ada's visit")
 	syncRounds(t, all...)
 	addNote(t, sam, c, "sam's remark") // so that sam has numbers of its own
 	syncRounds(t, all...)
 
-	op := synctest.NewOperator(t)
+	op := syncharness.NewOperator(t)
 	head := headOf(t, ada, n)
 	tomb := func(device string, body []byte) *record.Revision {
 		return op.Forge(record.Revision{RecordID: n, Kind: record.KindNote, CaseID: c, Parents: []record.RevID{head.Rev},
@@ -608,7 +608,7 @@ func TestHostileForgedTombstone(t *testing.T) {
 // openToTypists makes a case whose dictation waits for typing, so that the
 // team's typist holds its key and the server lets her write in it. It
 // returns the case, a note of Ada's and the recording.
-func openToTypists(t *testing.T, ref string, ada *synctest.Device, others ...*synctest.Device) (c, n, rec string) {
+func openToTypists(t *testing.T, ref string, ada *syncharness.Device, others ...*syncharness.Device) (c, n, rec string) {
 	t.Helper()
 	c = newCase(t, ada, ref)
 	n = addNote(t, ada, c, "ada's assessment")
@@ -616,7 +616,7 @@ func openToTypists(t *testing.T, ref string, ada *synctest.Device, others ...*sy
 	if err != nil {
 		t.Fatal(err)
 	}
-	syncRounds(t, append([]*synctest.Device{ada}, others...)...)
+	syncRounds(t, append([]*syncharness.Device{ada}, others...)...)
 	return c, n, rec
 }
 
@@ -627,7 +627,7 @@ func openToTypists(t *testing.T, ref string, ada *synctest.Device, others ...*sy
 // the recording than its status is quarantined.
 func TestHostileTypistWrites(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	tia := s.NewDevice("tia", s.URL, "tia", "typist", "north")
@@ -659,7 +659,7 @@ func TestHostileTypistWrites(t *testing.T) {
 	syncRounds(t, ada, sam)
 	mustQuarantine(t, del.Rev, "a typist adds transcripts and updates recordings", ada, sam)
 	mustQuarantine(t, edit.Rev, "a typist adds transcripts and updates recordings", ada, sam)
-	for _, d := range []*synctest.Device{ada, sam} {
+	for _, d := range []*syncharness.Device{ada, sam} {
 		if got := noteText(t, d, n); got != "ada's assessment" {
 			t.Errorf("%s: ada's note reads %q", d.Name, got)
 		}
@@ -736,7 +736,7 @@ func TestHostileRollbackMoreOfflineWrites(t *testing.T) {
 }
 
 func rollback(t *testing.T, offlineWrites int) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	c := newCase(t, ada, "A-1")
@@ -816,14 +816,14 @@ func copyFile(t *testing.T, from, to string) {
 // the agency's signed roster.
 func TestHostileUnknownDevice(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	c := newCase(t, ada, "A-1")
 	n := addNote(t, ada, c, "ada's visit")
 	syncRounds(t, ada, sam)
 
-	op := synctest.NewOperator(t)
+	op := syncharness.NewOperator(t)
 	const token = "the operator's own token for its own laptop"
 	s.Tamper(func(tx server.Tx) error {
 		return tx.InsertDevice(server.Device{ID: "operator-laptop", UserID: ada.V.Profile().UserID, Name: "ada's other laptop",
@@ -850,22 +850,22 @@ func TestHostileUnknownDevice(t *testing.T) {
 // with the agency key.
 type revoker struct {
 	name   string
-	revoke func(t *testing.T, s *synctest.Server, by, target *synctest.Device)
+	revoke func(t *testing.T, s *syncharness.Server, by, target *syncharness.Device)
 }
 
 var revokers = []revoker{
-	{"by her other laptop", func(t *testing.T, _ *synctest.Server, by, target *synctest.Device) {
+	{"by her other laptop", func(t *testing.T, _ *syncharness.Server, by, target *syncharness.Device) {
 		if _, err := by.Syncer.RevokeDevice(context.Background(), by.V, target.V.DeviceID(), "stolen"); err != nil {
 			t.Fatal(err)
 		}
 	}},
-	{"by fieldcased device revoke --agency-key", func(t *testing.T, s *synctest.Server, _, target *synctest.Device) {
+	{"by fieldcased device revoke --agency-key", func(t *testing.T, s *syncharness.Server, _, target *syncharness.Device) {
 		s.Admin("device", "revoke", target.V.DeviceID(), "--reason", "stolen")
 	}},
 }
 
 // cutoff is the revocation of target as d's roster proves it.
-func cutoff(t *testing.T, d, target *synctest.Device) uint64 {
+func cutoff(t *testing.T, d, target *syncharness.Device) uint64 {
 	t.Helper()
 	dev := d.V.Roster().Devices[target.V.DeviceID()]
 	if !dev.Revoked {
@@ -876,8 +876,8 @@ func cutoff(t *testing.T, d, target *synctest.Device) uint64 {
 
 // A team whose case A-1 Ada holds on two laptops; ada2 is about to be
 // stolen. It has written in the case.
-func stolenLaptopTeam(t *testing.T) (s *synctest.Server, ada, ada2, sam *synctest.Device, c string) {
-	s = synctest.StartServer(t)
+func stolenLaptopTeam(t *testing.T) (s *syncharness.Server, ada, ada2, sam *syncharness.Device, c string) {
+	s = syncharness.StartServer(t)
 	ada = s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	ada2 = s.NewDevice("ada2", s.URL, "ada", "caseworker", "north")
 	sam = s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
@@ -924,7 +924,7 @@ func TestHostileRevokedDevice(t *testing.T) {
 // every device quarantines it.
 func TestHostileExMember(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	bob := s.NewDevice("bob", s.URL, "bob", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
@@ -984,7 +984,7 @@ func TestHostileReplayedRoster(t *testing.T) {
 	c2 := newCase(t, ada, "A-2")
 	addNote(t, ada, c2, "a case made after the revocation")
 	syncRounds(t, ada, sam)
-	for _, d := range []*synctest.Device{ada, sam} {
+	for _, d := range []*syncharness.Device{ada, sam} {
 		if !d.V.Roster().Devices[ada2.V.DeviceID()].Revoked {
 			t.Errorf("%s forgot the revocation after a replayed roster", d.Name)
 		}
@@ -998,7 +998,7 @@ func TestHostileReplayedRoster(t *testing.T) {
 
 // rosterReplayer is a proxy in front of s that answers roster requests (and
 // enrolments) with the statements old only, under a version of its own.
-func rosterReplayer(t *testing.T, s *synctest.Server, old []trust.Signed) string {
+func rosterReplayer(t *testing.T, s *syncharness.Server, old []trust.Signed) string {
 	t.Helper()
 	p, err := faultproxy.New(faultproxy.Config{Target: s.URL, Seed: 1,
 		Rewrite: func(r *http.Request, _ []byte, status int, body []byte) []byte {
@@ -1057,7 +1057,7 @@ func rosterReplayer(t *testing.T, s *synctest.Server, old []trust.Signed) string
 }
 
 // wrappedToSince counts keyring revisions, not in before, that id unwraps.
-func wrappedToSince(t *testing.T, id *crypto.Identity, before map[record.RevID]bool, ds ...*synctest.Device) int {
+func wrappedToSince(t *testing.T, id *crypto.Identity, before map[record.RevID]bool, ds ...*syncharness.Device) int {
 	t.Helper()
 	n := 0
 	seen := map[record.RevID]bool{}
@@ -1166,7 +1166,7 @@ func TestHostileExMemberBackdated(t *testing.T) {
 	t.Parallel()
 	// Closed by the log (issue 12): the removal names the log's size the
 	// supervisor had read, and the backdated note is logged after it.
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	bob := s.NewDevice("bob", s.URL, "bob", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
@@ -1236,7 +1236,7 @@ func TestHostileTypistSecondRoot(t *testing.T) {
 		t.Errorf("the server took the typist's second first version of ada's note: %+v", r)
 	}
 	syncRounds(t, ada, sam)
-	for _, d := range []*synctest.Device{ada, sam} {
+	for _, d := range []*syncharness.Device{ada, sam} {
 		nt := note(t, d, n)
 		if nt.Value.Text != "ada's assessment" || nt.Conflict {
 			t.Errorf("%s: ada's note reads %q (conflict %v)", d.Name, nt.Value.Text, nt.Conflict)
@@ -1251,7 +1251,7 @@ func TestHostileTypistSecondRootStored(t *testing.T) {
 	s, ada, sam, root, n := typistSecondRoot(t)
 	inject(s.Server, root)
 	syncRounds(t, ada, sam)
-	for _, d := range []*synctest.Device{ada, sam} {
+	for _, d := range []*syncharness.Device{ada, sam} {
 		nt := note(t, d, n)
 		if nt.Value.Text != "ada's assessment" || nt.Conflict {
 			t.Errorf("%s: ada's note reads %q (conflict %v)", d.Name, nt.Value.Text, nt.Conflict)
@@ -1260,15 +1260,15 @@ func TestHostileTypistSecondRootStored(t *testing.T) {
 }
 
 type typistServer struct {
-	*synctest.Server
-	tia *synctest.Device
+	*syncharness.Server
+	tia *syncharness.Device
 }
 
 // typistSecondRoot is a team whose typist holds a case's key, and her
 // generation-1 revision in the record of Ada's note n, signed, not pushed.
-func typistSecondRoot(t *testing.T) (s typistServer, ada, sam *synctest.Device, root *record.Revision, n string) {
+func typistSecondRoot(t *testing.T) (s typistServer, ada, sam *syncharness.Device, root *record.Revision, n string) {
 	t.Helper()
-	s.Server = synctest.StartServer(t)
+	s.Server = syncharness.StartServer(t)
 	ada = s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam = s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	s.tia = s.NewDevice("tia", s.URL, "tia", "typist", "north")
@@ -1289,7 +1289,7 @@ func typistSecondRoot(t *testing.T) (s typistServer, ada, sam *synctest.Device, 
 // "its" user, that enrols a laptop as Ada's.
 func TestHostileEnrollCodeForAnotherUser(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	c := newCase(t, ada, "A-1")
 	n := addNote(t, ada, c, "ada's visit")
@@ -1359,7 +1359,7 @@ func TestHostileDeviceMaxSeq(t *testing.T) {
 	t.Parallel()
 	for _, max := range []uint64{math.MaxInt64, math.MaxUint64} {
 		t.Run(strconv.FormatUint(max, 10), func(t *testing.T) {
-			s := synctest.StartServer(t)
+			s := syncharness.StartServer(t)
 			ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 			sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 			c := newCase(t, ada, "A-1")
@@ -1385,7 +1385,7 @@ func TestHostileDeviceMaxSeq(t *testing.T) {
 }
 
 // pullRewriter is a proxy in front of s whose pull answers fn edits.
-func pullRewriter(t *testing.T, s *synctest.Server, fn func(*protocol.PullHeader, []*record.Revision) []*record.Revision) string {
+func pullRewriter(t *testing.T, s *syncharness.Server, fn func(*protocol.PullHeader, []*record.Revision) []*record.Revision) string {
 	t.Helper()
 	p, err := faultproxy.New(faultproxy.Config{Target: s.URL, Seed: 1,
 		Rewrite: func(r *http.Request, _ []byte, status int, body []byte) []byte {
@@ -1416,12 +1416,12 @@ func pullRewriter(t *testing.T, s *synctest.Server, fn func(*protocol.PullHeader
 // its sync stops with that error (shown) while the server keeps it.
 func TestHostileOwnNameForgery(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	c := newCase(t, ada, "A-1")
 	n := addNote(t, ada, c, "ada's visit")
 	ada.MustSync()
-	op := synctest.NewOperator(t)
+	op := syncharness.NewOperator(t)
 	head := headOf(t, ada, n)
 	forged := op.Forge(record.Revision{RecordID: n, Kind: record.KindNote, CaseID: c, Parents: []record.RevID{head.Rev},
 		Generation: head.Generation + 1, HLC: head.HLC + 1<<20, Device: ada.V.DeviceID(), Seq: ada.V.LastSeq() + 100, Deleted: true, Body: head.Body})
@@ -1442,13 +1442,13 @@ func TestHostileOwnNameForgery(t *testing.T) {
 // Ada stays a caseworker with her laptop trusted, and both are reported.
 func TestHostileConflictingStatements(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	c := newCase(t, ada, "A-1")
 	addNote(t, ada, c, "ada's visit")
 	syncRounds(t, ada, sam)
-	op := synctest.NewOperator(t)
+	op := syncharness.NewOperator(t)
 	me := ada.V.Roster().Devices[ada.V.DeviceID()]
 	u := ada.V.Roster().Users[me.User]
 	forged := []trust.Signed{
@@ -1457,8 +1457,8 @@ func TestHostileConflictingStatements(t *testing.T) {
 			Recipient: op.ID.Recipient(), Key: op.Key.Public().(ed25519.PublicKey), Grant: me.Grant}.Marshal(),
 			Signer: trust.SignerGrant(me.Grant), Sig: make([]byte, ed25519.SignatureSize)},
 	}
-	s.Tamper(func(tx server.Tx) error { return synctest.InjectStatements(tx, forged...) })
-	for _, d := range []*synctest.Device{ada, sam} {
+	s.Tamper(func(tx server.Tx) error { return syncharness.InjectStatements(tx, forged...) })
+	for _, d := range []*syncharness.Device{ada, sam} {
 		sum := d.MustSync()
 		r := d.V.Roster()
 		if got := r.Users[u.ID]; got.Role != trust.RoleCaseworker {
@@ -1487,7 +1487,7 @@ func TestHostileConflictingStatements(t *testing.T) {
 // anyway, every device quarantines them.
 func TestHostileKeyringForAnotherTeam(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	zed := s.NewDevice("zed", s.URL, "zed", "caseworker", "south")
@@ -1540,7 +1540,7 @@ func TestHostileKeyringForAnotherTeam(t *testing.T) {
 // signature no longer verifies). Neither is applied in the other case.
 func TestHostileCrossCaseReplay(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	c1 := newCase(t, ada, "A-1")
@@ -1560,13 +1560,13 @@ func TestHostileCrossCaseReplay(t *testing.T) {
 	p := pullRewriter(t, s, func(_ *protocol.PullHeader, revs []*record.Revision) []*record.Revision {
 		return append(revs, &sameID)
 	})
-	for _, d := range []*synctest.Device{ada, sam} {
+	for _, d := range []*syncharness.Device{ada, sam} {
 		d.UseURL(p)
 		if _, err := d.Sync(); err == nil || !strings.Contains(err.Error(), "does not match its content") {
 			t.Errorf("%s: sync with a moved revision in the page: %v", d.Name, err)
 		}
 	}
-	for _, d := range []*synctest.Device{ada, sam} {
+	for _, d := range []*syncharness.Device{ada, sam} {
 		if d.V.HasRevision(c2, n, orig.Rev) || d.V.HasRevision(c2, n, newID.Rev) {
 			t.Errorf("%s applied ada's note in the other case", d.Name)
 		}
@@ -1588,7 +1588,7 @@ func TestHostileCrossCaseReplay(t *testing.T) {
 // carrying the real agency's fingerprint enrol nothing and pin nothing.
 func TestHostileEnrolmentCodeGuessing(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	s.EnrollCode("bob", "caseworker", "north") // a live grant to hit
 	for i := range 3 {                         // more meet the server's enrolment rate limit, and waits
@@ -1605,7 +1605,7 @@ func TestHostileEnrolmentCodeGuessing(t *testing.T) {
 // and says so.
 func TestHostileDroppedForOnePeer(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	c := newCase(t, ada, "A-1")
@@ -1655,7 +1655,7 @@ func TestHostileDroppedForOnePeer(t *testing.T) {
 // it later passes it on.
 func TestHostileAcknowledgedNotStored(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	c := newCase(t, ada, "A-1")

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/internal/faultproxy"
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/protocol"
@@ -26,7 +26,7 @@ import (
 
 // logKeyOf reads the log's private key out of the server's store, as its
 // operator can.
-func logKeyOf(t *testing.T, s *synctest.Server) *transparency.LogKey {
+func logKeyOf(t *testing.T, s *syncharness.Server) *transparency.LogKey {
 	t.Helper()
 	var k *transparency.LogKey
 	s.Tamper(func(tx server.Tx) error {
@@ -42,7 +42,7 @@ func logKeyOf(t *testing.T, s *synctest.Server) *transparency.LogKey {
 
 // logRewriter is a proxy in front of s whose rewrite may replace answers
 // to the log's endpoints (any other passes).
-func logRewriter(t *testing.T, s *synctest.Server, rewrite func(path string, r *http.Request, body []byte) []byte) string {
+func logRewriter(t *testing.T, s *syncharness.Server, rewrite func(path string, r *http.Request, body []byte) []byte) string {
 	t.Helper()
 	p, err := faultproxy.New(faultproxy.Config{Target: s.URL, Seed: 1,
 		Rewrite: func(r *http.Request, _ []byte, status int, body []byte) []byte {
@@ -59,7 +59,7 @@ func logRewriter(t *testing.T, s *synctest.Server, rewrite func(path string, r *
 }
 
 // mustAlarm runs one round of d and wants the log's alarm, saying want.
-func mustAlarm(t *testing.T, d *synctest.Device, want string) {
+func mustAlarm(t *testing.T, d *syncharness.Device, want string) {
 	t.Helper()
 	_, err := d.Sync()
 	if !errors.Is(err, client.ErrLogAlarm) || !strings.Contains(err.Error(), want) {
@@ -71,7 +71,7 @@ func mustAlarm(t *testing.T, d *synctest.Device, want string) {
 }
 
 // keptAlarm reads an alarm the device keeps under key.
-func keptAlarm(t *testing.T, d *synctest.Device, key string) (client.LogAlarm, bool) {
+func keptAlarm(t *testing.T, d *syncharness.Device, key string) (client.LogAlarm, bool) {
 	t.Helper()
 	var a client.LogAlarm
 	js, err := d.V.Locals(key)
@@ -81,8 +81,8 @@ func keptAlarm(t *testing.T, d *synctest.Device, key string) (client.LogAlarm, b
 	return a, js[key] != nil && json.Unmarshal(js[key], &a) == nil
 }
 
-func logTeam(t *testing.T) (s *synctest.Server, ada, sam *synctest.Device, c string) {
-	s = synctest.StartServer(t)
+func logTeam(t *testing.T) (s *syncharness.Server, ada, sam *syncharness.Device, c string) {
+	s = syncharness.StartServer(t)
 	ada = s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam = s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	c = newCase(t, ada, "L-1")
@@ -240,7 +240,7 @@ func TestLyingLogReceipt(t *testing.T) {
 func TestLyingLogEntryInOwnName(t *testing.T) {
 	t.Parallel()
 	s, ada, sam, c := logTeam(t)
-	op := synctest.NewOperator(t)
+	op := syncharness.NewOperator(t)
 	head := headOf(t, ada, c)
 	forged := op.Forge(record.Revision{RecordID: record.NewID(), Kind: record.KindNote, CaseID: c, Generation: 1,
 		HLC: head.HLC + 1<<20, Device: ada.V.DeviceID(), Seq: 2, Body: head.Body})

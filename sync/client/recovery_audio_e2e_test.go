@@ -16,7 +16,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/opustools"
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 )
 
@@ -27,7 +27,7 @@ import (
 func TestRecoveryExportAudio(t *testing.T) {
 	opustools.Tool(t, "opusinfo")
 	opustools.Tool(t, "opusdec")
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	keyFile := setRecovery(t, s)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	a1 := newCase(t, ada, "A-1")

@@ -3,29 +3,63 @@ package client_test
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/sync/client"
 )
 
-// waitState polls the runner until ok holds or d has passed.
-func waitState(t *testing.T, r *client.Runner, d time.Duration, what string, ok func(client.State) bool) client.State {
+// These tests run a runner against a live fieldcased on the real clock: a
+// bubble of testing/synctest cannot hold them (its clock moves only when
+// every goroutine in it is durably blocked, and network I/O to a server
+// process never is). What the runner decides with time (how often it
+// probes, how it backs off) is tested on the fake clock in
+// runner_synctest_test.go; here, that it really gets back in sync. They wait
+// on the runner's own notifications (onChange), not by sleeping.
+
+// watched is a runner whose state changes and probes are signalled.
+type watched struct {
+	*client.Runner
+	changed chan struct{} // a state change or a probe (coalesced)
+	probes  atomic.Int64  // probes answered
+}
+
+func newWatched(s *client.Syncer) *watched {
+	w := &watched{changed: make(chan struct{}, 1)}
+	w.Runner = client.NewRunner(s, time.Time{}, func(client.State) { w.signal() })
+	probe := w.Probe
+	w.Probe = func(ctx context.Context) error {
+		err := probe(ctx)
+		w.probes.Add(1)
+		w.signal()
+		return err
+	}
+	return w
+}
+
+func (w *watched) signal() {
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
+}
+
+// waitFor waits until ok holds of the runner, or fails the test after d.
+func (w *watched) waitFor(t *testing.T, d time.Duration, what string, ok func(client.State) bool) client.State {
 	t.Helper()
-	end := time.Now().Add(d)
+	timeout := time.NewTimer(d)
+	defer timeout.Stop()
 	for {
-		st := r.State()
-		if ok(st) {
+		if st := w.State(); ok(st) {
 			return st
 		}
-		if time.Now().After(end) {
-			t.Fatalf("after %v: %s; runner state %+v", d, what, st)
+		select {
+		case <-w.changed:
+		case <-timeout.C:
+			t.Fatalf("after %v: %s; runner state %+v", d, what, w.State())
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -42,29 +76,30 @@ func run(t *testing.T, r *client.Runner) {
 // after the minutes of a growing back-off).
 func TestRunnerReconnects(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	c := newCase(t, a, "R-1")
-	r := client.NewRunner(a.Syncer, time.Time{}, nil)
-	run(t, r)
-	first := waitState(t, r, 30*time.Second, "no first round", func(st client.State) bool { return !st.LastSync.IsZero() })
+	r := newWatched(a.Syncer)
+	run(t, r.Runner)
+	first := r.waitFor(t, 30*time.Second, "no first round", func(st client.State) bool { return !st.LastSync.IsZero() })
 
 	s.Kill()
 	addNote(t, a, c, "written while the server was down")
 	r.Kick()
-	st := waitState(t, r, 30*time.Second, "not probing after the server went away", func(st client.State) bool { return st.Probing })
+	st := r.waitFor(t, 30*time.Second, "not probing after the server went away", func(st client.State) bool { return st.Probing })
 	if st.Online || !errors.Is(st.Err, client.ErrOffline) || errors.Is(st.Err, client.ErrServerTrouble) {
 		t.Errorf("offline state %+v", st)
 	}
-	// Several probes fail while it stays away; still probing, no round lost.
-	time.Sleep(4 * time.Second)
+	// A probe fails while it stays away; still probing, no round lost.
+	p := r.probes.Load()
+	r.waitFor(t, 30*time.Second, "not probing again", func(client.State) bool { return r.probes.Load() > p })
 	if st := r.State(); !st.Probing || st.Online {
 		t.Errorf("while the server is away: %+v", st)
 	}
 
 	s.Start()
 	back := time.Now()
-	st = waitState(t, r, 10*time.Second, "not back in sync within 10 s of the server's return", func(st client.State) bool {
+	st = r.waitFor(t, 10*time.Second, "not back in sync within 10 s of the server's return", func(st client.State) bool {
 		return st.Online && st.LastSync.After(first.LastSync) && !st.Syncing
 	})
 	t.Logf("in sync %v after the server came back", st.LastSync.Sub(back).Round(10*time.Millisecond))
@@ -73,56 +108,25 @@ func TestRunnerReconnects(t *testing.T) {
 	}
 }
 
-// A server that answers, but only with trouble of its own (a database
-// failing over), is not probed in a tight loop: the runner says so and
-// backs off.
-func TestRunnerServerTrouble(t *testing.T) {
-	t.Parallel()
-	s := synctest.StartServer(t)
-	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
-	newCase(t, a, "R-2")
-	var hits atomic.Int64
-	sick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		http.Error(w, "database failing over", http.StatusInternalServerError)
-	}))
-	t.Cleanup(sick.Close) // after the runner stops (cleanups run last first)
-	a.UseURL(sick.URL)
-	r := client.NewRunner(a.Syncer, time.Time{}, nil)
-	run(t, r)
-	st := waitState(t, r, 30*time.Second, "no failed round", func(st client.State) bool { return st.Err != nil && !st.Syncing })
-	if !errors.Is(st.Err, client.ErrServerTrouble) || st.Probing {
-		t.Errorf("state against a failing server: %+v", st)
-	}
-	if want := "the case server is having trouble (500 Internal Server Error): database failing over"; st.LastError != want {
-		t.Errorf("error %q, want %q", st.LastError, want)
-	}
-	n := hits.Load()
-	time.Sleep(2 * time.Second)
-	if more := hits.Load() - n; more != 0 {
-		t.Errorf("%d more requests within 2 s of a failed round; want a back-off", more)
-	}
-}
-
 // Offline, a change of the machine's network (netwatch) makes the runner
 // ask the server at once: with probes an hour apart, the laptop is back in
 // sync within seconds of the network change that brought the server back.
 func TestRunnerProbesOnNetworkChange(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	c := newCase(t, a, "R-3")
-	r := client.NewRunner(a.Syncer, time.Time{}, nil)
+	r := newWatched(a.Syncer)
 	r.ProbeInterval = time.Hour
 	net := make(chan struct{}, 1)
 	r.NetChanges = net
-	run(t, r)
-	first := waitState(t, r, 30*time.Second, "no first round", func(st client.State) bool { return !st.LastSync.IsZero() })
+	run(t, r.Runner)
+	first := r.waitFor(t, 30*time.Second, "no first round", func(st client.State) bool { return !st.LastSync.IsZero() })
 
 	s.Kill()
 	addNote(t, a, c, "written with the network down")
 	r.Kick()
-	waitState(t, r, 30*time.Second, "not probing after the server went away", func(st client.State) bool { return st.Probing })
+	r.waitFor(t, 30*time.Second, "not probing after the server went away", func(st client.State) bool { return st.Probing })
 	change := func() {
 		select {
 		case net <- struct{}{}:
@@ -130,15 +134,16 @@ func TestRunnerProbesOnNetworkChange(t *testing.T) {
 			t.Fatal("the runner does not take network changes")
 		}
 	}
+	p := r.probes.Load()
 	change() // while the server is still away: one failed probe, still probing
-	time.Sleep(time.Second)
+	r.waitFor(t, 10*time.Second, "no probe after a network change", func(client.State) bool { return r.probes.Load() > p })
 	if st := r.State(); !st.Probing || st.Online {
 		t.Errorf("after a network change with the server away: %+v", st)
 	}
 
 	s.Start()
 	change()
-	waitState(t, r, 10*time.Second, "not back in sync within 10 s of the network change", func(st client.State) bool {
+	r.waitFor(t, 10*time.Second, "not back in sync within 10 s of the network change", func(st client.State) bool {
 		return st.Online && st.LastSync.After(first.LastSync) && !st.Syncing
 	})
 	if n := a.V.OutboxLen(); n != 0 {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
@@ -24,18 +24,18 @@ import (
 // shows the same winner, and a later edit on the slow laptop supersedes
 // what it has seen (its clock moves past every clock it observes).
 func TestWrongClocks(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	fast := s.NewDeviceWith("fast", s.URL, "ada", "caseworker", "north", store.Options{Now: func() time.Time { return time.Now().AddDate(1, 0, 0) }})
 	slow := s.NewDeviceWith("slow", s.URL, "ada", "caseworker", "north", store.Options{Now: func() time.Time { return time.Now().AddDate(-1, 0, 0) }})
 	caseID := newCase(t, slow, "W-1")
 	id := addNote(t, slow, caseID, "original")
-	for _, d := range []*synctest.Device{slow, fast, slow, fast} {
+	for _, d := range []*syncharness.Device{slow, fast, slow, fast} {
 		d.MustSync()
 	}
 	base := note(t, slow, id).Rev
 	editNote(t, fast, id, []record.RevID{base}, "fast laptop's edit")
 	editNote(t, slow, id, []record.RevID{base}, "slow laptop's edit")
-	for _, d := range []*synctest.Device{slow, fast, slow, fast} {
+	for _, d := range []*syncharness.Device{slow, fast, slow, fast} {
 		d.MustSync()
 	}
 	nf, ns := note(t, fast, id), note(t, slow, id)
@@ -61,7 +61,7 @@ func TestWrongClocks(t *testing.T) {
 // A device revoked between two rounds gets ErrRevoked, the background runner
 // stops for good, and the vault stays readable with the passphrase.
 func TestRevokedDevice(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	caseID := newCase(t, a, "V-1")
 	addNote(t, a, caseID, "before revocation")
@@ -92,7 +92,7 @@ func TestRevokedDevice(t *testing.T) {
 // case she was taken off while her laptop was offline) is kept for the user
 // and does not block the revisions behind it.
 func TestPermanentRejectionDoesNotBlock(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	bob := s.NewDevice("bob", s.URL, "bob", "caseworker", "north")
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
@@ -143,7 +143,7 @@ func TestPermanentRejectionDoesNotBlock(t *testing.T) {
 // A record pulled without its key is kept sealed and counted, never
 // dropped; it opens once a member's device shares the key.
 func TestRecordWithoutKeyKeptSealed(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	caseID := newCase(t, ada, "S-1")
 	addNote(t, ada, caseID, "written before the supervisor's laptop existed")
@@ -191,7 +191,7 @@ func TestProtocolVersionMismatch(t *testing.T) {
 // Two sync rounds at once on one device (say, the TUI's and a manual one):
 // both succeed or retry, and nothing is lost or doubled.
 func TestTwoSyncWorkers(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	b := s.NewDevice("b", s.URL, "sup", "supervisor", "north")
 	bulk(t, a, "T-1", 2000)
@@ -224,7 +224,7 @@ func TestTwoSyncWorkers(t *testing.T) {
 
 // The server's data directory never holds what caseworkers wrote.
 func TestServerHoldsNoPlaintext(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	canaries := []string{"Philomena Canarytree", "17 Canary Bight Road", "CANARY-SERVER disclosed at the visit", "Grandfather Bartholomew Canarywood"}
 	id, err := a.V.CreateCase(record.Case{Ref: "CAN-1", Subject: canaries[0], Address: canaries[1]})

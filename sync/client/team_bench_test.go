@@ -16,7 +16,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/internal/demo"
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/internal/testbin"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -55,7 +55,7 @@ func BenchmarkSupervisorFirstSync(b *testing.B) {
 
 func benchTeam(b *testing.B, workers, cases, notes int) {
 	ctx := context.Background()
-	s := synctest.StartServer(b, "--enroll-per-addr", "50/1s")
+	s := syncharness.StartServer(b, "--enroll-per-addr", "50/1s")
 	// The supervisor enrols first, so every case's keyring is wrapped to
 	// them, and syncs only once the team's data is on the server.
 	sup := s.NewDevice("sup", s.URL, "sup", "supervisor", "north")
@@ -126,7 +126,7 @@ func benchTeam(b *testing.B, workers, cases, notes int) {
 		b.Fatal(err)
 	}
 	defer v.Close()
-	if err := v.Unlock(synctest.DevicePass); err != nil {
+	if err := v.Unlock(syncharness.DevicePass); err != nil {
 		b.Fatal(err)
 	}
 	unlock := time.Since(t0)
@@ -166,7 +166,7 @@ func benchTeam(b *testing.B, workers, cases, notes int) {
 	// The same from the command line, in its own process, for peak RSS.
 	bin := buildFieldcase(b)
 	cmd := exec.Command(bin, "team", "--offline", "--vault", path)
-	cmd.Env = append(os.Environ(), "FIELDCASE_PASSPHRASE="+synctest.DevicePass)
+	cmd.Env = append(os.Environ(), "FIELDCASE_PASSPHRASE="+syncharness.DevicePass)
 	t0 = time.Now()
 	out, err := cmd.CombinedOutput()
 	cliTime := time.Since(t0)

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/dictation"
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
@@ -25,13 +25,13 @@ import (
 // read what is written after), a dictation goes to the typist and comes
 // back transcribed, and the audit trail holds together.
 func TestTeamScenario(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	bob := s.NewDevice("bob", s.URL, "bob", "caseworker", "north")
 	cat := s.NewDevice("cat", s.URL, "cat", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	tia := s.NewDevice("tia", s.URL, "tia", "typist", "north")
-	all := []*synctest.Device{ada, bob, cat, sam, tia}
+	all := []*syncharness.Device{ada, bob, cat, sam, tia}
 	syncAll := func() {
 		for range 2 {
 			for _, d := range all {
@@ -154,7 +154,7 @@ func TestTeamScenario(t *testing.T) {
 // The agency recovery identity decrypts the team's cases offline, across a
 // key rotation, and nothing else does.
 func TestRecoveryExport(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	keyFile := setRecovery(t, s)
 
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
@@ -163,7 +163,7 @@ func TestRecoveryExport(t *testing.T) {
 	a1 := newCase(t, ada, "A-1")
 	addNote(t, ada, a1, "ada's visit before the reassignment")
 	newCase(t, bob, "B-1")
-	for _, d := range []*synctest.Device{ada, bob, sam, ada, bob, sam} {
+	for _, d := range []*syncharness.Device{ada, bob, sam, ada, bob, sam} {
 		d.MustSync()
 	}
 	if _, err := sam.Syncer.Assign(context.Background(), a1, []string{"bob"}, []string{"ada"}); err != nil {
@@ -234,7 +234,7 @@ func TestRecoveryExport(t *testing.T) {
 
 // setRecovery makes an agency recovery identity, sets its recipient on the
 // server, and returns the identity's file.
-func setRecovery(t *testing.T, s *synctest.Server) string {
+func setRecovery(t *testing.T, s *syncharness.Server) string {
 	t.Helper()
 	keyFile := filepath.Join(t.TempDir(), "recovery.key")
 	recipient := ""
@@ -251,7 +251,7 @@ func setRecovery(t *testing.T, s *synctest.Server) string {
 }
 
 // recoveryExport runs 'fieldcased export' with args.
-func recoveryExport(s *synctest.Server, args ...string) (string, error) {
+func recoveryExport(s *syncharness.Server, args ...string) (string, error) {
 	out, err := exec.Command(s.Binary(), append([]string{"export"}, args...)...).CombinedOutput()
 	return string(out), err
 }
@@ -260,13 +260,13 @@ func recoveryExport(s *synctest.Server, args ...string) (string, error) {
 // rotation (the supervisor's laptop died) is completed by the next sync:
 // the removed member cannot read what is written afterwards.
 func TestInterruptedReassignmentCompletes(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	bob := s.NewDevice("bob", s.URL, "bob", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	a1 := newCase(t, ada, "A-1")
 	addNote(t, ada, a1, "ada's visit")
-	for _, d := range []*synctest.Device{ada, bob, sam, ada, bob, sam} {
+	for _, d := range []*syncharness.Device{ada, bob, sam, ada, bob, sam} {
 		d.MustSync()
 	}
 
@@ -310,7 +310,7 @@ func TestInterruptedReassignmentCompletes(t *testing.T) {
 // cannotOpen hands reader the revisions of note noteID that writer holds
 // (as a stolen copy of the server would) and checks reader's keys do not
 // open them.
-func cannotOpen(t *testing.T, writer, reader *synctest.Device, noteID string) {
+func cannotOpen(t *testing.T, writer, reader *syncharness.Device, noteID string) {
 	t.Helper()
 	var written []*record.Revision
 	var caseID string

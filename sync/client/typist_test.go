@@ -3,7 +3,7 @@ package client_test
 import (
 	"testing"
 
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 )
 
 // A typist enrolled after a dictation was submitted and synced gets it:
@@ -11,7 +11,7 @@ import (
 // that exist by then, and the typist's next round can read and type it.
 func TestTypistEnrolledLate(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	c, _, rec := openToTypists(t, "A-1", ada, sam)

@@ -30,13 +30,14 @@
 // protocol_version otherwise); every answer other than success is a
 // protocol.Error with a code and a reason.
 //
-//   - POST /v1/enroll/grant: the grant of an enrolment code (by its id),
-//     so the laptop learns whom it enrols for. 403 bad_enroll_code for an
-//     unknown, used or expired one.
-//   - POST /v1/enroll: a grant id and a device statement signed with the
-//     code's key → a bearer token and the roster. 403 bad_enroll_code, 409
-//     device_exists, 429 rate_limited (with Retry-After), 400 bad_request,
-//     503 unavailable while the server has no agency key.
+//   - POST /v1/enroll: a grant id (derived from the code) and a device
+//     statement signed with the code's key → a bearer token, who the
+//     device is enrolled for (user, role, team: the laptop checks them
+//     against the roster's signed grant), the roster and the log's key.
+//     403 bad_enroll_code for an unknown, used, expired or withdrawn grant,
+//     409 device_exists, 426 protocol_version, 429 rate_limited (with
+//     Retry-After), 400 bad_request, 503 unavailable while the server has
+//     no agency key.
 //   - POST /v1/sync/push: a batch of signed revisions, processed in order
 //     in one transaction and durable before the answer; per revision
 //     stored, present, missing_parent, missing_blob or rejected
@@ -55,6 +56,9 @@
 //   - GET /v1/log/checkpoint?from=N: the transparency log's newest
 //     checkpoint, signed and cosigned by witnesses, with the proof that it
 //     extends the tree of N entries (translog.go).
+//   - GET /v1/log/entries?start=&end=: the log's entries, at most
+//     protocol.MaxEntries: in full those the device may see, the others as
+//     their leaves (the case by tag only), so devices hash the whole tree.
 //   - POST /v1/log/proofs: inclusion proofs of entries the device could
 //     have seen (403 for another case's), in a tree the log had.
 //   - POST /v1/log/witness: a supervisor's device's cosignature of a
@@ -66,8 +70,15 @@
 //   - POST /v1/grants, /v1/revocations: a pairing grant or a revocation the
 //     device signed (403 when the roster would not accept it).
 //   - POST /v1/blobs/missing, POST /v1/blobs (Fieldcase-Case header), GET
-//     /v1/blobs/{case}/{id}: sealed audio chunks, checked against their
-//     SHA-256 ids.
+//     /v1/blobs/{case}/{id}, POST /v1/blobs/fetch (many of a case at once):
+//     sealed audio chunks, checked against their SHA-256 ids.
+//   - GET /v1/team: a supervisor's team view (people, devices and their
+//     last sync, case membership, the weighting policy; no case content).
+//     PUT /v1/team/policy: a new weighting policy (409 when another
+//     supervisor changed it since).
+//   - POST /v1/cases/{case}/members: a supervisor adds and removes case
+//     members; POST /v1/cases/{case}/transcription: a member or supervisor
+//     opens a case to the team's typists, or closes it (team.go).
 //   - GET /healthz, /readyz, /metrics.
 //
 // Authentication failures are 401 unauthorized or 401 device_revoked; a

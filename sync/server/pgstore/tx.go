@@ -56,9 +56,10 @@ type tx struct {
 	base int64
 	n    int64
 
-	// Write-behind (see writeBehind in doc.go): statements whose outcome
-	// is already known, sent in one pipelined batch before any read that
-	// could see them, and before commit.
+	// Write-behind (enqueue, flush): statements whose outcome is already
+	// known (inserts of what this snapshot lacks, the log's new rows),
+	// queued and sent in one pipelined batch before any read that could
+	// see them, and before commit.
 	queue      *pgx.Batch
 	absentRevs map[record.RevID]bool   // HasRevision said no
 	newRevs    map[record.RevID][]byte // queued inserts: encodings

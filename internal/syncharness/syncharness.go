@@ -1,10 +1,10 @@
-// Package synctest runs real sync end to end for tests: a fieldcased
+// Package syncharness runs real sync end to end for tests: a fieldcased
 // process on 127.0.0.1 (built once per test binary, killed and restarted at
 // will) and devices with real vaults enrolled with it.
 //
 // A package using it calls Main from its TestMain, so the built server is
 // removed at the end.
-package synctest
+package syncharness
 
 import (
 	"bufio"
@@ -235,7 +235,7 @@ func (s *Server) Healthy() bool {
 
 // DevicePass is the passphrase of every test device (tests use a cheap
 // scrypt work factor).
-const DevicePass = "synctest device passphrase"
+const DevicePass = "syncharness device passphrase"
 
 // Device is an enrolled device with its own vault.
 type Device struct {

@@ -1,4 +1,4 @@
-package synctest
+package syncharness
 
 import (
 	"testing"
