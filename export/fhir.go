@@ -1,7 +1,9 @@
 package export
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -99,7 +101,7 @@ func (m *mapper) patientAndPeople() error {
 	}
 	m.people = map[string]string{key(cr.Subject): m.patient}
 	for i, pp := range cr.People {
-		id := fmt.Sprintf("%s-p%d", fhirID(cr.Meta), i+1)
+		id := safeID(fmt.Sprintf("%s-p%d", cr.ID, i+1))
 		rp := fhir.RelatedPerson{Id: ptr(id), Patient: fhir.Reference{Reference: ptr(m.patient)},
 			Name: []fhir.HumanName{{Text: ptr(pp.Name)}}, BirthDate: optional(string(pp.DOB))}
 		if pp.Role != "" {
@@ -366,13 +368,30 @@ func (m *mapper) recordings() error {
 	return nil
 }
 
-// fhirID is a record's resource id: its record id, and the revision too
-// when versions of the record stand side by side (each is a resource).
+// fhirID is a record's resource id: its record id, and the start of its
+// revision too when versions of the record stand side by side (each is a
+// resource).
 func fhirID(m Meta) string {
 	if m.Versions > 1 && len(m.Rev) >= 12 {
-		return m.ID + "-" + m.Rev[:12]
+		return safeID(m.ID + "-" + m.Rev[:12])
 	}
-	return m.ID
+	return safeID(m.ID)
+}
+
+// safeID is s when it is a valid FHIR id (1–64 of [A-Za-z0-9.-]);
+// otherwise (a record id may hold '_' and ':', and be 64 long) a digest of
+// it, the same for the same s. The record's own id is in its identifier.
+func safeID(s string) string {
+	ok := len(s) > 0 && len(s) <= 64
+	for i := 0; ok && i < len(s); i++ {
+		c := s[i]
+		ok = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '.'
+	}
+	if ok {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "fc-" + hex.EncodeToString(sum[:20])
 }
 
 func identifiers(m Meta) []fhir.Identifier {

@@ -51,7 +51,9 @@ func fixture() *Case {
 	c.AddNote(fixMeta(2, 1), record.Note{Kind: "visit", Date: "2026-03-01", Time: "15:04", Place: mother + "'s flat",
 		Attendees: []string{subject, mother, worker}, Author: worker,
 		Text: "Liam was calm. His mother, Siân, said \"Kevin\" had not visited.\r\nNeighbour " + neighbour + " helps; SIÂN Ó BRIAIN agreed a plan,\n=1+1 is not a formula here."})
-	c.AddNote(fixMeta(3, 1), record.Note{Kind: "phone", Date: "2026-03-03", Attendees: []string{teacher}, Author: worker,
+	phone := fixMeta(3, 1)
+	phone.ID += ".x_y:z" // record ids may hold characters a FHIR id may not
+	c.AddNote(phone, record.Note{Kind: "phone", Date: "2026-03-03", Attendees: []string{teacher}, Author: worker,
 		Text: "-Call from Ms Raghunathan: attendance 78%. @school\ttabs"})
 	c.AddNote(fixMeta(4, 1), record.Note{Kind: "supervision", Date: "2026-03-05", Place: "office", Attendees: []string{worker, "Ann Team-Manager"}, Author: "Ann Team-Manager",
 		Text: "+Discussed risk; Mr Doyle (father) to be assessed."})

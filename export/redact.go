@@ -236,18 +236,18 @@ func leaveOut(c *Case, ids []string, om *[]Omission) error {
 		case strings.EqualFold(s, c.Case.ID) || strings.EqualFold(s, "case"):
 			return fmt.Errorf("the case record itself cannot be left out: leave out what it holds instead")
 		default:
-			want[strings.ToUpper(s)] = true
+			want[s] = true
 		}
 	}
 	found := map[string]bool{}
 	drop := func(kind string, m Meta) bool {
-		if !kinds[kind] && !want[strings.ToUpper(m.ID)] {
+		if !kinds[kind] && !want[m.ID] {
 			return false
 		}
-		found[strings.ToUpper(m.ID)] = true
+		found[m.ID] = true
 		what := "the whole " + kind
 		if kinds[kind] {
-			what = "every " + kind + ": this one"
+			what = "the whole " + kind + " (every " + kind + " was left out)"
 		}
 		*om = append(*om, Omission{Kind: kind, ID: m.ID, What: what, Why: WhyChosen})
 		return true
