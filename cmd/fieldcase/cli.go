@@ -27,6 +27,7 @@ type CLI struct {
 	Search       searchCmd       `cmd:"" help:"Search the text of every note."`
 	Import       importCmd       `cmd:"" help:"Import cases, notes, consents and tasks from JSON Lines."`
 	Export       exportCmd       `cmd:"" help:"Export every record as JSON Lines (decrypted)."`
+	ExportCase   exportCaseCmd   `cmd:"" name:"export-case" help:"Export one case (decrypted) as JSON, CSV or HL7 FHIR R4, or redacted for a subject access request."`
 	Demo         demoCmd         `cmd:"" help:"Create a vault full of fictional demo cases."`
 	Enroll       enrollCmd       `cmd:"" help:"Register this device with the agency's case server."`
 	Sync         syncCmd         `cmd:"" help:"Sync once with the case server (the TUI syncs by itself)."`

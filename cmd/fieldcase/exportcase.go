@@ -1,0 +1,236 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	caseexport "github.com/fieldcase/fieldcase/export"
+	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+)
+
+// exportCaseCmd writes one case, decrypted on this laptop, for another
+// system or for a subject access request (docs/EXPORTS.md).
+type exportCaseCmd struct {
+	Case          string   `required:"" help:"Case reference or id." placeholder:"REF"`
+	Format        string   `required:"" enum:"json,csv,fhir" help:"json (documented, with JSON Schemas), csv (a file per record type, for a spreadsheet) or fhir (an HL7 FHIR R4 Bundle)."`
+	Out           string   `required:"" type:"path" help:"Folder to write into (created; must be absent or empty, unless --force)." placeholder:"DIR"`
+	SubjectAccess bool     `name:"subject-access" help:"Prepare it for a subject access request: third parties' names taken out, other persons' consents left out, and omissions listed beside it."`
+	Subject       string   `help:"Whose request it is, as the case names them (default: the case's subject)." placeholder:"NAME"`
+	RedactPerson  []string `name:"redact-person" help:"Another name to take out wherever it appears (repeatable)." placeholder:"NAME"`
+	LeaveOut      []string `name:"leave-out" help:"A record to leave out, by id, or every record of a kind: note, consent, task, recording (repeatable)." placeholder:"ID|KIND"`
+	Force         bool     `help:"Write into a folder that holds an earlier export of this command, replacing it."`
+}
+
+func (exportCaseCmd) Help() string {
+	return cli.Examples(
+		`fieldcase export-case --case GAL-2026-0142 --format fhir --out gal-fhir/`,
+		`fieldcase export-case --case GAL-2026-0142 --format csv --out sar/ --subject-access --redact-person 'Tomasz Wiśniewski' --leave-out recording`)
+}
+
+// exportFiles are every name export-case writes, in any format: --force
+// replaces them and nothing else.
+var exportFiles = []string{"case.json", caseexport.FileFHIR, "omissions.json", caseexport.FileCase, caseexport.FilePeople, caseexport.FileCourtDates,
+	caseexport.FileNotes, caseexport.FileConsents, caseexport.FileTasks, caseexport.FileRecordings, caseexport.FileOmissions}
+
+func (c *exportCaseCmd) Run(a *app) error {
+	if !c.SubjectAccess && (c.Subject != "" || len(c.RedactPerson) > 0 || len(c.LeaveOut) > 0) {
+		return cli.WithHint(errors.New("--subject, --redact-person and --leave-out prepare a subject access export"), "add --subject-access")
+	}
+	stale, err := c.checkOut()
+	if err != nil {
+		return err
+	}
+	v, cv, err := a.unlockCase("fieldcase export-case", c.Case)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	ec, sealed, err := caseExport(v, cv)
+	if err != nil {
+		return err
+	}
+	var omissions []caseexport.Omission
+	if c.SubjectAccess {
+		if ec, omissions, err = caseexport.Redact(ec, caseexport.Redaction{Subject: c.Subject, Names: c.RedactPerson, LeaveOut: c.LeaveOut}); err != nil {
+			return cli.WithHint(fmt.Errorf("export-case: %w", err), "list the case's records with 'fieldcase note list', 'consent list', 'task list' and 'recording list'")
+		}
+	}
+	files := c.files(ec, omissions)
+	detail := fmt.Sprintf("%s export to %s", c.Format, filepath.Base(c.Out))
+	if c.SubjectAccess {
+		detail = "subject access " + detail
+	}
+	// Audited before anything decrypted leaves the vault.
+	if err := v.Audit(cv.ID, record.AuditExport, detail); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.Out, 0o700); err != nil {
+		return exportCaseWriteError(c.Out, err)
+	}
+	for _, f := range files {
+		if err := writePrivate(filepath.Join(c.Out, f.Name), f.Write); err != nil {
+			return exportCaseWriteError(c.Out, err)
+		}
+	}
+	written := map[string]bool{}
+	for _, f := range files {
+		written[f.Name] = true
+	}
+	for _, name := range stale { // an earlier export's files that this one does not replace
+		if !written[name] {
+			if err := os.Remove(filepath.Join(c.Out, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return exportCaseWriteError(c.Out, err)
+			}
+		}
+	}
+	if c.Format == "csv" {
+		// The files read back as what was exported, or the export fails.
+		back, err := caseexport.ReadCSV(func(name string) (io.ReadCloser, error) { return os.Open(filepath.Join(c.Out, name)) })
+		if err != nil || !sameCase(back, ec) {
+			return cli.WithHint(fmt.Errorf("the CSV files in %s do not read back as the case: %v", c.Out, err), "do not use them; report this")
+		}
+	}
+	fprintf(a.stdout, "wrote case %s as %s to %s: %d note(s), %d consent(s), %d task(s), %d recording(s)\n",
+		cv.Value.Ref, c.Format, c.Out, len(ec.Notes), len(ec.Consents), len(ec.Tasks), len(ec.Recordings))
+	if c.SubjectAccess {
+		fprintf(a.stdout, "prepared for a subject access request: %d omission(s) listed in %s; keep that list, and check the export before it is sent\n",
+			len(omissions), files[len(files)-1].Name)
+	}
+	if sealed > 0 {
+		fprintf(a.stderr, "warning: %d record(s) of the case are sealed on this laptop (no key for them here): not in the export\n", sealed)
+	}
+	if len(ec.Recordings) > 0 {
+		fprintf(a.stderr, "note: recordings are listed without their audio; 'fieldcase recording export' writes it (audio cannot be redacted)\n")
+	}
+	fprintf(a.stderr, "it holds decrypted case records: keep it as carefully as the case itself, and delete it when done\n")
+	return nil
+}
+
+// checkOut refuses an output folder that holds anything, unless --force
+// and all it holds is an earlier export (whose files it returns).
+func (c *exportCaseCmd) checkOut() ([]string, error) {
+	ents, err := os.ReadDir(c.Out)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, cli.WithHint(fmt.Errorf("--out %s: %w", c.Out, err), "give a new folder")
+	}
+	var names, others []string
+	for _, e := range ents {
+		if e.Type().IsRegular() && slices.Contains(exportFiles, e.Name()) {
+			names = append(names, e.Name())
+		} else {
+			others = append(others, e.Name())
+		}
+	}
+	switch {
+	case len(ents) == 0:
+		return nil, nil
+	case !c.Force:
+		return nil, cli.WithHint(fmt.Errorf("%s is not empty", c.Out), "export into a new folder, or give --force to replace an earlier export there")
+	case len(others) > 0:
+		return nil, cli.WithHint(fmt.Errorf("%s holds files an export did not write (%s): --force replaces only an earlier export", c.Out, strings.Join(others, ", ")),
+			"export into a new folder")
+	}
+	return names, nil
+}
+
+// files are what the chosen format writes, the omissions last.
+func (c *exportCaseCmd) files(ec *caseexport.Case, omissions []caseexport.Omission) []caseexport.File {
+	var files []caseexport.File
+	switch c.Format {
+	case "json":
+		files = []caseexport.File{{Name: "case.json", Write: func(w io.Writer) error { return caseexport.WriteJSON(w, ec) }}}
+	case "csv":
+		files = caseexport.CSVFiles(ec)
+	case "fhir":
+		files = []caseexport.File{{Name: caseexport.FileFHIR, Write: func(w io.Writer) error { return caseexport.WriteFHIR(w, ec) }}}
+	}
+	if !c.SubjectAccess {
+		return files
+	}
+	if c.Format == "csv" {
+		return append(files, caseexport.OmissionsCSV(omissions))
+	}
+	return append(files, caseexport.File{Name: "omissions.json", Write: func(w io.Writer) error {
+		return caseexport.WriteJSON(w, caseexport.NewOmissions(ec, omissions))
+	}})
+}
+
+func exportCaseWriteError(dir string, err error) error {
+	return cli.WithHint(fmt.Errorf("writing the export into %s: %w", dir, err), "check free space and permissions; the files written are whole, but the export is not: write it again")
+}
+
+// caseExport reads case cv from the vault as an export holds it, and how
+// many of its records are sealed here.
+func caseExport(v *store.Vault, cv store.CaseView) (*caseexport.Case, int, error) {
+	sealed := 0
+	ec := caseexport.NewCase(metaOf(cv.Item, cv.Rev, cv.HLC, len(cv.Versions)), cv.Value, time.Now(), producer(v))
+	notes, err := v.Notes(cv.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	addVersions(notes, &sealed, ec.AddNote)
+	consents, err := v.Consents(cv.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	addVersions(consents, &sealed, ec.AddConsent)
+	tasks, err := v.Tasks(cv.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	addVersions(tasks, &sealed, ec.AddTask)
+	recs, err := v.Recordings(cv.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	addVersions(recs, &sealed, ec.AddRecording)
+	return ec, sealed, nil
+}
+
+func metaOf[T any](it store.Item[T], rev record.RevID, hlc record.HLC, versions int) caseexport.Meta {
+	return caseexport.Meta{ID: it.ID, Rev: rev.String(), Updated: hlc.Time(), Versions: max(versions, 1)}
+}
+
+// addVersions adds each readable version of items: the winner, or every
+// head of a record in conflict.
+func addVersions[T any](items []store.Item[T], sealed *int, add func(caseexport.Meta, T)) {
+	for _, it := range items {
+		if len(it.Versions) == 0 {
+			switch {
+			case it.Deleted:
+			case it.Sealed || it.Loading:
+				*sealed++
+			default:
+				add(metaOf(it, it.Rev, it.HLC, 1), it.Value)
+			}
+			continue
+		}
+		for _, ver := range it.Versions {
+			switch {
+			case ver.Deleted:
+			case ver.Sealed:
+				*sealed++
+			default:
+				add(metaOf(it, ver.Rev, ver.HLC, len(it.Versions)), ver.Value)
+			}
+		}
+	}
+}
+
+// sameCase reports whether two exports hold the same, field for field.
+func sameCase(a, b *caseexport.Case) bool {
+	var x, y strings.Builder
+	return caseexport.WriteJSON(&x, a) == nil && caseexport.WriteJSON(&y, b) == nil && x.String() == y.String()
+}
