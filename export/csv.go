@@ -51,6 +51,22 @@ type File struct {
 	Write func(io.Writer) error
 }
 
+// Formats are the export formats Files writes.
+var Formats = []string{"json", "csv", "fhir"}
+
+// Files are the files of c's export in format (one of Formats).
+func Files(c *Case, format string) ([]File, error) {
+	switch format {
+	case "json":
+		return []File{{Name: "case.json", Write: func(w io.Writer) error { return WriteJSON(w, c) }}}, nil
+	case "csv":
+		return CSVFiles(c), nil
+	case "fhir":
+		return []File{{Name: FileFHIR, Write: func(w io.Writer) error { return WriteFHIR(w, c) }}}, nil
+	}
+	return nil, fmt.Errorf("unknown export format %q (want json, csv or fhir)", format)
+}
+
 // CSVFiles are the files of c's CSV export, in order.
 func CSVFiles(c *Case) []File {
 	return []File{

@@ -64,7 +64,10 @@ func (c *exportCaseCmd) Run(a *app) error {
 			return cli.WithHint(fmt.Errorf("export-case: %w", err), "list the case's records with 'fieldcase note list', 'consent list', 'task list' and 'recording list'")
 		}
 	}
-	files := c.files(ec, omissions)
+	files, err := c.files(ec, omissions)
+	if err != nil {
+		return err
+	}
 	detail := fmt.Sprintf("%s export to %s", c.Format, filepath.Base(c.Out))
 	if c.SubjectAccess {
 		detail = "subject access " + detail
@@ -146,25 +149,17 @@ func (c *exportCaseCmd) checkOut() ([]string, error) {
 }
 
 // files are what the chosen format writes, the omissions last.
-func (c *exportCaseCmd) files(ec *caseexport.Case, omissions []caseexport.Omission) []caseexport.File {
-	var files []caseexport.File
-	switch c.Format {
-	case "json":
-		files = []caseexport.File{{Name: "case.json", Write: func(w io.Writer) error { return caseexport.WriteJSON(w, ec) }}}
-	case "csv":
-		files = caseexport.CSVFiles(ec)
-	case "fhir":
-		files = []caseexport.File{{Name: caseexport.FileFHIR, Write: func(w io.Writer) error { return caseexport.WriteFHIR(w, ec) }}}
-	}
-	if !c.SubjectAccess {
-		return files
+func (c *exportCaseCmd) files(ec *caseexport.Case, omissions []caseexport.Omission) ([]caseexport.File, error) {
+	files, err := caseexport.Files(ec, c.Format)
+	if err != nil || !c.SubjectAccess {
+		return files, err
 	}
 	if c.Format == "csv" {
-		return append(files, caseexport.OmissionsCSV(omissions))
+		return append(files, caseexport.OmissionsCSV(omissions)), nil
 	}
 	return append(files, caseexport.File{Name: "omissions.json", Write: func(w io.Writer) error {
 		return caseexport.WriteJSON(w, caseexport.NewOmissions(ec, omissions))
-	}})
+	}}), nil
 }
 
 func exportCaseWriteError(dir string, err error) error {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/export"
 	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
@@ -29,6 +30,7 @@ type ExportCmd struct {
 	All      bool     `help:"Export every case the recovery identity can open."`
 	Out      string   `required:"" type:"path" help:"Directory to write into (created; must be empty or absent)." placeholder:"DIR"`
 	From     string   `help:"Read this backup file or stopped server's data directory instead of --data / --db." placeholder:"FILE|DIR"`
+	Format   string   `enum:"md,json,csv,fhir" default:"md" help:"md: Markdown and the decrypted records as JSON, with the audio (the default); json, csv or fhir: the documented export formats of 'fieldcase export-case' (docs/EXPORTS.md), for a subject access request or another system."`
 	Bundle   bool     `help:"Write each case as a court bundle (an indexed PDF, the recordings, and the signed originals with the server's log proofs, checked by fieldcase-verify) instead of Markdown and JSON."`
 }
 
@@ -106,6 +108,9 @@ func (c *ExportCmd) Run(a *app) error {
 		return exportWriteError(c.Out, err)
 	}
 	if c.Bundle {
+		if c.Format != "md" {
+			return cli.WithHint(errors.New("--bundle and --format are two kinds of export"), "give one of them")
+		}
 		return c.writeBundles(a, st, id, exported)
 	}
 	var index []map[string]any
@@ -114,7 +119,11 @@ func (c *ExportCmd) Run(a *app) error {
 		if _, err := os.Stat(dir); err == nil { // two cases with one reference
 			dir += "-" + ce.ID
 		}
-		if err := ce.write(a.ctx, st, dir); err != nil {
+		write := func() error { return ce.write(a.ctx, st, dir) }
+		if c.Format != "md" {
+			write = func() error { return ce.writeFormat(c.Format, dir) }
+		}
+		if err := write(); err != nil {
 			return exportWriteError(dir, err)
 		}
 		index = append(index, map[string]any{"id": ce.ID, "ref": ce.Ref(), "dir": filepath.Base(dir), "unreadable_records": len(ce.Unreadable)})
@@ -346,18 +355,7 @@ func readCase(tx server.Tx, id *crypto.Identity, sc server.Case) (*caseExport, e
 
 // headsOf returns the revisions no other revision of the record supersedes.
 func headsOf(revs []*record.Revision) []*record.Revision {
-	parent := map[record.RevID]bool{}
-	for _, r := range revs {
-		for _, p := range r.Parents {
-			parent[p] = true
-		}
-	}
-	var heads []*record.Revision
-	for _, r := range revs {
-		if !parent[r.Rev] {
-			heads = append(heads, r)
-		}
-	}
+	heads := record.Heads(revs)
 	slices.SortFunc(heads, func(a, b *record.Revision) int { return cmp.Compare(a.HLC, b.HLC) })
 	return heads
 }
@@ -405,6 +403,56 @@ func (c *caseExport) write(ctx context.Context, st server.Store, dir string) err
 		return err
 	}
 	return writeFileSynced(filepath.Join(dir, "case.md"), []byte(c.markdown()))
+}
+
+// writeFormat writes the case in one of the documented export formats
+// (export.Formats) into dir. The recording's audio is not among them; the
+// md format writes it.
+func (c *caseExport) writeFormat(format, dir string) error {
+	if len(c.Case) == 0 {
+		return fmt.Errorf("case %s: its case record cannot be read, so it has no %s export", c.ID, format)
+	}
+	cs, ok := c.Case[0].Value.(*record.Case)
+	if !ok {
+		return fmt.Errorf("case %s: its case record is not a case", c.ID)
+	}
+	meta := func(e entry) export.Meta {
+		return export.Meta{ID: e.ID, Rev: e.Rev, Updated: e.Updated, Versions: max(e.Versions, 1)}
+	}
+	ec := export.NewCase(meta(c.Case[0]), *cs, time.Now(), "fieldcased export (recovery identity)")
+	for _, e := range c.Notes {
+		if n, ok := e.Value.(*record.Note); ok {
+			ec.AddNote(meta(e), *n)
+		}
+	}
+	for _, e := range c.Consents {
+		if d, ok := e.Value.(*record.Consent); ok {
+			ec.AddConsent(meta(e), *d)
+		}
+	}
+	for _, e := range c.Tasks {
+		if t, ok := e.Value.(*record.Task); ok {
+			ec.AddTask(meta(e), *t)
+		}
+	}
+	for _, e := range c.Recordings {
+		if r, ok := e.Value.(*record.Recording); ok {
+			ec.AddRecording(meta(e), *r)
+		}
+	}
+	files, err := export.Files(ec, format)
+	if err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := writeFile(filepath.Join(dir, f.Name), func(w *os.File) error { return f.Write(w) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func writeJSONFile(path string, v any) error {
