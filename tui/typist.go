@@ -59,7 +59,7 @@ func loadTypingQueueCmd(v *store.Vault, rc *recovery) tea.Cmd {
 				continue
 			}
 			for _, r := range recs {
-				if !r.Sealed && r.Value.Status == "submitted" {
+				if !r.Sealed && r.Value.WaitsForTyping() {
 					out = append(out, queuedRec{Item: r, ref: ref})
 				}
 			}
