@@ -53,7 +53,7 @@ func recogniserSettings() []setting {
 	trim := func(v string) (string, error) { return strings.TrimSpace(v), nil }
 	return []setting{
 		recogniserField("command", func(p *recogniserConfig) **string { return &p.Command },
-			"the speech recogniser for machine drafts: a program given the recording as WAV on its standard input that prints fieldcase-recognition-1 JSON, e.g. /usr/share/fieldcase/recognisers/pocketsphinx (docs/DICTATION.md)", settingPath),
+			"the speech recogniser for machine drafts: a program given the recording as WAV on its standard input that prints fieldcase-recognition-1 JSON, such as the repository's scripts/recognisers/pocketsphinx (docs/DICTATION.md)", settingPath),
 		recogniserField("args", func(p *recogniserConfig) **string { return &p.Args },
 			"its arguments, separated by spaces (no quoting), e.g. -m /opt/whisper/ggml-small.en.bin", trim),
 		recogniserField("timeout", func(p *recogniserConfig) **string { return &p.Timeout },
