@@ -106,7 +106,7 @@ func Build(v *store.Vault, tv *protocol.TeamView, today time.Time) ([]Worker, er
 		for _, id := range ids {
 			recs, _ := v.Recordings(id)
 			for _, r := range recs {
-				if r.Value.Status == "submitted" {
+				if r.Value.WaitsForTyping() {
 					waiting[id]++
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/fieldcase/fieldcase/audio"
@@ -107,6 +108,14 @@ func (r *Recording) Save() error {
 		}
 	}
 	r.Meta.DurationMS = r.TL.Duration().Milliseconds()
+	if r.Meta.Draft != nil && !r.DraftMatches() && r.Meta.Status != "transcribed" {
+		// The audio changed under the machine draft: its words no longer
+		// sit where it says. It goes; the recording waits for typing.
+		r.Meta.Draft = nil
+		if r.Meta.Status == record.StatusCorrection {
+			r.Meta.Status = "submitted"
+		}
+	}
 	id, err := r.v.PutRecording(r.CaseID, r.ID, r.parents, r.Meta, r.isNew)
 	if err != nil {
 		return err
@@ -209,12 +218,13 @@ func (r *Recording) SetStatus(status string) error {
 }
 
 // Transcribe attaches a typed transcript to a recording submitted for
-// typing: it adds the text as a note of the case (a court note for a court
+// typing (or the typist's correction of its machine draft, which the
+// manifest and the audit event then record): it adds the text as a note of the case (a court note for a court
 // report, else a visit note), marks the recording transcribed, and writes an
 // audit event. It returns the note's id.
 func (r *Recording) Transcribe(text string) (string, error) {
-	if r.Meta.Status != "submitted" {
-		return "", fmt.Errorf("recording %s is %s, not submitted for typing", r.ID, r.Meta.Status)
+	if !r.Meta.WaitsForTyping() {
+		return "", fmt.Errorf("recording %s is %s, not submitted for typing", r.ID, record.StatusLabel(r.Meta.Status))
 	}
 	if text == "" {
 		return "", errors.New("the transcript is empty")
@@ -227,12 +237,24 @@ func (r *Recording) Transcribe(text string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	corrected := r.Meta.Status == record.StatusCorrection
 	r.Meta.Transcript = noteID
-	r.Meta.Transcribed, r.Meta.TranscribedBy = time.Now().UTC().Format(time.RFC3339), r.v.Profile().Name
+	// Who typed or corrected it: the profile's name, or on a laptop
+	// without one, its device id (signed into every revision it writes).
+	by := r.v.Profile().Name
+	if by == "" {
+		by = "device " + r.v.DeviceID()
+	}
+	r.Meta.Transcribed, r.Meta.TranscribedBy = time.Now().UTC().Format(time.RFC3339), by
+	r.Meta.CorrectedDraft = corrected
 	if err := r.SetStatus("transcribed"); err != nil {
 		return "", err
 	}
-	if err := r.v.Audit(r.CaseID, record.AuditTranscribe, "recording "+r.ID+" transcribed as note "+noteID); err != nil {
+	what := "recording " + r.ID + " transcribed as note " + noteID
+	if corrected {
+		what += ", corrected by " + r.Meta.TranscribedBy + " from a machine draft (" + strings.TrimSpace(r.Meta.Draft.Engine+" "+r.Meta.Draft.Version) + ")"
+	}
+	if err := r.v.Audit(r.CaseID, record.AuditTranscribe, what); err != nil {
 		return "", err
 	}
 	return noteID, nil

@@ -55,7 +55,7 @@ func TurnaroundOf(recs []record.Recording, now time.Time) TurnaroundReport {
 		}
 		a := author(r.Author)
 		switch r.Status {
-		case "submitted":
+		case "submitted", record.StatusCorrection:
 			a.Waiting++
 			a.Oldest = max(a.Oldest, now.Sub(sub))
 			if r.Due.Before(today) {

@@ -281,7 +281,7 @@ func (t *Task) Validate() error {
 var (
 	WorkTypes          = []string{"visit note", "court report", "letter", "other"}
 	Priorities         = []string{"normal", "high", "urgent"}
-	RecordingStatuses  = []string{"draft", "submitted", "transcribed"}
+	RecordingStatuses  = []string{"draft", "submitted", StatusCorrection, "transcribed"}
 	DefaultRecordCodec = "opus"
 )
 
@@ -315,9 +315,14 @@ type Recording struct {
 	Submitted   string     `json:"submitted,omitempty"`  // RFC 3339, when it was submitted for typing
 	Due         Date       `json:"due,omitempty"`        // when its transcript is due (set at submission)
 	// Transcribed is when its transcript was saved (RFC 3339), by
-	// TranscribedBy (the typist's name).
-	Transcribed   string `json:"transcribed,omitempty"`
-	TranscribedBy string `json:"transcribed_by,omitempty"`
+	// TranscribedBy (the typist's name). CorrectedDraft says the
+	// transcript began as the machine draft: TranscribedBy corrected it.
+	Transcribed    string `json:"transcribed,omitempty"`
+	TranscribedBy  string `json:"transcribed_by,omitempty"`
+	CorrectedDraft bool   `json:"corrected_draft,omitempty"`
+	// Draft is the machine draft of the transcript (status correction
+	// while a typist corrects it), kept after the transcript is saved.
+	Draft *MachineDraft `json:"draft,omitempty"`
 }
 
 // Validate checks a recording manifest.
@@ -344,6 +349,13 @@ func (r *Recording) Validate() error {
 		if _, err := time.Parse(time.RFC3339, t); err != nil {
 			return fmt.Errorf("%w: %s %q is not an RFC 3339 time", ErrInvalid, name, t)
 		}
+	}
+	if r.Draft != nil {
+		if err := r.Draft.Validate(r.DurationMS); err != nil {
+			return err
+		}
+	} else if r.Status == StatusCorrection {
+		return fmt.Errorf("%w: a recording pending correction needs its machine draft", ErrInvalid)
 	}
 	return r.Due.valid()
 }

@@ -26,6 +26,8 @@ test_pkgs=(
 	"libasound2-plugins|lets PortAudio (through ALSA) reach PulseAudio"
 	"espeak-ng|speaks test sentences into the virtual microphone"
 	"sox|makes and measures test audio"
+	"pocketsphinx|the speech recogniser the machine-draft tests run (scripts/recognisers/pocketsphinx)"
+	"pocketsphinx-en-us|pocketsphinx's US-English model, for those tests"
 	"opus-tools|opusinfo checks the Ogg Opus files fieldcase exports"
 	"poppler-utils|pdfinfo and pdftotext check the court bundle's PDF (pages, index, page labels)"
 	"postgresql|a throwaway PostgreSQL for the server's PostgreSQL backend tests"

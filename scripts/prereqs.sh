@@ -54,6 +54,8 @@ if [[ $level == test ]]; then
 	need_cmd pactl pulseaudio-utils "it sets up the virtual microphone"
 	need_cmd espeak-ng espeak-ng "it speaks into the virtual microphone"
 	need_cmd sox sox "it measures test audio"
+	need_cmd pocketsphinx_continuous pocketsphinx "the machine-draft tests run it as their speech recogniser"
+	[[ -d /usr/share/pocketsphinx/model/en-us ]] || { problems+=("pocketsphinx's US-English model is missing: the machine-draft tests need it"); fix+=("make deps   (or: apt-get install pocketsphinx-en-us)"); }
 	need_cmd opusinfo opus-tools "it checks exported Ogg Opus files"
 	need_cmd pdftotext poppler-utils "it checks the court bundle's PDF (index, page labels, text)"
 	need_cmd man man-db "the man page test renders them with man -l"

@@ -413,7 +413,8 @@ func (v *Vault) Membership(caseID string) (trust.Membership, uint32, error) {
 }
 
 // checkStatusOnly refuses a typist's recording version that changes more
-// than its status and transcript link (the body must be readable for that).
+// than its status, transcript and machine draft (record.TypistChangeOnly;
+// the body must be readable for that).
 func (tx *Tx) checkStatusOnly(rev *record.Revision) error {
 	nv, err := tx.v.decode(tx.keys, rev)
 	if err != nil {
@@ -432,11 +433,7 @@ func (tx *Tx) checkStatusOnly(rev *record.Revision) error {
 		if !ok {
 			return refuse("recording body does not decode")
 		}
-		a, b := *old, *n
-		a.Status, a.Transcript, b.Status, b.Transcript = "", "", "", ""
-		ja, _ := json.Marshal(a)
-		jb, _ := json.Marshal(b)
-		if !bytes.Equal(ja, jb) {
+		if !record.TypistChangeOnly(*old, *n) {
 			return refuse("a typist changed more of a recording than its status")
 		}
 	}

@@ -677,7 +677,7 @@ func (v *Vault) CasesWaitingTranscription() ([]string, error) {
 			if e.kind != record.KindRecording || seen[e.caseID] {
 				continue
 			}
-			if r, ok := e.winner().Value.(*record.Recording); ok && r.Status == "submitted" && !e.winner().Deleted {
+			if r, ok := e.winner().Value.(*record.Recording); ok && r.WaitsForTyping() && !e.winner().Deleted {
 				seen[e.caseID] = true
 				out = append(out, e.caseID)
 			}

@@ -68,6 +68,7 @@ type keyMap struct {
 	TSlower  key.Binding
 	TFaster  key.Binding
 	TMarker  key.Binding
+	TWord    key.Binding // play from the word under the cursor (a machine draft's)
 
 	// Recorder.
 	Record       key.Binding
@@ -178,6 +179,7 @@ func newKeyMap() *keyMap {
 		TSlower:  key.NewBinding(key.WithKeys("f2", "alt+-"), key.WithHelp("f2/alt+-", "slower (to 0.75×, same pitch)")),
 		TFaster:  key.NewBinding(key.WithKeys("f3", "alt+="), key.WithHelp("f3/alt+=", "faster (to 1.5×, same pitch)")),
 		TMarker:  key.NewBinding(key.WithKeys("f6", "alt+m"), key.WithHelp("f6/alt+m", "jump to the next marker")),
+		TWord:    key.NewBinding(key.WithKeys("f4", "alt+w"), key.WithHelp("f4/alt+w", "play from the word under the cursor (machine draft)")),
 
 		Record:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "record at the end")),
 		InsertRec:    key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "insert at position")),

@@ -232,6 +232,21 @@ func (b *playback) play() tea.Cmd {
 	})
 }
 
+// playFrom plays from at on the recording (a word of a machine draft).
+func (b *playback) playFrom(at time.Duration) tea.Cmd {
+	b.errText = ""
+	dev := b.env.audioDevice
+	b.on, b.paused, b.rewound = true, false, false
+	return b.run(func(h *dictHandle) error {
+		if h.rec == nil && h.r != nil && h.r.TL.Duration() > 0 && (h.player == nil || h.playDev != dev) {
+			h.resetPlayerLocked(at, dev) // no player yet: make it at the word
+		} else {
+			h.seek(at, false)
+		}
+		return h.play(dev)
+	})
+}
+
 // pedalActions are the pedal's: play while held, pause and rewind when let
 // go, skip while rewind or forward is held.
 func (b *playback) pedalActions() pedalActions {

@@ -59,7 +59,7 @@ func loadTypingQueueCmd(v *store.Vault, rc *recovery) tea.Cmd {
 				continue
 			}
 			for _, r := range recs {
-				if !r.Sealed && r.Value.Status == "submitted" {
+				if !r.Sealed && r.Value.WaitsForTyping() {
 					out = append(out, queuedRec{Item: r, ref: ref})
 				}
 			}
@@ -267,6 +267,9 @@ func (q *typingQueue) View() string {
 		if title == "" {
 			title = "(untitled)"
 		}
+		if r.Value.Status == record.StatusCorrection {
+			title = "[draft] " + title
+		}
 		due, overdue := dueLabel(r.Value.Due, today)
 		due = cmp.Or(due, "—")
 		row := mark + cell(due, recColDue) + " " + cell(recordedTime(q.env, r.Value.Recorded, "2006-01-02 15:04"), recColWhen) + "  " +
@@ -291,6 +294,9 @@ func (q *typingQueue) View() string {
 		lines = append(lines, "")
 	}
 	legend := "Due soonest first (! overdue), then most urgent, then oldest."
+	if slices.ContainsFunc(q.recs, func(r queuedRec) bool { return r.Value.Status == record.StatusCorrection }) {
+		legend += " [draft]: a machine draft to correct."
+	}
 	if n := len(q.recs); n > q.listHeight() {
 		legend += "   " + itoa(q.cursor+1) + "/" + itoa(n)
 	}
@@ -355,15 +361,103 @@ type transcribe struct {
 	errText string
 	info    string
 	w, h    int
+	// A recording pending correction opens with its machine draft:
+	// draft is its text as the editor first showed it, words ties the
+	// words being corrected to the audio.
+	draft string
+	words *draftWords
+	// A long transcript (a 30-minute draft) is edited through a window:
+	// the text area holds the lines around the cursor, above and below
+	// the rest, so that a keystroke lays out a screenful, not the whole
+	// text (BenchmarkTranscriptEditor).
+	above, below []string
+}
+
+// Transcripts longer than editorWindow lines are edited editorWindow lines
+// at a time, the window moving when the cursor comes within editorMargin
+// lines of its edge.
+const (
+	editorWindow = 40
+	editorMargin = 10
+)
+
+// value is the whole transcript.
+func (t *transcribe) value() string {
+	if len(t.above)+len(t.below) == 0 {
+		return t.text.value()
+	}
+	parts := make([]string, 0, len(t.above)+1+len(t.below))
+	parts = append(append(append(parts, t.above...), t.text.value()), t.below...)
+	return strings.Join(parts, "\n")
+}
+
+// setValue replaces the whole transcript, the cursor at its end.
+func (t *transcribe) setValue(text string) {
+	t.above, t.below = nil, nil
+	t.text.area.SetValue(text)
+	t.rewindow()
+}
+
+// moveTo puts the cursor at the start of line n of the whole transcript.
+func (t *transcribe) moveTo(n int) {
+	lines := strings.Split(t.value(), "\n")
+	lo := min(max(0, n-editorWindow/2), max(0, len(lines)-editorWindow))
+	hi := min(len(lines), lo+editorWindow)
+	t.above, t.below = slices.Clone(lines[:lo]), slices.Clone(lines[hi:])
+	a := &t.text.area
+	a.SetValue(strings.Join(lines[lo:hi], "\n"))
+	a.MoveToBegin()
+	for i := 0; a.Line() < n-lo && i < 100*editorWindow; i++ {
+		a.CursorDown()
+	}
+	a.CursorStart()
+}
+
+// cursorLine is the cursor's line in the whole transcript.
+func (t *transcribe) cursorLine() int { return len(t.above) + t.text.area.Line() }
+
+// rewindow moves the window so that the cursor is in its middle, when
+// the cursor is near an edge with more text beyond it, or the window has
+// grown (a paste, new lines) to twice its size.
+func (t *transcribe) rewindow() {
+	a := &t.text.area
+	n, row := a.LineCount(), a.Line()
+	nearTop := row < editorMargin && len(t.above) > 0
+	nearBottom := n-1-row < editorMargin && len(t.below) > 0
+	if !nearTop && !nearBottom && n <= 2*editorWindow {
+		return
+	}
+	col, abs := a.Column(), t.cursorLine()
+	lines := strings.Split(t.value(), "\n")
+	lo := max(0, abs-editorWindow/2)
+	hi := min(len(lines), lo+editorWindow)
+	lo = max(0, hi-editorWindow)
+	t.above, t.below = slices.Clone(lines[:lo]), slices.Clone(lines[hi:])
+	a.SetValue(strings.Join(lines[lo:hi], "\n"))
+	a.MoveToBegin()
+	for i := 0; a.Line() < abs-lo && i < 100*editorWindow; i++ {
+		a.CursorDown() // by rows of the wrapped text, so a line may take several
+	}
+	a.SetCursorColumn(col)
 }
 
 func newTranscribe(e *env, r queuedRec) *transcribe {
 	f := newForm(e)
 	t := &transcribe{env: e, id: editorIDs.Add(1), rec: r, f: f}
-	t.text = f.area("Transcript", "", "type what you hear; it becomes a note of the case", 0)
+	hint := "type what you hear; it becomes a note of the case"
+	if d := r.Value.Draft; d != nil && r.Value.Status == record.StatusCorrection {
+		t.draft = draftText(d)
+		t.words = newDraftWords(d, t.draft)
+		hint = "machine text: correct it against the audio; it becomes a note of the case"
+	}
+	t.text = f.area("Transcript", "", hint, 0)
+	t.setValue(t.draft)
 	t.pb = newPlayback(e, t.id, r.CaseID, r.ID)
 	return t
 }
+
+// machine reports a transcript that is still the machine draft, untouched.
+func (t *transcribe) machine() bool { return t.words != nil && t.value() == t.draft }
 
 func (t *transcribe) Init() tea.Cmd {
 	focus := tea.Batch(t.f.setFocus(0), t.pb.open())
@@ -387,7 +481,15 @@ func (t *transcribe) Typing() bool { return true }
 
 func (t *transcribe) SetSize(w, h int) {
 	t.w, t.h = w, h
-	t.f.setSize(w, h-4)
+	t.f.setSize(w, h-4-t.draftLines())
+}
+
+// draftLines is how many lines the machine draft's status takes.
+func (t *transcribe) draftLines() int {
+	if t.words == nil {
+		return 0
+	}
+	return 1
 }
 
 // AudioLive: playback or a command on it is under way, so the screen
@@ -410,6 +512,9 @@ func (t *transcribe) ShortHelp() []key.Binding {
 	if t.confirm {
 		return []key.Binding{k.Yes, k.No}
 	}
+	if t.words != nil {
+		return []key.Binding{withHelp(k.Save, "save as a note"), k.TPlay, k.TWord, withHelp(k.Cancel, "leave (keeps it)"), k.Discard}
+	}
 	return []key.Binding{withHelp(k.Save, "save as a note"), k.TPlay, withHelp(k.Cancel, "leave (keeps it)"), k.Discard}
 }
 
@@ -417,13 +522,13 @@ func (t *transcribe) FullHelp() [][]key.Binding {
 	k := t.env.keys
 	return [][]key.Binding{{withHelp(k.Save, "save the transcript as a note; mark the recording transcribed"), k.Listen,
 		withHelp(k.Cancel, "leave, keeping the transcript for later"), withHelp(k.Discard, "discard the transcript")},
-		{k.TPlay, k.TRewind, k.TForward, k.TSlower, k.TFaster, k.TMarker}}
+		{k.TPlay, k.TWord, k.TRewind, k.TForward, k.TSlower, k.TFaster, k.TMarker}}
 }
 
 // PendingLocal is the transcript typed since it was last kept, for a quit
 // or an idle lock to keep (unless it is being saved as a note right now).
 func (t *transcribe) PendingLocal() (localText, bool) {
-	text := t.text.value()
+	text := t.value()
 	return localText{transcriptKey(t.rec.ID), text}, text != t.saved && !t.saving && !t.busy && !t.done
 }
 
@@ -464,8 +569,11 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 			return t, nil
 		}
 		t.saved = msg.text
-		if t.text.value() == "" {
-			t.text.area.SetValue(msg.text)
+		if t.value() == "" || t.machine() {
+			t.setValue(msg.text)
+			if t.words != nil {
+				t.words.update(msg.text)
+			}
 			t.info = "Your transcript from before is back."
 		}
 		return t, nil
@@ -477,14 +585,14 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		// A tick armed before the transcript was saved as a note (or
 		// discarded) may land after it, before the screen closes: it
 		// must not bring the kept text back.
-		if t.done || t.busy || t.text.value() == t.saved {
+		if t.done || t.busy || t.value() == t.saved {
 			return t, nil
 		}
 		if t.saving {
 			return t, t.tick()
 		}
 		t.saving = true
-		return t, t.keep(t.text.value(), false)
+		return t, t.keep(t.value(), false)
 	case transcriptSavedMsg:
 		if msg.id != t.id {
 			return t, nil
@@ -546,6 +654,16 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 			return t, nil
 		}
 		t.info = ""
+		if t.words != nil && key.Matches(msg, k.TWord) {
+			t.words.update(t.value())
+			i := t.words.at(t.cursorLine(), t.text.area.Column())
+			at, ok := t.words.startOf(i)
+			if !ok {
+				t.info = "No time for this word: the draft's words around it were all replaced."
+				return t, nil
+			}
+			return t, t.pb.playFrom(at)
+		}
 		if cmd, ok := t.pb.key(msg); ok {
 			return t, cmd
 		}
@@ -565,13 +683,13 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		switch {
 		case key.Matches(msg, k.Cancel):
-			if t.text.value() == t.saved && !t.saving {
+			if t.value() == t.saved && !t.saving {
 				if strings.TrimSpace(t.saved) == "" {
 					return t, t.leave("", false)
 				}
 				return t, t.leave("Transcript kept: it is back when you open this recording again.", false)
 			}
-			return t, t.write(t.keep(t.text.value(), true))
+			return t, t.write(t.keep(t.value(), true))
 		case key.Matches(msg, k.Discard):
 			t.confirm = true
 			return t, nil
@@ -584,9 +702,26 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 			return t, func() tea.Msg { _ = stop(); return open }
 		}
 	}
+	if kp, ok := msg.(tea.KeyPressMsg); ok && len(t.above)+len(t.below) > 0 {
+		// The start and end of the whole transcript, not of the window.
+		switch {
+		case key.Matches(kp, t.text.area.KeyMap.InputBegin):
+			t.moveTo(0)
+			return t, nil
+		case key.Matches(kp, t.text.area.KeyMap.InputEnd):
+			t.setValue(t.value())
+			return t, nil
+		}
+	}
 	cmd, changed := t.f.update(msg)
+	if _, ok := msg.(tea.KeyPressMsg); ok {
+		t.rewindow()
+	}
 	if changed {
 		t.errText = ""
+		if t.words != nil {
+			t.words.update(t.value())
+		}
 		return t, tea.Batch(cmd, t.tick())
 	}
 	return t, cmd
@@ -609,9 +744,13 @@ func (t *transcribe) write(cmd tea.Cmd) tea.Cmd {
 }
 
 func (t *transcribe) save() tea.Cmd {
-	text := strings.TrimSpace(t.text.value())
+	text := strings.TrimSpace(t.value())
 	if text == "" {
 		t.errText = "The transcript is empty."
+		return nil
+	}
+	if t.machine() {
+		t.errText = "This is still the machine draft as the recogniser made it: check it against the audio and correct it first."
 		return nil
 	}
 	t.errText = ""
@@ -652,5 +791,29 @@ func (t *transcribe) View() string {
 	case t.info != "":
 		sub = st.Notice.Render(t.info)
 	}
-	return head + "\n" + fitLine(sub, t.w) + "\n" + t.pb.view(t.w) + "\n" + t.f.view(t.h-3)
+	out := head + "\n" + fitLine(sub, t.w) + "\n" + t.pb.view(t.w) + "\n"
+	if t.words != nil {
+		out += t.draftView() + "\n"
+	}
+	return out + t.f.view(t.h-3-t.draftLines())
+}
+
+// draftView is the machine draft's line: while the recording plays, the
+// word being heard, highlighted among its neighbours; otherwise whether the
+// text is still machine text.
+func (t *transcribe) draftView() string {
+	st := t.env.st
+	d := t.rec.Value.Draft
+	engine := strings.TrimSpace(d.Engine + " " + d.Version)
+	if t.pb.snap.playing {
+		if i := t.words.playing(t.pb.pos); i >= 0 {
+			label := "MACHINE TEXT ▶ "
+			before, word, after := t.words.context(i, t.w-len(label))
+			return fitLine(st.Warn.Render(label)+before+st.Selected.Render(word)+after, t.w)
+		}
+	}
+	if t.machine() {
+		return fitLine(st.Warn.Render("MACHINE TEXT · a draft by "+engine+", not corrected yet")+st.Muted.Render(" · "+t.env.keys.TWord.Keys()[0]+" plays the word under the cursor"), t.w)
+	}
+	return fitLine(st.Warn.Render("Corrected from a machine draft by "+engine)+st.Muted.Render(": words you have not changed are still its text · "+t.env.keys.TWord.Keys()[0]+" plays the word under the cursor"), t.w)
 }

@@ -30,14 +30,15 @@ import (
 
 // config is the file's content; nil means not set.
 type config struct {
-	Vault        *string      `toml:"vault,omitempty"`
-	IdleLock     *int         `toml:"idle_lock,omitempty"`
-	HighContrast *bool        `toml:"high_contrast,omitempty"`
-	AudioDevice  *string      `toml:"audio_device,omitempty"`
-	Log          *string      `toml:"log,omitempty"`
-	DateOrder    *string      `toml:"date_order,omitempty"`
-	Turnaround   *string      `toml:"turnaround,omitempty"`
-	Pedal        *pedalConfig `toml:"pedal,omitempty"`
+	Vault        *string           `toml:"vault,omitempty"`
+	IdleLock     *int              `toml:"idle_lock,omitempty"`
+	HighContrast *bool             `toml:"high_contrast,omitempty"`
+	AudioDevice  *string           `toml:"audio_device,omitempty"`
+	Log          *string           `toml:"log,omitempty"`
+	DateOrder    *string           `toml:"date_order,omitempty"`
+	Turnaround   *string           `toml:"turnaround,omitempty"`
+	Pedal        *pedalConfig      `toml:"pedal,omitempty"`
+	Recogniser   *recogniserConfig `toml:"recogniser,omitempty"`
 }
 
 // pedalConfig is the [pedal] table: the transcription foot pedal.

@@ -178,6 +178,8 @@ type recordingCmd struct {
 	Export     recordingExportCmd     `cmd:"" help:"Decrypt a recording to a standard Ogg Opus (or WAV) file."`
 	Submit     recordingSubmitCmd     `cmd:"" help:"Mark a recording submitted for typing."`
 	Devices    recordingDevicesCmd    `cmd:"" help:"List audio input devices."`
+	Show       recordingShowCmd       `cmd:"" help:"Show a recording's details and its machine draft, if any."`
+	Draft      recordingDraftCmd      `cmd:"" help:"Make a machine draft of a submitted recording's transcript with the configured speech recogniser; it waits for correction."`
 	Transcribe recordingTranscribeCmd `cmd:"" help:"Attach a transcript to a submitted recording and mark it transcribed (typists)."`
 	Turnaround recordingTurnaroundCmd `cmd:"" help:"How long dictations wait for their transcripts, by typist and by author (supervisors)."`
 }
@@ -282,30 +284,13 @@ func (c *recordingListCmd) Run(a *app) error {
 		return err
 	}
 	if c.JSON {
-		type recJSON struct {
-			ID          string        `json:"id"`
-			CaseID      string        `json:"case_id"`
-			Title       string        `json:"title,omitempty"`
-			WorkType    string        `json:"work_type"`
-			Priority    string        `json:"priority"`
-			Status      string        `json:"status"`
-			Recorded    string        `json:"recorded"`
-			Duration    float64       `json:"duration_seconds"`
-			Chunks      int           `json:"chunks"`
-			Interrupted bool          `json:"interrupted"`
-			Author      string        `json:"author,omitempty"`
-			Submitted   string        `json:"submitted,omitempty"`
-			Due         record.Date   `json:"due,omitempty"`
-			Meta        itemMeta[any] `json:"-"`
-			Conflict    bool          `json:"conflict"`
-			Unsynced    bool          `json:"unsynced"`
-		}
-		out := []recJSON{}
+		out := []recordingJSON{}
 		for _, r := range recs {
-			out = append(out, recJSON{ID: r.ID, CaseID: r.CaseID, Title: r.Value.Title, WorkType: r.Value.WorkType, Priority: r.Value.Priority,
-				Status: r.Value.Status, Recorded: r.Value.Recorded, Duration: float64(r.Value.DurationMS) / 1000, Chunks: len(r.Value.Chunks),
-				Interrupted: r.Value.Interrupted, Author: r.Value.Author, Submitted: r.Value.Submitted, Due: r.Value.Due,
-				Conflict: r.Conflict, Unsynced: r.Unsynced})
+			rj := recordingJSONOf(r)
+			if rj.Draft != nil {
+				rj.Draft.Words = nil // 'recording show --json' has them
+			}
+			out = append(out, rj)
 		}
 		return writeJSON(a.stdout, out)
 	}
@@ -321,11 +306,14 @@ func (c *recordingListCmd) Run(a *app) error {
 		if r.Value.Interrupted {
 			flags = strings.Trim(flags+",interrupted", ",")
 		}
+		if r.Value.Draft != nil && !r.Value.CorrectedDraft {
+			flags = strings.Trim(flags+",machine-draft", ",")
+		}
 		when := r.Value.Recorded
 		if t, err := time.Parse(time.RFC3339, when); err == nil {
 			when = t.Local().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", abbrev(r.ID, idLen), when, clock(time.Duration(r.Value.DurationMS)*time.Millisecond), r.Value.WorkType, r.Value.Priority, r.Value.Status, flags)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", abbrev(r.ID, idLen), when, clock(time.Duration(r.Value.DurationMS)*time.Millisecond), r.Value.WorkType, r.Value.Priority, record.StatusLabel(r.Value.Status), flags)
 	}
 	return tw.Flush()
 }
