@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 )
 
@@ -19,7 +19,7 @@ import (
 // quarantined as a typist changing more than a status.
 func TestMachineDraftSyncs(t *testing.T) {
 	t.Parallel()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	tia := s.NewDevice("tia", s.URL, "tia", "typist", "north")
@@ -68,7 +68,7 @@ func TestMachineDraftSyncs(t *testing.T) {
 	}
 	tia.MustSync()
 	syncRounds(t, ada, sam)
-	for _, d := range []*synctest.Device{ada, sam} {
+	for _, d := range []*syncharness.Device{ada, sam} {
 		if qs, err := d.V.Quarantine(); err != nil || len(qs) > 0 {
 			t.Errorf("%s quarantined %+v (%v)", d.Name, qs, err)
 		}
