@@ -108,6 +108,7 @@ func TestRecordingDraftPocketsphinx(t *testing.T) {
 	}
 	id := f[4]
 	chunks, _ := strconv.Atoi(strings.TrimPrefix(f[5], "("))
+	env = withAgent(t, env)
 	if _, errOut, code := fc(t, env, "", "recording", "submit", id); code != 0 {
 		t.Fatalf("submit: %s", errOut)
 	}

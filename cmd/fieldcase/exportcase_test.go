@@ -35,6 +35,7 @@ func TestExportCase(t *testing.T) {
 		return out, errOut
 	}
 	run(0, "init")
+	env = withAgent(t, env)
 	in := filepath.Join(dir, "in.jsonl")
 	lines := `{"type":"case","ref":"R-1","subject":"Amelia Testcase","workers":["J. Okafor"],"people":[{"name":"Amelia Testcase","role":"child"},{"name":"Declan Fictional","role":"father","phone":"+44 7700 900123"},{"name":"Zoë Brightwater","role":"aunt"}],"summary":"Declan Fictional moved out; Zoë helps."}
 {"type":"note","case":"R-1","kind":"visit","date":"2026-03-01","attendees":["Amelia Testcase","Zoë Brightwater","J. Okafor"],"author":"J. Okafor","text":"=HYPERLINK(\"x\") Zoë said Declan had not called.\nAmelia was well."}

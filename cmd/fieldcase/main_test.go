@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -90,6 +91,27 @@ func fc(t *testing.T, env []string, stdin string, args ...string) (stdout, stder
 		}
 	}
 	return o.String(), e.String(), code
+}
+
+// withAgent starts the real unlock agent for env's vault and returns env
+// with its socket, so the test's later commands skip the passphrase's
+// scrypt (about a second each on a busy machine). The agent stops when the
+// test ends.
+func withAgent(t *testing.T, env []string) []string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "fca") // short: a socket's path is limited to 108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	env = append(slices.Clip(env), "FIELDCASE_AGENT_SOCK="+filepath.Join(dir, "a", "agent.sock"))
+	if out, errOut, code := fc(t, env, "", "agent", "start", "--idle", "10", "--max", "20"); code != 0 {
+		t.Fatalf("agent start: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Cleanup(func() {
+		fc(t, env, "", "agent", "stop")
+		os.RemoveAll(dir)
+	})
+	return env
 }
 
 // capture VAR sets $VAR to the last command's stdout, trimmed.
