@@ -194,7 +194,40 @@ func (s *Store) run(ctx context.Context, write, serial bool, fn func(server.Tx) 
 	if write {
 		opts.AccessMode = pgx.ReadWrite
 	}
-	ptx, err := s.pool.BeginTx(ctx, opts)
+	pc, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer pc.Release()
+	// Fencing (timeline.go): before, at the end of, and after the
+	// transaction, its connection must not reach a superseded primary.
+	conn := pc.Conn()
+	fenced := func() error {
+		if !s.fence.superseded(conn) {
+			return nil
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		conn.Close(cctx) // the pool drops it on release
+		return ErrSuperseded
+	}
+	if err := fenced(); err != nil {
+		return err
+	}
+	// The first write on a timeline records it first, in a transaction
+	// of its own (timeline.go).
+	at, placed := s.fence.placeOf(conn)
+	if write && placed && at.timeline > 0 {
+		if r := s.fence.recorded.Load(); r == nil || *r != at {
+			if err := pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(ptx pgx.Tx) error {
+				return s.switchTimeline(ctx, ptx, at)
+			}); err != nil {
+				return err
+			}
+			s.fence.judged(at)
+		}
+	}
+	ptx, err := conn.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -203,34 +236,9 @@ func (s *Store) run(ctx context.Context, write, serial bool, fn func(server.Tx) 
 			_ = ptx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	// Fencing (timeline.go): before, at the end of, and after the
-	// transaction, its connection must not reach a superseded primary.
-	conn := ptx.Conn()
-	fenced := func() error {
-		if !s.fence.superseded(conn) {
-			return nil
-		}
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		conn.Close(cctx) // the pool drops it
-		return ErrSuperseded
-	}
-	if err := fenced(); err != nil {
-		return err
-	}
 	if serial {
 		if _, err := ptx.Exec(ctx, "LOCK TABLE meta IN EXCLUSIVE MODE"); err != nil {
 			return fmt.Errorf("database: %w", err)
-		}
-	}
-	at, placed := s.fence.placeOf(conn)
-	switched := false
-	if write && placed && at.timeline > 0 {
-		if r := s.fence.recorded.Load(); r == nil || *r != at {
-			if err := s.switchTimeline(ctx, ptx, at); err != nil {
-				return err
-			}
-			switched = true
 		}
 	}
 	t := &tx{ctx: ctx, ptx: ptx, write: write, store: s}
@@ -251,9 +259,6 @@ func (s *Store) run(ctx context.Context, write, serial bool, fn func(server.Tx) 
 	// acknowledge it.
 	if err := fenced(); err != nil {
 		return err
-	}
-	if switched {
-		s.fence.judged(at)
 	}
 	t.handedOut(at)
 	return nil

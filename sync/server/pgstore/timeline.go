@@ -219,26 +219,17 @@ func (f *fence) marks() (place, int64, uint64) {
 	return f.hwAt, f.hwLog, f.hwSeq
 }
 
-// checkTimeline runs at the start of a write transaction on connection p:
-// when meta is not known to hold p, it records p's timeline (and judges
-// what a change of timeline lost).
-func (s *Store) checkTimeline(ctx context.Context, ptx pgx.Tx, p place) error {
-	if r := s.fence.recorded.Load(); r != nil && *r == p {
-		return nil
-	}
-	if err := s.switchTimeline(ctx, ptx, p); err != nil {
-		return err
-	}
-	return nil
-}
-
-// switchTimeline records in meta that the store is written on p. Run in
-// the transaction that will write; the recorded place is remembered once
-// it commits (Store.run).
+// switchTimeline records in meta that the store is written on p, in a
+// READ COMMITTED transaction of its own that commits before the write that
+// needed it begins (Store.run): every write on a timeline comes after its
+// record, and the record holds the log as the timeline began. The place is
+// remembered once it commits (judged).
 func (s *Store) switchTimeline(ctx context.Context, ptx pgx.Tx, p place) error {
 	var system, epoch string
 	var timeline int64
-	if err := ptx.QueryRow(ctx, `SELECT system_id, timeline, epoch FROM meta`).Scan(&system, &timeline, &epoch); err != nil {
+	// The lock makes a concurrent first writer wait, then read what this
+	// one recorded (READ COMMITTED).
+	if err := ptx.QueryRow(ctx, `SELECT system_id, timeline, epoch FROM meta FOR UPDATE`).Scan(&system, &timeline, &epoch); err != nil {
 		return fmt.Errorf("database: timeline: %w", err)
 	}
 	if system == p.system && timeline > p.timeline {
@@ -282,7 +273,7 @@ func (s *Store) switchTimeline(ctx context.Context, ptx pgx.Tx, p place) error {
 	}
 	if _, err := ptx.Exec(ctx, `INSERT INTO timelines (system_id, timeline, seen, log_size, last_seq) VALUES ($1, $2, $3, $4, $5)`,
 		p.system, p.timeline, time.Now().UTC(), logSize, lastSeq); err != nil {
-		return fmt.Errorf("database: timeline: %w", err) // a concurrent first writer: retried (unique violation)
+		return fmt.Errorf("database: timeline: %w", err)
 	}
 	if _, err := ptx.Exec(ctx, `UPDATE meta SET system_id = $1, timeline = $2`, p.system, p.timeline); err != nil {
 		return fmt.Errorf("database: timeline: %w", err)
