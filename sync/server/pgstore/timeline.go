@@ -71,6 +71,7 @@ type fence struct {
 	warned bool
 	conns  sync.Map // *pgconn.PgConn → place
 	fenced atomic.Int64
+	off    atomic.Bool // checks off (benchmarks' baseline only)
 
 	// recorded is the place meta is known to hold (switchTimeline ran
 	// for it), so that a write transaction need not look.
@@ -153,6 +154,9 @@ func (f *fence) placeOf(c *pgx.Conn) (place, bool) {
 // superseded reports whether c reaches a primary of an older timeline than
 // one seen.
 func (f *fence) superseded(c *pgx.Conn) bool {
+	if f.off.Load() {
+		return false
+	}
 	p, ok := f.placeOf(c)
 	if !ok || p.timeline == 0 {
 		return false // unknown, or a standby (which refuses writes itself)
