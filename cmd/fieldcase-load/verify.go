@@ -79,7 +79,8 @@ func (d *device) repair(ctx context.Context) error {
 		for i, r := range chunk {
 			ids[i] = r.Rev
 		}
-		missing, err := d.c.RevsDiff(ctx, ids)
+		var missing []record.RevID
+		err := retry(ctx, func() (err error) { missing, err = d.c.RevsDiff(ctx, ids); return err })
 		if err != nil {
 			return fmt.Errorf("revs-diff: %w", err)
 		}
@@ -96,13 +97,35 @@ func (d *device) repair(ctx context.Context) error {
 		}
 	}
 	for chunk := range slices.Chunk(back, protocol.MaxPushRevisions) {
-		if _, err := d.c.Push(ctx, nil, chunk...); err != nil {
+		if err := retry(ctx, func() error { _, err := d.c.Push(ctx, nil, chunk...); return err }); err != nil {
 			return fmt.Errorf("pushing back: %w", err)
 		}
 		l.repaired += len(chunk)
 	}
 	l.mark = 0 // what the server says next is the new mark
 	return nil
+}
+
+// retry runs fn until it succeeds, answers 410 (the caller repairs) or a
+// 4xx, or a minute has passed: at the end of a run the server may be
+// restarting or failing over.
+func retry(ctx context.Context, fn func() error) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	wait := 50 * time.Millisecond
+	for {
+		err := fn()
+		var se *servertest.StatusError
+		if err == nil || (errors.As(err, &se) && se.Status < 500) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 // gone reports whether err is the server's 410.
@@ -126,9 +149,27 @@ func verify(ctx context.Context, devs []*device) (*Verdict, error) {
 	v := &Verdict{}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	for _, d := range devs {
-		if err := d.catchUp(ctx); err != nil {
-			return nil, fmt.Errorf("device %s catching up: %w", d.id, err)
+	// Until a pass repairs nothing: what one device pushes back in its
+	// catch-up, the devices before it pull in the next pass.
+	for pass := 0; ; pass++ {
+		before := 0
+		for _, d := range devs {
+			before += d.l.repairs
+		}
+		for _, d := range devs {
+			if err := d.catchUp(ctx); err != nil {
+				return nil, fmt.Errorf("device %s catching up: %w", d.id, err)
+			}
+		}
+		after := 0
+		for _, d := range devs {
+			after += d.l.repairs
+		}
+		if after == before {
+			break
+		}
+		if pass == 10 {
+			return nil, errors.New("devices still repairing after 10 passes: the server keeps going back")
 		}
 	}
 	for _, d := range devs {
@@ -142,7 +183,8 @@ func verify(ctx context.Context, devs []*device) (*Verdict, error) {
 			for i, r := range chunk {
 				ids[i] = r.Rev
 			}
-			missing, err := d.c.RevsDiff(ctx, ids)
+			var missing []record.RevID
+			err := retry(ctx, func() (err error) { missing, err = d.c.RevsDiff(ctx, ids); return err })
 			if err != nil {
 				return nil, fmt.Errorf("device %s: revs-diff: %w", d.id, err)
 			}
@@ -166,7 +208,11 @@ func verify(ctx context.Context, devs []*device) (*Verdict, error) {
 // back.
 func (d *device) catchUp(ctx context.Context) error {
 	for range 100000 {
-		hdr, pulled, err := d.c.Pull(ctx, d.cursor, protocol.MaxPullLimit)
+		var (
+			hdr    protocol.PullHeader
+			pulled []*record.Revision
+		)
+		err := retry(ctx, func() (err error) { hdr, pulled, err = d.c.Pull(ctx, d.cursor, protocol.MaxPullLimit); return err })
 		if gone(err) {
 			if err := d.repair(ctx); err != nil {
 				return err

@@ -65,11 +65,15 @@ func waitStored(t *testing.T, url string, atLeast float64, done <-chan error, er
 // anything cannot pass as one that did.
 func TestVerifyThroughAServerGoingBack(t *testing.T) {
 	s := startServer(t)
-	c := &CLI{Devices: 6, Teams: 1, Duration: 4 * time.Second, Interval: 20 * time.Millisecond, Batch: 5, Body: 64, PullLimit: 500,
+	c := &CLI{Devices: 6, Teams: 1, Duration: 2 * time.Minute, Interval: 20 * time.Millisecond, Batch: 5, Body: 64, PullLimit: 500,
 		Server: s.URL, Data: s.Dir, Verify: true, JSON: true}
 	var out, errs bytes.Buffer // errs is written only by Run, read once it ended
 	done := make(chan error, 1)
-	go func() { done <- c.Run(&app{ctx: context.Background(), stdout: &out, stderr: &errs}) }()
+	// The load runs until the test has seen what it needs, then is cut
+	// (its verification still runs in full).
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { done <- c.Run(&app{ctx: ctx, stdout: &out, stderr: &errs}) }()
 
 	waitStored(t, s.URL, 30, done, &errs)
 	store := filepath.Join(s.Dir, boltstore.FileName)
@@ -81,6 +85,8 @@ func TestVerifyThroughAServerGoingBack(t *testing.T) {
 	s.Kill()
 	copyFile(t, snapshot, store)
 	s.Start()
+	waitStored(t, s.URL, 30, done, &errs) // the devices work on after it went back
+	cancel()
 
 	if err := <-done; err != nil {
 		t.Fatalf("fieldcase-load: %v\n%s", err, errs.String())
