@@ -33,6 +33,8 @@ type CLI struct {
 	Data   string `help:"With --server: its data directory (for the admin socket)." type:"path"`
 	PID    int    `name:"pid" help:"With --server: its process id, for CPU and memory figures."`
 
+	Verify bool `help:"Check at the end, per device, that the server holds every revision it acknowledged and that the device pulled every revision it may see (repairing, as a device does, when the server goes back: a failover, a restore). Keeps every acknowledged revision in memory."`
+
 	JSON bool `name:"json" help:"Print the result as JSON."`
 }
 
@@ -77,9 +79,16 @@ func (c *CLI) Run(a *app) error {
 	if c.JSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		res.print(a.stdout)
 	}
-	res.print(a.stdout)
+	if v := res.Verdict; v != nil && v.Lost+v.Skipped > 0 {
+		return cli.WithHint(fmt.Errorf("%d acknowledged revisions lost, %d skipped", v.Lost, v.Skipped),
+			"the server (or its database's failover) lost or hid what it had acknowledged: see docs/OPERATIONS.md, Failover")
+	}
 	return nil
 }
 

@@ -47,6 +47,7 @@ type Result struct {
 	Errors       int            `json:"errors"`
 	ErrorKinds   map[string]int `json:"error_kinds,omitempty"`
 	EnrolSeconds float64        `json:"enrol_seconds"`
+	Verdict      *Verdict       `json:"verify,omitempty"` // --verify
 }
 
 func (r *Result) print(w io.Writer) {
@@ -65,6 +66,9 @@ func (r *Result) print(w io.Writer) {
 		fmt.Fprintf(w, "\n  %d× %s", r.ErrorKinds[k], k)
 	}
 	fmt.Fprintln(w)
+	if r.Verdict != nil {
+		r.Verdict.print(w)
+	}
 }
 
 // device is one simulated laptop.
@@ -75,6 +79,7 @@ type device struct {
 	cases  []string
 	recent []*record.Revision // this device's latest revisions, to edit
 	cursor string
+	l      *ledger // --verify
 }
 
 // rev makes the device's next revision: a new note, or (one time in five)
@@ -247,7 +252,10 @@ func run(ctx context.Context, c *CLI, t *target, stderr io.Writer) (*Result, err
 		IdleConnTimeout:     time.Minute,
 	}}
 	backend := "bbolt"
-	if c.DB != "" {
+	switch {
+	case c.Server != "":
+		backend = backendOf(ctx, hc, c.Server)
+	case c.DB != "":
 		backend = "postgres"
 	}
 	start := time.Now()
@@ -278,6 +286,9 @@ func run(ctx context.Context, c *CLI, t *target, stderr io.Writer) (*Result, err
 	var wg sync.WaitGroup
 	for i, d := range devs {
 		d.c.HTTP = hc
+		if c.Verify {
+			d.l = newLedger(i, c.Teams)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -316,6 +327,14 @@ func run(ctx context.Context, c *CLI, t *target, stderr io.Writer) (*Result, err
 	for _, n := range rec.errs {
 		res.Errors += n
 	}
+	if c.Verify {
+		fmt.Fprintf(stderr, "verifying every device …\n")
+		v, err := verify(context.WithoutCancel(ctx), devs)
+		if err != nil {
+			return res, err
+		}
+		res.Verdict = v
+	}
 	return res, nil
 }
 
@@ -344,6 +363,15 @@ func round(ctx context.Context, c *CLI, d *device, rng *mrand.Rand, rec *recorde
 		d.cases, d.recent = d.cases[:0], d.recent[:0]
 		return
 	}
+	if d.l != nil {
+		d.l.ack(revs, resp.Results)
+		if d.l.wentBack(resp.AckedSeq) {
+			if err := d.repair(ctx); err != nil && ctx.Err() == nil {
+				rec.fail("repair", err)
+			}
+			return
+		}
+	}
 	for _, r := range resp.Results {
 		switch r.Status {
 		case protocol.StatusStored:
@@ -362,9 +390,25 @@ func round(ctx context.Context, c *CLI, d *device, rng *mrand.Rand, rec *recorde
 		rec.add(false, time.Since(t0))
 		if err != nil {
 			rec.fail("pull", err)
+			if d.l != nil && gone(err) {
+				if err := d.repair(ctx); err != nil && ctx.Err() == nil {
+					rec.fail("repair", err)
+				}
+			}
 			return
 		}
 		rec.pulled.Add(int64(len(pulled)))
+		if d.l != nil {
+			for _, r := range pulled {
+				d.l.pulled[r.Rev] = true
+			}
+			if d.l.wentBack(hdr.AckedSeq) {
+				if err := d.repair(ctx); err != nil && ctx.Err() == nil {
+					rec.fail("repair", err)
+				}
+				return
+			}
+		}
 		d.cursor = hdr.NextCursor
 		if !hdr.HasMore {
 			break

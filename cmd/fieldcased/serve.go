@@ -98,7 +98,7 @@ func (c *ServeCmd) Run(a *app) error {
 		if err != nil {
 			return err
 		}
-		reg.MustRegister(newPoolCollector(pg))
+		reg.MustRegister(newPoolCollector(pg), newFailoverCollector(pg))
 		st, storeDesc = pg, "postgres "+describeDB(a.cli.DB)
 	} else {
 		bs, err := boltstore.Open(filepath.Join(dir, boltstore.FileName), boltstore.Options{})

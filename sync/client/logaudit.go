@@ -273,6 +273,9 @@ func (s *Syncer) readLogAt(ctx context.Context, sum *Summary, depth int) (*logRo
 			if err := s.v.ResetFollow(); err != nil {
 				return nil, err
 			}
+			if err := s.logForked(); err != nil { // it may have lost what it acknowledged (rollback.go)
+				return nil, err
+			}
 			lr, err := s.readLogAt(ctx, sum, depth+1)
 			if err != nil && !errors.Is(err, ErrLogAlarm) {
 				return lr, err

@@ -136,6 +136,12 @@ type Syncer struct {
 	logged   []logged        // revisions this round pushed or pulled, with their log places
 	alarmed  error           // the round's first finding against the log (ErrLogAlarm), told at its end
 	noLog    bool            // skip the log's checks (set only by benchmarks, for a baseline)
+
+	// The server going back on what it acknowledged (rollback.go).
+	serverAcked      uint64 // the highest acked_seq it gave (the mark)
+	serverLost       bool   // this round found it below the mark, or its log forked
+	didRepair        bool   // this round ran repair
+	lostFrom, lostTo uint64 // the mark and what the server said
 }
 
 // NewSyncer makes a syncer. self is this device's age recipient; userID is
@@ -154,6 +160,9 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 		progress = func(Progress) {}
 	}
 	s.rollback, s.reused, s.rotated, s.logged, s.alarmed = false, false, nil, nil, nil
+	if err := s.beginAckWatch(); err != nil {
+		return sum, err
+	}
 	// The log first: the roster fetched below is held against every
 	// statement it holds (a revocation the server would rather keep from a
 	// new laptop shows there).
@@ -188,6 +197,9 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 		if err = s.repair(ctx, &sum, progress); err == nil {
 			hdr, err = s.pull(ctx, &sum, progress)
 		}
+	}
+	if err == nil {
+		err = s.repairIfLost(ctx, &sum, progress, &hdr)
 	}
 	if err != nil {
 		return sum, err
@@ -368,6 +380,9 @@ func (s *Syncer) push(ctx context.Context, sum *Summary, progress func(Progress)
 		if len(resp.SeqReused) > 0 {
 			s.rollback, s.reused = true, true
 		}
+		if err := s.noteAcked(resp.AckedSeq); err != nil {
+			return err
+		}
 		upTo := s.safeAck(resp.AckedSeq)
 		if receiptless && upTo >= noReceipt {
 			upTo = noReceipt - 1 // the server's contiguous word does not clear what it gave no receipt for
@@ -411,6 +426,9 @@ func (s *Syncer) pull(ctx context.Context, sum *Summary, progress func(Progress)
 		}
 		if hdr.DeviceMaxSeq > s.v.LastSeq() {
 			s.rollback = true
+		}
+		if err := s.noteAcked(hdr.AckedSeq); err != nil {
+			return hdr, err
 		}
 		// A server with a log says where each revision is in it; the
 		// round's audit checks that it is (auditLog). One that does not
@@ -517,6 +535,7 @@ type RollbackNote struct {
 // the beginning, and push back every revision of this device the server
 // lacks, though it had acknowledged them before. The outbox is kept.
 func (s *Syncer) repair(ctx context.Context, sum *Summary, progress func(Progress)) error {
+	s.didRepair = true
 	if err := s.v.ResetCursor(); err != nil {
 		return err
 	}

@@ -99,6 +99,22 @@
 // the push throughput. With fsync on, the commit, inside the lock, weighs
 // more.
 //
+// # Failover
+//
+// A promoted standby starts a new PostgreSQL timeline, and when it lagged
+// (asynchronous replication) it has lost the old primary's last
+// transactions and reuses their ids, so change numbers would be handed out
+// twice. Every connection reads its server's timeline
+// (pg_walfile_name(pg_current_wal_lsn()): pg_control_checkpoint lags until
+// the first checkpoint), and a watcher reads every host's each second. A
+// connection to an older timeline than one seen is never used, before,
+// at the end of, or after a transaction (fencing). The first write on a
+// new timeline records where it began (table timelines), in a transaction
+// of its own, and moves seq_offset up by 2^30; an instance that handed out
+// more on the old timeline (log size, change number) than the new one
+// began with gives the store a new epoch, so devices repair as after a
+// restore. timeline.go has the details.
+//
 // # Blobs
 //
 // Sealed audio chunks (at most 1 MiB each, protocol.MaxBlobSize) are bytea

@@ -80,6 +80,7 @@ func (t *tx) LogSize() (int64, error) {
 	}
 	var n int64
 	err := t.row(logSizeSQL, nil, &n)
+	t.seenLog = max(t.seenLog, n)
 	return n, err
 }
 

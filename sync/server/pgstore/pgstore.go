@@ -58,6 +58,8 @@ type Store struct {
 	// logPool is one connection for reading the transparency log's head
 	// while appending (log.go): only the holder of the log's lock uses it.
 	logPool *pgxpool.Pool
+	// fence keeps transactions off a superseded primary (timeline.go).
+	fence *fence
 }
 
 var _ server.Store = (*Store)(nil)
@@ -97,6 +99,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	fence := newFence(log)
+	fence.install(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connecting: %w", err)
@@ -108,7 +112,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connecting: %w", err)
 	}
-	s := &Store{pool: pool, log: log, logPool: logPool}
+	s := &Store{pool: pool, log: log, logPool: logPool, fence: fence}
+	fence.watch(cfg.ConnConfig.Config.Copy())
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -118,6 +123,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 
 // Close closes the pools, waiting for connections in use to be returned.
 func (s *Store) Close() error {
+	s.fence.close()
 	s.pool.Close()
 	s.logPool.Close()
 	return nil
@@ -169,10 +175,15 @@ func (s *Store) Update(ctx context.Context, fn func(server.Tx) error) error {
 // View runs fn in a REPEATABLE READ READ ONLY transaction: one snapshot for
 // everything fn reads.
 func (s *Store) View(ctx context.Context, fn func(server.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := s.run(ctx, false, false, fn)
+		if !errors.Is(err, ErrSuperseded) || attempt == maxAttempts {
+			return err
+		}
 	}
-	return s.run(ctx, false, false, fn)
 }
 
 // run runs fn in one transaction; serial first locks the meta table in
@@ -183,7 +194,40 @@ func (s *Store) run(ctx context.Context, write, serial bool, fn func(server.Tx) 
 	if write {
 		opts.AccessMode = pgx.ReadWrite
 	}
-	ptx, err := s.pool.BeginTx(ctx, opts)
+	pc, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer pc.Release()
+	// Fencing (timeline.go): before, at the end of, and after the
+	// transaction, its connection must not reach a superseded primary.
+	conn := pc.Conn()
+	fenced := func() error {
+		if !s.fence.superseded(conn) {
+			return nil
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		conn.Close(cctx) // the pool drops it on release
+		return ErrSuperseded
+	}
+	if err := fenced(); err != nil {
+		return err
+	}
+	// The first write on a timeline records it first, in a transaction
+	// of its own (timeline.go).
+	at, placed := s.fence.placeOf(conn)
+	if write && placed && at.timeline > 0 {
+		if r := s.fence.recorded.Load(); r == nil || *r != at {
+			if err := pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(ptx pgx.Tx) error {
+				return s.switchTimeline(ctx, ptx, at)
+			}); err != nil {
+				return err
+			}
+			s.fence.judged(at)
+		}
+	}
+	ptx, err := conn.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -204,15 +248,28 @@ func (s *Store) run(ctx context.Context, write, serial bool, fn func(server.Tx) 
 	if err := t.flush(); err != nil {
 		return err
 	}
+	if err := fenced(); err != nil {
+		return err
+	}
 	if err := ptx.Commit(ctx); err != nil {
 		return fmt.Errorf("database: commit: %w", err)
 	}
+	// Committed on a primary superseded meanwhile (frozen in its commit):
+	// that history is abandoned; run again on the new primary rather than
+	// acknowledge it.
+	if err := fenced(); err != nil {
+		return err
+	}
+	t.handedOut(at)
 	return nil
 }
 
 // retryable reports whether err is a conflict with a concurrent
 // transaction that running the transaction again resolves.
 func retryable(err error) bool {
+	if errors.Is(err, ErrSuperseded) {
+		return true // on another connection
+	}
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		return false

@@ -86,6 +86,11 @@ type tx struct {
 	logHashes map[int64]tlog.Hash
 	logRevs   map[record.RevID]server.LogLeaf
 	pendLog   pendingLog
+
+	// What this transaction read of the logs' ends, for the fence's
+	// high-water marks (timeline.go).
+	seenLog int64
+	seenSeq uint64
 }
 
 // ackState is a device's acknowledgement row and pending numbers, read once
@@ -878,6 +883,7 @@ func (t *tx) LastChangeSeq() (uint64, error) {
 	}
 	var seq int64
 	err := t.row(`SELECT coalesce((SELECT seq FROM changes WHERE seq < `+watermark+` ORDER BY seq DESC LIMIT 1), 0)`, nil, &seq)
+	t.seenSeq = max(t.seenSeq, uint64(seq))
 	return uint64(seq), err
 }
 

@@ -97,6 +97,8 @@ type Cluster struct {
 	dir  string
 	data string
 	port int
+	// frozen are the processes Freeze stopped.
+	frozen []int
 	// URL is the cluster's postgres database.
 	URL string
 }
@@ -117,6 +119,13 @@ func bindir() string {
 // PostgreSQL refuses root). It is stopped and removed when t ends.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
+	return startCluster(t, "")
+}
+
+// startCluster is StartCluster with more postgresql.conf lines (later
+// lines win).
+func startCluster(t testing.TB, extraConf string) *Cluster {
+	t.Helper()
 	if os.Getenv(EnvURL) == "" {
 		unavailable(t, EnvURL+" is not set")
 	}
@@ -129,19 +138,12 @@ func StartCluster(t testing.TB) *Cluster {
 		t.Fatal(err)
 	}
 	c := &Cluster{t: t, bin: bin, dir: dir, data: filepath.Join(dir, "data")}
-	if os.Getuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			os.RemoveAll(dir)
-			unavailable(t, "running as root and there is no postgres user")
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
-		}
+	if err := chownToPostgres(dir); err != nil {
+		os.RemoveAll(dir)
+		unavailable(t, err.Error())
 	}
 	t.Cleanup(func() {
+		c.Thaw()
 		c.pgctl("stop", "-m", "immediate", "-w", "-t", "20")
 		os.RemoveAll(dir)
 	})
@@ -154,7 +156,7 @@ func StartCluster(t testing.TB) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString(conf)
+	f.WriteString(conf + extraConf)
 	f.Close()
 	for try := 0; ; try++ {
 		c.port = freePort(t)
@@ -167,6 +169,21 @@ func StartCluster(t testing.TB) *Cluster {
 	}
 	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
 	return c
+}
+
+// chownToPostgres gives dir to the postgres user when run as root
+// (PostgreSQL refuses to run as root).
+func chownToPostgres(dir string) error {
+	if os.Getuid() != 0 {
+		return nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return fmt.Errorf("running as root and there is no postgres user")
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return os.Chown(dir, uid, gid)
 }
 
 func freePort(t testing.TB) int {
