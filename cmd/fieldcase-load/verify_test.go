@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/internal/testbin"
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
 )
 
-func TestMain(m *testing.M) { os.Exit(synctest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(syncharness.Main(m)) }
 
 // stored reads fieldcased_revisions_stored_total (-1 when unreachable).
 func stored(url string) float64 {

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/fieldcase/fieldcase/internal/faultproxy"
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/sync/server/boltstore"
@@ -17,7 +17,7 @@ import (
 
 // syncAllowingAlarm runs a round; the log's alarm is expected (the server
 // went back in time, which its log shows), anything else fails t.
-func syncAllowingAlarm(t *testing.T, d *synctest.Device) client.Summary {
+func syncAllowingAlarm(t *testing.T, d *syncharness.Device) client.Summary {
 	t.Helper()
 	sum, err := d.Sync()
 	if err != nil && !errors.Is(err, client.ErrLogAlarm) {
@@ -34,7 +34,7 @@ func syncAllowingAlarm(t *testing.T, d *synctest.Device) client.Summary {
 // (and its log forked), repairs as after a restore, and both laptops end
 // with every note: nothing lost, nothing skipped.
 func TestServerWentBackUnannounced(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	laptop := s.NewDevice("ada-laptop", s.URL, "ada", "caseworker", "north")
 	desktop := s.NewDevice("ada-desktop", s.URL, "ada", "caseworker", "north")
 	caseID := newCase(t, laptop, "C-1")
@@ -82,7 +82,7 @@ func TestServerWentBackUnannounced(t *testing.T) {
 		t.Fatalf("no note of the server's loss kept for the user: %v", err)
 	}
 	syncAllowingAlarm(t, desktop)
-	for _, d := range []*synctest.Device{laptop, desktop} {
+	for _, d := range []*syncharness.Device{laptop, desktop} {
 		for id := range lostNotes {
 			note(t, d, id)
 		}
@@ -107,7 +107,7 @@ func TestServerWentBackUnannounced(t *testing.T) {
 // makes it drop anything: its revisions and the changes waiting in its
 // outbox stay, and the next rounds take the lie as the new mark.
 func TestServerLiesAckedBackwards(t *testing.T) {
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	var lie atomic.Bool
 	var diffs atomic.Int32
 	p, err := faultproxy.New(faultproxy.Config{Target: s.URL, Rewrite: func(r *http.Request, _ []byte, status int, body []byte) []byte {

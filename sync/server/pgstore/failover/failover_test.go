@@ -19,13 +19,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/server/pgstore/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(synctest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(syncharness.Main(m)) }
 
 // dbName is the database fieldcased uses on the clusters.
 const dbName = "fieldcase"
@@ -38,7 +38,7 @@ type rig struct {
 	t                *testing.T
 	primary, standby *pgtest.Cluster
 	proxy            *pgtest.WALProxy
-	servers          []*synctest.Server
+	servers          []*syncharness.Server
 	workers          []*worker
 	start            time.Time
 	alarms           bool // the log's alarms are expected (a failover that lost acknowledged changes)
@@ -67,7 +67,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	}
 	url := fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/%s?sslmode=disable&target_session_attrs=read-write&connect_timeout=2",
 		hosts[0], hosts[1], dbName)
-	r.servers = synctest.StartPostgresServers(t, url, 2)
+	r.servers = syncharness.StartPostgresServers(t, url, 2)
 	for i, spec := range []struct{ name, user, role string }{
 		{"ada-laptop", "ada", "caseworker"},
 		{"bob", "bob", "caseworker"},
@@ -118,7 +118,7 @@ func exec(t *testing.T, url string, sqls ...string) {
 // worker is a device syncing in a loop: a writer adds a note before each
 // round.
 type worker struct {
-	d        *synctest.Device
+	d        *syncharness.Device
 	server   int
 	user     string
 	super    bool
@@ -312,7 +312,7 @@ func queryInt(t *testing.T, c *pgtest.Cluster, sql string) int64 {
 }
 
 // metric reads one of a server's metrics (-1 when absent).
-func metric(s *synctest.Server, name string) float64 {
+func metric(s *syncharness.Server, name string) float64 {
 	resp, err := http.Get(s.URL + "/metrics")
 	if err != nil {
 		return -1
