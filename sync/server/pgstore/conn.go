@@ -112,59 +112,104 @@ func cmpOr(d, def time.Duration) time.Duration {
 	return def
 }
 
-// probeStatement is the name checkStatements prepares.
-const probeStatement = "fieldcased_probe"
+// probeStatement is the name checkStatements prepares (with the
+// connection's number: behind a pooler both may prepare on one server
+// connection).
+const probeStatement = "fieldcased_probe_"
 
 // checkStatements refuses a connection that loses prepared statements
 // between transactions when the pool caches them (pgx's default query
 // mode): what a pgbouncer in transaction pooling does, where each
-// transaction may run on another server connection. Every request would
-// then fail with "prepared statement stmtcache_… does not exist".
+// transaction may run on another server connection, and every request
+// would fail with "prepared statement stmtcache_… does not exist".
 //
-// One pooled connection prepares a statement; a second one opens a
-// transaction (behind a transaction pooler it takes the server connection
-// the statement was prepared on, the most recently used one); the first
-// then runs the statement, which behind the pooler lands on another server
-// connection, where it does not exist. Straight to PostgreSQL both
-// connections are their own sessions and it runs.
+// Two pooled connections each prepare a statement, then run transactions
+// side by side for a few rounds, releasing in alternating order, each
+// transaction noting its server process (pg_backend_pid). Straight to
+// PostgreSQL (or through a session pooler) a connection keeps its server
+// process. Behind a transaction pooler the rounds move one of them to
+// another server process, whether the pooler hands out its most recently
+// (pgbouncer's default) or its least recently released server connection;
+// that connection then runs its statement there: a pooler that does not
+// carry prepared statements over (pgbouncer before 1.21, or without
+// max_prepared_statements) answers that it does not exist.
 func (s *Store) checkStatements(ctx context.Context) error {
-	cc := s.pool.Config().ConnConfig
-	if cc.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement || s.pool.Config().MaxConns < 2 {
+	cfg := s.pool.Config()
+	if cfg.ConnConfig.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement || cfg.MaxConns < 2 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*pingTimeout)
 	defer cancel()
-	c1, err := s.pool.Acquire(ctx)
+	var conns [2]*pgconn.PgConn
+	for i := range conns {
+		c, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		// Released in a transaction (an early return), it is destroyed.
+		defer c.Release()
+		conns[i] = c.Conn().PgConn()
+		if _, err := conns[i].Prepare(ctx, probeStatement+strconv.Itoa(i), "SELECT 1", nil); err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+	}
+	var first [2]int
+	for round := range 4 {
+		for i, c := range conns {
+			// A pooler with one server connection makes the second
+			// transaction wait for the first: then it cannot move
+			// connections either.
+			bctx, bcancel := context.WithTimeout(ctx, pingTimeout/2)
+			pid, err := beginPID(bctx, c)
+			bcancel()
+			if err != nil && bctx.Err() != nil && ctx.Err() == nil {
+				s.log.Warn("could not check that prepared statements survive between transactions (a pooler with one server connection?)")
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("database: %w", err)
+			}
+			if round == 0 {
+				first[i] = pid
+				continue
+			}
+			if pid != first[i] {
+				// Moved to another server process: is the statement there?
+				_, err := c.ExecPrepared(ctx, probeStatement+strconv.Itoa(i), nil, nil, nil).Close()
+				if statementLost(err) {
+					return ErrStatementsLost
+				}
+				if err != nil {
+					return fmt.Errorf("database: %w", err)
+				}
+			}
+		}
+		order := []*pgconn.PgConn{conns[0], conns[1]}
+		if round%2 == 1 {
+			order[0], order[1] = order[1], order[0]
+		}
+		for _, c := range order {
+			if err := c.Exec(ctx, "COMMIT").Close(); err != nil {
+				return fmt.Errorf("database: %w", err)
+			}
+		}
+	}
+	for i, c := range conns {
+		if err := c.Deallocate(ctx, probeStatement+strconv.Itoa(i)); err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+	}
+	return nil
+}
+
+// beginPID begins a transaction on c and returns its server process id.
+func beginPID(ctx context.Context, c *pgconn.PgConn) (int, error) {
+	res, err := c.Exec(ctx, "BEGIN; SELECT pg_backend_pid()").ReadAll()
 	if err != nil {
-		return fmt.Errorf("database: %w", err)
+		return 0, err
 	}
-	defer c1.Release()
-	c2, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("database: %w", err)
+	if len(res) != 2 || len(res[1].Rows) != 1 || len(res[1].Rows[0]) != 1 {
+		return 0, errors.New("pg_backend_pid: unexpected answer")
 	}
-	defer c2.Release()
-	p1, p2 := c1.Conn().PgConn(), c2.Conn().PgConn()
-	if _, err := p1.Prepare(ctx, probeStatement, "SELECT 1", nil); err != nil {
-		return fmt.Errorf("database: %w", err)
-	}
-	if err := p2.Exec(ctx, "BEGIN").Close(); err != nil {
-		return fmt.Errorf("database: %w", err)
-	}
-	defer p2.Exec(context.WithoutCancel(ctx), "ROLLBACK").Close()
-	// A pooler with one server connection makes this wait for the second
-	// connection's transaction: then it cannot lose statements either.
-	ectx, ecancel := context.WithTimeout(ctx, pingTimeout/2)
-	defer ecancel()
-	_, err = p1.ExecPrepared(ectx, probeStatement, nil, nil, nil).Close()
-	switch {
-	case statementLost(err):
-		return ErrStatementsLost
-	case ectx.Err() != nil && ctx.Err() == nil:
-		s.log.Warn("could not check that prepared statements survive between transactions (a pooler with one server connection?)")
-		return nil
-	case err != nil:
-		return fmt.Errorf("database: %w", err)
-	}
-	return p1.Deallocate(ctx, probeStatement)
+	return strconv.Atoi(string(res[1].Rows[0][0]))
 }
