@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -74,25 +76,37 @@ func TestRunnerReconnects(t *testing.T) {
 }
 
 // A server that answers, but only with trouble of its own (a database
-// failing over), is not probed in a tight loop: the runner says so and
-// backs off.
+// failing over), is not probed in a tight loop: the runner says so, counts
+// the server as reached (online, not "unreachable"), and backs off
+// briefly, so that once the server is well again the laptop is in sync
+// within seconds, not the minute of a refused round's back-off.
 func TestRunnerServerTrouble(t *testing.T) {
 	t.Parallel()
 	s := synctest.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	newCase(t, a, "R-2")
+	target, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	well := httputil.NewSingleHostReverseProxy(target)
 	var hits atomic.Int64
-	sick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var healed atomic.Bool
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if healed.Load() {
+			well.ServeHTTP(w, r)
+			return
+		}
 		hits.Add(1)
 		http.Error(w, "database failing over", http.StatusInternalServerError)
 	}))
-	t.Cleanup(sick.Close) // after the runner stops (cleanups run last first)
-	a.UseURL(sick.URL)
+	t.Cleanup(front.Close) // after the runner stops (cleanups run last first)
+	a.UseURL(front.URL)
 	r := client.NewRunner(a.Syncer, time.Time{}, nil)
 	run(t, r)
 	st := waitState(t, r, 30*time.Second, "no failed round", func(st client.State) bool { return st.Err != nil && !st.Syncing })
-	if !errors.Is(st.Err, client.ErrServerTrouble) || st.Probing {
-		t.Errorf("state against a failing server: %+v", st)
+	if !errors.Is(st.Err, client.ErrServerTrouble) || st.Probing || !st.Online {
+		t.Errorf("state against a failing server: %+v; want ErrServerTrouble, online, not probing", st)
 	}
 	if want := "the case server is having trouble (500 Internal Server Error): database failing over"; st.LastError != want {
 		t.Errorf("error %q, want %q", st.LastError, want)
@@ -101,6 +115,16 @@ func TestRunnerServerTrouble(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if more := hits.Load() - n; more != 0 {
 		t.Errorf("%d more requests within 2 s of a failed round; want a back-off", more)
+	}
+
+	healed.Store(true)
+	back := time.Now()
+	st = waitState(t, r, 12*time.Second, "not in sync within 12 s of the server's recovery", func(st client.State) bool {
+		return !st.LastSync.IsZero() && !st.Syncing
+	})
+	t.Logf("in sync %v after the server recovered", st.LastSync.Sub(back).Round(10*time.Millisecond))
+	if st.Err != nil || a.V.OutboxLen() != 0 {
+		t.Errorf("after recovery: %+v, %d changes waiting", st, a.V.OutboxLen())
 	}
 }
 
