@@ -335,6 +335,10 @@ func connLost(conn *pgx.Conn, err error) bool {
 			pe.Code == "57P03", // cannot_connect_now
 			pe.Code == "25006": // read_only_sql_transaction: a standby, or a demoted primary
 			return true
+		case pe.Code == "0A000" && strings.Contains(pe.Message, "during recovery"):
+			// BEGIN READ WRITE on a standby: "cannot set transaction
+			// read-write mode during recovery".
+			return true
 		}
 		return false
 	}
@@ -342,6 +346,10 @@ func connLost(conn *pgx.Conn, err error) bool {
 		return conn.IsClosed()
 	}
 	// No transaction began: the pool could not get a working connection.
+	// A plain deadline is also what a pool whose idle connections all
+	// failed their liveness check returns (and, rarely, one whose every
+	// connection stayed busy past the deadline: resetting it then costs
+	// only new connections, as busy ones are replaced when released).
 	return errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
 		errors.As(err, new(*pgconn.ConnectError)) || errors.As(err, new(net.Error))
 }
