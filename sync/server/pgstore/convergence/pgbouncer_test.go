@@ -16,25 +16,28 @@ import (
 
 // Behind pgbouncer in transaction pooling, fieldcased refuses pgx's
 // default query mode (whose cached prepared statements another server
-// connection does not have) with a message that says what to change.
+// connection does not have) with a message that says what to change;
+// whether pgbouncer hands out its most recently released server connection
+// (its default) or spreads the load over them (server_round_robin).
 func TestPgbouncerDefaultModeRefused(t *testing.T) {
-	bouncer := pgtest.Pgbouncer(t, pgtest.URL(t), 4)
-	{
-		bin, err := testbin.Path("fieldcased", false)
-		if err != nil {
-			t.Fatal(err)
-		}
+	bin, err := testbin.Path("fieldcased", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, setting := range []string{"server_round_robin = 0", "server_round_robin = 1"} {
+		bouncer := pgtest.Pgbouncer(t, pgtest.URL(t), 4, setting)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin, "serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--no-tls")
 		cmd.Env = append(os.Environ(), "FIELDCASED_DB="+bouncer)
 		out, err := cmd.CombinedOutput()
-		if err == nil {
-			t.Fatalf("fieldcased serve behind pgbouncer in the default mode started:\n%s", out)
+		if err == nil || ctx.Err() != nil {
+			t.Errorf("%s: fieldcased serve behind pgbouncer in the default mode did not refuse to start (%v):\n%s", setting, err, out)
+			continue
 		}
 		for _, want := range []string{"transaction pooling", "default_query_exec_mode=cache_describe"} {
 			if !strings.Contains(string(out), want) {
-				t.Errorf("fieldcased serve said:\n%s\nwant it to mention %q", out, want)
+				t.Errorf("%s: fieldcased serve said:\n%s\nwant it to mention %q", setting, out, want)
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -20,8 +21,9 @@ import (
 // directory (as the postgres user when run as root: pgbouncer refuses
 // root). It returns dbURL through the pgbouncer; it is stopped when t ends.
 // Every database of the server is reachable through it; each database and
-// user gets at most poolSize server connections.
-func Pgbouncer(t testing.TB, dbURL string, poolSize int) string {
+// user gets at most poolSize server connections. settings are more lines
+// for its [pgbouncer] section ("server_round_robin = 1").
+func Pgbouncer(t testing.TB, dbURL string, poolSize int, settings ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("pgbouncer")
 	if err != nil {
@@ -73,7 +75,8 @@ default_pool_size = %d
 max_client_conn = 500
 logfile = %s
 ignore_startup_parameters = extra_float_digits
-`, host, port, listen, filepath.Join(dir, "users.txt"), poolSize, filepath.Join(dir, "pgbouncer.log"))
+%s
+`, host, port, listen, filepath.Join(dir, "users.txt"), poolSize, filepath.Join(dir, "pgbouncer.log"), strings.Join(settings, "\n"))
 		cfgPath := filepath.Join(dir, "pgbouncer.ini")
 		if err := os.WriteFile(cfgPath, []byte(conf), 0o644); err != nil {
 			t.Fatal(err)
