@@ -38,9 +38,9 @@ func openPostgres(ctx context.Context, url string, opts pgstore.Options) (*pgsto
 func dbError(url string, err error) error {
 	var pe *pgconn.PgError
 	switch {
-	case errors.Is(err, pgstore.ErrBadURL) && err != pgstore.ErrBadURL:
-		// A parameter fieldcased reads itself: the message names it, not the URL.
-		return cli.WithHint(fmt.Errorf("--db: %w", err), "see docs/OPERATIONS.md (PostgreSQL) for the URL's parameters")
+	case errors.Is(err, pgstore.ErrBadParam):
+		// The message names the parameter, never the URL.
+		return cli.WithHint(fmt.Errorf("--db: %w", err), "see docs/OPERATIONS.md, \"Connections, timeouts and failover\"")
 	case errors.Is(err, pgstore.ErrBadURL):
 		return cli.WithHint(errors.New("--db is not a valid PostgreSQL URL"), "use postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full")
 	case errors.Is(err, pgstore.ErrStatementsLost):

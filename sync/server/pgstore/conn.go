@@ -38,7 +38,7 @@ func newDialer(params map[string]string, opts Options) (*net.Dialer, error) {
 		delete(params, name)
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return 0, fmt.Errorf("%w: %s must be a whole number of seconds", ErrBadURL, name)
+			return 0, fmt.Errorf("%w: %s must be a whole number of seconds", ErrBadParam, name)
 		}
 		return time.Duration(n) * time.Second, nil
 	}
@@ -59,7 +59,7 @@ func newDialer(params map[string]string, opts Options) (*net.Dialer, error) {
 		delete(params, paramKeepalivesCount)
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%w: %s must be a positive whole number", ErrBadURL, paramKeepalivesCount)
+			return nil, fmt.Errorf("%w: %s must be a positive whole number", ErrBadParam, paramKeepalivesCount)
 		}
 		ka.Count = n
 	}
@@ -82,7 +82,7 @@ func newDialer(params map[string]string, opts Options) (*net.Dialer, error) {
 		delete(params, paramTCPUserTimeoutURL)
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%w: %s must be a whole number of milliseconds", ErrBadURL, paramTCPUserTimeoutURL)
+			return nil, fmt.Errorf("%w: %s must be a whole number of milliseconds", ErrBadParam, paramTCPUserTimeoutURL)
 		}
 		userTimeout = time.Duration(n) * time.Millisecond
 		if n == 0 {

@@ -4,6 +4,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -91,5 +92,17 @@ func TestConnSettings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A bad value of a parameter the dialer reads is refused by name, without
+// quoting the URL (which may hold a password).
+func TestBadConnParams(t *testing.T) {
+	for _, q := range []string{"keepalives_idle=soon", "keepalives_interval=-1", "keepalives_count=0", "tcp_user_timeout=1.5"} {
+		_, err := Open(context.Background(), "postgres://fieldcased:s3cret@127.0.0.1:1/fieldcase?"+q, Options{})
+		name, _, _ := strings.Cut(q, "=")
+		if !errors.Is(err, ErrBadParam) || !strings.Contains(err.Error(), name) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: %v, want ErrBadParam naming %s and not the password", q, err, name)
+		}
 	}
 }

@@ -33,6 +33,9 @@ var (
 	ErrTooManyChanges = errors.New("too many change log entries in one transaction")
 	// ErrBadURL means a database URL did not parse.
 	ErrBadURL = errors.New("not a PostgreSQL URL")
+	// ErrBadParam means a connection parameter of the URL that fieldcased
+	// reads itself (keepalives*, tcp_user_timeout) has a bad value.
+	ErrBadParam = errors.New("bad parameter in the database URL")
 	// ErrTxTimeout means a transaction did not finish within
 	// Options.TxTimeout: the database host stopped answering, or the
 	// transaction waited too long for a lock.
