@@ -31,6 +31,7 @@ test_pkgs=(
 	"opus-tools|opusinfo checks the Ogg Opus files fieldcase exports"
 	"poppler-utils|pdfinfo and pdftotext check the court bundle's PDF (pages, index, page labels)"
 	"postgresql|a throwaway PostgreSQL for the server's PostgreSQL backend tests"
+	"pgbouncer|a private pgbouncer in transaction pooling in front of it, for the PostgreSQL store's query-mode test"
 	"man-db|man -l renders the generated man pages in their test"
 	"mandoc|mandoc -T lint checks the generated man pages"
 	"zsh|zsh -n parses the generated zsh completion"

@@ -54,6 +54,8 @@ func isSupervisor(v *store.Vault) bool {
 func serverError(err error) string {
 	var pe *protocol.Error
 	switch {
+	case errors.Is(err, client.ErrServerTrouble):
+		return "the server is having trouble; try again in a few minutes"
 	case errors.Is(err, client.ErrOffline):
 		return "this needs the server; try again when online"
 	case errors.Is(err, context.DeadlineExceeded):

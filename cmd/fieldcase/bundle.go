@@ -106,7 +106,7 @@ func (c *bundleCmd) logEvidence(a *app, v *store.Vault) (evidenceFunc, error) {
 		defer cancel()
 		le, err := s.Evidence(ctx, caseID, revs)
 		if errors.Is(err, client.ErrOffline) {
-			fprintf(a.stderr, "warning: the case server is out of reach (%v): the bundle is written without the log's proofs; make it again when online\n", err)
+			fprintf(a.stderr, "warning: %v: the bundle is written without the log's proofs; make it again when the server answers\n", err)
 			return nil, nil
 		}
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +57,7 @@ func TestScripts(t *testing.T) {
 			"capture":          captureCmd,
 			"fieldcased-start": startServerCmd,
 			"fieldcased-stop":  stopServerCmd,
+			"sick-server":      sickServerCmd,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
@@ -148,6 +151,20 @@ func startServerCmd(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("fieldcased did not start")
+}
+
+// sick-server starts a plain-HTTP server on 127.0.0.1 that answers every
+// request 500 (a case server whose database is failing over), sets $SICK
+// to its URL, and stops it when the script ends.
+func sickServerCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: sick-server")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "database failing over", http.StatusInternalServerError)
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv("SICK", srv.URL)
 }
 
 // fieldcased-stop kills the server fieldcased-start started.

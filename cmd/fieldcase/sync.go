@@ -124,6 +124,9 @@ func (c *enrollCmd) explain(ctx context.Context, err error) error {
 			"compare it with the fingerprint your agency's IT gave you; only if they are the same, run the command again with --fingerprint "+fp)
 	case errors.Is(err, client.ErrFingerprint):
 		return cli.WithHint(err, "this is not the server your agency's IT told you about, or the fingerprint was mistyped: check it with them before you enrol; "+unchanged)
+	case errors.Is(err, client.ErrServerTrouble):
+		// It answered: the address is right, the server is not well.
+		return cli.WithHint(err, unchanged+"; run the same command again in a few minutes, and tell IT if it goes on")
 	case errors.Is(err, client.ErrOffline):
 		detail := strings.TrimPrefix(err.Error(), client.ErrOffline.Error()+": ")
 		return cli.WithHint(fmt.Errorf("could not reach the case server at %s: %s", c.Server, detail),

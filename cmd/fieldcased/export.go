@@ -177,7 +177,8 @@ func exportWriteError(path string, err error) error {
 // one held by a running server is refused (export from a backup instead).
 func (a *app) exportSource(from string) (server.Store, func(), error) {
 	if from == "" && a.cli.DB != "" {
-		st, err := openPostgres(a.ctx, a.cli.DB, pgstore.Options{MaxConns: 2})
+		// An export reads everything in one transaction: no deadline.
+		st, err := openPostgres(a.ctx, a.cli.DB, pgstore.Options{MaxConns: 2, TxTimeout: -1})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -38,8 +38,14 @@ func openPostgres(ctx context.Context, url string, opts pgstore.Options) (*pgsto
 func dbError(url string, err error) error {
 	var pe *pgconn.PgError
 	switch {
+	case errors.Is(err, pgstore.ErrBadParam):
+		// The message names the parameter, never the URL.
+		return cli.WithHint(fmt.Errorf("--db: %w", err), "see docs/OPERATIONS.md, \"Connections, timeouts and failover\"")
 	case errors.Is(err, pgstore.ErrBadURL):
 		return cli.WithHint(errors.New("--db is not a valid PostgreSQL URL"), "use postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full")
+	case errors.Is(err, pgstore.ErrStatementsLost):
+		return cli.WithHint(fmt.Errorf("database %s: %w", describeDB(url), err),
+			"behind pgbouncer in transaction pooling, add default_query_exec_mode=cache_describe to --db's URL (docs/OPERATIONS.md, PostgreSQL)")
 	case errors.Is(err, pgstore.ErrSchemaNewer):
 		return cli.WithHint(err, "this database was upgraded by a newer fieldcased: run that version (or newer), never an older one")
 	case errors.As(err, &pe) && pe.Code == "3D000":

@@ -56,6 +56,7 @@ type ServeCmd struct {
 	DBMaxConns     int32         `name:"db-max-conns" default:"10" help:"PostgreSQL: most connections this instance opens (requests beyond wait for one)."`
 	DBMinConns     int32         `name:"db-min-conns" default:"0" help:"PostgreSQL: connections kept open while idle."`
 	DBConnLifetime time.Duration `name:"db-conn-lifetime" default:"1h" help:"PostgreSQL: recycle connections after this long."`
+	DBTxTimeout    time.Duration `name:"db-tx-timeout" default:"15s" help:"PostgreSQL: most time one transaction may take; a database host that stops answering fails requests after this (and the pool's connections are dropped) instead of hanging them."`
 }
 
 // Self-signed certificate files in the data directory.
@@ -94,7 +95,7 @@ func (c *ServeCmd) Run(a *app) error {
 				"give each instance its own --data directory (it holds the instance's TLS files and admin socket)")
 		}
 		pg, err := openPostgres(a.ctx, a.cli.DB, pgstore.Options{MaxConns: c.DBMaxConns, MinConns: c.DBMinConns,
-			MaxConnLifetime: c.DBConnLifetime, Logger: log.With("component", "pgstore")})
+			MaxConnLifetime: c.DBConnLifetime, TxTimeout: c.DBTxTimeout, Logger: log.With("component", "pgstore")})
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,10 @@
 // Retry-After), delays, or cuts the response body short. A latency mode adds
 // a fixed round trip to every request, for benchmarks.
 //
+// TCP is a plain TCP proxy that can freeze (forward nothing, answer
+// nothing) and thaw: a database host that stops answering, for the
+// PostgreSQL store's tests.
+//
 // Its choices are deterministic: request n (counted from 1 in arrival
 // order) draws from a generator seeded with (Seed, n), so one client sending
 // requests one at a time meets the same faults on every run.

@@ -28,16 +28,20 @@ type State struct {
 // server cannot be reached it asks it cheaply (one GET /healthz, no
 // retries) every ProbeInterval and starts a round the moment it answers,
 // so a laptop is back in sync seconds after the network returns. When the
-// server answers with trouble of its own (ErrServerTrouble) or refuses the
-// round, it waits longer each time, up to MaxBackoff, so a struggling server
-// is not hammered by every laptop at once. Working offline is never blocked
-// by it.
+// server answers with trouble of its own (ErrServerTrouble: a 5xx while its
+// database fails over, say), it tries again after TroubleBackoff, doubling
+// each time up to TroubleMaxBackoff: soon, since such trouble usually lasts
+// seconds, and jittered, so that a recovering server is not met by every
+// laptop at once. When the server refuses the round, it waits longer each
+// time, up to MaxBackoff. Working offline is never blocked by it.
 type Runner struct {
-	s             *Syncer
-	Interval      time.Duration // default 30 s
-	MaxBackoff    time.Duration // default 5 min
-	ProbeInterval time.Duration // default 3 s
-	ProbeTimeout  time.Duration // default 2 s
+	s                 *Syncer
+	Interval          time.Duration // default 30 s
+	MaxBackoff        time.Duration // default 5 min
+	TroubleBackoff    time.Duration // default 5 s
+	TroubleMaxBackoff time.Duration // default 30 s
+	ProbeInterval     time.Duration // default 3 s
+	ProbeTimeout      time.Duration // default 2 s
 	// Probe asks whether the server can be reached (default: the client's
 	// Ping).
 	Probe func(context.Context) error
@@ -56,7 +60,7 @@ type Runner struct {
 // change, from the runner's goroutine.
 func NewRunner(s *Syncer, lastSync time.Time, onChange func(State)) *Runner {
 	return &Runner{s: s, Interval: 30 * time.Second, MaxBackoff: 5 * time.Minute,
-		ProbeInterval: 3 * time.Second, ProbeTimeout: 2 * time.Second, Probe: s.c.Ping,
+		TroubleBackoff: 5 * time.Second, TroubleMaxBackoff: 30 * time.Second, ProbeInterval: 3 * time.Second, ProbeTimeout: 2 * time.Second, Probe: s.c.Ping,
 		kick: make(chan struct{}, 1), state: State{LastSync: lastSync}, onChange: onChange}
 }
 
@@ -88,7 +92,7 @@ func (r *Runner) update(f func(*State)) {
 
 // Run syncs until ctx ends or the device is revoked.
 func (r *Runner) Run(ctx context.Context) {
-	failures := 0
+	failures, troubles := 0, 0
 	for {
 		r.update(func(s *State) { s.Syncing, s.Progress = true, Progress{} })
 		sum, err := r.s.Sync(ctx, func(p Progress) { r.update(func(s *State) { s.Progress = p }) })
@@ -98,26 +102,33 @@ func (r *Runner) Run(ctx context.Context) {
 		}
 		wait := r.Interval
 		if err == nil {
-			failures = 0
+			failures, troubles = 0, 0
 			r.update(func(s *State) {
 				s.Syncing, s.Online, s.LastError, s.Err, s.LastSync, s.Last = false, true, "", nil, time.Now(), sum
 			})
 		} else {
 			revoked := errors.Is(err, ErrRevoked)
+			trouble := errors.Is(err, ErrServerTrouble)
 			r.update(func(s *State) {
-				s.Syncing, s.Online, s.LastError, s.Err, s.Revoked = false, !errors.Is(err, ErrOffline), err.Error(), err, revoked
+				// A server with trouble of its own was reached: online.
+				s.Syncing, s.Online, s.LastError, s.Err, s.Revoked = false, trouble || !errors.Is(err, ErrOffline), err.Error(), err, revoked
 			})
 			if revoked {
 				return // never again: the agency has withdrawn this device
 			}
-			failures++
-			if errors.Is(err, ErrOffline) && !errors.Is(err, ErrServerTrouble) {
+			switch {
+			case trouble:
+				troubles++
+				wait = min(r.TroubleBackoff<<min(troubles-1, 10), r.TroubleMaxBackoff)
+			case errors.Is(err, ErrOffline):
 				if !r.waitReachable(ctx) {
 					return
 				}
 				continue
+			default:
+				failures++
+				wait = min(r.Interval<<min(failures, 10), r.MaxBackoff)
 			}
-			wait = min(r.Interval<<min(failures, 10), r.MaxBackoff)
 			wait = wait/2 + time.Duration(rand.Int64N(int64(wait/2)+1))
 		}
 		t := time.NewTimer(wait)

@@ -147,8 +147,8 @@ func TestRunnerBacksOff(t *testing.T) {
 		time.Sleep(time.Second)
 		synctest.Wait()
 		st := r.State()
-		if !errors.Is(st.Err, client.ErrServerTrouble) || st.Probing || st.Syncing {
-			t.Fatalf("after a round against a failing server: %+v", st)
+		if !errors.Is(st.Err, client.ErrServerTrouble) || st.Probing || st.Syncing || !st.Online {
+			t.Fatalf("after a round against a failing server: %+v; want ErrServerTrouble, online, not probing", st)
 		}
 		if want := "the case server is having trouble (500 Internal Server Error): database failing over"; st.LastError != want {
 			t.Errorf("error %q, want %q", st.LastError, want)
@@ -156,22 +156,24 @@ func TestRunnerBacksOff(t *testing.T) {
 		if n, h := r.rounds.Load(), hits.Load(); n != 1 || h != 3 {
 			t.Errorf("one round: %d rounds, %d requests; want 1 and 3 (the first try and 2 retries)", n, h)
 		}
-		// The next round waits at least half of twice the interval.
-		time.Sleep(r.Interval - 2*time.Second)
+		// The next round waits at least half of TroubleBackoff.
+		time.Sleep(r.TroubleBackoff/2 - time.Second)
 		synctest.Wait()
 		if h := hits.Load(); h != 3 {
-			t.Errorf("%d requests within %v of a failed round; want a back-off", h-3, r.Interval-time.Second)
+			t.Errorf("%d requests within %v of a failed round; want a back-off", h-3, r.TroubleBackoff/2)
 		}
 		if p := r.probes.Load(); p != 0 {
 			t.Errorf("%d probes of a server that answers", p)
 		}
-		// Over half an hour, waits of 30–60 s, 60–120 s, 120–240 s, then
-		// 150–300 s leave 8 to 14 rounds (30 s apart it would be 60).
-		time.Sleep(30*time.Minute - r.Interval - time.Second)
+		// Trouble of the server's own is tried again soon, but not in a
+		// tight loop: over half an hour, waits of 2.5–5 s, 5–10 s,
+		// 10–20 s, then 15–30 s leave 61 to 122 rounds (5 s apart it would
+		// be 360).
+		time.Sleep(30*time.Minute - r.TroubleBackoff/2)
 		synctest.Wait()
 		n, h := r.rounds.Load(), hits.Load()
-		if n < 8 || n > 14 || h != 3*n {
-			t.Errorf("in half an hour: %d rounds and %d requests; want 8–14 rounds of 3 requests", n, h)
+		if n < 61 || n > 122 || h != 3*n {
+			t.Errorf("in half an hour: %d rounds and %d requests; want 61–122 rounds of 3 requests", n, h)
 		}
 	})
 }

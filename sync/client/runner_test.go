@@ -3,6 +3,10 @@ package client_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -105,6 +109,54 @@ func TestRunnerReconnects(t *testing.T) {
 	t.Logf("in sync %v after the server came back", st.LastSync.Sub(back).Round(10*time.Millisecond))
 	if n := a.V.OutboxLen(); n != 0 {
 		t.Errorf("%d changes still waiting after reconnecting", n)
+	}
+}
+
+// A server that answers, but only with trouble of its own (a database
+// failing over): the runner counts the server as reached (online, not
+// "unreachable"), and once the server is well again the laptop is in sync
+// within seconds, not the minute of a refused round's back-off. (The
+// back-off's schedule is TestRunnerBacksOff's, on a fake clock.)
+func TestRunnerServerTrouble(t *testing.T) {
+	t.Parallel()
+	s := syncharness.StartServer(t)
+	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
+	newCase(t, a, "R-2")
+	target, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	well := httputil.NewSingleHostReverseProxy(target)
+	var hits atomic.Int64
+	var healed atomic.Bool
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if healed.Load() {
+			well.ServeHTTP(w, r)
+			return
+		}
+		hits.Add(1)
+		http.Error(w, "database failing over", http.StatusInternalServerError)
+	}))
+	t.Cleanup(front.Close) // after the runner stops (cleanups run last first)
+	a.UseURL(front.URL)
+	r := newWatched(a.Syncer)
+	run(t, r.Runner)
+	st := r.waitFor(t, 30*time.Second, "no failed round", func(st client.State) bool { return st.Err != nil && !st.Syncing })
+	if !errors.Is(st.Err, client.ErrServerTrouble) || st.Probing || !st.Online {
+		t.Errorf("state against a failing server: %+v; want ErrServerTrouble, online, not probing", st)
+	}
+	if want := "the case server is having trouble (500 Internal Server Error): database failing over"; st.LastError != want {
+		t.Errorf("error %q, want %q", st.LastError, want)
+	}
+
+	healed.Store(true)
+	back := time.Now()
+	st = r.waitFor(t, 12*time.Second, "not in sync within 12 s of the server's recovery", func(st client.State) bool {
+		return !st.LastSync.IsZero() && !st.Syncing
+	})
+	t.Logf("in sync %v after the server recovered", st.LastSync.Sub(back).Round(10*time.Millisecond))
+	if st.Err != nil || a.V.OutboxLen() != 0 {
+		t.Errorf("after recovery: %+v, %d changes waiting", st, a.V.OutboxLen())
 	}
 }
 

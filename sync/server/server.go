@@ -368,11 +368,19 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// ReadyTimeout bounds /readyz's check of the store, well inside a load
+// balancer's health-check timeout (commonly 2 to 5 s): a database that
+// does not answer in time makes the instance not ready.
+const ReadyTimeout = 1500 * time.Millisecond
+
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.Warn("not ready", "err", err)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return errf(http.StatusServiceUnavailable, protocol.CodeUnavailable, "store not answering: no reply within %s", ReadyTimeout)
+		}
 		return errf(http.StatusServiceUnavailable, protocol.CodeUnavailable, "store not reachable")
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -132,4 +132,18 @@
 // transparency log, its key and its cosignatures travel as they are. Both give the copy a fresh epoch, so devices re-pull and
 // push back anything the copy lacks (410 Gone). NewEpoch does the same for a
 // database restored by PostgreSQL's own tools.
+//
+// # Connections
+//
+// A database host that fails, freezes or is demoted must cost requests
+// seconds (docs/OPERATIONS.md, "Connections, timeouts and failover"). Each
+// connection has TCP keepalive and TCP_USER_TIMEOUT (conn.go, read from
+// libpq's URL parameters too) and a connect timeout per host; each Update
+// and View has a deadline (Options.TxTimeout), which pgx enforces by
+// closing the connection, never by a cancel request (a cancelled commit
+// waiting for a synchronous standby would become visible unreplicated). A
+// transaction that failed because its connection is lost resets both
+// pools (dropStale): the other pooled connections lead to the same host.
+// Open refuses a pooler that loses prepared statements between
+// transactions while pgx caches them (checkStatements).
 package pgstore

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net"
 	"strings"
 	"time"
 
@@ -32,6 +33,32 @@ var (
 	ErrTooManyChanges = errors.New("too many change log entries in one transaction")
 	// ErrBadURL means a database URL did not parse.
 	ErrBadURL = errors.New("not a PostgreSQL URL")
+	// ErrBadParam means a connection parameter of the URL that fieldcased
+	// reads itself (keepalives*, tcp_user_timeout) has a bad value.
+	ErrBadParam = errors.New("bad parameter in the database URL")
+	// ErrTxTimeout means a transaction did not finish within
+	// Options.TxTimeout: the database host stopped answering, or the
+	// transaction waited too long for a lock.
+	ErrTxTimeout = errors.New("database transaction timed out")
+	// ErrStatementsLost means prepared statements do not survive from one
+	// transaction to the next: a pgbouncer in transaction pooling (or
+	// another pooler like it) between fieldcased and PostgreSQL, with
+	// pgx's default query mode. The URL's default_query_exec_mode must be
+	// cache_describe or simple_protocol there (docs/OPERATIONS.md).
+	ErrStatementsLost = errors.New("prepared statements are lost between transactions (a pgbouncer in transaction pooling?)")
+)
+
+// Defaults of Options.
+const (
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultTxTimeout      = 15 * time.Second
+	DefaultKeepAlive      = 5 * time.Second
+	DefaultTCPUserTimeout = 10 * time.Second
+	// pingTimeout bounds the liveness check the pool makes of a
+	// connection idle for more than a second before handing it out: a
+	// connection to a host that stopped answering is dropped after this,
+	// and another one tried.
+	pingTimeout = 2 * time.Second
 )
 
 // Options tune Open.
@@ -44,8 +71,24 @@ type Options struct {
 	MinConns int32
 	// MaxConnLifetime recycles connections (0: one hour).
 	MaxConnLifetime time.Duration
-	// ConnectTimeout bounds each connection attempt (0: 10 s).
+	// ConnectTimeout bounds each connection attempt, per host of a
+	// multi-host URL (0: the URL's connect_timeout, else 5 s).
 	ConnectTimeout time.Duration
+	// TxTimeout bounds each Update and View transaction, so a database
+	// host that stops answering costs a request seconds, not minutes
+	// (0: DefaultTxTimeout; negative: no bound, for one-off commands such
+	// as an export that reads everything in one transaction).
+	TxTimeout time.Duration
+	// KeepAlive is the idle time before TCP keepalive probes start, and
+	// the time between probes; after three unanswered probes the
+	// connection is dropped (0: the URL's keepalives_idle and
+	// keepalives_interval, else 5 s; negative: no keepalive).
+	KeepAlive time.Duration
+	// TCPUserTimeout drops a connection whose sent data stays
+	// unacknowledged this long (Linux's TCP_USER_TIMEOUT; 0: the URL's
+	// tcp_user_timeout in milliseconds, else 10 s; negative: the
+	// system's, which is many minutes).
+	TCPUserTimeout time.Duration
 	// Logger receives migrations and retries (nil: discard).
 	Logger *slog.Logger
 }
@@ -60,6 +103,8 @@ type Store struct {
 	logPool *pgxpool.Pool
 	// fence keeps transactions off a superseded primary (timeline.go).
 	fence *fence
+	// txTimeout bounds each transaction run (negative: no bound).
+	txTimeout time.Duration
 }
 
 var _ server.Store = (*Store)(nil)
@@ -88,9 +133,24 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.MaxConnLifetime > 0 {
 		cfg.MaxConnLifetime = opts.MaxConnLifetime
 	}
-	cfg.ConnConfig.ConnectTimeout = 10 * time.Second
-	if opts.ConnectTimeout > 0 {
+	// pgx has read connect_timeout from the URL (or PGCONNECT_TIMEOUT);
+	// an explicit option wins, and without either the default applies
+	// (also for connect_timeout=0, which would wait for ever).
+	switch {
+	case opts.ConnectTimeout > 0:
 		cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
+	case cfg.ConnConfig.ConnectTimeout <= 0:
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	dialer, err := newDialer(cfg.ConnConfig.RuntimeParams, opts)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ConnConfig.DialFunc = dialer.DialContext
+	cfg.PingTimeout = pingTimeout
+	txTimeout := opts.TxTimeout
+	if txTimeout == 0 {
+		txTimeout = DefaultTxTimeout
 	}
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "fieldcased"
@@ -112,9 +172,13 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connecting: %w", err)
 	}
-	s := &Store{pool: pool, log: log, logPool: logPool, fence: fence}
+	s := &Store{pool: pool, log: log, logPool: logPool, fence: fence, txTimeout: txTimeout}
 	fence.watch(cfg.ConnConfig.Config.Copy())
 	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.checkStatements(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -189,51 +253,43 @@ func (s *Store) View(ctx context.Context, fn func(server.Tx) error) error {
 // run runs fn in one transaction; serial first locks the meta table in
 // EXCLUSIVE mode (LOCK takes no snapshot, so the snapshot comes after it).
 // Readers, and writers that only read meta, are not blocked.
-func (s *Store) run(ctx context.Context, write, serial bool, fn func(server.Tx) error) (err error) {
+//
+// The transaction has s.txTimeout to finish. When it fails because its
+// connection was lost (the deadline passed, the host went away or was
+// demoted), every pooled connection is dropped (dropStale).
+func (s *Store) run(parent context.Context, write, serial bool, fn func(server.Tx) error) (err error) {
+	ctx := parent
+	if s.txTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(parent, s.txTimeout)
+		defer cancel()
+	}
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	if write {
 		opts.AccessMode = pgx.ReadWrite
 	}
-	pc, err := s.pool.Acquire(ctx)
+	b, err := s.begin(ctx, write, opts)
+	if err != nil && pgconn.SafeToRetry(err) && s.dropStale(parent, nil, err) {
+		// Nothing reached the server (a pooled connection to a host that
+		// went away): once more, on a new connection.
+		b, err = s.begin(ctx, write, opts)
+	}
 	if err != nil {
-		return fmt.Errorf("database: %w", err)
+		s.dropStale(parent, nil, err)
+		return fmt.Errorf("database: %w", timedOut(ctx, parent, err))
 	}
-	defer pc.Release()
-	// Fencing (timeline.go): before, at the end of, and after the
-	// transaction, its connection must not reach a superseded primary.
-	conn := pc.Conn()
-	fenced := func() error {
-		if !s.fence.superseded(conn) {
-			return nil
-		}
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		conn.Close(cctx) // the pool drops it on release
-		return ErrSuperseded
-	}
-	if err := fenced(); err != nil {
-		return err
-	}
-	// The first write on a timeline records it first, in a transaction
-	// of its own (timeline.go).
-	at, placed := s.fence.placeOf(conn)
-	if write && placed && at.timeline > 0 {
-		if r := s.fence.recorded.Load(); r == nil || *r != at {
-			if err := pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(ptx pgx.Tx) error {
-				return s.switchTimeline(ctx, ptx, at)
-			}); err != nil {
-				return err
-			}
-			s.fence.judged(at)
-		}
-	}
-	ptx, err := conn.BeginTx(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("database: %w", err)
-	}
+	defer b.pc.Release()
+	ptx, fenced := b.ptx, b.fenced
 	defer func() {
 		if err != nil {
-			_ = ptx.Rollback(context.WithoutCancel(ctx))
+			s.dropStale(parent, ptx.Conn(), err)
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pingTimeout)
+			_ = ptx.Rollback(rctx)
+			cancel()
+			err = timedOut(ctx, parent, err)
+			if statementLost(err) {
+				err = fmt.Errorf("%w: %w", ErrStatementsLost, err)
+			}
 		}
 	}()
 	if serial {
@@ -260,8 +316,125 @@ func (s *Store) run(ctx context.Context, write, serial bool, fn func(server.Tx) 
 	if err := fenced(); err != nil {
 		return err
 	}
-	t.handedOut(at)
+	t.handedOut(b.at)
 	return nil
+}
+
+// began is a transaction begun on a connection of the pool that is not
+// fenced off (timeline.go).
+type began struct {
+	pc  *pgxpool.Conn
+	ptx pgx.Tx
+	at  place
+	// fenced is ErrSuperseded once the connection reaches a superseded
+	// primary (it is then closed, and the pool drops it on release).
+	fenced func() error
+}
+
+// begin acquires a connection and begins a transaction on it: never on a
+// superseded primary; the first write on a timeline records the timeline
+// first, in a transaction of its own. On error nothing is held.
+func (s *Store) begin(ctx context.Context, write bool, opts pgx.TxOptions) (b began, err error) {
+	pc, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return b, err
+	}
+	defer func() {
+		if err != nil {
+			pc.Release()
+		}
+	}()
+	// Fencing (timeline.go): before, at the end of, and after the
+	// transaction, its connection must not reach a superseded primary.
+	conn := pc.Conn()
+	fenced := func() error {
+		if !s.fence.superseded(conn) {
+			return nil
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		conn.Close(cctx) // the pool drops it on release
+		return ErrSuperseded
+	}
+	if err := fenced(); err != nil {
+		return b, err
+	}
+	at, placed := s.fence.placeOf(conn)
+	if write && placed && at.timeline > 0 {
+		if r := s.fence.recorded.Load(); r == nil || *r != at {
+			if err := pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(ptx pgx.Tx) error {
+				return s.switchTimeline(ctx, ptx, at)
+			}); err != nil {
+				return b, err
+			}
+			s.fence.judged(at)
+		}
+	}
+	ptx, err := conn.BeginTx(ctx, opts)
+	if err != nil {
+		return b, err
+	}
+	return began{pc: pc, ptx: ptx, at: at, fenced: fenced}, nil
+}
+
+// timedOut names the transaction's own deadline in err when that is what
+// ended it (rather than the caller's context).
+func timedOut(ctx, parent context.Context, err error) error {
+	if parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrTxTimeout, err)
+	}
+	return err
+}
+
+// dropStale drops every pooled connection when err says the connection
+// a transaction used is lost or points at a server that can no longer take
+// writes (conn, if known, is that connection): after a database host froze,
+// failed over or was demoted, the pool's other connections to it are as
+// stale, and the next request should not have to find each one out. New
+// connections are made on demand (for a multi-host URL, to whichever host
+// now takes writes). An error of the caller's own (its context ending, a
+// conflict) leaves the pool alone. It reports whether it dropped them.
+func (s *Store) dropStale(parent context.Context, conn *pgx.Conn, err error) bool {
+	if parent.Err() != nil || !connLost(conn, err) {
+		return false
+	}
+	s.log.Warn("database connection lost: dropping pooled connections", "err", err)
+	s.pool.Reset()
+	s.logPool.Reset()
+	return true
+}
+
+// connLost reports whether err means the connection is unusable for this
+// store's work: closed (a network failure, a deadline that interrupted
+// it, a FATAL from the server), or told by the server that it is shutting
+// down, in recovery or read-only.
+func connLost(conn *pgx.Conn, err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), // connection_exception
+			pe.Code == "57P01", // admin_shutdown
+			pe.Code == "57P02", // crash_shutdown
+			pe.Code == "57P03", // cannot_connect_now
+			pe.Code == "25006": // read_only_sql_transaction: a standby, or a demoted primary
+			return true
+		case pe.Code == "0A000" && strings.Contains(pe.Message, "during recovery"):
+			// BEGIN READ WRITE on a standby: "cannot set transaction
+			// read-write mode during recovery".
+			return true
+		}
+		return false
+	}
+	if conn != nil {
+		return conn.IsClosed()
+	}
+	// No transaction began: the pool could not get a working connection.
+	// A plain deadline is also what a pool whose idle connections all
+	// failed their liveness check returns (and, rarely, one whose every
+	// connection stayed busy past the deadline: resetting it then costs
+	// only new connections, as busy ones are replaced when released).
+	return errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
+		errors.As(err, new(*pgconn.ConnectError)) || errors.As(err, new(net.Error))
 }
 
 // retryable reports whether err is a conflict with a concurrent
