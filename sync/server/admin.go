@@ -441,6 +441,16 @@ func subject(st trust.Statement, users, teams map[string]string) string {
 		return s
 	case trust.KindRecovery:
 		return fmt.Sprintf("recipient %s v%d", crypto.Fingerprint(st.Recipient), st.Version)
+	case trust.KindDueRules:
+		scope := "every team"
+		if st.Team != "" {
+			scope = "team " + nameOr(teams, st.Team)
+		}
+		var rs []string
+		for _, r := range st.Rules {
+			rs = append(rs, fmt.Sprintf("%s=%d", r.Key, r.Days))
+		}
+		return fmt.Sprintf("%s v%d: %s", scope, st.Version, strings.Join(rs, ","))
 	}
 	return ""
 }
