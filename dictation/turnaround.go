@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
 )
 
 // Turnaround is how long dictations wait for their transcripts, for one
@@ -31,6 +32,18 @@ type Turnaround struct {
 type TurnaroundReport struct {
 	Typists []Turnaround
 	Authors []Turnaround
+	Sealed  int // recordings this device cannot read (VaultTurnaround)
+}
+
+// Totals are the report's figures over every author: how many wait, how
+// many of them are overdue, and the longest wait.
+func (r TurnaroundReport) Totals() (waiting, overdue int, oldest time.Duration) {
+	for _, a := range r.Authors {
+		waiting += a.Waiting
+		overdue += a.Overdue
+		oldest = max(oldest, a.Oldest)
+	}
+	return waiting, overdue, oldest
 }
 
 // TurnaroundOf computes the report of recs at now.
@@ -97,4 +110,33 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	slices.Sort(s)
 	rank := (p*len(s) + 99) / 100 // ceil(p/100 × n)
 	return s[max(rank, 1)-1]
+}
+
+// VaultTurnaround is the turnaround of every recording v can read, at now:
+// what a supervisor's vault holds of the team's cases, so it needs no
+// server. Sealed recordings (no key here) are counted in Sealed, not
+// guessed at.
+func VaultTurnaround(v *store.Vault, now time.Time) (TurnaroundReport, error) {
+	cases, err := v.Cases()
+	if err != nil {
+		return TurnaroundReport{}, err
+	}
+	var recs []record.Recording
+	sealed := 0
+	for _, cv := range cases {
+		items, err := v.Recordings(cv.ID)
+		if err != nil {
+			return TurnaroundReport{}, err
+		}
+		for _, it := range items {
+			if it.Sealed {
+				sealed++
+				continue
+			}
+			recs = append(recs, it.Value)
+		}
+	}
+	rep := TurnaroundOf(recs, now)
+	rep.Sealed = sealed
+	return rep, nil
 }

@@ -52,8 +52,9 @@ type Options struct {
 	// DateOrder is how dates typed as numbers are read (14/12/2026 is
 	// DMY, the zero value).
 	DateOrder when.DateOrder
-	// DueRules give a dictation submitted here its due date by priority
-	// (nil: dictation.DefaultDueRules).
+	// DueRules are this laptop's turnaround setting (nil: none): a
+	// submission's due date follows them only when the agency has signed
+	// no due rules (dictation.DuePolicyOf).
 	DueRules dictation.DueRules
 	// Log receives diagnostics. The screen is not a log: point it at a file.
 	// Nil discards.

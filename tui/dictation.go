@@ -118,7 +118,7 @@ type dictHandle struct {
 	playDev  string
 	speed    float64 // playback tempo; 0 is as recorded
 	closed   bool
-	dueRules dictation.DueRules // for a submission's due date
+	dueRules dictation.DueRules // this laptop's turnaround setting (nil: none), the fallback for a submission's due date
 
 	// Read without mu by polls (the recorder and player are safe to read
 	// from any goroutine).
@@ -480,7 +480,9 @@ func (h *dictHandle) submit() error {
 	if h.r == nil || h.r.TL.Duration() == 0 {
 		return errNothingYet
 	}
-	if err := h.r.Submit(h.now(), "", h.dueRules); err != nil {
+	// The agency's signed due rules win; this laptop's setting is the
+	// fallback (dictation.DuePolicyOf).
+	if err := h.r.Submit(h.now(), "", dictation.DuePolicyOf(h.v, h.dueRules).Rules); err != nil {
 		return err
 	}
 	h.unsynced = true

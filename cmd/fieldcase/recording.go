@@ -192,23 +192,10 @@ func (c *recordingTurnaroundCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	cases, err := v.Cases()
+	rep, err := dictation.VaultTurnaround(v, time.Now())
 	if err != nil {
 		return err
 	}
-	var recs []record.Recording
-	for _, cv := range cases {
-		items, err := v.Recordings(cv.ID)
-		if err != nil {
-			return err
-		}
-		for _, it := range items {
-			if !it.Sealed {
-				recs = append(recs, it.Value)
-			}
-		}
-	}
-	rep := dictation.TurnaroundOf(recs, time.Now())
 	hours := func(d time.Duration) float64 { return math.Round(d.Hours()*10) / 10 }
 	if c.JSON {
 		type row struct {
@@ -414,7 +401,7 @@ func (c *recordingExportCmd) Run(a *app) error {
 
 type recordingSubmitCmd struct {
 	ID  string `arg:"" help:"Recording id, or a unique prefix of it (from 'fieldcase recording list')."`
-	Due string `help:"When the transcript is due (14/12/2026, +3d, fri …); default from its priority and the turnaround setting (urgent 1, high 2, normal 5 working days)."`
+	Due string `help:"When the transcript is due (14/12/2026, +3d, fri …); default from its priority and work type by the agency's signed due rules, else this laptop's turnaround setting, else urgent 1, high 2, normal 5 working days (see 'fieldcase team due-rules')."`
 }
 
 func (c *recordingSubmitCmd) Run(a *app) error {
@@ -437,10 +424,16 @@ func (c *recordingSubmitCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	if err := r.Submit(time.Now(), due, a.dueRules()); err != nil {
+	pol := dictation.DuePolicyOf(v, a.localDueRules())
+	if err := r.Submit(time.Now(), due, pol.Rules); err != nil {
 		return err
 	}
-	fprintf(a.stdout, "recording %s submitted for typing, due %s\n", r.ID, r.Meta.Due.Time().Format("Mon 2 Jan 2006"))
+	from := ""
+	if c.Due == "" {
+		from = " by " + map[string]string{dictation.DueFromAgency: fmt.Sprintf("the agency's due rules v%d", pol.Version),
+			dictation.DueFromLocal: "this laptop's turnaround setting", dictation.DueFromDefault: "the default due rules"}[pol.Source]
+	}
+	fprintf(a.stdout, "recording %s submitted for typing, due %s%s\n", r.ID, r.Meta.Due.Time().Format("Mon 2 Jan 2006"), from)
 	return nil
 }
 
