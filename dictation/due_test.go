@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 func TestDueFor(t *testing.T) {
@@ -89,11 +90,8 @@ func TestDueOfWorkType(t *testing.T) {
 	if got, want := rules.Sentence(), "urgent 1, high 2, normal 5 working days; court report at most 3"; got != want {
 		t.Errorf("Sentence() = %q, want %q", got, want)
 	}
-	st, err := rules.Statement("north", 2)
-	if err != nil || len(st.Rules) != 4 || st.Rules[0].Key != "court report" || st.Rules[3].Key != "urgent" {
-		t.Errorf("Statement: %+v, %v", st, err)
-	}
-	if _, err := (DueRules{"soon": 1}).Statement("", 1); err == nil {
-		t.Error("a statement of unknown rules")
+	list := trust.DueRuleList(rules)
+	if len(list) != 4 || list[0] != (trust.DueRule{Key: "court report", Days: 3}) || list[3].Key != "urgent" {
+		t.Errorf("DueRuleList: %+v", list)
 	}
 }

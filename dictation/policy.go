@@ -2,8 +2,6 @@ package dictation
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/fieldcase/fieldcase/store"
@@ -77,20 +75,4 @@ func (p DuePolicy) String() string {
 		return p.Rules.Sentence() + " (this laptop's turnaround setting: the agency has set no due rules)"
 	}
 	return p.Rules.Sentence() + " (the defaults: the agency has set no due rules)"
-}
-
-// Statement turns rules into the due-rules statement of version for team
-// ("" the whole agency), to be signed.
-func (r DueRules) Statement(team string, version uint64) (trust.Statement, error) {
-	if err := r.Validate(); err != nil {
-		return trust.Statement{}, err
-	}
-	if len(r) == 0 {
-		return trust.Statement{}, fmt.Errorf("due rules: give at least one priority's working days")
-	}
-	st := trust.Statement{Kind: trust.KindDueRules, Team: team, Version: version}
-	for _, k := range slices.Sorted(maps.Keys(r)) {
-		st.Rules = append(st.Rules, trust.DueRule{Key: k, Days: uint64(r[k])})
-	}
-	return st, nil
 }

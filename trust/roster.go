@@ -524,3 +524,14 @@ func (r *Roster) DueRulesFor(team string) (DueRules, bool) {
 	d, ok := r.DueRules[""]
 	return d, ok
 }
+
+// DueRuleList is a due-rules statement's Rules from days by priority or
+// work type: sorted, as the encoding wants them. Negative days are 0 (the
+// statement is refused unless the days are within MaxDueDays).
+func DueRuleList(days map[string]int) []DueRule {
+	out := make([]DueRule, 0, len(days))
+	for _, k := range slices.Sorted(maps.Keys(days)) {
+		out = append(out, DueRule{Key: k, Days: uint64(max(days[k], 0))})
+	}
+	return out
+}

@@ -68,6 +68,8 @@ type AgencyInfo struct {
 	Problems        int    `json:"problems"`
 	RosterVersion   uint64 `json:"roster_version"`
 	RecoveryVersion uint64 `json:"recovery_version,omitempty"` // of the recovery recipient the roster proves
+	// DueRules are the due rules in force, by team id ("" every team).
+	DueRules map[string]trust.DueRules `json:"due_rules,omitempty"`
 }
 
 func agencyInfo(tx Tx) (AgencyInfo, error) {
@@ -81,7 +83,7 @@ func agencyInfo(tx Tx) (AgencyInfo, error) {
 	}
 	return AgencyInfo{Key: trust.FormatAgencyKey(m.Agency), Fingerprint: trust.AgencyFingerprint(m.Agency),
 		Statements: len(ts.stored), Problems: len(ts.roster.Problems), RosterVersion: m.RosterVersion,
-		RecoveryVersion: ts.roster.RecoveryVersion}, nil
+		RecoveryVersion: ts.roster.RecoveryVersion, DueRules: ts.roster.DueRules}, nil
 }
 
 // Agency describes the agency key and the roster.
