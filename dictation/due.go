@@ -39,3 +39,12 @@ func (r *Recording) Submit(now time.Time, due record.Date, rules DueRules) error
 	}
 	return nil
 }
+
+// SubmitByPolicy submits the recording with its due date from the due
+// rules in force on its vault (DuePolicyOf: the agency's signed rules, else
+// local, this laptop's turnaround setting, else the defaults), unless due
+// is given. It returns the rules it went by.
+func (r *Recording) SubmitByPolicy(now time.Time, due record.Date, local DueRules) (DuePolicy, error) {
+	p := DuePolicyOf(r.v, local)
+	return p, r.Submit(now, due, p.Rules)
+}

@@ -482,7 +482,7 @@ func (h *dictHandle) submit() error {
 	}
 	// The agency's signed due rules win; this laptop's setting is the
 	// fallback (dictation.DuePolicyOf).
-	if err := h.r.Submit(h.now(), "", dictation.DuePolicyOf(h.v, h.dueRules).Rules); err != nil {
+	if _, err := h.r.SubmitByPolicy(h.now(), "", h.dueRules); err != nil {
 		return err
 	}
 	h.unsynced = true

@@ -424,8 +424,8 @@ func (c *recordingSubmitCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	pol := dictation.DuePolicyOf(v, a.localDueRules())
-	if err := r.Submit(time.Now(), due, pol.Rules); err != nil {
+	pol, err := r.SubmitByPolicy(time.Now(), due, a.localDueRules())
+	if err != nil {
 		return err
 	}
 	from := ""
