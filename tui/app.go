@@ -310,7 +310,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case backMsg, openCaseMsg, editCaseMsg, editNoteMsg, resumeDraftMsg, editConsentMsg,
 		openTasksMsg, openSearchMsg, openConflictMsg, openRecordingsMsg, openRecorderMsg, openSettingsMsg,
 		openTeamMsg, openPolicyMsg, openWorkerCasesMsg, openAssignMsg, openConsentsMsg, openAccessMsg,
-		openTypingQueueMsg, openTranscribeMsg, openAgendaMsg:
+		openTypingQueueMsg, openTranscribeMsg, openAgendaMsg, openTurnaroundMsg:
 		if !m.unlocked {
 			return m, nil
 		}
@@ -342,7 +342,7 @@ func (m *Model) navigate(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case openCaseMsg:
 		return m, m.push(newCaseDetail(m.env, msg.CaseID, msg.NoteID))
 	case openTeamMsg, openPolicyMsg, openWorkerCasesMsg, openAssignMsg, openConsentsMsg, openAccessMsg,
-		openTypingQueueMsg, openTranscribeMsg:
+		openTypingQueueMsg, openTranscribeMsg, openTurnaroundMsg:
 		return m, m.navigateRoles(msg)
 	case editCaseMsg:
 		c := newCaseEdit(m.env, msg)
