@@ -32,18 +32,16 @@ type Turnaround struct {
 type TurnaroundReport struct {
 	Typists []Turnaround
 	Authors []Turnaround
-	Sealed  int // recordings this device cannot read (VaultTurnaround)
+	// All is every transcript's wait (Done, Median, P90) and every waiting
+	// dictation (Waiting, Oldest, Overdue), whoever typed or wrote it.
+	All    Turnaround
+	Sealed int // recordings this device cannot read (VaultTurnaround)
 }
 
-// Totals are the report's figures over every author: how many wait, how
-// many of them are overdue, and the longest wait.
+// Totals are how many dictations wait, how many of them are overdue, and
+// the longest wait (All's).
 func (r TurnaroundReport) Totals() (waiting, overdue int, oldest time.Duration) {
-	for _, a := range r.Authors {
-		waiting += a.Waiting
-		overdue += a.Overdue
-		oldest = max(oldest, a.Oldest)
-	}
-	return waiting, overdue, oldest
+	return r.All.Waiting, r.All.Overdue, r.All.Oldest
 }
 
 // TurnaroundOf computes the report of recs at now.
@@ -84,8 +82,10 @@ func TurnaroundOf(recs []record.Recording, now time.Time) TurnaroundReport {
 			authorWaits[a.Name] = append(authorWaits[a.Name], done.Sub(sub))
 		}
 	}
-	var rep TurnaroundReport
+	rep := TurnaroundReport{All: Turnaround{Name: "all"}}
+	var all []time.Duration
 	for name, ws := range waits {
+		all = append(all, ws...)
 		t := Turnaround{Name: name}
 		t.Done, t.Median, t.P90 = len(ws), percentile(ws, 50), percentile(ws, 90)
 		rep.Typists = append(rep.Typists, t)
@@ -94,7 +94,11 @@ func TurnaroundOf(recs []record.Recording, now time.Time) TurnaroundReport {
 		ws := authorWaits[name]
 		a.Done, a.Median, a.P90 = len(ws), percentile(ws, 50), percentile(ws, 90)
 		rep.Authors = append(rep.Authors, *a)
+		rep.All.Waiting += a.Waiting
+		rep.All.Overdue += a.Overdue
+		rep.All.Oldest = max(rep.All.Oldest, a.Oldest)
 	}
+	rep.All.Done, rep.All.Median, rep.All.P90 = len(all), percentile(all, 50), percentile(all, 90)
 	byName := func(x, y Turnaround) int { return cmp.Compare(x.Name, y.Name) }
 	slices.SortFunc(rep.Typists, byName)
 	slices.SortFunc(rep.Authors, byName)

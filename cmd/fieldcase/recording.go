@@ -196,29 +196,8 @@ func (c *recordingTurnaroundCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	hours := func(d time.Duration) float64 { return math.Round(d.Hours()*10) / 10 }
 	if c.JSON {
-		type row struct {
-			Name    string  `json:"name"`
-			Done    int     `json:"done"`
-			Median  float64 `json:"median_hours"`
-			P90     float64 `json:"p90_hours"`
-			Waiting *int    `json:"waiting,omitempty"`
-			Oldest  float64 `json:"oldest_waiting_hours,omitempty"`
-			Overdue *int    `json:"overdue,omitempty"`
-		}
-		out := struct {
-			Typists []row `json:"typists"`
-			Authors []row `json:"authors"`
-		}{Typists: []row{}, Authors: []row{}}
-		for _, t := range rep.Typists {
-			out.Typists = append(out.Typists, row{Name: t.Name, Done: t.Done, Median: hours(t.Median), P90: hours(t.P90)})
-		}
-		for _, t := range rep.Authors {
-			out.Authors = append(out.Authors, row{Name: t.Name, Done: t.Done, Median: hours(t.Median), P90: hours(t.P90),
-				Waiting: &t.Waiting, Oldest: hours(t.Oldest), Overdue: &t.Overdue})
-		}
-		return writeJSON(a.stdout, out)
+		return writeJSON(a.stdout, turnaroundJSONOf(rep))
 	}
 	if len(rep.Typists)+len(rep.Authors) == 0 {
 		fprintf(a.stdout, "no dictation submitted for typing on this laptop yet\n")
@@ -494,4 +473,44 @@ func writeSidecar(v *store.Vault, r *dictation.Recording, out string) error {
 		_, err := w.Write(b.Bytes())
 		return err
 	})
+}
+
+// turnaroundRowJSON is one typist's or author's turnaround; waits are in
+// hours, to a tenth. Typists have no waiting, oldest or overdue.
+type turnaroundRowJSON struct {
+	Name    string  `json:"name"`
+	Done    int     `json:"done"`
+	Median  float64 `json:"median_hours"`
+	P90     float64 `json:"p90_hours"`
+	Waiting *int    `json:"waiting,omitempty"`
+	Oldest  float64 `json:"oldest_waiting_hours,omitempty"`
+	Overdue *int    `json:"overdue,omitempty"`
+}
+
+// turnaroundJSON is dictation.TurnaroundReport as 'recording turnaround
+// --json' and 'team --json' print it.
+type turnaroundJSON struct {
+	Typists []turnaroundRowJSON `json:"typists"`
+	Authors []turnaroundRowJSON `json:"authors"`
+	// All: every transcript's median and p90, every waiting dictation.
+	All        turnaroundRowJSON `json:"all"`
+	Unreadable int               `json:"recordings_not_readable,omitempty"`
+}
+
+func hours(d time.Duration) float64 { return math.Round(d.Hours()*10) / 10 }
+
+func turnaroundJSONOf(rep dictation.TurnaroundReport) turnaroundJSON {
+	out := turnaroundJSON{Typists: []turnaroundRowJSON{}, Authors: []turnaroundRowJSON{}, Unreadable: rep.Sealed}
+	for _, t := range rep.Typists {
+		out.Typists = append(out.Typists, turnaroundRowJSON{Name: t.Name, Done: t.Done, Median: hours(t.Median), P90: hours(t.P90)})
+	}
+	author := func(t dictation.Turnaround) turnaroundRowJSON {
+		return turnaroundRowJSON{Name: t.Name, Done: t.Done, Median: hours(t.Median), P90: hours(t.P90),
+			Waiting: &t.Waiting, Oldest: hours(t.Oldest), Overdue: &t.Overdue}
+	}
+	for _, t := range rep.Authors {
+		out.Authors = append(out.Authors, author(t))
+	}
+	out.All = author(rep.All)
+	return out
 }
