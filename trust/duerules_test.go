@@ -2,8 +2,10 @@ package trust_test
 
 import (
 	"bytes"
+	"encoding/hex"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fieldcase/fieldcase/trust"
 )
@@ -84,8 +86,16 @@ func TestRosterDueRules(t *testing.T) {
 	}
 }
 
-// Due rules have one encoding: keys known, in order, once; days bounded.
+// Due rules have one encoding, pinned here (devices and the server must
+// agree on it forever): keys known, in order, once; days bounded.
 func TestDueRulesEncoding(t *testing.T) {
+	pinned := trust.Statement{Kind: trust.KindDueRules, Issued: time.Unix(1_800_000_000, 0), Team: "north", Version: 3,
+		Rules: []trust.DueRule{{Key: "court report", Days: 3}, {Key: "normal", Days: 5}, {Key: "urgent", Days: 1}}}
+	// version 1, kind 7, issued+1, "north", version 3, 3 rules: "court report" 3, "normal" 5, "urgent" 1
+	const want = "010781a4a7da06056e6f72746803030c636f757274207265706f727403066e6f726d616c0506757267656e7401"
+	if got := hex.EncodeToString(pinned.Marshal()); got != want {
+		t.Errorf("encoding changed:\n got %s\nwant %s", got, want)
+	}
 	good := dueRules("north", 4, trust.DueRule{Key: "court report", Days: 3}, trust.DueRule{Key: "normal", Days: 5}, trust.DueRule{Key: "urgent", Days: 0})
 	st, err := trust.UnmarshalStatement(good.Marshal())
 	if err != nil || st.Team != "north" || st.Version != 4 || len(st.Rules) != 3 || st.Rules[2] != (trust.DueRule{Key: "urgent", Days: 0}) {
