@@ -2,66 +2,24 @@ package dictation
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/fieldcase/fieldcase/record"
 )
 
-// DueRules say how many working days (Monday to Friday) a typist has for a
-// dictation of each priority, counted from the day it is submitted: the
-// turnaround an agency promises its authors, as dictation systems set it
-// per priority. A priority not listed gets the normal priority's days.
-type DueRules map[string]int
+// The due-date rules live in record (the case server's administration
+// signs them without linking audio); these names keep dictation's callers.
+type DueRules = record.DueRules
 
 // DefaultDueRules: urgent by the next working day, high within two,
 // normal within five (a working week).
-var DefaultDueRules = DueRules{"urgent": 1, "high": 2, "normal": 5}
+var DefaultDueRules = record.DefaultDueRules
 
-// Validate checks every priority is known and its days are 0 to 60.
-func (r DueRules) Validate() error {
-	for p, d := range r {
-		known := false
-		for _, q := range record.Priorities {
-			known = known || p == q
-		}
-		if !known {
-			return fmt.Errorf("turnaround for an unknown priority %q (priorities are normal, high, urgent)", p)
-		}
-		if d < 0 || d > 60 {
-			return fmt.Errorf("turnaround for %s is %d working days; it must be 0 to 60", p, d)
-		}
-	}
-	return nil
-}
+// DueFormula is the rule in one sentence, for people.
+const DueFormula = record.DueFormula
 
-// DueFor is the date a dictation of priority submitted at t is due: t's
-// date plus the rule's working days, Saturdays and Sundays skipped (0 days
-// is the same day, or the Monday after a weekend submission).
-func (r DueRules) DueFor(priority string, t time.Time) record.Date {
-	if r == nil {
-		r = DefaultDueRules
-	}
-	days, ok := r[priority]
-	if !ok {
-		days, ok = r["normal"]
-		if !ok {
-			days = DefaultDueRules["normal"]
-		}
-	}
-	d := time.Date(t.Year(), t.Month(), t.Day(), 12, 0, 0, 0, t.Location())
-	for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
-		d = d.AddDate(0, 0, 1)
-	}
-	for days > 0 {
-		d = d.AddDate(0, 0, 1)
-		if d.Weekday() != time.Saturday && d.Weekday() != time.Sunday {
-			days--
-		}
-	}
-	return record.DateOf(d)
-}
+// ParseDueRules reads rules written "urgent=1,high=2,normal=5,court report=3".
+func ParseDueRules(s string) (DueRules, error) { return record.ParseDueRules(s) }
 
 // Submit sends the recording for typing: its status becomes submitted,
 // with the time it was submitted and its due date (due, or when due is ""
@@ -71,7 +29,7 @@ func (r *Recording) Submit(now time.Time, due record.Date, rules DueRules) error
 		return fmt.Errorf("recording %s is %s: only a draft can be submitted for typing", r.ID, r.Meta.Status)
 	}
 	if due == "" {
-		due = rules.DueFor(r.Meta.Priority, now)
+		due = rules.DueOf(r.Meta.Priority, r.Meta.WorkType, now)
 	}
 	prev := r.Meta
 	r.Meta.Status, r.Meta.Submitted, r.Meta.Due = "submitted", now.UTC().Format(time.RFC3339), due
@@ -82,36 +40,11 @@ func (r *Recording) Submit(now time.Time, due record.Date, rules DueRules) error
 	return nil
 }
 
-// ParseDueRules reads rules written "urgent=1,high=2,normal=5" (any of
-// the priorities, in any order; the others keep their defaults).
-func ParseDueRules(s string) (DueRules, error) {
-	r := DueRules{}
-	for p, d := range DefaultDueRules {
-		r[p] = d
-	}
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		p, d, ok := strings.Cut(part, "=")
-		n, err := strconv.Atoi(strings.TrimSpace(d))
-		if !ok || err != nil {
-			return nil, fmt.Errorf("turnaround %q: write priority=working days, e.g. urgent=1,high=2,normal=5", part)
-		}
-		r[strings.TrimSpace(p)] = n
-	}
-	return r, r.Validate()
-}
-
-// String writes the rules as ParseDueRules reads them, most pressing first.
-func (r DueRules) String() string {
-	var parts []string
-	for i := len(record.Priorities) - 1; i >= 0; i-- {
-		p := record.Priorities[i]
-		if d, ok := r[p]; ok {
-			parts = append(parts, p+"="+strconv.Itoa(d))
-		}
-	}
-	return strings.Join(parts, ",")
+// SubmitByPolicy submits the recording with its due date from the due
+// rules in force on its vault (DuePolicyOf: the agency's signed rules, else
+// local, this laptop's turnaround setting, else the defaults), unless due
+// is given. It returns the rules it went by.
+func (r *Recording) SubmitByPolicy(now time.Time, due record.Date, local DueRules) (DuePolicy, error) {
+	p := DuePolicyOf(r.v, local)
+	return p, r.Submit(now, due, p.Rules)
 }

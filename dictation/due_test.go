@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 func TestDueFor(t *testing.T) {
@@ -59,5 +60,38 @@ func TestParseDueRules(t *testing.T) {
 		if _, err := ParseDueRules(bad); err == nil {
 			t.Errorf("ParseDueRules(%q) accepted", bad)
 		}
+	}
+}
+
+// A work type's days cap its priority's; the shorter wins.
+func TestDueOfWorkType(t *testing.T) {
+	mon := time.Date(2026, 12, 7, 16, 30, 0, 0, time.UTC) // a Monday
+	rules, err := ParseDueRules("urgent=1,normal=5,court report=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		priority, workType string
+		want               record.Date
+	}{
+		{"normal", "court report", "2026-12-10"}, // capped at 3
+		{"urgent", "court report", "2026-12-08"}, // 1 is shorter
+		{"normal", "letter", "2026-12-14"},       // no cap
+		{"normal", "", "2026-12-14"},
+		{"court report", "letter", "2026-12-14"}, // a work type is no priority: as normal
+	} {
+		if got := rules.DueOf(tt.priority, tt.workType, mon); got != tt.want {
+			t.Errorf("DueOf(%s, %s) = %s, want %s", tt.priority, tt.workType, got, tt.want)
+		}
+	}
+	if got, want := rules.String(), "urgent=1,high=2,normal=5,court report=3"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	if got, want := rules.Sentence(), "urgent 1, high 2, normal 5 working days; court report at most 3"; got != want {
+		t.Errorf("Sentence() = %q, want %q", got, want)
+	}
+	list := trust.DueRuleList(rules)
+	if len(list) != 4 || list[0] != (trust.DueRule{Key: "court report", Days: 3}) || list[3].Key != "urgent" {
+		t.Errorf("DueRuleList: %+v", list)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
 )
 
 // Turnaround is how long dictations wait for their transcripts, for one
@@ -31,6 +32,16 @@ type Turnaround struct {
 type TurnaroundReport struct {
 	Typists []Turnaround
 	Authors []Turnaround
+	// All is every transcript's wait (Done, Median, P90) and every waiting
+	// dictation (Waiting, Oldest, Overdue), whoever typed or wrote it.
+	All    Turnaround
+	Sealed int // recordings this device cannot read (VaultTurnaround)
+}
+
+// Totals are how many dictations wait, how many of them are overdue, and
+// the longest wait (All's).
+func (r TurnaroundReport) Totals() (waiting, overdue int, oldest time.Duration) {
+	return r.All.Waiting, r.All.Overdue, r.All.Oldest
 }
 
 // TurnaroundOf computes the report of recs at now.
@@ -71,8 +82,10 @@ func TurnaroundOf(recs []record.Recording, now time.Time) TurnaroundReport {
 			authorWaits[a.Name] = append(authorWaits[a.Name], done.Sub(sub))
 		}
 	}
-	var rep TurnaroundReport
+	rep := TurnaroundReport{All: Turnaround{Name: "all"}}
+	var all []time.Duration
 	for name, ws := range waits {
+		all = append(all, ws...)
 		t := Turnaround{Name: name}
 		t.Done, t.Median, t.P90 = len(ws), percentile(ws, 50), percentile(ws, 90)
 		rep.Typists = append(rep.Typists, t)
@@ -81,7 +94,11 @@ func TurnaroundOf(recs []record.Recording, now time.Time) TurnaroundReport {
 		ws := authorWaits[name]
 		a.Done, a.Median, a.P90 = len(ws), percentile(ws, 50), percentile(ws, 90)
 		rep.Authors = append(rep.Authors, *a)
+		rep.All.Waiting += a.Waiting
+		rep.All.Overdue += a.Overdue
+		rep.All.Oldest = max(rep.All.Oldest, a.Oldest)
 	}
+	rep.All.Done, rep.All.Median, rep.All.P90 = len(all), percentile(all, 50), percentile(all, 90)
 	byName := func(x, y Turnaround) int { return cmp.Compare(x.Name, y.Name) }
 	slices.SortFunc(rep.Typists, byName)
 	slices.SortFunc(rep.Authors, byName)
@@ -97,4 +114,33 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	slices.Sort(s)
 	rank := (p*len(s) + 99) / 100 // ceil(p/100 × n)
 	return s[max(rank, 1)-1]
+}
+
+// VaultTurnaround is the turnaround of every recording v can read, at now:
+// what a supervisor's vault holds of the team's cases, so it needs no
+// server. Sealed recordings (no key here) are counted in Sealed, not
+// guessed at.
+func VaultTurnaround(v *store.Vault, now time.Time) (TurnaroundReport, error) {
+	cases, err := v.Cases()
+	if err != nil {
+		return TurnaroundReport{}, err
+	}
+	var recs []record.Recording
+	sealed := 0
+	for _, cv := range cases {
+		items, err := v.Recordings(cv.ID)
+		if err != nil {
+			return TurnaroundReport{}, err
+		}
+		for _, it := range items {
+			if it.Sealed {
+				sealed++
+				continue
+			}
+			recs = append(recs, it.Value)
+		}
+	}
+	rep := TurnaroundOf(recs, now)
+	rep.Sealed = sealed
+	return rep, nil
 }

@@ -37,6 +37,10 @@ func TestTurnaroundOf(t *testing.T) {
 			{Name: "M. Doherty", Done: 3, Median: 4 * time.Hour, P90: 10 * time.Hour},
 		},
 	}
+	// Every transcript: 1, 2, 4, 10, 30 h; waiting: 72 h (overdue), 5 h.
+	if all := (Turnaround{Name: "all", Done: 5, Median: 4 * time.Hour, P90: 30 * time.Hour, Waiting: 2, Oldest: 72 * time.Hour, Overdue: 1}); rep.All != all {
+		t.Errorf("all: %+v, want %+v", rep.All, all)
+	}
 	if len(rep.Typists) != len(want.Typists) || len(rep.Authors) != len(want.Authors) {
 		t.Fatalf("report %+v, want %+v", rep, want)
 	}

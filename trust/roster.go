@@ -69,7 +69,10 @@ type Roster struct {
 	Grants          map[string]Grant  // grants whose signer is trusted (used or not)
 	Recovery        string            // "" when none is proven
 	RecoveryVersion uint64
-	Problems        []Problem
+	// DueRules are the due-date rules in force, by team ("" agency-wide):
+	// the highest version whose signer may set them.
+	DueRules map[string]DueRules
+	Problems []Problem
 	// Accepted lists the IDs of the statements that count.
 	Accepted map[string]bool
 }
@@ -87,7 +90,7 @@ type parsed struct {
 // standing, is left out and listed in Problems: conflicts fail closed.
 func Evaluate(agency ed25519.PublicKey, statements []Signed) *Roster {
 	r := &Roster{Agency: agency, Teams: map[string]Team{}, Users: map[string]User{},
-		Devices: map[string]Device{}, Grants: map[string]Grant{}, Accepted: map[string]bool{}}
+		Devices: map[string]Device{}, Grants: map[string]Grant{}, DueRules: map[string]DueRules{}, Accepted: map[string]bool{}}
 	var all []parsed
 	seen := map[string]bool{}
 	for _, s := range statements {
@@ -108,8 +111,12 @@ func Evaluate(agency ed25519.PublicKey, statements []Signed) *Roster {
 		return cmp.Or(cmp.Compare(a.st.Kind, b.st.Kind), strings.Compare(a.id, b.id))
 	})
 
-	var agencySigned, others []parsed
+	var agencySigned, others, dueRules []parsed
 	for _, p := range all {
+		if p.st.Kind == KindDueRules {
+			dueRules = append(dueRules, p) // judged once the devices are known
+			continue
+		}
 		if p.Signer == SignerAgency {
 			if !p.Verify(agency) {
 				r.problem(p.id, p.st.Kind, "signature is not the agency's")
@@ -122,6 +129,7 @@ func Evaluate(agency ed25519.PublicKey, statements []Signed) *Roster {
 	}
 	r.teamsUsersRecovery(agencySigned)
 	r.devices(agencySigned, others)
+	r.dueRules(dueRules)
 	slices.SortFunc(r.Problems, func(a, b Problem) int { return strings.Compare(a.Statement, b.Statement) })
 	return r
 }
@@ -422,5 +430,108 @@ func (r *Roster) UsersOf(team, role string) []User {
 		}
 	}
 	slices.SortFunc(out, func(a, b User) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// DueRules are an agency's due-date rules for one team ("" every team),
+// as a verified statement set them.
+type DueRules struct {
+	Team    string
+	Version uint64
+	Rules   []DueRule
+	Signer  string    // SignerAgency or the supervisor's device
+	Issued  time.Time // as its signer stated it
+}
+
+// dueRules applies due-rules statements: each must be signed by the agency,
+// or, for a team's own rules, by an unrevoked device of a supervisor of that
+// team. Per team the highest version wins; two different statements of that
+// version cancel each other (fail closed: the team has no rules of its own).
+func (r *Roster) dueRules(ps []parsed) {
+	type versioned struct {
+		p        parsed
+		conflict bool
+	}
+	best := map[string]*versioned{}
+	for _, p := range ps {
+		if why := r.dueRulesSigner(p); why != "" {
+			r.problem(p.id, KindDueRules, "%s", why)
+			continue
+		}
+		cur := best[p.st.Team]
+		switch {
+		case cur == nil || p.st.Version > cur.p.st.Version:
+			best[p.st.Team] = &versioned{p: p}
+		case p.st.Version == cur.p.st.Version && !bytes.Equal(p.Body, cur.p.Body):
+			cur.conflict = true
+		}
+	}
+	for team, v := range best {
+		if v.conflict {
+			r.problem(v.p.id, KindDueRules, "two different due rules of version %d for %s: neither is trusted", v.p.st.Version, dueScope(team))
+			continue
+		}
+		st := v.p.st
+		r.DueRules[team] = DueRules{Team: team, Version: st.Version, Rules: slices.Clone(st.Rules), Signer: v.p.Signer, Issued: st.Issued}
+		r.Accepted[v.p.id] = true
+	}
+}
+
+// dueRulesSigner says why p's signer may not set its due rules ("" if it
+// may).
+func (r *Roster) dueRulesSigner(p parsed) string {
+	if p.Signer == SignerAgency {
+		if !p.Verify(r.Agency) {
+			return "signature is not the agency's"
+		}
+		return ""
+	}
+	if !strings.HasPrefix(p.Signer, signerDevice) {
+		return "due rules cannot be signed by " + p.Signer
+	}
+	d, ok := r.Devices[strings.TrimPrefix(p.Signer, signerDevice)]
+	switch {
+	case !ok || !p.Verify(d.SigningKey):
+		return "due rules not signed by a device on the roster"
+	case d.Revoked:
+		return "due rules signed by a revoked device"
+	}
+	u := r.Users[d.User]
+	if u.Role != RoleSupervisor || u.Team == "" || u.Team != p.st.Team {
+		return "due rules for " + dueScope(p.st.Team) + " signed by " + u.Name + ", who is not a supervisor of that team"
+	}
+	return ""
+}
+
+func dueScope(team string) string {
+	if team == "" {
+		return "the whole agency"
+	}
+	return "team " + team
+}
+
+// DueRulesFor are the due rules in force for a team: its own, else the
+// agency-wide ones; ok is false when the agency has set none.
+func (r *Roster) DueRulesFor(team string) (DueRules, bool) {
+	if r == nil {
+		return DueRules{}, false
+	}
+	if team != "" {
+		if d, ok := r.DueRules[team]; ok {
+			return d, true
+		}
+	}
+	d, ok := r.DueRules[""]
+	return d, ok
+}
+
+// DueRuleList is a due-rules statement's Rules from days by priority or
+// work type: sorted, as the encoding wants them. Negative days are 0 (the
+// statement is refused unless the days are within MaxDueDays).
+func DueRuleList(days map[string]int) []DueRule {
+	out := make([]DueRule, 0, len(days))
+	for _, k := range slices.Sorted(maps.Keys(days)) {
+		out = append(out, DueRule{Key: k, Days: uint64(max(days[k], 0))})
+	}
 	return out
 }

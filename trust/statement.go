@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,12 @@ const (
 	// KindRecovery names the agency recovery recipient (agency). A higher
 	// Version replaces a lower one.
 	KindRecovery Kind = 6
+	// KindDueRules is the agency's due-date rules for dictation: how many
+	// working days a typist has, by priority and by work type (DueRule).
+	// Team "" is agency-wide, signed by the agency; a team's own rules are
+	// signed by the agency or by a supervisor's device of that team. A
+	// higher Version replaces a lower one, per team.
+	KindDueRules Kind = 7
 )
 
 func (k Kind) String() string {
@@ -54,6 +61,8 @@ func (k Kind) String() string {
 		return "revocation"
 	case KindRecovery:
 		return "recovery recipient"
+	case KindDueRules:
+		return "due rules"
 	}
 	return fmt.Sprintf("kind %d", byte(k))
 }
@@ -71,11 +80,11 @@ const (
 type Statement struct {
 	Kind      Kind
 	Issued    time.Time // seconds
-	Team      string    // team: its id; user: the user's team
+	Team      string    // team: its id; user: the user's team; due rules: the team they are for ("" all)
 	Name      string    // team, user or device name, for people
 	User      string    // user, grant: the user's id
 	Role      string    // user
-	Version   uint64    // user, recovery
+	Version   uint64    // user, recovery, due rules
 	Grant     string    // grant: its id (GrantIDOf Key); device: the grant it enrols under
 	Key       []byte    // grant: the code's public key; device: the device's signing key
 	Expires   time.Time // grant
@@ -89,7 +98,25 @@ type Statement struct {
 	// whatever sequence number it claims. 0: signed without a log (the
 	// sequence number rule alone holds).
 	LogSize int64
+	// Rules (due rules) are the working days per priority or work type,
+	// sorted by Key, each key once.
+	Rules []DueRule
 }
+
+// DueRule is one line of an agency's due-date rules: a dictation of this
+// priority, or of this work type, is due within Days working days of its
+// submission (record.Priorities, record.WorkTypes).
+type DueRule struct {
+	Key  string
+	Days uint64
+}
+
+// Limits of due rules: every priority and work type once at most, and no
+// more than twelve working weeks.
+const (
+	maxDueRules = 16
+	MaxDueDays  = 60
+)
 
 // Limits of a statement's fields.
 const (
@@ -135,6 +162,14 @@ func (s Statement) Marshal() []byte {
 	case KindRecovery:
 		b = wire.AppendString(b, s.Recipient)
 		b = wire.AppendUvarint(b, s.Version)
+	case KindDueRules:
+		b = wire.AppendString(b, s.Team)
+		b = wire.AppendUvarint(b, s.Version)
+		b = wire.AppendUvarint(b, uint64(len(s.Rules)))
+		for _, r := range s.Rules {
+			b = wire.AppendString(b, r.Key)
+			b = wire.AppendUvarint(b, r.Days)
+		}
 	}
 	return b
 }
@@ -183,6 +218,17 @@ func UnmarshalStatement(b []byte) (Statement, error) {
 	case KindRecovery:
 		s.Recipient = d.String(maxRecipient)
 		s.Version = d.Uvarint()
+	case KindDueRules:
+		s.Team = d.String(record.MaxIDLen)
+		s.Version = d.Uvarint()
+		n := d.Uvarint()
+		if n > maxDueRules {
+			d.Fail()
+			break
+		}
+		for range n {
+			s.Rules = append(s.Rules, DueRule{Key: d.String(64), Days: d.Uvarint()})
+		}
 	default:
 		return s, fmt.Errorf("%w: unknown statement kind %d", ErrMalformed, byte(s.Kind))
 	}
@@ -228,10 +274,40 @@ func (s Statement) check() error {
 		if !strings.HasPrefix(s.Recipient, "age1pq1") {
 			return fmt.Errorf("%w: recovery recipient is not a post-quantum age recipient", ErrMalformed)
 		}
+	case KindDueRules:
+		if s.Team != "" {
+			ids["team"] = s.Team
+		}
+		if s.Version == 0 {
+			return fmt.Errorf("%w: due rules of version 0", ErrMalformed)
+		}
+		if err := checkDueRules(s.Rules); err != nil {
+			return err
+		}
 	}
 	for what, id := range ids {
 		if err := record.ValidID(id); err != nil {
 			return fmt.Errorf("%w: %s statement: %s id: %v", ErrMalformed, s.Kind, what, err)
+		}
+	}
+	return nil
+}
+
+// checkDueRules checks due rules: known priorities and work types, each
+// once and in order (one encoding per statement), within MaxDueDays.
+func checkDueRules(rules []DueRule) error {
+	if len(rules) == 0 {
+		return fmt.Errorf("%w: due rules without a rule", ErrMalformed)
+	}
+	for i, r := range rules {
+		if !slices.Contains(record.Priorities, r.Key) && !slices.Contains(record.WorkTypes, r.Key) {
+			return fmt.Errorf("%w: due rule for %q, which is neither a priority nor a work type", ErrMalformed, r.Key)
+		}
+		if i > 0 && rules[i-1].Key >= r.Key {
+			return fmt.Errorf("%w: due rules not in order, or one given twice", ErrMalformed)
+		}
+		if r.Days > MaxDueDays {
+			return fmt.Errorf("%w: due rule for %s of %d working days (at most %d)", ErrMalformed, r.Key, r.Days, MaxDueDays)
 		}
 	}
 	return nil

@@ -55,8 +55,9 @@ type Options struct {
 	// DateOrder is how dates typed as numbers are read (14/12/2026 is
 	// DMY, the zero value).
 	DateOrder when.DateOrder
-	// DueRules give a dictation submitted here its due date by priority
-	// (nil: dictation.DefaultDueRules).
+	// DueRules are this laptop's turnaround setting (nil: none): a
+	// submission's due date follows them only when the agency has signed
+	// no due rules (dictation.DuePolicyOf).
 	DueRules dictation.DueRules
 	// Log receives diagnostics. The screen is not a log: point it at a file.
 	// Nil discards.
@@ -312,7 +313,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case backMsg, openCaseMsg, editCaseMsg, editNoteMsg, resumeDraftMsg, editConsentMsg,
 		openTasksMsg, openSearchMsg, openConflictMsg, openRecordingsMsg, openRecorderMsg, openSettingsMsg,
 		openTeamMsg, openPolicyMsg, openWorkerCasesMsg, openAssignMsg, openConsentsMsg, openAccessMsg,
-		openTypingQueueMsg, openTranscribeMsg, openAgendaMsg:
+		openTypingQueueMsg, openTranscribeMsg, openAgendaMsg, openTurnaroundMsg:
 		if !m.unlocked {
 			return m, nil
 		}
@@ -344,7 +345,7 @@ func (m *Model) navigate(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case openCaseMsg:
 		return m, m.push(newCaseDetail(m.env, msg.CaseID, msg.NoteID))
 	case openTeamMsg, openPolicyMsg, openWorkerCasesMsg, openAssignMsg, openConsentsMsg, openAccessMsg,
-		openTypingQueueMsg, openTranscribeMsg:
+		openTypingQueueMsg, openTranscribeMsg, openTurnaroundMsg:
 		return m, m.navigateRoles(msg)
 	case editCaseMsg:
 		c := newCaseEdit(m.env, msg)

@@ -244,6 +244,8 @@ type (
 	openTeamMsg struct{}
 	// openPolicyMsg opens the weighting policy (supervisors).
 	openPolicyMsg struct{}
+	// openTurnaroundMsg opens the dictation turnaround (supervisors).
+	openTurnaroundMsg struct{}
 	// openWorkerCasesMsg opens the cases a worker holds, per the team view.
 	openWorkerCasesMsg struct{ UserID, Name string }
 	// openAssignMsg opens the assignment of a case (supervisors).

@@ -118,7 +118,7 @@ type dictHandle struct {
 	playDev  string
 	speed    float64 // playback tempo; 0 is as recorded
 	closed   bool
-	dueRules dictation.DueRules // for a submission's due date
+	dueRules dictation.DueRules // this laptop's turnaround setting (nil: none), the fallback for a submission's due date
 
 	// Read without mu by polls (the recorder and player are safe to read
 	// from any goroutine).
@@ -472,19 +472,34 @@ func (h *dictHandle) setMeta(f func(*record.Recording)) error {
 	return nil
 }
 
-// submit marks the recording submitted for typing.
-func (h *dictHandle) submit() error {
+// submit marks the recording submitted for typing, and says when it is
+// due and by which rules.
+func (h *dictHandle) submit() (record.Date, dictation.DuePolicy, error) {
 	if h.rec != nil {
-		return errRecording
+		return "", dictation.DuePolicy{}, errRecording
 	}
 	if h.r == nil || h.r.TL.Duration() == 0 {
-		return errNothingYet
+		return "", dictation.DuePolicy{}, errNothingYet
 	}
-	if err := h.r.Submit(h.now(), "", h.dueRules); err != nil {
-		return err
+	// The agency's signed due rules win; this laptop's setting is the
+	// fallback (dictation.DuePolicyOf).
+	pol, err := h.r.SubmitByPolicy(h.now(), "", h.dueRules)
+	if err != nil {
+		return "", pol, err
 	}
 	h.unsynced = true
-	return nil
+	return h.r.Meta.Due, pol, nil
+}
+
+// dueSource names where due rules come from, in a few words.
+func dueSource(p dictation.DuePolicy) string {
+	switch p.Source {
+	case dictation.DueFromAgency:
+		return fmt.Sprintf("the agency's due rules v%d", p.Version)
+	case dictation.DueFromLocal:
+		return "this laptop's turnaround setting"
+	}
+	return "the default due rules"
 }
 
 // stop stops and saves the take under way and stops playback; with

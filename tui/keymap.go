@@ -55,6 +55,7 @@ type keyMap struct {
 	PrevSection key.Binding // agenda: the previous section
 	Refresh     key.Binding // team view: fetch it again from the server
 	Policy      key.Binding // team view: the weighting policy
+	Turnaround  key.Binding // team view: dictation turnaround by typist and author
 	EditPolicy  key.Binding
 	Reassign    key.Binding // case detail, a worker's cases: give the case to another worker
 	Access      key.Binding // case detail: the case's access history
@@ -165,6 +166,7 @@ func newKeyMap() *keyMap {
 		PrevSection: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous section")),
 		Refresh:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh from the server")),
 		Policy:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "weighting policy")),
+		Turnaround:  key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "dictation turnaround")),
 		EditPolicy:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit the policy")),
 		Reassign:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "assign to… (supervisors)")),
 		Access:      key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "access history")),

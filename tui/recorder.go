@@ -693,7 +693,10 @@ func (r *recorder) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
 	case confirmOverwrite:
 		return r.start(dictation.Overwrite)
 	case confirmSubmit:
-		return r.run(opSubmit, func(h *dictHandle) (string, error) { return "Submitted for typing.", h.submit() })
+		return r.run(opSubmit, func(h *dictHandle) (string, error) {
+			due, pol, err := h.submit()
+			return "Submitted for typing. Due " + due.Time().Format("Mon 2 Jan") + " by " + dueSource(pol) + ".", err
+		})
 	case confirmDeleteMarker:
 		i := r.sel
 		return r.run(opRemoveMarker, func(h *dictHandle) (string, error) { return "Marker deleted.", h.removeMarker(i) })

@@ -388,7 +388,8 @@ func TestRecorderMarkersAndSubmit(t *testing.T) {
 	p.key(runeKey('S'))
 	p.waitText("Submit this recording for typing?")
 	p.key(runeKey('y'))
-	p.waitText("Submitted for typing.", "submitted · high · court report")
+	// High priority on Monday 2 Nov: two working days, by the defaults here.
+	p.waitText("Submitted for typing. Due Wed 4 Nov by the default due rules.", "submitted · high · court report")
 	// The keys that change a recording are gone from the key line.
 	if s := p.screen(); strings.Contains(s, "r record") || strings.Contains(s, "S submit") || strings.Contains(s, "m marker") {
 		t.Errorf("a submitted recording's key line offers changes:\n%s", s)

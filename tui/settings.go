@@ -7,6 +7,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/fieldcase/fieldcase/audio"
+	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/store"
 )
 
 // settings chooses the microphone the recorder records from (the default
@@ -19,7 +21,17 @@ type settings struct {
 	loaded bool
 	err    string
 	cursor int // 0 is the system default, i the input devs[i-1]
-	w, h   int
+	// due is the due rules in force and where they come from (the
+	// agency's signed rules win over this laptop's turnaround setting).
+	due  dictation.DuePolicy
+	w, h int
+}
+
+// duePolicyMsg carries the due rules in force (sent by duePolicyCmd).
+type duePolicyMsg struct{ pol dictation.DuePolicy }
+
+func duePolicyCmd(v *store.Vault, local dictation.DueRules) tea.Cmd {
+	return func() tea.Msg { return duePolicyMsg{pol: dictation.DuePolicyOf(v, local)} }
 }
 
 // devicesMsg carries the audio devices (sent by listDevicesCmd).
@@ -41,7 +53,9 @@ func listDevicesCmd() tea.Msg {
 
 func newSettings(e *env) *settings { return &settings{env: e} }
 
-func (s *settings) Init() tea.Cmd { return listDevicesCmd }
+func (s *settings) Init() tea.Cmd {
+	return tea.Batch(listDevicesCmd, s.env.io(duePolicyCmd(s.env.vault, s.env.dueRules)))
+}
 
 func (s *settings) Title() string { return "Settings" }
 
@@ -71,6 +85,9 @@ func (s *settings) choices() []string {
 func (s *settings) Update(msg tea.Msg) (component, tea.Cmd) {
 	k := s.env.keys
 	switch msg := msg.(type) {
+	case duePolicyMsg:
+		s.due = msg.pol
+		return s, nil
 	case devicesMsg:
 		s.loaded, s.devs, s.err = true, msg.devs, ""
 		if msg.err != nil {
@@ -164,6 +181,12 @@ func (s *settings) View() string {
 		lines = append(lines, fitLine(l, w))
 	}
 	lines = append(lines, "", fitLine(st.Muted.Render("● is the one in use. Playback uses the same device when it has a speaker, else the system's default."), w))
+	if s.due.Source != "" {
+		lines = append(lines, "", st.Section.Render("Due dates for dictation")+st.Muted.Render("  the agency's signed rules win; this laptop's turnaround setting only when it has none"))
+		for _, l := range wrap(s.due.String(), max(10, w-2)) {
+			lines = append(lines, fitLine("  "+l, w))
+		}
+	}
 	return strings.Join(lines, "\n")
 }
 

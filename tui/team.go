@@ -215,14 +215,14 @@ func (t *teamScreen) SetSize(w, h int) {
 
 func (t *teamScreen) ShortHelp() []key.Binding {
 	k := t.env.keys
-	return []key.Binding{withHelp(k.Open, "worker's cases"), k.Refresh, k.Policy, k.Back}
+	return []key.Binding{withHelp(k.Open, "worker's cases"), k.Refresh, k.Policy, k.Turnaround, k.Back}
 }
 
 func (t *teamScreen) FullHelp() [][]key.Binding {
 	k := t.env.keys
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{withHelp(k.Open, "the worker's cases"), k.Refresh, k.Policy, k.Back},
+		{withHelp(k.Open, "the worker's cases"), k.Refresh, k.Policy, k.Turnaround, k.Back},
 	}
 }
 
@@ -233,7 +233,7 @@ func (t *teamScreen) HelpNote() string {
 		"Load: their weighted caseload against their capacity (p shows how a case is weighed); ! after it: over capacity. " +
 		"Over (Overdue): cases whose next visit or task is past its date — not capacity. " +
 		"Court: cases with a hearing within 14 days. ≠ (Conflicts): records written apart on two devices, to resolve. " +
-		"Dict (Dictations): recordings waiting for typing. " +
+		"Dict (Dictations): recordings waiting for typing; t shows how long dictations wait, by typist and author. " +
 		"Last sync: the newest of the worker's devices; ! means over two days ago, or never. " +
 		"Wide windows add the load in per cent, the devices and cases not yet readable here; narrow ones leave out Dict, ≠, Court and the bar."
 }
@@ -304,6 +304,8 @@ func (t *teamScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		switch {
 		case key.Matches(msg, k.Back):
 			return t, back("", false)
+		case key.Matches(msg, k.Turnaround): // from the vault: needs no server
+			return t, cmdOf(openTurnaroundMsg{})
 		case t.ts == nil:
 			return t, nil
 		case key.Matches(msg, k.Up):
@@ -679,6 +681,11 @@ func (m *Model) navigateRoles(msg tea.Msg) tea.Cmd {
 			return refuse("The weighting policy is for supervisors.")
 		}
 		return m.push(newPolicyScreen(e, m.opts.Team))
+	case openTurnaroundMsg:
+		if !isSupervisor(e.vault) {
+			return refuse("Dictation turnaround is for supervisors.")
+		}
+		return m.push(newTurnaroundScreen(e))
 	case openWorkerCasesMsg:
 		return m.push(newWorkerCaseList(e, msg.UserID, msg.Name))
 	case openAssignMsg:

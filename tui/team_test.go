@@ -206,14 +206,20 @@ func supervisorSetup(t *testing.T) (*store.Vault, *fakeTeam, Options) {
 
 var keyBackspace = tea.KeyPressMsg{Code: tea.KeyBackspace}
 
-// TestTeamGolden renders the team view, a worker's cases and the policy of
-// a supervisor at 80×24 and 160×48, and compares
+// TestTeamGolden renders the team view, a worker's cases, the policy and
+// the dictation turnaround (turnaroundFixture) of a supervisor at 80×24 and
+// 160×48, and compares
 // them, ANSI stripped, with testdata/TestTeamGolden/<size>/<screen>.golden
 // (-update rewrites). The team view must fit every width it is given.
 func TestTeamGolden(t *testing.T) {
 	for _, sz := range []struct{ w, h int }{{80, 24}, {160, 48}} {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
-			_, _, opts := supervisorSetup(t)
+			v, _, opts := supervisorSetup(t)
+			if err := v.Unlock(testPass); err != nil {
+				t.Fatal(err)
+			}
+			turnaroundFixture(t, v)
+			v.Lock()
 			p := start(t, opts, sz.w, sz.h)
 			check := goldenCheck(t, sz.w, sz.h)
 			p.unlock()
@@ -234,6 +240,14 @@ func TestTeamGolden(t *testing.T) {
 
 			p.key(runeKey('p'))
 			check("policy", p.waitText("Weighting policy", "version 3", "S. Patel=160"))
+			p.key(keyEsc)
+			p.waitText("updated 09:30")
+
+			p.key(runeKey('t'))
+			check("turnaround", p.waitText("Dictation turnaround", "3 waiting · 1 overdue", "S. Patel"))
+			p.key(runeKey('?'))
+			check("turnaround-help", p.waitText("Keys: Turnaround", "nearest rank"))
+			p.key(keyEsc)
 			p.key(keyEsc)
 			p.waitText("updated 09:30")
 			p.key(keyEsc)
@@ -262,7 +276,12 @@ func TestTeamGolden(t *testing.T) {
 func TestConsentGolden(t *testing.T) {
 	for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}} {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
-			_, _, opts := supervisorSetup(t)
+			v, _, opts := supervisorSetup(t)
+			if err := v.Unlock(testPass); err != nil {
+				t.Fatal(err)
+			}
+			turnaroundFixture(t, v)
+			v.Lock()
 			p := start(t, opts, sz.w, sz.h)
 			check := goldenCheck(t, sz.w, sz.h)
 			p.unlock()

@@ -184,7 +184,7 @@ var settings = []setting{
 			return err
 		},
 		get: func(c *config) (string, bool) { return deref(c.DateOrder) }, unset: func(c *config) { c.DateOrder = nil }},
-	{key: "turnaround", text: true, help: "working days a typist has for a dictation, per priority, from its submission (weekends skipped): default urgent=1,high=2,normal=5",
+	{key: "turnaround", text: true, help: "working days a typist has for a dictation, per priority (and work type: court report=3 caps it), from its submission (weekends skipped): default urgent=1,high=2,normal=5. Only a fallback: the agency's signed due rules, when it has set any, win (fieldcase team due-rules)",
 		set: func(c *config, v string) error {
 			r, err := dictation.ParseDueRules(v)
 			s := r.String()
@@ -348,14 +348,15 @@ func (a *app) checkSettings(kctx *kong.Context) error {
 
 // dateOrder is the agency's order of all-number dates: the settings
 // file's date_order, else the locale's.
-// dueRules are the turnaround settings, or the defaults.
-func (a *app) dueRules() dictation.DueRules {
+// localDueRules are the turnaround setting, or nil when it is unset. The
+// agency's signed due rules win over it (dictation.DuePolicyOf).
+func (a *app) localDueRules() dictation.DueRules {
 	if a.config != nil && a.config.Turnaround != nil {
 		if r, err := dictation.ParseDueRules(*a.config.Turnaround); err == nil {
 			return r
 		}
 	}
-	return dictation.DefaultDueRules
+	return nil
 }
 
 func (a *app) dateOrder() when.DateOrder {

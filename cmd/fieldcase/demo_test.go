@@ -52,11 +52,11 @@ func TestDemoTeam(t *testing.T) {
 			t.Errorf("team lacks %q:\n%s", want, out)
 		}
 	}
-	var rows []map[string]any
-	fcJSON(t, env, &rows, "team", "--json")
+	var team struct{ Workers []map[string]any }
+	fcJSON(t, env, &team, "team", "--json")
 	workers := map[string]bool{}
 	dictations := 0.0
-	for _, r := range rows {
+	for _, r := range team.Workers {
 		workers[r["worker"].(string)] = true
 		dictations += r["dictations_waiting"].(float64)
 	}

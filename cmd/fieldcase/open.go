@@ -62,7 +62,7 @@ func (c *openCmd) Run(a *app) error {
 		defer redirectC(a, logPath)()
 	}
 	opts := tui.Options{Vault: v, HighContrast: c.HighContrast, Log: logger, IdleLock: time.Duration(c.IdleLock) * time.Minute,
-		AudioDevice: c.AudioDevice, DateOrder: a.dateOrder(), DueRules: a.dueRules(),
+		AudioDevice: c.AudioDevice, DateOrder: a.dateOrder(), DueRules: a.localDueRules(),
 		// The microphone chosen in the settings screen is kept for next time.
 		SaveAudioDevice: func(name string) error { return a.saveSetting("audio_device", name) },
 		OnLock:          a.stopAgent}

@@ -194,46 +194,12 @@ func (c *recordingTurnaroundCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	cases, err := v.Cases()
+	rep, err := dictation.VaultTurnaround(v, time.Now())
 	if err != nil {
 		return err
 	}
-	var recs []record.Recording
-	for _, cv := range cases {
-		items, err := v.Recordings(cv.ID)
-		if err != nil {
-			return err
-		}
-		for _, it := range items {
-			if !it.Sealed {
-				recs = append(recs, it.Value)
-			}
-		}
-	}
-	rep := dictation.TurnaroundOf(recs, time.Now())
-	hours := func(d time.Duration) float64 { return math.Round(d.Hours()*10) / 10 }
 	if c.JSON {
-		type row struct {
-			Name    string  `json:"name"`
-			Done    int     `json:"done"`
-			Median  float64 `json:"median_hours"`
-			P90     float64 `json:"p90_hours"`
-			Waiting *int    `json:"waiting,omitempty"`
-			Oldest  float64 `json:"oldest_waiting_hours,omitempty"`
-			Overdue *int    `json:"overdue,omitempty"`
-		}
-		out := struct {
-			Typists []row `json:"typists"`
-			Authors []row `json:"authors"`
-		}{Typists: []row{}, Authors: []row{}}
-		for _, t := range rep.Typists {
-			out.Typists = append(out.Typists, row{Name: t.Name, Done: t.Done, Median: hours(t.Median), P90: hours(t.P90)})
-		}
-		for _, t := range rep.Authors {
-			out.Authors = append(out.Authors, row{Name: t.Name, Done: t.Done, Median: hours(t.Median), P90: hours(t.P90),
-				Waiting: &t.Waiting, Oldest: hours(t.Oldest), Overdue: &t.Overdue})
-		}
-		return writeJSON(a.stdout, out)
+		return writeJSON(a.stdout, turnaroundJSONOf(rep))
 	}
 	if len(rep.Typists)+len(rep.Authors) == 0 {
 		fprintf(a.stdout, "no dictation submitted for typing on this laptop yet\n")
@@ -402,7 +368,7 @@ func (c *recordingExportCmd) Run(a *app) error {
 
 type recordingSubmitCmd struct {
 	ID  string `arg:"" help:"Recording id, or a unique prefix of it (from 'fieldcase recording list')."`
-	Due string `help:"When the transcript is due (14/12/2026, +3d, fri …); default from its priority and the turnaround setting (urgent 1, high 2, normal 5 working days)."`
+	Due string `help:"When the transcript is due (14/12/2026, +3d, fri …); default from its priority and work type by the agency's signed due rules, else this laptop's turnaround setting, else urgent 1, high 2, normal 5 working days (see 'fieldcase team due-rules')."`
 }
 
 func (c *recordingSubmitCmd) Run(a *app) error {
@@ -425,10 +391,16 @@ func (c *recordingSubmitCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	if err := r.Submit(time.Now(), due, a.dueRules()); err != nil {
+	pol, err := r.SubmitByPolicy(time.Now(), due, a.localDueRules())
+	if err != nil {
 		return err
 	}
-	fprintf(a.stdout, "recording %s submitted for typing, due %s\n", r.ID, r.Meta.Due.Time().Format("Mon 2 Jan 2006"))
+	from := ""
+	if c.Due == "" {
+		from = " by " + map[string]string{dictation.DueFromAgency: fmt.Sprintf("the agency's due rules v%d", pol.Version),
+			dictation.DueFromLocal: "this laptop's turnaround setting", dictation.DueFromDefault: "the default due rules"}[pol.Source]
+	}
+	fprintf(a.stdout, "recording %s submitted for typing, due %s%s\n", r.ID, r.Meta.Due.Time().Format("Mon 2 Jan 2006"), from)
 	return nil
 }
 
@@ -489,4 +461,44 @@ func writeSidecar(v *store.Vault, r *dictation.Recording, out string) error {
 		_, err := w.Write(b.Bytes())
 		return err
 	})
+}
+
+// turnaroundRowJSON is one typist's or author's turnaround; waits are in
+// hours, to a tenth. Typists have no waiting, oldest or overdue.
+type turnaroundRowJSON struct {
+	Name    string  `json:"name"`
+	Done    int     `json:"done"`
+	Median  float64 `json:"median_hours"`
+	P90     float64 `json:"p90_hours"`
+	Waiting *int    `json:"waiting,omitempty"`
+	Oldest  float64 `json:"oldest_waiting_hours,omitempty"`
+	Overdue *int    `json:"overdue,omitempty"`
+}
+
+// turnaroundJSON is dictation.TurnaroundReport as 'recording turnaround
+// --json' and 'team --json' print it.
+type turnaroundJSON struct {
+	Typists []turnaroundRowJSON `json:"typists"`
+	Authors []turnaroundRowJSON `json:"authors"`
+	// All: every transcript's median and p90, every waiting dictation.
+	All        turnaroundRowJSON `json:"all"`
+	Unreadable int               `json:"recordings_not_readable,omitempty"`
+}
+
+func hours(d time.Duration) float64 { return math.Round(d.Hours()*10) / 10 }
+
+func turnaroundJSONOf(rep dictation.TurnaroundReport) turnaroundJSON {
+	out := turnaroundJSON{Typists: []turnaroundRowJSON{}, Authors: []turnaroundRowJSON{}, Unreadable: rep.Sealed}
+	for _, t := range rep.Typists {
+		out.Typists = append(out.Typists, turnaroundRowJSON{Name: t.Name, Done: t.Done, Median: hours(t.Median), P90: hours(t.P90)})
+	}
+	author := func(t dictation.Turnaround) turnaroundRowJSON {
+		return turnaroundRowJSON{Name: t.Name, Done: t.Done, Median: hours(t.Median), P90: hours(t.P90),
+			Waiting: &t.Waiting, Oldest: hours(t.Oldest), Overdue: &t.Overdue}
+	}
+	for _, t := range rep.Authors {
+		out.Authors = append(out.Authors, author(t))
+	}
+	out.All = author(rep.All)
+	return out
 }

@@ -15,16 +15,89 @@ import (
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 type teamCmd struct {
 	Show   teamShowCmd   `cmd:"" default:"withargs" help:"Each worker's caseload (supervisors)."`
 	Policy teamPolicyCmd `cmd:"" help:"Show or change the caseload-weighting policy."`
+	Due    teamDueCmd    `cmd:"" name:"due-rules" help:"Show the due-date rules for dictation, or set the team's (supervisors)."`
+}
+
+type teamDueCmd struct {
+	Show teamDueShowCmd `cmd:"" default:"1" help:"The due rules in force on this laptop, where they come from, and the formula."`
+	Set  teamDueSetCmd  `cmd:"" help:"Sign due rules for your team, one version above those in force, and send them (supervisors)."`
+}
+
+type teamDueShowCmd struct{}
+
+func (c *teamDueShowCmd) Run(a *app) error {
+	v, err := a.unlock("fieldcase team due-rules")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	fprintf(a.stdout, "%s\n%s\n", dictation.DuePolicyOf(v, a.localDueRules()), dictation.DueFormula)
+	return nil
+}
+
+type teamDueSetCmd struct {
+	Rules string `arg:"" help:"Working days per priority, and caps per work type: urgent=1,high=2,normal=5,court report=3."`
+}
+
+// Help says who may and what wins.
+func (teamDueSetCmd) Help() string {
+	return dictation.DueFormula + " Your laptop signs the rules for your team; every device checks that signature, " +
+		"so the server can neither forge nor roll them back. A team's rules beat the agency-wide ones " +
+		"(fieldcased due-rules set), and both beat a laptop's turnaround setting."
+}
+
+func (c *teamDueSetCmd) Run(a *app) error {
+	rules, err := dictation.ParseDueRules(c.Rules)
+	if err != nil {
+		return cli.WithHint(err, "write priority=working days, e.g. urgent=1,high=2,normal=5,court report=3")
+	}
+	v, err := a.unlock("fieldcase team due-rules set")
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	s, err := newSyncer(v)
+	if err != nil {
+		return err
+	}
+	got, err := s.SetDueRules(a.ctx, v, trust.DueRuleList(rules))
+	if errors.Is(err, trust.ErrNotAllowed) {
+		return cli.WithHint(err, "a team's due rules are set by its supervisors; the agency's with 'fieldcased due-rules set'")
+	} else if err != nil {
+		return syncError(err, v.OutboxLen())
+	}
+	fprintf(a.stdout, "due rules for your team are now version %d: %s\n", got.Version, rules.Sentence())
+	return nil
 }
 
 type teamShowCmd struct {
-	JSON    bool `name:"json" help:"Print JSON."`
+	JSON    bool `name:"json" help:"Print JSON (its fields are listed below)."`
 	Offline bool `help:"Use the team view kept from the last time online."`
+}
+
+// Help documents the output.
+func (teamShowCmd) Help() string {
+	return `One row per worker: open cases, weighted load against capacity, overdue visits, hearings within 14 days, ` +
+		`conflicts, dictations waiting, last sync; then the dictation turnaround and the due rules in force.
+
+--json prints an object:
+  workers: one per worker: worker, role, open_cases, weighted, capacity, load (1 = at capacity), overdue_visits,
+    court_within_14_days, conflicts, dictations_waiting, cases_not_yet_readable, devices (id, name, last_sync, revoked).
+  turnaround: how long dictations wait for their transcripts, from the recordings this laptop holds (no server needed):
+    typists and authors, each by name: done (transcripts saved), median_hours and p90_hours (from submission to
+    transcript, nearest rank, in hours to a tenth); authors also waiting (submitted, not transcribed),
+    oldest_waiting_hours and overdue (waiting past the due date). all: the same over everyone.
+    recordings_not_readable: recordings this laptop holds no key for, not counted.
+    as_of: when it was computed.
+  due_rules: the rules a dictation's due date comes from: source (agency: signed agency policy, which wins;
+    local: this laptop's turnaround setting, used only when the agency has none; default), version, team and
+    signed_by (agency rules), days (working days by priority, and work types' caps), formula.`
 }
 
 // teamView fetches the team view (online), or the kept one. A demo vault
@@ -66,10 +139,16 @@ func (c *teamShowCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	rows, err := caseload.Build(v, tv, time.Now())
+	now := time.Now()
+	rows, err := caseload.Build(v, tv, now)
 	if err != nil {
 		return err
 	}
+	rep, err := dictation.VaultTurnaround(v, now)
+	if err != nil {
+		return err
+	}
+	due := dictation.DuePolicyOf(v, a.localDueRules())
 	if c.JSON {
 		type deviceJSON struct {
 			ID       string    `json:"id"`
@@ -91,14 +170,31 @@ func (c *teamShowCmd) Run(a *app) error {
 			Unreadable int          `json:"cases_not_yet_readable,omitempty"`
 			Devices    []deviceJSON `json:"devices"`
 		}
-		out := []rowJSON{}
+		type dueJSON struct {
+			Source   string         `json:"source"`
+			Version  uint64         `json:"version,omitempty"`
+			Team     string         `json:"team,omitempty"`
+			SignedBy string         `json:"signed_by,omitempty"`
+			Days     map[string]int `json:"days"`
+			Formula  string         `json:"formula"`
+		}
+		type turnaround struct {
+			turnaroundJSON
+			AsOf time.Time `json:"as_of"`
+		}
+		out := struct {
+			Workers    []rowJSON  `json:"workers"`
+			Turnaround turnaround `json:"turnaround"`
+			DueRules   dueJSON    `json:"due_rules"`
+		}{Workers: []rowJSON{}, Turnaround: turnaround{turnaroundJSONOf(rep), now.UTC().Truncate(time.Second)},
+			DueRules: dueJSON{due.Source, due.Version, due.Team, due.SignedBy, due.Rules, dictation.DueFormula}}
 		for _, w := range rows {
 			r := rowJSON{Worker: w.Name, Role: w.Role, OpenCases: w.OpenCases, Weighted: w.Weighted, Capacity: w.Capacity, Load: w.Load(),
 				Overdue: w.Overdue, CourtSoon: w.CourtSoon, Conflicts: w.Conflicts, Dictations: w.Dictations, Unreadable: w.SealedCases, Devices: []deviceJSON{}}
 			for _, d := range w.Devices {
 				r.Devices = append(r.Devices, deviceJSON{d.ID, d.Name, d.LastSync, d.Revoked})
 			}
-			out = append(out, r)
+			out.Workers = append(out.Workers, r)
 		}
 		return writeJSON(a.stdout, out)
 	}
@@ -116,7 +212,33 @@ func (c *teamShowCmd) Run(a *app) error {
 		return err
 	}
 	fprintf(a.stdout, "weighting policy v%d: weight = base + children + complexity + court stage + risk + travel ('fieldcase team policy show')\n", tv.PolicyVersion)
+	fprintf(a.stdout, "%s\n", turnaroundSummary(rep))
+	fprintf(a.stdout, "due dates: %s\n", due)
 	return nil
+}
+
+// turnaroundSummary is the dictation turnaround in one line.
+func turnaroundSummary(rep dictation.TurnaroundReport) string {
+	waiting, overdue, oldest := rep.Totals()
+	s := fmt.Sprintf("dictation: %d waiting, %d overdue", waiting, overdue)
+	if waiting > 0 {
+		s += ", oldest " + waitText(oldest)
+	}
+	if rep.All.Done > 0 {
+		s += fmt.Sprintf("; transcripts took %s median, %s p90", waitText(rep.All.Median), waitText(rep.All.P90))
+	}
+	return s + " ('fieldcase recording turnaround' by typist and author)"
+}
+
+// waitText writes a wait: 45 min, 3.5 h, 2.1 d.
+func waitText(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%.1f h", d.Hours())
+	}
+	return fmt.Sprintf("%.1f d", d.Hours()/24)
 }
 
 // bar draws a load (1 = at capacity) as ten cells, marking overload.

@@ -706,3 +706,57 @@ func (c *RecoverySetCmd) Run(a *app) error {
 		return nil
 	})
 }
+
+// DueRulesCmd sets the agency's due-date rules.
+type DueRulesCmd struct {
+	Set DueRulesSetCmd `cmd:"" help:"Sign due rules for every team, or for one (--team), one version above those in force."`
+}
+
+// DueRulesSetCmd signs and stores due rules.
+type DueRulesSetCmd struct {
+	Rules string `arg:"" help:"Working days per priority, and caps per work type: urgent=1,high=2,normal=5,court report=3."`
+	Team  string `help:"The team they are for (its name); without it, every team that has no rules of its own."`
+	AgencyKeyFlag
+}
+
+// Help explains the formula.
+func (DueRulesSetCmd) Help() string {
+	return record.DueFormula + " Devices take these over a laptop's own turnaround setting, and check the agency's " +
+		"signature (or a supervisor device's, for its own team), so the server can neither forge nor roll them back. " +
+		"A team's own rules beat the agency-wide ones."
+}
+
+func (c *DueRulesSetCmd) Run(a *app) error {
+	rules, err := record.ParseDueRules(c.Rules)
+	if err != nil {
+		return cli.WithHint(err, "write priority=working days, e.g. urgent=1,high=2,normal=5,court report=3")
+	}
+	return a.signing(c.AgencyKey, func(conn *adminConn, k *trust.AgencyKey) error {
+		teamID := ""
+		if c.Team != "" {
+			d, err := a.directory(conn)
+			if err != nil {
+				return err
+			}
+			i := slices.IndexFunc(d.Teams, func(t server.Team) bool { return t.Name == c.Team })
+			if i < 0 {
+				return cli.WithHint(fmt.Errorf("team %q: %w", c.Team, server.ErrNotFound), "'fieldcased roster' lists the teams")
+			}
+			teamID = d.Teams[i].ID
+		}
+		var info server.AgencyInfo
+		if err := a.call(conn, server.AdminRequest{Op: server.OpAgencyShow}, &info); err != nil {
+			return err
+		}
+		st := trust.Statement{Kind: trust.KindDueRules, Team: teamID, Version: info.DueRules[teamID].Version + 1, Rules: trust.DueRuleList(rules)}
+		if err := a.addStatements(conn, sign(k, st)); err != nil {
+			return err
+		}
+		scope := "every team"
+		if c.Team != "" {
+			scope = "team " + c.Team
+		}
+		fmt.Fprintf(a.stdout, "due rules for %s set (version %d): %s\n", scope, st.Version, rules.Sentence())
+		return nil
+	})
+}

@@ -87,3 +87,49 @@ func (s *Syncer) RevokeDevice(ctx context.Context, v *store.Vault, deviceID, rea
 	_, err = v.AddStatements([]trust.Signed{rv})
 	return target, err
 }
+
+// SetDueRules signs due rules for this supervisor's team, one version above
+// those in force for it (its own, or the agency-wide ones it replaces),
+// checks that every device will accept them, and sends them. rules is
+// the statement's Rules (dictation.DueRules.Statement makes them).
+func (s *Syncer) SetDueRules(ctx context.Context, v *store.Vault, rules []trust.DueRule) (trust.DueRules, error) {
+	r := v.Roster()
+	me, ok := r.Writer(v.DeviceID())
+	if r == nil || !ok {
+		return trust.DueRules{}, fmt.Errorf("this laptop is not on the agency's signed roster yet: sync first")
+	}
+	if me.User.Role != trust.RoleSupervisor || me.User.Team == "" {
+		return trust.DueRules{}, fmt.Errorf("%w: a team's due rules are set by its supervisors (the agency's, with the agency key: fieldcased due-rules set)", trust.ErrNotAllowed)
+	}
+	id, err := v.Identity()
+	if err != nil {
+		return trust.DueRules{}, err
+	}
+	version := uint64(1)
+	if cur, ok := r.DueRules[me.User.Team]; ok {
+		version = cur.Version + 1
+	}
+	st := trust.Statement{Kind: trust.KindDueRules, Issued: time.Now(), Team: me.User.Team, Version: version, Rules: rules}
+	signed := trust.SignAsDevice(v.DeviceID(), id.Sign, st)
+	ss, err := v.Statements()
+	if err != nil {
+		return trust.DueRules{}, err
+	}
+	after := trust.Evaluate(v.Agency(), append(ss, signed))
+	if !after.Accepted[signed.ID()] {
+		why := "not accepted"
+		for _, p := range after.Problems {
+			if p.Statement == signed.ID() {
+				why = p.What
+			}
+		}
+		return trust.DueRules{}, fmt.Errorf("%w: %s", trust.ErrNotAllowed, why)
+	}
+	if err := s.c.DueRules(ctx, signed); err != nil {
+		return trust.DueRules{}, err
+	}
+	if _, err := v.AddStatements([]trust.Signed{signed}); err != nil {
+		return trust.DueRules{}, err
+	}
+	return after.DueRules[me.User.Team], nil
+}

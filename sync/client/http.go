@@ -482,6 +482,15 @@ func (c *Client) Revoke(ctx context.Context, r trust.Signed) error {
 	return c.do(ctx, http.MethodPost, protocol.PathRevoke, nil, protocol.MediaJSON, body, nil)
 }
 
+// DueRules sends due rules this device signed for its team.
+func (c *Client) DueRules(ctx context.Context, r trust.Signed) error {
+	body, err := json.Marshal(protocol.DueRulesRequest{Rules: r})
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, protocol.PathDueRules, nil, protocol.MediaJSON, body, nil)
+}
+
 // Roster fetches every signed statement the server holds.
 func (c *Client) Roster(ctx context.Context) (*protocol.Roster, error) {
 	var out protocol.Roster

@@ -37,6 +37,7 @@ const (
 	PathRoster    = "/v1/roster"
 	PathGrants    = "/v1/grants"         // POST: a device's pairing grant for its own user
 	PathRevoke    = "/v1/revocations"    // POST: a device-signed revocation
+	PathDueRules  = "/v1/due-rules"      // POST: a supervisor device's due rules for its team
 	PathOwn       = "/v1/sync/own"       // POST: this device's own revisions back (a vault restored from a backup)
 	PathLog       = "/v1/log/checkpoint" // GET ?from=N: the log's signed checkpoint and its consistency with size N
 	PathProofs    = "/v1/log/proofs"     // POST: inclusion proofs of log entries in a tree
@@ -212,6 +213,12 @@ type GrantRequest struct {
 // device, or as a supervisor, a device of its team).
 type RevokeRequest struct {
 	Revocation trust.Signed `json:"revocation"`
+}
+
+// DueRulesRequest carries due rules a supervisor's device signed for its
+// team (trust.KindDueRules).
+type DueRulesRequest struct {
+	Rules trust.Signed `json:"rules"`
 }
 
 // RevsDiffRequest asks which revisions the server lacks (after a 410).

@@ -68,6 +68,8 @@ type AgencyInfo struct {
 	Problems        int    `json:"problems"`
 	RosterVersion   uint64 `json:"roster_version"`
 	RecoveryVersion uint64 `json:"recovery_version,omitempty"` // of the recovery recipient the roster proves
+	// DueRules are the due rules in force, by team id ("" every team).
+	DueRules map[string]trust.DueRules `json:"due_rules,omitempty"`
 }
 
 func agencyInfo(tx Tx) (AgencyInfo, error) {
@@ -81,7 +83,7 @@ func agencyInfo(tx Tx) (AgencyInfo, error) {
 	}
 	return AgencyInfo{Key: trust.FormatAgencyKey(m.Agency), Fingerprint: trust.AgencyFingerprint(m.Agency),
 		Statements: len(ts.stored), Problems: len(ts.roster.Problems), RosterVersion: m.RosterVersion,
-		RecoveryVersion: ts.roster.RecoveryVersion}, nil
+		RecoveryVersion: ts.roster.RecoveryVersion, DueRules: ts.roster.DueRules}, nil
 }
 
 // Agency describes the agency key and the roster.
@@ -441,6 +443,16 @@ func subject(st trust.Statement, users, teams map[string]string) string {
 		return s
 	case trust.KindRecovery:
 		return fmt.Sprintf("recipient %s v%d", crypto.Fingerprint(st.Recipient), st.Version)
+	case trust.KindDueRules:
+		scope := "every team"
+		if st.Team != "" {
+			scope = "team " + nameOr(teams, st.Team)
+		}
+		var rs []string
+		for _, r := range st.Rules {
+			rs = append(rs, fmt.Sprintf("%s=%d", r.Key, r.Days))
+		}
+		return fmt.Sprintf("%s v%d: %s", scope, st.Version, strings.Join(rs, ","))
 	}
 	return ""
 }

@@ -160,3 +160,43 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request, sess *sess
 	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
+
+// handleDueRules stores due rules a supervisor's device signed for its
+// team. The server checks them as every device will (trust.Evaluate:
+// signer, team, a version above the one in force) and stores them; it
+// cannot make any of its own.
+func (s *Server) handleDueRules(w http.ResponseWriter, r *http.Request, sess *session) error {
+	var req protocol.DueRulesRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	st, err := deviceSigned(req.Rules, trust.KindDueRules, sess)
+	if err != nil {
+		return err
+	}
+	if sess.user.Role != protocol.RoleSupervisor || st.Team == "" || st.Team != sess.user.TeamID {
+		return forbidden("a supervisor sets the due rules of their own team; the agency's for every team are signed with the agency key (fieldcased due-rules set)")
+	}
+	var resp StatementResponse
+	err = s.store.Update(r.Context(), func(tx Tx) error {
+		ts, err := loadTrust(tx)
+		if errors.Is(err, ErrNoAgency) {
+			return errNoAgency
+		} else if err != nil {
+			return err
+		}
+		if _, err := ts.add(tx, s.now().UTC(), req.Rules); errors.Is(err, ErrNotTrusted) {
+			return errf(http.StatusConflict, protocol.CodeConflict, "%v", err)
+		} else if err != nil {
+			return err
+		}
+		resp.RosterVersion = ts.meta.RosterVersion
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("due rules set by signature", "team", st.Team, "version", st.Version, "by", sess.device.ID)
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}

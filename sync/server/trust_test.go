@@ -481,3 +481,37 @@ func TestReplaceAgencyKey(t *testing.T) {
 		t.Errorf("enrolling again under the new key: %v", err)
 	}
 }
+
+// A team's due rules are signed by one of its supervisors' devices and
+// sent by it: the server stores them (every device checks them again), and
+// refuses them from a caseworker, for another team or for every team, from
+// another device than the signer, or at a version not above the one in
+// force.
+func TestDueRulesEndpoint(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada", protocol.RoleCaseworker, "north")
+	e.user("sam", protocol.RoleSupervisor, "north")
+	e.user("sol", protocol.RoleSupervisor, "south")
+	ada, _ := e.device("ada")
+	sam, _ := e.device("sam")
+	sol, _ := e.device("sol")
+	rules := func(team string, version uint64, normal uint64) trust.Statement {
+		return trust.Statement{Kind: trust.KindDueRules, Team: team, Version: version, Rules: []trust.DueRule{{Key: "normal", Days: normal}}}
+	}
+	v1 := sam.SignStatement(rules(teamID("north"), 1, 4))
+	if err := sam.DueRules(e.ctx, v1); err != nil {
+		t.Fatalf("sam sets north's rules: %v", err)
+	}
+	if got, ok := e.roster(ada).DueRulesFor(teamID("north")); !ok || got.Version != 1 || got.Rules[0].Days != 4 {
+		t.Errorf("ada is served north's rules %+v, %v", got, ok)
+	}
+	wantStatus(t, "a caseworker's", ada.DueRules(e.ctx, ada.SignStatement(rules(teamID("north"), 2, 60))), http.StatusForbidden, protocol.CodeForbidden)
+	wantStatus(t, "another team's supervisor", sol.DueRules(e.ctx, sol.SignStatement(rules(teamID("north"), 2, 60))), http.StatusForbidden, protocol.CodeForbidden)
+	wantStatus(t, "a supervisor's for every team", sam.DueRules(e.ctx, sam.SignStatement(rules("", 2, 60))), http.StatusForbidden, protocol.CodeForbidden)
+	wantStatus(t, "sent by another device", sol.DueRules(e.ctx, sam.SignStatement(rules(teamID("north"), 2, 60))), http.StatusForbidden, protocol.CodeForbidden)
+	wantStatus(t, "the same version again, changed", sam.DueRules(e.ctx, sam.SignStatement(rules(teamID("north"), 1, 9))), http.StatusConflict, protocol.CodeConflict)
+	wantStatus(t, "not due rules", sam.DueRules(e.ctx, sam.SignStatement(trust.Statement{Kind: trust.KindTeam, Team: "T", Name: "x"})), http.StatusBadRequest, protocol.CodeBadRequest)
+	if got, _ := e.roster(ada).DueRulesFor(teamID("north")); got.Version != 1 || got.Rules[0].Days != 4 {
+		t.Errorf("after the refusals north's rules are %+v", got)
+	}
+}

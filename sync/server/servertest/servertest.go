@@ -231,6 +231,12 @@ func (c *Client) Revoke(ctx context.Context, revocation trust.Signed) error {
 	return c.doJSON(ctx, "POST", protocol.PathRevoke, protocol.RevokeRequest{Revocation: revocation}, &out)
 }
 
+// DueRules sends due rules the device signed for its team.
+func (c *Client) DueRules(ctx context.Context, rules trust.Signed) error {
+	var out json.RawMessage
+	return c.doJSON(ctx, "POST", protocol.PathDueRules, protocol.DueRulesRequest{Rules: rules}, &out)
+}
+
 // Own fetches the device's own revisions above afterSeq (one answer).
 func (c *Client) Own(ctx context.Context, afterSeq uint64) (protocol.OwnHeader, []*record.Revision, error) {
 	var hdr protocol.OwnHeader
