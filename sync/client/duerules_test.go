@@ -12,7 +12,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/faultproxy"
-	"github.com/fieldcase/fieldcase/internal/synctest"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/protocol"
@@ -30,7 +30,7 @@ import (
 func TestHostileDueRules(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := synctest.StartServer(t)
+	s := syncharness.StartServer(t)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	local := dictation.DueRules{"urgent": 3, "high": 6, "normal": 9}
@@ -81,7 +81,7 @@ func TestHostileDueRules(t *testing.T) {
 
 	// The server forges rules: as the agency and as Sam's laptop, with
 	// keys of its own, at versions far above; and one by Ada's laptop.
-	op := synctest.NewOperator(t)
+	op := syncharness.NewOperator(t)
 	lax := trust.DueRuleList(record.DueRules{"urgent": 60, "normal": 60})
 	forged := []trust.Signed{
 		op.Agency.Sign(trust.Statement{Kind: trust.KindDueRules, Issued: time.Now(), Version: 50, Rules: lax}),
@@ -89,8 +89,8 @@ func TestHostileDueRules(t *testing.T) {
 		op.SignAsDevice(sam.V.DeviceID(), trust.Statement{Kind: trust.KindDueRules, Issued: time.Now(), Team: north, Version: 51, Rules: lax}),
 		op.SignAsDevice(ada.V.DeviceID(), trust.Statement{Kind: trust.KindDueRules, Issued: time.Now(), Team: north, Version: 52, Rules: lax}),
 	}
-	s.Tamper(func(tx server.Tx) error { return synctest.InjectStatements(tx, forged...) })
-	for _, d := range []*synctest.Device{ada, sam} {
+	s.Tamper(func(tx server.Tx) error { return syncharness.InjectStatements(tx, forged...) })
+	for _, d := range []*syncharness.Device{ada, sam} {
 		sum := d.MustSync()
 		for _, f := range forged {
 			if !slices.ContainsFunc(sum.Trust.Problems, func(p trust.Problem) bool { return p.Statement == f.ID() }) {
@@ -132,7 +132,7 @@ func TestHostileDueRules(t *testing.T) {
 
 // rollbackProxy is a proxy in front of s that leaves out of every roster
 // it hands over the due rules of team at version and above.
-func rollbackProxy(t *testing.T, s *synctest.Server, team string, version uint64) string {
+func rollbackProxy(t *testing.T, s *syncharness.Server, team string, version uint64) string {
 	t.Helper()
 	drop := func(ss []trust.Signed) []trust.Signed {
 		return slices.DeleteFunc(ss, func(sg trust.Signed) bool {
