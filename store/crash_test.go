@@ -33,6 +33,10 @@ func TestMain(m *testing.M) {
 		migrateChild(path)
 		os.Exit(0)
 	}
+	if path := os.Getenv(memChildEnv); path != "" {
+		memChild(path)
+		os.Exit(0)
+	}
 	code := m.Run()
 	for _, f := range AfterTests {
 		f()
