@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"slices"
 	"strings"
 	"unicode"
@@ -23,10 +24,17 @@ type searchIndex struct {
 // ids ("" once the note's text changed or it was deleted). A word's postings
 // are found through its term number, so indexing a known word is a map
 // lookup (which does not allocate) and an append.
+//
+// Postings are compact: each term's doc numbers as uvarint gaps (doc+1 minus
+// the previous doc+1), mostly one byte a posting where a []uint32 took four
+// and its growth slack up to four more; last holds each term's latest doc+1,
+// so a word repeated in a note is not appended twice. A finished segment is
+// frozen: its postings copied into one exact-sized block, last dropped.
 type segment struct {
 	docs     []string
 	terms    map[string]uint32
-	postings [][]uint32
+	postings [][]byte
+	last     []uint32
 }
 
 type docRef struct {
@@ -50,12 +58,12 @@ func (s *segment) add(id string, n *record.Note, buf []byte) []byte {
 		if !ok {
 			t = uint32(len(s.postings))
 			s.terms[string(w)] = t
-			s.postings = append(s.postings, []uint32{doc})
-			return
+			s.postings = append(s.postings, nil)
+			s.last = append(s.last, 0)
 		}
-		ps := s.postings[t]
-		if ps[len(ps)-1] != doc { // docs only grow, so this dedupes within a note
-			s.postings[t] = append(ps, doc)
+		if prev := s.last[t]; prev != doc+1 { // once per note
+			s.postings[t] = binary.AppendUvarint(s.postings[t], uint64(doc+1-prev))
+			s.last[t] = doc + 1
 		}
 	}
 	buf = tokenize(n.Text, buf, emit)
@@ -64,6 +72,39 @@ func (s *segment) add(id string, n *record.Note, buf []byte) []byte {
 		buf = tokenize(a, buf, emit)
 	}
 	return tokenize(n.Kind, buf, emit)
+}
+
+// freeze copies a finished segment's postings into one block and drops
+// what only adding needs.
+func (s *segment) freeze() {
+	size := 0
+	for _, p := range s.postings {
+		size += len(p)
+	}
+	block := make([]byte, 0, size)
+	for i, p := range s.postings {
+		start := len(block)
+		block = append(block, p...)
+		s.postings[i] = block[start:len(block):len(block)]
+	}
+	s.last = nil
+}
+
+// docsOf decodes term t's postings.
+func (s *segment) docsOf(t uint32) []uint32 {
+	p := s.postings[t]
+	out := make([]uint32, 0, len(p))
+	var doc uint64
+	for len(p) > 0 {
+		d, n := binary.Uvarint(p)
+		if n <= 0 {
+			break // cannot happen: add wrote them
+		}
+		doc += d
+		out = append(out, uint32(doc-1))
+		p = p[n:]
+	}
+	return out
 }
 
 // put indexes a note's current text, replacing what was indexed for it.
@@ -163,10 +204,10 @@ func (s *segment) query(ws []string) []uint32 {
 		if i == len(ws)-1 {
 			postings = s.prefix(w)
 		} else if t, ok := s.terms[w]; ok {
-			postings = s.postings[t]
+			postings = s.docsOf(t)
 		}
 		if i == 0 {
-			result = slices.Clone(postings)
+			result = postings
 		} else {
 			result = intersect(result, postings)
 		}
@@ -179,21 +220,22 @@ func (s *segment) query(ws []string) []uint32 {
 
 // prefix unions the postings of every term starting with p.
 func (s *segment) prefix(p string) []uint32 {
-	var lists [][]uint32
+	var all []uint32
+	lists := 0
 	for w, t := range s.terms {
 		if strings.HasPrefix(w, p) {
-			lists = append(lists, s.postings[t])
+			if lists++; lists == 1 {
+				all = s.docsOf(t)
+				continue
+			}
+			all = append(all, s.docsOf(t)...)
 		}
 	}
-	if len(lists) == 1 {
-		return lists[0]
+	if lists > 1 {
+		slices.Sort(all)
+		all = slices.Compact(all)
 	}
-	var all []uint32
-	for _, l := range lists {
-		all = append(all, l...)
-	}
-	slices.Sort(all)
-	return slices.Compact(all)
+	return all
 }
 
 func intersect(a, b []uint32) []uint32 {

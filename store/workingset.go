@@ -490,6 +490,7 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 		return ErrLocked
 	}
 	for _, s := range segs {
+		s.freeze()
 		ws.index.addSegment(s)
 	}
 	for i, j := range jobs {
