@@ -220,88 +220,84 @@ func (v *Vault) loadSmall() error {
 
 func (v *Vault) loadSmallWith(keys *crypto.Keyring, vk *crypto.CaseKey) error {
 	ws := newWorkingSet()
-	mac := newVaultMAC(vk)
 	var maxHLC record.HLC
 	err := v.view(func(tx *bolt.Tx) error {
 		mb := tx.Bucket(bucketMeta)
-		// Entries and single heads come from two arenas sized by the record
-		// count: two allocations instead of two per record.
-		var entries []entry
-		var arena []Head
 		var counted uint64
 		if b := mb.Get(metaRecords); len(b) == 8 {
 			counted = binary.BigEndian.Uint64(b)
-			n := int(min(counted, 1<<24))
-			ws.records = make(map[string]*entry, n)
-			entries = make([]entry, 0, n)
-			arena = make([]Head, 0, n)
+			ws.records = make(map[string]*entry, int(min(counted, 1<<24)))
 		}
-		metaOK := v.format < 2 || mac.verify(mb.Get(metaTag), "meta", metaMsg(mb)...)
+		metaOK := v.format < 2 || newVaultMAC(vk).verify(mb.Get(metaTag), "meta", metaMsg(mb)...)
 		if !metaOK {
 			ws.damage(Damage{Problem: "the vault's counters (device sequence, clock, record count) do not authenticate: " +
 				"they were edited in the file; a record may be hidden"})
 		}
-		revs := tx.Bucket(bucketRevs)
-		var caseID string // heads are sorted by case: one string per case
+		// The heads are checked and decoded on every core (a tag each,
+		// and a decryption for each head but a note's), then put into the
+		// working set in key order, as one walk would.
+		var kvs [][2][]byte
+		if counted > 0 {
+			kvs = make([][2][]byte, 0, int(min(counted, 1<<24)))
+		}
+		if err := tx.Bucket(bucketHeads).ForEach(func(k, b []byte) error {
+			kvs = append(kvs, [2][]byte{k, b})
+			return nil
+		}); err != nil {
+			return err
+		}
+		scanned := uint64(len(kvs))
+		loaded := make([]loadedHeads, len(kvs))
+		workers := min(runtime.GOMAXPROCS(0), max(1, len(kvs)/1024))
+		hlcs := make([]record.HLC, workers)
+		var wg sync.WaitGroup
+		var panicked error
+		var panicOnce sync.Once
+		for w := 0; w < workers; w++ {
+			lo, hi := w*len(kvs)/workers, (w+1)*len(kvs)/workers
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+				defer func() {
+					if r := recover(); r != nil { // a damaged page: the whole unlock fails, as before
+						panicOnce.Do(func() { panicked = fmt.Errorf("%w: %v", ErrCorrupt, r) })
+					}
+				}()
+				hlcs[w] = v.loadHeadsRange(keys, newVaultMAC(vk), tx.Bucket(bucketRevs), kvs[lo:hi], loaded[lo:hi])
+			}()
+		}
+		wg.Wait()
+		if panicked != nil {
+			return panicked
+		}
+		for _, h := range hlcs {
+			maxHLC = max(maxHLC, h)
+		}
+		// Entries come from one arena sized by the record count: one
+		// allocation instead of one per record.
+		entries := make([]entry, 0, len(loaded))
+		var caseID string
 		var caseMap map[string]*entry
-		var scanned uint64
-		err := tx.Bucket(bucketHeads).ForEach(func(k, b []byte) error {
-			scanned++
-			i := bytes.IndexByte(k, '/')
-			if i < 0 {
-				ws.damage(Damage{Problem: fmt.Sprintf("heads entry under a key that names no record: %q", k)})
-				return nil
+		for i := range loaded {
+			l := &loaded[i]
+			if l.damage != nil {
+				ws.damage(*l.damage)
+				continue
 			}
-			if string(k[:i]) != caseID { // no allocation for the comparison
-				caseID = string(k[:i])
+			if l.caseID != caseID {
+				caseID = l.caseID
 				caseMap = ws.cases[caseID]
 				if caseMap == nil {
 					caseMap = map[string]*entry{}
 					ws.cases[caseID] = caseMap
 				}
 			}
-			recordID := string(k[i+1:])
-			bad := func(kind record.Kind, err error) error {
-				if kind == "" {
-					kind = kindFromRevs(revs, caseID, recordID)
-				}
-				ws.damage(Damage{CaseID: caseID, RecordID: recordID, Kind: kind, Problem: problem(err)})
-				return nil
-			}
-			body, ver, err := v.openHeads(mac, k, b)
-			if err != nil {
-				return bad("", err)
-			}
-			kind, heads, err := decodeHeads(body, ver, &arena)
-			if err != nil {
-				return bad("", err)
-			}
-			if len(heads) == 0 {
-				return bad(kind, fmt.Errorf("%w: no heads", ErrCorrupt))
-			}
-			for i := range heads {
-				maxHLC = max(maxHLC, heads[i].HLC)
-				if kind != record.KindNote {
-					if err := v.loadHead(keys, revs, caseID, recordID, kind, &heads[i]); err != nil {
-						return bad(kind, err)
-					}
-				}
-			}
-			var e *entry
-			if len(entries) < cap(entries) {
-				entries = append(entries, entry{id: recordID, caseID: caseID, kind: kind})
-				e = &entries[len(entries)-1]
-			} else {
-				e = &entry{id: recordID, caseID: caseID, kind: kind}
-			}
-			sortHeads(heads)
-			ws.records[recordID] = e
-			caseMap[recordID] = e
-			ws.setHeads(e, heads)
-			return nil
-		})
-		if err != nil {
-			return err
+			entries = append(entries, entry{id: l.recordID, caseID: l.caseID, kind: l.kind})
+			e := &entries[len(entries)-1]
+			ws.records[l.recordID] = e
+			caseMap[l.recordID] = e
+			ws.setHeads(e, l.heads)
 		}
 		// Entries cannot be forged, but one can be removed: the
 		// authenticated count says so, and the revs bucket says which.
@@ -333,6 +329,73 @@ func (v *Vault) loadSmallWith(keys *crypto.Keyring, vk *crypto.CaseKey) error {
 	v.clock.Observe(maxHLC)
 	v.ws = ws
 	return nil
+}
+
+// loadedHeads is one heads entry checked and decoded: a record with its
+// heads sorted winner first, or the damage that leaves it out.
+type loadedHeads struct {
+	caseID, recordID string
+	kind             record.Kind
+	heads            []Head
+	damage           *Damage
+}
+
+// loadHeadsRange checks and decodes the heads entries kvs into out (one
+// each) with its own tag hash, and returns the newest clock reading seen.
+// It only reads: out is put into the working set afterwards, in order.
+func (v *Vault) loadHeadsRange(keys *crypto.Keyring, mac *vaultMAC, revs *bolt.Bucket, kvs [][2][]byte, out []loadedHeads) record.HLC {
+	var maxHLC record.HLC
+	// Single heads come from one arena: one allocation, not one a record.
+	arena := make([]Head, 0, len(kvs))
+	var caseID string // heads are sorted by case: one string per case
+	for n, kv := range kvs {
+		k, b := kv[0], kv[1]
+		l := &out[n]
+		i := bytes.IndexByte(k, '/')
+		if i < 0 {
+			l.damage = &Damage{Problem: fmt.Sprintf("heads entry under a key that names no record: %q", k)}
+			continue
+		}
+		if string(k[:i]) != caseID { // no allocation for the comparison
+			caseID = string(k[:i])
+		}
+		recordID := string(k[i+1:])
+		l.caseID, l.recordID = caseID, recordID
+		bad := func(kind record.Kind, err error) {
+			if kind == "" {
+				kind = kindFromRevs(revs, caseID, recordID)
+			}
+			l.damage = &Damage{CaseID: caseID, RecordID: recordID, Kind: kind, Problem: problem(err)}
+		}
+		body, ver, err := v.openHeads(mac, k, b)
+		if err != nil {
+			bad("", err)
+			continue
+		}
+		kind, heads, err := decodeHeads(body, ver, &arena)
+		if err != nil {
+			bad("", err)
+			continue
+		}
+		if len(heads) == 0 {
+			bad(kind, fmt.Errorf("%w: no heads", ErrCorrupt))
+			continue
+		}
+		var headErr error
+		for i := range heads {
+			maxHLC = max(maxHLC, heads[i].HLC)
+			if kind != record.KindNote && headErr == nil {
+				headErr = v.loadHead(keys, revs, caseID, recordID, kind, &heads[i])
+			}
+		}
+		if headErr != nil {
+			bad(kind, headErr)
+			continue
+		}
+		sortHeads(heads)
+		l.kind, l.heads = kind, heads
+	}
+	return maxHLC
 }
 
 // loadHead reads, checks and decodes one head's revision. An error is
