@@ -437,7 +437,11 @@ func (v *Vault) NotesLoaded() bool {
 // index: each worker indexes its share into its own segment. progress, if
 // not nil, is called with (done, total) now and then.
 func (v *Vault) LoadNotes(ctx context.Context, progress func(done, total int)) error {
-	return v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error { return v.loadNotes(ctx, keys, progress) })
+	err := v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error { return v.loadNotes(ctx, keys, progress) })
+	if err == nil {
+		v.dropMapped() // every note's page was read once; they are not needed again soon
+	}
+	return err
 }
 
 func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress func(done, total int)) error {
@@ -535,8 +539,12 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 						r.seg, r.doc = seg, uint32(len(seg.docs)-1)
 						r.head.Value = withoutText(n)
 					}
-					if d := done.Add(1); progress != nil && d%4096 == 0 {
+					d := done.Add(1)
+					if progress != nil && d%4096 == 0 {
 						progress(int(d), len(jobs))
+					}
+					if d%8192 == 0 {
+						dropPages(v.db, tx) // the pages read so far (~25 MB) are done with
 					}
 				}
 			}(w)
