@@ -16,6 +16,7 @@ import (
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // Head is one head revision of a record, decoded.
@@ -67,6 +68,20 @@ type workingSet struct {
 	index       *searchIndex
 	damaged     map[string]Damage // by record id: records left out, see Damaged
 	vaultDamage []Damage          // vault values that failed their check
+
+	// taken caches which cases were taken away from this laptop's user
+	// (see fillReassigned), as computed under takenRoster; nil until
+	// asked for, and again whenever a keyring changes (takenGen counts
+	// those changes, so a computation raced by one is not kept).
+	taken       map[string]bool
+	takenRoster *trust.Roster
+	takenGen    uint64
+}
+
+// forgetTaken drops the cache of cases taken away.
+func (ws *workingSet) forgetTaken() {
+	ws.taken, ws.takenRoster = nil, nil
+	ws.takenGen++
 }
 
 func newWorkingSet() *workingSet {
@@ -96,6 +111,9 @@ func (ws *workingSet) setOutbox(rev record.RevID, added bool) {
 // apply brings the working set up to date with one record a transaction
 // wrote.
 func (ws *workingSet) apply(t *touch) {
+	if t.entry.Kind == record.KindKeyring {
+		ws.forgetTaken() // who is a member may have changed
+	}
 	if _, ok := ws.damaged[t.recordID]; ok {
 		// A damaged record comes back only when every head is new here
 		// (superseded, or restored from the server's copies).
