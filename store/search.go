@@ -2,6 +2,8 @@ package store
 
 import (
 	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"unicode"
@@ -30,11 +32,109 @@ type searchIndex struct {
 // and its growth slack up to four more; last holds each term's latest doc+1,
 // so a word repeated in a note is not appended twice. A finished segment is
 // frozen: its postings copied into one exact-sized block, last dropped.
+//
+// The term dictionary keys a word of up to eight bytes (most words) by the
+// word itself packed into a uint64 (words hold no zero byte, so the packing
+// is exact) in a table of its own (shortDict): a lookup multiplies one
+// integer and probes an array, where a map[string]uint32 lookup (hashing
+// the string) was a third of LoadNotes' CPU. Longer words are keyed by
+// their text in a map.
 type segment struct {
 	docs     []string
-	terms    map[string]uint32
+	short    shortDict
+	long     map[string]uint32
+	words    []string // term number → word, for prefix queries
 	postings [][]byte
 	last     []uint32
+}
+
+// packWord is w (at most 8 bytes, none zero) as a non-zero integer.
+func packWord(w []byte) uint64 {
+	var k uint64
+	for i, c := range w {
+		k |= uint64(c) << (8 * i)
+	}
+	return k
+}
+
+// shortDict maps packed words to term numbers: open addressing with linear
+// probing, kept at most half full, keys hashed by multiplying with a random
+// odd number (multiply-shift), so notes written to collide cannot be made
+// for it. Zero marks an empty slot (no packed word is zero).
+type shortDict struct {
+	keys  []uint64
+	terms []uint32
+	n     int
+	mul   uint64
+	shift uint
+}
+
+func newShortDict() shortDict {
+	d := shortDict{mul: rand.Uint64() | 1}
+	d.resize(1024)
+	return d
+}
+
+func (d *shortDict) get(k uint64) (uint32, bool) {
+	mask := len(d.keys) - 1
+	for i := int((k * d.mul) >> d.shift); ; i = (i + 1) & mask {
+		switch d.keys[i] {
+		case k:
+			return d.terms[i], true
+		case 0:
+			return 0, false
+		}
+	}
+}
+
+// put adds k (not present) as term t.
+func (d *shortDict) put(k uint64, t uint32) {
+	if 2*(d.n+1) > len(d.keys) {
+		d.resize(2 * len(d.keys))
+	}
+	d.n++
+	mask := len(d.keys) - 1
+	i := int((k * d.mul) >> d.shift)
+	for d.keys[i] != 0 {
+		i = (i + 1) & mask
+	}
+	d.keys[i], d.terms[i] = k, t
+}
+
+// resize rehashes into size slots (a power of two).
+func (d *shortDict) resize(size int) {
+	keys, terms := d.keys, d.terms
+	d.keys, d.terms, d.n = make([]uint64, size), make([]uint32, size), 0
+	d.shift = uint(64 - bits.TrailingZeros(uint(size)))
+	for i, k := range keys {
+		if k != 0 {
+			d.put(k, terms[i])
+		}
+	}
+}
+
+// term finds w's term number; ok is false when w is not in the dictionary.
+func (s *segment) term(w []byte) (uint32, bool) {
+	if len(w) <= 8 {
+		return s.short.get(packWord(w))
+	}
+	t, ok := s.long[string(w)] // no allocation for a lookup
+	return t, ok
+}
+
+// newTerm adds w to the dictionary (it is not there) and returns its number.
+func (s *segment) newTerm(w []byte) uint32 {
+	t := uint32(len(s.words))
+	word := string(w)
+	if len(w) <= 8 {
+		s.short.put(packWord(w), t)
+	} else {
+		s.long[word] = t
+	}
+	s.words = append(s.words, word)
+	s.postings = append(s.postings, nil)
+	s.last = append(s.last, 0)
+	return t
 }
 
 type docRef struct {
@@ -42,7 +142,9 @@ type docRef struct {
 	doc uint32
 }
 
-func newSegment() *segment { return &segment{terms: map[string]uint32{}} }
+func newSegment() *segment {
+	return &segment{short: newShortDict(), long: map[string]uint32{}}
+}
 
 func newSearchIndex() *searchIndex {
 	live := newSegment()
@@ -54,12 +156,9 @@ func (s *segment) add(id string, n *record.Note, buf []byte) []byte {
 	doc := uint32(len(s.docs))
 	s.docs = append(s.docs, id)
 	emit := func(w []byte) {
-		t, ok := s.terms[string(w)] // no allocation for a lookup
+		t, ok := s.term(w)
 		if !ok {
-			t = uint32(len(s.postings))
-			s.terms[string(w)] = t
-			s.postings = append(s.postings, nil)
-			s.last = append(s.last, 0)
+			t = s.newTerm(w)
 		}
 		if prev := s.last[t]; prev != doc+1 { // once per note
 			s.postings[t] = binary.AppendUvarint(s.postings[t], uint64(doc+1-prev))
@@ -203,7 +302,7 @@ func (s *segment) query(ws []string) []uint32 {
 		var postings []uint32
 		if i == len(ws)-1 {
 			postings = s.prefix(w)
-		} else if t, ok := s.terms[w]; ok {
+		} else if t, ok := s.term([]byte(w)); ok {
 			postings = s.docsOf(t)
 		}
 		if i == 0 {
@@ -222,13 +321,13 @@ func (s *segment) query(ws []string) []uint32 {
 func (s *segment) prefix(p string) []uint32 {
 	var all []uint32
 	lists := 0
-	for w, t := range s.terms {
+	for t, w := range s.words {
 		if strings.HasPrefix(w, p) {
 			if lists++; lists == 1 {
-				all = s.docsOf(t)
+				all = s.docsOf(uint32(t))
 				continue
 			}
-			all = append(all, s.docsOf(t)...)
+			all = append(all, s.docsOf(uint32(t))...)
 		}
 	}
 	if lists > 1 {
