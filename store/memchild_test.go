@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -76,7 +77,18 @@ func runMemChild(path string) error {
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		return fmt.Errorf("resetting the peak RSS: %w", err)
 	}
-	if os.Getenv(memChildModeEnv) != "bare" {
+	switch mode := os.Getenv(memChildModeEnv); mode {
+	case "bare":
+	case "cases": // unlock and the case list, as `fieldcase team --offline`
+		if err := v.unlockWith(id); err != nil {
+			return err
+		}
+		cs, err := v.Cases()
+		if err != nil {
+			return err
+		}
+		r.Notes = len(cs)
+	default:
 		if err := v.unlockWith(id); err != nil {
 			return err
 		}
@@ -109,6 +121,16 @@ func runMemChild(path string) error {
 	runtime.ReadMemStats(&ms)
 	r.Peak, r.RSS, r.Anon, r.File = st["VmHWM:"], st["VmRSS:"], st["RssAnon:"], st["RssFile:"]
 	r.HeapInuse, r.Sys = float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20)
+	if p := os.Getenv("FIELDCASE_MEM_CHILD_HEAP"); p != "" { // a heap profile of what the child holds, for pprof
+		f, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			return err
+		}
+		f.Close()
+	}
 	js, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -136,7 +158,8 @@ func procStatus() map[string]float64 {
 }
 
 // MeasureMemory runs the memory child on the vault at path in its own
-// process (mode "" loads everything; "bare" stops after the passphrase).
+// process (mode "" loads everything; "cases" stops after the case list;
+// "bare" after the passphrase).
 func MeasureMemory(path, pass, mode string) (MemReport, error) {
 	var r MemReport
 	cmd := exec.Command(os.Args[0], "-test.run=^$")

@@ -282,7 +282,7 @@ func (v *Vault) loadSmallWith(keys *crypto.Keyring, vk *crypto.CaseKey) error {
 						panicOnce.Do(func() { panicked = fmt.Errorf("%w: %v", ErrCorrupt, r) })
 					}
 				}()
-				hlcs[w] = v.loadHeadsRange(keys, newVaultMAC(vk), tx.Bucket(bucketRevs), kvs[lo:hi], loaded[lo:hi])
+				hlcs[w] = v.loadHeadsRange(tx, keys, newVaultMAC(vk), kvs[lo:hi], loaded[lo:hi])
 			}()
 		}
 		wg.Wait()
@@ -361,7 +361,8 @@ type loadedHeads struct {
 // loadHeadsRange checks and decodes the heads entries kvs into out (one
 // each) with its own tag hash, and returns the newest clock reading seen.
 // It only reads: out is put into the working set afterwards, in order.
-func (v *Vault) loadHeadsRange(keys *crypto.Keyring, mac *vaultMAC, revs *bolt.Bucket, kvs [][2][]byte, out []loadedHeads) record.HLC {
+func (v *Vault) loadHeadsRange(tx *bolt.Tx, keys *crypto.Keyring, mac *vaultMAC, kvs [][2][]byte, out []loadedHeads) record.HLC {
+	revs := tx.Bucket(bucketRevs)
 	var maxHLC record.HLC
 	// Single heads come from one arena: one allocation, not one a record.
 	arena := make([]Head, 0, len(kvs))
@@ -369,6 +370,9 @@ func (v *Vault) loadHeadsRange(keys *crypto.Keyring, mac *vaultMAC, revs *bolt.B
 	for n, kv := range kvs {
 		k, b := kv[0], kv[1]
 		l := &out[n]
+		if n%8192 == 8191 {
+			dropPages(v.db, tx) // the pages read so far are done with: they must not pile up
+		}
 		i := bytes.IndexByte(k, '/')
 		if i < 0 {
 			l.damage = &Damage{Problem: fmt.Sprintf("heads entry under a key that names no record: %q", k)}
