@@ -227,7 +227,12 @@ func Value(k record.Kind, js []byte) (any, error) {
 	case record.KindCase:
 		v = new(record.Case)
 	case record.KindNote:
-		v = new(record.Note)
+		n := new(record.Note)
+		if decodeNote(js, n) {
+			return n, nil
+		}
+		*n = record.Note{} // what the fast path left; json.Unmarshal decides
+		v = n
 	case record.KindConsent:
 		v = new(record.Consent)
 	case record.KindTask:
