@@ -206,6 +206,12 @@ func withoutText(v any) any {
 // decode opens a revision's body with the keys held. A body this device has
 // no key for is ErrNoKey: the revision is kept, sealed, and shown as such.
 func (v *Vault) decode(keys *crypto.Keyring, rev *record.Revision) (any, error) {
+	return v.decodeWith(keys, rev, nil)
+}
+
+// decodeWith is decode opening with scratch's buffers (nil: new ones): a
+// load on many goroutines gives each its own, and leaves less garbage.
+func (v *Vault) decodeWith(keys *crypto.Keyring, rev *record.Revision, scratch *sealed.Scratch) (any, error) {
 	if rev.Kind == record.KindKeyring {
 		return nil, nil
 	}
@@ -219,7 +225,12 @@ func (v *Vault) decode(keys *crypto.Keyring, rev *record.Revision) (any, error) 
 	}
 	var js []byte
 	for _, key := range ks { // more than one only after a raced rotation
-		if js, err = sealed.Open(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body); err == nil {
+		if scratch != nil {
+			js, err = scratch.Open(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body)
+		} else {
+			js, err = sealed.Open(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body)
+		}
+		if err == nil {
 			break
 		}
 	}
@@ -307,7 +318,11 @@ func (v *Vault) loadSmallWith(keys *crypto.Keyring, vk *crypto.CaseKey) error {
 				caseID = l.caseID
 				caseMap = ws.cases[caseID]
 				if caseMap == nil {
-					caseMap = map[string]*entry{}
+					n := 1 // the case's entries are consecutive: size its map once
+					for n < len(loaded)-i && loaded[i+n].caseID == caseID {
+						n++
+					}
+					caseMap = make(map[string]*entry, n)
 					ws.cases[caseID] = caseMap
 				}
 			}
@@ -367,6 +382,7 @@ func (v *Vault) loadHeadsRange(tx *bolt.Tx, keys *crypto.Keyring, mac *vaultMAC,
 	// Single heads come from one arena: one allocation, not one a record.
 	arena := make([]Head, 0, len(kvs))
 	var caseID string // heads are sorted by case: one string per case
+	var scratch sealed.Scratch
 	for n, kv := range kvs {
 		k, b := kv[0], kv[1]
 		l := &out[n]
@@ -407,7 +423,7 @@ func (v *Vault) loadHeadsRange(tx *bolt.Tx, keys *crypto.Keyring, mac *vaultMAC,
 		for i := range heads {
 			maxHLC = max(maxHLC, heads[i].HLC)
 			if kind != record.KindNote && headErr == nil {
-				headErr = v.loadHead(keys, revs, caseID, recordID, kind, &heads[i])
+				headErr = v.loadHead(keys, &scratch, revs, caseID, recordID, kind, &heads[i])
 			}
 		}
 		if headErr != nil {
@@ -422,25 +438,25 @@ func (v *Vault) loadHeadsRange(tx *bolt.Tx, keys *crypto.Keyring, mac *vaultMAC,
 
 // loadHead reads, checks and decodes one head's revision. An error is
 // damage to the record.
-func (v *Vault) loadHead(keys *crypto.Keyring, revs *bolt.Bucket, caseID, recordID string, kind record.Kind, h *Head) error {
+func (v *Vault) loadHead(keys *crypto.Keyring, scratch *sealed.Scratch, revs *bolt.Bucket, caseID, recordID string, kind record.Kind, h *Head) error {
 	b := revs.Get(revKey(caseID, recordID, h.Rev))
 	if b == nil {
 		return fmt.Errorf("%w: head %s has no revision", ErrCorrupt, h.Rev.Short())
 	}
-	return v.decodeHead(keys, b, caseID, recordID, kind, h)
+	return v.decodeHead(keys, scratch, b, caseID, recordID, kind, h)
 }
 
 // decodeHead checks a head's stored revision against the head and its key,
 // and decodes it. A body that does not open or decode is damage; one this
 // device holds no key for is not (h.Err is ErrNoKey: kept, shown sealed).
-func (v *Vault) decodeHead(keys *crypto.Keyring, b []byte, caseID, recordID string, kind record.Kind, h *Head) error {
+func (v *Vault) decodeHead(keys *crypto.Keyring, scratch *sealed.Scratch, b []byte, caseID, recordID string, kind record.Kind, h *Head) error {
 	rev, err := verifyRevision(b, caseID, recordID, kind, h)
 	if err != nil {
 		return err
 	}
 	h.Device, h.Seq, h.loaded = rev.Device, rev.Seq, true
 	if !rev.Deleted {
-		h.Value, h.Err = v.decode(keys, rev)
+		h.Value, h.Err = v.decodeWith(keys, rev, scratch)
 		if isBodyDamage(h.Err) {
 			return fmt.Errorf("%w: revision %s: %v", ErrCorrupt, h.Rev.Short(), problem(h.Err))
 		}
@@ -524,6 +540,7 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 					}
 				}()
 				var buf []byte
+				var scratch sealed.Scratch
 				// Each worker walks a contiguous share of the sorted keys with
 				// one cursor: every leaf page is visited once, not searched for
 				// from the root per note.
@@ -552,7 +569,7 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 						continue
 					}
 					r.head = j.head
-					if err := v.decodeHead(keys, val, j.caseID, j.recordID, record.KindNote, &r.head); err != nil {
+					if err := v.decodeHead(keys, &scratch, val, j.caseID, j.recordID, record.KindNote, &r.head); err != nil {
 						r.err = err
 						continue
 					}
@@ -658,7 +675,7 @@ func (v *Vault) reloadCasesWith(keys *crypto.Keyring, cases map[string]bool) err
 				hs := slices.Clone(e.heads)
 				for i := range hs {
 					if hs[i].Value == nil && !hs[i].Deleted {
-						if err := v.loadHead(keys, revs, e.caseID, e.id, e.kind, &hs[i]); err != nil {
+						if err := v.loadHead(keys, nil, revs, e.caseID, e.id, e.kind, &hs[i]); err != nil {
 							bad = append(bad, Damage{CaseID: e.caseID, RecordID: e.id, Kind: e.kind, Problem: problem(err)})
 							continue records
 						}
