@@ -8,13 +8,19 @@ import (
 )
 
 // BenchmarkLoadSmall times the part of unlock after the passphrase: the
-// keyring and the heads, on the vault BenchmarkUnlockAndLoad keeps in
-// FIELDCASE_BENCH_DIR (run that first with the variable set).
+// keyring and the heads, then the case list, on the vault
+// BenchmarkUnlockAndLoad keeps in FIELDCASE_BENCH_DIR (run that first with
+// the variable set), or FIELDCASE_BENCH_VAULT=team.db for
+// BenchmarkSupervisorVault's.
 func BenchmarkLoadSmall(b *testing.B) {
 	dir := os.Getenv("FIELDCASE_BENCH_DIR")
-	path := filepath.Join(dir, "big.db")
+	name := "big.db"
+	if n := os.Getenv("FIELDCASE_BENCH_VAULT"); n != "" {
+		name = n // team.db: BenchmarkSupervisorVault's
+	}
+	path := filepath.Join(dir, name)
 	if _, err := os.Stat(path); dir == "" || err != nil {
-		b.Skip("set FIELDCASE_BENCH_DIR to a directory holding big.db")
+		b.Skip("set FIELDCASE_BENCH_DIR to a directory holding " + name)
 	}
 	v, err := Open(path, Options{})
 	if err != nil {

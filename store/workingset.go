@@ -277,7 +277,7 @@ func (v *Vault) loadSmallWith(keys *crypto.Keyring, vk *crypto.CaseKey) error {
 		}
 		scanned := uint64(len(kvs))
 		loaded := make([]loadedHeads, len(kvs))
-		workers := min(runtime.GOMAXPROCS(0), max(1, len(kvs)/1024))
+		workers := min(runtime.GOMAXPROCS(0), max(1, len(kvs)/minHeadsPerWorker))
 		hlcs := make([]record.HLC, workers)
 		var wg sync.WaitGroup
 		var panicked error
@@ -363,6 +363,10 @@ func (v *Vault) loadSmallWith(keys *crypto.Keyring, vk *crypto.CaseKey) error {
 	v.ws = ws
 	return nil
 }
+
+// minHeadsPerWorker is the fewest heads entries worth another unlock worker
+// (tests lower it, so that small vaults unlock on several workers too).
+var minHeadsPerWorker = 1024
 
 // loadedHeads is one heads entry checked and decoded: a record with its
 // heads sorted winner first, or the damage that leaves it out.
