@@ -121,6 +121,13 @@ func Seal(k *CaseKey, p Place, plaintext []byte) []byte {
 // Open decrypts a body sealed by Seal for place p. It fails with ErrOpen on a
 // wrong key, any change to the bytes, or a different place.
 func Open(k *CaseKey, p Place, sealed []byte) ([]byte, error) {
+	return OpenTo(nil, k, p, sealed)
+}
+
+// OpenTo is Open writing the plaintext into dst's memory when it is large
+// enough (dst's contents are overwritten): for a loop opening many bodies
+// with one buffer.
+func OpenTo(dst []byte, k *CaseKey, p Place, sealed []byte) ([]byte, error) {
 	epoch, err := SealedEpoch(sealed)
 	if err != nil {
 		return nil, err
@@ -132,7 +139,7 @@ func Open(k *CaseKey, p Place, sealed []byte) ([]byte, error) {
 	if aead == nil {
 		return nil, ErrOpen
 	}
-	plain, err := aead.Open(nil, sealed[headerSize:headerSize+nonceSize], sealed[headerSize+nonceSize:], p.ad(epoch))
+	plain, err := aead.Open(dst[:0], sealed[headerSize:headerSize+nonceSize], sealed[headerSize+nonceSize:], p.ad(epoch))
 	if err != nil {
 		return nil, ErrOpen
 	}

@@ -76,10 +76,12 @@ func unmarshalHeads(b []byte, ver byte) (headsEntry, error) {
 	return e, err
 }
 
+var errBadHeads = fmt.Errorf("%w: heads entry", ErrCorrupt)
+
 // parseHeads decodes a heads entry body of version ver: count is called
 // with the number of heads, then each is passed to add.
 func parseHeads(b []byte, ver byte, count func(int), add func(head)) (record.Kind, error) {
-	bad := fmt.Errorf("%w: heads entry", ErrCorrupt)
+	bad := errBadHeads // not built per call: unlock parses one an entry
 	if len(b) < 3 || b[0] != ver {
 		return "", bad
 	}

@@ -284,8 +284,13 @@ func (tx *Tx) refusedAudit(rev *record.Revision) bool {
 // Reassigned reports, for each case given, whether it was taken away from
 // this laptop's user, and what keeps its local copy here.
 func (v *Vault) Reassigned(caseIDs []string) (map[string]Reassignment, error) {
+	return v.reassignments(v.Roster(), caseIDs, true)
+}
+
+// reassignments is Reassigned under roster r; without waiting it leaves
+// Reassignment.Waiting empty (it reads no outbox, drafts or receipts).
+func (v *Vault) reassignments(r *trust.Roster, caseIDs []string, waiting bool) (map[string]Reassignment, error) {
 	out := map[string]Reassignment{}
-	r := v.Roster()
 	if me, ok := v.me(r); !ok || me.User.Role != trust.RoleCaseworker {
 		return out, nil
 	}
@@ -300,8 +305,10 @@ func (v *Vault) Reassigned(caseIDs []string) (map[string]Reassignment, error) {
 				if !ok {
 					continue
 				}
-				if ra.Waiting, err = tx.waiting(id); err != nil {
-					return err
+				if waiting {
+					if ra.Waiting, err = tx.waiting(id); err != nil {
+						return err
+					}
 				}
 				out[id] = ra
 			}
@@ -510,6 +517,7 @@ func (tx *Tx) removeCase(r *Reassignment) error {
 
 // dropCase forgets a removed case's records.
 func (ws *workingSet) dropCase(caseID string) {
+	ws.forgetTaken()
 	for id, e := range ws.cases[caseID] {
 		for _, h := range e.heads {
 			delete(ws.outbox, h.Rev)
@@ -559,16 +567,29 @@ func (v *Vault) DismissRemoved(caseID string) error {
 	return v.DeleteLocal(tombstonePrefix + caseID)
 }
 
-// fillReassigned marks the reassigned cases among cvs.
+// fillReassigned marks the reassigned cases among cvs. Which cases were
+// taken away is read from every case's keyrings once, and kept with the
+// working set until a keyring or the roster changes (the case list asks on
+// every listing); what keeps each such case here is read every time.
 func (v *Vault) fillReassigned(cvs []CaseView) error {
-	if me, ok := v.me(v.Roster()); !ok || me.User.Role != trust.RoleCaseworker {
+	r := v.Roster()
+	if me, ok := v.me(r); !ok || me.User.Role != trust.RoleCaseworker {
 		return nil
 	}
-	ids := make([]string, len(cvs))
-	for i := range cvs {
-		ids[i] = cvs[i].ID
+	taken, err := v.takenAway(r)
+	if err != nil {
+		return err
 	}
-	found, err := v.Reassigned(ids)
+	var ids []string
+	for i := range cvs {
+		if _, ok := taken[cvs[i].ID]; ok {
+			ids = append(ids, cvs[i].ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	found, err := v.reassignments(r, ids, true)
 	if err != nil {
 		return err
 	}
@@ -581,6 +602,45 @@ func (v *Vault) fillReassigned(cvs []CaseView) error {
 		}
 	}
 	return nil
+}
+
+// takenAway is the set of this vault's cases taken away from its user
+// under roster r, from the working set's cache or computed and cached.
+func (v *Vault) takenAway(r *trust.Roster) (map[string]bool, error) {
+	v.mu.RLock()
+	ws := v.ws
+	var ids []string
+	var gen uint64
+	if ws != nil {
+		if ws.taken != nil && ws.takenRoster == r {
+			taken := ws.taken
+			v.mu.RUnlock()
+			return taken, nil
+		}
+		gen = ws.takenGen
+		ids = make([]string, 0, len(ws.cases))
+		for id := range ws.cases {
+			ids = append(ids, id)
+		}
+	}
+	v.mu.RUnlock()
+	if ws == nil {
+		return nil, ErrLocked
+	}
+	found, err := v.reassignments(r, ids, false)
+	if err != nil {
+		return nil, err
+	}
+	taken := make(map[string]bool, len(found))
+	for id := range found {
+		taken[id] = true
+	}
+	v.mu.Lock()
+	if v.ws == ws && ws.takenGen == gen { // no keyring arrived meanwhile
+		ws.taken, ws.takenRoster = taken, r
+	}
+	v.mu.Unlock()
+	return taken, nil
 }
 
 // removedHere reports whether a case's local copy was removed from this

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"unicode"
@@ -23,10 +26,115 @@ type searchIndex struct {
 // ids ("" once the note's text changed or it was deleted). A word's postings
 // are found through its term number, so indexing a known word is a map
 // lookup (which does not allocate) and an append.
+//
+// Postings are compact: each term's doc numbers as uvarint gaps (doc+1 minus
+// the previous doc+1), mostly one byte a posting where a []uint32 took four
+// and its growth slack up to four more; last holds each term's latest doc+1,
+// so a word repeated in a note is not appended twice. A finished segment is
+// frozen: its postings copied into one exact-sized block, last dropped.
+//
+// The term dictionary keys a word of up to eight bytes (most words) by the
+// word itself packed into a uint64 (words hold no zero byte, so the packing
+// is exact) in a table of its own (shortDict): a lookup multiplies one
+// integer and probes an array, where a map[string]uint32 lookup (hashing
+// the string) was a third of LoadNotes' CPU. Longer words are keyed by
+// their text in a map.
 type segment struct {
 	docs     []string
-	terms    map[string]uint32
-	postings [][]uint32
+	short    shortDict
+	long     map[string]uint32
+	words    []string // term number → word, for prefix queries
+	postings [][]byte
+	last     []uint32
+}
+
+// packWord is w (at most 8 bytes, none zero) as a non-zero integer.
+func packWord(w []byte) uint64 {
+	var k uint64
+	for i, c := range w {
+		k |= uint64(c) << (8 * i)
+	}
+	return k
+}
+
+// shortDict maps packed words to term numbers: open addressing with linear
+// probing, kept at most half full, keys hashed by multiplying with a random
+// odd number (multiply-shift), so notes written to collide cannot be made
+// for it. Zero marks an empty slot (no packed word is zero).
+type shortDict struct {
+	keys  []uint64
+	terms []uint32
+	n     int
+	mul   uint64
+	shift uint
+}
+
+func newShortDict() shortDict {
+	d := shortDict{mul: rand.Uint64() | 1}
+	d.resize(1024)
+	return d
+}
+
+func (d *shortDict) get(k uint64) (uint32, bool) {
+	mask := len(d.keys) - 1
+	for i := int((k * d.mul) >> d.shift); ; i = (i + 1) & mask {
+		switch d.keys[i] {
+		case k:
+			return d.terms[i], true
+		case 0:
+			return 0, false
+		}
+	}
+}
+
+// put adds k (not present) as term t.
+func (d *shortDict) put(k uint64, t uint32) {
+	if 2*(d.n+1) > len(d.keys) {
+		d.resize(2 * len(d.keys))
+	}
+	d.n++
+	mask := len(d.keys) - 1
+	i := int((k * d.mul) >> d.shift)
+	for d.keys[i] != 0 {
+		i = (i + 1) & mask
+	}
+	d.keys[i], d.terms[i] = k, t
+}
+
+// resize rehashes into size slots (a power of two).
+func (d *shortDict) resize(size int) {
+	keys, terms := d.keys, d.terms
+	d.keys, d.terms, d.n = make([]uint64, size), make([]uint32, size), 0
+	d.shift = uint(64 - bits.TrailingZeros(uint(size)))
+	for i, k := range keys {
+		if k != 0 {
+			d.put(k, terms[i])
+		}
+	}
+}
+
+// term finds w's term number; ok is false when w is not in the dictionary.
+func (s *segment) term(w []byte) (uint32, bool) {
+	if len(w) <= 8 {
+		return s.short.get(packWord(w))
+	}
+	t, ok := s.long[string(w)] // no allocation for a lookup
+	return t, ok
+}
+
+// newTerm adds w to the dictionary (it is not there) and returns its number.
+func (s *segment) newTerm(w []byte) uint32 {
+	t := uint32(len(s.words))
+	word := string(w)
+	if len(w) <= 8 {
+		s.short.put(packWord(w), t)
+	} else {
+		s.long[word] = t
+	}
+	s.words = append(s.words, word)
+	s.postings = append(s.postings, nil)
+	s.last = append(s.last, 0)
+	return t
 }
 
 type docRef struct {
@@ -34,7 +142,9 @@ type docRef struct {
 	doc uint32
 }
 
-func newSegment() *segment { return &segment{terms: map[string]uint32{}} }
+func newSegment() *segment {
+	return &segment{short: newShortDict(), long: map[string]uint32{}}
+}
 
 func newSearchIndex() *searchIndex {
 	live := newSegment()
@@ -46,16 +156,13 @@ func (s *segment) add(id string, n *record.Note, buf []byte) []byte {
 	doc := uint32(len(s.docs))
 	s.docs = append(s.docs, id)
 	emit := func(w []byte) {
-		t, ok := s.terms[string(w)] // no allocation for a lookup
+		t, ok := s.term(w)
 		if !ok {
-			t = uint32(len(s.postings))
-			s.terms[string(w)] = t
-			s.postings = append(s.postings, []uint32{doc})
-			return
+			t = s.newTerm(w)
 		}
-		ps := s.postings[t]
-		if ps[len(ps)-1] != doc { // docs only grow, so this dedupes within a note
-			s.postings[t] = append(ps, doc)
+		if prev := s.last[t]; prev != doc+1 { // once per note
+			s.postings[t] = binary.AppendUvarint(s.postings[t], uint64(doc+1-prev))
+			s.last[t] = doc + 1
 		}
 	}
 	buf = tokenize(n.Text, buf, emit)
@@ -64,6 +171,39 @@ func (s *segment) add(id string, n *record.Note, buf []byte) []byte {
 		buf = tokenize(a, buf, emit)
 	}
 	return tokenize(n.Kind, buf, emit)
+}
+
+// freeze copies a finished segment's postings into one block and drops
+// what only adding needs.
+func (s *segment) freeze() {
+	size := 0
+	for _, p := range s.postings {
+		size += len(p)
+	}
+	block := make([]byte, 0, size)
+	for i, p := range s.postings {
+		start := len(block)
+		block = append(block, p...)
+		s.postings[i] = block[start:len(block):len(block)]
+	}
+	s.last = nil
+}
+
+// docsOf decodes term t's postings.
+func (s *segment) docsOf(t uint32) []uint32 {
+	p := s.postings[t]
+	out := make([]uint32, 0, len(p))
+	var doc uint64
+	for len(p) > 0 {
+		d, n := binary.Uvarint(p)
+		if n <= 0 {
+			break // cannot happen: add wrote them
+		}
+		doc += d
+		out = append(out, uint32(doc-1))
+		p = p[n:]
+	}
+	return out
 }
 
 // put indexes a note's current text, replacing what was indexed for it.
@@ -162,11 +302,11 @@ func (s *segment) query(ws []string) []uint32 {
 		var postings []uint32
 		if i == len(ws)-1 {
 			postings = s.prefix(w)
-		} else if t, ok := s.terms[w]; ok {
-			postings = s.postings[t]
+		} else if t, ok := s.term([]byte(w)); ok {
+			postings = s.docsOf(t)
 		}
 		if i == 0 {
-			result = slices.Clone(postings)
+			result = postings
 		} else {
 			result = intersect(result, postings)
 		}
@@ -179,21 +319,22 @@ func (s *segment) query(ws []string) []uint32 {
 
 // prefix unions the postings of every term starting with p.
 func (s *segment) prefix(p string) []uint32 {
-	var lists [][]uint32
-	for w, t := range s.terms {
+	var all []uint32
+	lists := 0
+	for t, w := range s.words {
 		if strings.HasPrefix(w, p) {
-			lists = append(lists, s.postings[t])
+			if lists++; lists == 1 {
+				all = s.docsOf(uint32(t))
+				continue
+			}
+			all = append(all, s.docsOf(uint32(t))...)
 		}
 	}
-	if len(lists) == 1 {
-		return lists[0]
+	if lists > 1 {
+		slices.Sort(all)
+		all = slices.Compact(all)
 	}
-	var all []uint32
-	for _, l := range lists {
-		all = append(all, l...)
-	}
-	slices.Sort(all)
-	return slices.Compact(all)
+	return all
 }
 
 func intersect(a, b []uint32) []uint32 {

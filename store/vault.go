@@ -513,6 +513,7 @@ func (v *Vault) unlockWith(id *crypto.Identity) error {
 		v.Lock()
 		return err
 	}
+	v.dropMapped()
 	v.mu.Lock()
 	v.timings = UnlockTimings{Keyring: tKeyring, Load: time.Since(t1)}
 	v.mu.Unlock()

@@ -131,6 +131,9 @@ func caseView(ws *workingSet, e *entry, today record.Date) CaseView {
 			cv.Conflicts++
 		}
 		for _, h := range r.heads {
+			if len(ws.outbox) == 0 { // a synced vault: no lookups (a 32-byte hash each) to make
+				break
+			}
 			if ws.outbox[h.Rev] {
 				cv.Pending++
 				break

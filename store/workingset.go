@@ -16,6 +16,7 @@ import (
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // Head is one head revision of a record, decoded.
@@ -65,6 +66,20 @@ type workingSet struct {
 	index       *searchIndex
 	damaged     map[string]Damage // by record id: records left out, see Damaged
 	vaultDamage []Damage          // vault values that failed their check
+
+	// taken caches which cases were taken away from this laptop's user
+	// (see fillReassigned), as computed under takenRoster; nil until
+	// asked for, and again whenever a keyring changes (takenGen counts
+	// those changes, so a computation raced by one is not kept).
+	taken       map[string]bool
+	takenRoster *trust.Roster
+	takenGen    uint64
+}
+
+// forgetTaken drops the cache of cases taken away.
+func (ws *workingSet) forgetTaken() {
+	ws.taken, ws.takenRoster = nil, nil
+	ws.takenGen++
 }
 
 func newWorkingSet() *workingSet {
@@ -94,6 +109,9 @@ func (ws *workingSet) setOutbox(rev record.RevID, added bool) {
 // apply brings the working set up to date with one record a transaction
 // wrote.
 func (ws *workingSet) apply(t *touch) {
+	if t.entry.Kind == record.KindKeyring {
+		ws.forgetTaken() // who is a member may have changed
+	}
 	if _, ok := ws.damaged[t.recordID]; ok {
 		// A damaged record comes back only when every head is new here
 		// (superseded, or restored from the server's copies).
@@ -186,6 +204,12 @@ func withoutText(v any) any {
 // decode opens a revision's body with the keys held. A body this device has
 // no key for is ErrNoKey: the revision is kept, sealed, and shown as such.
 func (v *Vault) decode(keys *crypto.Keyring, rev *record.Revision) (any, error) {
+	return v.decodeWith(keys, rev, nil)
+}
+
+// decodeWith is decode opening with scratch's buffers (nil: new ones): a
+// load on many goroutines gives each its own, and leaves less garbage.
+func (v *Vault) decodeWith(keys *crypto.Keyring, rev *record.Revision, scratch *sealed.Scratch) (any, error) {
 	if rev.Kind == record.KindKeyring {
 		return nil, nil
 	}
@@ -199,7 +223,12 @@ func (v *Vault) decode(keys *crypto.Keyring, rev *record.Revision) (any, error) 
 	}
 	var js []byte
 	for _, key := range ks { // more than one only after a raced rotation
-		if js, err = sealed.Open(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body); err == nil {
+		if scratch != nil {
+			js, err = scratch.Open(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body)
+		} else {
+			js, err = sealed.Open(key, rev.CaseID, rev.RecordID, rev.Kind, rev.Body)
+		}
+		if err == nil {
 			break
 		}
 	}
@@ -218,88 +247,88 @@ func (v *Vault) loadSmall() error {
 
 func (v *Vault) loadSmallWith(keys *crypto.Keyring, vk *crypto.CaseKey) error {
 	ws := newWorkingSet()
-	mac := newVaultMAC(vk)
 	var maxHLC record.HLC
 	err := v.view(func(tx *bolt.Tx) error {
 		mb := tx.Bucket(bucketMeta)
-		// Entries and single heads come from two arenas sized by the record
-		// count: two allocations instead of two per record.
-		var entries []entry
-		var arena []Head
 		var counted uint64
 		if b := mb.Get(metaRecords); len(b) == 8 {
 			counted = binary.BigEndian.Uint64(b)
-			n := int(min(counted, 1<<24))
-			ws.records = make(map[string]*entry, n)
-			entries = make([]entry, 0, n)
-			arena = make([]Head, 0, n)
+			ws.records = make(map[string]*entry, int(min(counted, 1<<24)))
 		}
-		metaOK := v.format < 2 || mac.verify(mb.Get(metaTag), "meta", metaMsg(mb)...)
+		metaOK := v.format < 2 || newVaultMAC(vk).verify(mb.Get(metaTag), "meta", metaMsg(mb)...)
 		if !metaOK {
 			ws.damage(Damage{Problem: "the vault's counters (device sequence, clock, record count) do not authenticate: " +
 				"they were edited in the file; a record may be hidden"})
 		}
-		revs := tx.Bucket(bucketRevs)
-		var caseID string // heads are sorted by case: one string per case
+		// The heads are checked and decoded on every core (a tag each,
+		// and a decryption for each head but a note's), then put into the
+		// working set in key order, as one walk would.
+		var kvs [][2][]byte
+		if counted > 0 {
+			kvs = make([][2][]byte, 0, int(min(counted, 1<<24)))
+		}
+		if err := tx.Bucket(bucketHeads).ForEach(func(k, b []byte) error {
+			kvs = append(kvs, [2][]byte{k, b})
+			return nil
+		}); err != nil {
+			return err
+		}
+		scanned := uint64(len(kvs))
+		loaded := make([]loadedHeads, len(kvs))
+		workers := min(runtime.GOMAXPROCS(0), max(1, len(kvs)/minHeadsPerWorker))
+		hlcs := make([]record.HLC, workers)
+		var wg sync.WaitGroup
+		var panicked error
+		var panicOnce sync.Once
+		for w := 0; w < workers; w++ {
+			lo, hi := w*len(kvs)/workers, (w+1)*len(kvs)/workers
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+				defer func() {
+					if r := recover(); r != nil { // a damaged page: the whole unlock fails, as before
+						panicOnce.Do(func() { panicked = fmt.Errorf("%w: %v", ErrCorrupt, r) })
+					}
+				}()
+				hlcs[w] = v.loadHeadsRange(tx, keys, newVaultMAC(vk), kvs[lo:hi], loaded[lo:hi])
+			}()
+		}
+		wg.Wait()
+		if panicked != nil {
+			return panicked
+		}
+		for _, h := range hlcs {
+			maxHLC = max(maxHLC, h)
+		}
+		// Entries come from one arena sized by the record count: one
+		// allocation instead of one per record.
+		entries := make([]entry, 0, len(loaded))
+		var caseID string
 		var caseMap map[string]*entry
-		var scanned uint64
-		err := tx.Bucket(bucketHeads).ForEach(func(k, b []byte) error {
-			scanned++
-			i := bytes.IndexByte(k, '/')
-			if i < 0 {
-				ws.damage(Damage{Problem: fmt.Sprintf("heads entry under a key that names no record: %q", k)})
-				return nil
+		for i := range loaded {
+			l := &loaded[i]
+			if l.damage != nil {
+				ws.damage(*l.damage)
+				continue
 			}
-			if string(k[:i]) != caseID { // no allocation for the comparison
-				caseID = string(k[:i])
+			if l.caseID != caseID {
+				caseID = l.caseID
 				caseMap = ws.cases[caseID]
 				if caseMap == nil {
-					caseMap = map[string]*entry{}
+					n := 1 // the case's entries are consecutive: size its map once
+					for n < len(loaded)-i && loaded[i+n].caseID == caseID {
+						n++
+					}
+					caseMap = make(map[string]*entry, n)
 					ws.cases[caseID] = caseMap
 				}
 			}
-			recordID := string(k[i+1:])
-			bad := func(kind record.Kind, err error) error {
-				if kind == "" {
-					kind = kindFromRevs(revs, caseID, recordID)
-				}
-				ws.damage(Damage{CaseID: caseID, RecordID: recordID, Kind: kind, Problem: problem(err)})
-				return nil
-			}
-			body, ver, err := v.openHeads(mac, k, b)
-			if err != nil {
-				return bad("", err)
-			}
-			kind, heads, err := decodeHeads(body, ver, &arena)
-			if err != nil {
-				return bad("", err)
-			}
-			if len(heads) == 0 {
-				return bad(kind, fmt.Errorf("%w: no heads", ErrCorrupt))
-			}
-			for i := range heads {
-				maxHLC = max(maxHLC, heads[i].HLC)
-				if kind != record.KindNote {
-					if err := v.loadHead(keys, revs, caseID, recordID, kind, &heads[i]); err != nil {
-						return bad(kind, err)
-					}
-				}
-			}
-			var e *entry
-			if len(entries) < cap(entries) {
-				entries = append(entries, entry{id: recordID, caseID: caseID, kind: kind})
-				e = &entries[len(entries)-1]
-			} else {
-				e = &entry{id: recordID, caseID: caseID, kind: kind}
-			}
-			sortHeads(heads)
-			ws.records[recordID] = e
-			caseMap[recordID] = e
-			ws.setHeads(e, heads)
-			return nil
-		})
-		if err != nil {
-			return err
+			entries = append(entries, entry{id: l.recordID, caseID: l.caseID, kind: l.kind})
+			e := &entries[len(entries)-1]
+			ws.records[l.recordID] = e
+			caseMap[l.recordID] = e
+			ws.setHeads(e, l.heads)
 		}
 		// Entries cannot be forged, but one can be removed: the
 		// authenticated count says so, and the revs bucket says which.
@@ -333,27 +362,103 @@ func (v *Vault) loadSmallWith(keys *crypto.Keyring, vk *crypto.CaseKey) error {
 	return nil
 }
 
+// minHeadsPerWorker is the fewest heads entries worth another unlock worker
+// (tests lower it, so that small vaults unlock on several workers too).
+var minHeadsPerWorker = 1024
+
+// loadedHeads is one heads entry checked and decoded: a record with its
+// heads sorted winner first, or the damage that leaves it out.
+type loadedHeads struct {
+	caseID, recordID string
+	kind             record.Kind
+	heads            []Head
+	damage           *Damage
+}
+
+// loadHeadsRange checks and decodes the heads entries kvs into out (one
+// each) with its own tag hash, and returns the newest clock reading seen.
+// It only reads: out is put into the working set afterwards, in order.
+func (v *Vault) loadHeadsRange(tx *bolt.Tx, keys *crypto.Keyring, mac *vaultMAC, kvs [][2][]byte, out []loadedHeads) record.HLC {
+	revs := tx.Bucket(bucketRevs)
+	var maxHLC record.HLC
+	// Single heads come from one arena: one allocation, not one a record.
+	arena := make([]Head, 0, len(kvs))
+	var caseID string // heads are sorted by case: one string per case
+	var scratch sealed.Scratch
+	for n, kv := range kvs {
+		k, b := kv[0], kv[1]
+		l := &out[n]
+		if n%8192 == 8191 {
+			dropPages(v.db, tx) // the pages read so far are done with: they must not pile up
+		}
+		i := bytes.IndexByte(k, '/')
+		if i < 0 {
+			l.damage = &Damage{Problem: fmt.Sprintf("heads entry under a key that names no record: %q", k)}
+			continue
+		}
+		if string(k[:i]) != caseID { // no allocation for the comparison
+			caseID = string(k[:i])
+		}
+		recordID := string(k[i+1:])
+		l.caseID, l.recordID = caseID, recordID
+		bad := func(kind record.Kind, err error) {
+			if kind == "" {
+				kind = kindFromRevs(revs, caseID, recordID)
+			}
+			l.damage = &Damage{CaseID: caseID, RecordID: recordID, Kind: kind, Problem: problem(err)}
+		}
+		body, ver, err := v.openHeads(mac, k, b)
+		if err != nil {
+			bad("", err)
+			continue
+		}
+		kind, heads, err := decodeHeads(body, ver, &arena)
+		if err != nil {
+			bad("", err)
+			continue
+		}
+		if len(heads) == 0 {
+			bad(kind, fmt.Errorf("%w: no heads", ErrCorrupt))
+			continue
+		}
+		var headErr error
+		for i := range heads {
+			maxHLC = max(maxHLC, heads[i].HLC)
+			if kind != record.KindNote && headErr == nil {
+				headErr = v.loadHead(keys, &scratch, revs, caseID, recordID, kind, &heads[i])
+			}
+		}
+		if headErr != nil {
+			bad(kind, headErr)
+			continue
+		}
+		sortHeads(heads)
+		l.kind, l.heads = kind, heads
+	}
+	return maxHLC
+}
+
 // loadHead reads, checks and decodes one head's revision. An error is
 // damage to the record.
-func (v *Vault) loadHead(keys *crypto.Keyring, revs *bolt.Bucket, caseID, recordID string, kind record.Kind, h *Head) error {
+func (v *Vault) loadHead(keys *crypto.Keyring, scratch *sealed.Scratch, revs *bolt.Bucket, caseID, recordID string, kind record.Kind, h *Head) error {
 	b := revs.Get(revKey(caseID, recordID, h.Rev))
 	if b == nil {
 		return fmt.Errorf("%w: head %s has no revision", ErrCorrupt, h.Rev.Short())
 	}
-	return v.decodeHead(keys, b, caseID, recordID, kind, h)
+	return v.decodeHead(keys, scratch, b, caseID, recordID, kind, h)
 }
 
 // decodeHead checks a head's stored revision against the head and its key,
 // and decodes it. A body that does not open or decode is damage; one this
 // device holds no key for is not (h.Err is ErrNoKey: kept, shown sealed).
-func (v *Vault) decodeHead(keys *crypto.Keyring, b []byte, caseID, recordID string, kind record.Kind, h *Head) error {
+func (v *Vault) decodeHead(keys *crypto.Keyring, scratch *sealed.Scratch, b []byte, caseID, recordID string, kind record.Kind, h *Head) error {
 	rev, err := verifyRevision(b, caseID, recordID, kind, h)
 	if err != nil {
 		return err
 	}
 	h.Device, h.Seq, h.loaded = rev.Device, rev.Seq, true
 	if !rev.Deleted {
-		h.Value, h.Err = v.decode(keys, rev)
+		h.Value, h.Err = v.decodeWith(keys, rev, scratch)
 		if isBodyDamage(h.Err) {
 			return fmt.Errorf("%w: revision %s: %v", ErrCorrupt, h.Rev.Short(), problem(h.Err))
 		}
@@ -372,7 +477,11 @@ func (v *Vault) NotesLoaded() bool {
 // index: each worker indexes its share into its own segment. progress, if
 // not nil, is called with (done, total) now and then.
 func (v *Vault) LoadNotes(ctx context.Context, progress func(done, total int)) error {
-	return v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error { return v.loadNotes(ctx, keys, progress) })
+	err := v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error { return v.loadNotes(ctx, keys, progress) })
+	if err == nil {
+		v.dropMapped() // every note's page was read once; they are not needed again soon
+	}
+	return err
 }
 
 func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress func(done, total int)) error {
@@ -433,6 +542,7 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 					}
 				}()
 				var buf []byte
+				var scratch sealed.Scratch
 				// Each worker walks a contiguous share of the sorted keys with
 				// one cursor: every leaf page is visited once, not searched for
 				// from the root per note.
@@ -461,7 +571,7 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 						continue
 					}
 					r.head = j.head
-					if err := v.decodeHead(keys, val, j.caseID, j.recordID, record.KindNote, &r.head); err != nil {
+					if err := v.decodeHead(keys, &scratch, val, j.caseID, j.recordID, record.KindNote, &r.head); err != nil {
 						r.err = err
 						continue
 					}
@@ -470,8 +580,12 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 						r.seg, r.doc = seg, uint32(len(seg.docs)-1)
 						r.head.Value = withoutText(n)
 					}
-					if d := done.Add(1); progress != nil && d%4096 == 0 {
+					d := done.Add(1)
+					if progress != nil && d%4096 == 0 {
 						progress(int(d), len(jobs))
+					}
+					if d%8192 == 0 {
+						dropPages(v.db, tx) // the pages read so far (~25 MB) are done with
 					}
 				}
 			}(w)
@@ -488,6 +602,7 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 		return ErrLocked
 	}
 	for _, s := range segs {
+		s.freeze()
 		ws.index.addSegment(s)
 	}
 	for i, j := range jobs {
@@ -562,7 +677,7 @@ func (v *Vault) reloadCasesWith(keys *crypto.Keyring, cases map[string]bool) err
 				hs := slices.Clone(e.heads)
 				for i := range hs {
 					if hs[i].Value == nil && !hs[i].Deleted {
-						if err := v.loadHead(keys, revs, e.caseID, e.id, e.kind, &hs[i]); err != nil {
+						if err := v.loadHead(keys, nil, revs, e.caseID, e.id, e.kind, &hs[i]); err != nil {
 							bad = append(bad, Damage{CaseID: e.caseID, RecordID: e.id, Kind: e.kind, Problem: problem(err)})
 							continue records
 						}

@@ -168,34 +168,58 @@ func Open(key *crypto.CaseKey, caseID, recordID string, k record.Kind, body []by
 	return DecodePlain(plain, k)
 }
 
+// Scratch holds the buffers Scratch.Open reuses: one per goroutine.
+type Scratch struct{ plain, js []byte }
+
+// Open is Open with s's buffers: the JSON it returns is valid until s is
+// used again (Value copies what it keeps).
+func (s *Scratch) Open(key *crypto.CaseKey, caseID, recordID string, k record.Kind, body []byte) ([]byte, error) {
+	plain, err := crypto.OpenTo(s.plain, key, Place(caseID, recordID), body)
+	if err != nil {
+		return nil, err
+	}
+	s.plain = plain
+	js, inDst, err := decodePlain(s.js, plain, k)
+	if inDst {
+		s.js = js // raw content is a slice of plain instead: never kept as s.js
+	}
+	return js, err
+}
+
 // DecodePlain decodes a body's opened plaintext into its JSON. It reads
 // every format Seal ever wrote.
 func DecodePlain(plain []byte, k record.Kind) ([]byte, error) {
+	js, _, err := decodePlain(nil, plain, k)
+	return js, err
+}
+
+// decodePlain is DecodePlain decompressing into dst's memory; inDst says
+// the JSON was written there (else it is a slice of plain).
+func decodePlain(dst, plain []byte, k record.Kind) (js []byte, inDst bool, err error) {
 	if len(plain) < 2 {
-		return nil, fmt.Errorf("%w: too short", ErrBody)
+		return nil, false, fmt.Errorf("%w: too short", ErrBody)
 	}
 	if kindByCode[plain[1]] != k {
-		return nil, fmt.Errorf("%w: body is a %q, revision says %q", ErrBody, kindByCode[plain[1]], k)
+		return nil, false, fmt.Errorf("%w: body is a %q, revision says %q", ErrBody, kindByCode[plain[1]], k)
 	}
 	format, content := plain[0], plain[2:]
 	if format == bodyPadded {
-		var err error
 		if format, content, err = unpad(content); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	switch format {
 	case bodyRaw:
-		return content, nil
+		return content, false, nil
 	case bodyZstd:
 		_, dec := zstdCodecs()
-		out, err := dec.DecodeAll(content, nil)
+		out, err := dec.DecodeAll(content, dst[:0])
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBody, err)
+			return nil, false, fmt.Errorf("%w: %v", ErrBody, err)
 		}
-		return out, nil
+		return out, true, nil
 	}
-	return nil, fmt.Errorf("%w: format %d", ErrBody, plain[0])
+	return nil, false, fmt.Errorf("%w: format %d", ErrBody, plain[0])
 }
 
 // unpad reads a format-3 body after its format and kind bytes: the inner
@@ -227,7 +251,12 @@ func Value(k record.Kind, js []byte) (any, error) {
 	case record.KindCase:
 		v = new(record.Case)
 	case record.KindNote:
-		v = new(record.Note)
+		n := new(record.Note)
+		if decodeNote(js, n) {
+			return n, nil
+		}
+		*n = record.Note{} // what the fast path left; json.Unmarshal decides
+		v = n
 	case record.KindConsent:
 		v = new(record.Consent)
 	case record.KindTask:

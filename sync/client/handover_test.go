@@ -47,6 +47,11 @@ func TestReassignedCaseMarkedAndRemoved(t *testing.T) {
 		}
 	}
 	before := time.Now()
+	// Ada's case list before her laptop sees the change marks nothing; the
+	// vault keeps that answer until a keyring arrives, which must undo it.
+	if m := reassigned(t, ada); len(m) != 0 {
+		t.Fatalf("marked before the change reached ada's laptop: %+v", m)
+	}
 
 	// First round: the note goes to the server, which refuses it (Ada is
 	// no longer a member, and the signed cut-off is the last number the
