@@ -74,10 +74,17 @@ func TestJSONKeysAreSnakeCase(t *testing.T) {
 	if _, errOut, code := fc(t, env, "", "case", "show", "DEMO-0001"); code != 0 {
 		t.Fatalf("case show: %s", errOut)
 	}
+	// A recording of the demo's first case, for 'recording show'.
+	out, errOut, code := fc(t, env, "", "recording", "list", "--case", "DEMO-0001", "--json")
+	var recs []struct{ ID string }
+	if code != 0 || json.Unmarshal([]byte(out), &recs) != nil || len(recs) == 0 {
+		t.Fatalf("recording list: exit %d, %s%s", code, out, errOut)
+	}
 	values := map[string]string{ // by flag or argument name
 		"case": "DEMO-0001",
 		"ref":  "DEMO-0001",
 		"text": "school",
+		"id":   recs[0].ID,    // recording show
 		"dir":  testBundle(t), // verify-bundle
 	}
 	cmds := commandsWith(parserForTest(t).Model.Node, "json")

@@ -70,7 +70,9 @@ func (s *tmuxSession) waitFor(want string) {
 	s.t.Fatalf("screen never showed %q:\n%s", want, s.screen())
 }
 
-func (s *tmuxSession) typeText(text string) { s.run("send-keys", "-t", "S", "-l", text) }
+// typeText types text literally ("--": a random passphrase may begin
+// with "-", which tmux would take for a flag).
+func (s *tmuxSession) typeText(text string) { s.run("send-keys", "-t", "S", "-l", "--", text) }
 func (s *tmuxSession) key(k string)         { s.run("send-keys", "-t", "S", k) }
 
 func (s *tmuxSession) pid() int {
@@ -114,6 +116,9 @@ func TestTUIDraftSurvivesKill(t *testing.T) {
 	s2.key("Enter")
 	s2.waitFor("resume")
 	s2.typeText("r")
+	// The prompt shows the draft's text too: wait for the editor itself,
+	// or ctrl+s reaches the prompt and is lost.
+	s2.waitFor("Draft restored")
 	s2.waitFor("the boiler is broken again")
 	if !strings.Contains(s2.screen(), "Visited at 4pm") {
 		t.Errorf("draft text not restored:\n%s", s2.screen())

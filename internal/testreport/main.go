@@ -39,12 +39,15 @@ type result struct {
 }
 
 type report struct {
-	w        io.Writer
-	module   string
-	output   map[string][]string // package/test → output lines
-	packages []result
-	tests    []result
-	failed   bool
+	w      io.Writer
+	module string
+	output map[string][]string // package/test → output lines
+	// failedSubs are the failed subtests, in the order they ended, whose
+	// output waits for their top-level test's FAIL.
+	failedSubs []string
+	packages   []result
+	tests      []result
+	failed     bool
 }
 
 func main() {
@@ -127,12 +130,43 @@ func (r *report) event(e event) {
 				for _, l := range r.output[key] {
 					fmt.Fprint(r.w, "    ", l)
 				}
+				r.subtestOutput(key)
 			}
-			if e.Action != "fail" || !strings.Contains(e.Test, "/") {
+			switch {
+			case e.Action == "fail" && strings.Contains(e.Test, "/"):
+				r.failedSubs = append(r.failedSubs, key) // printed with its parent's FAIL
+			case !strings.Contains(e.Test, "/"):
+				r.dropSubtests(key) // a passing test's subtests, failed or not, have nothing to say
+				delete(r.output, key)
+			default:
 				delete(r.output, key)
 			}
 		}
 	}
+}
+
+// subtestOutput prints the output of the failed subtests of the top-level
+// test key: with -json, go test reports a subtest's t.Error under the
+// subtest, and its parent's FAIL alone would not say what failed.
+func (r *report) subtestOutput(key string) {
+	for _, sub := range r.failedSubs {
+		if strings.HasPrefix(sub, key+"/") {
+			for _, l := range r.output[sub] {
+				fmt.Fprint(r.w, "    ", l)
+			}
+		}
+	}
+}
+
+// dropSubtests forgets the kept output of key's subtests once key ended.
+func (r *report) dropSubtests(key string) {
+	r.failedSubs = slices.DeleteFunc(r.failedSubs, func(sub string) bool {
+		if strings.HasPrefix(sub, key+"/") {
+			delete(r.output, sub)
+			return true
+		}
+		return false
+	})
 }
 
 func (r *report) packageDone(e event, res result) {
