@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/fieldcase/fieldcase/dictation"
 	"errors"
 	"fmt"
 	"sort"
@@ -135,6 +136,29 @@ func allRecordingIDs(v *store.Vault) ([]string, error) {
 }
 
 // recordingID resolves a recording id or prefix given on the command line.
+// openRecording unlocks the vault (as program) and opens the recording
+// input names (an id or a unique prefix). The caller closes the vault.
+func (a *app) openRecording(program, input string) (*store.Vault, *dictation.Recording, error) {
+	v, err := a.unlock(program)
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := recordingID(v, input)
+	if err != nil {
+		v.Close()
+		return nil, nil, err
+	}
+	r, err := dictation.Open(v, id)
+	if err != nil {
+		v.Close()
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil, cli.WithHint(fmt.Errorf("no recording %q", input), "list recordings with 'fieldcase recording list --case REF'")
+		}
+		return nil, nil, err
+	}
+	return v, r, nil
+}
+
 func recordingID(v *store.Vault, input string) (string, error) {
 	ids, err := allRecordingIDs(v)
 	if err != nil {

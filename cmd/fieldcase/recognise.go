@@ -112,19 +112,11 @@ func (c *recordingDraftCmd) Run(a *app) error {
 	if rc.Command == "" {
 		return cli.WithHint(dictation.ErrNoRecogniser, "set one with 'fieldcase config set recogniser.command PROGRAM' (docs/DICTATION.md)")
 	}
-	v, err := a.unlock("fieldcase recording draft")
+	v, r, err := a.openRecording("fieldcase recording draft", c.ID)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	id, err := recordingID(v, c.ID)
-	if err != nil {
-		return err
-	}
-	r, err := dictation.Open(v, id)
-	if err != nil {
-		return err
-	}
 	fprintf(a.stderr, "recognising %s of audio with %s…\n", clock(r.TL.Duration()), rc.Command)
 	res, err := r.Draft(a.ctx, rc)
 	switch {

@@ -319,22 +319,11 @@ func (c *recordingExportCmd) Run(a *app) error {
 	if ext != ".ogg" && ext != ".opus" && ext != ".wav" {
 		return cli.WithHint(fmt.Errorf("cannot export to %q", c.Out), "name the file .ogg (Ogg Opus) or .wav")
 	}
-	v, err := a.unlock("fieldcase recording export")
+	v, r, err := a.openRecording("fieldcase recording export", c.ID)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	id, err := recordingID(v, c.ID)
-	if err != nil {
-		return err
-	}
-	r, err := dictation.Open(v, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return cli.WithHint(fmt.Errorf("no recording %q", c.ID), "list recordings with 'fieldcase recording list --case REF'")
-	}
-	if err != nil {
-		return err
-	}
 	err = writePrivate(c.Out, func(f io.Writer) error {
 		w := bufio.NewWriter(f)
 		var err error
@@ -372,25 +361,18 @@ type recordingSubmitCmd struct {
 }
 
 func (c *recordingSubmitCmd) Run(a *app) error {
-	v, err := a.unlock("fieldcase recording submit")
-	if err != nil {
-		return err
-	}
-	defer v.Close()
-	id, err := recordingID(v, c.ID)
-	if err != nil {
-		return err
-	}
 	var due record.Date
 	if c.Due != "" {
+		var err error
 		if due, err = a.parseDate("--due", c.Due); err != nil {
 			return err
 		}
 	}
-	r, err := dictation.Open(v, id)
+	v, r, err := a.openRecording("fieldcase recording submit", c.ID)
 	if err != nil {
 		return err
 	}
+	defer v.Close()
 	pol, err := r.SubmitByPolicy(time.Now(), due, a.localDueRules())
 	if err != nil {
 		return err

@@ -406,19 +406,11 @@ func (c *recordingTranscribeCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	v, err := a.unlock("fieldcase recording transcribe")
+	v, r, err := a.openRecording("fieldcase recording transcribe", c.ID)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	id, err := recordingID(v, c.ID)
-	if err != nil {
-		return err
-	}
-	r, err := dictation.Open(v, id)
-	if err != nil {
-		return err
-	}
 	noteID, err := r.Transcribe(text)
 	if err != nil {
 		return err
