@@ -1,9 +1,9 @@
 package main
 
 import (
-	"github.com/fieldcase/fieldcase/dictation"
 	"errors"
 	"fmt"
+	"github.com/fieldcase/fieldcase/dictation"
 	"sort"
 	"strings"
 
