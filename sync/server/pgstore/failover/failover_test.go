@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/fieldcase/fieldcase/internal/faultproxy"
 	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/client"
@@ -37,7 +38,7 @@ const dbName = "fieldcase"
 type rig struct {
 	t                *testing.T
 	primary, standby *pgtest.Cluster
-	proxy            *pgtest.WALProxy
+	proxy            *faultproxy.TCP
 	servers          []*syncharness.Server
 	workers          []*worker
 	start            time.Time
@@ -461,7 +462,7 @@ func TestFailoverAsynchronousLoss(t *testing.T) {
 	begin := time.Now()
 	stop := r.loops()
 	r.writersPushedSince(begin, 30*time.Second, "every writer to push")
-	r.proxy.Hold()
+	r.proxy.Freeze()
 	held := time.Now()
 	r.writersPushedSince(held, 30*time.Second, "every writer to push while the standby is held back")
 	stop()

@@ -8,17 +8,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/fieldcase/fieldcase/internal/faultproxy"
 )
 
 // Replication: a primary and a streaming standby, for failover tests
 // (issue 17). The standby is a pg_basebackup -R of the primary; it streams
-// either straight from the primary or through a WALProxy that a test can
+// either straight from the primary or through a proxy (NewWALProxy) that a test can
 // hold, so that the standby lags behind what the primary acknowledged.
 
 // PrimaryOptions shape a primary.
@@ -42,7 +43,7 @@ func StartPrimary(t testing.TB, opts PrimaryOptions) *Cluster {
 type StandbyOptions struct {
 	// Through streams WAL through a proxy the test can hold (nil: straight
 	// from the primary).
-	Through *WALProxy
+	Through *faultproxy.TCP
 }
 
 // StartStandby makes a standby of c with pg_basebackup -R, starts it on a
@@ -71,7 +72,8 @@ func (c *Cluster) StartStandby(opts StandbyOptions) *Cluster {
 	}
 	host, port := "127.0.0.1", c.port
 	if opts.Through != nil {
-		port = opts.Through.Port()
+		_, p, _ := net.SplitHostPort(opts.Through.Addr())
+		port, _ = strconv.Atoi(p)
 	}
 	// postgresql.conf came with the backup: the standby's own socket
 	// directory, and no synchronous standby of its own once promoted.
@@ -255,116 +257,18 @@ func appendFile(t testing.TB, path, text string) {
 	}
 }
 
-// WALProxy is a TCP proxy between a standby and its primary that a test
-// can hold: while held, no byte passes either way, so the standby falls
-// behind (the walreceiver waits; PostgreSQL notices nothing for
-// wal_receiver_timeout). Nothing else stops streaming as reliably:
-// pg_wal_replay_pause stops replay, not receiving.
-type WALProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	cond   *sync.Cond
-	held   bool
-	closed bool
-	conns  []net.Conn
-}
-
-// NewWALProxy listens on a free port of 127.0.0.1 and forwards to the
-// cluster's port. It is closed when t ends.
-func (c *Cluster) NewWALProxy() *WALProxy {
+// NewWALProxy starts a proxy between a standby and this cluster, its
+// primary, that a test can freeze: while frozen, no byte passes either way,
+// so the standby falls behind (the walreceiver waits; PostgreSQL notices
+// nothing for wal_receiver_timeout). Nothing else stops streaming as
+// reliably: pg_wal_replay_pause stops replay, not receiving. It is closed
+// when t ends.
+func (c *Cluster) NewWALProxy() *faultproxy.TCP {
 	c.t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := faultproxy.NewTCP(fmt.Sprintf("127.0.0.1:%d", c.port))
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	p := &WALProxy{ln: ln, target: fmt.Sprintf("127.0.0.1:%d", c.port)}
-	p.cond = sync.NewCond(&p.mu)
-	c.t.Cleanup(p.Close)
-	go p.serve()
+	c.t.Cleanup(func() { p.Close() })
 	return p
-}
-
-// Port is where the proxy listens.
-func (p *WALProxy) Port() int { return p.ln.Addr().(*net.TCPAddr).Port }
-
-// Hold stops every byte, both ways, until Release.
-func (p *WALProxy) Hold() {
-	p.mu.Lock()
-	p.held = true
-	p.mu.Unlock()
-}
-
-// Release lets bytes pass again.
-func (p *WALProxy) Release() {
-	p.mu.Lock()
-	p.held = false
-	p.cond.Broadcast()
-	p.mu.Unlock()
-}
-
-// Close stops the proxy and cuts its connections.
-func (p *WALProxy) Close() {
-	p.mu.Lock()
-	p.closed, p.held = true, false
-	p.cond.Broadcast()
-	conns := p.conns
-	p.conns = nil
-	p.mu.Unlock()
-	p.ln.Close()
-	for _, c := range conns {
-		c.Close()
-	}
-}
-
-func (p *WALProxy) serve() {
-	for {
-		in, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		out, err := net.Dial("tcp", p.target)
-		if err != nil {
-			in.Close()
-			continue
-		}
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			in.Close()
-			out.Close()
-			return
-		}
-		p.conns = append(p.conns, in, out)
-		p.mu.Unlock()
-		go p.pipe(out, in)
-		go p.pipe(in, out)
-	}
-}
-
-// pipe copies src to dst, waiting before each write while held.
-func (p *WALProxy) pipe(dst, src net.Conn) {
-	defer dst.Close()
-	defer src.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			for p.held && !p.closed {
-				p.cond.Wait()
-			}
-			closed := p.closed
-			p.mu.Unlock()
-			if closed {
-				return
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
 }
