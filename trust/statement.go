@@ -55,6 +55,9 @@ func (k Kind) String() string {
 	case KindRecovery:
 		return "recovery recipient"
 	}
+	if isLifecycle(k) {
+		return lifecycleNames[k]
+	}
 	return fmt.Sprintf("kind %d", byte(k))
 }
 
@@ -89,6 +92,11 @@ type Statement struct {
 	// whatever sequence number it claims. 0: signed without a log (the
 	// sequence number rule alone holds).
 	LogSize int64
+	// The lifecycle kinds' fields (lifecycle.go).
+	Case string    // hold, release, destroy: the case
+	Ref  string    // hold: the order's reference; release: the hold's statement id
+	Doc  []byte    // retention: the policy (JSON)
+	Due  time.Time // destroy: the date the case was due
 }
 
 // Limits of a statement's fields.
@@ -135,6 +143,8 @@ func (s Statement) Marshal() []byte {
 	case KindRecovery:
 		b = wire.AppendString(b, s.Recipient)
 		b = wire.AppendUvarint(b, s.Version)
+	case KindRetention, KindHold, KindRelease, KindDestroy:
+		b = s.appendLifecycle(b)
 	}
 	return b
 }
@@ -183,6 +193,8 @@ func UnmarshalStatement(b []byte) (Statement, error) {
 	case KindRecovery:
 		s.Recipient = d.String(maxRecipient)
 		s.Version = d.Uvarint()
+	case KindRetention, KindHold, KindRelease, KindDestroy:
+		s.readLifecycle(&d)
 	default:
 		return s, fmt.Errorf("%w: unknown statement kind %d", ErrMalformed, byte(s.Kind))
 	}
@@ -227,6 +239,10 @@ func (s Statement) check() error {
 	case KindRecovery:
 		if !strings.HasPrefix(s.Recipient, "age1pq1") {
 			return fmt.Errorf("%w: recovery recipient is not a post-quantum age recipient", ErrMalformed)
+		}
+	case KindRetention, KindHold, KindRelease, KindDestroy:
+		if err := s.checkLifecycle(ids); err != nil {
+			return err
 		}
 	}
 	for what, id := range ids {
