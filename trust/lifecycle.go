@@ -157,17 +157,16 @@ type Retention struct {
 
 // Hold is a legal hold on a case.
 type Hold struct {
-	ID, Case, Team  string
-	Ref, OrderedBy  string
-	Reason          string
-	Signer          string // SignerAgency or a device signer
-	By              string // the signing device's user ("" for the agency)
-	At              time.Time
-	Released        bool
-	ReleasedBy      string // signer
-	ReleaseReason   string
-	ReleasedAt      time.Time
-	releaseByDevice bool
+	ID, Case, Team string
+	Ref, OrderedBy string
+	Reason         string
+	Signer         string // SignerAgency or a device signer
+	By             string // the signing device's user ("" for the agency)
+	At             time.Time
+	Released       bool
+	ReleasedBy     string // signer
+	ReleaseReason  string
+	ReleasedAt     time.Time
 }
 
 // Approval is one supervisor's approval to destroy a case.

@@ -441,6 +441,10 @@ func subject(st trust.Statement, users, teams map[string]string) string {
 		return s
 	case trust.KindRecovery:
 		return fmt.Sprintf("recipient %s v%d", crypto.Fingerprint(st.Recipient), st.Version)
+	case trust.KindRetention:
+		return fmt.Sprintf("v%d", st.Version)
+	case trust.KindHold, trust.KindRelease, trust.KindDestroy:
+		return fmt.Sprintf("case %s of team %s, %s", st.Case, nameOr(teams, st.Team), st.Ref)
 	}
 	return ""
 }
