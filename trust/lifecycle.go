@@ -312,7 +312,7 @@ func (r *Roster) lifecycle(agencySigned, others []parsed) {
 			continue
 		}
 		r.Accepted[p.id] = true
-		if !p.st.Issued.After(lastRelease[p.st.Case]) {
+		if p.st.Issued.Before(lastRelease[p.st.Case]) {
 			continue // given before a hold was released: it must be given again
 		}
 		ret.Approvals[p.st.Case] = append(ret.Approvals[p.st.Case], Approval{ID: p.id, Case: p.st.Case, Team: p.st.Team,
