@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -126,6 +127,16 @@ func (r *report) event(e event) {
 				fmt.Fprintf(r.w, "--- FAIL %s %s (%.1fs)\n", res.Package, e.Test, e.Elapsed)
 				for _, l := range r.output[key] {
 					fmt.Fprint(r.w, "    ", l)
+				}
+				// Failed subtests (parallel ones, testscript's scripts)
+				// end after their parent's output: theirs, too.
+				for _, k := range slices.Sorted(maps.Keys(r.output)) {
+					if strings.HasPrefix(k, key+"/") {
+						for _, l := range r.output[k] {
+							fmt.Fprint(r.w, "    ", l)
+						}
+						delete(r.output, k)
+					}
 				}
 			}
 			if e.Action != "fail" || !strings.Contains(e.Test, "/") {
