@@ -242,3 +242,13 @@ func (v *Vault) NoteServerCheck(caseID string, held int, at time.Time) error {
 		return tx.putLocal(destroyedPrefix+caseID, js)
 	})
 }
+
+// liveCases leaves out of ids the cases the roster proves destroyed: the
+// server rightly hands over nothing of them any more, so the log's entries
+// of them are owed to nobody.
+func liveCases(ids []string, r *trust.Roster) []string {
+	if r == nil || len(r.Retention.Destroyed) == 0 {
+		return ids
+	}
+	return slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return r.Retention.Destroyed[id].Case != "" })
+}

@@ -16,6 +16,7 @@ const (
 	RetentionHeld     = "held"            // past or not, a legal hold is in force
 	RetentionDue      = "due"             // past retention, not held: awaiting approval
 	RetentionSecond   = "awaiting second" // approved by fewer supervisors than the policy asks
+	RetentionSealed   = "sealed"          // this laptop holds no key of it yet: nothing can be said
 )
 
 // RetentionItem is one case as the retention policy sees it.
@@ -84,6 +85,10 @@ func (v *Vault) retentionOf(cv CaseView, ret trust.Retention, today record.Date)
 		return it, err
 	} else {
 		it.Team = m.Team
+	}
+	if cv.Sealed {
+		it.Ref, it.State = cv.ID, RetentionSealed
+		return it, nil
 	}
 	if ret.Policy == nil {
 		it.State = RetentionNoPolicy

@@ -186,3 +186,20 @@ func (s *Syncer) destroy(ctx context.Context, sum *Summary) error {
 	}
 	return nil
 }
+
+// destroyedSince reports whether the roster, fetched now, proves a case of
+// the log's findings destroyed that this laptop's roster did not: the
+// server then rightly withholds its revisions.
+func (s *Syncer) destroyedSince(ctx context.Context, found []store.Withheld, sum *Summary) bool {
+	before := s.v.Roster()
+	if before == nil || s.soft(s.roster(ctx, sum)) != nil {
+		return false
+	}
+	after := s.v.Roster()
+	for _, w := range found {
+		if w.Entry.CaseID != "" && before.Retention.Destroyed[w.Entry.CaseID].Case == "" && after.Retention.Destroyed[w.Entry.CaseID].Case != "" {
+			return true
+		}
+	}
+	return false
+}
