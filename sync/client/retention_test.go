@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -103,6 +104,7 @@ func TestDestructionEverywhere(t *testing.T) {
 	t.Parallel()
 	s := syncharness.StartServer(t)
 	setRetention(t, s, strictPolicy)
+	recoveryKey := setRecovery(t, s)
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	kim := s.NewDevice("kim", s.URL, "kim", "supervisor", "north")
@@ -190,6 +192,9 @@ func TestDestructionEverywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	backupBefore := filepath.Join(t.TempDir(), "before.db")
+	s.Admin("backup", "--out", backupBefore)
+
 	// Two supervisors: the first approval destroys nothing.
 	if gone, err := approve(sam); err != nil || gone {
 		t.Fatalf("sam's approval: destroyed %v, %v", gone, err)
@@ -240,6 +245,29 @@ func TestDestructionEverywhere(t *testing.T) {
 		ts, _ := d.V.Destructions()
 		if ts[0].ServerChecked.IsZero() || ts[0].ServerHeld != 0 {
 			t.Errorf("%s: the server was not asked, or still holds the case: %+v", d.Name, ts[0])
+		}
+	}
+
+	// Crypto-shredding, as far as it goes today (docs/ARCHITECTURE.md,
+	// "Destruction"): a backup taken after the destruction holds nothing
+	// of the case for any identity; one taken before is still read by the
+	// agency recovery identity, whose wraps are in it.
+	backupAfter := filepath.Join(t.TempDir(), "after.db")
+	s.Admin("backup", "--out", backupAfter)
+	for _, b := range []struct {
+		from string
+		has  bool
+	}{{backupBefore, true}, {backupAfter, false}} {
+		dir := filepath.Join(t.TempDir(), "export")
+		if out, err := recoveryExport(s, "--identity", recoveryKey, "--all", "--out", dir, "--from", b.from); err != nil {
+			t.Fatalf("recovery export of %s: %v\n%s", filepath.Base(b.from), err, out)
+		}
+		_, err := os.Stat(filepath.Join(dir, "OLD-1", "case.md"))
+		if has := err == nil; has != b.has {
+			t.Errorf("recovery export of %s holds the destroyed case: %v, want %v", filepath.Base(b.from), has, b.has)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "OPEN-1", "case.md")); err != nil {
+			t.Errorf("recovery export of %s lacks the other case: %v", filepath.Base(b.from), err)
 		}
 	}
 
