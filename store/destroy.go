@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/trust"
@@ -66,11 +68,36 @@ func (v *Vault) DestroyApproved() ([]Destroyed, error) {
 	if r == nil || len(r.Retention.Destroyed) == 0 {
 		return nil, nil
 	}
+	// A read pass first: a laptop that never held a case (another team's)
+	// pays a prefix lookup per destroyed case, not a write transaction.
+	var here []string
+	err := v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error {
+		return v.view(func(btx *bolt.Tx) error {
+			revs, local := btx.Bucket(bucketRevs), btx.Bucket(bucketLocal)
+			for _, id := range slices.Sorted(maps.Keys(r.Retention.Destroyed)) {
+				if local != nil && local.Get([]byte(destroyedPrefix+id)) != nil {
+					continue // done before
+				}
+				held := keys.Latest(id) != nil
+				if !held && revs != nil {
+					k, _ := revs.Cursor().Seek([]byte(id + "/"))
+					held = k != nil && bytes.HasPrefix(k, []byte(id+"/"))
+				}
+				if held {
+					here = append(here, id)
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
 	var out []Destroyed
 	var problems []string
 	v.wmu.Lock()
 	defer v.wmu.Unlock()
-	for _, id := range slices.Sorted(maps.Keys(r.Retention.Destroyed)) {
+	for _, id := range here {
 		d := r.Retention.Destroyed[id]
 		var done Destroyed
 		err := v.updateLocked(func(tx *Tx) error {
