@@ -74,10 +74,10 @@ func (s *Server) handleLifecycle(w http.ResponseWriter, r *http.Request, sess *s
 		} else if err != nil {
 			return err
 		}
-		_, now := ts.roster.Retention.Destroyed[st.Case]
-		resp.RosterVersion, resp.Destroyed = ts.meta.RosterVersion, now
+		_, is := ts.roster.Retention.Destroyed[st.Case]
+		resp.RosterVersion, resp.Destroyed = ts.meta.RosterVersion, is
 		resp.Held = len(ts.roster.Retention.Active(st.Case)) > 0
-		if now && !was {
+		if is && !was {
 			if gone, err = destroyCase(tx, st.Case); err != nil {
 				return err
 			}
