@@ -157,35 +157,42 @@ type Retention struct {
 
 // Hold is a legal hold on a case.
 type Hold struct {
-	ID, Case, Team string
-	Ref, OrderedBy string
-	Reason         string
-	Signer         string // SignerAgency or a device signer
-	By             string // the signing device's user ("" for the agency)
-	At             time.Time
-	Released       bool
-	ReleasedBy     string // signer
-	ReleaseReason  string
-	ReleasedAt     time.Time
+	ID            string    `json:"id"`
+	Case          string    `json:"case_id"`
+	Team          string    `json:"team"`
+	Ref           string    `json:"ref"`
+	OrderedBy     string    `json:"ordered_by"`
+	Reason        string    `json:"reason,omitempty"`
+	Signer        string    `json:"signer"`       // SignerAgency or a device signer
+	By            string    `json:"by,omitempty"` // the signing device's user ("" for the agency)
+	At            time.Time `json:"at"`
+	Released      bool      `json:"released,omitempty"`
+	ReleasedBy    string    `json:"released_by,omitempty"` // signer
+	ReleaseReason string    `json:"release_reason,omitempty"`
+	ReleasedAt    time.Time `json:"released_at,omitzero"`
 }
 
 // Approval is one supervisor's approval to destroy a case.
 type Approval struct {
-	ID, Case, Team string
-	User, Device   string
-	PolicyVersion  uint64
-	Due            time.Time
-	Reason         string
-	At             time.Time
+	ID            string    `json:"id"`
+	Case          string    `json:"case_id"`
+	Team          string    `json:"team"`
+	User          string    `json:"user"`
+	Device        string    `json:"device"`
+	PolicyVersion uint64    `json:"policy_version"`
+	Due           time.Time `json:"due,omitzero"`
+	Reason        string    `json:"reason,omitempty"`
+	At            time.Time `json:"at"`
 }
 
 // Destruction is a case whose destruction the roster proves approved.
 type Destruction struct {
-	Case, Team    string
-	PolicyVersion uint64
-	Due           time.Time
-	Approvals     []Approval // one per approver, by user id
-	At            time.Time  // the last approval's
+	Case          string     `json:"case_id"`
+	Team          string     `json:"team"`
+	PolicyVersion uint64     `json:"policy_version"`
+	Due           time.Time  `json:"due,omitzero"`
+	Approvals     []Approval `json:"approvals"` // one per approver, by user id
+	At            time.Time  `json:"at"`        // the last approval's
 }
 
 // Active lists a case's holds that are not released.
