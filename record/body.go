@@ -104,6 +104,10 @@ type Case struct {
 	Weights    Weights     `json:"weights,omitzero"`
 	Summary    string      `json:"summary,omitempty"`
 	Opened     Date        `json:"opened,omitempty"`
+	// CaseType and Closed feed the retention policy (retention.go): the
+	// case type picks its rule, Closed is when it was closed.
+	CaseType string `json:"case_type,omitempty"`
+	Closed   Date   `json:"closed,omitempty"`
 }
 
 // Normalize fills defaults a new case needs.
@@ -135,7 +139,7 @@ func (c *Case) Validate() error {
 	if err := oneOf("status", c.Status, CaseStatuses); err != nil {
 		return err
 	}
-	for _, d := range []Date{c.DOB, c.NextVisit, c.Opened} {
+	for _, d := range []Date{c.DOB, c.NextVisit, c.Opened, c.Closed} {
 		if err := d.valid(); err != nil {
 			return err
 		}

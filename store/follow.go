@@ -369,12 +369,13 @@ func (v *Vault) LogFindings() ([]Withheld, error) {
 				return revs.Get(revKey(e.CaseID, e.RecordID, e.Rev)) != nil || (quar != nil && quar.Get(e.Rev[:]) != nil)
 			}
 			if reader {
-				found, err := v.findInCases(tx, cases, marks, keys.Cases(), f, have)
+				read := liveCases(keys.Cases(), tx.roster) // a destroyed case owes nothing (destroy.go)
+				found, err := v.findInCases(tx, cases, marks, read, f, have)
 				if err != nil {
 					return err
 				}
 				out = append(out, found...)
-				found, err = v.findInLeaves(tx, marks, keys.Cases(), f)
+				found, err = v.findInLeaves(tx, marks, read, f)
 				if err != nil {
 					return err
 				}

@@ -128,6 +128,7 @@ type PageResult struct {
 	New         int // revisions this vault did not have
 	Skipped     int // revisions refused as invalid here (kept out, counted)
 	Quarantined int // revisions whose signature or right to write did not hold: kept aside, shown
+	Destroyed   int // revisions of cases destroyed under the retention policy: the server should hold none
 }
 
 // ApplyPage stores a pulled page and its new cursor in one transaction, and
@@ -164,6 +165,10 @@ func (v *Vault) ApplyPage(revs []*record.Revision, cursor string, ackedSeq uint6
 			for _, r := range pending {
 				if tx.btx.Bucket(bucketRevs).Get(revKey(r.CaseID, r.RecordID, r.Rev)) != nil {
 					continue // applied before: a rewound or repeated page
+				}
+				if tx.roster != nil && tx.roster.Retention.Destroyed[r.CaseID].Case != "" {
+					res.Destroyed++ // a destroyed case: never applied, counted (destroy.go)
+					continue
 				}
 				if err := r.Validate(); err != nil {
 					res.Skipped++

@@ -25,6 +25,12 @@
 // revision is checked against the membership of the key epoch it is sealed
 // under (MayWrite).
 //
+// A record's life after its case closes is signed the same way
+// (lifecycle.go): the agency's retention policy, legal holds (the agency or
+// a supervisor of the case's team) and their releases, and the supervisors'
+// approvals that, as many as the policy asks and with no hold in force,
+// make the roster prove a case destroyed (Retention.Destroyed).
+//
 // Nothing here does I/O: the vault, the sync client and the server all call
 // the same rules.
 package trust

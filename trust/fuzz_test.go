@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,10 @@ func FuzzUnmarshalStatement(f *testing.F) {
 		{Kind: trust.KindRevoke, Device: "d1", AfterSeq: 12, Reason: "lost", LogSize: 300},
 		{Kind: trust.KindRecovery, Recipient: "age1pq1abc", Version: 2},
 		{Kind: trust.KindDueRules, Team: "north", Version: 2, Rules: []trust.DueRule{{Key: "court report", Days: 3}, {Key: "normal", Days: 5}}},
+		{Kind: trust.KindRetention, Version: 2, Doc: []byte(`{"approvals":2,"default":[{"from":"closed","years":6}]}`)},
+		{Kind: trust.KindHold, Case: "c1", Team: "north", Ref: "FD1", Name: "court", Reason: "r"},
+		{Kind: trust.KindRelease, Case: "c1", Team: "north", Ref: strings.Repeat("a", 64)},
+		{Kind: trust.KindDestroy, Case: "c1", Team: "north", Version: 2, Due: time.Unix(1_700_000_000, 0)},
 	} {
 		f.Add(st.Marshal())
 	}

@@ -75,6 +75,9 @@ type Roster struct {
 	Problems []Problem
 	// Accepted lists the IDs of the statements that count.
 	Accepted map[string]bool
+	// Retention is the retention policy, legal holds and approved
+	// destructions (lifecycle.go).
+	Retention Retention
 }
 
 type parsed struct {
@@ -130,6 +133,7 @@ func Evaluate(agency ed25519.PublicKey, statements []Signed) *Roster {
 	r.teamsUsersRecovery(agencySigned)
 	r.devices(agencySigned, others)
 	r.dueRules(dueRules)
+	r.lifecycle(agencySigned, others)
 	slices.SortFunc(r.Problems, func(a, b Problem) int { return strings.Compare(a.Statement, b.Statement) })
 	return r
 }
@@ -229,6 +233,7 @@ func (r *Roster) devices(agencySigned, others []parsed) {
 			deviceGrants = append(deviceGrants, p)
 		case p.st.Kind == KindRevoke && strings.HasPrefix(p.Signer, signerDevice):
 			revokes = append(revokes, p)
+		case isLifecycle(p.st.Kind): // judged in lifecycle
 		default:
 			r.problem(p.id, p.st.Kind, "a %s cannot be signed by %s", p.st.Kind, p.Signer)
 		}

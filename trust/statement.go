@@ -64,6 +64,9 @@ func (k Kind) String() string {
 	case KindDueRules:
 		return "due rules"
 	}
+	if isLifecycle(k) {
+		return lifecycleNames[k]
+	}
 	return fmt.Sprintf("kind %d", byte(k))
 }
 
@@ -101,6 +104,11 @@ type Statement struct {
 	// Rules (due rules) are the working days per priority or work type,
 	// sorted by Key, each key once.
 	Rules []DueRule
+	// The lifecycle kinds' fields (lifecycle.go).
+	Case string    // hold, release, destroy: the case
+	Ref  string    // hold: the order's reference; release: the hold's statement id
+	Doc  []byte    // retention: the policy (JSON)
+	Due  time.Time // destroy: the date the case was due
 }
 
 // DueRule is one line of an agency's due-date rules: a dictation of this
@@ -170,6 +178,8 @@ func (s Statement) Marshal() []byte {
 			b = wire.AppendString(b, r.Key)
 			b = wire.AppendUvarint(b, r.Days)
 		}
+	case KindRetention, KindHold, KindRelease, KindDestroy:
+		b = s.appendLifecycle(b)
 	}
 	return b
 }
@@ -229,6 +239,8 @@ func UnmarshalStatement(b []byte) (Statement, error) {
 		for range n {
 			s.Rules = append(s.Rules, DueRule{Key: d.String(64), Days: d.Uvarint()})
 		}
+	case KindRetention, KindHold, KindRelease, KindDestroy:
+		s.readLifecycle(&d)
 	default:
 		return s, fmt.Errorf("%w: unknown statement kind %d", ErrMalformed, byte(s.Kind))
 	}
@@ -282,6 +294,10 @@ func (s Statement) check() error {
 			return fmt.Errorf("%w: due rules of version 0", ErrMalformed)
 		}
 		if err := checkDueRules(s.Rules); err != nil {
+			return err
+		}
+	case KindRetention, KindHold, KindRelease, KindDestroy:
+		if err := s.checkLifecycle(ids); err != nil {
 			return err
 		}
 	}

@@ -34,6 +34,7 @@ type CLI struct {
 	Record       recordCmd       `cmd:"" help:"Dictate into a case from the microphone."`
 	Audit        auditCmd        `cmd:"" help:"A case's access history, and checks of the audit trail."`
 	Team         teamCmd         `cmd:"" help:"The team's caseloads and weighting policy (supervisors)."`
+	Retention    retentionCmd    `cmd:"" help:"Retention: the policy, cases due, legal holds, the destruction queue."`
 	Recording    recordingCmd    `cmd:"" help:"List, export and submit recordings."`
 	Bundle       bundleCmd       `cmd:"" help:"Write a case's court bundle: an indexed PDF, the recordings, and the evidence that checks them."`
 	VerifyBundle verifyBundleCmd `cmd:"" name:"verify-bundle" help:"Check a court bundle from its files alone (as fieldcase-verify does)."`

@@ -211,6 +211,13 @@ func (c *syncCmd) Run(a *app) error {
 	if sum.Rotated > 0 {
 		fprintf(a.stdout, "%d cases got a new key after a device was revoked\n", sum.Rotated)
 	}
+	for _, d := range sum.Destroyed {
+		fprintf(a.stdout, "case %s was destroyed under the retention policy (v%d, approved by %s): removed from this laptop ('fieldcase retention gone')\n",
+			d.CaseID, d.PolicyVersion, strings.Join(d.ApprovedBy, " and "))
+		if d.Unsynced > 0 || d.Drafts > 0 {
+			fprintf(a.stderr, "warning: %d changes and %d drafts of yours in it, not yet on the server, were destroyed with it\n", d.Unsynced, d.Drafts)
+		}
+	}
 	fprintf(a.stdout, "synced: pushed %d, pulled %d, %d refused, %d keyrings updated, %d waiting, in %s\n",
 		sum.Pushed, sum.Pulled, sum.Rejected, sum.Keyrings, v.OutboxLen(), sum.Duration.Round(time.Millisecond))
 	if q, _ := v.Quarantine(); len(q) > 0 {

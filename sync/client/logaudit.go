@@ -195,6 +195,14 @@ func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
 		return err
 	}
 	found = append(found, tails...)
+	if len(found) > 0 && s.destroyedSince(ctx, found, sum) {
+		// A case destroyed since this laptop's last roster: its entries
+		// are owed to nobody. Judged again on the roster just fetched.
+		if found, err = s.v.LogFindings(); err != nil {
+			return err
+		}
+		found = append(found, tails...)
+	}
 	if len(found) > 0 {
 		// What was withheld may have slipped past the pull cursor: the
 		// next round pulls from the start (what is here is skipped), so a

@@ -110,6 +110,8 @@ type Summary struct {
 	// keyrings said so) whose local copy this round removed: everything of
 	// them was on the server, receipted.
 	Removed []store.Reassignment
+	// Destroyed lists the cases this round destroyed here (retention.go).
+	Destroyed []store.Destroyed
 	// Trust is what new signed statements changed: who receives case keys.
 	Trust store.TrustChanges
 	// The log: its size at the checkpoint this round checked, how many
@@ -277,6 +279,9 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 			return sum, err
 		}
 		sum.Removed = removed
+	}
+	if err := s.destroy(ctx, &sum); err != nil {
+		return sum, err
 	}
 	sum.Duration = time.Since(start)
 	if err := s.v.SetLastSync(time.Now()); err != nil {
@@ -450,6 +455,9 @@ func (s *Syncer) pull(ctx context.Context, sum *Summary, progress func(Progress)
 		sum.Pulled += res.New
 		sum.Skipped += res.Skipped
 		sum.Quarantined += res.Quarantined
+		if res.Destroyed > 0 {
+			s.soft(s.alarm(LogAlarm{What: fmt.Sprintf("the server still serves %d revisions of cases destroyed under the retention policy", res.Destroyed)}))
+		}
 		progress(Progress{Phase: "pull", Done: sum.Pulled})
 		cursor = hdr.NextCursor
 		if !hdr.HasMore {

@@ -453,6 +453,10 @@ func subject(st trust.Statement, users, teams map[string]string) string {
 			rs = append(rs, fmt.Sprintf("%s=%d", r.Key, r.Days))
 		}
 		return fmt.Sprintf("%s v%d: %s", scope, st.Version, strings.Join(rs, ","))
+	case trust.KindRetention:
+		return fmt.Sprintf("v%d", st.Version)
+	case trust.KindHold, trust.KindRelease, trust.KindDestroy:
+		return fmt.Sprintf("case %s of team %s, %s", st.Case, nameOr(teams, st.Team), st.Ref)
 	}
 	return ""
 }

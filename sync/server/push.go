@@ -276,6 +276,9 @@ type pusher struct {
 	// logged is, per pushed revision the server holds, where it is in the
 	// transparency log (Index -1 for the others).
 	logged []LogLeaf
+	// destroyed are the cases the roster proves destroyed, read when a
+	// push first names a case the store lacks (lifecycle.go).
+	destroyed map[string]bool
 }
 
 // writer is the pushing device as the trust rules see it.
@@ -387,6 +390,11 @@ func (p *pusher) push(rev *record.Revision, blobs []record.RevID) (protocol.Push
 	if c == nil {
 		if !mayCreateCase(p.user) {
 			return p.rejected(rev, fmt.Sprintf("a %s may not create cases", p.user.Role))
+		}
+		if gone, err := p.destroyedCase(rev.CaseID); err != nil {
+			return res, err
+		} else if gone {
+			return p.rejected(rev, "case "+rev.CaseID+" was destroyed under the retention policy")
 		}
 	} else if _, write := caseAccess(p.user, *c); !write {
 		return p.rejected(rev, "no write access to case "+rev.CaseID)

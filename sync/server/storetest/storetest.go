@@ -46,6 +46,7 @@ func RunTests(t *testing.T, open func(t *testing.T) server.Store) {
 		{"DeviceMaxSeq", testDeviceMaxSeq},
 		{"Rotations", testRotations},
 		{"Blobs", testBlobs},
+		{"DestroyCase", testDestroyCase},
 		{"Backup", testBackup},
 		{"Log", testLog},
 		{"LogKey", testLogKey},
