@@ -35,14 +35,15 @@ const (
 	PathPull      = "/v1/sync/pull"
 	PathRevsDiff  = "/v1/sync/revs-diff"
 	PathRoster    = "/v1/roster"
-	PathGrants    = "/v1/grants"         // POST: a device's pairing grant for its own user
-	PathRevoke    = "/v1/revocations"    // POST: a device-signed revocation
-	PathDueRules  = "/v1/due-rules"      // POST: a supervisor device's due rules for its team
-	PathOwn       = "/v1/sync/own"       // POST: this device's own revisions back (a vault restored from a backup)
-	PathLog       = "/v1/log/checkpoint" // GET ?from=N: the log's signed checkpoint and its consistency with size N
-	PathProofs    = "/v1/log/proofs"     // POST: inclusion proofs of log entries in a tree
-	PathWitness   = "/v1/log/witness"    // POST: a supervisor device's cosignature of a checkpoint
-	PathEntries   = "/v1/log/entries"    // GET ?start=N&end=M: the log's entries [N, M), at most MaxEntries
+	PathGrants    = "/v1/grants"           // POST: a device's pairing grant for its own user
+	PathRevoke    = "/v1/revocations"      // POST: a device-signed revocation
+	PathDueRules  = "/v1/due-rules"        // POST: a supervisor device's due rules for its team
+	PathPolicy    = "/v1/weighting-policy" // POST: a supervisor device's weighting policy for its team
+	PathOwn       = "/v1/sync/own"         // POST: this device's own revisions back (a vault restored from a backup)
+	PathLog       = "/v1/log/checkpoint"   // GET ?from=N: the log's signed checkpoint and its consistency with size N
+	PathProofs    = "/v1/log/proofs"       // POST: inclusion proofs of log entries in a tree
+	PathWitness   = "/v1/log/witness"      // POST: a supervisor device's cosignature of a checkpoint
+	PathEntries   = "/v1/log/entries"      // GET ?start=N&end=M: the log's entries [N, M), at most MaxEntries
 	PathBlobsMiss = "/v1/blobs/missing"
 	PathBlobs     = "/v1/blobs" // POST a blob batch; GET /v1/blobs/{case}/{id}
 	PathBlobsGet  = "/v1/blobs/fetch"
@@ -219,6 +220,12 @@ type RevokeRequest struct {
 // team (trust.KindDueRules).
 type DueRulesRequest struct {
 	Rules trust.Signed `json:"rules"`
+}
+
+// PolicyRequest carries a weighting policy a supervisor's device signed for
+// its team (trust.KindPolicy).
+type PolicyRequest struct {
+	Policy trust.Signed `json:"policy"`
 }
 
 // RevsDiffRequest asks which revisions the server lacks (after a 410).
