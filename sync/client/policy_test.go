@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/caseload"
+	"github.com/fieldcase/fieldcase/internal/faultproxy"
 	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/client"
@@ -63,9 +65,10 @@ func TestHostilePolicy(t *testing.T) {
 		return js
 	}
 
-	// No signed policy yet: the default, whatever the server keeps.
+	// No signed policy yet: the default, whatever the server says (here,
+	// through a proxy that puts a policy of its own in every team view).
 	north := sam.V.Roster().Users[sam.V.Roster().Devices[sam.V.DeviceID()].User].Team
-	s.Tamper(func(tx server.Tx) error { return tx.SetTeamPolicy(north, withCapacity(1), 99) })
+	sam.UseURL(teamViewProxy(t, s, withCapacity(1)))
 	if c, v := capacity(sam); c != record.DefaultPolicy().Capacity || v != 0 {
 		t.Errorf("without a signed policy: capacity %v (v%d), want the default %v", c, v, record.DefaultPolicy().Capacity)
 	}
@@ -165,4 +168,28 @@ func TestHostilePolicy(t *testing.T) {
 	if err == nil || merr != nil || len(missing) == 0 {
 		t.Errorf("a laptop handed the rolled-back policy does not say so: sync %v, missing %v (%v)", err, missing, merr)
 	}
+}
+
+// teamViewProxy is a proxy in front of s that puts policy, at version 99,
+// into every team view it hands over: the server's own word.
+func teamViewProxy(t *testing.T, s *syncharness.Server, policy []byte) string {
+	t.Helper()
+	p, err := faultproxy.New(faultproxy.Config{Target: s.URL, Seed: 1,
+		Rewrite: func(r *http.Request, _ []byte, status int, body []byte) []byte {
+			if status != http.StatusOK || r.URL.Path != protocol.PathTeam {
+				return body
+			}
+			var tv protocol.TeamView
+			if json.Unmarshal(body, &tv) != nil {
+				return body
+			}
+			tv.Policy, tv.PolicyVersion = policy, 99
+			out, _ := json.Marshal(tv)
+			return out
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p.URL()
 }

@@ -551,7 +551,6 @@ func DecodeBlobs(b []byte) ([]Blob, error) {
 // Team administration by supervisors.
 const (
 	PathTeam          = "/v1/team"                       // GET: the supervisor's team view
-	PathTeamPolicy    = "/v1/team/policy"                // PUT: a new weighting policy
 	PathMembers       = "/v1/cases/{case}/members"       // POST: add and remove case members
 	PathTranscription = "/v1/cases/{case}/transcription" // POST: open or close a case to the team's typists
 	CodeConflict      = "conflict"                       // a policy edit based on a stale version
@@ -561,9 +560,13 @@ const (
 // content: people, their devices' last sync, who holds which case, and the
 // weighting policy.
 type TeamView struct {
-	Team          string          `json:"team"`
-	Users         []TeamUser      `json:"users"`
-	Cases         []TeamCase      `json:"cases"`
+	Team  string     `json:"team"`
+	Users []TeamUser `json:"users"`
+	Cases []TeamCase `json:"cases"`
+	// Policy and PolicyVersion are the weighting policy in force for the
+	// team as the device's verified roster proves it (trust.KindPolicy),
+	// filled in by the device (client.VerifiedPolicy); the server sends
+	// none, and what it sends is ignored.
 	Policy        json.RawMessage `json:"policy,omitempty"`
 	PolicyVersion int             `json:"policy_version"`
 }
@@ -591,18 +594,6 @@ type TeamCase struct {
 	ID            string   `json:"id"`
 	Members       []string `json:"members"` // user ids
 	Transcription bool     `json:"transcription,omitempty"`
-}
-
-// PolicyUpdate replaces the team's weighting policy. Version is the version
-// the edit started from: a stale one is refused (409 conflict).
-type PolicyUpdate struct {
-	Policy  json.RawMessage `json:"policy"`
-	Version int             `json:"version"`
-}
-
-// PolicyResponse is the policy's new version.
-type PolicyResponse struct {
-	Version int `json:"version"`
 }
 
 // MembersUpdate adds and removes case members, by user name.

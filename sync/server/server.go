@@ -153,7 +153,6 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, "GET", protocol.PathBlobs+"/{case}/{id}", "blob_get", true, s.authed(s.handleBlobGet))
 	s.handle(mux, "POST", protocol.PathBlobsGet, "blobs_fetch", true, s.authed(s.handleBlobsFetch))
 	s.handle(mux, "GET", protocol.PathTeam, "team", true, s.authed(s.handleTeam))
-	s.handle(mux, "PUT", protocol.PathTeamPolicy, "team_policy", true, s.authed(s.handleTeamPolicy))
 	s.handle(mux, "POST", protocol.PathMembers, "case_members", true, s.authed(s.handleMembers))
 	s.handle(mux, "POST", protocol.PathTranscription, "case_transcription", true, s.authed(s.handleTranscription))
 	s.handle(mux, "GET", protocol.PathHealth, "healthz", false, s.handleHealth)
