@@ -3,9 +3,11 @@ package client
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/trust"
 )
@@ -127,9 +129,12 @@ func (s *Syncer) signTeamSetting(ctx context.Context, v *store.Vault, st trust.S
 		return nil, err
 	}
 	st.Issued, st.Team, st.Version = time.Now(), me.User.Team, version(r, me.User.Team)+1
-	if st.Kind == trust.KindPolicy {
-		pol, err := trust.PolicyOf(trust.Statement{Kind: trust.KindPolicy, Version: 1, Policy: st.Policy})
-		if err != nil {
+	if st.Kind == trust.KindPolicy { // its version is the statement's, whatever the edit said
+		var pol record.Policy
+		if err := json.Unmarshal(st.Policy, &pol); err != nil {
+			return nil, fmt.Errorf("weighting policy: %w", err)
+		}
+		if err := pol.Validate(); err != nil {
 			return nil, err
 		}
 		if st.Policy, err = trust.PolicyJSON(pol, st.Version); err != nil {

@@ -57,7 +57,7 @@ func TestHostilePolicy(t *testing.T) {
 	}
 	withCapacity := func(c float64) []byte {
 		p := record.DefaultPolicy()
-		p.Capacity = c
+		p.Capacity, p.Version = c, 7 // the statement's version replaces an edit's
 		js, err := json.Marshal(p)
 		if err != nil {
 			t.Fatal(err)
