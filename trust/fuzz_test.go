@@ -25,6 +25,7 @@ func FuzzUnmarshalStatement(f *testing.F) {
 		{Kind: trust.KindRevoke, Device: "d1", AfterSeq: 12, Reason: "lost", LogSize: 300},
 		{Kind: trust.KindRecovery, Recipient: "age1pq1abc", Version: 2},
 		{Kind: trust.KindDueRules, Team: "north", Version: 2, Rules: []trust.DueRule{{Key: "court report", Days: 3}, {Key: "normal", Days: 5}}},
+		{Kind: trust.KindPolicy, Team: "north", Version: 1, Policy: policyJSON(f, 14, 1)},
 	} {
 		f.Add(st.Marshal())
 	}
