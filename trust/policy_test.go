@@ -1,8 +1,11 @@
 package trust_test
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/trust"
@@ -106,5 +109,26 @@ func TestRosterPolicy(t *testing.T) {
 	}
 	if _, err := trust.UnmarshalStatement(policy(t, "north", 4, 20).Marshal()); err != nil {
 		t.Errorf("a canonical policy refused: %v", err)
+	}
+}
+
+// A weighting policy has one encoding, pinned here (devices and the server
+// must agree on it forever): the statement's header, then the policy as
+// the canonical JSON below (maps sorted by key, its version the
+// statement's).
+func TestPolicyEncoding(t *testing.T) {
+	pinned := trust.Statement{Kind: trust.KindPolicy, Issued: time.Unix(1_800_000_000, 0), Team: "north", Version: 3,
+		Policy: policyJSON(t, 14, 3)}
+	const js = `{"version":3,"base":1,"per_extra_child":0.25,"complexity":{"1":0,"2":0.5,"3":1},` +
+		`"court_stage":{"final":0.5,"none":0,"pre-proceedings":0.25,"proceedings":0.75},` +
+		`"risk":{"high":0.75,"low":0,"medium":0.25},"travel_per_30_min":0.25,"capacity":14}`
+	// version 1, kind 8, issued+1, "north", version 3, then the JSON with its length
+	want := "010881a4a7da06056e6f72746803" + hex.EncodeToString(binary.AppendUvarint(nil, uint64(len(js)))) + hex.EncodeToString([]byte(js))
+	if got := hex.EncodeToString(pinned.Marshal()); got != want {
+		t.Errorf("encoding changed:\n got %s\nwant %s", got, want)
+	}
+	st, err := trust.UnmarshalStatement(pinned.Marshal())
+	if err != nil || st.Team != "north" || st.Version != 3 || string(st.Policy) != js {
+		t.Fatalf("round trip: %+v, %v", st, err)
 	}
 }
