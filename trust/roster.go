@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/fieldcase/fieldcase/record"
 )
 
 // Team is a team as the agency named it.
@@ -72,6 +74,9 @@ type Roster struct {
 	// DueRules are the due-date rules in force, by team ("" agency-wide):
 	// the highest version whose signer may set them.
 	DueRules map[string]DueRules
+	// Policies are the caseload-weighting policies in force, by team (""
+	// agency-wide): the highest version whose signer may set them.
+	Policies map[string]Policy
 	Problems []Problem
 	// Accepted lists the IDs of the statements that count.
 	Accepted map[string]bool
@@ -93,7 +98,7 @@ type parsed struct {
 // standing, is left out and listed in Problems: conflicts fail closed.
 func Evaluate(agency ed25519.PublicKey, statements []Signed) *Roster {
 	r := &Roster{Agency: agency, Teams: map[string]Team{}, Users: map[string]User{},
-		Devices: map[string]Device{}, Grants: map[string]Grant{}, DueRules: map[string]DueRules{}, Accepted: map[string]bool{}}
+		Devices: map[string]Device{}, Grants: map[string]Grant{}, DueRules: map[string]DueRules{}, Policies: map[string]Policy{}, Accepted: map[string]bool{}}
 	var all []parsed
 	seen := map[string]bool{}
 	for _, s := range statements {
@@ -114,10 +119,14 @@ func Evaluate(agency ed25519.PublicKey, statements []Signed) *Roster {
 		return cmp.Or(cmp.Compare(a.st.Kind, b.st.Kind), strings.Compare(a.id, b.id))
 	})
 
-	var agencySigned, others, dueRules []parsed
+	var agencySigned, others, dueRules, policies []parsed
 	for _, p := range all {
-		if p.st.Kind == KindDueRules {
+		switch p.st.Kind {
+		case KindDueRules:
 			dueRules = append(dueRules, p) // judged once the devices are known
+			continue
+		case KindPolicy:
+			policies = append(policies, p) // likewise
 			continue
 		}
 		if p.Signer == SignerAgency {
@@ -132,7 +141,13 @@ func Evaluate(agency ed25519.PublicKey, statements []Signed) *Roster {
 	}
 	r.teamsUsersRecovery(agencySigned)
 	r.devices(agencySigned, others)
-	r.dueRules(dueRules)
+	r.teamSettings(KindDueRules, dueRules, func(p parsed) {
+		r.DueRules[p.st.Team] = DueRules{Team: p.st.Team, Version: p.st.Version, Rules: slices.Clone(p.st.Rules), Signer: p.Signer, Issued: p.st.Issued}
+	})
+	r.teamSettings(KindPolicy, policies, func(p parsed) {
+		pol, _ := PolicyOf(p.st) // checked when it was opened
+		r.Policies[p.st.Team] = Policy{Team: p.st.Team, Version: p.st.Version, Policy: pol, Signer: p.Signer, Issued: p.st.Issued}
+	})
 	r.lifecycle(agencySigned, others)
 	slices.SortFunc(r.Problems, func(a, b Problem) int { return strings.Compare(a.Statement, b.Statement) })
 	return r
@@ -448,19 +463,31 @@ type DueRules struct {
 	Issued  time.Time // as its signer stated it
 }
 
-// dueRules applies due-rules statements: each must be signed by the agency,
-// or, for a team's own rules, by an unrevoked device of a supervisor of that
-// team. Per team the highest version wins; two different statements of that
-// version cancel each other (fail closed: the team has no rules of its own).
-func (r *Roster) dueRules(ps []parsed) {
+// Policy is a caseload-weighting policy for one team ("" every team), as
+// a verified statement set it.
+type Policy struct {
+	Team    string
+	Version uint64
+	Policy  record.Policy // its Version is the statement's
+	Signer  string        // SignerAgency or the supervisor's device
+	Issued  time.Time     // as its signer stated it
+}
+
+// teamSettings applies statements of a per-team setting (due rules, the
+// weighting policy): each must be signed by the agency, or, for a team's
+// own, by an unrevoked device of a supervisor of that team. Per team the
+// highest version wins (apply is called with it); two different statements
+// of that version cancel each other (fail closed: the team has none of its
+// own).
+func (r *Roster) teamSettings(kind Kind, ps []parsed, apply func(parsed)) {
 	type versioned struct {
 		p        parsed
 		conflict bool
 	}
 	best := map[string]*versioned{}
 	for _, p := range ps {
-		if why := r.dueRulesSigner(p); why != "" {
-			r.problem(p.id, KindDueRules, "%s", why)
+		if why := r.teamSettingSigner(p); why != "" {
+			r.problem(p.id, kind, "%s", why)
 			continue
 		}
 		cur := best[p.st.Team]
@@ -473,37 +500,37 @@ func (r *Roster) dueRules(ps []parsed) {
 	}
 	for team, v := range best {
 		if v.conflict {
-			r.problem(v.p.id, KindDueRules, "two different due rules of version %d for %s: neither is trusted", v.p.st.Version, dueScope(team))
+			r.problem(v.p.id, kind, "two different %s of version %d for %s: neither is trusted", kind, v.p.st.Version, dueScope(team))
 			continue
 		}
-		st := v.p.st
-		r.DueRules[team] = DueRules{Team: team, Version: st.Version, Rules: slices.Clone(st.Rules), Signer: v.p.Signer, Issued: st.Issued}
+		apply(v.p)
 		r.Accepted[v.p.id] = true
 	}
 }
 
-// dueRulesSigner says why p's signer may not set its due rules ("" if it
-// may).
-func (r *Roster) dueRulesSigner(p parsed) string {
+// teamSettingSigner says why p's signer may not set its team's setting
+// ("" if it may).
+func (r *Roster) teamSettingSigner(p parsed) string {
 	if p.Signer == SignerAgency {
 		if !p.Verify(r.Agency) {
 			return "signature is not the agency's"
 		}
 		return ""
 	}
+	what := p.st.Kind.String()
 	if !strings.HasPrefix(p.Signer, signerDevice) {
-		return "due rules cannot be signed by " + p.Signer
+		return what + " cannot be signed by " + p.Signer
 	}
 	d, ok := r.Devices[strings.TrimPrefix(p.Signer, signerDevice)]
 	switch {
 	case !ok || !p.Verify(d.SigningKey):
-		return "due rules not signed by a device on the roster"
+		return what + " not signed by a device on the roster"
 	case d.Revoked:
-		return "due rules signed by a revoked device"
+		return what + " signed by a revoked device"
 	}
 	u := r.Users[d.User]
 	if u.Role != RoleSupervisor || u.Team == "" || u.Team != p.st.Team {
-		return "due rules for " + dueScope(p.st.Team) + " signed by " + u.Name + ", who is not a supervisor of that team"
+		return what + " for " + dueScope(p.st.Team) + " signed by " + u.Name + ", who is not a supervisor of that team"
 	}
 	return ""
 }
@@ -528,6 +555,21 @@ func (r *Roster) DueRulesFor(team string) (DueRules, bool) {
 	}
 	d, ok := r.DueRules[""]
 	return d, ok
+}
+
+// PolicyFor is the weighting policy in force for a team: its own, else
+// the agency-wide one; ok is false when the agency has signed none.
+func (r *Roster) PolicyFor(team string) (Policy, bool) {
+	if r == nil {
+		return Policy{}, false
+	}
+	if team != "" {
+		if p, ok := r.Policies[team]; ok {
+			return p, true
+		}
+	}
+	p, ok := r.Policies[""]
+	return p, ok
 }
 
 // DueRuleList is a due-rules statement's Rules from days by priority or

@@ -1,9 +1,11 @@
 package trust
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -45,6 +47,12 @@ const (
 	// signed by the agency or by a supervisor's device of that team. A
 	// higher Version replaces a lower one, per team.
 	KindDueRules Kind = 7
+	// KindPolicy is the agency's caseload-weighting policy (record.Policy,
+	// carried as its canonical JSON in Policy). Team "" is agency-wide,
+	// signed by the agency; a team's own policy is signed by the agency or
+	// by a supervisor's device of that team. A higher Version replaces a
+	// lower one, per team.
+	KindPolicy Kind = 8
 )
 
 func (k Kind) String() string {
@@ -63,6 +71,8 @@ func (k Kind) String() string {
 		return "recovery recipient"
 	case KindDueRules:
 		return "due rules"
+	case KindPolicy:
+		return "weighting policy"
 	}
 	if isLifecycle(k) {
 		return lifecycleNames[k]
@@ -83,11 +93,11 @@ const (
 type Statement struct {
 	Kind      Kind
 	Issued    time.Time // seconds
-	Team      string    // team: its id; user: the user's team; due rules: the team they are for ("" all)
+	Team      string    // team: its id; user: the user's team; due rules, policy: the team they are for ("" all)
 	Name      string    // team, user or device name, for people
 	User      string    // user, grant: the user's id
 	Role      string    // user
-	Version   uint64    // user, recovery, due rules
+	Version   uint64    // user, recovery, due rules, policy
 	Grant     string    // grant: its id (GrantIDOf Key); device: the grant it enrols under
 	Key       []byte    // grant: the code's public key; device: the device's signing key
 	Expires   time.Time // grant
@@ -109,6 +119,9 @@ type Statement struct {
 	Ref  string    // hold: the order's reference; release: the hold's statement id
 	Doc  []byte    // retention: the policy (JSON)
 	Due  time.Time // destroy: the date the case was due
+	// Policy (weighting policy) is a record.Policy as canonical JSON: what
+	// json.Marshal writes for it, with its Version the statement's.
+	Policy []byte
 }
 
 // DueRule is one line of an agency's due-date rules: a dictation of this
@@ -131,6 +144,7 @@ const (
 	maxName      = 200
 	maxRecipient = 4096
 	maxReason    = 1000
+	maxPolicy    = 16 << 10
 )
 
 const statementVersion = 1
@@ -180,6 +194,10 @@ func (s Statement) Marshal() []byte {
 		}
 	case KindRetention, KindHold, KindRelease, KindDestroy:
 		b = s.appendLifecycle(b)
+	case KindPolicy:
+		b = wire.AppendString(b, s.Team)
+		b = wire.AppendUvarint(b, s.Version)
+		b = wire.AppendBytes(b, s.Policy)
 	}
 	return b
 }
@@ -241,6 +259,10 @@ func UnmarshalStatement(b []byte) (Statement, error) {
 		}
 	case KindRetention, KindHold, KindRelease, KindDestroy:
 		s.readLifecycle(&d)
+	case KindPolicy:
+		s.Team = d.String(record.MaxIDLen)
+		s.Version = d.Uvarint()
+		s.Policy = d.Bytes(maxPolicy)
 	default:
 		return s, fmt.Errorf("%w: unknown statement kind %d", ErrMalformed, byte(s.Kind))
 	}
@@ -296,6 +318,16 @@ func (s Statement) check() error {
 		if err := checkDueRules(s.Rules); err != nil {
 			return err
 		}
+	case KindPolicy:
+		if s.Team != "" {
+			ids["team"] = s.Team
+		}
+		if s.Version == 0 {
+			return fmt.Errorf("%w: weighting policy of version 0", ErrMalformed)
+		}
+		if _, err := PolicyOf(s); err != nil {
+			return err
+		}
 	case KindRetention, KindHold, KindRelease, KindDestroy:
 		if err := s.checkLifecycle(ids); err != nil {
 			return err
@@ -327,6 +359,37 @@ func checkDueRules(rules []DueRule) error {
 		}
 	}
 	return nil
+}
+
+// PolicyJSON is a weighting-policy statement's Policy for p at version:
+// the one encoding a statement may carry.
+func PolicyJSON(p record.Policy, version uint64) ([]byte, error) {
+	if version > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: weighting policy version %d", ErrMalformed, version)
+	}
+	p.Version = int(version)
+	return json.Marshal(p)
+}
+
+// PolicyOf reads a weighting-policy statement's policy, checking that it
+// is valid and canonically encoded (PolicyJSON), so each policy has one
+// encoding and one statement ID.
+func PolicyOf(s Statement) (record.Policy, error) {
+	var p record.Policy
+	if err := json.Unmarshal(s.Policy, &p); err != nil {
+		return p, fmt.Errorf("%w: weighting policy: %v", ErrMalformed, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("%w: weighting policy: %v", ErrMalformed, err)
+	}
+	canon, err := PolicyJSON(p, s.Version)
+	if err != nil {
+		return p, err
+	}
+	if !bytes.Equal(canon, s.Policy) {
+		return p, fmt.Errorf("%w: weighting policy not in its canonical encoding (or its version is not the statement's)", ErrMalformed)
+	}
+	return p, nil
 }
 
 // Times are whole seconds since 1970, plus one; 0 is no time.

@@ -17,6 +17,7 @@ import (
 	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // policyFormulaLine is the weighting formula in one sentence (record.Policy
@@ -49,8 +50,10 @@ type (
 
 // policyScreen shows the team's caseload-weighting policy and explains
 // the formula; e edits it (a form over the numbers), checked with
-// Policy.Validate and saved on the server against the version it started
-// from, so an edit made meanwhile by another supervisor is not overwritten.
+// Policy.Validate, signed by this supervisor's laptop as their team's
+// policy (a trust.KindPolicy statement every device verifies) and sent to
+// the server, against the version it started from, so an edit made
+// meanwhile by another supervisor is not overwritten.
 type policyScreen struct {
 	env     *env
 	ts      TeamService
@@ -152,7 +155,7 @@ func (p *policyScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 			return p, nil
 		}
 		p.editing, p.errText = false, ""
-		p.info = fmt.Sprintf("Saved: the weighting policy is now version %d.", msg.version)
+		p.info = fmt.Sprintf("Saved: the weighting policy is now version %d, signed by this laptop.", msg.version)
 		p.publish(msg.pol, msg.version)
 		return p, nil
 	case tea.KeyPressMsg:
@@ -181,7 +184,7 @@ func (p *policyScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.EditPolicy):
 			switch {
 			case p.ts == nil:
-				p.errText = notEnrolledTeam + ": the policy is kept on the case server."
+				p.errText = notEnrolledTeam + ": the policy is signed by a supervisor's enrolled laptop."
 				return p, nil
 			case p.env.team.tv == nil:
 				p.errText = "No team view on this device yet: open the team view while online first."
@@ -200,6 +203,9 @@ func policyError(err error) string {
 	if errors.As(err, &pe) && pe.Code == protocol.CodeConflict {
 		return "another supervisor changed the policy since this view was fetched. " +
 			"Press esc, refresh the team view (r), then edit again."
+	}
+	if errors.Is(err, trust.ErrNotAllowed) {
+		return err.Error()
 	}
 	return serverError(err)
 }
@@ -378,11 +384,11 @@ func (p *policyScreen) View() string {
 	case p.errText != "":
 		msg = st.Error.Render(p.errText)
 	case p.saving:
-		msg = st.Muted.Render("Saving on the server…")
+		msg = st.Muted.Render("Signing and sending to the server…")
 	case p.info != "":
 		msg = st.Notice.Render(p.info)
 	case p.editing:
-		msg = st.Muted.Render("Numbers between 0 and 100; capacity above 0. ctrl+s saves on the server.")
+		msg = st.Muted.Render("Numbers between 0 and 100; capacity above 0. ctrl+s signs and saves.")
 	case p.ts == nil:
 		msg = st.Muted.Render(notEnrolledTeam + ": showing the default policy.")
 	}

@@ -663,7 +663,7 @@ func TestPolicyEdit(t *testing.T) {
 	p.key(keyBackspace)
 	p.typeText("25")
 	p.key(keyCtrlS)
-	p.waitText("Saved: the weighting policy is now version 4.", "version 4", "Capacity                25")
+	p.waitText("Saved: the weighting policy is now version 4, signed by this laptop.", "version 4", "Capacity                25")
 	_, ps := ft.calls()
 	if len(ps) != 1 || ps[0].version != 3 || ps[0].pol.Capacity != 25 || ps[0].pol.Capacities["S. Patel"] != 160 || ps[0].pol.Base != 1 {
 		t.Fatalf("SetPolicy calls %+v, want capacity 25 from version 3", ps)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -757,6 +758,80 @@ func (c *DueRulesSetCmd) Run(a *app) error {
 			scope = "team " + c.Team
 		}
 		fmt.Fprintf(a.stdout, "due rules for %s set (version %d): %s\n", scope, st.Version, rules.Sentence())
+		return nil
+	})
+}
+
+// PolicyCmd sets the agency's caseload-weighting policy.
+type PolicyCmd struct {
+	Set PolicySetCmd `cmd:"" help:"Sign a weighting policy for every team, or for one (--team), one version above the one in force."`
+}
+
+// PolicySetCmd signs and stores a weighting policy.
+type PolicySetCmd struct {
+	File string `arg:"" help:"The policy as JSON (the fields of 'fieldcase team policy show'), or - for standard input." placeholder:"FILE|-"`
+	Team string `help:"The team it is for (its name); without it, every team that has no policy of its own."`
+	AgencyKeyFlag
+}
+
+// Help says who takes it.
+func (PolicySetCmd) Help() string {
+	return "Devices check the agency's signature (or a supervisor device's, for its own team), so the server can " +
+		"neither forge nor roll the policy back. A team's own policy beats the agency-wide one; without either, " +
+		"devices weigh cases by the built-in default."
+}
+
+func (c *PolicySetCmd) Run(a *app) error {
+	var raw []byte
+	var err error
+	if c.File == "-" {
+		raw, err = io.ReadAll(io.LimitReader(a.stdin, 1<<20))
+	} else {
+		raw, err = os.ReadFile(c.File)
+	}
+	if err != nil {
+		return err
+	}
+	var pol record.Policy
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&pol); err != nil {
+		return cli.WithHint(fmt.Errorf("policy: %w", err), "start from 'fieldcase team policy show' on a supervisor's laptop")
+	}
+	if err := pol.Validate(); err != nil {
+		return err
+	}
+	return a.signing(c.AgencyKey, func(conn *adminConn, k *trust.AgencyKey) error {
+		teamID := ""
+		if c.Team != "" {
+			d, err := a.directory(conn)
+			if err != nil {
+				return err
+			}
+			i := slices.IndexFunc(d.Teams, func(t server.Team) bool { return t.Name == c.Team })
+			if i < 0 {
+				return cli.WithHint(fmt.Errorf("team %q: %w", c.Team, server.ErrNotFound), "'fieldcased roster' lists the teams")
+			}
+			teamID = d.Teams[i].ID
+		}
+		var info server.AgencyInfo
+		if err := a.call(conn, server.AdminRequest{Op: server.OpAgencyShow}, &info); err != nil {
+			return err
+		}
+		version := info.Policies[teamID].Version + 1
+		js, err := trust.PolicyJSON(pol, version)
+		if err != nil {
+			return err
+		}
+		st := trust.Statement{Kind: trust.KindPolicy, Team: teamID, Version: version, Policy: js}
+		if err := a.addStatements(conn, sign(k, st)); err != nil {
+			return err
+		}
+		scope := "every team"
+		if c.Team != "" {
+			scope = "team " + c.Team
+		}
+		fmt.Fprintf(a.stdout, "weighting policy for %s set (version %d)\n", scope, st.Version)
 		return nil
 	})
 }

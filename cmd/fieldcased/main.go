@@ -44,6 +44,7 @@ type CLI struct {
 	Recovery   RecoveryCmd   `cmd:"" help:"The agency recovery identity."`
 	DueRules   DueRulesCmd   `cmd:"" name:"due-rules" help:"The agency's due-date rules for dictation (signed with the agency key)."`
 	Retention  RetentionCmd  `cmd:"" help:"The retention policy, legal holds and approved destructions (signed with the agency key)."`
+	Policy     PolicyCmd     `cmd:"" help:"The agency's caseload-weighting policy (signed with the agency key)."`
 	Migrate    MigrateCmd    `cmd:"" help:"Copy a stopped bbolt server's store into an empty PostgreSQL database, and verify the copy."`
 	Export     ExportCmd     `cmd:"" help:"Decrypt cases with the agency recovery identity, offline, to Markdown, JSON and Ogg Opus audio (court orders, subject access requests, a worker who left)."`
 	NewEpoch   NewEpochCmd   `cmd:"" name:"new-epoch" help:"Give a PostgreSQL store a new epoch after restoring it with PostgreSQL's own tools (devices then re-sync)."`

@@ -3,9 +3,11 @@ package client
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/trust"
 )
@@ -93,27 +95,56 @@ func (s *Syncer) RevokeDevice(ctx context.Context, v *store.Vault, deviceID, rea
 // checks that every device will accept them, and sends them. rules is
 // the statement's Rules (dictation.DueRules.Statement makes them).
 func (s *Syncer) SetDueRules(ctx context.Context, v *store.Vault, rules []trust.DueRule) (trust.DueRules, error) {
+	r, err := s.signTeamSetting(ctx, v, trust.Statement{Kind: trust.KindDueRules, Rules: rules},
+		"a team's due rules are set by its supervisors (the agency's, with the agency key: fieldcased due-rules set)",
+		func(r *trust.Roster, team string) uint64 { return r.DueRules[team].Version }, s.c.DueRules)
+	if err != nil {
+		return trust.DueRules{}, err
+	}
+	return r.DueRules[teamOf(r, v)], nil
+}
+
+// teamOf is this device's team on r.
+func teamOf(r *trust.Roster, v *store.Vault) string {
+	me, _ := r.Writer(v.DeviceID())
+	return me.User.Team
+}
+
+// signTeamSetting signs st (due rules, weighting policy) for this
+// supervisor's team, one version above its team's own (version), checks
+// that every device will accept it, sends it and keeps it. It returns the
+// roster with it.
+func (s *Syncer) signTeamSetting(ctx context.Context, v *store.Vault, st trust.Statement, notAllowed string,
+	version func(r *trust.Roster, team string) uint64, send func(context.Context, trust.Signed) error) (*trust.Roster, error) {
 	r := v.Roster()
 	me, ok := r.Writer(v.DeviceID())
 	if r == nil || !ok {
-		return trust.DueRules{}, fmt.Errorf("this laptop is not on the agency's signed roster yet: sync first")
+		return nil, fmt.Errorf("this laptop is not on the agency's signed roster yet: sync first")
 	}
 	if me.User.Role != trust.RoleSupervisor || me.User.Team == "" {
-		return trust.DueRules{}, fmt.Errorf("%w: a team's due rules are set by its supervisors (the agency's, with the agency key: fieldcased due-rules set)", trust.ErrNotAllowed)
+		return nil, fmt.Errorf("%w: %s", trust.ErrNotAllowed, notAllowed)
 	}
 	id, err := v.Identity()
 	if err != nil {
-		return trust.DueRules{}, err
+		return nil, err
 	}
-	version := uint64(1)
-	if cur, ok := r.DueRules[me.User.Team]; ok {
-		version = cur.Version + 1
+	st.Issued, st.Team, st.Version = time.Now(), me.User.Team, version(r, me.User.Team)+1
+	if st.Kind == trust.KindPolicy { // its version is the statement's, whatever the edit said
+		var pol record.Policy
+		if err := json.Unmarshal(st.Policy, &pol); err != nil {
+			return nil, fmt.Errorf("weighting policy: %w", err)
+		}
+		if err := pol.Validate(); err != nil {
+			return nil, err
+		}
+		if st.Policy, err = trust.PolicyJSON(pol, st.Version); err != nil {
+			return nil, err
+		}
 	}
-	st := trust.Statement{Kind: trust.KindDueRules, Issued: time.Now(), Team: me.User.Team, Version: version, Rules: rules}
 	signed := trust.SignAsDevice(v.DeviceID(), id.Sign, st)
 	ss, err := v.Statements()
 	if err != nil {
-		return trust.DueRules{}, err
+		return nil, err
 	}
 	after := trust.Evaluate(v.Agency(), append(ss, signed))
 	if !after.Accepted[signed.ID()] {
@@ -123,13 +154,13 @@ func (s *Syncer) SetDueRules(ctx context.Context, v *store.Vault, rules []trust.
 				why = p.What
 			}
 		}
-		return trust.DueRules{}, fmt.Errorf("%w: %s", trust.ErrNotAllowed, why)
+		return nil, fmt.Errorf("%w: %s", trust.ErrNotAllowed, why)
 	}
-	if err := s.c.DueRules(ctx, signed); err != nil {
-		return trust.DueRules{}, err
+	if err := send(ctx, signed); err != nil {
+		return nil, err
 	}
 	if _, err := v.AddStatements([]trust.Signed{signed}); err != nil {
-		return trust.DueRules{}, err
+		return nil, err
 	}
-	return after.DueRules[me.User.Team], nil
+	return after, nil
 }

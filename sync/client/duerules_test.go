@@ -107,7 +107,7 @@ func TestHostileDueRules(t *testing.T) {
 	// laptop enrolled through the lying server names the withheld
 	// statement from the log rather than trusting the older rules quietly.
 	newest := ada.V.Roster().DueRules[north]
-	rollback := rollbackProxy(t, s, north, newest.Version)
+	rollback := rollbackProxy(t, s, trust.KindDueRules, north, newest.Version)
 	ada.UseURL(rollback)
 	s.Admin("due-rules", "set", "urgent=1,high=2,normal=5,court report=4") // the roster changes: devices fetch it
 	if _, err := ada.Sync(); err != nil && !errors.Is(err, client.ErrLogAlarm) {
@@ -131,13 +131,14 @@ func TestHostileDueRules(t *testing.T) {
 }
 
 // rollbackProxy is a proxy in front of s that leaves out of every roster
-// it hands over the due rules of team at version and above.
-func rollbackProxy(t *testing.T, s *syncharness.Server, team string, version uint64) string {
+// it hands over the statements of kind (due rules, weighting policy) for
+// team at version and above.
+func rollbackProxy(t *testing.T, s *syncharness.Server, kind trust.Kind, team string, version uint64) string {
 	t.Helper()
 	drop := func(ss []trust.Signed) []trust.Signed {
 		return slices.DeleteFunc(ss, func(sg trust.Signed) bool {
 			st, err := sg.Open()
-			return err == nil && st.Kind == trust.KindDueRules && st.Team == team && st.Version >= version
+			return err == nil && st.Kind == kind && st.Team == team && st.Version >= version
 		})
 	}
 	p, err := faultproxy.New(faultproxy.Config{Target: s.URL, Seed: 1,

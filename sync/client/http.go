@@ -491,6 +491,15 @@ func (c *Client) DueRules(ctx context.Context, r trust.Signed) error {
 	return c.do(ctx, http.MethodPost, protocol.PathDueRules, nil, protocol.MediaJSON, body, nil)
 }
 
+// Policy sends a weighting policy this device signed for its team.
+func (c *Client) Policy(ctx context.Context, p trust.Signed) error {
+	body, err := json.Marshal(protocol.PolicyRequest{Policy: p})
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, protocol.PathPolicy, nil, protocol.MediaJSON, body, nil)
+}
+
 // Roster fetches every signed statement the server holds.
 func (c *Client) Roster(ctx context.Context) (*protocol.Roster, error) {
 	var out protocol.Roster
@@ -559,19 +568,6 @@ func (c *Client) Team(ctx context.Context) (*protocol.TeamView, error) {
 		return nil, err
 	}
 	return &out, nil
-}
-
-// SetPolicy replaces the team's weighting policy, edited from version.
-func (c *Client) SetPolicy(ctx context.Context, policy []byte, version int) (int, error) {
-	body, err := json.Marshal(protocol.PolicyUpdate{Policy: policy, Version: version})
-	if err != nil {
-		return 0, err
-	}
-	var out protocol.PolicyResponse
-	if err := c.request(ctx, http.MethodPut, protocol.PathTeamPolicy, nil, protocol.MediaJSON, nil, body, &out); err != nil {
-		return 0, err
-	}
-	return out.Version, nil
 }
 
 // SetMembers adds and removes a case's members (user names).

@@ -24,6 +24,7 @@ func (s *Syncer) Team(ctx context.Context) (*protocol.TeamView, error) {
 	if err != nil {
 		return nil, err
 	}
+	VerifiedPolicy(s.v, tv)
 	if js, err := json.Marshal(tv); err == nil {
 		if err := s.v.PutLocal(TeamKey, js); err != nil {
 			return nil, err
@@ -41,7 +42,41 @@ func StoredTeam(v interface {
 		return nil, err
 	}
 	var tv protocol.TeamView
-	return &tv, json.Unmarshal(m[TeamKey], &tv)
+	if err := json.Unmarshal(m[TeamKey], &tv); err != nil {
+		return nil, err
+	}
+	if rv, ok := v.(rosterVault); ok && rv.Roster() != nil {
+		VerifiedPolicy(rv, &tv) // the roster may have moved on since
+	}
+	return &tv, nil
+}
+
+type rosterVault interface {
+	Roster() *trust.Roster
+	DeviceID() string
+}
+
+// VerifiedPolicy puts into tv the weighting policy the verified roster
+// proves for this device's team (its own, else the agency-wide one; none:
+// no policy, so caseload.PolicyOf gives the default), in place of whatever
+// the server said: the server cannot forge the policy nor roll it back.
+// Statements that fail verification are the roster's problems.
+func VerifiedPolicy(v rosterVault, tv *protocol.TeamView) {
+	tv.Policy, tv.PolicyVersion = nil, 0
+	r := v.Roster()
+	me, ok := r.Writer(v.DeviceID())
+	if r == nil || !ok {
+		return
+	}
+	p, ok := r.PolicyFor(me.User.Team)
+	if !ok {
+		return
+	}
+	js, err := json.Marshal(p.Policy)
+	if err != nil {
+		return
+	}
+	tv.Policy, tv.PolicyVersion = js, int(p.Version)
 }
 
 // userIDs resolves names of the team's users to their ids through the
@@ -286,13 +321,32 @@ func (s *Syncer) transcriptions(ctx context.Context) error {
 	return nil
 }
 
-// SetPolicy replaces the team's weighting policy, edited from version, and
-// refreshes the kept team view. It returns the new version.
+// SetPolicy signs the weighting policy for this supervisor's team (a
+// record.Policy as JSON), edited from version (the one in force, as
+// VerifiedPolicy shows it), one version above the team's own; checks that
+// every device will accept it, sends it, and refreshes the kept team view.
+// It returns the new version. An edit from a version no longer in force is
+// refused (protocol.CodeConflict), here or by the server.
 func (s *Syncer) SetPolicy(ctx context.Context, policy []byte, version int) (int, error) {
-	n, err := s.c.SetPolicy(ctx, policy, version)
+	v, ok := s.v.(*store.Vault)
+	if !ok {
+		return 0, errors.New("signing the weighting policy needs the laptop's vault")
+	}
+	r := v.Roster()
+	if me, ok := r.Writer(s.v.DeviceID()); ok {
+		cur, _ := r.PolicyFor(me.User.Team)
+		if uint64(version) != cur.Version {
+			return 0, &protocol.Error{Code: protocol.CodeConflict, Message: fmt.Sprintf(
+				"the policy changed since you opened it (version %d, not %d): reload and edit again", cur.Version, version)}
+		}
+	}
+	after, err := s.signTeamSetting(ctx, v, trust.Statement{Kind: trust.KindPolicy, Policy: policy},
+		"a team's weighting policy is set by its supervisors (the agency's, with the agency key: fieldcased policy set)",
+		func(r *trust.Roster, team string) uint64 { return r.Policies[team].Version }, s.c.Policy)
 	if err != nil {
 		return 0, err
 	}
+	n := int(after.Policies[teamOf(after, v)].Version)
 	_, err = s.Team(ctx)
 	return n, err
 }

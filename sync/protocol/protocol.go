@@ -35,14 +35,15 @@ const (
 	PathPull      = "/v1/sync/pull"
 	PathRevsDiff  = "/v1/sync/revs-diff"
 	PathRoster    = "/v1/roster"
-	PathGrants    = "/v1/grants"         // POST: a device's pairing grant for its own user
-	PathRevoke    = "/v1/revocations"    // POST: a device-signed revocation
-	PathDueRules  = "/v1/due-rules"      // POST: a supervisor device's due rules for its team
-	PathOwn       = "/v1/sync/own"       // POST: this device's own revisions back (a vault restored from a backup)
-	PathLog       = "/v1/log/checkpoint" // GET ?from=N: the log's signed checkpoint and its consistency with size N
-	PathProofs    = "/v1/log/proofs"     // POST: inclusion proofs of log entries in a tree
-	PathWitness   = "/v1/log/witness"    // POST: a supervisor device's cosignature of a checkpoint
-	PathEntries   = "/v1/log/entries"    // GET ?start=N&end=M: the log's entries [N, M), at most MaxEntries
+	PathGrants    = "/v1/grants"           // POST: a device's pairing grant for its own user
+	PathRevoke    = "/v1/revocations"      // POST: a device-signed revocation
+	PathDueRules  = "/v1/due-rules"        // POST: a supervisor device's due rules for its team
+	PathPolicy    = "/v1/weighting-policy" // POST: a supervisor device's weighting policy for its team
+	PathOwn       = "/v1/sync/own"         // POST: this device's own revisions back (a vault restored from a backup)
+	PathLog       = "/v1/log/checkpoint"   // GET ?from=N: the log's signed checkpoint and its consistency with size N
+	PathProofs    = "/v1/log/proofs"       // POST: inclusion proofs of log entries in a tree
+	PathWitness   = "/v1/log/witness"      // POST: a supervisor device's cosignature of a checkpoint
+	PathEntries   = "/v1/log/entries"      // GET ?start=N&end=M: the log's entries [N, M), at most MaxEntries
 	PathBlobsMiss = "/v1/blobs/missing"
 	PathBlobs     = "/v1/blobs" // POST a blob batch; GET /v1/blobs/{case}/{id}
 	PathBlobsGet  = "/v1/blobs/fetch"
@@ -219,6 +220,12 @@ type RevokeRequest struct {
 // team (trust.KindDueRules).
 type DueRulesRequest struct {
 	Rules trust.Signed `json:"rules"`
+}
+
+// PolicyRequest carries a weighting policy a supervisor's device signed for
+// its team (trust.KindPolicy).
+type PolicyRequest struct {
+	Policy trust.Signed `json:"policy"`
 }
 
 // RevsDiffRequest asks which revisions the server lacks (after a 410).
@@ -544,7 +551,6 @@ func DecodeBlobs(b []byte) ([]Blob, error) {
 // Team administration by supervisors.
 const (
 	PathTeam          = "/v1/team"                       // GET: the supervisor's team view
-	PathTeamPolicy    = "/v1/team/policy"                // PUT: a new weighting policy
 	PathMembers       = "/v1/cases/{case}/members"       // POST: add and remove case members
 	PathTranscription = "/v1/cases/{case}/transcription" // POST: open or close a case to the team's typists
 	CodeConflict      = "conflict"                       // a policy edit based on a stale version
@@ -554,9 +560,13 @@ const (
 // content: people, their devices' last sync, who holds which case, and the
 // weighting policy.
 type TeamView struct {
-	Team          string          `json:"team"`
-	Users         []TeamUser      `json:"users"`
-	Cases         []TeamCase      `json:"cases"`
+	Team  string     `json:"team"`
+	Users []TeamUser `json:"users"`
+	Cases []TeamCase `json:"cases"`
+	// Policy and PolicyVersion are the weighting policy in force for the
+	// team as the device's verified roster proves it (trust.KindPolicy),
+	// filled in by the device (client.VerifiedPolicy); the server sends
+	// none, and what it sends is ignored.
 	Policy        json.RawMessage `json:"policy,omitempty"`
 	PolicyVersion int             `json:"policy_version"`
 }
@@ -584,18 +594,6 @@ type TeamCase struct {
 	ID            string   `json:"id"`
 	Members       []string `json:"members"` // user ids
 	Transcription bool     `json:"transcription,omitempty"`
-}
-
-// PolicyUpdate replaces the team's weighting policy. Version is the version
-// the edit started from: a stale one is refused (409 conflict).
-type PolicyUpdate struct {
-	Policy  json.RawMessage `json:"policy"`
-	Version int             `json:"version"`
-}
-
-// PolicyResponse is the policy's new version.
-type PolicyResponse struct {
-	Version int `json:"version"`
 }
 
 // MembersUpdate adds and removes case members, by user name.

@@ -70,6 +70,9 @@ type AgencyInfo struct {
 	RecoveryVersion uint64 `json:"recovery_version,omitempty"` // of the recovery recipient the roster proves
 	// DueRules are the due rules in force, by team id ("" every team).
 	DueRules map[string]trust.DueRules `json:"due_rules,omitempty"`
+	// Policies are the weighting policies in force, by team id ("" every
+	// team).
+	Policies map[string]trust.Policy `json:"policies,omitempty"`
 }
 
 func agencyInfo(tx Tx) (AgencyInfo, error) {
@@ -83,7 +86,7 @@ func agencyInfo(tx Tx) (AgencyInfo, error) {
 	}
 	return AgencyInfo{Key: trust.FormatAgencyKey(m.Agency), Fingerprint: trust.AgencyFingerprint(m.Agency),
 		Statements: len(ts.stored), Problems: len(ts.roster.Problems), RosterVersion: m.RosterVersion,
-		RecoveryVersion: ts.roster.RecoveryVersion, DueRules: ts.roster.DueRules}, nil
+		RecoveryVersion: ts.roster.RecoveryVersion, DueRules: ts.roster.DueRules, Policies: ts.roster.Policies}, nil
 }
 
 // Agency describes the agency key and the roster.
@@ -457,6 +460,12 @@ func subject(st trust.Statement, users, teams map[string]string) string {
 		return fmt.Sprintf("v%d", st.Version)
 	case trust.KindHold, trust.KindRelease, trust.KindDestroy:
 		return fmt.Sprintf("case %s of team %s, %s", st.Case, nameOr(teams, st.Team), st.Ref)
+	case trust.KindPolicy:
+		scope := "every team"
+		if st.Team != "" {
+			scope = "team " + nameOr(teams, st.Team)
+		}
+		return fmt.Sprintf("%s v%d: %s", scope, st.Version, st.Policy)
 	}
 	return ""
 }

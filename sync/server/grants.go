@@ -162,20 +162,38 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request, sess *sess
 }
 
 // handleDueRules stores due rules a supervisor's device signed for its
-// team. The server checks them as every device will (trust.Evaluate:
-// signer, team, a version above the one in force) and stores them; it
-// cannot make any of its own.
+// team (handleTeamSetting).
 func (s *Server) handleDueRules(w http.ResponseWriter, r *http.Request, sess *session) error {
 	var req protocol.DueRulesRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	st, err := deviceSigned(req.Rules, trust.KindDueRules, sess)
+	return s.handleTeamSetting(w, r, sess, trust.KindDueRules, req.Rules,
+		"a supervisor sets the due rules of their own team; the agency's for every team are signed with the agency key (fieldcased due-rules set)")
+}
+
+// handlePolicy stores a weighting policy a supervisor's device signed for
+// its team (handleTeamSetting).
+func (s *Server) handlePolicy(w http.ResponseWriter, r *http.Request, sess *session) error {
+	var req protocol.PolicyRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	return s.handleTeamSetting(w, r, sess, trust.KindPolicy, req.Policy,
+		"a supervisor sets the weighting policy of their own team; the agency's for every team is signed with the agency key (fieldcased policy set)")
+}
+
+// handleTeamSetting stores a team's setting (due rules, weighting policy)
+// a supervisor's device signed. The server checks it as every device will
+// (trust.Evaluate: signer, team, a version above the one in force) and
+// stores it; it cannot make any of its own.
+func (s *Server) handleTeamSetting(w http.ResponseWriter, r *http.Request, sess *session, kind trust.Kind, signed trust.Signed, notYours string) error {
+	st, err := deviceSigned(signed, kind, sess)
 	if err != nil {
 		return err
 	}
 	if sess.user.Role != protocol.RoleSupervisor || st.Team == "" || st.Team != sess.user.TeamID {
-		return forbidden("a supervisor sets the due rules of their own team; the agency's for every team are signed with the agency key (fieldcased due-rules set)")
+		return forbidden("%s", notYours)
 	}
 	var resp StatementResponse
 	err = s.store.Update(r.Context(), func(tx Tx) error {
@@ -185,7 +203,7 @@ func (s *Server) handleDueRules(w http.ResponseWriter, r *http.Request, sess *se
 		} else if err != nil {
 			return err
 		}
-		if _, err := ts.add(tx, s.now().UTC(), req.Rules); errors.Is(err, ErrNotTrusted) {
+		if _, err := ts.add(tx, s.now().UTC(), signed); errors.Is(err, ErrNotTrusted) {
 			return errf(http.StatusConflict, protocol.CodeConflict, "%v", err)
 		} else if err != nil {
 			return err
@@ -196,7 +214,7 @@ func (s *Server) handleDueRules(w http.ResponseWriter, r *http.Request, sess *se
 	if err != nil {
 		return err
 	}
-	s.log.Info("due rules set by signature", "team", st.Team, "version", st.Version, "by", sess.device.ID)
+	s.log.Info(kind.String()+" set by signature", "team", st.Team, "version", st.Version, "by", sess.device.ID)
 	writeJSON(w, http.StatusOK, resp)
 	return nil
 }

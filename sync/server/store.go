@@ -126,7 +126,9 @@ type Team struct {
 	ID      string    `json:"id"`
 	Name    string    `json:"name"`
 	Created time.Time `json:"created"`
-	// Policy is the team's caseload-weighting policy (record.Policy as
+	// Policy is the team's caseload-weighting policy as an older server
+	// kept it unsigned; no longer set nor served (the policy is a signed
+	// statement, trust.KindPolicy). (record.Policy as
 	// JSON): agency configuration, not case data, so kept in the clear.
 	// PolicyVersion counts its edits, so two supervisors' edits cannot
 	// silently overwrite each other.

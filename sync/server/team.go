@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -9,9 +8,6 @@ import (
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
-
-// maxPolicyBytes bounds a weighting policy.
-const maxPolicyBytes = 64 << 10
 
 // handleTeam answers a supervisor's team view: people and devices (with
 // their last sync), case membership, and the weighting policy. No case
@@ -26,7 +22,7 @@ func (s *Server) handleTeam(w http.ResponseWriter, r *http.Request, sess *sessio
 		if err != nil {
 			return err
 		}
-		view.Team, view.Policy, view.PolicyVersion = team.Name, team.Policy, team.PolicyVersion
+		view.Team = team.Name // no policy: devices take the signed one from the roster
 		users, err := tx.Users()
 		if err != nil {
 			return err
@@ -62,47 +58,6 @@ func (s *Server) handleTeam(w http.ResponseWriter, r *http.Request, sess *sessio
 		return err
 	}
 	writeJSON(w, http.StatusOK, view)
-	return nil
-}
-
-// handleTeamPolicy replaces the team's weighting policy. The edit names the
-// version it started from; if another supervisor changed it meanwhile, 409.
-func (s *Server) handleTeamPolicy(w http.ResponseWriter, r *http.Request, sess *session) error {
-	if sess.user.Role != protocol.RoleSupervisor {
-		return forbidden("only a supervisor edits the weighting policy")
-	}
-	var req protocol.PolicyUpdate
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	if len(req.Policy) == 0 || len(req.Policy) > maxPolicyBytes || !json.Valid(req.Policy) {
-		return badRequest("policy must be a JSON object of at most %d bytes", maxPolicyBytes)
-	}
-	var pol record.Policy
-	if err := json.Unmarshal(req.Policy, &pol); err != nil {
-		return badRequest("policy: %v", err)
-	}
-	if err := pol.Validate(); err != nil {
-		return badRequest("%v", err)
-	}
-	var resp protocol.PolicyResponse
-	err := s.store.Update(r.Context(), func(tx Tx) error {
-		team, err := tx.Team(sess.user.TeamID)
-		if err != nil {
-			return err
-		}
-		if req.Version != team.PolicyVersion {
-			return errf(http.StatusConflict, protocol.CodeConflict,
-				"the policy changed since you opened it (version %d, not %d): reload and edit again", team.PolicyVersion, req.Version)
-		}
-		resp.Version = team.PolicyVersion + 1
-		return tx.SetTeamPolicy(team.ID, req.Policy, resp.Version)
-	})
-	if err != nil {
-		return err
-	}
-	s.log.Info("weighting policy changed", "team", sess.user.TeamID, "by", sess.user.Name, "version", resp.Version)
-	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
 

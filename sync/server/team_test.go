@@ -84,32 +84,52 @@ func TestTeamView(t *testing.T) {
 	}
 }
 
-func TestTeamPolicyVersions(t *testing.T) {
+// TestPolicyEndpoint: a supervisor's device signs its team's weighting
+// policy; the server stores it only as every device will accept it, and
+// keeps no policy of its own (the team view's policy fields are no longer
+// set: devices take the verified one from the roster).
+func TestPolicyEndpoint(t *testing.T) {
 	e := newEnv(t)
-	e.user("sam", protocol.RoleSupervisor, "north")
-	e.user("sue", protocol.RoleSupervisor, "north")
 	e.user("ada", protocol.RoleCaseworker, "north")
-	sam, _ := e.device("sam")
-	sue, _ := e.device("sue")
+	e.user("sam", protocol.RoleSupervisor, "north")
+	e.user("sol", protocol.RoleSupervisor, "south")
 	ada, _ := e.device("ada")
-	pol, _ := json.Marshal(record.DefaultPolicy())
-	var resp protocol.PolicyResponse
-	if err := doJSON(t, sam, "PUT", protocol.PathTeamPolicy, protocol.PolicyUpdate{Policy: pol, Version: 0}, &resp); err != nil || resp.Version != 1 {
-		t.Fatalf("first policy: %+v, %v", resp, err)
+	sam, _ := e.device("sam")
+	sol, _ := e.device("sol")
+	policy := func(team string, version uint64, capacity float64) trust.Statement {
+		p := record.DefaultPolicy()
+		p.Capacity = capacity
+		js, err := trust.PolicyJSON(p, version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return trust.Statement{Kind: trust.KindPolicy, Team: team, Version: version, Policy: js}
 	}
-	// Sue edited from version 0 too: refused, not silently overwritten.
-	err := doJSON(t, sue, "PUT", protocol.PathTeamPolicy, protocol.PolicyUpdate{Policy: pol, Version: 0}, nil)
-	wantStatus(t, "stale policy edit", err, http.StatusConflict, protocol.CodeConflict)
-	if err := doJSON(t, sue, "PUT", protocol.PathTeamPolicy, protocol.PolicyUpdate{Policy: pol, Version: 1}, &resp); err != nil || resp.Version != 2 {
-		t.Errorf("edit after reload: %+v, %v", resp, err)
+	if err := sam.Policy(e.ctx, sam.SignStatement(policy(teamID("north"), 1, 20))); err != nil {
+		t.Fatalf("sam sets north's policy: %v", err)
 	}
-	bad := []byte(`{"capacity":0}`)
-	wantStatus(t, "invalid policy", doJSON(t, sam, "PUT", protocol.PathTeamPolicy, protocol.PolicyUpdate{Policy: bad, Version: 2}, nil), http.StatusBadRequest, protocol.CodeBadRequest)
-	wantStatus(t, "caseworker edits policy", doJSON(t, ada, "PUT", protocol.PathTeamPolicy, protocol.PolicyUpdate{Policy: pol, Version: 2}, nil), http.StatusForbidden, "")
+	if got, ok := e.roster(ada).PolicyFor(teamID("north")); !ok || got.Version != 1 || got.Policy.Capacity != 20 {
+		t.Errorf("ada is served north's policy %+v, %v", got, ok)
+	}
+	wantStatus(t, "a caseworker's", ada.Policy(e.ctx, ada.SignStatement(policy(teamID("north"), 2, 99))), http.StatusForbidden, protocol.CodeForbidden)
+	wantStatus(t, "another team's supervisor", sol.Policy(e.ctx, sol.SignStatement(policy(teamID("north"), 2, 99))), http.StatusForbidden, protocol.CodeForbidden)
+	wantStatus(t, "a supervisor's for every team", sam.Policy(e.ctx, sam.SignStatement(policy("", 2, 99))), http.StatusForbidden, protocol.CodeForbidden)
+	wantStatus(t, "sent by another device", sol.Policy(e.ctx, sam.SignStatement(policy(teamID("north"), 2, 99))), http.StatusForbidden, protocol.CodeForbidden)
+	wantStatus(t, "the same version again, changed", sam.Policy(e.ctx, sam.SignStatement(policy(teamID("north"), 1, 99))), http.StatusConflict, protocol.CodeConflict)
+	wantStatus(t, "due rules sent as a policy", sam.Policy(e.ctx, sam.SignStatement(trust.Statement{Kind: trust.KindDueRules, Team: teamID("north"), Version: 5,
+		Rules: []trust.DueRule{{Key: "normal", Days: 5}}})), http.StatusBadRequest, protocol.CodeBadRequest)
+	noncanon := policy(teamID("north"), 2, 99)
+	noncanon.Policy = append([]byte(" "), noncanon.Policy...)
+	wantStatus(t, "a policy not in its canonical encoding", sam.Policy(e.ctx, sam.SignStatement(noncanon)), http.StatusBadRequest, protocol.CodeBadRequest)
+	if got, _ := e.roster(ada).PolicyFor(teamID("north")); got.Version != 1 || got.Policy.Capacity != 20 {
+		t.Errorf("after the refusals north's policy is %+v", got)
+	}
 	var view protocol.TeamView
-	doJSON(t, sam, "GET", protocol.PathTeam, nil, &view)
-	if view.PolicyVersion != 2 || len(view.Policy) == 0 {
-		t.Errorf("team view policy version %d", view.PolicyVersion)
+	if err := doJSON(t, sam, "GET", protocol.PathTeam, nil, &view); err != nil || view.PolicyVersion != 0 || len(view.Policy) != 0 {
+		t.Errorf("the server's team view carries a policy of its own: v%d %s, %v", view.PolicyVersion, view.Policy, err)
+	}
+	if err := doJSON(t, sam, "PUT", "/v1/team/policy", map[string]any{"policy": record.DefaultPolicy(), "version": 0}, nil); err == nil {
+		t.Error("the server still takes an unsigned policy (PUT /v1/team/policy)")
 	}
 }
 

@@ -237,6 +237,12 @@ func (c *Client) DueRules(ctx context.Context, rules trust.Signed) error {
 	return c.doJSON(ctx, "POST", protocol.PathDueRules, protocol.DueRulesRequest{Rules: rules}, &out)
 }
 
+// Policy sends a weighting policy the device signed for its team.
+func (c *Client) Policy(ctx context.Context, policy trust.Signed) error {
+	var out json.RawMessage
+	return c.doJSON(ctx, "POST", protocol.PathPolicy, protocol.PolicyRequest{Policy: policy}, &out)
+}
+
 // Own fetches the device's own revisions above afterSeq (one answer).
 func (c *Client) Own(ctx context.Context, afterSeq uint64) (protocol.OwnHeader, []*record.Revision, error) {
 	var hdr protocol.OwnHeader
