@@ -23,7 +23,7 @@ func demoVault(t *testing.T, as string) []string {
 	if !strings.Contains(out, ", a "+as+" in "+demo.Team+"\n") || !strings.Contains(out, "passphrase: "+demo.Passphrase) {
 		t.Errorf("demo --as %s says:\n%s", as, out)
 	}
-	return []string{"FIELDCASE_VAULT=" + vault, "FIELDCASE_PASSPHRASE=" + demo.Passphrase}
+	return withAgent(t, []string{"FIELDCASE_VAULT=" + vault, "FIELDCASE_PASSPHRASE=" + demo.Passphrase})
 }
 
 // fcJSON runs a --json command and decodes what it prints into v.

@@ -69,7 +69,7 @@ func TestJSONKeysAreSnakeCase(t *testing.T) {
 	if _, errOut, code := fc(t, nil, "", "demo", "--cases", "5", "--vault", vault); code != 0 {
 		t.Fatalf("demo: %s", errOut)
 	}
-	env := []string{"FIELDCASE_VAULT=" + vault, "FIELDCASE_PASSPHRASE=" + demo.Passphrase}
+	env := withAgent(t, []string{"FIELDCASE_VAULT=" + vault, "FIELDCASE_PASSPHRASE=" + demo.Passphrase})
 	// An opened case has access history for 'audit log'.
 	if _, errOut, code := fc(t, env, "", "case", "show", "DEMO-0001"); code != 0 {
 		t.Fatalf("case show: %s", errOut)
