@@ -126,13 +126,7 @@ func (v *Vault) DestroyApproved() ([]Destroyed, error) {
 		if done.CaseID == "" {
 			continue
 		}
-		v.kmu.Lock()
-		v.mu.RLock()
-		if v.keys != nil {
-			v.keys.Remove(id)
-		}
-		v.mu.RUnlock()
-		v.kmu.Unlock()
+		v.dropCaseKeys(id)
 		out = append(out, done)
 	}
 	if len(problems) > 0 {

@@ -393,15 +393,7 @@ func (v *Vault) RemoveReassigned() ([]Reassignment, error) {
 		if done.CaseID == "" {
 			continue
 		}
-		// The sealed keyring no longer holds the case's keys; now the
-		// keys in memory go, once nobody is decrypting with them.
-		v.kmu.Lock()
-		v.mu.RLock()
-		if v.keys != nil {
-			v.keys.Remove(id)
-		}
-		v.mu.RUnlock()
-		v.kmu.Unlock()
+		v.dropCaseKeys(id)
 		removed = append(removed, done)
 	}
 	return removed, nil
@@ -671,4 +663,17 @@ func (tx *Tx) getLocal(key string) ([]byte, bool, error) {
 		return nil, false, ErrCorrupt
 	}
 	return plain, true, nil
+}
+
+// dropCaseKeys removes case id's keys from memory, once nobody is
+// decrypting with them: after the sealed keyring no longer holds them (a
+// case handed over or destroyed).
+func (v *Vault) dropCaseKeys(id string) {
+	v.kmu.Lock()
+	defer v.kmu.Unlock()
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if v.keys != nil {
+		v.keys.Remove(id)
+	}
 }

@@ -283,11 +283,9 @@ func (c *UserAddCmd) Run(a *app) error {
 		}
 		teamID := ""
 		if c.Team != "" {
-			i := slices.IndexFunc(d.Teams, func(t server.Team) bool { return t.Name == c.Team })
-			if i < 0 {
-				return cli.WithHint(fmt.Errorf("team %q: %w", c.Team, server.ErrNotFound), "add it first with 'fieldcased team add NAME'")
+			if teamID, err = teamNamed(d, c.Team, "add it first with 'fieldcased team add NAME'"); err != nil {
+				return err
 			}
-			teamID = d.Teams[i].ID
 		}
 		id := record.NewID()
 		statements := []trust.Signed{sign(k, trust.Statement{Kind: trust.KindUser, User: id, Name: c.Name, Role: c.Role, Team: teamID, Version: 1})}
@@ -739,11 +737,9 @@ func (c *DueRulesSetCmd) Run(a *app) error {
 			if err != nil {
 				return err
 			}
-			i := slices.IndexFunc(d.Teams, func(t server.Team) bool { return t.Name == c.Team })
-			if i < 0 {
-				return cli.WithHint(fmt.Errorf("team %q: %w", c.Team, server.ErrNotFound), "'fieldcased roster' lists the teams")
+			if teamID, err = teamNamed(d, c.Team, "'fieldcased roster' lists the teams"); err != nil {
+				return err
 			}
-			teamID = d.Teams[i].ID
 		}
 		var info server.AgencyInfo
 		if err := a.call(conn, server.AdminRequest{Op: server.OpAgencyShow}, &info); err != nil {
@@ -808,11 +804,9 @@ func (c *PolicySetCmd) Run(a *app) error {
 			if err != nil {
 				return err
 			}
-			i := slices.IndexFunc(d.Teams, func(t server.Team) bool { return t.Name == c.Team })
-			if i < 0 {
-				return cli.WithHint(fmt.Errorf("team %q: %w", c.Team, server.ErrNotFound), "'fieldcased roster' lists the teams")
+			if teamID, err = teamNamed(d, c.Team, "'fieldcased roster' lists the teams"); err != nil {
+				return err
 			}
-			teamID = d.Teams[i].ID
 		}
 		var info server.AgencyInfo
 		if err := a.call(conn, server.AdminRequest{Op: server.OpAgencyShow}, &info); err != nil {
@@ -834,4 +828,14 @@ func (c *PolicySetCmd) Run(a *app) error {
 		fmt.Fprintf(a.stdout, "weighting policy for %s set (version %d)\n", scope, st.Version)
 		return nil
 	})
+}
+
+// teamNamed is the id of the team named name (or with that id) in d; an
+// unknown one is ErrNotFound with hint.
+func teamNamed(d server.Directory, name, hint string) (string, error) {
+	i := slices.IndexFunc(d.Teams, func(t server.Team) bool { return t.Name == name || t.ID == name })
+	if i < 0 {
+		return "", cli.WithHint(fmt.Errorf("team %q: %w", name, server.ErrNotFound), hint)
+	}
+	return d.Teams[i].ID, nil
 }

@@ -177,18 +177,13 @@ func (c *RetentionHoldCmd) Run(a *app) error {
 		return cli.WithHint(fmt.Errorf("case id %q: %w", c.Case, err), "the case id, as 'fieldcase case show --json' prints it")
 	}
 	return a.signing(c.AgencyKey, func(conn *adminConn, k *trust.AgencyKey) error {
-		var dir server.Directory
-		if err := a.call(conn, server.AdminRequest{Op: server.OpDirectory}, &dir); err != nil {
+		dir, err := a.directory(conn)
+		if err != nil {
 			return err
 		}
-		team := ""
-		for _, t := range dir.Teams {
-			if t.ID == c.Team || t.Name == c.Team {
-				team = t.ID
-			}
-		}
-		if team == "" {
-			return cli.WithHint(fmt.Errorf("no team %q", c.Team), "fieldcased roster")
+		team, err := teamNamed(dir, c.Team, "'fieldcased roster' lists the teams")
+		if err != nil {
+			return err
 		}
 		st := sign(k, trust.Statement{Kind: trust.KindHold, Case: c.Case, Team: team, Ref: c.Ref, Name: c.OrderedBy, Reason: c.Reason})
 		if err := a.addStatements(conn, st); err != nil {
