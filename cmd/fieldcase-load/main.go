@@ -33,7 +33,7 @@ type CLI struct {
 	Data   string `help:"With --server: its data directory (for the admin socket)." type:"path"`
 	PID    int    `name:"pid" help:"With --server: its process id, for CPU and memory figures."`
 
-	Verify bool `help:"Check at the end, per device, that the server holds every revision it acknowledged and that the device pulled every revision it may see (repairing, as a device does, when the server goes back: a failover, a restore). Keeps every acknowledged revision in memory."`
+	Verify bool `help:"Check at the end, per device, that the server holds every revision it acknowledged and that the device pulled every revision it may see (repairing, as a device does, when the server goes back: a failover, a restore). Each round also reads the server's log and proves the last revision pulled in it, as the real client does. Keeps every acknowledged revision in memory."`
 
 	JSON bool `name:"json" help:"Print the result as JSON."`
 }

@@ -80,6 +80,12 @@ type device struct {
 	recent []*record.Revision // this device's latest revisions, to edit
 	cursor string
 	l      *ledger // --verify
+	logKey string  // the server's log key, pinned at enrolment
+	// outbox is a batch the server did not acknowledge (the push failed):
+	// pushed again, as it is, next round. A real device keeps such
+	// revisions in its outbox; giving their numbers to new ones would lose
+	// them unseen if the server had stored them before the failure.
+	outbox []*record.Revision
 }
 
 // rev makes the device's next revision: a new note, or (one time in five)
@@ -224,17 +230,20 @@ func enrol(ctx context.Context, c *CLI, t *target, hc *http.Client) ([]*device, 
 				defer func() { <-sem }()
 				code, grant := agency.Grant(name, time.Hour)
 				err := adm.Exec(ctx, server.AdminRequest{Op: server.OpStatementsAdd, Statements: []trust.Signed{grant}}, nil)
-				var cl *servertest.Client
+				var (
+					cl  *servertest.Client
+					enr protocol.EnrollResponse
+				)
 				id := fmt.Sprintf("load-%s-dev-%d", run, i)
 				if err == nil {
-					cl, _, err = servertest.Enroll(ctx, t.url, hc, code.String(), id)
+					cl, enr, err = servertest.Enroll(ctx, t.url, hc, code.String(), id)
 				}
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil && firstErr == nil {
 					firstErr = fmt.Errorf("enrolling device %d: %w", i, err)
 				}
-				devs[i] = &device{c: cl, id: id}
+				devs[i] = &device{c: cl, id: id, logKey: enr.LogKey}
 			}()
 		}
 	}
@@ -350,7 +359,11 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // round is one sync: a push, then pulls until nothing more. A request cut
 // by the end of the run is not an error.
 func round(ctx context.Context, c *CLI, d *device, rng *mrand.Rand, rec *recorder) {
-	revs := d.batch(c.Batch, c.Body, rng)
+	revs := d.outbox
+	if revs == nil {
+		revs = d.batch(c.Batch, c.Body, rng)
+	}
+	d.outbox = revs
 	t0 := time.Now()
 	resp, err := d.c.Push(ctx, nil, revs...)
 	if ctx.Err() != nil {
@@ -359,10 +372,13 @@ func round(ctx context.Context, c *CLI, d *device, rng *mrand.Rand, rec *recorde
 	rec.add(true, time.Since(t0))
 	if err != nil {
 		rec.fail("push", err)
-		d.seq -= uint64(len(revs)) // not stored: the next batch reuses the numbers
-		d.cases, d.recent = d.cases[:0], d.recent[:0]
+		var se *servertest.StatusError
+		if errors.As(err, &se) && se.Status < 500 && se.Status != http.StatusTooManyRequests {
+			d.outbox = nil // refused as a whole: sending it again would not help
+		}
 		return
 	}
+	d.outbox = nil
 	if d.l != nil {
 		d.l.ack(revs, resp.Results)
 		if d.l.wentBack(resp.AckedSeq) {
@@ -399,9 +415,7 @@ func round(ctx context.Context, c *CLI, d *device, rng *mrand.Rand, rec *recorde
 		}
 		rec.pulled.Add(int64(len(pulled)))
 		if d.l != nil {
-			for _, r := range pulled {
-				d.l.pulled[r.Rev] = true
-			}
+			d.l.pulledPage(pulled, hdr.Indexes)
 			if d.l.wentBack(hdr.AckedSeq) {
 				if err := d.repair(ctx); err != nil && ctx.Err() == nil {
 					rec.fail("repair", err)
@@ -412,6 +426,20 @@ func round(ctx context.Context, c *CLI, d *device, rng *mrand.Rand, rec *recorde
 		d.cursor = hdr.NextCursor
 		if !hdr.HasMore {
 			break
+		}
+	}
+	if d.l != nil {
+		back, err := d.logWentBack(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			rec.fail("log", err)
+		} else if back {
+			if err := d.repair(ctx); err != nil && ctx.Err() == nil {
+				rec.fail("repair", err)
+			}
+			return
 		}
 	}
 	rec.rounds.Add(1)

@@ -13,6 +13,7 @@ import (
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/sync/server/servertest"
+	"github.com/fieldcase/fieldcase/transparency"
 )
 
 // Verification (--verify): every device keeps what the server acknowledged
@@ -24,6 +25,15 @@ import (
 // left, and the run checks, per device, that the server holds every
 // revision it acknowledged (nothing lost) and that the device pulled every
 // revision it may see that others were acknowledged (nothing skipped).
+//
+// acked_seq alone cannot show every going back: a device whose own
+// revisions all survived sees the same acked_seq, while its pull cursor
+// may point past changes the server now numbers anew, and the others' new
+// writes may overtake that cursor before it pulls. So a device also checks
+// the server's transparency log at the end of every round, as the real
+// client does (sync/client/logaudit.go): the newest checkpoint must extend
+// the last one it kept, and still hold, where it was, the last revision it
+// pulled. Either failing means the log went back: the device repairs.
 
 // ledger is one device's record of the run.
 type ledger struct {
@@ -35,6 +45,11 @@ type ledger struct {
 	mark       uint64 // the highest acked_seq the server gave
 	repairs    int    // times it repaired
 	repaired   int    // revisions it pushed back
+
+	cp       transparency.Checkpoint // the last checkpoint kept (Size 0: none yet)
+	seen     transparency.Entry      // the last revision pulled, and its log index
+	seenAt   int64
+	seenSome bool
 }
 
 func newLedger(i, teams int) *ledger {
@@ -57,6 +72,55 @@ func (l *ledger) ack(revs []*record.Revision, results []protocol.PushResult) {
 	}
 }
 
+// pulledPage notes what a pull page handed over.
+func (l *ledger) pulledPage(revs []*record.Revision, indexes []int64) {
+	for i, r := range revs {
+		l.pulled[r.Rev] = true
+		if i < len(indexes) && indexes[i] >= 0 && (!l.seenSome || indexes[i] > l.seenAt) {
+			l.seen, l.seenAt, l.seenSome = transparency.RevisionEntry(r), indexes[i], true
+		}
+	}
+}
+
+// logWentBack reads the server's newest checkpoint and reports whether its
+// log no longer extends the last one kept, or no longer holds the last
+// revision pulled where it was: the server went back (a restore, a
+// failover that lost commits). The checkpoint is kept either way: after a
+// repair, the log the device is shown is the one it follows.
+func (d *device) logWentBack(ctx context.Context) (bool, error) {
+	l := d.l
+	if d.logKey == "" {
+		return false, nil
+	}
+	var resp protocol.LogResponse
+	if err := retry(ctx, func() (err error) { resp, err = d.c.Log(ctx, l.cp.Size); return err }); err != nil {
+		return false, fmt.Errorf("reading the log: %w", err)
+	}
+	cp, _, err := transparency.Open(resp.Checkpoint, d.logKey)
+	if err != nil {
+		return false, fmt.Errorf("the server's checkpoint: %w", err)
+	}
+	prev := l.cp
+	l.cp = cp
+	if prev.Size > 0 && transparency.CheckConsistency(prev, cp, resp.Consistency) != nil {
+		return true, nil
+	}
+	if !l.seenSome {
+		return false, nil
+	}
+	if l.seenAt >= cp.Size {
+		return true, nil
+	}
+	var pr protocol.ProofsResponse
+	if err := retry(ctx, func() (err error) { pr, err = d.c.Proofs(ctx, cp.Size, l.seenAt); return err }); err != nil {
+		return false, fmt.Errorf("proving the last revision pulled: %w", err)
+	}
+	if len(pr.Proofs) != 1 {
+		return false, fmt.Errorf("proving the last revision pulled: %d proofs for one entry", len(pr.Proofs))
+	}
+	return transparency.CheckInclusion(cp, l.seenAt, l.seen, pr.Proofs[0]) != nil, nil
+}
+
 // wentBack takes an acked_seq from the server and reports whether it is
 // below what the server said before.
 func (l *ledger) wentBack(acked uint64) bool {
@@ -73,6 +137,7 @@ func (d *device) repair(ctx context.Context) error {
 	l := d.l
 	l.repairs++
 	d.cursor = ""
+	l.seenSome = false // of the log that went back
 	var lacks []record.RevID
 	for chunk := range slices.Chunk(l.acked, protocol.MaxDiffRevs) {
 		ids := make([]record.RevID, len(chunk))
@@ -97,8 +162,14 @@ func (d *device) repair(ctx context.Context) error {
 		}
 	}
 	for chunk := range slices.Chunk(back, protocol.MaxPushRevisions) {
-		if err := retry(ctx, func() error { _, err := d.c.Push(ctx, nil, chunk...); return err }); err != nil {
+		var resp protocol.PushResponse
+		if err := retry(ctx, func() (err error) { resp, err = d.c.Push(ctx, nil, chunk...); return err }); err != nil {
 			return fmt.Errorf("pushing back: %w", err)
+		}
+		for i, r := range resp.Results {
+			if i < len(chunk) && r.Status != protocol.StatusStored && r.Status != protocol.StatusPresent {
+				return fmt.Errorf("pushing back %s: %s %s", chunk[i].Rev, r.Status, r.Reason)
+			}
 		}
 		l.repaired += len(chunk)
 	}
@@ -205,7 +276,7 @@ func verify(ctx context.Context, devs []*device) (*Verdict, error) {
 }
 
 // catchUp pulls until nothing more, repairing on a 410 or a server gone
-// back.
+// back (its acked_seq, or its log).
 func (d *device) catchUp(ctx context.Context) error {
 	for range 100000 {
 		var (
@@ -222,9 +293,7 @@ func (d *device) catchUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, r := range pulled {
-			d.l.pulled[r.Rev] = true
-		}
+		d.l.pulledPage(pulled, hdr.Indexes)
 		if d.l.wentBack(hdr.AckedSeq) {
 			if err := d.repair(ctx); err != nil {
 				return err
@@ -232,8 +301,18 @@ func (d *device) catchUp(ctx context.Context) error {
 			continue
 		}
 		d.cursor = hdr.NextCursor
-		if !hdr.HasMore {
+		if hdr.HasMore {
+			continue
+		}
+		back, err := d.logWentBack(ctx)
+		if err != nil {
+			return err
+		}
+		if !back {
 			return nil
+		}
+		if err := d.repair(ctx); err != nil {
+			return err
 		}
 	}
 	return errors.New("too many pull pages")
