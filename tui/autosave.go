@@ -189,13 +189,14 @@ func (a *autosave[T]) final(cmd tea.Cmd, keeps bool) tea.Cmd {
 // kept.
 func (a *autosave[T]) ended() {
 	a.busy, a.keeps, a.done = false, false, true
+	a.hasSaved, a.savedAt = false, time.Time{}
 }
 
 // left takes the success of leaving with the draft kept: the vault holds
 // v, and nothing more is kept (the editor is closing).
 func (a *autosave[T]) left(v T) {
-	a.saved, a.hasSaved = v, !a.blank(v)
 	a.ended()
+	a.saved, a.hasSaved = v, !a.blank(v)
 }
 
 // failed takes the failure of a final write: the text is still on screen,
