@@ -134,3 +134,10 @@ func (v *Vault) CommitDraft(d Draft) (string, error) {
 	})
 	return id, err
 }
+
+// DeleteDraft discards a draft in this transaction: a form's draft goes
+// with the record it became (a case, a consent decision, a task), as
+// CommitDraft does for a note.
+func (tx *Tx) DeleteDraft(key string) error {
+	return tx.btx.Bucket(bucketDrafts).Delete([]byte(key))
+}
