@@ -12,16 +12,38 @@ import (
 	"github.com/fieldcase/fieldcase/record"
 )
 
-// Draft is a note being written, sealed into the vault every few seconds so
+// Draft is a note being written, or a form being filled in (a case, a
+// consent decision, a task), sealed into the vault every few seconds so
 // that a crash, a kill or a flat battery loses at most the last seconds.
 // Drafts belong to this device and are never synced.
 type Draft struct {
 	Key    string         `json:"key"`
-	CaseID string         `json:"case_id"`
+	CaseID string         `json:"case_id"`           // "" for a new case's form
 	NoteID string         `json:"note_id,omitempty"` // "" for a new note
 	Base   []record.RevID `json:"base,omitempty"`    // the versions an edit started from
 	Note   record.Note    `json:"note"`
 	Saved  time.Time      `json:"saved"`
+	// Form is the form a draft that is not a note is of (DraftCase,
+	// DraftConsent, DraftTask); "" for a note. Fields holds what was typed
+	// in it that differs from what the form opened with, by field label.
+	Form   string            `json:"form,omitempty"`
+	Fields map[string]string `json:"fields,omitempty"`
+}
+
+// The forms a draft can be of, besides a note.
+const (
+	DraftCase    = "case"    // a new case, or an edit of one
+	DraftConsent = "consent" // a consent decision being recorded
+	DraftTask    = "task"    // a task or visit being added
+)
+
+// FormDraftKey names the draft of a form of a case; caseID "" is the form
+// of a new case.
+func FormDraftKey(form, caseID string) string {
+	if caseID == "" {
+		return "form:" + form + ":new"
+	}
+	return "form:" + form + ":" + caseID
 }
 
 // DraftKey names the draft of a new note in a case, or of an edit of a note.
@@ -111,4 +133,11 @@ func (v *Vault) CommitDraft(d Draft) (string, error) {
 		return tx.btx.Bucket(bucketDrafts).Delete([]byte(d.Key))
 	})
 	return id, err
+}
+
+// DeleteDraft discards a draft in this transaction: a form's draft goes
+// with the record it became (a case, a consent decision, a task), as
+// CommitDraft does for a note.
+func (tx *Tx) DeleteDraft(key string) error {
+	return tx.btx.Bucket(bucketDrafts).Delete([]byte(key))
 }

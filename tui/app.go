@@ -363,13 +363,27 @@ func (m *Model) navigate(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, m.push(c)
 	case resumeDraftMsg:
-		// The prompt goes; the case opens with the editor on top.
+		// The prompt goes; the case opens with the editor on top (a form
+		// finds its draft itself).
 		m.pop()
-		detail := newCaseDetail(m.env, msg.Draft.CaseID, msg.Draft.NoteID)
+		d := msg.Draft
+		if d.Form == store.DraftCase && d.CaseID == "" {
+			return m, m.push(newCaseEdit(m.env, editCaseMsg{}))
+		}
+		detail := newCaseDetail(m.env, d.CaseID, d.NoteID)
 		detail.ref = msg.Ref
 		detail.SetSize(m.contentSize())
 		m.stack = append(m.stack, detail)
-		return m, tea.Batch(detail.auditOpen(), m.push(newNoteEdit(m.env, editNoteMsg{Draft: msg.Draft, Ref: msg.Ref})))
+		switch d.Form {
+		case store.DraftCase:
+			return m, tea.Batch(detail.auditOpen(), m.push(newCaseEdit(m.env, editCaseMsg{CaseID: d.CaseID})))
+		case store.DraftConsent:
+			return m, tea.Batch(detail.auditOpen(), m.push(newConsentEdit(m.env, d.CaseID)))
+		case store.DraftTask:
+			t := newTasks(m.env, d.CaseID)
+			return m, tea.Batch(detail.auditOpen(), m.push(t), t.startAdding())
+		}
+		return m, tea.Batch(detail.auditOpen(), m.push(newNoteEdit(m.env, editNoteMsg{Draft: d, Ref: msg.Ref})))
 	case editConsentMsg:
 		return m, m.push(newConsentEdit(m.env, msg.CaseID))
 	case openTasksMsg:

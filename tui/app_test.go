@@ -211,7 +211,7 @@ func TestDraftRecovery(t *testing.T) {
 	v2 := openVault(t, path)
 	p2 := start(t, testOptions(t, v2), 80, 24)
 	p2.unlock()
-	p2.waitText("Notes you had not saved", "DEMO-0007", "marker-draft-77")
+	p2.waitText("Work you had not saved", "DEMO-0007", "marker-draft-77")
 	p2.key(runeKey('r'))
 	p2.waitText("New note · DEMO-0007", "marker-draft-77")
 	p2.typeText(" Finished.")
@@ -285,7 +285,7 @@ func TestIdleLock(t *testing.T) {
 	}
 	p.typeText(testPass)
 	p.key(keyEnter)
-	p.waitText("Notes you had not saved", "marker-idle")
+	p.waitText("Work you had not saved", "marker-idle")
 	p.quit()
 }
 

@@ -62,7 +62,7 @@ func loadCaseCmd(v *store.Vault, rc *recovery, caseID string) tea.Cmd {
 			return m
 		}
 		for _, d := range ds {
-			if d.CaseID == caseID {
+			if d.CaseID == caseID && d.Form == "" { // a form's draft is offered by its form
 				m.drafts = append(m.drafts, d)
 			}
 		}

@@ -15,7 +15,10 @@ import (
 )
 
 // caseEdit is the form for a new case, an edit of one, or the combination
-// of a case's versions in conflict (saving then writes a merge).
+// of a case's versions in conflict (saving then writes a merge). What is
+// typed in a new case or an edit is kept as a draft (formDraft) until it
+// is saved or discarded; combining versions keeps none (the versions it
+// combines may change before it is finished).
 type caseEdit struct {
 	env     *env
 	caseID  string // "" for a new case
@@ -29,6 +32,8 @@ type caseEdit struct {
 	confirm bool // discard changes?
 	dirty   bool
 	saving  bool
+	dr      *formDraft // nil while loading, and when combining versions
+	found   bool       // the draft was looked for
 	w, h    int
 }
 
@@ -63,8 +68,26 @@ func newCaseEdit(e *env, msg editCaseMsg) *caseEdit {
 	case msg.CaseID == "":
 		c.build(record.Case{Status: "open", Risk: "medium", Opened: e.today()})
 		c.loaded = true
+		c.dr = newFormDraft(e, store.DraftCase, "", c.f)
 	}
 	return c
+}
+
+// PendingDraft is the form's draft to seal at a quit or a lock.
+func (c *caseEdit) PendingDraft() (store.Draft, bool) {
+	if c.dr == nil {
+		return store.Draft{}, false
+	}
+	return c.dr.PendingDraft()
+}
+
+// findDraft looks for the form's draft, once.
+func (c *caseEdit) findDraft() tea.Cmd {
+	if c.dr == nil || c.found {
+		return nil
+	}
+	c.found = true
+	return c.dr.find()
 }
 
 func (c *caseEdit) build(v record.Case) {
@@ -126,7 +149,7 @@ func (c *caseEdit) Init() tea.Cmd {
 			return caseFormLoadedMsg{cv: cv, err: err}
 		})
 	}
-	return c.f.setFocus(c.f.focus)
+	return tea.Batch(c.f.setFocus(c.f.focus), c.findDraft())
 }
 
 func (c *caseEdit) Title() string {
@@ -163,6 +186,11 @@ func (c *caseEdit) FullHelp() [][]key.Binding {
 
 func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 	k := c.env.keys
+	if c.dr != nil {
+		if cmd, ok := c.dr.update(msg); ok {
+			return c, cmd
+		}
+	}
 	switch msg := msg.(type) {
 	case caseFormLoadedMsg:
 		if msg.err != nil {
@@ -176,13 +204,30 @@ func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 		c.parents = []record.RevID{msg.cv.Rev}
 		c.build(msg.cv.Value)
 		c.loaded = true
-		return c, c.f.start()
+		c.dr = newFormDraft(c.env, store.DraftCase, c.caseID, c.f)
+		return c, tea.Batch(c.f.start(), c.findDraft())
+	case formDraftDiscardedMsg:
+		if c.dr == nil || msg.id != c.dr.id {
+			return c, nil
+		}
+		c.dr.ended(msg.err)
+		if msg.err != nil {
+			c.errText = "Could not discard the draft: " + writeError(msg.err)
+			return c, nil
+		}
+		return c, back("Changes discarded.", false)
 	case caseSavedMsg:
 		c.saving = false
 		if msg.err != nil {
 			c.env.logErr("saving case", msg.err)
 			c.errText = "Not saved: " + writeError(msg.err) + ". Your changes are still here."
+			if c.dr != nil {
+				return c, c.dr.ended(msg.err)
+			}
 			return c, nil
+		}
+		if c.dr != nil {
+			c.dr.ended(nil)
 		}
 		if msg.isNew {
 			return c, tea.Sequence(back("Case created.", true), cmdOf(openCaseMsg{CaseID: msg.caseID}))
@@ -198,9 +243,17 @@ func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 			}
 			return c, nil
 		}
+		if c.dr != nil && c.dr.as.writing() {
+			return c, nil // what is on screen is being written
+		}
 		if c.confirm {
 			switch {
 			case key.Matches(msg, k.Yes):
+				c.confirm = false
+				if c.dr != nil {
+					id := c.dr.id
+					return c, c.dr.discard(func(err error) tea.Msg { return formDraftDiscardedMsg{id: id, err: err} })
+				}
 				return c, back("Changes discarded.", false)
 			case key.Matches(msg, k.No):
 				c.confirm = false
@@ -214,7 +267,7 @@ func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 			}
 			return c, c.save()
 		case key.Matches(msg, k.Cancel):
-			if c.dirty {
+			if c.dirty || c.dr != nil && c.dr.changed() {
 				c.confirm = true
 				return c, nil
 			}
@@ -227,6 +280,9 @@ func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 	cmd, changed := c.f.update(msg)
 	if changed {
 		c.dirty = true
+		if c.dr != nil {
+			cmd = tea.Batch(cmd, c.dr.edited())
+		}
 	}
 	return c, cmd
 }
@@ -334,14 +390,35 @@ func (c *caseEdit) save() tea.Cmd {
 	}
 	c.errText, c.saving = "", true
 	vault, id, parents := c.env.vault, c.caseID, c.parents
-	if id == "" {
+	if c.dr == nil { // combining versions: no draft
 		return c.env.io(func() tea.Msg {
-			newID, err := vault.CreateCase(v)
+			return caseSavedMsg{caseID: id, err: vault.UpdateCase(id, parents, v)}
+		})
+	}
+	dk, e := c.dr.draft.Key, c.env
+	if id == "" {
+		return c.dr.commit(func() tea.Msg {
+			var newID string
+			err := vault.Update(func(tx *store.Tx) error {
+				var err error
+				if newID, err = tx.NewCase(v); err != nil {
+					return err
+				}
+				return tx.DeleteDraft(dk) // the draft is now the case
+			})
 			return caseSavedMsg{caseID: newID, isNew: true, err: err}
 		})
 	}
-	return c.env.io(func() tea.Msg {
-		return caseSavedMsg{caseID: id, err: vault.UpdateCase(id, parents, v)}
+	return c.dr.commit(func() tea.Msg {
+		err := vault.UpdateCase(id, parents, v)
+		if err == nil {
+			// Not in UpdateCase's transaction: should this fail, the
+			// draft is offered again, which loses nothing.
+			if derr := vault.DeleteDraft(dk); derr != nil {
+				e.logErr("deleting the draft of a saved case", derr)
+			}
+		}
+		return caseSavedMsg{caseID: id, err: err}
 	})
 }
 
@@ -360,12 +437,15 @@ func (c *caseEdit) View() string {
 	case c.caseID != "":
 		title = "Edit case " + c.orig.Ref
 	}
-	msg := ""
+	msg, state := "", ""
+	if c.dr != nil {
+		msg, state = c.dr.line(st), c.dr.state()
+	}
 	switch {
 	case c.confirm:
 		msg = st.Warn.Render("Discard your changes? y / n")
 	case c.errText != "":
 		msg = st.Error.Render(c.errText)
 	}
-	return fitLine(st.Title.Render(title), c.w) + "\n" + fitLine(msg, c.w) + "\n" + c.f.view(c.h-2)
+	return spread(st.Title.Render(title), st.Muted.Render(state), c.w) + "\n" + fitLine(msg, c.w) + "\n" + c.f.view(c.h-2)
 }

@@ -14,6 +14,8 @@ import (
 // consentEdit records one consent decision: who, for what, given, refused
 // or withdrawn, with a capacity note and a review date. Decisions are
 // events: a new one supersedes the last of the same person and scope.
+// What is typed is kept as a draft (formDraft) until it is saved or
+// discarded.
 type consentEdit struct {
 	env     *env
 	caseID  string
@@ -29,6 +31,8 @@ type consentEdit struct {
 	review  *field
 	errText string
 	saving  bool
+	confirm bool       // discard the input?
+	dr      *formDraft // once loaded
 	w, h    int
 }
 
@@ -77,6 +81,15 @@ func (c *consentEdit) build(cv store.CaseView) {
 	c.review = f.date("Review by", "")
 	c.f = f
 	c.f.setSize(c.w, c.h-2)
+	c.dr = newFormDraft(c.env, store.DraftConsent, c.caseID, f)
+}
+
+// PendingDraft is the form's draft to seal at a quit or a lock.
+func (c *consentEdit) PendingDraft() (store.Draft, bool) {
+	if c.dr == nil {
+		return store.Draft{}, false
+	}
+	return c.dr.PendingDraft()
 }
 
 func (c *consentEdit) Title() string { return "Record consent" }
@@ -92,6 +105,9 @@ func (c *consentEdit) SetSize(w, h int) {
 
 func (c *consentEdit) ShortHelp() []key.Binding {
 	k := c.env.keys
+	if c.confirm {
+		return []key.Binding{k.Yes, k.No}
+	}
 	return []key.Binding{k.Save, k.NextField, k.Choice, k.Toggle, k.Cancel}
 }
 
@@ -102,6 +118,11 @@ func (c *consentEdit) FullHelp() [][]key.Binding {
 
 func (c *consentEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 	k := c.env.keys
+	if c.dr != nil {
+		if cmd, ok := c.dr.update(msg); ok {
+			return c, cmd
+		}
+	}
 	switch msg := msg.(type) {
 	case consentCaseMsg:
 		if msg.err != nil {
@@ -110,18 +131,47 @@ func (c *consentEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		c.build(msg.cv)
 		c.loaded = true
-		return c, c.f.start()
+		return c, tea.Batch(c.f.start(), c.dr.find())
 	case consentSavedMsg:
 		c.saving = false
+		cmd := c.dr.ended(msg.err)
 		if msg.err != nil {
 			c.env.logErr("saving consent", msg.err)
 			c.errText = "Not saved: " + writeError(msg.err)
-			return c, nil
+			return c, cmd
 		}
 		return c, back("Consent decision recorded.", true)
+	case formDraftDiscardedMsg:
+		if c.dr == nil || msg.id != c.dr.id {
+			return c, nil
+		}
+		c.dr.ended(msg.err)
+		if msg.err != nil {
+			c.errText = "Could not discard the draft: " + writeError(msg.err)
+			return c, nil
+		}
+		return c, back("Consent not recorded: your input was discarded.", false)
 	case tea.KeyPressMsg:
+		if c.dr != nil && c.dr.as.writing() {
+			return c, nil // what is on screen is being written
+		}
+		if c.confirm {
+			switch {
+			case key.Matches(msg, k.Yes):
+				c.confirm = false
+				id := c.dr.id
+				return c, c.dr.discard(func(err error) tea.Msg { return formDraftDiscardedMsg{id: id, err: err} })
+			case key.Matches(msg, k.No):
+				c.confirm = false
+			}
+			return c, nil
+		}
 		switch {
 		case key.Matches(msg, k.Cancel):
+			if c.dr != nil && c.dr.changed() {
+				c.confirm = true
+				return c, nil
+			}
 			return c, back("", false)
 		case key.Matches(msg, k.Save) && c.loaded && !c.saving:
 			return c, c.save()
@@ -130,7 +180,10 @@ func (c *consentEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 	if !c.loaded {
 		return c, nil
 	}
-	cmd, _ := c.f.update(msg)
+	cmd, changed := c.f.update(msg)
+	if changed {
+		cmd = tea.Batch(cmd, c.dr.edited())
+	}
 	return c, cmd
 }
 
@@ -161,10 +214,14 @@ func (c *consentEdit) save() tea.Cmd {
 		return nil
 	}
 	c.errText, c.saving = "", true
-	v, id := c.env.vault, c.caseID
-	return c.env.io(func() tea.Msg {
-		_, err := v.AddConsent(id, con)
-		return consentSavedMsg{err: err}
+	v, id, dk := c.env.vault, c.caseID, c.dr.draft.Key
+	return c.dr.commit(func() tea.Msg {
+		return consentSavedMsg{err: v.Update(func(tx *store.Tx) error {
+			if _, err := tx.AddConsent(id, con); err != nil {
+				return err
+			}
+			return tx.DeleteDraft(dk) // the draft is now the decision
+		})}
 	})
 }
 
@@ -177,8 +234,14 @@ func (c *consentEdit) View() string {
 		return st.Muted.Render("Loading the case…")
 	}
 	msg := st.Muted.Render("A decision is never edited: a new one replaces the last for that person and scope.")
-	if c.errText != "" {
+	if l := c.dr.line(st); l != "" {
+		msg = l
+	}
+	switch {
+	case c.confirm:
+		msg = st.Warn.Render("Discard your input? y / n")
+	case c.errText != "":
 		msg = st.Error.Render(c.errText)
 	}
-	return fitLine(st.Title.Render("Consent decision · "+c.ref), c.w) + "\n" + fitLine(msg, c.w) + "\n" + c.f.view(c.h-2)
+	return spread(st.Title.Render("Consent decision · "+c.ref), st.Muted.Render(c.dr.state()), c.w) + "\n" + fitLine(msg, c.w) + "\n" + c.f.view(c.h-2)
 }

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -54,7 +56,9 @@ func checkDraftsCmd(v *store.Vault) tea.Cmd {
 		rows := make([]draftRow, 0, len(ds))
 		for _, d := range ds {
 			r := draftRow{draft: d, ref: "(unknown case)"}
-			if cv, err := v.Case(d.CaseID); err == nil {
+			if d.Form == store.DraftCase && d.CaseID == "" {
+				r.ref = "(new case)"
+			} else if cv, err := v.Case(d.CaseID); err == nil {
 				r.ref, r.subject = cv.Value.Ref, cv.Value.Subject
 			}
 			rows = append(rows, r)
@@ -129,7 +133,7 @@ func (p *draftPrompt) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.DiscardDraft):
 			p.confirm = true
 		case key.Matches(msg, k.Later):
-			return p, back("Drafts kept: each is offered again when you write a note in its case.", false)
+			return p, back("Drafts kept: each is offered again when you open its note or form again.", false)
 		}
 	}
 	return p, nil
@@ -138,18 +142,14 @@ func (p *draftPrompt) Update(msg tea.Msg) (component, tea.Cmd) {
 func (p *draftPrompt) View() string {
 	st := p.env.st
 	var b strings.Builder
-	b.WriteString(st.Title.Render("Notes you had not saved") + "\n")
+	b.WriteString(st.Title.Render("Work you had not saved") + "\n")
 	b.WriteString(st.Muted.Render("These drafts were sealed in the vault while you typed. Resume one to finish and save it.") + "\n\n")
 	for i, r := range p.drafts {
-		what := "new note"
-		if r.draft.NoteID != "" {
-			what = "edit of a note"
-		}
-		head := r.ref + "  " + r.subject + " · " + what + " · " + r.draft.Note.Kind + " " + string(r.draft.Note.Date)
+		what, text := draftSummary(r.draft)
+		head := r.ref + "  " + r.subject + " · " + what
 		if !r.draft.Saved.IsZero() {
 			head += " · saved " + r.draft.Saved.Local().Format("2 Jan 15:04")
 		}
-		text := strings.Join(strings.Fields(r.draft.Note.Text), " ")
 		if i == p.cursor {
 			b.WriteString(st.Selected.Render(fitLine("▸ "+head, p.w)) + "\n")
 		} else {
@@ -165,4 +165,34 @@ func (p *draftPrompt) View() string {
 		b.WriteString(st.Error.Render(p.errText))
 	}
 	return b.String()
+}
+
+// draftSummary is what a draft is of ("new note · visit 2026-11-02") and
+// the start of what was typed in it.
+func draftSummary(d store.Draft) (what, text string) {
+	switch d.Form {
+	case "":
+		what = "new note"
+		if d.NoteID != "" {
+			what = "edit of a note"
+		}
+		return what + " · " + d.Note.Kind + " " + string(d.Note.Date), strings.Join(strings.Fields(d.Note.Text), " ")
+	case store.DraftCase:
+		what = "new case"
+		if d.CaseID != "" {
+			what = "edit of the case"
+		}
+	case store.DraftConsent:
+		what = "consent decision"
+	case store.DraftTask:
+		what = "new task or visit"
+	default:
+		what = "form " + d.Form
+	}
+	labels := slices.Sorted(maps.Keys(d.Fields))
+	var parts []string
+	for _, l := range labels {
+		parts = append(parts, l+": "+strings.Join(strings.Fields(d.Fields[l]), " "))
+	}
+	return what, strings.Join(parts, " · ")
 }

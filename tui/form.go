@@ -2,6 +2,7 @@ package tui
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 
@@ -498,4 +499,65 @@ func wrapParts(parts []string, w int) []string {
 // formHelp is the help of the form's keys.
 func formHelp(k *keyMap) []key.Binding {
 	return []key.Binding{k.NextField, k.PrevField, k.Choice, k.Toggle}
+}
+
+// formValues is what a form's fields hold, by label (a check field's
+// checked choices one a line): what a form's draft keeps.
+type formValues map[string]string
+
+// snapshot is what the fields hold now.
+func (f *form) snapshot() formValues {
+	v := make(formValues, len(f.fields))
+	for _, fd := range f.fields {
+		if fd.kind == fieldChecks {
+			v[fd.label] = strings.Join(fd.values(), "\n")
+			continue
+		}
+		v[fd.label] = fd.value()
+	}
+	return v
+}
+
+// restore puts values back into the fields they name; a choice no longer
+// offered is left as it is.
+func (f *form) restore(v formValues) {
+	for _, fd := range f.fields {
+		s, ok := v[fd.label]
+		if !ok {
+			continue
+		}
+		switch fd.kind {
+		case fieldText:
+			fd.input.SetValue(s)
+			fd.input.CursorEnd()
+		case fieldArea:
+			fd.area.SetValue(s)
+		case fieldChoice:
+			if i := slices.Index(fd.choices, s); i >= 0 {
+				fd.choice = i
+			}
+		case fieldChecks:
+			on := strings.Split(s, "\n")
+			for i, c := range fd.choices {
+				fd.checked[i] = slices.Contains(on, c)
+			}
+		}
+	}
+	f.setSize(f.w, f.h)
+}
+
+func sameValues(a, b formValues) bool { return maps.Equal(a, b) }
+
+// diff is the values that differ from base: what a draft must keep.
+func (v formValues) diff(base formValues) map[string]string {
+	var out map[string]string
+	for k, s := range v {
+		if b, ok := base[k]; !ok || b != s {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = s
+		}
+	}
+	return out
 }

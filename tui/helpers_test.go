@@ -267,7 +267,7 @@ func (p *program) unlock() {
 	// The case list, loaded (its title counts the cases), or the draft
 	// prompt over it.
 	p.waitFor("the case list", func(s string) bool {
-		return strings.Contains(s, "200 cases · sorted by") || strings.Contains(s, "Notes you had not saved")
+		return strings.Contains(s, "200 cases · sorted by") || strings.Contains(s, "Work you had not saved")
 	})
 }
 

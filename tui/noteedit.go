@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -29,36 +28,21 @@ type noteEdit struct {
 	f                                       *form
 	kind, date, clock, place, attendees, tx *field
 
-	saved     record.Note // what the vault holds as this draft
-	hasSaved  bool        // a draft of this note is in the vault
-	ticking   bool        // a draft tick is on its way
-	saving    bool
-	savedAt   time.Time // when the draft was last sealed
-	errText   string    // why the last save or leave failed
-	draftErr  string    // why the last autosave failed
-	confirm   bool      // asking whether to discard the draft
-	committed bool
-	busy      bool    // a save, leave or discard is under way: keys wait
-	queued    tea.Cmd // that write, held until the autosave under way ends
-	started   bool
-	w, h      int
+	as      *autosave[record.Note] // the draft: autosaved, and written last by save, leave, discard
+	errText string                 // why the last save or leave failed
+	confirm bool                   // asking whether to discard the draft
+	started bool
+	w, h    int
 }
 
 var editorIDs atomic.Int64
 
 type (
-	// draftTickMsg is the autosave timer of editor id.
-	draftTickMsg struct{ id int64 }
-	// draftSavedMsg reports a draft save (or deletion) of editor id.
-	draftSavedMsg struct {
+	// draftLeftMsg reports the draft save made when leaving the editor.
+	draftLeftMsg struct {
 		id   int64
 		note record.Note
 		err  error
-	}
-	// draftLeftMsg reports the draft save made when leaving the editor.
-	draftLeftMsg struct {
-		id  int64
-		err error
 	}
 	// noteSavedMsg reports CommitDraft.
 	noteSavedMsg struct {
@@ -79,8 +63,12 @@ func newNoteEdit(e *env, msg editNoteMsg) *noteEdit {
 		d.Key = store.DraftKey(d.CaseID, d.NoteID)
 	}
 	n := &noteEdit{env: e, id: editorIDs.Add(1), ref: msg.Ref, draft: d, merge: len(d.Base) > 1}
-	n.hasSaved = !d.Saved.IsZero()
-	n.saved = d.Note
+	v := e.vault
+	n.as = newAutosave(e, n.id, d.Note, !d.Saved.IsZero(), sameNote, blank, func(nt record.Note) error {
+		d := d
+		d.Note = nt
+		return persistDraft(v, d)
+	})
 	f := newForm(e)
 	kind := d.Note.Kind
 	if kind == "" {
@@ -176,107 +164,48 @@ func (n *noteEdit) current() store.Draft {
 // PendingDraft is the draft to seal at quit or lock: the note as typed, if
 // it differs from what the vault holds.
 func (n *noteEdit) PendingDraft() (store.Draft, bool) {
-	if n.committed {
-		return store.Draft{}, false
-	}
 	d := n.current()
-	if n.hasSaved && sameNote(d.Note, n.saved) {
-		return d, false
-	}
-	if !n.hasSaved && (blank(d.Note) || (n.draft.NoteID != "" && sameNote(d.Note, n.saved))) {
-		return d, false // nothing typed yet
-	}
-	return d, true
+	return d, n.as.pending(d.Note)
 }
 
 // persistDraft seals d into the vault, or removes the draft when the user
-// emptied the note.
+// emptied the note (or the form: nothing differs from what it opened with).
 func persistDraft(v *store.Vault, d store.Draft) error {
-	if blank(d.Note) {
-		err := v.DeleteDraft(d.Key)
-		return err
+	if d.Form == "" && blank(d.Note) || d.Form != "" && len(d.Fields) == 0 {
+		return v.DeleteDraft(d.Key)
 	}
 	return v.SaveDraft(d)
 }
 
-func (n *noteEdit) saveDraftCmd() tea.Cmd {
-	d, id, v := n.current(), n.id, n.env.vault
-	return n.env.io(func() tea.Msg {
-		return draftSavedMsg{id: id, note: d.Note, err: persistDraft(v, d)}
-	})
-}
-
-func (n *noteEdit) tick() tea.Cmd {
-	if n.ticking {
-		return nil
-	}
-	n.ticking = true
-	id := n.id
-	return tea.Tick(n.env.draftDelay, func(time.Time) tea.Msg { return draftTickMsg{id} })
-}
-
 func (n *noteEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 	k := n.env.keys
+	if cmd, ok := n.as.update(msg, n.note); ok {
+		if _, saved := msg.(autosavedMsg); saved && n.as.err != nil {
+			n.env.logErr("saving draft", n.as.err)
+		}
+		return n, cmd
+	}
 	switch msg := msg.(type) {
-	case draftTickMsg:
-		if msg.id != n.id {
-			return n, nil
-		}
-		n.ticking = false
-		if n.busy {
-			return n, nil
-		}
-		if n.saving {
-			return n, n.tick() // one save at a time: try again shortly
-		}
-		if _, ok := n.PendingDraft(); !ok {
-			return n, nil
-		}
-		n.saving = true
-		return n, n.saveDraftCmd()
-	case draftSavedMsg:
-		if msg.id != n.id {
-			return n, nil
-		}
-		n.saving = false
-		if msg.err != nil {
-			n.env.logErr("saving draft", msg.err)
-			n.draftErr = "Draft not saved: " + writeError(msg.err) + ". Your text is still here."
-		} else {
-			n.saved, n.hasSaved = msg.note, !blank(msg.note)
-			n.draftErr = ""
-			n.savedAt = n.env.now()
-		}
-		if n.queued != nil {
-			cmd := n.queued
-			n.queued = nil
-			return n, cmd
-		}
-		if _, ok := n.PendingDraft(); ok && !n.busy {
-			return n, n.tick()
-		}
-		return n, nil
 	case draftLeftMsg:
 		if msg.id != n.id {
 			return n, nil
 		}
-		n.busy = false
 		if msg.err != nil {
 			n.errText = "Could not keep the draft: " + writeError(msg.err) + ". Save with ctrl+s, or try again."
-			return n, nil
+			return n, n.as.failed(n.note())
 		}
+		n.as.left(msg.note)
 		return n, back("Draft kept: it will be offered when you come back to this case.", false)
 	case noteSavedMsg:
 		if msg.id != n.id {
 			return n, nil
 		}
-		n.busy = false
 		if msg.err != nil {
-			n.committed = false
 			n.env.logErr("saving note", msg.err)
 			n.errText = "Not saved: " + writeError(msg.err) + ". Your text is kept here."
-			return n, nil
+			return n, n.as.failed(n.note())
 		}
+		n.as.ended()
 		what := "Note saved."
 		if n.merge {
 			what = "Conflict resolved: the combined note was saved."
@@ -286,15 +215,14 @@ func (n *noteEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 		if msg.id != n.id {
 			return n, nil
 		}
-		n.busy = false
 		if msg.err != nil {
 			n.errText = "Could not discard the draft: " + writeError(msg.err)
-			return n, nil
+			return n, n.as.failed(n.note())
 		}
-		n.committed = true // nothing left to keep
+		n.as.ended() // nothing left to keep
 		return n, back("Draft discarded.", false)
 	case tea.KeyPressMsg:
-		if n.busy {
+		if n.as.writing() {
 			return n, nil // what is on screen is being written
 		}
 		if n.confirm {
@@ -302,7 +230,7 @@ func (n *noteEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 			case key.Matches(msg, k.Yes):
 				n.confirm = false
 				v, dk, id := n.env.vault, n.draft.Key, n.id
-				return n, n.write(func() tea.Msg { return draftDiscardedMsg{id: id, err: v.DeleteDraft(dk)} })
+				return n, n.write(func() tea.Msg { return draftDiscardedMsg{id: id, err: v.DeleteDraft(dk)} }, false)
 			case key.Matches(msg, k.No):
 				n.confirm = false
 			}
@@ -313,13 +241,13 @@ func (n *noteEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 			return n, n.save()
 		case key.Matches(msg, k.Cancel):
 			if _, ok := n.PendingDraft(); !ok {
-				if n.hasSaved {
+				if n.as.hasSaved {
 					return n, back("Draft kept: it will be offered when you come back to this case.", false)
 				}
 				return n, back("", false)
 			}
 			d, id, v := n.current(), n.id, n.env.vault
-			return n, n.write(func() tea.Msg { return draftLeftMsg{id: id, err: persistDraft(v, d)} })
+			return n, n.write(func() tea.Msg { return draftLeftMsg{id: id, note: d.Note, err: persistDraft(v, d)} }, true)
 		case key.Matches(msg, k.Discard):
 			n.confirm = true
 			return n, nil
@@ -328,24 +256,15 @@ func (n *noteEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 	cmd, changed := n.f.update(msg)
 	if changed {
 		n.errText = ""
-		if _, ok := n.PendingDraft(); ok {
-			return n, tea.Batch(cmd, n.tick())
-		}
+		return n, tea.Batch(cmd, n.as.edited(n.note()))
 	}
 	return n, cmd
 }
 
-// write runs a final write of this draft (save, leave, discard), after the
-// autosave under way if there is one, so the two never overtake each other:
-// an autosave landing after a commit would bring the draft back.
-func (n *noteEdit) write(f func() tea.Msg) tea.Cmd {
-	n.busy = true
-	cmd := n.env.io(f)
-	if n.saving {
-		n.queued = cmd
-		return nil
-	}
-	return cmd
+// write runs a final write of this draft (save, leave: keeps, discard),
+// after the autosave under way if there is one (autosave.final).
+func (n *noteEdit) write(f func() tea.Msg, keeps bool) tea.Cmd {
+	return n.as.final(n.env.io(f), keeps)
 }
 
 // save validates the note and commits it with its draft.
@@ -365,12 +284,12 @@ func (n *noteEdit) save() tea.Cmd {
 		n.errText = strings.TrimPrefix(err.Error(), record.ErrInvalid.Error()+": ")
 		return nil
 	}
-	n.errText, n.committed = "", true
+	n.errText = ""
 	v, id := n.env.vault, n.id
 	return n.write(func() tea.Msg {
 		noteID, err := v.CommitDraft(d)
 		return noteSavedMsg{id: id, noteID: noteID, err: err}
-	})
+	}, false)
 }
 
 // writeError says why a write failed, in words for the user.
@@ -398,14 +317,7 @@ func (n *noteEdit) View() string {
 		what = "Editing a note"
 	}
 	// The draft state: saved only when the vault holds what is on screen.
-	state := ""
-	if _, pending := n.PendingDraft(); pending {
-		state = "● not saved yet"
-	} else if n.hasSaved && !n.savedAt.IsZero() {
-		state = "Draft saved " + n.savedAt.Format("15:04")
-	} else if n.hasSaved {
-		state = "Draft restored"
-	}
+	state := n.as.state(n.note())
 	head := spread(st.Title.Render(what+" · "+n.ref), st.Muted.Render(state), n.w)
 	msg := ""
 	switch {
@@ -413,8 +325,8 @@ func (n *noteEdit) View() string {
 		msg = st.Warn.Render("Discard this draft for good? y / n")
 	case n.errText != "":
 		msg = st.Error.Render(n.errText)
-	case n.draftErr != "":
-		msg = st.Error.Render(n.draftErr)
+	case n.as.err != nil:
+		msg = st.Error.Render("Draft not saved: " + writeError(n.as.err) + ". Your text is still here.")
 	}
 	return head + "\n" + fitLine(msg, n.w) + "\n" + n.f.view(n.h-2)
 }

@@ -11,7 +11,8 @@ import (
 )
 
 // tasks lists a case's tasks and visits: add one with a due date, tick it
-// done (or undo), delete it.
+// done (or undo), delete it. What is typed in the form of a new task is
+// kept as a draft (formDraft) until it is added or the form is left.
 type tasks struct {
 	env     *env
 	caseID  string
@@ -20,6 +21,7 @@ type tasks struct {
 	loaded  bool
 	cursor  int
 	adding  *form
+	dr      *formDraft // the adding form's draft
 	title   *field
 	kind    *field
 	due     *field
@@ -97,7 +99,16 @@ func (t *tasks) startAdding() tea.Cmd {
 	t.due = f.date("Due", "")
 	f.setSize(t.w, 4)
 	t.adding = f
-	return f.start()
+	t.dr = newFormDraft(t.env, store.DraftTask, t.caseID, f)
+	return tea.Batch(f.start(), t.dr.find())
+}
+
+// PendingDraft is the adding form's draft to seal at a quit or a lock.
+func (t *tasks) PendingDraft() (store.Draft, bool) {
+	if t.adding == nil || t.dr == nil {
+		return store.Draft{}, false
+	}
+	return t.dr.PendingDraft()
 }
 
 func (t *tasks) selected() *store.Item[record.Task] {
@@ -109,6 +120,11 @@ func (t *tasks) selected() *store.Item[record.Task] {
 
 func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 	k := t.env.keys
+	if t.dr != nil {
+		if cmd, ok := t.dr.update(msg); ok {
+			return t, cmd
+		}
+	}
 	switch msg := msg.(type) {
 	case tasksLoadedMsg:
 		t.loaded = true
@@ -127,14 +143,32 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 		return t, nil
 	case taskSavedMsg:
 		t.busy = false
+		var cmd tea.Cmd
+		if t.adding != nil && t.dr != nil {
+			cmd = t.dr.ended(msg.err)
+		}
 		if msg.err != nil {
 			t.env.logErr("saving task", msg.err)
 			t.errText = "Not saved: " + writeError(msg.err)
+			return t, cmd
+		}
+		t.adding, t.dr = nil, nil
+		return t, tea.Batch(t.Init(), notice(msg.notice), cmdOf(changedMsg{}))
+	case formDraftDiscardedMsg:
+		if t.dr == nil || msg.id != t.dr.id {
 			return t, nil
 		}
-		t.adding = nil
-		return t, tea.Batch(t.Init(), notice(msg.notice), cmdOf(changedMsg{}))
+		t.dr.ended(msg.err)
+		if msg.err != nil {
+			t.errText = "Could not discard the draft: " + writeError(msg.err)
+			return t, nil
+		}
+		t.adding, t.dr = nil, nil
+		return t, nil
 	case tea.KeyPressMsg:
+		if t.dr != nil && t.dr.as.writing() {
+			return t, nil // what is on screen is being written
+		}
 		t.errText = ""
 		if t.confirm {
 			switch {
@@ -153,12 +187,19 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 		if t.adding != nil {
 			switch {
 			case key.Matches(msg, k.Cancel):
-				t.adding = nil
+				if t.dr.changed() {
+					id := t.dr.id
+					return t, t.dr.discard(func(err error) tea.Msg { return formDraftDiscardedMsg{id: id, err: err} })
+				}
+				t.adding, t.dr = nil, nil
 				return t, nil
 			case key.Matches(msg, k.Save), msg.String() == "enter" && t.adding.focus == len(t.adding.fields)-1:
 				return t, t.add()
 			}
-			cmd, _ := t.adding.update(msg)
+			cmd, changed := t.adding.update(msg)
+			if changed {
+				cmd = tea.Batch(cmd, t.dr.edited())
+			}
 			return t, cmd
 		}
 		switch {
@@ -220,10 +261,14 @@ func (t *tasks) add() tea.Cmd {
 		return nil
 	}
 	t.busy = true
-	v, caseID := t.env.vault, t.caseID
-	return t.env.io(func() tea.Msg {
-		_, err := v.AddTask(caseID, nt)
-		return taskSavedMsg{notice: "Added: " + nt.Title, err: err}
+	v, caseID, dk := t.env.vault, t.caseID, t.dr.draft.Key
+	return t.dr.commit(func() tea.Msg {
+		return taskSavedMsg{notice: "Added: " + nt.Title, err: v.Update(func(tx *store.Tx) error {
+			if _, err := tx.AddTask(caseID, nt); err != nil {
+				return err
+			}
+			return tx.DeleteDraft(dk) // the draft is now the task
+		})}
 	})
 }
 
@@ -237,6 +282,8 @@ func (t *tasks) View() string {
 		b.WriteString(st.Warn.Render("Delete this task? y / n") + "\n")
 	case t.errText != "":
 		b.WriteString(st.Error.Render(t.errText) + "\n")
+	case t.adding != nil && t.dr.line(st) != "":
+		b.WriteString(fitLine(t.dr.line(st), t.w) + "\n")
 	default:
 		b.WriteString("\n")
 	}

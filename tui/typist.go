@@ -325,14 +325,11 @@ type (
 		id  int64
 		err error
 	}
-	// transcriptTickMsg is the autosave timer of editor id.
-	transcriptTickMsg struct{ id int64 }
-	// transcriptSavedMsg reports an autosave (or the save when leaving).
-	transcriptSavedMsg struct {
-		id    int64
-		text  string
-		leave bool
-		err   error
+	// transcriptLeftMsg reports keeping the transcript when leaving.
+	transcriptLeftMsg struct {
+		id   int64
+		text string
+		err  error
 	}
 )
 
@@ -350,14 +347,9 @@ type transcribe struct {
 	f       *form
 	text    *field
 	pb      *playback
-	saved   string // what the vault keeps
-	ticking bool
-	saving  bool
+	as      *autosave[string] // the kept transcript: autosaved, and written last by save, leave, discard
 	started bool
 	confirm bool
-	busy    bool    // a save, leave or discard is under way: keys wait
-	done    bool    // saved as a note or discarded: nothing more to keep
-	queued  tea.Cmd // that write, held until the autosave under way lands
 	errText string
 	info    string
 	w, h    int
@@ -453,6 +445,10 @@ func newTranscribe(e *env, r queuedRec) *transcribe {
 	t.text = f.area("Transcript", "", hint, 0)
 	t.setValue(t.draft)
 	t.pb = newPlayback(e, t.id, r.CaseID, r.ID)
+	v, key := e.vault, transcriptKey(r.ID)
+	t.as = newAutosave(e, t.id, "", false, func(a, b string) bool { return a == b },
+		func(s string) bool { return strings.TrimSpace(s) == "" },
+		func(text string) error { return persistLocals(v, []localText{{key, text}}) })
 	return t
 }
 
@@ -498,7 +494,7 @@ func (t *transcribe) AudioLive() bool { return t.pb.live() }
 
 // Pedal plays under the foot pedal; it never types.
 func (t *transcribe) Pedal(ev pedal.Event) tea.Cmd {
-	if t.busy && ev.Down {
+	if t.as.writing() && ev.Down {
 		return nil // saving or leaving; a release still pauses
 	}
 	return t.pb.pedalEvent(ev)
@@ -529,28 +525,17 @@ func (t *transcribe) FullHelp() [][]key.Binding {
 // or an idle lock to keep (unless it is being saved as a note right now).
 func (t *transcribe) PendingLocal() (localText, bool) {
 	text := t.value()
-	return localText{transcriptKey(t.rec.ID), text}, text != t.saved && !t.saving && !t.busy && !t.done
-}
-
-// keep seals the transcript into the vault (or forgets it when empty).
-func (t *transcribe) keep(text string, leave bool) tea.Cmd {
-	v, id, key := t.env.vault, t.id, transcriptKey(t.rec.ID)
-	return t.env.io(func() tea.Msg {
-		return transcriptSavedMsg{id: id, text: text, leave: leave, err: persistLocals(v, []localText{{key, text}})}
-	})
-}
-
-func (t *transcribe) tick() tea.Cmd {
-	if t.ticking {
-		return nil
-	}
-	t.ticking = true
-	id := t.id
-	return tea.Tick(t.env.draftDelay, func(time.Time) tea.Msg { return transcriptTickMsg{id} })
+	return localText{transcriptKey(t.rec.ID), text}, t.as.pending(text)
 }
 
 func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 	k := t.env.keys
+	if cmd, ok := t.as.update(msg, t.value); ok {
+		if _, saved := msg.(autosavedMsg); saved && t.as.err != nil {
+			t.env.logErr("keeping the transcript", t.as.err)
+		}
+		return t, cmd
+	}
 	switch msg := msg.(type) {
 	case playbackResultMsg:
 		if msg.id != t.id {
@@ -568,7 +553,7 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		if msg.id != t.id {
 			return t, nil
 		}
-		t.saved = msg.text
+		t.as.restore(msg.text)
 		if t.value() == "" || t.machine() {
 			t.setValue(msg.text)
 			if t.words != nil {
@@ -577,80 +562,44 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 			t.info = "Your transcript from before is back."
 		}
 		return t, nil
-	case transcriptTickMsg:
+	case transcriptLeftMsg:
 		if msg.id != t.id {
 			return t, nil
-		}
-		t.ticking = false
-		// A tick armed before the transcript was saved as a note (or
-		// discarded) may land after it, before the screen closes: it
-		// must not bring the kept text back.
-		if t.done || t.busy || t.value() == t.saved {
-			return t, nil
-		}
-		if t.saving {
-			return t, t.tick()
-		}
-		t.saving = true
-		return t, t.keep(t.value(), false)
-	case transcriptSavedMsg:
-		if msg.id != t.id {
-			return t, nil
-		}
-		t.saving = false
-		if t.queued != nil && !msg.leave {
-			// An autosave landed: now the write that waited for it.
-			cmd := t.queued
-			t.queued = nil
-			if msg.err == nil {
-				t.saved = msg.text
-			}
-			return t, cmd
 		}
 		if msg.err != nil {
 			t.env.logErr("keeping the transcript", msg.err)
-			if msg.leave {
-				t.busy = false
-				t.errText = "Could not keep the transcript: " + writeError(msg.err) + ". Save it with ctrl+s, or try again."
-				return t, nil
-			}
-			t.errText = "The transcript is not kept yet: " + writeError(msg.err) + ". Your text is still here."
-			return t, nil
+			t.errText = "Could not keep the transcript: " + writeError(msg.err) + ". Save it with ctrl+s, or try again."
+			return t, t.as.failed(t.value())
 		}
-		t.saved = msg.text
-		if msg.leave {
-			if strings.TrimSpace(msg.text) == "" {
-				return t, t.leave("", false)
-			}
-			return t, t.leave("Transcript kept: it is back when you open this recording again.", false)
+		t.as.left(msg.text)
+		if strings.TrimSpace(msg.text) == "" {
+			return t, t.leave("", false)
 		}
-		return t, nil
+		return t, t.leave("Transcript kept: it is back when you open this recording again.", false)
 	case transcriptDiscardedMsg:
 		if msg.id != t.id {
 			return t, nil
 		}
-		t.busy = false
 		if msg.err != nil {
 			t.env.logErr("discarding the transcript", msg.err)
 			t.errText = "Could not discard the transcript: " + writeError(msg.err)
-			return t, nil
+			return t, t.as.failed(t.value())
 		}
-		t.done = true
+		t.as.ended()
 		return t, t.leave("Transcript discarded.", false)
 	case transcribedMsg:
 		if msg.id != t.id {
 			return t, nil
 		}
-		t.busy = false
 		if msg.err != nil {
 			t.env.logErr("transcribing a recording", msg.err)
 			t.errText = "Not saved: " + writeError(msg.err) + ". Your text is kept here."
-			return t, nil
+			return t, t.as.failed(t.value())
 		}
-		t.done = true
+		t.as.ended()
 		return t, t.leave("Transcript saved as a note of "+t.rec.ref+"; the recording is marked transcribed.", true)
 	case tea.KeyPressMsg:
-		if t.busy {
+		if t.as.writing() {
 			return t, nil
 		}
 		t.info = ""
@@ -673,9 +622,9 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 				t.confirm = false
 				v, key := t.env.vault, transcriptKey(t.rec.ID)
 				id := t.id
-				return t, t.write(t.env.io(func() tea.Msg {
+				return t, t.as.final(t.env.io(func() tea.Msg {
 					return transcriptDiscardedMsg{id: id, err: v.DeleteLocal(key)}
-				}))
+				}), false)
 			case key.Matches(msg, k.No):
 				t.confirm = false
 			}
@@ -683,13 +632,17 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		switch {
 		case key.Matches(msg, k.Cancel):
-			if t.value() == t.saved && !t.saving {
-				if strings.TrimSpace(t.saved) == "" {
+			text := t.value()
+			if !t.as.pending(text) && !t.as.saving {
+				if !t.as.hasSaved {
 					return t, t.leave("", false)
 				}
 				return t, t.leave("Transcript kept: it is back when you open this recording again.", false)
 			}
-			return t, t.write(t.keep(t.value(), true))
+			v, id, key := t.env.vault, t.id, transcriptKey(t.rec.ID)
+			return t, t.as.final(t.env.io(func() tea.Msg {
+				return transcriptLeftMsg{id: id, text: text, err: persistLocals(v, []localText{{key, text}})}
+			}), true)
 		case key.Matches(msg, k.Discard):
 			t.confirm = true
 			return t, nil
@@ -722,7 +675,7 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		if t.words != nil {
 			t.words.update(t.value())
 		}
-		return t, tea.Batch(cmd, t.tick())
+		return t, tea.Batch(cmd, t.as.edited(t.value()))
 	}
 	return t, cmd
 }
@@ -730,17 +683,6 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 // leave stops playback for good, then goes back with notice.
 func (t *transcribe) leave(notice string, changed bool) tea.Cmd {
 	return tea.Sequence(t.pb.close(), back(notice, changed))
-}
-
-// write runs a final write (save, leave, discard) after the autosave under
-// way, if any, so that the autosave cannot land after it.
-func (t *transcribe) write(cmd tea.Cmd) tea.Cmd {
-	t.busy = true
-	if t.saving {
-		t.queued = cmd
-		return nil
-	}
-	return cmd
 }
 
 func (t *transcribe) save() tea.Cmd {
@@ -756,7 +698,7 @@ func (t *transcribe) save() tea.Cmd {
 	t.errText = ""
 	v, id, recID := t.env.vault, t.id, t.rec.ID
 	e := t.env
-	return t.write(t.env.io(func() tea.Msg {
+	return t.as.final(t.env.io(func() tea.Msg {
 		r, err := dictation.Open(v, recID)
 		if err != nil {
 			return transcribedMsg{id: id, err: err}
@@ -768,7 +710,7 @@ func (t *transcribe) save() tea.Cmd {
 			}
 		}
 		return transcribedMsg{id: id, noteID: noteID, err: err}
-	}))
+	}), false)
 }
 
 func (t *transcribe) View() string {
@@ -784,10 +726,12 @@ func (t *transcribe) View() string {
 	switch {
 	case t.confirm:
 		sub = st.Warn.Render("Discard this transcript for good? y / n")
-	case t.busy:
+	case t.as.writing():
 		sub = st.Muted.Render("Saving…")
 	case t.errText != "":
 		sub = st.Error.Render(t.errText)
+	case t.as.err != nil:
+		sub = st.Error.Render("The transcript is not kept yet: " + writeError(t.as.err) + ". Your text is still here.")
 	case t.info != "":
 		sub = st.Notice.Render(t.info)
 	}

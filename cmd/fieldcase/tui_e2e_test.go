@@ -133,6 +133,49 @@ func TestTUIDraftSurvivesKill(t *testing.T) {
 	}
 }
 
+// A caseworker half fills in a new case, the laptop dies (SIGKILL), and on
+// reopening the TUI offers the form's draft back, field by field, and it
+// saves as a case.
+func TestTUICaseFormDraftSurvivesKill(t *testing.T) {
+	dir := t.TempDir()
+	vault := filepath.Join(dir, "demo.db")
+	if _, errOut, code := fc(t, nil, "", "demo", "--cases", "1", "--vault", vault); code != 0 {
+		t.Fatalf("demo: %s", errOut)
+	}
+	env := []string{"HOME=" + dir, "TERM=xterm-256color", "NO_COLOR=1"}
+	s := newTmux(t, 100, 30, env, "--vault", vault)
+	s.waitFor("Demo vault: the passphrase is")
+	s.typeText(demo.Passphrase)
+	s.key("Enter")
+	s.waitFor("DEMO-0001")
+	s.typeText("N")
+	s.waitFor("Reference")
+	s.typeText("KILL-0001")
+	s.key("Tab")
+	s.typeText("Sam Killtest")
+	s.key("Tab")
+	s.key("Tab") // address
+	s.typeText("4 Crash Lane")
+	s.waitFor("Draft saved") // sealed a few seconds after typing stops
+	syscall.Kill(s.pid(), syscall.SIGKILL)
+
+	s2 := newTmux(t, 100, 30, env, "--vault", vault)
+	s2.waitFor("Demo vault: the passphrase is")
+	s2.typeText(demo.Passphrase)
+	s2.key("Enter")
+	s2.waitFor("· new case") // the prompt lists the form's draft
+	s2.typeText("r")
+	s2.waitFor("are back") // the form, with the draft restored
+	for _, want := range []string{"KILL-0001", "Sam Killtest", "4 Crash Lane"} {
+		if !strings.Contains(s2.screen(), want) {
+			t.Errorf("field %q not restored:\n%s", want, s2.screen())
+		}
+	}
+	s2.key("C-s")
+	s2.waitFor("Case created.")
+	s2.key("C-c")
+}
+
 // The TUI's flags work on plain 'fieldcase' (and still on 'fieldcase open'),
 // are listed in --help, and are refused where they mean nothing.
 func TestTUIFlags(t *testing.T) {
