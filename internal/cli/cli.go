@@ -30,7 +30,7 @@ func WithHint(err error, hint string) error { return hinted{err, hint} }
 // ErrCancelled is returned by a command the user cancelled (Ctrl+C, or
 // Ctrl+D at a prompt). The program says "<name>: cancelled" and exits 130,
 // the status a shell reports for an interrupted command.
-var ErrCancelled = errors.New("cancelled")
+var ErrCancelled = errors.New("cancelled") // i18n: the sentinel; Run prints cli.cancelled
 
 // ExitCancelled is the exit status of a cancelled command.
 const ExitCancelled = 130
@@ -39,7 +39,7 @@ const ExitCancelled = 130
 // (e.g. a search that found nothing).
 type ExitCode int
 
-func (e ExitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+func (e ExitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) } // i18n: never shown: the status is the message
 
 // Program is one binary's command line.
 type Program struct {

@@ -65,7 +65,7 @@ func TranslateHelp(l *i18n.Locale, vars kong.Vars) kong.Option {
 		}
 		HelpKeys(k.Model, func(key string, text *string) {
 			if l.Has(key) {
-				*text = interpolate(l.T(key), vars)
+				*text = interpolate(l.T(key), vars) // i18n: help.* keys come from the model (HelpKeys)
 			}
 		})
 		return nil

@@ -29,7 +29,7 @@ var bundle, tags, bundleErr = load()
 
 func load() (*goi18n.Bundle, []language.Tag, error) {
 	b := goi18n.NewBundle(Default)
-	b.RegisterUnmarshalFunc("toml", toml.Unmarshal)
+	b.RegisterUnmarshalFunc("toml", tomlUnmarshal)
 	names, err := fs.Glob(files, "locales/*.toml")
 	if err != nil {
 		return nil, nil, err
@@ -42,7 +42,7 @@ func load() (*goi18n.Bundle, []language.Tag, error) {
 		}
 		mf, err := b.ParseMessageFileBytes(raw, path.Base(name))
 		if err != nil {
-			return nil, nil, fmt.Errorf("catalogue %s: %w", name, err)
+			return nil, nil, fmt.Errorf("catalogue %s: %w", name, err) // i18n: a broken build, for its developers
 		}
 		ts = append(ts, mf.Tag)
 	}
@@ -67,7 +67,7 @@ func Available() []language.Tag {
 
 // ErrUnknownLanguage is a language asked for by name (--lang, the settings
 // file) that fieldcase has no catalogue for.
-var ErrUnknownLanguage = errors.New("no messages in that language")
+var ErrUnknownLanguage = errors.New("no messages in that language") // i18n: said in English: there is no catalogue for the language asked for
 
 // Locale is one language's messages and formats. The zero value is not
 // usable; make one with New or Select.
@@ -125,7 +125,7 @@ func parse(name string) (language.Tag, error) {
 		name = name[:i]
 	}
 	if name == "" || name == "C" || name == "POSIX" {
-		return language.Und, errors.New("no language")
+		return language.Und, errors.New("no language") // i18n: never shown (New wraps it as ErrUnknownLanguage)
 	}
 	return language.Parse(strings.ReplaceAll(name, "_", "-"))
 }
@@ -170,7 +170,7 @@ func (l *Locale) N(id string, count int, args ...any) string {
 
 // Error is message id as an error.
 func (l *Locale) Error(id string, args ...any) error {
-	return errors.New(l.T(id, args...))
+	return errors.New(l.T(id, args...)) // i18n: passes on its caller's literal id
 }
 
 // Has reports whether the locale's own catalogue has message id (not
@@ -220,7 +220,7 @@ func (l *Locale) Date(d time.Time) string {
 
 // Month is a month's name.
 func (l *Locale) Month(m time.Month) string {
-	return l.T(monthIDs[m-1])
+	return l.T(monthIDs[m-1]) // i18n: the ids are the literals of monthIDs
 }
 
 // The month names' ids, spelled out so the catalogue test finds them.
@@ -253,3 +253,6 @@ var (
 		"MH MM MO MT MX MZ NI NP PA PE PH PK PR PT PY SA SG SV TH TT TW UM US VE VI WS YE ZA ZW")
 	saturdayFirst = strings.Fields("AE AF BH DJ DZ EG IQ IR JO KW LY OM QA SD SY")
 )
+
+// tomlUnmarshal reads a catalogue file.
+var tomlUnmarshal goi18n.UnmarshalFunc = toml.Unmarshal
