@@ -77,8 +77,9 @@ func programIn(l *i18n.Locale, getenv func(string) string, settings kong.Resolve
 		kong.ExplicitGroups([]kong.Group{tuiGroup}),
 		vars,
 		kong.Resolvers(resolvers...),
-		kong.PostBuild(markPersonalFlags),
 		cli.TranslateHelp(l, vars),
+		// After the translation, which replaces the flags' help.
+		kong.PostBuild(markPersonalFlags(l.T("form.visible_note"))),
 	}
 	return p
 }

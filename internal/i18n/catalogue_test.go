@@ -26,7 +26,7 @@ var migrated = []string{
 	"../cli/cli.go",
 	"../cli/commands.go",
 	"../cli/help.go",
-	"../../cmd/fieldcase/main.go",
+	"../../cmd/fieldcase/main.go", // and form.go's markPersonalFlags, which it passes form.visible_note
 	"../../cmd/fieldcase/errors.go",
 	"../../cmd/fieldcase/agenda.go",
 	"../../cmd/fieldcase/tasks.go",

@@ -256,3 +256,21 @@ var (
 
 // tomlUnmarshal reads a catalogue file.
 var tomlUnmarshal goi18n.UnmarshalFunc = toml.Unmarshal
+
+// IDs lists the ids of the locale's own catalogue, sorted.
+func (l *Locale) IDs() []string {
+	raw, err := files.ReadFile("locales/" + l.tag.String() + ".toml")
+	if err != nil {
+		return nil
+	}
+	msgs, err := goi18n.ParseMessageFileBytes(raw, l.tag.String()+".toml", map[string]goi18n.UnmarshalFunc{"toml": tomlUnmarshal})
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for _, m := range msgs.Messages {
+		ids = append(ids, m.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
