@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -58,7 +59,7 @@ func agendaSection(s store.AgendaSection) string {
 
 func (c *agendaCmd) Run(a *app) error {
 	if err := store.CheckAgendaDays(c.Days); err != nil { // before the passphrase is asked for
-		return cli.WithHint(fmt.Errorf("--days %d: %w", c.Days, err), "the default, 7, is today and the six days after")
+		return cli.WithHint(a.l.Error("agenda.days_bad", "Days", c.Days, "Err", err), a.l.T("agenda.days_hint"))
 	}
 	v, err := a.unlock("fieldcase agenda")
 	if err != nil {
@@ -78,37 +79,69 @@ func (c *agendaCmd) Run(a *app) error {
 		}
 		return writeJSON(a.stdout, out)
 	}
-	// What the rest of the window is called.
-	later := "this week"
-	if c.Days != store.DefaultAgendaDays {
-		later = "until " + string(ag.Until)
-	}
+	l := a.l
+	until := l.Date(ag.Until.Time())
 	if len(ag.Items) == 0 {
-		if c.Days == 1 {
-			fprintf(a.stdout, "Nothing overdue, nothing today.\n")
-		} else {
-			fprintf(a.stdout, "Nothing overdue, nothing today or %s.\n", later)
+		switch {
+		case c.Days == 1:
+			fprintf(a.stdout, "%s\n", l.T("agenda.nothing_today"))
+		case c.Days == store.DefaultAgendaDays:
+			fprintf(a.stdout, "%s\n", l.T("agenda.nothing_week"))
+		default:
+			fprintf(a.stdout, "%s\n", l.T("agenda.nothing_until", "Date", until))
 		}
 		return nil
 	}
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "WHEN\tDATE\tKIND\tREF\tSUBJECT\tWHAT\tWHOSE\tFLAGS")
+	fmt.Fprintln(tw, l.T("agenda.header"))
 	for _, it := range ag.Items {
-		when := agendaSection(it.Section)
 		flag := ""
 		if it.Conflict {
-			flag = "conflict"
+			flag = "conflict" // i18n: a marker scripts grep for, in every language
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when, it.Date, it.Kind, it.Ref, it.Subject, it.What,
-			orDash(strings.Join(it.Whose, ", ")), flag)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sectionName(l, it.Section), it.Date, kindName(l, it.Kind), it.Ref,
+			it.Subject, it.What, orDash(strings.Join(it.Whose, ", ")), flag)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	sum := fmt.Sprintf("%d overdue, %d today", len(ag.In(store.SectionOverdue)), len(ag.In(store.SectionToday)))
-	if c.Days > 1 {
-		sum += fmt.Sprintf(", %d more %s", len(ag.In(store.SectionWeek)), later)
+	overdue := l.N("agenda.summary.overdue", len(ag.In(store.SectionOverdue)))
+	dueToday := l.N("agenda.summary.today", len(ag.In(store.SectionToday)))
+	if c.Days == 1 {
+		fprintf(a.stdout, "%s\n", l.T("agenda.summary", "Overdue", overdue, "Today", dueToday))
+		return nil
 	}
-	fprintf(a.stdout, "%s\n", sum)
+	more := l.N("agenda.summary.more_week", len(ag.In(store.SectionWeek)))
+	if c.Days != store.DefaultAgendaDays {
+		more = l.N("agenda.summary.more_until", len(ag.In(store.SectionWeek)), "Date", until)
+	}
+	fprintf(a.stdout, "%s\n", l.T("agenda.summary_more", "Overdue", overdue, "Today", dueToday, "More", more))
 	return nil
+}
+
+// sectionName is what the WHEN column calls a section.
+func sectionName(l *i18n.Locale, s store.AgendaSection) string {
+	switch s {
+	case store.SectionOverdue:
+		return l.T("agenda.section.overdue")
+	case store.SectionToday:
+		return l.T("agenda.section.today")
+	}
+	return l.T("agenda.section.upcoming")
+}
+
+// kindName is a kind of agenda item or task for people; a kind fieldcase
+// does not know (from a newer version's record) is shown as it is.
+func kindName(l *i18n.Locale, kind string) string {
+	switch kind {
+	case store.AgendaHearing:
+		return l.T("kind.hearing")
+	case store.AgendaVisit:
+		return l.T("kind.visit")
+	case store.AgendaTask:
+		return l.T("kind.task")
+	case store.AgendaConsentReview:
+		return l.T("kind.consent_review")
+	}
+	return kind
 }

@@ -16,6 +16,9 @@ import (
 type CLI struct {
 	Vault   string           `help:"Vault file (default: ${default_vault}; env FIELDCASE_VAULT)." placeholder:"PATH" type:"path"`
 	Version kong.VersionFlag `help:"Print the version and exit."`
+	// Lang is read before parsing (chooseLocale); kong only checks it is
+	// there, and shows it in the help.
+	Lang string `help:"Language of messages: en (English) or cy (Welsh) (setting lang; default from LC_ALL, LC_MESSAGES or LANG)." placeholder:"LANG"`
 
 	Open         openCmd         `cmd:"" default:"withargs" hidden:"" help:"Open the terminal UI (what 'fieldcase' alone does; this name is for scripts)."`
 	Init         initCmd         `cmd:"" help:"Create a new vault on this device."`

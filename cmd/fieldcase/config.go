@@ -17,6 +17,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/internal/pedal"
 	"github.com/fieldcase/fieldcase/internal/when"
 )
@@ -37,6 +38,7 @@ type config struct {
 	Log          *string           `toml:"log,omitempty"`
 	DateOrder    *string           `toml:"date_order,omitempty"`
 	Turnaround   *string           `toml:"turnaround,omitempty"`
+	Lang         *string           `toml:"lang,omitempty"`
 	Pedal        *pedalConfig      `toml:"pedal,omitempty"`
 	Recogniser   *recogniserConfig `toml:"recogniser,omitempty"`
 }
@@ -192,6 +194,17 @@ var settings = []setting{
 			return err
 		},
 		get: func(c *config) (string, bool) { return deref(c.Turnaround) }, unset: func(c *config) { c.Turnaround = nil }},
+	{key: "lang", text: true, flags: []string{"lang"}, help: "the language of messages: en (English) or cy (Welsh); default from the locale (LC_ALL, LC_MESSAGES, LANG), English when fieldcase has none for it",
+		set: func(c *config, v string) error {
+			l, err := i18n.New(v)
+			if err != nil {
+				return err
+			}
+			s := l.Tag().String()
+			c.Lang = &s
+			return nil
+		},
+		get: func(c *config) (string, bool) { return deref(c.Lang) }, unset: func(c *config) { c.Lang = nil }},
 }
 
 func init() { settings = append(settings, pedalSettings()...) }

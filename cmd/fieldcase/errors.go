@@ -4,34 +4,36 @@ import (
 	"errors"
 
 	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
 
-// hintFor gives advice for the errors of the packages fieldcase uses.
-func hintFor(err error) string {
+// hintFor gives advice, in l's language, for the errors of the packages
+// fieldcase uses.
+func hintFor(l *i18n.Locale, err error) string {
 	var le *store.LineError
 	switch {
 	case errors.As(err, &le):
-		return "nothing from this import was saved; fix the line and run the import again"
+		return l.T("hint.line_error")
 	case errors.Is(err, store.ErrWrongPassphrase):
-		return "passphrases are case-sensitive; a forgotten passphrase cannot be reset on the device"
+		return l.T("hint.wrong_passphrase")
 	case errors.Is(err, store.ErrNoVault):
-		return "create one with 'fieldcase init', or try 'fieldcase demo' for a vault of fictional cases"
+		return l.T("hint.no_vault")
 	case errors.Is(err, store.ErrInUse):
-		return "close the other fieldcase (the TUI, or a running sync) and try again"
+		return l.T("hint.in_use")
 	case errors.Is(err, store.ErrNotVault):
-		return "check the --vault path or FIELDCASE_VAULT"
+		return l.T("hint.not_vault")
 	case errors.Is(err, store.ErrCorrupt):
-		return "the file was not changed; restore it from a backup, or sync a new vault from the server"
+		return l.T("hint.corrupt")
 	case errors.Is(err, store.ErrNewerFormat):
-		return "upgrade fieldcase to open this vault"
+		return l.T("hint.newer_format")
 	case errors.Is(err, store.ErrDiskFull):
-		return "nothing was saved; free some disk space and try again"
+		return l.T("hint.disk_full")
 	case errors.Is(err, store.ErrReadOnly):
-		return "nothing was saved; the vault's disk or file is read-only"
+		return l.T("hint.read_only")
 	case errors.Is(err, crypto.ErrWeakPassphrase):
-		return "use four or more random words"
+		return l.T("hint.weak_passphrase")
 	case errors.Is(err, record.ErrInvalid):
 		return ""
 	}

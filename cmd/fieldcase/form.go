@@ -512,12 +512,16 @@ func (e *entry) readLine() (string, error) {
 
 // markPersonalFlags ends the help of every flag tagged personal with
 // visibleNote (a kong.PostBuild option), so no such flag can miss it.
-func markPersonalFlags(k *kong.Kong) error {
+func markPersonalFlags(note string) func(k *kong.Kong) error {
+	return func(k *kong.Kong) error { markPersonal(k, note); return nil }
+}
+
+func markPersonal(k *kong.Kong, note string) {
 	var walk func(n *kong.Node)
 	walk = func(n *kong.Node) {
 		for _, f := range n.Flags {
 			if f.Tag.Has("personal") {
-				f.Help = strings.TrimSuffix(f.Help, ".") + " " + visibleNote + "."
+				f.Help = strings.TrimSuffix(f.Help, ".") + " " + note + "."
 			}
 		}
 		for _, c := range n.Children {
@@ -525,7 +529,6 @@ func markPersonalFlags(k *kong.Kong) error {
 		}
 	}
 	walk(k.Model.Node)
-	return nil
 }
 
 // warnPersonalFlags tells someone who typed personal data as flags on a

@@ -6,14 +6,18 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
 
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 )
 
 // version, commit and date are set at build time with -ldflags "-X
@@ -33,6 +37,9 @@ type app struct {
 	stderr io.Writer
 	getenv func(string) string
 	cli    *CLI
+	// l is the language of this run (--lang, the settings file's lang,
+	// the locale): every message to the user comes from its catalogue.
+	l *i18n.Locale
 	// config is the settings file, read before parsing; configErr says
 	// why it could not be (reported before any command but 'config').
 	config    *config
@@ -43,7 +50,7 @@ type app struct {
 var program = cli.Program{
 	Name:        "fieldcase",
 	Description: "Case notes, consents and visits for social caseworkers: encrypted, offline first.",
-	Hint:        hintFor,
+	Hint:        func(err error) string { return hintFor(i18n.English(), err) },
 }
 
 // programWith is program with its kong options: help layout, variables
@@ -51,18 +58,28 @@ var program = cli.Program{
 // the settings file (through settings, may be nil), then the environment
 // getenv reads (the last resolver that answers wins).
 func programWith(getenv func(string) string, settings kong.Resolver) cli.Program {
+	return programIn(i18n.English(), getenv, settings)
+}
+
+// programIn is programWith speaking l: its messages, hints and help.
+func programIn(l *i18n.Locale, getenv func(string) string, settings kong.Resolver) cli.Program {
 	p := program
+	p.Locale = l
+	p.Hint = func(err error) string { return hintFor(l, err) }
+	vars := kong.Vars{"version": cli.BuildStamp(version, commit, date).Line("fieldcase"), "default_vault": defaultVaultHelp()}
 	resolvers := []kong.Resolver{envResolver(getenv)}
 	if settings != nil {
 		resolvers = []kong.Resolver{settings, envResolver(getenv)}
 	}
 	p.Options = []kong.Option{
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
-		kong.Help(helpPrinter),
+		kong.Help(cli.HelpPrinter(l, helpPrinter)),
 		kong.ExplicitGroups([]kong.Group{tuiGroup}),
-		kong.Vars{"version": cli.BuildStamp(version, commit, date).Line("fieldcase"), "default_vault": defaultVaultHelp()},
+		vars,
 		kong.Resolvers(resolvers...),
-		kong.PostBuild(markPersonalFlags),
+		cli.TranslateHelp(l, vars),
+		// After the translation, which replaces the flags' help.
+		kong.PostBuild(markPersonalFlags(l.T("form.visible_note"))),
 	}
 	return p
 }
@@ -75,10 +92,56 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	var grammar CLI
 	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, cli: &grammar}
 	a.loadSettings()
-	p := programWith(getenv, configResolver(a))
+	l, err := a.chooseLocale(args)
+	if err != nil {
+		program.PrintError(stderr, err)
+		return 2
+	}
+	a.l = l
+	p := programIn(l, getenv, configResolver(a))
 	p.BeforeRun = func(kctx *kong.Context) error {
 		a.warnPersonalFlags(kctx)
 		return a.checkSettings(kctx)
 	}
 	return p.Run(&grammar, args, stdout, stderr, a, manInfo())
+}
+
+// chooseLocale picks the run's language before the command line is parsed
+// (kong's help and errors need it): --lang, else the settings file's lang,
+// else the environment's locale (see i18n.Select).
+func (a *app) chooseLocale(args []string) (*i18n.Locale, error) {
+	flag := langFlag(args)
+	setting := ""
+	if a.config != nil && a.config.Lang != nil {
+		setting = *a.config.Lang
+	}
+	l, err := i18n.Select(flag, setting, a.getenv)
+	if errors.Is(err, i18n.ErrUnknownLanguage) {
+		var names []string
+		for _, t := range i18n.Available() {
+			names = append(names, t.String())
+		}
+		where := "--lang"
+		if flag == "" {
+			where = "settings file: lang"
+		}
+		return nil, cli.WithHint(fmt.Errorf("%s: %w", where, err), i18n.English().T("cli.lang_hint", "Languages", strings.Join(names, ", ")))
+	}
+	return l, err
+}
+
+// langFlag is the value of --lang in args ("" when not given), found before
+// kong parses them; what follows "--" is not a flag.
+func langFlag(args []string) string {
+	for i, arg := range args {
+		switch {
+		case arg == "--":
+			return ""
+		case arg == "--lang" && i+1 < len(args):
+			return args[i+1]
+		case strings.HasPrefix(arg, "--lang="):
+			return strings.TrimPrefix(arg, "--lang=")
+		}
+	}
+	return ""
 }

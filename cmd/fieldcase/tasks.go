@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/alecthomas/kong"
 
@@ -93,17 +94,21 @@ func (c *taskListCmd) Run(a *app) error {
 	}
 	idLen := abbrevLength(taskIDs(tasks))
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "ID\tDUE\tKIND\tSTATE\tTITLE\tFLAGS")
+	fmt.Fprintln(tw, a.l.T("task.header"))
 	t := today()
 	for _, tk := range tasks {
-		state := "open"
+		state := a.l.T("task.state.open")
 		switch {
 		case tk.Value.Done:
-			state = "done " + string(tk.Value.DoneOn)
+			state = a.l.T("task.state.done", "Date", string(tk.Value.DoneOn))
 		case tk.Value.Due.Before(t):
-			state = "overdue"
+			state = a.l.T("task.state.overdue")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", abbrev(tk.ID, idLen), orDash(string(tk.Value.Due)), orDash(tk.Value.Kind), state, tk.Value.Title, flags(tk))
+		kind := tk.Value.Kind
+		if kind != "" {
+			kind = kindName(a.l, kind)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", abbrev(tk.ID, idLen), orDash(string(tk.Value.Due)), orDash(kind), state, tk.Value.Title, flags(tk))
 	}
 	return tw.Flush()
 }
@@ -133,7 +138,7 @@ func (c *taskDoneCmd) Run(a *app) error {
 		return ""
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return cli.WithHint(fmt.Errorf("no task %q in case %s", c.ID, cv.Value.Ref), "list tasks with 'fieldcase task list --case "+cv.Value.Ref+"'")
+		return a.noTask(c.ID, cv.Value.Ref)
 	}
 	if err != nil {
 		return err
@@ -143,17 +148,26 @@ func (c *taskDoneCmd) Run(a *app) error {
 			continue
 		}
 		if tk.Conflict {
-			return errors.New("task " + tk.ID + " is in conflict; resolve it in the TUI")
+			return a.l.Error("task.in_conflict", "ID", tk.ID)
 		}
 		t := tk.Value
 		t.Done = !c.Undo
 		if err := v.UpdateTask(cv.ID, tk.ID, []record.RevID{tk.Rev}, t); err != nil {
 			return err
 		}
-		fprintf(a.stdout, "task %s %s\n", tk.ID, map[bool]string{true: "done", false: "reopened"}[t.Done])
+		if t.Done {
+			fprintf(a.stdout, "%s\n", a.l.T("task.done", "ID", tk.ID))
+		} else {
+			fprintf(a.stdout, "%s\n", a.l.T("task.reopened", "ID", tk.ID))
+		}
 		return nil
 	}
-	return cli.WithHint(fmt.Errorf("no task %q in case %s", c.ID, cv.Value.Ref), "list tasks with 'fieldcase task list --case "+cv.Value.Ref+"'")
+	return a.noTask(c.ID, cv.Value.Ref)
+}
+
+// noTask is the error for a task id that names none of the case's tasks.
+func (a *app) noTask(id, ref string) error {
+	return cli.WithHint(a.l.Error("task.none", "ID", strconv.Quote(id), "Ref", ref), a.l.T("task.none_hint", "Ref", ref))
 }
 
 func taskIDs(tasks []store.Item[record.Task]) []string {

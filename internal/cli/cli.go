@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/fieldcase/fieldcase/internal/i18n"
 )
 
 // hinted is an error with advice for the user on the next line.
@@ -28,7 +30,7 @@ func WithHint(err error, hint string) error { return hinted{err, hint} }
 // ErrCancelled is returned by a command the user cancelled (Ctrl+C, or
 // Ctrl+D at a prompt). The program says "<name>: cancelled" and exits 130,
 // the status a shell reports for an interrupted command.
-var ErrCancelled = errors.New("cancelled")
+var ErrCancelled = errors.New("cancelled") // i18n: the sentinel; Run prints cli.cancelled
 
 // ExitCancelled is the exit status of a cancelled command.
 const ExitCancelled = 130
@@ -37,7 +39,7 @@ const ExitCancelled = 130
 // (e.g. a search that found nothing).
 type ExitCode int
 
-func (e ExitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+func (e ExitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) } // i18n: never shown: the status is the message
 
 // Program is one binary's command line.
 type Program struct {
@@ -50,6 +52,18 @@ type Program struct {
 	// BeforeRun, when not nil, runs after parsing and before the command;
 	// its error is reported like the command's.
 	BeforeRun func(*kong.Context) error
+	// Locale is the language the program speaks (nil: English). Its
+	// messages, and help texts through TranslateHelp, come from the one
+	// catalogue, internal/i18n.
+	Locale *i18n.Locale
+}
+
+// locale is the program's language.
+func (p Program) locale() *i18n.Locale {
+	if p.Locale == nil {
+		return i18n.English()
+	}
+	return p.Locale
 }
 
 // Parser builds the kong parser for grammar (a pointer to the command
@@ -69,9 +83,11 @@ func (p Program) Parser(grammar any, stdout, stderr io.Writer, exit func(int)) (
 // Run parses args into grammar (a pointer to the command struct) and runs the
 // chosen command's Run method with binds. It returns the exit status.
 func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds ...any) (code int) {
+	l := p.locale()
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "%s: internal error: %v\nhint: this is a bug; your data was not changed by it. Please report it.\n", p.Name, r)
+			fmt.Fprintf(stderr, "%s: %s\n%s\n", p.Name, l.T("cli.internal_error", "Panic", fmt.Sprint(r)),
+				l.T("cli.hint", "Hint", l.T("cli.internal_error_hint")))
 			code = 70
 		}
 	}()
@@ -83,7 +99,7 @@ func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds
 	}
 	if done, err := answerCompletion(parser); done {
 		if err != nil {
-			fmt.Fprintf(stderr, "%s: completion: %v\n", p.Name, err)
+			fmt.Fprintf(stderr, "%s: %s\n", p.Name, l.T("cli.completion_failed", "Err", err))
 			return 1
 		}
 		return 0
@@ -93,11 +109,11 @@ func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds
 		return exited
 	}
 	if err != nil {
-		hint := fmt.Sprintf("run '%s --help' for usage", p.Name)
+		hint := l.T("cli.usage_hint", "Name", p.Name)
 		if s := suggest(parser.Model.Node, err); s != "" {
-			hint = fmt.Sprintf("did you mean '%s %s'? Run '%s --help' for usage", p.Name, s, p.Name)
+			hint = l.T("cli.did_you_mean", "Name", p.Name, "Command", s)
 		}
-		fmt.Fprintf(stderr, "%s: %v\nhint: %s\n", p.Name, err, hint)
+		fmt.Fprintf(stderr, "%s: %v\n%s\n", p.Name, err, l.T("cli.hint", "Hint", hint))
 		return 2
 	}
 	err = nil
@@ -105,7 +121,7 @@ func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds
 		err = p.BeforeRun(kctx)
 	}
 	if err == nil {
-		err = kctx.Run(binds...)
+		err = kctx.Run(append(binds, l)...)
 	}
 	if err != nil {
 		var ec ExitCode
@@ -113,7 +129,7 @@ func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds
 			return int(ec)
 		}
 		if errors.Is(err, ErrCancelled) {
-			fmt.Fprintf(stderr, "%s: %v\n", p.Name, ErrCancelled)
+			fmt.Fprintf(stderr, "%s: %s\n", p.Name, l.T("cli.cancelled"))
 			return ExitCancelled
 		}
 		p.PrintError(stderr, err)
@@ -134,7 +150,7 @@ func (p Program) PrintError(w io.Writer, err error) {
 		hint = p.Hint(err)
 	}
 	if hint != "" {
-		fmt.Fprintf(w, "hint: %s\n", hint)
+		fmt.Fprintf(w, "%s\n", p.locale().T("cli.hint", "Hint", hint))
 	}
 }
 

@@ -5,11 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/alecthomas/kong"
 	"github.com/posener/complete"
 	"github.com/willabides/kongplete"
+
+	"github.com/fieldcase/fieldcase/internal/i18n"
 )
 
 // Examples formats example command lines for a command's Help method: kong
@@ -28,13 +31,14 @@ type HelpCmd struct {
 	Command []string `arg:"" optional:"" help:"The command to explain, e.g. 'case add' (default: the whole program)."`
 }
 
-func (c *HelpCmd) Run(kctx *kong.Context) error {
+func (c *HelpCmd) Run(kctx *kong.Context, l *i18n.Locale) error {
 	hctx, err := kong.Trace(kctx.Kong, append(append([]string{}, c.Command...), "--help"))
 	if err == nil {
 		err = hctx.Error
 	}
 	if err != nil {
-		return WithHint(fmt.Errorf("no command %q", strings.Join(c.Command, " ")), "'"+kctx.Model.Name+" help' lists the commands")
+		return WithHint(l.Error("cli.no_command", "Command", strconv.Quote(strings.Join(c.Command, " "))),
+			l.T("cli.no_command_hint", "Name", kctx.Model.Name))
 	}
 	return hctx.PrintUsage(false)
 }
