@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -39,8 +40,8 @@ func TestBucketsRoundTrip(t *testing.T) {
 		t.Fatalf("Backup: %v", err)
 	}
 	want, got := dumpBuckets(t, src), dumpBuckets(t, bk)
-	if !slices.Equal(slices.Sorted(mapKeys(want)), slices.Sorted(mapKeys(got))) {
-		t.Fatalf("buckets %q, want %q", slices.Sorted(mapKeys(got)), slices.Sorted(mapKeys(want)))
+	if !slices.Equal(slices.Sorted(maps.Keys(want)), slices.Sorted(maps.Keys(got))) {
+		t.Fatalf("buckets %q, want %q", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 	}
 	if len(want[string(boltstore.Layout.Revs)]) != 12 || len(want[string(boltstore.Layout.LogLeaves)]) != 16 {
 		t.Fatalf("the source holds %d revisions and %d log leaves, want 12 and 16",
@@ -59,16 +60,6 @@ func TestBucketsRoundTrip(t *testing.T) {
 		}
 		if !slices.EqualFunc(w, g, func(a, b [2][]byte) bool { return bytes.Equal(a[0], b[0]) && bytes.Equal(a[1], b[1]) }) {
 			t.Errorf("bucket %s:\n got %q\nwant %q", name, g, w)
-		}
-	}
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
 		}
 	}
 }
