@@ -53,7 +53,7 @@ func (w Worker) Load() float64 {
 // one (this device cannot read it yet). Build sums it over a worker's
 // cases; the reassignment picker moves it from one worker to another.
 func CaseWeight(pol record.Policy, c store.CaseView) (float64, bool) {
-	if c.Sealed || c.Value.Status == "closed" {
+	if c.Sealed || c.Value.Status == record.CaseClosed {
 		return 0, false
 	}
 	return pol.Weight(c.Value), true

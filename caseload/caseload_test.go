@@ -8,16 +8,13 @@ import (
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/store/storetest"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
 
 // Weighted caseloads from a known policy on fixture cases.
 func TestBuild(t *testing.T) {
-	v, err := store.Create(filepath.Join(t.TempDir(), "v.db"), "caseload test passphrase", store.Profile{}, store.Options{WorkFactor: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	v := storetest.Create(t, filepath.Join(t.TempDir(), "v.db"), "caseload test passphrase", store.Profile{}, store.Options{})
 	today := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	mk := func(ref string, c record.Case) string {
 		c.Ref, c.Subject = ref, "Subject "+ref

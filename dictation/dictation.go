@@ -53,9 +53,9 @@ func New(v *store.Vault, caseID string, meta record.Recording) (*Recording, erro
 		meta.WorkType = "visit note"
 	}
 	if meta.Priority == "" {
-		meta.Priority = "normal"
+		meta.Priority = record.PriorityNormal
 	}
-	meta.Status = "draft"
+	meta.Status = record.StatusDraft
 	meta.Codec, meta.SampleRate = record.DefaultRecordCodec, audio.SampleRate
 	if meta.Recorded == "" {
 		meta.Recorded = time.Now().UTC().Format(time.RFC3339)
@@ -108,12 +108,12 @@ func (r *Recording) Save() error {
 		}
 	}
 	r.Meta.DurationMS = r.TL.Duration().Milliseconds()
-	if r.Meta.Draft != nil && !r.DraftMatches() && r.Meta.Status != "transcribed" {
+	if r.Meta.Draft != nil && !r.DraftMatches() && r.Meta.Status != record.StatusTranscribed {
 		// The audio changed under the machine draft: its words no longer
 		// sit where it says. It goes; the recording waits for typing.
 		r.Meta.Draft = nil
 		if r.Meta.Status == record.StatusCorrection {
-			r.Meta.Status = "submitted"
+			r.Meta.Status = record.StatusSubmitted
 		}
 	}
 	id, err := r.v.PutRecording(r.CaseID, r.ID, r.parents, r.Meta, r.isNew)
@@ -247,7 +247,7 @@ func (r *Recording) Transcribe(text string) (string, error) {
 	}
 	r.Meta.Transcribed, r.Meta.TranscribedBy = time.Now().UTC().Format(time.RFC3339), by
 	r.Meta.CorrectedDraft = corrected
-	if err := r.SetStatus("transcribed"); err != nil {
+	if err := r.SetStatus(record.StatusTranscribed); err != nil {
 		return "", err
 	}
 	what := "recording " + r.ID + " transcribed as note " + noteID

@@ -12,15 +12,12 @@ import (
 	"github.com/fieldcase/fieldcase/audio"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/store/storetest"
 )
 
 func mustVault(t testing.TB) (*store.Vault, string) {
 	t.Helper()
-	v, err := store.Create(filepath.Join(t.TempDir(), "v.db"), "dictation test passphrase", store.Profile{Name: "GAL"}, store.Options{WorkFactor: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
+	v := storetest.Create(t, filepath.Join(t.TempDir(), "v.db"), "dictation test passphrase", store.Profile{Name: "GAL"}, store.Options{})
 	id, err := v.CreateCase(record.Case{Ref: "GAL-1", Subject: "Court Case Child"})
 	if err != nil {
 		t.Fatal(err)

@@ -25,14 +25,14 @@ func ParseDueRules(s string) (DueRules, error) { return record.ParseDueRules(s) 
 // with the time it was submitted and its due date (due, or when due is ""
 // the date rules give for its priority).
 func (r *Recording) Submit(now time.Time, due record.Date, rules DueRules) error {
-	if r.Meta.Status != "draft" {
+	if r.Meta.Status != record.StatusDraft {
 		return fmt.Errorf("recording %s is %s: only a draft can be submitted for typing", r.ID, r.Meta.Status)
 	}
 	if due == "" {
 		due = rules.DueOf(r.Meta.Priority, r.Meta.WorkType, now)
 	}
 	prev := r.Meta
-	r.Meta.Status, r.Meta.Submitted, r.Meta.Due = "submitted", now.UTC().Format(time.RFC3339), due
+	r.Meta.Status, r.Meta.Submitted, r.Meta.Due = record.StatusSubmitted, now.UTC().Format(time.RFC3339), due
 	if err := r.Save(); err != nil {
 		r.Meta = prev
 		return err

@@ -66,13 +66,13 @@ func TurnaroundOf(recs []record.Recording, now time.Time) TurnaroundReport {
 		}
 		a := author(r.Author)
 		switch r.Status {
-		case "submitted", record.StatusCorrection:
+		case record.StatusSubmitted, record.StatusCorrection:
 			a.Waiting++
 			a.Oldest = max(a.Oldest, now.Sub(sub))
 			if r.Due.Before(today) {
 				a.Overdue++
 			}
-		case "transcribed":
+		case record.StatusTranscribed:
 			done, err := time.Parse(time.RFC3339, r.Transcribed)
 			if err != nil || done.Before(sub) {
 				continue

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/fieldcase/fieldcase/record"
 )
 
 // FileFHIR is the FHIR export's file: one Bundle.
@@ -122,9 +124,9 @@ func (m *mapper) patientAndPeople() error {
 
 func (m *mapper) carePlan() error {
 	cr := m.c.Case
-	status := map[string]fhir.RequestStatus{"open": fhir.RequestStatusActive, "pending": fhir.RequestStatusOnHold,
-		"closed": fhir.RequestStatusCompleted}[cr.Status]
-	if _, ok := map[string]bool{"open": true, "pending": true, "closed": true}[cr.Status]; !ok {
+	status := map[string]fhir.RequestStatus{record.CaseOpen: fhir.RequestStatusActive, record.CasePending: fhir.RequestStatusOnHold,
+		record.CaseClosed: fhir.RequestStatusCompleted}[cr.Status]
+	if _, ok := map[string]bool{record.CaseOpen: true, record.CasePending: true, record.CaseClosed: true}[cr.Status]; !ok {
 		status = fhir.RequestStatusUnknown
 	}
 	cp := fhir.CarePlan{Id: ptr(fhirID(cr.Meta)), Meta: meta(cr.Meta),
@@ -325,7 +327,7 @@ func (m *mapper) tasks() error {
 func (m *mapper) recordings() error {
 	for _, r := range m.c.Recordings {
 		doc := fhir.CompositionStatusPreliminary
-		if r.Status == "transcribed" {
+		if r.Status == record.StatusTranscribed {
 			doc = fhir.CompositionStatusFinal
 		}
 		ext := fhir.Extension{Url: ExtRecording}
@@ -341,7 +343,7 @@ func (m *mapper) recordings() error {
 		sub("status", r.Status, "")
 		ext.Extension = append(ext.Extension, fhir.Extension{Url: "duration", ValueDuration: &fhir.Duration{
 			Value: ptr(json.Number(fmt.Sprint(r.DurationMS))), Unit: ptr("ms"), System: ptr("http://unitsofmeasure.org"), Code: ptr("ms")}})
-		for _, t := range [][2]string{{"submitted", r.Submitted}, {"transcribed", r.Transcribed}} {
+		for _, t := range [][2]string{{record.StatusSubmitted, r.Submitted}, {record.StatusTranscribed, r.Transcribed}} {
 			if v := dateTime(t[1]); v != "" {
 				ext.Extension = append(ext.Extension, fhir.Extension{Url: t[0], ValueDateTime: ptr(v)})
 			}

@@ -47,10 +47,17 @@ func (d Date) valid() error {
 	return err
 }
 
+// Case statuses (Case.Status).
+const (
+	CaseOpen    = "open"
+	CasePending = "pending"
+	CaseClosed  = "closed"
+)
+
 // Allowed values of enumerated fields.
 var (
 	Risks          = []string{"low", "medium", "high"}
-	CaseStatuses   = []string{"open", "pending", "closed"}
+	CaseStatuses   = []string{CaseOpen, CasePending, CaseClosed}
 	NoteKinds      = []string{"visit", "phone", "court", "supervision"}
 	Decisions      = []string{"given", "refused", "withdrawn"}
 	ConsentScopes  = []string{"health", "school", "court", "police", "housing", "family", "other"}
@@ -115,7 +122,7 @@ func (c *Case) Normalize() {
 	c.Ref = strings.TrimSpace(c.Ref)
 	c.Subject = strings.TrimSpace(c.Subject)
 	if c.Status == "" {
-		c.Status = "open"
+		c.Status = CaseOpen
 	}
 	if c.Risk == "" {
 		c.Risk = "medium"
@@ -281,11 +288,27 @@ func (t *Task) Validate() error {
 	return t.DoneOn.valid()
 }
 
+// Recording priorities (Recording.Priority), least pressing first.
+const (
+	PriorityNormal = "normal"
+	PriorityHigh   = "high"
+	PriorityUrgent = "urgent"
+)
+
+// Recording statuses (Recording.Status), in the order of the workflow; a
+// machine draft's correction (StatusCorrection) comes between submitted and
+// transcribed.
+const (
+	StatusDraft       = "draft"
+	StatusSubmitted   = "submitted"
+	StatusTranscribed = "transcribed"
+)
+
 // Recording workflow values.
 var (
 	WorkTypes          = []string{"visit note", "court report", "letter", "other"}
-	Priorities         = []string{"normal", "high", "urgent"}
-	RecordingStatuses  = []string{"draft", "submitted", StatusCorrection, "transcribed"}
+	Priorities         = []string{PriorityNormal, PriorityHigh, PriorityUrgent}
+	RecordingStatuses  = []string{StatusDraft, StatusSubmitted, StatusCorrection, StatusTranscribed}
 	DefaultRecordCodec = "opus"
 )
 
@@ -346,7 +369,7 @@ func (r *Recording) Validate() error {
 	if len(r.Chunks) > 1<<20 {
 		return fmt.Errorf("%w: %d chunks", ErrInvalid, len(r.Chunks))
 	}
-	for name, t := range map[string]string{"submitted": r.Submitted, "transcribed": r.Transcribed} {
+	for name, t := range map[string]string{StatusSubmitted: r.Submitted, StatusTranscribed: r.Transcribed} {
 		if t == "" {
 			continue
 		}

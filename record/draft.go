@@ -26,7 +26,7 @@ func StatusLabel(status string) string {
 // WaitsForTyping reports a recording a typist still has to turn into a
 // transcript: submitted, or with a machine draft to correct.
 func (r *Recording) WaitsForTyping() bool {
-	return r.Status == "submitted" || r.Status == StatusCorrection
+	return r.Status == StatusSubmitted || r.Status == StatusCorrection
 }
 
 // Limits of a machine draft: about eleven hours of speech at 150 words a

@@ -24,7 +24,7 @@ const DueFormula = "Due = the day it is submitted + the working days of its prio
 
 // DefaultDueRules: urgent by the next working day, high within two,
 // normal within five (a working week).
-var DefaultDueRules = DueRules{"urgent": 1, "high": 2, "normal": 5}
+var DefaultDueRules = DueRules{PriorityUrgent: 1, PriorityHigh: 2, PriorityNormal: 5}
 
 // Validate checks every key is a known priority or work type and its days
 // are 0 to 60.
@@ -55,9 +55,9 @@ func (r DueRules) DueOf(priority, workType string, t time.Time) Date {
 	}
 	days, ok := r[priority]
 	if !ok || slices.Contains(WorkTypes, priority) {
-		days, ok = r["normal"]
+		days, ok = r[PriorityNormal]
 		if !ok {
-			days = DefaultDueRules["normal"]
+			days = DefaultDueRules[PriorityNormal]
 		}
 	}
 	if w, ok := r[workType]; ok && workType != "" && slices.Contains(WorkTypes, workType) {
@@ -137,7 +137,7 @@ func (r DueRules) Sentence() string {
 	}
 	s := strings.Join(pri, ", ") + " working days"
 	if len(pri) == 0 {
-		s = "normal " + strconv.Itoa(DefaultDueRules["normal"]) + " working days"
+		s = PriorityNormal + " " + strconv.Itoa(DefaultDueRules[PriorityNormal]) + " working days"
 	}
 	if len(wt) > 0 {
 		s += "; " + strings.Join(wt, ", ")

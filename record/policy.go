@@ -48,7 +48,7 @@ func DefaultPolicy() Policy {
 
 // Weight is a case's weight under p.
 func (p Policy) Weight(c Case) float64 {
-	if c.Status == "closed" {
+	if c.Status == CaseClosed {
 		return 0
 	}
 	w := p.Base

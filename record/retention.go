@@ -161,7 +161,7 @@ type RetentionDue struct {
 func (p RetentionPolicy) Due(f RetentionFacts) RetentionDue {
 	name, cs := p.Rule(f.Type)
 	d := RetentionDue{Rule: name, Formula: Formula(cs)}
-	if f.Status != "closed" {
+	if f.Status != CaseClosed {
 		d.Unknown = "the case is not closed"
 		return d
 	}

@@ -137,7 +137,7 @@ func BuildAgenda(cases []AgendaCase, today record.Date, days int) (Agenda, error
 	}
 	for _, ac := range cases {
 		c := ac.Case
-		if c.Sealed || c.Deleted || c.Value.Status == "closed" {
+		if c.Sealed || c.Deleted || c.Value.Status == record.CaseClosed {
 			continue
 		}
 		base := AgendaItem{CaseID: c.ID, Ref: c.Value.Ref, Subject: c.Value.Subject, Whose: c.Value.Workers}
@@ -223,7 +223,7 @@ func (v *Vault) Agenda(today record.Date, days int) (Agenda, error) {
 	}
 	in := make([]AgendaCase, 0, len(cases))
 	for _, c := range cases {
-		if c.Sealed || c.Value.Status == "closed" {
+		if c.Sealed || c.Value.Status == record.CaseClosed {
 			continue
 		}
 		ts, err := v.Tasks(c.ID)

@@ -632,7 +632,7 @@ func (v *Vault) ConsentIssues(today record.Date) ([]ConsentIssue, error) {
 	}
 	var out []ConsentIssue
 	for _, c := range cases {
-		if c.Sealed || c.Value.Status == "closed" {
+		if c.Sealed || c.Value.Status == record.CaseClosed {
 			continue
 		}
 		sum, err := v.ConsentSummary(c.ID)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/store/storetest"
 )
 
 // TestAgendaGolden: the agenda of the demo vault (seed 1, pinned to Mon 2
@@ -46,11 +47,8 @@ func TestAgendaGolden(t *testing.T) {
 func agendaVault(t *testing.T, empty bool) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "agenda.db")
-	v, err := store.Create(path, testPass, store.Profile{Name: "Test Worker"}, store.Options{WorkFactor: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	v := storetest.Create(t, path, testPass, store.Profile{Name: "Test Worker"}, store.Options{})
+	defer v.Close() // the program opens it next
 	later, err := v.CreateCase(record.Case{Ref: "R-2", Subject: "Ben Fictional", NextVisit: "2026-12-20"})
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/internal/demo"
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/store/storetest"
 )
 
 // The clock every test pins: goldens must not depend on the day they run.
@@ -78,12 +79,7 @@ func demoVaultFile(t testing.TB) string {
 // programs using it, which are registered later and so stopped first).
 func openVault(t testing.TB, path string) *store.Vault {
 	t.Helper()
-	v, err := store.Open(path, store.Options{Program: "tui test", LockWait: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
-	return v
+	return storetest.Open(t, path, store.Options{Program: "tui test", LockWait: 5 * time.Second})
 }
 
 // testOptions are the options of a test program: pinned clock, idle lock

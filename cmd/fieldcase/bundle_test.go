@@ -23,6 +23,7 @@ import (
 	"github.com/fieldcase/fieldcase/internal/opustools"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/store/storetest"
 	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
 )
@@ -33,10 +34,7 @@ import (
 // statement; the vault pins the agency key and keeps the statements.
 func enrolledVault(t testing.TB, path, pass string) (*store.Vault, *trust.AgencyKey) {
 	t.Helper()
-	v, err := store.Create(path, pass, store.Profile{Name: "Ada Lovelace", UserID: "ada", Team: "north", Role: trust.RoleCaseworker}, store.Options{WorkFactor: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := storetest.Create(t, path, pass, store.Profile{Name: "Ada Lovelace", UserID: "ada", Team: "north", Role: trust.RoleCaseworker}, store.Options{})
 	ak, err := trust.GenerateAgencyKey()
 	if err != nil {
 		t.Fatal(err)
@@ -310,10 +308,7 @@ func TestBundleRealCase(t *testing.T) {
 
 	// A revision of a laptop the agency never vouched for, shown in the
 	// PDF like any other.
-	v2, err := store.Open(vaultPath, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v2 := storetest.Open(t, vaultPath, store.Options{})
 	if err := v2.Unlock(pass); err != nil {
 		t.Fatal(err)
 	}
@@ -473,10 +468,7 @@ func TestBundleCommand(t *testing.T) {
 	}
 
 	other := filepath.Join(t.TempDir(), "plain.db")
-	pv, err := store.Create(other, pass, store.Profile{Name: "Unenrolled"}, store.Options{WorkFactor: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pv := storetest.Create(t, other, pass, store.Profile{Name: "Unenrolled"}, store.Options{})
 	if _, err := pv.CreateCase(record.Case{Ref: "R-9", Subject: "Someone"}); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/store/storetest"
 )
 
 // The vault file must never hold a name, a note, a consent or the passphrase,
@@ -89,10 +90,7 @@ func canaryEncodings(s string) map[string][]byte {
 func prepVault(t *testing.T, pass string, fill func(v *store.Vault)) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "vault.db")
-	v, err := store.Create(path, pass, store.Profile{}, store.Options{WorkFactor: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := storetest.Create(t, path, pass, store.Profile{}, store.Options{})
 	defer v.Close()
 	fill(v)
 	return path
@@ -147,10 +145,7 @@ func TestVaultProblemsAreClearErrors(t *testing.T) {
 	env := []string{"FIELDCASE_VAULT=" + path, "FIELDCASE_PASSPHRASE=" + pass}
 
 	// Held by another process: named, not hung.
-	holder, err := store.Open(path, store.Options{Program: "fieldcase tui"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	holder := storetest.Open(t, path, store.Options{Program: "fieldcase tui"})
 	_, errOut, code := fc(t, env, "", "case", "list")
 	holder.Close()
 	if code == 0 || !strings.Contains(errOut, "vault is open in another fieldcase process (fieldcase tui, pid") || !strings.Contains(errOut, "hint: close the other fieldcase") {
@@ -212,10 +207,7 @@ func TestFullDiskOnSave(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "fieldcase: import: disk is full") || !strings.Contains(string(out), "hint: nothing was saved") {
 		t.Fatalf("err %v, output:\n%s", err, out)
 	}
-	v, err := store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatalf("vault does not open after the failed write: %v", err)
-	}
+	v := storetest.Open(t, path, store.Options{})
 	defer v.Close()
 	if err := v.Unlock(pass); err != nil {
 		t.Fatal(err)

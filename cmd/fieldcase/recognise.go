@@ -167,7 +167,7 @@ func (c *recordingShowCmd) Run(a *app) error {
 	if m.Due != "" {
 		fprintf(a.stdout, "due        %s\n", m.Due)
 	}
-	if m.Status == "transcribed" {
+	if m.Status == record.StatusTranscribed {
 		how := "typed"
 		if m.CorrectedDraft {
 			how = "corrected from the machine draft"

@@ -52,7 +52,7 @@ func (c *recordCmd) Run(a *app, kctx *kong.Context) error {
 	// the user's terminal while the device is in use.
 	restore := quietC(a)
 	defer restore()
-	r, err := dictation.New(v, cv.ID, record.Recording{Title: orEmpty(c.Title), WorkType: cmp.Or(orEmpty(c.WorkType), "visit note"), Priority: cmp.Or(orEmpty(c.Priority), "normal")})
+	r, err := dictation.New(v, cv.ID, record.Recording{Title: orEmpty(c.Title), WorkType: cmp.Or(orEmpty(c.WorkType), "visit note"), Priority: cmp.Or(orEmpty(c.Priority), record.PriorityNormal)})
 	if err != nil {
 		return err
 	}

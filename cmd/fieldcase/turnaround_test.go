@@ -11,6 +11,7 @@ import (
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/store/storetest"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
@@ -35,11 +36,8 @@ func TestTeamTurnaroundJSON(t *testing.T) {
 		{Author: "J. Okafor", Status: "submitted", Submitted: at(-72), Due: record.DateOf(now.AddDate(0, 0, -10))},     // overdue
 		{Author: "J. Okafor", Status: "submitted", Submitted: at(-5), Due: record.DateOf(now.AddDate(0, 0, 10))},
 	}
-	v, err := store.Create(path, pass, store.Profile{Name: "Sam", UserID: "u-sam", Team: "North", Role: protocol.RoleSupervisor},
-		store.Options{Demo: true, WorkFactor: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := storetest.Create(t, path, pass, store.Profile{Name: "Sam", UserID: "u-sam", Team: "North", Role: protocol.RoleSupervisor},
+		store.Options{Demo: true})
 	caseID, err := v.CreateCase(record.Case{Ref: "N-1", Subject: "Subject", Workers: []string{"J. Okafor"}})
 	if err != nil {
 		t.Fatal(err)

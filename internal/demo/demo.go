@@ -220,7 +220,7 @@ func (g *gen) addCase(stx *store.Tx, i int, o Options) error {
 			{Name: adult, Role: role, Phone: fmt.Sprintf("07700 900%03d", g.r.IntN(1000))},
 		},
 		Address:   address,
-		Status:    g.pick([]string{"open", "open", "open", "open", "pending", "closed"}),
+		Status:    g.pick([]string{record.CaseOpen, record.CaseOpen, record.CaseOpen, record.CaseOpen, record.CasePending, record.CaseClosed}),
 		Risk:      g.pick([]string{"low", "medium", "medium", "high"}),
 		Team:      "Demo Team North",
 		Workers:   []string{g.pick(workers)},

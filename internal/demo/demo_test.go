@@ -11,16 +11,13 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/store/storetest"
 )
 
 func TestPopulateDeterministic(t *testing.T) {
 	today := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	counts := func() store.Stats {
-		v, err := store.Create(filepath.Join(t.TempDir(), "d.db"), Passphrase, store.Profile{}, store.Options{WorkFactor: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer v.Close()
+		v := storetest.Create(t, filepath.Join(t.TempDir(), "d.db"), Passphrase, store.Profile{}, store.Options{})
 		if err := Populate(v, Options{Cases: 20, Seed: 7, Today: today}); err != nil {
 			t.Fatal(err)
 		}
@@ -60,11 +57,7 @@ func TestProseCompressesLikeText(t *testing.T) {
 }
 
 func TestNoTemplateLeftOver(t *testing.T) {
-	v, err := store.Create(filepath.Join(t.TempDir(), "d.db"), Passphrase, store.Profile{}, store.Options{WorkFactor: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	v := storetest.Create(t, filepath.Join(t.TempDir(), "d.db"), Passphrase, store.Profile{}, store.Options{})
 	if err := Populate(v, Options{Cases: 30, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}

@@ -104,12 +104,12 @@ type typingCase struct {
 
 func (w *world) place(c record.Case) fate {
 	f := fate{typing: -1, day: -1}
-	if c.Status == "open" && w.typing[c.Workers[0]] < typingPerWorker {
+	if c.Status == record.CaseOpen && w.typing[c.Workers[0]] < typingPerWorker {
 		w.typing[c.Workers[0]]++
 		f.typing = w.nTyping
 		w.nTyping++
 	}
-	if c.Status == "open" && slices.Contains(c.Workers, CaseworkerName) && w.day < len(dayTasks) {
+	if c.Status == record.CaseOpen && slices.Contains(c.Workers, CaseworkerName) && w.day < len(dayTasks) {
 		f.day = w.day
 		w.day++
 	}
@@ -191,7 +191,7 @@ func dictate(v *store.Vault, tc typingCase, k int, o Options) error {
 	meta := record.Recording{
 		Title:    dictationTitles[workType],
 		WorkType: workType,
-		Priority: []string{"normal", "high", "normal", "urgent", "normal"}[n%5],
+		Priority: []string{record.PriorityNormal, record.PriorityHigh, record.PriorityNormal, record.PriorityUrgent, record.PriorityNormal}[n%5],
 		Recorded: o.Today.Add(-time.Duration(3+n*5) * time.Hour).UTC().Truncate(time.Minute).Format(time.RFC3339),
 		Author:   tc.c.Workers[0],
 	}
@@ -204,7 +204,7 @@ func dictate(v *store.Vault, tc typingCase, k int, o Options) error {
 	if err := r.AppendPCM(context.Background(), SpeechLike(rng, time.Duration(3000+rng.IntN(3000))*time.Millisecond, voice)); err != nil {
 		return err
 	}
-	return r.SetStatus("submitted")
+	return r.SetStatus(record.StatusSubmitted)
 }
 
 // SpeechLike is d of mono PCM at audio.SampleRate that sounds like someone

@@ -16,6 +16,7 @@ import (
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/store/storetest"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -26,10 +27,7 @@ var personaToday = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 func personaVault(t *testing.T, p Persona) (*store.Vault, Held) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), string(p)+".db")
-	v, err := store.Create(path, Passphrase, p.Profile(), store.Options{WorkFactor: 10, Demo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := storetest.Create(t, path, Passphrase, p.Profile(), store.Options{Demo: true})
 	h, err := PopulateFor(v, p, Options{Cases: 40, Seed: 1, Today: personaToday})
 	if err != nil {
 		t.Fatal(err)
@@ -37,11 +35,7 @@ func personaVault(t *testing.T, p Persona) (*store.Vault, Held) {
 	if err := v.Close(); err != nil {
 		t.Fatal(err)
 	}
-	v, err = store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
+	v = storetest.Open(t, path, store.Options{})
 	if !v.IsDemo() {
 		t.Error("not marked a demo vault")
 	}

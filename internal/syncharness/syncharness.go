@@ -26,6 +26,7 @@ import (
 	"github.com/fieldcase/fieldcase/internal/testbin"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/store/storetest"
 	"github.com/fieldcase/fieldcase/sync/client"
 )
 
@@ -264,7 +265,7 @@ func (s *Server) NewDeviceWith(name, url, user, role, team string, opts store.Op
 		s.t.Fatal(err)
 	}
 	d := &Device{t: s.t, Name: name, V: v, url: url, Server: s}
-	s.t.Cleanup(func() { d.V.Close() })
+	storetest.Checked(s.t, v)
 	code := s.EnrollCode(user, role, team)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -337,10 +338,7 @@ func (d *Device) Reopen() {
 	d.t.Helper()
 	path := d.V.Path()
 	d.V.Close()
-	v, err := store.Open(path, store.Options{})
-	if err != nil {
-		d.t.Fatal(err)
-	}
+	v := storetest.Open(d.t, path, store.Options{})
 	if err := v.Unlock(DevicePass); err != nil {
 		d.t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/store/storetest"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
@@ -142,14 +143,14 @@ func TestInterruptedFirstSyncResumes(t *testing.T) {
 			}
 		}
 		cmd.Wait()
-		v, err := store.Open(path, store.Options{})
-		if err != nil {
-			t.Fatalf("vault after kill %d: %v", kill, err)
-		}
+		v := storetest.Open(t, path, store.Options{})
 		v.Unlock(syncharness.DevicePass)
 		n := 0
 		v.AllRevisions(func(*record.Revision) error { n++; return nil })
 		cur, _ := v.Cursor()
+		if err := v.Check(); err != nil {
+			t.Errorf("the vault after kill %d: %v", kill, err)
+		}
 		v.Close()
 		if n <= pulledBefore || cur == "" {
 			t.Fatalf("kill %d: %d revisions stored (before %d), cursor %q: not resuming", kill, n, pulledBefore, cur)

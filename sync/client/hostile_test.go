@@ -26,6 +26,7 @@ import (
 	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/store/storetest"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/sync/server"
@@ -441,15 +442,11 @@ func TestHostileAgencyKeySwap(t *testing.T) {
 // newVault makes an unenrolled vault.
 func newVault(t *testing.T, name string) *store.Vault {
 	t.Helper()
-	v, err := store.Create(filepath.Join(t.TempDir(), name+".db"), syncharness.DevicePass, store.Profile{Name: name}, store.Options{WorkFactor: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := storetest.Create(t, filepath.Join(t.TempDir(), name+".db"), syncharness.DevicePass, store.Profile{Name: name}, store.Options{})
 	t.Cleanup(func() {
 		if v.Agency() != nil || v.Enrolled() {
 			t.Errorf("%s's vault pinned an agency key or enrolled after a refused enrolment", name)
 		}
-		v.Close()
 	})
 	return v
 }

@@ -38,7 +38,8 @@ const FormatVersion = 3
 
 // Layout names the buckets of a store file (format FormatVersion). Tools
 // that copy whole stores (pgstore's import and backup) read and write the
-// file through these names, so the layout is written down once.
+// file with FileReader and FileWriter (file.go), never bucket by bucket;
+// tests use these names to build old or damaged files.
 var Layout = layout{
 	Meta:       []byte("meta"),
 	Teams:      []byte("teams"),
@@ -507,6 +508,12 @@ func placeCopy(tmp, path string) error {
 	if err != nil {
 		return fmt.Errorf("new epoch: %w", err)
 	}
+	return linkInPlace(tmp, path)
+}
+
+// linkInPlace links the complete file tmp to path, failing rather than
+// replacing a file that is there, and syncs path's directory.
+func linkInPlace(tmp, path string) error {
 	if err := os.Link(tmp, path); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("%s: %w", path, server.ErrExists)

@@ -37,6 +37,10 @@
 // revision the file holds); opened read-only (an old backup, for an export)
 // it reads as having none of them.
 //
+// FileReader and FileWriter (file.go) read and write a whole file record by
+// record for tools that copy stores to and from another backend (pgstore's
+// import and backup): this package is the only one that knows the layout.
+//
 // bbolt has one writer at a time, so change log numbers and log indexes
 // are assigned and committed in the same order: a cursor can never skip a
 // change, and the log never has a hole. Every commit is fsynced before

@@ -128,7 +128,9 @@
 // database in one transaction and verifies the copy (counts, every
 // revision's bytes, every blob's hash, every change log entry, every log
 // leaf and stored hash, the log's key); Backup writes a snapshot of the
-// database as a bbolt backup file, restorable into either backend. The
+// database as a bbolt backup file, restorable into either backend. Both
+// read and write the file through boltstore's FileReader and FileWriter, so
+// its layout is written down once, in boltstore. The
 // transparency log, its key and its cosignatures travel as they are. Both give the copy a fresh epoch, so devices re-pull and
 // push back anything the copy lacks (410 Gone). NewEpoch does the same for a
 // database restored by PostgreSQL's own tools.
