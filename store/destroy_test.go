@@ -1,11 +1,17 @@
 package store
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"os"
+	"os/exec"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -132,5 +138,183 @@ func TestDestroyLeavesNoCiphertextInFile(t *testing.T) {
 	}
 	if cv, err := v.Case(keep); err != nil || cv.Value.Ref != "OPEN-1" {
 		t.Errorf("the other case after reopening: %+v, %v", cv, err)
+	}
+}
+
+// Issue 15: a laptop destroys only what its own copy shows due under the
+// policy version the approvals name. Approvals signed for a case closed
+// last month, and for one still open (a laptop made to lie, or supervisors
+// shown a copy without its later contacts), are refused with
+// trust.ErrNotAllowed, naming why; both cases stay whole.
+func TestDestroyRefusesCaseNotDue(t *testing.T) {
+	_, v := destroyAgency(t)
+	recent := record.DateOf(time.Now().AddDate(0, -1, 0))
+	closed, err := v.CreateCase(record.Case{Ref: "NEW-1", Subject: "Closed last month", Status: "closed", CaseType: "adult",
+		Opened: "2024-03-01", Closed: recent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := mustCase(t, v, "OPEN-1", "Still open")
+	mustNote(t, v, open, "a visit")
+	approveAsSam(t, v, closed)
+	approveAsSam(t, v, open)
+	done, err := v.DestroyApproved()
+	if !errors.Is(err, trust.ErrNotAllowed) || len(done) != 0 {
+		t.Fatalf("DestroyApproved: destroyed %+v, %v; want none and ErrNotAllowed", done, err)
+	}
+	for _, want := range []string{closed, "kept until " + string(record.DateOf(time.Now().AddDate(0, 11, 0)))[:7], open, "not closed"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal does not say %q: %v", want, err)
+		}
+	}
+	v = reopen(t, v)
+	for _, c := range []string{closed, open} {
+		if _, err := v.Case(c); err != nil {
+			t.Errorf("case %s after the refused destruction: %v", c, err)
+		}
+	}
+	if ts, err := v.Destructions(); err != nil || len(ts) != 0 {
+		t.Errorf("tombstones %+v, %v", ts, err)
+	}
+}
+
+// The child side of TestScrubSurvivesKill: fills a scratch bucket with
+// random pages, deletes it, marks a scrub owed (printing "owed i") and
+// scrubs (printing "scrubbed i"), over and over, until it is killed.
+const scrubChildEnv = "FIELDCASE_SCRUB_CHILD_VAULT"
+
+func scrubChild(path string) {
+	v, err := Open(path, Options{LockWait: 10 * time.Second})
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(3)
+	}
+	junk := make([]byte, 8192)
+	for i := 1; ; i++ {
+		err := v.update(func(btx *bolt.Tx) error {
+			b, err := btx.CreateBucketIfNotExists([]byte("crash-junk"))
+			if err != nil {
+				return err
+			}
+			for j := range 200 {
+				rand.Read(junk)
+				if err := b.Put(fmt.Appendf(nil, "%04d", j), junk); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			err = v.update(func(btx *bolt.Tx) error {
+				if err := btx.DeleteBucket([]byte("crash-junk")); err != nil {
+					return err
+				}
+				return btx.Bucket(bucketMeta).Put(metaScrub, []byte{1})
+			})
+		}
+		if err == nil {
+			fmt.Printf("owed %d\n", i)
+			v.wmu.Lock()
+			_, err = v.scrubOwed()
+			v.wmu.Unlock()
+		}
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(3)
+		}
+		fmt.Printf("scrubbed %d\n", i)
+	}
+}
+
+// A kill at any point of a scrub — while zeros are written, before the
+// file is synced, before the mark is cleared — leaves a vault that opens,
+// passes its consistency check and reads as before; a scrub still owed is
+// done by the next one.
+func TestScrubSurvivesKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test runs real processes")
+	}
+	_, v := destroyAgency(t)
+	c, err := v.CreateCase(record.Case{Ref: "OLD-1", Subject: "Closed adult case", Status: "closed", CaseType: "adult",
+		Opened: "2017-03-01", Closed: "2020-01-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.AddNote(c, record.Note{Kind: "visit", Date: "2019-12-01", Text: "the last visit"}); err != nil {
+		t.Fatal(err)
+	}
+	keep := mustCase(t, v, "OPEN-1", "An open case")
+	mustNote(t, v, keep, "still open")
+	frags := fragments(t, v, c)
+	approveAsSam(t, v, c)
+	if done, err := v.DestroyApproved(); err != nil || len(done) != 1 {
+		t.Fatalf("DestroyApproved: %+v, %v", done, err)
+	}
+	path := v.Path()
+	v.Close()
+	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	owed := 0 // rounds killed with a scrub owed: before or during one
+	defer func() { t.Logf("%d of 12 kills left a scrub owed", owed) }()
+	for r := range 12 {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), scrubChildEnv+"="+path)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Kill it just after it marked a scrub owed, at a random moment of
+		// the scrub that follows (or just after it).
+		sc := bufio.NewScanner(stdout)
+		for owedSeen, stop := 0, 1+rng.IntN(3); sc.Scan(); {
+			if strings.HasPrefix(sc.Text(), "error") {
+				t.Fatalf("round %d: child: %s", r, sc.Text())
+			}
+			if strings.HasPrefix(sc.Text(), "owed") {
+				if owedSeen++; owedSeen == stop {
+					break
+				}
+			}
+		}
+		time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+
+		v, err := Open(path, testOpts)
+		if err != nil {
+			t.Fatalf("round %d: the vault does not open after a kill mid-scrub: %v", r, err)
+		}
+		if err := v.Unlock(testPass); err != nil {
+			t.Fatalf("round %d: unlock: %v", r, err)
+		}
+		if err := v.LoadAll(context.Background()); err != nil {
+			t.Fatalf("round %d: load: %v", r, err)
+		}
+		if err := v.Check(); err != nil {
+			t.Fatalf("round %d: consistency check: %v", r, err)
+		}
+		if cv, err := v.Case(keep); err != nil || cv.Value.Ref != "OPEN-1" {
+			t.Fatalf("round %d: the kept case: %+v, %v", r, cv, err)
+		}
+		v.view(func(btx *bolt.Tx) error {
+			if btx.Bucket(bucketMeta).Get(metaScrub) != nil {
+				owed++
+			}
+			return nil
+		})
+		if r == 11 {
+			v.wmu.Lock()
+			_, err := v.scrubOwed()
+			v.wmu.Unlock()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if found := lingering(t, v, frags); len(found) > 0 {
+				t.Errorf("the destroyed case's sealed values in the file: %v", found)
+			}
+		}
+		v.Close()
 	}
 }
