@@ -75,7 +75,8 @@ const scrubWait = 10 * time.Second
 // keys) stays readable in it.
 //
 // A destruction is not carried out (the error names it, with
-// trust.ErrNotAllowed; the rest are) when its approvals name another team
+// trust.ErrNotAllowed, joined with ErrScrubBusy if that happened too; the
+// rest are) when its approvals name another team
 // than the case's signed keyrings, or when this laptop's own copy of the
 // case is not past its retention under the policy version the approvals
 // name: the approvals may have been given on a copy a server kept a later
@@ -155,13 +156,14 @@ func (v *Vault) DestroyApproved() ([]Destroyed, error) {
 		v.dropCaseKeys(id)
 		out = append(out, done)
 	}
-	if _, err := v.scrubOwed(); err != nil {
-		return out, err
+	_, serr := v.scrubOwed()
+	if serr != nil && !errors.Is(serr, ErrScrubBusy) {
+		return out, serr // a real failure (a full disk): the refusals come again next time
 	}
 	if len(problems) > 0 {
-		return out, fmt.Errorf("%w: %s", trust.ErrNotAllowed, strings.Join(problems, "; "))
+		return out, errors.Join(fmt.Errorf("%w: %s", trust.ErrNotAllowed, strings.Join(problems, "; ")), serr)
 	}
-	return out, nil
+	return out, serr
 }
 
 func (v *Vault) wallClock() time.Time {
