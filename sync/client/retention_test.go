@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/server"
+	"github.com/fieldcase/fieldcase/sync/server/boltstore"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -208,6 +210,26 @@ func TestDestructionEverywhere(t *testing.T) {
 	if gone, err := approve(kim); err != nil || !gone {
 		t.Fatalf("kim's approval: destroyed %v, %v", gone, err)
 	}
+	// No sealed body of the case is left in a file: not the server's
+	// (bbolt keeps freed pages; the server zeroes them after the commit),
+	// not a laptop's once it has destroyed its copy.
+	lingering := func(path string) int {
+		t.Helper()
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range before {
+			if len(r.Body) >= 48 && bytes.Contains(raw, r.Body[len(r.Body)-40:len(r.Body)-8]) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := lingering(filepath.Join(s.Dir, boltstore.FileName)); n > 0 {
+		t.Errorf("the server's file still holds %d sealed bodies of the destroyed case", n)
+	}
 
 	removedEverything := func(d *syncharness.Device) {
 		t.Helper()
@@ -242,6 +264,9 @@ func TestDestructionEverywhere(t *testing.T) {
 			t.Errorf("%s: round destroyed %+v", d.Name, sum.Destroyed)
 		}
 		removedEverything(d)
+		if n := lingering(d.V.Path()); n > 0 {
+			t.Errorf("%s's vault file still holds %d sealed bodies of the destroyed case", d.Name, n)
+		}
 		ts, _ := d.V.Destructions()
 		if ts[0].ServerChecked.IsZero() || ts[0].ServerHeld != 0 {
 			t.Errorf("%s: the server was not asked, or still holds the case: %+v", d.Name, ts[0])
