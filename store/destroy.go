@@ -66,7 +66,7 @@ type Destroyed struct {
 var ErrScrubBusy = errors.New("the vault was busy: what the destruction freed is cleared at the next sync")
 
 // scrubWait bounds how long a scrub waits for the vault's readers.
-const scrubWait = 10 * time.Second
+var scrubWait = 10 * time.Second
 
 // DestroyApproved removes the local copy of every case the roster proves
 // destroyed and this vault still holds anything of, and returns their
@@ -117,12 +117,31 @@ func (v *Vault) DestroyApproved() ([]Destroyed, error) {
 	var out []Destroyed
 	var problems []string
 	today := record.DateOf(v.wallClock())
+	if err := v.destroyHere(r, here, today, &out, &problems); err != nil {
+		return out, err
+	}
+	// Outside wmu: writers are kept out by dbmu while the pages are
+	// zeroed, and not at all while the scrub waits for readers.
+	_, serr := v.scrubOwed()
+	if serr != nil && !errors.Is(serr, ErrScrubBusy) {
+		return out, serr // a real failure (a full disk): the refusals come again next time
+	}
+	if len(problems) > 0 {
+		return out, errors.Join(fmt.Errorf("%w: %s", trust.ErrNotAllowed, strings.Join(problems, "; ")), serr)
+	}
+	return out, serr
+}
+
+// destroyHere destroys the cases of here the roster proves destroyed and
+// this laptop's copy shows due, each in its own transaction, appending
+// their tombstones to out and the refusals to problems.
+func (v *Vault) destroyHere(r *trust.Roster, here []string, today record.Date, out *[]Destroyed, problems *[]string) error {
 	v.wmu.Lock()
 	defer v.wmu.Unlock()
 	for _, id := range here {
 		d := r.Retention.Destroyed[id]
 		if why := v.notDue(r.Retention, d, today); why != "" {
-			problems = append(problems, fmt.Sprintf("case %s: its destruction is approved under retention policy version %d, but this laptop's copy of it is not due: %s; it is kept",
+			*problems = append(*problems, fmt.Sprintf("case %s: its destruction is approved under retention policy version %d, but this laptop's copy of it is not due: %s; it is kept",
 				id, d.PolicyVersion, why))
 			continue
 		}
@@ -139,7 +158,7 @@ func (v *Vault) DestroyApproved() ([]Destroyed, error) {
 					top = max(top, e)
 				}
 				if ms[top].Team != d.Team {
-					problems = append(problems, fmt.Sprintf("case %s: its destruction is approved for team %s, but its signed keyrings say team %s", id, d.Team, ms[top].Team))
+					*problems = append(*problems, fmt.Sprintf("case %s: its destruction is approved for team %s, but its signed keyrings say team %s", id, d.Team, ms[top].Team))
 					return nil
 				}
 			}
@@ -148,22 +167,15 @@ func (v *Vault) DestroyApproved() ([]Destroyed, error) {
 			return err
 		})
 		if err != nil {
-			return out, err
+			return err
 		}
 		if done.CaseID == "" {
 			continue
 		}
 		v.dropCaseKeys(id)
-		out = append(out, done)
+		*out = append(*out, done)
 	}
-	_, serr := v.scrubOwed()
-	if serr != nil && !errors.Is(serr, ErrScrubBusy) {
-		return out, serr // a real failure (a full disk): the refusals come again next time
-	}
-	if len(problems) > 0 {
-		return out, errors.Join(fmt.Errorf("%w: %s", trust.ErrNotAllowed, strings.Join(problems, "; ")), serr)
-	}
-	return out, serr
+	return nil
 }
 
 func (v *Vault) wallClock() time.Time {
@@ -211,8 +223,8 @@ func (v *Vault) notDue(ret trust.Retention, d trust.Destruction, today record.Da
 // transaction. It needs the vault to itself: no bbolt transaction may be
 // open (scrub.FreePages), so it waits for the readers and writers in
 // flight, taking dbmu only when none holds it (TryLock: a reader nested in
-// another must never wait behind it), up to scrubWait. The caller holds
-// wmu. It returns how many pages it zeroed.
+// another must never wait behind it), up to scrubWait. It returns how many
+// pages it zeroed.
 func (v *Vault) scrubOwed() (int, error) {
 	if v.opts.ReadOnly {
 		return 0, nil

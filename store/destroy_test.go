@@ -214,9 +214,7 @@ func scrubChild(path string) {
 		}
 		if err == nil {
 			fmt.Printf("owed %d\n", i)
-			v.wmu.Lock()
 			_, err = v.scrubOwed()
-			v.wmu.Unlock()
 		}
 		if err != nil {
 			fmt.Println("error", err)
@@ -305,9 +303,7 @@ func TestScrubSurvivesKill(t *testing.T) {
 			return nil
 		})
 		if r == 11 {
-			v.wmu.Lock()
 			_, err := v.scrubOwed()
-			v.wmu.Unlock()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -316,5 +312,54 @@ func TestScrubSurvivesKill(t *testing.T) {
 			}
 		}
 		v.Close()
+	}
+}
+
+// A scrub never zeroes pages while a read transaction is open (bbolt
+// counts the pages such a reader may still read as free too): it waits,
+// and when the reader outlasts scrubWait it gives up with ErrScrubBusy,
+// keeps the mark, and a later scrub does the work.
+func TestScrubWaitsForReaders(t *testing.T) {
+	_, v := destroyAgency(t)
+	c, err := v.CreateCase(record.Case{Ref: "OLD-1", Subject: "Closed adult case", Status: "closed", CaseType: "adult",
+		Opened: "2017-03-01", Closed: "2020-01-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := v.AddNote(c, record.Note{Kind: "visit", Date: record.Date(fmt.Sprintf("2019-11-%02d", i+1)), Text: "a visit"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	frags := fragments(t, v, c)
+	approveAsSam(t, v, c)
+	old := scrubWait
+	scrubWait = 200 * time.Millisecond
+	defer func() { scrubWait = old }()
+	reading, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		done <- v.view(func(*bolt.Tx) error {
+			close(reading)
+			<-release
+			return nil
+		})
+	}()
+	<-reading
+	ds, err := v.DestroyApproved()
+	if len(ds) != 1 || !errors.Is(err, ErrScrubBusy) {
+		t.Fatalf("DestroyApproved with a reader open: %+v, %v; want the case destroyed and ErrScrubBusy", ds, err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if found := lingering(t, v, frags); len(found) == 0 {
+		t.Fatal("nothing of the case left in the file while the scrub was owed: this test would prove nothing")
+	}
+	if ds, err := v.DestroyApproved(); err != nil || len(ds) != 0 {
+		t.Fatalf("the next DestroyApproved: %+v, %v", ds, err)
+	}
+	if found := lingering(t, v, frags); len(found) > 0 {
+		t.Errorf("after the owed scrub the file still holds %v", found)
 	}
 }
