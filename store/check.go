@@ -38,7 +38,7 @@ func (v *Vault) Check() error {
 			problems = append(problems, fmt.Errorf("%w: "+format, append([]any{ErrInconsistent}, args...)...))
 		}
 	}
-	err := v.db.View(func(btx *bolt.Tx) error {
+	err := v.view(func(btx *bolt.Tx) error {
 		revs, heads := btx.Bucket(bucketRevs), btx.Bucket(bucketHeads)
 		kids, outbox := btx.Bucket(bucketHasKids), btx.Bucket(bucketOutbox)
 		// Every record's revisions, grouped by record key (revs are

@@ -33,6 +33,10 @@ func TestMain(m *testing.M) {
 		migrateChild(path)
 		os.Exit(0)
 	}
+	if path := os.Getenv(scrubChildEnv); path != "" {
+		scrubChild(path)
+		os.Exit(0)
+	}
 	if path := os.Getenv(memChildEnv); path != "" {
 		memChild(path)
 		os.Exit(0)

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/scrub"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/trust"
 )
@@ -58,11 +60,30 @@ type Destroyed struct {
 	ServerHeld    int            `json:"server_held,omitempty"`
 }
 
+// ErrScrubBusy means the free pages a destruction left were not zeroed
+// yet: the vault was busy (a long read, such as loading notes) for longer
+// than scrubWait. They are zeroed at the next DestroyApproved.
+var ErrScrubBusy = errors.New("the vault was busy: what the destruction freed is cleared at the next sync")
+
+// scrubWait bounds how long a scrub waits for the vault's readers.
+var scrubWait = 10 * time.Second
+
 // DestroyApproved removes the local copy of every case the roster proves
 // destroyed and this vault still holds anything of, and returns their
-// tombstones. A destruction whose approvals name another team than the
-// case's signed keyrings is not carried out (the error names it; the rest
-// are).
+// tombstones; then it zeroes the file's free pages, so that nothing of the
+// removed cases (their revisions, the sealed keyring cache that held their
+// keys) stays readable in it.
+//
+// A destruction is not carried out (the error names it, with
+// trust.ErrNotAllowed, joined with ErrScrubBusy if that happened too; the
+// rest are) when its approvals name another team
+// than the case's signed keyrings, or when this laptop's own copy of the
+// case is not past its retention under the policy version the approvals
+// name: the approvals may have been given on a copy a server kept a later
+// contact or a reopening from, or by a laptop made to lie. Holds are
+// already in the roster's judgement. A laptop that cannot read the case
+// (it holds no key of it) has nothing to judge by, and destroys its
+// sealed copy on the roster's word.
 func (v *Vault) DestroyApproved() ([]Destroyed, error) {
 	r := v.Roster()
 	if r == nil || len(r.Retention.Destroyed) == 0 {
@@ -95,10 +116,35 @@ func (v *Vault) DestroyApproved() ([]Destroyed, error) {
 	}
 	var out []Destroyed
 	var problems []string
+	today := record.DateOf(v.wallClock())
+	if err := v.destroyHere(r, here, today, &out, &problems); err != nil {
+		return out, err
+	}
+	// Outside wmu: writers are kept out by dbmu while the pages are
+	// zeroed, and not at all while the scrub waits for readers.
+	_, serr := v.scrubOwed()
+	if serr != nil && !errors.Is(serr, ErrScrubBusy) {
+		return out, serr // a real failure (a full disk): the refusals come again next time
+	}
+	if len(problems) > 0 {
+		return out, errors.Join(fmt.Errorf("%w: %s", trust.ErrNotAllowed, strings.Join(problems, "; ")), serr)
+	}
+	return out, serr
+}
+
+// destroyHere destroys the cases of here the roster proves destroyed and
+// this laptop's copy shows due, each in its own transaction, appending
+// their tombstones to out and the refusals to problems.
+func (v *Vault) destroyHere(r *trust.Roster, here []string, today record.Date, out *[]Destroyed, problems *[]string) error {
 	v.wmu.Lock()
 	defer v.wmu.Unlock()
 	for _, id := range here {
 		d := r.Retention.Destroyed[id]
+		if why := v.notDue(r.Retention, d, today); why != "" {
+			*problems = append(*problems, fmt.Sprintf("case %s: its destruction is approved under retention policy version %d, but this laptop's copy of it is not due: %s; it is kept",
+				id, d.PolicyVersion, why))
+			continue
+		}
 		var done Destroyed
 		err := v.updateLocked(func(tx *Tx) error {
 			if _, had, err := tx.getLocal(destroyedPrefix + id); err != nil || had {
@@ -112,7 +158,7 @@ func (v *Vault) DestroyApproved() ([]Destroyed, error) {
 					top = max(top, e)
 				}
 				if ms[top].Team != d.Team {
-					problems = append(problems, fmt.Sprintf("case %s: its destruction is approved for team %s, but its signed keyrings say team %s", id, d.Team, ms[top].Team))
+					*problems = append(*problems, fmt.Sprintf("case %s: its destruction is approved for team %s, but its signed keyrings say team %s", id, d.Team, ms[top].Team))
 					return nil
 				}
 			}
@@ -121,18 +167,90 @@ func (v *Vault) DestroyApproved() ([]Destroyed, error) {
 			return err
 		})
 		if err != nil {
-			return out, err
+			return err
 		}
 		if done.CaseID == "" {
 			continue
 		}
 		v.dropCaseKeys(id)
-		out = append(out, done)
+		*out = append(*out, done)
 	}
-	if len(problems) > 0 {
-		return out, fmt.Errorf("%w: %s", trust.ErrNotAllowed, strings.Join(problems, "; "))
+	return nil
+}
+
+func (v *Vault) wallClock() time.Time {
+	if v.opts.Now != nil {
+		return v.opts.Now()
 	}
-	return out, nil
+	return time.Now()
+}
+
+// notDue says why this laptop's copy of a case whose destruction the
+// roster proves is not past its retention under the policy version the
+// approvals name ("" when it is, or when this laptop cannot read the case).
+func (v *Vault) notDue(ret trust.Retention, d trust.Destruction, today record.Date) string {
+	pol, ok := ret.Policies[d.PolicyVersion]
+	if !ok {
+		return fmt.Sprintf("this roster holds no retention policy of version %d", d.PolicyVersion)
+	}
+	cv, err := v.Case(d.Case)
+	switch {
+	case errors.Is(err, ErrNotFound) || err == nil && cv.Sealed:
+		return "" // no readable copy here to judge by
+	case err != nil:
+		return fmt.Sprintf("its case record cannot be read (%v)", err)
+	}
+	notes, err := v.Notes(d.Case)
+	if err != nil {
+		return fmt.Sprintf("its notes cannot all be read (%v)", err)
+	}
+	ns := make([]record.Note, len(notes))
+	for i, n := range notes {
+		ns[i] = n.Value
+	}
+	due := pol.Due(record.FactsOf(cv.Value, ns))
+	switch {
+	case due.Until == "":
+		return due.Unknown
+	case !due.Past(today):
+		return fmt.Sprintf("kept until %s (%s)", due.Until, due.Working)
+	}
+	return ""
+}
+
+// scrubOwed zeroes the file's free pages if a destruction left some that
+// may hold what it removed (metaScrub), and clears the mark in the same
+// transaction. It needs the vault to itself: no bbolt transaction may be
+// open (scrub.FreePages), so it waits for the readers and writers in
+// flight, taking dbmu only when none holds it (TryLock: a reader nested in
+// another must never wait behind it), up to scrubWait. It returns how many
+// pages it zeroed.
+func (v *Vault) scrubOwed() (int, error) {
+	if v.opts.ReadOnly {
+		return 0, nil
+	}
+	owed := false
+	if err := v.view(func(btx *bolt.Tx) error {
+		owed = btx.Bucket(bucketMeta).Get(metaScrub) != nil
+		return nil
+	}); err != nil || !owed {
+		return 0, err
+	}
+	deadline := time.Now().Add(scrubWait)
+	for pause := time.Millisecond; !v.dbmu.TryLock(); pause = min(2*pause, 50*time.Millisecond) {
+		if time.Now().After(deadline) {
+			return 0, ErrScrubBusy
+		}
+		time.Sleep(pause)
+	}
+	defer v.dbmu.Unlock()
+	n, err := scrub.FreePages(v.db, false, func(btx *bolt.Tx) error {
+		return btx.Bucket(bucketMeta).Delete(metaScrub)
+	})
+	if err != nil {
+		return n, wrapWriteErr(fmt.Errorf("clearing freed pages: %w", err))
+	}
+	return n, nil
 }
 
 // destroyCase removes everything of a case in this transaction and leaves
@@ -211,6 +329,11 @@ func (tx *Tx) destroyCase(r *trust.Roster, d trust.Destruction) (Destroyed, erro
 	// revisions, case keys from the sealed keyring cache), without its
 	// tombstone: this one says more.
 	if err := tx.removeCase(&Reassignment{CaseID: caseID}); err != nil {
+		return t, err
+	}
+	// The pages this frees keep the removed bytes until they are zeroed
+	// (scrubOwed); the mark survives a crash before that.
+	if err := tx.btx.Bucket(bucketMeta).Put(metaScrub, []byte{1}); err != nil {
 		return t, err
 	}
 	if lb := tx.btx.Bucket(bucketLocal); lb != nil {

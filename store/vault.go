@@ -65,6 +65,11 @@ var (
 	metaCreated   = []byte("created")
 	metaProfile   = []byte("profile")
 	metaDemo      = []byte("demo")
+	// metaScrub marks free pages that may hold what a destruction removed:
+	// set in the destruction's transaction, cleared once they are zeroed
+	// (destroy.go). Not authenticated: someone who can edit the file
+	// before the zeroing can read those pages anyway.
+	metaScrub = []byte("scrub")
 	// metaRecords counts records, so unlock sizes its maps once.
 	metaRecords = []byte("records")
 )
@@ -102,6 +107,12 @@ type Vault struct {
 	format   uint64 // the file's format version; formatVersion once unlocked read-write
 
 	wmu sync.Mutex // serialises writers so seq/clock/working-set updates stay in order
+
+	// dbmu is held for reading by every bbolt transaction (view, update)
+	// and for writing only while free pages are zeroed (scrubFree), which
+	// must see no reader open. It is taken for writing with TryLock only,
+	// so a reader nested in another never waits behind a waiting writer.
+	dbmu sync.RWMutex
 
 	// kmu is held for reading by everything that decrypts with the keys,
 	// for the whole decryption, and for writing by Lock, which wipes them:
@@ -648,12 +659,16 @@ func (v *Vault) withKeys(fn func(keys *crypto.Keyring, vaultKey *crypto.CaseKey)
 func (v *Vault) view(fn func(*bolt.Tx) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer recoverCorrupt(&err)
+	v.dbmu.RLock()
+	defer v.dbmu.RUnlock()
 	return v.db.View(fn)
 }
 
 func (v *Vault) update(fn func(*bolt.Tx) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer recoverCorrupt(&err)
+	v.dbmu.RLock()
+	defer v.dbmu.RUnlock()
 	return wrapWriteErr(v.db.Update(fn))
 }
 

@@ -109,6 +109,11 @@ func (c *ServeCmd) Run(a *app) error {
 			}
 			return storeError(dir, err)
 		}
+		// A destruction whose freed pages were not zeroed (a crash, a
+		// busy store) is finished now, before any request.
+		if err := bs.Reclaim(a.ctx); err != nil {
+			log.Warn("clearing freed space after a destruction failed; retried at the next destruction or start", "err", err)
+		}
 		st = bs
 	}
 	defer st.Close()

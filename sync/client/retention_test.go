@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/server"
+	"github.com/fieldcase/fieldcase/sync/server/boltstore"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -208,6 +210,26 @@ func TestDestructionEverywhere(t *testing.T) {
 	if gone, err := approve(kim); err != nil || !gone {
 		t.Fatalf("kim's approval: destroyed %v, %v", gone, err)
 	}
+	// No sealed body of the case is left in a file: not the server's
+	// (bbolt keeps freed pages; the server zeroes them after the commit),
+	// not a laptop's once it has destroyed its copy.
+	lingering := func(path string) int {
+		t.Helper()
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range before {
+			if len(r.Body) >= 48 && bytes.Contains(raw, r.Body[len(r.Body)-40:len(r.Body)-8]) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := lingering(filepath.Join(s.Dir, boltstore.FileName)); n > 0 {
+		t.Errorf("the server's file still holds %d sealed bodies of the destroyed case", n)
+	}
 
 	removedEverything := func(d *syncharness.Device) {
 		t.Helper()
@@ -242,6 +264,9 @@ func TestDestructionEverywhere(t *testing.T) {
 			t.Errorf("%s: round destroyed %+v", d.Name, sum.Destroyed)
 		}
 		removedEverything(d)
+		if n := lingering(d.V.Path()); n > 0 {
+			t.Errorf("%s's vault file still holds %d sealed bodies of the destroyed case", d.Name, n)
+		}
 		ts, _ := d.V.Destructions()
 		if ts[0].ServerChecked.IsZero() || ts[0].ServerHeld != 0 {
 			t.Errorf("%s: the server was not asked, or still holds the case: %+v", d.Name, ts[0])
@@ -314,4 +339,91 @@ func TestDestructionEverywhere(t *testing.T) {
 	if left := revsOf(t, sam, func(r *record.Revision) bool { return r.CaseID == c }); len(left) != 0 {
 		t.Errorf("sam took %d revisions of the destroyed case", len(left))
 	}
+}
+
+// Issue 15: a laptop destroys only what its own copy of the case shows
+// due, and nothing while a statement the log holds is kept from it. Sam's
+// laptop is made to lie: it signs approvals without ApproveDestruction's
+// checks, and the server passes them on — one for a case Ada's copy shows
+// closed last month, one for a case on the agency's legal hold, whose hold
+// the server then keeps from Ada. Ada's laptop destroys neither, and
+// raises an alarm for each.
+func TestDestructionRefusedWhenNotDueOrHeld(t *testing.T) {
+	t.Parallel()
+	s := syncharness.StartServer(t)
+	setRetention(t, s, lenientPolicy)
+	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
+	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
+	recent, err := ada.V.CreateCase(record.Case{Ref: "RECENT-1", Subject: "Closed last month", Status: "closed",
+		CaseType: "adult", Opened: "2024-03-01", Closed: record.DateOf(time.Now().AddDate(0, -1, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := ada.V.CreateCase(record.Case{Ref: "HELD-1", Subject: "Closed long ago", Status: "closed",
+		CaseType: "adult", Opened: "2017-03-01", Closed: "2020-01-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncRounds(t, ada, sam)
+	m, _, err := sam.V.Membership(recent)
+	if err != nil || m.Team == "" {
+		t.Fatalf("sam's membership of the case: %+v, %v", m, err)
+	}
+	samID, err := sam.V.Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lie := func(caseID string) trust.Signed {
+		return trust.SignAsDevice(sam.V.DeviceID(), samID.Sign, trust.Statement{Kind: trust.KindDestroy, Case: caseID,
+			Team: m.Team, Version: 1, Due: time.Date(2021, 1, 10, 0, 0, 0, 0, time.UTC), Reason: "past retention", Issued: time.Now()})
+	}
+	stillThere := func(when string, ids ...string) {
+		t.Helper()
+		for _, id := range ids {
+			if cv, err := ada.V.Case(id); err != nil || cv.Sealed {
+				t.Errorf("%s: ada's case %s: %+v, %v", when, id, cv, err)
+			}
+		}
+		if ts, err := ada.V.Destructions(); err != nil || len(ts) != 0 {
+			t.Errorf("%s: ada's tombstones %+v, %v", when, ts, err)
+		}
+	}
+
+	// Not due: the roster proves the destruction; Ada's copy does not.
+	s.Tamper(func(tx server.Tx) error { return syncharness.InjectStatements(tx, lie(recent)) })
+	_, err = ada.Sync()
+	if !errors.Is(err, client.ErrLogAlarm) || !strings.Contains(err.Error(), recent) || !strings.Contains(err.Error(), "not due") {
+		t.Errorf("ada's round with approvals for a case not due: %v, want an alarm naming it not due", err)
+	}
+	if ada.V.Roster().Retention.Destroyed[recent].Case == "" {
+		t.Fatal("the roster does not prove the destruction: this test would prove nothing")
+	}
+	stillThere("not due", recent, held)
+
+	// Held: the agency's hold, then an approval; the server serves Ada
+	// the roster without the hold.
+	s.Admin("retention", "hold", held, "--team", m.Team, "--ref", "FD26P00123", "--ordered-by", "Family Court", "--reason", "care proceedings")
+	s.Tamper(func(tx server.Tx) error { return syncharness.InjectStatements(tx, lie(held)) })
+	var all []trust.Signed
+	s.Tamper(func(tx server.Tx) error {
+		var err error
+		all, err = tx.Statements()
+		return err
+	})
+	withheld := slices.DeleteFunc(slices.Clone(all), func(sg trust.Signed) bool {
+		st, err := sg.Open()
+		return err == nil && st.Kind == trust.KindHold
+	})
+	if len(withheld) != len(all)-1 {
+		t.Fatalf("%d statements without the hold, of %d", len(withheld), len(all))
+	}
+	ada.UseURL(rosterReplayer(t, s, withheld))
+	_, err = ada.Sync()
+	if !errors.Is(err, client.ErrLogAlarm) {
+		t.Errorf("ada's round with the hold kept from her: %v, want an alarm", err)
+	}
+	if ada.V.Roster().Retention.Destroyed[held].Case == "" {
+		t.Fatal("ada's roster does not prove the held case destroyed: this test would prove nothing")
+	}
+	stillThere("hold withheld", recent, held)
 }

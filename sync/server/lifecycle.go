@@ -1,9 +1,11 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/trust"
@@ -12,11 +14,44 @@ import (
 // CaseDestroyer is a store that can destroy a case: every revision, record,
 // change-log entry and blob of it, and its row, in the transaction. What
 // the transparency log holds of it (leaves: hashes, ids; no content) stays,
-// since the log is append-only. A backend frees the space as its engine
-// does (bbolt reuses the pages, PostgreSQL after VACUUM): see
-// docs/ARCHITECTURE.md, "Destruction".
+// since the log is append-only. The engine keeps the deleted bytes in
+// freed space until Reclaimer clears it: see docs/ARCHITECTURE.md,
+// "Crypto-shredding".
 type CaseDestroyer interface {
 	DestroyCase(caseID string) (DestroyedCase, error)
+}
+
+// Reclaimer is a store that can clear, after a destruction has committed,
+// the space its engine keeps deleted data in: boltstore zeroes its file's
+// free pages, pgstore runs VACUUM on the tables a destruction deletes
+// from. It is best effort: the destruction stands whether or not it
+// succeeds, and a store retries what it could not do (boltstore at its
+// next destruction or start; PostgreSQL's autovacuum in any case).
+type Reclaimer interface {
+	Reclaim(ctx context.Context) error
+}
+
+// reclaimWait bounds a reclaim after a destruction: the approving
+// supervisor's request waits for it.
+const reclaimWait = 30 * time.Second
+
+// Reclaim clears what destructions left in the store's freed space, if
+// the store can (Reclaimer), and logs what happened; a failure leaves the
+// destruction as it is. (fieldcased serve also has boltstore finish, at
+// start, a reclaim that a crash or a busy store cut short.)
+func (s *Server) Reclaim(ctx context.Context) {
+	r, ok := s.store.(Reclaimer)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reclaimWait)
+	defer cancel()
+	t0 := time.Now()
+	if err := r.Reclaim(ctx); err != nil {
+		s.log.Warn("clearing freed space after a destruction failed; retried at the next destruction or start", "err", err)
+		return
+	}
+	s.log.Info("freed space cleared after a destruction", "took", time.Since(t0).Round(time.Millisecond))
 }
 
 // DestroyedCase counts what a destruction removed.
@@ -50,6 +85,7 @@ func (s *Server) handleLifecycle(w http.ResponseWriter, r *http.Request, sess *s
 	now := s.now().UTC()
 	var resp protocol.LifecycleResponse
 	var gone DestroyedCase
+	var destroyedNow bool
 	err = s.store.Update(r.Context(), func(tx Tx) error {
 		ts, err := loadTrust(tx)
 		if errors.Is(err, ErrNoAgency) {
@@ -77,7 +113,8 @@ func (s *Server) handleLifecycle(w http.ResponseWriter, r *http.Request, sess *s
 		_, is := ts.roster.Retention.Destroyed[st.Case]
 		resp.RosterVersion, resp.Destroyed = ts.meta.RosterVersion, is
 		resp.Held = len(ts.roster.Retention.Active(st.Case)) > 0
-		if is && !was {
+		destroyedNow = is && !was
+		if destroyedNow {
 			if gone, err = destroyCase(tx, st.Case); err != nil {
 				return err
 			}
@@ -89,6 +126,9 @@ func (s *Server) handleLifecycle(w http.ResponseWriter, r *http.Request, sess *s
 	}
 	s.log.Info("lifecycle statement stored", "kind", st.Kind.String(), "case", st.Case, "by", sess.device.ID,
 		"destroyed", resp.Destroyed, "revisions", gone.Revisions, "blobs", gone.Blobs)
+	if destroyedNow {
+		s.Reclaim(r.Context()) // after the commit: VACUUM cannot run in a transaction
+	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
 }

@@ -14,11 +14,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/fieldcase/fieldcase/internal/scrub"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/transparency"
@@ -140,6 +142,7 @@ var MetaKeys = metaKeys{
 	LogSize:       []byte("log_size"),
 	LogSKey:       []byte("log_skey"),
 	LogVKey:       []byte("log_vkey"),
+	Scrub:         []byte("scrub"),
 }
 
 type metaKeys struct {
@@ -156,6 +159,9 @@ type metaKeys struct {
 	LogSize       []byte // the transparency log's size (8 bytes)
 	LogSKey       []byte // the log's signing key (note format)
 	LogVKey       []byte // its public key (note format)
+	// Scrub marks free pages that may hold what a destruction deleted:
+	// set in its transaction, cleared once they are zeroed (Reclaim).
+	Scrub []byte
 }
 
 // ErrNotStore means a file is not a fieldcased store (or is a newer one).
@@ -176,7 +182,15 @@ type Options struct {
 type Store struct {
 	db   *bolt.DB
 	path string
+	opts Options
+	// mu is held for reading by every transaction and for writing only
+	// while free pages are zeroed (Reclaim), which must see no reader
+	// open; it is taken for writing with TryLock only, so a reader nested
+	// in another never waits behind it.
+	mu sync.RWMutex
 }
+
+var _ server.Reclaimer = (*Store)(nil)
 
 var _ server.Store = (*Store)(nil)
 
@@ -200,7 +214,7 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("opening store: %w", err)
 	}
-	s := &Store{db: db, path: path}
+	s := &Store{db: db, path: path, opts: opts}
 	if opts.ReadOnly {
 		err = db.View(checkFormat)
 	} else {
@@ -434,6 +448,8 @@ func (s *Store) Update(ctx context.Context, fn func(server.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.db.Update(func(btx *bolt.Tx) error { return fn(&tx{btx: btx}) })
 }
 
@@ -442,7 +458,43 @@ func (s *Store) View(ctx context.Context, fn func(server.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.db.View(func(btx *bolt.Tx) error { return fn(&tx{btx: btx}) })
+}
+
+// Reclaim zeroes the file's free pages when a destruction left some that
+// may hold what it deleted (MetaKeys.Scrub), and clears the mark in the
+// same transaction, so that neither the file nor a backup taken from it
+// (Tx.WriteTo copies free pages too) holds the destroyed ciphertext. It
+// needs the store to itself (scrub.FreePages): it waits for the
+// transactions in flight, taking mu only when none holds it, until ctx
+// ends; then the mark stays for the next Reclaim.
+func (s *Store) Reclaim(ctx context.Context) error {
+	if s.opts.ReadOnly {
+		return nil
+	}
+	owed := false
+	if err := s.View(ctx, func(t server.Tx) error {
+		owed = t.(*tx).b(Layout.Meta).Get(MetaKeys.Scrub) != nil
+		return nil
+	}); err != nil || !owed {
+		return err
+	}
+	for pause := time.Millisecond; !s.mu.TryLock(); pause = min(2*pause, 50*time.Millisecond) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("clearing freed pages: the store stayed busy: %w", ctx.Err())
+		case <-time.After(pause):
+		}
+	}
+	defer s.mu.Unlock()
+	if _, err := scrub.FreePages(s.db, s.opts.NoSync, func(btx *bolt.Tx) error {
+		return btx.Bucket(Layout.Meta).Delete(MetaKeys.Scrub)
+	}); err != nil {
+		return fmt.Errorf("clearing freed pages: %w", err)
+	}
+	return nil
 }
 
 // Ping checks that the store answers.
@@ -469,10 +521,12 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	}
 	tmpName := tmp.Name()
 	defer os.Remove(tmpName) // a no-op once renamed
+	s.mu.RLock()
 	err = s.db.View(func(btx *bolt.Tx) error {
 		_, err := btx.WriteTo(tmp)
 		return err
 	})
+	s.mu.RUnlock()
 	if err == nil {
 		err = tmp.Sync()
 	}

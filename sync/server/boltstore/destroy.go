@@ -12,9 +12,13 @@ var _ server.CaseDestroyer = (*tx)(nil)
 
 // DestroyCase deletes a case's revisions, records, change-log entries,
 // blobs, owed rotation and row. bbolt keeps freed pages in the file until
-// it reuses them: the ciphertext can linger there (docs/ARCHITECTURE.md).
+// it reuses them, so the transaction marks them to be zeroed (Reclaim,
+// which the server runs once it has committed).
 func (t *tx) DestroyCase(caseID string) (server.DestroyedCase, error) {
 	var n server.DestroyedCase
+	if err := t.b(Layout.Meta).Put(MetaKeys.Scrub, []byte{1}); err != nil {
+		return n, err
+	}
 	revIDs, err := t.CaseRevisions(caseID)
 	if err != nil {
 		return n, err

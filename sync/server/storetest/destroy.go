@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -99,4 +101,60 @@ func testDestroyCase(t *testing.T, st server.Store) {
 		}
 		return nil
 	})
+}
+
+// Destroyed stores a case (C9) of n revisions and a blob, each with a body
+// of random bytes (as ciphertext is), destroys it, and returns the bodies:
+// a backend's own test then checks that what its engine keeps of deleted
+// data is cleared (server.Reclaimer). Another case (C8) stays: kept is its
+// revision.
+func Destroyed(t *testing.T, st server.Store, n int) (bodies [][]byte, kept record.RevID) {
+	t.Helper()
+	body := func(size int) []byte {
+		b := make([]byte, size)
+		rand.Read(b)
+		bodies = append(bodies, b)
+		return b
+	}
+	update(t, st, func(tx server.Tx) error {
+		for _, c := range []string{"C8", "C9"} {
+			if err := tx.PutCase(server.Case{ID: c, TeamID: "T1", Members: []string{"U1"}, Created: time.Unix(1_800_000_000, 0).UTC()}); err != nil {
+				return err
+			}
+		}
+		for i := range n {
+			r := rev("C9", fmt.Sprintf("R%03d", i), uint64(100+i), string(body(500+i*97%3000)))
+			if err := tx.InsertRecord(server.RecordInfo{ID: r.RecordID, CaseID: r.CaseID, Kind: r.Kind}); err != nil {
+				return err
+			}
+			if err := tx.InsertRevision(r); err != nil {
+				return err
+			}
+			if _, err := tx.AppendChange(server.Change{Rev: r.Rev, CaseID: r.CaseID}); err != nil {
+				return err
+			}
+		}
+		keep := rev("C8", "K1", 99, "kept")
+		kept = keep.Rev
+		if err := tx.InsertRecord(server.RecordInfo{ID: keep.RecordID, CaseID: keep.CaseID, Kind: keep.Kind}); err != nil {
+			return err
+		}
+		if err := tx.InsertRevision(keep); err != nil {
+			return err
+		}
+		chunk := body(4000)
+		return tx.InsertBlob("C9", record.RevID(sha256.Sum256(chunk)), chunk)
+	})
+	update(t, st, func(tx server.Tx) error {
+		d, ok := tx.(server.CaseDestroyer)
+		if !ok {
+			t.Fatal("the store cannot destroy a case")
+		}
+		got, err := d.DestroyCase("C9")
+		if err == nil && (got.Revisions != n || got.Blobs != 1) {
+			t.Errorf("destroyed %+v, want %d revisions and a blob", got, n)
+		}
+		return err
+	})
+	return bodies, kept
 }
