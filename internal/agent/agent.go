@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/fieldcase/fieldcase/internal/peercred"
@@ -234,6 +235,17 @@ func (a *Agent) serveConn(c net.Conn) {
 	}
 }
 
+// closing is ErrNotRunning when err says the agent closed the connection
+// without answering (it was stopping: the socket still took the
+// connection, then closed with the listener), else err wrapped as format
+// says (a hung agent, a timeout).
+func closing(err error, format string) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+		return ErrNotRunning
+	}
+	return fmt.Errorf(format, err)
+}
+
 // Ask sends one request to the agent at path.
 func Ask(path string, req request) (response, error) {
 	c, err := net.DialTimeout("unix", path, time.Second)
@@ -244,11 +256,11 @@ func Ask(path string, req request) (response, error) {
 	c.SetDeadline(time.Now().Add(2 * time.Second))
 	b, _ := json.Marshal(req)
 	if _, err := c.Write(append(b, '\n')); err != nil {
-		return response{}, fmt.Errorf("unlock agent: %w", err)
+		return response{}, closing(err, "unlock agent: %w")
 	}
 	line, err := bufio.NewReader(io.LimitReader(c, 64<<10)).ReadBytes('\n')
 	if err != nil {
-		return response{}, fmt.Errorf("unlock agent: no answer: %w", err)
+		return response{}, closing(err, "unlock agent: no answer: %w")
 	}
 	var resp response
 	if err := json.Unmarshal(line, &resp); err != nil {
