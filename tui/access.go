@@ -74,13 +74,11 @@ func (a *accessHistory) SetSize(w, h int) {
 }
 
 func (a *accessHistory) ShortHelp() []key.Binding {
-	k := a.env.keys
-	return []key.Binding{k.Up, k.Down, k.PageDown, k.Back}
+	return a.env.keys.access.ShortHelp()
 }
 
 func (a *accessHistory) FullHelp() [][]key.Binding {
-	k := a.env.keys
-	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Back}}
+	return a.env.keys.access.FullHelp()
 }
 
 // HelpNote says what the trail is.
@@ -89,7 +87,7 @@ func (a *accessHistory) HelpNote() string {
 }
 
 func (a *accessHistory) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := a.env.keys
+	k := a.env.keys.access
 	switch msg := msg.(type) {
 	case accessLoadedMsg:
 		if msg.caseID != a.caseID {

@@ -66,16 +66,11 @@ func (g *agenda) SetSize(w, h int) {
 }
 
 func (g *agenda) ShortHelp() []key.Binding {
-	k := g.env.keys
-	return []key.Binding{k.Open, k.NextSection, k.Up, k.Down, k.Back}
+	return g.env.keys.agenda.ShortHelp()
 }
 
 func (g *agenda) FullHelp() [][]key.Binding {
-	k := g.env.keys
-	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{withHelp(k.Open, "open the case, or the task in its case's tasks"), k.NextSection, k.PrevSection, k.Back},
-	}
+	return g.env.keys.agenda.FullHelp()
 }
 
 // HelpNote says what each section and kind holds.
@@ -88,7 +83,7 @@ func (g *agenda) HelpNote() string {
 }
 
 func (g *agenda) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := g.env.keys
+	k := g.env.keys.agenda
 	switch msg := msg.(type) {
 	case agendaLoadedMsg:
 		g.loaded = true

@@ -184,7 +184,7 @@ func New(opts Options) *Model {
 		audioDevice: opts.AudioDevice, saveAudioDevice: opts.SaveAudioDevice, dateOrder: opts.DateOrder, dueRules: opts.DueRules,
 		autoRewind: autoRewind(opts.AutoRewind),
 	}
-	e.keys.TPlay.SetHelp("f9/alt+p", playHelp(e.autoRewind))
+	e.keys.transcribe.TPlay.SetHelp("f9/alt+p", playHelp(e.autoRewind))
 	m := &Model{env: e, opts: opts, help: help.New(), width: 80, height: 24}
 	m.help.Styles = e.st.Help
 	m.status = statusBar{env: e, sync: opts.Sync, name: e.name}
@@ -416,7 +416,7 @@ func (m *Model) navigate(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // key handles the global keys and passes the rest to the top screen.
 func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	k := m.env.keys
+	k := m.env.keys.help
 	m.lastInput = time.Now()
 	m.status.clearNotice()
 	typing := m.top().Typing()
@@ -685,7 +685,7 @@ func (m *Model) render() string {
 	}
 
 	typing := m.top().Typing()
-	k := m.env.keys
+	k := m.env.keys.global
 	short := m.top().ShortHelp()
 	var tail []key.Binding
 	switch {

@@ -78,20 +78,15 @@ func (a *assignScreen) Typing() bool { return false }
 func (a *assignScreen) SetSize(w, h int) { a.w, a.h = w, h }
 
 func (a *assignScreen) ShortHelp() []key.Binding {
-	k := a.env.keys
+	k := a.env.keys.assign
 	if a.confirm {
-		return []key.Binding{k.Yes, k.No}
+		return k.Confirm.ShortHelp()
 	}
-	// Most used first: a narrow key line drops from the end.
-	return []key.Binding{withHelp(k.Open, "assign"), withHelp(k.Toggle, "also take it from the holder"), k.Up, k.Down, k.Back}
+	return k.ShortHelp()
 }
 
 func (a *assignScreen) FullHelp() [][]key.Binding {
-	k := a.env.keys
-	return [][]key.Binding{
-		{k.Up, k.Down, k.Top, k.Bottom},
-		{withHelp(k.Toggle, "also take the case from those holding it (rotates its key)"), withHelp(k.Open, "assign to the chosen worker"), k.Back},
-	}
+	return a.env.keys.assign.FullHelp()
 }
 
 // HelpNote says what the loads mean.
@@ -162,7 +157,7 @@ func (a *assignScreen) removals(to protocol.TeamUser) []string {
 }
 
 func (a *assignScreen) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := a.env.keys
+	k := a.env.keys.assign
 	switch msg := msg.(type) {
 	case assignLoadedMsg:
 		if msg.caseID != a.caseID {
@@ -218,10 +213,10 @@ func (a *assignScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 	case tea.KeyPressMsg:
 		if a.confirm {
 			switch {
-			case key.Matches(msg, k.Yes):
+			case key.Matches(msg, k.Confirm.Yes):
 				a.confirm = false
 				return a, a.assign()
-			case key.Matches(msg, k.No):
+			case key.Matches(msg, k.Confirm.No):
 				a.confirm = false
 			}
 			return a, nil

@@ -191,22 +191,16 @@ func (d *caseDetail) SetSize(w, h int) {
 }
 
 func (d *caseDetail) ShortHelp() []key.Binding {
-	k := d.env.keys
-	s := []key.Binding{k.NewNote, k.NextNote, k.Open, k.EditCase, k.Consent, k.Tasks, k.Dictation}
+	k := d.env.keys.caseDetail
+	s := k.ShortHelp()
 	if d.data != nil && d.data.cv.Conflicts > 0 {
 		s = append([]key.Binding{k.Conflicts}, s...)
 	}
-	return append(s, k.Back)
+	return s
 }
 
 func (d *caseDetail) FullHelp() [][]key.Binding {
-	k := d.env.keys
-	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.NextNote, k.PrevNote, withHelp(k.Open, "edit the selected note"), k.NewNote, k.EditCase},
-		{k.Consent, k.Tasks, withHelp(k.Dictation, "recordings: dictate, play"), k.Conflicts, k.Search, k.Back},
-		{k.Access, k.Reassign},
-	}
+	return d.env.keys.caseDetail.FullHelp()
 }
 
 // withHelp is b with another description.
@@ -216,7 +210,7 @@ func withHelp(b key.Binding, desc string) key.Binding {
 }
 
 func (d *caseDetail) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := d.env.keys
+	k := d.env.keys.caseDetail
 	switch msg := msg.(type) {
 	case caseLoadedMsg:
 		if msg.caseID != d.caseID {

@@ -172,20 +172,19 @@ func (c *caseEdit) SetSize(w, h int) {
 }
 
 func (c *caseEdit) ShortHelp() []key.Binding {
-	k := c.env.keys
+	k := c.env.keys.caseEdit
 	if c.confirm {
-		return []key.Binding{k.Yes, k.No}
+		return k.Confirm.ShortHelp()
 	}
-	return []key.Binding{k.Save, k.NextField, k.Choice, k.Cancel}
+	return k.ShortHelp()
 }
 
 func (c *caseEdit) FullHelp() [][]key.Binding {
-	k := c.env.keys
-	return [][]key.Binding{{k.Save, k.Cancel}, formHelp(k)}
+	return c.env.keys.caseEdit.FullHelp()
 }
 
 func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := c.env.keys
+	k := c.env.keys.caseEdit
 	if c.dr != nil {
 		if cmd, ok := c.dr.update(msg); ok {
 			return c, cmd
@@ -238,7 +237,7 @@ func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 		return c, back("Case saved.", true)
 	case tea.KeyPressMsg:
 		if !c.loaded {
-			if key.Matches(msg, k.Cancel) {
+			if key.Matches(msg, k.Back) {
 				return c, back("", false)
 			}
 			return c, nil
@@ -248,14 +247,14 @@ func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		if c.confirm {
 			switch {
-			case key.Matches(msg, k.Yes):
+			case key.Matches(msg, k.Confirm.Yes):
 				c.confirm = false
 				if c.dr != nil {
 					id := c.dr.id
 					return c, c.dr.discard(func(err error) tea.Msg { return formDraftDiscardedMsg{id: id, err: err} })
 				}
 				return c, back("Changes discarded.", false)
-			case key.Matches(msg, k.No):
+			case key.Matches(msg, k.Confirm.No):
 				c.confirm = false
 			}
 			return c, nil
@@ -266,7 +265,7 @@ func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 				return c, nil
 			}
 			return c, c.save()
-		case key.Matches(msg, k.Cancel):
+		case key.Matches(msg, k.Back):
 			if c.dirty || c.dr != nil && c.dr.changed() {
 				c.confirm = true
 				return c, nil

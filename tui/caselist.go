@@ -133,16 +133,14 @@ func (l *caseList) SetSize(w, h int) {
 }
 
 func (l *caseList) ShortHelp() []key.Binding {
-	k := l.env.keys
+	k := l.env.keys.caseList
 	if l.filtering {
 		return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"))}
 	}
 	if l.workerID != "" {
-		return []key.Binding{k.Open, k.Reassign, k.Filter, k.Sort, k.Back}
+		return l.env.keys.workerCases.ShortHelp()
 	}
-	// Most used first: a narrow key line drops from the end (the title
-	// says how the list is sorted, and ? lists o).
-	s := []key.Binding{k.Open, k.Agenda, k.Filter, k.Search, k.NewCase, k.Sort}
+	s := k.ShortHelp()
 	switch l.env.vault.Profile().Role {
 	case protocol.RoleSupervisor, protocol.RoleAdmin:
 		s = append(s, k.Team, k.Consents)
@@ -155,22 +153,14 @@ func (l *caseList) ShortHelp() []key.Binding {
 }
 
 func (l *caseList) FullHelp() [][]key.Binding {
-	k := l.env.keys
 	if l.workerID != "" {
-		return [][]key.Binding{
-			{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-			{k.Open, k.Reassign, k.Filter, k.Sort, k.Back},
-		}
+		return l.env.keys.workerCases.FullHelp()
 	}
-	more := []key.Binding{k.Team, k.Consents}
+	h := l.env.keys.caseList.FullHelp()
 	if l.env.vault.Profile().Role == protocol.RoleTypist {
-		more = []key.Binding{k.TypingQueue}
+		h[len(h)-1] = []key.Binding{l.env.keys.caseList.TypingQueue}
 	}
-	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Open, k.Agenda, k.Filter, k.Sort, k.Search, k.NewCase},
-		more,
-	}
+	return h
 }
 
 // selectedID is the id of the case under the cursor, or "".
@@ -182,7 +172,7 @@ func (l *caseList) selectedID() string {
 }
 
 func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := l.env.keys
+	k := l.env.keys.caseList
 	switch msg := msg.(type) {
 	case casesLoadedMsg:
 		keep := l.selectedID()
@@ -242,7 +232,7 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 				return l, back("", false)
 			}
 		case l.workerID != "":
-			if key.Matches(msg, k.Reassign) {
+			if key.Matches(msg, l.env.keys.workerCases.Reassign) {
 				if id := l.selectedID(); id != "" {
 					return l, cmdOf(openAssignMsg{CaseID: id, Ref: l.all[l.shown[l.cursor]].cv.Value.Ref})
 				}
@@ -261,7 +251,7 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 }
 
 func (l *caseList) filterKey(msg tea.KeyPressMsg) (component, tea.Cmd) {
-	return l, filterKey(msg, l.env.keys, &l.filter, &l.filtering, l.move, l.listHeight(), func(cleared bool) {
+	return l, filterKey(msg, l.env.keys.caseList.navKeys, &l.filter, &l.filtering, l.move, l.listHeight(), func(cleared bool) {
 		if cleared {
 			l.refilter(l.selectedID())
 			return

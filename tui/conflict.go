@@ -169,21 +169,20 @@ func (c *conflict) Typing() bool { return false }
 func (c *conflict) SetSize(w, h int) { c.w, c.h = w, h }
 
 func (c *conflict) ShortHelp() []key.Binding {
-	k := c.env.keys
-	s := []key.Binding{k.PrevVersion, k.NextVersion, k.Keep}
+	k := c.env.keys.conflict
+	s := k.ShortHelp()
 	if c.req.Kind != record.KindTask {
-		s = append(s, k.Combine)
+		s = slices.Insert(s, len(s)-1, k.Combine)
 	}
-	return append(s, k.Back)
+	return s
 }
 
 func (c *conflict) FullHelp() [][]key.Binding {
-	k := c.env.keys
-	return [][]key.Binding{{k.PrevVersion, k.NextVersion, k.Up, k.Down}, {k.Keep, k.Combine, k.Back}}
+	return c.env.keys.conflict.FullHelp()
 }
 
 func (c *conflict) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := c.env.keys
+	k := c.env.keys.conflict
 	switch msg := msg.(type) {
 	case conflictLoadedMsg:
 		if msg.err != nil {

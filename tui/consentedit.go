@@ -104,20 +104,19 @@ func (c *consentEdit) SetSize(w, h int) {
 }
 
 func (c *consentEdit) ShortHelp() []key.Binding {
-	k := c.env.keys
+	k := c.env.keys.consentEdit
 	if c.confirm {
-		return []key.Binding{k.Yes, k.No}
+		return k.Confirm.ShortHelp()
 	}
-	return []key.Binding{k.Save, k.NextField, k.Choice, k.Toggle, k.Cancel}
+	return k.ShortHelp()
 }
 
 func (c *consentEdit) FullHelp() [][]key.Binding {
-	k := c.env.keys
-	return [][]key.Binding{{k.Save, k.Cancel}, formHelp(k)}
+	return c.env.keys.consentEdit.FullHelp()
 }
 
 func (c *consentEdit) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := c.env.keys
+	k := c.env.keys.consentEdit
 	if c.dr != nil {
 		if cmd, ok := c.dr.update(msg); ok {
 			return c, cmd
@@ -157,17 +156,17 @@ func (c *consentEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		if c.confirm {
 			switch {
-			case key.Matches(msg, k.Yes):
+			case key.Matches(msg, k.Confirm.Yes):
 				c.confirm = false
 				id := c.dr.id
 				return c, c.dr.discard(func(err error) tea.Msg { return formDraftDiscardedMsg{id: id, err: err} })
-			case key.Matches(msg, k.No):
+			case key.Matches(msg, k.Confirm.No):
 				c.confirm = false
 			}
 			return c, nil
 		}
 		switch {
-		case key.Matches(msg, k.Cancel):
+		case key.Matches(msg, k.Back):
 			if c.dr != nil && c.dr.changed() {
 				c.confirm = true
 				return c, nil

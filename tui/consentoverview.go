@@ -100,17 +100,16 @@ func (c *consentOverview) SetSize(w, h int) {
 }
 
 func (c *consentOverview) ShortHelp() []key.Binding {
-	k := c.env.keys
+	k := c.env.keys.consentOverview
 	if c.filtering {
 		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done")), k.Up, k.Down,
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"))}
 	}
-	// Most used first: a narrow key line drops from the end.
-	return []key.Binding{withHelp(k.Open, "open the case"), k.Filter, k.Sort, k.Back}
+	return k.ShortHelp()
 }
 
 func (c *consentOverview) FullHelp() [][]key.Binding {
-	k := c.env.keys
+	k := c.env.keys.consentOverview
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{withHelp(k.Open, "open the case (c there records a decision)"),
@@ -140,7 +139,7 @@ func issueKey(i store.ConsentIssue) string {
 }
 
 func (c *consentOverview) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := c.env.keys
+	k := c.env.keys.consentOverview
 	switch msg := msg.(type) {
 	case consentIssuesMsg:
 		c.loaded = true
@@ -210,7 +209,7 @@ func (c *consentOverview) selectedKey() string {
 }
 
 func (c *consentOverview) filterKey(msg tea.KeyPressMsg) (component, tea.Cmd) {
-	return c, filterKey(msg, c.env.keys, &c.filter, &c.filtering, c.move, c.listHeight(), func(cleared bool) {
+	return c, filterKey(msg, c.env.keys.consentOverview.navKeys, &c.filter, &c.filtering, c.move, c.listHeight(), func(cleared bool) {
 		if cleared {
 			c.refilter(c.selectedKey())
 			return

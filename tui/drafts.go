@@ -78,20 +78,19 @@ func (p *draftPrompt) Typing() bool { return false }
 func (p *draftPrompt) SetSize(w, h int) { p.w, p.h = w, h }
 
 func (p *draftPrompt) ShortHelp() []key.Binding {
-	k := p.env.keys
+	k := p.env.keys.draftPrompt
 	if p.confirm {
-		return []key.Binding{k.Yes, k.No}
+		return k.Confirm.ShortHelp()
 	}
-	return []key.Binding{k.Resume, k.DiscardDraft, k.Later}
+	return k.ShortHelp()
 }
 
 func (p *draftPrompt) FullHelp() [][]key.Binding {
-	k := p.env.keys
-	return [][]key.Binding{{k.Up, k.Down}, {k.Resume, k.DiscardDraft, k.Later}}
+	return p.env.keys.draftPrompt.FullHelp()
 }
 
 func (p *draftPrompt) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := p.env.keys
+	k := p.env.keys.draftPrompt
 	switch msg := msg.(type) {
 	case draftDroppedMsg:
 		if msg.err != nil {
@@ -113,11 +112,11 @@ func (p *draftPrompt) Update(msg tea.Msg) (component, tea.Cmd) {
 		p.errText = ""
 		if p.confirm {
 			switch {
-			case key.Matches(msg, k.Yes):
+			case key.Matches(msg, k.Confirm.Yes):
 				p.confirm = false
 				v, dk := p.env.vault, p.drafts[p.cursor].draft.Key
 				return p, p.env.io(func() tea.Msg { return draftDroppedMsg{key: dk, err: v.DeleteDraft(dk)} })
-			case key.Matches(msg, k.No):
+			case key.Matches(msg, k.Confirm.No):
 				p.confirm = false
 			}
 			return p, nil
@@ -132,7 +131,7 @@ func (p *draftPrompt) Update(msg tea.Msg) (component, tea.Cmd) {
 			return p, cmdOf(resumeDraftMsg{Draft: r.draft, Ref: r.ref})
 		case key.Matches(msg, k.DiscardDraft):
 			p.confirm = true
-		case key.Matches(msg, k.Later):
+		case key.Matches(msg, k.Back):
 			return p, back("Drafts kept: each is offered again when you open its note or form again.", false)
 		}
 	}

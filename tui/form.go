@@ -278,7 +278,7 @@ func (f *form) move(d int) tea.Cmd {
 
 // update handles a key; changed reports an edit of a value.
 func (f *form) update(msg tea.Msg) (cmd tea.Cmd, changed bool) {
-	k := f.env.keys
+	k := f.env.keys.form
 	fd := f.fields[f.focus]
 	if km, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
@@ -494,11 +494,6 @@ func wrapParts(parts []string, w int) []string {
 		cur += p
 	}
 	return append(lines, cur)
-}
-
-// formHelp is the help of the form's keys.
-func formHelp(k *keyMap) []key.Binding {
-	return []key.Binding{k.NextField, k.PrevField, k.Choice, k.Toggle}
 }
 
 // formValues is what a form's fields hold, by label (a check field's

@@ -14,7 +14,7 @@ import (
 // pages move the list's cursor (move, page rows at a time), and any other
 // key edits it. refilter runs when the text changed (cleared: by esc, so
 // the list keeps its row; else the list goes to its best match).
-func filterKey(msg tea.KeyPressMsg, k *keyMap, f *textinput.Model, filtering *bool, move func(int), page int, refilter func(cleared bool)) tea.Cmd {
+func filterKey(msg tea.KeyPressMsg, k navKeys, f *textinput.Model, filtering *bool, move func(int), page int, refilter func(cleared bool)) tea.Cmd {
 	switch msg.String() {
 	case "esc":
 		*filtering = false

@@ -111,19 +111,15 @@ func (n *noteEdit) SetSize(w, h int) {
 }
 
 func (n *noteEdit) ShortHelp() []key.Binding {
-	k := n.env.keys
+	k := n.env.keys.noteEdit
 	if n.confirm {
-		return []key.Binding{k.Yes, k.No}
+		return k.Confirm.ShortHelp()
 	}
-	return []key.Binding{k.Save, k.NextField, withHelp(k.Cancel, "leave (keeps draft)"), k.Discard}
+	return k.ShortHelp()
 }
 
 func (n *noteEdit) FullHelp() [][]key.Binding {
-	k := n.env.keys
-	return [][]key.Binding{
-		{k.Save, withHelp(k.Cancel, "leave, keeping the draft"), k.Discard},
-		formHelp(k),
-	}
+	return n.env.keys.noteEdit.FullHelp()
 }
 
 // note builds the note from the fields.
@@ -178,7 +174,7 @@ func persistDraft(v *store.Vault, d store.Draft) error {
 }
 
 func (n *noteEdit) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := n.env.keys
+	k := n.env.keys.noteEdit
 	if cmd, ok := n.as.update(msg, n.note); ok {
 		if _, saved := msg.(autosavedMsg); saved && n.as.err != nil {
 			n.env.logErr("saving draft", n.as.err)
@@ -227,11 +223,11 @@ func (n *noteEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		if n.confirm {
 			switch {
-			case key.Matches(msg, k.Yes):
+			case key.Matches(msg, k.Confirm.Yes):
 				n.confirm = false
 				v, dk, id := n.env.vault, n.draft.Key, n.id
 				return n, n.write(func() tea.Msg { return draftDiscardedMsg{id: id, err: v.DeleteDraft(dk)} }, false)
-			case key.Matches(msg, k.No):
+			case key.Matches(msg, k.Confirm.No):
 				n.confirm = false
 			}
 			return n, nil
@@ -239,7 +235,7 @@ func (n *noteEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 		switch {
 		case key.Matches(msg, k.Save):
 			return n, n.save()
-		case key.Matches(msg, k.Cancel):
+		case key.Matches(msg, k.Back):
 			if _, ok := n.PendingDraft(); !ok {
 				if n.as.hasSaved {
 					return n, back("Draft kept: it will be offered when you come back to this case.", false)

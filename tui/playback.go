@@ -177,7 +177,7 @@ func (b *playback) showErr(err error) {
 
 // key handles a playback key; ok is false for any other key.
 func (b *playback) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
-	k := b.env.keys
+	k := b.env.keys.transcribe
 	switch {
 	case key.Matches(msg, k.TPlay):
 		b.errText = ""
@@ -323,7 +323,7 @@ func (b *playback) view(w int) string {
 			}
 		}
 	}
-	k := b.env.keys
+	k := b.env.keys.transcribe
 	keys := fmt.Sprintf("%s play/pause · %s −%d s · %s +%d s · %s slower · %s faster",
 		k.TPlay.Keys()[0], k.TRewind.Keys()[0], int(transcriptSkip.Seconds()), k.TForward.Keys()[0], int(transcriptSkip.Seconds()),
 		k.TSlower.Keys()[0], k.TFaster.Keys()[0])

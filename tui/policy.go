@@ -87,19 +87,19 @@ func (p *policyScreen) SetSize(w, h int) {
 }
 
 func (p *policyScreen) ShortHelp() []key.Binding {
-	k := p.env.keys
+	k := p.env.keys.policy
 	if p.editing {
-		return []key.Binding{k.Save, k.NextField, k.Cancel}
+		return []key.Binding{k.Save, k.NextField, k.cancel()}
 	}
-	return []key.Binding{k.EditPolicy, k.Back}
+	return k.ShortHelp()
 }
 
 func (p *policyScreen) FullHelp() [][]key.Binding {
-	k := p.env.keys
+	k := p.env.keys.policy
 	if p.editing {
-		return [][]key.Binding{{k.Save, k.Cancel}, {k.NextField, k.PrevField}}
+		return [][]key.Binding{{k.Save, k.cancel()}, {k.NextField, k.PrevField}}
 	}
-	return [][]key.Binding{{k.Up, k.Down}, {k.EditPolicy, k.Back}}
+	return k.FullHelp()
 }
 
 // HelpNote is the formula.
@@ -134,7 +134,7 @@ func (p *policyScreen) current() (record.Policy, int, bool) {
 }
 
 func (p *policyScreen) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := p.env.keys
+	k := p.env.keys.policy
 	switch msg := msg.(type) {
 	case policyLoadedMsg:
 		p.loaded = true
@@ -161,7 +161,7 @@ func (p *policyScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 	case tea.KeyPressMsg:
 		if p.editing {
 			switch {
-			case key.Matches(msg, k.Cancel):
+			case key.Matches(msg, k.cancel()):
 				p.editing, p.errText = false, ""
 				p.info = "Not changed."
 				return p, nil

@@ -200,14 +200,14 @@ func (r *recorder) AudioStop(closing bool) func() error {
 }
 
 func (r *recorder) ShortHelp() []key.Binding {
-	k := r.env.keys
+	k := r.env.keys.recorder
 	switch {
 	case r.input != nil && r.inputFor == inputMarker:
-		return []key.Binding{withHelp(k.Open, "add marker"), k.Cancel}
+		return []key.Binding{withHelp(k.Open, "add marker"), k.cancel()}
 	case r.input != nil:
-		return []key.Binding{withHelp(k.Open, "save title"), k.Cancel}
+		return []key.Binding{withHelp(k.Open, "save title"), k.cancel()}
 	case r.confirm != confirmNone:
-		return []key.Binding{k.Yes, k.No}
+		return k.Confirm.ShortHelp()
 	case r.snap.recording && r.snap.paused:
 		return []key.Binding{withHelp(k.PlayPause, "resume"), k.StopRec, k.AddMarker, withHelp(k.Back, "stop and leave")}
 	case r.snap.recording:
@@ -222,18 +222,11 @@ func (r *recorder) ShortHelp() []key.Binding {
 	case r.snap.dur == 0:
 		return []key.Binding{k.Record, k.RecTitle, k.WorkType, k.Priority, k.Back}
 	}
-	return []key.Binding{k.Record, withHelp(k.PlayPause, "play"), k.SeekBack, k.InsertRec, k.Overwrite, k.AddMarker, k.Submit, k.Back}
+	return k.ShortHelp()
 }
 
 func (r *recorder) FullHelp() [][]key.Binding {
-	k := r.env.keys
-	return [][]key.Binding{
-		{k.Record, k.InsertRec, k.Overwrite, withHelp(k.PlayPause, "play/pause; pause/resume a take"), k.StopRec},
-		{k.SeekBack, k.SeekFwd, k.SeekStart, k.SeekEnd},
-		{withHelp(k.AddMarker, "marker at the position"), withHelp(k.Up, "previous marker"), withHelp(k.Down, "next marker"),
-			withHelp(k.Open, "jump to the marker"), k.DeleteMarker},
-		{k.RecTitle, k.WorkType, k.Priority, k.Submit, withHelp(k.Back, "stop, save and leave")},
-	}
+	return r.env.keys.recorder.FullHelp()
 }
 
 // run queues a command on the handle: f runs with the handle's lock held,
@@ -429,7 +422,7 @@ func (r *recorder) polled(p recPoll) tea.Cmd {
 
 // key handles a key when no text is being typed and nothing is asked.
 func (r *recorder) key(msg tea.KeyPressMsg) tea.Cmd {
-	k := r.env.keys
+	k := r.env.keys.recorder
 	if key.Matches(msg, k.Back) {
 		r.leaving = true
 		h, id := r.hd, r.id
@@ -650,9 +643,9 @@ func (r *recorder) startInput(kind inputKind, value string) tea.Cmd {
 }
 
 func (r *recorder) inputKey(msg tea.KeyPressMsg) tea.Cmd {
-	k := r.env.keys
+	k := r.env.keys.recorder
 	switch {
-	case key.Matches(msg, k.Cancel):
+	case key.Matches(msg, k.cancel()):
 		r.input = nil
 		return nil
 	case key.Matches(msg, k.Open):
@@ -678,12 +671,12 @@ func (r *recorder) inputKey(msg tea.KeyPressMsg) tea.Cmd {
 }
 
 func (r *recorder) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
-	k := r.env.keys
+	k := r.env.keys.recorder
 	what := r.confirm
 	switch {
-	case key.Matches(msg, k.Yes):
+	case key.Matches(msg, k.Confirm.Yes):
 		r.confirm = confirmNone
-	case key.Matches(msg, k.No):
+	case key.Matches(msg, k.Confirm.No):
 		r.confirm = confirmNone
 		return nil
 	default:

@@ -65,20 +65,15 @@ func (l *recordings) Typing() bool { return false }
 func (l *recordings) SetSize(w, h int) { l.w, l.h = w, h }
 
 func (l *recordings) ShortHelp() []key.Binding {
-	k := l.env.keys
-	return []key.Binding{k.NewRecording, withHelp(k.Open, "open in the recorder"), k.Up, k.Down, k.Back}
+	return l.env.keys.recordings.ShortHelp()
 }
 
 func (l *recordings) FullHelp() [][]key.Binding {
-	k := l.env.keys
-	return [][]key.Binding{
-		{k.Up, k.Down, k.Top, k.Bottom},
-		{k.NewRecording, withHelp(k.Open, "open in the recorder (play, edit)"), k.Back},
-	}
+	return l.env.keys.recordings.FullHelp()
 }
 
 func (l *recordings) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := l.env.keys
+	k := l.env.keys.recordings
 	switch msg := msg.(type) {
 	case recordingsLoadedMsg:
 		if msg.caseID != l.caseID {

@@ -87,17 +87,15 @@ func (s *search) SetSize(w, h int) {
 }
 
 func (s *search) ShortHelp() []key.Binding {
-	k := s.env.keys
-	return []key.Binding{withHelp(k.Open, "open at note"), key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "choose")), k.Back}
+	return s.env.keys.search.ShortHelp()
 }
 
 func (s *search) FullHelp() [][]key.Binding {
-	k := s.env.keys
-	return [][]key.Binding{{withHelp(k.Open, "open the case at this note"), key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "choose a result")), k.PageUp, k.PageDown, k.Back}}
+	return s.env.keys.search.FullHelp()
 }
 
 func (s *search) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := s.env.keys
+	k := s.env.keys.search
 	switch msg := msg.(type) {
 	case searchResultsMsg:
 		if msg.seq != s.seq {

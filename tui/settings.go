@@ -64,13 +64,11 @@ func (s *settings) Typing() bool { return false }
 func (s *settings) SetSize(w, h int) { s.w, s.h = w, h }
 
 func (s *settings) ShortHelp() []key.Binding {
-	k := s.env.keys
-	return []key.Binding{k.Up, k.Down, withHelp(k.Open, "use this microphone"), k.Back}
+	return s.env.keys.settings.ShortHelp()
 }
 
 func (s *settings) FullHelp() [][]key.Binding {
-	k := s.env.keys
-	return [][]key.Binding{{k.Up, k.Down, withHelp(k.Open, "use this microphone"), k.Back}}
+	return s.env.keys.settings.FullHelp()
 }
 
 // choices are the device names offered: "" (the system default) first.
@@ -83,7 +81,7 @@ func (s *settings) choices() []string {
 }
 
 func (s *settings) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := s.env.keys
+	k := s.env.keys.settings
 	switch msg := msg.(type) {
 	case duePolicyMsg:
 		s.due = msg.pol

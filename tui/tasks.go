@@ -73,23 +73,18 @@ func (t *tasks) SetSize(w, h int) {
 }
 
 func (t *tasks) ShortHelp() []key.Binding {
-	k := t.env.keys
+	k := t.env.keys.tasks
 	switch {
 	case t.confirm:
-		return []key.Binding{k.Yes, k.No}
+		return k.Confirm.ShortHelp()
 	case t.adding != nil:
-		return []key.Binding{k.Save, k.NextField, k.Choice, k.Cancel}
+		return k.Form.ShortHelp()
 	}
-	return []key.Binding{k.AddTask, k.ToggleDone, k.DeleteTask, k.Back}
+	return k.ShortHelp()
 }
 
 func (t *tasks) FullHelp() [][]key.Binding {
-	k := t.env.keys
-	return [][]key.Binding{
-		{k.Up, k.Down, k.Top, k.Bottom},
-		{k.AddTask, k.ToggleDone, k.DeleteTask, withHelp(k.Open, "resolve a task in conflict"), k.Back},
-		{k.Save, k.NextField, k.Choice},
-	}
+	return t.env.keys.tasks.FullHelp()
 }
 
 func (t *tasks) startAdding() tea.Cmd {
@@ -119,7 +114,7 @@ func (t *tasks) selected() *store.Item[record.Task] {
 }
 
 func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := t.env.keys
+	k := t.env.keys.tasks
 	if t.dr != nil {
 		if cmd, ok := t.dr.update(msg); ok {
 			return t, cmd
@@ -172,28 +167,28 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 		t.errText = ""
 		if t.confirm {
 			switch {
-			case key.Matches(msg, k.Yes):
+			case key.Matches(msg, k.Confirm.Yes):
 				t.confirm = false
 				if it := t.selected(); it != nil {
 					v, caseID, id := t.env.vault, t.caseID, it.ID
 					t.busy = true
 					return t, t.env.io(func() tea.Msg { return taskSavedMsg{notice: "Task deleted.", err: v.Delete(caseID, id)} })
 				}
-			case key.Matches(msg, k.No):
+			case key.Matches(msg, k.Confirm.No):
 				t.confirm = false
 			}
 			return t, nil
 		}
 		if t.adding != nil {
 			switch {
-			case key.Matches(msg, k.Cancel):
+			case key.Matches(msg, k.Form.Back):
 				if t.dr.changed() {
 					id := t.dr.id
 					return t, t.dr.discard(func(err error) tea.Msg { return formDraftDiscardedMsg{id: id, err: err} })
 				}
 				t.adding, t.dr = nil, nil
 				return t, nil
-			case key.Matches(msg, k.Save), msg.String() == "enter" && t.adding.focus == len(t.adding.fields)-1:
+			case key.Matches(msg, k.Form.Save), msg.String() == "enter" && t.adding.focus == len(t.adding.fields)-1:
 				return t, t.add()
 			}
 			cmd, changed := t.adding.update(msg)

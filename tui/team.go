@@ -214,16 +214,11 @@ func (t *teamScreen) SetSize(w, h int) {
 }
 
 func (t *teamScreen) ShortHelp() []key.Binding {
-	k := t.env.keys
-	return []key.Binding{withHelp(k.Open, "worker's cases"), k.Refresh, k.Policy, k.Turnaround, k.Back}
+	return t.env.keys.team.ShortHelp()
 }
 
 func (t *teamScreen) FullHelp() [][]key.Binding {
-	k := t.env.keys
-	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{withHelp(k.Open, "the worker's cases"), k.Refresh, k.Policy, k.Turnaround, k.Back},
-	}
+	return t.env.keys.team.FullHelp()
 }
 
 // HelpNote explains every column, by the names narrow and wide windows
@@ -296,7 +291,7 @@ func (t *teamScreen) selected() (caseload.Worker, bool) {
 }
 
 func (t *teamScreen) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := t.env.keys
+	k := t.env.keys.team
 	switch msg := msg.(type) {
 	case teamLoadedMsg:
 		return t, t.loadedMsg(msg)

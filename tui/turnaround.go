@@ -54,13 +54,11 @@ func (s *turnaroundScreen) Typing() bool { return false }
 func (s *turnaroundScreen) SetSize(w, h int) { s.w, s.h = w, h }
 
 func (s *turnaroundScreen) ShortHelp() []key.Binding {
-	k := s.env.keys
-	return []key.Binding{withHelp(k.Up, "scroll"), k.Back}
+	return s.env.keys.turnaround.ShortHelp()
 }
 
 func (s *turnaroundScreen) FullHelp() [][]key.Binding {
-	k := s.env.keys
-	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Back}}
+	return s.env.keys.turnaround.FullHelp()
 }
 
 // HelpNote explains the columns and the due rules.
@@ -77,7 +75,7 @@ func (s *turnaroundScreen) Init() tea.Cmd {
 }
 
 func (s *turnaroundScreen) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := s.env.keys
+	k := s.env.keys.turnaround
 	switch msg := msg.(type) {
 	case turnaroundLoadedMsg:
 		s.loaded = true

@@ -137,16 +137,11 @@ func (q *typingQueue) SetSize(w, h int) {
 }
 
 func (q *typingQueue) ShortHelp() []key.Binding {
-	k := q.env.keys
-	return []key.Binding{withHelp(k.Open, "type the transcript"), k.PlayRec, k.Up, k.Down, k.Back}
+	return q.env.keys.typingQueue.ShortHelp()
 }
 
 func (q *typingQueue) FullHelp() [][]key.Binding {
-	k := q.env.keys
-	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{withHelp(k.Open, "type the transcript"), k.PlayRec, k.Back},
-	}
+	return q.env.keys.typingQueue.FullHelp()
 }
 
 func (q *typingQueue) selected() (queuedRec, bool) {
@@ -157,7 +152,7 @@ func (q *typingQueue) selected() (queuedRec, bool) {
 }
 
 func (q *typingQueue) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := q.env.keys
+	k := q.env.keys.typingQueue
 	switch msg := msg.(type) {
 	case typingQueueMsg:
 		q.loaded = true
@@ -504,21 +499,18 @@ func (t *transcribe) Pedal(ev pedal.Event) tea.Cmd {
 func (t *transcribe) AudioStop(closing bool) func() error { return t.pb.stop(closing) }
 
 func (t *transcribe) ShortHelp() []key.Binding {
-	k := t.env.keys
+	k := t.env.keys.transcribe
 	if t.confirm {
-		return []key.Binding{k.Yes, k.No}
+		return k.Confirm.ShortHelp()
 	}
 	if t.words != nil {
-		return []key.Binding{withHelp(k.Save, "save as a note"), k.TPlay, k.TWord, withHelp(k.Cancel, "leave (keeps it)"), k.Discard}
+		return []key.Binding{withHelp(k.Save, "save as a note"), k.TPlay, k.TWord, withHelp(k.Back, "leave (keeps it)"), k.Discard}
 	}
-	return []key.Binding{withHelp(k.Save, "save as a note"), k.TPlay, withHelp(k.Cancel, "leave (keeps it)"), k.Discard}
+	return k.ShortHelp()
 }
 
 func (t *transcribe) FullHelp() [][]key.Binding {
-	k := t.env.keys
-	return [][]key.Binding{{withHelp(k.Save, "save the transcript as a note; mark the recording transcribed"), k.Listen,
-		withHelp(k.Cancel, "leave, keeping the transcript for later"), withHelp(k.Discard, "discard the transcript")},
-		{k.TPlay, k.TWord, k.TRewind, k.TForward, k.TSlower, k.TFaster, k.TMarker}}
+	return t.env.keys.transcribe.FullHelp()
 }
 
 // PendingLocal is the transcript typed since it was last kept, for a quit
@@ -529,7 +521,7 @@ func (t *transcribe) PendingLocal() (localText, bool) {
 }
 
 func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
-	k := t.env.keys
+	k := t.env.keys.transcribe
 	if cmd, ok := t.as.update(msg, t.value); ok {
 		if _, saved := msg.(autosavedMsg); saved && t.as.err != nil {
 			t.env.logErr("keeping the transcript", t.as.err)
@@ -618,20 +610,20 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		if t.confirm {
 			switch {
-			case key.Matches(msg, k.Yes):
+			case key.Matches(msg, k.Confirm.Yes):
 				t.confirm = false
 				v, key := t.env.vault, transcriptKey(t.rec.ID)
 				id := t.id
 				return t, t.as.final(t.env.io(func() tea.Msg {
 					return transcriptDiscardedMsg{id: id, err: v.DeleteLocal(key)}
 				}), false)
-			case key.Matches(msg, k.No):
+			case key.Matches(msg, k.Confirm.No):
 				t.confirm = false
 			}
 			return t, nil
 		}
 		switch {
-		case key.Matches(msg, k.Cancel):
+		case key.Matches(msg, k.Back):
 			text := t.value()
 			if !t.as.pending(text) && !t.as.saving {
 				if !t.as.hasSaved {
@@ -757,7 +749,7 @@ func (t *transcribe) draftView() string {
 		}
 	}
 	if t.machine() {
-		return fitLine(st.Warn.Render("MACHINE TEXT · a draft by "+engine+", not corrected yet")+st.Muted.Render(" · "+t.env.keys.TWord.Keys()[0]+" plays the word under the cursor"), t.w)
+		return fitLine(st.Warn.Render("MACHINE TEXT · a draft by "+engine+", not corrected yet")+st.Muted.Render(" · "+t.env.keys.transcribe.TWord.Keys()[0]+" plays the word under the cursor"), t.w)
 	}
-	return fitLine(st.Warn.Render("Corrected from a machine draft by "+engine)+st.Muted.Render(": words you have not changed are still its text · "+t.env.keys.TWord.Keys()[0]+" plays the word under the cursor"), t.w)
+	return fitLine(st.Warn.Render("Corrected from a machine draft by "+engine)+st.Muted.Render(": words you have not changed are still its text · "+t.env.keys.transcribe.TWord.Keys()[0]+" plays the word under the cursor"), t.w)
 }

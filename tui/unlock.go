@@ -57,9 +57,9 @@ func (u *unlockScreen) SetSize(w, h int) {
 	u.input.SetWidth(min(40, max(10, w-24)))
 }
 
-func (u *unlockScreen) ShortHelp() []key.Binding { return []key.Binding{u.env.keys.Unlock} }
+func (u *unlockScreen) ShortHelp() []key.Binding { return u.env.keys.unlock.ShortHelp() }
 
-func (u *unlockScreen) FullHelp() [][]key.Binding { return [][]key.Binding{{u.env.keys.Unlock}} }
+func (u *unlockScreen) FullHelp() [][]key.Binding { return u.env.keys.unlock.FullHelp() }
 
 func unlockCmd(v *store.Vault, pass string) tea.Cmd {
 	return func() tea.Msg { return unlockResultMsg{err: v.Unlock(pass)} }
@@ -94,7 +94,7 @@ func (u *unlockScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		if u.busy {
 			return u, nil
 		}
-		if key.Matches(msg, u.env.keys.Unlock) {
+		if key.Matches(msg, u.env.keys.unlock.Unlock) {
 			pass := u.input.Value()
 			if pass == "" {
 				u.err = "Type your passphrase, then press enter."
