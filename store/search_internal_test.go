@@ -40,7 +40,7 @@ func TestIndexMatchesScan(t *testing.T) {
 			id := fmt.Sprintf("n%d-%03d", s, i)
 			texts[id] = text()
 			buf = seg.add(id, &record.Note{Kind: "visit", Text: texts[id]}, buf)
-			ix.adopt(seg, uint32(len(seg.docs)-1))
+			ix.adopt(seg, uint32(len(seg.docs)-1), record.RevID{})
 		}
 		seg.freeze()
 		ix.addSegment(seg)
@@ -54,7 +54,7 @@ func TestIndexMatchesScan(t *testing.T) {
 			continue
 		}
 		texts[id] = text()
-		ix.put(id, &record.Note{Kind: "visit", Text: texts[id]})
+		ix.put(id, record.RevID{}, &record.Note{Kind: "visit", Text: texts[id]})
 	}
 	scan := func(q string) []string {
 		qw := words(q)
