@@ -628,18 +628,17 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, vk *crypto.
 							continue
 						}
 						r.head.Device, r.head.Seq, r.head.loaded = rev.Device, rev.Seq, true
-						done.Add(1)
-						continue
-					}
-					r.head = j.head
-					if err := v.decodeHead(keys, &scratch, val, j.caseID, j.recordID, record.KindNote, &r.head); err != nil {
-						r.err = err
-						continue
-					}
-					if n, ok := r.head.Value.(*record.Note); ok {
-						buf = seg.add(j.recordID, n, buf)
-						r.seg, r.doc = seg, uint32(len(seg.docs)-1)
-						r.head.Value = withoutText(n)
+					} else {
+						r.head = j.head
+						if err := v.decodeHead(keys, &scratch, val, j.caseID, j.recordID, record.KindNote, &r.head); err != nil {
+							r.err = err
+							continue
+						}
+						if n, ok := r.head.Value.(*record.Note); ok {
+							buf = seg.add(j.recordID, n, buf)
+							r.seg, r.doc = seg, uint32(len(seg.docs)-1)
+							r.head.Value = withoutText(n)
+						}
 					}
 					d := done.Add(1)
 					if progress != nil && d%4096 == 0 {
