@@ -623,6 +623,10 @@ func (ix *searchIndex) replaceSegments(c *indexCapture, merged *segment) {
 	ix.segs = segs
 }
 
+// snapAfterCapture, when set (by tests), runs between a checkpoint's
+// capture and its write.
+var snapAfterCapture func()
+
 // errSnapshotStale is a checkpoint raced by a case's removal: its
 // snapshot may hold the case's words, so it is not written.
 var errSnapshotStale = errors.New("search snapshot raced by a removal")
@@ -648,6 +652,9 @@ func (v *Vault) checkpoint() error {
 		c := ws.captureIndex()
 		epoch := v.snapEpoch.Load()
 		v.mu.Unlock()
+		if snapAfterCapture != nil {
+			snapAfterCapture()
+		}
 		merged := mergeSegments(c.segs, c.docs)
 		plain := encodeSnapshot(c.entries, merged)
 		defer clear(plain)
@@ -660,15 +667,19 @@ func (v *Vault) checkpoint() error {
 		if errors.Is(err, errSnapshotStale) {
 			return nil // the removal asked for another checkpoint
 		}
+		v.mu.Lock()
+		defer v.mu.Unlock()
 		if err != nil {
+			if v.ws == ws {
+				ws.snapRetry = 2 * ws.indexChanges
+			}
 			return fmt.Errorf("writing the search snapshot: %w", err)
 		}
-		v.mu.Lock()
 		if v.ws == ws {
 			ws.indexChanges -= c.changes
+			ws.snapRetry = 0
 			ws.index.replaceSegments(c, merged)
 		}
-		v.mu.Unlock()
 		return nil
 	})
 }
@@ -685,6 +696,19 @@ func (v *Vault) checkpointSoon() {
 		defer v.snapRunning.Store(false)
 		_ = v.checkpoint() // a failed write leaves the older snapshot: the next one tries again
 	}()
+}
+
+// checkpointDue says whether enough notes changed since the stored
+// snapshot for a checkpoint in the background. Called with v.mu held.
+func (ws *workingSet) checkpointDue() bool {
+	return ws.indexChanges >= max(snapCheckpointEvery, ws.snapRetry)
+}
+
+// checkpointDue is ws.checkpointDue under the lock.
+func (v *Vault) checkpointDue() bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.ws != nil && v.ws.checkpointDue()
 }
 
 // indexChanges is how many note changes the stored snapshot lacks.

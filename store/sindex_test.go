@@ -439,3 +439,41 @@ func TestSnapshotNoPlaintext(t *testing.T) {
 		}
 	}
 }
+
+// A case removed between a checkpoint's capture and its write: the
+// snapshot captured with the case's words is not written, and the next
+// one is, without them.
+func TestSnapshotRacedByRemoval(t *testing.T) {
+	v := MustCreate(t)
+	gone, kept := mustCase(t, v, "R-1", "x"), mustCase(t, v, "R-2", "y")
+	mustNote(t, v, gone, "zanzibarite kitchen")
+	mustNote(t, v, kept, "garden kitchen")
+	if err := v.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	mustNote(t, v, kept, "another garden")
+	snapAfterCapture = func() {
+		snapAfterCapture = nil
+		if err := v.Update(func(tx *Tx) error {
+			_, err := tx.destroyCase(&trust.Roster{}, trust.Destruction{Case: gone})
+			return err
+		}); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { snapAfterCapture = nil }()
+	if err := v.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if snap := storedSnapshot(t, v); snap != nil && slices.Contains(snap.seg.words, "zanzibarite") {
+		t.Fatal("a snapshot captured before the removal was written after it")
+	}
+	v.snapWG.Wait()
+	if err := v.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	snap := storedSnapshot(t, v)
+	if snap == nil || slices.Contains(snap.seg.words, "zanzibarite") || !slices.Contains(snap.seg.words, "another") {
+		t.Fatalf("after the removal, the snapshot is %v", snap)
+	}
+}

@@ -95,7 +95,7 @@ func (v *Vault) updateLocked(fn func(*Tx) error) (err error) {
 		for _, f := range tx.after {
 			f()
 		}
-		tx.checkpoint = tx.checkpoint || v.ws.indexChanges >= snapCheckpointEvery
+		tx.checkpoint = tx.checkpoint || v.ws.checkpointDue()
 	} else {
 		tx.checkpoint = false
 	}

@@ -67,8 +67,11 @@ type workingSet struct {
 	// indexChanges counts changes to notes (and notes decrypted at
 	// unlock) that the stored search snapshot lacks (sindex.go).
 	indexChanges int
-	damaged      map[string]Damage // by record id: records left out, see Damaged
-	vaultDamage  []Damage          // vault values that failed their check
+	// snapRetry is how many changes make the next background checkpoint
+	// after one failed (a full disk): twice as many as then, not every write.
+	snapRetry   int
+	damaged     map[string]Damage // by record id: records left out, see Damaged
+	vaultDamage []Damage          // vault values that failed their check
 
 	// taken caches which cases were taken away from this laptop's user
 	// (see fillReassigned), as computed under takenRoster; nil until
@@ -488,7 +491,7 @@ func (v *Vault) LoadNotes(ctx context.Context, progress func(done, total int)) e
 	err := v.withKeys(func(keys *crypto.Keyring, vk *crypto.CaseKey) error { return v.loadNotes(ctx, keys, vk, progress) })
 	if err == nil {
 		v.dropMapped() // every note's page was read once; they are not needed again soon
-		if v.indexChanges() >= snapCheckpointEvery {
+		if v.checkpointDue() {
 			v.checkpointSoon() // notes were decrypted: the next unlock need not
 		}
 	}
