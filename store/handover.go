@@ -515,6 +515,7 @@ func (tx *Tx) removeCase(r *Reassignment) error {
 	tx.checkpoint = true
 	tx.after = append(tx.after, func() {
 		tx.v.ws.dropCase(caseID)
+		tx.v.ws.snapMissing = true
 		tx.v.snapEpoch.Add(1)
 	})
 	return nil

@@ -273,7 +273,10 @@ func TestSnapshotAnswersAsFresh(t *testing.T) {
 	edit(a, notes[14], n2.Parents()) // a conflict made of a pull and a local edit
 	pullAll(t, b, a)
 
-	// The newest snapshot (Close writes one), and an older one.
+	// The newest snapshot, and an older one.
+	if err := a.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
 	path := a.Path()
 	b.Close()
 	want := freshAnswers(t, path, queries)
@@ -475,5 +478,50 @@ func TestSnapshotRacedByRemoval(t *testing.T) {
 	snap := storedSnapshot(t, v)
 	if snap == nil || slices.Contains(snap.seg.words, "zanzibarite") || !slices.Contains(snap.seg.words, "another") {
 		t.Fatalf("after the removal, the snapshot is %v", snap)
+	}
+}
+
+// Lock writes the snapshot when it lacks enough changes, or any while none
+// is stored; a few are left to the next unlock to decrypt.
+func TestSnapshotAtLock(t *testing.T) {
+	v := MustCreate(t)
+	c := mustCase(t, v, "R-1", "x")
+	mustNote(t, v, c, "kitchen garden")
+	v.Lock()
+	if snapshotBucket(t, v) != nil {
+		t.Fatal("Lock wrote a snapshot for one note")
+	}
+	path := v.Path()
+	v.Close()
+	v = reopenFrom(t, path) // decrypts the note; no snapshot is stored
+	v.Lock()
+	if snapshotBucket(t, v) == nil {
+		t.Fatal("Lock wrote no snapshot while none is stored")
+	}
+	stored := snapshotBucket(t, v)
+	if err := v.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.LoadAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mustNote(t, v, c, "one more")
+	v.Lock()
+	if got := snapshotBucket(t, v); !bytes.Equal(got[string(snapHeadKey)], stored[string(snapHeadKey)]) {
+		t.Error("Lock rewrote the snapshot for one change")
+	}
+	if err := v.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.LoadAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if decrypted(v) != 1 {
+		t.Errorf("%d notes decrypted, want the one the snapshot lacks", decrypted(v))
+	}
+	fillNotes(t, v, c, snapLockMin, "many more")
+	v.Lock()
+	if got := snapshotBucket(t, v); bytes.Equal(got[string(snapHeadKey)], stored[string(snapHeadKey)]) {
+		t.Errorf("Lock kept the snapshot with %d changes", snapLockMin+1)
 	}
 }

@@ -542,9 +542,11 @@ func (v *Vault) Unlocked() bool {
 // Lock drops the identity, the keys and the decrypted working set from
 // memory. The file stays open; Unlock reopens it.
 func (v *Vault) Lock() {
-	// What the search snapshot lacks is written first (a failed write
-	// leaves the older one, which the next unlock brings up to date).
-	if v.indexChanges() > 0 {
+	// What the search snapshot lacks is written first, unless that is so
+	// little that decrypting it at the next unlock is cheaper than writing
+	// the whole snapshot again (a failed write leaves the older one, which
+	// the next unlock brings up to date).
+	if v.lockCheckpointDue() {
 		_ = v.checkpoint()
 	}
 	v.locking.Store(true)

@@ -69,7 +69,10 @@ type workingSet struct {
 	indexChanges int
 	// snapRetry is how many changes make the next background checkpoint
 	// after one failed (a full disk): twice as many as then, not every write.
-	snapRetry   int
+	snapRetry int
+	// snapMissing: no snapshot is stored (none loaded, or a removal
+	// deleted it), so every note lacks one.
+	snapMissing bool
 	damaged     map[string]Damage // by record id: records left out, see Damaged
 	vaultDamage []Damage          // vault values that failed their check
 
@@ -672,6 +675,7 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, vk *crypto.
 		ws.index.addSegment(snap.seg)
 	}
 	ws.indexChanges += decrypt + stale
+	ws.snapMissing = snap == nil
 	v.timings.NotesFromSnapshot, v.timings.NotesDecrypted = len(jobs)-decrypt, decrypt
 	for i, j := range jobs {
 		r := results[i]
