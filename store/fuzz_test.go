@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,6 +84,42 @@ func FuzzImport(f *testing.F) {
 			if after, _ := v.Stats(); after != before {
 				t.Fatalf("failed import changed the vault: %+v → %+v", before, after)
 			}
+		}
+	})
+}
+
+// FuzzSnapshot feeds search snapshots (sealed, but decoded by code that
+// must not panic whatever it is given): what decodes answers queries
+// without panicking and encodes back to what decodes the same.
+func FuzzSnapshot(f *testing.F) {
+	seg := newSegment()
+	seg.add("n1", &record.Note{Kind: "visit", Text: "kitchen garden école abcdefghij"}, nil)
+	seg.add("n2", &record.Note{Kind: "phone", Text: "garden benefits"}, nil)
+	seg.freeze()
+	keep := []liveDoc{{seg, 0, "n1"}, {seg, 1, "n2"}}
+	entries := []snapEntry{
+		{id: "n1", rev: record.RevID{1}, note: &record.Note{Kind: "visit", Date: "2026-01-02", Attendees: []string{"a"}}, doc: 0},
+		{id: "n2", rev: record.RevID{2}, note: &record.Note{Kind: "phone"}, doc: 1},
+		{id: "n2", rev: record.RevID{3}, deleted: true, doc: -1},
+	}
+	f.Add(encodeSnapshot(entries, mergeSegments([]*segment{seg}, keep)))
+	f.Add([]byte("FCSX\x01\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		snap, err := decodeSnapshot(b, func(b []byte) string { return string(b) })
+		if err != nil {
+			return
+		}
+		ix := newSearchIndex()
+		ix.addSegment(snap.seg)
+		for _, q := range []string{"garden", "ki", "école abc", "a b"} {
+			ix.query(q)
+		}
+		for _, w := range snap.seg.words {
+			ix.query(w)
+		}
+		again, err := decodeSnapshot(encodeSnapshot(snap.entries, snap.seg), func(b []byte) string { return string(b) })
+		if err != nil || len(again.entries) != len(snap.entries) || !slices.Equal(again.seg.words, snap.seg.words) {
+			t.Fatalf("a decoded snapshot does not round trip: %v", err)
 		}
 	})
 }

@@ -503,7 +503,21 @@ func (tx *Tx) removeCase(r *Reassignment) error {
 	tx.sealKeys = tx.keys.Without(caseID)
 	tx.keyringDirty = true
 	delete(tx.members, caseID)
-	tx.after = append(tx.after, func() { tx.v.ws.dropCase(caseID) })
+	// The search snapshot holds the case's words: it goes in this
+	// transaction, and a checkpoint captured before the removal is not
+	// written after it (sindex.go); the next one leaves the case out.
+	if tx.btx.Bucket(bucketSearchIndex) != nil {
+		if err := tx.btx.DeleteBucket(bucketSearchIndex); err != nil {
+			return err
+		}
+	}
+	tx.v.snapEpoch.Add(1)
+	tx.checkpoint = true
+	tx.after = append(tx.after, func() {
+		tx.v.ws.dropCase(caseID)
+		tx.v.ws.snapMissing = true
+		tx.v.snapEpoch.Add(1)
+	})
 	return nil
 }
 
@@ -516,6 +530,7 @@ func (ws *workingSet) dropCase(caseID string) {
 		}
 		if e.kind == record.KindNote {
 			ws.index.remove(id)
+			ws.indexChanges++
 		}
 		delete(ws.records, id)
 		delete(ws.damaged, id)

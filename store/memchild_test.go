@@ -51,7 +51,10 @@ func memChild(path string) {
 }
 
 func runMemChild(path string) error {
-	v, err := Open(path, Options{})
+	mode := os.Getenv(memChildModeEnv)
+	// "readonly" loads everything from a file opened read-only: no
+	// search snapshot is written (the index is built as without one).
+	v, err := Open(path, Options{ReadOnly: mode == "readonly"})
 	if err != nil {
 		return err
 	}
@@ -77,7 +80,7 @@ func runMemChild(path string) error {
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		return fmt.Errorf("resetting the peak RSS: %w", err)
 	}
-	switch mode := os.Getenv(memChildModeEnv); mode {
+	switch mode {
 	case "bare":
 	case "cases": // unlock and the case list, as `fieldcase team --offline`
 		if err := v.unlockWith(id); err != nil {
@@ -158,8 +161,9 @@ func procStatus() map[string]float64 {
 }
 
 // MeasureMemory runs the memory child on the vault at path in its own
-// process (mode "" loads everything; "cases" stops after the case list;
-// "bare" after the passphrase).
+// process (mode "" loads everything; "readonly" too, from the file opened
+// read-only; "cases" stops after the case list; "bare" after the
+// passphrase).
 func MeasureMemory(path, pass, mode string) (MemReport, error) {
 	var r MemReport
 	cmd := exec.Command(os.Args[0], "-test.run=^$")

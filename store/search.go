@@ -13,9 +13,10 @@ import (
 )
 
 // searchIndex is an in-memory inverted index over decrypted note text, in
-// segments: LoadNotes builds one segment per worker in parallel, and later
-// edits go to a live segment. It is never written anywhere: rebuilt at
-// unlock, dropped at lock.
+// segments: LoadNotes builds one segment per worker in parallel (or loads
+// the sealed snapshot a checkpoint wrote, sindex.go), and later edits go to
+// a live segment. Each note's doc remembers the revision whose text it
+// indexed, which is what a snapshot says it covers.
 type searchIndex struct {
 	segs []*segment
 	live *segment
@@ -140,6 +141,7 @@ func (s *segment) newTerm(w []byte) uint32 {
 type docRef struct {
 	seg *segment
 	doc uint32
+	rev record.RevID // the revision whose text was indexed
 }
 
 func newSegment() *segment {
@@ -206,11 +208,12 @@ func (s *segment) docsOf(t uint32) []uint32 {
 	return out
 }
 
-// put indexes a note's current text, replacing what was indexed for it.
-func (ix *searchIndex) put(id string, n *record.Note) {
+// put indexes the text of a note's revision rev, replacing what was
+// indexed for it.
+func (ix *searchIndex) put(id string, rev record.RevID, n *record.Note) {
 	ix.remove(id)
 	ix.live.add(id, n, nil)
-	ix.byID[id] = docRef{ix.live, uint32(len(ix.live.docs) - 1)}
+	ix.byID[id] = docRef{ix.live, uint32(len(ix.live.docs) - 1), rev}
 }
 
 func (ix *searchIndex) remove(id string) {
@@ -220,11 +223,12 @@ func (ix *searchIndex) remove(id string) {
 	}
 }
 
-// adopt registers doc d of a segment built elsewhere as id's current text.
-func (ix *searchIndex) adopt(s *segment, d uint32) {
+// adopt registers doc d of a segment built elsewhere (revision rev's text)
+// as id's current text.
+func (ix *searchIndex) adopt(s *segment, d uint32, rev record.RevID) {
 	id := s.docs[d]
 	ix.remove(id)
-	ix.byID[id] = docRef{s, d}
+	ix.byID[id] = docRef{s, d, rev}
 }
 
 func (ix *searchIndex) addSegment(s *segment) {

@@ -36,6 +36,7 @@ type Tx struct {
 	caseAlias    map[string]string                      // an import's case ids → the ids made for them
 	sigs         map[*record.Revision]bool              // signatures verified in this tx
 	newRecords   uint64
+	checkpoint   bool     // write a search snapshot after commit (a case was removed)
 	after        []func() // run after commit, under the vault lock
 	vmac         *vaultMAC
 }
@@ -94,8 +95,14 @@ func (v *Vault) updateLocked(fn func(*Tx) error) (err error) {
 		for _, f := range tx.after {
 			f()
 		}
+		tx.checkpoint = tx.checkpoint || v.ws.checkpointDue()
+	} else {
+		tx.checkpoint = false
 	}
 	v.mu.Unlock()
+	if tx.checkpoint {
+		v.checkpointSoon()
+	}
 	if len(tx.newKeyCases) > 0 {
 		// Records of these cases that arrived before their key can open now.
 		return v.reloadCases(tx.newKeyCases)

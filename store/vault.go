@@ -121,6 +121,15 @@ type Vault struct {
 	kmu     sync.RWMutex
 	locking atomic.Bool
 
+	// The search snapshot (sindex.go): snapMu runs one checkpoint at a
+	// time, snapRunning marks a background one, snapWG lets Lock wait for
+	// it; snapEpoch counts removals of cases, so a checkpoint captured
+	// before one is not written after it.
+	snapMu      sync.Mutex
+	snapRunning atomic.Bool
+	snapWG      sync.WaitGroup
+	snapEpoch   atomic.Uint64
+
 	mu       sync.RWMutex // guards the unlocked state below
 	id       *crypto.Identity
 	keys     *crypto.Keyring
@@ -450,6 +459,9 @@ type UnlockTimings struct {
 	Passphrase time.Duration // scrypt: unwrapping the identity
 	Keyring    time.Duration // one age decryption of every case key
 	Load       time.Duration // reading heads, decrypting cases, consents, tasks
+	// LoadNotes: notes taken from the search snapshot, and decrypted (and
+	// indexed) because the snapshot lacked them.
+	NotesFromSnapshot, NotesDecrypted int
 }
 
 // Timings reports the last unlock's phases.
@@ -541,6 +553,13 @@ func (v *Vault) Unlocked() bool {
 // Lock drops the identity, the keys and the decrypted working set from
 // memory. The file stays open; Unlock reopens it.
 func (v *Vault) Lock() {
+	// What the search snapshot lacks is written first, unless that is so
+	// little that decrypting it at the next unlock is cheaper than writing
+	// the whole snapshot again (a failed write leaves the older one, which
+	// the next unlock brings up to date).
+	if v.lockCheckpointDue() {
+		_ = v.checkpoint()
+	}
 	v.locking.Store(true)
 	defer v.locking.Store(false)
 	v.wmu.Lock()
@@ -563,6 +582,7 @@ func (v *Vault) Lock() {
 // Close locks the vault and closes the file.
 func (v *Vault) Close() error {
 	v.Lock()
+	v.snapWG.Wait() // a background checkpoint ends once locked
 	if !v.opts.ReadOnly {
 		removeHolder(v.path)
 	}

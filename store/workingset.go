@@ -64,6 +64,15 @@ type workingSet struct {
 	outbox      map[record.RevID]bool
 	notesLoaded bool
 	index       *searchIndex
+	// indexChanges counts changes to notes (and notes decrypted at
+	// unlock) that the stored search snapshot lacks (sindex.go).
+	indexChanges int
+	// snapRetry is how many changes make the next background checkpoint
+	// after one failed (a full disk): twice as many as then, not every write.
+	snapRetry int
+	// snapMissing: no snapshot is stored (none loaded, or a removal
+	// deleted it), so every note lacks one.
+	snapMissing bool
 	damaged     map[string]Damage // by record id: records left out, see Damaged
 	vaultDamage []Damage          // vault values that failed their check
 
@@ -170,6 +179,9 @@ func (ws *workingSet) setHeads(e *entry, heads []Head) {
 	}
 	e.heads = heads
 	if len(heads) == 0 {
+		if e.kind == record.KindNote {
+			ws.indexChanges++
+		}
 		return
 	}
 	switch w := heads[0].Value.(type) {
@@ -177,10 +189,11 @@ func (ws *workingSet) setHeads(e *entry, heads []Head) {
 		ws.refs[lower(w.Ref)] = e.id
 	case *record.Note:
 		if !heads[0].Deleted && w.Text != "" {
-			ws.index.put(e.id, w)
+			ws.index.put(e.id, heads[0].Rev, w)
 		}
 	}
 	if e.kind == record.KindNote {
+		ws.indexChanges++
 		if heads[0].Deleted || heads[0].Value == nil {
 			ws.index.remove(e.id)
 		}
@@ -358,6 +371,7 @@ func (v *Vault) loadSmallWith(keys *crypto.Keyring, vk *crypto.CaseKey) error {
 	// The clock never runs behind a head it has written or seen, whatever
 	// the stored reading says.
 	v.clock.Observe(maxHLC)
+	ws.indexChanges = 0 // loading notes' heads changes nothing a snapshot holds
 	v.ws = ws
 	return nil
 }
@@ -477,19 +491,23 @@ func (v *Vault) NotesLoaded() bool {
 // index: each worker indexes its share into its own segment. progress, if
 // not nil, is called with (done, total) now and then.
 func (v *Vault) LoadNotes(ctx context.Context, progress func(done, total int)) error {
-	err := v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error { return v.loadNotes(ctx, keys, progress) })
+	err := v.withKeys(func(keys *crypto.Keyring, vk *crypto.CaseKey) error { return v.loadNotes(ctx, keys, vk, progress) })
 	if err == nil {
 		v.dropMapped() // every note's page was read once; they are not needed again soon
+		if v.checkpointDue() {
+			v.checkpointSoon() // notes were decrypted: the next unlock need not
+		}
 	}
 	return err
 }
 
-func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress func(done, total int)) error {
+func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, vk *crypto.CaseKey, progress func(done, total int)) error {
 	type job struct {
 		key              []byte
 		caseID, recordID string
 		rev              record.RevID
 		head             Head // as the heads entry has it
+		winner           bool
 	}
 	v.mu.RLock()
 	ws := v.ws
@@ -499,10 +517,10 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 			if e.kind != record.KindNote {
 				continue
 			}
-			for _, h := range e.heads {
+			for i, h := range e.heads {
 				if !h.loaded {
 					jobs = append(jobs, job{revKey(e.caseID, e.id, h.Rev), e.caseID, e.id, h.Rev,
-						Head{Rev: h.Rev, Gen: h.Gen, HLC: h.HLC, Deleted: h.Deleted}})
+						Head{Rev: h.Rev, Gen: h.Gen, HLC: h.HLC, Deleted: h.Deleted}, i == 0})
 				}
 			}
 		}
@@ -515,12 +533,51 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 	slices.SortFunc(jobs, func(a, b job) int { return bytes.Compare(a.key, b.key) })
 
 	type result struct {
-		head Head
-		seg  *segment
-		doc  uint32
-		err  error // damage to this note: it is left out, the rest load
+		head    Head
+		seg     *segment
+		doc     uint32
+		err     error // damage to this note: it is left out, the rest load
+		covered bool  // taken from the search snapshot: checked, not decrypted
 	}
 	results := make([]result, len(jobs))
+	// What the search snapshot covers is taken from it (sindex.go): the
+	// stored revision is still checked against its head and id, as every
+	// note's is, but not decrypted, decoded nor indexed.
+	snap := v.loadSnapshot(vk, ws)
+	stale, decrypt := 0, len(jobs)
+	if snap != nil {
+		used := make([]bool, len(snap.seg.docs))
+		keyed := map[string]bool{} // case id → a key is held (a snapshot never opens a sealed case)
+		for i, j := range jobs {
+			has, ok := keyed[j.caseID]
+			if !ok {
+				has = keys.Latest(j.caseID) != nil
+				keyed[j.caseID] = has
+			}
+			en := snap.find(j.recordID, j.rev)
+			// A winner is covered only with its doc (or as a tombstone).
+			if !has || en == nil || en.deleted != j.head.Deleted || (j.winner && !en.deleted && en.doc < 0) {
+				continue
+			}
+			decrypt--
+			r := &results[i]
+			r.covered = true
+			r.head = j.head
+			if !en.deleted {
+				r.head.Value = en.note
+			}
+			if en.doc >= 0 {
+				r.seg, r.doc = snap.seg, uint32(en.doc)
+				used[en.doc] = true
+			}
+		}
+		for d, u := range used {
+			if !u {
+				snap.seg.docs[d] = "" // a revision no longer a head
+				stale++
+			}
+		}
+	}
 	workers := runtime.GOMAXPROCS(0)
 	segs := make([]*segment, workers)
 	var done atomic.Int64
@@ -570,15 +627,24 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 						r.err = fmt.Errorf("%w: head %s has no revision", ErrCorrupt, j.rev.Short())
 						continue
 					}
-					r.head = j.head
-					if err := v.decodeHead(keys, &scratch, val, j.caseID, j.recordID, record.KindNote, &r.head); err != nil {
-						r.err = err
-						continue
-					}
-					if n, ok := r.head.Value.(*record.Note); ok {
-						buf = seg.add(j.recordID, n, buf)
-						r.seg, r.doc = seg, uint32(len(seg.docs)-1)
-						r.head.Value = withoutText(n)
+					if r.covered {
+						rev, err := verifyRevision(val, j.caseID, j.recordID, record.KindNote, &r.head)
+						if err != nil {
+							r.err = err
+							continue
+						}
+						r.head.Device, r.head.Seq, r.head.loaded = rev.Device, rev.Seq, true
+					} else {
+						r.head = j.head
+						if err := v.decodeHead(keys, &scratch, val, j.caseID, j.recordID, record.KindNote, &r.head); err != nil {
+							r.err = err
+							continue
+						}
+						if n, ok := r.head.Value.(*record.Note); ok {
+							buf = seg.add(j.recordID, n, buf)
+							r.seg, r.doc = seg, uint32(len(seg.docs)-1)
+							r.head.Value = withoutText(n)
+						}
 					}
 					d := done.Add(1)
 					if progress != nil && d%4096 == 0 {
@@ -605,6 +671,12 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 		s.freeze()
 		ws.index.addSegment(s)
 	}
+	if snap != nil {
+		ws.index.addSegment(snap.seg)
+	}
+	ws.indexChanges += decrypt + stale
+	ws.snapMissing = snap == nil
+	v.timings.NotesFromSnapshot, v.timings.NotesDecrypted = len(jobs)-decrypt, decrypt
 	for i, j := range jobs {
 		r := results[i]
 		e := ws.records[j.recordID]
@@ -621,6 +693,9 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 			continue
 		}
 		if r.err != nil {
+			if r.seg != nil {
+				r.seg.docs[r.doc] = "" // a snapshot's doc for a note that failed its check
+			}
 			ws.damage(Damage{CaseID: j.caseID, RecordID: j.recordID, Kind: record.KindNote, Problem: problem(r.err)})
 			continue
 		}
@@ -629,7 +704,7 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, progress fu
 		e.heads[k] = h
 		if r.seg != nil {
 			if k == 0 {
-				ws.index.adopt(r.seg, r.doc)
+				ws.index.adopt(r.seg, r.doc, j.rev)
 			} else {
 				r.seg.docs[r.doc] = "" // only the winning version is searched
 			}
