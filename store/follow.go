@@ -559,6 +559,44 @@ func (v *Vault) MissingStatements() ([]Withheld, error) {
 	return out, err
 }
 
+// StatementIDs lists the ids of every statement the vault holds.
+func (v *Vault) StatementIDs() ([]string, error) {
+	var out []string
+	err := v.view(func(btx *bolt.Tx) error {
+		if b := btx.Bucket(bucketStatements); b != nil {
+			return b.ForEach(func(id, _ []byte) error { out = append(out, string(id)); return nil })
+		}
+		return nil
+	})
+	return out, err
+}
+
+// UnloggedStatements lists those of ids (statements this vault holds) that
+// the log this device followed does not: the server stores a statement
+// with its log entry in one transaction, before any laptop can hold it, so
+// one held here and missing from the log was never logged (a hold or a
+// revocation this laptop signed, answered "stored" and thrown away), or
+// was handed over without being logged. Only the ids held when a round
+// began are judged at its end, so a statement signed during the round is
+// not taken for one.
+func (v *Vault) UnloggedStatements(ids []string) ([]string, error) {
+	var out []string
+	err := v.view(func(btx *bolt.Tx) error {
+		sb, held := btx.Bucket(bucketLogStmt), btx.Bucket(bucketStatements)
+		for _, id := range ids {
+			if held == nil || held.Get([]byte(id)) == nil {
+				continue // no longer here (not a case today)
+			}
+			if sb == nil || sb.Get([]byte(id)) == nil {
+				out = append(out, id)
+			}
+		}
+		return nil
+	})
+	slices.Sort(out)
+	return out, err
+}
+
 // ResetFollow forgets the log as this device followed it: after the
 // server showed a log that does not extend it (a restore from a backup, or
 // a fork; the alarm keeps both signed checkpoints as evidence), the device
