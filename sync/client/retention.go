@@ -130,6 +130,20 @@ func (s *Syncer) ApproveDestruction(ctx context.Context, v *store.Vault, caseID,
 	if it.Team == "" {
 		return false, fmt.Errorf("case %s: no signed keyring here names its team", caseID)
 	}
+	// Judged on everything the server's log holds, not on what the server
+	// chose to hand over: a hold or a newer retention policy kept from this
+	// laptop, or a change of the case (a reopening, a recent visit), would
+	// otherwise make a case look due that is not.
+	if missing, err := v.MissingStatements(); err != nil {
+		return false, err
+	} else if len(missing) > 0 {
+		return false, fmt.Errorf("%w: the server's log holds %d signed statement(s) this laptop has not been given (a hold or a newer retention policy among them, perhaps): sync, and approve once none is missing", ErrNotDue, len(missing))
+	}
+	if behind, err := v.CaseBehindLog(caseID); err != nil {
+		return false, err
+	} else if behind > 0 {
+		return false, fmt.Errorf("%w: the server's log holds %d change(s) of case %s this laptop has not been given: sync, and approve once it has them", ErrNotDue, behind, caseID)
+	}
 	_, resp, err := s.sendLifecycle(ctx, v, trust.Statement{Kind: trust.KindDestroy, Case: caseID, Team: it.Team,
 		Version: it.Policy, Due: it.Due.Until.Time(), Reason: reason})
 	return resp.Destroyed, err
