@@ -126,3 +126,34 @@ func TestHoldNeverLogged(t *testing.T) {
 		t.Errorf("kim's roster lost the hold")
 	}
 }
+
+// A supervisor revokes a caseworker's stolen laptop; the server answers
+// "revoked" and throws the revocation away, so every other laptop keeps
+// wrapping case keys to the thief. The revoking laptop says so at its next
+// round.
+func TestRevocationNeverLogged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := syncharness.StartServer(t)
+	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
+	stolen := s.NewDevice("ada-old", s.URL, "ada", "caseworker", "north")
+	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
+	syncRounds(t, ada, stolen, sam)
+
+	var swallowed atomic.Int32
+	_, url := serve(t, swallowStatements(s.URL, trust.KindRevoke, protocol.PathRevoke, func() []byte { return []byte(`{}`) }, &swallowed))
+	sam.UseURL(url)
+	rv, err := sam.Syncer.RevokeDevice(ctx, sam.V, stolen.V.DeviceID(), "stolen from a car")
+	if err != nil || swallowed.Load() != 1 {
+		t.Fatalf("sam's revocation: %v (swallowed %d)", err, swallowed.Load())
+	}
+	sam.UseURL(s.URL)
+	ada.MustSync()
+	if ada.V.Roster().Devices[rv.ID].Revoked {
+		t.Fatalf("the revocation reached ada's laptop after all")
+	}
+	_, err = sam.Sync()
+	if !errors.Is(err, client.ErrLogAlarm) || !strings.Contains(err.Error(), "does not hold") {
+		t.Fatalf("sam's round after the server dropped the revocation: %v, want a log alarm", err)
+	}
+}
