@@ -70,8 +70,8 @@ func TestApprovalUnderWithheldPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	today := record.DateOf(time.Now())
-	if gone, err := sam.Syncer.ApproveDestruction(ctx, sam.V, c, "past retention", today); !errors.Is(err, client.ErrNotDue) || gone {
-		t.Fatalf("sam's approval with a statement kept from the laptop: destroyed %v, %v; want ErrNotDue", gone, err)
+	if gone, err := sam.Syncer.ApproveDestruction(ctx, sam.V, c, "past retention", today); !errors.Is(err, client.ErrBehindLog) || gone {
+		t.Fatalf("sam's approval with a statement kept from the laptop: destroyed %v, %v; want ErrBehindLog", gone, err)
 	}
 
 	// Signed under version 1 anyway (as an older release of fieldcase
@@ -136,8 +136,8 @@ func TestApprovalOfWithheldReopening(t *testing.T) {
 		t.Fatalf("sam's laptop sees the case %q, %v; want it still closed (the reopening withheld)", cv.Value.Status, err)
 	}
 	gone, err := sam.Syncer.ApproveDestruction(ctx, sam.V, c, "past retention", record.DateOf(time.Now()))
-	if !errors.Is(err, client.ErrNotDue) || !strings.Contains(err.Error(), "has not been given") || gone {
-		t.Fatalf("sam's approval of a case whose reopening was kept from the laptop: destroyed %v, %v; want ErrNotDue", gone, err)
+	if !errors.Is(err, client.ErrBehindLog) || !strings.Contains(err.Error(), "change(s) of case") || gone {
+		t.Fatalf("sam's approval of a case whose reopening was kept from the laptop: destroyed %v, %v; want ErrBehindLog", gone, err)
 	}
 	keepsCase(t, ada, c)
 }

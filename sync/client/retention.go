@@ -28,6 +28,10 @@ var (
 	ErrNotDue = errors.New("case is not due for destruction")
 	// ErrHeld means a legal hold is in force on the case.
 	ErrHeld = errors.New("case is on legal hold")
+	// ErrBehindLog means the server's log holds something this laptop has
+	// not been given (a signed statement, a change of the case), so it
+	// cannot judge the case yet.
+	ErrBehindLog = errors.New("this laptop has not been given everything the server's log holds")
 )
 
 // Lifecycle sends a hold, release or approval this device signed.
@@ -137,12 +141,12 @@ func (s *Syncer) ApproveDestruction(ctx context.Context, v *store.Vault, caseID,
 	if missing, err := v.MissingStatements(); err != nil {
 		return false, err
 	} else if len(missing) > 0 {
-		return false, fmt.Errorf("%w: the server's log holds %d signed statement(s) this laptop has not been given (a hold or a newer retention policy among them, perhaps): sync, and approve once none is missing", ErrNotDue, len(missing))
+		return false, fmt.Errorf("%w: %d signed statement(s) (a hold or a newer retention policy among them, perhaps)", ErrBehindLog, len(missing))
 	}
 	if behind, err := v.CaseBehindLog(caseID); err != nil {
 		return false, err
 	} else if behind > 0 {
-		return false, fmt.Errorf("%w: the server's log holds %d change(s) of case %s this laptop has not been given: sync, and approve once it has them", ErrNotDue, behind, caseID)
+		return false, fmt.Errorf("%w: %d change(s) of case %s", ErrBehindLog, behind, caseID)
 	}
 	_, resp, err := s.sendLifecycle(ctx, v, trust.Statement{Kind: trust.KindDestroy, Case: caseID, Team: it.Team,
 		Version: it.Policy, Due: it.Due.Until.Time(), Reason: reason})
