@@ -559,6 +559,78 @@ func (v *Vault) MissingStatements() ([]Withheld, error) {
 	return out, err
 }
 
+// StatementIDs lists the ids of every statement the vault holds.
+func (v *Vault) StatementIDs() ([]string, error) {
+	var out []string
+	err := v.view(func(btx *bolt.Tx) error {
+		if b := btx.Bucket(bucketStatements); b != nil {
+			return b.ForEach(func(id, _ []byte) error { out = append(out, string(id)); return nil })
+		}
+		return nil
+	})
+	return out, err
+}
+
+// UnloggedStatements lists those of ids (statements this vault holds) that
+// the log this device followed does not: the server stores a statement
+// with its log entry in one transaction, before any laptop can hold it, so
+// one held here and missing from the log was never logged (a hold or a
+// revocation this laptop signed, answered "stored" and thrown away), or
+// was handed over without being logged. Only the ids held when a round
+// began are judged at its end, so a statement signed during the round is
+// not taken for one.
+func (v *Vault) UnloggedStatements(ids []string) ([]string, error) {
+	var out []string
+	err := v.view(func(btx *bolt.Tx) error {
+		sb, held := btx.Bucket(bucketLogStmt), btx.Bucket(bucketStatements)
+		for _, id := range ids {
+			if held == nil || held.Get([]byte(id)) == nil {
+				continue // no longer here (not a case today)
+			}
+			if sb == nil || sb.Get([]byte(id)) == nil {
+				out = append(out, id)
+			}
+		}
+		return nil
+	})
+	slices.Sort(out)
+	return out, err
+}
+
+// CaseBehindLog counts the revisions of caseID that the log this device
+// followed holds in full, under a key epoch this vault holds (or a key
+// change), and that are not here, applied or quarantined: what the server
+// has logged of the case and not yet handed over. Unlike LogFindings it
+// gives no round's grace: a supervisor about to approve a destruction
+// judges the case on everything logged of it (a reopening, a new visit).
+func (v *Vault) CaseBehindLog(caseID string) (int, error) {
+	n := 0
+	err := v.withKeys(func(keys *crypto.Keyring, _ *crypto.CaseKey) error {
+		return v.view(func(btx *bolt.Tx) error {
+			cases, revs, quar := btx.Bucket(bucketLogCase), btx.Bucket(bucketRevs), btx.Bucket(bucketQuarantine)
+			if cases == nil {
+				return nil
+			}
+			prefix := append([]byte(caseID), 0)
+			c := cases.Cursor()
+			for k, raw := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, raw = c.Next() {
+				e, err := transparency.UnmarshalEntry(raw)
+				if err != nil {
+					return fmt.Errorf("%w: log entry of case %s: %v", ErrCorrupt, caseID, err)
+				}
+				if e.Kind != transparency.KindRevision || (e.RecKind != record.KindKeyring && keys.Get(caseID, e.Epoch) == nil) {
+					continue
+				}
+				if (revs == nil || revs.Get(revKey(e.CaseID, e.RecordID, e.Rev)) == nil) && (quar == nil || quar.Get(e.Rev[:]) == nil) {
+					n++
+				}
+			}
+			return nil
+		})
+	})
+	return n, err
+}
+
 // ResetFollow forgets the log as this device followed it: after the
 // server showed a log that does not extend it (a restore from a backup, or
 // a fork; the alarm keeps both signed checkpoints as evidence), the device

@@ -347,7 +347,12 @@ func (r *Roster) lifecycle(agencySigned, others []parsed) {
 			r.problem(as[0].ID, KindDestroy, "approvals of case %s name different teams: none counts", c)
 			continue
 		}
-		if len(first) < ret.Policies[version].Approvals {
+		// As many approvers as the policy they approved under asks, and
+		// as the newest policy asks: an approval signed under an older,
+		// laxer policy (by a laptop kept from the newer one, say) does not
+		// escape a four-eyes rule the agency has since signed. With the
+		// newest version in conflict, nothing is destroyed (fail closed).
+		if ret.Policy == nil || len(first) < max(ret.Policies[version].Approvals, ret.Policy.Approvals) {
 			continue
 		}
 		d := Destruction{Case: c, Team: team, PolicyVersion: version}

@@ -180,3 +180,32 @@ func TestTwoPersonApproval(t *testing.T) {
 		t.Fatal("a revoked laptop's approval counted")
 	}
 }
+
+// An approval counts under the policy it names and the newest: once the
+// agency signs a four-eyes rule, one approval given under the older, laxer
+// policy (by a laptop the newer one was kept from) destroys nothing; and
+// while the newest version is in conflict, nothing is destroyed.
+func TestApprovalsUnderNewestPolicy(t *testing.T) {
+	a, devs := lifecycleAgency(t, 1)
+	a.byDevice(devs["sam1"], approve("north"), 1_800_000_100)
+	if _, ok := a.eval().Retention.Destroyed[lcCase]; !ok {
+		t.Fatal("one approval under a one-approver policy destroyed nothing")
+	}
+	a.sign(trust.Statement{Kind: trust.KindRetention, Version: 2, Doc: policyDoc(t, 2)})
+	if d, ok := a.eval().Retention.Destroyed[lcCase]; ok {
+		t.Fatalf("one approval under version 1 destroyed the case under version 2's four-eyes rule: %+v", d)
+	}
+	kim := approve("north")
+	kim.Version = 2
+	a.byDevice(devs["kim1"], kim, 1_800_000_200)
+	d, ok := a.eval().Retention.Destroyed[lcCase]
+	if !ok || len(d.Approvals) != 2 || d.PolicyVersion != 2 {
+		t.Fatalf("two approvers, the second under version 2: %+v %v", d, ok)
+	}
+	// Two different policies of version 3: no policy, nothing destroyed.
+	a.sign(trust.Statement{Kind: trust.KindRetention, Version: 3, Doc: policyDoc(t, 1)})
+	a.sign(trust.Statement{Kind: trust.KindRetention, Version: 3, Doc: policyDoc(t, 2)})
+	if d, ok := a.eval().Retention.Destroyed[lcCase]; ok {
+		t.Fatalf("destroyed while the newest policy is in conflict: %+v", d)
+	}
+}

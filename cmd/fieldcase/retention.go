@@ -196,6 +196,8 @@ func (c *retentionApproveCmd) Run(a *app) error {
 	switch {
 	case errors.Is(err, client.ErrHeld):
 		return cli.WithHint(err, "a case on legal hold is never destroyed; see 'fieldcase retention due'")
+	case errors.Is(err, client.ErrBehindLog):
+		return cli.WithHint(err, "sync, then approve again; if this stays, the server is keeping it from this laptop: see 'fieldcase doctor'")
 	case errors.Is(err, client.ErrNotDue):
 		return cli.WithHint(err, "see 'fieldcase retention due' for its date and how it was worked out")
 	case errors.Is(err, trust.ErrNotAllowed):

@@ -203,6 +203,18 @@ func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
 		}
 		found = append(found, tails...)
 	}
+	// Every statement this laptop held when the round began must be in
+	// the log: one that is not was never logged, as a hold or revocation
+	// this laptop signed that the server answered "stored" and threw away
+	// (no other laptop will ever see it), or one handed over unlogged.
+	unlogged, err := s.v.UnloggedStatements(s.held)
+	if err != nil {
+		return err
+	}
+	for _, id := range unlogged {
+		found = append(found, store.Withheld{Index: -1, Entry: transparency.Entry{Kind: transparency.KindStatement, Statement: id},
+			Reason: "a signed statement this laptop holds (signed here, or handed to it) that the server's log does not hold: no other laptop can see it"})
+	}
 	if len(found) > 0 {
 		// What was withheld may have slipped past the pull cursor: the
 		// next round pulls from the start (what is here is skipped), so a
@@ -426,7 +438,7 @@ func (s *Syncer) checkLogged(ctx context.Context, start int64, cp transparency.C
 // describeFindings words what the log shows the server withheld or forged.
 func describeFindings(ws []store.Withheld) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "the server's log holds %d entr%s it has not accounted for to this laptop:", len(ws), map[bool]string{true: "y", false: "ies"}[len(ws) == 1])
+	fmt.Fprintf(&b, "the server's log and what it handed this laptop differ in %d place%s:", len(ws), map[bool]string{true: "", false: "s"}[len(ws) == 1])
 	for i, w := range ws {
 		if i == 5 {
 			fmt.Fprintf(&b, "; and %d more", len(ws)-5)
@@ -434,6 +446,10 @@ func describeFindings(ws []store.Withheld) string {
 		}
 		switch w.Entry.Kind {
 		case transparency.KindStatement:
+			if w.Index < 0 { // not in the log at all
+				fmt.Fprintf(&b, " statement %.12s: %s;", w.Entry.Statement, w.Reason)
+				break
+			}
 			fmt.Fprintf(&b, " entry %d, statement %.12s: %s;", w.Index, w.Entry.Statement, w.Reason)
 		case transparency.KindAuditHead:
 			fmt.Fprintf(&b, " entry %d: %s;", w.Index, w.Reason)

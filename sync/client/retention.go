@@ -28,6 +28,10 @@ var (
 	ErrNotDue = errors.New("case is not due for destruction")
 	// ErrHeld means a legal hold is in force on the case.
 	ErrHeld = errors.New("case is on legal hold")
+	// ErrBehindLog means the server's log holds something this laptop has
+	// not been given (a signed statement, a change of the case), so it
+	// cannot judge the case yet.
+	ErrBehindLog = errors.New("this laptop has not been given everything the server's log holds")
 )
 
 // Lifecycle sends a hold, release or approval this device signed.
@@ -129,6 +133,20 @@ func (s *Syncer) ApproveDestruction(ctx context.Context, v *store.Vault, caseID,
 	}
 	if it.Team == "" {
 		return false, fmt.Errorf("case %s: no signed keyring here names its team", caseID)
+	}
+	// Judged on everything the server's log holds, not on what the server
+	// chose to hand over: a hold or a newer retention policy kept from this
+	// laptop, or a change of the case (a reopening, a recent visit), would
+	// otherwise make a case look due that is not.
+	if missing, err := v.MissingStatements(); err != nil {
+		return false, err
+	} else if len(missing) > 0 {
+		return false, fmt.Errorf("%w: %d signed statement(s) (a hold or a newer retention policy among them, perhaps)", ErrBehindLog, len(missing))
+	}
+	if behind, err := v.CaseBehindLog(caseID); err != nil {
+		return false, err
+	} else if behind > 0 {
+		return false, fmt.Errorf("%w: %d change(s) of case %s", ErrBehindLog, behind, caseID)
 	}
 	_, resp, err := s.sendLifecycle(ctx, v, trust.Statement{Kind: trust.KindDestroy, Case: caseID, Team: it.Team,
 		Version: it.Policy, Due: it.Due.Until.Time(), Reason: reason})

@@ -75,6 +75,8 @@ type Vault interface {
 	LeavesAt([]store.Place) ([]tlog.Hash, []bool)
 	LogFindings() ([]store.Withheld, error)
 	MissingStatements() ([]store.Withheld, error)
+	StatementIDs() ([]string, error)
+	UnloggedStatements(ids []string) ([]string, error)
 	ResetFollow() error
 	AuditTailFindings() ([]store.Withheld, error)
 	AuditHeadsToAnchor() ([]store.AuditHead, error)
@@ -137,6 +139,7 @@ type Syncer struct {
 	rotated  map[string]bool // cases given a new key epoch this round
 	logged   []logged        // revisions this round pushed or pulled, with their log places
 	alarmed  error           // the round's first finding against the log (ErrLogAlarm), told at its end
+	held     []string        // the statements the vault held when the round began: the log must hold each by its end
 	noLog    bool            // skip the log's checks (set only by benchmarks, for a baseline)
 
 	// The server going back on what it acknowledged (rollback.go).
@@ -164,6 +167,13 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 	s.rollback, s.reused, s.rotated, s.logged, s.alarmed = false, false, nil, nil, nil
 	if err := s.beginAckWatch(); err != nil {
 		return sum, err
+	}
+	s.held = nil
+	if s.logKey() != "" {
+		var err error
+		if s.held, err = s.v.StatementIDs(); err != nil {
+			return sum, err
+		}
 	}
 	// The log first: the roster fetched below is held against every
 	// statement it holds (a revocation the server would rather keep from a
