@@ -21,7 +21,9 @@ import (
 // revisions it lacks (revs-diff), push them back. Nothing is removed from
 // the vault on the server's word, so a server that lies about going back
 // costs a repair, never data; and what it says after the repair is the new
-// mark, so a lie costs one repair, not one a round.
+// mark, so a steady lie costs one repair, not one a round. A server that
+// alternates the lie with the truth costs one every other round (a pull
+// from the start each time): bandwidth, never data.
 
 // ServerAckedKey is where the vault keeps the highest acked_seq the server
 // has given this device.
