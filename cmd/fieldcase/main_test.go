@@ -72,6 +72,26 @@ func TestScripts(t *testing.T) {
 			}
 			env.Setenv("FIELDCASED_AGENCY_PASSPHRASE_FILE", pass)
 			env.Setenv("FIELDCASED_AGENCY_KEY", filepath.Join(env.WorkDir, "agency.key"))
+			// Unlock agents of this script only, one per vault
+			// ($AGENTDIR/NAME/agent.sock; a script that starts one skips
+			// scrypt on that vault's later commands), never the user's
+			// own, and stopped when the script ends.
+			agents, err := os.MkdirTemp("", "fca") // short: a socket's path is limited to 108 bytes
+			if err != nil {
+				return err
+			}
+			env.Setenv("AGENTDIR", agents)
+			env.Setenv("FIELDCASE_AGENT_SOCK", filepath.Join(agents, "default", "agent.sock"))
+			vars := slices.Clone(env.Vars)
+			env.Defer(func() {
+				socks, _ := filepath.Glob(filepath.Join(agents, "*", "agent.sock"))
+				for _, sock := range socks {
+					cmd := exec.Command(filepath.Join(binDir, "fieldcase"), "agent", "stop")
+					cmd.Env = append(slices.Clone(vars), "FIELDCASE_AGENT_SOCK="+sock)
+					cmd.Run()
+				}
+				os.RemoveAll(agents)
+			})
 			return nil
 		},
 	})
