@@ -35,6 +35,14 @@ func (v *listNav) Clamp(n int) {
 	v.clamp()
 }
 
+// Reload records that the items changed to n and puts the cursor on item i
+// (clamped), keeping the window where it was if i is still in it: what a
+// screen does after a reload or a refilter that keeps the selected item.
+func (v *listNav) Reload(n, i int) {
+	v.n, v.cursor = max(0, n), i
+	v.clamp()
+}
+
 // Move moves the cursor by d items, stopping at the ends.
 func (v *listNav) Move(d int) {
 	v.cursor += d

@@ -70,6 +70,9 @@ func TestListNavClamp(t *testing.T) {
 		{"taller than the items", func(v *listNav) { v.Select(9); v.SetHeight(20) }, navState{9, 0, 10, ""}},
 		{"shorter: the window follows the cursor", func(v *listNav) { v.Select(3); v.SetHeight(2) }, navState{3, 2, 4, "4/10"}},
 		{"no height is one row", func(v *listNav) { v.Select(3); v.SetHeight(-4) }, navState{3, 3, 4, "4/10"}},
+		{"reload keeps the window around the kept item", func(v *listNav) { v.Select(5); v.Reload(12, 4) }, navState{4, 2, 6, "5/12"}},
+		{"reload onto an item above the window", func(v *listNav) { v.Bottom(); v.Reload(12, 1) }, navState{1, 1, 5, "2/12"}},
+		{"reload onto a gone item clamps", func(v *listNav) { v.Select(5); v.Reload(3, 7) }, navState{2, 0, 3, ""}},
 		{"negative count is empty", func(v *listNav) { v.Clamp(-1) }, navState{0, 0, 0, ""}},
 	}
 	for _, tt := range tests {
