@@ -43,8 +43,7 @@ type accessHistory struct {
 	events []record.AuditEvent // newest first
 	loaded bool
 	err    string
-	cursor int
-	offset int
+	nav    listNav // cursor and window over events
 	w, h   int
 }
 
@@ -70,7 +69,7 @@ func (a *accessHistory) Typing() bool { return false }
 
 func (a *accessHistory) SetSize(w, h int) {
 	a.w, a.h = w, h
-	a.clamp()
+	a.nav.SetHeight(a.listHeight())
 }
 
 func (a *accessHistory) ShortHelp() []key.Binding {
@@ -105,47 +104,20 @@ func (a *accessHistory) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		a.events = slices.Clone(msg.events)
 		slices.Reverse(a.events)
-		a.clamp()
+		a.nav.Clamp(len(a.events))
 		return a, nil
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, k.Back):
 			return a, back("", false)
-		case key.Matches(msg, k.Up):
-			a.move(-1)
-		case key.Matches(msg, k.Down):
-			a.move(1)
-		case key.Matches(msg, k.PageUp):
-			a.move(-a.listHeight())
-		case key.Matches(msg, k.PageDown):
-			a.move(a.listHeight())
-		case key.Matches(msg, k.Top):
-			a.move(-len(a.events))
-		case key.Matches(msg, k.Bottom):
-			a.move(len(a.events))
+		default:
+			a.nav.Key(msg, k.navKeys)
 		}
 	}
 	return a, nil
 }
 
 func (a *accessHistory) listHeight() int { return max(1, a.h-3) }
-
-func (a *accessHistory) move(d int) {
-	a.cursor += d
-	a.clamp()
-}
-
-func (a *accessHistory) clamp() {
-	a.cursor = min(max(a.cursor, 0), max(len(a.events)-1, 0))
-	lh := a.listHeight()
-	if a.cursor < a.offset {
-		a.offset = a.cursor
-	}
-	if a.cursor >= a.offset+lh {
-		a.offset = a.cursor - lh + 1
-	}
-	a.offset = max(0, min(a.offset, max(len(a.events)-lh, 0)))
-}
 
 // shortID is the first ten characters of a device id.
 func shortID(id string) string {
@@ -184,36 +156,28 @@ func (a *accessHistory) View() string {
 	case len(a.events) == 0:
 		lines = append(lines, "  No access recorded for this case on this device.")
 	}
-	end := min(a.offset+a.listHeight(), len(a.events))
-	for i := a.offset; i < end; i++ {
+	start, end := a.nav.Visible()
+	for i := start; i < end; i++ {
 		e := a.events[i]
-		mark := "  "
-		if i == a.cursor {
-			mark = "▸ "
-		}
-		row := mark + cell(e.At.In(a.env.now().Location()).Format(layout), whenW) + " " + cell(orDash(e.Actor), whoW) + " "
+		row := cell(e.At.In(a.env.now().Location()).Format(layout), whenW) + " " + cell(orDash(e.Actor), whoW) + " "
 		if deviceW > 0 {
 			row += cell(shortID(e.Device), deviceW) + " "
 		}
 		row += cell(e.Action, actionW) + " " + e.Detail
-		if i == a.cursor {
-			lines = append(lines, st.Selected.Render(fitLine(row, a.w)))
-		} else {
-			lines = append(lines, fitLine(row, a.w))
-		}
+		lines = append(lines, listRow(st, row, a.nav.Selected(i), a.w))
 	}
 	for len(lines) < a.h-1 {
 		lines = append(lines, "")
 	}
 	legend := "Signed, chained events from every device that synced this case."
-	if a.cursor < len(a.events) {
+	if a.nav.Cursor() < len(a.events) {
 		// The selected event's detail in full, when the table cuts it.
-		if d := a.events[a.cursor].Detail; ansiWidth(d) > a.w-2-whenW-1-whoW-1-deviceW-1-actionW-1 {
+		if d := a.events[a.nav.Cursor()].Detail; ansiWidth(d) > a.w-2-whenW-1-whoW-1-deviceW-1-actionW-1 {
 			legend = d
 		}
 	}
-	if n := len(a.events); n > a.listHeight() {
-		legend += "   " + itoa(a.cursor+1) + "/" + itoa(n)
+	if pos := a.nav.Position(); pos != "" {
+		legend += "   " + pos
 	}
 	lines = append(lines, fitLine(st.Muted.Render(legend), a.w))
 	return strings.Join(lines, "\n")

@@ -71,8 +71,7 @@ type caseList struct {
 	gone      []store.Reassignment // removed from this laptop: said on the last line
 	shown     []int                // indexes into all: filtered and sorted
 	scores    []int                // filter score per index of all
-	cursor    int                  // index into shown
-	offset    int                  // first visible row
+	nav       listNav              // cursor and window over shown
 	filter    textinput.Model
 	filtering bool
 	order     sortOrder
@@ -129,7 +128,7 @@ func (l *caseList) Typing() bool { return l.filtering }
 func (l *caseList) SetSize(w, h int) {
 	l.w, l.h = w, h
 	l.filter.SetWidth(max(10, min(40, w/2-4)))
-	l.clamp()
+	l.nav.SetHeight(l.listHeight())
 }
 
 func (l *caseList) ShortHelp() []key.Binding {
@@ -165,10 +164,10 @@ func (l *caseList) FullHelp() [][]key.Binding {
 
 // selectedID is the id of the case under the cursor, or "".
 func (l *caseList) selectedID() string {
-	if l.cursor < 0 || l.cursor >= len(l.shown) {
+	if l.nav.Cursor() >= len(l.shown) {
 		return ""
 	}
-	return l.all[l.shown[l.cursor]].cv.ID
+	return l.all[l.shown[l.nav.Cursor()]].cv.ID
 }
 
 func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
@@ -194,22 +193,13 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 		if l.filtering {
 			return l.filterKey(msg)
 		}
+		if l.nav.Key(msg, k.navKeys) {
+			return l, nil
+		}
 		switch {
-		case key.Matches(msg, k.Up):
-			l.move(-1)
-		case key.Matches(msg, k.Down):
-			l.move(1)
-		case key.Matches(msg, k.PageUp):
-			l.move(-l.listHeight())
-		case key.Matches(msg, k.PageDown):
-			l.move(l.listHeight())
-		case key.Matches(msg, k.Top):
-			l.move(-len(l.shown))
-		case key.Matches(msg, k.Bottom):
-			l.move(len(l.shown))
 		case key.Matches(msg, k.Open):
 			if id := l.selectedID(); id != "" {
-				if l.all[l.shown[l.cursor]].cv.Sealed {
+				if l.all[l.shown[l.nav.Cursor()]].cv.Sealed {
 					return l, notice(sealedCaseText)
 				}
 				return l, cmdOf(openCaseMsg{CaseID: id})
@@ -234,7 +224,7 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 		case l.workerID != "":
 			if key.Matches(msg, l.env.keys.workerCases.Reassign) {
 				if id := l.selectedID(); id != "" {
-					return l, cmdOf(openAssignMsg{CaseID: id, Ref: l.all[l.shown[l.cursor]].cv.Value.Ref})
+					return l, cmdOf(openAssignMsg{CaseID: id, Ref: l.all[l.shown[l.nav.Cursor()]].cv.Value.Ref})
 				}
 			}
 		case key.Matches(msg, k.Agenda):
@@ -251,12 +241,12 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 }
 
 func (l *caseList) filterKey(msg tea.KeyPressMsg) (component, tea.Cmd) {
-	return l, filterKey(msg, l.env.keys.caseList.navKeys, &l.filter, &l.filtering, l.move, l.listHeight(), func(cleared bool) {
+	return l, filterKey(msg, l.env.keys.caseList.navKeys, &l.filter, &l.filtering, l.nav.Move, l.listHeight(), func(cleared bool) {
 		if cleared {
 			l.refilter(l.selectedID())
 			return
 		}
-		l.cursor, l.offset = 0, 0
+		l.nav.Reset()
 		l.refilter("")
 	})
 }
@@ -309,36 +299,19 @@ func (l *caseList) refilter(keepID string) {
 	} else {
 		slices.SortStableFunc(l.shown, byOrder)
 	}
-	l.cursor = 0
+	cursor := 0
 	if keepID != "" {
 		for i, idx := range l.shown {
 			if l.all[idx].cv.ID == keepID {
-				l.cursor = i
+				cursor = i
 				break
 			}
 		}
 	}
-	l.clamp()
+	l.nav.Reload(len(l.shown), cursor)
 }
 
 func (l *caseList) listHeight() int { return max(1, l.h-3) }
-
-func (l *caseList) move(d int) {
-	l.cursor += d
-	l.clamp()
-}
-
-func (l *caseList) clamp() {
-	l.cursor = min(max(l.cursor, 0), max(len(l.shown)-1, 0))
-	lh := l.listHeight()
-	if l.cursor < l.offset {
-		l.offset = l.cursor
-	}
-	if l.cursor >= l.offset+lh {
-		l.offset = l.cursor - lh + 1
-	}
-	l.offset = max(0, min(l.offset, max(len(l.shown)-lh, 0)))
-}
 
 // columns are the widths of the case list's columns at the current width.
 type columns struct {
@@ -395,7 +368,6 @@ func (l *caseList) View() string {
 	hdr += cell("STATUS", c.status) + " " + cell("RISK", c.risk) + " " + cell("NEXT DUE", c.due) + " " + cell("", c.flags)
 	b.WriteString(st.ColHeader.Render(fitLine(hdr, l.w)) + "\n")
 
-	lh := l.listHeight()
 	switch {
 	case !l.loaded:
 		b.WriteString(st.Muted.Render("  Loading cases…") + "\n")
@@ -409,7 +381,7 @@ func (l *caseList) View() string {
 		b.WriteString("  No case matches “" + l.filter.Value() + "”. Press esc to clear the filter.\n")
 	}
 	today := l.env.today()
-	end := min(l.offset+lh, len(l.shown))
+	start, end := l.nav.Visible()
 	// Narrow, the address column is hidden: a row that the filter found
 	// by its address shows the address, so the match is not a mystery.
 	var q [][]rune
@@ -428,9 +400,9 @@ func (l *caseList) View() string {
 		}
 		return r.Value.Subject
 	}
-	for i := l.offset; i < end; i++ {
+	for i := start; i < end; i++ {
 		r := &l.all[l.shown[i]].cv
-		sel := i == l.cursor
+		sel := l.nav.Selected(i)
 		if r.Sealed {
 			// Its records arrived before its key: nothing to show but why.
 			line := cell("sealed", c.ref) + " " + "no key on this laptop yet: it comes with a member's next sync, then yours"
@@ -511,8 +483,8 @@ func (l *caseList) View() string {
 		out += "\n"
 	}
 	legend := "! overdue · ≠ conflict · ↑ not yet synced"
-	if n := len(l.shown); n > lh {
-		legend += st.Muted.Render("   " + itoa(l.cursor+1) + "/" + itoa(n))
+	if pos := l.nav.Position(); pos != "" {
+		legend += st.Muted.Render("   " + pos)
 	}
 	if len(l.gone) > 0 && l.workerID == "" {
 		r := l.gone[0]

@@ -182,7 +182,7 @@ func TestSealedCaseRow(t *testing.T) {
 		}
 		for i := range l.shown {
 			if l.all[l.shown[i]].cv.Sealed {
-				l.cursor = i
+				l.nav.Select(i)
 			}
 		}
 		_, cmd := l.Update(keyEnter)

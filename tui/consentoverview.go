@@ -71,8 +71,7 @@ type consentOverview struct {
 	order     consentOrder
 	loaded    bool
 	err       string
-	cursor    int // index into shown
-	offset    int
+	nav       listNav // cursor and window over shown
 	w, h      int
 }
 
@@ -96,7 +95,7 @@ func (c *consentOverview) Typing() bool { return c.filtering }
 func (c *consentOverview) SetSize(w, h int) {
 	c.w, c.h = w, h
 	c.filter.SetWidth(max(10, min(40, w-60))) // beside the title, its order and matches
-	c.clamp()
+	c.nav.SetHeight(c.listHeight())
 }
 
 func (c *consentOverview) ShortHelp() []key.Binding {
@@ -127,10 +126,10 @@ func (c *consentOverview) HelpNote() string {
 }
 
 func (c *consentOverview) selected() (store.ConsentIssue, bool) {
-	if c.cursor < 0 || c.cursor >= len(c.shown) {
+	if c.nav.Cursor() >= len(c.shown) {
 		return store.ConsentIssue{}, false
 	}
-	return c.issues[c.shown[c.cursor]], true
+	return c.issues[c.shown[c.nav.Cursor()]], true
 }
 
 // key identifies an issue across reloads, to keep the cursor on it.
@@ -174,18 +173,7 @@ func (c *consentOverview) Update(msg tea.Msg) (component, tea.Cmd) {
 				return c, nil
 			}
 			return c, back("", false)
-		case key.Matches(msg, k.Up):
-			c.move(-1)
-		case key.Matches(msg, k.Down):
-			c.move(1)
-		case key.Matches(msg, k.PageUp):
-			c.move(-c.listHeight())
-		case key.Matches(msg, k.PageDown):
-			c.move(c.listHeight())
-		case key.Matches(msg, k.Top):
-			c.move(-len(c.shown))
-		case key.Matches(msg, k.Bottom):
-			c.move(len(c.shown))
+		case c.nav.Key(msg, k.navKeys): // moved the cursor
 		case key.Matches(msg, k.Filter):
 			c.filtering = true
 			return c, c.filter.Focus()
@@ -209,12 +197,12 @@ func (c *consentOverview) selectedKey() string {
 }
 
 func (c *consentOverview) filterKey(msg tea.KeyPressMsg) (component, tea.Cmd) {
-	return c, filterKey(msg, c.env.keys.consentOverview.navKeys, &c.filter, &c.filtering, c.move, c.listHeight(), func(cleared bool) {
+	return c, filterKey(msg, c.env.keys.consentOverview.navKeys, &c.filter, &c.filtering, c.nav.Move, c.listHeight(), func(cleared bool) {
 		if cleared {
 			c.refilter(c.selectedKey())
 			return
 		}
-		c.cursor, c.offset = 0, 0
+		c.nav.Reset()
 		c.refilter("")
 	})
 }
@@ -259,36 +247,19 @@ func (c *consentOverview) refilter(keep string) {
 	} else {
 		slices.SortStableFunc(c.shown, byOrder)
 	}
-	c.cursor = 0
+	cursor := 0
 	if keep != "" {
 		for i, idx := range c.shown {
 			if issueKey(c.issues[idx]) == keep {
-				c.cursor = i
+				cursor = i
 				break
 			}
 		}
 	}
-	c.clamp()
+	c.nav.Reload(len(c.shown), cursor)
 }
 
 func (c *consentOverview) listHeight() int { return max(1, c.h-4) }
-
-func (c *consentOverview) move(d int) {
-	c.cursor += d
-	c.clamp()
-}
-
-func (c *consentOverview) clamp() {
-	c.cursor = min(max(c.cursor, 0), max(len(c.shown)-1, 0))
-	lh := c.listHeight()
-	if c.cursor < c.offset {
-		c.offset = c.cursor
-	}
-	if c.cursor >= c.offset+lh {
-		c.offset = c.cursor - lh + 1
-	}
-	c.offset = max(0, min(c.offset, max(len(c.shown)-lh, 0)))
-}
 
 func orDash(s string) string {
 	if s == "" {
@@ -388,23 +359,19 @@ func (c *consentOverview) View() string {
 	case len(c.shown) == 0:
 		lines = append(lines, fitLine("  No consent problem matches “"+c.filter.Value()+"”. Press esc to clear the filter.", c.w))
 	}
-	end := min(c.offset+c.listHeight(), len(c.shown))
+	start, end := c.nav.Visible()
 	prevCase := ""
-	if c.offset > 0 && c.offset <= len(c.shown) {
-		prevCase = c.issues[c.shown[c.offset-1]].CaseID
+	if start > 0 && start <= len(c.shown) {
+		prevCase = c.issues[c.shown[start-1]].CaseID
 	}
-	for i := c.offset; i < end; i++ {
+	for i := start; i < end; i++ {
 		is := c.issues[c.shown[i]]
-		sel := i == c.cursor
+		sel := c.nav.Selected(i)
 		ref, subj := is.Ref, is.Subject
 		if is.CaseID == prevCase && !sel {
 			ref, subj = "", "" // the case's other problems under its first
 		}
 		prevCase = is.CaseID
-		mark := "  "
-		if sel {
-			mark = "▸ "
-		}
 		problem := cell(is.Problem, k.problem)
 		if !sel {
 			switch is.Problem {
@@ -414,7 +381,7 @@ func (c *consentOverview) View() string {
 				problem = st.Warn.Render(problem)
 			}
 		}
-		row := mark + cell(ref, k.ref) + " "
+		row := cell(ref, k.ref) + " "
 		if k.subject > 0 {
 			row += cell(subj, k.subject) + " "
 		}
@@ -426,18 +393,14 @@ func (c *consentOverview) View() string {
 			row += cell(orDash(string(is.Date)), k.since) + " "
 		}
 		row += cell(orDash(string(is.ReviewDate)), k.review)
-		if sel {
-			lines = append(lines, st.Selected.Render(fitLine(ansiStrip(row), c.w)))
-		} else {
-			lines = append(lines, fitLine(row, c.w))
-		}
+		lines = append(lines, listRow(st, row, sel, c.w))
 	}
 	for len(lines) < c.h-1 {
 		lines = append(lines, "")
 	}
 	legend := "enter opens the case · c there records a decision · / filter · o sort"
-	if n := len(c.shown); n > c.listHeight() {
-		legend += "   " + itoa(c.cursor+1) + "/" + itoa(n)
+	if pos := c.nav.Position(); pos != "" {
+		legend += "   " + pos
 	}
 	lines = append(lines, fitLine(st.Muted.Render(legend), c.w))
 	return strings.Join(lines, "\n")

@@ -192,8 +192,7 @@ type teamScreen struct {
 	gen        int
 	seen       int // env.team.changed when last loaded
 	started    bool
-	cursor     int
-	offset     int
+	nav        listNav // cursor and window over rows
 	w, h       int
 }
 
@@ -210,7 +209,7 @@ func (t *teamScreen) Typing() bool { return false }
 
 func (t *teamScreen) SetSize(w, h int) {
 	t.w, t.h = w, h
-	t.clamp()
+	t.nav.SetHeight(t.listHeight())
 }
 
 func (t *teamScreen) ShortHelp() []key.Binding {
@@ -284,10 +283,10 @@ func (t *teamScreen) refresh() tea.Cmd {
 }
 
 func (t *teamScreen) selected() (caseload.Worker, bool) {
-	if t.cursor < 0 || t.cursor >= len(t.rows) {
+	if t.nav.Cursor() >= len(t.rows) {
 		return caseload.Worker{}, false
 	}
-	return t.rows[t.cursor], true
+	return t.rows[t.nav.Cursor()], true
 }
 
 func (t *teamScreen) Update(msg tea.Msg) (component, tea.Cmd) {
@@ -303,18 +302,7 @@ func (t *teamScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 			return t, cmdOf(openTurnaroundMsg{})
 		case t.ts == nil:
 			return t, nil
-		case key.Matches(msg, k.Up):
-			t.move(-1)
-		case key.Matches(msg, k.Down):
-			t.move(1)
-		case key.Matches(msg, k.PageUp):
-			t.move(-t.listHeight())
-		case key.Matches(msg, k.PageDown):
-			t.move(t.listHeight())
-		case key.Matches(msg, k.Top):
-			t.move(-len(t.rows))
-		case key.Matches(msg, k.Bottom):
-			t.move(len(t.rows))
+		case t.nav.Key(msg, k.navKeys): // moved the cursor
 		case key.Matches(msg, k.Refresh):
 			if t.refreshing {
 				return t, nil
@@ -369,12 +357,13 @@ func (t *teamScreen) loadedMsg(msg teamLoadedMsg) tea.Cmd {
 		}
 	}
 	t.rows = msg.rows
+	cursor := t.nav.Cursor()
 	for i, w := range t.rows {
 		if w.UserID == keep {
-			t.cursor = i
+			cursor = i
 		}
 	}
-	t.clamp()
+	t.nav.Reload(len(t.rows), cursor)
 	if msg.stored && first {
 		return t.refresh() // the kept view is up; now ask the server
 	}
@@ -382,23 +371,6 @@ func (t *teamScreen) loadedMsg(msg teamLoadedMsg) tea.Cmd {
 }
 
 func (t *teamScreen) listHeight() int { return max(1, t.h-4) }
-
-func (t *teamScreen) move(d int) {
-	t.cursor += d
-	t.clamp()
-}
-
-func (t *teamScreen) clamp() {
-	t.cursor = min(max(t.cursor, 0), max(len(t.rows)-1, 0))
-	lh := t.listHeight()
-	if t.cursor < t.offset {
-		t.offset = t.cursor
-	}
-	if t.cursor >= t.offset+lh {
-		t.offset = t.cursor - lh + 1
-	}
-	t.offset = max(0, min(t.offset, max(len(t.rows)-lh, 0)))
-}
 
 // teamCols are the widths of the team table at the current width; 0 drops
 // a column.
@@ -484,17 +456,16 @@ func (t *teamScreen) View() string {
 	case len(t.rows) == 0:
 		lines = append(lines, "  No caseworkers in this team view.")
 	}
-	lh := t.listHeight()
-	end := min(t.offset+lh, len(t.rows))
-	for i := t.offset; i < end; i++ {
-		lines = append(lines, t.row(c, t.rows[i], i == t.cursor))
+	start, end := t.nav.Visible()
+	for i := start; i < end; i++ {
+		lines = append(lines, t.row(c, t.rows[i], t.nav.Selected(i)))
 	}
 	for len(lines) < t.h-1 {
 		lines = append(lines, "")
 	}
 	legend := "█ load vs capacity · ! overloaded / not synced for 2 days"
-	if n := len(t.rows); n > lh {
-		legend += "   " + itoa(t.cursor+1) + "/" + itoa(n)
+	if pos := t.nav.Position(); pos != "" {
+		legend += "   " + pos
 	}
 	lines = append(lines, fitLine(st.Muted.Render(legend), t.w))
 	return strings.Join(lines, "\n")

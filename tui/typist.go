@@ -116,8 +116,7 @@ type typingQueue struct {
 	sealed int
 	loaded bool
 	err    string
-	cursor int
-	offset int
+	nav    listNav // cursor and window over recs
 	w, h   int
 }
 
@@ -133,7 +132,7 @@ func (q *typingQueue) Typing() bool { return false }
 
 func (q *typingQueue) SetSize(w, h int) {
 	q.w, q.h = w, h
-	q.clamp()
+	q.nav.SetHeight(q.listHeight())
 }
 
 func (q *typingQueue) ShortHelp() []key.Binding {
@@ -145,10 +144,10 @@ func (q *typingQueue) FullHelp() [][]key.Binding {
 }
 
 func (q *typingQueue) selected() (queuedRec, bool) {
-	if q.cursor < 0 || q.cursor >= len(q.recs) {
+	if q.nav.Cursor() >= len(q.recs) {
 		return queuedRec{}, false
 	}
-	return q.recs[q.cursor], true
+	return q.recs[q.nav.Cursor()], true
 }
 
 func (q *typingQueue) Update(msg tea.Msg) (component, tea.Cmd) {
@@ -167,29 +166,19 @@ func (q *typingQueue) Update(msg tea.Msg) (component, tea.Cmd) {
 			keep = r.ID
 		}
 		q.err, q.recs = "", msg.recs
+		cursor := q.nav.Cursor()
 		for i, r := range q.recs {
 			if r.ID == keep {
-				q.cursor = i
+				cursor = i
 			}
 		}
-		q.clamp()
+		q.nav.Reload(len(q.recs), cursor)
 		return q, nil
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, k.Back):
 			return q, back("", false)
-		case key.Matches(msg, k.Up):
-			q.move(-1)
-		case key.Matches(msg, k.Down):
-			q.move(1)
-		case key.Matches(msg, k.PageUp):
-			q.move(-q.listHeight())
-		case key.Matches(msg, k.PageDown):
-			q.move(q.listHeight())
-		case key.Matches(msg, k.Top):
-			q.move(-len(q.recs))
-		case key.Matches(msg, k.Bottom):
-			q.move(len(q.recs))
+		case q.nav.Key(msg, k.navKeys): // moved the cursor
 		case key.Matches(msg, k.Open):
 			if r, ok := q.selected(); ok {
 				return q, cmdOf(openTranscribeMsg{Rec: r})
@@ -204,23 +193,6 @@ func (q *typingQueue) Update(msg tea.Msg) (component, tea.Cmd) {
 }
 
 func (q *typingQueue) listHeight() int { return max(1, q.h-3) }
-
-func (q *typingQueue) move(d int) {
-	q.cursor += d
-	q.clamp()
-}
-
-func (q *typingQueue) clamp() {
-	q.cursor = min(max(q.cursor, 0), max(len(q.recs)-1, 0))
-	lh := q.listHeight()
-	if q.cursor < q.offset {
-		q.offset = q.cursor
-	}
-	if q.cursor >= q.offset+lh {
-		q.offset = q.cursor - lh + 1
-	}
-	q.offset = max(0, min(q.offset, max(len(q.recs)-lh, 0)))
-}
 
 func (q *typingQueue) View() string {
 	st := q.env.st
@@ -249,11 +221,11 @@ func (q *typingQueue) View() string {
 		lines = append(lines, st.Muted.Render(fitLine("  "+plural(q.sealed, "case is", "cases are")+
 			" open for typing but still sealed here: the key comes with the caseworker's next sync, then yours (f5).", q.w)))
 	}
-	end := min(q.offset+q.listHeight(), len(q.recs))
+	start, end := q.nav.Visible()
 	today := q.env.today()
-	for i := q.offset; i < end; i++ {
+	for i := start; i < end; i++ {
 		r := q.recs[i]
-		sel := i == q.cursor
+		sel := q.nav.Selected(i)
 		mark := "  "
 		if sel {
 			mark = "▸ "
@@ -292,8 +264,8 @@ func (q *typingQueue) View() string {
 	if slices.ContainsFunc(q.recs, func(r queuedRec) bool { return r.Value.Status == record.StatusCorrection }) {
 		legend += " [draft]: a machine draft to correct."
 	}
-	if n := len(q.recs); n > q.listHeight() {
-		legend += "   " + itoa(q.cursor+1) + "/" + itoa(n)
+	if pos := q.nav.Position(); pos != "" {
+		legend += "   " + pos
 	}
 	lines = append(lines, fitLine(st.Muted.Render(legend), q.w))
 	return strings.Join(lines, "\n")
