@@ -30,6 +30,7 @@ var migrated = []string{
 	"../../cmd/fieldcase/errors.go",
 	"../../cmd/fieldcase/agenda.go",
 	"../../cmd/fieldcase/tasks.go",
+	"../../cmd/fieldcase/cases.go",
 	"i18n.go", // its own ids: dates and months
 }
 
