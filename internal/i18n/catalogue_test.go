@@ -31,6 +31,7 @@ var migrated = []string{
 	"../../cmd/fieldcase/agenda.go",
 	"../../cmd/fieldcase/tasks.go",
 	"../../cmd/fieldcase/cases.go",
+	"../../cmd/fieldcase/notes.go",
 	"i18n.go", // its own ids: dates and months
 }
 
