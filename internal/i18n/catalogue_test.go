@@ -32,6 +32,7 @@ var migrated = []string{
 	"../../cmd/fieldcase/tasks.go",
 	"../../cmd/fieldcase/cases.go",
 	"../../cmd/fieldcase/notes.go",
+	"../../cmd/fieldcase/search.go",
 	"i18n.go", // its own ids: dates and months
 }
 
