@@ -33,6 +33,7 @@ var migrated = []string{
 	"../../cmd/fieldcase/cases.go",
 	"../../cmd/fieldcase/notes.go",
 	"../../cmd/fieldcase/search.go",
+	"../../cmd/fieldcase/retention.go",
 	"i18n.go", // its own ids: dates and months
 }
 
