@@ -304,7 +304,7 @@ func (c *retentionGoneCmd) Run(a *app) error {
 		case !d.ServerChecked.IsZero():
 			server = a.l.T("retention.server_none", "Date", d.ServerChecked.Format("2006-01-02"))
 		}
-		fprintf(tw, "%s\t%s\tv%d\t%s\t%s\n", d.CaseID, d.Removed.Format("2006-01-02 15:04"), d.PolicyVersion, strings.Join(d.ApprovedBy, ", "), server)
+		fprintf(tw, "%s\t%s\tv%d\t%s\t%s\n", d.CaseID, d.Removed.Format("2006-01-02 15:04"), d.PolicyVersion, strings.Join(d.ApprovedBy, ", "), server) // i18n: "v3" is the policy's version as every tool writes it
 	}
 	return tw.Flush()
 }
