@@ -3,11 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/alecthomas/kong"
 
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -86,7 +89,7 @@ func (c *caseAddCmd) Run(a *app, kctx *kong.Context) error {
 	defer v.Close()
 	if e.asking() {
 		if cv, err := v.CaseByRef(c.Ref); err == nil { // before anything is typed in vain
-			return fmt.Errorf("%w: reference %s is already case %s", record.ErrInvalid, c.Ref, cv.ID)
+			return fmt.Errorf("%w: %s", record.ErrInvalid, a.l.T("case.ref_taken", "Ref", c.Ref, "ID", cv.ID))
 		}
 		if err := e.prompt(); err != nil {
 			return err
@@ -99,7 +102,7 @@ func (c *caseAddCmd) Run(a *app, kctx *kong.Context) error {
 	if err != nil {
 		return err
 	}
-	fprintf(a.stdout, "added case %s (%s)\n", cs.Ref, id)
+	fprintf(a.stdout, "%s\n", a.l.T("case.added", "Ref", cs.Ref, "ID", id))
 	return nil
 }
 
@@ -126,11 +129,11 @@ func (c *caseListCmd) Run(a *app) error {
 		return writeJSON(a.stdout, out)
 	}
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "REF\tSUBJECT\tSTATUS\tRISK\tDUE\tNOTES\tFLAGS")
+	fmt.Fprintln(tw, a.l.T("case.header"))
 	for _, cv := range cases {
 		due := orDash(string(cv.Due()))
 		if cv.Overdue(t) {
-			due += " overdue"
+			due += " " + a.l.T("case.overdue")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", cv.Value.Ref, cv.Value.Subject, cv.Value.Status, cv.Value.Risk, due, cv.Notes, flagsOf(cv))
 	}
@@ -139,7 +142,7 @@ func (c *caseListCmd) Run(a *app) error {
 	}
 	for _, cv := range cases {
 		if cv.Reassigned != nil {
-			fprintf(a.stdout, "%s was %s\n", cv.Value.Ref, reassignedLine(cv.Reassigned))
+			fprintf(a.stdout, "%s\n", a.l.T("case.was", "Ref", cv.Value.Ref, "What", reassignedLine(cv.Reassigned)))
 		}
 	}
 	gone, err := v.RemovedCases()
@@ -147,7 +150,7 @@ func (c *caseListCmd) Run(a *app) error {
 		return err
 	}
 	for _, r := range gone {
-		fprintf(a.stdout, "%s was %s and removed from this laptop\n", r.Ref, r.Summary())
+		fprintf(a.stdout, "%s\n", a.l.T("case.was_removed", "Ref", r.Ref, "What", r.Summary()))
 	}
 	return nil
 }
@@ -159,7 +162,7 @@ func (a *app) unlockCase(program, ref string) (*store.Vault, store.CaseView, err
 	if err != nil {
 		return nil, store.CaseView{}, err
 	}
-	cv, err := findCase(v, ref)
+	cv, err := a.findCase(v, ref)
 	if err != nil {
 		v.Close()
 		return nil, cv, err
@@ -167,10 +170,10 @@ func (a *app) unlockCase(program, ref string) (*store.Vault, store.CaseView, err
 	return v, cv, nil
 }
 
-func findCase(v *store.Vault, ref string) (store.CaseView, error) {
+func (a *app) findCase(v *store.Vault, ref string) (store.CaseView, error) {
 	c, err := v.CaseByRef(ref)
 	if errors.Is(err, store.ErrNotFound) {
-		return c, cli.WithHint(fmt.Errorf("no case %q", ref), "list cases with 'fieldcase case list'")
+		return c, cli.WithHint(a.l.Error("case.none", "Ref", strconv.Quote(ref)), a.l.T("case.none_hint"))
 	}
 	return c, err
 }
@@ -215,57 +218,74 @@ func (c *caseShowCmd) Run(a *app) error {
 		return writeJSON(a.stdout, out)
 	}
 	w := a.stdout
+	l := a.l
 	k := cv.Value
+	// The fields' labels, padded to one column (the longest label and two).
+	labels := map[string]string{"flags": l.T("case.show.flags"), "id": l.T("case.show.id"),
+		"status": l.T("case.show.status"), "born": l.T("case.show.born"), "address": l.T("case.show.address"),
+		"next": l.T("case.show.next_visit"), "workers": l.T("case.show.workers"), "person": l.T("case.show.person"),
+		"court": l.T("case.show.court"), "summary": l.T("case.show.summary"), "notes": l.T("case.show.notes"),
+		"consent": l.T("case.show.consent"), "task": l.T("case.show.task")}
+	width := 0
+	for _, s := range labels {
+		width = max(width, utf8.RuneCountInString(s)+2)
+	}
+	field := func(label, value string) {
+		s := labels[label] + ":"
+		fprintf(w, "  %s%s%s\n", s, strings.Repeat(" ", width-utf8.RuneCountInString(s)), value)
+	}
 	fprintf(w, "%s  %s\n", k.Ref, k.Subject)
 	if f := flagsOf(cv); f != "" {
-		fprintf(w, "  flags:      %s\n", f)
+		field("flags", f)
 	}
 	if cv.Reassigned != nil {
 		fprintf(w, "  %s\n", reassignedLine(cv.Reassigned))
 	}
-	fprintf(w, "  id:         %s\n", cv.ID)
-	fprintf(w, "  status:     %s   risk: %s\n", k.Status, k.Risk)
-	fprintf(w, "  born:       %s\n", orDash(string(k.DOB)))
-	fprintf(w, "  address:    %s\n", orDash(k.Address))
+	field("id", cv.ID)
+	field("status", l.T("case.show.status_risk", "Status", k.Status, "Risk", k.Risk))
+	field("born", orDash(string(k.DOB)))
+	field("address", orDash(k.Address))
 	due := orDash(string(cv.Due()))
 	if cv.Overdue(t) {
-		due += " (overdue)"
+		due = l.T("case.show.due_overdue", "Due", due)
 	}
-	fprintf(w, "  next visit: %s\n", due)
+	field("next", due)
 	if len(k.Workers) > 0 {
-		fprintf(w, "  workers:    %s\n", strings.Join(k.Workers, ", "))
+		field("workers", strings.Join(k.Workers, ", "))
 	}
 	for _, p := range k.People {
-		fprintf(w, "  person:     %s (%s) %s\n", p.Name, orDash(p.Role), p.DOB)
+		field("person", l.T("case.show.person_line", "Name", p.Name, "Role", orDash(p.Role), "DOB", string(p.DOB)))
 	}
 	for _, cd := range k.CourtDates {
-		fprintf(w, "  court:      %s %s, %s\n", cd.Date, cd.Hearing, cd.Court)
+		field("court", l.T("case.show.court_line", "Date", string(cd.Date), "Hearing", cd.Hearing, "Court", cd.Court))
 	}
 	if k.Summary != "" {
-		fprintf(w, "  summary:    %s\n", k.Summary)
+		field("summary", k.Summary)
 	}
-	fprintf(w, "  notes:      %d\n", cv.Notes)
+	field("notes", l.Number(cv.Notes))
 	if len(consents) == 0 {
-		fprintf(w, "  consent:    none recorded\n")
+		field("consent", l.T("case.show.consent_none"))
 	}
 	for _, s := range consents {
-		review := ""
+		line := l.T("case.show.consent_line", "Person", s.Person, "Scope", s.Scope, "Decision", s.Decision, "Date", prose(l, s.Date))
 		if s.ReviewDue(t) {
-			review = " (review due)"
+			line = l.T("case.show.consent_line_review", "Person", s.Person, "Scope", s.Scope, "Decision", s.Decision, "Date", prose(l, s.Date))
 		}
-		fprintf(w, "  consent:    %s: %s %s on %s%s\n", s.Person, s.Scope, s.Decision, s.Date, review)
+		field("consent", line)
 	}
 	idLen := abbrevLength(taskIDs(tasks))
 	for _, tk := range tasks {
-		state := "open"
+		state := l.T("task.state.open")
 		if tk.Value.Done {
-			state = "done"
+			state = l.T("case.show.task_done")
 		}
-		fprintf(w, "  task:       %s %s due %s [%s] %s\n", abbrev(tk.ID, idLen), tk.Value.Title, orDash(string(tk.Value.Due)), state, flags(tk))
+		field("task", l.T("case.show.task_line", "ID", abbrev(tk.ID, idLen), "Title", tk.Value.Title,
+			"Due", orDash(string(tk.Value.Due)), "State", state, "Flags", flags(tk)))
 	}
 	for i, ver := range cv.Versions {
-		fprintf(w, "  conflict version %d: %s written %s on device %s: subject %q address %q\n", i+1, ver.Rev.Short(),
-			ver.HLC.Time().Local().Format("2006-01-02 15:04"), ver.Device, ver.Value.Subject, ver.Value.Address)
+		fprintf(w, "  %s\n", l.T("case.show.conflict_version", "N", l.Number(i+1), "Rev", ver.Rev.Short(),
+			"Written", ver.HLC.Time().Local().Format("2006-01-02 15:04"), "Device", ver.Device,
+			"Subject", strconv.Quote(ver.Value.Subject), "Address", strconv.Quote(ver.Value.Address)))
 	}
 	return nil
 }
@@ -300,14 +320,23 @@ func (c *caseEditCmd) Run(a *app, kctx *kong.Context) error {
 	parents := []record.RevID{cv.Rev}
 	if cv.Conflict {
 		if !c.Resolve {
-			return cli.WithHint(errors.New("case "+cv.Value.Ref+" is in conflict"),
-				"see the versions with 'fieldcase case show "+cv.Value.Ref+"', then edit with --resolve to write the merged case")
+			return cli.WithHint(a.l.Error("case.in_conflict", "Ref", cv.Value.Ref), a.l.T("case.in_conflict_hint", "Ref", cv.Value.Ref))
 		}
 		parents = cv.Parents()
 	}
 	if err := v.UpdateCase(cv.ID, parents, k); err != nil {
 		return err
 	}
-	fprintf(a.stdout, "updated case %s\n", k.Ref)
+	fprintf(a.stdout, "%s\n", a.l.T("case.updated", "Ref", k.Ref))
 	return nil
+}
+
+// prose is a record's date in running text, as the locale writes it; a
+// date that does not parse is shown as it is.
+func prose(l *i18n.Locale, d record.Date) string {
+	t := d.Time()
+	if t.IsZero() {
+		return string(d)
+	}
+	return l.Date(t)
 }

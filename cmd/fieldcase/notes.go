@@ -32,20 +32,20 @@ func (a *app) readText(path string) (string, error) {
 	} else {
 		f, err := os.Open(path)
 		if err != nil {
-			return "", fmt.Errorf("reading note text: %w", err)
+			return "", fmt.Errorf("%s: %w", a.l.T("note.reading"), err)
 		}
 		defer f.Close()
 		r = f
 	}
 	b, err := io.ReadAll(io.LimitReader(r, maxNoteText+1))
 	if err != nil {
-		return "", fmt.Errorf("reading note text: %w", err)
+		return "", fmt.Errorf("%s: %w", a.l.T("note.reading"), err)
 	}
 	if len(b) > maxNoteText {
-		return "", fmt.Errorf("note text is longer than %d KiB", maxNoteText>>10)
+		return "", a.l.Error("note.too_long", "KiB", maxNoteText>>10)
 	}
 	if !utf8.Valid(b) {
-		return "", errors.New("note text is not UTF-8")
+		return "", a.l.Error("note.not_utf8")
 	}
 	return strings.TrimRight(string(b), "\n"), nil
 }
@@ -64,7 +64,7 @@ type noteAddCmd struct {
 
 func (c *noteAddCmd) Run(a *app, kctx *kong.Context) error {
 	if c.Form == "-" && c.TextFile == "-" {
-		return cli.WithHint(errors.New("--form - and --text-file - both want standard input"), "put the text in the form (text = \"\"\"…\"\"\"), or give one of them a file")
+		return cli.WithHint(a.l.Error("note.stdin_twice"), a.l.T("note.stdin_twice_hint"))
 	}
 	var formText *string
 	if _, err := a.entry(kctx, c.Form, nil, formOnly("text", &formText, true, true)); err != nil {
@@ -73,7 +73,7 @@ func (c *noteAddCmd) Run(a *app, kctx *kong.Context) error {
 	var text string
 	switch {
 	case c.TextFile != "" && formText != nil:
-		return cli.WithHint(errors.New("text is given twice: as --text-file and in the form"), "give each field once")
+		return cli.WithHint(a.l.Error("note.text_twice"), a.l.T("note.text_twice_hint"))
 	case c.TextFile != "":
 		t, err := a.readText(c.TextFile)
 		if err != nil {
@@ -83,7 +83,7 @@ func (c *noteAddCmd) Run(a *app, kctx *kong.Context) error {
 	case formText != nil:
 		text = strings.TrimRight(*formText, "\n")
 	default:
-		return cli.WithHint(errors.New("a note needs text"), "give it with --text-file FILE (- for standard input), or as text in a form (--form FILE)")
+		return cli.WithHint(a.l.Error("note.no_text"), a.l.T("note.no_text_hint"))
 	}
 	date, err := a.parseDate("--date", orEmpty(c.Date))
 	if err != nil {
@@ -91,7 +91,7 @@ func (c *noteAddCmd) Run(a *app, kctx *kong.Context) error {
 	}
 	clock, err := when.ParseTime(orEmpty(c.Time))
 	if err != nil {
-		return fmt.Errorf("--time: %w", err)
+		return fmt.Errorf("--time: %w", err) // i18n: a flag's name, the same in every language
 	}
 	n := record.Note{Kind: orEmpty(c.Kind), Date: date, Time: clock, Place: orEmpty(c.Place), Attendees: c.Attendee, Text: text, Author: orEmpty(c.Author)}
 	check := n
@@ -149,14 +149,14 @@ func (c *noteListCmd) Run(a *app) error {
 	}
 	idLen := abbrevLength(ids)
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "ID\tDATE\tKIND\tFLAGS\tTEXT")
+	fmt.Fprintln(tw, a.l.T("note.header"))
 	for _, n := range notes {
 		first := strings.Join(strings.Fields(n.Value.Text), " ")
 		if utf8.RuneCountInString(first) > 60 {
 			first = string([]rune(first)[:59]) + "…"
 		}
 		if n.Deleted {
-			first = "(deleted in one version)"
+			first = a.l.T("note.deleted_version")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", abbrev(n.ID, idLen), n.Value.Date, n.Value.Kind, flags(n), first)
 	}
@@ -188,7 +188,7 @@ func (c *noteEditCmd) Run(a *app) error {
 	}
 	id, err := resolveID("note", c.ID, ids, nil)
 	if errors.Is(err, store.ErrNotFound) {
-		return cli.WithHint(err, "note ids are listed by 'fieldcase note list --case REF'")
+		return cli.WithHint(err, a.l.T("note.none_hint"))
 	}
 	if err != nil {
 		return err
@@ -200,19 +200,18 @@ func (c *noteEditCmd) Run(a *app) error {
 	parents := []record.RevID{n.Rev}
 	if n.Conflict {
 		if !c.Resolve {
-			return cli.WithHint(fmt.Errorf("note %s is in conflict (%d versions)", n.ID, len(n.Versions)),
-				"read the versions with 'fieldcase note list --case REF --json', then edit with --resolve to write the merged text")
+			return cli.WithHint(errors.New(a.l.N("note.in_conflict", len(n.Versions), "ID", n.ID)), a.l.T("note.in_conflict_hint"))
 		}
 		parents = n.Parents()
 	}
 	note := n.Value
 	if n.Deleted {
-		return fmt.Errorf("note %s was deleted", n.ID)
+		return a.l.Error("note.deleted", "ID", n.ID)
 	}
 	note.Text = text
 	if err := v.EditNote(n.ID, parents, note); err != nil {
 		return err
 	}
-	fprintf(a.stdout, "updated note %s\n", n.ID)
+	fprintf(a.stdout, "%s\n", a.l.T("note.updated", "ID", n.ID))
 	return nil
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,12 +51,11 @@ func (c *retentionShowCmd) Run(a *app) error {
 		return writeJSON(a.stdout, o)
 	}
 	if ret.Policy == nil {
-		return cli.WithHint(errors.New("no retention policy on this laptop"),
-			"the agency signs one with 'fieldcased retention set'; it arrives with the next 'fieldcase sync'")
+		return cli.WithHint(a.l.Error("retention.no_policy"), a.l.T("retention.no_policy_hint"))
 	}
-	fprintf(a.stdout, "retention policy v%d (signed by the agency), %d approver(s) per destruction\n", ret.Version, ret.Policy.Approvals)
+	fprintf(a.stdout, "%s\n", a.l.N("retention.policy", ret.Policy.Approvals, "Version", ret.Version))
 	tw := table(a.stdout)
-	fprintf(tw, "CASE TYPE\tRULE\n")
+	fprintf(tw, "%s\n", a.l.T("retention.policy_header"))
 	types := make([]string, 0, len(ret.Policy.Types))
 	for t := range ret.Policy.Types {
 		types = append(types, t)
@@ -65,11 +64,11 @@ func (c *retentionShowCmd) Run(a *app) error {
 	for _, t := range types {
 		fprintf(tw, "%s\t%s\n", t, record.Formula(ret.Policy.Types[t]))
 	}
-	fprintf(tw, "(any other)\t%s\n", record.Formula(ret.Policy.Default))
+	fprintf(tw, "%s\t%s\n", a.l.T("retention.any_other"), record.Formula(ret.Policy.Default))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fprintf(a.stdout, "a case is due only once closed, and only when every date its rule needs is known\n")
+	fprintf(a.stdout, "%s\n", a.l.T("retention.policy_footer"))
 	return nil
 }
 
@@ -111,7 +110,7 @@ func (c *retentionDueCmd) Run(a *app) error {
 
 func printRetention(a *app, items []store.RetentionItem) error {
 	tw := table(a.stdout)
-	fprintf(tw, "CASE\tSTATE\tDESTROY FROM\tRULE\tWORKING\n")
+	fprintf(tw, "%s\n", a.l.T("retention.header"))
 	for _, it := range items {
 		until, working := string(it.Due.Until), it.Due.Working
 		if until == "" {
@@ -125,7 +124,7 @@ func printRetention(a *app, items []store.RetentionItem) error {
 			state += " (" + it.Holds[0].Ref + ")"
 		}
 		if it.State == store.RetentionSecond {
-			state = fmt.Sprintf("%s (%d of %d)", it.State, approvers(it), it.Needed)
+			state = a.l.T("retention.second", "State", it.State, "Approvers", approvers(it), "Needed", it.Needed)
 		}
 		fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", it.Ref, state, until, it.Due.Rule, working)
 	}
@@ -164,13 +163,13 @@ func (c *retentionQueueCmd) Run(a *app) error {
 		return writeJSON(a.stdout, queue)
 	}
 	if len(queue) == 0 {
-		fprintf(a.stdout, "no case is waiting for destruction\n")
+		fprintf(a.stdout, "%s\n", a.l.T("retention.queue_empty"))
 		return nil
 	}
 	if err := printRetention(a, queue); err != nil {
 		return err
 	}
-	fprintf(a.stderr, "review each case, then: fieldcase retention approve REF\n")
+	fprintf(a.stderr, "%s\n", a.l.T("retention.queue_next"))
 	return nil
 }
 
@@ -195,21 +194,21 @@ func (c *retentionApproveCmd) Run(a *app) error {
 	gone, err := s.ApproveDestruction(a.ctx, v, cv.ID, c.Reason, record.DateOf(time.Now()))
 	switch {
 	case errors.Is(err, client.ErrHeld):
-		return cli.WithHint(err, "a case on legal hold is never destroyed; see 'fieldcase retention due'")
+		return cli.WithHint(err, a.l.T("retention.held_hint"))
 	case errors.Is(err, client.ErrBehindLog):
-		return cli.WithHint(err, "sync, then approve again; if this stays, the server is keeping it from this laptop: see 'fieldcase doctor'")
+		return cli.WithHint(err, a.l.T("retention.behind_hint"))
 	case errors.Is(err, client.ErrNotDue):
-		return cli.WithHint(err, "see 'fieldcase retention due' for its date and how it was worked out")
+		return cli.WithHint(err, a.l.T("retention.not_due_hint"))
 	case errors.Is(err, trust.ErrNotAllowed):
-		return cli.WithHint(err, "only a supervisor of the case's team approves, from a laptop that is not revoked")
+		return cli.WithHint(err, a.l.T("retention.approve_not_allowed_hint"))
 	case err != nil:
 		return syncError(err, v.OutboxLen())
 	}
 	if gone {
-		fprintf(a.stdout, "case %s is destroyed on the server; every laptop removes its copy at its next sync\n", cv.Value.Ref)
+		fprintf(a.stdout, "%s\n", a.l.T("retention.destroyed", "Ref", cv.Value.Ref))
 		return nil
 	}
-	fprintf(a.stdout, "your approval to destroy case %s is recorded; it waits for another supervisor's\n", cv.Value.Ref)
+	fprintf(a.stdout, "%s\n", a.l.T("retention.approved", "Ref", cv.Value.Ref))
 	return nil
 }
 
@@ -232,11 +231,11 @@ func (c *retentionHoldCmd) Run(a *app) error {
 	}
 	sg, err := s.PlaceHold(a.ctx, v, cv.ID, c.Ref, c.OrderedBy, c.Reason)
 	if errors.Is(err, trust.ErrNotAllowed) {
-		return cli.WithHint(err, "a supervisor of the case's team places a hold; the agency can, with 'fieldcased retention hold'")
+		return cli.WithHint(err, a.l.T("retention.hold_not_allowed_hint"))
 	} else if err != nil {
 		return syncError(err, v.OutboxLen())
 	}
-	fprintf(a.stdout, "case %s is on legal hold %s: nothing of it is destroyed until the hold is released\n", cv.Value.Ref, sg.ID()[:12])
+	fprintf(a.stdout, "%s\n", a.l.T("retention.held", "Ref", cv.Value.Ref, "Hold", sg.ID()[:12]))
 	return nil
 }
 
@@ -259,18 +258,18 @@ func (c *retentionReleaseCmd) Run(a *app) error {
 		}
 	}
 	if len(match) != 1 {
-		return cli.WithHint(fmt.Errorf("%d holds in force on case %s match %q", len(match), cv.Value.Ref, c.Hold), "see 'fieldcase retention due --json' for the holds' ids")
+		return cli.WithHint(errors.New(a.l.N("retention.holds_match", len(match), "Ref", cv.Value.Ref, "Hold", strconv.Quote(c.Hold))), a.l.T("retention.holds_match_hint"))
 	}
 	s, err := newSyncer(v)
 	if err != nil {
 		return err
 	}
 	if err := s.ReleaseHold(a.ctx, v, match[0], c.Reason); errors.Is(err, trust.ErrNotAllowed) {
-		return cli.WithHint(err, "the agency's holds are released with 'fieldcased retention release'")
+		return cli.WithHint(err, a.l.T("retention.release_not_allowed_hint"))
 	} else if err != nil {
 		return syncError(err, v.OutboxLen())
 	}
-	fprintf(a.stdout, "hold %s on case %s released; approvals to destroy it must be given again\n", match[0].ID[:12], cv.Value.Ref)
+	fprintf(a.stdout, "%s\n", a.l.T("retention.released", "Hold", match[0].ID[:12], "Ref", cv.Value.Ref))
 	return nil
 }
 
@@ -292,20 +291,20 @@ func (c *retentionGoneCmd) Run(a *app) error {
 		return writeJSON(a.stdout, ds)
 	}
 	if len(ds) == 0 {
-		fprintf(a.stdout, "no case was destroyed on this laptop\n")
+		fprintf(a.stdout, "%s\n", a.l.T("retention.gone_none"))
 		return nil
 	}
 	tw := table(a.stdout)
-	fprintf(tw, "CASE\tREMOVED HERE\tPOLICY\tAPPROVED BY\tSERVER\n")
+	fprintf(tw, "%s\n", a.l.T("retention.gone_header"))
 	for _, d := range ds {
-		server := "not yet asked"
+		server := a.l.T("retention.server_unasked")
 		switch {
 		case d.ServerHeld > 0:
-			server = fmt.Sprintf("STILL HOLDS %d", d.ServerHeld)
+			server = a.l.T("retention.server_holds", "Count", d.ServerHeld)
 		case !d.ServerChecked.IsZero():
-			server = "holds none (" + d.ServerChecked.Format("2006-01-02") + ")"
+			server = a.l.T("retention.server_none", "Date", d.ServerChecked.Format("2006-01-02"))
 		}
-		fprintf(tw, "%s\t%s\tv%d\t%s\t%s\n", d.CaseID, d.Removed.Format("2006-01-02 15:04"), d.PolicyVersion, strings.Join(d.ApprovedBy, ", "), server)
+		fprintf(tw, "%s\t%s\tv%d\t%s\t%s\n", d.CaseID, d.Removed.Format("2006-01-02 15:04"), d.PolicyVersion, strings.Join(d.ApprovedBy, ", "), server) // i18n: "v3" is the policy's version as every tool writes it
 	}
 	return tw.Flush()
 }

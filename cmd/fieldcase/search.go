@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -21,10 +20,10 @@ func (c *searchCmd) Run(a *app) error {
 	if len(c.Text) == 0 && !asking {
 		b, err := io.ReadAll(io.LimitReader(a.stdin, 4096))
 		if err != nil {
-			return fmt.Errorf("reading the words to search for: %w", err)
+			return fmt.Errorf("%s: %w", a.l.T("search.reading"), err)
 		}
 		if c.Text = strings.Fields(string(b)); len(c.Text) == 0 {
-			return cli.WithHint(errors.New("no words to search for"), "give them on standard input (fieldcase search < words.txt), or as arguments")
+			return cli.WithHint(a.l.Error("search.no_words"), a.l.T("search.no_words_hint"))
 		}
 	}
 	v, err := a.unlock("fieldcase search")
@@ -34,7 +33,7 @@ func (c *searchCmd) Run(a *app) error {
 	defer v.Close()
 	prompt := &entry{a: a, in: bufio.NewReader(a.stdin)}
 	for asking && len(c.Text) == 0 { // after unlocking, so nothing is typed in vain
-		line, err := prompt.readAnswer("Search for", true, false)
+		line, err := prompt.readAnswer(a.l.T("search.prompt"), true, false)
 		if err != nil {
 			return err
 		}
@@ -63,7 +62,7 @@ func (c *searchCmd) Run(a *app) error {
 		return writeJSON(a.stdout, out)
 	}
 	if len(hits) == 0 {
-		fmt.Fprintln(a.stderr, "no notes match")
+		fmt.Fprintln(a.stderr, a.l.T("search.no_match"))
 		return cli.ExitCode(1)
 	}
 	ids, err := allNoteIDs(v)
@@ -72,7 +71,7 @@ func (c *searchCmd) Run(a *app) error {
 	}
 	idLen := abbrevLength(ids)
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "REF\tDATE\tKIND\tNOTE\tTEXT")
+	fmt.Fprintln(tw, a.l.T("search.header"))
 	for _, h := range hits {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", h.Ref, h.Date, h.Kind, abbrev(h.NoteID, idLen), h.Snippet)
 	}

@@ -30,6 +30,10 @@ var migrated = []string{
 	"../../cmd/fieldcase/errors.go",
 	"../../cmd/fieldcase/agenda.go",
 	"../../cmd/fieldcase/tasks.go",
+	"../../cmd/fieldcase/cases.go",
+	"../../cmd/fieldcase/notes.go",
+	"../../cmd/fieldcase/search.go",
+	"../../cmd/fieldcase/retention.go",
 	"i18n.go", // its own ids: dates and months
 }
 
