@@ -328,12 +328,8 @@ func (tx *Tx) destroyCase(r *trust.Roster, d trust.Destruction) (Destroyed, erro
 	// count, chunks, keyrings' wraps, audit chain, quarantined and refused
 	// revisions, case keys from the sealed keyring cache), without its
 	// tombstone: this one says more.
+	// (It marks the pages it frees for zeroing: scrubOwed.)
 	if err := tx.removeCase(&Reassignment{CaseID: caseID}); err != nil {
-		return t, err
-	}
-	// The pages this frees keep the removed bytes until they are zeroed
-	// (scrubOwed); the mark survives a crash before that.
-	if err := tx.btx.Bucket(bucketMeta).Put(metaScrub, []byte{1}); err != nil {
 		return t, err
 	}
 	if lb := tx.btx.Bucket(bucketLocal); lb != nil {

@@ -351,6 +351,22 @@ func (v *Vault) RemoveReassigned() ([]Reassignment, error) {
 			}
 		}
 	}
+	removed, err := v.removeReassigned(found)
+	if err != nil {
+		return removed, err
+	}
+	// Outside wmu, as after a destruction: the pages the removal freed
+	// still hold the case's sealed revisions and the old sealed keyring
+	// cache until they are zeroed. A busy vault zeroes them next round.
+	if _, err := v.scrubOwed(); err != nil && !errors.Is(err, ErrScrubBusy) {
+		return removed, err
+	}
+	return removed, nil
+}
+
+// removeReassigned removes the cases of found that may go now (see
+// RemoveReassigned), each in its own transaction.
+func (v *Vault) removeReassigned(found map[string]Reassignment) ([]Reassignment, error) {
 	var removed []Reassignment
 	v.wmu.Lock()
 	defer v.wmu.Unlock()
@@ -400,9 +416,14 @@ func (v *Vault) RemoveReassigned() ([]Reassignment, error) {
 }
 
 // removeCase deletes a case's local copy in this transaction and leaves its
-// tombstone.
+// tombstone. The pages it frees keep the removed bytes until they are
+// zeroed (scrubOwed, after the transaction): it marks them, and the mark
+// survives a crash before that.
 func (tx *Tx) removeCase(r *Reassignment) error {
 	caseID := r.CaseID
+	if err := tx.btx.Bucket(bucketMeta).Put(metaScrub, []byte{1}); err != nil {
+		return err
+	}
 	prefix := []byte(caseID + "/")
 	deletePrefix := func(b *bolt.Bucket, each func(k, v []byte)) (int, error) {
 		if b == nil {

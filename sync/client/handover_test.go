@@ -1,8 +1,10 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +18,22 @@ import (
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/trust"
 )
+
+// inFile returns the pieces found in the file at path as it is on disk.
+func inFile(t *testing.T, path string, pieces [][]byte) [][]byte {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for _, p := range pieces {
+		if bytes.Contains(raw, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 // Issue 13: a case taken away from a worker. Ada holds three cases; the
 // supervisor gives all three to Bob. X has a note Ada wrote offline before
@@ -96,10 +114,25 @@ func TestReassignedCaseMarkedAndRemoved(t *testing.T) {
 		t.Errorf("an access event in a reassigned case: %v", err)
 	}
 
+	// Pieces of Y's sealed revisions as they are in ada's vault file: gone
+	// from the file, not only from its live pages, once Y is removed.
+	var pieces [][]byte
+	for _, r := range revsOf(t, ada, func(r *record.Revision) bool { return r.CaseID == y }) {
+		if len(r.Body) >= 64 {
+			pieces = append(pieces, bytes.Clone(r.Body[len(r.Body)-48:len(r.Body)-16]))
+		}
+	}
+	if len(pieces) < 2 || len(inFile(t, ada.V.Path(), pieces)) != len(pieces) {
+		t.Fatalf("%d pieces of Y's revisions, %d of them in the vault file before the removal", len(pieces), len(inFile(t, ada.V.Path(), pieces)))
+	}
+
 	// Second round: Y goes.
 	sum = ada.MustSync()
 	if len(sum.Removed) != 1 || sum.Removed[0].CaseID != y {
 		t.Fatalf("second round removed %+v, want Y only", sum.Removed)
+	}
+	if left := inFile(t, ada.V.Path(), pieces); len(left) > 0 {
+		t.Errorf("%d of %d sealed pieces of Y are still in ada's vault file after the removal (freed pages not zeroed)", len(left), len(pieces))
 	}
 	if readable, sealedCases := refs(t, ada); slices.Contains(readable, "Y-1") || len(sealedCases) != 0 ||
 		!slices.Contains(readable, "X-1") || !slices.Contains(readable, "Z-1") {
