@@ -3,9 +3,11 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
 
@@ -21,9 +23,12 @@ import (
 // revisions it lacks (revs-diff), push them back. Nothing is removed from
 // the vault on the server's word, so a server that lies about going back
 // costs a repair, never data; and what it says after the repair is the new
-// mark, so a steady lie costs one repair, not one a round. A server that
-// alternates the lie with the truth costs one every other round (a pull
-// from the start each time): bandwidth, never data.
+// mark, so a steady lie costs one repair, not one a round. When only
+// acked_seq went back and the log still extends the kept checkpoint, the
+// device first asks whether the server lacks any revision it had
+// acknowledged; if none, nothing is pulled again or pushed back, so a
+// server alternating the lie with the truth costs a revs-diff of this
+// device's revisions every other round, not a pull from the start.
 
 // ServerAckedKey is where the vault keeps the highest acked_seq the server
 // has given this device.
@@ -40,6 +45,7 @@ type ServerLostNote struct {
 	Acked    uint64    `json:"acked"`     // the highest acked_seq it had given
 	Now      uint64    `json:"now"`       // what it said then
 	LogFork  bool      `json:"log_fork"`  // its log no longer extended the kept checkpoint
+	HeldAll  bool      `json:"held_all"`  // it held every revision it had acknowledged: only its acked_seq was wrong, nothing repaired
 	Repaired int       `json:"repaired"`  // revisions pushed back
 	ServerAt uint64    `json:"server_at"` // acked_seq after the repair: the new mark
 }
@@ -95,18 +101,36 @@ func (s *Syncer) repairIfLost(ctx context.Context, sum *Summary, progress func(P
 		return nil
 	}
 	before := sum.Repaired
+	heldAll := false
 	if !s.didRepair {
-		if err := s.repair(ctx, sum, progress); err != nil {
-			return err
+		if s.lostFrom > 0 && s.logKey() != "" {
+			// Only its acked_seq went back; its log still extends what
+			// this laptop kept (a server that lost changes loses their
+			// log entries too, which the log audit takes as a fork and
+			// repairs in full). Ask first whether it lacks any of this
+			// device's revisions it had acknowledged: if none, its word
+			// was wrong, not its store, and nothing needs a pull from the
+			// start (a server alternating that lie with the truth would
+			// otherwise cost one every other round).
+			lacks, err := s.lacksOwn(ctx, s.lostTo, s.lostFrom)
+			if err != nil {
+				return err
+			}
+			heldAll = !lacks
 		}
-		h, err := s.pull(ctx, sum, progress)
-		if err != nil {
-			return err
+		if !heldAll {
+			if err := s.repair(ctx, sum, progress); err != nil {
+				return err
+			}
+			h, err := s.pull(ctx, sum, progress)
+			if err != nil {
+				return err
+			}
+			*hdr = h
 		}
-		*hdr = h
 	}
 	note, _ := json.Marshal(ServerLostNote{At: time.Now().UTC(), Acked: s.lostFrom, Now: s.lostTo, LogFork: s.lostFrom == 0 && s.lostTo == 0,
-		Repaired: sum.Repaired - before, ServerAt: hdr.AckedSeq})
+		HeldAll: heldAll, Repaired: sum.Repaired - before, ServerAt: hdr.AckedSeq})
 	if err := s.v.PutLocal(ServerLostKey, note); err != nil {
 		return err
 	}
@@ -115,4 +139,30 @@ func (s *Syncer) repairIfLost(ctx context.Context, sum *Summary, progress func(P
 		return err
 	}
 	return s.v.PutLocal(ServerAckedKey, []byte(strconv.FormatUint(hdr.AckedSeq, 10)))
+}
+
+// lacksOwn asks the server (revs-diff) whether it lacks any of this
+// device's revisions numbered above from and up to to: those its acked_seq
+// going from to down to from says it no longer holds.
+func (s *Syncer) lacksOwn(ctx context.Context, from, to uint64) (bool, error) {
+	mine, err := s.v.DeviceRevisions()
+	if err != nil {
+		return false, err
+	}
+	var ids []record.RevID
+	for _, r := range mine {
+		if r.Seq > from && r.Seq <= to {
+			ids = append(ids, r.Rev)
+		}
+	}
+	for chunk := range slices.Chunk(ids, protocol.MaxDiffRevs) {
+		lacks, err := s.c.RevsDiff(ctx, chunk)
+		if err != nil {
+			return false, err
+		}
+		if len(lacks) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -103,8 +103,8 @@ func TestServerWentBackUnannounced(t *testing.T) {
 
 // TestServerLiesAckedBackwards: a server that says, falsely, that it holds
 // less of this laptop than it acknowledged (acked_seq 0 on every answer)
-// makes the laptop repair once — ask what it lacks, pull again — and never
-// makes it drop anything: its revisions and the changes waiting in its
+// makes the laptop ask once what it lacks (nothing: no pull from the
+// start follows) and never makes it drop anything: its revisions and the changes waiting in its
 // outbox stay, and the next rounds take the lie as the new mark.
 func TestServerLiesAckedBackwards(t *testing.T) {
 	s := syncharness.StartServer(t)
@@ -177,5 +177,100 @@ func TestServerLiesAckedBackwards(t *testing.T) {
 	desktop.MustSync()
 	if got := desktop.Revs(); len(got) != len(after) {
 		t.Errorf("the desktop holds %d revisions, the laptop %d", len(got), len(after))
+	}
+}
+
+// TestServerFlipsAckedSeq (found by the attack review): a server that says
+// acked_seq 0 on every other round and the truth in between, while its log
+// stays consistent, costs the laptop a revs-diff of its own revisions on
+// each lying round, never a pull from the start, and never data; each time
+// is noted (ServerLostNote.HeldAll).
+func TestServerFlipsAckedSeq(t *testing.T) {
+	s := syncharness.StartServer(t)
+	var lie atomic.Bool
+	var diffs, fromStart atomic.Int32
+	p, err := faultproxy.New(faultproxy.Config{Target: s.URL, Rewrite: func(r *http.Request, _ []byte, status int, body []byte) []byte {
+		if status != http.StatusOK {
+			return body
+		}
+		switch r.URL.Path {
+		case protocol.PathRevsDiff:
+			diffs.Add(1)
+		case protocol.PathPull:
+			if r.URL.Query().Get("cursor") == "" {
+				fromStart.Add(1)
+			}
+		}
+		if !lie.Load() {
+			return body
+		}
+		switch r.URL.Path {
+		case protocol.PathPull:
+			var hdr protocol.PullHeader
+			revs, err := protocol.DecodeBatch(body, &hdr, protocol.MaxPullLimit)
+			if err != nil {
+				t.Errorf("decoding a pull answer: %v", err)
+				return body
+			}
+			hdr.AckedSeq = 0
+			out, err := protocol.EncodeBatch(hdr, revs)
+			if err != nil {
+				t.Errorf("encoding a pull answer: %v", err)
+				return body
+			}
+			return out
+		case protocol.PathPush:
+			var resp map[string]json.RawMessage
+			if json.Unmarshal(body, &resp) == nil {
+				resp["acked_seq"] = json.RawMessage("0")
+				out, _ := json.Marshal(resp)
+				return out
+			}
+		}
+		return body
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	laptop := s.NewDevice("ada-laptop", p.URL(), "ada", "caseworker", "north")
+	caseID := newCase(t, laptop, "C-1")
+	for range 4 {
+		addNote(t, laptop, caseID, "acknowledged")
+	}
+	laptop.MustSync()
+	before := laptop.Revs()
+	diffs.Store(0)
+	fromStart.Store(0)
+	lying := 0
+	for round := range 6 {
+		lie.Store(round%2 == 0)
+		if round%2 == 0 {
+			lying++
+		}
+		sum := laptop.MustSync()
+		if sum.Repaired != 0 {
+			t.Errorf("round %d pushed back %d revisions the server held all along", round, sum.Repaired)
+		}
+	}
+	if n := fromStart.Load(); n != 0 {
+		t.Errorf("%d pulls from the start over six rounds of a server flipping acked_seq, want none (its log stayed consistent, it held everything)", n)
+	}
+	if n := diffs.Load(); n < 1 || n > int32(lying) {
+		t.Errorf("%d revs-diff calls over %d lying rounds, want between 1 and %d", n, lying, lying)
+	}
+	m, err := laptop.V.Locals(client.ServerLostKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var note client.ServerLostNote
+	if err := json.Unmarshal(m[client.ServerLostKey], &note); err != nil || !note.HeldAll || note.Repaired != 0 {
+		t.Errorf("the note kept: %+v, %v; want held_all and nothing repaired", note, err)
+	}
+	after := laptop.Revs()
+	for id := range before {
+		if !after[id] {
+			t.Errorf("the laptop dropped %s on the server's word", id)
+		}
 	}
 }
