@@ -97,7 +97,7 @@ func (c *bundleCmd) logEvidence(a *app, v *store.Vault) (evidenceFunc, error) {
 	if c.Offline || !v.Enrolled() || v.LogKey() == "" {
 		return nil, nil
 	}
-	s, err := newSyncer(v)
+	s, err := newSyncer(a.l, v)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (c *bundleCmd) logEvidence(a *app, v *store.Vault) (evidenceFunc, error) {
 			return nil, nil
 		}
 		if err != nil {
-			return nil, syncError(err, v.OutboxLen())
+			return nil, syncError(a.l, err, v.OutboxLen())
 		}
 		if le == nil {
 			return nil, nil

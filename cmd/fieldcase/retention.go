@@ -187,7 +187,7 @@ func (c *retentionApproveCmd) Run(a *app) error {
 	if err := v.LoadAll(a.ctx); err != nil {
 		return err
 	}
-	s, err := newSyncer(v)
+	s, err := newSyncer(a.l, v)
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,7 @@ func (c *retentionApproveCmd) Run(a *app) error {
 	case errors.Is(err, trust.ErrNotAllowed):
 		return cli.WithHint(err, a.l.T("retention.approve_not_allowed_hint"))
 	case err != nil:
-		return syncError(err, v.OutboxLen())
+		return syncError(a.l, err, v.OutboxLen())
 	}
 	if gone {
 		fprintf(a.stdout, "%s\n", a.l.T("retention.destroyed", "Ref", cv.Value.Ref))
@@ -225,7 +225,7 @@ func (c *retentionHoldCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	s, err := newSyncer(v)
+	s, err := newSyncer(a.l, v)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func (c *retentionHoldCmd) Run(a *app) error {
 	if errors.Is(err, trust.ErrNotAllowed) {
 		return cli.WithHint(err, a.l.T("retention.hold_not_allowed_hint"))
 	} else if err != nil {
-		return syncError(err, v.OutboxLen())
+		return syncError(a.l, err, v.OutboxLen())
 	}
 	fprintf(a.stdout, "%s\n", a.l.T("retention.held", "Ref", cv.Value.Ref, "Hold", sg.ID()[:12]))
 	return nil
@@ -260,14 +260,14 @@ func (c *retentionReleaseCmd) Run(a *app) error {
 	if len(match) != 1 {
 		return cli.WithHint(errors.New(a.l.N("retention.holds_match", len(match), "Ref", cv.Value.Ref, "Hold", strconv.Quote(c.Hold))), a.l.T("retention.holds_match_hint"))
 	}
-	s, err := newSyncer(v)
+	s, err := newSyncer(a.l, v)
 	if err != nil {
 		return err
 	}
 	if err := s.ReleaseHold(a.ctx, v, match[0], c.Reason); errors.Is(err, trust.ErrNotAllowed) {
 		return cli.WithHint(err, a.l.T("retention.release_not_allowed_hint"))
 	} else if err != nil {
-		return syncError(err, v.OutboxLen())
+		return syncError(a.l, err, v.OutboxLen())
 	}
 	fprintf(a.stdout, "%s\n", a.l.T("retention.released", "Hold", match[0].ID[:12], "Ref", cv.Value.Ref))
 	return nil

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/protocol"
@@ -40,7 +42,7 @@ func (c *enrollCmd) Run(a *app) error {
 	// key: it enrols again (its work stays and is sent after).
 	if v.Enrolled() && v.Agency() != nil {
 		cfg, _ := v.SyncConfig()
-		return cli.WithHint(fmt.Errorf("this vault is already enrolled with %s", cfg.Server), "a vault syncs with one server; make a new vault to enrol elsewhere")
+		return cli.WithHint(a.l.Error("sync.already_enrolled", "Server", cfg.Server), a.l.T("sync.already_enrolled_hint"))
 	}
 	name := c.Name
 	if name == "" {
@@ -50,21 +52,21 @@ func (c *enrollCmd) Run(a *app) error {
 	defer cancel()
 	resp, err := client.EnrollVault(ctx, v, client.Config{Server: c.Server, Fingerprint: c.Fingerprint, RetryMax: 2}, c.Code, name)
 	if err != nil {
-		return c.explain(ctx, err)
+		return c.explain(ctx, a.l, err)
 	}
 	id, _ := v.Identity()
 	u := resp.User
-	fprintf(a.stdout, "enrolled as %s (%s, team %s) with %s\n", u.Name, u.Role, resp.TeamName, c.Server)
-	fprintf(a.stdout, "agency key %s: pinned; this laptop trusts only what it signs\n", resp.Agency)
-	fprintf(a.stdout, "this laptop: device %s, fingerprint %s\n", v.DeviceID(), crypto.Fingerprint(id.Recipient()))
+	fprintf(a.stdout, "%s\n", a.l.T("sync.enrolled", "Name", u.Name, "Role", u.Role, "Team", resp.TeamName, "Server", c.Server))
+	fprintf(a.stdout, "%s\n", a.l.T("sync.agency_pinned", "Agency", resp.Agency))
+	fprintf(a.stdout, "%s\n", a.l.T("sync.this_laptop", "Device", v.DeviceID(), "Fingerprint", crypto.Fingerprint(id.Recipient())))
 	printTrustChanges(a, resp.Changes, true)
 	if resp.Extended > 0 {
-		fprintf(a.stdout, "%d existing cases now shared with your team as the agency's roster names it\n", resp.Extended)
+		fprintf(a.stdout, "%s\n", a.l.N("sync.extended", resp.Extended))
 	}
 	if r := v.Roster(); r != nil && r.Recovery == "" {
-		fprintf(a.stderr, "warning: the agency has not signed a recovery key yet\n")
+		fprintf(a.stderr, "%s\n", a.l.T("sync.no_recovery"))
 	}
-	fprintf(a.stdout, "%d changes waiting; run 'fieldcase sync' (the TUI syncs by itself)\n", v.OutboxLen())
+	fprintf(a.stdout, "%s\n", a.l.N("sync.enrol_waiting", v.OutboxLen()))
 	return nil
 }
 
@@ -81,35 +83,35 @@ func printTrustChanges(a *app, c store.TrustChanges, enrolling bool) {
 			}
 		}
 		if mine > 1 {
-			fprintf(a.stdout, "your devices on the agency's roster: %d\n", mine)
+			fprintf(a.stdout, "%s\n", a.l.T("sync.my_devices", "Devices", mine))
 		}
 	} else {
 		for _, d := range c.NewDevices {
-			who := d.UserName + " (" + d.Role + ")"
 			if d.Mine {
-				who = "your own"
+				fprintf(a.stdout, "%s\n", a.l.T("sync.new_device_mine", "Device", strconv.Quote(d.Name), "Fingerprint", d.Fingerprint))
+			} else {
+				fprintf(a.stdout, "%s\n", a.l.T("sync.new_device", "User", d.UserName, "Role", d.Role,
+					"Device", strconv.Quote(d.Name), "Fingerprint", d.Fingerprint))
 			}
-			fprintf(a.stdout, "new device of %s: %q, fingerprint %s, signed into the agency's roster\n", who, d.Name, d.Fingerprint)
 		}
 		for _, d := range c.Revoked {
-			fprintf(a.stdout, "revoked: %s's device %q (fingerprint %s): it receives no new case keys\n", d.UserName, d.Name, d.Fingerprint)
+			fprintf(a.stdout, "%s\n", a.l.T("sync.revoked", "User", d.UserName, "Device", strconv.Quote(d.Name), "Fingerprint", d.Fingerprint))
 		}
 		if c.NewRecovery != "" {
-			fprintf(a.stdout, "the agency's recovery key is now %s: every case key is wrapped to it\n", c.NewRecovery)
+			fprintf(a.stdout, "%s\n", a.l.T("sync.new_recovery", "Recovery", c.NewRecovery))
 		}
 	}
 	for _, p := range c.Problems {
-		fprintf(a.stderr, "warning: the server offered a %s the agency's roster does not prove: %s\n", p.Kind, p.What)
+		fprintf(a.stderr, "%s\n", a.l.T("sync.unproven", "Kind", p.Kind, "What", p.What))
 	}
 }
 
-// unchanged is what a failed enrolment leaves as it was.
-const unchanged = "nothing was changed on this laptop and the enrolment code is still valid"
-
 // explain turns a failed enrolment into what happened, in the user's terms.
 // Nothing is stored before the server has answered, so a failure leaves the
-// vault as it was, and the code may be presented again.
-func (c *enrollCmd) explain(ctx context.Context, err error) error {
+// vault as it was, and the code may be presented again: each hint says so
+// (the catalogue repeats that sentence in each, so that a translator has
+// whole sentences).
+func (c *enrollCmd) explain(ctx context.Context, l *i18n.Locale, err error) error {
 	switch {
 	case errors.Is(err, client.ErrFingerprint) && c.Fingerprint == "":
 		// No pin was given, so the system's certificate authorities were
@@ -117,22 +119,19 @@ func (c *enrollCmd) explain(ctx context.Context, err error) error {
 		// self-signed) certificate. Show its fingerprint, never pin it.
 		fp, ferr := serverFingerprint(ctx, c.Server)
 		if ferr != nil {
-			return cli.WithHint(errors.New("the case server's certificate is not trusted by this computer"),
-				"ask your agency's IT for the server's certificate fingerprint and give it with --fingerprint; "+unchanged)
+			return cli.WithHint(l.Error("sync.untrusted_cert"), l.T("sync.untrusted_cert_hint"))
 		}
-		return cli.WithHint(fmt.Errorf("the case server's certificate is not trusted by this computer; its fingerprint (sha256) is %s", fp),
-			"compare it with the fingerprint your agency's IT gave you; only if they are the same, run the command again with --fingerprint "+fp)
+		return cli.WithHint(l.Error("sync.untrusted_cert_fp", "Fingerprint", fp), l.T("sync.untrusted_cert_fp_hint", "Fingerprint", fp))
 	case errors.Is(err, client.ErrFingerprint):
-		return cli.WithHint(err, "this is not the server your agency's IT told you about, or the fingerprint was mistyped: check it with them before you enrol; "+unchanged)
+		return cli.WithHint(err, l.T("sync.wrong_fingerprint_hint"))
 	case errors.Is(err, client.ErrServerTrouble):
 		// It answered: the address is right, the server is not well.
-		return cli.WithHint(err, unchanged+"; run the same command again in a few minutes, and tell IT if it goes on")
+		return cli.WithHint(err, l.T("sync.enrol_server_trouble_hint"))
 	case errors.Is(err, client.ErrOffline):
 		detail := strings.TrimPrefix(err.Error(), client.ErrOffline.Error()+": ")
-		return cli.WithHint(fmt.Errorf("could not reach the case server at %s: %s", c.Server, detail),
-			unchanged+"; check the address and the network, then run the same command again")
+		return cli.WithHint(l.Error("sync.enrol_offline", "Server", c.Server, "Detail", detail), l.T("sync.enrol_offline_hint"))
 	}
-	return syncError(err, 0)
+	return syncError(l, err, 0)
 }
 
 // serverFingerprint connects to the server and returns the SHA-256 of the
@@ -141,7 +140,7 @@ func (c *enrollCmd) explain(ctx context.Context, err error) error {
 func serverFingerprint(ctx context.Context, server string) (string, error) {
 	u, err := url.Parse(server)
 	if err != nil || u.Hostname() == "" {
-		return "", fmt.Errorf("server address %q is not a URL", server)
+		return "", fmt.Errorf("server address %q is not a URL", server) // i18n: never shown; explain gives a hint without the fingerprint
 	}
 	port := u.Port()
 	if port == "" {
@@ -157,7 +156,7 @@ func serverFingerprint(ctx context.Context, server string) (string, error) {
 	defer conn.Close()
 	certs := conn.(*tls.Conn).ConnectionState().PeerCertificates
 	if len(certs) == 0 {
-		return "", errors.New("the server presented no certificate")
+		return "", errors.New("the server presented no certificate") // i18n: never shown, as above
 	}
 	sum := sha256.Sum256(certs[0].Raw)
 	return hex.EncodeToString(sum[:]), nil
@@ -173,7 +172,7 @@ func (c *syncCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	s, err := newSyncer(v)
+	s, err := newSyncer(a.l, v)
 	if err != nil {
 		return err
 	}
@@ -191,88 +190,104 @@ func (c *syncCmd) Run(a *app) error {
 	}
 	sum, err := s.Sync(ctx, progress)
 	if progress != nil {
-		fmt.Fprint(a.stderr, "\r\033[K")
+		fmt.Fprint(a.stderr, "\r\033[K") // i18n: a terminal control sequence (erase the line), not text
 	}
 	if rs, _ := v.Rejections(); sum.Rejected > 0 {
 		for _, r := range rs[:min(sum.Rejected, len(rs))] {
-			fprintf(a.stderr, "fieldcase: the server refused a %s of case %s: %s\n", r.Kind, r.CaseID, r.Reason)
+			fprintf(a.stderr, "%s\n", a.l.T("sync.refused", "Kind", r.Kind, "Case", r.CaseID, "Reason", r.Reason))
 		}
 	}
 	// A finding against the server's log is told after the round's
 	// summary: the round still moved what it could.
 	if err != nil && !errors.Is(err, client.ErrLogAlarm) {
-		return syncError(err, v.OutboxLen())
+		return syncError(a.l, err, v.OutboxLen())
 	}
 	alarm := err
 	printTrustChanges(a, sum.Trust, false)
 	if sum.Restored > 0 {
-		fprintf(a.stderr, "warning: this vault was behind the server (restored from a backup?): %d of its own changes were taken back\n", sum.Restored)
+		fprintf(a.stderr, "%s\n", a.l.N("sync.restored", sum.Restored))
 	}
 	if sum.Rotated > 0 {
-		fprintf(a.stdout, "%d cases got a new key after a device was revoked\n", sum.Rotated)
+		fprintf(a.stdout, "%s\n", a.l.N("sync.rotated", sum.Rotated))
 	}
 	for _, d := range sum.Destroyed {
-		fprintf(a.stdout, "case %s was destroyed under the retention policy (v%d, approved by %s): removed from this laptop ('fieldcase retention gone')\n",
-			d.CaseID, d.PolicyVersion, strings.Join(d.ApprovedBy, " and "))
+		fprintf(a.stdout, "%s\n", a.l.T("sync.destroyed", "Case", d.CaseID, "Version", d.PolicyVersion, "Approvers", approvedBy(a.l, d.ApprovedBy)))
 		if d.Unsynced > 0 || d.Drafts > 0 {
-			fprintf(a.stderr, "warning: %d changes and %d drafts of yours in it, not yet on the server, were destroyed with it\n", d.Unsynced, d.Drafts)
+			fprintf(a.stderr, "%s\n", a.l.T("sync.destroyed_unsynced", "Changes", d.Unsynced, "Drafts", d.Drafts))
 		}
 	}
-	fprintf(a.stdout, "synced: pushed %d, pulled %d, %d refused, %d keyrings updated, %d waiting, in %s\n",
-		sum.Pushed, sum.Pulled, sum.Rejected, sum.Keyrings, v.OutboxLen(), sum.Duration.Round(time.Millisecond))
+	// The summary's numbers are passed as they are, not grouped: scripts
+	// read this line, and it stays as fieldcase has always printed it.
+	fprintf(a.stdout, "%s\n", a.l.T("sync.summary", "Pushed", sum.Pushed, "Pulled", sum.Pulled, "Refused", sum.Rejected,
+		"Keyrings", sum.Keyrings, "Waiting", v.OutboxLen(), "Took", sum.Duration.Round(time.Millisecond).String()))
 	if q, _ := v.Quarantine(); len(q) > 0 {
-		fprintf(a.stderr, "warning: %d records from the server are quarantined (%s): run 'fieldcase doctor'\n", len(q), store.QuarantineSummary(q))
+		fprintf(a.stderr, "%s\n", a.l.N("sync.quarantined", len(q), "Summary", store.QuarantineSummary(q)))
 	}
 	if alarm != nil {
-		return syncError(alarm, v.OutboxLen())
+		return syncError(a.l, alarm, v.OutboxLen())
 	}
 	return nil
 }
 
-// newSyncer builds a syncer for an unlocked, enrolled vault.
-func newSyncer(v *store.Vault) (*client.Syncer, error) {
+// approvedBy is the approvers as a list in running text: "a and b" (the
+// ApprovedBy list is as fieldcase always printed it: "a and b and c").
+func approvedBy(l *i18n.Locale, names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	s := names[0]
+	for _, n := range names[1:] {
+		s = l.T("sync.and", "List", s, "Name", n)
+	}
+	return s
+}
+
+// newSyncer builds a syncer for an unlocked, enrolled vault; l speaks its
+// hint.
+func newSyncer(l *i18n.Locale, v *store.Vault) (*client.Syncer, error) {
 	s, err := client.NewVaultSyncer(v, nil)
 	if errors.Is(err, store.ErrNotEnrolled) {
-		return nil, cli.WithHint(err, "enrol with 'fieldcase enroll --server URL --code CODE' (your agency's IT gives you the code)")
+		return nil, cli.WithHint(err, l.T("sync.not_enrolled_hint"))
 	}
 	return s, err
 }
 
-// syncError adds what the user should know to a failed sync.
-func syncError(err error, waiting int) error {
+// syncError adds what the user should know to a failed sync, in l's
+// language (the error itself comes from the sync client, in English).
+func syncError(l *i18n.Locale, err error, waiting int) error {
 	switch {
 	case errors.Is(err, client.ErrLogAlarm):
-		return cli.WithHint(err, "what could be synced was, each record checked on its own merits; 'fieldcase doctor' keeps what the log showed (give 'fieldcase doctor --json' to IT)")
+		return cli.WithHint(err, l.T("sync.log_alarm_hint"))
 	case errors.Is(err, client.ErrRevoked):
-		return cli.WithHint(err, "contact your agency's IT; what is on this laptop stays readable with your passphrase")
+		return cli.WithHint(err, l.T("sync.revoked_hint"))
 	case errors.Is(err, client.ErrServerTrouble):
-		return cli.WithHint(err, fmt.Sprintf("your work is safe on this laptop (%d changes waiting); sync again in a few minutes, and tell IT if it goes on", waiting))
+		return cli.WithHint(err, l.N("sync.server_trouble_hint", waiting))
 	case errors.Is(err, client.ErrOffline):
-		return cli.WithHint(err, fmt.Sprintf("your work is safe on this laptop (%d changes waiting); sync again when online", waiting))
+		return cli.WithHint(err, l.N("sync.offline_hint", waiting))
 	case errors.Is(err, client.ErrFingerprint):
-		return cli.WithHint(err, "check the fingerprint fieldcased printed when it started; do not sync with an unknown server")
+		return cli.WithHint(err, l.T("sync.fingerprint_hint"))
 	case errors.Is(err, client.ErrVersion):
-		return cli.WithHint(err, "update fieldcase (or ask IT to update the server)")
+		return cli.WithHint(err, l.T("sync.version_hint"))
 	case errors.Is(err, client.ErrInsecure):
-		return cli.WithHint(err, "use the https:// address of the case server")
+		return cli.WithHint(err, l.T("sync.insecure_hint"))
 	case errors.Is(err, client.ErrWrongAgency):
-		return cli.WithHint(err, "check the code letter by letter; if it is right, this is not your agency's server: do not enrol, call IT")
+		return cli.WithHint(err, l.T("sync.wrong_agency_hint"))
 	case errors.Is(err, client.ErrNotTrusted):
-		return cli.WithHint(err, "the server answered, but its agency's signatures do not enrol this laptop: call IT; nothing was changed here")
+		return cli.WithHint(err, l.T("sync.not_trusted_hint"))
 	case errors.Is(err, store.ErrAgencyMismatch):
-		return cli.WithHint(err, "not syncing: the agency's key never changes for a laptop; call IT before doing anything else")
+		return cli.WithHint(err, l.T("sync.agency_mismatch_hint"))
 	case errors.Is(err, store.ErrNoAgency):
-		return cli.WithHint(err, "ask IT for a new enrolment code and run 'fieldcase enroll' again; your work stays on this laptop and is sent after")
+		return cli.WithHint(err, l.T("sync.no_agency_hint"))
 	case errors.Is(err, trust.ErrMalformed):
-		return cli.WithHint(err, "an enrolment code is 32 letters and digits in groups of four, as IT gave it to you")
+		return cli.WithHint(err, l.T("sync.malformed_code_hint"))
 	}
 	var pe *protocol.Error
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case protocol.CodeBadCode:
-			return cli.WithHint(err, "enrolment codes are single-use and expire; ask IT for a new one")
+			return cli.WithHint(err, l.T("sync.bad_code_hint"))
 		case protocol.CodeRateLimited:
-			return cli.WithHint(err, "too many attempts; wait a minute and try again")
+			return cli.WithHint(err, l.T("sync.rate_limited_hint"))
 		}
 	}
 	return err

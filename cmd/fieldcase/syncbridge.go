@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/internal/netwatch"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -120,7 +121,7 @@ func trustWarning(v *store.Vault) string {
 }
 
 func (b *syncBridge) start() {
-	s, err := newSyncer(b.v)
+	s, err := newSyncer(i18n.English(), b.v)
 	if err != nil {
 		b.startErr = err.Error()
 		b.log.Warn("sync not started", "err", err)
@@ -193,13 +194,13 @@ func plainSyncError(err error) string {
 var _ tui.TeamService = (*syncBridge)(nil)
 
 func (b *syncBridge) Refresh(ctx context.Context) (*protocol.TeamView, error) {
-	s, err := newSyncer(b.v)
+	s, err := newSyncer(i18n.English(), b.v)
 	if err != nil {
 		return nil, err
 	}
 	tv, err := s.Team(ctx)
 	if err != nil {
-		return nil, syncError(err, b.v.OutboxLen())
+		return nil, syncError(i18n.English(), err, b.v.OutboxLen())
 	}
 	return tv, nil
 }
@@ -207,13 +208,13 @@ func (b *syncBridge) Refresh(ctx context.Context) (*protocol.TeamView, error) {
 func (b *syncBridge) Stored() (*protocol.TeamView, error) { return client.StoredTeam(b.v) }
 
 func (b *syncBridge) Assign(ctx context.Context, caseID string, add, remove []string) (*protocol.TeamCase, error) {
-	s, err := newSyncer(b.v)
+	s, err := newSyncer(i18n.English(), b.v)
 	if err != nil {
 		return nil, err
 	}
 	tc, err := s.Assign(ctx, caseID, add, remove)
 	if err != nil {
-		return nil, syncError(err, b.v.OutboxLen())
+		return nil, syncError(i18n.English(), err, b.v.OutboxLen())
 	}
 	b.kick()
 	return tc, nil
@@ -223,7 +224,7 @@ func (b *syncBridge) SetPolicy(ctx context.Context, p record.Policy, version int
 	if err := p.Validate(); err != nil {
 		return 0, err
 	}
-	s, err := newSyncer(b.v)
+	s, err := newSyncer(i18n.English(), b.v)
 	if err != nil {
 		return 0, err
 	}
@@ -233,7 +234,7 @@ func (b *syncBridge) SetPolicy(ctx context.Context, p record.Policy, version int
 	}
 	ver, err := s.SetPolicy(ctx, js, version)
 	if err != nil {
-		return 0, syncError(err, b.v.OutboxLen())
+		return 0, syncError(i18n.English(), err, b.v.OutboxLen())
 	}
 	return ver, nil
 }

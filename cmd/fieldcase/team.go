@@ -11,6 +11,7 @@ import (
 	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
@@ -62,7 +63,7 @@ func (c *teamDueSetCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	s, err := newSyncer(v)
+	s, err := newSyncer(a.l, v)
 	if err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ func (c *teamDueSetCmd) Run(a *app) error {
 	if errors.Is(err, trust.ErrNotAllowed) {
 		return cli.WithHint(err, "a team's due rules are set by its supervisors; the agency's with 'fieldcased due-rules set'")
 	} else if err != nil {
-		return syncError(err, v.OutboxLen())
+		return syncError(a.l, err, v.OutboxLen())
 	}
 	fprintf(a.stdout, "due rules for your team are now version %d: %s\n", got.Version, rules.Sentence())
 	return nil
@@ -102,12 +103,12 @@ func (teamShowCmd) Help() string {
 
 // teamView fetches the team view (online), or the kept one. A demo vault
 // has no server: its fictional team is the one its team screens show.
-func teamView(ctx context.Context, v *store.Vault, offline bool) (*protocol.TeamView, error) {
+func teamView(ctx context.Context, l *i18n.Locale, v *store.Vault, offline bool) (*protocol.TeamView, error) {
 	if v.IsDemo() && !v.Enrolled() {
 		return demoTeamView(v)
 	}
 	if !offline {
-		s, err := newSyncer(v)
+		s, err := newSyncer(l, v)
 		if err != nil {
 			return nil, err
 		}
@@ -116,7 +117,7 @@ func teamView(ctx context.Context, v *store.Vault, offline bool) (*protocol.Team
 			return tv, nil
 		}
 		if !errors.Is(err, client.ErrOffline) {
-			return nil, syncError(err, v.OutboxLen())
+			return nil, syncError(l, err, v.OutboxLen())
 		}
 	}
 	tv, err := client.StoredTeam(v)
@@ -135,7 +136,7 @@ func (c *teamShowCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	tv, err := teamView(a.ctx, v, c.Offline)
+	tv, err := teamView(a.ctx, a.l, v, c.Offline)
 	if err != nil {
 		return err
 	}
@@ -276,7 +277,7 @@ func (c *teamPolicyShowCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	tv, err := teamView(a.ctx, v, false)
+	tv, err := teamView(a.ctx, a.l, v, false)
 	if err != nil {
 		return err
 	}
@@ -306,13 +307,13 @@ func (c *teamPolicySetCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	s, err := newSyncer(v)
+	s, err := newSyncer(a.l, v)
 	if err != nil {
 		return err
 	}
 	tv, err := s.Team(a.ctx)
 	if err != nil {
-		return syncError(err, v.OutboxLen())
+		return syncError(a.l, err, v.OutboxLen())
 	}
 	js, _ := json.Marshal(pol)
 	ver, err := s.SetPolicy(a.ctx, js, tv.PolicyVersion)
@@ -321,7 +322,7 @@ func (c *teamPolicySetCmd) Run(a *app) error {
 		if errors.As(err, &pe) && pe.Code == protocol.CodeConflict {
 			return cli.WithHint(err, "another supervisor changed it meanwhile: 'fieldcase team policy show', edit, set again")
 		}
-		return syncError(err, v.OutboxLen())
+		return syncError(a.l, err, v.OutboxLen())
 	}
 	fprintf(a.stdout, "weighting policy is now version %d\n", ver)
 	return nil
@@ -342,13 +343,13 @@ func (c *caseAssignCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	s, err := newSyncer(v)
+	s, err := newSyncer(a.l, v)
 	if err != nil {
 		return err
 	}
 	tc, err := s.Assign(a.ctx, cv.ID, c.To, c.Remove)
 	if err != nil {
-		return syncError(err, v.OutboxLen())
+		return syncError(a.l, err, v.OutboxLen())
 	}
 	tv, _ := client.StoredTeam(v)
 	var names []string

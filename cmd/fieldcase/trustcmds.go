@@ -33,7 +33,7 @@ func (c *devicePairCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	s, err := newSyncer(v)
+	s, err := newSyncer(a.l, v)
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func (c *devicePairCmd) Run(a *app) error {
 	defer cancel()
 	code, expires, err := s.Pair(ctx, v, c.TTL)
 	if err != nil {
-		return syncError(err, v.OutboxLen())
+		return syncError(a.l, err, v.OutboxLen())
 	}
 	cfg, _ := v.SyncConfig()
 	fprintf(a.stdout, "pairing code for another laptop of %s (valid until %s):\n\n    %s\n\n", cfg.UserName, expires.Local().Format("2006-01-02 15:04"), code)
@@ -64,7 +64,7 @@ func (c *deviceRevokeCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	s, err := newSyncer(v)
+	s, err := newSyncer(a.l, v)
 	if err != nil {
 		return err
 	}
@@ -75,11 +75,11 @@ func (c *deviceRevokeCmd) Run(a *app) error {
 		if errors.Is(err, trust.ErrNotAllowed) {
 			return cli.WithHint(err, "ask a supervisor of the device's team, or your agency's IT (fieldcased device revoke --agency-key)")
 		}
-		return syncError(err, v.OutboxLen())
+		return syncError(a.l, err, v.OutboxLen())
 	}
 	fprintf(a.stdout, "revoked %s (%s): it receives no new case keys; its cases get new keys as their members sync\n", d.ID, d.Name)
 	if _, err := s.Sync(ctx, nil); err != nil {
-		return syncError(err, v.OutboxLen())
+		return syncError(a.l, err, v.OutboxLen())
 	}
 	return nil
 }

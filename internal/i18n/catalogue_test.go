@@ -34,6 +34,7 @@ var migrated = []string{
 	"../../cmd/fieldcase/notes.go",
 	"../../cmd/fieldcase/search.go",
 	"../../cmd/fieldcase/retention.go",
+	"../../cmd/fieldcase/sync.go",
 	"i18n.go", // its own ids: dates and months
 }
 
