@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -185,8 +186,27 @@ func (r *report) packageDone(e event, res result) {
 				fmt.Fprint(r.w, "    ", l)
 			}
 		}
+		// Tests that never ended: the binary died under them (a panic in
+		// another goroutine, a fatal race report, an os.Exit), or their
+		// end was lost in output without a newline. What they said is
+		// the only clue.
+		for _, key := range slices.Sorted(maps.Keys(r.output)) {
+			test, ok := strings.CutPrefix(key, e.Package+"\x00")
+			if !ok || test == "" {
+				continue
+			}
+			fmt.Fprintf(r.w, "--- UNFINISHED %s %s\n", res.Package, test)
+			for _, l := range r.output[key] {
+				fmt.Fprint(r.w, "    ", l)
+			}
+		}
 	}
-	delete(r.output, e.Package+"\x00")
+	for key := range r.output {
+		if strings.HasPrefix(key, e.Package+"\x00") {
+			delete(r.output, key)
+		}
+	}
+	r.failedSubs = slices.DeleteFunc(r.failedSubs, func(sub string) bool { return strings.HasPrefix(sub, e.Package+"\x00") })
 }
 
 func (r *report) summary(n int) {

@@ -53,3 +53,32 @@ func TestReportShowsFailedSubtests(t *testing.T) {
 		t.Errorf("kept after the package ended: %v, %d outputs", r.failedSubs, len(r.output))
 	}
 }
+
+// A package whose binary died under a running test (a panic in another
+// goroutine, a race report, os.Exit) ends "fail" with no FAIL event for
+// the test: what that test said is printed, or the failure says nothing.
+func TestReportShowsUnfinishedTests(t *testing.T) {
+	const pkg = "example.com/m/p"
+	in := stream(t,
+		event{Action: "output", Package: pkg, Test: "TestDone", Output: "said-by-passing-test\n"},
+		event{Action: "pass", Package: pkg, Test: "TestDone"},
+		event{Action: "output", Package: pkg, Test: "TestDied", Output: "    x_test.go:3: the-last-words\n"},
+		event{Action: "output", Package: pkg, Output: "FAIL\n"},
+		event{Action: "fail", Package: pkg},
+	)
+	var out bytes.Buffer
+	r := &report{w: &out, output: map[string][]string{}, module: "example.com/m/"}
+	if err := r.read(strings.NewReader(in)); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	if !r.failed || !strings.Contains(got, "--- UNFINISHED p TestDied") || !strings.Contains(got, "the-last-words") {
+		t.Errorf("the unfinished test's output is missing:\n%s", got)
+	}
+	if strings.Contains(got, "said-by-passing-test") {
+		t.Errorf("printed a passing test's output:\n%s", got)
+	}
+	if len(r.output) != 0 {
+		t.Errorf("kept after the package ended: %d outputs", len(r.output))
+	}
+}
