@@ -436,6 +436,41 @@ func snapChunkKey(i int) []byte { return binary.BigEndian.AppendUint32([]byte("c
 
 // putSnapshot replaces the stored snapshot with plain, sealed in chunks.
 func putSnapshot(btx *bolt.Tx, vk *crypto.CaseKey, vaultID string, plain []byte) error {
+	sn, err := sealSnapshot(vk, vaultID, plain)
+	if err != nil {
+		return err
+	}
+	return sn.write(btx)
+}
+
+// sealedSnapshot is a snapshot sealed and ready to write: its head and
+// chunks.
+type sealedSnapshot struct {
+	head   []byte
+	chunks [][]byte
+}
+
+// sealSnapshot seals plain under the vault key: done under the keys' read
+// lock, before the write transaction, so that no transaction waiting on
+// bbolt (a remap waits for every reader) ever holds the keys.
+func sealSnapshot(vk *crypto.CaseKey, vaultID string, plain []byte) (sealedSnapshot, error) {
+	snapID := make([]byte, 16)
+	if _, err := rand.Read(snapID); err != nil {
+		return sealedSnapshot{}, err
+	}
+	n := max(1, (len(plain)+snapChunk-1)/snapChunk)
+	head := binary.AppendUvarint(slices.Clone(snapID), uint64(n))
+	head = binary.AppendUvarint(head, uint64(len(plain)))
+	sn := sealedSnapshot{head: crypto.Seal(vk, snapHeadPlace(vaultID), head), chunks: make([][]byte, n)}
+	for i := range n {
+		chunk := plain[i*snapChunk : min(len(plain), (i+1)*snapChunk)]
+		sn.chunks[i] = crypto.Seal(vk, snapChunkPlace(vaultID, snapID, i, n), chunk)
+	}
+	return sn, nil
+}
+
+// write replaces the stored snapshot with sn.
+func (sn sealedSnapshot) write(btx *bolt.Tx) error {
 	if btx.Bucket(bucketSearchIndex) != nil {
 		if err := btx.DeleteBucket(bucketSearchIndex); err != nil {
 			return err
@@ -445,19 +480,11 @@ func putSnapshot(btx *bolt.Tx, vk *crypto.CaseKey, vaultID string, plain []byte)
 	if err != nil {
 		return err
 	}
-	snapID := make([]byte, 16)
-	if _, err := rand.Read(snapID); err != nil {
+	if err := b.Put(snapHeadKey, sn.head); err != nil {
 		return err
 	}
-	n := max(1, (len(plain)+snapChunk-1)/snapChunk)
-	head := binary.AppendUvarint(slices.Clone(snapID), uint64(n))
-	head = binary.AppendUvarint(head, uint64(len(plain)))
-	if err := b.Put(snapHeadKey, crypto.Seal(vk, snapHeadPlace(vaultID), head)); err != nil {
-		return err
-	}
-	for i := range n {
-		chunk := plain[i*snapChunk : min(len(plain), (i+1)*snapChunk)]
-		if err := b.Put(snapChunkKey(i), crypto.Seal(vk, snapChunkPlace(vaultID, snapID, i, n), chunk)); err != nil {
+	for i, c := range sn.chunks {
+		if err := b.Put(snapChunkKey(i), c); err != nil {
 			return err
 		}
 	}
@@ -643,46 +670,64 @@ func (v *Vault) checkpoint() error {
 	}
 	v.snapMu.Lock()
 	defer v.snapMu.Unlock()
-	return v.withKeys(func(_ *crypto.Keyring, vk *crypto.CaseKey) error {
+	// Captured, merged, encoded and sealed under the keys' read lock; the
+	// write comes after it is released: a write transaction can wait on
+	// bbolt for every open reader (to grow the file's mapping), and a
+	// reader may wait for the keys (Lock, a case's keys dropped).
+	var (
+		ws     *workingSet
+		c      *indexCapture
+		merged *segment
+		sn     sealedSnapshot
+		epoch  uint64
+	)
+	err := v.withKeys(func(_ *crypto.Keyring, vk *crypto.CaseKey) error {
 		v.mu.Lock()
-		ws := v.ws
+		ws = v.ws
 		if ws == nil || ws.indexChanges == 0 {
 			v.mu.Unlock()
+			ws = nil
 			return nil
 		}
-		c := ws.captureIndex()
-		epoch := v.snapEpoch.Load()
+		c = ws.captureIndex()
+		epoch = v.snapEpoch.Load()
 		v.mu.Unlock()
 		if snapAfterCapture != nil {
 			snapAfterCapture()
 		}
-		merged := mergeSegments(c.segs, c.docs)
+		merged = mergeSegments(c.segs, c.docs)
 		plain := encodeSnapshot(c.entries, merged)
 		defer clear(plain)
-		err := v.update(func(btx *bolt.Tx) error {
-			if v.snapEpoch.Load() != epoch {
-				return errSnapshotStale
-			}
-			return putSnapshot(btx, vk, v.vaultID, plain)
-		})
-		if errors.Is(err, errSnapshotStale) {
-			return nil // the removal asked for another checkpoint
-		}
-		v.mu.Lock()
-		defer v.mu.Unlock()
-		if err != nil {
-			if v.ws == ws {
-				ws.snapRetry = 2 * ws.indexChanges
-			}
-			return fmt.Errorf("writing the search snapshot: %w", err)
-		}
-		if v.ws == ws {
-			ws.indexChanges -= c.changes
-			ws.snapRetry, ws.snapMissing = 0, false
-			ws.index.replaceSegments(c, merged)
-		}
-		return nil
+		var err error
+		sn, err = sealSnapshot(vk, v.vaultID, plain)
+		return err
 	})
+	if err != nil || ws == nil {
+		return err
+	}
+	err = v.update(func(btx *bolt.Tx) error {
+		if v.snapEpoch.Load() != epoch {
+			return errSnapshotStale
+		}
+		return sn.write(btx)
+	})
+	if errors.Is(err, errSnapshotStale) {
+		return nil // the removal asked for another checkpoint
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err != nil {
+		if v.ws == ws {
+			ws.snapRetry = 2 * ws.indexChanges
+		}
+		return fmt.Errorf("writing the search snapshot: %w", err)
+	}
+	if v.ws == ws {
+		ws.indexChanges -= c.changes
+		ws.snapRetry, ws.snapMissing = 0, false
+		ws.index.replaceSegments(c, merged)
+	}
+	return nil
 }
 
 // checkpointSoon starts a checkpoint in the background unless one is
