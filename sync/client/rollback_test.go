@@ -114,32 +114,10 @@ func TestServerLiesAckedBackwards(t *testing.T) {
 		if !lie.Load() || status != http.StatusOK {
 			return body
 		}
-		switch r.URL.Path {
-		case protocol.PathRevsDiff:
+		if r.URL.Path == protocol.PathRevsDiff {
 			diffs.Add(1)
-		case protocol.PathPull:
-			var hdr protocol.PullHeader
-			revs, err := protocol.DecodeBatch(body, &hdr, protocol.MaxPullLimit)
-			if err != nil {
-				t.Errorf("decoding a pull answer: %v", err)
-				return body
-			}
-			hdr.AckedSeq = 0
-			out, err := protocol.EncodeBatch(hdr, revs)
-			if err != nil {
-				t.Errorf("encoding a pull answer: %v", err)
-				return body
-			}
-			return out
-		case protocol.PathPush:
-			var resp map[string]json.RawMessage
-			if json.Unmarshal(body, &resp) == nil {
-				resp["acked_seq"] = json.RawMessage("0")
-				out, _ := json.Marshal(resp)
-				return out
-			}
 		}
-		return body
+		return ackedZero(t, r, body)
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -204,30 +182,7 @@ func TestServerFlipsAckedSeq(t *testing.T) {
 		if !lie.Load() {
 			return body
 		}
-		switch r.URL.Path {
-		case protocol.PathPull:
-			var hdr protocol.PullHeader
-			revs, err := protocol.DecodeBatch(body, &hdr, protocol.MaxPullLimit)
-			if err != nil {
-				t.Errorf("decoding a pull answer: %v", err)
-				return body
-			}
-			hdr.AckedSeq = 0
-			out, err := protocol.EncodeBatch(hdr, revs)
-			if err != nil {
-				t.Errorf("encoding a pull answer: %v", err)
-				return body
-			}
-			return out
-		case protocol.PathPush:
-			var resp map[string]json.RawMessage
-			if json.Unmarshal(body, &resp) == nil {
-				resp["acked_seq"] = json.RawMessage("0")
-				out, _ := json.Marshal(resp)
-				return out
-			}
-		}
-		return body
+		return ackedZero(t, r, body)
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -273,4 +228,33 @@ func TestServerFlipsAckedSeq(t *testing.T) {
 			t.Errorf("the laptop dropped %s on the server's word", id)
 		}
 	}
+}
+
+// ackedZero rewrites a pull or push answer to say acked_seq 0: a server
+// that lies it lost what it acknowledged. Other answers pass as they are.
+func ackedZero(t *testing.T, r *http.Request, body []byte) []byte {
+	switch r.URL.Path {
+	case protocol.PathPull:
+		var hdr protocol.PullHeader
+		revs, err := protocol.DecodeBatch(body, &hdr, protocol.MaxPullLimit)
+		if err != nil {
+			t.Errorf("decoding a pull answer: %v", err)
+			return body
+		}
+		hdr.AckedSeq = 0
+		out, err := protocol.EncodeBatch(hdr, revs)
+		if err != nil {
+			t.Errorf("encoding a pull answer: %v", err)
+			return body
+		}
+		return out
+	case protocol.PathPush:
+		var resp map[string]json.RawMessage
+		if json.Unmarshal(body, &resp) == nil {
+			resp["acked_seq"] = json.RawMessage("0")
+			out, _ := json.Marshal(resp)
+			return out
+		}
+	}
+	return body
 }
