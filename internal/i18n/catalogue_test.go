@@ -58,20 +58,35 @@ func catalogues(t *testing.T) (en catalogue, others []catalogue) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	byLang := map[string]*catalogue{}
+	var order []string
 	for _, name := range names {
 		raw, _ := files.ReadFile(name)
 		mf, err := goi18n.ParseMessageFileBytes(raw, path.Base(name), map[string]goi18n.UnmarshalFunc{"toml": tomlUnmarshal})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		c := catalogue{lang: mf.Tag.String(), messages: map[string]*goi18n.Message{}}
+		// A language's messages may be split over several files
+		// (cy.toml, tui.cy.toml): they make one catalogue, and an id
+		// given twice is an error, as go-i18n would let the later file win.
+		c, ok := byLang[mf.Tag.String()]
+		if !ok {
+			c = &catalogue{lang: mf.Tag.String(), messages: map[string]*goi18n.Message{}}
+			byLang[c.lang] = c
+			order = append(order, c.lang)
+		}
 		for _, m := range mf.Messages {
+			if _, dup := c.messages[m.ID]; dup {
+				t.Errorf("%s: %s is given in two files", c.lang, m.ID)
+			}
 			c.messages[m.ID] = m
 		}
-		if mf.Tag == Default {
-			en = c
+	}
+	for _, lang := range order {
+		if lang == Default.String() {
+			en = *byLang[lang]
 		} else {
-			others = append(others, c)
+			others = append(others, *byLang[lang])
 		}
 	}
 	if en.messages == nil {

@@ -2,7 +2,8 @@
 // speaks, its messages with their plural forms, and the locale's way with
 // dates, numbers and the week.
 //
-// Messages live in locales/<lang>.toml (embedded), read by go-i18n, whose
+// Messages live in locales/<lang>.toml and locales/<part>.<lang>.toml
+// (embedded; a language's files make one catalogue), read by go-i18n, whose
 // plural rules are CLDR's: English has one and other, Welsh zero, one, two,
 // few, many and other (0, 1, 2, 3, 6, the rest). Code names a message by id,
 // always as a string literal at the call (l.T("agenda.nothing")), so a test

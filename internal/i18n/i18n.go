@@ -44,7 +44,9 @@ func load() (*goi18n.Bundle, []language.Tag, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("catalogue %s: %w", name, err) // i18n: a broken build, for its developers
 		}
-		ts = append(ts, mf.Tag)
+		if !slices.Contains(ts, mf.Tag) { // a language may span files: cy.toml, tui.cy.toml
+			ts = append(ts, mf.Tag)
+		}
 	}
 	return b, ts, nil
 }
