@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/internal/pedal"
 	"github.com/fieldcase/fieldcase/internal/when"
 	"github.com/fieldcase/fieldcase/store"
@@ -32,6 +33,8 @@ const DefaultDraftDelay = 3 * time.Second
 
 // Options configure the TUI.
 type Options struct {
+	// Locale is the language every screen speaks (nil: English).
+	Locale *i18n.Locale
 	// Vault is an opened, locked vault. The TUI unlocks and locks it but
 	// never closes it: the caller does, after Run returns.
 	Vault *store.Vault
@@ -178,8 +181,11 @@ func New(opts Options) *Model {
 	case opts.HighContrast:
 		th = themeHighContrast
 	}
+	if opts.Locale == nil {
+		opts.Locale = i18n.English()
+	}
 	e := &env{
-		vault: opts.Vault, name: opts.Vault.Name(), keys: newKeyMap(), st: newStyles(th, true), now: opts.Now,
+		l: opts.Locale, vault: opts.Vault, name: opts.Vault.Name(), keys: newKeyMap(), st: newStyles(th, true), now: opts.Now,
 		log: opts.Log, draftDelay: opts.DraftDelay, demoPass: opts.DemoPassphrase, gate: newIOGate(),
 		audioDevice: opts.AudioDevice, saveAudioDevice: opts.SaveAudioDevice, dateOrder: opts.DateOrder, dueRules: opts.DueRules,
 		autoRewind: autoRewind(opts.AutoRewind),

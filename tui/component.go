@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/internal/when"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -138,6 +139,7 @@ func (g *ioGate) run(cmd tea.Cmd) tea.Msg {
 
 // env is what every screen shares: the vault, keys, styles, the clock.
 type env struct {
+	l          *i18n.Locale // every word a screen shows comes from here
 	vault      *store.Vault
 	name       string // the vault's display name
 	keys       *keyMap

@@ -61,7 +61,7 @@ func (c *openCmd) Run(a *app) error {
 	if logPath != "" {
 		defer redirectC(a, logPath)()
 	}
-	opts := tui.Options{Vault: v, HighContrast: c.HighContrast, Log: logger, IdleLock: time.Duration(c.IdleLock) * time.Minute,
+	opts := tui.Options{Locale: a.l, Vault: v, HighContrast: c.HighContrast, Log: logger, IdleLock: time.Duration(c.IdleLock) * time.Minute,
 		AudioDevice: c.AudioDevice, DateOrder: a.dateOrder(), DueRules: a.localDueRules(),
 		// The microphone chosen in the settings screen is kept for next time.
 		SaveAudioDevice: func(name string) error { return a.saveSetting("audio_device", name) },
