@@ -211,9 +211,17 @@ func (s *Syncer) auditLog(ctx context.Context, sum *Summary) error {
 	if err != nil {
 		return err
 	}
+	resent, err := s.resendUnlogged(ctx, unlogged)
+	if err != nil {
+		return err
+	}
+	sum.Resent += len(resent)
 	for _, id := range unlogged {
-		found = append(found, store.Withheld{Index: -1, Entry: transparency.Entry{Kind: transparency.KindStatement, Statement: id},
-			Reason: "a signed statement this laptop holds (signed here, or handed to it) that the server's log does not hold: no other laptop can see it"})
+		why := "a signed statement this laptop holds (signed here, or handed to it) that the server's log does not hold: no other laptop can see it"
+		if resent[id] {
+			why += "; sent again (a server restored from a backup takes it back, and this clears next round)"
+		}
+		found = append(found, store.Withheld{Index: -1, Entry: transparency.Entry{Kind: transparency.KindStatement, Statement: id}, Reason: why})
 	}
 	if len(found) > 0 {
 		// What was withheld may have slipped past the pull cursor: the
@@ -660,6 +668,56 @@ func (s *Syncer) Evidence(ctx context.Context, caseID string, revs []record.RevI
 			}
 			out.Entries[rev.Rev] = ProvedEntry{Index: idx[start+i], Proof: pr.Proofs[i], Receipt: receipts[rev.Rev]}
 		}
+	}
+	return out, nil
+}
+
+// resendUnlogged sends the server again the statements among unlogged
+// that this laptop signed and sends itself (holds, releases, approvals,
+// revocations), and returns those it took. A server restored from a backup
+// lost them honestly and takes them back, so the next round finds them
+// logged; the round that finds them missing is an alarm all the same, as
+// the laptop cannot tell a restore from a server that threw them away (and
+// one that throws them away again stays an alarm).
+func (s *Syncer) resendUnlogged(ctx context.Context, unlogged []string) (map[string]bool, error) {
+	if len(unlogged) == 0 {
+		return nil, nil
+	}
+	ss, err := s.v.Statements()
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]trust.Signed, len(ss))
+	for _, sg := range ss {
+		byID[sg.ID()] = sg
+	}
+	me := trust.SignerDevice(s.v.DeviceID())
+	out := map[string]bool{}
+	for _, id := range unlogged {
+		sg, ok := byID[id]
+		if !ok || sg.Signer != me {
+			continue // another's: its signer sends it
+		}
+		st, err := sg.Open()
+		if err != nil {
+			continue
+		}
+		switch st.Kind {
+		case trust.KindHold, trust.KindRelease, trust.KindDestroy:
+			_, err = s.c.Lifecycle(ctx, sg)
+		case trust.KindRevoke:
+			err = s.c.Revoke(ctx, sg)
+		default:
+			continue
+		}
+		switch {
+		case err == nil:
+			out[id] = true
+		case ctx.Err() != nil:
+			return out, ctx.Err()
+		}
+		// Refused or failed: the alarm stands and says what the log
+		// lacks (a server cannot hide it by failing the resend).
 	}
 	return out, nil
 }

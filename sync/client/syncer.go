@@ -76,6 +76,7 @@ type Vault interface {
 	LogFindings() ([]store.Withheld, error)
 	MissingStatements() ([]store.Withheld, error)
 	StatementIDs() ([]string, error)
+	Statements() ([]trust.Signed, error)
 	UnloggedStatements(ids []string) ([]string, error)
 	ResetFollow() error
 	AuditTailFindings() ([]store.Withheld, error)
@@ -114,6 +115,11 @@ type Summary struct {
 	Removed []store.Reassignment
 	// Destroyed lists the cases this round destroyed here (retention.go).
 	Destroyed []store.Destroyed
+	// Resent counts statements this laptop signed (holds, releases,
+	// approvals, revocations) that the server's log lacked and that it sent
+	// again: after an honest restore from a backup the server takes them
+	// back; a server that throws them away again stays an alarm.
+	Resent int
 	// Trust is what new signed statements changed: who receives case keys.
 	Trust store.TrustChanges
 	// The log: its size at the checkpoint this round checked, how many

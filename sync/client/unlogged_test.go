@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -105,13 +108,19 @@ func TestHoldNeverLogged(t *testing.T) {
 	}
 
 	// Kim's laptop keeps the case (its roster holds the hold) and says
-	// that the server never logged the hold, round after round.
-	for range 2 {
-		_, err := kim.Sync()
+	// that the server never logged the hold, round after round; each
+	// round it sends the hold again, and the server throws it away again.
+	kim.UseURL(url)
+	for i := range 2 {
+		sum, err := kim.Sync()
 		if !errors.Is(err, client.ErrLogAlarm) || !strings.Contains(err.Error(), hold.ID()[:12]) || !strings.Contains(err.Error(), "does not hold") {
 			t.Fatalf("kim's round after the server dropped the hold: %v, want a log alarm naming hold %.12s", err, hold.ID())
 		}
+		if sum.Resent != 1 || swallowed.Load() != int32(i+2) {
+			t.Fatalf("round %d: resent %d, swallowed %d", i+1, sum.Resent, swallowed.Load())
+		}
 	}
+	kim.UseURL(s.URL)
 	if _, err := kim.V.Case(c); err != nil {
 		t.Errorf("kim's laptop, which holds the hold, lost the case: %v", err)
 	}
@@ -124,6 +133,85 @@ func TestHoldNeverLogged(t *testing.T) {
 	}
 	if !slices.ContainsFunc(kim.V.Roster().Retention.Holds[c], func(h trust.Hold) bool { return h.ID == hold.ID() }) {
 		t.Errorf("kim's roster lost the hold")
+	}
+	// An operator who stops throwing it away: the round that sends it is
+	// still an alarm (the laptop cannot know the server will keep it), the
+	// next finds it logged, and other laptops see it.
+	if sum, err := kim.Sync(); !errors.Is(err, client.ErrLogAlarm) || sum.Resent != 1 {
+		t.Fatalf("kim's round through an honest server: resent %d, %v", sum.Resent, err)
+	}
+	if sum := kim.MustSync(); sum.Resent != 0 {
+		t.Errorf("the hold was sent again though logged: %+v", sum)
+	}
+	sam.MustSync()
+	if !slices.ContainsFunc(sam.V.Roster().Retention.Holds[c], func(h trust.Hold) bool { return h.ID == hold.ID() }) {
+		t.Errorf("the hold, once logged, did not reach sam's laptop")
+	}
+}
+
+// The server is restored, honestly, from a backup taken before a
+// supervisor placed a legal hold: the hold is gone from the server and its
+// log. The supervisor's laptop says so (the rollback, and the hold the log
+// lacks), sends the hold again, and the round after is clean; the other
+// supervisor's laptop then holds the hold and cannot approve destroying
+// the case.
+func TestHoldResentAfterRestore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := syncharness.StartServer(t)
+	setRetention(t, s, lenientPolicy)
+	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
+	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
+	kim := s.NewDevice("kim", s.URL, "kim", "supervisor", "north")
+	c, err := ada.V.CreateCase(record.Case{Ref: "HELD-2", Subject: "Closed, wanted by an inquiry", Status: "closed",
+		CaseType: "adult", Opened: "2017-03-01", Closed: "2020-01-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncRounds(t, ada, sam, kim)
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	s.Admin("backup", "--out", backup)
+	hold, err := kim.Syncer.PlaceHold(ctx, kim.V, c, "INQ-2026-07", "Public inquiry", "records requested")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kim.MustSync()
+
+	s.Kill()
+	if err := os.Remove(filepath.Join(s.Dir, "fieldcased.db")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(s.Binary(), "restore", "--from", backup, "--data", s.Dir).CombinedOutput(); err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	s.Start()
+	// The round tells the rollback first (its root cause); the hold the
+	// restored log lacks is sent again in the same round.
+	sum, err := kim.Sync()
+	if !errors.Is(err, client.ErrLogAlarm) {
+		t.Fatalf("kim's round after the restore: %v, want the rollback told", err)
+	}
+	if sum.Resent != 1 {
+		t.Fatalf("kim resent %d statements, want the hold %.12s", sum.Resent, hold.ID())
+	}
+	if sum := kim.MustSync(); sum.Resent != 0 {
+		t.Errorf("kim resent again: %+v", sum)
+	}
+	// Sam's laptop may see no rollback at all: the hold sent again is the
+	// same statement, logged where it was, so the log it kept is again a
+	// prefix of the server's.
+	if _, err := sam.Sync(); err != nil && !errors.Is(err, client.ErrLogAlarm) {
+		t.Fatalf("sam's first round after the restore: %v", err)
+	}
+	sam.MustSync()
+	if len(sam.V.Roster().Retention.Active(c)) != 1 {
+		t.Fatalf("sam's laptop does not hold the re-sent hold")
+	}
+	if err := sam.V.LoadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sam.Syncer.ApproveDestruction(ctx, sam.V, c, "past retention", record.DateOf(time.Now())); !errors.Is(err, client.ErrHeld) {
+		t.Errorf("sam's approval of the held case: %v, want ErrHeld", err)
 	}
 }
 
