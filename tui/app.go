@@ -72,6 +72,9 @@ type Options struct {
 	// reassign a case, change the weighting policy). Nil on a device that
 	// is not enrolled: the team screens then show what the vault holds.
 	Team TeamService
+	// Retention links the destruction queue's acts (approve, hold,
+	// release) to the server. Nil on a device that is not enrolled.
+	Retention RetentionService
 	// DraftDelay is how soon after a change a draft is sealed. Zero means
 	// DefaultDraftDelay.
 	DraftDelay time.Duration
@@ -188,7 +191,7 @@ func New(opts Options) *Model {
 		l: opts.Locale, vault: opts.Vault, name: opts.Vault.Name(), keys: newKeyMap(), st: newStyles(th, true), now: opts.Now,
 		log: opts.Log, draftDelay: opts.DraftDelay, demoPass: opts.DemoPassphrase, gate: newIOGate(),
 		audioDevice: opts.AudioDevice, saveAudioDevice: opts.SaveAudioDevice, dateOrder: opts.DateOrder, dueRules: opts.DueRules,
-		autoRewind: autoRewind(opts.AutoRewind),
+		autoRewind: autoRewind(opts.AutoRewind), retention: opts.Retention,
 	}
 	e.keys.transcribe.TPlay.SetHelp("f9/alt+p", playHelp(e.autoRewind))
 	m := &Model{env: e, opts: opts, help: help.New(), width: 80, height: 24}
@@ -319,7 +322,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case backMsg, openCaseMsg, editCaseMsg, editNoteMsg, resumeDraftMsg, editConsentMsg,
 		openTasksMsg, openSearchMsg, openConflictMsg, openRecordingsMsg, openRecorderMsg, openSettingsMsg,
 		openTeamMsg, openPolicyMsg, openWorkerCasesMsg, openAssignMsg, openConsentsMsg, openAccessMsg,
-		openTypingQueueMsg, openTranscribeMsg, openAgendaMsg, openTurnaroundMsg:
+		openTypingQueueMsg, openTranscribeMsg, openAgendaMsg, openTurnaroundMsg, openRetentionMsg:
 		if !m.unlocked {
 			return m, nil
 		}
@@ -351,7 +354,7 @@ func (m *Model) navigate(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case openCaseMsg:
 		return m, m.push(newCaseDetail(m.env, msg.CaseID, msg.NoteID))
 	case openTeamMsg, openPolicyMsg, openWorkerCasesMsg, openAssignMsg, openConsentsMsg, openAccessMsg,
-		openTypingQueueMsg, openTranscribeMsg, openTurnaroundMsg:
+		openTypingQueueMsg, openTranscribeMsg, openTurnaroundMsg, openRetentionMsg:
 		return m, m.navigateRoles(msg)
 	case editCaseMsg:
 		c := newCaseEdit(m.env, msg)

@@ -167,6 +167,9 @@ type env struct {
 	recovery *recovery
 	// team is the team view the supervisor screens share this unlock.
 	team *teamState
+	// retention is the link for the destruction queue's acts (nil: not
+	// enrolled).
+	retention RetentionService
 }
 
 // logErr logs a failure without case data: a validation message can quote
@@ -248,6 +251,8 @@ type (
 	openPolicyMsg struct{}
 	// openTurnaroundMsg opens the dictation turnaround (supervisors).
 	openTurnaroundMsg struct{}
+	// openRetentionMsg opens the destruction queue (supervisors).
+	openRetentionMsg struct{}
 	// openWorkerCasesMsg opens the cases a worker holds, per the team view.
 	openWorkerCasesMsg struct{ UserID, Name string }
 	// openAssignMsg opens the assignment of a case (supervisors).

@@ -17,6 +17,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/fieldcase/fieldcase/internal/demo"
+	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/store/storetest"
 )
@@ -44,7 +45,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := syncharness.Main(m) // removes the fieldcased it built, if a test did
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

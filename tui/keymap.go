@@ -494,16 +494,17 @@ type teamKeys struct {
 	Refresh    key.Binding // fetch the team view again from the server
 	Policy     key.Binding // the weighting policy
 	Turnaround key.Binding // dictation turnaround by typist and author
+	Retention  key.Binding // the destruction queue
 }
 
 func (k teamKeys) ShortHelp() []key.Binding {
-	return []key.Binding{withHelp(k.Open, "worker's cases"), k.Refresh, k.Policy, k.Turnaround, k.Back}
+	return []key.Binding{withHelp(k.Open, "worker's cases"), k.Refresh, k.Policy, k.Turnaround, k.Retention, k.Back}
 }
 
 func (k teamKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{withHelp(k.Open, "the worker's cases"), k.Refresh, k.Policy, k.Turnaround, k.Back},
+		{withHelp(k.Open, "the worker's cases"), k.Refresh, k.Policy, k.Turnaround, k.Retention, k.Back},
 	}
 }
 
@@ -743,6 +744,7 @@ func newKeyMap() *keyMap {
 			Refresh:    nb(keys("r"), help("r", "refresh from the server")),
 			Policy:     nb(keys("p"), help("p", "weighting policy")),
 			Turnaround: nb(keys("t"), help("t", "dictation turnaround")),
+			Retention:  nb(keys("d"), help("d", "destruction queue")),
 		},
 		turnaround: turnaroundKeys{globalKeys: g, navKeys: nav},
 		typingQueue: typingQueueKeys{

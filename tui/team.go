@@ -300,6 +300,8 @@ func (t *teamScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 			return t, back("", false)
 		case key.Matches(msg, k.Turnaround): // from the vault: needs no server
 			return t, cmdOf(openTurnaroundMsg{})
+		case key.Matches(msg, k.Retention): // from the vault: acts need the server
+			return t, cmdOf(openRetentionMsg{})
 		case t.ts == nil:
 			return t, nil
 		case t.nav.Key(msg, k.navKeys): // moved the cursor
@@ -652,6 +654,11 @@ func (m *Model) navigateRoles(msg tea.Msg) tea.Cmd {
 			return refuse("Dictation turnaround is for supervisors.")
 		}
 		return m.push(newTurnaroundScreen(e))
+	case openRetentionMsg:
+		if !isSupervisor(e.vault) {
+			return refuse(retentionForSupervisors(e))
+		}
+		return m.push(newRetentionScreen(e))
 	case openWorkerCasesMsg:
 		return m.push(newWorkerCaseList(e, msg.UserID, msg.Name))
 	case openAssignMsg:

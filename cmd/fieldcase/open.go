@@ -80,7 +80,7 @@ func (c *openCmd) Run(a *app) error {
 	if v.Enrolled() {
 		bridge = &syncBridge{ctx: a.ctx, v: v, log: logger}
 		defer bridge.Close()
-		opts.Sync, opts.Team = bridge, bridge
+		opts.Sync, opts.Team, opts.Retention = bridge, bridge, bridge
 	} else if v.IsDemo() {
 		opts.Team = demoTeam{v}
 	}

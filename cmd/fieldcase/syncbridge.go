@@ -15,6 +15,7 @@ import (
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/trust"
 	"github.com/fieldcase/fieldcase/tui"
 )
 
@@ -253,4 +254,59 @@ func (b *syncBridge) kick() {
 	if b.runner != nil {
 		b.runner.Kick()
 	}
+}
+
+// The bridge is the destruction queue's link too: approvals and holds are
+// statements this laptop signs and the server carries, as the CLI's
+// retention commands do.
+var _ tui.RetentionService = (*syncBridge)(nil)
+
+// retentionError keeps the refusals the screen explains itself (a hold, a
+// laptop behind the log, a case not due, a role) and words the rest as a
+// sync failure.
+func (b *syncBridge) retentionError(err error) error {
+	if errors.Is(err, client.ErrHeld) || errors.Is(err, client.ErrBehindLog) || errors.Is(err, client.ErrNotDue) ||
+		errors.Is(err, trust.ErrNotAllowed) {
+		return err
+	}
+	return syncError(i18n.English(), err, b.v.OutboxLen())
+}
+
+func (b *syncBridge) ApproveDestruction(ctx context.Context, caseID, reason string) (bool, error) {
+	if err := b.v.LoadAll(ctx); err != nil {
+		return false, err
+	}
+	s, err := newSyncer(i18n.English(), b.v)
+	if err != nil {
+		return false, err
+	}
+	gone, err := s.ApproveDestruction(ctx, b.v, caseID, reason, record.DateOf(time.Now()))
+	if err != nil {
+		return false, b.retentionError(err)
+	}
+	b.kick()
+	return gone, nil
+}
+
+func (b *syncBridge) PlaceHold(ctx context.Context, caseID, ref, orderedBy, reason string) (string, error) {
+	s, err := newSyncer(i18n.English(), b.v)
+	if err != nil {
+		return "", err
+	}
+	sg, err := s.PlaceHold(ctx, b.v, caseID, ref, orderedBy, reason)
+	if err != nil {
+		return "", b.retentionError(err)
+	}
+	return sg.ID(), nil
+}
+
+func (b *syncBridge) ReleaseHold(ctx context.Context, h trust.Hold, reason string) error {
+	s, err := newSyncer(i18n.English(), b.v)
+	if err != nil {
+		return err
+	}
+	if err := s.ReleaseHold(ctx, b.v, h, reason); err != nil {
+		return b.retentionError(err)
+	}
+	return nil
 }

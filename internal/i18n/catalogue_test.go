@@ -36,6 +36,7 @@ var migrated = []string{
 	"../../cmd/fieldcase/retention.go",
 	"../../cmd/fieldcase/sync.go",
 	"i18n.go", // its own ids: dates and months
+	"../../tui/retention.go",
 }
 
 // outputFuncs are the calls whose string-literal arguments reach the user:
