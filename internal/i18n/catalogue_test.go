@@ -36,6 +36,27 @@ var migrated = []string{
 	"../../cmd/fieldcase/retention.go",
 	"../../cmd/fieldcase/sync.go",
 	"i18n.go", // its own ids: dates and months
+	// The TUI, part B (keys, help, dictation, typing, supervisors): held
+	// strictly (checkStrict): every literal with a letter.
+	"../../tui/keymap.go",
+	"../../tui/help.go",
+	"../../tui/pedal.go",
+	"../../tui/team.go",
+	"../../tui/typist.go",
+	"../../tui/playback.go",
+	"../../tui/recorder.go",
+	"../../tui/dictation.go",
+	"../../tui/recordings.go",
+	"../../tui/component.go",
+	"../../tui/styles.go",
+	"../../tui/listnav.go",
+	"../../tui/fuzzy.go",
+	"../../tui/draftwords.go",
+	"../../tui/teamservice.go",
+	"../../tui/turnaround.go",
+	"../../tui/access.go",
+	"../../tui/assign.go",
+	"../../tui/policy.go",
 }
 
 // outputFuncs are the calls whose string-literal arguments reach the user:
