@@ -211,3 +211,32 @@ func TestWelshGolden(t *testing.T) {
 		}
 	})
 }
+
+// TestWelshCounts: the Welsh counts the screens show take the noun's form
+// for the number, mutations after two included, and English keeps its own.
+func TestWelshCounts(t *testing.T) {
+	cy, en := welsh(t), i18n.English()
+	for _, tc := range []struct {
+		l    *i18n.Locale
+		id   string
+		n    int
+		want string
+	}{
+		{cy, "tui.team.workers", 1, "1 gweithiwr"},
+		{cy, "tui.team.workers", 2, "2 weithiwr"}, // soft mutation after dau
+		{cy, "tui.team.workers", 3, "3 gweithiwr"},
+		{cy, "tui.playback.markers", 2, "2 farciwr"},
+		{cy, "tui.playback.markers", 6, "6 marciwr"},
+		{cy, "tui.access.events", 2, "2 ddigwyddiad, y diweddaraf yn gyntaf"},
+		{cy, "tui.recorder.mic_lost", 1, "collodd y meicroffon sain 1 waith"},
+		{cy, "tui.recorder.mic_lost", 3, "collodd y meicroffon sain 3 gwaith"},
+		{cy, "tui.typist.waiting", 1234, "1,234 recordiad yn aros"},
+		{en, "tui.team.workers", 1, "1 worker"},
+		{en, "tui.team.workers", 1234, "1,234 workers"},
+		{en, "tui.typist.sealed", 1, "1 case is open for typing but still sealed here: the key comes with the caseworker's next sync, then yours (f5)."},
+	} {
+		if got := tc.l.N(tc.id, tc.n); got != tc.want {
+			t.Errorf("%s %s(%d) = %q, want %q", tc.l.Tag(), tc.id, tc.n, got, tc.want)
+		}
+	}
+}
