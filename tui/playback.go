@@ -316,7 +316,8 @@ func (b *playback) view(w int) string {
 	}
 	parts := []string{fmt.Sprintf("%s %s / %s", state, clock(b.pos), clock(b.snap.dur)), fmt.Sprintf("%.2g×", b.speed)} // i18n: a speed, 0.75×
 	if len(b.snap.markers) > 0 {
-		parts = append(parts, l.N("tui.playback.markers", len(b.snap.markers)))
+		n := len(b.snap.markers)
+		parts = append(parts, l.N("tui.playback.markers", n, "Markers", itoa(n))) // ungrouped, as it always was
 		for _, m := range b.snap.markers {
 			if m.At+audio.FrameDuration > b.pos && m.At <= b.pos+audio.FrameDuration && m.Comment != "" {
 				parts = append(parts, "“"+m.Comment+"”")

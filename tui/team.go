@@ -94,7 +94,8 @@ func ago(l *i18n.Locale, now, t time.Time) string {
 	case d < 48*time.Hour:
 		return l.N("tui.team.hours_ago", int(d.Hours()))
 	}
-	return l.N("tui.team.days_ago", int(d.Hours()/24))
+	days := int(d.Hours() / 24)
+	return l.N("tui.team.days_ago", days, "Days", itoa(days)) // ungrouped, as it always was
 }
 
 // shortMonth is a month's name, shortened as the locale shortens it (Jan,
@@ -568,7 +569,7 @@ func (t *teamScreen) row(c teamCols, w caseload.Worker, sel bool) string {
 	}
 	name := w.Name
 	if w.SealedCases > 0 && c.wide {
-		name += " " + l.T("tui.team.unreadable", "Count", l.Number(w.SealedCases))
+		name += " " + l.T("tui.team.unreadable", "Count", itoa(w.SealedCases))
 	}
 	count := func(n, width int, style func(string) string) string {
 		s := padLeft(itoa(n), width)

@@ -233,9 +233,13 @@ func TestWelshCounts(t *testing.T) {
 		{cy, "tui.typist.waiting", 1234, "1,234 recordiad yn aros"},
 		{en, "tui.team.workers", 1, "1 worker"},
 		{en, "tui.team.workers", 1234, "1,234 workers"},
+		{en, "tui.team.days_ago", 1234, "1234d ago"},
+		{cy, "tui.team.days_ago", 2, "ers 2d"},
 		{en, "tui.typist.sealed", 1, "1 case is open for typing but still sealed here: the key comes with the caseworker's next sync, then yours (f5)."},
 	} {
-		if got := tc.l.N(tc.id, tc.n); got != tc.want {
+		// Markers and Days: the two counts shown ungrouped, as English
+		// always showed them.
+		if got := tc.l.N(tc.id, tc.n, "Markers", itoa(tc.n), "Days", itoa(tc.n)); got != tc.want {
 			t.Errorf("%s %s(%d) = %q, want %q", tc.l.Tag(), tc.id, tc.n, got, tc.want)
 		}
 	}
