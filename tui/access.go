@@ -12,7 +12,7 @@ import (
 
 // openAuditDetail is the detail of the audit event written each time the
 // case detail opens a case.
-const openAuditDetail = "opened in the TUI"
+const openAuditDetail = "opened in the TUI" // i18n: data: signed into the audit trail, the same for every reader
 
 // auditOpenCmd records that the case was opened (read). A failure is
 // logged, never shown: the user opened the case all the same.
@@ -63,7 +63,7 @@ func (a *accessHistory) Init() tea.Cmd {
 	})
 }
 
-func (a *accessHistory) Title() string { return "Access history" }
+func (a *accessHistory) Title() string { return a.env.l.T("tui.access.title") }
 
 func (a *accessHistory) Typing() bool { return false }
 
@@ -82,7 +82,7 @@ func (a *accessHistory) FullHelp() [][]key.Binding {
 
 // HelpNote says what the trail is.
 func (a *accessHistory) HelpNote() string {
-	return "Every device signs and chains its own events; they sync like the case. Actions: open (read), export, member.add, member.remove, key.rotate, transcribe."
+	return a.env.l.T("tui.access.help_note")
 }
 
 func (a *accessHistory) Update(msg tea.Msg) (component, tea.Cmd) {
@@ -95,7 +95,7 @@ func (a *accessHistory) Update(msg tea.Msg) (component, tea.Cmd) {
 		a.loaded = true
 		if msg.err != nil {
 			a.env.logErr("reading the access history", msg.err)
-			a.err = "Could not read the access history: " + writeError(msg.err)
+			a.err = a.env.l.T("tui.access.read_failed", "Err", writeError(msg.err))
 			return a, nil
 		}
 		a.err = ""
@@ -128,33 +128,33 @@ func shortID(id string) string {
 }
 
 func (a *accessHistory) View() string {
-	st := a.env.st
+	st, l := a.env.st, a.env.l
 	right := ""
 	if a.loaded && a.err == "" {
-		right = plural(len(a.events), "event", "events") + ", newest first"
+		right = l.N("tui.access.events", len(a.events))
 	}
-	lines := []string{spread(st.Title.Render("Access history · "+a.ref), st.Muted.Render(right), a.w)}
+	lines := []string{spread(st.Title.Render(l.T("tui.access.heading", "Ref", a.ref)), st.Muted.Render(right), a.w)}
 	whenW, whoW, deviceW, actionW := 19, 16, 10, 13
-	layout := "2006-01-02 15:04:05"
+	layout := "2006-01-02 15:04:05" // i18n: an ISO time in a table
 	if a.w < 100 {
-		whenW, whoW, layout = 16, 14, "2006-01-02 15:04"
+		whenW, whoW, layout = 16, 14, "2006-01-02 15:04" // i18n: an ISO time in a table
 	}
 	if a.w < 70 {
 		deviceW = 0
 	}
-	hdr := "  " + cell("WHEN", whenW) + " " + cell("WHO", whoW) + " "
+	hdr := "  " + cell(l.T("tui.access.col.when"), whenW) + " " + cell(l.T("tui.access.col.who"), whoW) + " "
 	if deviceW > 0 {
-		hdr += cell("DEVICE", deviceW) + " "
+		hdr += cell(l.T("tui.access.col.device"), deviceW) + " "
 	}
-	hdr += cell("ACTION", actionW) + " DETAIL"
+	hdr += cell(l.T("tui.access.col.action"), actionW) + " " + l.T("tui.access.col.detail")
 	lines = append(lines, st.ColHeader.Render(fitLine(hdr, a.w)))
 	switch {
 	case !a.loaded:
-		lines = append(lines, st.Muted.Render("  Loading…"))
+		lines = append(lines, st.Muted.Render("  "+l.T("tui.typist.loading")))
 	case a.err != "":
 		lines = append(lines, st.Error.Render("  "+a.err))
 	case len(a.events) == 0:
-		lines = append(lines, "  No access recorded for this case on this device.")
+		lines = append(lines, "  "+l.T("tui.access.none"))
 	}
 	start, end := a.nav.Visible()
 	for i := start; i < end; i++ {
@@ -169,7 +169,7 @@ func (a *accessHistory) View() string {
 	for len(lines) < a.h-1 {
 		lines = append(lines, "")
 	}
-	legend := "Signed, chained events from every device that synced this case."
+	legend := l.T("tui.access.legend")
 	if a.nav.Cursor() < len(a.events) {
 		// The selected event's detail in full, when the table cuts it.
 		if d := a.events[a.nav.Cursor()].Detail; ansiWidth(d) > a.w-2-whenW-1-whoW-1-deviceW-1-actionW-1 {

@@ -188,12 +188,12 @@ func New(opts Options) *Model {
 		opts.Locale = i18n.English()
 	}
 	e := &env{
-		l: opts.Locale, vault: opts.Vault, name: opts.Vault.Name(), keys: newKeyMap(), st: newStyles(th, true), now: opts.Now,
+		l: opts.Locale, vault: opts.Vault, name: opts.Vault.Name(), keys: newKeyMap(opts.Locale), st: newStyles(th, true), now: opts.Now,
 		log: opts.Log, draftDelay: opts.DraftDelay, demoPass: opts.DemoPassphrase, gate: newIOGate(),
 		audioDevice: opts.AudioDevice, saveAudioDevice: opts.SaveAudioDevice, dateOrder: opts.DateOrder, dueRules: opts.DueRules,
 		autoRewind: autoRewind(opts.AutoRewind), retention: opts.Retention,
 	}
-	e.keys.transcribe.TPlay.SetHelp("f9/alt+p", playHelp(e.autoRewind))
+	e.keys.transcribe.TPlay.SetHelp("f9/alt+p", playHelp(e.l, e.autoRewind))
 	m := &Model{env: e, opts: opts, help: help.New(), width: 80, height: 24}
 	m.help.Styles = e.st.Help
 	m.status = statusBar{env: e, sync: opts.Sync, name: e.name}

@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/fieldcase/fieldcase/caseload"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
@@ -71,7 +72,7 @@ func newAssignScreen(e *env, ts TeamService, caseID, ref string) *assignScreen {
 	return &assignScreen{env: e, ts: ts, caseID: caseID, ref: ref}
 }
 
-func (a *assignScreen) Title() string { return "Assign" }
+func (a *assignScreen) Title() string { return a.env.l.T("tui.assign.title") }
 
 func (a *assignScreen) Typing() bool { return false }
 
@@ -91,9 +92,7 @@ func (a *assignScreen) FullHelp() [][]key.Binding {
 
 // HelpNote says what the loads mean.
 func (a *assignScreen) HelpNote() string {
-	return "Each worker's load is shown now → after the move, against their capacity, weighed as in the team view " +
-		"(its weighting policy, p there, says what a case weighs). A worker chosen takes the case on; with the box ticked, " +
-		"those holding it now give it up. ! marks a load over capacity after the move. Cases counts their open cases."
+	return a.env.l.T("tui.assign.help_note")
 }
 
 func (a *assignScreen) Init() tea.Cmd {
@@ -167,16 +166,16 @@ func (a *assignScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		if msg.err != nil {
 			a.env.logErr("loading the case to assign", msg.err)
 			if errors.Is(msg.err, store.ErrNotFound) {
-				a.errText = "This case is not in the vault."
+				a.errText = a.env.l.T("tui.assign.not_in_vault")
 			} else {
-				a.errText = "Could not load: " + writeError(msg.err)
+				a.errText = a.env.l.T("tui.assign.load_failed", "Err", writeError(msg.err))
 			}
 			return a, nil
 		}
 		if !msg.cv.Sealed {
 			a.ref, a.subject = msg.cv.Value.Ref, msg.cv.Value.Subject
 		}
-		a.sealed, a.closed = msg.cv.Sealed, !msg.cv.Sealed && msg.cv.Value.Status == "closed"
+		a.sealed, a.closed = msg.cv.Sealed, !msg.cv.Sealed && msg.cv.Value.Status == "closed" // i18n: a record's status
 		a.weight, a.weighs = caseload.CaseWeight(caseload.PolicyOf(msg.tv), msg.cv)
 		if a.env.team.tv == nil {
 			a.env.team.tv = msg.tv
@@ -194,7 +193,7 @@ func (a *assignScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		a.busy = false
 		if msg.err != nil {
 			a.env.logErr("assigning a case", msg.err)
-			a.errText = "Not reassigned: " + serverError(msg.err) + "."
+			a.errText = a.env.l.T("tui.assign.failed", "Err", serverError(a.env.l, msg.err))
 			return a, nil
 		}
 		a.errText = ""
@@ -203,10 +202,9 @@ func (a *assignScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		for _, u := range a.holders() {
 			names = append(names, u.Name)
 		}
-		a.result = []string{a.ref + " is now held by " + strings.Join(names, ", ") + "."}
+		a.result = []string{a.env.l.T("tui.assign.done", "Ref", a.ref, "Names", strings.Join(names, ", "))}
 		if len(msg.removed) > 0 {
-			a.result = append(a.result, "The case key was rotated: "+strings.Join(msg.removed, ", ")+
-				" cannot read what is written from now on.")
+			a.result = append(a.result, a.env.l.T("tui.assign.rotated", "Names", strings.Join(msg.removed, ", ")))
 		}
 		return a, a.load() // the loads have moved
 
@@ -243,7 +241,7 @@ func (a *assignScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 				rm = a.removals(to)
 			}
 			if a.holds(to) && len(rm) == 0 {
-				a.errText = to.Name + " holds this case already."
+				a.errText = a.env.l.T("tui.assign.holds_already", "Name", to.Name)
 				return a, nil
 			}
 			a.errText, a.result = "", nil
@@ -318,49 +316,49 @@ func (a *assignScreen) assign() tea.Cmd {
 }
 
 func (a *assignScreen) View() string {
-	st := a.env.st
-	head := "Assign " + a.ref
+	st, l := a.env.st, a.env.l
+	head := l.T("tui.assign.heading", "Ref", a.ref)
 	if a.subject != "" {
 		head += "  " + a.subject
 	}
 	lines := []string{fitLine(st.Title.Render(head), a.w)}
 	if a.ts == nil {
-		return strings.Join(append(lines, "", notEnrolledTeam+": reassigning needs the case server.", "",
-			st.Muted.Render("Press esc to go back.")), "\n")
+		return strings.Join(append(lines, "", l.T("tui.assign.not_enrolled", "NotEnrolled", notEnrolledTeam(l)), "",
+			st.Muted.Render(l.T("tui.team.esc_back"))), "\n")
 	}
 	if !a.loaded {
-		return strings.Join(append(lines, st.Muted.Render("Loading…")), "\n")
+		return strings.Join(append(lines, st.Muted.Render(l.T("tui.typist.loading"))), "\n")
 	}
 	var names []string
 	for _, u := range a.holders() {
 		names = append(names, u.Name)
 	}
-	held := "Held by: " + strings.Join(names, ", ")
+	held := l.T("tui.assign.held_by", "Names", strings.Join(names, ", "))
 	if len(names) == 0 {
-		held = "Held by: nobody in this team view"
+		held = l.T("tui.assign.held_by_nobody")
 	}
 	switch {
 	case a.sealed:
-		held += " · unreadable on this device: its weight is not known"
+		held += " · " + l.T("tui.assign.unreadable")
 	case a.closed:
-		held += " · closed: it weighs nothing"
+		held += " · " + l.T("tui.assign.closed")
 	case a.weighs:
-		held += " · the case weighs " + num(a.weight)
+		held += " · " + l.T("tui.assign.weighs", "Weight", num(a.weight))
 	}
 	lines = append(lines, fitLine(held, a.w))
 	switch {
 	case a.confirm:
 		to := a.choices[a.cursor]
-		q := "Give " + a.ref + " to " + to.Name
+		q := l.T("tui.assign.give", "Ref", a.ref, "Name", to.Name)
 		if a.holds(to) {
-			q = "Keep " + a.ref + " with " + to.Name
+			q = l.T("tui.assign.keep", "Ref", a.ref, "Name", to.Name)
 		}
 		if rm := a.removals(to); a.remove && len(rm) > 0 {
-			q += " and take it from " + strings.Join(rm, ", ") + " (the case key is rotated)"
+			q += " " + l.T("tui.assign.and_take", "Names", strings.Join(rm, ", "))
 		}
-		lines = append(lines, st.Warn.Render(fitLine(q+"? y / n", a.w)))
+		lines = append(lines, st.Warn.Render(fitLine(q+"? y / n", a.w))) // i18n: the keys' names
 	case a.busy:
-		lines = append(lines, st.Muted.Render("Asking the server…"))
+		lines = append(lines, st.Muted.Render(l.T("tui.assign.asking")))
 	case a.errText != "":
 		lines = append(lines, st.Error.Render(fitLine(a.errText, a.w)))
 	case len(a.result) > 0:
@@ -372,22 +370,22 @@ func (a *assignScreen) View() string {
 	}
 	box := "[ ]"
 	if a.remove {
-		box = "[x]"
+		box = "[x]" // i18n: a ticked box
 	}
-	lines = append(lines, fitLine(box+" also take it from those holding it now (space)", a.w), "")
+	lines = append(lines, fitLine(box+" "+l.T("tui.assign.also_take"), a.w), "")
 	if a.tv == nil {
-		return strings.Join(append(lines, "No team view on this device yet: open the team view while online first."), "\n")
+		return strings.Join(append(lines, l.T("tui.assign.no_team_view")), "\n")
 	}
 	if len(a.choices) == 0 {
-		return strings.Join(append(lines, "No caseworkers in this team view."), "\n")
+		return strings.Join(append(lines, l.T("tui.team.no_workers")), "\n")
 	}
 	rows := make([]assignRow, len(a.choices))
 	for i := range a.choices {
 		rows[i] = a.row(i)
 	}
-	c := assignColumns(rows, a.w)
-	lines = append(lines, st.ColHeader.Render(fitLine("  "+cell("ASSIGN TO", c.name)+" "+padLeft("CASES", c.cases)+"  "+
-		cell("LOAD NOW → AFTER", c.load), a.w)))
+	c := assignColumns(l, rows, a.w)
+	lines = append(lines, st.ColHeader.Render(fitLine("  "+cell(l.T("tui.assign.col.to"), c.name)+" "+
+		padLeft(l.T("tui.team.col.cases"), c.cases)+"  "+cell(l.T("tui.assign.col.load"), c.load), a.w)))
 	room := max(1, a.h-len(lines)-1)
 	first := 0
 	if a.cursor >= room {
@@ -404,7 +402,7 @@ func (a *assignScreen) View() string {
 			lines = append(lines, fitLine("  "+line, a.w))
 		}
 	}
-	lines = append(lines, st.Muted.Render(fitLine("Load: weighted caseload now → after the move / capacity · ! over capacity", a.w)))
+	lines = append(lines, st.Muted.Render(fitLine(l.T("tui.assign.legend"), a.w)))
 	return strings.Join(lines, "\n")
 }
 
@@ -441,10 +439,13 @@ func (a *assignScreen) row(i int) assignRow {
 }
 
 // assignCols are the widths of the picker's columns.
-type assignCols struct{ name, cases, load, numW int }
+type assignCols struct {
+	name, cases, load, numW int
+	l                       *i18n.Locale // the rows' words
+}
 
-func assignColumns(rows []assignRow, w int) assignCols {
-	c := assignCols{cases: 7, numW: 3}
+func assignColumns(l *i18n.Locale, rows []assignRow, w int) assignCols {
+	c := assignCols{cases: 7, numW: 3, l: l}
 	capW := 1
 	for _, r := range rows {
 		if !r.known {
@@ -454,8 +455,8 @@ func assignColumns(rows []assignRow, w int) assignCols {
 		c.cases = max(c.cases, len(itoa(r.now.OpenCases))+3+len(itoa(r.after.OpenCases)))
 		capW = max(capW, len(num(r.now.Capacity)))
 	}
-	c.load = max(len("LOAD NOW → AFTER"), 2*c.numW+3+3+capW+2)
-	const note = len("holds it · loses it")
+	c.load = max(len(l.T("tui.assign.col.load")), 2*c.numW+3+3+capW+2)
+	note := len(l.T("tui.assign.loses"))
 	c.name = min(24, max(10, w-2-1-c.cases-2-c.load-2-note))
 	return c
 }
@@ -486,9 +487,9 @@ func (r assignRow) text(c assignCols) string {
 	s := cell(r.name, c.name) + " " + padLeft(r.casesText(), c.cases) + "  " + cell(r.loadText(c.numW), c.load)
 	switch {
 	case r.loses:
-		s += "  holds it · loses it"
+		s += "  " + c.l.T("tui.assign.loses")
 	case r.holds:
-		s += "  holds it · keeps it"
+		s += "  " + c.l.T("tui.assign.keeps")
 	}
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fieldcase/fieldcase/caseload"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
 
@@ -31,7 +32,7 @@ func TestAssignRows(t *testing.T) {
 		for i := range a.choices {
 			rows = append(rows, a.row(i))
 		}
-		c := assignColumns(rows, 100)
+		c := assignColumns(i18n.English(), rows, 100)
 		var out []string
 		for _, r := range rows {
 			out = append(out, strings.Join(strings.Fields(r.text(c)), " "))

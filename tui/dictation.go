@@ -14,6 +14,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/audio"
 	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -44,29 +45,32 @@ func (rc *recovery) run(v *store.Vault) ([]string, error) {
 
 // recoverCmd runs the recovery after an unlock and says what it found, in
 // the status bar.
-func recoverCmd(v *store.Vault, rc *recovery) tea.Cmd {
+func recoverCmd(l *i18n.Locale, v *store.Vault, rc *recovery) tea.Cmd {
 	return func() tea.Msg {
 		ids, err := rc.run(v)
 		switch {
 		case err != nil:
-			return noticeMsg{Text: "Interrupted recordings could not be recovered: " + err.Error(), Err: true}
+			return noticeMsg{Text: l.T("tui.dictation.recover_failed", "Err", err.Error()), Err: true}
 		case len(ids) > 0:
-			return noticeMsg{Text: "Recovered " + plural(len(ids), "recording", "recordings") + " cut short by a crash (marked interrupted)."}
+			return noticeMsg{Text: l.N("tui.dictation.recovered", len(ids))}
 		}
 		return nil
 	}
 }
 
-// Errors of the handle, shown to the user as they are.
+// Errors of the handle; the recorder says each in the user's language
+// (recorder.showErr), so their texts are for logs.
 var (
-	errRecClosed    = errors.New("the recorder was closed")
-	errRecording    = errors.New("stop recording first")
-	errNothingYet   = errors.New("nothing recorded yet")
-	errNotDraftRec  = errors.New("this recording was submitted for typing: it can be played, not changed")
-	errNoSuchMarker = errors.New("no marker there")
+	errRecClosed    = errors.New("the recorder was closed")                                                // i18n: tui.recorder.err.closed
+	errRecording    = errors.New("stop recording first")                                                   // i18n: tui.recorder.err.recording
+	errNothingYet   = errors.New("nothing recorded yet")                                                   // i18n: tui.recorder.err.nothing_yet
+	errNotDraftRec  = errors.New("this recording was submitted for typing: it can be played, not changed") // i18n: tui.recorder.err.not_draft
+	errNoSuchMarker = errors.New("no marker there")                                                        // i18n: tui.recorder.err.no_marker
 	// errStoppedItself: the take ended without Stop and without a device
 	// error (the sink failed, or the context ended).
-	errStoppedItself = errors.New("the recording stopped by itself; what was recorded is kept")
+	errStoppedItself = errors.New("the recording stopped by itself; what was recorded is kept") // i18n: tui.recorder.err.stopped_itself
+	// errCommentTooLong: a marker's comment over audio.MaxCommentLen.
+	errCommentTooLong = fmt.Errorf("a marker comment is at most %d bytes", audio.MaxCommentLen) // i18n: tui.recorder.err.comment_limit
 )
 
 // liveTake is the take under way, or the one last finished.
@@ -129,7 +133,7 @@ type dictHandle struct {
 func newDictHandle(v *store.Vault, caseID string, rc *recovery, now func() time.Time) *dictHandle {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &dictHandle{v: v, caseID: caseID, rc: rc, now: now, ctx: ctx, cancel: cancel,
-		meta: record.Recording{WorkType: record.WorkTypes[0], Priority: record.Priorities[0], Status: "draft"}}
+		meta: record.Recording{WorkType: record.WorkTypes[0], Priority: record.Priorities[0], Status: "draft"}} // i18n: a record's status
 }
 
 // do runs f with the lock held and returns the state after it.
@@ -217,9 +221,9 @@ func checkInput(dev string) error {
 		}
 	}
 	if dev == "" {
-		return fmt.Errorf("%w: no default input device", audio.ErrNoDevice)
+		return fmt.Errorf("%w: no default input device", audio.ErrNoDevice) // i18n: for the log; audioError says it
 	}
-	return fmt.Errorf("%w: no input device %q", audio.ErrNoDevice, dev)
+	return fmt.Errorf("%w: no input device %q", audio.ErrNoDevice, dev) // i18n: for the log; audioError says it
 }
 
 // startTake starts recording on dev: at the end (Append), or at the
@@ -290,24 +294,24 @@ type takeReport struct {
 	ok        bool  // a take was stopped
 }
 
-func (t takeReport) String() string {
+// text is what the report says to the user.
+func (t takeReport) text(l *i18n.Locale) string {
 	if !t.ok {
 		return ""
 	}
-	s := "Recorded " + clock(t.dur) + "."
+	s := l.T("tui.dictation.recorded", "Length", clock(t.dur))
 	if t.dropped > 0 {
-		s += " " + lostText(t.dropped) + "."
+		s += " " + lostText(l, t.dropped) + "."
 	}
 	if t.overflows > 0 {
-		s += " The microphone lost audio " + plural(int(t.overflows), "time", "times") + "."
+		s += " " + l.N("tui.dictation.mic_lost", int(t.overflows))
 	}
 	return s
 }
 
 // lostText says how much audio the disk or encoder lost.
-func lostText(frames int64) string {
-	return fmt.Sprintf("%s lost to a slow disk (%s, replaced by silence)",
-		seconds(time.Duration(frames)*audio.FrameDuration), plural(int(frames), "frame", "frames"))
+func lostText(l *i18n.Locale, frames int64) string {
+	return l.N("tui.dictation.lost", int(frames), "Length", seconds(l, time.Duration(frames)*audio.FrameDuration))
 }
 
 // stopTake ends the take under way, places it in the timeline with the
@@ -327,7 +331,7 @@ func (h *dictHandle) stopTake() (takeReport, error) {
 	lt.dur, lt.done = take.Duration(), true
 	h.take, h.last = liveTake{}, lt
 	if err := h.r.FinishTake(take); err != nil {
-		return rep, errors.Join(stopErr, fmt.Errorf("saving the take: %w", err))
+		return rep, errors.Join(stopErr, fmt.Errorf("saving the take: %w", err)) // i18n: context for the log and the error's detail
 	}
 	if len(lt.marks) > 0 && take.Packets() > 0 {
 		for _, m := range lt.marks {
@@ -336,7 +340,7 @@ func (h *dictHandle) stopTake() (takeReport, error) {
 			}
 		}
 		if err := h.r.Save(); err != nil {
-			return rep, errors.Join(stopErr, fmt.Errorf("saving the markers: %w", err))
+			return rep, errors.Join(stopErr, fmt.Errorf("saving the markers: %w", err)) // i18n: context for the log and the error's detail
 		}
 	}
 	h.unsynced = true
@@ -428,7 +432,7 @@ func (h *dictHandle) addMarker(at time.Duration, comment string) error {
 // under way and placed when it ends, or placed now if it has ended.
 func (h *dictHandle) addTakeMarker(take uint32, at time.Duration, comment string) error {
 	if len(comment) > audio.MaxCommentLen {
-		return fmt.Errorf("a marker comment is at most %d bytes", audio.MaxCommentLen)
+		return errCommentTooLong
 	}
 	switch {
 	case h.rec != nil && h.take.id == take:
@@ -492,14 +496,14 @@ func (h *dictHandle) submit() (record.Date, dictation.DuePolicy, error) {
 }
 
 // dueSource names where due rules come from, in a few words.
-func dueSource(p dictation.DuePolicy) string {
+func dueSource(l *i18n.Locale, p dictation.DuePolicy) string {
 	switch p.Source {
 	case dictation.DueFromAgency:
-		return fmt.Sprintf("the agency's due rules v%d", p.Version)
+		return l.T("tui.dictation.due_agency", "Version", p.Version)
 	case dictation.DueFromLocal:
-		return "this laptop's turnaround setting"
+		return l.T("tui.dictation.due_local")
 	}
-	return "the default due rules"
+	return l.T("tui.dictation.due_default")
 }
 
 // stop stops and saves the take under way and stops playback; with
@@ -575,22 +579,23 @@ func clock(d time.Duration) string {
 }
 
 // seconds writes a short duration as "0.2 s", a longer one as clock does.
-func seconds(d time.Duration) string {
+func seconds(l *i18n.Locale, d time.Duration) string {
 	if d >= time.Minute {
 		return clock(d)
 	}
-	return fmt.Sprintf("%.1f s", max(d, 0).Seconds())
+	return l.T("tui.dictation.seconds", "N", fmt.Sprintf("%.1f", max(d, 0).Seconds()))
 }
 
 // audioError says what went wrong with a device, in words for the user.
-func audioError(err error) string {
+func audioError(l *i18n.Locale, err error) string {
 	switch {
 	case errors.Is(err, audio.ErrNoDevice):
-		return "No microphone found — plug one in or choose a device in settings (,)."
+		return l.T("tui.dictation.no_microphone")
 	case errors.Is(err, audio.ErrDevice):
-		return "The audio device failed (" + strings.TrimPrefix(err.Error(), "opening input device: ") + "). What was recorded before is kept; try again or choose another device in settings (,)."
+		detail := strings.TrimPrefix(err.Error(), "opening input device: ") // i18n: the audio package's prefix, taken off
+		return l.T("tui.dictation.device_failed", "Err", detail)
 	case errors.Is(err, store.ErrDiskFull), errors.Is(err, store.ErrReadOnly), errors.Is(err, store.ErrLocked):
-		return "Not saved: " + writeError(err)
+		return l.T("tui.recorder.err.not_saved", "Err", writeError(err))
 	}
 	return err.Error()
 }

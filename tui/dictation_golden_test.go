@@ -112,7 +112,7 @@ func TestDictationGolden(t *testing.T) {
 		{"recorder-nomic", func(t *testing.T, e *env) []component {
 			empty := recSnap{meta: record.Recording{WorkType: "visit note", Priority: "normal", Status: "draft"}}
 			return []component{goldenRecorder(t, e, empty, func(r *recorder) {
-				r.devErr = audioError(fmt.Errorf("%w: no input device %q", audio.ErrNoDevice, "USB headset"))
+				r.devErr = audioError(e.l, fmt.Errorf("%w: no input device %q", audio.ErrNoDevice, "USB headset"))
 			})}
 		}},
 		{"settings", func(t *testing.T, e *env) []component {

@@ -12,25 +12,25 @@ import (
 // ones, generated from the keymap (bubbles help over key.Binding), so it is
 // always what the keys do.
 func fullHelp(e *env, c component, w, h int) string {
-	st := e.st
+	st, l := e.st, e.l
 	hm := help.New()
 	hm.Styles = st.Help
 	hm.SetWidth(w)
 	var b strings.Builder
-	b.WriteString(st.Title.Render("Keys: "+c.Title()) + "\n\n")
+	b.WriteString(st.Title.Render(l.T("tui.help.title", "Screen", c.Title())) + "\n\n")
 	b.WriteString(layoutGroups(hm, c.FullHelp(), w))
 	if n, ok := c.(helpNoter); ok {
 		b.WriteString("\n\n" + strings.Join(wrap(n.HelpNote(), w), "\n"))
 	}
-	b.WriteString("\n\n" + st.Section.Render("Everywhere") + "\n")
+	b.WriteString("\n\n" + st.Section.Render(l.T("tui.help.everywhere")) + "\n")
 	g := e.keys.globalHelp()
 	half := (len(g) + 1) / 2
 	b.WriteString(layoutGroups(hm, [][]key.Binding{g[:half], g[half:]}, w))
-	legend := "Drafts are saved as you type and when you quit or the vault locks."
+	legend := l.T("tui.help.drafts")
 	switch c.(type) {
 	case *caseList, *caseDetail:
 		// The markers these screens show, and only these.
-		legend = "Markers: ! overdue · ≠ conflict (versions written apart) · ↑ not yet synced. " + legend
+		legend = l.T("tui.help.markers") + " " + legend
 	}
 	b.WriteString("\n\n" + st.Muted.Render(strings.Join(wrap(legend, w), "\n")))
 	return b.String()

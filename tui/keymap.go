@@ -1,6 +1,12 @@
 package tui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"time"
+
+	"charm.land/bubbles/v2/key"
+
+	"github.com/fieldcase/fieldcase/internal/i18n"
+)
 
 // The TUI's key bindings. Each screen has its own keymap, a struct of
 // key.Binding that implements help.KeyMap: the screen matches keys with
@@ -28,6 +34,7 @@ type rootKeys struct {
 type globalKeys struct {
 	rootKeys
 	Back key.Binding
+	l    *i18n.Locale // the help texts' language, for the texts the methods below give
 }
 
 // ShortHelp is the tail of every key line.
@@ -35,12 +42,12 @@ func (g globalKeys) ShortHelp() []key.Binding { return []key.Binding{g.Help, g.Q
 
 // FullHelp is the column of global keys in the full help.
 func (g globalKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{g.Help, withHelp(g.HelpAny, "help, even while typing"), g.Back,
-		g.Quit, withHelp(g.ForceQuit, "quit, even while typing"), g.LockKey, g.Lock, g.SyncNow, g.Redraw, g.Settings}}
+	return [][]key.Binding{{g.Help, withHelp(g.HelpAny, g.l.T("tui.keys.help_even_while_typing")), g.Back,
+		g.Quit, withHelp(g.ForceQuit, g.l.T("tui.keys.quit_even_while_typing")), g.LockKey, g.Lock, g.SyncNow, g.Redraw, g.Settings}}
 }
 
 // cancel is esc where it cancels.
-func (g globalKeys) cancel() key.Binding { return withHelp(g.Back, "cancel") }
+func (g globalKeys) cancel() key.Binding { return withHelp(g.Back, g.l.T("tui.keys.cancel")) }
 
 // navKeys move through a list or a page.
 type navKeys struct {
@@ -183,8 +190,8 @@ func (k caseDetailKeys) ShortHelp() []key.Binding {
 func (k caseDetailKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.NextNote, k.PrevNote, withHelp(k.Open, "edit the selected note"), k.NewNote, k.EditCase},
-		{k.Consent, k.Tasks, withHelp(k.Dictation, "recordings: dictate, play"), k.Conflicts, k.Search, k.Back},
+		{k.NextNote, k.PrevNote, withHelp(k.Open, k.l.T("tui.keys.edit_the_selected_note")), k.NewNote, k.EditCase},
+		{k.Consent, k.Tasks, withHelp(k.Dictation, k.l.T("tui.keys.recordings_dictate_play")), k.Conflicts, k.Search, k.Back},
 		{k.Access, k.Reassign},
 	}
 }
@@ -214,7 +221,7 @@ func (k agendaKeys) ShortHelp() []key.Binding {
 func (k agendaKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{withHelp(k.Open, "open the case, or the task in its case's tasks"), k.NextSection, k.PrevSection, k.Back},
+		{withHelp(k.Open, k.l.T("tui.keys.open_the_case_or_the_task")), k.NextSection, k.PrevSection, k.Back},
 	}
 }
 
@@ -231,13 +238,13 @@ type assignKeys struct {
 
 // ShortHelp is the most used first: a narrow key line drops from the end.
 func (k assignKeys) ShortHelp() []key.Binding {
-	return []key.Binding{withHelp(k.Open, "assign"), withHelp(k.Toggle, "also take it from the holder"), k.Up, k.Down, k.Back}
+	return []key.Binding{withHelp(k.Open, k.l.T("tui.keys.assign")), withHelp(k.Toggle, k.l.T("tui.keys.also_take_it_from_the_holder")), k.Up, k.Down, k.Back}
 }
 
 func (k assignKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom},
-		{withHelp(k.Toggle, "also take the case from those holding it (rotates its key)"), withHelp(k.Open, "assign to the chosen worker"), k.Back},
+		{withHelp(k.Toggle, k.l.T("tui.keys.also_take_the_case_from_those")), withHelp(k.Open, k.l.T("tui.keys.assign_to_the_chosen_worker")), k.Back},
 	}
 }
 
@@ -272,12 +279,12 @@ type noteEditKeys struct {
 }
 
 func (k noteEditKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Save, k.NextField, withHelp(k.Back, "leave (keeps draft)"), k.Discard}
+	return []key.Binding{k.Save, k.NextField, withHelp(k.Back, k.l.T("tui.keys.leave_keeps_draft")), k.Discard}
 }
 
 func (k noteEditKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Save, withHelp(k.Back, "leave, keeping the draft"), k.Discard},
+		{k.Save, withHelp(k.Back, k.l.T("tui.keys.leave_keeping_the_draft")), k.Discard},
 		k.formKeys.ShortHelp(),
 	}
 }
@@ -312,15 +319,15 @@ type consentOverviewKeys struct {
 
 // ShortHelp is the most used first: a narrow key line drops from the end.
 func (k consentOverviewKeys) ShortHelp() []key.Binding {
-	return []key.Binding{withHelp(k.Open, "open the case"), k.Filter, k.Sort, k.Back}
+	return []key.Binding{withHelp(k.Open, k.l.T("tui.keys.open_the_case")), k.Filter, k.Sort, k.Back}
 }
 
 func (k consentOverviewKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{withHelp(k.Open, "open the case (c there records a decision)"),
-			withHelp(k.Filter, "filter: case, subject, person, scope, decision"),
-			withHelp(k.Sort, "sort: case, person, decision, review date"), k.Back},
+		{withHelp(k.Open, k.l.T("tui.keys.open_the_case_c_there_records")),
+			withHelp(k.Filter, k.l.T("tui.keys.filter_case_subject_person_scope_decision")),
+			withHelp(k.Sort, k.l.T("tui.keys.sort_case_person_decision_review_date")), k.Back},
 	}
 }
 
@@ -384,16 +391,16 @@ type recorderKeys struct {
 // ShortHelp is a draft's, with something recorded; the screen picks the
 // keys of the recorder's other states.
 func (k recorderKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Record, withHelp(k.PlayPause, "play"), k.SeekBack, k.InsertRec, k.Overwrite, k.AddMarker, k.Submit, k.Back}
+	return []key.Binding{k.Record, withHelp(k.PlayPause, k.l.T("tui.keys.play")), k.SeekBack, k.InsertRec, k.Overwrite, k.AddMarker, k.Submit, k.Back}
 }
 
 func (k recorderKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Record, k.InsertRec, k.Overwrite, withHelp(k.PlayPause, "play/pause; pause/resume a take"), k.StopRec},
+		{k.Record, k.InsertRec, k.Overwrite, withHelp(k.PlayPause, k.l.T("tui.keys.play_pause_pause_resume_a_take")), k.StopRec},
 		{k.SeekBack, k.SeekFwd, k.SeekStart, k.SeekEnd},
-		{withHelp(k.AddMarker, "marker at the position"), withHelp(k.Up, "previous marker"), withHelp(k.Down, "next marker"),
-			withHelp(k.Open, "jump to the marker"), k.DeleteMarker},
-		{k.RecTitle, k.WorkType, k.Priority, k.Submit, withHelp(k.Back, "stop, save and leave")},
+		{withHelp(k.AddMarker, k.l.T("tui.keys.marker_at_the_position")), withHelp(k.Up, k.l.T("tui.keys.previous_marker")), withHelp(k.Down, k.l.T("tui.keys.next_marker")),
+			withHelp(k.Open, k.l.T("tui.keys.jump_to_the_marker")), k.DeleteMarker},
+		{k.RecTitle, k.WorkType, k.Priority, k.Submit, withHelp(k.Back, k.l.T("tui.keys.stop_save_and_leave"))},
 	}
 }
 
@@ -408,13 +415,13 @@ type recordingsKeys struct {
 }
 
 func (k recordingsKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.NewRecording, withHelp(k.Open, "open in the recorder"), k.Up, k.Down, k.Back}
+	return []key.Binding{k.NewRecording, withHelp(k.Open, k.l.T("tui.keys.open_in_the_recorder")), k.Up, k.Down, k.Back}
 }
 
 func (k recordingsKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom},
-		{k.NewRecording, withHelp(k.Open, "open in the recorder (play, edit)"), k.Back},
+		{k.NewRecording, withHelp(k.Open, k.l.T("tui.keys.open_in_the_recorder_play_edit")), k.Back},
 	}
 }
 
@@ -428,11 +435,11 @@ type searchKeys struct {
 }
 
 func (k searchKeys) ShortHelp() []key.Binding {
-	return []key.Binding{withHelp(k.Open, "open at note"), k.Choose, k.Back}
+	return []key.Binding{withHelp(k.Open, k.l.T("tui.keys.open_at_note")), k.Choose, k.Back}
 }
 
 func (k searchKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{withHelp(k.Open, "open the case at this note"), withHelp(k.Choose, "choose a result"), k.PageUp, k.PageDown, k.Back}}
+	return [][]key.Binding{{withHelp(k.Open, k.l.T("tui.keys.open_the_case_at_this_note")), withHelp(k.Choose, k.l.T("tui.keys.choose_a_result")), k.PageUp, k.PageDown, k.Back}}
 }
 
 type settingsKeys struct {
@@ -443,7 +450,7 @@ type settingsKeys struct {
 }
 
 func (k settingsKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, withHelp(k.Open, "use this microphone"), k.Back}
+	return []key.Binding{k.Up, k.Down, withHelp(k.Open, k.l.T("tui.keys.use_this_microphone")), k.Back}
 }
 func (k settingsKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 
@@ -469,7 +476,7 @@ func (k tasksKeys) ShortHelp() []key.Binding {
 func (k tasksKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom},
-		{k.AddTask, k.ToggleDone, k.DeleteTask, withHelp(k.Open, "resolve a task in conflict"), k.Back},
+		{k.AddTask, k.ToggleDone, k.DeleteTask, withHelp(k.Open, k.l.T("tui.keys.resolve_a_task_in_conflict")), k.Back},
 		{k.Form.Save, k.Form.NextField, k.Form.Choice},
 	}
 }
@@ -498,13 +505,13 @@ type teamKeys struct {
 }
 
 func (k teamKeys) ShortHelp() []key.Binding {
-	return []key.Binding{withHelp(k.Open, "worker's cases"), k.Refresh, k.Policy, k.Turnaround, k.Retention, k.Back}
+	return []key.Binding{withHelp(k.Open, k.l.T("tui.keys.worker_s_cases")), k.Refresh, k.Policy, k.Turnaround, k.Retention, k.Back}
 }
 
 func (k teamKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{withHelp(k.Open, "the worker's cases"), k.Refresh, k.Policy, k.Turnaround, k.Retention, k.Back},
+		{withHelp(k.Open, k.l.T("tui.keys.the_worker_s_cases")), k.Refresh, k.Policy, k.Turnaround, k.Retention, k.Back},
 	}
 }
 
@@ -514,7 +521,7 @@ type turnaroundKeys struct {
 }
 
 func (k turnaroundKeys) ShortHelp() []key.Binding {
-	return []key.Binding{withHelp(k.Up, "scroll"), k.Back}
+	return []key.Binding{withHelp(k.Up, k.l.T("tui.keys.scroll")), k.Back}
 }
 func (k turnaroundKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Back}}
@@ -528,13 +535,13 @@ type typingQueueKeys struct {
 }
 
 func (k typingQueueKeys) ShortHelp() []key.Binding {
-	return []key.Binding{withHelp(k.Open, "type the transcript"), k.PlayRec, k.Up, k.Down, k.Back}
+	return []key.Binding{withHelp(k.Open, k.l.T("tui.keys.type_the_transcript")), k.PlayRec, k.Up, k.Down, k.Back}
 }
 
 func (k typingQueueKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{withHelp(k.Open, "type the transcript"), k.PlayRec, k.Back},
+		{withHelp(k.Open, k.l.T("tui.keys.type_the_transcript")), k.PlayRec, k.Back},
 	}
 }
 
@@ -551,12 +558,12 @@ type transcribeKeys struct {
 // ShortHelp leaves out the word key, which the screen adds for a machine
 // draft.
 func (k transcribeKeys) ShortHelp() []key.Binding {
-	return []key.Binding{withHelp(k.Save, "save as a note"), k.TPlay, withHelp(k.Back, "leave (keeps it)"), k.Discard}
+	return []key.Binding{withHelp(k.Save, k.l.T("tui.keys.save_as_a_note")), k.TPlay, withHelp(k.Back, k.l.T("tui.keys.leave_keeps_it")), k.Discard}
 }
 
 func (k transcribeKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{withHelp(k.Save, "save the transcript as a note; mark the recording transcribed"), k.Listen,
-		withHelp(k.Back, "leave, keeping the transcript for later"), withHelp(k.Discard, "discard the transcript")},
+	return [][]key.Binding{{withHelp(k.Save, k.l.T("tui.keys.save_the_transcript_as_a_note")), k.Listen,
+		withHelp(k.Back, k.l.T("tui.keys.leave_keeping_the_transcript_for_later")), withHelp(k.Discard, k.l.T("tui.keys.discard_the_transcript"))},
 		{k.TPlay, k.TWord, k.TRewind, k.TForward, k.TSlower, k.TFaster, k.TMarker}}
 }
 
@@ -590,96 +597,101 @@ type keyMap struct {
 	transcribe      transcribeKeys
 }
 
-func newKeyMap() *keyMap {
+// newKeyMap is every screen's keymap, its help in l's language (English
+// for nil).
+func newKeyMap(l *i18n.Locale) *keyMap {
+	if l == nil {
+		l = i18n.English()
+	}
 	nb := key.NewBinding
 	keys, help := key.WithKeys, key.WithHelp
 
 	root := rootKeys{
-		Quit:      nb(keys("q"), help("q", "quit")),
-		ForceQuit: nb(keys("ctrl+c"), help("ctrl+c", "quit")),
-		Help:      nb(keys("?"), help("?", "help")),
-		HelpAny:   nb(keys("f1"), help("f1", "help")),
-		Lock:      nb(keys("f12"), help("f12", "lock now, even while typing")),
-		LockKey:   nb(keys("L"), help("L", "lock now")),
-		Redraw:    nb(keys("ctrl+l"), help("ctrl+l", "redraw the screen")),
-		SyncNow:   nb(keys("f5", "ctrl+r"), help("f5/ctrl+r", "sync now")),
-		Settings:  nb(keys(","), help(",", "settings (microphone)")),
+		Quit:      nb(keys("q"), help("q", l.T("tui.keys.quit"))),
+		ForceQuit: nb(keys("ctrl+c"), help("ctrl+c", l.T("tui.keys.quit"))),
+		Help:      nb(keys("?"), help("?", l.T("tui.keys.help"))),
+		HelpAny:   nb(keys("f1"), help("f1", l.T("tui.keys.help"))),
+		Lock:      nb(keys("f12"), help("f12", l.T("tui.keys.lock_now_even_while_typing"))),
+		LockKey:   nb(keys("L"), help("L", l.T("tui.keys.lock_now"))),
+		Redraw:    nb(keys("ctrl+l"), help("ctrl+l", l.T("tui.keys.redraw_the_screen"))),
+		SyncNow:   nb(keys("f5", "ctrl+r"), help("f5/ctrl+r", l.T("tui.keys.sync_now"))),
+		Settings:  nb(keys(","), help(",", l.T("tui.keys.settings_microphone"))),
 	}
-	g := globalKeys{rootKeys: root, Back: nb(keys("esc"), help("esc", "back"))}
+	g := globalKeys{rootKeys: root, Back: nb(keys("esc"), help("esc", l.T("tui.keys.back"))), l: l}
 	nav := navKeys{
-		Up:       nb(keys("up", "k"), help("↑/k", "up")),
-		Down:     nb(keys("down", "j"), help("↓/j", "down")),
-		PageUp:   nb(keys("pgup", "ctrl+u"), help("pgup", "page up")),
-		PageDown: nb(keys("pgdown", "ctrl+d"), help("pgdn", "page down")),
-		Top:      nb(keys("home", "g"), help("g/home", "first")),
-		Bottom:   nb(keys("end", "G"), help("G/end", "last")),
+		Up:       nb(keys("up", "k"), help("↑/k", l.T("tui.keys.up"))),
+		Down:     nb(keys("down", "j"), help("↓/j", l.T("tui.keys.down"))),
+		PageUp:   nb(keys("pgup", "ctrl+u"), help("pgup", l.T("tui.keys.page_up"))),
+		PageDown: nb(keys("pgdown", "ctrl+d"), help("pgdn", l.T("tui.keys.page_down"))),
+		Top:      nb(keys("home", "g"), help("g/home", l.T("tui.keys.first"))),
+		Bottom:   nb(keys("end", "G"), help("G/end", l.T("tui.keys.last"))),
 	}
-	open := nb(keys("enter"), help("enter", "open"))
-	filter := nb(keys("/"), help("/", "filter"))
-	sort := nb(keys("o"), help("o", "sort"))
-	search := nb(keys("s"), help("s", "search"))
-	reassign := nb(keys("a"), help("a", "assign to… (supervisors)"))
-	save := nb(keys("ctrl+s"), help("ctrl+s", "save"))
-	discard := nb(keys("ctrl+x"), help("ctrl+x", "discard"))
+	open := nb(keys("enter"), help("enter", l.T("tui.keys.open")))
+	filter := nb(keys("/"), help("/", l.T("tui.keys.filter")))
+	sort := nb(keys("o"), help("o", l.T("tui.keys.sort")))
+	search := nb(keys("s"), help("s", l.T("tui.keys.search")))
+	reassign := nb(keys("a"), help("a", l.T("tui.keys.assign_to_supervisors")))
+	save := nb(keys("ctrl+s"), help("ctrl+s", l.T("tui.keys.save")))
+	discard := nb(keys("ctrl+x"), help("ctrl+x", l.T("tui.keys.discard")))
 	confirm := confirmKeys{
 		rootKeys: root,
-		Yes:      nb(keys("y"), help("y", "yes")),
-		No:       nb(keys("n", "esc"), help("n/esc", "no")),
+		Yes:      nb(keys("y"), help("y", l.T("tui.keys.yes"))),
+		No:       nb(keys("n", "esc"), help("n/esc", l.T("tui.keys.no"))),
 	}
 	form := formKeys{
-		NextField: nb(keys("tab"), help("tab", "next field")),
-		PrevField: nb(keys("shift+tab"), help("shift+tab", "previous field")),
-		Choice:    nb(keys("left", "right"), help("←/→", "change choice")),
-		Toggle:    nb(keys("space"), help("space", "tick/untick")),
+		NextField: nb(keys("tab"), help("tab", l.T("tui.keys.next_field"))),
+		PrevField: nb(keys("shift+tab"), help("shift+tab", l.T("tui.keys.previous_field"))),
+		Choice:    nb(keys("left", "right"), help("←/→", l.T("tui.keys.change_choice"))),
+		Toggle:    nb(keys("space"), help("space", l.T("tui.keys.tick_untick"))),
 	}
 	// The function keys of transcription software (F9 play, F7 rewind, F8
 	// forward), and alt+… for keyboards without them.
 	play := playKeys{
-		TPlay:    nb(keys("f9", "alt+p"), help("f9/alt+p", "play/pause (resumes 2 s back)")),
-		TRewind:  nb(keys("f7", "alt+,"), help("f7/alt+,", "back 3 s")),
-		TForward: nb(keys("f8", "alt+."), help("f8/alt+.", "forward 3 s")),
-		TSlower:  nb(keys("f2", "alt+-"), help("f2/alt+-", "slower (to 0.75×, same pitch)")),
-		TFaster:  nb(keys("f3", "alt+="), help("f3/alt+=", "faster (to 1.5×, same pitch)")),
-		TMarker:  nb(keys("f6", "alt+m"), help("f6/alt+m", "jump to the next marker")),
-		TWord:    nb(keys("f4", "alt+w"), help("f4/alt+w", "play from the word under the cursor (machine draft)")),
+		TPlay:    nb(keys("f9", "alt+p"), help("f9/alt+p", playHelp(l, 2*time.Second))),
+		TRewind:  nb(keys("f7", "alt+,"), help("f7/alt+,", l.T("tui.keys.back_3_s"))),
+		TForward: nb(keys("f8", "alt+."), help("f8/alt+.", l.T("tui.keys.forward_3_s"))),
+		TSlower:  nb(keys("f2", "alt+-"), help("f2/alt+-", l.T("tui.keys.slower_to_0_75x_same_pitch"))),
+		TFaster:  nb(keys("f3", "alt+="), help("f3/alt+=", l.T("tui.keys.faster_to_1_5x_same_pitch"))),
+		TMarker:  nb(keys("f6", "alt+m"), help("f6/alt+m", l.T("tui.keys.jump_to_the_next_marker"))),
+		TWord:    nb(keys("f4", "alt+w"), help("f4/alt+w", l.T("tui.keys.play_from_the_word_under_the"))),
 	}
 	cancelling := g
 	cancelling.Back = g.cancel()
 	later := g
-	later.Back = withHelp(g.Back, "later")
+	later.Back = withHelp(g.Back, l.T("tui.keys.later"))
 
 	caseEdit := caseEditKeys{globalKeys: cancelling, formKeys: form, Save: save, Confirm: confirm}
 	return &keyMap{
 		global: g,
 		help:   helpKeys{globalKeys: g, navKeys: nav},
 		form:   form,
-		unlock: unlockKeys{globalKeys: g, Unlock: nb(keys("enter"), help("enter", "unlock"))},
+		unlock: unlockKeys{globalKeys: g, Unlock: nb(keys("enter"), help("enter", l.T("tui.keys.unlock")))},
 		caseList: caseListKeys{
 			globalKeys: g, navKeys: nav, Open: open, Filter: filter, Sort: sort, Search: search,
-			NewCase:     nb(keys("N"), help("N", "new case")),
-			Agenda:      nb(keys("a"), help("a", "agenda")),
-			Team:        nb(keys("T"), help("T", "team caseloads (supervisors)")),
-			Consents:    nb(keys("C"), help("C", "consent overview")),
-			TypingQueue: nb(keys("W"), help("W", "typing queue (typists)")),
+			NewCase:     nb(keys("N"), help("N", l.T("tui.keys.new_case"))),
+			Agenda:      nb(keys("a"), help("a", l.T("tui.keys.agenda"))),
+			Team:        nb(keys("T"), help("T", l.T("tui.keys.team_caseloads_supervisors"))),
+			Consents:    nb(keys("C"), help("C", l.T("tui.keys.consent_overview"))),
+			TypingQueue: nb(keys("W"), help("W", l.T("tui.keys.typing_queue_typists"))),
 		},
 		workerCases: workerCasesKeys{globalKeys: g, navKeys: nav, Open: open, Reassign: reassign, Filter: filter, Sort: sort},
 		caseDetail: caseDetailKeys{
 			globalKeys: g, navKeys: nav, Open: open, Search: search, Reassign: reassign,
-			NewNote:   nb(keys("n"), help("n", "new note")),
-			EditCase:  nb(keys("e"), help("e", "edit case")),
-			Consent:   nb(keys("c"), help("c", "consent")),
-			Tasks:     nb(keys("t"), help("t", "tasks")),
-			NextNote:  nb(keys("tab", "]"), help("tab", "next note")),
-			PrevNote:  nb(keys("shift+tab", "["), help("shift+tab", "previous note")),
-			Conflicts: nb(keys("v"), help("v", "resolve conflict")),
-			Dictation: nb(keys("d"), help("d", "recordings")),
-			Access:    nb(keys("A"), help("A", "access history")),
+			NewNote:   nb(keys("n"), help("n", l.T("tui.keys.new_note"))),
+			EditCase:  nb(keys("e"), help("e", l.T("tui.keys.edit_case"))),
+			Consent:   nb(keys("c"), help("c", l.T("tui.keys.consent"))),
+			Tasks:     nb(keys("t"), help("t", l.T("tui.keys.tasks"))),
+			NextNote:  nb(keys("tab", "]"), help("tab", l.T("tui.keys.next_note"))),
+			PrevNote:  nb(keys("shift+tab", "["), help("shift+tab", l.T("tui.keys.previous_note"))),
+			Conflicts: nb(keys("v"), help("v", l.T("tui.keys.resolve_conflict"))),
+			Dictation: nb(keys("d"), help("d", l.T("tui.keys.recordings"))),
+			Access:    nb(keys("A"), help("A", l.T("tui.keys.access_history"))),
 		},
 		access: accessKeys{globalKeys: g, navKeys: nav},
 		agenda: agendaKeys{
 			globalKeys: g, navKeys: nav, Open: open,
-			NextSection: nb(keys("tab"), help("tab", "next section")),
-			PrevSection: nb(keys("shift+tab"), help("shift+tab", "previous section")),
+			NextSection: nb(keys("tab"), help("tab", l.T("tui.keys.next_section"))),
+			PrevSection: nb(keys("shift+tab"), help("shift+tab", l.T("tui.keys.previous_section"))),
 		},
 		assign: assignKeys{
 			globalKeys: g, Up: nav.Up, Down: nav.Down, Top: nav.Top, Bottom: nav.Bottom, Open: open,
@@ -690,70 +702,70 @@ func newKeyMap() *keyMap {
 		noteEdit:    noteEditKeys{globalKeys: g, formKeys: form, Save: save, Discard: discard, Confirm: confirm},
 		conflict: conflictKeys{
 			globalKeys: g, Up: nav.Up, Down: nav.Down,
-			PrevVersion: nb(keys("left", "h"), help("←/h", "previous version")),
-			NextVersion: nb(keys("right", "l"), help("→/l", "next version")),
-			Keep:        nb(keys("enter"), help("enter", "keep this version")),
-			Combine:     nb(keys("m"), help("m", "combine in editor")),
+			PrevVersion: nb(keys("left", "h"), help("←/h", l.T("tui.keys.previous_version"))),
+			NextVersion: nb(keys("right", "l"), help("→/l", l.T("tui.keys.next_version"))),
+			Keep:        nb(keys("enter"), help("enter", l.T("tui.keys.keep_this_version"))),
+			Combine:     nb(keys("m"), help("m", l.T("tui.keys.combine_in_editor"))),
 		},
 		consentOverview: consentOverviewKeys{globalKeys: g, navKeys: nav, Open: open, Filter: filter, Sort: sort},
 		draftPrompt: draftPromptKeys{
 			globalKeys: later, Up: nav.Up, Down: nav.Down, Confirm: confirm,
-			Resume:       nb(keys("r", "enter"), help("r/enter", "resume draft")),
-			DiscardDraft: nb(keys("d"), help("d", "discard draft")),
+			Resume:       nb(keys("r", "enter"), help("r/enter", l.T("tui.keys.resume_draft"))),
+			DiscardDraft: nb(keys("d"), help("d", l.T("tui.keys.discard_draft"))),
 		},
 		policy: policyKeys{
 			globalKeys: g, Up: nav.Up, Down: nav.Down, Save: save, NextField: form.NextField, PrevField: form.PrevField,
-			EditPolicy: nb(keys("e"), help("e", "edit the policy")),
+			EditPolicy: nb(keys("e"), help("e", l.T("tui.keys.edit_the_policy"))),
 		},
 		recorder: recorderKeys{
 			globalKeys: g, Up: nav.Up, Down: nav.Down, Open: open, Confirm: confirm,
-			Record:       nb(keys("r"), help("r", "record at the end")),
-			InsertRec:    nb(keys("i"), help("i", "insert at position")),
-			Overwrite:    nb(keys("o"), help("o", "re-record from position")),
-			PlayPause:    nb(keys("space"), help("space", "play/pause")),
-			StopRec:      nb(keys("s"), help("s", "stop")),
-			SeekBack:     nb(keys("left", "h"), help("←/h", "back 5 s")),
-			SeekFwd:      nb(keys("right", "l"), help("→/l", "forward 5 s")),
-			SeekStart:    nb(keys("home", "g"), help("g/home", "to the start")),
-			SeekEnd:      nb(keys("end", "G"), help("G/end", "to the end")),
-			AddMarker:    nb(keys("m"), help("m", "marker")),
-			DeleteMarker: nb(keys("D"), help("D", "delete marker")),
-			WorkType:     nb(keys("w"), help("w", "work type")),
-			Priority:     nb(keys("p"), help("p", "priority")),
-			RecTitle:     nb(keys("e"), help("e", "title")),
-			Submit:       nb(keys("S"), help("S", "submit for typing")),
+			Record:       nb(keys("r"), help("r", l.T("tui.keys.record_at_the_end"))),
+			InsertRec:    nb(keys("i"), help("i", l.T("tui.keys.insert_at_position"))),
+			Overwrite:    nb(keys("o"), help("o", l.T("tui.keys.re_record_from_position"))),
+			PlayPause:    nb(keys("space"), help("space", l.T("tui.keys.play_pause"))),
+			StopRec:      nb(keys("s"), help("s", l.T("tui.keys.stop"))),
+			SeekBack:     nb(keys("left", "h"), help("←/h", l.T("tui.keys.back_5_s"))),
+			SeekFwd:      nb(keys("right", "l"), help("→/l", l.T("tui.keys.forward_5_s"))),
+			SeekStart:    nb(keys("home", "g"), help("g/home", l.T("tui.keys.to_the_start"))),
+			SeekEnd:      nb(keys("end", "G"), help("G/end", l.T("tui.keys.to_the_end"))),
+			AddMarker:    nb(keys("m"), help("m", l.T("tui.keys.marker"))),
+			DeleteMarker: nb(keys("D"), help("D", l.T("tui.keys.delete_marker"))),
+			WorkType:     nb(keys("w"), help("w", l.T("tui.keys.work_type"))),
+			Priority:     nb(keys("p"), help("p", l.T("tui.keys.priority"))),
+			RecTitle:     nb(keys("e"), help("e", l.T("tui.keys.title"))),
+			Submit:       nb(keys("S"), help("S", l.T("tui.keys.submit_for_typing"))),
 		},
 		recordings: recordingsKeys{
 			globalKeys: g, Up: nav.Up, Down: nav.Down, Top: nav.Top, Bottom: nav.Bottom, Open: open,
-			NewRecording: nb(keys("n"), help("n", "new recording")),
+			NewRecording: nb(keys("n"), help("n", l.T("tui.keys.new_recording"))),
 		},
 		search: searchKeys{
 			globalKeys: g, PageUp: nav.PageUp, PageDown: nav.PageDown, Open: open,
-			Choose: nb(keys("up", "down"), help("↑/↓", "choose")),
+			Choose: nb(keys("up", "down"), help("↑/↓", l.T("tui.keys.choose"))),
 		},
 		settings: settingsKeys{globalKeys: g, Up: nav.Up, Down: nav.Down, Open: open},
 		tasks: tasksKeys{
 			globalKeys: g, Up: nav.Up, Down: nav.Down, Top: nav.Top, Bottom: nav.Bottom, Open: open, Confirm: confirm,
-			AddTask:    nb(keys("a"), help("a", "add task/visit")),
-			ToggleDone: nb(keys("space", "x"), help("space/x", "done/undone")),
-			DeleteTask: nb(keys("D"), help("D", "delete")),
+			AddTask:    nb(keys("a"), help("a", l.T("tui.keys.add_task_visit"))),
+			ToggleDone: nb(keys("space", "x"), help("space/x", l.T("tui.keys.done_undone"))),
+			DeleteTask: nb(keys("D"), help("D", l.T("tui.keys.delete"))),
 			Form:       taskFormKeys{globalKeys: g, formKeys: form, Save: save},
 		},
 		team: teamKeys{
 			globalKeys: g, navKeys: nav, Open: open,
-			Refresh:    nb(keys("r"), help("r", "refresh from the server")),
-			Policy:     nb(keys("p"), help("p", "weighting policy")),
-			Turnaround: nb(keys("t"), help("t", "dictation turnaround")),
-			Retention:  nb(keys("d"), help("d", "destruction queue")),
+			Refresh:    nb(keys("r"), help("r", l.T("tui.keys.refresh_from_the_server"))),
+			Policy:     nb(keys("p"), help("p", l.T("tui.keys.weighting_policy"))),
+			Turnaround: nb(keys("t"), help("t", l.T("tui.keys.dictation_turnaround"))),
+			Retention:  nb(keys("d"), help("d", l.T("tui.keys.destruction_queue"))),
 		},
 		turnaround: turnaroundKeys{globalKeys: g, navKeys: nav},
 		typingQueue: typingQueueKeys{
 			globalKeys: g, navKeys: nav, Open: open,
-			PlayRec: nb(keys("p"), help("p", "play in the recorder")),
+			PlayRec: nb(keys("p"), help("p", l.T("tui.keys.play_in_the_recorder"))),
 		},
 		transcribe: transcribeKeys{
 			globalKeys: g, playKeys: play, Save: save, Discard: discard, Confirm: confirm,
-			Listen: nb(keys("ctrl+o"), help("ctrl+o", "listen in the recorder")),
+			Listen: nb(keys("ctrl+o"), help("ctrl+o", l.T("tui.keys.listen_in_the_recorder"))),
 		},
 	}
 }

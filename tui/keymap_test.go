@@ -9,6 +9,8 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
+
+	"github.com/fieldcase/fieldcase/internal/i18n"
 )
 
 // keymapBinding is one binding of a keymap, by the path of its field.
@@ -36,6 +38,8 @@ func keymapsOf(t *testing.T, path string, v reflect.Value, out map[string][]keym
 			fv := reflect.NewAt(f.Type, unsafe.Pointer(v.Field(i).UnsafeAddr())).Elem()
 			name := prefix + "." + f.Name
 			switch {
+			case f.Type == reflect.TypeOf((*i18n.Locale)(nil)):
+				// the language of the help texts, not a binding
 			case f.Type == reflect.TypeOf(key.Binding{}):
 				out[path] = append(out[path], keymapBinding{name, fv.Interface().(key.Binding)})
 			case f.Type.Kind() == reflect.Struct && f.Anonymous:
@@ -58,7 +62,7 @@ func keymapsOf(t *testing.T, path string, v reflect.Value, out map[string][]keym
 // take the key from the other.
 func TestKeymapsBindNoKeyTwice(t *testing.T) {
 	maps := map[string][]keymapBinding{}
-	km := newKeyMap()
+	km := newKeyMap(nil)
 	keymapsOf(t, "keyMap", reflect.ValueOf(*km), maps)
 	delete(maps, "keyMap")
 	if len(maps) < 20 {
@@ -102,7 +106,7 @@ func mapsKeys[V any](m map[string]V) func(func(string) bool) {
 // key twice, as the case list did before the worker's cases had their own
 // (a was the agenda and assign).
 func TestDuplicateKeysFindsATwiceBoundKey(t *testing.T) {
-	km := newKeyMap()
+	km := newKeyMap(nil)
 	maps := map[string][]keymapBinding{}
 	bad := km.caseList
 	bad.Search = km.workerCases.Reassign

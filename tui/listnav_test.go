@@ -102,7 +102,7 @@ func TestListNavEmpty(t *testing.T) {
 }
 
 func TestListNavKey(t *testing.T) {
-	k := newKeyMap().caseList.navKeys
+	k := newKeyMap(nil).caseList.navKeys
 	press := func(code rune, text string) tea.KeyPressMsg { return tea.KeyPressMsg{Code: code, Text: text} }
 	tests := []struct {
 		name    string

@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/internal/pedal"
 )
 
@@ -122,9 +123,9 @@ func autoRewind(d time.Duration) time.Duration {
 }
 
 // playHelp is the play key's help, with the auto-rewind.
-func playHelp(d time.Duration) string {
+func playHelp(l *i18n.Locale, d time.Duration) string {
 	if d <= 0 {
-		return "play/pause"
+		return l.T("tui.keys.play_pause")
 	}
-	return "play/pause (resumes " + strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s back)"
+	return l.T("tui.keys.play_pause_resumes", "Seconds", strconv.FormatFloat(d.Seconds(), 'f', -1, 64))
 }

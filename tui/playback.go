@@ -159,19 +159,20 @@ func (b *playback) polled(msg playbackPollMsg) tea.Cmd {
 }
 
 func (b *playback) showErr(err error) {
+	l := b.env.l
 	switch {
 	case errors.Is(err, audio.ErrNoDevice):
-		b.errText = "No speaker or headphones found: plug some in, or choose an output in settings (,) after leaving."
+		b.errText = l.T("tui.playback.no_output")
 	case errors.Is(err, audio.ErrDevice):
-		b.errText = "The audio device failed (" + err.Error() + "); try again."
+		b.errText = l.T("tui.playback.device_failed", "Err", err.Error())
 	case errors.Is(err, errNothingYet):
-		b.errText = "The recording holds no audio."
+		b.errText = l.T("tui.playback.no_audio")
 	case errors.Is(err, store.ErrNotFound):
-		b.errText = "Part of the audio is not on this device yet: sync, then play again."
+		b.errText = l.T("tui.playback.not_here")
 	case errors.Is(err, errRecClosed):
 	default:
 		b.env.logErr("playback while typing", err)
-		b.errText = "Could not play: " + err.Error()
+		b.errText = l.T("tui.playback.failed", "Err", err.Error())
 	}
 }
 
@@ -203,7 +204,7 @@ func (b *playback) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.TMarker):
 		ms := b.snap.markers
 		if len(ms) == 0 {
-			b.errText = "This recording has no markers."
+			b.errText = b.env.l.T("tui.playback.no_markers")
 			return nil, true
 		}
 		to := ms[0].At
@@ -303,7 +304,7 @@ func (b *playback) close() tea.Cmd {
 // view is the player's line: state, position, speed, the next marker, and
 // the keys.
 func (b *playback) view(w int) string {
-	st := b.env.st
+	st, l := b.env.st, b.env.l
 	if b.errText != "" {
 		return fitLine(st.Error.Render(b.errText), w)
 	}
@@ -313,9 +314,10 @@ func (b *playback) view(w int) string {
 	} else if b.paused {
 		state = "⏸"
 	}
-	parts := []string{fmt.Sprintf("%s %s / %s", state, clock(b.pos), clock(b.snap.dur)), fmt.Sprintf("%.2g×", b.speed)}
+	parts := []string{fmt.Sprintf("%s %s / %s", state, clock(b.pos), clock(b.snap.dur)), fmt.Sprintf("%.2g×", b.speed)} // i18n: a speed, 0.75×
 	if len(b.snap.markers) > 0 {
-		parts = append(parts, fmt.Sprintf("%d markers", len(b.snap.markers)))
+		n := len(b.snap.markers)
+		parts = append(parts, l.N("tui.playback.markers", n, "Markers", itoa(n))) // ungrouped, as it always was
 		for _, m := range b.snap.markers {
 			if m.At+audio.FrameDuration > b.pos && m.At <= b.pos+audio.FrameDuration && m.Comment != "" {
 				parts = append(parts, "“"+m.Comment+"”")
@@ -324,11 +326,10 @@ func (b *playback) view(w int) string {
 		}
 	}
 	k := b.env.keys.transcribe
-	keys := fmt.Sprintf("%s play/pause · %s −%d s · %s +%d s · %s slower · %s faster",
-		k.TPlay.Keys()[0], k.TRewind.Keys()[0], int(transcriptSkip.Seconds()), k.TForward.Keys()[0], int(transcriptSkip.Seconds()),
-		k.TSlower.Keys()[0], k.TFaster.Keys()[0])
+	keys := l.T("tui.playback.keys", "Play", k.TPlay.Keys()[0], "Rewind", k.TRewind.Keys()[0], "Forward", k.TForward.Keys()[0],
+		"Seconds", int(transcriptSkip.Seconds()), "Slower", k.TSlower.Keys()[0], "Faster", k.TFaster.Keys()[0])
 	if len(b.snap.markers) > 0 {
-		keys += " · " + k.TMarker.Keys()[0] + " next marker"
+		keys += " · " + l.T("tui.playback.next_marker", "Key", k.TMarker.Keys()[0])
 	}
 	return fitLine(st.Title.Render(strings.Join(parts, " · "))+"   "+st.Muted.Render(keys), w)
 }

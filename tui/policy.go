@@ -15,6 +15,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/fieldcase/fieldcase/caseload"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/trust"
@@ -22,15 +23,25 @@ import (
 
 // policyFormulaLine is the weighting formula in one sentence (record.Policy
 // documents it).
-const policyFormulaLine = "A case weighs base + per extra child × (children − 1) + complexity + court stage + risk + " +
-	"travel per 30 min × (one-way minutes ÷ 30); closed cases weigh nothing. A worker's load is the sum over their open cases, " +
-	"against their capacity."
+func policyFormulaLine(l *i18n.Locale) string { return l.T("tui.policy.formula") }
+
+// The keys of the policy form's fields (parsePolicy reads them back).
+const (
+	fieldBase       = "base"        // i18n: a field's key
+	fieldChild      = "child"       // i18n: a field's key
+	fieldComplexity = "complexity:" // i18n: a field's key, before the level
+	fieldCourt      = "court:"      // i18n: a field's key, before the stage
+	fieldRisk       = "risk:"       // i18n: a field's key, before the risk
+	fieldTravel     = "travel"      // i18n: a field's key
+	fieldCapacity   = "capacity"    // i18n: a field's key
+	fieldCapacities = "capacities"  // i18n: a field's key
+)
 
 // Names of the policy's keyed weights, in the order shown.
 var (
 	policyComplexities = []int{1, 2, 3}
-	policyCourtStages  = []string{"none", "pre-proceedings", "proceedings", "final"}
-	policyRisks        = []string{"low", "medium", "high"}
+	policyCourtStages  = []string{"none", "pre-proceedings", "proceedings", "final"} // i18n: the policy's keys, as signed
+	policyRisks        = []string{"low", "medium", "high"}                           // i18n: the policy's keys, as signed
 )
 
 type (
@@ -75,7 +86,7 @@ func newPolicyScreen(e *env, ts TeamService) *policyScreen {
 	return &policyScreen{env: e, ts: ts}
 }
 
-func (p *policyScreen) Title() string { return "Weighting policy" }
+func (p *policyScreen) Title() string { return p.env.l.T("tui.policy.title") }
 
 func (p *policyScreen) Typing() bool { return p.editing }
 
@@ -103,7 +114,7 @@ func (p *policyScreen) FullHelp() [][]key.Binding {
 }
 
 // HelpNote is the formula.
-func (p *policyScreen) HelpNote() string { return policyFormulaLine }
+func (p *policyScreen) HelpNote() string { return policyFormulaLine(p.env.l) }
 
 func (p *policyScreen) Init() tea.Cmd {
 	if p.editing && p.f != nil {
@@ -140,7 +151,7 @@ func (p *policyScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		p.loaded = true
 		if msg.err != nil {
 			p.env.logErr("loading the team view", msg.err)
-			p.errText = "Could not read the team view kept on this device: " + writeError(msg.err)
+			p.errText = p.env.l.T("tui.team.load_failed", "Err", writeError(msg.err))
 			return p, nil
 		}
 		if p.env.team.tv == nil {
@@ -151,11 +162,11 @@ func (p *policyScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		p.saving = false
 		if msg.err != nil {
 			p.env.logErr("saving the weighting policy", msg.err)
-			p.errText = "Not saved: " + policyError(msg.err)
+			p.errText = p.env.l.T("tui.recorder.err.not_saved", "Err", policyError(p.env.l, msg.err))
 			return p, nil
 		}
 		p.editing, p.errText = false, ""
-		p.info = fmt.Sprintf("Saved: the weighting policy is now version %d, signed by this laptop.", msg.version)
+		p.info = p.env.l.T("tui.policy.saved", "Version", msg.version)
 		p.publish(msg.pol, msg.version)
 		return p, nil
 	case tea.KeyPressMsg:
@@ -163,7 +174,7 @@ func (p *policyScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 			switch {
 			case key.Matches(msg, k.cancel()):
 				p.editing, p.errText = false, ""
-				p.info = "Not changed."
+				p.info = p.env.l.T("tui.policy.not_changed")
 				return p, nil
 			case key.Matches(msg, k.Save):
 				if p.saving {
@@ -184,10 +195,10 @@ func (p *policyScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.EditPolicy):
 			switch {
 			case p.ts == nil:
-				p.errText = notEnrolledTeam + ": the policy is signed by a supervisor's enrolled laptop."
+				p.errText = p.env.l.T("tui.policy.not_enrolled", "NotEnrolled", notEnrolledTeam(p.env.l))
 				return p, nil
 			case p.env.team.tv == nil:
-				p.errText = "No team view on this device yet: open the team view while online first."
+				p.errText = p.env.l.T("tui.assign.no_team_view")
 				return p, nil
 			}
 			p.errText = ""
@@ -198,16 +209,15 @@ func (p *policyScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 }
 
 // policyError says why a save failed; a stale version gets its own advice.
-func policyError(err error) string {
+func policyError(l *i18n.Locale, err error) string {
 	var pe *protocol.Error
 	if errors.As(err, &pe) && pe.Code == protocol.CodeConflict {
-		return "another supervisor changed the policy since this view was fetched. " +
-			"Press esc, refresh the team view (r), then edit again."
+		return l.T("tui.policy.stale")
 	}
 	if errors.Is(err, trust.ErrNotAllowed) {
 		return err.Error()
 	}
-	return serverError(err)
+	return serverError(l, err)
 }
 
 // publish makes the saved policy the team view's (a copy: commands may be
@@ -229,6 +239,7 @@ func (p *policyScreen) publish(pol record.Policy, version int) {
 // edit builds the form over the policy's numbers.
 func (p *policyScreen) edit() tea.Cmd {
 	pol, _, _ := p.current()
+	l := p.env.l
 	f := newForm(p.env)
 	f.labelW = 31
 	p.fields = map[string]*field{}
@@ -237,21 +248,21 @@ func (p *policyScreen) edit() tea.Cmd {
 		p.fields[id] = f.text(label, num(v), hint)
 		p.order = append(p.order, id)
 	}
-	add("base", "Base", pol.Base, "every open case")
-	add("child", "Per extra child", pol.PerExtraChild, "each child after the first")
+	add(fieldBase, l.T("tui.policy.base"), pol.Base, l.T("tui.policy.base_hint"))
+	add(fieldChild, l.T("tui.policy.child"), pol.PerExtraChild, l.T("tui.policy.child_hint"))
 	for _, c := range policyComplexities {
-		add("complexity:"+itoa(c), fmt.Sprintf("Complexity %d", c), pol.Complexity[c], "")
+		add(fieldComplexity+itoa(c), l.T("tui.policy.complexity_n", "N", c), pol.Complexity[c], "")
 	}
 	for _, s := range policyCourtStages {
-		add("court:"+s, "Court stage: "+s, pol.CourtStage[s], "")
+		add(fieldCourt+s, l.T("tui.policy.court_stage_of", "Stage", s), pol.CourtStage[s], "")
 	}
 	for _, r := range policyRisks {
-		add("risk:"+r, "Risk: "+r, pol.Risk[r], "")
+		add(fieldRisk+r, l.T("tui.policy.risk_of", "Risk", r), pol.Risk[r], "")
 	}
-	add("travel", "Travel per 30 min", pol.TravelPer30, "one way")
-	add("capacity", "Capacity", pol.Capacity, "weighted load a worker carries")
-	p.fields["capacities"] = f.text("Capacities by worker", capacitiesText(pol.Capacities), "name=12, name=10")
-	p.order = append(p.order, "capacities")
+	add(fieldTravel, l.T("tui.policy.travel"), pol.TravelPer30, l.T("tui.policy.travel_hint"))
+	add(fieldCapacity, l.T("tui.policy.capacity"), pol.Capacity, l.T("tui.policy.capacity_hint"))
+	p.fields[fieldCapacities] = f.text(l.T("tui.policy.capacities"), capacitiesText(pol.Capacities), l.T("tui.policy.capacities_hint"))
+	p.order = append(p.order, fieldCapacities)
 	p.f = f
 	p.f.setSize(p.w, p.h-3)
 	p.editing = true
@@ -290,11 +301,11 @@ func (p *policyScreen) parsePolicy() (record.Policy, error) {
 		s := strings.TrimSpace(fd.value())
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return 0, fmt.Errorf("%s: %q is not a number", fd.label, s)
+			return 0, p.env.l.Error("tui.policy.not_number", "Label", fd.label, "Value", strconv.Quote(s))
 		}
 		// Policy.Validate checks the others; these it does not.
 		if strings.Contains(id, ":") && (f < 0 || f > 100) {
-			return 0, fmt.Errorf("%s: must be between 0 and 100", fd.label)
+			return 0, p.env.l.Error("tui.policy.out_of_range", "Label", fd.label)
 		}
 		return f, nil
 	}
@@ -327,7 +338,7 @@ func (p *policyScreen) parsePolicy() (record.Policy, error) {
 		}
 	}
 	pol.Capacities = nil
-	for _, part := range strings.Split(p.fields["capacities"].value(), ",") {
+	for _, part := range strings.Split(p.fields[fieldCapacities].value(), ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
@@ -336,7 +347,7 @@ func (p *policyScreen) parsePolicy() (record.Policy, error) {
 		name = strings.TrimSpace(name)
 		f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
 		if !ok || name == "" || err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return pol, fmt.Errorf("capacities by worker: write name=number, not %q", part)
+			return pol, p.env.l.Error("tui.policy.bad_capacity", "Value", strconv.Quote(part))
 		}
 		if pol.Capacities == nil {
 			pol.Capacities = map[string]float64{}
@@ -370,72 +381,72 @@ func (p *policyScreen) save() tea.Cmd {
 }
 
 func (p *policyScreen) View() string {
-	st := p.env.st
+	st, l := p.env.st, p.env.l
 	pol, version, have := p.current()
-	head := "Weighting policy"
+	head := l.T("tui.policy.title")
 	right := ""
 	if have {
-		right = fmt.Sprintf("version %d", version)
+		right = l.T("tui.policy.version", "Version", version)
 	} else if p.loaded {
-		right = "default (no team view on this device)"
+		right = l.T("tui.policy.default")
 	}
 	msg := ""
 	switch {
 	case p.errText != "":
 		msg = st.Error.Render(p.errText)
 	case p.saving:
-		msg = st.Muted.Render("Signing and sending to the server…")
+		msg = st.Muted.Render(l.T("tui.policy.signing"))
 	case p.info != "":
 		msg = st.Notice.Render(p.info)
 	case p.editing:
-		msg = st.Muted.Render("Numbers between 0 and 100; capacity above 0. ctrl+s signs and saves.")
+		msg = st.Muted.Render(l.T("tui.policy.editing"))
 	case p.ts == nil:
-		msg = st.Muted.Render(notEnrolledTeam + ": showing the default policy.")
+		msg = st.Muted.Render(l.T("tui.policy.showing_default", "NotEnrolled", notEnrolledTeam(l)))
 	}
 	lines := []string{spread(st.Title.Render(head), st.Muted.Render(right), p.w)}
-	for _, l := range wrap(msg, max(10, p.w)) {
-		lines = append(lines, fitLine(l, p.w))
+	for _, line := range wrap(msg, max(10, p.w)) {
+		lines = append(lines, fitLine(line, p.w))
 	}
 	if !p.loaded {
-		return strings.Join(append(lines, st.Muted.Render("Loading…")), "\n")
+		return strings.Join(append(lines, st.Muted.Render(l.T("tui.typist.loading"))), "\n")
 	}
 	if p.editing {
 		return strings.Join(lines, "\n") + "\n" + p.f.view(p.h-len(lines))
 	}
-	for _, l := range wrap(policyFormulaLine, max(10, p.w-2)) {
-		lines = append(lines, "  "+st.Muted.Render(l))
+	for _, line := range wrap(policyFormulaLine(l), max(10, p.w-2)) {
+		lines = append(lines, "  "+st.Muted.Render(line))
 	}
 	lines = append(lines, "")
 	val := func(label, v string) {
-		for i, l := range wrap(v, max(10, p.w-26)) {
+		for i, line := range wrap(v, max(10, p.w-26)) {
 			if i > 0 {
 				label = ""
 			}
-			lines = append(lines, fitLine("  "+st.Label.Render(cell(label, 24))+l, p.w))
+			lines = append(lines, fitLine("  "+st.Label.Render(cell(label, 24))+line, p.w))
 		}
 	}
-	val("Base", num(pol.Base))
-	val("Per extra child", num(pol.PerExtraChild))
+	val(l.T("tui.policy.base"), num(pol.Base))
+	val(l.T("tui.policy.child"), num(pol.PerExtraChild))
 	var cx []string
 	for _, c := range policyComplexities {
 		cx = append(cx, fmt.Sprintf("%d: %s", c, num(pol.Complexity[c])))
 	}
-	val("Complexity", strings.Join(cx, " · "))
+	val(l.T("tui.policy.complexity"), strings.Join(cx, " · "))
 	var cs []string
 	for _, s := range policyCourtStages {
 		cs = append(cs, s+" "+num(pol.CourtStage[s]))
 	}
-	val("Court stage", strings.Join(cs, " · "))
+	val(l.T("tui.policy.court_stage"), strings.Join(cs, " · "))
 	var rs []string
 	for _, r := range policyRisks {
 		rs = append(rs, r+" "+num(pol.Risk[r]))
 	}
-	val("Risk", strings.Join(rs, " · "))
-	val("Travel per 30 min", num(pol.TravelPer30))
-	val("Capacity", num(pol.Capacity))
+	val(l.T("tui.policy.risk"), strings.Join(rs, " · "))
+	val(l.T("tui.policy.travel"), num(pol.TravelPer30))
+	val(l.T("tui.policy.capacity"), num(pol.Capacity))
 	if len(pol.Capacities) > 0 {
-		val("Capacities by worker", capacitiesText(pol.Capacities))
+		val(l.T("tui.policy.capacities"), capacitiesText(pol.Capacities))
 	}
-	lines = append(lines, "", fitLine("  "+st.Muted.Render("e edits the policy (supervisors; needs the server)."), p.w))
+	lines = append(lines, "", fitLine("  "+st.Muted.Render(l.T("tui.policy.edit_hint")), p.w))
 	return strings.Join(lines, "\n")
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/audio"
 	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/internal/pedal"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -171,7 +172,7 @@ func (r *recorder) Init() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-func (r *recorder) Title() string { return "Recorder" }
+func (r *recorder) Title() string { return r.env.l.T("tui.recorder.title") }
 
 func (r *recorder) Typing() bool { return r.input != nil }
 
@@ -200,25 +201,27 @@ func (r *recorder) AudioStop(closing bool) func() error {
 }
 
 func (r *recorder) ShortHelp() []key.Binding {
-	k := r.env.keys.recorder
+	k, l := r.env.keys.recorder, r.env.l
+	pause := withHelp(k.PlayPause, l.T("tui.keys.pause"))
+	stopLeave := withHelp(k.Back, l.T("tui.keys.stop_and_leave"))
 	switch {
 	case r.input != nil && r.inputFor == inputMarker:
-		return []key.Binding{withHelp(k.Open, "add marker"), k.cancel()}
+		return []key.Binding{withHelp(k.Open, l.T("tui.keys.add_marker")), k.cancel()}
 	case r.input != nil:
-		return []key.Binding{withHelp(k.Open, "save title"), k.cancel()}
+		return []key.Binding{withHelp(k.Open, l.T("tui.keys.save_title")), k.cancel()}
 	case r.confirm != confirmNone:
 		return k.Confirm.ShortHelp()
 	case r.snap.recording && r.snap.paused:
-		return []key.Binding{withHelp(k.PlayPause, "resume"), k.StopRec, k.AddMarker, withHelp(k.Back, "stop and leave")}
+		return []key.Binding{withHelp(k.PlayPause, l.T("tui.keys.resume")), k.StopRec, k.AddMarker, stopLeave}
 	case r.snap.recording:
-		return []key.Binding{withHelp(k.PlayPause, "pause"), k.StopRec, k.AddMarker, withHelp(k.Back, "stop and leave")}
+		return []key.Binding{pause, k.StopRec, k.AddMarker, stopLeave}
 	case r.snap.meta.Status != "draft" && r.snap.playing:
 		// Submitted or transcribed: it can be played, not changed.
-		return []key.Binding{withHelp(k.PlayPause, "pause"), k.SeekBack, k.SeekFwd, k.SeekStart, k.Back}
+		return []key.Binding{pause, k.SeekBack, k.SeekFwd, k.SeekStart, k.Back}
 	case r.snap.meta.Status != "draft":
-		return []key.Binding{withHelp(k.PlayPause, "play"), k.SeekBack, k.SeekFwd, k.SeekStart, k.Back}
+		return []key.Binding{withHelp(k.PlayPause, l.T("tui.keys.play")), k.SeekBack, k.SeekFwd, k.SeekStart, k.Back}
 	case r.snap.playing:
-		return []key.Binding{withHelp(k.PlayPause, "pause"), k.SeekBack, k.SeekFwd, k.AddMarker, k.InsertRec, k.Overwrite, k.Back}
+		return []key.Binding{pause, k.SeekBack, k.SeekFwd, k.AddMarker, k.InsertRec, k.Overwrite, k.Back}
 	case r.snap.dur == 0:
 		return []key.Binding{k.Record, k.RecTitle, k.WorkType, k.Priority, k.Back}
 	}
@@ -304,7 +307,7 @@ func (r *recorder) result(msg recResultMsg) tea.Cmd {
 		text := msg.notice
 		if msg.err != nil {
 			r.env.logErr("stopping the recording", msg.err)
-			text = strings.TrimSpace(text + " " + audioError(msg.err))
+			text = strings.TrimSpace(text + " " + audioError(r.env.l, msg.err))
 		}
 		return back(text, true)
 	}
@@ -355,38 +358,44 @@ func (r *recorder) result(msg recResultMsg) tea.Cmd {
 }
 
 func (r *recorder) showErr(op recOp, err error) {
+	l := r.env.l
 	switch {
 	case errors.Is(err, audio.ErrNoDevice), errors.Is(err, audio.ErrDevice):
 		r.env.log.Warn("audio device", "err", err)
-		r.devErr = audioError(err)
-	case errors.Is(err, errRecording), errors.Is(err, errNothingYet), errors.Is(err, errNotDraftRec),
-		errors.Is(err, errRecClosed), errors.Is(err, errNoSuchMarker), errors.Is(err, errStoppedItself):
-		r.errText = capitalise(err.Error()) + "."
+		r.devErr = audioError(l, err)
+	case errors.Is(err, errRecording):
+		r.errText = l.T("tui.recorder.err.recording")
+	case errors.Is(err, errNothingYet):
+		r.errText = l.T("tui.recorder.err.nothing_yet")
+	case errors.Is(err, errNotDraftRec):
+		r.errText = l.T("tui.recorder.err.not_draft")
+	case errors.Is(err, errRecClosed):
+		r.errText = l.T("tui.recorder.err.closed")
+	case errors.Is(err, errNoSuchMarker):
+		r.errText = l.T("tui.recorder.err.no_marker")
+	case errors.Is(err, errStoppedItself):
+		r.errText = l.T("tui.recorder.err.stopped_itself")
 	case op == opPlay && errors.Is(err, store.ErrNotFound):
-		r.errText = "Part of the audio is not on this device yet: sync, then play again."
+		r.errText = l.T("tui.playback.not_here")
 	case op == opPlay:
 		r.env.logErr("playback", err)
-		r.errText = "Could not play: " + err.Error()
+		r.errText = l.T("tui.playback.failed", "Err", err.Error())
 	case op == opMarker && errors.Is(err, audio.ErrInvalidTimeline):
-		r.errText = "Not saved: a marker comment is at most " + itoa(audio.MaxCommentLen) + " bytes."
+		r.errText = l.T("tui.recorder.err.comment_too_long", "Bytes", audio.MaxCommentLen)
+	case errors.Is(err, errCommentTooLong):
+		r.errText = l.T("tui.recorder.err.not_saved", "Err", l.T("tui.recorder.err.comment_limit", "Bytes", audio.MaxCommentLen))
 	case op == opStop:
 		r.env.logErr("stopping the take", err)
-		r.errText = "The take could not be placed in the recording (" + writeError(err) + "); its audio is in the vault and is recovered after the next unlock."
+		r.errText = l.T("tui.recorder.err.take_not_placed", "Err", writeError(err))
 	default:
 		r.env.logErr("recorder", err)
-		r.errText = "Not saved: " + writeError(err)
+		r.errText = l.T("tui.recorder.err.not_saved", "Err", writeError(err))
 	}
-}
-
-func capitalise(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // polled applies a poll of the live state.
 func (r *recorder) polled(p recPoll) tea.Cmd {
+	l := r.env.l
 	var cmds []tea.Cmd
 	if r.snap.recording {
 		if p.recording {
@@ -400,7 +409,7 @@ func (r *recorder) polled(p recPoll) tea.Cmd {
 				if err == nil {
 					err = errStoppedItself
 				}
-				return rep.String(), err
+				return rep.text(l), err
 			}))
 		}
 	} else if p.havePos {
@@ -422,13 +431,13 @@ func (r *recorder) polled(p recPoll) tea.Cmd {
 
 // key handles a key when no text is being typed and nothing is asked.
 func (r *recorder) key(msg tea.KeyPressMsg) tea.Cmd {
-	k := r.env.keys.recorder
+	k, l := r.env.keys.recorder, r.env.l
 	if key.Matches(msg, k.Back) {
 		r.leaving = true
 		h, id := r.hd, r.id
 		return r.enqueue(func() tea.Msg {
 			rep, err := h.stop(true)
-			return recResultMsg{id: id, op: opLeave, notice: rep.String(), err: err}
+			return recResultMsg{id: id, op: opLeave, notice: rep.text(l), err: err}
 		})
 	}
 	if !r.loaded {
@@ -443,7 +452,7 @@ func (r *recorder) key(msg tea.KeyPressMsg) tea.Cmd {
 		return r.start(dictation.Insert)
 	case key.Matches(msg, k.Overwrite):
 		if rec {
-			return r.start(dictation.Overwrite) // says "stop recording first"
+			return r.start(dictation.Overwrite) // says to stop recording first
 		}
 		if r.snap.dur == 0 || r.snap.meta.Status != "draft" {
 			return r.start(dictation.Append)
@@ -469,13 +478,13 @@ func (r *recorder) key(msg tea.KeyPressMsg) tea.Cmd {
 			r.stopping = true
 			return r.run(opStop, func(h *dictHandle) (string, error) {
 				rep, err := h.stopTake()
-				return rep.String(), err
+				return rep.text(l), err
 			})
 		case r.snap.playing:
 			return r.run(opPausePlay, func(h *dictHandle) (string, error) { h.pausePlay(); return "", nil })
 		}
 	case rec && (key.Matches(msg, k.SeekBack, k.SeekFwd, k.SeekStart, k.SeekEnd) || key.Matches(msg, k.Open)):
-		r.errText = "Stop recording first: s stops."
+		r.errText = l.T("tui.recorder.stop_first_s")
 	case key.Matches(msg, k.SeekBack), key.Matches(msg, k.SeekFwd):
 		d := seekStep
 		if key.Matches(msg, k.SeekBack) {
@@ -499,7 +508,7 @@ func (r *recorder) key(msg tea.KeyPressMsg) tea.Cmd {
 		case rec:
 			r.markLive, r.markTake, r.markAt = true, r.snap.take.id, r.elapsed
 		case r.snap.dur == 0:
-			r.errText = "Record something first, then mark it."
+			r.errText = l.T("tui.recorder.record_then_mark")
 			return nil
 		default:
 			r.markLive, r.markAt = false, min(r.pos, r.snap.dur-audio.FrameDuration)
@@ -511,7 +520,7 @@ func (r *recorder) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	case key.Matches(msg, k.WorkType), key.Matches(msg, k.Priority):
 		if rec {
-			r.errText = "Stop recording first."
+			r.errText = l.T("tui.recorder.err.recording")
 			return nil
 		}
 		if key.Matches(msg, k.WorkType) {
@@ -526,18 +535,18 @@ func (r *recorder) key(msg tea.KeyPressMsg) tea.Cmd {
 		})
 	case key.Matches(msg, k.RecTitle):
 		if rec {
-			r.errText = "Stop recording first."
+			r.errText = l.T("tui.recorder.err.recording")
 			return nil
 		}
 		return r.startInput(inputTitle, r.snap.meta.Title)
 	case key.Matches(msg, k.Submit):
 		switch {
 		case rec:
-			r.errText = "Stop recording first."
+			r.errText = l.T("tui.recorder.err.recording")
 		case r.snap.dur == 0:
-			r.errText = "Record something first."
+			r.errText = l.T("tui.recorder.record_first")
 		case r.snap.meta.Status != "draft":
-			r.errText = "This recording is " + r.snap.meta.Status + " already."
+			r.errText = l.T("tui.recorder.already", "Status", r.snap.meta.Status)
 		default:
 			r.confirm = confirmSubmit
 		}
@@ -588,7 +597,7 @@ func (r *recorder) pedalActions() pedalActions {
 
 func (r *recorder) start(mode dictation.Mode) tea.Cmd {
 	if r.snap.recording || r.starting {
-		r.errText = "Already recording: s stops."
+		r.errText = r.env.l.T("tui.recorder.already_recording")
 		return nil
 	}
 	dev := r.env.audioDevice
@@ -633,7 +642,7 @@ func (r *recorder) startInput(kind inputKind, value string) tea.Cmd {
 	in.SetStyles(r.env.st.textinputStyles())
 	in.CharLimit = audio.MaxCommentLen
 	if kind == inputMarker {
-		in.Placeholder = "(a short comment: check the name, insert the date…)"
+		in.Placeholder = r.env.l.T("tui.recorder.marker_placeholder")
 	}
 	in.SetValue(value)
 	in.CursorEnd()
@@ -643,7 +652,7 @@ func (r *recorder) startInput(kind inputKind, value string) tea.Cmd {
 }
 
 func (r *recorder) inputKey(msg tea.KeyPressMsg) tea.Cmd {
-	k := r.env.keys.recorder
+	k, l := r.env.keys.recorder, r.env.l
 	switch {
 	case key.Matches(msg, k.cancel()):
 		r.input = nil
@@ -654,15 +663,15 @@ func (r *recorder) inputKey(msg tea.KeyPressMsg) tea.Cmd {
 		r.input = nil
 		if kind == inputTitle {
 			return r.run(opMeta, func(h *dictHandle) (string, error) {
-				return "Title saved.", h.setMeta(func(m *record.Recording) { m.Title = text })
+				return l.T("tui.recorder.title_saved"), h.setMeta(func(m *record.Recording) { m.Title = text })
 			})
 		}
 		at, take, live := r.markAt, r.markTake, r.markLive
 		return r.run(opMarker, func(h *dictHandle) (string, error) {
 			if live {
-				return "Marker set at " + clock(at) + " of this take.", h.addTakeMarker(take, at, text)
+				return l.T("tui.recorder.marker_set_take", "At", clock(at)), h.addTakeMarker(take, at, text)
 			}
-			return "Marker set at " + clock(at) + ".", h.addMarker(at, text)
+			return l.T("tui.recorder.marker_set", "At", clock(at)), h.addMarker(at, text)
 		})
 	}
 	var cmd tea.Cmd
@@ -671,7 +680,7 @@ func (r *recorder) inputKey(msg tea.KeyPressMsg) tea.Cmd {
 }
 
 func (r *recorder) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
-	k := r.env.keys.recorder
+	k, l := r.env.keys.recorder, r.env.l
 	what := r.confirm
 	switch {
 	case key.Matches(msg, k.Confirm.Yes):
@@ -688,23 +697,23 @@ func (r *recorder) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
 	case confirmSubmit:
 		return r.run(opSubmit, func(h *dictHandle) (string, error) {
 			due, pol, err := h.submit()
-			return "Submitted for typing. Due " + due.Time().Format("Mon 2 Jan") + " by " + dueSource(pol) + ".", err
+			return l.T("tui.recorder.submitted", "Due", dueDay(l, due), "Source", dueSource(l, pol)), err
 		})
 	case confirmDeleteMarker:
 		i := r.sel
-		return r.run(opRemoveMarker, func(h *dictHandle) (string, error) { return "Marker deleted.", h.removeMarker(i) })
+		return r.run(opRemoveMarker, func(h *dictHandle) (string, error) { return l.T("tui.recorder.marker_deleted"), h.removeMarker(i) })
 	}
 	return nil
 }
 
 func (r *recorder) View() string {
-	st := r.env.st
+	st, l := r.env.st, r.env.l
 	w := r.w
 	if r.loadErr != "" {
-		return st.Error.Render("Could not open the recording: "+r.loadErr) + "\n\nPress esc to go back."
+		return st.Error.Render(l.T("tui.recorder.open_failed", "Err", r.loadErr)) + "\n\n" + l.T("tui.team.esc_back")
 	}
 	if !r.loaded {
-		return st.Muted.Render("Opening the recording…")
+		return st.Muted.Render(l.T("tui.recorder.opening"))
 	}
 	s := r.snap
 	var lines []string
@@ -713,38 +722,38 @@ func (r *recorder) View() string {
 	// Head: what and whose, and its state.
 	title := s.meta.Title
 	if title == "" {
-		title = "untitled"
+		title = l.T("tui.recorder.untitled")
 		if s.id == "" {
-			title = "new recording"
+			title = l.T("tui.recorder.new_recording")
 		}
 	}
 	prio := s.meta.Priority
 	switch prio {
 	case "urgent":
-		prio = st.Bad.Render("! urgent")
+		prio = st.Bad.Render("! " + prio)
 	case "high":
-		prio = st.Warn.Render("high")
+		prio = st.Warn.Render(prio)
 	}
 	right := st.Muted.Render(s.meta.Status+" · ") + prio + st.Muted.Render(" · "+s.meta.WorkType)
-	add(headLine(st.Title.Render("Dictation · "+r.ref+" · "+title), right, w))
+	add(headLine(st.Title.Render(l.T("tui.recorder.heading", "Ref", r.ref, "Title", title)), right, w))
 
 	// The message line: a question, the comment being typed, an outcome.
 	switch {
 	case r.input != nil && r.inputFor == inputMarker:
-		where := "Marker at " + clock(r.markAt)
+		where := l.T("tui.recorder.marker_at", "At", clock(r.markAt))
 		if r.markLive {
-			where += " of this take"
+			where = l.T("tui.recorder.marker_at_take", "At", clock(r.markAt))
 		}
 		// Keys now type the label, not commands: say so where the eye is.
-		add(fitLine(st.FocusLbl.Render(where+" · typing its label (enter sets it, esc skips): ")+r.input.View(), w))
+		add(fitLine(st.FocusLbl.Render(l.T("tui.recorder.typing_label", "Where", where))+r.input.View(), w))
 	case r.input != nil:
-		add(fitLine(st.FocusLbl.Render("Title: ")+r.input.View(), w))
+		add(fitLine(st.FocusLbl.Render(l.T("tui.recorder.title_prompt"))+r.input.View(), w))
 	case r.confirm == confirmOverwrite:
-		add(st.Warn.Render("Re-record from " + clock(r.pos) + "? Everything after it (" + clock(s.dur-r.pos) + ") is replaced. y / n"))
+		add(st.Warn.Render(l.T("tui.recorder.confirm_overwrite", "From", clock(r.pos), "Rest", clock(s.dur-r.pos))))
 	case r.confirm == confirmSubmit:
-		add(st.Warn.Render("Submit this recording for typing? It can then be played but not changed. y / n"))
+		add(st.Warn.Render(l.T("tui.recorder.confirm_submit")))
 	case r.confirm == confirmDeleteMarker && r.sel < len(s.markers):
-		add(st.Warn.Render("Delete the marker at " + clock(s.markers[r.sel].At) + "? y / n"))
+		add(st.Warn.Render(l.T("tui.recorder.confirm_delete_marker", "At", clock(s.markers[r.sel].At))))
 	case r.errText != "":
 		add(st.Error.Render(r.errText))
 	case r.info != "":
@@ -758,21 +767,21 @@ func (r *recorder) View() string {
 	state := ""
 	switch {
 	case s.recording && s.paused:
-		state = st.Warn.Render("❚❚ PAUSED") + "   " + clock(r.elapsed) + st.Muted.Render("  "+takeWhere(s))
+		state = st.Warn.Render("❚❚ "+l.T("tui.recorder.paused")) + "   " + clock(r.elapsed) + st.Muted.Render("  "+takeWhere(l, s))
 	case s.recording:
-		state = st.Bad.Render("● RECORDING") + "  " + clock(r.elapsed) + st.Muted.Render("  "+takeWhere(s))
+		state = st.Bad.Render("● "+l.T("tui.recorder.recording")) + "  " + clock(r.elapsed) + st.Muted.Render("  "+takeWhere(l, s))
 	case s.playing:
-		state = st.Good.Render("▶ PLAYING")
+		state = st.Good.Render("▶ " + l.T("tui.recorder.playing"))
 	default:
-		state = st.Label.Render("■ STOPPED")
+		state = st.Label.Render("■ " + l.T("tui.recorder.stopped"))
 		if s.dur == 0 && r.devErr == "" {
-			state += "   Press r to start dictating."
+			state += "   " + l.T("tui.recorder.press_r")
 		}
 	}
 	add(state)
 	if r.devErr != "" {
-		for _, l := range wrap(r.devErr, max(10, w)) {
-			add(st.Error.Render(l))
+		for _, line := range wrap(r.devErr, max(10, w)) {
+			add(st.Error.Render(line))
 		}
 	} else {
 		add("")
@@ -788,24 +797,24 @@ func (r *recorder) View() string {
 			total = max(s.dur, pos)
 		}
 	}
-	add(label("Position") + clock(pos) + " / " + clock(total))
+	add(label(l.T("tui.recorder.position")) + clock(pos) + " / " + clock(total))
 	add(r.bar(max(10, min(w, 100))))
 	if s.recording {
-		add(label("Level") + meter(r.level.RMS, max(10, min(w-24, 50))) + " " + dbText(r.level.RMS))
+		add(label(l.T("tui.recorder.level")) + meter(r.level.RMS, max(10, min(w-24, 50))) + " " + dbText(l, r.level.RMS))
 	} else {
-		add(label("Level") + st.Muted.Render("— (shown while recording)"))
+		add(label(l.T("tui.recorder.level")) + st.Muted.Render(l.T("tui.recorder.level_idle")))
 	}
 	switch {
 	case s.recording && r.stats.FramesDropped > 0:
-		add(label("Audio lost") + st.Warn.Render("! "+lostText(r.stats.FramesDropped)))
+		add(label(l.T("tui.recorder.audio_lost")) + st.Warn.Render("! "+lostText(l, r.stats.FramesDropped)))
 	case s.recording && r.stats.InputOverflows > 0:
-		add(label("Audio lost") + st.Warn.Render("! the microphone lost audio "+plural(int(r.stats.InputOverflows), "time", "times")))
+		add(label(l.T("tui.recorder.audio_lost")) + st.Warn.Render("! "+l.N("tui.recorder.mic_lost", int(r.stats.InputOverflows))))
 	case s.recording:
-		add(label("Audio lost") + "none")
+		add(label(l.T("tui.recorder.audio_lost")) + l.T("tui.recorder.none"))
 	default:
 		add("")
 	}
-	add("", st.Section.Render("Details"))
+	add("", st.Section.Render(l.T("tui.recorder.details")))
 	detail := func(name, value, hint string) {
 		if hint != "" {
 			value += st.Muted.Render("  " + hint)
@@ -814,42 +823,42 @@ func (r *recorder) View() string {
 	}
 	t := s.meta.Title
 	if t == "" {
-		t = st.Muted.Render("(none)")
+		t = st.Muted.Render(l.T("tui.recorder.none_paren"))
 	}
-	detail("Title", t, "e to edit")
-	detail("Work type", s.meta.WorkType, "w to change")
-	detail("Priority", s.meta.Priority, "p to change")
-	statusHint := "S submits for typing"
+	detail(l.T("tui.recorder.d.title"), t, l.T("tui.recorder.hint.title"))
+	detail(l.T("tui.recorder.d.work_type"), s.meta.WorkType, l.T("tui.recorder.hint.work_type"))
+	detail(l.T("tui.recorder.d.priority"), s.meta.Priority, l.T("tui.recorder.hint.priority"))
+	statusHint := l.T("tui.recorder.hint.status_draft")
 	if s.meta.Status != "draft" {
-		statusHint = "can be played, not changed"
+		statusHint = l.T("tui.recorder.hint.status_done")
 	}
-	detail("Status", s.meta.Status, statusHint)
+	detail(l.T("tui.recorder.d.status"), s.meta.Status, statusHint)
 	var about []string
 	if when := r.recordedAt(s.meta.Recorded); when != "" {
 		about = append(about, when)
 	}
 	if s.meta.Author != "" {
-		about = append(about, "by "+s.meta.Author)
+		about = append(about, l.T("tui.recorder.by", "Author", s.meta.Author))
 	}
 	if s.unsynced {
-		about = append(about, "↑ not yet synced")
+		about = append(about, "↑ "+l.T("tui.recorder.unsynced"))
 	}
 	if len(about) == 0 {
-		about = append(about, st.Muted.Render("not yet"))
+		about = append(about, st.Muted.Render(l.T("tui.recorder.not_yet")))
 	}
-	detail("Recorded", strings.Join(about, " · "), "")
+	detail(l.T("tui.recorder.d.recorded"), strings.Join(about, " · "), "")
 	if s.meta.Interrupted {
-		add(fitLine("  "+cell("", 11)+st.Warn.Render("! interrupted by a crash: holds what was saved"), w))
+		add(fitLine("  "+cell("", 11)+st.Warn.Render("! "+l.T("tui.recorder.interrupted")), w))
 	}
 
 	// Markers.
-	markerKeys := "  m adds one at the position · enter jumps · D deletes"
+	markerKeys := "  " + l.T("tui.recorder.marker_keys")
 	if s.meta.Status != "draft" {
-		markerKeys = "  enter jumps"
+		markerKeys = "  " + l.T("tui.recorder.marker_keys_done")
 	}
-	add("", st.Section.Render("Markers ("+itoa(len(s.markers))+")")+st.Muted.Render(markerKeys))
+	add("", st.Section.Render(l.T("tui.recorder.markers", "Count", itoa(len(s.markers))))+st.Muted.Render(markerKeys))
 	if len(s.markers) == 0 && len(s.take.marks) == 0 {
-		add(st.Muted.Render("  none"))
+		add(st.Muted.Render("  " + l.T("tui.recorder.none")))
 	}
 	room := max(1, r.h-len(lines))
 	first := 0
@@ -858,14 +867,14 @@ func (r *recorder) View() string {
 	}
 	for i := first; i < len(s.markers) && i < first+room; i++ {
 		m := s.markers[i]
-		l := "  " + cell(clock(m.At), 8) + m.Comment
+		line := "  " + cell(clock(m.At), 8) + m.Comment
 		if i == r.sel {
-			l = st.Selected.Render(fitLine("▸ "+cell(clock(m.At), 8)+m.Comment, w))
+			line = st.Selected.Render(fitLine("▸ "+cell(clock(m.At), 8)+m.Comment, w))
 		}
-		add(fitLine(l, w))
+		add(fitLine(line, w))
 	}
 	for _, m := range s.take.marks {
-		add(fitLine(st.Muted.Render("  "+cell("+"+clock(m.At), 8)+m.Comment+"  (placed when the take stops)"), w))
+		add(fitLine(st.Muted.Render("  "+cell("+"+clock(m.At), 8)+m.Comment+"  "+l.T("tui.recorder.placed_later")), w))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -883,17 +892,17 @@ func headLine(left, right string, w int) string {
 }
 
 // takeWhere says where the take under way goes.
-func takeWhere(s recSnap) string {
+func takeWhere(l *i18n.Locale, s recSnap) string {
 	switch s.take.mode {
 	case dictation.Insert:
-		return "inserting at " + clock(s.take.base)
+		return l.T("tui.recorder.take.insert", "At", clock(s.take.base))
 	case dictation.Overwrite:
-		return "re-recording from " + clock(s.take.base) + " (what followed is replaced)"
+		return l.T("tui.recorder.take.overwrite", "At", clock(s.take.base))
 	}
 	if s.take.base == 0 {
-		return "recording from the start"
+		return l.T("tui.recorder.take.start")
 	}
-	return "appending after " + clock(s.take.base)
+	return l.T("tui.recorder.take.append", "At", clock(s.take.base))
 }
 
 // bar draws the timeline: what is before the position, the position, what
@@ -927,16 +936,24 @@ func meter(db float64, w int) string {
 	return strings.Repeat("█", n) + strings.Repeat("░", w-n)
 }
 
-func dbText(db float64) string {
+func dbText(l *i18n.Locale, db float64) string {
 	if db <= -60 || math.IsNaN(db) {
-		return "silence"
+		return l.T("tui.recorder.silence")
 	}
-	return itoa(int(math.Round(db))) + " dB"
+	return itoa(int(math.Round(db))) + " dB" // i18n: a unit, the same in Welsh
 }
 
-// recordedAt writes an RFC 3339 time in the TUI clock's zone.
+// recordedAt writes an RFC 3339 time in the TUI clock's zone, in running
+// text: "Mon 2 Nov 2026 08:15".
 func (r *recorder) recordedAt(s string) string {
-	return recordedTime(r.env, s, "Mon 2 Jan 2006 15:04")
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	t = t.In(r.env.now().Location())
+	l := r.env.l
+	return l.T("tui.recorder.when", "Weekday", shortWeekday(l, t.Weekday()), "Day", t.Day(),
+		"Month", shortMonth(l, t.Month()), "Year", t.Year(), "Time", t.Format("15:04"))
 }
 
 func recordedTime(e *env, s, layout string) string {

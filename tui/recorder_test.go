@@ -11,6 +11,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/audio"
 	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -500,7 +501,7 @@ func TestRecorderFormats(t *testing.T) {
 		if got := clock(tc.d); got != tc.clock {
 			t.Errorf("clock(%v) = %q, want %q", tc.d, got, tc.clock)
 		}
-		if got := seconds(tc.d); got != tc.secs {
+		if got := seconds(i18n.English(), tc.d); got != tc.secs {
 			t.Errorf("seconds(%v) = %q, want %q", tc.d, got, tc.secs)
 		}
 	}

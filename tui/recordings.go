@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -58,7 +59,7 @@ func (l *recordings) Init() tea.Cmd {
 	return l.env.io(loadRecordingsCmd(l.env.vault, l.env.recovery, l.caseID))
 }
 
-func (l *recordings) Title() string { return "Recordings" }
+func (l *recordings) Title() string { return l.env.l.T("tui.recordings.title") }
 
 func (l *recordings) Typing() bool { return false }
 
@@ -82,7 +83,7 @@ func (l *recordings) Update(msg tea.Msg) (component, tea.Cmd) {
 		l.loaded = true
 		if msg.err != nil {
 			l.env.logErr("loading recordings", msg.err)
-			l.err = "Could not load the recordings: " + msg.err.Error()
+			l.err = l.env.l.T("tui.recordings.load_failed", "Err", msg.err.Error())
 			return l, nil
 		}
 		l.err = ""
@@ -112,7 +113,7 @@ func (l *recordings) Update(msg tea.Msg) (component, tea.Cmd) {
 			}
 			it := l.items[l.cursor]
 			if it.Sealed {
-				return l, notice("This recording cannot be opened: this device holds no key for it.")
+				return l, notice(l.env.l.T("tui.recordings.sealed_open"))
 			}
 			return l, cmdOf(openRecorderMsg{CaseID: l.caseID, RecordingID: it.ID, Ref: l.ref})
 		}
@@ -132,23 +133,25 @@ const (
 )
 
 // recordingsHeader is the table's column headings.
-func recordingsHeader(st *styles, w int) string {
-	return fitLine(st.ColHeader.Render("  "+cell("Recorded", recColWhen)+"  "+padLeft("Length", recColLength)+" "+
-		cell("", recColFlags)+" "+cell("Status", recColStatus)+" "+cell("Priority", recColPrio)+" "+
-		cell("Work type", recColType)+" Title"), w)
+func recordingsHeader(l *i18n.Locale, st *styles, w int) string {
+	return fitLine(st.ColHeader.Render("  "+cell(l.T("tui.typist.col.recorded"), recColWhen)+"  "+
+		padLeft(l.T("tui.typist.col.length"), recColLength)+" "+cell("", recColFlags)+" "+
+		cell(l.T("tui.recordings.col.status"), recColStatus)+" "+cell(l.T("tui.typist.col.priority"), recColPrio)+" "+
+		cell(l.T("tui.typist.col.work_type"), recColType)+" "+l.T("tui.typist.col.title")), w)
 }
 
 // recordingLine is one recording as a table row (the case detail shows the
 // same rows).
 func recordingLine(e *env, it store.Item[record.Recording], selected bool, w int) string {
-	st := e.st
+	st, l := e.st, e.l
 	r := it.Value
 	mark := "  "
 	if selected {
 		mark = "▸ "
 	}
 	if it.Sealed {
-		s := mark + cell(recordedTime(e, r.Recorded, "2006-01-02 15:04"), recColWhen) + "  (this device holds no key for this recording)"
+		when := recordedTime(e, r.Recorded, "2006-01-02 15:04") // i18n: an ISO time in a table
+		s := mark + cell(when, recColWhen) + "  " + l.T("tui.recordings.sealed_row")
 		if selected {
 			return st.Selected.Render(fitLine(s, w))
 		}
@@ -166,10 +169,10 @@ func recordingLine(e *env, it store.Item[record.Recording], selected bool, w int
 	}
 	title := r.Title
 	if title == "" {
-		title = "(untitled)"
+		title = l.T("tui.typist.untitled")
 	}
 	length := clock(time.Duration(r.DurationMS) * time.Millisecond)
-	row := mark + cell(recordedTime(e, r.Recorded, "2006-01-02 15:04"), recColWhen) + "  " + padLeft(length, recColLength) + " " +
+	row := mark + cell(recordedTime(e, r.Recorded, "2006-01-02 15:04"), recColWhen) + "  " + padLeft(length, recColLength) + " " + // i18n: an ISO time in a table
 		cell(flags, recColFlags) + " " + cell(r.Status, recColStatus) + " " + cell(r.Priority, recColPrio) + " " +
 		cell(r.WorkType, recColType) + " " + title
 	switch {
@@ -191,17 +194,14 @@ func padLeft(s string, w int) string {
 	return s
 }
 
-// recordingsLegend explains the flags.
-const recordingsLegend = "! interrupted by a crash · ≠ versions in conflict · ↑ not yet synced"
-
 func (l *recordings) View() string {
-	st := l.env.st
+	st, loc := l.env.st, l.env.l
 	w := l.w
 	var lines []string
-	head := st.Title.Render("Recordings · " + l.ref)
+	head := st.Title.Render(loc.T("tui.recordings.heading", "Ref", l.ref))
 	count := ""
 	if l.loaded {
-		count = plural(len(l.items), "recording", "recordings")
+		count = loc.N("tui.recordings.count", len(l.items))
 	}
 	lines = append(lines, spread(head, st.Muted.Render(count), w))
 	if l.err != "" {
@@ -211,13 +211,13 @@ func (l *recordings) View() string {
 	}
 	switch {
 	case !l.loaded:
-		lines = append(lines, st.Muted.Render("Loading…"))
+		lines = append(lines, st.Muted.Render(loc.T("tui.typist.loading")))
 		return strings.Join(lines, "\n")
 	case len(l.items) == 0:
-		lines = append(lines, "", "No recordings for this case yet. Press n to dictate one.")
+		lines = append(lines, "", loc.T("tui.recordings.none"))
 		return strings.Join(lines, "\n")
 	}
-	lines = append(lines, recordingsHeader(st, w))
+	lines = append(lines, recordingsHeader(loc, st, w))
 	room := max(1, l.h-len(lines)-2)
 	first := 0
 	if l.cursor >= room {
@@ -229,6 +229,6 @@ func (l *recordings) View() string {
 	for len(lines) < l.h-1 {
 		lines = append(lines, "")
 	}
-	lines = append(lines, fitLine(st.Muted.Render(recordingsLegend), w))
+	lines = append(lines, fitLine(st.Muted.Render(loc.T("tui.recordings.legend")), w))
 	return strings.Join(lines, "\n")
 }

@@ -44,16 +44,16 @@ type retentionKeys struct {
 
 func newRetentionKeys(e *env) retentionKeys {
 	l := e.l
-	b := func(k, help string) key.Binding { return key.NewBinding(key.WithKeys(k), key.WithHelp(k, help)) }
+	nb, keys, help := key.NewBinding, key.WithKeys, key.WithHelp
 	k := retentionKeys{globalKeys: e.keys.access.globalKeys, navKeys: e.keys.access.navKeys}
-	k.Approve = b("a", l.T("tui.retention.key_approve"))
-	k.Hold = b("h", l.T("tui.retention.key_hold"))
-	k.Release = b("r", l.T("tui.retention.key_release"))
-	k.All = b("tab", l.T("tui.retention.key_all"))
-	k.Policy = b("p", l.T("tui.retention.key_policy"))
-	k.Confirm = b("enter", l.T("tui.retention.key_confirm"))
-	k.Cancel = b("esc", l.T("tui.retention.key_cancel"))
-	k.Next = b("tab", l.T("tui.retention.key_next_hold"))
+	k.Approve = nb(keys("a"), help("a", l.T("tui.retention.key_approve")))
+	k.Hold = nb(keys("h"), help("h", l.T("tui.retention.key_hold")))
+	k.Release = nb(keys("r"), help("r", l.T("tui.retention.key_release")))
+	k.All = nb(keys("tab"), help("tab", l.T("tui.retention.key_all")))
+	k.Policy = nb(keys("p"), help("p", l.T("tui.retention.key_policy")))
+	k.Confirm = nb(keys("enter"), help("enter", l.T("tui.retention.key_confirm")))
+	k.Cancel = nb(keys("esc"), help("esc", l.T("tui.retention.key_cancel")))
+	k.Next = nb(keys("tab"), help("tab", l.T("tui.retention.key_next_hold")))
 	return k
 }
 
@@ -323,7 +323,7 @@ func (r *retentionScreen) typing(msg tea.KeyPressMsg) (component, tea.Cmd) {
 				r.say(l.T("tui.retention.ref_mismatch", "Ref", it.Ref), true)
 				return r, nil
 			}
-			return r, r.act("approve", it, func(ctx context.Context, s RetentionService) (bool, error) {
+			return r, r.act("approve", it, func(ctx context.Context, s RetentionService) (bool, error) { // i18n: the act, for the log
 				return s.ApproveDestruction(ctx, it.CaseID, "past retention") // i18n: the approval's recorded reason, as the CLI's default
 			})
 		case retHoldRef, retHoldBy:
@@ -336,7 +336,7 @@ func (r *retentionScreen) typing(msg tea.KeyPressMsg) (component, tea.Cmd) {
 		case retHoldReason:
 			h := r.hold
 			h[2] = text
-			return r, r.act("hold", it, func(ctx context.Context, s RetentionService) (bool, error) {
+			return r, r.act("hold", it, func(ctx context.Context, s RetentionService) (bool, error) { // i18n: the act, for the log
 				_, err := s.PlaceHold(ctx, it.CaseID, h[0], h[1], h[2])
 				return false, err
 			})
@@ -345,7 +345,7 @@ func (r *retentionScreen) typing(msg tea.KeyPressMsg) (component, tea.Cmd) {
 				return r, nil // a release says why
 			}
 			h := it.Holds[r.release%len(it.Holds)]
-			return r, r.act("release", it, func(ctx context.Context, s RetentionService) (bool, error) {
+			return r, r.act("release", it, func(ctx context.Context, s RetentionService) (bool, error) { // i18n: the act, for the log
 				return false, s.ReleaseHold(ctx, h, text)
 			})
 		}
@@ -382,7 +382,7 @@ func (r *retentionScreen) actError(err error) string {
 	case errors.Is(err, trust.ErrNotAllowed):
 		return l.T("tui.retention.err_not_allowed")
 	}
-	return l.T("tui.retention.err_server", "Error", serverError(err))
+	return l.T("tui.retention.err_server", "Error", serverError(l, err))
 }
 
 // stateLabel is a retention state in the screen's language.

@@ -103,7 +103,7 @@ func TestRetentionQueue(t *testing.T) {
 	p := start(t, wopts, 80, 24)
 	p.unlockDevice("2 cases · sorted by")
 	p.key(runeKey('T'))
-	p.waitText("Team caseloads") // i18n: the team view is English until it is translated
+	p.waitText("Llwythi'r tîm")
 	p.key(runeKey('d'))
 	check := goldenCheck(t, 80, 24)
 	check("queue-cy", p.waitText("Ciw dinistrio", "OLD-1", "yn ddyledus", "Wedi'i gyfrifo"))

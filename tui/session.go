@@ -65,7 +65,7 @@ func (m *Model) unlockedCmds() tea.Cmd {
 		m.pedalErr = ""
 	}
 	cmds := []tea.Cmd{list.Init(), loadNotesCmd(m.env.vault, m.load, m.lockGen), m.env.io(statsCmd(m.env.vault)),
-		m.env.io(recoverCmd(m.env.vault, m.env.recovery))}
+		m.env.io(recoverCmd(m.env.l, m.env.vault, m.env.recovery))}
 	// Drafts that could not be saved at the last lock are saved first, so
 	// the draft check finds them.
 	check := m.env.io(checkDraftsCmd(m.env.vault))

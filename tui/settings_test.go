@@ -39,7 +39,7 @@ func TestSettingsSaveMicrophone(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var saved []string
-			e := &env{keys: newKeyMap(), st: newStyles(themeNoColor, true), now: fixedNow, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			e := &env{keys: newKeyMap(nil), st: newStyles(themeNoColor, true), now: fixedNow, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			if tt.save != nil {
 				e.saveAudioDevice = tt.save(&saved)
 			}

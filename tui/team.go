@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/fieldcase/fieldcase/caseload"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/protocol"
@@ -23,7 +24,7 @@ const serverTimeout = 30 * time.Second
 
 // teamFetchedKey is where the TUI notes, in the vault's device-local state,
 // when it last fetched the team view (the kept view carries no date).
-const teamFetchedKey = "tui.teamfetched"
+const teamFetchedKey = "tui.teamfetched" // i18n: a key in the vault, not a message
 
 // staleSync is how long since a worker's devices last synced before the
 // team view flags it.
@@ -31,7 +32,10 @@ const staleSync = 48 * time.Hour
 
 // notEnrolledTeam is what the supervisor screens say on a device with no
 // case server.
-const notEnrolledTeam = "not enrolled — no team view on this device"
+func notEnrolledTeam(l *i18n.Locale) string { return l.T("tui.team.not_enrolled") }
+
+// errNoTeamView is a server that answered with no team view.
+var errNoTeamView = errors.New("the server sent no team view") // i18n: serverError says it
 
 // teamState is the team view the supervisor screens share during an unlock.
 // It is read and replaced only on the program's goroutine; a published view
@@ -50,26 +54,28 @@ func isSupervisor(v *store.Vault) bool {
 }
 
 // serverError says why a call to the case server failed, in words for the
-// user.
-func serverError(err error) string {
+// user. The server's own message (pe.Message) comes through as it sent it.
+func serverError(l *i18n.Locale, err error) string {
 	var pe *protocol.Error
 	switch {
 	case errors.Is(err, client.ErrServerTrouble):
-		return "the server is having trouble; try again in a few minutes"
+		return l.T("tui.team.server_trouble")
 	case errors.Is(err, client.ErrOffline):
-		return "this needs the server; try again when online"
+		return l.T("tui.team.server_offline")
 	case errors.Is(err, context.DeadlineExceeded):
-		return "the server did not answer in time; try again"
+		return l.T("tui.team.server_timeout")
 	case errors.Is(err, store.ErrLocked):
-		return "the vault is locked"
+		return l.T("tui.team.vault_locked")
+	case errors.Is(err, errNoTeamView):
+		return l.T("tui.team.no_team_view_sent")
 	case errors.As(err, &pe):
 		switch pe.Code {
 		case protocol.CodeForbidden:
-			return "the server refused: your account may not do this (" + pe.Message + ")"
+			return l.T("tui.team.server_forbidden", "Message", pe.Message)
 		case protocol.CodeConflict:
-			return "someone else changed it meanwhile (" + pe.Message + ")"
+			return l.T("tui.team.server_conflict", "Message", pe.Message)
 		case protocol.CodeNotFound:
-			return "the server does not know this (" + pe.Message + ")"
+			return l.T("tui.team.server_not_found", "Message", pe.Message)
 		}
 		return pe.Message
 	}
@@ -78,18 +84,30 @@ func serverError(err error) string {
 
 // ago says how long before now t was, shortly: "just now", "20m ago",
 // "3h ago", "5d ago".
-func ago(now, t time.Time) string {
+func ago(l *i18n.Locale, now, t time.Time) string {
 	d := now.Sub(t)
 	switch {
 	case d < time.Minute:
-		return "just now"
+		return l.T("tui.team.just_now")
 	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+		return l.N("tui.team.minutes_ago", int(d.Minutes()))
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d.Hours()))
+		return l.N("tui.team.hours_ago", int(d.Hours()))
 	}
-	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+	days := int(d.Hours() / 24)
+	return l.N("tui.team.days_ago", days, "Days", itoa(days)) // ungrouped, as it always was
 }
+
+// shortMonth is a month's name, shortened as the locale shortens it (Jan,
+// Ion).
+func shortMonth(l *i18n.Locale, m time.Month) string {
+	return l.T(shortMonthIDs[m-1]) // i18n: the ids are the literals of shortMonthIDs
+}
+
+// The short months' ids, spelled out so the catalogue test finds them.
+var shortMonthIDs = [12]string{"tui.team.mon.jan", "tui.team.mon.feb", "tui.team.mon.mar", // i18n: ids
+	"tui.team.mon.apr", "tui.team.mon.may", "tui.team.mon.jun", "tui.team.mon.jul", "tui.team.mon.aug", // i18n: ids
+	"tui.team.mon.sep", "tui.team.mon.oct", "tui.team.mon.nov", "tui.team.mon.dec"} // i18n: ids
 
 // loadBar draws a load (1 = at capacity) as width cells between brackets.
 func loadBar(load float64, width int) string {
@@ -154,12 +172,12 @@ func refreshTeamCmd(v *store.Vault, ts TeamService, gen int, now time.Time) tea.
 			return msg
 		}
 		if msg.tv == nil {
-			msg.err = errors.New("the server sent no team view")
+			msg.err = errNoTeamView
 			return msg
 		}
 		msg.fetched = now
 		if b, err := now.MarshalText(); err == nil {
-			_ = v.PutLocal(teamFetchedKey, b) // only for the "offline" line
+			_ = v.PutLocal(teamFetchedKey, b) // only for the offline line
 		}
 		msg.rows, msg.err = buildTeam(v, msg.tv, now)
 		return msg
@@ -203,7 +221,7 @@ func newTeamScreen(e *env, ts TeamService) *teamScreen {
 	return &teamScreen{env: e, ts: ts}
 }
 
-func (t *teamScreen) Title() string { return "Team" }
+func (t *teamScreen) Title() string { return t.env.l.T("tui.team.title") }
 
 func (t *teamScreen) Typing() bool { return false }
 
@@ -223,13 +241,7 @@ func (t *teamScreen) FullHelp() [][]key.Binding {
 // HelpNote explains every column, by the names narrow and wide windows
 // give them.
 func (t *teamScreen) HelpNote() string {
-	return "Cases: the open cases the worker holds that this device can read. " +
-		"Load: their weighted caseload against their capacity (p shows how a case is weighed); ! after it: over capacity. " +
-		"Over (Overdue): cases whose next visit or task is past its date — not capacity. " +
-		"Court: cases with a hearing within 14 days. ≠ (Conflicts): records written apart on two devices, to resolve. " +
-		"Dict (Dictations): recordings waiting for typing; t shows how long dictations wait, by typist and author. " +
-		"Last sync: the newest of the worker's devices; ! means over two days ago, or never. " +
-		"Wide windows add the load in per cent, the devices and cases not yet readable here; narrow ones leave out Dict, ≠, Court and the bar."
+	return t.env.l.T("tui.team.help_note")
 }
 
 func (t *teamScreen) Init() tea.Cmd {
@@ -328,7 +340,7 @@ func (t *teamScreen) loadedMsg(msg teamLoadedMsg) tea.Cmd {
 		if msg.err != nil {
 			t.env.logErr("loading the team view", msg.err)
 			t.loaded = true
-			t.loadErr = "Could not read the team view kept on this device: " + writeError(msg.err)
+			t.loadErr = t.env.l.T("tui.team.load_failed", "Err", writeError(msg.err))
 			return t.refresh()
 		}
 		if ts.tv != nil && msg.tv != ts.tv {
@@ -419,16 +431,16 @@ func (t *teamScreen) columns() teamCols {
 }
 
 func (t *teamScreen) View() string {
-	st := t.env.st
+	st, l := t.env.st, t.env.l
 	if t.ts == nil {
-		return st.Title.Render("Team caseloads") + "\n\n" + notEnrolledTeam + ".\n\n" +
-			st.Muted.Render("Press esc to go back.")
+		return st.Title.Render(l.T("tui.team.heading")) + "\n\n" + notEnrolledTeam(l) + ".\n\n" +
+			st.Muted.Render(l.T("tui.team.esc_back"))
 	}
 	ts := t.env.team
 	var lines []string
 
 	// Title: team, policy, totals; then the state of the view.
-	title := "Team caseloads"
+	title := l.T("tui.team.heading")
 	right := ""
 	if ts.tv != nil {
 		if ts.tv.Team != "" {
@@ -438,8 +450,8 @@ func (t *teamScreen) View() string {
 		for _, w := range t.rows {
 			open += w.OpenCases
 		}
-		right = plural(len(t.rows), "worker", "workers") + " · " + plural(open, "open case", "open cases") +
-			fmt.Sprintf(" · policy v%d", ts.tv.PolicyVersion)
+		right = l.N("tui.team.workers", len(t.rows)) + " · " + l.N("tui.team.open_cases", open) + " · " +
+			l.T("tui.team.policy_version", "Version", ts.tv.PolicyVersion)
 	}
 	lines = append(lines, spread(st.Title.Render(title), st.Muted.Render(right), t.w))
 	lines = append(lines, fitLine(t.stateLine(), t.w))
@@ -448,15 +460,15 @@ func (t *teamScreen) View() string {
 	lines = append(lines, st.ColHeader.Render(fitLine(t.header(c), t.w)))
 	switch {
 	case !t.loaded:
-		lines = append(lines, st.Muted.Render("  Loading the team view…"))
+		lines = append(lines, st.Muted.Render("  "+l.T("tui.team.loading")))
 	case t.loadErr != "":
 		lines = append(lines, st.Error.Render("  "+t.loadErr))
 	case ts.tv == nil && t.refreshing:
-		lines = append(lines, st.Muted.Render("  No team view on this device yet: fetching it…"))
+		lines = append(lines, st.Muted.Render("  "+l.T("tui.team.none_fetching")))
 	case ts.tv == nil:
-		lines = append(lines, "  No team view on this device yet. Connect to the case server and press r.")
+		lines = append(lines, "  "+l.T("tui.team.none_connect"))
 	case len(t.rows) == 0:
-		lines = append(lines, "  No caseworkers in this team view.")
+		lines = append(lines, "  "+l.T("tui.team.no_workers"))
 	}
 	start, end := t.nav.Visible()
 	for i := start; i < end; i++ {
@@ -465,7 +477,7 @@ func (t *teamScreen) View() string {
 	for len(lines) < t.h-1 {
 		lines = append(lines, "")
 	}
-	legend := "█ load vs capacity · ! overloaded / not synced for 2 days"
+	legend := l.T("tui.team.legend")
 	if pos := t.nav.Position(); pos != "" {
 		legend += "   " + pos
 	}
@@ -476,67 +488,69 @@ func (t *teamScreen) View() string {
 // stateLine says whether the view is fresh, being refreshed, or kept from
 // earlier because the server cannot be reached.
 func (t *teamScreen) stateLine() string {
-	st := t.env.st
+	st, l := t.env.st, t.env.l
 	ts := t.env.team
 	from := ""
 	if ts.tv != nil {
 		if ts.fetched.IsZero() {
-			from = "kept on this device"
+			from = l.T("tui.team.from_kept")
 		} else {
-			from = "from " + ts.fetched.In(t.env.now().Location()).Format("2 Jan 15:04")
+			f := ts.fetched.In(t.env.now().Location())
+			from = l.T("tui.team.from_time", "Day", f.Day(), "Month", shortMonth(l, f.Month()), "Time", f.Format("15:04"))
 		}
 	}
 	switch {
 	case t.refreshing && ts.tv != nil:
-		return st.Muted.Render("refreshing… (showing the team view " + from + ")")
+		return st.Muted.Render(l.T("tui.team.refreshing_showing", "From", from))
 	case t.refreshing:
-		return st.Muted.Render("refreshing…")
+		return st.Muted.Render(l.T("tui.team.refreshing"))
 	case t.refreshErr != nil && errors.Is(t.refreshErr, client.ErrOffline) && ts.tv != nil:
-		return st.Warn.Render("offline — showing team view " + from)
+		return st.Warn.Render(l.T("tui.team.offline_showing", "From", from))
 	case t.refreshErr != nil && errors.Is(t.refreshErr, client.ErrOffline):
-		return st.Warn.Render("offline — no team view on this device yet; connect once to fetch it")
+		return st.Warn.Render(l.T("tui.team.offline_none"))
 	case t.refreshErr != nil:
-		s := "Could not refresh: " + serverError(t.refreshErr)
 		if ts.tv != nil {
-			s += " (showing the team view " + from + ")"
+			return st.Error.Render(l.T("tui.team.refresh_failed_showing", "Err", serverError(l, t.refreshErr), "From", from))
 		}
-		return st.Error.Render(s)
+		return st.Error.Render(l.T("tui.team.refresh_failed", "Err", serverError(l, t.refreshErr)))
 	case t.updated:
-		return st.Muted.Render("updated " + t.env.now().Format("15:04") + " · r to refresh")
+		return st.Muted.Render(l.T("tui.team.updated", "Time", t.env.now().Format("15:04")))
 	}
 	return ""
 }
 
 func (t *teamScreen) header(c teamCols) string {
-	s := "  " + cell("WORKER", c.name) + " "
+	l := t.env.l
+	s := "  " + cell(l.T("tui.team.col.worker"), c.name) + " "
 	if c.wide {
-		s += padLeft("OPEN CASES", c.cases) + " " + cell("WEIGHTED LOAD", c.bar+2+1+c.load) + " " +
-			padLeft("OVERDUE", c.overdue) + " " + padLeft("COURT ≤14d", c.court) + " " + padLeft("CONFLICTS", c.conflicts) + " " +
-			padLeft("DICTATIONS", c.dict) + " " + cell("LAST SYNC", c.sync) + " " + cell("DEVICES", c.devices)
+		s += padLeft(l.T("tui.team.col.open_cases"), c.cases) + " " + cell(l.T("tui.team.col.weighted_load"), c.bar+2+1+c.load) + " " +
+			padLeft(l.T("tui.team.col.overdue"), c.overdue) + " " + padLeft(l.T("tui.team.col.court_14d"), c.court) + " " +
+			padLeft(l.T("tui.team.col.conflicts"), c.conflicts) + " " + padLeft(l.T("tui.team.col.dictations"), c.dict) + " " +
+			cell(l.T("tui.team.col.last_sync"), c.sync) + " " + cell(l.T("tui.team.col.devices"), c.devices)
 		return s
 	}
-	s += padLeft("CASES", c.cases) + " "
+	s += padLeft(l.T("tui.team.col.cases"), c.cases) + " "
 	if c.bar > 0 {
-		s += cell("LOAD", c.bar+2+1+c.load) + " "
+		s += cell(l.T("tui.team.col.load"), c.bar+2+1+c.load) + " "
 	} else {
-		s += cell("LOAD", c.load) + " "
+		s += cell(l.T("tui.team.col.load"), c.load) + " "
 	}
-	s += padLeft("OVER", c.overdue) + " "
+	s += padLeft(l.T("tui.team.col.over"), c.overdue) + " "
 	if c.court > 0 {
-		s += padLeft("COURT", c.court) + " "
+		s += padLeft(l.T("tui.team.col.court"), c.court) + " "
 	}
 	if c.conflicts > 0 {
 		s += padLeft("≠", c.conflicts) + " "
 	}
 	if c.dict > 0 {
-		s += padLeft("DICT", c.dict) + " "
+		s += padLeft(l.T("tui.team.col.dict"), c.dict) + " "
 	}
-	return s + cell("LAST SYNC", c.sync)
+	return s + cell(l.T("tui.team.col.last_sync"), c.sync)
 }
 
 // row is one worker's line.
 func (t *teamScreen) row(c teamCols, w caseload.Worker, sel bool) string {
-	st := t.env.st
+	st, l := t.env.st, t.env.l
 	now := t.env.now()
 	over := w.Load() > 1
 	load := fmt.Sprintf("%.1f/%s", w.Weighted, num(w.Capacity))
@@ -546,10 +560,10 @@ func (t *teamScreen) row(c teamCols, w caseload.Worker, sel bool) string {
 	if over {
 		load += " !"
 	}
-	sync := "never !"
+	sync := l.T("tui.team.never") + " !"
 	staleDev := w.NeverSynced
 	if !w.NeverSynced {
-		sync = ago(now, w.LastSync)
+		sync = ago(l, now, w.LastSync)
 		if now.Sub(w.LastSync) > staleSync {
 			sync += " !"
 			staleDev = true
@@ -557,7 +571,7 @@ func (t *teamScreen) row(c teamCols, w caseload.Worker, sel bool) string {
 	}
 	name := w.Name
 	if w.SealedCases > 0 && c.wide {
-		name += fmt.Sprintf(" (+%d unreadable)", w.SealedCases)
+		name += " " + l.T("tui.team.unreadable", "Count", itoa(w.SealedCases))
 	}
 	count := func(n, width int, style func(string) string) string {
 		s := padLeft(itoa(n), width)
@@ -609,16 +623,16 @@ func (t *teamScreen) row(c teamCols, w caseload.Worker, sel bool) string {
 			s := d.Name
 			switch {
 			case d.Revoked:
-				s += " (revoked)"
+				s += " " + l.T("tui.team.revoked")
 			case d.LastSync.IsZero():
-				s += " never"
+				s += " " + l.T("tui.team.never")
 			default:
-				s += " " + ago(now, d.LastSync)
+				s += " " + ago(l, now, d.LastSync)
 			}
 			ds = append(ds, s)
 		}
 		if len(ds) == 0 {
-			ds = []string{"no device"}
+			ds = []string{l.T("tui.team.no_device")}
 		}
 		b.WriteString(" " + st.Muted.Render(cell(strings.Join(ds, ", "), c.devices)))
 	}
@@ -641,17 +655,17 @@ func (m *Model) navigateRoles(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case openTeamMsg:
 		if !isSupervisor(e.vault) {
-			return refuse("The team view is for supervisors.")
+			return refuse(e.l.T("tui.team.refuse_team"))
 		}
 		return m.push(newTeamScreen(e, m.opts.Team))
 	case openPolicyMsg:
 		if !isSupervisor(e.vault) {
-			return refuse("The weighting policy is for supervisors.")
+			return refuse(e.l.T("tui.team.refuse_policy"))
 		}
 		return m.push(newPolicyScreen(e, m.opts.Team))
 	case openTurnaroundMsg:
 		if !isSupervisor(e.vault) {
-			return refuse("Dictation turnaround is for supervisors.")
+			return refuse(e.l.T("tui.team.refuse_turnaround"))
 		}
 		return m.push(newTurnaroundScreen(e))
 	case openRetentionMsg:
@@ -663,19 +677,19 @@ func (m *Model) navigateRoles(msg tea.Msg) tea.Cmd {
 		return m.push(newWorkerCaseList(e, msg.UserID, msg.Name))
 	case openAssignMsg:
 		if !isSupervisor(e.vault) {
-			return refuse("Reassigning a case is for supervisors.")
+			return refuse(e.l.T("tui.team.refuse_assign"))
 		}
 		return m.push(newAssignScreen(e, m.opts.Team, msg.CaseID, msg.Ref))
 	case openConsentsMsg:
 		if role == protocol.RoleTypist {
-			return refuse("The consent overview is for caseworkers and supervisors.")
+			return refuse(e.l.T("tui.team.refuse_consents"))
 		}
 		return m.push(newConsentOverview(e))
 	case openAccessMsg:
 		return m.push(newAccessHistory(e, msg.CaseID, msg.Ref))
 	case openTypingQueueMsg:
 		if role != protocol.RoleTypist {
-			return refuse("The typing queue is for typists.")
+			return refuse(e.l.T("tui.team.refuse_typing"))
 		}
 		return m.push(newTypingQueue(e))
 	case openTranscribeMsg:

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/store"
 )
 
@@ -47,7 +48,7 @@ type turnaroundScreen struct {
 
 func newTurnaroundScreen(e *env) *turnaroundScreen { return &turnaroundScreen{env: e} }
 
-func (s *turnaroundScreen) Title() string { return "Turnaround" }
+func (s *turnaroundScreen) Title() string { return s.env.l.T("tui.turnaround.title") }
 
 func (s *turnaroundScreen) Typing() bool { return false }
 
@@ -63,11 +64,8 @@ func (s *turnaroundScreen) FullHelp() [][]key.Binding {
 
 // HelpNote explains the columns and the due rules.
 func (s *turnaroundScreen) HelpNote() string {
-	return "Waits run from a dictation's submission to its transcript. Median and P90: half, and nine in ten, of the " +
-		"transcripts took at most this long (nearest rank). Waiting: submitted, not yet transcribed; Oldest: the longest " +
-		"of those waits; Overdue: waiting past the due date. Computed on this laptop from the recordings it holds " +
-		"(the team's cases), so it works offline. " + dictation.DueFormula + " The agency's signed due rules win over " +
-		"a laptop's turnaround setting."
+	// dictation.DueFormula is the dictation package's, in English.
+	return s.env.l.T("tui.turnaround.help_note", "Formula", dictation.DueFormula)
 }
 
 func (s *turnaroundScreen) Init() tea.Cmd {
@@ -82,7 +80,7 @@ func (s *turnaroundScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		s.err = ""
 		if msg.err != nil {
 			s.env.logErr("computing the turnaround", msg.err)
-			s.err = "Could not read the recordings: " + writeError(msg.err)
+			s.err = s.env.l.T("tui.turnaround.read_failed", "Err", writeError(msg.err))
 			return s, nil
 		}
 		s.rep, s.pol = msg.rep, msg.pol
@@ -117,24 +115,24 @@ func (s *turnaroundScreen) clamp() {
 }
 
 // span writes a wait: "45 min", "3.5 h", "2.1 d"; "—" when there is none.
-func span(d time.Duration, n int) string {
+func span(l *i18n.Locale, d time.Duration, n int) string {
 	switch {
 	case n == 0:
 		return "—"
 	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d.Minutes()))
+		return l.T("tui.turnaround.minutes", "N", int(d.Minutes()))
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%.1f h", d.Hours())
+		return l.T("tui.turnaround.hours", "N", fmt.Sprintf("%.1f", d.Hours()))
 	}
-	return fmt.Sprintf("%.1f d", d.Hours()/24)
+	return l.T("tui.turnaround.days", "N", fmt.Sprintf("%.1f", d.Hours()/24))
 }
 
 // body is every line below the title, as the window scrolls them.
 func (s *turnaroundScreen) body() []string {
-	st := s.env.st
+	st, l := s.env.st, s.env.l
 	w := s.w
 	if !s.loaded {
-		return []string{st.Muted.Render("  Computing from the recordings on this laptop…")}
+		return []string{st.Muted.Render("  " + l.T("tui.turnaround.computing"))}
 	}
 	if s.err != "" {
 		return []string{st.Error.Render("  " + s.err)}
@@ -142,19 +140,22 @@ func (s *turnaroundScreen) body() []string {
 	nameW := max(8, min(24, w-2-6*1-7-9-9-8-9-8))
 	var lines []string
 	head := func(h string) { lines = append(lines, st.ColHeader.Render(fitLine(h, w))) }
-	head("  " + cell("TYPIST", nameW) + " " + padLeft("DONE", 5) + " " + padLeft("MEDIAN", 8) + " " + padLeft("P90", 8))
+	done, median := padLeft(l.T("tui.turnaround.col.done"), 5), padLeft(l.T("tui.turnaround.col.median"), 8)
+	p90 := padLeft("P90", 8) // i18n: a statistic's name, the same in Welsh
+	head("  " + cell(l.T("tui.turnaround.col.typist"), nameW) + " " + done + " " + median + " " + p90)
 	if len(s.rep.Typists) == 0 {
-		lines = append(lines, st.Muted.Render("  No transcript saved yet."))
+		lines = append(lines, st.Muted.Render("  "+l.T("tui.turnaround.no_transcripts")))
 	}
 	for _, t := range s.rep.Typists {
 		lines = append(lines, fitLine("  "+cell(t.Name, nameW)+" "+padLeft(itoa(t.Done), 5)+" "+
-			padLeft(span(t.Median, t.Done), 8)+" "+padLeft(span(t.P90, t.Done), 8), w))
+			padLeft(span(l, t.Median, t.Done), 8)+" "+padLeft(span(l, t.P90, t.Done), 8), w))
 	}
 	lines = append(lines, "")
-	head("  " + cell("AUTHOR", nameW) + " " + padLeft("DONE", 5) + " " + padLeft("MEDIAN", 8) + " " + padLeft("P90", 8) + " " +
-		padLeft("WAITING", 7) + " " + padLeft("OLDEST", 8) + " " + padLeft("OVERDUE", 7))
+	head("  " + cell(l.T("tui.turnaround.col.author"), nameW) + " " + done + " " + median + " " + p90 + " " +
+		padLeft(l.T("tui.turnaround.col.waiting"), 7) + " " + padLeft(l.T("tui.turnaround.col.oldest"), 8) + " " +
+		padLeft(l.T("tui.turnaround.col.overdue"), 7))
 	if len(s.rep.Authors) == 0 {
-		lines = append(lines, st.Muted.Render("  No dictation submitted for typing on this laptop yet."))
+		lines = append(lines, st.Muted.Render("  "+l.T("tui.turnaround.no_dictations")))
 	}
 	for _, a := range s.rep.Authors {
 		over := padLeft(itoa(a.Overdue), 7)
@@ -162,35 +163,37 @@ func (s *turnaroundScreen) body() []string {
 			over = st.Overdue.Render(padLeft(itoa(a.Overdue)+" !", 7))
 		}
 		lines = append(lines, fitLine("  "+cell(a.Name, nameW)+" "+padLeft(itoa(a.Done), 5)+" "+
-			padLeft(span(a.Median, a.Done), 8)+" "+padLeft(span(a.P90, a.Done), 8)+" "+
-			padLeft(itoa(a.Waiting), 7)+" "+padLeft(span(a.Oldest, a.Waiting), 8)+" "+over, w))
+			padLeft(span(l, a.Median, a.Done), 8)+" "+padLeft(span(l, a.P90, a.Done), 8)+" "+
+			padLeft(itoa(a.Waiting), 7)+" "+padLeft(span(l, a.Oldest, a.Waiting), 8)+" "+over, w))
 	}
 	if s.rep.Sealed > 0 {
-		lines = append(lines, st.Muted.Render(fitLine("  "+plural(s.rep.Sealed, "recording", "recordings")+
-			" this laptop holds no key for are not counted.", w)))
+		lines = append(lines, st.Muted.Render(fitLine("  "+l.N("tui.turnaround.sealed", s.rep.Sealed), w)))
 	}
-	lines = append(lines, "", st.Section.Render("Due dates"))
-	for _, l := range wrap(s.pol.String(), max(10, w-2)) {
-		lines = append(lines, "  "+l)
+	lines = append(lines, "", st.Section.Render(l.T("tui.turnaround.due_dates")))
+	// The due rules and the formula are the dictation package's, in English.
+	for _, line := range wrap(s.pol.String(), max(10, w-2)) {
+		lines = append(lines, "  "+line)
 	}
-	for _, l := range wrap(dictation.DueFormula, max(10, w-2)) {
-		lines = append(lines, "  "+st.Muted.Render(l))
+	for _, line := range wrap(dictation.DueFormula, max(10, w-2)) {
+		lines = append(lines, "  "+st.Muted.Render(line))
 	}
 	return lines
 }
 
 func (s *turnaroundScreen) View() string {
-	st := s.env.st
+	st, l := s.env.st, s.env.l
 	right := ""
 	if s.loaded && s.err == "" {
 		waiting, overdue, oldest := s.rep.Totals()
-		right = plural(waiting, "waiting", "waiting") + " · " + plural(overdue, "overdue", "overdue")
+		right = l.N("tui.turnaround.waiting", waiting) + " · " + l.N("tui.turnaround.overdue", overdue)
 		if waiting > 0 {
-			right += " · oldest " + span(oldest, waiting)
+			right += " · " + l.T("tui.turnaround.oldest", "Span", span(l, oldest, waiting))
 		}
 	}
-	lines := []string{spread(st.Title.Render("Dictation turnaround"), st.Muted.Render(right), s.w),
-		fitLine(st.Muted.Render("From the recordings on this laptop, as of "+s.env.now().Format("2 Jan 15:04")+" · works offline"), s.w)}
+	now := s.env.now()
+	lines := []string{spread(st.Title.Render(l.T("tui.turnaround.heading")), st.Muted.Render(right), s.w),
+		fitLine(st.Muted.Render(l.T("tui.turnaround.as_of", "Day", now.Day(), "Month", shortMonth(l, now.Month()),
+			"Time", now.Format("15:04"))), s.w)}
 	body := s.body()
 	end := min(s.offset+s.bodyHeight(), len(body))
 	lines = append(lines, body[s.offset:end]...)

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/internal/pedal"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -72,25 +73,55 @@ func loadTypingQueueCmd(v *store.Vault, rc *recovery) tea.Cmd {
 	}
 }
 
-// dueLabel is a due date as the typist reads it, "Mon 14 Dec", with " !"
-// when it is past (overdue); "" without one.
-func dueLabel(due, today record.Date) (label string, overdue bool) {
+// dueLabel is a due date as the typist reads it, "Mon 14 Dec" (in Welsh
+// "Llun 14/12", to fit the column), with " !" when it is past (overdue);
+// "" without one.
+func dueLabel(l *i18n.Locale, due, today record.Date) (label string, overdue bool) {
 	if due == "" {
 		return "", false
 	}
-	label, overdue = due.Time().Format("Mon 2 Jan"), due.Before(today)
+	label, overdue = dueDay(l, due), due.Before(today)
 	if overdue {
 		label += " !"
 	}
 	return label, overdue
 }
 
+// dueDay is a due date, "Mon 14 Dec" (in Welsh "Llun 14/12").
+func dueDay(l *i18n.Locale, due record.Date) string {
+	d := due.Time()
+	return l.T("tui.typist.due_label", "Weekday", shortWeekday(l, d.Weekday()), "Day", d.Day(),
+		"Month", shortMonth(l, d.Month()), "MonthNumber", int(d.Month()))
+}
+
 // dueText is " · due Mon 14 Dec" for a header, or "" without a due date.
-func dueText(due, today record.Date) string {
-	if l, _ := dueLabel(due, today); l != "" {
-		return " · due " + l
+func dueText(l *i18n.Locale, due, today record.Date) string {
+	if label, _ := dueLabel(l, due, today); label != "" {
+		return " · " + l.T("tui.typist.due", "Date", label)
 	}
 	return ""
+}
+
+// shortWeekday is a day's name, shortened as the locale shortens it (Mon,
+// Llun).
+func shortWeekday(l *i18n.Locale, d time.Weekday) string {
+	return l.T(shortWeekdayIDs[d]) // i18n: the ids are the literals of shortWeekdayIDs
+}
+
+// The short days' ids, from Sunday (time.Weekday's order), spelled out so
+// the catalogue test finds them.
+var shortWeekdayIDs = [7]string{"tui.typist.wd.sun", "tui.typist.wd.mon", "tui.typist.wd.tue", // i18n: ids
+	"tui.typist.wd.wed", "tui.typist.wd.thu", "tui.typist.wd.fri", "tui.typist.wd.sat"} // i18n: ids
+
+// recordedProse is when a recording was made (RFC 3339), in running text:
+// "2 Nov 2026 15:04".
+func recordedProse(e *env, s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	t = t.In(e.now().Location())
+	return e.l.T("tui.typist.when", "Day", t.Day(), "Month", shortMonth(e.l, t.Month()), "Year", t.Year(), "Time", t.Format("15:04"))
 }
 
 // compareDue orders due dates earliest first, a recording without one
@@ -126,7 +157,7 @@ func (q *typingQueue) Init() tea.Cmd {
 	return q.env.io(loadTypingQueueCmd(q.env.vault, q.env.recovery))
 }
 
-func (q *typingQueue) Title() string { return "Typing queue" }
+func (q *typingQueue) Title() string { return q.env.l.T("tui.typist.queue_title") }
 
 func (q *typingQueue) Typing() bool { return false }
 
@@ -157,7 +188,7 @@ func (q *typingQueue) Update(msg tea.Msg) (component, tea.Cmd) {
 		q.loaded = true
 		if msg.err != nil {
 			q.env.logErr("listing recordings to type", msg.err)
-			q.err = "Could not list the recordings: " + writeError(msg.err)
+			q.err = q.env.l.T("tui.typist.list_failed", "Err", writeError(msg.err))
 			return q, nil
 		}
 		q.sealed = msg.sealed
@@ -195,31 +226,31 @@ func (q *typingQueue) Update(msg tea.Msg) (component, tea.Cmd) {
 func (q *typingQueue) listHeight() int { return max(1, q.h-3) }
 
 func (q *typingQueue) View() string {
-	st := q.env.st
+	st, l := q.env.st, q.env.l
 	right := ""
 	if q.loaded && q.err == "" {
-		right = plural(len(q.recs), "recording", "recordings") + " waiting"
+		right = l.N("tui.typist.waiting", len(q.recs))
 	}
-	lines := []string{spread(st.Title.Render("Recordings to type"), st.Muted.Render(right), q.w)}
+	lines := []string{spread(st.Title.Render(l.T("tui.typist.queue_heading")), st.Muted.Render(right), q.w)}
 	wide := q.w >= 120 // room for the work type and the author besides the title
-	hdr := "  " + cell("Due", recColDue) + " " + cell("Recorded", recColWhen) + "  " + padLeft("Length", recColLength) + " " + cell("Priority", recColPrio) + " " +
-		cell("Case", 10) + " "
+	hdr := "  " + cell(l.T("tui.typist.col.due"), recColDue) + " " + cell(l.T("tui.typist.col.recorded"), recColWhen) + "  " +
+		padLeft(l.T("tui.typist.col.length"), recColLength) + " " + cell(l.T("tui.typist.col.priority"), recColPrio) + " " +
+		cell(l.T("tui.typist.col.case"), 10) + " "
 	if wide {
-		hdr += cell("Work type", recColType) + " " + cell("By", 14) + " "
+		hdr += cell(l.T("tui.typist.col.work_type"), recColType) + " " + cell(l.T("tui.typist.col.by"), 14) + " "
 	}
-	hdr += "Title"
+	hdr += l.T("tui.typist.col.title")
 	lines = append(lines, st.ColHeader.Render(fitLine(hdr, q.w)))
 	switch {
 	case !q.loaded:
-		lines = append(lines, st.Muted.Render("  Loading…"))
+		lines = append(lines, st.Muted.Render("  "+l.T("tui.typist.loading")))
 	case q.err != "":
 		lines = append(lines, st.Error.Render("  "+q.err))
 	case len(q.recs) == 0:
-		lines = append(lines, "  Nothing waiting for typing on this device.")
+		lines = append(lines, "  "+l.T("tui.typist.nothing"))
 	}
 	if q.loaded && q.err == "" && q.sealed > 0 && len(q.recs) < q.listHeight() {
-		lines = append(lines, st.Muted.Render(fitLine("  "+plural(q.sealed, "case is", "cases are")+
-			" open for typing but still sealed here: the key comes with the caseworker's next sync, then yours (f5).", q.w)))
+		lines = append(lines, st.Muted.Render(fitLine("  "+l.N("tui.typist.sealed", q.sealed), q.w)))
 	}
 	start, end := q.nav.Visible()
 	today := q.env.today()
@@ -232,14 +263,14 @@ func (q *typingQueue) View() string {
 		}
 		title := r.Value.Title
 		if title == "" {
-			title = "(untitled)"
+			title = l.T("tui.typist.untitled")
 		}
 		if r.Value.Status == record.StatusCorrection {
-			title = "[draft] " + title
+			title = l.T("tui.typist.draft_mark") + " " + title
 		}
-		due, overdue := dueLabel(r.Value.Due, today)
+		due, overdue := dueLabel(l, r.Value.Due, today)
 		due = cmp.Or(due, "—")
-		row := mark + cell(due, recColDue) + " " + cell(recordedTime(q.env, r.Value.Recorded, "2006-01-02 15:04"), recColWhen) + "  " +
+		row := mark + cell(due, recColDue) + " " + cell(recordedTime(q.env, r.Value.Recorded, "2006-01-02 15:04"), recColWhen) + "  " + // i18n: an ISO time in a table
 			padLeft(clock(time.Duration(r.Value.DurationMS)*time.Millisecond), recColLength) + " " +
 			cell(r.Value.Priority, recColPrio) + " " + cell(r.ref, 10) + " "
 		if wide {
@@ -260,9 +291,9 @@ func (q *typingQueue) View() string {
 	for len(lines) < q.h-1 {
 		lines = append(lines, "")
 	}
-	legend := "Due soonest first (! overdue), then most urgent, then oldest."
+	legend := l.T("tui.typist.legend")
 	if slices.ContainsFunc(q.recs, func(r queuedRec) bool { return r.Value.Status == record.StatusCorrection }) {
-		legend += " [draft]: a machine draft to correct."
+		legend += " " + l.T("tui.typist.legend_draft", "Mark", l.T("tui.typist.draft_mark"))
 	}
 	if pos := q.nav.Position(); pos != "" {
 		legend += "   " + pos
@@ -273,7 +304,7 @@ func (q *typingQueue) View() string {
 
 // transcriptKey is where the transcript being typed is kept, sealed in the
 // vault's device-local state, until it is saved as a note.
-func transcriptKey(recID string) string { return "tui.transcript:" + recID }
+func transcriptKey(recID string) string { return "tui.transcript:" + recID } // i18n: a key in the vault
 
 type (
 	// transcribedMsg reports Recording.Transcribe.
@@ -403,13 +434,13 @@ func (t *transcribe) rewindow() {
 func newTranscribe(e *env, r queuedRec) *transcribe {
 	f := newForm(e)
 	t := &transcribe{env: e, id: editorIDs.Add(1), rec: r, f: f}
-	hint := "type what you hear; it becomes a note of the case"
+	hint := e.l.T("tui.typist.hint")
 	if d := r.Value.Draft; d != nil && r.Value.Status == record.StatusCorrection {
 		t.draft = draftText(d)
 		t.words = newDraftWords(d, t.draft)
-		hint = "machine text: correct it against the audio; it becomes a note of the case"
+		hint = e.l.T("tui.typist.hint_machine")
 	}
-	t.text = f.area("Transcript", "", hint, 0)
+	t.text = f.area(e.l.T("tui.typist.transcript"), "", hint, 0)
 	t.setValue(t.draft)
 	t.pb = newPlayback(e, t.id, r.CaseID, r.ID)
 	v, key := e.vault, transcriptKey(r.ID)
@@ -438,7 +469,7 @@ func (t *transcribe) Init() tea.Cmd {
 	}))
 }
 
-func (t *transcribe) Title() string { return "Transcript" }
+func (t *transcribe) Title() string { return t.env.l.T("tui.typist.transcript") }
 
 func (t *transcribe) Typing() bool { return true }
 
@@ -476,7 +507,8 @@ func (t *transcribe) ShortHelp() []key.Binding {
 		return k.Confirm.ShortHelp()
 	}
 	if t.words != nil {
-		return []key.Binding{withHelp(k.Save, "save as a note"), k.TPlay, k.TWord, withHelp(k.Back, "leave (keeps it)"), k.Discard}
+		return []key.Binding{withHelp(k.Save, t.env.l.T("tui.keys.save_as_a_note")), k.TPlay, k.TWord,
+			withHelp(k.Back, t.env.l.T("tui.keys.leave_keeps_it")), k.Discard}
 	}
 	return k.ShortHelp()
 }
@@ -523,7 +555,7 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 			if t.words != nil {
 				t.words.update(msg.text)
 			}
-			t.info = "Your transcript from before is back."
+			t.info = t.env.l.T("tui.typist.restored")
 		}
 		return t, nil
 	case transcriptLeftMsg:
@@ -532,36 +564,36 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		if msg.err != nil {
 			t.env.logErr("keeping the transcript", msg.err)
-			t.errText = "Could not keep the transcript: " + writeError(msg.err) + ". Save it with ctrl+s, or try again."
+			t.errText = t.env.l.T("tui.typist.keep_failed", "Err", writeError(msg.err))
 			return t, t.as.failed(t.value())
 		}
 		t.as.left(msg.text)
 		if strings.TrimSpace(msg.text) == "" {
 			return t, t.leave("", false)
 		}
-		return t, t.leave("Transcript kept: it is back when you open this recording again.", false)
+		return t, t.leave(t.env.l.T("tui.typist.kept"), false)
 	case transcriptDiscardedMsg:
 		if msg.id != t.id {
 			return t, nil
 		}
 		if msg.err != nil {
 			t.env.logErr("discarding the transcript", msg.err)
-			t.errText = "Could not discard the transcript: " + writeError(msg.err)
+			t.errText = t.env.l.T("tui.typist.discard_failed", "Err", writeError(msg.err))
 			return t, t.as.failed(t.value())
 		}
 		t.as.ended()
-		return t, t.leave("Transcript discarded.", false)
+		return t, t.leave(t.env.l.T("tui.typist.discarded"), false)
 	case transcribedMsg:
 		if msg.id != t.id {
 			return t, nil
 		}
 		if msg.err != nil {
 			t.env.logErr("transcribing a recording", msg.err)
-			t.errText = "Not saved: " + writeError(msg.err) + ". Your text is kept here."
+			t.errText = t.env.l.T("tui.typist.save_failed", "Err", writeError(msg.err))
 			return t, t.as.failed(t.value())
 		}
 		t.as.ended()
-		return t, t.leave("Transcript saved as a note of "+t.rec.ref+"; the recording is marked transcribed.", true)
+		return t, t.leave(t.env.l.T("tui.typist.saved", "Ref", t.rec.ref), true)
 	case tea.KeyPressMsg:
 		if t.as.writing() {
 			return t, nil
@@ -572,7 +604,7 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 			i := t.words.at(t.cursorLine(), t.text.area.Column())
 			at, ok := t.words.startOf(i)
 			if !ok {
-				t.info = "No time for this word: the draft's words around it were all replaced."
+				t.info = t.env.l.T("tui.typist.no_word_time")
 				return t, nil
 			}
 			return t, t.pb.playFrom(at)
@@ -601,7 +633,7 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 				if !t.as.hasSaved {
 					return t, t.leave("", false)
 				}
-				return t, t.leave("Transcript kept: it is back when you open this recording again.", false)
+				return t, t.leave(t.env.l.T("tui.typist.kept"), false)
 			}
 			v, id, key := t.env.vault, t.id, transcriptKey(t.rec.ID)
 			return t, t.as.final(t.env.io(func() tea.Msg {
@@ -652,11 +684,11 @@ func (t *transcribe) leave(notice string, changed bool) tea.Cmd {
 func (t *transcribe) save() tea.Cmd {
 	text := strings.TrimSpace(t.value())
 	if text == "" {
-		t.errText = "The transcript is empty."
+		t.errText = t.env.l.T("tui.typist.empty")
 		return nil
 	}
 	if t.machine() {
-		t.errText = "This is still the machine draft as the recogniser made it: check it against the audio and correct it first."
+		t.errText = t.env.l.T("tui.typist.uncorrected")
 		return nil
 	}
 	t.errText = ""
@@ -678,24 +710,24 @@ func (t *transcribe) save() tea.Cmd {
 }
 
 func (t *transcribe) View() string {
-	st := t.env.st
+	st, l := t.env.st, t.env.l
 	r := t.rec.Value
 	title := r.Title
 	if title == "" {
-		title = "(untitled)"
+		title = l.T("tui.typist.untitled")
 	}
-	head := spread(st.Title.Render("Transcript · "+t.rec.ref+" · "+title),
-		st.Muted.Render(clock(time.Duration(r.DurationMS)*time.Millisecond)+" · "+r.Priority+" · "+r.WorkType+dueText(r.Due, t.env.today())), t.w)
-	sub := st.Muted.Render("Dictated by " + orDash(r.Author) + " · " + recordedTime(t.env, r.Recorded, "2 Jan 2006 15:04") + " · ctrl+o opens the recorder")
+	head := spread(st.Title.Render(l.T("tui.typist.transcript")+" · "+t.rec.ref+" · "+title),
+		st.Muted.Render(clock(time.Duration(r.DurationMS)*time.Millisecond)+" · "+r.Priority+" · "+r.WorkType+dueText(l, r.Due, t.env.today())), t.w)
+	sub := st.Muted.Render(l.T("tui.typist.dictated_by", "Author", orDash(r.Author), "When", recordedProse(t.env, r.Recorded)))
 	switch {
 	case t.confirm:
-		sub = st.Warn.Render("Discard this transcript for good? y / n")
+		sub = st.Warn.Render(l.T("tui.typist.confirm_discard"))
 	case t.as.writing():
-		sub = st.Muted.Render("Saving…")
+		sub = st.Muted.Render(l.T("tui.typist.saving"))
 	case t.errText != "":
 		sub = st.Error.Render(t.errText)
 	case t.as.err != nil:
-		sub = st.Error.Render("The transcript is not kept yet: " + writeError(t.as.err) + ". Your text is still here.")
+		sub = st.Error.Render(l.T("tui.typist.not_kept", "Err", writeError(t.as.err)))
 	case t.info != "":
 		sub = st.Notice.Render(t.info)
 	}
@@ -710,18 +742,20 @@ func (t *transcribe) View() string {
 // word being heard, highlighted among its neighbours; otherwise whether the
 // text is still machine text.
 func (t *transcribe) draftView() string {
-	st := t.env.st
+	st, l := t.env.st, t.env.l
 	d := t.rec.Value.Draft
 	engine := strings.TrimSpace(d.Engine + " " + d.Version)
 	if t.pb.snap.playing {
 		if i := t.words.playing(t.pb.pos); i >= 0 {
-			label := "MACHINE TEXT ▶ "
+			label := l.T("tui.typist.machine_text") + " ▶ "
 			before, word, after := t.words.context(i, t.w-len(label))
 			return fitLine(st.Warn.Render(label)+before+st.Selected.Render(word)+after, t.w)
 		}
 	}
 	if t.machine() {
-		return fitLine(st.Warn.Render("MACHINE TEXT · a draft by "+engine+", not corrected yet")+st.Muted.Render(" · "+t.env.keys.transcribe.TWord.Keys()[0]+" plays the word under the cursor"), t.w)
+		return fitLine(st.Warn.Render(l.T("tui.typist.machine_uncorrected", "Engine", engine))+
+			st.Muted.Render(" · "+l.T("tui.typist.word_key", "Key", t.env.keys.transcribe.TWord.Keys()[0])), t.w)
 	}
-	return fitLine(st.Warn.Render("Corrected from a machine draft by "+engine)+st.Muted.Render(": words you have not changed are still its text · "+t.env.keys.transcribe.TWord.Keys()[0]+" plays the word under the cursor"), t.w)
+	return fitLine(st.Warn.Render(l.T("tui.typist.corrected_from", "Engine", engine))+
+		st.Muted.Render(l.T("tui.typist.corrected_rest", "Key", t.env.keys.transcribe.TWord.Keys()[0])), t.w)
 }
