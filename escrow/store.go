@@ -1,0 +1,164 @@
+package escrow
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/fieldcase/fieldcase/internal/scrub"
+)
+
+var (
+	bucketDeposits  = []byte("deposits")  // case id → Deposit (JSON)
+	bucketDestroyed = []byte("destroyed") // case id → when (RFC 3339)
+)
+
+// ErrLocked means another process holds the escrow file.
+var ErrLocked = errors.New("escrow file is in use by another process")
+
+// Store is the escrow service's bbolt file. Its methods are safe for
+// concurrent use; they run one at a time, so that zeroing free pages after
+// a destruction never races a reader.
+type Store struct {
+	mu sync.Mutex
+	db *bolt.DB
+}
+
+// Open opens (creating unless readOnly) the escrow file at path.
+func Open(path string, readOnly bool) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: readOnly})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, ErrLocked
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !readOnly {
+		err = db.Update(func(tx *bolt.Tx) error {
+			for _, b := range [][]byte{bucketDeposits, bucketDestroyed} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+// Put stores a verified deposit: once per case. The same deposit again is
+// not an error (an answer was lost); a different one is ErrExists; one for
+// a destroyed case is ErrDestroyed.
+func (s *Store) Put(d Deposit) error {
+	js, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketDestroyed).Get([]byte(d.CaseID)) != nil {
+			return ErrDestroyed
+		}
+		b := tx.Bucket(bucketDeposits)
+		if cur := b.Get([]byte(d.CaseID)); cur != nil {
+			var old Deposit
+			if err := json.Unmarshal(cur, &old); err != nil {
+				return fmt.Errorf("%w: stored deposit of case %s", ErrMalformed, d.CaseID)
+			}
+			if !old.Same(d) {
+				return ErrExists
+			}
+			return nil
+		}
+		return b.Put([]byte(d.CaseID), js)
+	})
+}
+
+// Get returns a case's deposit: ErrDestroyed for a destroyed case,
+// ErrNotFound for one never deposited.
+func (s *Store) Get(caseID string) (Deposit, error) {
+	var d Deposit
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketDestroyed); b != nil && b.Get([]byte(caseID)) != nil {
+			return ErrDestroyed
+		}
+		b := tx.Bucket(bucketDeposits)
+		if b == nil {
+			return ErrNotFound
+		}
+		v := b.Get([]byte(caseID))
+		if v == nil {
+			return ErrNotFound
+		}
+		if err := json.Unmarshal(v, &d); err != nil || d.CaseID != caseID {
+			return fmt.Errorf("%w: stored deposit of case %s", ErrMalformed, caseID)
+		}
+		return nil
+	})
+	return d, err
+}
+
+// Len is how many deposits the file holds.
+func (s *Store) Len() (int, error) {
+	n := 0
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketDeposits); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Destroy deletes a case's deposit and marks the case destroyed (so no
+// deposit of it is taken again), then zeroes the file's free pages, which
+// still hold the deleted deposit's bytes. It reports whether a deposit was
+// deleted. The caller has checked the destruction's proof.
+func (s *Store) Destroy(caseID string, at time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	had := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDeposits)
+		had = b.Get([]byte(caseID)) != nil
+		if err := b.Delete([]byte(caseID)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketDestroyed).Put([]byte(caseID), []byte(at.UTC().Format(time.RFC3339)))
+	})
+	if err != nil {
+		return false, err
+	}
+	// No reader is open: every method holds mu.
+	if _, err := scrub.FreePages(s.db, false, nil); err != nil {
+		return had, fmt.Errorf("zeroing the escrow file's free pages: %w", err)
+	}
+	return had, nil
+}
+
+// Backup writes a consistent copy of the file (bbolt's Tx.WriteTo, free
+// pages included: they are zeroed after every destruction).
+func (s *Store) Backup(path string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) })
+}
