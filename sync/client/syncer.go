@@ -114,6 +114,8 @@ type Summary struct {
 	Removed []store.Reassignment
 	// Destroyed lists the cases this round destroyed here (retention.go).
 	Destroyed []store.Destroyed
+	// Escrow is what the round did with the escrow service (escrow.go).
+	Escrow EscrowStatus
 	// Trust is what new signed statements changed: who receives case keys.
 	Trust store.TrustChanges
 	// The log: its size at the checkpoint this round checked, how many
@@ -291,6 +293,9 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 		sum.Removed = removed
 	}
 	if err := s.destroy(ctx, &sum); err != nil {
+		return sum, err
+	}
+	if err := s.escrow(ctx, &sum); err != nil {
 		return sum, err
 	}
 	sum.Duration = time.Since(start)
