@@ -4,17 +4,26 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/escrow"
+	"github.com/fieldcase/fieldcase/internal/faultproxy"
+	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
+	"github.com/fieldcase/fieldcase/sync/client"
+	"github.com/fieldcase/fieldcase/sync/protocol"
+	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/trust"
 )
 
@@ -231,5 +240,130 @@ func TestEscrowShredsRecoveryOfOldBackups(t *testing.T) {
 	esc.Start()
 	if sum := ada.MustSync(); sum.Escrow.Deposited != 1 || sum.Escrow.Waiting != 0 {
 		t.Errorf("ada's round with the service back: %+v, want the deposit made", sum.Escrow)
+	}
+}
+
+// escrowStatementDropper is a proxy in front of s that leaves the agency's
+// escrow statements out of every roster it serves (enrolment included):
+// the server withholding the escrow service from a laptop.
+func escrowStatementDropper(t *testing.T, s *syncharness.Server) string {
+	t.Helper()
+	drop := func(ss []trust.Signed) []trust.Signed {
+		return slices.DeleteFunc(ss, func(sg trust.Signed) bool {
+			st, err := sg.Open()
+			return err == nil && st.Kind == trust.KindEscrow
+		})
+	}
+	p, err := faultproxy.New(faultproxy.Config{Target: s.URL, Seed: 1,
+		Rewrite: func(r *http.Request, _ []byte, status int, body []byte) []byte {
+			if status != http.StatusOK {
+				return body
+			}
+			switch r.URL.Path {
+			case protocol.PathRoster:
+				var ro protocol.Roster
+				if json.Unmarshal(body, &ro) != nil {
+					return body
+				}
+				ro.Statements = drop(ro.Statements)
+				out, _ := json.Marshal(ro)
+				return out
+			case protocol.PathEnroll:
+				var resp protocol.EnrollResponse
+				if json.Unmarshal(body, &resp) != nil {
+					return body
+				}
+				resp.Roster.Statements = drop(resp.Roster.Statements)
+				out, _ := json.Marshal(resp)
+				return out
+			}
+			return body
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p.URL()
+}
+
+// Issue 15, crypto-shredding part 1: what the server can do against escrow
+// keys. It can serve a keyring that moves a case's recovery wraps to
+// another key — even one signed by a real supervisor's laptop (made to
+// lie) — and every laptop quarantines it and keeps wrapping to the case's
+// escrow key. It can withhold the escrow statement from a laptop: that
+// laptop's new cases fall back to the recovery recipient (as before
+// escrow), and its log audit says a logged statement is missing.
+func TestEscrowServerLies(t *testing.T) {
+	t.Parallel()
+	s := syncharness.StartServer(t)
+	setRecovery(t, s)
+	syncharness.StartEscrow(t, s)
+	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
+	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
+	ada.MustSync()
+	c := newCase(t, ada, "ESC-1")
+	syncRounds(t, ada, sam)
+	m, _, err := ada.V.Membership(c)
+	if err != nil || m.Escrow == "" {
+		t.Fatalf("membership %+v, %v: no escrow key", m, err)
+	}
+
+	// Sam's laptop signs a keyring of the case whose escrow key is the
+	// operator's; the server serves it.
+	var head *record.Revision
+	for _, r := range revsOf(t, sam, func(r *record.Revision) bool { return r.CaseID == c && r.Kind == record.KindKeyring }) {
+		if head == nil || r.Generation > head.Generation {
+			head = r
+		}
+	}
+	kb, err := sealed.DecodeKeyring(head.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := syncharness.NewOperator(t)
+	wrapped, err := crypto.WrapKey(crypto.NewCaseKey(c, kb.Epoch), op.ID.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	swapped := kb.Membership
+	swapped.Salt, swapped.Escrow = nil, op.ID.Recipient()
+	samID, err := sam.V.Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := &record.Revision{RecordID: head.RecordID, Kind: record.KindKeyring, CaseID: c, Parents: []record.RevID{head.Rev},
+		Generation: head.Generation + 1, HLC: head.HLC + 1<<20, Device: sam.V.DeviceID(), Seq: sam.V.LastSeq() + 1000,
+		Body: sealed.Keyring{Epoch: kb.Epoch, Wrapped: wrapped, Membership: swapped}.Marshal()}
+	rev.Seal()
+	rev.Sign(samID.Sign)
+	s.Tamper(func(tx server.Tx) error { return syncharness.InjectRevision(tx, rev) })
+	sum, _ := ada.Sync()
+	if sum.Quarantined == 0 {
+		t.Error("ada took a keyring that swaps the case's escrow key")
+	}
+	q, _ := ada.V.Quarantine()
+	if !slices.ContainsFunc(q, func(x store.Quarantined) bool { return x.Rev == rev.Rev && strings.Contains(x.Reason, "escrow") }) {
+		t.Errorf("quarantine %+v: the swapped keyring is not named with its reason", q)
+	}
+	if got, _, _ := ada.V.Membership(c); got.Escrow != m.Escrow {
+		t.Error("ada's membership of the case follows the swapped escrow key")
+	}
+
+	// Withheld: a laptop enrolled through a server that leaves the escrow
+	// statement out of its roster.
+	p := escrowStatementDropper(t, s)
+	bob := s.NewDevice("bob", p, "bob", "caseworker", "north")
+	if _, err := bob.Sync(); !errors.Is(err, client.ErrLogAlarm) || !strings.Contains(err.Error(), "left off the roster") {
+		t.Errorf("bob's round with the escrow statement withheld: %v, want the missing statement told", err)
+	}
+	if e := bob.V.Roster().Escrow; e.URL != "" {
+		t.Fatalf("bob's roster names escrow %q through the dropping proxy", e.URL)
+	}
+	b := newCase(t, bob, "BOB-1")
+	if bm, _, _ := bob.V.Membership(b); bm.Escrow != "" {
+		t.Errorf("bob's case has escrow key %.20s… without the statement", bm.Escrow)
+	}
+	if ds, _ := bob.V.EscrowDeposits(); len(ds) != 0 {
+		t.Errorf("bob queued %d deposits without an escrow service", len(ds))
 	}
 }
