@@ -210,3 +210,61 @@ func FuzzService(f *testing.F) {
 		}
 	})
 }
+
+// The service's own backups age out: a backup taken before a destruction
+// holds the escrow key until it is older than keep, then it is deleted
+// and no backup left holds it.
+func TestBackupsAgeOut(t *testing.T) {
+	w := newWorld(t)
+	d, _ := w.deposit(t)
+	if err := w.store.Put(d); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	other := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(other, []byte("not a backup"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keep := 35 * 24 * time.Hour
+	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	before, _, err := w.store.BackupRotate(dir, t0, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.Destroy(d.CaseID, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	holds := func(path string) bool {
+		t.Helper()
+		st, err := escrow.Open(path, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		_, err = st.Get(d.CaseID)
+		return err == nil
+	}
+	after, _, err := w.store.BackupRotate(dir, t0.Add(24*time.Hour), keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !holds(before) || holds(after) {
+		t.Fatalf("backup before the destruction holds the key: %v (want true); after: %v (want false)", holds(before), holds(after))
+	}
+	_, n, err := w.store.BackupRotate(dir, t0.Add(keep+time.Minute), keep)
+	if err != nil || n != 1 {
+		t.Fatalf("rotation past the retention deleted %d, %v; want the one backup from before the destruction", n, err)
+	}
+	if _, err := os.Stat(before); err == nil {
+		t.Error("the backup from before the destruction is still there")
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.Name() != "notes.txt" && holds(filepath.Join(dir, e.Name())) {
+			t.Errorf("backup %s holds the destroyed case's escrow key", e.Name())
+		}
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("a file that is not a backup was deleted: %v", err)
+	}
+}

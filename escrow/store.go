@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -155,10 +157,48 @@ func (s *Store) Destroy(caseID string, at time.Time) (bool, error) {
 	return had, nil
 }
 
-// Backup writes a consistent copy of the file (bbolt's Tx.WriteTo, free
+// Backup writes a consistent copy of the file (bbolt's Tx.CopyFile, free
 // pages included: they are zeroed after every destruction).
 func (s *Store) Backup(path string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) })
+}
+
+// backupLayout is a backup's file name: the time it was taken, in UTC.
+const backupLayout = "escrow-20060102T150405Z.db"
+
+// BackupRotate writes a backup into dir named by now, then deletes the
+// backups in dir older than keep (by the time in their names; other files
+// are left alone). This is the escrow service's short backup retention:
+// once every backup taken before a destruction is deleted, the destroyed
+// case's escrow key is gone from them too. It returns the new backup's
+// path and how many old ones it deleted.
+func (s *Store) BackupRotate(dir string, now time.Time, keep time.Duration) (string, int, error) {
+	path := filepath.Join(dir, now.UTC().Format(backupLayout))
+	tmp := path + ".tmp"
+	if err := s.Backup(tmp); err != nil {
+		os.Remove(tmp)
+		return "", 0, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return "", 0, err
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return path, 0, err
+	}
+	n := 0
+	for _, e := range ents {
+		t, err := time.Parse(backupLayout, e.Name())
+		if err != nil || e.IsDir() || !t.Before(now.Add(-keep)) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return path, n, err
+		}
+		n++
+	}
+	return path, n, nil
 }

@@ -45,6 +45,10 @@ type EscrowServeCmd struct {
 	NoTLS      bool       `name:"no-tls" help:"Serve plain HTTP (only on a loopback address, e.g. behind a local TLS proxy or in tests)."`
 	ReceiptKey string     `name:"receipt-key" type:"existingfile" help:"The receipt signing key ('fieldcased escrow keygen'); devices check receipts against the public half named in 'escrow set'." placeholder:"FILE"`
 	LogLevel   slog.Level `default:"info" help:"debug, info, warn or error."`
+
+	BackupDir   string        `name:"backup-dir" type:"path" help:"Write a backup of the escrow file here every --backup-every, and delete those older than --backup-keep: the escrow service's own, short backup retention." placeholder:"DIR"`
+	BackupEvery time.Duration `name:"backup-every" default:"24h" help:"How often to back up into --backup-dir."`
+	BackupKeep  time.Duration `name:"backup-keep" default:"840h" help:"How long a backup is kept (default 35 days): a destroyed case stays readable to the recovery identity, with an old server backup, for up to this long after its destruction."`
 }
 
 func (c *EscrowServeCmd) Run(a *app) error {
@@ -59,6 +63,14 @@ func (c *EscrowServeCmd) Run(a *app) error {
 	if c.NoTLS && !loopback(c.Listen) {
 		return cli.WithHint(fmt.Errorf("--no-tls on %q: plain HTTP is allowed on a loopback address only", c.Listen),
 			"listen on 127.0.0.1 (behind a TLS proxy), or drop --no-tls")
+	}
+	if c.BackupDir != "" {
+		if c.BackupEvery < time.Minute || c.BackupKeep < c.BackupEvery {
+			return cli.WithHint(errors.New("--backup-every must be a minute or more, and --backup-keep at least as long"), "e.g. --backup-every 24h --backup-keep 840h")
+		}
+		if fi, err := os.Stat(c.BackupDir); err != nil || !fi.IsDir() {
+			return cli.WithHint(fmt.Errorf("--backup-dir %s is not a directory", c.BackupDir), "create it, on storage apart from the case server's")
+		}
 	}
 	var key ed25519.PrivateKey
 	if c.ReceiptKey != "" {
@@ -103,6 +115,9 @@ func (c *EscrowServeCmd) Run(a *app) error {
 	fmt.Fprintf(a.stdout, "escrow service listening on %s\n", url)
 	n, _ := st.Len()
 	log.Info("listening", "url", url, "file", c.File, "deposits", n, "signed_receipts", key != nil)
+	if c.BackupDir != "" {
+		go backupLoop(a.ctx, st, c.BackupDir, c.BackupEvery, c.BackupKeep, log)
+	}
 	select {
 	case <-a.ctx.Done():
 	case err := <-serveErr:
@@ -208,4 +223,24 @@ func (a *app) topEscrowVersion(conn *adminConn) (uint64, error) {
 		}
 	}
 	return top, nil
+}
+
+// backupLoop backs the escrow file up into dir at once and every every,
+// deleting backups older than keep, until ctx ends.
+func backupLoop(ctx context.Context, st *escrow.Store, dir string, every, keep time.Duration, log *slog.Logger) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		path, n, err := st.BackupRotate(dir, time.Now(), keep)
+		if err != nil {
+			log.Error("escrow backup failed", "dir", dir, "err", err)
+		} else {
+			log.Info("escrow backup written", "path", path, "deleted_old", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
