@@ -218,17 +218,24 @@ func TestEscrowShredsRecoveryOfOldBackups(t *testing.T) {
 		t.Errorf("a deposit of the destroyed case again: %v, want ErrDestroyed", err)
 	}
 
-	// The escrow service down: the new case's deposit waits, its data
-	// syncs; once the service is back, the deposit goes.
+	// The escrow service down: the new cases' deposits wait, their data
+	// syncs. One of them is destroyed meanwhile: its queued escrow key goes
+	// with it from ada's vault and never reaches the service. Once the
+	// service is back, the other deposit goes.
 	esc.Stop()
 	fresh := newCase(t, ada, "NEW-2")
 	addNote(t, ada, fresh, "written while the escrow service was down")
+	old2, err := ada.V.CreateCase(record.Case{Ref: "OLD-2", Subject: "Another closed case", Status: "closed", CaseType: "adult",
+		Opened: "2016-03-01", Closed: "2019-01-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	sum, err = ada.Sync()
 	if err != nil {
 		t.Fatalf("ada's round with the escrow service down: %v", err)
 	}
-	if sum.Escrow.Waiting != 1 || !strings.Contains(sum.Escrow.Problem, "unavailable") {
-		t.Errorf("escrow with the service down: %+v, want one waiting, unavailable", sum.Escrow)
+	if sum.Escrow.Waiting != 2 || !strings.Contains(sum.Escrow.Problem, "unavailable") {
+		t.Errorf("escrow with the service down: %+v, want two waiting, unavailable", sum.Escrow)
 	}
 	if sum.Pushed == 0 {
 		t.Error("the case data did not sync while the escrow service was down")
@@ -237,9 +244,29 @@ func TestEscrowShredsRecoveryOfOldBackups(t *testing.T) {
 	if readable, _ := refs(t, sam); !strings.Contains(strings.Join(readable, ","), "NEW-2") {
 		t.Errorf("sam does not have the new case: %v", readable)
 	}
+	if err := sam.V.LoadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := sam.Syncer.ApproveDestruction(ctx, sam.V, old2, "past retention", record.DateOf(time.Now())); err != nil || !gone {
+		t.Fatalf("sam's approval of OLD-2: destroyed %v, %v", gone, err)
+	}
+	if sum, _ := ada.Sync(); len(sum.Destroyed) != 1 || sum.Escrow.Waiting != 1 {
+		t.Errorf("ada's round after OLD-2's destruction: destroyed %d, escrow %+v; want OLD-2 gone and one deposit waiting", len(sum.Destroyed), sum.Escrow)
+	}
+	if ds, _ := ada.V.EscrowDeposits(); len(ds) != 1 || ds[0].CaseID != fresh {
+		t.Errorf("ada's queued deposits after OLD-2's destruction: %+v, want NEW-2's only", ds)
+	}
 	esc.Start()
 	if sum := ada.MustSync(); sum.Escrow.Deposited != 1 || sum.Escrow.Waiting != 0 {
 		t.Errorf("ada's round with the service back: %+v, want the deposit made", sum.Escrow)
+	}
+	sam.MustSync()
+	esc.Snapshot(escrowAfter)
+	if _, err := escrowDeposit(t, escrowAfter, fresh); err != nil {
+		t.Errorf("NEW-2's escrow key: %v", err)
+	}
+	if _, err := escrowDeposit(t, escrowAfter, old2); !errors.Is(err, escrow.ErrDestroyed) {
+		t.Errorf("OLD-2's escrow key: %v, want ErrDestroyed (never deposited, its destruction told)", err)
 	}
 }
 
