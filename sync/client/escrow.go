@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -33,6 +34,11 @@ type escrowVault interface {
 // the escrow service has acknowledged.
 const escrowShreddedPrefix = "escrow-shredded/"
 
+// EscrowStatusKey is where (local) the last round's escrow status is kept
+// while deposits wait or the service refused something, for the status bar
+// and doctor (an EscrowStatus as JSON, with At); absent when all is well.
+const EscrowStatusKey = "escrow-status"
+
 // EscrowStatus is what a round did with the escrow service.
 type EscrowStatus struct {
 	Deposited int // escrow keys the service acknowledged this round
@@ -41,6 +47,21 @@ type EscrowStatus struct {
 	// why (the service unreachable, or refusing), "" when none wait.
 	Waiting int
 	Problem string
+	At      time.Time `json:",omitzero"` // when kept (EscrowStatusKey)
+}
+
+// keepEscrowStatus keeps st under EscrowStatusKey while something waits
+// or failed, and removes it once nothing does.
+func (s *Syncer) keepEscrowStatus(st EscrowStatus) error {
+	if st.Waiting == 0 && st.Problem == "" {
+		return s.v.DeleteLocal(EscrowStatusKey)
+	}
+	st.At = time.Now().UTC()
+	js, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return s.v.PutLocal(EscrowStatusKey, js)
 }
 
 // escrowHTTP is the escrow client's transport: its own, with a short
@@ -54,6 +75,13 @@ func (s *Syncer) escrow(ctx context.Context, sum *Summary) error {
 	if !ok {
 		return nil
 	}
+	if err := s.escrowRound(ctx, ev, sum); err != nil {
+		return err
+	}
+	return s.keepEscrowStatus(sum.Escrow)
+}
+
+func (s *Syncer) escrowRound(ctx context.Context, ev escrowVault, sum *Summary) error {
 	deposits, err := ev.EscrowDeposits()
 	if err != nil {
 		return err

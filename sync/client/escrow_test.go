@@ -240,6 +240,25 @@ func TestEscrowShredsRecoveryOfOldBackups(t *testing.T) {
 	if sum.Pushed == 0 {
 		t.Error("the case data did not sync while the escrow service was down")
 	}
+	escrowNote := func() *client.EscrowStatus {
+		t.Helper()
+		m, err := ada.V.Locals(client.EscrowStatusKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js := m[client.EscrowStatusKey]
+		if js == nil {
+			return nil
+		}
+		var st client.EscrowStatus
+		if err := json.Unmarshal(js, &st); err != nil {
+			t.Fatal(err)
+		}
+		return &st
+	}
+	if st := escrowNote(); st == nil || st.Waiting != 2 || st.At.IsZero() {
+		t.Errorf("the kept escrow status with the service down: %+v", st)
+	}
 	sam.MustSync()
 	if readable, _ := refs(t, sam); !strings.Contains(strings.Join(readable, ","), "NEW-2") {
 		t.Errorf("sam does not have the new case: %v", readable)
@@ -259,6 +278,9 @@ func TestEscrowShredsRecoveryOfOldBackups(t *testing.T) {
 	esc.Start()
 	if sum := ada.MustSync(); sum.Escrow.Deposited != 1 || sum.Escrow.Waiting != 0 {
 		t.Errorf("ada's round with the service back: %+v, want the deposit made", sum.Escrow)
+	}
+	if st := escrowNote(); st != nil {
+		t.Errorf("the escrow status is still kept after the deposits drained: %+v", st)
 	}
 	sam.MustSync()
 	esc.Snapshot(escrowAfter)
