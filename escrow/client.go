@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,9 +35,12 @@ func NewClient(e trust.Escrow, hc *http.Client) *Client {
 // Deposit sends a signed deposit with the statements that prove its
 // device. It returns nil only on the service's receipt for this very key.
 func (c *Client) Deposit(ctx context.Context, d Deposit, statements []trust.Signed) error {
-	rc, err := c.post(ctx, PathDeposit, DepositRequest{Deposit: d, Statements: statements})
-	if err != nil {
+	var rc Receipt
+	if err := c.post(ctx, PathDeposit, DepositRequest{Deposit: d, Statements: statements}, &rc); err != nil {
 		return err
+	}
+	if !rc.Verify(c.Key) {
+		return fmt.Errorf("%w: the receipt is not signed with the escrow service's key the agency named", ErrNotTrusted)
 	}
 	if rc.CaseID != d.CaseID || rc.What != Deposited || rc.Recipient != d.Recipient {
 		return fmt.Errorf("%w: the escrow service's receipt is for something else", ErrNotTrusted)
@@ -44,28 +48,48 @@ func (c *Client) Deposit(ctx context.Context, d Deposit, statements []trust.Sign
 	return nil
 }
 
-// Destroy sends the statements that prove a case destroyed; nil on the
-// service's receipt.
-func (c *Client) Destroy(ctx context.Context, caseID string, statements []trust.Signed) error {
-	rc, err := c.post(ctx, PathDestroy, DestroyRequest{CaseID: caseID, Statements: statements})
+// Destroy sends the statements that prove cases destroyed (at most
+// MaxDestroy). It returns the cases whose destruction the service
+// acknowledged with a receipt that verifies; an error names the others.
+func (c *Client) Destroy(ctx context.Context, caseIDs []string, statements []trust.Signed) ([]string, error) {
+	var resp DestroyResponse
+	if err := c.post(ctx, PathDestroy, DestroyRequest{CaseIDs: caseIDs, Statements: statements}, &resp); err != nil {
+		return nil, err
+	}
+	asked := map[string]bool{}
+	for _, id := range caseIDs {
+		asked[id] = true
+	}
+	var done []string
+	for _, rc := range resp.Receipts {
+		if asked[rc.CaseID] && rc.What == Destroyed && rc.Verify(c.Key) {
+			done = append(done, rc.CaseID)
+			delete(asked, rc.CaseID)
+		}
+	}
+	if len(asked) > 0 {
+		var why []string
+		for id := range asked {
+			w := resp.Refused[id]
+			if w == "" {
+				w = "no receipt that verifies"
+			}
+			why = append(why, id+": "+w)
+		}
+		slices.Sort(why)
+		return done, fmt.Errorf("%w: %s", ErrNotTrusted, strings.Join(why, "; "))
+	}
+	return done, nil
+}
+
+func (c *Client) post(ctx context.Context, path string, body, out any) error {
+	js, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
-	if rc.CaseID != caseID || rc.What != Destroyed {
-		return fmt.Errorf("%w: the escrow service's receipt is for something else", ErrNotTrusted)
-	}
-	return nil
-}
-
-func (c *Client) post(ctx context.Context, path string, body any) (Receipt, error) {
-	var rc Receipt
-	js, err := json.Marshal(body)
-	if err != nil {
-		return rc, err
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.URL, "/")+path, bytes.NewReader(js))
 	if err != nil {
-		return rc, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	hc := c.HTTP
@@ -74,12 +98,12 @@ func (c *Client) post(ctx context.Context, path string, body any) (Receipt, erro
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return rc, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return rc, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct{ Error, Code string }
@@ -89,21 +113,18 @@ func (c *Client) post(ctx context.Context, path string, body any) (Receipt, erro
 		}
 		switch e.Code {
 		case "malformed":
-			return rc, fmt.Errorf("%w: %s", ErrMalformed, e.Error)
+			return fmt.Errorf("%w: %s", ErrMalformed, e.Error)
 		case "not_trusted":
-			return rc, fmt.Errorf("%w: %s", ErrNotTrusted, e.Error)
+			return fmt.Errorf("%w: %s", ErrNotTrusted, e.Error)
 		case "exists":
-			return rc, ErrExists
+			return ErrExists
 		case "destroyed":
-			return rc, ErrDestroyed
+			return ErrDestroyed
 		}
-		return rc, fmt.Errorf("%w: %s", ErrUnavailable, e.Error)
+		return fmt.Errorf("%w: %s", ErrUnavailable, e.Error)
 	}
-	if err := json.Unmarshal(b, &rc); err != nil {
-		return rc, fmt.Errorf("%w: answer: %v", ErrUnavailable, err)
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("%w: answer: %v", ErrUnavailable, err)
 	}
-	if !rc.Verify(c.Key) {
-		return rc, fmt.Errorf("%w: the receipt is not signed with the escrow service's key the agency named", ErrNotTrusted)
-	}
-	return rc, nil
+	return nil
 }

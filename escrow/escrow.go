@@ -144,12 +144,25 @@ type DepositRequest struct {
 	Statements []trust.Signed `json:"statements"`
 }
 
-// DestroyRequest is POST PathDestroy's body: the statements that prove
-// the case destroyed.
+// DestroyRequest is POST PathDestroy's body: cases, and the statements
+// that prove them destroyed. One request carries every proof a laptop owes
+// (at most MaxDestroy cases), so a laptop that first learns of an escrow
+// service while the roster holds many destructions sends one request.
 type DestroyRequest struct {
-	CaseID     string         `json:"case_id"`
+	CaseIDs    []string       `json:"case_ids"`
 	Statements []trust.Signed `json:"statements"`
 }
+
+// DestroyResponse is PathDestroy's answer: a receipt for each case whose
+// escrow key is now gone (or never was here), and why each other case was
+// refused.
+type DestroyResponse struct {
+	Receipts []Receipt         `json:"receipts"`
+	Refused  map[string]string `json:"refused,omitempty"`
+}
+
+// MaxDestroy is the most cases one destroy request names.
+const MaxDestroy = 1000
 
 // The service's endpoints.
 const (

@@ -156,8 +156,8 @@ func TestStoreDestroyLeavesNoBytes(t *testing.T) {
 		ds = append(ds, d)
 	}
 	gone := ds[7]
-	had, err := w.store.Destroy(gone.CaseID, time.Now())
-	if err != nil || !had {
+	had, err := w.store.Destroy(time.Now(), gone.CaseID)
+	if err != nil || had != 1 {
 		t.Fatalf("destroy: %v, %v", had, err)
 	}
 	raw, err := os.ReadFile(w.store.Path())
@@ -185,7 +185,7 @@ func TestStoreDestroyLeavesNoBytes(t *testing.T) {
 // The service's decoders never panic on what arrives, and refuse it.
 func FuzzService(f *testing.F) {
 	f.Add([]byte(`{"deposit":{"case_id":"x","device":"d","recipient":"age1pq1x","wrapped":"AA==","sig":"AA=="},"statements":[]}`), true)
-	f.Add([]byte(`{"case_id":"x","statements":[{"signer":"agency","body":"AQI=","sig":"AA=="}]}`), false)
+	f.Add([]byte(`{"case_ids":["x"],"statements":[{"signer":"agency","body":"AQI=","sig":"AA=="}]}`), false)
 	f.Add([]byte(`{`), true)
 	st, err := escrow.Open(filepath.Join(f.TempDir(), "escrow.db"), false)
 	if err != nil {
@@ -202,7 +202,11 @@ func FuzzService(f *testing.F) {
 		rec := httptest.NewRecorder()
 		svc.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body)))
 		if rec.Code == http.StatusOK {
-			t.Fatalf("accepted without the agency's statements: %s", body)
+			var resp escrow.DestroyResponse
+			if deposit || json.Unmarshal(rec.Body.Bytes(), &resp) != nil || len(resp.Receipts) != 0 {
+				t.Fatalf("accepted without the agency's statements: %s → %s", body, rec.Body)
+			}
+			return // every case refused, each with its reason
 		}
 		var e struct{ Error string }
 		if json.Unmarshal(rec.Body.Bytes(), &e) != nil || e.Error == "" {
@@ -231,7 +235,7 @@ func TestBackupsAgeOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.store.Destroy(d.CaseID, t0.Add(time.Hour)); err != nil {
+	if _, err := w.store.Destroy(t0.Add(time.Hour), d.CaseID); err != nil {
 		t.Fatal(err)
 	}
 	holds := func(path string) bool {

@@ -37,7 +37,7 @@ func Example() {
 	k, _ := crypto.UnwrapEscrow(got.Wrapped, recovery, caseID)
 	fmt.Println("the recovery identity opens it:", k.Recipient() == escrowKey.Recipient())
 
-	st.Destroy(caseID, time.Now())
+	st.Destroy(time.Now(), caseID)
 	_, err = st.Get(caseID)
 	fmt.Println("after the destruction:", errors.Is(err, escrow.ErrDestroyed))
 	fmt.Println("deposit again:", st.Put(d))

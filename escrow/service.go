@@ -40,8 +40,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !s.read(w, r, &req) {
 			return
 		}
-		rc, err := s.Destroy(req)
-		s.answer(w, "destroy", req.CaseID, rc, err)
+		resp, err := s.Destroy(req)
+		s.answer(w, "destroy", fmt.Sprintf("%d cases", len(req.CaseIDs)), resp, err)
 	default:
 		http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
 	}
@@ -62,27 +62,44 @@ func (s *Service) Deposit(req DepositRequest) (Receipt, error) {
 	return s.sign(Receipt{CaseID: req.Deposit.CaseID, What: Deposited, Recipient: req.Deposit.Recipient}), nil
 }
 
-// Destroy deletes a case's deposit when the statements given prove the
-// case destroyed under the agency key (trust.Evaluate decides it, as on
-// every device and the server).
-func (s *Service) Destroy(req DestroyRequest) (Receipt, error) {
-	if req.CaseID == "" || len(req.CaseID) > maxID {
-		return Receipt{}, fmt.Errorf("%w: no case", ErrMalformed)
+// Destroy deletes the deposits of the cases the statements given prove
+// destroyed under the agency key (trust.Evaluate decides it, as on every
+// device and the server); the others are refused, each with its reason.
+func (s *Service) Destroy(req DestroyRequest) (DestroyResponse, error) {
+	resp := DestroyResponse{Receipts: []Receipt{}}
+	if len(req.CaseIDs) == 0 || len(req.CaseIDs) > MaxDestroy {
+		return resp, fmt.Errorf("%w: a destroy request names 1 to %d cases", ErrMalformed, MaxDestroy)
 	}
 	r := trust.Evaluate(s.Agency, req.Statements)
-	if _, ok := r.Retention.Destroyed[req.CaseID]; !ok {
-		return Receipt{}, fmt.Errorf("%w: the statements do not prove case %s destroyed", ErrNotTrusted, req.CaseID)
+	var proven []string
+	for _, c := range req.CaseIDs {
+		switch _, ok := r.Retention.Destroyed[c]; {
+		case c == "" || len(c) > maxID:
+			return resp, fmt.Errorf("%w: a case id", ErrMalformed)
+		case !ok:
+			if resp.Refused == nil {
+				resp.Refused = map[string]string{}
+			}
+			resp.Refused[c] = fmt.Sprintf("%v: the statements do not prove case %s destroyed", ErrNotTrusted, c)
+		default:
+			proven = append(proven, c)
+		}
 	}
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
+	if len(proven) > 0 {
+		now := time.Now
+		if s.Now != nil {
+			now = s.Now
+		}
+		had, err := s.Store.Destroy(now(), proven...)
+		if err != nil {
+			return resp, err
+		}
+		s.log().Info("escrow keys destroyed", "cases", proven, "held", had)
 	}
-	had, err := s.Store.Destroy(req.CaseID, now())
-	if err != nil {
-		return Receipt{}, err
+	for _, c := range proven {
+		resp.Receipts = append(resp.Receipts, s.sign(Receipt{CaseID: c, What: Destroyed}))
 	}
-	s.log().Info("escrow key destroyed", "case", req.CaseID, "held", had)
-	return s.sign(Receipt{CaseID: req.CaseID, What: Destroyed}), nil
+	return resp, nil
 }
 
 func (s *Service) sign(rc Receipt) Receipt {
@@ -111,9 +128,9 @@ func (s *Service) read(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func (s *Service) answer(w http.ResponseWriter, op, caseID string, rc Receipt, err error) {
+func (s *Service) answer(w http.ResponseWriter, op, caseID string, v any, err error) {
 	if err == nil {
-		writeJSON(w, http.StatusOK, rc)
+		writeJSON(w, http.StatusOK, v)
 		return
 	}
 	status := http.StatusInternalServerError

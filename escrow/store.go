@@ -131,24 +131,31 @@ func (s *Store) Len() (int, error) {
 	return n, err
 }
 
-// Destroy deletes a case's deposit and marks the case destroyed (so no
-// deposit of it is taken again), then zeroes the file's free pages, which
-// still hold the deleted deposit's bytes. It reports whether a deposit was
-// deleted. The caller has checked the destruction's proof.
-func (s *Store) Destroy(caseID string, at time.Time) (bool, error) {
+// Destroy deletes the cases' deposits and marks the cases destroyed (so
+// no deposit of them is taken again), then zeroes the file's free pages,
+// which still hold the deleted deposits' bytes. It returns how many
+// deposits it deleted. The caller has checked the destructions' proof.
+func (s *Store) Destroy(at time.Time, caseIDs ...string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	had := false
+	had := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketDeposits)
-		had = b.Get([]byte(caseID)) != nil
-		if err := b.Delete([]byte(caseID)); err != nil {
-			return err
+		b, gone := tx.Bucket(bucketDeposits), tx.Bucket(bucketDestroyed)
+		for _, c := range caseIDs {
+			if b.Get([]byte(c)) != nil {
+				had++
+			}
+			if err := b.Delete([]byte(c)); err != nil {
+				return err
+			}
+			if err := gone.Put([]byte(c), []byte(at.UTC().Format(time.RFC3339))); err != nil {
+				return err
+			}
 		}
-		return tx.Bucket(bucketDestroyed).Put([]byte(caseID), []byte(at.UTC().Format(time.RFC3339)))
+		return nil
 	})
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	// No reader is open: every method holds mu.
 	if _, err := scrub.FreePages(s.db, false, nil); err != nil {

@@ -118,19 +118,20 @@ func (s *Syncer) escrowRound(ctx context.Context, ev escrowVault, sum *Summary) 
 	ec := escrow.NewClient(r.Escrow, escrowHTTP)
 	var problems []string
 	down := false // the service did not answer: the rest waits for the next round
-	for _, c := range proofs {
-		err := ec.Destroy(ctx, c, statements)
+	for batch := range slices.Chunk(proofs, escrow.MaxDestroy) {
+		done, err := ec.Destroy(ctx, batch, statements)
+		for _, c := range done {
+			if err := s.v.PutLocal(escrowShreddedPrefix+c, []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
+				return err
+			}
+			sum.Escrow.Shredded++
+		}
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("destruction of case %s not yet acknowledged: %v", c, err))
+			problems = append(problems, fmt.Sprintf("destructions not yet acknowledged: %v", err))
 			if down = errors.Is(err, escrow.ErrUnavailable); down {
 				break
 			}
-			continue
 		}
-		if err := s.v.PutLocal(escrowShreddedPrefix+c, []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
-			return err
-		}
-		sum.Escrow.Shredded++
 	}
 	waiting := 0
 	for i, d := range deposits {
