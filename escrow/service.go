@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/fieldcase/fieldcase/trust"
@@ -20,7 +21,14 @@ type Service struct {
 	Key    ed25519.PrivateKey // signs receipts; nil: receipts are unsigned
 	Log    *slog.Logger       // nil: slog.Default
 	Now    func() time.Time   // nil: time.Now
+
+	busy sync.Mutex    // guards slots' creation
+	slot chan struct{} // requests judged at once (each may evaluate a whole roster)
 }
+
+// maxInFlight is how many deposits and destructions are judged at once;
+// more are answered 503 (the laptop tries again next round).
+const maxInFlight = 4
 
 var _ http.Handler = (*Service)(nil)
 
@@ -28,7 +36,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == PathHealth && r.Method == http.MethodGet:
 		io.WriteString(w, "ok\n")
+	case (r.URL.Path == PathDeposit || r.URL.Path == PathDestroy) && r.Method == http.MethodPost && !s.acquire():
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "busy: try again later", "code": "busy"})
 	case r.URL.Path == PathDeposit && r.Method == http.MethodPost:
+		defer s.release()
 		var req DepositRequest
 		if !s.read(w, r, &req) {
 			return
@@ -36,6 +47,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc, err := s.Deposit(req)
 		s.answer(w, "deposit", req.Deposit.CaseID, rc, err)
 	case r.URL.Path == PathDestroy && r.Method == http.MethodPost:
+		defer s.release()
 		var req DestroyRequest
 		if !s.read(w, r, &req) {
 			return
@@ -46,6 +58,22 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
 	}
 }
+
+func (s *Service) acquire() bool {
+	s.busy.Lock()
+	if s.slot == nil {
+		s.slot = make(chan struct{}, maxInFlight)
+	}
+	s.busy.Unlock()
+	select {
+	case s.slot <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Service) release() { <-s.slot }
 
 // Deposit verifies a deposit against the statements given and stores it.
 func (s *Service) Deposit(req DepositRequest) (Receipt, error) {
