@@ -336,6 +336,9 @@ func (tx *Tx) destroyCase(r *trust.Roster, d trust.Destruction) (Destroyed, erro
 		if err := lb.Delete([]byte(tombstonePrefix + caseID)); err != nil {
 			return t, err
 		}
+		if err := lb.Delete([]byte(escrowPrefix + caseID)); err != nil { // its escrow key, never deposited
+			return t, err
+		}
 	}
 	t.Removed = time.Now().UTC()
 	js, err := json.Marshal(t)

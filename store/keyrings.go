@@ -170,6 +170,10 @@ func (tx *Tx) newCaseKeyring() (string, error) {
 			m.Members = []string{me.User.ID}
 		}
 	}
+	var err error
+	if m.Escrow, err = tx.newEscrow(caseID, salt); err != nil {
+		return "", err
+	}
 	key := crypto.NewCaseKey(caseID, 1)
 	tx.keys.Add(key)
 	tx.keyringDirty = true
@@ -360,7 +364,7 @@ func (v *Vault) RotateCaseKey(caseID string, removed []string) (uint32, error) {
 		if !ok {
 			return fmt.Errorf("%w: case %s has no trusted keyring of epoch %d", ErrNotFound, caseID, old.Epoch)
 		}
-		next := trust.Membership{Team: cur.Team,
+		next := trust.Membership{Team: cur.Team, Escrow: cur.Escrow,
 			Members: slices.DeleteFunc(slices.Clone(cur.Members), func(u string) bool { return slices.Contains(removed, u) }),
 			Typists: slices.DeleteFunc(slices.Clone(cur.Typists), func(u string) bool { return slices.Contains(removed, u) })}
 		if len(removed) > 0 {

@@ -38,20 +38,28 @@ type Membership struct {
 	// Salt binds the case id to the device that created the case (CaseID);
 	// only in the case's first keyring.
 	Salt []byte `json:"salt,omitempty"`
+	// Escrow is the public half of the case's escrow key (escrow.go),
+	// wrapped to instead of the recovery recipient; set by the case's first
+	// keyring and carried unchanged by every later one ("" for a case made
+	// without an escrow service: wrapped to the recovery recipient).
+	Escrow string `json:"escrow,omitempty"`
 }
 
 // IsZero reports whether m says nothing.
 func (m Membership) IsZero() bool {
-	return m.Team == "" && len(m.Members) == 0 && len(m.Typists) == 0 && len(m.Cutoffs) == 0 && m.CutoffLog == 0 && len(m.Salt) == 0
+	return m.Team == "" && len(m.Members) == 0 && len(m.Typists) == 0 && len(m.Cutoffs) == 0 && m.CutoffLog == 0 && len(m.Salt) == 0 && m.Escrow == ""
 }
 
 // Union is m with o's members, typists and cutoffs added (the strictest
 // cutoff of a device wins). Concurrent keyrings of one epoch are read as
 // their union.
 func (m Membership) Union(o Membership) Membership {
-	out := Membership{Team: m.Team, Salt: m.Salt}
+	out := Membership{Team: m.Team, Salt: m.Salt, Escrow: m.Escrow}
 	if out.Team == "" {
 		out.Team = o.Team
+	}
+	if out.Escrow == "" {
+		out.Escrow = o.Escrow
 	}
 	if out.Salt == nil {
 		out.Salt = o.Salt
@@ -295,9 +303,18 @@ func notRevoked(wr Writer, w Write) error {
 //     supervisor, who may change the members (and set cutoffs for those
 //     removed), or a member, who keeps the members as they were and may
 //     open or close the case to typists.
+//   - The escrow key is set by the first keyring only, and every later
+//     keyring carries it unchanged: nobody can move the case's recovery
+//     wraps to a key of their choosing, or back to the recovery recipient.
 func MayWriteKeyring(wr Writer, w Write, prev *Membership, next Membership) error {
 	if err := notRevoked(wr, w); err != nil {
 		return err
+	}
+	if prev == nil && next.Escrow != "" && !isEscrowRecipient(next.Escrow) {
+		return deny("the case's escrow key is not a post-quantum age recipient")
+	}
+	if prev != nil && next.Escrow != prev.Escrow {
+		return deny("a keyring cannot change the case's escrow key")
 	}
 	u := wr.User
 	if u.Role != RoleCaseworker && u.Role != RoleSupervisor {
@@ -370,7 +387,8 @@ func CutoffBlocks(later Membership, w Write) bool {
 
 // Recipients lists the age recipients a case key of membership m is
 // wrapped to under roster r: every unrevoked device of the members, of the
-// team's supervisors and of its typists, and the recovery recipient.
+// team's supervisors and of its typists, and the case's escrow key (when it
+// has one) or else the recovery recipient.
 func Recipients(r *Roster, m Membership) []string {
 	var out []string
 	add := func(u User) {
@@ -391,7 +409,10 @@ func Recipients(r *Roster, m Membership) []string {
 	for _, u := range r.UsersOf(m.Team, RoleSupervisor) {
 		add(u)
 	}
-	if r.Recovery != "" {
+	switch {
+	case m.Escrow != "":
+		out = append(out, m.Escrow)
+	case r.Recovery != "":
 		out = append(out, r.Recovery)
 	}
 	slices.Sort(out)

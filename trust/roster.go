@@ -71,6 +71,9 @@ type Roster struct {
 	Grants          map[string]Grant  // grants whose signer is trusted (used or not)
 	Recovery        string            // "" when none is proven
 	RecoveryVersion uint64
+	// Escrow is the agency's escrow service (escrow.go); zero when none
+	// is proven.
+	Escrow Escrow
 	// DueRules are the due-date rules in force, by team ("" agency-wide):
 	// the highest version whose signer may set them.
 	DueRules map[string]DueRules
@@ -140,6 +143,7 @@ func Evaluate(agency ed25519.PublicKey, statements []Signed) *Roster {
 		}
 	}
 	r.teamsUsersRecovery(agencySigned)
+	r.escrow(agencySigned)
 	r.devices(agencySigned, others)
 	r.teamSettings(KindDueRules, dueRules, func(p parsed) {
 		r.DueRules[p.st.Team] = DueRules{Team: p.st.Team, Version: p.st.Version, Rules: slices.Clone(p.st.Rules), Signer: p.Signer, Issued: p.st.Issued}

@@ -73,6 +73,8 @@ func (k Kind) String() string {
 		return "due rules"
 	case KindPolicy:
 		return "weighting policy"
+	case KindEscrow:
+		return "escrow service"
 	}
 	if isLifecycle(k) {
 		return lifecycleNames[k]
@@ -122,6 +124,9 @@ type Statement struct {
 	// Policy (weighting policy) is a record.Policy as canonical JSON: what
 	// json.Marshal writes for it, with its Version the statement's.
 	Policy []byte
+	// URL (escrow service) is where devices deposit escrow keys; Key its
+	// receipt key, Version its version (escrow.go).
+	URL string
 }
 
 // DueRule is one line of an agency's due-date rules: a dictation of this
@@ -198,6 +203,8 @@ func (s Statement) Marshal() []byte {
 		b = wire.AppendString(b, s.Team)
 		b = wire.AppendUvarint(b, s.Version)
 		b = wire.AppendBytes(b, s.Policy)
+	case KindEscrow:
+		b = s.appendEscrow(b)
 	}
 	return b
 }
@@ -263,6 +270,8 @@ func UnmarshalStatement(b []byte) (Statement, error) {
 		s.Team = d.String(record.MaxIDLen)
 		s.Version = d.Uvarint()
 		s.Policy = d.Bytes(maxPolicy)
+	case KindEscrow:
+		s.readEscrow(&d)
 	default:
 		return s, fmt.Errorf("%w: unknown statement kind %d", ErrMalformed, byte(s.Kind))
 	}
@@ -330,6 +339,10 @@ func (s Statement) check() error {
 		}
 	case KindRetention, KindHold, KindRelease, KindDestroy:
 		if err := s.checkLifecycle(ids); err != nil {
+			return err
+		}
+	case KindEscrow:
+		if err := s.checkEscrow(); err != nil {
 			return err
 		}
 	}

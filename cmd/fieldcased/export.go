@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/escrow"
 	"github.com/fieldcase/fieldcase/export"
 	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/internal/sealed"
@@ -32,6 +33,7 @@ type ExportCmd struct {
 	From     string   `help:"Read this backup file or stopped server's data directory instead of --data / --db." placeholder:"FILE|DIR"`
 	Format   string   `enum:"md,json,csv,fhir" default:"md" help:"md: Markdown and the decrypted records as JSON, with the audio (the default); json, csv or fhir: the documented export formats of 'fieldcase export-case' (docs/EXPORTS.md), for a subject access request or another system."`
 	Bundle   bool     `help:"Write each case as a court bundle (an indexed PDF, the recordings, and the signed originals with the server's log proofs, checked by fieldcase-verify) instead of Markdown and JSON."`
+	Escrow   string   `type:"existingfile" help:"The escrow service's file, or a backup of it: cases made while an escrow service was named open only through their escrow key kept there (a destroyed case's is gone: it is reported unreadable)." placeholder:"FILE"`
 }
 
 func (c *ExportCmd) Run(a *app) error {
@@ -45,6 +47,18 @@ func (c *ExportCmd) Run(a *app) error {
 	if err := emptyDir(c.Out); err != nil {
 		return err
 	}
+	var esc escrowSource
+	if c.Escrow != "" {
+		es, err := escrow.Open(c.Escrow, true)
+		if errors.Is(err, escrow.ErrLocked) {
+			return cli.WithHint(fmt.Errorf("%s is in use by a running escrow service", c.Escrow), "export with a backup of the escrow file")
+		}
+		if err != nil {
+			return cli.WithHint(fmt.Errorf("%s: %w", c.Escrow, err), "give the escrow service's file or a backup of it")
+		}
+		defer es.Close()
+		esc = es
+	}
 	st, closeStore, err := a.exportSource(c.From)
 	if err != nil {
 		return err
@@ -53,6 +67,7 @@ func (c *ExportCmd) Run(a *app) error {
 
 	var exported []*caseExport
 	var notMine int
+	var shredded []*caseExport // escrowed cases whose escrow key this export cannot have
 	err = st.View(a.ctx, func(tx server.Tx) error {
 		all, err := tx.TeamCases("")
 		if err != nil {
@@ -67,9 +82,16 @@ func (c *ExportCmd) Run(a *app) error {
 			if err := a.ctx.Err(); err != nil {
 				return err
 			}
-			ce, err := readCase(tx, id, sc)
+			ce, err := readCaseEscrow(tx, id, sc, esc)
 			if err != nil {
 				return fmt.Errorf("case %s: %w", sc.ID, err)
+			}
+			if len(ce.keys) == 0 && ce.escrowGone != "" {
+				if c.All || want[strings.ToLower(sc.ID)] {
+					found[strings.ToLower(sc.ID)] = true
+					shredded = append(shredded, ce)
+				}
+				continue
 			}
 			if len(ce.keys) == 0 {
 				notMine++
@@ -99,6 +121,13 @@ func (c *ExportCmd) Run(a *app) error {
 	})
 	if err != nil {
 		return err
+	}
+	for _, ce := range shredded {
+		fmt.Fprintf(a.stderr, "case %s: unreadable: %s\n", ce.ID, ce.escrowGone)
+	}
+	if len(exported) == 0 && len(shredded) > 0 {
+		return cli.WithHint(fmt.Errorf("none of the cases asked for can be read (%d unreadable: their escrow keys are not available)", len(shredded)),
+			"a destroyed case's escrow key is gone for good; for a case not destroyed, give --escrow the escrow service's file")
 	}
 	if len(exported) == 0 {
 		return cli.WithHint(fmt.Errorf("this identity (recipient fingerprint %s) opens none of the %d cases", crypto.Fingerprint(id.Recipient()), notMine),
@@ -130,7 +159,7 @@ func (c *ExportCmd) Run(a *app) error {
 		fmt.Fprintf(a.stdout, "%s\t%s\n", ce.Ref(), dir)
 	}
 	if err := writeJSONFile(filepath.Join(c.Out, "index.json"), map[string]any{
-		"exported": time.Now().UTC(), "recovery_fingerprint": crypto.Fingerprint(id.Recipient()), "cases": index}); err != nil {
+		"exported": time.Now().UTC(), "recovery_fingerprint": crypto.Fingerprint(id.Recipient()), "cases": index, "unreadable_cases": unreadableIndex(shredded)}); err != nil {
 		return exportWriteError(c.Out, err)
 	}
 	fmt.Fprintf(a.stderr, "exported %d case(s) to %s (decrypted: keep it as carefully as the recovery identity)\n", len(exported), c.Out)
@@ -241,6 +270,10 @@ type caseExport struct {
 	Unreadable []string `json:"unreadable,omitempty"`
 
 	keys map[uint32][]*crypto.CaseKey
+	// escrowGone says why a case wrapped to an escrow key could not be
+	// opened through it (destroyed, never deposited, no --escrow).
+	escrowGone string
+	escrowID   *crypto.Identity
 	// revs are the revisions read, by id; tombstones the deletions: what
 	// a court bundle shows as signed originals.
 	revs       map[string]*record.Revision
@@ -260,6 +293,12 @@ func (c *caseExport) Ref() string {
 // readCase decrypts a case's current records: for each record its heads
 // (every version not superseded; deleted records are left out).
 func readCase(tx server.Tx, id *crypto.Identity, sc server.Case) (*caseExport, error) {
+	return readCaseEscrow(tx, id, sc, nil)
+}
+
+// readCaseEscrow is readCase, with the escrow keys of esc (nil: none) for
+// cases wrapped to an escrow key.
+func readCaseEscrow(tx server.Tx, id *crypto.Identity, sc server.Case, esc escrowSource) (*caseExport, error) {
 	ce := &caseExport{ID: sc.ID, keys: map[uint32][]*crypto.CaseKey{}, revs: map[string]*record.Revision{}}
 	if t, err := tx.Team(sc.TeamID); err == nil {
 		ce.Team = t.Name
@@ -294,6 +333,9 @@ func readCase(tx server.Tx, id *crypto.Identity, sc server.Case) (*caseExport, e
 				continue
 			}
 			key, err := kr.Unwrap(id, sc.ID)
+			if errors.Is(err, crypto.ErrNotRecipient) && kr.Membership.Escrow != "" {
+				key, err = ce.throughEscrow(kr, esc, id)
+			}
 			if errors.Is(err, crypto.ErrNotRecipient) {
 				continue
 			}
@@ -505,4 +547,65 @@ func safeName(ref, id string) string {
 		s += "-" + id[:min(8, len(id))]
 	}
 	return s
+}
+
+// escrowSource gives a case's escrow deposit (escrow.Store).
+type escrowSource interface {
+	Get(caseID string) (escrow.Deposit, error)
+}
+
+// throughEscrow opens a keyring wrapped to the case's escrow key: the
+// escrow key from esc, unwrapped with the recovery identity, then the case
+// key. A missing escrow key is crypto.ErrNotRecipient, its reason kept in
+// escrowGone.
+func (c *caseExport) throughEscrow(kr sealed.Keyring, esc escrowSource, id *crypto.Identity) (*crypto.CaseKey, error) {
+	if c.escrowID == nil {
+		if c.escrowGone != "" {
+			return nil, crypto.ErrNotRecipient
+		}
+		if esc == nil {
+			c.escrowGone = "its keys are wrapped to its escrow key: give --escrow the escrow service's file"
+			return nil, crypto.ErrNotRecipient
+		}
+		d, err := esc.Get(c.ID)
+		switch {
+		case errors.Is(err, escrow.ErrDestroyed):
+			c.escrowGone = "the case was destroyed: its escrow key is gone"
+			return nil, crypto.ErrNotRecipient
+		case errors.Is(err, escrow.ErrNotFound):
+			c.escrowGone = "the escrow file holds no escrow key of the case (destroyed before this copy, or never deposited)"
+			return nil, crypto.ErrNotRecipient
+		case err != nil:
+			return nil, err
+		}
+		if d.Recipient != kr.Membership.Escrow {
+			c.escrowGone = "the escrow file's key for the case is not the one its keyrings name"
+			return nil, crypto.ErrNotRecipient
+		}
+		eid, err := crypto.UnwrapEscrow(d.Wrapped, id, c.ID)
+		if errors.Is(err, crypto.ErrNotRecipient) {
+			c.escrowGone = "its escrow key is wrapped to another recovery identity"
+			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("escrow key: %w", err)
+		}
+		if eid.Recipient() != kr.Membership.Escrow {
+			c.escrowGone = "the escrow key deposited is not the one its keyrings name"
+			return nil, crypto.ErrNotRecipient
+		}
+		c.escrowID = eid
+	}
+	if kr.Membership.Escrow != c.escrowID.Recipient() {
+		return nil, crypto.ErrNotRecipient
+	}
+	return kr.Unwrap(c.escrowID, c.ID)
+}
+
+func unreadableIndex(cs []*caseExport) []map[string]string {
+	out := []map[string]string{}
+	for _, c := range cs {
+		out = append(out, map[string]string{"id": c.ID, "why": c.escrowGone})
+	}
+	return out
 }

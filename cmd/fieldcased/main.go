@@ -42,6 +42,7 @@ type CLI struct {
 	Backup     BackupCmd     `cmd:"" help:"Write a consistent snapshot of the store (restored, it has a new epoch)."`
 	Restore    RestoreCmd    `cmd:"" help:"Put a backup in place as the store of an empty data directory (or, with --db, into an empty PostgreSQL database)."`
 	Recovery   RecoveryCmd   `cmd:"" help:"The agency recovery identity."`
+	Escrow     EscrowCmd     `cmd:"" help:"The escrow service for per-case escrow keys: run it, name it (crypto-shredding)."`
 	DueRules   DueRulesCmd   `cmd:"" name:"due-rules" help:"The agency's due-date rules for dictation (signed with the agency key)."`
 	Retention  RetentionCmd  `cmd:"" help:"The retention policy, legal holds and approved destructions (signed with the agency key)."`
 	Policy     PolicyCmd     `cmd:"" help:"The agency's caseload-weighting policy (signed with the agency key)."`

@@ -120,6 +120,8 @@ type Summary struct {
 	// again: after an honest restore from a backup the server takes them
 	// back; a server that throws them away again stays an alarm.
 	Resent int
+	// Escrow is what the round did with the escrow service (escrow.go).
+	Escrow EscrowStatus
 	// Trust is what new signed statements changed: who receives case keys.
 	Trust store.TrustChanges
 	// The log: its size at the checkpoint this round checked, how many
@@ -297,6 +299,9 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 		sum.Removed = removed
 	}
 	if err := s.destroy(ctx, &sum); err != nil {
+		return sum, err
+	}
+	if err := s.escrow(ctx, &sum); err != nil {
 		return sum, err
 	}
 	sum.Duration = time.Since(start)

@@ -446,6 +446,8 @@ func subject(st trust.Statement, users, teams map[string]string) string {
 		return s
 	case trust.KindRecovery:
 		return fmt.Sprintf("recipient %s v%d", crypto.Fingerprint(st.Recipient), st.Version)
+	case trust.KindEscrow:
+		return fmt.Sprintf("escrow service %s v%d", st.URL, st.Version)
 	case trust.KindDueRules:
 		scope := "every team"
 		if st.Team != "" {

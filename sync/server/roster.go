@@ -83,7 +83,7 @@ func refusal(r *trust.Roster, s trust.Signed) error {
 	if st, err := s.Open(); err == nil {
 		kind = st.Kind.String()
 		switch st.Kind {
-		case trust.KindUser, trust.KindRecovery, trust.KindDueRules, trust.KindPolicy:
+		case trust.KindUser, trust.KindRecovery, trust.KindDueRules, trust.KindPolicy, trust.KindEscrow:
 			return fmt.Errorf("%w: a newer %s statement is stored (give this one a higher version)", ErrNotTrusted, kind)
 		}
 	}
