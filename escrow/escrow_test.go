@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -82,6 +83,10 @@ func TestDepositOnceAndVerified(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	d, _ := w.deposit(t)
+	// A service that has been shown no statements knows no laptop.
+	if err := w.client.Deposit(ctx, d, nil); !errors.Is(err, escrow.ErrNotTrusted) {
+		t.Errorf("no statements: %v, want ErrNotTrusted", err)
+	}
 	if err := w.client.Deposit(ctx, d, w.statements); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +120,6 @@ func TestDepositOnceAndVerified(t *testing.T) {
 		{"a case id the laptop did not make", notBound, w.statements, escrow.ErrNotTrusted},
 		{"a signature not the laptop's", badSig, w.statements, escrow.ErrNotTrusted},
 		{"a laptop not on the roster", stranger, w.statements, escrow.ErrNotTrusted},
-		{"no statements", other, nil, escrow.ErrNotTrusted},
 		{"no signature", escrow.Deposit{CaseID: other.CaseID, Device: w.device, Recipient: other.Recipient, Wrapped: other.Wrapped}, w.statements, escrow.ErrMalformed},
 	} {
 		if err := w.client.Deposit(ctx, tc.d, tc.ss); !errors.Is(err, tc.want) {
@@ -270,5 +274,69 @@ func TestBackupsAgeOut(t *testing.T) {
 	}
 	if _, err := os.Stat(other); err != nil {
 		t.Errorf("a file that is not a backup was deleted: %v", err)
+	}
+}
+
+// A destruction proof cannot leave statements out. Sam, a supervisor,
+// approved destroying a case under a one-approver policy; then a court's
+// hold came. A sender who sends the service the approval without the hold
+// proves the destruction to a service that never saw the hold — but not to
+// one that a laptop's request has shown it: the service judges every
+// statement it was ever shown that counted, not only the request's.
+func TestDestroyProofCannotLeaveOutAHold(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	now := time.Now()
+	sign := func(st trust.Statement) trust.Signed { st.Issued = now; return w.agency.Sign(st) }
+	sam, err := crypto.NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := trust.NewCode(w.agency.Public())
+	base := slices.Concat(w.statements, []trust.Signed{
+		sign(trust.Statement{Kind: trust.KindUser, User: "sam", Name: "Sam", Role: trust.RoleSupervisor, Team: "north", Version: 1}),
+		sign(trust.Statement{Kind: trust.KindGrant, Grant: c.GrantID(), User: "sam", Key: c.Key().Public().(ed25519.PublicKey), Expires: now.Add(time.Hour)}),
+		trust.SignWithCode(c, trust.Statement{Kind: trust.KindDevice, Device: "dev-sam", Name: "sam's laptop",
+			Recipient: sam.Recipient(), Key: sam.SigningPublicKey(), Grant: c.GrantID(), Issued: now}),
+		sign(trust.Statement{Kind: trust.KindRetention, Version: 1, Doc: []byte(`{"approvals":1,"default":[{"from":"closed","years":1}]}`)}),
+	})
+	d, _ := w.deposit(t)
+	approval := trust.SignAsDevice("dev-sam", sam.Sign, trust.Statement{Kind: trust.KindDestroy, Case: d.CaseID, Team: "north",
+		Version: 1, Due: now.Add(-time.Hour), Reason: "past retention", Issued: now})
+	hold := sign(trust.Statement{Kind: trust.KindHold, Case: d.CaseID, Team: "north", Ref: "FD26P00123", Name: "Family Court"})
+	withoutHold := append(slices.Clone(base), approval)
+	if r := trust.Evaluate(w.agency.Public(), withoutHold); r.Retention.Destroyed[d.CaseID].Case == "" {
+		t.Fatalf("the approval alone does not prove the destruction: the test proves nothing (%v)", r.Problems)
+	}
+
+	// A laptop deposits, sending everything it holds: the hold too.
+	if err := w.client.Deposit(ctx, d, append(slices.Clone(withoutHold), hold)); err != nil {
+		t.Fatal(err)
+	}
+	// Then someone sends the proof without the hold.
+	if gone, err := w.client.Destroy(ctx, []string{d.CaseID}, withoutHold); !errors.Is(err, escrow.ErrNotTrusted) || len(gone) != 0 {
+		t.Fatalf("destroyed %v, %v: the service forgot the hold it was shown", gone, err)
+	}
+	if _, err := w.store.Get(d.CaseID); err != nil {
+		t.Errorf("the escrow key of the held case is gone: %v", err)
+	}
+	// The statements it was shown are kept across a restart (in its file).
+	kept, err := w.store.Statements()
+	if err != nil || !slices.ContainsFunc(kept, func(sg trust.Signed) bool { return sg.ID() == hold.ID() }) {
+		t.Errorf("the hold is not kept in the escrow file: %d statements, %v", len(kept), err)
+	}
+
+	// A service never shown the hold is convinced by the same request:
+	// what the ratchet cannot cover (docs/ARCHITECTURE.md).
+	fresh := newWorld(t)
+	fresh.agency, fresh.statements = w.agency, w.statements
+	svc := httptest.NewServer(&escrow.Service{Store: fresh.store, Agency: w.agency.Public()})
+	t.Cleanup(svc.Close)
+	if err := fresh.store.Put(d); err != nil {
+		t.Fatal(err)
+	}
+	fc := &escrow.Client{URL: svc.URL}
+	if gone, err := fc.Destroy(ctx, []string{d.CaseID}, withoutHold); err != nil || len(gone) != 1 {
+		t.Errorf("a service never shown the hold: destroyed %v, %v", gone, err)
 	}
 }

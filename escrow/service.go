@@ -33,11 +33,40 @@ type Service struct {
 // one agency mostly send the same statements.
 const maxRosters = 8
 
-// roster is what the statements prove under the agency key. Evaluate
-// depends only on the set of statement ids (an id covers body, signer and
-// signature), so a set seen before is not judged again: on a roster of 500
-// laptops judging is most of a deposit's cost (BenchmarkDeposit).
-func (s *Service) roster(ss []trust.Signed) *trust.Roster {
+// roster is what the statements prove under the agency key, together with
+// every statement the service was shown before that counted (kept in its
+// file). A sender cannot prove a destruction by leaving statements out of
+// its request — a hold, or a newer policy asking two approvers where the
+// older asked one — once any laptop's request has shown them to the
+// service: signed statements only add up. (The laptops hold the server to
+// its whole log; the service, which does not follow the log, holds
+// senders to everything it has seen.) Evaluate depends only on the set of
+// statement ids (an id covers body, signer and signature), so a set seen
+// before is not judged again: on a roster of 500 laptops judging is most
+// of a deposit's cost (BenchmarkDeposit).
+func (s *Service) roster(given []trust.Signed) (*trust.Roster, error) {
+	kept, err := s.Store.Statements()
+	if err != nil {
+		return nil, err
+	}
+	ss := slices.Concat(kept, given)
+	r := s.evaluate(ss)
+	var counted []trust.Signed
+	for _, sg := range given {
+		if r.Accepted[sg.ID()] {
+			counted = append(counted, sg)
+		}
+	}
+	if len(counted) > 0 {
+		if err := s.Store.KeepStatements(counted); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// evaluate is trust.Evaluate over ss, kept for the last sets judged.
+func (s *Service) evaluate(ss []trust.Signed) *trust.Roster {
 	ids := make([]string, len(ss))
 	for i, sg := range ss {
 		ids[i] = sg.ID()
@@ -115,7 +144,10 @@ func (s *Service) release() { <-s.slot }
 
 // Deposit verifies a deposit against the statements given and stores it.
 func (s *Service) Deposit(req DepositRequest) (Receipt, error) {
-	r := s.roster(req.Statements)
+	r, err := s.roster(req.Statements)
+	if err != nil {
+		return Receipt{}, err
+	}
 	if err := req.Deposit.Verify(r); err != nil {
 		return Receipt{}, err
 	}
@@ -136,7 +168,10 @@ func (s *Service) Destroy(req DestroyRequest) (DestroyResponse, error) {
 	if len(req.CaseIDs) == 0 || len(req.CaseIDs) > MaxDestroy {
 		return resp, fmt.Errorf("%w: a destroy request names 1 to %d cases", ErrMalformed, MaxDestroy)
 	}
-	r := s.roster(req.Statements)
+	r, err := s.roster(req.Statements)
+	if err != nil {
+		return resp, err
+	}
 	var proven []string
 	for _, c := range req.CaseIDs {
 		switch _, ok := r.Retention.Destroyed[c]; {

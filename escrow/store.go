@@ -12,11 +12,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/fieldcase/fieldcase/internal/scrub"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 var (
-	bucketDeposits  = []byte("deposits")  // case id → Deposit (JSON)
-	bucketDestroyed = []byte("destroyed") // case id → when (RFC 3339)
+	bucketDeposits   = []byte("deposits")   // case id → Deposit (JSON)
+	bucketDestroyed  = []byte("destroyed")  // case id → when (RFC 3339)
+	bucketStatements = []byte("statements") // statement id → trust.Signed (JSON): every one it was shown that counted
 )
 
 // ErrLocked means another process holds the escrow file.
@@ -41,7 +43,7 @@ func Open(path string, readOnly bool) (*Store, error) {
 	}
 	if !readOnly {
 		err = db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{bucketDeposits, bucketDestroyed} {
+			for _, b := range [][]byte{bucketDeposits, bucketDestroyed, bucketStatements} {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return err
 				}
@@ -208,4 +210,55 @@ func (s *Store) BackupRotate(dir string, now time.Time, keep time.Duration) (str
 		n++
 	}
 	return path, n, nil
+}
+
+// Statements lists every signed statement the service was shown that
+// counted under the agency key (KeepStatements).
+func (s *Store) Statements() ([]trust.Signed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []trust.Signed
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketStatements)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var sg trust.Signed
+			if err := json.Unmarshal(v, &sg); err != nil || sg.ID() != string(k) {
+				return fmt.Errorf("%w: statement %x in the escrow file", ErrMalformed, k)
+			}
+			out = append(out, sg)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// KeepStatements adds to the file the statements of ss it does not hold.
+// Statements are signed: keeping one can only add what the agency and its
+// laptops said (a hold, a newer policy), never take anything away.
+func (s *Store) KeepStatements(ss []trust.Signed) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketStatements)
+		if err != nil {
+			return err
+		}
+		for _, sg := range ss {
+			id := []byte(sg.ID())
+			if b.Get(id) != nil {
+				continue
+			}
+			js, err := json.Marshal(sg)
+			if err != nil {
+				return err
+			}
+			if err := b.Put(id, js); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
