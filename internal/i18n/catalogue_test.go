@@ -36,6 +36,28 @@ var migrated = []string{
 	"../../cmd/fieldcase/retention.go",
 	"../../cmd/fieldcase/sync.go",
 	"i18n.go", // its own ids: dates and months
+	// The TUI, part A (see wordsAnywhere: every literal with words counts).
+	"../../tui/app.go",
+	"../../tui/statusbar.go",
+	"../../tui/unlock.go",
+	"../../tui/session.go",
+}
+
+// wordsAnywhere: in the TUI's files, text reaches the screen through
+// lipgloss, string building, struct fields and key help as much as through
+// fmt, so every string literal with a letter in it is held to the catalogue,
+// wherever it stands — but a message's id and its arguments' names, an
+// import path, a struct tag, the keys of key.WithKeys and the key names
+// that key.WithHelp and SetHelp are given first, and what goes to the
+// diagnostic log (logErr, slog's Debug, Info and Warn). Any other literal
+// that is not for people (a key's name compared, a record's field) says
+// why on its line with an "i18n:" comment.
+func wordsAnywhere(name string) bool { return strings.HasPrefix(name, "../../tui/") }
+
+// notForPeople are the calls whose string-literal arguments never reach
+// the screen, in the files wordsAnywhere checks.
+var notForPeople = map[string]bool{
+	"key.WithKeys": true, "logErr": true, "Debug": true, "Info": true, "Warn": true,
 }
 
 // outputFuncs are the calls whose string-literal arguments reach the user:
@@ -191,6 +213,9 @@ func TestCodeUsesCatalogue(t *testing.T) {
 				}
 			}
 		}
+		if wordsAnywhere(name) {
+			checkEveryLiteral(t, fset, f, name, exempt)
+		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			if cl, ok := n.(*ast.CompositeLit); ok { // monthIDs
 				for _, e := range cl.Elts {
@@ -266,6 +291,66 @@ func TestCodeUsesCatalogue(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// checkEveryLiteral fails on each string literal with words in f that is
+// not exempt (see wordsAnywhere).
+func checkEveryLiteral(t *testing.T, fset *token.FileSet, f *ast.File, name string, exempt map[int]bool) {
+	t.Helper()
+	skip := map[*ast.BasicLit]bool{}
+	for _, decl := range f.Decls { // not f.Imports: import paths are not words
+		ast.Inspect(decl, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.ImportSpec:
+				return false
+			case *ast.Field:
+				if x.Tag != nil {
+					skip[x.Tag] = true
+				}
+			case *ast.CallExpr:
+				fn := callName(x.Fun)
+				sel, isSel := x.Fun.(*ast.SelectorExpr)
+				switch {
+				case notForPeople[fn] || isSel && notForPeople[sel.Sel.Name]:
+					ast.Inspect(x, func(n ast.Node) bool {
+						if lit, ok := n.(*ast.BasicLit); ok {
+							skip[lit] = true
+						}
+						return true
+					})
+				case (fn == "key.WithHelp" || isSel && sel.Sel.Name == "SetHelp") && len(x.Args) > 0:
+					// The key's name, as the key line shows it ("f9/alt+p").
+					if lit, ok := x.Args[0].(*ast.BasicLit); ok {
+						skip[lit] = true
+					}
+				case isSel && len(x.Args) > 0 && slices.Contains([]string{"T", "N", "Error"}, sel.Sel.Name):
+					// The id, and each argument's name (T, Error: id, name,
+					// value, …; N: id, count, name, value, …).
+					if lit, ok := x.Args[0].(*ast.BasicLit); ok {
+						skip[lit] = true
+					}
+					first := 1
+					if sel.Sel.Name == "N" {
+						first = 2
+					}
+					for i := first; i < len(x.Args); i += 2 {
+						if lit, ok := x.Args[i].(*ast.BasicLit); ok {
+							skip[lit] = true
+						}
+					}
+				}
+			case *ast.BasicLit:
+				if x.Kind != token.STRING || skip[x] {
+					return true
+				}
+				line := fset.Position(x.Pos()).Line
+				if s, _ := strconv.Unquote(x.Value); hasWords(s) && !exempt[line] {
+					t.Errorf("%s:%d: the text %q is not in the catalogue", name, line, s)
+				}
+			}
+			return true
+		})
 	}
 }
 
