@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 )
 
@@ -31,7 +32,7 @@ func longDraft() *record.MachineDraft {
 // editorAt is the transcript editor of a recording with draft d (nil: an
 // empty transcript), w×h, its cursor half-way through the text.
 func editorAt(b testing.TB, d *record.MachineDraft, w, h int) *transcribe {
-	e := &env{keys: newKeyMap(), st: newStyles(themeNoColor, true), now: fixedNow, draftDelay: time.Hour}
+	e := &env{l: i18n.English(), keys: newKeyMap(), st: newStyles(themeNoColor, true), now: fixedNow, draftDelay: time.Hour}
 	rec := queuedRec{ref: "DEMO-0042"}
 	rec.ID, rec.CaseID = "r1", "c1"
 	rec.Value = record.Recording{Title: "Court report", WorkType: "court report", Priority: "normal", DurationMS: 30 * 60 * 1000}

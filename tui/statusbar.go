@@ -128,7 +128,7 @@ func (s *statusBar) View(width int, unlocked bool) string {
 		left = append(left, l.T("tui.status.locked"))
 	} else if s.stats != nil {
 		c := s.stats.stats
-		left = append(left, l.N("tui.status.cases", c.Cases))
+		left = append(left, l.N("tui.common.cases", c.Cases))
 		switch {
 		case s.progress[1] > 0:
 			left = append(left, l.T("tui.status.decrypting_percent", "Percent", 100*s.progress[0]/s.progress[1]))

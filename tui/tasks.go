@@ -297,7 +297,7 @@ func (t *tasks) View() string {
 		start = t.cursor - listH + 1
 	}
 	for i := start; i < len(t.items) && i < start+listH; i++ {
-		line := taskLine(st, t.items[i], today)
+		line := taskLine(t.env, t.items[i], today)
 		if i == t.cursor && t.adding == nil {
 			line = st.Selected.Render(fitLine("▸"+ansiStrip(line)[1:], t.w))
 		}

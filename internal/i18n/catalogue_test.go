@@ -41,6 +41,9 @@ var migrated = []string{
 	"../../tui/statusbar.go",
 	"../../tui/unlock.go",
 	"../../tui/session.go",
+	"../../tui/caselist.go",
+	"../../tui/casedetail.go",
+	"../../tui/agenda.go",
 }
 
 // wordsAnywhere: in the TUI's files, text reaches the screen through
