@@ -95,7 +95,7 @@ func (g *agenda) Update(msg tea.Msg) (component, tea.Cmd) {
 		g.loaded = true
 		if msg.err != nil {
 			g.env.logErr("building the agenda", msg.err)
-			g.err = g.env.l.T("tui.agenda.failed", "Err", writeError(msg.err))
+			g.err = g.env.l.T("tui.agenda.failed", "Err", g.env.writeErr(msg.err))
 			return g, nil
 		}
 		g.err = ""

@@ -94,6 +94,9 @@ func (fd *field) draftKey() string {
 // choiceWord is a choice as the form shows it: a record's enumerated value
 // in the locale's words, anything else as it is.
 func choiceWord(l *i18n.Locale, c string) string {
+	if c == otherPerson {
+		return l.T("tui.consentedit.someone_else")
+	}
 	return valueWord(l, statusWord(l, riskWord(l, c)))
 }
 

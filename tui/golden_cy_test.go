@@ -3,12 +3,14 @@ package tui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fieldcase/fieldcase/internal/i18n"
 )
 
 // TestGoldenWelsh walks the main screens of the demo vault (seed 1, pinned
-// clock) in Welsh at 80×24, as TestGolden does in English, and compares
+// clock) in Welsh at 80×24 (unlock, case list, case detail, note editor,
+// agenda), as TestGolden does in English, and compares
 // each with testdata/TestGoldenWelsh/80x24/<screen>.golden (-update
 // rewrites). goldenCheck also checks that every screen fits: Welsh is
 // longer than English, and nothing may wrap into the status or key lines.
@@ -35,6 +37,10 @@ func TestGoldenWelsh(t *testing.T) {
 
 		p.key(keyEnter)
 		check("casedetail", p.waitText("Pobl", "Cydsyniad", "Tasgau ac ymweliadau"))
+		p.key(runeKey('n'))
+		check("noteedit", p.waitText("Nodyn newydd · DEMO-"))
+		p.key(keyEsc)
+		p.waitText("Pobl")
 		p.key(keyEsc)
 		p.waitText("200 achos · trefn")
 
@@ -49,4 +55,49 @@ func TestGoldenWelsh(t *testing.T) {
 		p.waitText("200 achos · trefn")
 		p.quit()
 	})
+}
+
+// TestFormDraftAcrossLanguages: a form's draft keeps its fields by the
+// English labels drafts have always used, so a task half typed in English
+// comes back into its fields when the vault is next opened in Welsh.
+func TestFormDraftAcrossLanguages(t *testing.T) {
+	cy, err := i18n.New("cy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := demoVaultFile(t)
+	v := openVault(t, path)
+	opts := testOptions(t, v)
+	opts.DraftDelay = time.Hour // only the quit saves it
+	p := start(t, opts, 100, 30)
+	p.unlock()
+	p.openCaseByFilter("0005", "DEMO-0005")
+	p.key(runeKey('t'))
+	p.waitText("Tasks & visits · DEMO-0005")
+	p.key(runeKey('a'))
+	p.waitText("New task or visit")
+	p.typeText("Ffonio'r ysgol, marker-cy-5")
+	p.waitText("marker-cy-5")
+	p.key(keyCtrlC)
+	p.final()
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	v2 := openVault(t, path)
+	opts2 := testOptions(t, v2)
+	opts2.Locale = cy
+	p2 := start(t, opts2, 100, 30)
+	p2.waitText("Cyfrinymadrodd")
+	p2.typeText(testPass)
+	p2.key(keyEnter)
+	p2.waitText("Gwaith nad oeddech wedi'i gadw", "DEMO-0005", "tasg neu ymweliad newydd", "marker-cy-5")
+	p2.key(runeKey('r'))
+	p2.waitText("Tasg neu ymweliad newydd", "yn ôl (mae esc yn eu taflu)", "Ffonio'r ysgol, marker-cy-5")
+	p2.key(keyCtrlS)
+	p2.waitText("Ychwanegwyd: Ffonio'r ysgol, marker-cy-5")
+	p2.quit()
+	if ds, err := v2.Drafts(); err != nil || len(ds) != 0 {
+		t.Errorf("Drafts() = %+v, %v; want none once the task is added", ds, err)
+	}
 }

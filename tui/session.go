@@ -69,7 +69,7 @@ func (m *Model) unlockedCmds() tea.Cmd {
 		m.env.io(recoverCmd(m.env.vault, m.env.recovery))}
 	// Drafts that could not be saved at the last lock are saved first, so
 	// the draft check finds them.
-	check := m.env.io(checkDraftsCmd(m.env.vault))
+	check := m.env.io(checkDraftsCmd(m.env.l, m.env.vault))
 	if len(m.unsaved) > 0 {
 		ds := m.unsaved
 		m.unsaved = nil

@@ -145,7 +145,7 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		if msg.err != nil {
 			t.env.logErr("saving task", msg.err)
-			t.errText = t.env.l.T("tui.common.not_saved", "Err", writeError(msg.err))
+			t.errText = t.env.l.T("tui.common.not_saved", "Err", t.env.writeErr(msg.err))
 			return t, cmd
 		}
 		t.adding, t.dr = nil, nil
@@ -156,7 +156,7 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		t.dr.ended(msg.err)
 		if msg.err != nil {
-			t.errText = t.env.l.T("tui.common.discard_failed", "Err", writeError(msg.err))
+			t.errText = t.env.l.T("tui.common.discard_failed", "Err", t.env.writeErr(msg.err))
 			return t, nil
 		}
 		t.adding, t.dr = nil, nil
@@ -254,7 +254,7 @@ func (t *tasks) add() tea.Cmd {
 	}
 	nt.Due = record.Date(due)
 	if err := nt.Validate(); err != nil {
-		t.errText = writeError(err)
+		t.errText = t.env.writeErr(err)
 		return nil
 	}
 	t.busy = true

@@ -46,6 +46,12 @@ var migrated = []string{
 	"../../tui/agenda.go",
 	"../../tui/tasks.go",
 	"../../tui/form.go",
+	"../../tui/noteedit.go",
+	"../../tui/autosave.go",
+	"../../tui/formdraft.go",
+	"../../tui/drafts.go",
+	"../../tui/caseedit.go",
+	"../../tui/consentedit.go",
 }
 
 // wordsAnywhere: in the TUI's files, text reaches the screen through
