@@ -760,6 +760,11 @@ func dayTime(l *i18n.Locale, t time.Time) string {
 	return l.T("tui.common.day_time", "Day", t.Day(), "Month", monthShort(l, t.Month()), "Time", t.Format("15:04"))
 }
 
+// longTime is a moment in full: "2 Jan 2006 15:04" in English.
+func longTime(l *i18n.Locale, t time.Time) string {
+	return l.T("tui.common.long_time", "Day", t.Day(), "Month", monthShort(l, t.Month()), "Year", t.Year(), "Time", t.Format("15:04"))
+}
+
 // monthShort is a month's short name ("Jan").
 func monthShort(l *i18n.Locale, m time.Month) string {
 	return l.T(monthShortIDs[m-1]) // i18n: the ids are the literals of monthShortIDs

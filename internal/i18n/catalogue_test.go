@@ -52,6 +52,9 @@ var migrated = []string{
 	"../../tui/drafts.go",
 	"../../tui/caseedit.go",
 	"../../tui/consentedit.go",
+	"../../tui/search.go",
+	"../../tui/settings.go",
+	"../../tui/conflict.go",
 }
 
 // wordsAnywhere: in the TUI's files, text reaches the screen through
