@@ -55,6 +55,7 @@ var migrated = []string{
 	"../../tui/search.go",
 	"../../tui/settings.go",
 	"../../tui/conflict.go",
+	"../../tui/consentoverview.go",
 }
 
 // wordsAnywhere: in the TUI's files, text reaches the screen through
