@@ -10,7 +10,7 @@ import (
 
 // TestGoldenWelsh walks the main screens of the demo vault (seed 1, pinned
 // clock) in Welsh at 80×24 (unlock, case list, case detail, note editor,
-// agenda), as TestGolden does in English, and compares
+// agenda, consent overview), as TestGolden does in English, and compares
 // each with testdata/TestGoldenWelsh/80x24/<screen>.golden (-update
 // rewrites). goldenCheck also checks that every screen fits: Welsh is
 // longer than English, and nothing may wrap into the status or key lines.
@@ -51,6 +51,11 @@ func TestGoldenWelsh(t *testing.T) {
 		check("agenda-week", p.waitFor("the week's first item selected", func(s string) bool {
 			return strings.Contains(s, "Yr wythnos hon · ") && strings.Contains(s, "▸ Maw 3 Tach")
 		}))
+		p.key(keyEsc)
+		p.waitText("200 achos · trefn")
+
+		p.key(runeKey('C'))
+		check("consents", p.waitText("Problemau cydsyniad · trefn: achos", "mewn", "CWMPAS"))
 		p.key(keyEsc)
 		p.waitText("200 achos · trefn")
 		p.quit()
