@@ -2,10 +2,12 @@ package tui
 
 import (
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -23,11 +25,19 @@ func loadAgendaCmd(v *store.Vault, today record.Date) tea.Cmd {
 	}
 }
 
-// agendaSections are the agenda's sections, in order, with their headings.
-var agendaSections = []struct {
-	s    store.AgendaSection
-	name string
-}{{store.SectionOverdue, "Overdue"}, {store.SectionToday, "Today"}, {store.SectionWeek, "This week"}}
+// agendaSections are the agenda's sections, in order.
+var agendaSections = []struct{ s store.AgendaSection }{{store.SectionOverdue}, {store.SectionToday}, {store.SectionWeek}}
+
+// agendaSectionName is a section's heading.
+func agendaSectionName(l *i18n.Locale, s store.AgendaSection) string {
+	switch s {
+	case store.SectionOverdue:
+		return l.T("tui.agenda.section.overdue")
+	case store.SectionToday:
+		return l.T("tui.agenda.section.today")
+	}
+	return l.T("tui.agenda.section.week")
+}
 
 // agendaRow is one line of the agenda's list: a section's heading, or an
 // item (an index into the agenda's items).
@@ -56,7 +66,7 @@ func newAgenda(e *env) *agenda { return &agenda{env: e} }
 
 func (g *agenda) Init() tea.Cmd { return g.env.io(loadAgendaCmd(g.env.vault, g.env.today())) }
 
-func (g *agenda) Title() string { return "Agenda" }
+func (g *agenda) Title() string { return g.env.l.T("tui.agenda.title") }
 
 func (g *agenda) Typing() bool { return false }
 
@@ -75,11 +85,7 @@ func (g *agenda) FullHelp() [][]key.Binding {
 
 // HelpNote says what each section and kind holds.
 func (g *agenda) HelpNote() string {
-	return "Overdue: tasks and visits not done by their date, consent decisions past their review date. " +
-		"This week: the six days after today (a rolling week). " +
-		"Kinds: hearing (a court date; past ones are not listed), visit (the case's next visit, or a task of kind visit), " +
-		"task, review (a consent decision's review date). WHOSE, on wide screens: the case's workers (tasks have no assignee). " +
-		"Closed cases and tasks done are left out; ≠ marks a task in conflict."
+	return g.env.l.T("tui.agenda.help_note")
 }
 
 func (g *agenda) Update(msg tea.Msg) (component, tea.Cmd) {
@@ -89,7 +95,7 @@ func (g *agenda) Update(msg tea.Msg) (component, tea.Cmd) {
 		g.loaded = true
 		if msg.err != nil {
 			g.env.logErr("building the agenda", msg.err)
-			g.err = "Could not build the agenda: " + writeError(msg.err)
+			g.err = g.env.l.T("tui.agenda.failed", "Err", g.env.writeErr(msg.err))
 			return g, nil
 		}
 		g.err = ""
@@ -240,14 +246,21 @@ type agendaColumns struct {
 }
 
 func (g *agenda) columns() agendaColumns {
+	l := g.env.l
 	c := agendaColumns{date: 10, kind: 7, ref: 9}
 	for _, it := range g.a.Items {
 		c.ref = max(c.ref, min(len(it.Ref), 16))
+		c.date = max(c.date, ansiWidth(agendaDate(l, it.Date, g.a.Today)))
 	}
 	c.wide = g.w >= 110
+	kinds := []string{store.AgendaHearing, store.AgendaVisit, store.AgendaTask, store.AgendaConsentReview}
+	for _, k := range kinds {
+		c.kind = max(c.kind, ansiWidth(agendaKind(l, k, c.wide)))
+	}
 	fixed := 2 + c.date + 1 + c.kind + 1 + c.ref + 1
 	if c.wide {
-		c.when, c.kind, c.whose = 12, 14, 16
+		c.when, c.whose = 12, 16
+		c.kind = max(c.kind, 14)
 		fixed = 2 + c.date + 1 + c.when + 1 + c.kind + 1 + c.ref + 1 + 1 + c.whose
 	}
 	rest := max(g.w-fixed-1, 16)
@@ -256,16 +269,26 @@ func (g *agenda) columns() agendaColumns {
 	return c
 }
 
-// agendaKind is the kind as the narrow table writes it.
-func agendaKind(kind string, wide bool) string {
-	if kind == store.AgendaConsentReview && !wide {
-		return "review"
+// agendaKind is the kind as the table writes it (shorter when narrow).
+func agendaKind(l *i18n.Locale, kind string, wide bool) string {
+	switch kind {
+	case store.AgendaConsentReview:
+		if !wide {
+			return l.T("tui.agenda.kind_review")
+		}
+		return l.T("kind.consent_review")
+	case store.AgendaHearing:
+		return l.T("kind.hearing")
+	case store.AgendaVisit:
+		return l.T("kind.visit")
+	case store.AgendaTask:
+		return l.T("kind.task")
 	}
 	return kind
 }
 
 // agendaDate writes a date as "Mon 2 Nov", or in full outside this year.
-func agendaDate(d, today record.Date) string {
+func agendaDate(l *i18n.Locale, d, today record.Date) string {
 	t := d.Time()
 	if t.IsZero() {
 		return string(d)
@@ -273,72 +296,79 @@ func agendaDate(d, today record.Date) string {
 	if t.Year() != today.Time().Year() {
 		return string(d)
 	}
-	return t.Format("Mon 2 Jan")
+	return dayMonth(l, t)
+}
+
+// dayMonth is a day of this year as "Mon 2 Nov".
+func dayMonth(l *i18n.Locale, t time.Time) string {
+	wd := l.T(weekdayShortIDs[t.Weekday()]) // i18n: the ids are the literals of weekdayShortIDs
+	return l.T("tui.common.day_month", "Weekday", wd, "Day", t.Day(), "Month", monthShort(l, t.Month()))
 }
 
 // agendaWhen says how far d is from today: "today", "in 3 days", "2 days ago".
-func agendaWhen(d, today record.Date) string {
+func agendaWhen(l *i18n.Locale, d, today record.Date) string {
 	switch n := daysBetween(today, d); {
 	case n == 0:
-		return "today"
+		return l.T("tui.agenda.when.today")
 	case n == 1:
-		return "tomorrow"
+		return l.T("tui.agenda.when.tomorrow")
 	case n == -1:
-		return "yesterday"
+		return l.T("tui.agenda.when.yesterday")
 	case n > 1:
-		return "in " + itoa(n) + " days"
+		return l.N("tui.agenda.when.in_days", n)
 	default:
-		return commas(-n) + " days ago"
+		return l.N("tui.agenda.when.days_ago", -n)
 	}
 }
 
 func (g *agenda) View() string {
-	st := g.env.st
+	st, l := g.env.st, g.env.l
 	today := g.env.today()
 	counts := map[store.AgendaSection]int{}
 	for _, it := range g.a.Items {
 		counts[it.Section]++
 	}
-	title := st.Title.Render("Agenda")
+	title := st.Title.Render(l.T("tui.agenda.title"))
 	if g.loaded && g.err == "" {
-		title += st.Muted.Render(" · " + agendaDate(g.a.Today, today) + " – " + agendaDate(g.a.Until, today))
+		title += st.Muted.Render(sepDot + agendaDate(l, g.a.Today, today) + " – " + agendaDate(l, g.a.Until, today)) // i18n: a range's dash
 	}
 	right := ""
 	if g.loaded && g.err == "" {
-		right = itoa(counts[store.SectionOverdue]) + " overdue · " + itoa(counts[store.SectionToday]) + " today · " +
-			itoa(counts[store.SectionWeek]) + " this week"
+		right = l.T("tui.agenda.counts", "Overdue", counts[store.SectionOverdue], "Today", counts[store.SectionToday],
+			"Week", counts[store.SectionWeek])
 	}
 	lines := []string{spread(title, st.Muted.Render(right), g.w)}
 
 	c := g.columns()
-	hdr := "  " + cell("DATE", c.date) + " "
+	hdr := "  " + cell(l.T("tui.agenda.col.date"), c.date) + " "
 	if c.wide {
-		hdr += cell("WHEN", c.when) + " "
+		hdr += cell(l.T("tui.agenda.col.when"), c.when) + " "
 	}
-	hdr += cell("KIND", c.kind) + " " + cell("REF", c.ref) + " " + cell("SUBJECT", c.subject) + " " + cell("WHAT", c.what)
+	hdr += cell(l.T("tui.agenda.col.kind"), c.kind) + " " + cell(l.T("tui.caselist.col.ref"), c.ref) + " " +
+		cell(l.T("tui.caselist.col.subject"), c.subject) + " " + cell(l.T("tui.agenda.col.what"), c.what)
 	if c.wide {
-		hdr += " " + cell("WHOSE", c.whose)
+		hdr += " " + cell(l.T("tui.agenda.col.whose"), c.whose)
 	}
 	lines = append(lines, st.ColHeader.Render(fitLine(hdr, g.w)))
 
 	switch {
 	case !g.loaded:
-		lines = append(lines, st.Muted.Render("  Loading…"))
+		lines = append(lines, st.Muted.Render("  "+l.T("tui.agenda.loading")))
 	case g.err != "":
 		lines = append(lines, st.Error.Render("  "+g.err))
 	case len(g.a.Items) == 0:
-		lines = append(lines, "  Nothing overdue, nothing today or this week.")
+		lines = append(lines, "  "+l.T("agenda.nothing_week"))
 	default:
 		end := min(g.offset+g.listHeight(), len(g.rows))
 		for _, row := range g.rows[g.offset:end] {
 			if row.heading {
 				sec := agendaSections[row.section]
 				n := counts[sec.s]
-				count := " · " + itoa(n)
+				count := sepDot + itoa(n)
 				if n == 0 {
-					count = " · nothing"
+					count = sepDot + l.T("tui.agenda.nothing")
 				}
-				lines = append(lines, fitLine(st.Section.Render(sec.name)+st.Muted.Render(count), g.w))
+				lines = append(lines, fitLine(st.Section.Render(agendaSectionName(l, sec.s))+st.Muted.Render(count), g.w))
 				continue
 			}
 			lines = append(lines, g.itemLine(row.item, c, today))
@@ -347,7 +377,7 @@ func (g *agenda) View() string {
 	for len(lines) < g.h-1 {
 		lines = append(lines, "")
 	}
-	legend := "enter opens the case, or the task · tab next section"
+	legend := l.T("tui.agenda.legend")
 	if n := len(g.a.Items); n > 0 {
 		legend += "   " + itoa(g.cursor+1) + "/" + itoa(n)
 	}
@@ -361,22 +391,25 @@ func (g *agenda) itemLine(i int, c agendaColumns, today record.Date) string {
 	it := g.a.Items[i]
 	sel := i == g.cursor
 	what := it.What
-	if it.Conflict {
-		what = "≠ " + what
+	if it.Kind == store.AgendaVisit && it.RecordID == "" {
+		what = g.env.l.T("tui.agenda.next_visit") // the case's own next visit: the store says it in English
 	}
-	date := cell(agendaDate(it.Date, today), c.date)
+	if it.Conflict {
+		what = "≠ " + what // i18n: a sign, the help note says it
+	}
+	date := cell(agendaDate(g.env.l, it.Date, today), c.date)
 	if it.Section == store.SectionOverdue && !sel {
 		date = st.Overdue.Render(date)
 	}
 	mark := "  "
 	if sel {
-		mark = "▸ "
+		mark = "▸ " // i18n: the cursor
 	}
 	row := mark + date + " "
 	if c.wide {
-		row += cell(agendaWhen(it.Date, today), c.when) + " "
+		row += cell(agendaWhen(g.env.l, it.Date, today), c.when) + " "
 	}
-	kind := cell(agendaKind(it.Kind, c.wide), c.kind)
+	kind := cell(agendaKind(g.env.l, it.Kind, c.wide), c.kind)
 	if it.Kind == store.AgendaHearing && !sel {
 		kind = st.Warn.Render(kind)
 	}

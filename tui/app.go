@@ -107,9 +107,9 @@ type Options struct {
 // returns.
 func Run(ctx context.Context, opts Options) error {
 	if opts.Vault == nil {
-		return errors.New("tui: no vault")
+		return errors.New("tui: no vault") // i18n: a caller's bug, never a user's
 	}
-	if os.Getenv("NO_COLOR") != "" {
+	if os.Getenv("NO_COLOR") != "" { // i18n: a variable's name
 		opts.NoColor = true
 	}
 	m := New(opts)
@@ -124,12 +124,12 @@ func Run(ctx context.Context, opts Options) error {
 		for _, d := range fm.pendingDrafts() {
 			if derr := persistDraft(opts.Vault, d); derr != nil {
 				m.env.logErr("saving draft at exit", derr)
-				err = errors.Join(err, fmt.Errorf("saving draft: %w", derr))
+				err = errors.Join(err, fmt.Errorf("%s: %w", m.env.l.T("tui.app.saving_draft"), derr))
 			}
 		}
 		if lerr := persistLocals(opts.Vault, fm.pendingLocals()); lerr != nil {
 			m.env.logErr("keeping a transcript at exit", lerr)
-			err = errors.Join(err, fmt.Errorf("keeping a transcript: %w", lerr))
+			err = errors.Join(err, fmt.Errorf("%s: %w", m.env.l.T("tui.app.keeping_transcript"), lerr))
 		}
 	}
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
@@ -283,7 +283,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.status.progress = [2]int{}
 		if msg.err != nil && !errors.Is(msg.err, store.ErrLocked) && !errors.Is(msg.err, context.Canceled) {
 			m.env.logErr("loading notes", msg.err)
-			m.status.setNotice("Some notes could not be opened: "+msg.err.Error(), true)
+			m.status.setNotice(m.env.l.T("tui.app.notes_failed", "Err", msg.err.Error()), true)
 		}
 		m.load = nil // LoadNotes has returned
 		c, cmd := m.top().Update(msg)
@@ -312,7 +312,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case quitReadyMsg:
 		if msg.err != nil {
 			m.quitFailed = true
-			m.status.setNotice("Could not save your draft ("+msg.err.Error()+"). Press ctrl+c again to quit without it.", true)
+			m.status.setNotice(m.env.l.T("tui.app.quit_draft_failed", "Err", msg.err.Error()), true)
 			return m, nil
 		}
 		return m, tea.Quit
@@ -415,7 +415,7 @@ func (m *Model) navigate(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if a, ok := m.top().(audioHolder); ok && a.AudioLive() {
 			// Its messages go to the top screen: it must stay there.
-			m.status.setNotice("Stop recording or playback first, then open the settings.", false)
+			m.status.setNotice(m.env.l.T("tui.app.settings_audio_live"), false)
 			return m, nil
 		}
 		return m, m.push(newSettings(m.env))
@@ -463,7 +463,7 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Quit) && !typing:
 		if n := m.status.waiting(); n > 0 && m.unlocked && !armed {
 			m.quitArmed = true
-			m.status.setNotice("Press q again to quit. "+m.unsyncedWarning(n)+"; f5 syncs now.", true)
+			m.status.setNotice(m.env.l.T("tui.app.quit_again", "Unsynced", m.unsyncedWarning(n)), true)
 			return m, nil
 		}
 		return m, m.quit()
@@ -472,9 +472,9 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.SyncNow):
 		return m, m.syncNow()
 	case (key.Matches(msg, k.Lock) || key.Matches(msg, k.LockKey) && !typing) && m.unlocked:
-		reason := "Locked."
+		reason := m.env.l.T("tui.app.locked")
 		if n := m.status.waiting(); n > 0 {
-			reason = "Locked. " + m.unsyncedWarning(n) + ": safe in the vault, sent once you unlock online."
+			reason = m.env.l.T("tui.app.locked_unsynced", "Unsynced", m.unsyncedWarning(n))
 		}
 		return m, m.lock(reason)
 	case key.Matches(msg, k.Settings) && !typing && m.unlocked:
@@ -494,7 +494,7 @@ func (m *Model) pedal(msg pedalMsg) tea.Cmd {
 	next := waitPedal(m.opts.Pedal)
 	if msg.ev.Err != nil {
 		m.env.log.Warn("foot pedal", "err", msg.ev.Err)
-		text := "The foot pedal is not working: " + msg.ev.Err.Error()
+		text := m.env.l.T("tui.app.pedal_failed", "Err", msg.ev.Err.Error())
 		if m.unlocked {
 			m.status.setNotice(text, true)
 		} else {
@@ -515,9 +515,9 @@ func (m *Model) pedal(msg pedalMsg) tea.Cmd {
 // unsyncedWarning says that n changes never left the laptop, and when the
 // server was last reached.
 func (m *Model) unsyncedWarning(n int) string {
-	w := plural(n, "change is", "changes are") + " not on the server yet"
+	w := m.env.l.N("tui.app.unsynced", n)
 	if t := m.status.state.LastSync; !t.IsZero() {
-		w += " (last reached " + t.Format("2 Jan 15:04") + ")"
+		w = m.env.l.T("tui.app.unsynced_last_reached", "Unsynced", w, "When", dayTime(m.env.l, t))
 	}
 	return w
 }
@@ -526,17 +526,17 @@ func (m *Model) unsyncedWarning(n int) string {
 func (m *Model) syncNow() tea.Cmd {
 	switch {
 	case !m.unlocked:
-		m.status.setNotice("Unlock first: sync needs the vault's keys.", true)
+		m.status.setNotice(m.env.l.T("tui.app.sync_locked"), true)
 	case m.status.sync == nil || !m.status.state.Enrolled:
-		m.status.setNotice("This laptop is not enrolled with a case server, so there is nothing to sync with (fieldcase enroll).", true)
+		m.status.setNotice(m.env.l.T("tui.app.sync_not_enrolled"), true)
 	default:
 		sn, ok := m.status.sync.(SyncNower)
 		if !ok {
-			m.status.setNotice("Sync runs in the background here; it cannot be asked for a round.", true)
+			m.status.setNotice(m.env.l.T("tui.app.sync_background_only"), true)
 			return nil
 		}
 		sn.SyncNow()
-		m.status.setNotice("Syncing now…", false)
+		m.status.setNotice(m.env.l.T("tui.app.syncing_now"), false)
 	}
 	return nil
 }
@@ -659,7 +659,7 @@ func saveDraftsCmd(v *store.Vault, ds []store.Draft, done func(error) tea.Msg) t
 func (m *Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
-	v.WindowTitle = "fieldcase"
+	v.WindowTitle = "fieldcase" // i18n: the program's name
 	return v
 }
 
@@ -667,7 +667,7 @@ func (m *Model) render() string {
 	st := m.env.st
 	w, h := m.width, m.height
 	if w < 30 || h < 8 {
-		return fit(fmt.Sprintf("Terminal too small (%d×%d): fieldcase needs at least 30×8.", w, h), w, h)
+		return fit(m.env.l.T("tui.app.too_small", "Width", w, "Height", h), w, h)
 	}
 	cw, ch := m.contentSize()
 
@@ -678,8 +678,8 @@ func (m *Model) render() string {
 			crumbs = append(crumbs, t)
 		}
 	}
-	left := st.Header.Render("fieldcase") + st.Crumb.Render("  "+strings.Join(crumbs, " › "))
-	right := st.Crumb.Render(m.env.now().Format("Mon 2 Jan 2006"))
+	left := st.Header.Render("fieldcase") + st.Crumb.Render("  "+strings.Join(crumbs, " › ")) // i18n: the program's name; a separator
+	right := st.Crumb.Render(headerDate(m.env.l, m.env.now()))
 	gap := w - lipgloss.Width(left) - lipgloss.Width(right)
 	header := left
 	if gap >= 1 {
@@ -722,12 +722,12 @@ func (m *Model) scrolledHelp(help string, h int) string {
 	}
 	m.helpScroll = min(m.helpScroll, len(lines)-(h-1))
 	shown := lines[m.helpScroll : m.helpScroll+h-1]
-	more := "↓ more below: j or pgdn scrolls"
+	more := m.env.l.T("tui.app.help_more_below")
 	switch {
 	case m.helpScroll+h-1 >= len(lines):
-		more = "↑ more above: k or pgup scrolls back"
+		more = m.env.l.T("tui.app.help_more_above")
 	case m.helpScroll > 0:
-		more = "↑↓ more above and below: j/k or pgup/pgdn scroll"
+		more = m.env.l.T("tui.app.help_more_both")
 	}
 	return strings.Join(shown, "\n") + "\n" + m.env.st.Muted.Render(more)
 }
@@ -739,7 +739,7 @@ func (m *Model) footer(screen, tail []key.Binding, w int) string {
 	hm := m.help
 	hm.SetWidth(0)
 	screen = slices.Clone(screen)
-	if i := slices.IndexFunc(screen, func(b key.Binding) bool { return slices.Contains(b.Keys(), "esc") }); i >= 0 {
+	if i := slices.IndexFunc(screen, func(b key.Binding) bool { return slices.Contains(b.Keys(), "esc") }); i >= 0 { // i18n: a key's name
 		tail = append([]key.Binding{screen[i]}, tail...)
 		screen = slices.Delete(screen, i, i+1)
 	}
@@ -750,3 +750,35 @@ func (m *Model) footer(screen, tail []key.Binding, w int) string {
 	}
 	return ""
 }
+
+// headerDate is a day as the header shows it: "Mon 2 Jan 2006" in English.
+func headerDate(l *i18n.Locale, t time.Time) string {
+	wd := l.T(weekdayShortIDs[t.Weekday()]) // i18n: the ids are the literals of weekdayShortIDs
+	return l.T("tui.common.header_date", "Weekday", wd, "Day", t.Day(), "Month", monthShort(l, t.Month()), "Year", t.Year())
+}
+
+// dayTime is a moment of the last few days in running text: "2 Jan 15:04"
+// in English.
+func dayTime(l *i18n.Locale, t time.Time) string {
+	return l.T("tui.common.day_time", "Day", t.Day(), "Month", monthShort(l, t.Month()), "Time", t.Format("15:04"))
+}
+
+// longTime is a moment in full: "2 Jan 2006 15:04" in English.
+func longTime(l *i18n.Locale, t time.Time) string {
+	return l.T("tui.common.long_time", "Day", t.Day(), "Month", monthShort(l, t.Month()), "Year", t.Year(), "Time", t.Format("15:04"))
+}
+
+// monthShort is a month's short name ("Jan").
+func monthShort(l *i18n.Locale, m time.Month) string {
+	return l.T(monthShortIDs[m-1]) // i18n: the ids are the literals of monthShortIDs
+}
+
+// The short names' ids, spelled out so the catalogue test finds them.
+var (
+	weekdayShortIDs = [7]string{"tui.common.weekday.sun", "tui.common.weekday.mon", "tui.common.weekday.tue", // i18n: ids
+		"tui.common.weekday.wed", "tui.common.weekday.thu", "tui.common.weekday.fri", "tui.common.weekday.sat"} // i18n: ids
+	monthShortIDs = [12]string{"tui.common.month.jan", "tui.common.month.feb", "tui.common.month.mar", // i18n: ids
+		"tui.common.month.apr", "tui.common.month.may", "tui.common.month.jun", "tui.common.month.jul", // i18n: ids
+		"tui.common.month.aug", "tui.common.month.sep", "tui.common.month.oct", "tui.common.month.nov", // i18n: ids
+		"tui.common.month.dec"} // i18n: ids
+)

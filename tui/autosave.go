@@ -4,6 +4,8 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/internal/i18n"
 )
 
 // autosave is the one autosave machine of every editor whose typing must
@@ -43,6 +45,8 @@ type autosave[T any] struct {
 	io func(tea.Cmd) tea.Cmd
 	// now stamps a successful save (env.now).
 	now func() time.Time
+	// l says the state in the editor's language (env.l).
+	l *i18n.Locale
 
 	saved    T         // what the vault holds; with hasSaved false, what the editor opened with
 	hasSaved bool      // the vault holds a draft of this editor
@@ -71,7 +75,7 @@ type (
 // newAutosave starts a machine for editor id, whose editor opened with
 // value; restored says the vault holds value as a draft already.
 func newAutosave[T any](e *env, id int64, value T, restored bool, same func(a, b T) bool, blank func(T) bool, persist func(T) error) *autosave[T] {
-	return &autosave[T]{id: id, delay: e.draftDelay, same: same, blank: blank, persist: persist, io: e.io, now: e.now,
+	return &autosave[T]{id: id, delay: e.draftDelay, same: same, blank: blank, persist: persist, io: e.io, now: e.now, l: e.l,
 		saved: value, hasSaved: restored}
 }
 
@@ -214,11 +218,11 @@ func (a *autosave[T]) writing() bool { return a.busy }
 func (a *autosave[T]) state(cur T) string {
 	switch {
 	case a.pending(cur):
-		return "● not saved yet"
+		return a.l.T("tui.autosave.pending")
 	case a.hasSaved && !a.savedAt.IsZero():
-		return "Draft saved " + a.savedAt.Format("15:04")
+		return a.l.T("tui.autosave.saved", "Time", a.savedAt.Format("15:04"))
 	case a.hasSaved:
-		return "Draft restored"
+		return a.l.T("tui.autosave.restored")
 	}
 	return ""
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/fieldcase/fieldcase/internal/i18n"
 )
 
 // The autosave machine, without a program: each step is an event (an
@@ -37,7 +39,7 @@ type asRig struct {
 }
 
 func newAsRig(t *testing.T, opened string, restored bool) *asRig {
-	e := &env{draftDelay: time.Hour, now: fixedNow, gate: newIOGate()}
+	e := &env{l: i18n.English(), draftDelay: time.Hour, now: fixedNow, gate: newIOGate()}
 	persist := func(string) error {
 		t.Fatal("the machine ran its own command: commands are the caller's to run")
 		return nil

@@ -3,7 +3,6 @@ package tui
 import (
 	"cmp"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -11,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -86,7 +86,7 @@ func sortTasks(ts []store.Item[record.Task]) {
 
 // draftForNoteCmd finds the draft of a new note in a case, or of an edit of
 // a note, and asks the root to open the editor on it.
-func draftForNoteCmd(v *store.Vault, caseID, ref string, note *store.Item[record.Note], today record.Date) tea.Cmd {
+func draftForNoteCmd(l *i18n.Locale, v *store.Vault, caseID, ref string, note *store.Item[record.Note], today record.Date) tea.Cmd {
 	return func() tea.Msg {
 		author := v.Profile().Name
 		noteID := ""
@@ -96,11 +96,11 @@ func draftForNoteCmd(v *store.Vault, caseID, ref string, note *store.Item[record
 		key := store.DraftKey(caseID, noteID)
 		ds, err := v.Drafts()
 		if err != nil {
-			return noticeMsg{Text: "Could not read drafts: " + err.Error(), Err: true}
+			return noticeMsg{Text: l.T("tui.casedetail.drafts_failed", "Err", err.Error()), Err: true}
 		}
 		for _, d := range ds {
 			if d.Key == key {
-				return editNoteMsg{Draft: d, Ref: ref, Notice: "Your draft from " + d.Saved.Local().Format("2 Jan 15:04") + " is back."}
+				return editNoteMsg{Draft: d, Ref: ref, Notice: l.T("tui.casedetail.draft_back", "When", dayTime(l, d.Saved.Local()))}
 			}
 		}
 		d := store.Draft{Key: key, CaseID: caseID, NoteID: noteID}
@@ -108,7 +108,7 @@ func draftForNoteCmd(v *store.Vault, caseID, ref string, note *store.Item[record
 			d.Note = note.Value
 			d.Base = []record.RevID{note.Rev}
 		} else {
-			d.Note = record.Note{Kind: "visit", Date: today, Author: author}
+			d.Note = record.Note{Kind: "visit", Date: today, Author: author} // i18n: a record's value
 		}
 		return editNoteMsg{Draft: d, Ref: ref}
 	}
@@ -178,7 +178,7 @@ func (d *caseDetail) Title() string {
 	case d.ref != "":
 		return d.ref
 	}
-	return "Case"
+	return d.env.l.T("tui.casedetail.title")
 }
 
 func (d *caseDetail) Typing() bool { return false }
@@ -219,7 +219,7 @@ func (d *caseDetail) Update(msg tea.Msg) (component, tea.Cmd) {
 		if msg.err != nil {
 			d.err = msg.err
 			if errors.Is(msg.err, store.ErrNotFound) {
-				d.err = errors.New("this case is not in the vault (deleted?)")
+				d.err = d.env.l.Error("tui.casedetail.not_found")
 			}
 			return d, nil
 		}
@@ -281,11 +281,11 @@ func (d *caseDetail) Update(msg tea.Msg) (component, tea.Cmd) {
 				return d, cmdOf(openConflictMsg{CaseID: d.caseID, RecordID: n.ID, Kind: record.KindNote})
 			}
 			if n.Loading || n.Sealed {
-				return d, notice("This note cannot be edited yet (still decrypting, or no key on this device).")
+				return d, notice(d.env.l.T("tui.casedetail.note_not_ready"))
 			}
-			return d, d.env.io(draftForNoteCmd(d.env.vault, d.caseID, d.data.cv.Value.Ref, &n, d.env.today()))
+			return d, d.env.io(draftForNoteCmd(d.env.l, d.env.vault, d.caseID, d.data.cv.Value.Ref, &n, d.env.today()))
 		case key.Matches(msg, k.NewNote):
-			return d, d.env.io(draftForNoteCmd(d.env.vault, d.caseID, d.data.cv.Value.Ref, nil, d.env.today()))
+			return d, d.env.io(draftForNoteCmd(d.env.l, d.env.vault, d.caseID, d.data.cv.Value.Ref, nil, d.env.today()))
 		case key.Matches(msg, k.EditCase):
 			if d.data.cv.Conflict {
 				return d, cmdOf(openConflictMsg{CaseID: d.caseID, RecordID: d.caseID, Kind: record.KindCase})
@@ -330,7 +330,7 @@ func (d *caseDetail) nextConflict() tea.Cmd {
 			return cmdOf(openConflictMsg{CaseID: d.caseID, RecordID: t.ID, Kind: record.KindTask})
 		}
 	}
-	return notice("Nothing in this case is in conflict.")
+	return notice(d.env.l.T("tui.casedetail.no_conflict"))
 }
 
 func (d *caseDetail) selectNote(i int) {
@@ -350,42 +350,40 @@ func (d *caseDetail) selectNote(i int) {
 }
 
 func (d *caseDetail) View() string {
-	st := d.env.st
+	st, l := d.env.st, d.env.l
 	if d.err != nil {
-		return st.Error.Render("Could not open the case: "+d.err.Error()) + "\n\nPress esc to go back."
+		return st.Error.Render(l.T("tui.casedetail.failed", "Err", d.err.Error())) + "\n\n" + l.T("tui.common.esc_back")
 	}
 	if d.data == nil {
-		return st.Muted.Render("Opening the case…")
+		return st.Muted.Render(l.T("tui.casedetail.opening"))
 	}
 	c := d.data.cv
 	title := st.Title.Render(c.Value.Ref + "  " + c.Value.Subject)
-	badges := []string{c.Value.Status, "risk " + c.Value.Risk}
-	right := st.Muted.Render(strings.Join(badges, " · "))
-	if c.Value.Risk == "high" {
-		right = st.Muted.Render(c.Value.Status+" · ") + st.Bad.Render("risk high")
+	risk := l.T("tui.casedetail.risk", "Risk", riskWord(l, c.Value.Risk))
+	right := st.Muted.Render(statusWord(l, c.Value.Status) + sepDot + risk)
+	if c.Value.Risk == "high" { // i18n: a record's value
+		right = st.Muted.Render(statusWord(l, c.Value.Status)+sepDot) + st.Bad.Render(risk)
 	}
 	head := spread(title, right, d.w)
 	sub := ""
 	if r := c.Reassigned; r != nil {
 		// Taken away by a supervisor (signed keyrings say so): said before
 		// anything is typed in vain.
-		text := "This case was " + r.Summary() + " — read-only on this laptop"
+		text := l.T("tui.casedetail.reassigned_removed", "What", r.Summary())
 		if len(r.Waiting) > 0 {
-			text += "; kept here for " + strings.Join(r.Waiting, ", ")
-		} else {
-			text += "; removed from it at the next sync"
+			text = l.T("tui.casedetail.reassigned_kept", "What", r.Summary(), "Names", strings.Join(r.Waiting, ", "))
 		}
 		sub = st.Warn.Render(text)
 	} else if c.Conflicts > 0 {
-		sub = st.Conflict.Render(fmt.Sprintf("≠ %s in conflict — press v to compare and resolve", plural(c.Conflicts, "record", "records")))
+		sub = st.Conflict.Render(l.N("tui.casedetail.conflicts", c.Conflicts))
 	} else if len(d.data.drafts) > 0 {
-		sub = st.Warn.Render("A note draft is waiting — press n (new note) or enter on the note to resume it")
+		sub = st.Warn.Render(l.T("tui.casedetail.draft_waiting"))
 	} else {
 		pct := ""
 		if d.vp.TotalLineCount() > d.vp.Height() {
 			pct = itoa(int(d.vp.ScrollPercent()*100)) + "%"
 		}
-		sub = st.Muted.Render(strings.Repeat("─", max(0, d.w-len(pct)-1)) + " " + pct)
+		sub = st.Muted.Render(strings.Repeat("─", max(0, d.w-len(pct)-1)) + " " + pct) // i18n: a rule
 	}
 	return head + "\n" + fitLine(sub, d.w) + "\n" + d.vp.View()
 }
@@ -395,21 +393,28 @@ func (d *caseDetail) render() {
 	if d.data == nil || d.w <= 0 {
 		return
 	}
-	st := d.env.st
+	st, l := d.env.st, d.env.l
 	w := d.w
 	today := d.env.today()
 	c := d.data.cv
 	var lines []string
 	add := func(s ...string) { lines = append(lines, s...) }
+	born, address, team := l.T("tui.casedetail.field.born"), l.T("tui.casedetail.field.address"), l.T("tui.casedetail.field.team")
+	opened, next, court := l.T("tui.casedetail.field.opened"), l.T("tui.casedetail.field.next_visit"), l.T("tui.casedetail.field.court")
+	summary := l.T("tui.casedetail.field.summary")
+	lw := 12 // the labels' column: the widest label and two spaces
+	for _, s := range []string{born, address, team, opened, next, court, summary} {
+		lw = max(lw, ansiWidth(s)+2)
+	}
 	field := func(label, value string) {
 		if value == "" {
 			return
 		}
-		add(fitLine(st.Label.Render(cell(label, 12))+value, w))
+		add(fitLine(st.Label.Render(cell(label, lw))+value, w))
 	}
 
-	field("Born", string(c.Value.DOB))
-	field("Address", c.Value.Address)
+	field(born, string(c.Value.DOB))
+	field(address, c.Value.Address)
 	var who []string
 	if c.Value.Team != "" {
 		who = append(who, c.Value.Team)
@@ -417,16 +422,16 @@ func (d *caseDetail) render() {
 	if len(c.Value.Workers) > 0 {
 		who = append(who, strings.Join(c.Value.Workers, ", "))
 	}
-	field("Team", strings.Join(who, " · "))
-	field("Opened", string(c.Value.Opened))
+	field(team, strings.Join(who, sepDot))
+	field(opened, string(c.Value.Opened))
 	if c.Value.NextVisit != "" {
 		nv := string(c.Value.NextVisit)
-		if c.Value.NextVisit.Before(today) && c.Value.Status != "closed" {
-			nv = st.Overdue.Render(nv + " ! overdue by " + plural(daysBetween(c.Value.NextVisit, today), "day", "days"))
+		if c.Value.NextVisit.Before(today) && c.Value.Status != "closed" { // i18n: a record's value
+			nv = st.Overdue.Render(nv + " " + l.N("tui.casedetail.overdue_by", daysBetween(c.Value.NextVisit, today)))
 		}
-		field("Next visit", nv)
+		field(next, nv)
 	} else {
-		field("Next visit", st.Muted.Render("none set"))
+		field(next, st.Muted.Render(l.T("tui.casedetail.none_set")))
 	}
 	for _, cd := range c.Value.CourtDates {
 		s := string(cd.Date)
@@ -437,32 +442,32 @@ func (d *caseDetail) render() {
 			s += ", " + cd.Court
 		}
 		if cd.Date.Before(today) {
-			s = st.Muted.Render(s + " (past)")
+			s = st.Muted.Render(s + " " + l.T("tui.casedetail.past"))
 		}
-		field("Court", s)
+		field(court, s)
 	}
 	if c.Value.Summary != "" {
-		for i, l := range wrap(c.Value.Summary, max(10, w-12)) {
+		for i, line := range wrap(c.Value.Summary, max(10, w-lw)) {
 			if i == 0 {
-				field("Summary", l)
+				field(summary, line)
 			} else {
-				add(strings.Repeat(" ", 12) + l)
+				add(strings.Repeat(" ", lw) + line)
 			}
 		}
 	}
 	if c.Conflict {
-		add("", st.Conflict.Render(fmt.Sprintf("≠ This case record has %d versions in conflict: press v to compare them.", len(c.Versions))))
+		add("", st.Conflict.Render(l.N("tui.casedetail.case_conflict", len(c.Versions))))
 	}
 
 	// People.
-	add("", st.Section.Render("People"))
+	add("", st.Section.Render(l.T("tui.casedetail.people")))
 	if len(c.Value.People) == 0 {
-		add(st.Muted.Render("  none recorded"))
+		add(st.Muted.Render("  " + l.T("tui.casedetail.none_recorded")))
 	}
 	for _, p := range c.Value.People {
 		s := "  " + cell(p.Name, 24) + " " + cell(p.Role, 12)
 		if p.DOB != "" {
-			s += " born " + string(p.DOB)
+			s += " " + l.T("tui.casedetail.person_born", "Date", string(p.DOB))
 		}
 		if p.Phone != "" {
 			s += "  " + p.Phone
@@ -471,7 +476,7 @@ func (d *caseDetail) render() {
 	}
 
 	// Consent.
-	add("", st.Section.Render("Consent"))
+	add("", st.Section.Render(l.T("tui.casedetail.consent")))
 	d.renderConsent(&lines, today)
 
 	// Tasks and visits.
@@ -484,45 +489,46 @@ func (d *caseDetail) render() {
 			}
 		}
 	}
-	head := fmt.Sprintf("Tasks & visits (%d open", open)
+	head := l.T("tui.casedetail.tasks", "Open", open)
 	if overdue > 0 {
-		head += fmt.Sprintf(", %d overdue", overdue)
+		head = l.T("tui.casedetail.tasks_overdue", "Open", open, "Overdue", overdue)
 	}
-	add("", st.Section.Render(head+")")+st.Muted.Render("  t to manage"))
+	add("", st.Section.Render(head)+st.Muted.Render("  "+l.T("tui.casedetail.tasks_key")))
 	if len(d.data.tasks) == 0 {
-		add(st.Muted.Render("  none"))
+		add(st.Muted.Render("  " + l.T("tui.common.none")))
 	}
 	for _, t := range d.data.tasks {
-		add(fitLine(taskLine(st, t, today), w))
+		add(fitLine(taskLine(d.env, t, today), w))
 	}
 
 	// Recordings, the newest few.
-	add("", st.Section.Render(fmt.Sprintf("Recordings (%d)", len(d.data.recs)))+st.Muted.Render("  d to dictate or play"))
+	add("", st.Section.Render(l.T("tui.casedetail.recordings", "Count", len(d.data.recs)))+
+		st.Muted.Render("  "+l.T("tui.casedetail.recordings_key")))
 	if len(d.data.recs) == 0 {
-		add(st.Muted.Render("  none"))
+		add(st.Muted.Render("  " + l.T("tui.common.none")))
 	}
 	const shownRecs = 3
 	for i, r := range d.data.recs {
 		if i == shownRecs {
-			add(st.Muted.Render(fmt.Sprintf("  … and %d more", len(d.data.recs)-shownRecs)))
+			add(st.Muted.Render("  " + l.T("tui.casedetail.recordings_more", "More", len(d.data.recs)-shownRecs)))
 			break
 		}
 		add(recordingLine(d.env, r, false, w))
 	}
 
 	// Notes.
-	add("", st.Section.Render(fmt.Sprintf("Notes (%d, newest first)", len(d.data.notes))))
+	add("", st.Section.Render(l.T("tui.casedetail.notes", "Count", len(d.data.notes))))
 	if len(d.data.drafts) > 0 {
 		for _, dr := range d.data.drafts {
-			what := "a new note"
+			text := l.N("tui.casedetail.draft_new", len([]rune(dr.Note.Text)))
 			if dr.NoteID != "" {
-				what = "an edit of a note"
+				text = l.N("tui.casedetail.draft_edit", len([]rune(dr.Note.Text)))
 			}
-			add(st.Warn.Render("  ✎ Draft of " + what + " waiting (" + plural(len([]rune(dr.Note.Text)), "character", "characters") + ")"))
+			add(st.Warn.Render("  ✎ " + text)) // i18n: a sign
 		}
 	}
 	if len(d.data.notes) == 0 {
-		add(st.Muted.Render("  No notes yet. Press n to write one."))
+		add(st.Muted.Render("  " + l.T("tui.casedetail.no_notes")))
 	}
 	d.noteLine = d.noteLine[:0]
 	for i, n := range d.data.notes {
@@ -530,22 +536,22 @@ func (d *caseDetail) render() {
 		sel := i == d.sel
 		marker := "  "
 		if sel {
-			marker = "▸ "
+			marker = "▸ " // i18n: the cursor
 		}
 		h := marker + string(n.Value.Date)
 		if n.Value.Time != "" {
 			h += " " + n.Value.Time
 		}
-		h += " · " + n.Value.Kind
+		h += sepDot + valueWord(l, n.Value.Kind)
 		if n.Value.Place != "" {
-			h += " · " + n.Value.Place
+			h += sepDot + n.Value.Place
 		}
 		var flags []string
 		if n.Conflict {
-			flags = append(flags, fmt.Sprintf("≠ %d versions", len(n.Versions)))
+			flags = append(flags, l.N("tui.casedetail.versions", len(n.Versions)))
 		}
 		if n.Unsynced {
-			flags = append(flags, "↑")
+			flags = append(flags, "↑") // i18n: a sign, the case list's legend says it
 		}
 		fl := strings.Join(flags, " ")
 		line := spread(h, fl, w)
@@ -560,23 +566,23 @@ func (d *caseDetail) render() {
 		add(line)
 		switch {
 		case n.Loading:
-			add(st.Muted.Render("    (still decrypting…)"))
+			add(st.Muted.Render("    " + l.T("tui.casedetail.note_decrypting")))
 		case n.Sealed:
-			add(st.Muted.Render("    (this device holds no key for this note)"))
+			add(st.Muted.Render("    " + l.T("tui.casedetail.note_sealed")))
 		default:
 			var with []string
 			if len(n.Value.Attendees) > 0 {
-				with = append(with, "with "+strings.Join(n.Value.Attendees, ", "))
+				with = append(with, l.T("tui.casedetail.note_with", "Names", strings.Join(n.Value.Attendees, ", ")))
 			}
 			if n.Value.Author != "" {
-				with = append(with, "by "+n.Value.Author)
+				with = append(with, l.T("tui.casedetail.note_by", "Name", n.Value.Author))
 			}
 			if len(with) > 0 {
-				add(fitLine(st.Muted.Render("    "+strings.Join(with, " · ")), w))
+				add(fitLine(st.Muted.Render("    "+strings.Join(with, sepDot)), w))
 			}
 			for _, para := range strings.Split(n.Value.Text, "\n") {
-				for _, l := range wrap(para, max(10, w-5)) {
-					add("    " + l)
+				for _, line := range wrap(para, max(10, w-5)) {
+					add("    " + line)
 				}
 			}
 		}
@@ -588,28 +594,34 @@ func (d *caseDetail) render() {
 // renderConsent lists the standing decisions, flagging refused, withdrawn
 // and review-due ones, and people of the case with no decision at all.
 func (d *caseDetail) renderConsent(lines *[]string, today record.Date) {
-	st := d.env.st
+	st, l := d.env.st, d.env.l
 	w := d.w
 	cs := d.data.consents
 	if len(cs) == 0 {
-		*lines = append(*lines, st.Warn.Render("  ! No consent recorded for anyone in this case. Press c to record it."))
+		*lines = append(*lines, st.Warn.Render("  "+l.T("tui.casedetail.consent_none")))
 		return
 	}
-	nameW := 22
+	nameW, scopeW, decW := 22, 8, 9
+	for _, v := range record.ConsentScopes {
+		scopeW = max(scopeW, ansiWidth(valueWord(l, v)))
+	}
+	for _, v := range record.Decisions {
+		decW = max(decW, ansiWidth(valueWord(l, v)))
+	}
 	for _, c := range cs {
-		dec := cell(c.Decision, 9)
+		dec := cell(valueWord(l, c.Decision), decW)
 		switch c.Decision {
-		case "refused", "withdrawn":
+		case "refused", "withdrawn": // i18n: a record's values
 			dec = st.Bad.Render(dec)
-		case "given":
+		case "given": // i18n: a record's value
 			dec = st.Good.Render(dec)
 		}
-		s := "  " + cell(c.Person, nameW) + " " + cell(c.Scope, 8) + " " + dec + " " + string(c.Date)
+		s := "  " + cell(c.Person, nameW) + " " + cell(valueWord(l, c.Scope), scopeW) + " " + dec + " " + string(c.Date)
 		if c.ReviewDate != "" {
 			if c.ReviewDue(today) {
-				s += "  " + st.Warn.Render("review due "+string(c.ReviewDate)+" !")
+				s += "  " + st.Warn.Render(l.T("tui.casedetail.review_due", "Date", string(c.ReviewDate)))
 			} else {
-				s += st.Muted.Render("  review " + string(c.ReviewDate))
+				s += st.Muted.Render("  " + l.T("tui.casedetail.review", "Date", string(c.ReviewDate)))
 			}
 		}
 		*lines = append(*lines, fitLine(s, w))
@@ -628,39 +640,77 @@ func (d *caseDetail) renderConsent(lines *[]string, today record.Date) {
 		}
 	}
 	if len(missing) > 0 {
-		for i, l := range wrap("! No decision recorded for "+strings.Join(missing, ", ")+".", max(10, w-4)) {
+		for i, line := range wrap(l.T("tui.casedetail.consent_missing", "Names", strings.Join(missing, ", ")), max(10, w-4)) {
 			if i > 0 {
-				l = "  " + l
+				line = "  " + line
 			}
-			*lines = append(*lines, "  "+st.Warn.Render(l))
+			*lines = append(*lines, "  "+st.Warn.Render(line))
 		}
 	}
 }
 
 // taskLine is one task: a check box, due date, title, kind and flags.
-func taskLine(st *styles, t store.Item[record.Task], today record.Date) string {
+func taskLine(e *env, t store.Item[record.Task], today record.Date) string {
+	st, l := e.st, e.l
 	box := "[ ]"
 	if t.Value.Done {
-		box = "[x]"
+		box = "[x]" // i18n: a ticked box
 	}
 	due := string(t.Value.Due)
 	if due == "" {
-		due = "no date   "
+		due = cell(l.T("tui.common.no_date"), max(10, ansiWidth(l.T("tui.common.no_date"))))
 	}
 	s := "  " + box + " " + due + "  " + t.Value.Title
 	if t.Value.Kind != "" {
-		s += st.Muted.Render(" · " + t.Value.Kind)
+		s += st.Muted.Render(sepDot + valueWord(l, t.Value.Kind))
 	}
 	if t.Value.Done {
 		if t.Value.DoneOn != "" {
-			s += st.Muted.Render(" · done " + string(t.Value.DoneOn))
+			s += st.Muted.Render(sepDot + l.T("task.state.done", "Date", string(t.Value.DoneOn)))
 		}
 		s = st.Muted.Render(s)
 	} else if t.Value.Due.Before(today) {
-		s += "  " + st.Overdue.Render("! overdue")
+		s += "  " + st.Overdue.Render(l.T("tui.common.overdue_flag"))
 	}
 	if t.Conflict {
-		s += "  " + st.Conflict.Render("≠ conflict")
+		s += "  " + st.Conflict.Render(l.T("tui.caselist.flag_conflict"))
 	}
 	return s
+}
+
+// valueWord is a value of one of the record schema's enumerations (a note's
+// or task's kind, a consent's scope or decision) as the screen says it; a
+// value it does not know is shown as it is.
+func valueWord(l *i18n.Locale, v string) string {
+	switch v {
+	case "visit": // i18n: a record's value
+		return l.T("kind.visit")
+	case "task": // i18n: a record's value
+		return l.T("kind.task")
+	case "phone": // i18n: a record's value
+		return l.T("tui.common.value.phone")
+	case "court": // i18n: a record's value
+		return l.T("tui.common.value.court")
+	case "supervision": // i18n: a record's value
+		return l.T("tui.common.value.supervision")
+	case "given": // i18n: a record's value
+		return l.T("tui.common.value.given")
+	case "refused": // i18n: a record's value
+		return l.T("tui.common.value.refused")
+	case "withdrawn": // i18n: a record's value
+		return l.T("tui.common.value.withdrawn")
+	case "health": // i18n: a record's value
+		return l.T("tui.common.value.health")
+	case "school": // i18n: a record's value
+		return l.T("tui.common.value.school")
+	case "police": // i18n: a record's value
+		return l.T("tui.common.value.police")
+	case "housing": // i18n: a record's value
+		return l.T("tui.common.value.housing")
+	case "family": // i18n: a record's value
+		return l.T("tui.common.value.family")
+	case "other": // i18n: a record's value
+		return l.T("tui.common.value.other")
+	}
+	return v
 }

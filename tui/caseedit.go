@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/internal/when"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -66,7 +67,7 @@ func newCaseEdit(e *env, msg editCaseMsg) *caseEdit {
 		c.build(msg.Merge.Value)
 		c.loaded = true
 	case msg.CaseID == "":
-		c.build(record.Case{Status: "open", Risk: "medium", Opened: e.today()})
+		c.build(record.Case{Status: "open", Risk: "medium", Opened: e.today()}) // i18n: a record's values
 		c.loaded = true
 		c.dr = newFormDraft(e, store.DraftCase, "", c.f)
 	}
@@ -92,37 +93,37 @@ func (c *caseEdit) findDraft() tea.Cmd {
 
 func (c *caseEdit) build(v record.Case) {
 	c.orig = v
-	f := newForm(c.env)
+	f, l := newForm(c.env), c.env.l
 	f.labelW = 16
 	fs := &c.fs
-	fs.ref = f.text("Reference", v.Ref, "e.g. ASH-2026-014")
-	fs.subject = f.text("Subject", v.Subject, "child or adult the case is about")
-	fs.dob = f.date("Date of birth", v.DOB)
-	fs.address = f.text("Address", v.Address, "")
-	fs.status = f.choice("Status", record.CaseStatuses, v.Status)
-	fs.risk = f.choice("Risk", record.Risks, v.Risk)
-	fs.nextVisit = f.date("Next visit", v.NextVisit)
-	fs.team = f.text("Team", v.Team, "")
-	fs.workers = f.text("Workers", strings.Join(v.Workers, ", "), "comma-separated")
+	fs.ref = f.text(l.T("tui.caseedit.field.ref"), v.Ref, l.T("tui.caseedit.field.ref_hint")).keyed("Reference")
+	fs.subject = f.text(l.T("tui.caseedit.field.subject"), v.Subject, l.T("tui.caseedit.field.subject_hint")).keyed("Subject")
+	fs.dob = f.date(l.T("tui.caseedit.field.dob"), v.DOB).keyed("Date of birth")
+	fs.address = f.text(l.T("tui.caseedit.field.address"), v.Address, "").keyed("Address")
+	fs.status = f.choice(l.T("tui.caseedit.field.status"), record.CaseStatuses, v.Status).keyed("Status")
+	fs.risk = f.choice(l.T("tui.caseedit.field.risk"), record.Risks, v.Risk).keyed("Risk")
+	fs.nextVisit = f.date(l.T("tui.caseedit.field.next_visit"), v.NextVisit).keyed("Next visit")
+	fs.team = f.text(l.T("tui.caseedit.field.team"), v.Team, "").keyed("Team")
+	fs.workers = f.text(l.T("tui.caseedit.field.workers"), strings.Join(v.Workers, ", "), l.T("tui.noteedit.field.attendees_hint")).keyed("Workers")
 	var people []string
 	for _, p := range v.People {
 		people = append(people, strings.Join(trimEmpty([]string{p.Name, p.Role, string(p.DOB), p.Phone}), " | "))
 	}
-	fs.people = f.area("People", strings.Join(people, "\n"), "one a line: name | role | date of birth | phone", 4)
+	fs.people = f.area(l.T("tui.caseedit.field.people"), strings.Join(people, "\n"), l.T("tui.caseedit.field.people_hint"), 4).keyed("People")
 	var courts []string
 	for _, cd := range v.CourtDates {
 		courts = append(courts, strings.Join(trimEmpty([]string{string(cd.Date), cd.Hearing, cd.Court}), " | "))
 	}
-	fs.court = f.area("Court dates", strings.Join(courts, "\n"), "one a line: date | hearing | court", 2)
-	fs.summary = f.area("Summary", v.Summary, "", 3)
-	fs.children = f.text("Children", numOrEmpty(v.Weights.Children), "caseload weighting")
+	fs.court = f.area(l.T("tui.caseedit.field.court"), strings.Join(courts, "\n"), l.T("tui.caseedit.field.court_hint"), 2).keyed("Court dates")
+	fs.summary = f.area(l.T("tui.caseedit.field.summary"), v.Summary, "", 3).keyed("Summary")
+	fs.children = f.text(l.T("tui.caseedit.field.children"), numOrEmpty(v.Weights.Children), l.T("tui.caseedit.field.children_hint")).keyed("Children")
 	cx := ""
 	if v.Weights.Complexity > 0 {
 		cx = strconv.Itoa(v.Weights.Complexity)
 	}
-	fs.complexity = f.choice("Complexity", []string{"", "1", "2", "3"}, cx)
-	fs.stage = f.choice("Court stage", append([]string{""}, record.CourtStages...), v.Weights.CourtStage)
-	fs.travel = f.text("Travel (mins)", numOrEmpty(v.Weights.TravelMins), "one way")
+	fs.complexity = f.choice(l.T("tui.caseedit.field.complexity"), []string{"", "1", "2", "3"}, cx).keyed("Complexity")
+	fs.stage = f.choice(l.T("tui.caseedit.field.stage"), append([]string{""}, record.CourtStages...), v.Weights.CourtStage).keyed("Court stage")
+	fs.travel = f.text(l.T("tui.caseedit.field.travel"), numOrEmpty(v.Weights.TravelMins), l.T("tui.caseedit.field.travel_hint")).keyed("Travel (mins)")
 	c.f = f
 	c.f.setSize(c.w, c.h-2)
 }
@@ -155,11 +156,11 @@ func (c *caseEdit) Init() tea.Cmd {
 func (c *caseEdit) Title() string {
 	switch {
 	case c.merge:
-		return "Combine versions"
+		return c.env.l.T("tui.noteedit.title.merge")
 	case c.caseID == "":
-		return "New case"
+		return c.env.l.T("tui.caseedit.title.new")
 	}
-	return "Edit case"
+	return c.env.l.T("tui.caseedit.title.edit")
 }
 
 func (c *caseEdit) Typing() bool { return true }
@@ -193,7 +194,7 @@ func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 	switch msg := msg.(type) {
 	case caseFormLoadedMsg:
 		if msg.err != nil {
-			c.errText = "Could not load the case: " + msg.err.Error()
+			c.errText = c.env.l.T("tui.common.case_load_failed", "Err", msg.err.Error())
 			return c, nil
 		}
 		if msg.cv.Conflict {
@@ -211,15 +212,15 @@ func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		c.dr.ended(msg.err)
 		if msg.err != nil {
-			c.errText = "Could not discard the draft: " + writeError(msg.err)
+			c.errText = c.env.l.T("tui.common.discard_failed", "Err", c.env.writeErr(msg.err))
 			return c, nil
 		}
-		return c, back("Changes discarded.", false)
+		return c, back(c.env.l.T("tui.caseedit.discarded"), false)
 	case caseSavedMsg:
 		c.saving = false
 		if msg.err != nil {
 			c.env.logErr("saving case", msg.err)
-			c.errText = "Not saved: " + writeError(msg.err) + ". Your changes are still here."
+			c.errText = c.env.l.T("tui.caseedit.not_saved", "Err", c.env.writeErr(msg.err))
 			if c.dr != nil {
 				return c, c.dr.ended(msg.err)
 			}
@@ -229,12 +230,12 @@ func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 			c.dr.ended(nil)
 		}
 		if msg.isNew {
-			return c, tea.Sequence(back("Case created.", true), cmdOf(openCaseMsg{CaseID: msg.caseID}))
+			return c, tea.Sequence(back(c.env.l.T("tui.caseedit.created"), true), cmdOf(openCaseMsg{CaseID: msg.caseID}))
 		}
 		if c.merge {
-			return c, back("Conflict resolved: the combined case was saved.", true)
+			return c, back(c.env.l.T("tui.caseedit.merged"), true)
 		}
-		return c, back("Case saved.", true)
+		return c, back(c.env.l.T("tui.caseedit.saved"), true)
 	case tea.KeyPressMsg:
 		if !c.loaded {
 			if key.Matches(msg, k.Back) {
@@ -253,7 +254,7 @@ func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 					id := c.dr.id
 					return c, c.dr.discard(func(err error) tea.Msg { return formDraftDiscardedMsg{id: id, err: err} })
 				}
-				return c, back("Changes discarded.", false)
+				return c, back(c.env.l.T("tui.caseedit.discarded"), false)
 			case key.Matches(msg, k.Confirm.No):
 				c.confirm = false
 			}
@@ -320,10 +321,10 @@ func (c *caseEdit) value() (record.Case, error) {
 		parts := splitBar(line, 4)
 		p := record.Person{Name: parts[0], Role: parts[1], Phone: parts[3]}
 		if p.DOB, err = c.env.parseDate(parts[2]); err != nil {
-			return v, c.f.fail(fs.people, fmt.Sprintf("line %d: date of birth %q: %s", i+1, parts[2], when.Reason(err)))
+			return v, c.f.fail(fs.people, c.env.l.T("tui.caseedit.err.person_dob", "Line", i+1, "Value", parts[2], "Reason", when.Reason(err)))
 		}
 		if p.Name == "" {
-			return v, c.f.fail(fs.people, fmt.Sprintf("line %d: a person needs a name", i+1))
+			return v, c.f.fail(fs.people, c.env.l.T("tui.caseedit.err.person_name", "Line", i+1))
 		}
 		v.People = append(v.People, p)
 	}
@@ -335,20 +336,20 @@ func (c *caseEdit) value() (record.Case, error) {
 		parts := splitBar(line, 3)
 		cd := record.CourtDate{Hearing: parts[1], Court: parts[2]}
 		if parts[0] == "" {
-			return v, c.f.fail(fs.court, fmt.Sprintf("line %d: start with a date", i+1))
+			return v, c.f.fail(fs.court, c.env.l.T("tui.caseedit.err.court_no_date", "Line", i+1))
 		}
 		if cd.Date, err = c.env.parseDate(parts[0]); err != nil {
-			return v, c.f.fail(fs.court, fmt.Sprintf("line %d: %q: %s", i+1, parts[0], when.Reason(err)))
+			return v, c.f.fail(fs.court, c.env.l.T("tui.caseedit.err.court_date", "Line", i+1, "Value", parts[0], "Reason", when.Reason(err)))
 		}
 		v.CourtDates = append(v.CourtDates, cd)
 	}
-	if v.Weights.Children, err = atoiEmpty(fs.children.value()); err != nil {
-		return v, fmt.Errorf("children: %w", err)
+	if v.Weights.Children, err = atoiEmpty(c.env.l, fs.children.value()); err != nil {
+		return v, fmt.Errorf("%s: %w", c.env.l.T("tui.caseedit.err.children"), err)
 	}
-	if v.Weights.TravelMins, err = atoiEmpty(fs.travel.value()); err != nil {
-		return v, fmt.Errorf("travel: %w", err)
+	if v.Weights.TravelMins, err = atoiEmpty(c.env.l, fs.travel.value()); err != nil {
+		return v, fmt.Errorf("%s: %w", c.env.l.T("tui.caseedit.err.travel"), err)
 	}
-	v.Weights.Complexity, _ = atoiEmpty(fs.complexity.value())
+	v.Weights.Complexity, _ = atoiEmpty(c.env.l, fs.complexity.value())
 	v.Weights.CourtStage = fs.stage.value()
 	v.Normalize()
 	return v, v.Validate()
@@ -365,14 +366,14 @@ func splitBar(line string, n int) []string {
 	return parts
 }
 
-func atoiEmpty(s string) (int, error) {
+func atoiEmpty(l *i18n.Locale, s string) (int, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not a whole number", s)
+		return 0, l.Error("tui.caseedit.err.not_number", "Value", s)
 	}
 	return n, nil
 }
@@ -384,7 +385,7 @@ func (c *caseEdit) save() tea.Cmd {
 		return cmd
 	}
 	if err != nil {
-		c.errText = writeError(err)
+		c.errText = c.env.writeErr(err)
 		return nil
 	}
 	c.errText, c.saving = "", true
@@ -422,19 +423,19 @@ func (c *caseEdit) save() tea.Cmd {
 }
 
 func (c *caseEdit) View() string {
-	st := c.env.st
+	st, l := c.env.st, c.env.l
 	if !c.loaded {
 		if c.errText != "" {
 			return st.Error.Render(c.errText)
 		}
-		return st.Muted.Render("Loading the case…")
+		return st.Muted.Render(l.T("tui.common.case_loading"))
 	}
-	title := "New case"
+	title := l.T("tui.caseedit.title.new")
 	switch {
 	case c.merge:
-		title = "Combining " + itoa(len(c.parents)) + " versions of " + c.orig.Ref + " — saving resolves the conflict"
+		title = l.N("tui.caseedit.combining", len(c.parents), "Ref", c.orig.Ref)
 	case c.caseID != "":
-		title = "Edit case " + c.orig.Ref
+		title = l.T("tui.caseedit.editing", "Ref", c.orig.Ref)
 	}
 	msg, state := "", ""
 	if c.dr != nil {
@@ -442,7 +443,7 @@ func (c *caseEdit) View() string {
 	}
 	switch {
 	case c.confirm:
-		msg = st.Warn.Render("Discard your changes? y / n")
+		msg = st.Warn.Render(l.T("tui.caseedit.confirm_discard"))
 	case c.errText != "":
 		msg = st.Error.Render(c.errText)
 	}

@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
@@ -23,14 +24,15 @@ const (
 	numOrders
 )
 
-func (o sortOrder) String() string {
+// label names the order, as the title says it.
+func (o sortOrder) label(l *i18n.Locale) string {
 	switch o {
 	case byRef:
-		return "reference"
+		return l.T("tui.caselist.order.ref")
 	case byActivity:
-		return "last activity"
+		return l.T("tui.caselist.order.activity")
 	}
-	return "next due"
+	return l.T("tui.caselist.order.due")
 }
 
 // caseRow is a case with its lower-case haystack for the filter.
@@ -108,7 +110,7 @@ func (l *caseList) heldBy() map[string]bool {
 func newCaseList(e *env) *caseList {
 	f := textinput.New()
 	f.Prompt = "/ "
-	f.Placeholder = "reference, name or address"
+	f.Placeholder = e.l.T("tui.caselist.filter_placeholder")
 	f.SetStyles(e.st.textinputStyles())
 	f.SetWidth(30)
 	return &caseList{env: e, filter: f}
@@ -120,7 +122,7 @@ func (l *caseList) Title() string {
 	if l.workerID != "" {
 		return l.workerName
 	}
-	return "Cases"
+	return l.env.l.T("tui.caselist.title")
 }
 
 func (l *caseList) Typing() bool { return l.filtering }
@@ -134,7 +136,8 @@ func (l *caseList) SetSize(w, h int) {
 func (l *caseList) ShortHelp() []key.Binding {
 	k := l.env.keys.caseList
 	if l.filtering {
-		return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"))}
+		return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", l.env.l.T("tui.common.done"))),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", l.env.l.T("tui.caselist.clear_filter")))}
 	}
 	if l.workerID != "" {
 		return l.env.keys.workerCases.ShortHelp()
@@ -181,7 +184,7 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 			if l.workerID != "" {
 				held := l.heldBy()
 				l.all = slices.DeleteFunc(l.all, func(r caseRow) bool {
-					return !held[r.cv.ID] || r.cv.Sealed || r.cv.Value.Status == "closed"
+					return !held[r.cv.ID] || r.cv.Sealed || r.cv.Value.Status == "closed" // i18n: a record's value
 				})
 			}
 		}
@@ -200,7 +203,7 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.Open):
 			if id := l.selectedID(); id != "" {
 				if l.all[l.shown[l.nav.Cursor()]].cv.Sealed {
-					return l, notice(sealedCaseText)
+					return l, notice(l.env.l.T("tui.caselist.sealed_notice"))
 				}
 				return l, cmdOf(openCaseMsg{CaseID: id})
 			}
@@ -277,7 +280,7 @@ func (l *caseList) refilter(keepID string) {
 		}
 		// Next due: earliest date first (so overdue first), undated and
 		// closed cases last.
-		if ac, bc := ca.Value.Status == "closed", cb.Value.Status == "closed"; ac != bc {
+		if ac, bc := ca.Value.Status == "closed", cb.Value.Status == "closed"; ac != bc { // i18n: a record's value
 			if ac {
 				return 1
 			}
@@ -321,6 +324,12 @@ type columns struct {
 
 func (l *caseList) columns() columns {
 	c := columns{ref: 9, status: 7, risk: 6, due: 12, flags: 2}
+	for _, s := range []string{"open", "pending", "closed"} { // i18n: a record's values
+		c.status = max(c.status, ansiWidth(statusWord(l.env.l, s)))
+	}
+	for _, r := range []string{"low", "medium", "high"} { // i18n: a record's values
+		c.risk = max(c.risk, ansiWidth(riskWord(l.env.l, r)))
+	}
 	for _, r := range l.all {
 		c.ref = max(c.ref, min(len(r.cv.Value.Ref), 16))
 	}
@@ -340,19 +349,20 @@ func (l *caseList) columns() columns {
 }
 
 func (l *caseList) View() string {
-	st := l.env.st
+	st, lc := l.env.st, l.env.l
 	var b strings.Builder
 	// Title line: count, order, filter.
-	title := st.Title.Render(plural(len(l.all), "case", "cases")) + st.Muted.Render(" · sorted by "+l.order.String())
+	sorted := st.Muted.Render(sepDot + lc.T("tui.caselist.sorted_by", "Order", l.order.label(lc)))
+	title := st.Title.Render(lc.N("tui.common.cases", len(l.all))) + sorted
 	if l.workerID != "" {
-		count := "loading…"
+		count := lc.T("tui.common.loading")
 		if l.loaded {
-			count = plural(len(l.all), "open case", "open cases")
+			count = lc.N("tui.caselist.open_cases", len(l.all))
 		}
-		title = st.Title.Render(l.workerName+" · "+count) + st.Muted.Render(" · sorted by "+l.order.String())
+		title = st.Title.Render(l.workerName+sepDot+count) + sorted
 	}
 	if l.filter.Value() != "" || l.filtering {
-		title += st.Muted.Render(" · ") + plural(len(l.shown), "match", "matches")
+		title += st.Muted.Render(sepDot) + lc.N("tui.caselist.matches", len(l.shown))
 	}
 	right := ""
 	if l.filtering || l.filter.Value() != "" {
@@ -361,24 +371,25 @@ func (l *caseList) View() string {
 	b.WriteString(spread(title, right, l.w) + "\n")
 
 	c := l.columns()
-	hdr := "  " + cell("REF", c.ref) + " " + cell("SUBJECT", c.subject) + " "
+	hdr := "  " + cell(lc.T("tui.caselist.col.ref"), c.ref) + " " + cell(lc.T("tui.caselist.col.subject"), c.subject) + " "
 	if c.wide {
-		hdr += cell("ADDRESS", c.address) + " "
+		hdr += cell(lc.T("tui.caselist.col.address"), c.address) + " "
 	}
-	hdr += cell("STATUS", c.status) + " " + cell("RISK", c.risk) + " " + cell("NEXT DUE", c.due) + " " + cell("", c.flags)
+	hdr += cell(lc.T("tui.caselist.col.status"), c.status) + " " + cell(lc.T("tui.caselist.col.risk"), c.risk) + " " +
+		cell(lc.T("tui.caselist.col.due"), c.due) + " " + cell("", c.flags)
 	b.WriteString(st.ColHeader.Render(fitLine(hdr, l.w)) + "\n")
 
 	switch {
 	case !l.loaded:
-		b.WriteString(st.Muted.Render("  Loading cases…") + "\n")
+		b.WriteString(st.Muted.Render("  "+lc.T("tui.caselist.loading")) + "\n")
 	case l.err != nil:
-		b.WriteString(st.Error.Render("  Could not list cases: "+l.err.Error()) + "\n")
+		b.WriteString(st.Error.Render("  "+lc.T("tui.caselist.failed", "Err", l.err.Error())) + "\n")
 	case len(l.all) == 0 && l.workerID != "":
-		b.WriteString("  " + l.workerName + " holds no open case this device can read.\n")
+		b.WriteString("  " + lc.T("tui.caselist.worker_none", "Name", l.workerName) + "\n")
 	case len(l.all) == 0:
-		b.WriteString("  No cases yet. Press N to create one.\n")
+		b.WriteString("  " + lc.T("tui.caselist.none") + "\n")
 	case len(l.shown) == 0:
-		b.WriteString("  No case matches “" + l.filter.Value() + "”. Press esc to clear the filter.\n")
+		b.WriteString("  " + lc.T("tui.caselist.no_match", "Filter", l.filter.Value()) + "\n")
 	}
 	today := l.env.today()
 	start, end := l.nav.Visible()
@@ -391,11 +402,11 @@ func (l *caseList) View() string {
 	subject := func(r *store.CaseView) string {
 		if r.Reassigned != nil {
 			// Taken away by a supervisor: read-only here, and said first.
-			return r.Reassigned.Summary() + " · " + r.Value.Subject
+			return r.Reassigned.Summary() + sepDot + r.Value.Subject
 		}
 		if q != nil && r.Value.Address != "" {
 			if _, ok := fuzzyWords(q, []rune(strings.ToLower(r.Value.Ref+" "+r.Value.Subject))); !ok {
-				return r.Value.Subject + " · at " + r.Value.Address
+				return lc.T("tui.caselist.subject_at", "Subject", r.Value.Subject, "Address", r.Value.Address)
 			}
 		}
 		return r.Value.Subject
@@ -405,9 +416,9 @@ func (l *caseList) View() string {
 		sel := l.nav.Selected(i)
 		if r.Sealed {
 			// Its records arrived before its key: nothing to show but why.
-			line := cell("sealed", c.ref) + " " + "no key on this laptop yet: it comes with a member's next sync, then yours"
+			line := cell(lc.T("tui.caselist.sealed"), c.ref) + " " + lc.T("tui.caselist.sealed_why")
 			if sel {
-				b.WriteString(st.Selected.Render(fitLine("▸ "+line, l.w)) + "\n")
+				b.WriteString(st.Selected.Render(fitLine("▸ "+line, l.w)) + "\n") // i18n: the cursor
 			} else {
 				b.WriteString(st.Muted.Render(fitLine("  "+line, l.w)) + "\n")
 			}
@@ -416,9 +427,9 @@ func (l *caseList) View() string {
 		due := r.Due()
 		dueText := string(due)
 		if due == "" {
-			dueText = "—"
+			dueText = "—" // i18n: none
 		}
-		overdue := r.Overdue(today) && r.Value.Status != "closed"
+		overdue := r.Overdue(today) && r.Value.Status != "closed" // i18n: a record's value
 		if overdue {
 			dueText += " !"
 		}
@@ -426,33 +437,34 @@ func (l *caseList) View() string {
 		if c.wide {
 			var fs []string
 			if r.Conflict || r.Conflicts > 0 {
-				fs = append(fs, "≠ conflict")
+				fs = append(fs, lc.T("tui.caselist.flag_conflict"))
 			}
 			if r.Pending > 0 {
-				fs = append(fs, "↑ unsynced")
+				fs = append(fs, lc.T("tui.caselist.flag_unsynced"))
 			}
 			flags = strings.Join(fs, " ")
 		} else {
 			if r.Conflict || r.Conflicts > 0 {
-				flags += "≠"
+				flags += "≠" // i18n: a sign, the legend says it
 			} else {
 				flags += " "
 			}
 			if r.Pending > 0 {
-				flags += "↑"
+				flags += "↑" // i18n: a sign, the legend says it
 			}
 		}
 		if sel {
-			line := "▸ " + cell(r.Value.Ref, c.ref) + " " + cell(subject(r), c.subject) + " "
+			line := "▸ " + cell(r.Value.Ref, c.ref) + " " + cell(subject(r), c.subject) + " " // i18n: the cursor
 			if c.wide {
 				line += cell(r.Value.Address, c.address) + " "
 			}
-			line += cell(r.Value.Status, c.status) + " " + cell(r.Value.Risk, c.risk) + " " + cell(dueText, c.due) + " " + cell(flags, c.flags)
+			line += cell(statusWord(lc, r.Value.Status), c.status) + " " + cell(riskWord(lc, r.Value.Risk), c.risk) + " " +
+				cell(dueText, c.due) + " " + cell(flags, c.flags)
 			b.WriteString(st.Selected.Render(fitLine(line, l.w)) + "\n")
 			continue
 		}
-		risk := cell(r.Value.Risk, c.risk)
-		if r.Value.Risk == "high" {
+		risk := cell(riskWord(lc, r.Value.Risk), c.risk)
+		if r.Value.Risk == "high" { // i18n: a record's value
 			risk = st.Bad.Render(risk)
 		}
 		dueCell := cell(dueText, c.due)
@@ -465,8 +477,8 @@ func (l *caseList) View() string {
 		} else {
 			flagCell = st.Unsynced.Render(flagCell)
 		}
-		status := cell(r.Value.Status, c.status)
-		if r.Value.Status == "closed" {
+		status := cell(statusWord(lc, r.Value.Status), c.status)
+		if r.Value.Status == "closed" { // i18n: a record's value
 			status = st.Muted.Render(status)
 		}
 		line := "  " + cell(r.Value.Ref, c.ref) + " " + cell(subject(r), c.subject) + " "
@@ -482,24 +494,47 @@ func (l *caseList) View() string {
 	for ; lines < l.h-1; lines++ {
 		out += "\n"
 	}
-	legend := "! overdue · ≠ conflict · ↑ not yet synced"
+	legend := lc.T("tui.caselist.legend")
 	if pos := l.nav.Position(); pos != "" {
 		legend += st.Muted.Render("   " + pos)
 	}
 	if len(l.gone) > 0 && l.workerID == "" {
 		r := l.gone[0]
-		gone := r.Ref + " was " + r.Summary() + " and removed from this laptop"
+		gone := lc.T("tui.caselist.gone", "Ref", r.Ref, "What", r.Summary())
 		if len(l.gone) > 1 {
-			gone += " (and " + plural(len(l.gone)-1, "other case", "other cases") + ")"
+			gone += " " + lc.N("tui.caselist.gone_more", len(l.gone)-1)
 		}
-		return out + fitLine(st.Warn.Render(gone)+st.Muted.Render(" · "+legend), l.w)
+		return out + fitLine(st.Warn.Render(gone)+st.Muted.Render(sepDot+legend), l.w)
 	}
 	return out + st.Muted.Render(legend)
 }
 
-// sealedCaseText says why a case cannot be opened and what will open it.
-const sealedCaseText = "This case is sealed on this laptop: its records are here, its key is not yet. " +
-	"A member's laptop shares the key at its next sync; sync after that (f5) and it opens."
+// statusWord is a case's status as the screen says it; a value the
+// record schema does not know is shown as it is.
+func statusWord(l *i18n.Locale, s string) string {
+	switch s {
+	case "open": // i18n: a record's value
+		return l.T("tui.common.status.open")
+	case "pending": // i18n: a record's value
+		return l.T("tui.common.status.pending")
+	case "closed": // i18n: a record's value
+		return l.T("tui.common.status.closed")
+	}
+	return s
+}
+
+// riskWord is a case's risk as the screen says it.
+func riskWord(l *i18n.Locale, r string) string {
+	switch r {
+	case "low": // i18n: a record's value
+		return l.T("tui.common.risk.low")
+	case "medium": // i18n: a record's value
+		return l.T("tui.common.risk.medium")
+	case "high": // i18n: a record's value
+		return l.T("tui.common.risk.high")
+	}
+	return r
+}
 
 // spread puts left and right on one line of width w.
 func spread(left, right string, w int) string {

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -51,7 +52,7 @@ func TestFuzzyScore(t *testing.T) {
 
 // bigCaseList is a case list fed with n synthetic cases (no vault needed).
 func bigCaseList(n int) *caseList {
-	e := &env{keys: newKeyMap(nil), st: newStyles(themeNormal, true), now: fixedNow}
+	e := &env{l: i18n.English(), keys: newKeyMap(nil), st: newStyles(themeNormal, true), now: fixedNow}
 	l := newCaseList(e)
 	l.SetSize(120, 37)
 	rows := make([]caseRow, n)
@@ -127,7 +128,7 @@ type fakeSync struct{ s SyncState }
 func (f fakeSync) State() SyncState { return f.s }
 
 func TestStatusBarSync(t *testing.T) {
-	e := &env{keys: newKeyMap(nil), st: newStyles(themeNoColor, true), now: fixedNow}
+	e := &env{l: i18n.English(), keys: newKeyMap(nil), st: newStyles(themeNoColor, true), now: fixedNow}
 	stats := &statsMsg{stats: store.Stats{Cases: 3, Notes: 10, NotesLoaded: true}, outbox: 7}
 	last := time.Date(2026, 11, 2, 8, 15, 0, 0, time.UTC)
 	for _, tc := range []struct {

@@ -1,8 +1,6 @@
 package tui
 
 import (
-	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -11,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -62,11 +61,11 @@ type (
 func newConflict(e *env, req openConflictMsg) *conflict { return &conflict{env: e, req: req} }
 
 func (c *conflict) Init() tea.Cmd {
-	v, req := c.env.vault, c.req
-	return c.env.io(func() tea.Msg { return loadConflict(v, req) })
+	v, req, l := c.env.vault, c.req, c.env.l
+	return c.env.io(func() tea.Msg { return loadConflict(l, v, req) })
 }
 
-func loadConflict(v *store.Vault, req openConflictMsg) conflictLoadedMsg {
+func loadConflict(l *i18n.Locale, v *store.Vault, req openConflictMsg) conflictLoadedMsg {
 	var m conflictLoadedMsg
 	cv, err := v.Case(req.CaseID)
 	if err != nil {
@@ -75,13 +74,13 @@ func loadConflict(v *store.Vault, req openConflictMsg) conflictLoadedMsg {
 	m.ref = cv.Value.Ref
 	me := v.DeviceID()
 	mk := func(rev record.RevID, hlc record.HLC, dev string, del, sealed bool, fields [][2]string) version {
-		return version{rev: rev, when: hlc.Time(), device: deviceName(dev, me), deleted: del, sealed: sealed, fields: fields}
+		return version{rev: rev, when: hlc.Time(), device: deviceName(l, dev, me), deleted: del, sealed: sealed, fields: fields}
 	}
 	switch req.Kind {
 	case record.KindCase:
 		m.cv = &cv
 		for _, x := range cv.Versions {
-			m.versions = append(m.versions, mk(x.Rev, x.HLC, x.Device, x.Deleted, x.Sealed, caseVersionFields(x.Value)))
+			m.versions = append(m.versions, mk(x.Rev, x.HLC, x.Device, x.Deleted, x.Sealed, caseVersionFields(l, x.Value)))
 		}
 		m.parents = cv.Parents()
 	case record.KindNote:
@@ -91,7 +90,7 @@ func loadConflict(v *store.Vault, req openConflictMsg) conflictLoadedMsg {
 		}
 		m.note = &n
 		for _, x := range n.Versions {
-			ver := mk(x.Rev, x.HLC, x.Device, x.Deleted, x.Sealed, noteFields(x.Value))
+			ver := mk(x.Rev, x.HLC, x.Device, x.Deleted, x.Sealed, noteFields(l, x.Value))
 			ver.loading = n.Loading && !x.Deleted
 			m.versions = append(m.versions, ver)
 		}
@@ -107,30 +106,31 @@ func loadConflict(v *store.Vault, req openConflictMsg) conflictLoadedMsg {
 		}
 		m.task = &ts[i]
 		for _, x := range ts[i].Versions {
-			m.versions = append(m.versions, mk(x.Rev, x.HLC, x.Device, x.Deleted, x.Sealed, taskFields(x.Value)))
+			m.versions = append(m.versions, mk(x.Rev, x.HLC, x.Device, x.Deleted, x.Sealed, taskFields(l, x.Value)))
 		}
 		m.parents = ts[i].Parents()
 	default:
-		return conflictLoadedMsg{err: fmt.Errorf("%s records cannot conflict", req.Kind)}
+		return conflictLoadedMsg{err: l.Error("tui.conflict.no_conflict_kind", "Kind", string(req.Kind))}
 	}
 	// Oldest first, so "version 1" is the earlier edit.
 	slices.SortStableFunc(m.versions, func(a, b version) int { return a.when.Compare(b.when) })
 	return m
 }
 
-func deviceName(dev, me string) string {
+func deviceName(l *i18n.Locale, dev, me string) string {
 	switch {
 	case dev == "":
-		return "unknown device"
+		return l.T("tui.conflict.device_unknown")
 	case dev == me:
-		return "this device"
+		return l.T("tui.conflict.device_this")
 	case len(dev) > 10:
-		return "device " + dev[:10] + "…"
+		short := dev[:10] + "…" // i18n: an ellipsis
+		return l.T("tui.conflict.device", "ID", short)
 	}
-	return "device " + dev
+	return l.T("tui.conflict.device", "ID", dev)
 }
 
-func caseVersionFields(c record.Case) [][2]string {
+func caseVersionFields(l *i18n.Locale, c record.Case) [][2]string {
 	var people []string
 	for _, p := range c.People {
 		people = append(people, strings.Join(trimEmpty([]string{p.Name, p.Role, string(p.DOB), p.Phone}), ", "))
@@ -140,29 +140,42 @@ func caseVersionFields(c record.Case) [][2]string {
 		courts = append(courts, strings.Join(trimEmpty([]string{string(cd.Date), cd.Hearing, cd.Court}), ", "))
 	}
 	return [][2]string{
-		{"Reference", c.Ref}, {"Subject", c.Subject}, {"Born", string(c.DOB)}, {"Address", c.Address},
-		{"Status", c.Status}, {"Risk", c.Risk}, {"Next visit", string(c.NextVisit)}, {"Team", c.Team},
-		{"Workers", strings.Join(c.Workers, ", ")}, {"People", strings.Join(people, "; ")},
-		{"Court", strings.Join(courts, "; ")}, {"Summary", c.Summary},
+		{l.T("tui.caseedit.field.ref"), c.Ref}, {l.T("tui.caseedit.field.subject"), c.Subject},
+		{l.T("tui.casedetail.field.born"), string(c.DOB)}, {l.T("tui.caseedit.field.address"), c.Address},
+		{l.T("tui.caseedit.field.status"), statusWord(l, c.Status)}, {l.T("tui.caseedit.field.risk"), riskWord(l, c.Risk)},
+		{l.T("tui.caseedit.field.next_visit"), string(c.NextVisit)}, {l.T("tui.caseedit.field.team"), c.Team},
+		{l.T("tui.caseedit.field.workers"), strings.Join(c.Workers, ", ")}, {l.T("tui.caseedit.field.people"), strings.Join(people, "; ")},
+		{l.T("tui.casedetail.field.court"), strings.Join(courts, "; ")}, {conflictLongLabel(l, record.KindCase), c.Summary},
 	}
 }
 
-func noteFields(n record.Note) [][2]string {
+// conflictLongLabel is the label of the field a version's box shows below
+// its label rather than beside it: a note's text, a case's summary.
+func conflictLongLabel(l *i18n.Locale, k record.Kind) string {
+	if k == record.KindCase {
+		return l.T("tui.caseedit.field.summary")
+	}
+	return l.T("tui.conflict.field.text")
+}
+
+func noteFields(l *i18n.Locale, n record.Note) [][2]string {
 	return [][2]string{
-		{"Kind", n.Kind}, {"Date", strings.TrimSpace(string(n.Date) + " " + n.Time)}, {"Place", n.Place},
-		{"With", strings.Join(n.Attendees, ", ")}, {"By", n.Author}, {"Text", n.Text},
+		{l.T("tui.noteedit.field.kind"), valueWord(l, n.Kind)}, {l.T("tui.noteedit.field.date"), strings.TrimSpace(string(n.Date) + " " + n.Time)},
+		{l.T("tui.noteedit.field.place"), n.Place}, {l.T("tui.conflict.field.with"), strings.Join(n.Attendees, ", ")},
+		{l.T("tui.conflict.field.by"), n.Author}, {conflictLongLabel(l, record.KindNote), n.Text},
 	}
 }
 
-func taskFields(t record.Task) [][2]string {
-	done := "no"
+func taskFields(l *i18n.Locale, t record.Task) [][2]string {
+	done := l.T("tui.conflict.done_no")
 	if t.Done {
-		done = "yes " + string(t.DoneOn)
+		done = l.T("tui.conflict.done_yes", "Date", string(t.DoneOn))
 	}
-	return [][2]string{{"Title", t.Title}, {"Kind", t.Kind}, {"Due", string(t.Due)}, {"Done", done}}
+	return [][2]string{{l.T("tui.tasks.field.title"), t.Title}, {l.T("tui.tasks.field.kind"), valueWord(l, t.Kind)},
+		{l.T("tui.tasks.field.due"), string(t.Due)}, {l.T("tui.conflict.field.done"), done}}
 }
 
-func (c *conflict) Title() string { return "Conflict" }
+func (c *conflict) Title() string { return c.env.l.T("tui.conflict.title") }
 
 func (c *conflict) Typing() bool { return false }
 
@@ -190,7 +203,7 @@ func (c *conflict) Update(msg tea.Msg) (component, tea.Cmd) {
 			return c, nil
 		}
 		if len(msg.versions) < 2 {
-			return c, back("That record is no longer in conflict.", false)
+			return c, back(c.env.l.T("tui.conflict.gone"), false)
 		}
 		c.data = &msg
 		c.sel = min(c.sel, len(msg.versions)-1)
@@ -201,7 +214,7 @@ func (c *conflict) Update(msg tea.Msg) (component, tea.Cmd) {
 		c.busy = false
 		if msg.err != nil {
 			c.env.logErr("resolving conflict", msg.err)
-			c.err = errors.New("not resolved: " + writeError(msg.err))
+			c.err = c.env.l.Error("tui.conflict.not_resolved", "Err", c.env.writeErr(msg.err))
 			return c, nil
 		}
 		return c, back(msg.notice, true)
@@ -224,14 +237,14 @@ func (c *conflict) Update(msg tea.Msg) (component, tea.Cmd) {
 			c.scroll++
 		case key.Matches(msg, k.Keep), key.Matches(msg, k.Combine):
 			if c.data.versions[c.sel].loading {
-				c.err = errors.New("wait a moment: the notes are still being decrypted")
+				c.err = c.env.l.Error("tui.conflict.wait_decrypting")
 				return c, nil
 			}
 			if key.Matches(msg, k.Combine) {
 				return c, c.combine()
 			}
 			if c.data.versions[c.sel].sealed {
-				c.err = errors.New("this device holds no key for that version: keep another")
+				c.err = c.env.l.Error("tui.conflict.no_key")
 				return c, nil
 			}
 			c.busy = true
@@ -245,7 +258,7 @@ func (c *conflict) Update(msg tea.Msg) (component, tea.Cmd) {
 func (c *conflict) keep() tea.Cmd {
 	v, req, d, sel := c.env.vault, c.req, c.data, c.sel
 	chosen := d.versions[sel]
-	notice := fmt.Sprintf("Conflict resolved: kept version %d (%s, %s).", sel+1, chosen.device, chosen.when.Local().Format("2 Jan 15:04"))
+	notice := c.env.l.T("tui.conflict.resolved", "N", sel+1, "Device", chosen.device, "When", dayTime(c.env.l, chosen.when.Local()))
 	return c.env.io(func() tea.Msg {
 		var err error
 		switch {
@@ -281,7 +294,7 @@ func (c *conflict) combine() tea.Cmd {
 	case d.note != nil:
 		base := pick(d.note.Versions, chosen.rev)
 		if chosen.deleted {
-			base = record.Note{Kind: "visit", Date: c.env.today()}
+			base = record.Note{Kind: "visit", Date: c.env.today()} // i18n: a record's value
 		}
 		var texts []string
 		seen := map[string]bool{}
@@ -291,7 +304,7 @@ func (c *conflict) combine() tea.Cmd {
 				continue
 			}
 			n := pick(d.note.Versions, ver.rev)
-			texts = append(texts, fmt.Sprintf("── version %d · %s · %s ──\n%s", i+1, ver.device, ver.when.Local().Format("2 Jan 2006 15:04"), n.Text))
+			texts = append(texts, c.env.l.T("tui.conflict.marker", "N", i+1, "Device", ver.device, "When", longTime(c.env.l, ver.when.Local()))+"\n"+n.Text)
 			for _, a := range n.Attendees {
 				if !seen[strings.ToLower(a)] {
 					seen[strings.ToLower(a)] = true
@@ -302,7 +315,7 @@ func (c *conflict) combine() tea.Cmd {
 		base.Text = strings.Join(texts, "\n\n")
 		base.Attendees = att
 		dr := store.Draft{Key: store.DraftKey(c.req.CaseID, c.req.RecordID), CaseID: c.req.CaseID, NoteID: c.req.RecordID, Base: d.parents, Note: base}
-		return cmdOf(editNoteMsg{Draft: dr, Ref: d.ref, Replace: true, Notice: "Edit the combined text (remove the ── markers), then ctrl+s."})
+		return cmdOf(editNoteMsg{Draft: dr, Ref: d.ref, Replace: true, Notice: c.env.l.T("tui.conflict.combine_notice")})
 	case d.cv != nil:
 		merged := *d.cv
 		merged.Value = pick(d.cv.Versions, chosen.rev)
@@ -315,31 +328,38 @@ func (c *conflict) combine() tea.Cmd {
 		}
 		return cmdOf(editCaseMsg{CaseID: c.req.RecordID, Merge: &merged, Replace: true})
 	}
-	return notice("A task cannot be combined: keep one version, then edit it.")
+	return notice(c.env.l.T("tui.conflict.task_no_combine"))
 }
 
 func (c *conflict) View() string {
-	st := c.env.st
+	st, l := c.env.st, c.env.l
 	if c.data == nil {
 		if c.err != nil {
-			return st.Error.Render("Could not open the conflict: "+c.err.Error()) + "\n\nPress esc to go back."
+			return st.Error.Render(l.T("tui.conflict.open_failed", "Err", c.err.Error())) + "\n\n" + l.T("tui.common.esc_back")
 		}
-		return st.Muted.Render("Loading the versions…")
+		return st.Muted.Render(l.T("tui.conflict.loading"))
 	}
 	d := c.data
-	what := map[record.Kind]string{record.KindCase: "case record", record.KindNote: "note", record.KindTask: "task"}[c.req.Kind]
-	title := st.Conflict.Render(fmt.Sprintf("≠ This %s of %s has %d versions, written apart.", what, d.ref, len(d.versions)))
-	hint := "Choose one with ←/→ and press enter to keep it"
-	if c.req.Kind != record.KindTask {
-		hint += ", or m to combine them in the editor"
+	var title string
+	switch c.req.Kind {
+	case record.KindCase:
+		title = l.N("tui.conflict.head_case", len(d.versions), "Ref", d.ref)
+	case record.KindNote:
+		title = l.N("tui.conflict.head_note", len(d.versions), "Ref", d.ref)
+	default:
+		title = l.N("tui.conflict.head_task", len(d.versions), "Ref", d.ref)
 	}
-	hint += ". Nothing is lost: the other versions stay in the history."
+	title = st.Conflict.Render(title)
+	hint := l.T("tui.conflict.hint_keep")
+	if c.req.Kind != record.KindTask {
+		hint = l.T("tui.conflict.hint_keep_combine")
+	}
 	line2 := st.Muted.Render(hint)
 	if c.err != nil {
 		line2 = st.Error.Render(c.err.Error())
 	}
 	if c.busy {
-		line2 = st.Muted.Render("Saving…")
+		line2 = st.Muted.Render(l.T("tui.conflict.saving"))
 	}
 
 	// Columns: as many versions as fit at 30 columns or more, around the
@@ -379,28 +399,35 @@ func intersperse(xs []string, sep string) []string {
 
 // column renders version i in a box of width w and height h.
 func (c *conflict) column(i, w, h int, differs map[string]bool) string {
-	st := c.env.st
+	st, l := c.env.st, c.env.l
 	ver := c.data.versions[i]
 	box := st.Box
 	mark := "  "
 	if i == c.sel {
 		box = st.BoxActive
-		mark = "▸ "
+		mark = "▸ " // i18n: the cursor
 	}
 	inner := max(8, w-4)
 	head := []string{
-		mark + fmt.Sprintf("Version %d of %d", i+1, len(c.data.versions)),
+		mark + l.T("tui.conflict.version_of", "N", i+1, "Of", len(c.data.versions)),
 		"  " + ver.device,
-		"  written " + ver.when.Local().Format("2 Jan 2006 15:04"),
+		"  " + l.T("tui.conflict.written", "When", longTime(l, ver.when.Local())),
+	}
+	long := conflictLongLabel(l, c.req.Kind)
+	lw := 12 // the labels' column: the widest label and two spaces
+	for _, f := range ver.fields {
+		if f[0] != long {
+			lw = max(lw, ansiWidth(f[0])+2)
+		}
 	}
 	var body []string
 	switch {
 	case ver.loading:
-		body = append(body, st.Muted.Render("Still decrypting notes…"))
+		body = append(body, st.Muted.Render(l.T("tui.conflict.still_decrypting")))
 	case ver.deleted:
-		body = append(body, st.Warn.Render("This version deletes the record."))
+		body = append(body, st.Warn.Render(l.T("tui.conflict.deletes")))
 	case ver.sealed:
-		body = append(body, st.Muted.Render("This device holds no key for this version."))
+		body = append(body, st.Muted.Render(l.T("tui.conflict.sealed")))
 	default:
 		for _, f := range ver.fields {
 			if f[1] == "" {
@@ -408,20 +435,20 @@ func (c *conflict) column(i, w, h int, differs map[string]bool) string {
 			}
 			lbl := st.Label.Render(f[0])
 			if differs[f[0]] {
-				lbl = st.Conflict.Render(f[0] + " ≠")
+				lbl = st.Conflict.Render(f[0] + " ≠") // i18n: a sign
 			}
-			if f[0] == "Text" || f[0] == "Summary" {
+			if f[0] == long {
 				body = append(body, lbl)
 				for _, p := range strings.Split(f[1], "\n") {
 					body = append(body, wrap(p, inner)...)
 				}
 				continue
 			}
-			for j, l := range wrap(f[1], max(4, inner-12)) {
+			for j, line := range wrap(f[1], max(4, inner-lw)) {
 				if j == 0 {
-					body = append(body, fitLine(lbl, 12)+l)
+					body = append(body, fitLine(lbl, lw)+line)
 				} else {
-					body = append(body, strings.Repeat(" ", 12)+l)
+					body = append(body, strings.Repeat(" ", lw)+line)
 				}
 			}
 		}

@@ -36,7 +36,9 @@ type consentEdit struct {
 	w, h    int
 }
 
-const otherPerson = "someone else…"
+// otherPerson is the choice of a person not in the case (a value the form
+// and its draft keep; choiceWord shows it in the locale's words).
+const otherPerson = "someone else…" // i18n: a choice's value, shown as tui.consentedit.someone_else
 
 type (
 	// consentCaseMsg carries the case whose people can consent.
@@ -70,15 +72,16 @@ func (c *consentEdit) build(cv store.CaseView) {
 		people = append(people, p.Name)
 	}
 	people = append(people, otherPerson)
-	f := newForm(c.env)
-	c.person = f.choice("Person", people, people[0])
-	c.other = f.text("Name", "", "who is deciding")
+	f, l := newForm(c.env), c.env.l
+	c.person = f.choice(l.T("tui.consentedit.field.person"), people, people[0]).keyed("Person")
+	c.other = f.text(l.T("tui.consentedit.field.name"), "", l.T("tui.consentedit.field.name_hint")).keyed("Name")
 	c.other.hidden = func() bool { return c.person.value() != otherPerson }
-	c.scope = f.checks("Share with", record.ConsentScopes, nil)
-	c.dec = f.choice("Decision", record.Decisions, "given")
-	c.date = f.date("Date", c.env.today())
-	c.cap = f.area("Capacity", "", "how capacity was assessed, if relevant", 2)
-	c.review = f.date("Review by", "")
+	c.scope = f.checks(l.T("tui.consentedit.field.scope"), record.ConsentScopes, nil).keyed("Share with")
+	given := "given" // i18n: a record's value
+	c.dec = f.choice(l.T("tui.consentedit.field.decision"), record.Decisions, given).keyed("Decision")
+	c.date = f.date(l.T("tui.noteedit.field.date"), c.env.today()).keyed("Date")
+	c.cap = f.area(l.T("tui.consentedit.field.capacity"), "", l.T("tui.consentedit.field.capacity_hint"), 2).keyed("Capacity")
+	c.review = f.date(l.T("tui.consentedit.field.review"), "").keyed("Review by")
 	c.f = f
 	c.f.setSize(c.w, c.h-2)
 	c.dr = newFormDraft(c.env, store.DraftConsent, c.caseID, f)
@@ -92,7 +95,7 @@ func (c *consentEdit) PendingDraft() (store.Draft, bool) {
 	return c.dr.PendingDraft()
 }
 
-func (c *consentEdit) Title() string { return "Record consent" }
+func (c *consentEdit) Title() string { return c.env.l.T("tui.consentedit.title") }
 
 func (c *consentEdit) Typing() bool { return true }
 
@@ -125,7 +128,7 @@ func (c *consentEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 	switch msg := msg.(type) {
 	case consentCaseMsg:
 		if msg.err != nil {
-			c.errText = "Could not load the case: " + msg.err.Error()
+			c.errText = c.env.l.T("tui.common.case_load_failed", "Err", msg.err.Error())
 			return c, nil
 		}
 		c.build(msg.cv)
@@ -136,20 +139,20 @@ func (c *consentEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 		cmd := c.dr.ended(msg.err)
 		if msg.err != nil {
 			c.env.logErr("saving consent", msg.err)
-			c.errText = "Not saved: " + writeError(msg.err)
+			c.errText = c.env.l.T("tui.common.not_saved", "Err", c.env.writeErr(msg.err))
 			return c, cmd
 		}
-		return c, back("Consent decision recorded.", true)
+		return c, back(c.env.l.T("tui.consentedit.recorded"), true)
 	case formDraftDiscardedMsg:
 		if c.dr == nil || msg.id != c.dr.id {
 			return c, nil
 		}
 		c.dr.ended(msg.err)
 		if msg.err != nil {
-			c.errText = "Could not discard the draft: " + writeError(msg.err)
+			c.errText = c.env.l.T("tui.common.discard_failed", "Err", c.env.writeErr(msg.err))
 			return c, nil
 		}
-		return c, back("Consent not recorded: your input was discarded.", false)
+		return c, back(c.env.l.T("tui.consentedit.discarded"), false)
 	case tea.KeyPressMsg:
 		if c.dr != nil && c.dr.as.writing() {
 			return c, nil // what is on screen is being written
@@ -209,7 +212,7 @@ func (c *consentEdit) save() tea.Cmd {
 		con.Date = c.env.today()
 	}
 	if err := con.Validate(); err != nil {
-		c.errText = writeError(err)
+		c.errText = c.env.writeErr(err)
 		return nil
 	}
 	c.errText, c.saving = "", true
@@ -225,22 +228,22 @@ func (c *consentEdit) save() tea.Cmd {
 }
 
 func (c *consentEdit) View() string {
-	st := c.env.st
+	st, l := c.env.st, c.env.l
 	if !c.loaded {
 		if c.errText != "" {
 			return st.Error.Render(c.errText)
 		}
-		return st.Muted.Render("Loading the case…")
+		return st.Muted.Render(l.T("tui.common.case_loading"))
 	}
-	msg := st.Muted.Render("A decision is never edited: a new one replaces the last for that person and scope.")
-	if l := c.dr.line(st); l != "" {
-		msg = l
+	msg := st.Muted.Render(l.T("tui.consentedit.never_edited"))
+	if line := c.dr.line(st); line != "" {
+		msg = line
 	}
 	switch {
 	case c.confirm:
-		msg = st.Warn.Render("Discard your input? y / n")
+		msg = st.Warn.Render(l.T("tui.consentedit.confirm_discard"))
 	case c.errText != "":
 		msg = st.Error.Render(c.errText)
 	}
-	return spread(st.Title.Render("Consent decision · "+c.ref), st.Muted.Render(c.dr.state()), c.w) + "\n" + fitLine(msg, c.w) + "\n" + c.f.view(c.h-2)
+	return spread(st.Title.Render(l.T("tui.consentedit.heading", "Ref", c.ref)), st.Muted.Render(c.dr.state()), c.w) + "\n" + fitLine(msg, c.w) + "\n" + c.f.view(c.h-2)
 }

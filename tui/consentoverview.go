@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -38,22 +39,34 @@ const (
 	numConsentOrders
 )
 
-func (o consentOrder) String() string {
+// label names the order, as the title says it.
+func (o consentOrder) label(l *i18n.Locale) string {
 	switch o {
 	case consentByPerson:
-		return "person"
+		return l.T("tui.consents.order.person")
 	case consentByDecision:
-		return "decision"
+		return l.T("tui.consents.order.decision")
 	case consentByReview:
-		return "review date"
+		return l.T("tui.consents.order.review")
 	}
-	return "case"
+	return l.T("tui.consents.order.case")
+}
+
+// problemWord is a consent problem as the screen says it.
+func problemWord(l *i18n.Locale, p string) string {
+	switch p {
+	case "missing": // i18n: the store's value
+		return l.T("tui.consents.problem.missing")
+	case "review due": // i18n: the store's value
+		return l.T("tui.consents.problem.review_due")
+	}
+	return valueWord(l, p) // refused, withdrawn
 }
 
 // problemRank orders the problems worst first: a refusal or a withdrawal
 // stops work, a review due needs asking again, a missing decision needs
 // asking at all.
-var problemRank = map[string]int{"refused": 0, "withdrawn": 1, "review due": 2, "missing": 3}
+var problemRank = map[string]int{"refused": 0, "withdrawn": 1, "review due": 2, "missing": 3} // i18n: the store's values
 
 // consentOverview lists the consent problems of every open case the vault
 // holds: people with no decision, refused or withdrawn decisions, and
@@ -78,7 +91,7 @@ type consentOverview struct {
 func newConsentOverview(e *env) *consentOverview {
 	f := textinput.New()
 	f.Prompt = "/ "
-	f.Placeholder = "case, person, scope or decision"
+	f.Placeholder = e.l.T("tui.consents.filter_placeholder")
 	f.SetStyles(e.st.textinputStyles())
 	f.SetWidth(30)
 	return &consentOverview{env: e, filter: f}
@@ -88,7 +101,7 @@ func (c *consentOverview) Init() tea.Cmd {
 	return c.env.io(loadConsentIssuesCmd(c.env.vault, c.env.today()))
 }
 
-func (c *consentOverview) Title() string { return "Consent overview" }
+func (c *consentOverview) Title() string { return c.env.l.T("tui.consents.title") }
 
 func (c *consentOverview) Typing() bool { return c.filtering }
 
@@ -101,8 +114,8 @@ func (c *consentOverview) SetSize(w, h int) {
 func (c *consentOverview) ShortHelp() []key.Binding {
 	k := c.env.keys.consentOverview
 	if c.filtering {
-		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done")), k.Up, k.Down,
-			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"))}
+		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", c.env.l.T("tui.common.done"))), k.Up, k.Down,
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", c.env.l.T("tui.caselist.clear_filter")))}
 	}
 	return k.ShortHelp()
 }
@@ -111,18 +124,15 @@ func (c *consentOverview) FullHelp() [][]key.Binding {
 	k := c.env.keys.consentOverview
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{withHelp(k.Open, "open the case (c there records a decision)"),
-			withHelp(k.Filter, "filter: case, subject, person, scope, decision"),
-			withHelp(k.Sort, "sort: case, person, decision, review date"), k.Back},
+		{withHelp(k.Open, c.env.l.T("tui.consents.help.open")),
+			withHelp(k.Filter, c.env.l.T("tui.consents.help.filter")),
+			withHelp(k.Sort, c.env.l.T("tui.consents.help.sort")), k.Back},
 	}
 }
 
 // HelpNote says what counts as a problem and what the columns are.
 func (c *consentOverview) HelpNote() string {
-	return "Problems: missing (a person of the case with no decision), refused, withdrawn, review due (the review date has passed). " +
-		"Scope is what the decision covers: health, school, court, police, housing, family or other; a missing decision has none. " +
-		"Since is the date of the decision (wide windows); Review is when it is to be asked again. " +
-		"Sorted by decision, refusals come first, then withdrawals, reviews due and missing decisions. Closed cases are left out."
+	return c.env.l.T("tui.consents.help_note")
 }
 
 func (c *consentOverview) selected() (store.ConsentIssue, bool) {
@@ -144,7 +154,7 @@ func (c *consentOverview) Update(msg tea.Msg) (component, tea.Cmd) {
 		c.loaded = true
 		if msg.err != nil {
 			c.env.logErr("listing consent problems", msg.err)
-			c.err = "Could not list consent problems: " + writeError(msg.err)
+			c.err = c.env.l.T("tui.consents.failed", "Err", c.env.writeErr(msg.err))
 			return c, nil
 		}
 		keep := ""
@@ -263,7 +273,7 @@ func (c *consentOverview) listHeight() int { return max(1, c.h-4) }
 
 func orDash(s string) string {
 	if s == "" {
-		return "—"
+		return "—" // i18n: none
 	}
 	return s
 }
@@ -275,7 +285,14 @@ type consentCols struct{ ref, subject, person, problem, scope, since, review int
 // who it is about always show; narrow, the decision's date goes first,
 // then the case's subject (the reference names the case), then the scope.
 func (c *consentOverview) columns() consentCols {
-	k := consentCols{ref: 9, problem: len("review due"), scope: len("housing"), review: 10}
+	l := c.env.l
+	k := consentCols{ref: 9, problem: 10, scope: 7, review: 10}                   // English: "review due", "housing"
+	for _, p := range []string{"missing", "refused", "withdrawn", "review due"} { // i18n: the store's values
+		k.problem = max(k.problem, ansiWidth(problemWord(l, p)))
+	}
+	for _, s := range record.ConsentScopes {
+		k.scope = max(k.scope, ansiWidth(valueWord(l, s)))
+	}
 	for _, is := range c.issues {
 		k.ref = max(k.ref, min(len(is.Ref), 16))
 	}
@@ -307,7 +324,7 @@ func (c *consentOverview) columns() consentCols {
 }
 
 func (c *consentOverview) View() string {
-	st := c.env.st
+	st, l := c.env.st, c.env.l
 	counts := map[string]int{}
 	cases := map[string]bool{}
 	for _, i := range c.issues {
@@ -317,47 +334,48 @@ func (c *consentOverview) View() string {
 		counts[c.issues[i].Problem]++
 	}
 	filtered := c.filtering || c.filter.Value() != ""
-	title := st.Title.Render("Consent problems") + st.Muted.Render(" · sorted by "+c.order.String())
+	title := st.Title.Render(l.T("tui.consents.heading")) + st.Muted.Render(sepDot+l.T("tui.caselist.sorted_by", "Order", c.order.label(l)))
 	right := ""
 	switch {
 	case filtered:
-		title += st.Muted.Render(" · ") + plural(len(c.shown), "match", "matches")
+		title += st.Muted.Render(sepDot) + l.N("tui.caselist.matches", len(c.shown))
 		right = c.filter.View()
 	case c.loaded && c.err == "":
-		right = st.Muted.Render(plural(len(c.issues), "problem", "problems") + " in " + plural(len(cases), "case", "cases"))
+		right = st.Muted.Render(l.T("tui.consents.count", "Problems", l.N("tui.consents.problems", len(c.issues)),
+			"Cases", l.N("tui.common.cases", len(cases))))
 	}
 	lines := []string{spread(title, right, c.w)}
 	var sum []string
-	for _, p := range []string{"missing", "refused", "withdrawn", "review due"} {
+	for _, p := range []string{"missing", "refused", "withdrawn", "review due"} { // i18n: the store's values
 		if counts[p] > 0 {
-			sum = append(sum, itoa(counts[p])+" "+p)
+			sum = append(sum, itoa(counts[p])+" "+problemWord(l, p))
 		}
 	}
-	lines = append(lines, fitLine(st.Muted.Render(strings.Join(sum, " · ")), c.w))
+	lines = append(lines, fitLine(st.Muted.Render(strings.Join(sum, sepDot)), c.w))
 
 	k := c.columns()
-	hdr := "  " + cell("REF", k.ref) + " "
+	hdr := "  " + cell(l.T("tui.caselist.col.ref"), k.ref) + " "
 	if k.subject > 0 {
-		hdr += cell("SUBJECT", k.subject) + " "
+		hdr += cell(l.T("tui.caselist.col.subject"), k.subject) + " "
 	}
-	hdr += cell("PERSON", k.person) + " " + cell("PROBLEM", k.problem) + " "
+	hdr += cell(l.T("tui.consents.col.person"), k.person) + " " + cell(l.T("tui.consents.col.problem"), k.problem) + " "
 	if k.scope > 0 {
-		hdr += cell("SCOPE", k.scope) + " "
+		hdr += cell(l.T("tui.consents.col.scope"), k.scope) + " "
 	}
 	if k.since > 0 {
-		hdr += cell("SINCE", k.since) + " "
+		hdr += cell(l.T("tui.consents.col.since"), k.since) + " "
 	}
-	hdr += cell("REVIEW", k.review)
+	hdr += cell(l.T("tui.consents.col.review"), k.review)
 	lines = append(lines, st.ColHeader.Render(fitLine(hdr, c.w)))
 	switch {
 	case !c.loaded:
-		lines = append(lines, st.Muted.Render("  Loading…"))
+		lines = append(lines, st.Muted.Render("  "+l.T("tui.agenda.loading")))
 	case c.err != "":
 		lines = append(lines, st.Error.Render(fitLine("  "+c.err, c.w)))
 	case len(c.issues) == 0:
-		lines = append(lines, "  No consent problems in the open cases on this device.")
+		lines = append(lines, "  "+l.T("tui.consents.none"))
 	case len(c.shown) == 0:
-		lines = append(lines, fitLine("  No consent problem matches “"+c.filter.Value()+"”. Press esc to clear the filter.", c.w))
+		lines = append(lines, fitLine("  "+l.T("tui.consents.no_match", "Filter", c.filter.Value()), c.w))
 	}
 	start, end := c.nav.Visible()
 	prevCase := ""
@@ -372,10 +390,10 @@ func (c *consentOverview) View() string {
 			ref, subj = "", "" // the case's other problems under its first
 		}
 		prevCase = is.CaseID
-		problem := cell(is.Problem, k.problem)
+		problem := cell(problemWord(l, is.Problem), k.problem)
 		if !sel {
 			switch is.Problem {
-			case "refused", "withdrawn":
+			case "refused", "withdrawn": // i18n: the store's values
 				problem = st.Bad.Render(problem)
 			default:
 				problem = st.Warn.Render(problem)
@@ -387,7 +405,7 @@ func (c *consentOverview) View() string {
 		}
 		row += cell(is.Person, k.person) + " " + problem + " "
 		if k.scope > 0 {
-			row += cell(orDash(is.Scope), k.scope) + " "
+			row += cell(orDash(valueWord(l, is.Scope)), k.scope) + " "
 		}
 		if k.since > 0 {
 			row += cell(orDash(string(is.Date)), k.since) + " "
@@ -398,7 +416,7 @@ func (c *consentOverview) View() string {
 	for len(lines) < c.h-1 {
 		lines = append(lines, "")
 	}
-	legend := "enter opens the case · c there records a decision · / filter · o sort"
+	legend := l.T("tui.consents.legend")
 	if pos := c.nav.Position(); pos != "" {
 		legend += "   " + pos
 	}

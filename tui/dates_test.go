@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/internal/when"
 	"github.com/fieldcase/fieldcase/record"
 )
@@ -69,7 +70,7 @@ func TestDateFieldError(t *testing.T) {
 // what it read beside the input, and says what is wrong under the field
 // when it is left or read; a time field the same.
 func TestFormDateFields(t *testing.T) {
-	e := &env{keys: newKeyMap(nil), st: newStyles(themeNoColor, true), now: fixedNow, dateOrder: when.MDY}
+	e := &env{l: i18n.English(), keys: newKeyMap(nil), st: newStyles(themeNoColor, true), now: fixedNow, dateOrder: when.MDY}
 	f := newForm(e)
 	title := f.text("Title", "", "")
 	due := f.date("Due", "")
@@ -121,7 +122,7 @@ func TestFormDateFields(t *testing.T) {
 // TestCaseFormPeopleDates: a date of birth on a line of People is read
 // like any date; a wrong one is said under the People area, with its line.
 func TestCaseFormPeopleDates(t *testing.T) {
-	e := &env{keys: newKeyMap(nil), st: newStyles(themeNoColor, true), now: fixedNow}
+	e := &env{l: i18n.English(), keys: newKeyMap(nil), st: newStyles(themeNoColor, true), now: fixedNow}
 	c := newCaseEdit(e, editCaseMsg{})
 	c.SetSize(100, 40)
 	c.fs.ref.input.SetValue("T-1")

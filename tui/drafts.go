@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/store"
 )
 
@@ -47,17 +48,17 @@ type (
 	}
 )
 
-func checkDraftsCmd(v *store.Vault) tea.Cmd {
+func checkDraftsCmd(l *i18n.Locale, v *store.Vault) tea.Cmd {
 	return func() tea.Msg {
 		ds, err := v.Drafts()
 		if err != nil {
-			return noticeMsg{Text: "Could not read saved drafts: " + err.Error(), Err: true}
+			return noticeMsg{Text: l.T("tui.drafts.read_failed", "Err", err.Error()), Err: true}
 		}
 		rows := make([]draftRow, 0, len(ds))
 		for _, d := range ds {
-			r := draftRow{draft: d, ref: "(unknown case)"}
+			r := draftRow{draft: d, ref: l.T("tui.drafts.unknown_case")}
 			if d.Form == store.DraftCase && d.CaseID == "" {
-				r.ref = "(new case)"
+				r.ref = l.T("tui.drafts.new_case_ref")
 			} else if cv, err := v.Case(d.CaseID); err == nil {
 				r.ref, r.subject = cv.Value.Ref, cv.Value.Subject
 			}
@@ -71,7 +72,7 @@ func newDraftPrompt(e *env, rows []draftRow) *draftPrompt { return &draftPrompt{
 
 func (p *draftPrompt) Init() tea.Cmd { return nil }
 
-func (p *draftPrompt) Title() string { return "Unsaved drafts" }
+func (p *draftPrompt) Title() string { return p.env.l.T("tui.drafts.title") }
 
 func (p *draftPrompt) Typing() bool { return false }
 
@@ -94,7 +95,7 @@ func (p *draftPrompt) Update(msg tea.Msg) (component, tea.Cmd) {
 	switch msg := msg.(type) {
 	case draftDroppedMsg:
 		if msg.err != nil {
-			p.errText = "Could not discard: " + writeError(msg.err)
+			p.errText = p.env.l.T("tui.drafts.discard_failed", "Err", p.env.writeErr(msg.err))
 			return p, nil
 		}
 		for i, r := range p.drafts {
@@ -105,7 +106,7 @@ func (p *draftPrompt) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		p.cursor = min(p.cursor, max(0, len(p.drafts)-1))
 		if len(p.drafts) == 0 {
-			return p, back("Draft discarded.", false)
+			return p, back(p.env.l.T("tui.common.draft_discarded"), false)
 		}
 		return p, nil
 	case tea.KeyPressMsg:
@@ -132,34 +133,34 @@ func (p *draftPrompt) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.DiscardDraft):
 			p.confirm = true
 		case key.Matches(msg, k.Back):
-			return p, back("Drafts kept: each is offered again when you open its note or form again.", false)
+			return p, back(p.env.l.T("tui.drafts.kept"), false)
 		}
 	}
 	return p, nil
 }
 
 func (p *draftPrompt) View() string {
-	st := p.env.st
+	st, l := p.env.st, p.env.l
 	var b strings.Builder
-	b.WriteString(st.Title.Render("Work you had not saved") + "\n")
-	b.WriteString(st.Muted.Render("These drafts were sealed in the vault while you typed. Resume one to finish and save it.") + "\n\n")
+	b.WriteString(st.Title.Render(l.T("tui.drafts.heading")) + "\n")
+	b.WriteString(st.Muted.Render(l.T("tui.drafts.explain")) + "\n\n")
 	for i, r := range p.drafts {
-		what, text := draftSummary(r.draft)
-		head := r.ref + "  " + r.subject + " · " + what
+		what, text := draftSummary(l, r.draft)
+		head := r.ref + "  " + r.subject + sepDot + what
 		if !r.draft.Saved.IsZero() {
-			head += " · saved " + r.draft.Saved.Local().Format("2 Jan 15:04")
+			head += sepDot + l.T("tui.drafts.saved_at", "When", dayTime(l, r.draft.Saved.Local()))
 		}
 		if i == p.cursor {
-			b.WriteString(st.Selected.Render(fitLine("▸ "+head, p.w)) + "\n")
+			b.WriteString(st.Selected.Render(fitLine("▸ "+head, p.w)) + "\n") // i18n: the cursor
 		} else {
 			b.WriteString(fitLine("  "+head, p.w) + "\n")
 		}
-		b.WriteString(fitLine(st.Muted.Render("    “"+text+"”"), p.w) + "\n")
+		b.WriteString(fitLine(st.Muted.Render("    “"+text+"”"), p.w) + "\n") // i18n: quotation marks
 	}
 	b.WriteString("\n")
 	switch {
 	case p.confirm:
-		b.WriteString(st.Warn.Render("Discard this draft for good? y / n"))
+		b.WriteString(st.Warn.Render(l.T("tui.common.confirm_discard")))
 	case p.errText != "":
 		b.WriteString(st.Error.Render(p.errText))
 	}
@@ -168,30 +169,31 @@ func (p *draftPrompt) View() string {
 
 // draftSummary is what a draft is of ("new note · visit 2026-11-02") and
 // the start of what was typed in it.
-func draftSummary(d store.Draft) (what, text string) {
+func draftSummary(l *i18n.Locale, d store.Draft) (what, text string) {
 	switch d.Form {
 	case "":
-		what = "new note"
+		what = l.T("tui.drafts.what.new_note")
 		if d.NoteID != "" {
-			what = "edit of a note"
+			what = l.T("tui.drafts.what.edit_note")
 		}
-		return what + " · " + d.Note.Kind + " " + string(d.Note.Date), strings.Join(strings.Fields(d.Note.Text), " ")
+		return what + sepDot + valueWord(l, d.Note.Kind) + " " + string(d.Note.Date), strings.Join(strings.Fields(d.Note.Text), " ")
 	case store.DraftCase:
-		what = "new case"
+		what = l.T("tui.drafts.what.new_case")
 		if d.CaseID != "" {
-			what = "edit of the case"
+			what = l.T("tui.drafts.what.edit_case")
 		}
 	case store.DraftConsent:
-		what = "consent decision"
+		what = l.T("tui.drafts.what.consent")
 	case store.DraftTask:
-		what = "new task or visit"
+		what = l.T("tui.drafts.what.task")
 	default:
-		what = "form " + d.Form
+		what = l.T("tui.drafts.what.form", "Form", d.Form)
 	}
-	labels := slices.Sorted(maps.Keys(d.Fields))
+	// The fields by the keys the draft keeps them under (English labels).
+	keys := slices.Sorted(maps.Keys(d.Fields))
 	var parts []string
-	for _, l := range labels {
-		parts = append(parts, l+": "+strings.Join(strings.Fields(d.Fields[l]), " "))
+	for _, k := range keys {
+		parts = append(parts, k+": "+strings.Join(strings.Fields(d.Fields[k]), " "))
 	}
-	return what, strings.Join(parts, " · ")
+	return what, strings.Join(parts, sepDot)
 }

@@ -11,6 +11,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/internal/when"
 	"github.com/fieldcase/fieldcase/record"
 )
@@ -44,7 +45,8 @@ const (
 )
 
 type field struct {
-	label   string
+	label   string // as shown, in the locale's words
+	key     string // what a draft keeps the value under, when not label (see keyed)
 	hint    string
 	kind    fieldKind
 	input   textinput.Model
@@ -73,6 +75,31 @@ func (b *badField) Error() string { return b.fd.label + ": " + b.fd.err }
 
 func newForm(e *env) *form { return &form{env: e, labelW: 14} }
 
+// keyed names the field in the form's drafts by k rather than by its label
+// (drafts keep values by the English labels the forms have always had, so a
+// draft saved in one language comes back in another).
+func (fd *field) keyed(k string) *field {
+	fd.key = k
+	return fd
+}
+
+// draftKey is what a draft keeps the field's value under.
+func (fd *field) draftKey() string {
+	if fd.key != "" {
+		return fd.key
+	}
+	return fd.label
+}
+
+// choiceWord is a choice as the form shows it: a record's enumerated value
+// in the locale's words, anything else as it is.
+func choiceWord(l *i18n.Locale, c string) string {
+	if c == otherPerson {
+		return l.T("tui.consentedit.someone_else")
+	}
+	return valueWord(l, statusWord(l, riskWord(l, c)))
+}
+
 func (f *form) text(label, value, hint string) *field {
 	in := textinput.New()
 	in.Prompt = ""
@@ -92,10 +119,14 @@ func (f *form) text(label, value, hint string) *field {
 func (f *form) date(label string, value record.Date) *field {
 	fd := f.text(label, string(value), "")
 	e := f.env
-	fd.hint = "e.g. " + e.dateOrder.Example() + ", tomorrow, +7d, mon"
+	fd.hint = e.l.T("tui.form.date_hint", "Example", e.dateOrder.Example())
 	fd.parse = func(s string) (string, string, error) {
 		d, err := e.parseDate(s)
-		return string(d), when.Show(d), err
+		shown := ""
+		if !d.IsZero() && !d.Time().IsZero() {
+			shown = headerDate(e.l, d.Time()) // as when.Show, in the locale's words
+		}
+		return string(d), shown, err
 	}
 	return fd
 }
@@ -103,7 +134,7 @@ func (f *form) date(label string, value record.Date) *field {
 // clock is a text field for a time of day: 14:30, 2pm, 9.15am.
 func (f *form) clock(label, value string) *field {
 	fd := f.text(label, value, "")
-	fd.hint = "e.g. 14:30 or 2pm"
+	fd.hint = f.env.l.T("tui.form.time_hint")
 	fd.parse = func(s string) (string, string, error) {
 		t, err := when.ParseTime(s)
 		return t, t, err
@@ -160,7 +191,7 @@ func (f *form) errLines(fd *field) []string {
 		indent = 2
 	}
 	var out []string
-	for _, l := range wrap("✗ "+fd.err, max(10, f.w-indent)) {
+	for _, l := range wrap("✗ "+fd.err, max(10, f.w-indent)) { // i18n: a sign
 		out = append(out, strings.Repeat(" ", indent)+l)
 	}
 	return out
@@ -208,7 +239,7 @@ func (f *form) checks(label string, choices []string, checked []string) *field {
 func (f *form) area(label, value, hint string, lines int) *field {
 	ta := textarea.New()
 	ta.ShowLineNumbers = false
-	ta.Prompt = "│ "
+	ta.Prompt = "│ " // i18n: a margin
 	ta.CharLimit = 0
 	ta.MaxHeight = 0
 	ta.SetStyles(f.env.st.textareaStyles())
@@ -289,26 +320,26 @@ func (f *form) update(msg tea.Msg) (cmd tea.Cmd, changed bool) {
 		}
 		if fd.kind != fieldArea {
 			switch km.String() {
-			case "up":
+			case "up": // i18n: a key's name
 				return f.move(-1), false
-			case "down", "enter":
+			case "down", "enter": // i18n: keys' names
 				return f.move(1), false
 			}
 		}
 		switch fd.kind {
 		case fieldChoice:
 			switch km.String() {
-			case "left":
+			case "left": // i18n: a key's name
 				fd.choice = (fd.choice + len(fd.choices) - 1) % len(fd.choices)
 				return nil, true
-			case "right", "space":
+			case "right", "space": // i18n: keys' names
 				fd.choice = (fd.choice + 1) % len(fd.choices)
 				return nil, true
 			}
-			// A letter picks the first choice starting with it.
+			// A letter picks the first choice whose shown word starts with it.
 			if t := strings.ToLower(km.Text); t != "" {
 				for i, c := range fd.choices {
-					if strings.HasPrefix(strings.ToLower(c), t) {
+					if strings.HasPrefix(strings.ToLower(choiceWord(f.env.l, c)), t) {
 						fd.choice = i
 						return nil, true
 					}
@@ -317,11 +348,11 @@ func (f *form) update(msg tea.Msg) (cmd tea.Cmd, changed bool) {
 			return nil, false
 		case fieldChecks:
 			switch km.String() {
-			case "left":
+			case "left": // i18n: a key's name
 				fd.choice = (fd.choice + len(fd.choices) - 1) % len(fd.choices)
-			case "right":
+			case "right": // i18n: a key's name
 				fd.choice = (fd.choice + 1) % len(fd.choices)
-			case "space", "x":
+			case "space", "x": // i18n: keys' names
 				fd.checked[fd.choice] = !fd.checked[fd.choice]
 				return nil, true
 			}
@@ -393,7 +424,7 @@ func (f *form) view(h int) string {
 		mark := "  "
 		if focused {
 			lbl = st.FocusLbl
-			mark = "▸ "
+			mark = "▸ " // i18n: the cursor
 		}
 		if focused {
 			focusTop = len(lines)
@@ -409,11 +440,12 @@ func (f *form) view(h int) string {
 		case fieldChoice:
 			var parts []string
 			for j, c := range fd.choices {
+				c = choiceWord(f.env.l, c)
 				if c == "" {
-					c = "—"
+					c = "—" // i18n: none
 				}
 				if j == fd.choice {
-					parts = append(parts, st.Selected.Render("‹"+c+"›"))
+					parts = append(parts, st.Selected.Render("‹"+c+"›")) // i18n: brackets
 				} else {
 					parts = append(parts, " "+c+" ")
 				}
@@ -424,9 +456,9 @@ func (f *form) view(h int) string {
 			for j, c := range fd.choices {
 				box := "[ ]"
 				if fd.checked[j] {
-					box = "[x]"
+					box = "[x]" // i18n: a ticked box
 				}
-				p := box + " " + c
+				p := box + " " + choiceWord(f.env.l, c)
 				if focused && j == fd.choice {
 					p = st.Selected.Render(p)
 				}
@@ -505,10 +537,10 @@ func (f *form) snapshot() formValues {
 	v := make(formValues, len(f.fields))
 	for _, fd := range f.fields {
 		if fd.kind == fieldChecks {
-			v[fd.label] = strings.Join(fd.values(), "\n")
+			v[fd.draftKey()] = strings.Join(fd.values(), "\n")
 			continue
 		}
-		v[fd.label] = fd.value()
+		v[fd.draftKey()] = fd.value()
 	}
 	return v
 }
@@ -517,7 +549,7 @@ func (f *form) snapshot() formValues {
 // offered is left as it is.
 func (f *form) restore(v formValues) {
 	for _, fd := range f.fields {
-		s, ok := v[fd.label]
+		s, ok := v[fd.draftKey()]
 		if !ok {
 			continue
 		}

@@ -80,7 +80,7 @@ func (d *formDraft) update(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 		}
 		if m.err != nil {
 			d.env.logErr("reading a form's draft", m.err)
-			d.info = "Could not read the draft of this form: " + writeError(m.err)
+			d.info = d.env.l.T("tui.formdraft.read_failed", "Err", d.env.writeErr(m.err))
 			return nil, true
 		}
 		kept := d.f.snapshot()
@@ -89,7 +89,7 @@ func (d *formDraft) update(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 		}
 		d.f.restore(kept)
 		d.as.restore(d.f.snapshot())
-		d.info = "Your unsaved changes from " + m.draft.Saved.Local().Format("2 Jan 15:04") + " are back (esc discards them)."
+		d.info = d.env.l.T("tui.formdraft.restored", "When", dayTime(d.env.l, m.draft.Saved.Local()))
 		return nil, true
 	}
 	cmd, ok = d.as.update(msg, d.f.snapshot)
@@ -135,7 +135,7 @@ func (d *formDraft) state() string { return d.as.state(d.f.snapshot()) }
 func (d *formDraft) line(st *styles) string {
 	switch {
 	case d.as.err != nil:
-		return st.Error.Render("Draft not saved: " + writeError(d.as.err) + ". Your input is still here.")
+		return st.Error.Render(d.env.l.T("tui.formdraft.draft_failed", "Err", d.env.writeErr(d.as.err)))
 	case d.info != "":
 		return st.Notice.Render(d.info)
 	}

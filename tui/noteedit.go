@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -72,14 +73,16 @@ func newNoteEdit(e *env, msg editNoteMsg) *noteEdit {
 	f := newForm(e)
 	kind := d.Note.Kind
 	if kind == "" {
-		kind = "visit"
+		kind = "visit" // i18n: a record's value
 	}
-	n.kind = f.choice("Kind", record.NoteKinds, kind)
-	n.date = f.date("Date", d.Note.Date)
-	n.clock = f.clock("Time", d.Note.Time)
-	n.place = f.text("Place", d.Note.Place, "")
-	n.attendees = f.text("Attendees", strings.Join(d.Note.Attendees, ", "), "comma-separated")
-	n.tx = f.area("Note", d.Note.Text, "", 0)
+	l := e.l
+	n.kind = f.choice(l.T("tui.noteedit.field.kind"), record.NoteKinds, kind).keyed("Kind")
+	n.date = f.date(l.T("tui.noteedit.field.date"), d.Note.Date).keyed("Date")
+	n.clock = f.clock(l.T("tui.noteedit.field.time"), d.Note.Time).keyed("Time")
+	n.place = f.text(l.T("tui.noteedit.field.place"), d.Note.Place, "").keyed("Place")
+	n.attendees = f.text(l.T("tui.noteedit.field.attendees"), strings.Join(d.Note.Attendees, ", "),
+		l.T("tui.noteedit.field.attendees_hint")).keyed("Attendees")
+	n.tx = f.area(l.T("tui.noteedit.field.note"), d.Note.Text, "", 0).keyed("Note")
 	n.f = f
 	return n
 }
@@ -96,11 +99,11 @@ func (n *noteEdit) Init() tea.Cmd {
 func (n *noteEdit) Title() string {
 	switch {
 	case n.merge:
-		return "Combine versions"
+		return n.env.l.T("tui.noteedit.title.merge")
 	case n.draft.NoteID != "":
-		return "Edit note"
+		return n.env.l.T("tui.noteedit.title.edit")
 	}
-	return "New note"
+	return n.env.l.T("tui.noteedit.title.new")
 }
 
 func (n *noteEdit) Typing() bool { return true }
@@ -187,24 +190,24 @@ func (n *noteEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 			return n, nil
 		}
 		if msg.err != nil {
-			n.errText = "Could not keep the draft: " + writeError(msg.err) + ". Save with ctrl+s, or try again."
+			n.errText = n.env.l.T("tui.noteedit.keep_failed", "Err", n.env.writeErr(msg.err))
 			return n, n.as.failed(n.note())
 		}
 		n.as.left(msg.note)
-		return n, back("Draft kept: it will be offered when you come back to this case.", false)
+		return n, back(n.env.l.T("tui.noteedit.draft_kept"), false)
 	case noteSavedMsg:
 		if msg.id != n.id {
 			return n, nil
 		}
 		if msg.err != nil {
 			n.env.logErr("saving note", msg.err)
-			n.errText = "Not saved: " + writeError(msg.err) + ". Your text is kept here."
+			n.errText = n.env.l.T("tui.noteedit.not_saved", "Err", n.env.writeErr(msg.err))
 			return n, n.as.failed(n.note())
 		}
 		n.as.ended()
-		what := "Note saved."
+		what := n.env.l.T("tui.noteedit.saved")
 		if n.merge {
-			what = "Conflict resolved: the combined note was saved."
+			what = n.env.l.T("tui.noteedit.merged")
 		}
 		return n, cmdOf(backMsg{Notice: what, Changed: true, Focus: msg.noteID})
 	case draftDiscardedMsg:
@@ -212,11 +215,11 @@ func (n *noteEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 			return n, nil
 		}
 		if msg.err != nil {
-			n.errText = "Could not discard the draft: " + writeError(msg.err)
+			n.errText = n.env.l.T("tui.common.discard_failed", "Err", n.env.writeErr(msg.err))
 			return n, n.as.failed(n.note())
 		}
 		n.as.ended() // nothing left to keep
-		return n, back("Draft discarded.", false)
+		return n, back(n.env.l.T("tui.common.draft_discarded"), false)
 	case tea.KeyPressMsg:
 		if n.as.writing() {
 			return n, nil // what is on screen is being written
@@ -238,7 +241,7 @@ func (n *noteEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.Back):
 			if _, ok := n.PendingDraft(); !ok {
 				if n.as.hasSaved {
-					return n, back("Draft kept: it will be offered when you come back to this case.", false)
+					return n, back(n.env.l.T("tui.noteedit.draft_kept"), false)
 				}
 				return n, back("", false)
 			}
@@ -288,15 +291,22 @@ func (n *noteEdit) save() tea.Cmd {
 	}, false)
 }
 
-// writeError says why a write failed, in words for the user.
-func writeError(err error) string {
+// writeErr says why a write failed, in words for the user, in the
+// screen's language.
+func (e *env) writeErr(err error) string { return writeErrorIn(e.l, err) }
+
+// writeError is writeErr in English, for the screens not yet speaking the
+// catalogue's other languages.
+func writeError(err error) string { return writeErrorIn(i18n.English(), err) }
+
+func writeErrorIn(l *i18n.Locale, err error) string {
 	switch {
 	case errors.Is(err, store.ErrDiskFull):
-		return "the disk is full"
+		return l.T("tui.common.err.disk_full")
 	case errors.Is(err, store.ErrReadOnly):
-		return "the vault is read-only"
+		return l.T("tui.common.err.read_only")
 	case errors.Is(err, store.ErrLocked):
-		return "the vault is locked"
+		return l.T("tui.common.err.locked")
 	case errors.Is(err, record.ErrInvalid):
 		return strings.TrimPrefix(err.Error(), record.ErrInvalid.Error()+": ")
 	}
@@ -304,25 +314,25 @@ func writeError(err error) string {
 }
 
 func (n *noteEdit) View() string {
-	st := n.env.st
-	what := "New note"
+	st, l := n.env.st, n.env.l
+	what := l.T("tui.noteedit.title.new")
 	switch {
 	case n.merge:
-		what = "Combining " + itoa(len(n.draft.Base)) + " versions of a note — saving resolves the conflict"
+		what = l.N("tui.noteedit.combining", len(n.draft.Base))
 	case n.draft.NoteID != "":
-		what = "Editing a note"
+		what = l.T("tui.noteedit.editing")
 	}
 	// The draft state: saved only when the vault holds what is on screen.
 	state := n.as.state(n.note())
-	head := spread(st.Title.Render(what+" · "+n.ref), st.Muted.Render(state), n.w)
+	head := spread(st.Title.Render(what+sepDot+n.ref), st.Muted.Render(state), n.w)
 	msg := ""
 	switch {
 	case n.confirm:
-		msg = st.Warn.Render("Discard this draft for good? y / n")
+		msg = st.Warn.Render(l.T("tui.common.confirm_discard"))
 	case n.errText != "":
 		msg = st.Error.Render(n.errText)
 	case n.as.err != nil:
-		msg = st.Error.Render("Draft not saved: " + writeError(n.as.err) + ". Your text is still here.")
+		msg = st.Error.Render(l.T("tui.noteedit.draft_failed", "Err", n.env.writeErr(n.as.err)))
 	}
 	return head + "\n" + fitLine(msg, n.w) + "\n" + n.f.view(n.h-2)
 }

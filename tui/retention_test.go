@@ -74,7 +74,9 @@ func retentionSetup(t *testing.T) (*syncharness.Server, *syncharness.Device, *sy
 
 func (p *program) unlockDevice(want string) {
 	p.t.Helper()
-	p.waitText("Passphrase")
+	p.waitFor("the passphrase prompt", func(s string) bool {
+		return strings.Contains(s, "Passphrase") || strings.Contains(s, "Cyfrinymadrodd")
+	})
 	p.typeText(syncharness.DevicePass)
 	p.key(keyEnter)
 	p.waitText(want)
@@ -101,7 +103,7 @@ func TestRetentionQueue(t *testing.T) {
 	wopts := opts
 	wopts.Locale = cy
 	p := start(t, wopts, 80, 24)
-	p.unlockDevice("2 cases · sorted by")
+	p.unlockDevice("2 achos · trefn")
 	p.key(runeKey('T'))
 	p.waitText("Llwythi'r tîm")
 	p.key(runeKey('d'))

@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
 
@@ -62,8 +63,8 @@ func searchCmd(v *store.Vault, q string, seq int) tea.Cmd {
 
 func newSearch(e *env) *search {
 	in := textinput.New()
-	in.Prompt = "Search notes: "
-	in.Placeholder = "words from any note (the last one may be cut short)"
+	in.Prompt = e.l.T("tui.search.prompt") + " "
+	in.Placeholder = e.l.T("tui.search.placeholder")
 	in.SetStyles(e.st.textinputStyles())
 	return &search{env: e, input: in}
 }
@@ -77,7 +78,7 @@ func (s *search) Init() tea.Cmd {
 	return cmd
 }
 
-func (s *search) Title() string { return "Search" }
+func (s *search) Title() string { return s.env.l.T("tui.search.title") }
 
 func (s *search) Typing() bool { return true }
 
@@ -110,19 +111,19 @@ func (s *search) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		return s, nil
 	case tea.KeyPressMsg:
-		switch msg.String() {
-		case "esc":
+		switch msg.String() { // i18n: keys' names below
+		case "esc": // i18n: a key's name
 			return s, back("", false)
-		case "enter":
+		case "enter": // i18n: a key's name
 			if s.cursor < len(s.hits) {
 				h := s.hits[s.cursor]
 				return s, cmdOf(openCaseMsg{CaseID: h.CaseID, NoteID: h.NoteID})
 			}
 			return s, nil
-		case "up", "ctrl+p":
+		case "up", "ctrl+p": // i18n: keys' names
 			s.cursor = max(0, s.cursor-1)
 			return s, nil
-		case "down", "ctrl+n":
+		case "down", "ctrl+n": // i18n: keys' names
 			s.cursor = min(max(0, len(s.hits)-1), s.cursor+1)
 			return s, nil
 		}
@@ -152,28 +153,32 @@ func (s *search) Update(msg tea.Msg) (component, tea.Cmd) {
 func (s *search) perPage() int { return max(1, (s.h-3)/2) }
 
 func (s *search) View() string {
-	st := s.env.st
+	st, l := s.env.st, s.env.l
 	var b strings.Builder
 	b.WriteString(fitLine(s.input.View(), s.w) + "\n")
 	q := strings.TrimSpace(s.input.Value())
 	status := ""
 	switch {
 	case s.err != nil:
-		status = st.Error.Render("Search failed: " + s.err.Error())
+		status = st.Error.Render(l.T("tui.search.failed", "Err", s.err.Error()))
 	case q == "":
-		status = st.Muted.Render("Type to search every note in the vault.")
+		status = st.Muted.Render(l.T("tui.search.empty"))
 	case s.query != q:
-		status = st.Muted.Render("Searching…")
+		status = st.Muted.Render(l.T("tui.search.searching"))
 	case len(s.hits) == 0:
-		status = "No note holds all of “" + q + "”."
+		status = l.T("tui.search.no_match", "Query", q)
 	default:
-		status = plural(len(s.hits), "note", "notes") + ", newest first"
+		status = l.N("tui.search.found", len(s.hits))
 		if s.more {
-			status = "More than " + commas(searchLimit) + " notes match; the newest are shown. Type more words to narrow."
+			status = l.N("tui.search.more", searchLimit)
 		}
 	}
 	if s.partial {
-		status += st.Warn.Render("  (notes are still being decrypted: results may be incomplete)")
+		status += st.Warn.Render("  " + l.T("tui.search.partial"))
+	}
+	kindW := 11
+	for _, k := range record.NoteKinds {
+		kindW = max(kindW, ansiWidth(valueWord(l, k)))
 	}
 	b.WriteString(fitLine(status, s.w) + "\n")
 	per := s.perPage()
@@ -184,10 +189,10 @@ func (s *search) View() string {
 	words := queryWords(q)
 	for i := start; i < len(s.hits) && i < start+per; i++ {
 		h := s.hits[i]
-		head := cell(h.Ref, 10) + " " + string(h.Date) + " " + cell(h.Kind, 11) + " " + h.Subject
+		head := cell(h.Ref, 10) + " " + string(h.Date) + " " + cell(valueWord(l, h.Kind), kindW) + " " + h.Subject
 		snip := "    " + highlight(st, h.Snippet, words)
 		if i == s.cursor {
-			b.WriteString(st.Selected.Render(fitLine("▸ "+head, s.w)) + "\n")
+			b.WriteString(st.Selected.Render(fitLine("▸ "+head, s.w)) + "\n") // i18n: the cursor
 		} else {
 			b.WriteString(fitLine("  "+head, s.w) + "\n")
 		}

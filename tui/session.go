@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/store"
 )
 
@@ -68,13 +69,13 @@ func (m *Model) unlockedCmds() tea.Cmd {
 		m.env.io(recoverCmd(m.env.l, m.env.vault, m.env.recovery))}
 	// Drafts that could not be saved at the last lock are saved first, so
 	// the draft check finds them.
-	check := m.env.io(checkDraftsCmd(m.env.vault))
+	check := m.env.io(checkDraftsCmd(m.env.l, m.env.vault))
 	if len(m.unsaved) > 0 {
 		ds := m.unsaved
 		m.unsaved = nil
 		save := m.env.io(saveDraftsCmd(m.env.vault, ds, func(err error) tea.Msg {
 			if err != nil {
-				return noticeMsg{Text: "A draft still could not be saved: " + err.Error(), Err: true}
+				return noticeMsg{Text: m.env.l.T("tui.session.draft_still_unsaved", "Err", err.Error()), Err: true}
 			}
 			return nil
 		}))
@@ -101,7 +102,7 @@ func (m *Model) idleTick(msg idleTickMsg) tea.Cmd {
 	if idle < m.opts.IdleLock {
 		return idleTimer(m.opts.IdleLock-idle, m.lockGen)
 	}
-	return m.lock("Locked after " + humanDuration(m.opts.IdleLock) + " without use. Your drafts were saved.")
+	return m.lock(m.env.l.T("tui.session.idle_locked", "Idle", humanDuration(m.env.l, m.opts.IdleLock)))
 }
 
 // lock saves drafts and locks the vault, in a command; the screens go when
@@ -146,7 +147,7 @@ func (m *Model) lock(reason string) tea.Cmd {
 		}
 		v.Lock()
 		if audioErr != nil {
-			reason += " The recording under way could not be saved (" + audioErr.Error() + "); what was recorded will be recovered after you unlock."
+			reason += " " + e.l.T("tui.session.lock_audio_failed", "Err", audioErr.Error())
 		}
 		return lockedMsg{reason: reason, err: errors.Join(errs...), unsaved: unsaved}
 	}
@@ -160,7 +161,7 @@ func (m *Model) locked(msg lockedMsg) tea.Cmd {
 	reason := msg.reason
 	if msg.err != nil {
 		m.env.logErr("saving drafts at lock", msg.err)
-		reason = "Locked. A draft could not be saved (" + msg.err.Error() + "); it will be saved after you unlock."
+		reason = m.env.l.T("tui.session.lock_draft_failed", "Err", msg.err.Error())
 	}
 	m.unlocked, m.locking = false, false
 	m.status.stats = nil
@@ -247,14 +248,14 @@ func statsCmd(v *store.Vault) tea.Cmd {
 	}
 }
 
-func humanDuration(d time.Duration) string {
+func humanDuration(l *i18n.Locale, d time.Duration) string {
 	switch {
 	case d >= time.Hour && d%time.Hour == 0:
-		return plural(int(d/time.Hour), "hour", "hours")
+		return l.N("tui.session.hours", int(d/time.Hour))
 	case d >= time.Minute && d%time.Minute == 0:
-		return plural(int(d/time.Minute), "minute", "minutes")
+		return l.N("tui.session.minutes", int(d/time.Minute))
 	case d >= time.Second:
-		return plural(int(d/time.Second), "second", "seconds")
+		return l.N("tui.session.seconds", int(d/time.Second))
 	}
 	return d.String()
 }

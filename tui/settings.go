@@ -57,7 +57,7 @@ func (s *settings) Init() tea.Cmd {
 	return tea.Batch(listDevicesCmd, s.env.io(duePolicyCmd(s.env.vault, s.env.dueRules)))
 }
 
-func (s *settings) Title() string { return "Settings" }
+func (s *settings) Title() string { return s.env.l.T("tui.settings.title") }
 
 func (s *settings) Typing() bool { return false }
 
@@ -90,7 +90,7 @@ func (s *settings) Update(msg tea.Msg) (component, tea.Cmd) {
 		s.loaded, s.devs, s.err = true, msg.devs, ""
 		if msg.err != nil {
 			s.env.log.Warn("listing audio devices", "err", msg.err)
-			s.err = "Could not list the audio devices: " + msg.err.Error()
+			s.err = s.env.l.T("tui.settings.list_failed", "Err", msg.err.Error())
 		}
 		s.cursor = 0
 		for i, c := range s.choices() {
@@ -113,20 +113,21 @@ func (s *settings) Update(msg tea.Msg) (component, tea.Cmd) {
 			}
 			name := s.choices()[s.cursor]
 			s.env.audioDevice = name
-			what := "the system's default microphone"
+			l := s.env.l
+			what := l.T("tui.settings.default_mic")
 			if name != "" {
 				what = name
 			}
 			save, log := s.env.saveAudioDevice, s.env.log
 			if save == nil {
-				return s, back("Recording from "+what+" for this session.", false)
+				return s, back(l.T("tui.settings.chosen_session", "Device", what), false)
 			}
 			return s, func() tea.Msg { // writing the settings file is I/O
 				if err := save(name); err != nil {
 					log.Warn("saving the microphone setting", "err", err)
-					return backMsg{Notice: "Recording from " + what + " for this session; the choice could not be saved: " + err.Error()}
+					return backMsg{Notice: l.T("tui.settings.chosen_unsaved", "Device", what, "Err", err.Error())}
 				}
-				return backMsg{Notice: "Recording from " + what + " from now on (kept in the settings)."}
+				return backMsg{Notice: l.T("tui.settings.chosen_kept", "Device", what)}
 			}
 		}
 	}
@@ -136,51 +137,52 @@ func (s *settings) Update(msg tea.Msg) (component, tea.Cmd) {
 // lifetime says how long the choice holds.
 func (s *settings) lifetime() string {
 	if s.env.saveAudioDevice != nil {
-		return "  for dictation, kept for next time"
+		return "  " + s.env.l.T("tui.settings.lifetime_kept")
 	}
-	return "  for dictation, until you quit"
+	return "  " + s.env.l.T("tui.settings.lifetime_session")
 }
 
 func (s *settings) View() string {
-	st := s.env.st
+	st, lc := s.env.st, s.env.l
 	w := s.w
-	lines := []string{st.Title.Render("Settings"), st.Muted.Render(strings.Repeat("─", max(0, w))), "",
-		st.Section.Render("Microphone") + st.Muted.Render(s.lifetime())}
+	rule := strings.Repeat("─", max(0, w)) // i18n: a rule
+	lines := []string{st.Title.Render(lc.T("tui.settings.title")), st.Muted.Render(rule), "",
+		st.Section.Render(lc.T("tui.settings.microphone")) + st.Muted.Render(s.lifetime())}
 	switch {
 	case !s.loaded:
-		lines = append(lines, st.Muted.Render("  Looking for audio devices…"))
+		lines = append(lines, st.Muted.Render("  "+lc.T("tui.settings.looking")))
 		return strings.Join(lines, "\n")
 	case s.err != "":
 		lines = append(lines, st.Error.Render("  "+s.err))
 	case len(s.devs) == 0:
-		lines = append(lines, st.Error.Render("  No microphone found — plug one in, then come back here."))
+		lines = append(lines, st.Error.Render("  "+lc.T("tui.settings.no_mic")))
 	}
 	if s.env.audioDevice != "" && !s.listed(s.env.audioDevice) {
-		lines = append(lines, st.Warn.Render("  ! "+s.env.audioDevice+" (chosen) is not connected."))
+		lines = append(lines, st.Warn.Render("  "+lc.T("tui.settings.not_connected", "Device", s.env.audioDevice)))
 	}
 	for i, name := range s.choices() {
 		label := name
 		if name == "" {
-			label = "System default"
+			label = lc.T("tui.settings.system_default")
 			for _, d := range s.devs {
 				if d.DefaultInput {
-					label += " (now " + d.Name + ")"
+					label = lc.T("tui.settings.system_default_now", "Device", d.Name)
 				}
 			}
 		}
 		chosen := "  "
 		if name == s.env.audioDevice {
-			chosen = "● "
+			chosen = "● " // i18n: a sign, the legend below says it
 		}
 		l := "  " + chosen + label
 		if i == s.cursor {
-			l = st.Selected.Render(fitLine("▸ "+chosen+label, w))
+			l = st.Selected.Render(fitLine("▸ "+chosen+label, w)) // i18n: the cursor
 		}
 		lines = append(lines, fitLine(l, w))
 	}
-	lines = append(lines, "", fitLine(st.Muted.Render("● is the one in use. Playback uses the same device when it has a speaker, else the system's default."), w))
+	lines = append(lines, "", fitLine(st.Muted.Render(lc.T("tui.settings.legend")), w))
 	if s.due.Source != "" {
-		lines = append(lines, "", st.Section.Render("Due dates for dictation")+st.Muted.Render("  the agency's signed rules win; this laptop's turnaround setting only when it has none"))
+		lines = append(lines, "", st.Section.Render(lc.T("tui.settings.due"))+st.Muted.Render("  "+lc.T("tui.settings.due_note")))
 		for _, l := range wrap(s.due.String(), max(10, w-2)) {
 			lines = append(lines, fitLine("  "+l, w))
 		}

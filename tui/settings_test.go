@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/fieldcase/fieldcase/audio"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 )
 
 // Choosing a microphone keeps it through Options.SaveAudioDevice (the
@@ -39,7 +40,7 @@ func TestSettingsSaveMicrophone(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var saved []string
-			e := &env{keys: newKeyMap(nil), st: newStyles(themeNoColor, true), now: fixedNow, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			e := &env{l: i18n.English(), keys: newKeyMap(nil), st: newStyles(themeNoColor, true), now: fixedNow, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			if tt.save != nil {
 				e.saveAudioDevice = tt.save(&saved)
 			}

@@ -121,31 +121,31 @@ func (s *statusBar) clearNotice() {
 }
 
 func (s *statusBar) View(width int, unlocked bool) string {
-	st := s.env.st
+	st, l := s.env.st, s.env.l
 	bar := st.Status
 	left := []string{s.name}
 	if !unlocked {
-		left = append(left, "locked")
+		left = append(left, l.T("tui.status.locked"))
 	} else if s.stats != nil {
 		c := s.stats.stats
-		left = append(left, plural(c.Cases, "case", "cases"))
+		left = append(left, l.N("tui.common.cases", c.Cases))
 		switch {
 		case s.progress[1] > 0:
-			left = append(left, fmt.Sprintf("decrypting notes %d%%", 100*s.progress[0]/s.progress[1]))
+			left = append(left, l.T("tui.status.decrypting_percent", "Percent", 100*s.progress[0]/s.progress[1]))
 		case !c.NotesLoaded:
-			left = append(left, "decrypting notes…")
+			left = append(left, l.T("tui.status.decrypting"))
 		default:
-			left = append(left, plural(c.Notes, "note", "notes"))
+			left = append(left, l.N("tui.status.notes", c.Notes))
 		}
 		if c.Conflicts > 0 {
-			left = append(left, "≠ "+plural(c.Conflicts, "conflict", "conflicts"))
+			left = append(left, l.N("tui.status.conflicts", c.Conflicts))
 		}
 		if c.Sealed > 0 {
-			left = append(left, plural(c.Sealed, "record", "records")+" without key")
+			left = append(left, l.N("tui.status.sealed", c.Sealed))
 		}
 	}
 	if w := s.state.Warning; w != "" && unlocked {
-		left = append([]string{st.Error.Inherit(bar).Render("⚠ " + w)}, left...)
+		left = append([]string{st.Error.Inherit(bar).Render("⚠ " + w)}, left...) // i18n: a sign before the syncer's words
 	}
 	if s.notice != "" {
 		ns := st.Notice
@@ -158,7 +158,7 @@ func (s *statusBar) View(width int, unlocked bool) string {
 	rights := []string{s.syncText(unlocked, false) + " ", s.syncText(unlocked, true) + " "}
 	for _, r := range rights {
 		for n := len(left); n >= 1; n-- {
-			l := " " + strings.Join(left[:n], " · ")
+			l := " " + strings.Join(left[:n], " · ") // i18n: a separator
 			gap := width - lipgloss.Width(l) - lipgloss.Width(r)
 			if gap >= 1 {
 				return bar.Render(l+strings.Repeat(" ", gap)) + st.Offline.Render(r)
@@ -184,9 +184,13 @@ func (s *statusBar) waiting() int {
 	return 0
 }
 
+// sepDot separates the parts of a line (the status bar, titles).
+const sepDot = " · " // i18n: a separator
+
 // syncText is the right side: changes waiting and the sync state, with
 // "offline" always spelled out when the device is not talking to a server.
 func (s *statusBar) syncText(unlocked, short bool) string {
+	l := s.env.l
 	pending := -1
 	if s.stats != nil && unlocked {
 		pending = s.stats.outbox
@@ -200,22 +204,22 @@ func (s *statusBar) syncText(unlocked, short bool) string {
 		// (the demo vault has thousands), and the device is offline by
 		// design, not by a failure.
 		if short {
-			return "● local only"
+			return l.T("tui.status.local_only")
 		}
-		return "● local only: not enrolled with a case server"
+		return l.T("tui.status.local_only_long")
 	}
 	var parts []string
 	switch {
 	case pending > 0 && short:
-		parts = append(parts, "↑ "+commas(pending))
+		parts = append(parts, "↑ "+l.Number(pending)) // i18n: a sign
 	case pending > 0:
-		parts = append(parts, "↑ "+commas(pending)+" to sync")
+		parts = append(parts, l.N("tui.status.to_sync", pending))
 	case pending == 0:
-		parts = append(parts, "all synced")
+		parts = append(parts, l.T("tui.status.all_synced"))
 	}
 	switch {
 	case st.Syncing:
-		d := "syncing"
+		d := l.T("tui.status.syncing")
 		if st.Progress > 0 {
 			d += fmt.Sprintf(" %d%%", int(st.Progress*100))
 		}
@@ -224,23 +228,23 @@ func (s *statusBar) syncText(unlocked, short bool) string {
 		}
 		parts = append(parts, d)
 	case !st.Online:
-		o := "● offline"
+		o := l.T("tui.status.offline")
 		if !st.LastSync.IsZero() && !short {
-			o += " · last reached the server " + st.LastSync.Format("2 Jan 15:04")
+			o += sepDot + l.T("tui.status.last_reached", "When", dayTime(l, st.LastSync))
 		}
 		if st.Probing && !short {
-			o += " · checking every few seconds"
+			o += sepDot + l.T("tui.status.probing")
 		}
 		parts = append(parts, o)
 	default:
-		o := "online"
+		o := l.T("tui.status.online")
 		if !st.LastSync.IsZero() && !short {
-			o += " · synced " + st.LastSync.Format("15:04")
+			o += sepDot + l.T("tui.status.synced_at", "Time", st.LastSync.Format("15:04"))
 		}
 		parts = append(parts, o)
 	}
 	if st.Err != "" && s.sync != nil && !short {
 		parts = append(parts, st.Err)
 	}
-	return strings.Join(parts, " · ")
+	return strings.Join(parts, sepDot)
 }

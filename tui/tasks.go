@@ -61,7 +61,7 @@ func (t *tasks) Init() tea.Cmd {
 	})
 }
 
-func (t *tasks) Title() string { return "Tasks & visits" }
+func (t *tasks) Title() string { return t.env.l.T("tui.tasks.title") }
 
 func (t *tasks) Typing() bool { return t.adding != nil }
 
@@ -88,10 +88,11 @@ func (t *tasks) FullHelp() [][]key.Binding {
 }
 
 func (t *tasks) startAdding() tea.Cmd {
-	f := newForm(t.env)
-	t.title = f.text("Title", "", "e.g. Statutory visit")
-	t.kind = f.choice("Kind", []string{"visit", "task"}, "visit")
-	t.due = f.date("Due", "")
+	f, l := newForm(t.env), t.env.l
+	kinds := []string{"visit", "task"} // i18n: a record's values
+	t.title = f.text(l.T("tui.tasks.field.title"), "", l.T("tui.tasks.field.title_hint")).keyed("Title")
+	t.kind = f.choice(l.T("tui.tasks.field.kind"), kinds, kinds[0]).keyed("Kind")
+	t.due = f.date(l.T("tui.tasks.field.due"), "").keyed("Due")
 	f.setSize(t.w, 4)
 	t.adding = f
 	t.dr = newFormDraft(t.env, store.DraftTask, t.caseID, f)
@@ -124,7 +125,7 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 	case tasksLoadedMsg:
 		t.loaded = true
 		if msg.err != nil {
-			t.errText = "Could not load tasks: " + msg.err.Error()
+			t.errText = t.env.l.T("tui.tasks.load_failed", "Err", msg.err.Error())
 			return t, nil
 		}
 		t.ref, t.items = msg.ref, msg.items
@@ -144,7 +145,7 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		if msg.err != nil {
 			t.env.logErr("saving task", msg.err)
-			t.errText = "Not saved: " + writeError(msg.err)
+			t.errText = t.env.l.T("tui.common.not_saved", "Err", t.env.writeErr(msg.err))
 			return t, cmd
 		}
 		t.adding, t.dr = nil, nil
@@ -155,7 +156,7 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		t.dr.ended(msg.err)
 		if msg.err != nil {
-			t.errText = "Could not discard the draft: " + writeError(msg.err)
+			t.errText = t.env.l.T("tui.common.discard_failed", "Err", t.env.writeErr(msg.err))
 			return t, nil
 		}
 		t.adding, t.dr = nil, nil
@@ -172,7 +173,8 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 				if it := t.selected(); it != nil {
 					v, caseID, id := t.env.vault, t.caseID, it.ID
 					t.busy = true
-					return t, t.env.io(func() tea.Msg { return taskSavedMsg{notice: "Task deleted.", err: v.Delete(caseID, id)} })
+					done := t.env.l.T("tui.tasks.deleted")
+					return t, t.env.io(func() tea.Msg { return taskSavedMsg{notice: done, err: v.Delete(caseID, id)} })
 				}
 			case key.Matches(msg, k.Confirm.No):
 				t.confirm = false
@@ -188,7 +190,7 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 				}
 				t.adding, t.dr = nil, nil
 				return t, nil
-			case key.Matches(msg, k.Form.Save), msg.String() == "enter" && t.adding.focus == len(t.adding.fields)-1:
+			case key.Matches(msg, k.Form.Save), msg.String() == "enter" && t.adding.focus == len(t.adding.fields)-1: // i18n: a key's name
 				return t, t.add()
 			}
 			cmd, changed := t.adding.update(msg)
@@ -228,9 +230,9 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 				nt.DoneOn = t.env.today()
 			}
 			v, caseID, id, parents := t.env.vault, t.caseID, it.ID, []record.RevID{it.Rev}
-			word := "Marked done."
+			word := t.env.l.T("tui.tasks.marked_done")
 			if !nt.Done {
-				word = "Marked not done."
+				word = t.env.l.T("tui.tasks.marked_not_done")
 			}
 			t.busy = true
 			return t, t.env.io(func() tea.Msg { return taskSavedMsg{notice: word, err: v.UpdateTask(caseID, id, parents, nt)} })
@@ -252,13 +254,14 @@ func (t *tasks) add() tea.Cmd {
 	}
 	nt.Due = record.Date(due)
 	if err := nt.Validate(); err != nil {
-		t.errText = writeError(err)
+		t.errText = t.env.writeErr(err)
 		return nil
 	}
 	t.busy = true
 	v, caseID, dk := t.env.vault, t.caseID, t.dr.draft.Key
+	added := t.env.l.T("tui.tasks.added", "Title", nt.Title)
 	return t.dr.commit(func() tea.Msg {
-		return taskSavedMsg{notice: "Added: " + nt.Title, err: v.Update(func(tx *store.Tx) error {
+		return taskSavedMsg{notice: added, err: v.Update(func(tx *store.Tx) error {
 			if _, err := tx.AddTask(caseID, nt); err != nil {
 				return err
 			}
@@ -268,13 +271,13 @@ func (t *tasks) add() tea.Cmd {
 }
 
 func (t *tasks) View() string {
-	st := t.env.st
+	st, l := t.env.st, t.env.l
 	today := t.env.today()
 	var b strings.Builder
-	b.WriteString(fitLine(st.Title.Render("Tasks & visits · "+t.ref), t.w) + "\n")
+	b.WriteString(fitLine(st.Title.Render(l.T("tui.tasks.title")+sepDot+t.ref), t.w) + "\n")
 	switch {
 	case t.confirm:
-		b.WriteString(st.Warn.Render("Delete this task? y / n") + "\n")
+		b.WriteString(st.Warn.Render(l.T("tui.tasks.confirm_delete")) + "\n")
 	case t.errText != "":
 		b.WriteString(st.Error.Render(t.errText) + "\n")
 	case t.adding != nil && t.dr.line(st) != "":
@@ -288,18 +291,18 @@ func (t *tasks) View() string {
 	}
 	listH := max(1, t.h-2-formH)
 	if !t.loaded {
-		b.WriteString(st.Muted.Render("Loading…") + "\n")
+		b.WriteString(st.Muted.Render(l.T("tui.agenda.loading")) + "\n")
 	} else if len(t.items) == 0 {
-		b.WriteString("No tasks or visits yet. Press a to add one.\n")
+		b.WriteString(l.T("tui.tasks.none") + "\n")
 	}
 	start := 0
 	if t.cursor >= listH {
 		start = t.cursor - listH + 1
 	}
 	for i := start; i < len(t.items) && i < start+listH; i++ {
-		line := taskLine(st, t.items[i], today)
+		line := taskLine(t.env, t.items[i], today)
 		if i == t.cursor && t.adding == nil {
-			line = st.Selected.Render(fitLine("▸"+ansiStrip(line)[1:], t.w))
+			line = st.Selected.Render(fitLine("▸"+ansiStrip(line)[1:], t.w)) // i18n: the cursor
 		}
 		b.WriteString(fitLine(line, t.w) + "\n")
 	}
@@ -309,7 +312,7 @@ func (t *tasks) View() string {
 		for ; lines < t.h-formH; lines++ {
 			out += "\n"
 		}
-		out += st.Section.Render("New task or visit") + st.Muted.Render("  ctrl+s or enter on the last field adds it") + "\n" + t.adding.view(formH-1)
+		out += st.Section.Render(l.T("tui.tasks.new")) + st.Muted.Render("  "+l.T("tui.tasks.new_keys")) + "\n" + t.adding.view(formH-1)
 	}
 	return out
 }

@@ -48,7 +48,7 @@ func newUnlockScreen(e *env, reason string) *unlockScreen {
 
 func (u *unlockScreen) Init() tea.Cmd { return nil }
 
-func (u *unlockScreen) Title() string { return "Unlock" }
+func (u *unlockScreen) Title() string { return u.env.l.T("tui.unlock.title") }
 
 func (u *unlockScreen) Typing() bool { return true }
 
@@ -74,13 +74,13 @@ func (u *unlockScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 			return u, cmdOf(unlockedMsg{})
 		case errors.Is(msg.err, store.ErrWrongPassphrase):
 			u.tries++
-			u.err = "Wrong passphrase. Try again."
+			u.err = u.env.l.T("tui.unlock.wrong")
 			if u.tries > 1 {
-				u.err = "Wrong passphrase (" + itoa(u.tries) + " tries). Try again; check caps lock."
+				u.err = u.env.l.N("tui.unlock.wrong_again", u.tries)
 			}
 		default:
 			u.env.logErr("unlock", msg.err)
-			u.err = "Could not unlock: " + msg.err.Error()
+			u.err = u.env.l.T("tui.unlock.failed", "Err", msg.err.Error())
 		}
 		return u, u.input.Focus()
 	case spinner.TickMsg:
@@ -97,7 +97,7 @@ func (u *unlockScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		if key.Matches(msg, u.env.keys.unlock.Unlock) {
 			pass := u.input.Value()
 			if pass == "" {
-				u.err = "Type your passphrase, then press enter."
+				u.err = u.env.l.T("tui.unlock.empty")
 				return u, nil
 			}
 			// Don't keep the passphrase in the model longer than needed.
@@ -112,16 +112,16 @@ func (u *unlockScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 }
 
 func (u *unlockScreen) View() string {
-	st := u.env.st
+	st, l := u.env.st, u.env.l
 	var b strings.Builder
-	b.WriteString(st.Title.Render("Unlock vault "+u.env.name) + "\n\n")
+	b.WriteString(st.Title.Render(l.T("tui.unlock.heading", "Name", u.env.name)) + "\n\n")
 	if u.reason != "" {
 		b.WriteString(st.Warn.Render(u.reason) + "\n\n")
 	}
 	if u.busy {
-		b.WriteString(u.spin.View() + " Unlocking…\n")
+		b.WriteString(u.spin.View() + " " + l.T("tui.unlock.unlocking") + "\n")
 	} else {
-		b.WriteString(st.FocusLbl.Render("Passphrase ") + u.input.View() + "\n")
+		b.WriteString(st.FocusLbl.Render(l.T("tui.unlock.passphrase")+" ") + u.input.View() + "\n")
 	}
 	b.WriteString("\n")
 	if u.err != "" {
@@ -130,7 +130,7 @@ func (u *unlockScreen) View() string {
 		b.WriteString("\n")
 	}
 	if u.env.demoPass != "" {
-		b.WriteString(st.Muted.Render("Demo vault: the passphrase is ") + u.env.demoPass + "\n")
+		b.WriteString(st.Muted.Render(l.T("tui.unlock.demo")+" ") + u.env.demoPass + "\n")
 	}
 	bw := min(max(u.w-4, 20), 64)
 	box := st.Box.Width(bw).Render(strings.TrimRight(b.String(), "\n"))

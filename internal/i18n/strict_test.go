@@ -23,6 +23,8 @@ import (
 //     (key.WithHelp, help, SetHelp: the first argument only — the second is
 //     the description, and is held);
 //   - a colour (lipgloss.Color);
+//   - the name a form field's draft keeps its value under (keyed): stored,
+//     the same in every language, never shown;
 //   - a log message (slog, e.log, logErr): for developers, never shown;
 //   - compared with (==, !=, a switch's case): data or a key, not output;
 //
@@ -69,7 +71,7 @@ func checkStrict(fset *token.FileSet, f *ast.File, name string, exempt map[int]b
 				for i := first; i < len(x.Args); i += 2 {
 					allow(x.Args[i])
 				}
-			case fn == "key.WithKeys" || fn == "keys" || fn == "lipgloss.Color":
+			case fn == "key.WithKeys" || fn == "keys" || fn == "lipgloss.Color" || isSel && sel.Sel.Name == "keyed":
 				allow(x.Args...)
 			case (fn == "key.WithHelp" || fn == "help" || fn == "SetHelp" || isSel && sel.Sel.Name == "SetHelp") && len(x.Args) > 0:
 				allow(x.Args[0])
