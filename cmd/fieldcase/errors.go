@@ -45,6 +45,16 @@ var sentinels = []struct {
 	{errNoSettingsFile, "config.no_home"},
 }
 
+// catalogueError is an error made where the run's language is not known
+// (a flag's value parsed by kong): English as an error, said in the
+// user's language by messageFor.
+type catalogueError struct {
+	id   string
+	args []any
+}
+
+func (e catalogueError) Error() string { return i18n.English().T(e.id, e.args...) } // i18n: the id it was made with
+
 // messageFor says err in l's language where it holds an error of another
 // package that sentinels names: that sentinel's words are replaced by the
 // catalogue's, the rest (a path, a record's id, the detail after it) kept.
@@ -55,6 +65,11 @@ func messageFor(l *i18n.Locale, err error) string {
 	}
 	msg := err.Error()
 	changed := false
+	var ce catalogueError
+	if errors.As(err, &ce) && strings.Contains(msg, ce.Error()) {
+		msg = strings.Replace(msg, ce.Error(), l.T(ce.id, ce.args...), 1) // i18n: the id a catalogueError was made with
+		changed = true
+	}
 	for _, s := range sentinels {
 		if errors.Is(err, s.err) && strings.Contains(msg, s.err.Error()) {
 			msg = strings.Replace(msg, s.err.Error(), l.T(s.id, "Min", crypto.MinPassphraseLen), 1) // i18n: the ids are the literals of sentinels

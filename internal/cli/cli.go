@@ -127,7 +127,11 @@ func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds
 		if s := suggest(parser.Model.Node, err); s != "" {
 			hint = l.T("cli.did_you_mean", "Name", p.Name, "Command", s)
 		}
-		fmt.Fprintf(stderr, "%s: %s\n%s\n", p.Name, parseError(l, err.Error()), l.T("cli.hint", "Hint", hint))
+		msg := p.say(err) // the binary's own words first (its flags' values), then kong's
+		if msg == err.Error() {
+			msg = parseError(l, msg)
+		}
+		fmt.Fprintf(stderr, "%s: %s\n%s\n", p.Name, msg, l.T("cli.hint", "Hint", hint))
 		return 2
 	}
 	err = nil
