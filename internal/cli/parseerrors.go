@@ -23,6 +23,7 @@ var parseErrors = []struct {
 	{regexp.MustCompile(`^expected (.+)$`), "cli.parse.expected", []string{"Arg"}},
 	{regexp.MustCompile(`^(\S+): (\S+) must be one of (.+) but got (.+)$`), "cli.parse.enum", []string{"Flag", "Name", "Values", "Got"}},
 	{regexp.MustCompile(`^unexpected flag argument (.+)$`), "cli.parse.unexpected_flag_argument", []string{"Arg"}},
+	{regexp.MustCompile(`^(\S+): expected (\w+) value but got (.+)$`), "cli.parse.expected_value", []string{"Flag", "Kind", "Got"}},
 	{regexp.MustCompile(`^--(\S+) and --(\S+) can't be used together$`), "cli.parse.xor", []string{"A", "B"}},
 }
 
