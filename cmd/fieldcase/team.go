@@ -105,7 +105,7 @@ func (teamShowCmd) Help() string {
 // has no server: its fictional team is the one its team screens show.
 func teamView(ctx context.Context, l *i18n.Locale, v *store.Vault, offline bool) (*protocol.TeamView, error) {
 	if v.IsDemo() && !v.Enrolled() {
-		return demoTeamView(v)
+		return demoTeamView(l, v)
 	}
 	if !offline {
 		s, err := newSyncer(l, v)
