@@ -57,12 +57,11 @@ func (c *agentStartCmd) Run(a *app) error {
 		idle = int(tui.DefaultIdleLock / time.Minute)
 	}
 	if idle < 0 || c.Max <= 0 {
-		return cli.WithHint(errors.New("--idle and --max must be positive minutes"), "e.g. 'fieldcase agent start --idle 10 --max 120'")
+		return cli.WithHint(a.l.Error("agent.bad_minutes"), a.l.T("agent.bad_minutes_hint"))
 	}
 	path := agent.SocketPath(a.getenv)
 	if st, err := agent.AskStatus(path); err == nil {
-		return cli.WithHint(fmt.Errorf("an unlock agent already holds %s (until %s at the latest)", st.Name, st.Ends.Local().Format("15:04")),
-			"stop it first with 'fieldcase agent stop'")
+		return cli.WithHint(a.l.Error("agent.running", "Name", st.Name, "Ends", st.Ends.Local().Format("15:04")), a.l.T("agent.running_hint"))
 	}
 	v, err := a.unlock("fieldcase agent")
 	if err != nil {
@@ -77,7 +76,7 @@ func (c *agentStartCmd) Run(a *app) error {
 	grant.Identity = id.Export()
 	exe, err := os.Executable()
 	if err != nil {
-		return fmt.Errorf("starting the unlock agent: %w", err)
+		return fmt.Errorf("%s: %w", a.l.T("agent.starting"), err)
 	}
 	cmd := exec.Command(exe, "agent", "serve", "--socket", path,
 		"--idle", fmt.Sprint(idle), "--max", fmt.Sprint(c.Max))
@@ -92,7 +91,7 @@ func (c *agentStartCmd) Run(a *app) error {
 		return err
 	}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting the unlock agent: %w", err)
+		return fmt.Errorf("%s: %w", a.l.T("agent.starting"), err)
 	}
 	b, _ := json.Marshal(grant)
 	in.Write(append(b, '\n'))
@@ -107,20 +106,19 @@ func (c *agentStartCmd) Run(a *app) error {
 	select {
 	case said = <-line:
 	case <-time.After(10 * time.Second):
-		said = "it did not answer within 10 s"
+		said = a.l.T("agent.no_answer")
 	}
 	if said != "ready" {
 		cmd.Process.Kill()
 		cmd.Wait()
 		if said == "" {
-			said = "it exited"
+			said = a.l.T("agent.exited")
 		}
-		return fmt.Errorf("the unlock agent did not start: %s", said)
+		return a.l.Error("agent.not_started", "Said", said)
 	}
 	cmd.Process.Release()
-	fmt.Fprintf(a.stdout, "Unlock agent holds %s: commands need no passphrase until it has gone %d minutes unused (at the latest %s).\n",
-		grant.Name, idle, time.Now().Add(time.Duration(c.Max)*time.Minute).Format("15:04"))
-	fmt.Fprintln(a.stdout, "'fieldcase agent stop' forgets it now.")
+	fmt.Fprintln(a.stdout, a.l.T("agent.started", "Name", grant.Name, "Idle", idle, "Ends", time.Now().Add(time.Duration(c.Max)*time.Minute).Format("15:04")))
+	fmt.Fprintln(a.stdout, a.l.T("agent.stop_hint"))
 	return nil
 }
 
@@ -138,8 +136,8 @@ func (c *agentServeCmd) Run(a *app) error {
 	}
 	clear(b)
 	if err != nil || g.Vault == "" || g.Identity == "" {
-		fmt.Fprintln(a.stdout, "no identity given on stdin")
-		return errors.New("agent serve: no identity given on stdin (run 'fieldcase agent start')")
+		fmt.Fprintln(a.stdout, a.l.T("agent.no_identity"))
+		return a.l.Error("agent.serve_no_identity")
 	}
 	ln, err := agent.Listen(c.Socket)
 	if err != nil {
@@ -157,7 +155,7 @@ func (c *agentServeCmd) Run(a *app) error {
 		case <-ag.Stopped():
 		}
 	}()
-	fmt.Fprintln(a.stdout, "ready")
+	fmt.Fprintln(a.stdout, "ready") // i18n: the word 'agent start' waits for, not for people
 	if f, ok := a.stdout.(*os.File); ok {
 		f.Close() // 'agent start' is waiting for this line only
 	}
@@ -170,14 +168,13 @@ type agentStatusCmd struct{}
 func (agentStatusCmd) Run(a *app) error {
 	st, err := agent.AskStatus(agent.SocketPath(a.getenv))
 	if errors.Is(err, agent.ErrNotRunning) {
-		fmt.Fprintln(a.stdout, "No unlock agent is running.")
+		fmt.Fprintln(a.stdout, a.l.T("agent.none_running"))
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "Unlock agent holds %s until %s unless used again (at the latest %s).\n",
-		st.Name, st.IdleEnds.Local().Format("15:04:05"), st.Ends.Local().Format("15:04"))
+	fmt.Fprintln(a.stdout, a.l.T("agent.status", "Name", st.Name, "IdleEnds", st.IdleEnds.Local().Format("15:04:05"), "Ends", st.Ends.Local().Format("15:04")))
 	return nil
 }
 
@@ -187,7 +184,7 @@ func (agentStopCmd) Run(a *app) error {
 	if err := agent.AskStop(agent.SocketPath(a.getenv)); err != nil {
 		return err
 	}
-	fmt.Fprintln(a.stdout, "No unlock agent holds a vault now.")
+	fmt.Fprintln(a.stdout, a.l.T("agent.stopped"))
 	return nil
 }
 
@@ -202,7 +199,7 @@ func (a *app) unlockFromAgent(v *store.Vault) (ok bool) {
 	s, err := agent.Identity(path, v.VaultID())
 	if err != nil {
 		if !errors.Is(err, agent.ErrNotRunning) && !errors.Is(err, agent.ErrNotHeld) {
-			fmt.Fprintf(a.stderr, "fieldcase: %v; asking for the passphrase instead\n", err)
+			fmt.Fprintf(a.stderr, "fieldcase: %s\n", a.lang().T("agent.ask_instead", "Err", err)) // i18n: the program's name, as its error path writes it
 		}
 		return false
 	}
@@ -211,7 +208,7 @@ func (a *app) unlockFromAgent(v *store.Vault) (ok bool) {
 		err = v.UnlockIdentity(id)
 	}
 	if err != nil {
-		fmt.Fprintf(a.stderr, "fieldcase: the unlock agent's identity did not open this vault (%v); asking for the passphrase instead\n", err)
+		fmt.Fprintf(a.stderr, "fieldcase: %s\n", a.lang().T("agent.identity_failed", "Err", err)) // i18n: the program's name, as above
 		return false
 	}
 	return true

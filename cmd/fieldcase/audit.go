@@ -45,7 +45,7 @@ func (c *auditLogCmd) Run(a *app) error {
 				who = wr.User.Name
 			}
 		}
-		events = append(events, record.AuditEvent{Action: "delete", Detail: fmt.Sprintf("%s %s (signed)", d.Kind, d.RecordID),
+		events = append(events, record.AuditEvent{Action: "delete", Detail: fmt.Sprintf("%s %s (signed)", d.Kind, d.RecordID), // i18n: an audit event's detail, English as the trail's own are
 			At: d.At, Actor: who, Device: d.Device})
 	}
 	slices.SortStableFunc(events, func(a, b record.AuditEvent) int { return a.At.Compare(b.At) })
@@ -53,7 +53,7 @@ func (c *auditLogCmd) Run(a *app) error {
 		return writeJSON(a.stdout, events)
 	}
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "WHEN\tWHO\tDEVICE\tACTION\tDETAIL")
+	fmt.Fprintln(tw, a.l.T("audit.header"))
 	for _, e := range events {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), orDash(e.Actor), short(e.Device), e.Action, e.Detail)
 	}
@@ -89,13 +89,12 @@ func (c *auditVerifyCmd) Run(a *app) error {
 		if ref == "" {
 			ref = p.CaseID
 		}
-		fprintf(a.stdout, "%s: device %s, event %d: %s\n", ref, short(p.Device), p.Seq, p.What)
+		fprintf(a.stdout, "%s\n", a.l.T("audit.problem", "Ref", ref, "Device", short(p.Device), "Seq", p.Seq, "What", p.What))
 	}
 	if len(problems) > 0 {
-		return cli.WithHint(fmt.Errorf("%d problems in the audit trail (%d events checked)", len(problems), n),
-			"a missing event may still be on its way from another device; sync and verify again before reporting it")
+		return cli.WithHint(a.l.Error("audit.problems", "Problems", len(problems), "Events", n), a.l.T("audit.problems_hint"))
 	}
-	fprintf(a.stdout, "audit trail intact: %d events checked at %s\n", n, time.Now().Format("2006-01-02 15:04"))
+	fprintf(a.stdout, "%s\n", a.l.T("audit.intact", "Events", n, "At", time.Now().Format("2006-01-02 15:04")))
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/fieldcase/fieldcase/bundle"
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
@@ -45,7 +46,7 @@ func (c *bundleCmd) Run(a *app) error {
 		return err
 	}
 	if from != "" && to != "" && to < from {
-		return cli.WithHint(fmt.Errorf("--to %s is before --from %s", to, from), "swap them")
+		return cli.WithHint(a.l.Error("bundle.to_before_from", "To", to, "From", from), a.l.T("bundle.to_before_from_hint"))
 	}
 	v, cv, err := a.unlockCase("fieldcase bundle", c.Case)
 	if err != nil {
@@ -59,28 +60,26 @@ func (c *bundleCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	res, rep, err := makeBundle(a.ctx, v, cv, c.Out, from, to, evidence)
+	res, rep, err := makeBundle(a.ctx, a.l, v, cv, c.Out, from, to, evidence)
 	if err != nil {
 		return err
 	}
 	if err := v.Audit(cv.ID, record.AuditExport, "court bundle written to "+filepath.Base(c.Out)); err != nil {
 		return err
 	}
-	fprintf(a.stdout, "wrote the court bundle of %s to %s: %d pages, %d signed revisions (%d proved in the server's log), %d recording(s)\n",
-		cv.Value.Ref, c.Out, res.Pages, res.Records, res.Logged, res.Recordings)
+	fprintf(a.stdout, "%s\n", a.l.T("bundle.wrote", "Ref", cv.Value.Ref, "Out", c.Out, "Pages", res.Pages, "Records", res.Records,
+		"Logged", res.Logged, "Recordings", res.Recordings))
 	for _, w := range res.Warnings {
-		fprintf(a.stderr, "warning: %s\n", w)
+		fprintf(a.stderr, "%s\n", a.l.T("bundle.warning", "Warning", w))
 	}
 	if res.OverLimit {
-		fprintf(a.stderr, "warning: the bundle has %d pages, over the %d that Practice Direction 27A allows without the court's permission: ask for it, or narrow the bundle with --from and --to\n",
-			res.Pages, res.MaxPages)
+		fprintf(a.stderr, "%s\n", a.l.T("bundle.over_limit", "Pages", res.Pages, "Max", res.MaxPages))
 	}
 	if !rep.OK() {
 		rep.WriteText(a.stderr, c.Out)
-		return cli.WithHint(fmt.Errorf("the bundle written to %s does not verify: %d problem(s)", c.Out, len(rep.Problems)),
-			"do not hand it to a court; the FAIL lines say what is wrong")
+		return cli.WithHint(a.l.Error("bundle.not_verified", "Out", c.Out, "Problems", len(rep.Problems)), a.l.T("bundle.not_verified_hint"))
 	}
-	fprintf(a.stderr, "checked: the bundle verifies (agency key %s). It holds decrypted case records: keep it as carefully as the case itself\n", rep.AgencyFingerprint)
+	fprintf(a.stderr, "%s\n", a.l.T("bundle.checked", "Fingerprint", rep.AgencyFingerprint))
 	return nil
 }
 
@@ -106,7 +105,7 @@ func (c *bundleCmd) logEvidence(a *app, v *store.Vault) (evidenceFunc, error) {
 		defer cancel()
 		le, err := s.Evidence(ctx, caseID, revs)
 		if errors.Is(err, client.ErrOffline) {
-			fprintf(a.stderr, "warning: %v: the bundle is written without the log's proofs; make it again when the server answers\n", err)
+			fprintf(a.stderr, "%s\n", a.l.T("bundle.offline", "Err", err))
 			return nil, nil
 		}
 		if err != nil {
@@ -124,20 +123,20 @@ func (c *bundleCmd) logEvidence(a *app, v *store.Vault) (evidenceFunc, error) {
 }
 
 // makeBundle writes the bundle of case cv into out and verifies it.
-func makeBundle(ctx context.Context, v *store.Vault, cv store.CaseView, out string, from, to record.Date, evidence evidenceFunc) (*bundle.Result, *bundle.Report, error) {
-	src, sealed, err := caseSource(v, cv, from, to, evidence)
+func makeBundle(ctx context.Context, l *i18n.Locale, v *store.Vault, cv store.CaseView, out string, from, to record.Date, evidence evidenceFunc) (*bundle.Result, *bundle.Report, error) {
+	src, sealed, err := caseSource(l, v, cv, from, to, evidence)
 	if err != nil {
 		return nil, nil, err
 	}
 	res, err := bundle.Write(ctx, out, src, bundle.Options{})
 	if errors.Is(err, bundle.ErrExists) {
-		return nil, nil, cli.WithHint(err, "write the bundle into a new folder")
+		return nil, nil, cli.WithHint(err, l.T("bundle.exists_hint"))
 	}
 	if err != nil {
-		return nil, nil, cli.WithHint(err, "check free space and permissions")
+		return nil, nil, cli.WithHint(err, l.T("bundle.write_failed_hint"))
 	}
 	if sealed > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d record(s) of the case are sealed on this laptop (no key for them here): not in the bundle", sealed))
+		res.Warnings = append(res.Warnings, l.T("bundle.sealed", "Sealed", sealed))
 	}
 	rep, err := bundle.Verify(ctx, out, bundle.VerifyOptions{})
 	if err != nil {
@@ -150,11 +149,10 @@ func makeBundle(ctx context.Context, v *store.Vault, cv store.CaseView, out stri
 // the agency key and statements, the case's records with their revisions,
 // its tombstones, its audio and the log's evidence. It also returns how
 // many records are sealed here (no key on this laptop).
-func caseSource(v *store.Vault, cv store.CaseView, from, to record.Date, evidence evidenceFunc) (*bundle.Source, int, error) {
+func caseSource(l *i18n.Locale, v *store.Vault, cv store.CaseView, from, to record.Date, evidence evidenceFunc) (*bundle.Source, int, error) {
 	agency := v.Agency()
 	if agency == nil {
-		return nil, 0, cli.WithHint(errors.New("this laptop has no agency key: a bundle's signatures are checked against it"),
-			"enrol this laptop with the agency ('fieldcase enroll') and sync, then make the bundle")
+		return nil, 0, cli.WithHint(l.Error("bundle.no_agency"), l.T("bundle.no_agency_hint"))
 	}
 	statements, err := v.Statements()
 	if err != nil {
@@ -163,7 +161,7 @@ func caseSource(v *store.Vault, cv store.CaseView, from, to record.Date, evidenc
 	src := &bundle.Source{CaseID: cv.ID, Ref: cv.Value.Ref, Agency: agency, Statements: statements,
 		From: from, To: to, Now: time.Now(), Producer: producer(v)}
 	var sealed int
-	if src.Records, sealed, err = caseRecords(v, cv); err != nil {
+	if src.Records, sealed, err = caseRecords(l, v, cv); err != nil {
 		return nil, 0, err
 	}
 	dels, err := v.Deletions(cv.ID)
@@ -173,12 +171,12 @@ func caseSource(v *store.Vault, cv store.CaseView, from, to record.Date, evidenc
 	for _, d := range dels {
 		rev, err := v.Revision(cv.ID, d.RecordID, d.Rev)
 		if err != nil {
-			return nil, 0, fmt.Errorf("reading deletion of %s: %w", d.RecordID, err)
+			return nil, 0, fmt.Errorf("%s: %w", l.T("bundle.reading_deletion", "ID", d.RecordID), err)
 		}
 		src.Deletions = append(src.Deletions, rev)
 	}
 	src.Audio = func(ctx context.Context, r bundle.Record, w io.Writer) error {
-		return recordingOgg(ctx, v, r, w)
+		return recordingOgg(ctx, l, v, r, w)
 	}
 	if evidence != nil {
 		var revs []record.RevID
@@ -189,7 +187,7 @@ func caseSource(v *store.Vault, cv store.CaseView, from, to record.Date, evidenc
 			revs = append(revs, d.Rev)
 		}
 		if src.Evidence, err = evidence(cv.ID, revs); err != nil {
-			return nil, 0, fmt.Errorf("reading the log's evidence: %w", err)
+			return nil, 0, fmt.Errorf("%s: %w", l.T("bundle.reading_evidence"), err)
 		}
 	}
 	return src, sealed, nil
@@ -199,50 +197,50 @@ func caseSource(v *store.Vault, cv store.CaseView, from, to record.Date, evidenc
 func producer(v *store.Vault) string {
 	if r := v.Roster(); r != nil {
 		if wr, ok := r.Writer(v.DeviceID()); ok {
-			return fmt.Sprintf("fieldcase on %s's laptop “%s” (device %s)", wr.User.Name, wr.Device.Name, v.DeviceID())
+			return fmt.Sprintf("fieldcase on %s's laptop “%s” (device %s)", wr.User.Name, wr.Device.Name, v.DeviceID()) // i18n: the bundle's and export's front sheet, English as the documents are
 		}
 	}
-	return fmt.Sprintf("fieldcase on %s's laptop (device %s)", cmp.Or(v.Profile().Name, "an unnamed user"), v.DeviceID())
+	return fmt.Sprintf("fieldcase on %s's laptop (device %s)", cmp.Or(v.Profile().Name, "an unnamed user"), v.DeviceID()) // i18n: the front sheet, as above
 }
 
 // caseRecords reads the case's current records with the revisions they
 // came from: each head, and each version of a record in conflict. It
 // returns how many it could not open here (sealed).
-func caseRecords(v *store.Vault, cv store.CaseView) ([]bundle.Record, int, error) {
+func caseRecords(l *i18n.Locale, v *store.Vault, cv store.CaseView) ([]bundle.Record, int, error) {
 	var out []bundle.Record
 	sealed := 0
-	if err := addItems(&out, &sealed, v, cv.ID, []store.Item[record.Case]{cv.Item}); err != nil {
+	if err := addItems(l, &out, &sealed, v, cv.ID, []store.Item[record.Case]{cv.Item}); err != nil {
 		return nil, 0, err
 	}
 	notes, err := v.Notes(cv.ID)
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := addItems(&out, &sealed, v, cv.ID, notes); err != nil {
+	if err := addItems(l, &out, &sealed, v, cv.ID, notes); err != nil {
 		return nil, 0, err
 	}
 	consents, err := v.Consents(cv.ID)
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := addItems(&out, &sealed, v, cv.ID, consents); err != nil {
+	if err := addItems(l, &out, &sealed, v, cv.ID, consents); err != nil {
 		return nil, 0, err
 	}
 	tasks, err := v.Tasks(cv.ID)
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := addItems(&out, &sealed, v, cv.ID, tasks); err != nil {
+	if err := addItems(l, &out, &sealed, v, cv.ID, tasks); err != nil {
 		return nil, 0, err
 	}
 	recs, err := v.Recordings(cv.ID)
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := addItems(&out, &sealed, v, cv.ID, recs); err != nil {
+	if err := addItems(l, &out, &sealed, v, cv.ID, recs); err != nil {
 		return nil, 0, err
 	}
-	audit, err := auditRecords(v, cv.ID)
+	audit, err := auditRecords(l, v, cv.ID)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -250,11 +248,11 @@ func caseRecords(v *store.Vault, cv store.CaseView) ([]bundle.Record, int, error
 }
 
 // addItems adds the versions of items, with their revisions.
-func addItems[T any](out *[]bundle.Record, sealed *int, v *store.Vault, caseID string, items []store.Item[T]) error {
+func addItems[T any](l *i18n.Locale, out *[]bundle.Record, sealed *int, v *store.Vault, caseID string, items []store.Item[T]) error {
 	add := func(id string, rev record.RevID, val T, versions int) error {
 		r, err := v.Revision(caseID, id, rev)
 		if err != nil {
-			return fmt.Errorf("reading revision %s of %s: %w", rev.Short(), id, err)
+			return fmt.Errorf("%s: %w", l.T("bundle.reading_revision", "Rev", rev.Short(), "ID", id), err)
 		}
 		*out = append(*out, bundle.Record{Rev: r, Value: &val, Versions: versions})
 		return nil
@@ -288,34 +286,34 @@ func addItems[T any](out *[]bundle.Record, sealed *int, v *store.Vault, caseID s
 }
 
 // auditRecords are the case's audit events with their revisions.
-func auditRecords(v *store.Vault, caseID string) ([]bundle.Record, error) {
+func auditRecords(l *i18n.Locale, v *store.Vault, caseID string) ([]bundle.Record, error) {
 	items, err := v.AuditItems(caseID)
 	if err != nil {
 		return nil, err
 	}
 	var out []bundle.Record
 	var sealed int
-	err = addItems(&out, &sealed, v, caseID, items)
+	err = addItems(l, &out, &sealed, v, caseID, items)
 	return out, err
 }
 
 // recordingOgg writes a recording's version as 'fieldcase recording
 // export' does: its timeline's packets, copied into Ogg Opus.
-func recordingOgg(ctx context.Context, v *store.Vault, r bundle.Record, w io.Writer) error {
+func recordingOgg(ctx context.Context, l *i18n.Locale, v *store.Vault, r bundle.Record, w io.Writer) error {
 	rec, ok := r.Value.(*record.Recording)
 	if !ok || len(rec.Timeline) == 0 {
 		return bundle.ErrNoAudio
 	}
 	tl, err := audio.UnmarshalTimeline(rec.Timeline)
 	if err != nil {
-		return fmt.Errorf("recording %s: %w", r.Rev.RecordID, err)
+		return fmt.Errorf("%s: %w", l.T("bundle.recording", "ID", r.Rev.RecordID), err)
 	}
 	if tl.Packets() == 0 {
 		return bundle.ErrNoAudio
 	}
 	err = audio.WriteOgg(ctx, w, tl, vaultChunks{v, r.Rev.CaseID, r.Rev.RecordID})
 	if errors.Is(err, store.ErrNotFound) {
-		return cli.WithHint(fmt.Errorf("recording %s: part of its audio is not on this laptop yet", r.Rev.RecordID), "sync, then make the bundle again")
+		return cli.WithHint(l.Error("bundle.audio_missing", "ID", r.Rev.RecordID), l.T("bundle.audio_missing_hint"))
 	}
 	return err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/fieldcase/fieldcase/audio"
 	"github.com/fieldcase/fieldcase/bundle"
 	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -118,7 +119,7 @@ func BenchmarkBundle(b *testing.B) {
 
 		out := filepath.Join(dir, fmt.Sprintf("bundle%d", i))
 		t0 = time.Now()
-		src, _, err := caseSource(v, cv, "", "", evidence)
+		src, _, err := caseSource(i18n.English(), v, cv, "", "", evidence)
 		if err != nil {
 			b.Fatal(err)
 		}

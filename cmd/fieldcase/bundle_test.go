@@ -20,6 +20,7 @@ import (
 	"github.com/fieldcase/fieldcase/bundle"
 	"github.com/fieldcase/fieldcase/bundle/bundletest"
 	"github.com/fieldcase/fieldcase/dictation"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/internal/opustools"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -226,7 +227,7 @@ func TestBundleRealCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "bundle")
-	res, rep, err := makeBundle(ctx, v, cv, dir, "", "", evidence)
+	res, rep, err := makeBundle(ctx, i18n.English(), v, cv, dir, "", "", evidence)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +313,7 @@ func TestBundleRealCase(t *testing.T) {
 	if err := v2.Unlock(pass); err != nil {
 		t.Fatal(err)
 	}
-	src, _, err := caseSource(v2, cv, "", "", evidence)
+	src, _, err := caseSource(i18n.English(), v2, cv, "", "", evidence)
 	v2.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -504,7 +505,7 @@ func testBundle(t *testing.T) string {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "bundle")
-	if _, rep, err := makeBundle(context.Background(), v, cv, dir, "", "", nil); err != nil || !rep.OK() {
+	if _, rep, err := makeBundle(context.Background(), i18n.English(), v, cv, dir, "", "", nil); err != nil || !rep.OK() {
 		t.Fatalf("making a bundle: %v, %v", err, rep)
 	}
 	return dir

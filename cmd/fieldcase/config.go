@@ -53,13 +53,13 @@ type pedalConfig struct {
 }
 
 // pedalField is a [pedal] setting: f picks its field, made when asked.
-func pedalField(f func(p *pedalConfig) **string, help string, check func(string) (string, error)) setting {
+func pedalField(f func(p *pedalConfig) **string, help string, check func(*i18n.Locale, string) (string, error)) setting {
 	return setting{text: true, help: help,
-		set: func(c *config, v string) error {
+		set: func(c *config, v string, l *i18n.Locale) error {
 			if c.Pedal == nil {
 				c.Pedal = &pedalConfig{}
 			}
-			v, err := check(v)
+			v, err := check(l, v)
 			*f(c.Pedal) = &v
 			return err
 		},
@@ -82,16 +82,16 @@ func pedalField(f func(p *pedalConfig) **string, help string, check func(string)
 
 // pedalSettings are the keys of the [pedal] table, as pedal.KEY.
 func pedalSettings() []setting {
-	codes := func(v string) (string, error) {
+	codes := func(_ *i18n.Locale, v string) (string, error) {
 		_, err := pedal.ParseCodes(v)
 		return strings.TrimSpace(v), err
 	}
 	ss := []setting{
-		pedalField(func(p *pedalConfig) **string { return &p.Device }, "the foot pedal's device, e.g. /dev/input/by-id/usb-VEC_VEC_USB_Footpedal-event-if00 or /dev/hidraw0; default: the first pedal-like name in /dev/input/by-id ('fieldcase pedal list')", settingPath),
-		pedalField(func(p *pedalConfig) **string { return &p.Rewind }, "the key code(s) of the rewind pedal, e.g. BTN_0 or KEY_A,KEY_F13 ('fieldcase pedal test' shows them); default BTN_0", codes),
-		pedalField(func(p *pedalConfig) **string { return &p.Play }, "the key code(s) of the play pedal; default BTN_1", codes),
-		pedalField(func(p *pedalConfig) **string { return &p.Forward }, "the key code(s) of the forward pedal; default BTN_2", codes),
-		pedalField(func(p *pedalConfig) **string { return &p.AutoRewind }, "how far playback goes back when the play pedal is let go (or f9 resumes), e.g. 2s or 1.5s; 0s for none; default 2s", parseAutoRewind),
+		pedalField(func(p *pedalConfig) **string { return &p.Device }, "setting.pedal.device", settingPath),
+		pedalField(func(p *pedalConfig) **string { return &p.Rewind }, "setting.pedal.rewind", codes),
+		pedalField(func(p *pedalConfig) **string { return &p.Play }, "setting.pedal.play", codes),
+		pedalField(func(p *pedalConfig) **string { return &p.Forward }, "setting.pedal.forward", codes),
+		pedalField(func(p *pedalConfig) **string { return &p.AutoRewind }, "setting.pedal.auto_rewind", parseAutoRewind),
 	}
 	for i, k := range []string{"device", "rewind", "play", "forward", "auto_rewind"} {
 		ss[i].key = "pedal." + k
@@ -101,14 +101,14 @@ func pedalSettings() []setting {
 
 // parseAutoRewind reads a duration from 0 to 10 seconds ("2s", "1.5s";
 // a bare number is seconds) and gives it back as Go spells it.
-func parseAutoRewind(v string) (string, error) {
+func parseAutoRewind(l *i18n.Locale, v string) (string, error) {
 	t := strings.TrimSpace(v)
 	if _, err := strconv.ParseFloat(t, 64); err == nil {
 		t += "s"
 	}
 	d, err := time.ParseDuration(t)
 	if err != nil || d < 0 || d > 10*time.Second {
-		return v, fmt.Errorf("%q is not a time from 0s to 10s, such as 2s or 1.5s", v)
+		return v, l.Error("config.bad_auto_rewind", "Value", strconv.Quote(v))
 	}
 	return d.String(), nil
 }
@@ -119,27 +119,28 @@ type setting struct {
 	env   string   // the environment variable that overrides it, if any
 	text  bool     // a string (quoted in TOML), not a number or a boolean
 	flags []string // the flags it is the default of: "idle-lock", or "record device" for a command's flag
-	help  string
-	// set validates a value given as text and stores it; get returns the
-	// stored value as text, ok false when unset; unset clears it.
-	set   func(c *config, value string) error
+	help  string   // the id of its explanation in the catalogue
+	// set validates a value given as text and stores it, saying what is
+	// wrong in l's language; get returns the stored value as text, ok false
+	// when unset; unset clears it.
+	set   func(c *config, value string, l *i18n.Locale) error
 	get   func(c *config) (string, bool)
 	unset func(c *config)
 }
 
 var settings = []setting{
-	{key: "vault", text: true, env: "FIELDCASE_VAULT", flags: []string{"vault"}, help: "the vault file (not used by 'fieldcase demo')",
-		set: func(c *config, v string) error {
-			p, err := settingPath(v)
+	{key: "vault", text: true, env: "FIELDCASE_VAULT", flags: []string{"vault"}, help: "setting.vault",
+		set: func(c *config, v string, l *i18n.Locale) error {
+			p, err := settingPath(l, v)
 			c.Vault = &p
 			return err
 		},
 		get: func(c *config) (string, bool) { return deref(c.Vault) }, unset: func(c *config) { c.Vault = nil }},
-	{key: "idle_lock", env: "FIELDCASE_IDLE_LOCK", flags: []string{"idle-lock"}, help: "minutes without a key press before the TUI locks; 0 never",
-		set: func(c *config, v string) error {
+	{key: "idle_lock", env: "FIELDCASE_IDLE_LOCK", flags: []string{"idle-lock"}, help: "setting.idle_lock",
+		set: func(c *config, v string, l *i18n.Locale) error {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil || n < 0 || n > 24*60 {
-				return fmt.Errorf("%q is not a number of minutes from 0 (never lock) to 1440", v)
+				return l.Error("config.bad_idle_lock", "Value", strconv.Quote(v))
 			}
 			c.IdleLock = &n
 			return nil
@@ -150,9 +151,9 @@ var settings = []setting{
 			}
 			return strconv.Itoa(*c.IdleLock), true
 		}, unset: func(c *config) { c.IdleLock = nil }},
-	{key: "high_contrast", env: "FIELDCASE_HIGH_CONTRAST", flags: []string{"high-contrast"}, help: "the TUI's high-contrast colours: true or false",
-		set: func(c *config, v string) error {
-			b, err := parseBool(v)
+	{key: "high_contrast", env: "FIELDCASE_HIGH_CONTRAST", flags: []string{"high-contrast"}, help: "setting.high_contrast",
+		set: func(c *config, v string, l *i18n.Locale) error {
+			b, err := parseBool(l, v)
 			c.HighContrast = &b
 			return err
 		},
@@ -162,45 +163,45 @@ var settings = []setting{
 			}
 			return strconv.FormatBool(*c.HighContrast), true
 		}, unset: func(c *config) { c.HighContrast = nil }},
-	{key: "audio_device", text: true, env: "FIELDCASE_AUDIO_DEVICE", flags: []string{"audio-device", "record device"}, help: "the microphone for dictation (name or index); the TUI's settings (,) write it",
-		set: func(c *config, v string) error {
+	{key: "audio_device", text: true, env: "FIELDCASE_AUDIO_DEVICE", flags: []string{"audio-device", "record device"}, help: "setting.audio_device",
+		set: func(c *config, v string, l *i18n.Locale) error {
 			if strings.TrimSpace(v) == "" {
-				return errors.New(`an empty name; to use the system's microphone, run 'fieldcase config unset audio_device'`)
+				return l.Error("config.empty_audio_device")
 			}
 			c.AudioDevice = &v
 			return nil
 		},
 		get: func(c *config) (string, bool) { return deref(c.AudioDevice) }, unset: func(c *config) { c.AudioDevice = nil }},
-	{key: "log", text: true, flags: []string{"log"}, help: "the TUI's diagnostics log file",
-		set: func(c *config, v string) error {
-			p, err := settingPath(v)
+	{key: "log", text: true, flags: []string{"log"}, help: "setting.log",
+		set: func(c *config, v string, l *i18n.Locale) error {
+			p, err := settingPath(l, v)
 			c.Log = &p
 			return err
 		},
 		get: func(c *config) (string, bool) { return deref(c.Log) }, unset: func(c *config) { c.Log = nil }},
-	{key: "date_order", text: true, help: "how all-number dates are read: dmy (14/12/2026), mdy (12/14/2026) or ymd (2026/12/14); default from the locale (LC_ALL, LC_TIME, LANG: mdy for en_US, dmy for most); 2026-12-14 is always read",
-		set: func(c *config, v string) error {
+	{key: "date_order", text: true, help: "setting.date_order",
+		set: func(c *config, v string, _ *i18n.Locale) error {
 			o, err := when.ParseOrder(v)
 			s := o.String()
 			c.DateOrder = &s
 			return err
 		},
 		get: func(c *config) (string, bool) { return deref(c.DateOrder) }, unset: func(c *config) { c.DateOrder = nil }},
-	{key: "turnaround", text: true, help: "working days a typist has for a dictation, per priority (and work type: court report=3 caps it), from its submission (weekends skipped): default urgent=1,high=2,normal=5. Only a fallback: the agency's signed due rules, when it has set any, win (fieldcase team due-rules)",
-		set: func(c *config, v string) error {
+	{key: "turnaround", text: true, help: "setting.turnaround",
+		set: func(c *config, v string, _ *i18n.Locale) error {
 			r, err := dictation.ParseDueRules(v)
 			s := r.String()
 			c.Turnaround = &s
 			return err
 		},
 		get: func(c *config) (string, bool) { return deref(c.Turnaround) }, unset: func(c *config) { c.Turnaround = nil }},
-	{key: "lang", text: true, flags: []string{"lang"}, help: "the language of messages: en (English) or cy (Welsh); default from the locale (LC_ALL, LC_MESSAGES, LANG), English when fieldcase has none for it",
-		set: func(c *config, v string) error {
-			l, err := i18n.New(v)
+	{key: "lang", text: true, flags: []string{"lang"}, help: "setting.lang",
+		set: func(c *config, v string, _ *i18n.Locale) error {
+			named, err := i18n.New(v)
 			if err != nil {
 				return err
 			}
-			s := l.Tag().String()
+			s := named.Tag().String()
 			c.Lang = &s
 			return nil
 		},
@@ -216,26 +217,26 @@ func deref(s *string) (string, bool) {
 	return *s, true
 }
 
-func parseBool(v string) (bool, error) {
+func parseBool(l *i18n.Locale, v string) (bool, error) {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "true", "yes", "on", "1":
 		return true, nil
 	case "false", "no", "off", "0":
 		return false, nil
 	}
-	return false, fmt.Errorf("%q is not true or false", v)
+	return false, l.Error("config.bad_bool", "Value", strconv.Quote(v))
 }
 
 // settingPath makes a path absolute (a relative path in a settings file
 // would depend on where the next command runs), expanding ~.
-func settingPath(v string) (string, error) {
+func settingPath(l *i18n.Locale, v string) (string, error) {
 	if strings.TrimSpace(v) == "" {
-		return "", errors.New("an empty path")
+		return "", l.Error("config.empty_path")
 	}
 	return filepath.Abs(kong.ExpandPath(v))
 }
 
-func settingNamed(key string) (*setting, error) {
+func settingNamed(l *i18n.Locale, key string) (*setting, error) {
 	for i := range settings {
 		if settings[i].key == key {
 			return &settings[i], nil
@@ -245,8 +246,12 @@ func settingNamed(key string) (*setting, error) {
 	for _, s := range settings {
 		keys = append(keys, s.key)
 	}
-	return nil, cli.WithHint(fmt.Errorf("unknown setting %q", key), "the settings are "+strings.Join(keys, ", "))
+	return nil, cli.WithHint(l.Error("config.unknown", "Key", strconv.Quote(key)), l.T("config.unknown_hint", "Keys", strings.Join(keys, ", ")))
 }
+
+// errNoSettingsFile is configPath's error when there is nowhere to look
+// (translated where it is reported: see messageFor).
+var errNoSettingsFile = errors.New("no settings file: neither XDG_CONFIG_HOME nor HOME is set") // i18n: messageFor says it in the run's language
 
 // configPath is where the settings file is.
 func configPath(getenv func(string) string) (string, error) {
@@ -254,7 +259,7 @@ func configPath(getenv func(string) string) (string, error) {
 	if dir == "" {
 		home := getenv("HOME")
 		if home == "" {
-			return "", errors.New("no settings file: neither XDG_CONFIG_HOME nor HOME is set")
+			return "", errNoSettingsFile
 		}
 		dir = filepath.Join(home, ".config")
 	}
@@ -262,12 +267,13 @@ func configPath(getenv func(string) string) (string, error) {
 }
 
 // loadConfig reads the settings file; a missing one is empty. Every value
-// is checked as 'config set' checks it.
-func loadConfig(path string) (*config, error) { return loadConfigExcept(path, "") }
+// is checked as 'config set' checks it; what is wrong is said in English.
+func loadConfig(path string) (*config, error) { return loadConfigExcept(i18n.English(), path, "") }
 
 // loadConfigExcept is loadConfig leaving out one key, the one about to be
-// set or unset: so a bad value can be mended with 'config set'.
-func loadConfigExcept(path, except string) (*config, error) {
+// set or unset: so a bad value can be mended with 'config set'. Errors are
+// in l's language.
+func loadConfigExcept(l *i18n.Locale, path, except string) (*config, error) {
 	var c config
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -302,7 +308,7 @@ func loadConfigExcept(path, except string) (*config, error) {
 		if k == except {
 			continue
 		}
-		s, err := settingNamed(k)
+		s, err := settingNamed(l, k)
 		if err != nil {
 			return nil, err
 		}
@@ -311,7 +317,7 @@ func loadConfigExcept(path, except string) (*config, error) {
 		if !ok {
 			text = fmt.Sprint(v)
 		}
-		if err := s.set(&c, text); err != nil {
+		if err := s.set(&c, text, l); err != nil {
 			return nil, fmt.Errorf("%s: %w", k, err)
 		}
 	}
@@ -338,17 +344,26 @@ func saveConfig(path string, c *config) error {
 
 // loadSettings reads the settings file for this run (in run, before
 // parsing); a broken file is reported before any command but 'config' runs.
-func (a *app) loadSettings() {
-	a.config = &config{}
+// Its errors are in l's language: run reads the file again in the run's
+// language when it is broken (the file may name the language).
+func (a *app) loadSettings(l *i18n.Locale) {
+	a.config, a.configErr = &config{}, nil
 	path, err := configPath(a.getenv)
 	if err != nil {
 		return // no HOME (cron, a bare environment): no settings file to read
 	}
-	if a.config, err = loadConfig(path); err != nil {
+	if a.config, err = loadConfigExcept(l, path, ""); err != nil {
 		a.config = &config{}
-		a.configErr = cli.WithHint(fmt.Errorf("settings file %s: %w", path, err),
-			"fix it with 'fieldcase config set KEY VALUE' or 'fieldcase config unset KEY', or in an editor")
+		a.configErr = cli.WithHint(fmt.Errorf("%s: %w", l.T("config.file", "Path", path), err), l.T("config.file_hint"))
 	}
+}
+
+// lang is the run's language; English for an app made without one (tests).
+func (a *app) lang() *i18n.Locale {
+	if a.l == nil {
+		return i18n.English()
+	}
+	return a.l
 }
 
 // checkSettings stops every command but 'config' on a broken settings file.
@@ -426,17 +441,18 @@ func (a *app) saveSetting(key, value string) error {
 	if err != nil {
 		return err
 	}
-	s, err := settingNamed(key)
+	l := a.lang()
+	s, err := settingNamed(l, key)
 	if err != nil {
 		return err
 	}
-	c, err := loadConfigExcept(path, key)
+	c, err := loadConfigExcept(l, path, key)
 	if err != nil {
-		return fmt.Errorf("settings file %s: %w", path, err)
+		return fmt.Errorf("%s: %w", l.T("config.file", "Path", path), err)
 	}
 	if value == "" {
 		s.unset(c)
-	} else if err := s.set(c, value); err != nil {
+	} else if err := s.set(c, value, l); err != nil {
 		return fmt.Errorf("%s: %w", key, err)
 	}
 	return saveConfig(path, c)
@@ -451,10 +467,16 @@ type configCmd struct {
 
 // Help is shown by 'fieldcase config --help'.
 func (configCmd) Help() string {
+	return configHelp(i18n.English())
+}
+
+// configHelp is config's long help in l's language: help.detail.config
+// in other languages is this, as kong shows it.
+func configHelp(l *i18n.Locale) string {
 	var b strings.Builder
-	b.WriteString("Settings live in $XDG_CONFIG_HOME/fieldcase/config.toml (default ~/.config/fieldcase/config.toml). A flag beats its FIELDCASE_* environment variable, which beats the file, which beats the default. The settings:\n\n")
+	b.WriteString(l.T("config.help") + "\n\n")
 	for _, s := range settings {
-		fmt.Fprintf(&b, "  %-18s %s\n", s.key, s.help)
+		fmt.Fprintf(&b, "  %-18s %s\n", s.key, l.T(s.help)) // i18n: the ids are settings' help
 	}
 	return b.String()
 }
@@ -472,7 +494,7 @@ func (c *configShowCmd) Run(a *app) error {
 	fprintf(a.stdout, "# %s\n", path)
 	tw := table(a.stdout)
 	for _, s := range settings {
-		line, note := "# "+s.key+" (not set)", s.help
+		line, note := "# "+a.l.T("config.not_set", "Key", s.key), a.l.T(s.help) // i18n: the ids are settings' help
 		if v, ok := s.get(a.config); ok {
 			if s.text {
 				v = strconv.Quote(v)
@@ -480,10 +502,10 @@ func (c *configShowCmd) Run(a *app) error {
 			line = s.key + " = " + v
 		}
 		if s.env != "" && a.getenv(s.env) != "" {
-			note += "; " + s.env + " is set and wins"
+			note += "; " + a.l.T("config.env_wins", "Env", s.env)
 		}
 		if _, ok := s.get(a.config); !ok && s.key == "date_order" {
-			note += "; now " + a.dateOrder().String() + ", from the locale"
+			note += "; " + a.l.T("config.order_from_locale", "Order", a.dateOrder().String())
 		}
 		fmt.Fprintf(tw, "%s\t# %s\n", line, note)
 	}
@@ -496,17 +518,17 @@ type configSetCmd struct {
 }
 
 func (c *configSetCmd) Run(a *app) error {
-	if _, err := settingNamed(c.Key); err != nil {
+	if _, err := settingNamed(a.l, c.Key); err != nil {
 		return err
 	}
 	if c.Value == "" {
-		return cli.WithHint(fmt.Errorf("%s: an empty value", c.Key), "'fieldcase config unset "+c.Key+"' goes back to the default")
+		return cli.WithHint(a.l.Error("config.empty_value", "Key", c.Key), a.l.T("config.empty_value_hint", "Key", c.Key))
 	}
 	if err := a.saveSetting(c.Key, c.Value); err != nil {
 		return err
 	}
 	path, _ := configPath(a.getenv)
-	fprintf(a.stdout, "%s set in %s\n", c.Key, path)
+	fprintf(a.stdout, "%s\n", a.l.T("config.set", "Key", c.Key, "Path", path))
 	return nil
 }
 
@@ -518,7 +540,7 @@ func (c *configUnsetCmd) Run(a *app) error {
 	if err := a.saveSetting(c.Key, ""); err != nil {
 		return err
 	}
-	fprintf(a.stdout, "%s is back to its default\n", c.Key)
+	fprintf(a.stdout, "%s\n", a.l.T("config.unset", "Key", c.Key))
 	return nil
 }
 

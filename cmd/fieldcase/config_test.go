@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/fieldcase/fieldcase/internal/demo"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -106,7 +107,7 @@ func TestSettingsPrecedence(t *testing.T) {
 		}
 		var g CLI
 		a := &app{getenv: getenv, cli: &g}
-		a.loadSettings()
+		a.loadSettings(i18n.English())
 		p, err := programWith(getenv, configResolver(a)).Parser(&g, io.Discard, io.Discard, func(int) {})
 		if err != nil {
 			t.Fatal(err)

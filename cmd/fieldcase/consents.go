@@ -7,6 +7,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 )
 
@@ -100,12 +101,26 @@ func (c *consentListCmd) Run(a *app) error {
 		return writeJSON(a.stdout, out)
 	}
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "DATE\tPERSON\tSCOPE\tDECISION\tREVIEW\tFLAGS")
+	fmt.Fprintln(tw, a.l.T("consent.header"))
 	for _, it := range all {
 		k := it.Value
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Date, k.Person, strings.Join(k.Scope, ","), k.Decision, orDash(string(k.ReviewDate)), flags(it))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Date, k.Person, strings.Join(k.Scope, ","), decisionName(a.l, k.Decision), orDash(string(k.ReviewDate)), flags(it))
 	}
 	return tw.Flush()
+}
+
+// decisionName is a consent decision in l's language (the flag's values
+// stay English: scripts and forms give them).
+func decisionName(l *i18n.Locale, d string) string {
+	switch d {
+	case "given":
+		return l.T("consent.decision.given")
+	case "refused":
+		return l.T("consent.decision.refused")
+	case "withdrawn":
+		return l.T("consent.decision.withdrawn")
+	}
+	return d
 }
 
 // consentIssueJSON is one line of 'consent overview --json'.

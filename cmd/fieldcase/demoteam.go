@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/internal/demo"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
@@ -36,7 +36,7 @@ func storeDemoTeam(v *store.Vault, now time.Time) error {
 		for _, w := range c.Value.Workers {
 			id, ok := ids[w]
 			if !ok {
-				id = fmt.Sprintf("demo-user-%d", len(ids)+1)
+				id = fmt.Sprintf("demo-user-%d", len(ids)+1) // i18n: an id, not for people
 				ids[w] = id
 			}
 			tc.Members = append(tc.Members, id)
@@ -51,7 +51,7 @@ func storeDemoTeam(v *store.Vault, now time.Time) error {
 	ago := []time.Duration{2 * time.Hour, 26 * time.Hour, 5 * 24 * time.Hour, 0}
 	for i, w := range names {
 		u := protocol.TeamUser{ID: ids[w], Name: w, Role: protocol.RoleCaseworker}
-		d := protocol.TeamDevice{ID: fmt.Sprintf("demo-device-%d", i+1), Name: w + "'s laptop"}
+		d := protocol.TeamDevice{ID: fmt.Sprintf("demo-device-%d", i+1), Name: w + "'s laptop"} // i18n: fictional data, English like the rest of the demo
 		if a := ago[i%len(ago)]; a > 0 {
 			d.LastSync = now.Add(-a).UTC().Truncate(time.Minute)
 		}
@@ -79,24 +79,23 @@ func storeDemoTeam(v *store.Vault, now time.Time) error {
 
 // demoTeamView is the team view of a demo vault, where the TUI's team
 // screens read it (demoTeam.Stored): only a supervisor's demo keeps one.
-func demoTeamView(v *store.Vault) (*protocol.TeamView, error) {
+func demoTeamView(l *i18n.Locale, v *store.Vault) (*protocol.TeamView, error) {
 	if p := v.Profile(); p.Role != protocol.RoleSupervisor && p.Role != protocol.RoleAdmin {
-		return nil, cli.WithHint(fmt.Errorf("the team view is for supervisors; this demo vault is %s's, a %s", p.Name, p.Role),
-			"the supervisor's demo vault has it: 'fieldcase demo' (its path differs), then 'fieldcase --vault PATH team'")
+		return nil, cli.WithHint(l.Error("demo.team_supervisors", "Name", p.Name, "Role", p.Role), l.T("demo.team_supervisors_hint"))
 	}
 	tv, err := demoTeam{v}.Stored()
 	if err != nil {
 		return nil, err
 	}
 	if tv == nil {
-		return nil, cli.WithHint(errors.New("this demo vault keeps no team view"), "make it again with 'fieldcase demo --force'")
+		return nil, cli.WithHint(l.Error("demo.no_team"), l.T("demo.no_team_hint"))
 	}
 	return tv, nil
 }
 
 // errDemoServer is what a demo vault answers when a screen needs the case
 // server.
-var errDemoServer = fmt.Errorf("a demo vault has no case server (%w)", client.ErrOffline)
+var errDemoServer = fmt.Errorf("a demo vault has no case server (%w)", client.ErrOffline) // i18n: shown by the TUI's team screens, which word their own errors (tui/)
 
 // demoTeam serves the team screens of a demo vault from the kept view;
 // whatever needs the server says it is a demo.

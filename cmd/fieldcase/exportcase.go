@@ -13,6 +13,7 @@ import (
 
 	caseexport "github.com/fieldcase/fieldcase/export"
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -43,9 +44,9 @@ var exportFiles = []string{"case.json", caseexport.FileFHIR, "omissions.json", c
 
 func (c *exportCaseCmd) Run(a *app) error {
 	if !c.SubjectAccess && (c.Subject != "" || len(c.RedactPerson) > 0 || len(c.LeaveOut) > 0) {
-		return cli.WithHint(errors.New("--subject, --redact-person and --leave-out prepare a subject access export"), "add --subject-access")
+		return cli.WithHint(a.l.Error("exportcase.needs_sar"), a.l.T("exportcase.needs_sar_hint"))
 	}
-	stale, err := c.checkOut()
+	stale, err := c.checkOut(a.l)
 	if err != nil {
 		return err
 	}
@@ -61,14 +62,14 @@ func (c *exportCaseCmd) Run(a *app) error {
 	var omissions []caseexport.Omission
 	if c.SubjectAccess {
 		if ec, omissions, err = caseexport.Redact(ec, caseexport.Redaction{Subject: c.Subject, Names: c.RedactPerson, LeaveOut: c.LeaveOut}); err != nil {
-			return cli.WithHint(fmt.Errorf("export-case: %w", err), "list the case's records with 'fieldcase note list', 'consent list', 'task list' and 'recording list'")
+			return cli.WithHint(fmt.Errorf("export-case: %w", err), a.l.T("exportcase.redact_hint")) // i18n: the command's name
 		}
 	}
 	files, err := c.files(ec, omissions)
 	if err != nil {
 		return err
 	}
-	detail := fmt.Sprintf("%s export to %s", c.Format, filepath.Base(c.Out))
+	detail := fmt.Sprintf("%s export to %s", c.Format, filepath.Base(c.Out)) // i18n: the audit trail's record, kept in English like every audit entry
 	if c.SubjectAccess {
 		detail = "subject access " + detail
 	}
@@ -77,11 +78,11 @@ func (c *exportCaseCmd) Run(a *app) error {
 		return err
 	}
 	if err := os.MkdirAll(c.Out, 0o700); err != nil {
-		return exportCaseWriteError(c.Out, err)
+		return exportCaseWriteError(a.l, c.Out, err)
 	}
 	for _, f := range files {
 		if err := writePrivate(filepath.Join(c.Out, f.Name), f.Write); err != nil {
-			return exportCaseWriteError(c.Out, err)
+			return exportCaseWriteError(a.l, c.Out, err)
 		}
 	}
 	written := map[string]bool{}
@@ -91,7 +92,7 @@ func (c *exportCaseCmd) Run(a *app) error {
 	for _, name := range stale { // an earlier export's files that this one does not replace
 		if !written[name] {
 			if err := os.Remove(filepath.Join(c.Out, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return exportCaseWriteError(c.Out, err)
+				return exportCaseWriteError(a.l, c.Out, err)
 			}
 		}
 	}
@@ -99,34 +100,33 @@ func (c *exportCaseCmd) Run(a *app) error {
 		// The files read back as what was exported, or the export fails.
 		back, err := caseexport.ReadCSV(func(name string) (io.ReadCloser, error) { return os.Open(filepath.Join(c.Out, name)) })
 		if err != nil || !sameCase(back, ec) {
-			return cli.WithHint(fmt.Errorf("the CSV files in %s do not read back as the case: %v", c.Out, err), "do not use them; report this")
+			return cli.WithHint(a.l.Error("exportcase.csv_mismatch", "Out", c.Out, "Err", fmt.Sprint(err)), a.l.T("exportcase.csv_mismatch_hint"))
 		}
 	}
-	fprintf(a.stdout, "wrote case %s as %s to %s: %d note(s), %d consent(s), %d task(s), %d recording(s)\n",
-		cv.Value.Ref, c.Format, c.Out, len(ec.Notes), len(ec.Consents), len(ec.Tasks), len(ec.Recordings))
+	fprintf(a.stdout, "%s\n", a.l.T("exportcase.wrote", "Ref", cv.Value.Ref, "Format", c.Format, "Out", c.Out, "Notes", len(ec.Notes),
+		"Consents", len(ec.Consents), "Tasks", len(ec.Tasks), "Recordings", len(ec.Recordings)))
 	if c.SubjectAccess {
-		fprintf(a.stdout, "prepared for a subject access request: %d omission(s) listed in %s; keep that list, and check the export before it is sent\n",
-			len(omissions), files[len(files)-1].Name)
+		fprintf(a.stdout, "%s\n", a.l.T("exportcase.sar", "Omissions", len(omissions), "File", files[len(files)-1].Name))
 	}
 	if sealed > 0 {
-		fprintf(a.stderr, "warning: %d record(s) of the case are sealed on this laptop (no key for them here): not in the export\n", sealed)
+		fprintf(a.stderr, "%s\n", a.l.T("exportcase.sealed", "Sealed", sealed))
 	}
 	if len(ec.Recordings) > 0 {
-		fprintf(a.stderr, "note: recordings are listed without their audio; 'fieldcase recording export' writes it (audio cannot be redacted)\n")
+		fprintf(a.stderr, "%s\n", a.l.T("exportcase.no_audio"))
 	}
-	fprintf(a.stderr, "it holds decrypted case records: keep it as carefully as the case itself, and delete it when done\n")
+	fprintf(a.stderr, "%s\n", a.l.T("exportcase.decrypted"))
 	return nil
 }
 
 // checkOut refuses an output folder that holds anything, unless --force
 // and all it holds is an earlier export (whose files it returns).
-func (c *exportCaseCmd) checkOut() ([]string, error) {
+func (c *exportCaseCmd) checkOut(l *i18n.Locale) ([]string, error) {
 	ents, err := os.ReadDir(c.Out)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, cli.WithHint(fmt.Errorf("--out %s: %w", c.Out, err), "give a new folder")
+		return nil, cli.WithHint(fmt.Errorf("--out %s: %w", c.Out, err), l.T("exportcase.new_folder_hint")) // i18n: the flag as given
 	}
 	var names, others []string
 	for _, e := range ents {
@@ -140,10 +140,9 @@ func (c *exportCaseCmd) checkOut() ([]string, error) {
 	case len(ents) == 0:
 		return nil, nil
 	case !c.Force:
-		return nil, cli.WithHint(fmt.Errorf("%s is not empty", c.Out), "export into a new folder, or give --force to replace an earlier export there")
+		return nil, cli.WithHint(l.Error("exportcase.not_empty", "Out", c.Out), l.T("exportcase.not_empty_hint"))
 	case len(others) > 0:
-		return nil, cli.WithHint(fmt.Errorf("%s holds files an export did not write (%s): --force replaces only an earlier export", c.Out, strings.Join(others, ", ")),
-			"export into a new folder")
+		return nil, cli.WithHint(l.Error("exportcase.others", "Out", c.Out, "Files", strings.Join(others, ", ")), l.T("exportcase.others_hint"))
 	}
 	return names, nil
 }
@@ -162,8 +161,8 @@ func (c *exportCaseCmd) files(ec *caseexport.Case, omissions []caseexport.Omissi
 	}}), nil
 }
 
-func exportCaseWriteError(dir string, err error) error {
-	return cli.WithHint(fmt.Errorf("writing the export into %s: %w", dir, err), "check free space and permissions; the files written are whole, but the export is not: write it again")
+func exportCaseWriteError(l *i18n.Locale, dir string, err error) error {
+	return cli.WithHint(fmt.Errorf("%s: %w", l.T("exportcase.writing", "Dir", dir), err), l.T("exportcase.writing_hint"))
 }
 
 // caseExport reads case cv from the vault as an export holds it, and how

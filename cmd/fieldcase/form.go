@@ -33,6 +33,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,6 +42,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/internal/when"
 )
 
@@ -65,7 +67,10 @@ type formField struct {
 	date     bool
 	clock    bool
 	lines    bool
-	prompt   string
+	prompt   string // the question, in English
+	// promptKey is the question's key in other catalogues,
+	// help.prompt.<command words>.<flag>, as TestHelpCatalogue requires.
+	promptKey string
 }
 
 // given says whether the field has a value (from its flag, so far).
@@ -101,7 +106,7 @@ func (f formField) what() string {
 // as YYYY-MM-DD (read in order, from today), a time as HH:MM, anything
 // else as given. The error does not name the field. Whole records are
 // checked by record's Validate when they are saved, as for flags.
-func (f formField) check(v string, order when.DateOrder) (string, error) {
+func (f formField) check(l *i18n.Locale, v string, order when.DateOrder) (string, error) {
 	parts := []string{v}
 	if f.isList() {
 		parts = splitList([]string{v})
@@ -112,7 +117,7 @@ func (f formField) check(v string, order when.DateOrder) (string, error) {
 			for i, e := range f.enum {
 				quoted[i] = fmt.Sprintf("%q", e)
 			}
-			return "", fmt.Errorf("must be one of %s but got %q", strings.Join(quoted, ","), p)
+			return "", l.Error("form.not_one_of", "Values", strings.Join(quoted, ","), "Got", strconv.Quote(p))
 		}
 	}
 	switch {
@@ -150,7 +155,8 @@ func formFields(n *kong.Node) []formField {
 		f := formField{
 			key: key, flag: fl.Name, target: fl.Target,
 			personal: fl.Tag.Has("personal"), prompt: fl.Tag.Get("prompt"),
-			date: slices.Contains(strings.Split(opts, ","), "date"), clock: slices.Contains(strings.Split(opts, ","), "time"),
+			promptKey: "help.prompt." + strings.Join(append(commandWords(n), fl.Name), "."),
+			date:      slices.Contains(strings.Split(opts, ","), "date"), clock: slices.Contains(strings.Split(opts, ","), "time"),
 			lines: slices.Contains(strings.Split(opts, ","), "lines"),
 		}
 		if fl.Enum != "" {
@@ -209,11 +215,12 @@ func (a *app) entry(kctx *kong.Context, path string, required []string, extra ..
 		e.in = bufio.NewReader(a.stdin)
 		return e, nil
 	}
-	msg := fmt.Errorf("missing %s", joinAnd(e.missing))
+	l := a.lang()
+	msg := l.Error("form.missing", "Fields", joinAnd(l, e.missing))
 	if path != "" {
-		return nil, cli.WithHint(msg, fmt.Sprintf("add to the form: %s = \"…\"; 'fieldcase help %s' shows a form", e.missing[0], e.command))
+		return nil, cli.WithHint(msg, l.T("form.missing_in_form_hint", "Field", e.missing[0], "Command", e.command))
 	}
-	return nil, cli.WithHint(msg, fmt.Sprintf("give the fields in a form: --form FILE, or --form - for standard input ('fieldcase help %s' shows one); on a terminal fieldcase asks for them", e.command))
+	return nil, cli.WithHint(msg, l.T("form.missing_hint", "Command", e.command))
 }
 
 func (e *entry) field(key string) formField {
@@ -240,32 +247,31 @@ func (e *entry) keys() string {
 // the fields not given as flags.
 func (e *entry) readForm(path string) error {
 	var r io.Reader
-	src := "form " + path
+	l := e.a.lang()
+	src := l.T("form.file", "Path", path)
 	if path == "-" {
 		if isTTY(e.a.stdin) {
-			return cli.WithHint(errors.New("--form -: standard input is a terminal, not a form"),
-				"redirect a form into it (--form - < form.toml), give the form's file name, or leave --form out to be asked for each field")
+			return cli.WithHint(l.Error("form.stdin_terminal"), l.T("form.stdin_terminal_hint"))
 		}
-		r, src = e.a.stdin, "form on standard input"
+		r, src = e.a.stdin, l.T("form.stdin")
 	} else {
 		f, err := os.Open(path)
 		if err != nil {
-			return fmt.Errorf("reading the form: %w", err)
+			return fmt.Errorf("%s: %w", l.T("form.reading"), err)
 		}
 		defer f.Close()
 		r = f
 	}
 	b, err := io.ReadAll(io.LimitReader(r, maxForm+1))
 	if err != nil {
-		return fmt.Errorf("reading the %s: %w", src, err)
+		return fmt.Errorf("%s: %w", l.T("form.reading_src", "Source", src), err)
 	}
 	if len(b) > maxForm {
-		return fmt.Errorf("%s is longer than %d KiB", src, maxForm>>10)
+		return l.Error("form.too_long", "Source", src, "KiB", maxForm>>10)
 	}
-	values, err := parseForm(b)
+	values, err := parseForm(l, b)
 	if err != nil {
-		return cli.WithHint(fmt.Errorf("%s: %w", src, err),
-			fmt.Sprintf("a form is TOML (one key = \"value\" a line) or a JSON object; 'fieldcase help %s' shows one", e.command))
+		return cli.WithHint(fmt.Errorf("%s: %w", src, err), l.T("form.syntax_hint", "Command", e.command))
 	}
 	keys := make([]string, 0, len(values))
 	for k := range values {
@@ -275,18 +281,18 @@ func (e *entry) readForm(path string) error {
 	for _, k := range keys {
 		i := slices.IndexFunc(e.fields, func(f formField) bool { return f.key == k })
 		if i < 0 {
-			return cli.WithHint(fmt.Errorf("%s: unknown field %q", src, k), fmt.Sprintf("the fields of %s are %s", e.command, e.keys()))
+			return cli.WithHint(l.Error("form.unknown_field", "Source", src, "Field", strconv.Quote(k)), l.T("form.unknown_field_hint", "Command", e.command, "Fields", e.keys()))
 		}
 		f := e.fields[i]
-		vals, err := formValue(values[k], f.isList())
+		vals, err := formValue(l, values[k], f.isList())
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", src, k, err)
 		}
 		if f.given() {
-			return cli.WithHint(fmt.Errorf("%s is given twice: as %s and in the form", k, f.what()), "give each field once; the form is the place for personal data")
+			return cli.WithHint(l.Error("form.twice", "Field", k, "Flag", f.what()), l.T("form.twice_hint"))
 		}
 		for i, v := range vals {
-			if vals[i], err = f.check(v, e.a.dateOrder()); err != nil {
+			if vals[i], err = f.check(l, v, e.a.dateOrder()); err != nil {
 				return fmt.Errorf("%s: %s: %w", src, k, err)
 			}
 		}
@@ -297,9 +303,9 @@ func (e *entry) readForm(path string) error {
 
 // parseForm decodes a form: a JSON object when it starts with "{", TOML
 // otherwise.
-func parseForm(b []byte) (map[string]any, error) {
+func parseForm(l *i18n.Locale, b []byte) (map[string]any, error) {
 	if !utf8.Valid(b) {
-		return nil, errors.New("not UTF-8 text")
+		return nil, l.Error("form.not_utf8")
 	}
 	b = bytes.TrimPrefix(b, []byte("\ufeff"))
 	values := map[string]any{}
@@ -308,22 +314,22 @@ func parseForm(b []byte) (map[string]any, error) {
 		if err := dec.Decode(&values); err != nil {
 			var se *json.SyntaxError
 			if errors.As(err, &se) {
-				return nil, fmt.Errorf("line %d: %v", bytes.Count(b[:se.Offset], []byte("\n"))+1, se)
+				return nil, fmt.Errorf("%s: %v", l.T("form.line", "Line", bytes.Count(b[:se.Offset], []byte("\n"))+1), se)
 			}
 			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, errors.New("the JSON object is not closed")
+				return nil, l.Error("form.json_not_closed")
 			}
 			return nil, err
 		}
 		if _, err := dec.Token(); err != io.EOF {
-			return nil, errors.New("more than one JSON object")
+			return nil, l.Error("form.json_more")
 		}
 		return values, nil
 	}
 	if _, err := toml.Decode(string(b), &values); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, errors.New(strings.TrimPrefix(pe.Error(), "toml: "))
+			return nil, errors.New(strings.TrimPrefix(pe.Error(), "toml: ")) // i18n: the TOML parser's own words, in English
 		}
 		return nil, err
 	}
@@ -332,48 +338,48 @@ func parseForm(b []byte) (map[string]any, error) {
 
 // formValue is a form's value as text: one string, or a list of strings
 // for a list field. A TOML date (dob = 2015-04-01) is a date's text.
-func formValue(v any, list bool) ([]string, error) {
+func formValue(l *i18n.Locale, v any, list bool) ([]string, error) {
 	switch v := v.(type) {
 	case string:
 		return []string{v}, nil
 	case time.Time:
 		// BurntSushi/toml gives a date without a time this location.
 		if v.Location().String() != "date-local" {
-			return nil, errors.New("a date and time; want a date (2026-12-14, or in quotes as typed: \"14/12/2026\", \"tomorrow\")")
+			return nil, l.Error("form.date_and_time")
 		}
 		return []string{v.Format("2006-01-02")}, nil
 	case []any:
 		if !list {
-			return nil, errors.New("a list; want one value")
+			return nil, l.Error("form.list")
 		}
 		out := make([]string, 0, len(v))
 		for _, e := range v {
 			s, ok := e.(string)
 			if !ok {
-				return nil, fmt.Errorf("the list holds %s; want text in quotes", kindOf(e))
+				return nil, l.Error("form.list_holds", "Kind", kindOf(l, e))
 			}
 			out = append(out, s)
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("%s; want text in quotes", kindOf(v))
+	return nil, l.Error("form.want_text", "Kind", kindOf(l, v))
 }
 
 // kindOf names a decoded value's kind the way a form's writer sees it.
-func kindOf(v any) string {
+func kindOf(l *i18n.Locale, v any) string {
 	switch v.(type) {
 	case bool:
-		return "true or false"
+		return l.T("form.kind.bool")
 	case int64, float64, json.Number:
-		return "a number"
+		return l.T("form.kind.number")
 	case map[string]any:
-		return "a table"
+		return l.T("form.kind.table")
 	case nil:
 		return "null"
 	case []any:
-		return "a list"
+		return l.T("form.kind.list")
 	case time.Time:
-		return "a date"
+		return l.T("form.kind.date")
 	}
 	return fmt.Sprintf("%T", v)
 }
@@ -386,15 +392,19 @@ func (e *entry) prompt() error {
 		return nil
 	}
 	w := e.a.stderr
-	fmt.Fprintln(w, "Personal data is asked for here, not given as flags, so that it stays off the command line. Ctrl+C cancels.")
+	l := e.a.lang()
+	fmt.Fprintln(w, l.T("form.asking"))
 	for _, f := range e.ask {
 		required := slices.Contains(e.missing, f.key)
 		label := f.prompt
+		if l.Has(f.promptKey) {
+			label = l.T(f.promptKey) // i18n: help.prompt.* keys come from the model (formFields)
+		}
 		if label == "" {
 			label = strings.ReplaceAll(f.key, "_", " ")
 		}
 		if f.date {
-			label += ", e.g. " + e.a.dateOrder().Example() + " or 2026-12-14"
+			label = l.T("form.date_label", "Label", label, "Example", e.a.dateOrder().Example())
 		}
 		for {
 			var vals []string
@@ -409,15 +419,15 @@ func (e *entry) prompt() error {
 			}
 			if len(vals) == 0 {
 				if required {
-					fmt.Fprintf(w, "%s is required.\n", label)
+					fmt.Fprintln(w, l.T("form.required", "Label", label))
 					continue
 				}
 				break
 			}
 			bad := false
 			for i, v := range vals {
-				if vals[i], err = f.check(v, e.a.dateOrder()); err != nil {
-					fmt.Fprintf(w, "%s: %s; try again.\n", label, when.Reason(err))
+				if vals[i], err = f.check(l, v, e.a.dateOrder()); err != nil {
+					fmt.Fprintln(w, l.T("form.try_again", "Label", label, "Reason", when.Reason(err)))
 					bad = true
 					break
 				}
@@ -434,11 +444,11 @@ func (e *entry) prompt() error {
 
 // readAnswer asks one line; a list's answer is split at commas.
 func (e *entry) readAnswer(label string, required, list bool) ([]string, error) {
-	suffix := ""
+	ask := e.a.lang().T("form.ask", "Label", label)
 	if !required {
-		suffix = " (Enter skips)"
+		ask = e.a.lang().T("form.ask_optional", "Label", label)
 	}
-	fmt.Fprintf(e.a.stderr, "%s%s: ", label, suffix)
+	fmt.Fprint(e.a.stderr, ask+" ")
 	line, err := e.readLine()
 	if err != nil {
 		return nil, err
@@ -458,11 +468,11 @@ func (e *entry) readAnswer(label string, required, list bool) ([]string, error) 
 
 // readLines asks for several lines, up to an empty one.
 func (e *entry) readLines(label string, required bool) ([]string, error) {
-	how := "several lines; an empty line ends it"
+	ask := e.a.lang().T("form.ask_lines", "Label", label)
 	if !required {
-		how += ", or skips it"
+		ask = e.a.lang().T("form.ask_lines_optional", "Label", label)
 	}
-	fmt.Fprintf(e.a.stderr, "%s (%s):\n", label, how)
+	fmt.Fprintln(e.a.stderr, ask)
 	var lines []string
 	for {
 		fmt.Fprint(e.a.stderr, "> ")
@@ -501,7 +511,7 @@ func (e *entry) readLine() (string, error) {
 			if errors.Is(r.err, io.EOF) {
 				return "", cli.ErrCancelled
 			}
-			return "", fmt.Errorf("reading the answer: %w", r.err)
+			return "", fmt.Errorf("%s: %w", e.a.lang().T("form.reading_answer"), r.err)
 		}
 		return strings.TrimRight(r.line, "\r\n"), nil
 	case <-e.a.ctx.Done(): // the reader stays blocked; the process is ending
@@ -547,24 +557,24 @@ func (a *app) warnPersonalFlags(kctx *kong.Context) {
 	if len(names) == 0 {
 		return
 	}
-	fmt.Fprintf(a.stderr, "fieldcase: warning: %s %s\n", joinAnd(names), exposure(processesHidden(readMountinfo())))
-	fmt.Fprintf(a.stderr, "hint: give personal data in a form instead (--form FILE, or --form - for standard input); 'fieldcase help %s' shows how\n",
-		strings.Join(commandWords(kctx.Selected()), " "))
+	l := a.lang()
+	fmt.Fprintf(a.stderr, "fieldcase: %s\n", l.T("form.warning", "Flags", joinAnd(l, names), "Exposure", exposure(l, processesHidden(readMountinfo())))) // i18n: the program's name, as its error path writes it
+	fmt.Fprintln(a.stderr, l.T("cli.hint", "Hint", l.T("form.warning_hint", "Command", strings.Join(commandWords(kctx.Selected()), " "))))
 }
 
 // exposure says who can read a command line.
-func exposure(procHidden bool) string {
+func exposure(l *i18n.Locale, procHidden bool) string {
 	if procHidden {
-		return "stays in your shell's history"
+		return l.T("form.exposure_history")
 	}
-	return "can be read by other users of this computer while fieldcase runs, and stays in your shell's history"
+	return l.T("form.exposure")
 }
 
-func joinAnd(s []string) string {
+func joinAnd(l *i18n.Locale, s []string) string {
 	if len(s) < 2 {
 		return strings.Join(s, "")
 	}
-	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+	return l.T("form.and", "List", strings.Join(s[:len(s)-1], ", "), "Last", s[len(s)-1])
 }
 
 func readMountinfo() string {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 )
 
@@ -32,7 +33,7 @@ func TestParseForm(t *testing.T) {
 		{"not utf-8", "subject = \"\xff\"\n", nil, "not UTF-8 text"},
 	}
 	for _, tt := range tests {
-		values, err := parseForm([]byte(tt.in))
+		values, err := parseForm(i18n.English(), []byte(tt.in))
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("%s: error %v, want one line containing %q", tt.name, err, tt.err)
@@ -45,7 +46,7 @@ func TestParseForm(t *testing.T) {
 		}
 		got := map[string][]string{}
 		for k, v := range values {
-			got[k], err = formValue(v, k == "attendees")
+			got[k], err = formValue(i18n.English(), v, k == "attendees")
 			if err != nil {
 				t.Errorf("%s: %s: %v", tt.name, k, err)
 			}
@@ -71,13 +72,13 @@ func TestFormValueKinds(t *testing.T) {
 		{`{"subject": null}`, false, "null; want text"},
 	}
 	for _, tt := range tests {
-		values, err := parseForm([]byte(tt.in))
+		values, err := parseForm(i18n.English(), []byte(tt.in))
 		if err != nil {
 			t.Errorf("%q: %v", tt.in, err)
 			continue
 		}
 		for _, v := range values {
-			if _, err := formValue(v, tt.list); err == nil || !strings.Contains(err.Error(), tt.err) {
+			if _, err := formValue(i18n.English(), v, tt.list); err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("%q: error %v, want %q", tt.in, err, tt.err)
 			}
 		}

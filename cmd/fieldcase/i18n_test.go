@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 
@@ -13,16 +12,11 @@ import (
 	"github.com/fieldcase/fieldcase/internal/i18n"
 )
 
-// helpMigrated are the commands whose every help text (the command's,
-// its long help, its flags' and arguments') each catalogue must translate,
-// subcommands included. The program's own help (its description, flags,
-// the terminal UI's flags and every top-level command's one line) must be
-// complete too. The other commands' flags and long help are not yet.
-var helpMigrated = []string{"agenda", "task", "help", "completion"}
-
 // TestHelpCatalogue holds every catalogue's help.* keys to the command
-// line: each names a help text that exists (none stale), and each help
-// text of the migrated part has one.
+// line: each names a help text that exists (none stale), and every help
+// text — the program's, every command's (hidden ones too), its long help,
+// its flags' and arguments' — has one, so that a flag added without its
+// translation fails here.
 func TestHelpCatalogue(t *testing.T) {
 	p, err := programWith(os.Getenv, nil).Parser(&CLI{}, io.Discard, io.Discard, func(int) {})
 	if err != nil {
@@ -35,17 +29,23 @@ func TestHelpCatalogue(t *testing.T) {
 			return
 		}
 		model[key] = true
-		words := strings.Split(key, ".")
-		switch {
-		case key == "help.app", words[1] == "group":
-		case words[1] == "flag" && (len(words) == 3 || words[2] == "open"): // the program's and the TUI's flags
-		case words[1] == "cmd" && len(words) == 3 && !hidden(p.Model.Node, words[2]):
-		case slices.Contains(helpMigrated, words[2]):
-		default:
-			return
-		}
 		required = append(required, key)
 	})
+	// The questions a form asks (a flag's prompt tag) are help texts too.
+	var prompts func(n *kong.Node)
+	prompts = func(n *kong.Node) {
+		for _, f := range n.Flags {
+			if f.Tag.Get("prompt") != "" {
+				key := "help.prompt." + strings.Join(append(commandWords(n), f.Name), ".")
+				model[key] = true
+				required = append(required, key)
+			}
+		}
+		for _, c := range n.Children {
+			prompts(c)
+		}
+	}
+	prompts(p.Model.Node)
 	for _, tag := range i18n.Available() {
 		if tag == i18n.Default {
 			continue
@@ -67,13 +67,16 @@ func TestHelpCatalogue(t *testing.T) {
 	}
 }
 
-func hidden(root *kong.Node, name string) bool {
-	for _, c := range root.Children {
-		if c.Name == name {
-			return c.Hidden
-		}
+// config's long help in Welsh is its settings' Welsh, laid out as
+// configHelp lays out the English: a setting added without it fails here.
+func TestConfigHelpInWelsh(t *testing.T) {
+	l, err := i18n.New("cy")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return false
+	if got, want := l.T("help.detail.config"), configHelp(l); got != want {
+		t.Errorf("help.detail.config in cy.toml is\n%s\nwant (configHelp)\n%s", got, want)
+	}
 }
 
 // The English note on personal flags is the one the form tests look for.

@@ -2,12 +2,13 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"github.com/fieldcase/fieldcase/dictation"
 	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/store"
 )
 
@@ -48,14 +49,16 @@ func abbrev(id string, n int) string {
 
 // resolveID finds the one id among ids that input names: the whole id or
 // a prefix of at least minIDPrefix characters, in either case. what names
-// the kind of record ("note") in errors; describe, when not nil, adds a few
-// words to each candidate of an ambiguous prefix. It returns
-// store.ErrNotFound (wrapped) when nothing matches.
-func resolveID(what, input string, ids []string, describe func(id string) string) (string, error) {
+// the kind of record ("note", "task", "recording") in errors, which are in
+// l's language; describe, when not nil, adds a few words to each candidate
+// of an ambiguous prefix. It returns store.ErrNotFound (wrapped) when
+// nothing matches.
+func resolveID(l *i18n.Locale, what, input string, ids []string, describe func(id string) string) (string, error) {
+	one, many := recordKind(l, what)
 	in := strings.ToUpper(strings.TrimSpace(input))
 	if len(in) < minIDPrefix {
-		return "", cli.WithHint(fmt.Errorf("%s id %q is too short", what, input),
-			fmt.Sprintf("give at least %d characters of the id, as lists show it", minIDPrefix))
+		return "", cli.WithHint(l.Error("ids.too_short", "What", one, "Input", strconv.Quote(input)),
+			l.T("ids.too_short_hint", "Min", minIDPrefix))
 	}
 	var found []string
 	for _, id := range ids {
@@ -68,13 +71,13 @@ func resolveID(what, input string, ids []string, describe func(id string) string
 	}
 	switch len(found) {
 	case 0:
-		return "", idNotFound{what, input}
+		return "", idNotFound{l.T("ids.none", "What", one, "Input", strconv.Quote(input))}
 	case 1:
 		return found[0], nil
 	}
 	sort.Strings(found)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s id %q is ambiguous: %d %ss start with it:", what, input, len(found), what)
+	b.WriteString(l.T("ids.ambiguous", "What", one, "Input", strconv.Quote(input), "N", len(found), "Whats", many))
 	const show = 10
 	for _, id := range found[:min(show, len(found))] {
 		b.WriteString("\n  " + id)
@@ -85,16 +88,29 @@ func resolveID(what, input string, ids []string, describe func(id string) string
 		}
 	}
 	if len(found) > show {
-		fmt.Fprintf(&b, "\n  … and %d more", len(found)-show)
+		b.WriteString("\n  " + l.T("ids.more", "N", len(found)-show))
 	}
-	return "", cli.WithHint(fmt.Errorf("%s", b.String()), "give more characters of the id")
+	return "", cli.WithHint(errors.New(b.String()), l.T("ids.more_hint")) // i18n: made of the catalogue's messages above
+}
+
+// recordKind names a kind of record, one and many, in l's language.
+func recordKind(l *i18n.Locale, what string) (one, many string) {
+	switch what {
+	case "note":
+		return l.T("ids.note"), l.T("ids.notes")
+	case "task":
+		return l.T("ids.task"), l.T("ids.tasks")
+	case "recording":
+		return l.T("ids.recording"), l.T("ids.recordings")
+	}
+	return what, what
 }
 
 // idNotFound is resolveID's error when no record matches; it is
 // store.ErrNotFound to errors.Is.
-type idNotFound struct{ what, input string }
+type idNotFound struct{ msg string }
 
-func (e idNotFound) Error() string        { return fmt.Sprintf("no %s %q", e.what, e.input) }
+func (e idNotFound) Error() string        { return e.msg }
 func (e idNotFound) Is(target error) bool { return target == store.ErrNotFound }
 
 // allNoteIDs lists the id of every note in the vault (notes loaded).
@@ -143,7 +159,7 @@ func (a *app) openRecording(program, input string) (*store.Vault, *dictation.Rec
 	if err != nil {
 		return nil, nil, err
 	}
-	id, err := recordingID(v, input)
+	id, err := recordingID(a.l, v, input)
 	if err != nil {
 		v.Close()
 		return nil, nil, err
@@ -152,21 +168,21 @@ func (a *app) openRecording(program, input string) (*store.Vault, *dictation.Rec
 	if err != nil {
 		v.Close()
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil, cli.WithHint(fmt.Errorf("no recording %q", input), "list recordings with 'fieldcase recording list --case REF'")
+			return nil, nil, cli.WithHint(a.l.Error("ids.none", "What", a.l.T("ids.recording"), "Input", strconv.Quote(input)), a.l.T("ids.recording_hint"))
 		}
 		return nil, nil, err
 	}
 	return v, r, nil
 }
 
-func recordingID(v *store.Vault, input string) (string, error) {
+func recordingID(l *i18n.Locale, v *store.Vault, input string) (string, error) {
 	ids, err := allRecordingIDs(v)
 	if err != nil {
 		return "", err
 	}
-	id, err := resolveID("recording", input, ids, nil)
+	id, err := resolveID(l, "recording", input, ids, nil)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", cli.WithHint(err, "list recordings with 'fieldcase recording list --case REF'")
+		return "", cli.WithHint(err, l.T("ids.recording_hint"))
 	}
 	return id, err
 }

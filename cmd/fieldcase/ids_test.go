@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -43,7 +44,7 @@ func TestResolveID(t *testing.T) {
 		{"01CC", "", `no note "01CC"`},
 	}
 	for _, tt := range tests {
-		got, err := resolveID("note", tt.in, ids, func(string) string { return "first" })
+		got, err := resolveID(i18n.English(), "note", tt.in, ids, func(string) string { return "first" })
 		if tt.err != "" {
 			if err == nil || err.Error() != tt.err {
 				t.Errorf("resolveID(%q) = %q, %v; want error %q", tt.in, got, err, tt.err)
@@ -54,7 +55,7 @@ func TestResolveID(t *testing.T) {
 			t.Errorf("resolveID(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
-	if _, err := resolveID("note", "01CC", ids, nil); !errors.Is(err, store.ErrNotFound) {
+	if _, err := resolveID(i18n.English(), "note", "01CC", ids, nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("no match: %v, want store.ErrNotFound", err)
 	}
 }
@@ -87,7 +88,7 @@ func TestShortIDs(t *testing.T) {
 		t.Fatalf("note list shows no short ids:\n%s", out)
 	}
 	for _, m := range short {
-		id, err := resolveID("note", m[1], noteIDs, nil)
+		id, err := resolveID(i18n.English(), "note", m[1], noteIDs, nil)
 		if err != nil {
 			t.Errorf("short id %s from the list does not resolve: %v", m[1], err)
 		}

@@ -66,6 +66,7 @@ func programIn(l *i18n.Locale, getenv func(string) string, settings kong.Resolve
 	p := program
 	p.Locale = l
 	p.Hint = func(err error) string { return hintFor(l, err) }
+	p.Message = func(err error) string { return messageFor(l, err) }
 	vars := kong.Vars{"version": cli.BuildStamp(version, commit, date).Line("fieldcase"), "default_vault": defaultVaultHelp()}
 	resolvers := []kong.Resolver{envResolver(getenv)}
 	if settings != nil {
@@ -91,13 +92,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	defer stop()
 	var grammar CLI
 	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, cli: &grammar}
-	a.loadSettings()
+	a.loadSettings(i18n.English())
 	l, err := a.chooseLocale(args)
 	if err != nil {
 		program.PrintError(stderr, err)
 		return 2
 	}
 	a.l = l
+	if a.configErr != nil && l.Tag() != i18n.Default {
+		a.loadSettings(l) // say what is wrong with it in the run's language
+	}
 	p := programIn(l, getenv, configResolver(a))
 	p.BeforeRun = func(kctx *kong.Context) error {
 		a.warnPersonalFlags(kctx)

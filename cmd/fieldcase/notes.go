@@ -186,7 +186,7 @@ func (c *noteEditCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	id, err := resolveID("note", c.ID, ids, nil)
+	id, err := resolveID(a.l, "note", c.ID, ids, nil)
 	if errors.Is(err, store.ErrNotFound) {
 		return cli.WithHint(err, a.l.T("note.none_hint"))
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -23,14 +22,11 @@ type openCmd struct {
 	Log          string `group:"tui" placeholder:"FILE" type:"path" help:"Diagnostics log file (default under the XDG state directory; setting log)."`
 }
 
-// errNoTerminal is what a TUI started without a terminal says.
-var errNoTerminal = errors.New("the terminal UI needs a terminal")
-
 // needTerminal checks, before anything is opened, that the TUI has a
 // terminal to draw on and read keys from: standard output, and standard
 // input or the controlling terminal (bubbletea falls back to /dev/tty).
 func needTerminal(a *app) error {
-	hint := "run 'fieldcase --help' for the commands that work without one, e.g. 'fieldcase case list'"
+	errNoTerminal, hint := a.l.Error("open.no_terminal"), a.l.T("open.no_terminal_hint")
 	if !isTTY(a.stdout) {
 		return cli.WithHint(errNoTerminal, hint)
 	}
@@ -78,7 +74,7 @@ func (c *openCmd) Run(a *app) error {
 	}
 	var bridge *syncBridge
 	if v.Enrolled() {
-		bridge = &syncBridge{ctx: a.ctx, v: v, log: logger}
+		bridge = &syncBridge{ctx: a.ctx, v: v, log: logger, l: a.l}
 		defer bridge.Close()
 		opts.Sync, opts.Team, opts.Retention = bridge, bridge, bridge
 	} else if v.IsDemo() {
@@ -89,7 +85,7 @@ func (c *openCmd) Run(a *app) error {
 	if bridge != nil {
 		bridge.Close() // a round under way ends first
 		if n := v.OutboxLen(); n > 0 && v.Unlocked() {
-			fmt.Fprintf(a.stderr, "fieldcase: %d changes waiting: not on the case server yet, safe in the vault, sent at the next sync ('fieldcase sync' once online).\n", n)
+			fmt.Fprintf(a.stderr, "fieldcase: %s\n", a.l.T("open.waiting", "N", n)) // i18n: the program's name, as its error path writes it
 		}
 	}
 	return err

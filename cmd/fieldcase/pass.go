@@ -15,8 +15,6 @@ import (
 	"github.com/fieldcase/fieldcase/store"
 )
 
-var errNoPassphrase = errors.New("no passphrase given")
-
 // passphraseFromEnv reads FIELDCASE_PASSPHRASE_FILE (like restic's
 // RESTIC_PASSWORD_FILE) or FIELDCASE_PASSPHRASE. ok is false when neither is
 // set.
@@ -24,7 +22,7 @@ func (a *app) passphraseFromEnv() (pass string, ok bool, err error) {
 	if f := a.getenv("FIELDCASE_PASSPHRASE_FILE"); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return "", true, fmt.Errorf("reading FIELDCASE_PASSPHRASE_FILE: %w", err)
+			return "", true, fmt.Errorf("%s: %w", a.l.T("pass.reading_file"), err)
 		}
 		return strings.TrimRight(string(b), "\r\n"), true, nil
 	}
@@ -55,7 +53,7 @@ func (a *app) promptHidden(tty *os.File, prompt string) (string, error) {
 			if errors.Is(err, io.EOF) {
 				return "", cli.ErrCancelled
 			}
-			return "", fmt.Errorf("reading passphrase: %w", err)
+			return "", fmt.Errorf("%s: %w", a.l.T("pass.reading"), err)
 		}
 		return strings.TrimRight(line, "\r\n"), nil
 	}
@@ -64,7 +62,7 @@ func (a *app) promptHidden(tty *os.File, prompt string) (string, error) {
 	// keys arrive as bytes and readSecretLine decides.
 	state, err := term.MakeRaw(fd)
 	if err != nil {
-		return "", fmt.Errorf("reading passphrase: %w", err)
+		return "", fmt.Errorf("%s: %w", a.l.T("pass.reading"), err)
 	}
 	type result struct {
 		pass string
@@ -83,6 +81,9 @@ func (a *app) promptHidden(tty *os.File, prompt string) (string, error) {
 	}
 	term.Restore(fd, state)
 	fmt.Fprintln(tty)
+	if r.err != nil && !errors.Is(r.err, cli.ErrCancelled) {
+		r.err = fmt.Errorf("%s: %w", a.l.T("pass.reading"), r.err)
+	}
 	return r.pass, r.err
 }
 
@@ -111,7 +112,7 @@ func readSecretLine(r io.Reader) (string, error) {
 			if errors.Is(err, io.EOF) {
 				return "", cli.ErrCancelled
 			}
-			return "", fmt.Errorf("reading passphrase: %w", err)
+			return "", err // promptHidden says what was being read
 		}
 		switch c := b[0]; {
 		case c == '\r' || c == '\n':
@@ -160,11 +161,11 @@ func (a *app) unlock(program string) (*store.Vault, error) {
 	tty, err := openTTY()
 	if err != nil {
 		v.Close()
-		return nil, cli.WithHint(errNoPassphrase, "set FIELDCASE_PASSPHRASE_FILE (or FIELDCASE_PASSPHRASE), or run in a terminal")
+		return nil, cli.WithHint(a.l.Error("pass.none"), a.l.T("pass.none_hint"))
 	}
 	defer tty.Close()
 	for try := 1; ; try++ {
-		pass, err := a.promptHidden(tty, fmt.Sprintf("Passphrase for %s: ", v.Name()))
+		pass, err := a.promptHidden(tty, a.l.T("pass.prompt", "Vault", v.Name())+" ")
 		if err != nil {
 			v.Close()
 			return nil, err
@@ -177,7 +178,7 @@ func (a *app) unlock(program string) (*store.Vault, error) {
 			v.Close()
 			return nil, err
 		}
-		fmt.Fprintln(tty, "Wrong passphrase; try again.")
+		fmt.Fprintln(tty, a.l.T("pass.wrong_try_again"))
 	}
 }
 
@@ -192,29 +193,29 @@ func (a *app) newPassphrase(userInputs ...string) (string, error) {
 	}
 	tty, err := openTTY()
 	if err != nil {
-		return "", cli.WithHint(errNoPassphrase, "set FIELDCASE_PASSPHRASE_FILE (or FIELDCASE_PASSPHRASE), or run in a terminal")
+		return "", cli.WithHint(a.l.Error("pass.none"), a.l.T("pass.none_hint"))
 	}
 	defer tty.Close()
 	userInputs = append(userInputs, "fieldcase")
-	fmt.Fprintln(tty, "Choose a passphrase. "+passphraseAdvice)
+	fmt.Fprintln(tty, a.l.T("pass.choose", "Advice", a.l.T("pass.advice")))
 	for {
-		p1, err := a.promptHidden(tty, "New passphrase: ")
+		p1, err := a.promptHidden(tty, a.l.T("pass.new")+" ")
 		if err != nil {
 			return "", err
 		}
 		st := passphraseStrength(p1, userInputs)
 		if !st.Acceptable() {
-			fmt.Fprintf(tty, "That passphrase is too easy to guess (%s). Choose another.\n", st.Why)
+			fmt.Fprintln(tty, a.l.T("pass.too_easy", "Why", st.reason(a.l)))
 			continue
 		}
-		fmt.Fprintln(tty, st)
-		p2, err := a.promptHidden(tty, "Repeat passphrase: ")
+		fmt.Fprintln(tty, st.In(a.l))
+		p2, err := a.promptHidden(tty, a.l.T("pass.repeat")+" ")
 		if err != nil {
 			return "", err
 		}
 		if p1 == p2 {
 			return p1, nil
 		}
-		fmt.Fprintln(tty, "The two passphrases differ; try again.")
+		fmt.Fprintln(tty, a.l.T("pass.differ"))
 	}
 }

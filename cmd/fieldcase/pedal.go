@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/internal/pedal"
 )
 
@@ -35,7 +36,7 @@ func (a *app) pedalMapping() (pedal.Mapping, error) {
 	}
 	m, err := pedal.NewMapping(r, p, f)
 	if err != nil {
-		return nil, cli.WithHint(fmt.Errorf("foot pedal settings: %w", err), "change them with 'fieldcase config set pedal.rewind CODE' (and pedal.play, pedal.forward)")
+		return nil, cli.WithHint(fmt.Errorf("%s: %w", a.lang().T("pedal.settings"), err), a.lang().T("pedal.settings_hint"))
 	}
 	return m, nil
 }
@@ -83,7 +84,7 @@ func (a *app) watchPedal(ctx context.Context, byID string) <-chan pedal.Event {
 	path, err := pedal.Find(configured, byID)
 	if err != nil {
 		if configured != "" {
-			return failed(fmt.Errorf("%w (setting pedal.device)", err))
+			return failed(fmt.Errorf("%w (%s)", err, a.lang().T("pedal.setting_device")))
 		}
 		return nil
 	}
@@ -105,11 +106,11 @@ func (c *pedalTestCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	path, name := c.Replay, "the recording "+c.Replay
+	path, name := c.Replay, a.l.T("pedal.the_recording", "File", c.Replay)
 	if path == "" {
 		if path, err = pedal.Find(cmpOr(c.Device, a.pedalDevice()), pedal.ByIDDir); err != nil {
 			if errors.Is(err, pedal.ErrNoDevice) {
-				return cli.WithHint(err, "no name in "+pedal.ByIDDir+" looks like a pedal: plug it in, or name its device with --device or 'fieldcase config set pedal.device PATH' (ls -l "+pedal.ByIDDir+"; 'fieldcase pedal list')")
+				return cli.WithHint(err, a.l.T("pedal.none_hint", "Dir", pedal.ByIDDir))
 			}
 			return err
 		}
@@ -131,14 +132,14 @@ func (c *pedalTestCmd) Run(a *app) error {
 	ctx, cancel := context.WithCancel(a.ctx)
 	defer cancel()
 	go func() { <-ctx.Done(); closer.Close() }()
-	kind := "input events"
+	kind := a.l.T("pedal.input_events")
 	if c.HIDRaw || pedal.IsHIDRaw(path) {
-		kind = "HID reports"
+		kind = a.l.T("pedal.hid_reports")
 	}
-	fprintf(a.stdout, "Reading %s (%s). Rewind is %s, play %s, forward %s.\n", name, kind,
-		strings.Join(m.Codes(pedal.Rewind), ","), strings.Join(m.Codes(pedal.Play), ","), strings.Join(m.Codes(pedal.Forward), ","))
+	fprintf(a.stdout, "%s\n", a.l.T("pedal.reading", "Name", name, "Kind", kind, "Rewind", strings.Join(m.Codes(pedal.Rewind), ","),
+		"Play", strings.Join(m.Codes(pedal.Play), ","), "Forward", strings.Join(m.Codes(pedal.Forward), ",")))
 	if c.Replay == "" {
-		fprintf(a.stdout, "Press each pedal; Ctrl+C ends.\n")
+		fprintf(a.stdout, "%s\n", a.l.T("pedal.press_each"))
 	}
 	n := 0
 	for {
@@ -146,23 +147,36 @@ func (c *pedalTestCmd) Run(a *app) error {
 		if err != nil {
 			switch {
 			case errors.Is(err, io.EOF) || ctx.Err() != nil:
-				fprintf(a.stdout, "%d presses and releases.\n", n)
+				fprintf(a.stdout, "%s\n", a.l.T("pedal.presses", "N", n))
 				return nil
 			default:
-				return fmt.Errorf("reading %s: %w", name, err)
+				return fmt.Errorf("%s: %w", a.l.T("pedal.reading_err", "Name", name), err)
 			}
 		}
 		n++
-		dir := "up"
+		dir := a.l.T("pedal.up")
 		if ev.Down {
-			dir = "down"
+			dir = a.l.T("pedal.down")
 		}
-		what := ev.Pedal.String()
+		what := pedalName(a.l, ev.Pedal)
 		if ev.Pedal == pedal.None {
-			what = "not a pedal ('fieldcase config set pedal.play " + pedal.CodeName(ev.Code) + "' would make it the play pedal)"
+			what = a.l.T("pedal.not_a_pedal", "Code", pedal.CodeName(ev.Code))
 		}
 		fprintf(a.stdout, "%-12s %-4s  %s\n", pedal.CodeName(ev.Code), dir, what)
 	}
+}
+
+// pedalName is a pedal's name in l's language.
+func pedalName(l *i18n.Locale, p pedal.Pedal) string {
+	switch p {
+	case pedal.Rewind:
+		return l.T("pedal.rewind")
+	case pedal.Play:
+		return l.T("pedal.play")
+	case pedal.Forward:
+		return l.T("pedal.forward")
+	}
+	return p.String()
 }
 
 func cmpOr(a, b string) string {
@@ -180,7 +194,7 @@ func (c *pedalListCmd) Run(a *app) error {
 		return err
 	}
 	if len(found) == 0 {
-		fprintf(a.stdout, "No foot pedal in %s.\n", pedal.ByIDDir)
+		fprintf(a.stdout, "%s\n", a.l.T("pedal.none_in", "Dir", pedal.ByIDDir))
 		return nil
 	}
 	for _, p := range found {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -488,7 +489,7 @@ func TestPromptForPersonalData(t *testing.T) {
 		s := promptShell(t, vault, pass, `fieldcase task add --case R-0 --title "Flagged Title" --due 2031-01-01`)
 		s.waitFor("exit=")
 		screen := s.scrollback()
-		want := "fieldcase: warning: --title " + exposure(processesHidden(readMountinfo())) + "\nhint: give personal data in a form instead"
+		want := "fieldcase: warning: --title " + exposure(i18n.English(), processesHidden(readMountinfo())) + "\nhint: give personal data in a form instead"
 		if !strings.Contains(screen, want) || !strings.Contains(screen, "exit=0") {
 			t.Errorf("screen lacks %q:\n%s", want, screen)
 		}

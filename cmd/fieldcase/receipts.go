@@ -48,11 +48,11 @@ func (c *receiptsCmd) Run(a *app) error {
 		return writeJSON(a.stdout, out)
 	}
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "RECEIVED (UTC)\tLOG INDEX\tRECORD\tREVISION\tSIGNATURE")
+	fmt.Fprintln(tw, a.l.T("receipts.header"))
 	for _, r := range out {
-		sig := "ok"
+		sig := a.l.T("receipts.ok")
 		if !r.Verified {
-			sig = "DOES NOT VERIFY"
+			sig = a.l.T("receipts.bad")
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", r.Time, r.Index, short(r.RecordID), r.Rev[:12], sig)
 	}
@@ -60,10 +60,10 @@ func (c *receiptsCmd) Run(a *app) error {
 		return err
 	}
 	if len(out) == 0 {
-		fprintf(a.stderr, "no receipts for %s yet: the server signs one for each revision this laptop sends it\n", cv.Value.Ref)
+		fprintf(a.stderr, "%s\n", a.l.T("receipts.none", "Ref", cv.Value.Ref))
 	}
 	if bad > 0 {
-		return cli.WithHint(fmt.Errorf("%d receipts do not verify against the server's log key", bad), "run 'fieldcase doctor'")
+		return cli.WithHint(a.l.Error("receipts.not_verified", "Bad", bad), a.l.T("receipts.doctor_hint"))
 	}
 	return nil
 }

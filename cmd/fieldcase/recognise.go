@@ -2,12 +2,15 @@ package main
 
 import (
 	"errors"
-	"fmt"
+	"io"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -22,13 +25,13 @@ type recogniserConfig struct {
 }
 
 // recogniserField is a [recogniser] setting: f picks its field.
-func recogniserField(name string, f func(p *recogniserConfig) **string, help string, check func(string) (string, error)) setting {
+func recogniserField(name string, f func(p *recogniserConfig) **string, help string, check func(*i18n.Locale, string) (string, error)) setting {
 	return setting{key: "recogniser." + name, text: true, help: help,
-		set: func(c *config, v string) error {
+		set: func(c *config, v string, l *i18n.Locale) error {
 			if c.Recogniser == nil {
 				c.Recogniser = &recogniserConfig{}
 			}
-			v, err := check(v)
+			v, err := check(l, v)
 			*f(c.Recogniser) = &v
 			return err
 		},
@@ -50,33 +53,33 @@ func recogniserField(name string, f func(p *recogniserConfig) **string, help str
 }
 
 func recogniserSettings() []setting {
-	trim := func(v string) (string, error) { return strings.TrimSpace(v), nil }
+	trim := func(_ *i18n.Locale, v string) (string, error) { return strings.TrimSpace(v), nil }
 	return []setting{
 		recogniserField("command", func(p *recogniserConfig) **string { return &p.Command },
-			"the speech recogniser for machine drafts: a program given the recording as WAV on its standard input that prints fieldcase-recognition-1 JSON, such as the repository's scripts/recognisers/pocketsphinx (docs/DICTATION.md)", settingPath),
+			"setting.recogniser.command", settingPath),
 		recogniserField("args", func(p *recogniserConfig) **string { return &p.Args },
-			"its arguments, separated by spaces (no quoting), e.g. -m /opt/whisper/ggml-small.en.bin", trim),
+			"setting.recogniser.args", trim),
 		recogniserField("timeout", func(p *recogniserConfig) **string { return &p.Timeout },
-			"how long a run may take before it is stopped, e.g. 5m; default 10m", parseRecogniserTimeout),
+			"setting.recogniser.timeout", parseRecogniserTimeout),
 		recogniserField("network", func(p *recogniserConfig) **string { return &p.Network },
-			"isolate (default: it runs in a network namespace of its own and can reach nothing) or allow (when the agency isolates it another way)", parseRecogniserNetwork),
+			"setting.recogniser.network", parseRecogniserNetwork),
 	}
 }
 
 func init() { settings = append(settings, recogniserSettings()...) }
 
-func parseRecogniserTimeout(v string) (string, error) {
+func parseRecogniserTimeout(l *i18n.Locale, v string) (string, error) {
 	d, err := time.ParseDuration(strings.TrimSpace(v))
 	if err != nil || d <= 0 || d > 24*time.Hour {
-		return v, fmt.Errorf("%q is not a time from 1s to 24h, such as 5m or 90s", v)
+		return v, l.Error("config.bad_recogniser_timeout", "Value", strconv.Quote(v))
 	}
 	return d.String(), nil
 }
 
-func parseRecogniserNetwork(v string) (string, error) {
+func parseRecogniserNetwork(l *i18n.Locale, v string) (string, error) {
 	v = strings.TrimSpace(v)
 	if v != "isolate" && v != "allow" {
-		return v, fmt.Errorf("%q is not isolate or allow", v)
+		return v, l.Error("config.bad_recogniser_network", "Value", strconv.Quote(v))
 	}
 	return v, nil
 }
@@ -110,25 +113,25 @@ type recordingDraftCmd struct {
 func (c *recordingDraftCmd) Run(a *app) error {
 	rc := a.recogniser()
 	if rc.Command == "" {
-		return cli.WithHint(dictation.ErrNoRecogniser, "set one with 'fieldcase config set recogniser.command PROGRAM' (docs/DICTATION.md)")
+		return cli.WithHint(dictation.ErrNoRecogniser, a.l.T("draft.no_recogniser_hint"))
 	}
 	v, r, err := a.openRecording("fieldcase recording draft", c.ID)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	fprintf(a.stderr, "recognising %s of audio with %s…\n", clock(r.TL.Duration()), rc.Command)
+	fprintf(a.stderr, "%s\n", a.l.T("draft.recognising", "Duration", clock(r.TL.Duration()), "Command", rc.Command))
 	res, err := r.Draft(a.ctx, rc)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return cli.WithHint(fmt.Errorf("draft: part of the audio is not on this device yet"), "sync, then try again; the recording is still submitted")
+		return cli.WithHint(a.l.Error("draft.audio_missing"), a.l.T("draft.audio_missing_hint"))
 	case errors.Is(err, dictation.ErrRecogniser):
-		return cli.WithHint(err, "the recording is still submitted for typing, as it was; nothing is lost")
+		return cli.WithHint(err, a.l.T("draft.failed_hint"))
 	case err != nil:
 		return err
 	}
 	d := r.Meta.Draft
-	fprintf(a.stdout, "recording %s: machine draft by %s of %d words in %s; correction pending\n", r.ID, engineName(d), len(d.Words), res.Elapsed.Round(100*time.Millisecond))
+	fprintf(a.stdout, "%s\n", a.l.T("draft.made", "Words", len(d.Words), "ID", r.ID, "Engine", engineName(d), "Took", res.Elapsed.Round(100*time.Millisecond)))
 	return nil
 }
 
@@ -146,7 +149,7 @@ func (c *recordingShowCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	id, err := recordingID(v, c.ID)
+	id, err := recordingID(a.l, v, c.ID)
 	if err != nil {
 		return err
 	}
@@ -155,38 +158,100 @@ func (c *recordingShowCmd) Run(a *app) error {
 		return err
 	}
 	if it.Sealed {
-		return cli.WithHint(store.ErrNoKey, "this case's key has not reached this laptop yet; sync")
+		return cli.WithHint(store.ErrNoKey, a.l.T("recording.no_key_hint"))
 	}
 	m := it.Value
 	if c.JSON {
 		return writeJSON(a.stdout, recordingJSONOf(it))
 	}
-	fprintf(a.stdout, "recording  %s\ntitle      %s\nstatus     %s\nauthor     %s\nwork type  %s · %s\nrecorded   %s · %s\n",
-		it.ID, cmpStr(m.Title, "(untitled)"), record.StatusLabel(m.Status), cmpStr(m.Author, "—"), m.WorkType, m.Priority,
-		m.Recorded, clock(time.Duration(m.DurationMS)*time.Millisecond))
-	if m.Due != "" {
-		fprintf(a.stdout, "due        %s\n", m.Due)
+	rows := [][2]string{
+		{a.l.T("recording.show.recording"), it.ID},
+		{a.l.T("recording.show.title"), cmpStr(m.Title, a.l.T("recording.untitled"))},
+		{a.l.T("recording.show.status"), statusName(a.l, m.Status)},
+		{a.l.T("recording.show.author"), cmpStr(m.Author, "—")},
+		{a.l.T("recording.show.work_type"), workTypeName(a.l, m.WorkType) + " · " + priorityName(a.l, m.Priority)},
+		{a.l.T("recording.show.recorded"), m.Recorded + " · " + clock(time.Duration(m.DurationMS)*time.Millisecond)},
 	}
+	if m.Due != "" {
+		rows = append(rows, [2]string{a.l.T("recording.show.due"), string(m.Due)})
+	}
+	writeLabelled(a.stdout, rows)
 	if m.Status == record.StatusTranscribed {
-		how := "typed"
+		how := a.l.T("recording.typed")
 		if m.CorrectedDraft {
-			how = "corrected from the machine draft"
+			how = a.l.T("recording.corrected")
 		}
-		fprintf(a.stdout, "transcript note %s, %s by %s on %s\n", m.Transcript, how, cmpStr(m.TranscribedBy, "—"), m.Transcribed)
+		fprintf(a.stdout, "%s\n", a.l.T("recording.transcript", "Note", m.Transcript, "How", how, "By", cmpStr(m.TranscribedBy, "—"), "Date", m.Transcribed))
 	}
 	if d := m.Draft; d != nil {
-		fprintf(a.stdout, "\nMACHINE DRAFT by %s, made %s by %s (%d words) — machine text, %s:\n%s\n",
-			engineName(d), d.Made, cmpStr(d.By, "—"), len(d.Words), draftState(m), d.Text)
+		fprintf(a.stdout, "\n%s\n%s\n", a.l.T("recording.draft_header", "Words", len(d.Words), "Engine", engineName(d), "Made", d.Made,
+			"By", cmpStr(d.By, "—"), "State", draftState(a.l, m)), d.Text)
 	}
 	return nil
 }
 
-// draftState says whether a person has corrected a draft yet.
-func draftState(m record.Recording) string {
-	if m.CorrectedDraft {
-		return "corrected since by " + cmpStr(m.TranscribedBy, "a typist") + " (the transcript note)"
+// writeLabelled writes label, value rows with the values in a column two
+// spaces after the longest label.
+func writeLabelled(w io.Writer, rows [][2]string) {
+	width := 0
+	for _, r := range rows {
+		width = max(width, utf8.RuneCountInString(r[0]))
 	}
-	return "not corrected"
+	for _, r := range rows {
+		fprintf(w, "%s%s%s\n", r[0], strings.Repeat(" ", width+2-utf8.RuneCountInString(r[0])), r[1])
+	}
+}
+
+// draftState says whether a person has corrected a draft yet.
+func draftState(l *i18n.Locale, m record.Recording) string {
+	if m.CorrectedDraft {
+		return l.T("recording.draft_corrected", "By", cmpStr(m.TranscribedBy, l.T("recording.a_typist")))
+	}
+	return l.T("recording.draft_not_corrected")
+}
+
+// statusName is a recording's status in l's language.
+func statusName(l *i18n.Locale, status string) string {
+	switch status {
+	case record.StatusDraft:
+		return l.T("recording.status.draft")
+	case record.StatusSubmitted:
+		return l.T("recording.status.submitted")
+	case record.StatusCorrection:
+		return l.T("recording.status.correction")
+	case record.StatusTranscribed:
+		return l.T("recording.status.transcribed")
+	}
+	return record.StatusLabel(status)
+}
+
+// workTypeName is a work type in l's language (the flags' values stay
+// English: scripts give them).
+func workTypeName(l *i18n.Locale, wt string) string {
+	switch wt {
+	case "visit note":
+		return l.T("recording.work.visit_note")
+	case "court report":
+		return l.T("recording.work.court_report")
+	case "letter":
+		return l.T("recording.work.letter")
+	case "other":
+		return l.T("recording.work.other")
+	}
+	return wt
+}
+
+// priorityName is a priority in l's language.
+func priorityName(l *i18n.Locale, p string) string {
+	switch p {
+	case "normal":
+		return l.T("recording.priority.normal")
+	case "high":
+		return l.T("recording.priority.high")
+	case "urgent":
+		return l.T("recording.priority.urgent")
+	}
+	return p
 }
 
 func cmpStr(s, or string) string {

@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/fieldcase/fieldcase/audio"
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/cli"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -62,7 +64,7 @@ func (c *recordCmd) Run(a *app, kctx *kong.Context) error {
 	}
 	rec := audio.NewRecorder(audio.Options{Device: c.Device})
 	if err := rec.Start(a.ctx, takeID, sink); err != nil {
-		return audioError(err)
+		return audioError(a.l, err)
 	}
 	stopped := make(chan string, 2)
 	go func() { // Enter stops; end of input does not (scripts use --seconds)
@@ -75,7 +77,7 @@ func (c *recordCmd) Run(a *app, kctx *kong.Context) error {
 		timer = time.After(time.Duration(c.Seconds))
 	}
 	tty := isTTY(a.stderr)
-	fmt.Fprintf(a.stderr, "recording to %s: Enter or Ctrl+C stops\n", cv.Value.Ref)
+	fmt.Fprintln(a.stderr, a.l.T("record.recording_to", "Ref", cv.Value.Ref))
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 wait:
@@ -97,27 +99,27 @@ wait:
 	}
 	take, stopErr := rec.Stop()
 	if tty {
-		fmt.Fprint(a.stderr, "\r\033[K")
+		fmt.Fprint(a.stderr, "\r\033[K") // i18n: a terminal control sequence: erase the line
 	}
 	// Whatever was captured is kept, even when the device failed midway.
 	if err := r.FinishTake(take); err != nil {
 		return err
 	}
 	st := rec.Stats()
-	fprintf(a.stdout, "recorded %s to recording %s (%d chunks, %d frames dropped)\n", clock(take.Duration()), r.ID, len(take.Chunks), st.FramesDropped)
+	fprintf(a.stdout, "%s\n", a.l.T("record.recorded", "Duration", clock(take.Duration()), "ID", r.ID, "Chunks", len(take.Chunks), "Dropped", st.FramesDropped))
 	if stopErr != nil {
-		return audioError(stopErr)
+		return audioError(a.l, stopErr)
 	}
 	return nil
 }
 
 // audioError explains device problems to a person.
-func audioError(err error) error {
+func audioError(l *i18n.Locale, err error) error {
 	switch {
 	case errors.Is(err, audio.ErrNoDevice):
-		return cli.WithHint(err, "plug in or enable a microphone, or choose one with --device ('fieldcase recording devices' lists them)")
+		return cli.WithHint(err, l.T("record.no_device_hint"))
 	case errors.Is(err, audio.ErrDevice):
-		return cli.WithHint(err, "the microphone failed; what was recorded before the failure is kept")
+		return cli.WithHint(err, l.T("record.device_failed_hint"))
 	}
 	return err
 }
@@ -202,7 +204,7 @@ func (c *recordingTurnaroundCmd) Run(a *app) error {
 		return writeJSON(a.stdout, turnaroundJSONOf(rep))
 	}
 	if len(rep.Typists)+len(rep.Authors) == 0 {
-		fprintf(a.stdout, "no dictation submitted for typing on this laptop yet\n")
+		fprintf(a.stdout, "%s\n", a.l.T("turnaround.none"))
 		return nil
 	}
 	span := func(d time.Duration, n int) string {
@@ -210,24 +212,24 @@ func (c *recordingTurnaroundCmd) Run(a *app) error {
 			return "—"
 		}
 		if d < time.Hour {
-			return fmt.Sprintf("%d min", int(d.Minutes()))
+			return a.l.T("turnaround.minutes", "N", int(d.Minutes()))
 		}
-		return fmt.Sprintf("%.1f h", d.Hours())
+		return a.l.T("turnaround.hours", "H", fmt.Sprintf("%.1f", d.Hours()))
 	}
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "TYPIST\tDONE\tMEDIAN\tP90")
+	fmt.Fprintln(tw, a.l.T("turnaround.typist_header"))
 	for _, t := range rep.Typists {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", t.Name, t.Done, span(t.Median, t.Done), span(t.P90, t.Done))
 	}
 	fmt.Fprintln(tw, "\t\t\t")
-	fmt.Fprintln(tw, "AUTHOR\tDONE\tMEDIAN\tP90\tWAITING\tOLDEST\tOVERDUE")
+	fmt.Fprintln(tw, a.l.T("turnaround.author_header"))
 	for _, t := range rep.Authors {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%d\n", t.Name, t.Done, span(t.Median, t.Done), span(t.P90, t.Done), t.Waiting, span(t.Oldest, t.Waiting), t.Overdue)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fprintf(a.stdout, "\nWaits run from submission to the saved transcript; the median and p90 are over the transcripts this laptop holds.\n")
+	fprintf(a.stdout, "\n%s\n", a.l.T("turnaround.footer"))
 	return nil
 }
 
@@ -266,7 +268,7 @@ func (c *recordingListCmd) Run(a *app) error {
 	}
 	idLen := abbrevLength(ids)
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "ID\tRECORDED\tDURATION\tWORK TYPE\tPRIORITY\tSTATUS\tFLAGS")
+	fmt.Fprintln(tw, a.l.T("recording.header"))
 	for _, r := range recs {
 		flags := flags(r)
 		if r.Value.Interrupted {
@@ -279,7 +281,7 @@ func (c *recordingListCmd) Run(a *app) error {
 		if t, err := time.Parse(time.RFC3339, when); err == nil {
 			when = t.Local().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", abbrev(r.ID, idLen), when, clock(time.Duration(r.Value.DurationMS)*time.Millisecond), r.Value.WorkType, r.Value.Priority, record.StatusLabel(r.Value.Status), flags)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", abbrev(r.ID, idLen), when, clock(time.Duration(r.Value.DurationMS)*time.Millisecond), workTypeName(a.l, r.Value.WorkType), priorityName(a.l, r.Value.Priority), statusName(a.l, r.Value.Status), flags)
 	}
 	return tw.Flush()
 }
@@ -317,7 +319,7 @@ type sidecarMarker struct {
 func (c *recordingExportCmd) Run(a *app) error {
 	ext := strings.ToLower(filepath.Ext(c.Out))
 	if ext != ".ogg" && ext != ".opus" && ext != ".wav" {
-		return cli.WithHint(fmt.Errorf("cannot export to %q", c.Out), "name the file .ogg (Ogg Opus) or .wav")
+		return cli.WithHint(a.l.Error("export.bad_ext", "File", strconv.Quote(c.Out)), a.l.T("export.bad_ext_hint"))
 	}
 	v, r, err := a.openRecording("fieldcase recording export", c.ID)
 	if err != nil {
@@ -338,20 +340,20 @@ func (c *recordingExportCmd) Run(a *app) error {
 		return w.Flush()
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return cli.WithHint(fmt.Errorf("export: part of the audio is not on this device yet"), "sync, then export again")
+		return cli.WithHint(a.l.Error("export.audio_missing"), a.l.T("export.audio_missing_hint"))
 	}
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("%s: %w", a.l.T("export.export"), err)
 	}
 	if c.Sidecar {
 		if err := writeSidecar(v, r, c.Out); err != nil {
-			return fmt.Errorf("export: the sidecar: %w", err)
+			return fmt.Errorf("%s: %w", a.l.T("export.sidecar"), err)
 		}
 	}
 	if err := v.Audit(r.CaseID, record.AuditExport, "recording "+r.ID+" exported to "+filepath.Base(c.Out)); err != nil {
 		return err
 	}
-	fprintf(a.stderr, "exported %s of decrypted audio to %s: keep it safe and delete it when done\n", clock(r.TL.Duration()), c.Out)
+	fprintf(a.stderr, "%s\n", a.l.T("export.done", "Duration", clock(r.TL.Duration()), "File", c.Out))
 	return nil
 }
 
@@ -377,12 +379,23 @@ func (c *recordingSubmitCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	from := ""
-	if c.Due == "" {
-		from = " by " + map[string]string{dictation.DueFromAgency: fmt.Sprintf("the agency's due rules v%d", pol.Version),
-			dictation.DueFromLocal: "this laptop's turnaround setting", dictation.DueFromDefault: "the default due rules"}[pol.Source]
+	d := r.Meta.Due.Time()
+	dueText := a.l.T("recording.due_date", "Weekday", weekdayName(a.l, d.Weekday()), "Day", d.Day(), "Mon", d.Format("Jan"),
+		"Month", a.l.Month(d.Month()), "Year", d.Year())
+	if c.Due != "" {
+		fprintf(a.stdout, "%s\n", a.l.T("recording.submitted", "ID", r.ID, "Due", dueText))
+		return nil
 	}
-	fprintf(a.stdout, "recording %s submitted for typing, due %s%s\n", r.ID, r.Meta.Due.Time().Format("Mon 2 Jan 2006"), from)
+	var from string
+	switch pol.Source {
+	case dictation.DueFromAgency:
+		from = a.l.T("recording.due_from_agency", "Version", pol.Version)
+	case dictation.DueFromLocal:
+		from = a.l.T("recording.due_from_local")
+	default:
+		from = a.l.T("recording.due_from_default")
+	}
+	fprintf(a.stdout, "%s\n", a.l.T("recording.submitted_by", "ID", r.ID, "Due", dueText, "From", from))
 	return nil
 }
 
@@ -393,17 +406,17 @@ func (c *recordingDevicesCmd) Run(a *app) error {
 	defer restore()
 	devs, err := audio.ListDevices()
 	if err != nil {
-		return audioError(err)
+		return audioError(a.l, err)
 	}
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "INDEX\tNAME\tINPUTS\tDEFAULT")
+	fmt.Fprintln(tw, a.l.T("devices.header"))
 	for _, d := range devs {
 		if d.Inputs == 0 {
 			continue
 		}
 		def := ""
 		if d.DefaultInput {
-			def = "yes"
+			def = a.l.T("devices.default")
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\n", d.Index, d.Name, d.Inputs, def)
 	}
@@ -444,6 +457,14 @@ func writeSidecar(v *store.Vault, r *dictation.Recording, out string) error {
 		return err
 	})
 }
+
+// weekdayName is a day of the week, short, in l's language.
+func weekdayName(l *i18n.Locale, d time.Weekday) string {
+	return l.T(weekdayIDs[d]) // i18n: the ids are the literals of weekdayIDs
+}
+
+// The weekdays' ids, Sunday first as time.Weekday counts.
+var weekdayIDs = [7]string{"weekday.sun", "weekday.mon", "weekday.tue", "weekday.wed", "weekday.thu", "weekday.fri", "weekday.sat"}
 
 // turnaroundRowJSON is one typist's or author's turnaround; waits are in
 // hours, to a tenth. Typists have no waiting, oldest or overdue.

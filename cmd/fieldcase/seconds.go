@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -20,14 +19,14 @@ func parseSeconds(s string) (time.Duration, error) {
 	var d time.Duration
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
 		if f > float64(24*time.Hour/time.Second) {
-			return 0, fmt.Errorf("%q is more than a day", s)
+			return 0, catalogueError{"seconds.more_than_a_day", []any{"Value", strconv.Quote(s)}}
 		}
 		d = time.Duration(f * float64(time.Second))
 	} else if d, err = time.ParseDuration(s); err != nil {
-		return 0, fmt.Errorf("%q is not a number of seconds or a duration such as 90s or 1m30s", s)
+		return 0, catalogueError{"seconds.bad", []any{"Value", strconv.Quote(s)}}
 	}
 	if d <= 0 {
-		return 0, fmt.Errorf("%q is not a positive length of time", s)
+		return 0, catalogueError{"seconds.not_positive", []any{"Value", strconv.Quote(s)}}
 	}
 	return d, nil
 }

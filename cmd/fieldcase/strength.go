@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"math"
 	"strings"
 	"unicode/utf8"
@@ -10,12 +9,12 @@ import (
 	"github.com/trustelem/zxcvbn/match"
 
 	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/i18n"
 )
 
-// passphraseAdvice is what the prompt recommends; the estimator rates it
-// strong (four random words from a list of 20,000 common words, separated
-// by spaces, come out above 60 bits).
-const passphraseAdvice = "Four or more random words, separated by spaces, are strong and easy to type."
+// The prompt recommends pass.advice, which the estimator rates strong
+// (four random words from a list of 20,000 common words, separated by
+// spaces, come out above 60 bits).
 
 // strength is a passphrase's estimated strength. Bits is log2 of the guesses
 // zxcvbn estimates an attacker who knows common passwords, words, names,
@@ -24,9 +23,32 @@ const passphraseAdvice = "Four or more random words, separated by spaces, are st
 // than for a website's password.
 type strength struct {
 	Bits    float64
-	Verdict string // one of the verdicts below
-	Why     string // what makes it guessable, when something stands out
+	Verdict string   // one of the verdicts below
+	Why     weakPart // what makes it guessable, when something stands out
 }
+
+// weakPart is what makes a passphrase guessable; its words are the
+// catalogue's message weakParts[part].
+type weakPart int
+
+const (
+	notWeak weakPart = iota
+	tooShort
+	guessedQuickly
+	commonPassword
+	hasName
+	namesGuessed
+	lookAlikes
+	keyboardPattern
+	sequence
+	dates
+)
+
+// weakParts are the message ids, spelled out so the catalogue test finds
+// them; in the order of the constants.
+var weakParts = [...]string{"", "strength.why.short", "strength.why.quick", "strength.why.password",
+	"strength.why.name", "strength.why.names", "strength.why.l33t", "strength.why.keyboard",
+	"strength.why.sequence", "strength.why.date"}
 
 // Verdicts by estimated bits. Below minPassphraseBits the terminal prompt
 // refuses the passphrase (crypto.MinPassphraseLen stays the hard floor for
@@ -36,19 +58,20 @@ const minPassphraseBits = 28
 var verdicts = []struct {
 	below   float64
 	verdict string
+	id      string // its name in the catalogue
 }{
-	{minPassphraseBits, "too weak"},
-	{40, "weak"},
-	{52, "fair"},
-	{64, "good"},
-	{math.Inf(1), "strong"},
+	{minPassphraseBits, "too weak", "strength.too_weak"},
+	{40, "weak", "strength.weak"},
+	{52, "fair", "strength.fair"},
+	{64, "good", "strength.good"},
+	{math.Inf(1), "strong", "strength.strong"},
 }
 
 // passphraseStrength rates p. userInputs are words an attacker would try
 // first for this user (their name, the program's name).
 func passphraseStrength(p string, userInputs []string) strength {
 	if utf8.RuneCountInString(p) < crypto.MinPassphraseLen {
-		return strength{Verdict: "too weak", Why: fmt.Sprintf("it is shorter than %d characters", crypto.MinPassphraseLen)}
+		return strength{Verdict: "too weak", Why: tooShort}
 	}
 	var inputs []string
 	for _, in := range userInputs {
@@ -65,8 +88,8 @@ func passphraseStrength(p string, userInputs []string) strength {
 	if s.Bits < 52 {
 		s.Why = weakness(r.Sequence)
 	}
-	if s.Why == "" && !s.Acceptable() {
-		s.Why = "a computer would guess it quickly"
+	if s.Why == notWeak && !s.Acceptable() {
+		s.Why = guessedQuickly
 	}
 	return s
 }
@@ -74,42 +97,58 @@ func passphraseStrength(p string, userInputs []string) strength {
 // Acceptable says whether the terminal prompt takes the passphrase.
 func (s strength) Acceptable() bool { return s.Verdict != "too weak" }
 
-// String is the hint shown after a new passphrase is typed.
-func (s strength) String() string {
-	msg := fmt.Sprintf("Strength: %s (about %d bits)", s.Verdict, int(s.Bits))
-	if s.Why != "" {
-		msg += ": " + s.Why
+// String is the hint shown after a new passphrase is typed, in English.
+func (s strength) String() string { return s.In(i18n.English()) }
+
+// In is the hint shown after a new passphrase is typed, in l's language.
+func (s strength) In(l *i18n.Locale) string {
+	verdict := s.Verdict
+	for _, v := range verdicts {
+		if v.verdict == s.Verdict {
+			verdict = l.T(v.id) // i18n: the ids are the literals of verdicts
+		}
 	}
-	msg += "."
+	msg := l.T("strength.line", "Verdict", verdict, "Bits", l.Number(int(s.Bits)))
+	if s.Why != notWeak {
+		msg = l.T("strength.line_why", "Verdict", verdict, "Bits", l.Number(int(s.Bits)), "Why", s.reason(l))
+	}
 	if s.Verdict != "strong" && s.Verdict != "good" {
-		msg += " " + passphraseAdvice
+		msg += " " + l.T("pass.advice")
 	}
 	return msg
 }
 
-// weakness names the first guessable part zxcvbn found, in words, without
-// repeating any of the passphrase.
-func weakness(seq []*match.Match) string {
+// reason is what makes the passphrase guessable, in l's language.
+func (s strength) reason(l *i18n.Locale) string {
+	if s.Why == notWeak {
+		return ""
+	}
+	return l.T(weakParts[s.Why], "Min", crypto.MinPassphraseLen) // i18n: the ids are the literals of weakParts
+}
+
+// weakness names the first guessable part zxcvbn found, by a message that
+// does not repeat any of the passphrase.
+func weakness(seq []*match.Match) weakPart {
 	for _, m := range seq {
 		switch m.Pattern {
 		case "dictionary":
 			switch {
 			case m.DictionaryName == "passwords":
-				return "it is built on a commonly used password" // never echo any of it
+				return commonPassword // never echo any of it
 			case m.DictionaryName == "user_inputs":
-				return "it contains your name or the program's name"
+				return hasName
 			case strings.HasSuffix(m.DictionaryName, "names"):
-				return "names are easy to guess"
+				return namesGuessed
 			case m.L33t:
-				return "swapping letters for look-alike symbols (@ for a) does not help much"
+				return lookAlikes
 			}
 		case "spatial":
-			return "keyboard patterns are easy to guess"
+			return keyboardPattern
 		case "repeat", "sequence":
-			return "repeats and sequences (aaa, abc, 123) are easy to guess"
+			return sequence
 		case "date", "regex":
-			return "years and dates are easy to guess"
+			return dates
 		}
 	}
-	return ""
+	return notWeak
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/trustelem/zxcvbn/frequency"
+
+	"github.com/fieldcase/fieldcase/internal/i18n"
 )
 
 func TestPassphraseStrength(t *testing.T) {
@@ -35,8 +37,9 @@ func TestPassphraseStrength(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got := passphraseStrength(tt.pass, tt.inputs)
-		if got.Verdict != tt.verdict || !strings.Contains(got.Why, tt.why) {
-			t.Errorf("passphraseStrength(%q) = %s (%.1f bits, %q); want %s, reason with %q", tt.pass, got.Verdict, got.Bits, got.Why, tt.verdict, tt.why)
+		why := got.reason(i18n.English())
+		if got.Verdict != tt.verdict || !strings.Contains(why, tt.why) {
+			t.Errorf("passphraseStrength(%q) = %s (%.1f bits, %q); want %s, reason with %q", tt.pass, got.Verdict, got.Bits, why, tt.verdict, tt.why)
 		}
 		if strings.Contains(strings.ToLower(got.String()), strings.ToLower(tt.pass)) {
 			t.Errorf("%q: the hint repeats the passphrase: %s", tt.pass, got)
@@ -73,18 +76,18 @@ func TestPassphraseAdviceRatesWell(t *testing.T) {
 			t.Errorf("%q rates %s (%.1f bits); the advice promises strong", p, got.Verdict, got.Bits)
 		}
 	}
-	if !strings.Contains(passphraseAdvice, "Four or more random words") {
-		t.Errorf("advice changed: %q; check this test still tests it", passphraseAdvice)
+	if advice := i18n.English().T("pass.advice"); !strings.Contains(advice, "Four or more random words") {
+		t.Errorf("advice changed: %q; check this test still tests it", advice)
 	}
 }
 
 func TestStrengthHint(t *testing.T) {
 	weak := passphraseStrength("jo bloggs 1985", []string{"Jo Bloggs"}).String()
-	if !strings.HasPrefix(weak, "Strength: weak (about ") || !strings.Contains(weak, passphraseAdvice) {
+	if !strings.HasPrefix(weak, "Strength: weak (about ") || !strings.Contains(weak, i18n.English().T("pass.advice")) {
 		t.Errorf("weak hint %q", weak)
 	}
 	strong := passphraseStrength("correct horse battery staple", nil).String()
-	if !strings.HasPrefix(strong, "Strength: strong (about ") || strings.Contains(strong, passphraseAdvice) {
+	if !strings.HasPrefix(strong, "Strength: strong (about ") || strings.Contains(strong, i18n.English().T("pass.advice")) {
 		t.Errorf("strong hint %q", strong)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ type syncBridge struct {
 	ctx context.Context
 	v   *store.Vault
 	log *slog.Logger
+	l   *i18n.Locale // the language of what the status bar says; nil: English
 
 	mu         sync.Mutex
 	runner     *client.Runner
@@ -64,36 +66,68 @@ func (b *syncBridge) State() tui.SyncState {
 	} else {
 		b.lastOutbox = n
 	}
-	st.Online, st.Syncing, st.LastSync, st.Probing, st.Err = rs.Online, rs.Syncing, rs.LastSync, rs.Probing, plainSyncError(rs.Err)
+	st.Online, st.Syncing, st.LastSync, st.Probing, st.Err = rs.Online, rs.Syncing, rs.LastSync, rs.Probing, plainSyncError(b.lang(), rs.Err)
 	if !rs.LastSync.Equal(b.warnAt) || b.warnAt.IsZero() {
-		b.warning, b.warnAt = trustWarning(b.v), rs.LastSync
+		b.warning, b.warnAt = trustWarning(b.lang(), b.v), rs.LastSync
 	}
 	st.Warning = b.warning
 	if rs.Syncing {
 		p := rs.Progress
 		if p.Total > 0 {
 			st.Progress = float64(p.Done) / float64(p.Total)
-			st.Detail = fmt.Sprintf("%sing %d of %d", p.Phase, p.Done, p.Total)
+			st.Detail = phaseDetail(b.lang(), p.Phase, true, p.Done, p.Total)
 		} else if p.Done > 0 {
-			st.Detail = fmt.Sprintf("%sed %d", p.Phase, p.Done)
+			st.Detail = phaseDetail(b.lang(), p.Phase, false, p.Done, 0)
 		}
 	}
 	return st
 }
 
+// lang is the bridge's language.
+func (b *syncBridge) lang() *i18n.Locale {
+	if b.l == nil {
+		return i18n.English()
+	}
+	return b.l
+}
+
+// phaseDetail says how far a sync phase has got: "pushing 3 of 10" while
+// the total is known, "pulled 3" after.
+func phaseDetail(l *i18n.Locale, phase string, ongoing bool, done, total int) string {
+	ids, ok := phaseIDs[phase]
+	switch {
+	case !ok && ongoing:
+		return fmt.Sprintf("%sing %d of %d", phase, done, total) // i18n: a phase phaseIDs does not know, as before
+	case !ok:
+		return fmt.Sprintf("%sed %d", phase, done) // i18n: as above
+	case ongoing:
+		return l.T(ids[0], "Done", done, "Total", total) // i18n: the ids are the literals of phaseIDs
+	}
+	return l.T(ids[1], "Done", done) // i18n: as above
+}
+
+// phaseIDs are the messages of sync/client's phases: under way, and done.
+var phaseIDs = map[string][2]string{
+	"push":     {"bridge.pushing", "bridge.pushed"},
+	"pull":     {"bridge.pulling", "bridge.pulled"},
+	"upload":   {"bridge.uploading", "bridge.uploaded"},
+	"download": {"bridge.downloading", "bridge.downloaded"},
+	"repair":   {"bridge.repairing", "bridge.repaired"},
+}
+
 // trustWarning is what the status bar must keep saying about trust, most
 // serious first, or "".
-func trustWarning(v *store.Vault) string {
+func trustWarning(l *i18n.Locale, v *store.Vault) string {
 	if m, err := v.Locals("log-"); err == nil {
 		for _, k := range []string{client.LogAlarmKey, client.LogForkKey} {
 			var a client.LogAlarm
 			if m[k] != nil && json.Unmarshal(m[k], &a) == nil {
-				return "the server's log failed a check (" + a.What + "): fieldcase doctor"
+				return l.T("bridge.log_failed", "What", a.What)
 			}
 		}
 	}
 	if q, err := v.Quarantine(); err == nil && len(q) > 0 {
-		return fmt.Sprintf("%d records quarantined (%s): fieldcase doctor", len(q), store.QuarantineSummary(q))
+		return l.T("bridge.quarantined", "N", len(q), "Summary", store.QuarantineSummary(q))
 	}
 	locals, err := v.Locals("")
 	if err != nil {
@@ -102,7 +136,7 @@ func trustWarning(v *store.Vault) string {
 	if js := locals[client.RollbackKey]; js != nil {
 		var n client.RollbackNote
 		if json.Unmarshal(js, &n) == nil && time.Since(n.At) < 7*24*time.Hour {
-			return fmt.Sprintf("this vault was behind the server (a restored backup?): %d of its changes taken back", n.Restored)
+			return l.T("bridge.rollback", "Restored", n.Restored)
 		}
 	}
 	if js := locals[client.TrustNoticeKey]; js != nil {
@@ -110,11 +144,11 @@ func trustWarning(v *store.Vault) string {
 		if json.Unmarshal(js, &n) == nil && time.Since(n.At) < 7*24*time.Hour {
 			for _, d := range n.Changes.NewDevices {
 				if d.Mine {
-					return fmt.Sprintf("new laptop of yours %q (%s) now holds your case keys: fieldcase roster", d.Name, d.Fingerprint)
+					return l.T("bridge.new_laptop", "Name", strconv.Quote(d.Name), "Fingerprint", d.Fingerprint)
 				}
 			}
 			if n.Changes.NewRecovery != "" {
-				return "the agency's recovery key changed to " + n.Changes.NewRecovery + ": fieldcase roster"
+				return l.T("bridge.new_recovery", "Recovery", n.Changes.NewRecovery)
 			}
 		}
 	}
@@ -122,7 +156,7 @@ func trustWarning(v *store.Vault) string {
 }
 
 func (b *syncBridge) start() {
-	s, err := newSyncer(i18n.English(), b.v)
+	s, err := newSyncer(b.lang(), b.v)
 	if err != nil {
 		b.startErr = err.Error()
 		b.log.Warn("sync not started", "err", err)
@@ -165,28 +199,28 @@ func (b *syncBridge) Close() {
 
 // plainSyncError is what the status bar says about a failed round: short,
 // and in words a caseworker uses. "offline" itself is already shown.
-func plainSyncError(err error) string {
+func plainSyncError(l *i18n.Locale, err error) string {
 	switch {
 	case errors.Is(err, client.ErrServerTrouble):
-		return "the server is having trouble; your work is safe here and is sent once it recovers"
+		return l.T("bridge.server_trouble")
 	case err == nil, errors.Is(err, client.ErrOffline), errors.Is(err, context.Canceled):
 		return ""
 	case errors.Is(err, client.ErrRevoked):
-		return "this laptop was revoked by the agency: sync stopped; your work here stays readable"
+		return l.T("bridge.revoked")
 	case errors.Is(err, client.ErrUnauthorized):
-		return "the server does not know this laptop: ask IT to enrol it again"
+		return l.T("bridge.unauthorized")
 	case errors.Is(err, client.ErrFingerprint):
-		return "the server's certificate changed: not syncing; call IT"
+		return l.T("bridge.fingerprint")
 	case errors.Is(err, client.ErrVersion):
-		return "fieldcase needs an update to sync"
+		return l.T("bridge.version")
 	case errors.Is(err, client.ErrLogAlarm):
-		return "the server's log failed a check: see fieldcase doctor; your work here is safe"
+		return l.T("bridge.log_alarm")
 	case errors.Is(err, store.ErrAgencyMismatch):
-		return "the server presents another agency's key: not syncing; call IT"
+		return l.T("bridge.agency_mismatch")
 	case errors.Is(err, store.ErrNoAgency):
-		return "this laptop must be enrolled again (the agency now signs its roster): ask IT for a code"
+		return l.T("bridge.no_agency")
 	}
-	return "sync failed: " + err.Error()
+	return l.T("bridge.failed", "Err", err.Error())
 }
 
 // The bridge is also the TUI's team service (supervisors): each call makes
@@ -195,13 +229,13 @@ func plainSyncError(err error) string {
 var _ tui.TeamService = (*syncBridge)(nil)
 
 func (b *syncBridge) Refresh(ctx context.Context) (*protocol.TeamView, error) {
-	s, err := newSyncer(i18n.English(), b.v)
+	s, err := newSyncer(b.lang(), b.v)
 	if err != nil {
 		return nil, err
 	}
 	tv, err := s.Team(ctx)
 	if err != nil {
-		return nil, syncError(i18n.English(), err, b.v.OutboxLen())
+		return nil, syncError(b.lang(), err, b.v.OutboxLen())
 	}
 	return tv, nil
 }
@@ -209,13 +243,13 @@ func (b *syncBridge) Refresh(ctx context.Context) (*protocol.TeamView, error) {
 func (b *syncBridge) Stored() (*protocol.TeamView, error) { return client.StoredTeam(b.v) }
 
 func (b *syncBridge) Assign(ctx context.Context, caseID string, add, remove []string) (*protocol.TeamCase, error) {
-	s, err := newSyncer(i18n.English(), b.v)
+	s, err := newSyncer(b.lang(), b.v)
 	if err != nil {
 		return nil, err
 	}
 	tc, err := s.Assign(ctx, caseID, add, remove)
 	if err != nil {
-		return nil, syncError(i18n.English(), err, b.v.OutboxLen())
+		return nil, syncError(b.lang(), err, b.v.OutboxLen())
 	}
 	b.kick()
 	return tc, nil
@@ -225,7 +259,7 @@ func (b *syncBridge) SetPolicy(ctx context.Context, p record.Policy, version int
 	if err := p.Validate(); err != nil {
 		return 0, err
 	}
-	s, err := newSyncer(i18n.English(), b.v)
+	s, err := newSyncer(b.lang(), b.v)
 	if err != nil {
 		return 0, err
 	}
@@ -235,7 +269,7 @@ func (b *syncBridge) SetPolicy(ctx context.Context, p record.Policy, version int
 	}
 	ver, err := s.SetPolicy(ctx, js, version)
 	if err != nil {
-		return 0, syncError(i18n.English(), err, b.v.OutboxLen())
+		return 0, syncError(b.lang(), err, b.v.OutboxLen())
 	}
 	return ver, nil
 }

@@ -129,7 +129,7 @@ func (c *taskDoneCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	id, err := resolveID("task", c.ID, taskIDs(tasks), func(id string) string {
+	id, err := resolveID(a.l, "task", c.ID, taskIDs(tasks), func(id string) string {
 		for _, tk := range tasks {
 			if tk.ID == id {
 				return tk.Value.Title

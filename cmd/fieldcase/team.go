@@ -56,7 +56,7 @@ func (teamDueSetCmd) Help() string {
 func (c *teamDueSetCmd) Run(a *app) error {
 	rules, err := dictation.ParseDueRules(c.Rules)
 	if err != nil {
-		return cli.WithHint(err, "write priority=working days, e.g. urgent=1,high=2,normal=5,court report=3")
+		return cli.WithHint(err, a.l.T("team.due_rules_syntax_hint"))
 	}
 	v, err := a.unlock("fieldcase team due-rules set")
 	if err != nil {
@@ -69,11 +69,11 @@ func (c *teamDueSetCmd) Run(a *app) error {
 	}
 	got, err := s.SetDueRules(a.ctx, v, trust.DueRuleList(rules))
 	if errors.Is(err, trust.ErrNotAllowed) {
-		return cli.WithHint(err, "a team's due rules are set by its supervisors; the agency's with 'fieldcased due-rules set'")
+		return cli.WithHint(err, a.l.T("team.due_rules_not_allowed_hint"))
 	} else if err != nil {
 		return syncError(a.l, err, v.OutboxLen())
 	}
-	fprintf(a.stdout, "due rules for your team are now version %d: %s\n", got.Version, rules.Sentence())
+	fprintf(a.stdout, "%s\n", a.l.T("team.due_rules_set", "Version", got.Version, "Rules", rules.Sentence()))
 	return nil
 }
 
@@ -105,7 +105,7 @@ func (teamShowCmd) Help() string {
 // has no server: its fictional team is the one its team screens show.
 func teamView(ctx context.Context, l *i18n.Locale, v *store.Vault, offline bool) (*protocol.TeamView, error) {
 	if v.IsDemo() && !v.Enrolled() {
-		return demoTeamView(v)
+		return demoTeamView(l, v)
 	}
 	if !offline {
 		s, err := newSyncer(l, v)
@@ -125,7 +125,7 @@ func teamView(ctx context.Context, l *i18n.Locale, v *store.Vault, offline bool)
 		return nil, err
 	}
 	if tv == nil {
-		return nil, cli.WithHint(errors.New("no team view on this device yet"), "run 'fieldcase team' once while online")
+		return nil, cli.WithHint(l.Error("team.no_view"), l.T("team.no_view_hint"))
 	}
 	return tv, nil
 }
@@ -200,11 +200,11 @@ func (c *teamShowCmd) Run(a *app) error {
 		return writeJSON(a.stdout, out)
 	}
 	tw := table(a.stdout)
-	fmt.Fprintf(tw, "WORKER\tCASES\tWEIGHTED LOAD\t\tOVERDUE\tCOURT ≤14d\tCONFLICTS\tDICTATIONS\tLAST SYNC\n")
+	fmt.Fprintln(tw, a.l.T("team.header"))
 	for _, w := range rows {
-		last := "never"
+		last := a.l.T("team.never")
 		if !w.NeverSynced {
-			last = ago(time.Since(w.LastSync))
+			last = ago(a.l, time.Since(w.LastSync))
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%.1f / %.0f\t%s\t%d\t%d\t%d\t%d\t%s\n", w.Name, w.OpenCases, w.Weighted, w.Capacity, bar(w.Load(), 10),
 			w.Overdue, w.CourtSoon, w.Conflicts, w.Dictations, last)
@@ -212,34 +212,34 @@ func (c *teamShowCmd) Run(a *app) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fprintf(a.stdout, "weighting policy v%d: weight = base + children + complexity + court stage + risk + travel ('fieldcase team policy show')\n", tv.PolicyVersion)
-	fprintf(a.stdout, "%s\n", turnaroundSummary(rep))
-	fprintf(a.stdout, "due dates: %s\n", due)
+	fprintf(a.stdout, "%s\n", a.l.T("team.policy_line", "Version", tv.PolicyVersion))
+	fprintf(a.stdout, "%s\n", turnaroundSummary(a.l, rep))
+	fprintf(a.stdout, "%s\n", a.l.T("team.due_dates", "Due", due))
 	return nil
 }
 
 // turnaroundSummary is the dictation turnaround in one line.
-func turnaroundSummary(rep dictation.TurnaroundReport) string {
+func turnaroundSummary(l *i18n.Locale, rep dictation.TurnaroundReport) string {
 	waiting, overdue, oldest := rep.Totals()
-	s := fmt.Sprintf("dictation: %d waiting, %d overdue", waiting, overdue)
+	s := l.T("team.dictation", "Waiting", waiting, "Overdue", overdue)
 	if waiting > 0 {
-		s += ", oldest " + waitText(oldest)
+		s += ", " + l.T("team.oldest", "Wait", waitText(l, oldest))
 	}
 	if rep.All.Done > 0 {
-		s += fmt.Sprintf("; transcripts took %s median, %s p90", waitText(rep.All.Median), waitText(rep.All.P90))
+		s += "; " + l.T("team.took", "Median", waitText(l, rep.All.Median), "P90", waitText(l, rep.All.P90))
 	}
-	return s + " ('fieldcase recording turnaround' by typist and author)"
+	return s + " " + l.T("team.turnaround_more")
 }
 
 // waitText writes a wait: 45 min, 3.5 h, 2.1 d.
-func waitText(d time.Duration) string {
+func waitText(l *i18n.Locale, d time.Duration) string {
 	switch {
 	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d.Minutes()))
+		return l.T("turnaround.minutes", "N", int(d.Minutes()))
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%.1f h", d.Hours())
+		return l.T("turnaround.hours", "H", fmt.Sprintf("%.1f", d.Hours()))
 	}
-	return fmt.Sprintf("%.1f d", d.Hours()/24)
+	return l.T("team.days", "D", fmt.Sprintf("%.1f", d.Hours()/24))
 }
 
 // bar draws a load (1 = at capacity) as ten cells, marking overload.
@@ -252,16 +252,16 @@ func bar(load float64, width int) string {
 	return s
 }
 
-func ago(d time.Duration) string {
+func ago(l *i18n.Locale, d time.Duration) string {
 	switch {
 	case d < time.Minute:
-		return "just now"
+		return l.T("team.just_now")
 	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+		return l.T("team.min_ago", "N", int(d.Minutes()))
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h ago", int(d.Hours()))
+		return l.T("team.h_ago", "N", int(d.Hours()))
 	}
-	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	return l.T("team.days_ago", "N", int(d.Hours()/24))
 }
 
 type teamPolicyCmd struct {
@@ -297,7 +297,7 @@ func (c *teamPolicySetCmd) Run(a *app) error {
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&pol); err != nil {
-		return cli.WithHint(fmt.Errorf("policy: %w", err), "start from 'fieldcase team policy show'")
+		return cli.WithHint(fmt.Errorf("%s: %w", a.l.T("team.policy"), err), a.l.T("team.policy_hint"))
 	}
 	if err := pol.Validate(); err != nil {
 		return err
@@ -320,11 +320,11 @@ func (c *teamPolicySetCmd) Run(a *app) error {
 	if err != nil {
 		var pe *protocol.Error
 		if errors.As(err, &pe) && pe.Code == protocol.CodeConflict {
-			return cli.WithHint(err, "another supervisor changed it meanwhile: 'fieldcase team policy show', edit, set again")
+			return cli.WithHint(err, a.l.T("team.policy_conflict_hint"))
 		}
 		return syncError(a.l, err, v.OutboxLen())
 	}
-	fprintf(a.stdout, "weighting policy is now version %d\n", ver)
+	fprintf(a.stdout, "%s\n", a.l.T("team.policy_set", "Version", ver))
 	return nil
 }
 
@@ -336,7 +336,7 @@ type caseAssignCmd struct {
 
 func (c *caseAssignCmd) Run(a *app) error {
 	if len(c.To)+len(c.Remove) == 0 {
-		return cli.WithHint(errors.New("nothing to change"), "give --to USER and/or --remove USER")
+		return cli.WithHint(a.l.Error("assign.nothing"), a.l.T("assign.nothing_hint"))
 	}
 	v, cv, err := a.unlockCase("fieldcase case assign", c.Ref)
 	if err != nil {
@@ -360,9 +360,9 @@ func (c *caseAssignCmd) Run(a *app) error {
 			}
 		}
 	}
-	fprintf(a.stdout, "%s is now held by %s\n", cv.Value.Ref, strings.Join(names, ", "))
+	fprintf(a.stdout, "%s\n", a.l.T("assign.held_by", "Ref", cv.Value.Ref, "Names", strings.Join(names, ", ")))
 	if len(c.Remove) > 0 {
-		fprintf(a.stdout, "the case key was rotated: %s cannot read what is written from now on\n", strings.Join(c.Remove, ", "))
+		fprintf(a.stdout, "%s\n", a.l.T("assign.rotated", "Names", strings.Join(c.Remove, ", ")))
 	}
 	return nil
 }
@@ -390,11 +390,26 @@ func (c *consentOverviewCmd) Run(a *app) error {
 		return writeJSON(a.stdout, out)
 	}
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "REF\tSUBJECT\tPERSON\tSCOPE\tPROBLEM\tSINCE\tREVIEW")
+	fmt.Fprintln(tw, a.l.T("consent.overview_header"))
 	for _, i := range issues {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i.Ref, i.Subject, i.Person, orDash(i.Scope), i.Problem, orDash(string(i.Date)), orDash(string(i.ReviewDate)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i.Ref, i.Subject, i.Person, orDash(i.Scope), consentProblem(a.l, i.Problem), orDash(string(i.Date)), orDash(string(i.ReviewDate)))
 	}
 	return tw.Flush()
+}
+
+// consentProblem is a consent issue's problem in l's language.
+func consentProblem(l *i18n.Locale, p string) string {
+	switch p {
+	case "missing":
+		return l.T("consent.problem.missing")
+	case "refused":
+		return l.T("consent.problem.refused")
+	case "withdrawn":
+		return l.T("consent.problem.withdrawn")
+	case "review due":
+		return l.T("consent.problem.review_due")
+	}
+	return p
 }
 
 type recordingTranscribeCmd struct {
@@ -416,6 +431,6 @@ func (c *recordingTranscribeCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	fprintf(a.stdout, "transcript saved as note %s; recording %s marked transcribed\n", noteID, r.ID)
+	fprintf(a.stdout, "%s\n", a.l.T("transcribe.saved", "Note", noteID, "ID", r.ID))
 	return nil
 }

@@ -19,7 +19,7 @@ func (c *importCmd) Run(a *app) error {
 	if c.File != "-" {
 		f, err := os.Open(c.File)
 		if err != nil {
-			return fmt.Errorf("import: %w", err)
+			return fmt.Errorf("%s: %w", a.l.T("import.import"), err)
 		}
 		defer f.Close()
 		r = f
@@ -31,11 +31,11 @@ func (c *importCmd) Run(a *app) error {
 	defer v.Close()
 	st, err := v.Import(r)
 	if err != nil {
-		return fmt.Errorf("import: %w", err)
+		return fmt.Errorf("%s: %w", a.l.T("import.import"), err)
 	}
-	fprintf(a.stdout, "imported %d cases, %d notes, %d consents, %d tasks (%d unchanged)\n", st.Cases, st.Notes, st.Consents, st.Tasks, st.Unchanged)
+	fprintf(a.stdout, "%s\n", a.l.T("import.done", "Cases", st.Cases, "Notes", st.Notes, "Consents", st.Consents, "Tasks", st.Tasks, "Unchanged", st.Unchanged))
 	if st.Flattened > 0 {
-		fprintf(a.stderr, "fieldcase: %d records were exported in conflict; only the first version of each was imported\n", st.Flattened)
+		fprintf(a.stderr, "fieldcase: %s\n", a.l.T("import.flattened", "Flattened", st.Flattened)) // i18n: the program's name, as its error path writes it
 	}
 	return nil
 }
@@ -61,9 +61,9 @@ func (c *exportCmd) Run(a *app) error {
 		return v.Export(a.stdout)
 	}
 	if err := writePrivate(c.Out, v.Export); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("%s: %w", a.l.T("export.export"), err)
 	}
-	fprintf(a.stderr, "exported decrypted case data to %s: keep it safe and delete it when done\n", c.Out)
+	fprintf(a.stderr, "%s\n", a.l.T("export.all_done", "File", c.Out))
 	return nil
 }
 

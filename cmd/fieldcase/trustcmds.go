@@ -44,12 +44,12 @@ func (c *devicePairCmd) Run(a *app) error {
 		return syncError(a.l, err, v.OutboxLen())
 	}
 	cfg, _ := v.SyncConfig()
-	fprintf(a.stdout, "pairing code for another laptop of %s (valid until %s):\n\n    %s\n\n", cfg.UserName, expires.Local().Format("2006-01-02 15:04"), code)
-	fprintf(a.stdout, "on the new laptop:\n    fieldcase init\n    fieldcase enroll --server %s --code <the code above>", cfg.Server)
+	fprintf(a.stdout, "%s\n\n    %s\n\n", a.l.T("pair.code", "User", cfg.UserName, "Until", expires.Local().Format("2006-01-02 15:04")), code)
+	fprintf(a.stdout, "%s\n    fieldcase init\n    fieldcase enroll --server %s --code %s", a.l.T("pair.on_new"), cfg.Server, a.l.T("pair.the_code")) // i18n: the commands to type, the same in every language
 	if cfg.Fingerprint != "" {
-		fprintf(a.stdout, " --fingerprint %s", cfg.Fingerprint)
+		fprintf(a.stdout, " --fingerprint %s", cfg.Fingerprint) // i18n: the command line, as above
 	}
-	fprintf(a.stdout, "\n\ntype the code there yourself: never send it by email or message. It enrols one laptop, once.\n")
+	fprintf(a.stdout, "\n\n%s\n", a.l.T("pair.type_it"))
 	return nil
 }
 
@@ -73,11 +73,11 @@ func (c *deviceRevokeCmd) Run(a *app) error {
 	d, err := s.RevokeDevice(ctx, v, c.Device, c.Reason)
 	if err != nil {
 		if errors.Is(err, trust.ErrNotAllowed) {
-			return cli.WithHint(err, "ask a supervisor of the device's team, or your agency's IT (fieldcased device revoke --agency-key)")
+			return cli.WithHint(err, a.l.T("revoke.not_allowed_hint"))
 		}
 		return syncError(a.l, err, v.OutboxLen())
 	}
-	fprintf(a.stdout, "revoked %s (%s): it receives no new case keys; its cases get new keys as their members sync\n", d.ID, d.Name)
+	fprintf(a.stdout, "%s\n", a.l.T("revoke.done", "ID", d.ID, "Name", d.Name))
 	if _, err := s.Sync(ctx, nil); err != nil {
 		return syncError(a.l, err, v.OutboxLen())
 	}
@@ -127,7 +127,7 @@ func (c *rosterCmd) Run(a *app) error {
 		if c.JSON {
 			return writeJSON(a.stdout, rosterView{Users: []rosterUser{}})
 		}
-		fprintf(a.stdout, "not enrolled: this laptop trusts no agency key yet ('fieldcase enroll' pins one)\n")
+		fprintf(a.stdout, "%s\n", a.l.T("roster.not_enrolled"))
 		return nil
 	}
 	rv := rosterView{Agency: trust.AgencyFingerprint(r.Agency)}
@@ -160,28 +160,26 @@ func (c *rosterCmd) Run(a *app) error {
 	if c.JSON {
 		return writeJSON(a.stdout, rv)
 	}
-	fprintf(a.stdout, "agency key %s", rv.Agency)
 	if rv.Recovery != "" {
-		fprintf(a.stdout, ", recovery key %s", rv.Recovery)
+		fprintf(a.stdout, "%s\n", a.l.T("roster.keys", "Agency", rv.Agency, "Recovery", rv.Recovery))
 	} else {
-		fprintf(a.stdout, ", no recovery key signed")
+		fprintf(a.stdout, "%s\n", a.l.T("roster.keys_no_recovery", "Agency", rv.Agency))
 	}
-	fprintf(a.stdout, "\n")
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER\tROLE\tTEAM\tDEVICE\tFINGERPRINT\t")
+	fmt.Fprintln(tw, a.l.T("roster.header"))
 	for _, u := range rv.Users {
 		if len(u.Devices) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t(none)\t\t\n", u.Name, u.Role, u.Team)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\t\n", u.Name, u.Role, u.Team, a.l.T("roster.none"))
 		}
 		for _, d := range u.Devices {
 			note := ""
 			switch {
 			case d.Revoked:
-				note = " (revoked)"
+				note = " " + a.l.T("roster.revoked")
 			case d.ThisLaptop:
-				note = " (this laptop)"
+				note = " " + a.l.T("roster.this_laptop")
 			case d.PairedBy != "":
-				note = " (paired by " + short(d.PairedBy) + ")"
+				note = " " + a.l.T("roster.paired_by", "Device", short(d.PairedBy))
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s %q%s\t%s\t\n", u.Name, u.Role, u.Team, d.ID, d.Name, note, d.Fingerprint)
 		}
@@ -190,7 +188,7 @@ func (c *rosterCmd) Run(a *app) error {
 		return err
 	}
 	for _, p := range rv.Problems {
-		fprintf(a.stderr, "refused: %s\n", p)
+		fprintf(a.stderr, "%s\n", a.l.T("roster.refused", "Problem", p))
 	}
 	return nil
 }
@@ -264,7 +262,7 @@ func (c *doctorCmd) Run(a *app) error {
 		if err := v.DeleteLocal(client.LogForkKey); err != nil {
 			return err
 		}
-		fprintf(a.stderr, "forgot the kept proof of two histories of the server's log\n")
+		fprintf(a.stderr, "%s\n", a.l.T("doctor.forgot_fork"))
 		delete(locals, client.LogForkKey)
 	}
 	if js := locals[client.LogForkKey]; js != nil {
@@ -304,9 +302,9 @@ func (c *doctorCmd) Run(a *app) error {
 
 func (a *app) printDoctor(v *store.Vault, rep doctorReport) {
 	if rep.Agency != "" {
-		fprintf(a.stdout, "agency key %s pinned\n", rep.Agency)
+		fprintf(a.stdout, "%s\n", a.l.T("doctor.agency", "Agency", rep.Agency))
 	} else if !rep.Enrolled {
-		fprintf(a.stdout, "not enrolled with a case server (everything works offline)\n")
+		fprintf(a.stdout, "%s\n", a.l.T("doctor.not_enrolled"))
 	}
 	for _, q := range rep.Quarantined {
 		ref := q.CaseID
@@ -314,36 +312,36 @@ func (a *app) printDoctor(v *store.Vault, rep doctorReport) {
 			ref = cv.Value.Ref
 		}
 		what := string(q.Kind)
+		first := q.First.Local().Format("2006-01-02 15:04")
+		line := a.l.T("doctor.quarantined", "What", what, "Ref", ref, "Device", short(q.Device), "First", first, "Reason", q.Reason)
 		if q.Deleted {
-			what = "deletion of a " + what
+			line = a.l.T("doctor.quarantined_deletion", "What", what, "Ref", ref, "Device", short(q.Device), "First", first, "Reason", q.Reason)
 		}
-		fprintf(a.stdout, "QUARANTINED %s in case %s (from device %s, first seen %s): %s\n", what, ref, short(q.Device),
-			q.First.Local().Format("2006-01-02 15:04"), q.Reason)
+		fprintf(a.stdout, "%s\n", line)
 	}
 	for _, d := range rep.Damaged {
-		fprintf(a.stdout, "DAMAGED %s\n", d)
+		fprintf(a.stdout, "DAMAGED %s\n", d) // i18n: a marker scripts grep, and the store's own words
 	}
 	for _, p := range rep.Roster {
-		fprintf(a.stdout, "ROSTER %s\n", p)
+		fprintf(a.stdout, "ROSTER %s\n", p) // i18n: a marker scripts grep, and the roster's own words
 	}
 	if n := rep.Rollback; n != nil {
-		fprintf(a.stdout, "ROLLBACK on %s: this vault was behind the server (its own number %d, the server held %d): %d of its own changes were taken back from the server; it was probably restored from a backup\n",
-			n.At.Local().Format("2006-01-02 15:04"), n.VaultSeq, n.ServerSeq, n.Restored)
+		fprintf(a.stdout, "%s\n", a.l.T("doctor.rollback", "At", n.At.Local().Format("2006-01-02 15:04"), "VaultSeq", n.VaultSeq,
+			"ServerSeq", n.ServerSeq, "Restored", n.Restored))
 	}
 	if la := rep.LogAlarm; la != nil {
-		fprintf(a.stdout, "LOG on %s: %s\n", la.At.Local().Format("2006-01-02 15:04"), la.What)
+		fprintf(a.stdout, "%s\n", a.l.T("doctor.log", "At", la.At.Local().Format("2006-01-02 15:04"), "What", la.What))
 	}
 	if lf := rep.LogFork; lf != nil {
-		fprintf(a.stdout, "LOG HISTORY on %s: %s. Both signed checkpoints are kept ('fieldcase doctor --json' prints them): proof that the server showed two histories, or was restored from a backup; give them to IT, then 'fieldcase doctor --clear-log-fork'\n",
-			lf.At.Local().Format("2006-01-02 15:04"), lf.What)
+		fprintf(a.stdout, "%s\n", a.l.T("doctor.log_fork", "At", lf.At.Local().Format("2006-01-02 15:04"), "What", lf.What))
 	}
 	if n := rep.TrustNotice; n != nil {
-		fprintf(a.stdout, "last roster change %s:\n", n.At.Local().Format("2006-01-02 15:04"))
+		fprintf(a.stdout, "%s\n", a.l.T("doctor.last_change", "At", n.At.Local().Format("2006-01-02 15:04")))
 		printTrustChanges(a, n.Changes, false)
 	}
 	if rep.Problems == 0 {
-		fprintf(a.stdout, "no problems found\n")
+		fprintf(a.stdout, "%s\n", a.l.T("doctor.no_problems"))
 	} else {
-		fprintf(a.stdout, "%d problems: quarantined records are kept, never applied; a lying or damaged server cannot make this laptop accept them\n", rep.Problems)
+		fprintf(a.stdout, "%s\n", a.l.T("doctor.problems", "Problems", rep.Problems))
 	}
 }

@@ -19,7 +19,7 @@ type initCmd struct {
 func (c *initCmd) Run(a *app) error {
 	path := a.vaultPath()
 	if _, err := os.Stat(path); err == nil {
-		return cli.WithHint(errors.New("a vault already exists at "+path), "open it with 'fieldcase', or choose another path with --vault")
+		return cli.WithHint(a.l.Error("vault.exists", "Path", path), a.l.T("vault.exists_hint"))
 	}
 	pass, err := a.newPassphrase(c.Name)
 	if err != nil {
@@ -31,7 +31,7 @@ func (c *initCmd) Run(a *app) error {
 	}
 	defer v.Close()
 	r, _ := v.Recipient()
-	fprintf(a.stdout, "created vault %s\ndevice fingerprint %s\n", path, crypto.Fingerprint(r))
+	fprintf(a.stdout, "%s\n%s\n", a.l.T("vault.created", "Path", path), a.l.T("vault.fingerprint", "Fingerprint", crypto.Fingerprint(r)))
 	return nil
 }
 
@@ -77,17 +77,17 @@ func (c *demoCmd) Run(a *app) error {
 		isDemo := v.IsDemo()
 		v.Close()
 		if !isDemo {
-			return cli.WithHint(errors.New(path+" holds a real vault"), "choose another path with --vault; demo never replaces real data")
+			return cli.WithHint(a.l.Error("demo.real_vault", "Path", path), a.l.T("demo.real_vault_hint"))
 		}
 		if !c.Force {
-			return cli.WithHint(errors.New("a demo vault already exists at "+path), "open it with 'fieldcase --vault "+path+"', or rebuild it with --force")
+			return cli.WithHint(a.l.Error("demo.exists", "Path", path), a.l.T("demo.exists_hint", "Path", path))
 		}
 		if err := os.Remove(path); err != nil {
 			return err
 		}
 	}
 	if c.Cases < 1 || c.Cases > 100000 {
-		return errors.New("--cases must be between 1 and 100000")
+		return a.l.Error("demo.cases_range")
 	}
 	profile := persona.Profile()
 	v, err := store.Create(path, demo.Passphrase, profile, store.Options{Demo: true, Program: "fieldcase demo"})
@@ -101,7 +101,7 @@ func (c *demoCmd) Run(a *app) error {
 	}
 	held, err := demo.PopulateFor(v, persona, demo.Options{Cases: c.Cases, Seed: 1, Today: time.Now()})
 	if errors.Is(err, demo.ErrNothingHeld) {
-		return fail(cli.WithHint(err, "make more of them, e.g. --cases 20"))
+		return fail(cli.WithHint(err, a.l.T("demo.nothing_held_hint")))
 	}
 	if err != nil {
 		return fail(err)
@@ -113,14 +113,15 @@ func (c *demoCmd) Run(a *app) error {
 	}
 	defer v.Close()
 	st, _ := v.Stats()
-	fprintf(a.stdout, "created demo vault %s: %d cases, %d notes, %d consents, %d tasks, %d recordings submitted for typing\n",
-		path, st.Cases, st.Notes, st.Consents, st.Tasks, held.Recordings)
-	fprintf(a.stdout, "the laptop of %s, a %s in %s\npassphrase: %s\n", profile.Name, profile.Role, profile.Team, demo.Passphrase)
+	fprintf(a.stdout, "%s\n", a.l.T("demo.created", "Path", path, "Cases", st.Cases, "Notes", st.Notes,
+		"Consents", st.Consents, "Tasks", st.Tasks, "Recordings", held.Recordings))
+	fprintf(a.stdout, "%s\n%s\n", a.l.T("demo.laptop", "Name", profile.Name, "Role", profile.Role, "Team", profile.Team),
+		a.l.T("demo.passphrase", "Passphrase", demo.Passphrase))
 	switch persona {
 	case demo.Caseworker:
-		fprintf(a.stdout, "their day: 'a' in the TUI, or 'fieldcase agenda'\n")
+		fprintf(a.stdout, "%s\n", a.l.T("demo.caseworker_day"))
 	case demo.Typist:
-		fprintf(a.stdout, "the typing queue: 'W' in the TUI; in the transcript editor f9 plays the recording\n")
+		fprintf(a.stdout, "%s\n", a.l.T("demo.typist_queue"))
 	}
 	return nil
 }
@@ -135,10 +136,10 @@ func (c *passwdCmd) Run(a *app) error {
 	defer v.Close()
 	tty, err := openTTY()
 	if err != nil {
-		return cli.WithHint(errNoPassphrase, "changing the passphrase needs a terminal")
+		return cli.WithHint(a.l.Error("pass.none"), a.l.T("passwd.needs_terminal"))
 	}
 	defer tty.Close()
-	old, err := a.promptHidden(tty, "Current passphrase: ")
+	old, err := a.promptHidden(tty, a.l.T("passwd.current")+" ")
 	if err != nil {
 		return err
 	}
@@ -152,6 +153,6 @@ func (c *passwdCmd) Run(a *app) error {
 	if err := v.ChangePassphrase(old, nw); err != nil {
 		return err
 	}
-	fprintf(a.stdout, "passphrase changed\n")
+	fprintf(a.stdout, "%s\n", a.l.T("passwd.changed"))
 	return nil
 }

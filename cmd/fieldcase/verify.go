@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"os"
 
 	"github.com/fieldcase/fieldcase/bundle"
@@ -25,7 +24,7 @@ func (verifyBundleCmd) Help() string {
 func (c *verifyBundleCmd) Run(a *app) error {
 	rep, err := bundle.Verify(a.ctx, c.Dir, bundle.VerifyOptions{RequireLog: c.RequireLog})
 	if errors.Is(err, os.ErrNotExist) {
-		return cli.WithHint(fmt.Errorf("no bundle at %s", c.Dir), "name the folder that holds manifest.json")
+		return cli.WithHint(a.l.Error("verify.no_bundle", "Dir", c.Dir), a.l.T("verify.no_bundle_hint"))
 	}
 	if err != nil {
 		return err
@@ -38,8 +37,7 @@ func (c *verifyBundleCmd) Run(a *app) error {
 		return err
 	}
 	if !rep.OK() {
-		return cli.WithHint(fmt.Errorf("the bundle does not verify: %d problem(s)", len(rep.Problems)),
-			"each FAIL line names the file, record or page that fails and why; a bundle changed after it was made proves nothing")
+		return cli.WithHint(a.l.Error("verify.failed", "Problems", len(rep.Problems)), a.l.T("verify.failed_hint"))
 	}
 	return nil
 }

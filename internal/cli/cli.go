@@ -56,6 +56,20 @@ type Program struct {
 	// messages, and help texts through TranslateHelp, come from the one
 	// catalogue, internal/i18n.
 	Locale *i18n.Locale
+	// Message, when not nil, says an error in the program's language in
+	// place of its own (English) text: for errors made by the packages the
+	// binary uses. "" keeps the error's text.
+	Message func(error) string
+}
+
+// say is err as the program reports it.
+func (p Program) say(err error) string {
+	if p.Message != nil {
+		if m := p.Message(err); m != "" {
+			return m
+		}
+	}
+	return err.Error()
 }
 
 // locale is the program's language.
@@ -113,7 +127,11 @@ func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds
 		if s := suggest(parser.Model.Node, err); s != "" {
 			hint = l.T("cli.did_you_mean", "Name", p.Name, "Command", s)
 		}
-		fmt.Fprintf(stderr, "%s: %v\n%s\n", p.Name, err, l.T("cli.hint", "Hint", hint))
+		msg := p.say(err) // the binary's own words first (its flags' values), then kong's
+		if msg == err.Error() {
+			msg = parseError(l, msg)
+		}
+		fmt.Fprintf(stderr, "%s: %s\n%s\n", p.Name, msg, l.T("cli.hint", "Hint", hint))
 		return 2
 	}
 	err = nil
@@ -140,7 +158,7 @@ func (p Program) Run(grammar any, args []string, stdout, stderr io.Writer, binds
 
 // PrintError writes err the one way the binary reports errors.
 func (p Program) PrintError(w io.Writer, err error) {
-	fmt.Fprintf(w, "%s: %s\n", p.Name, strings.TrimSpace(err.Error()))
+	fmt.Fprintf(w, "%s: %s\n", p.Name, strings.TrimSpace(p.say(err)))
 	hint := ""
 	var h hinted
 	if errors.As(err, &h) {

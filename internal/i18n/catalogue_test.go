@@ -20,13 +20,13 @@ import (
 
 // The code whose user-facing strings all go through the catalogue. A file
 // joins this list when it is migrated; the test below then holds it to
-// that. Not yet migrated: the rest of cmd/fieldcase (its other commands),
-// internal/cli/man.go (man pages, English by design for now) and the TUI.
+// that. Not yet migrated: internal/cli/man.go (man pages, English by
+// design for now) and fieldcased.
 var migrated = []string{
 	"../cli/cli.go",
 	"../cli/commands.go",
 	"../cli/help.go",
-	"../../cmd/fieldcase/main.go", // and form.go's markPersonalFlags, which it passes form.visible_note
+	"../../cmd/fieldcase/main.go",
 	"../../cmd/fieldcase/errors.go",
 	"../../cmd/fieldcase/agenda.go",
 	"../../cmd/fieldcase/tasks.go",
@@ -35,6 +35,34 @@ var migrated = []string{
 	"../../cmd/fieldcase/search.go",
 	"../../cmd/fieldcase/retention.go",
 	"../../cmd/fieldcase/sync.go",
+	// The rest of cmd/fieldcase's commands (cli.en.toml, cli.cy.toml).
+	"../../cmd/fieldcase/pass.go",
+	"../../cmd/fieldcase/strength.go",
+	"../../cmd/fieldcase/vaultcmds.go",
+	"../../cmd/fieldcase/config.go",
+	"../../cmd/fieldcase/recognise.go",
+	"../../cmd/fieldcase/recording.go",
+	"../../cmd/fieldcase/team.go",
+	"../../cmd/fieldcase/consents.go",
+	"../../cmd/fieldcase/form.go",
+	"../../cmd/fieldcase/bundle.go",
+	"../../cmd/fieldcase/verify.go",
+	"../../cmd/fieldcase/exportcase.go",
+	"../../cmd/fieldcase/audit.go",
+	"../../cmd/fieldcase/receipts.go",
+	"../../cmd/fieldcase/trustcmds.go",
+	"../../cmd/fieldcase/agent.go",
+	"../../cmd/fieldcase/transfer.go",
+	"../../cmd/fieldcase/ids.go",
+	"../../cmd/fieldcase/open.go",
+	"../../cmd/fieldcase/syncbridge.go",
+	"../../cmd/fieldcase/output.go",
+	"../../cmd/fieldcase/examples.go",
+	"../../cmd/fieldcase/cli.go",
+	"../../cmd/fieldcase/pedal.go",
+	"../../cmd/fieldcase/seconds.go",
+	"../../cmd/fieldcase/demoteam.go",
+	"../cli/parseerrors.go",
 	"i18n.go", // its own ids: dates and months
 	"../../tui/retention.go",
 	// The TUI, part B (keys, help, dictation, typing, supervisors): held
@@ -207,7 +235,8 @@ func TestCataloguesAgree(t *testing.T) {
 //
 //   - a call X.T, X.N or X.Error with arguments names its message id as a
 //     string literal (so it can be found), and English has that id;
-//   - every English id is used by the code (none is left stale);
+//   - every English id is used by the code (none is left stale): named in
+//     a call, or spelled out as a literal the code keeps for one;
 //   - a message's template reads only the arguments some call passes it
 //     (name, value pairs with literal names; N adds Count), in every
 //     catalogue;
@@ -240,13 +269,11 @@ func TestCodeUsesCatalogue(t *testing.T) {
 			}
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
-			if cl, ok := n.(*ast.CompositeLit); ok { // monthIDs
-				for _, e := range cl.Elts {
-					if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-						if id, _ := strconv.Unquote(lit.Value); en.messages[id] != nil {
-							used[id] = true
-						}
-					}
+			// An id spelled out where it is kept for later (monthIDs, a
+			// table's field, an argument) is a use too.
+			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				if id, _ := strconv.Unquote(lit.Value); en.messages[id] != nil {
+					used[id] = true
 				}
 			}
 			call, ok := n.(*ast.CallExpr)
