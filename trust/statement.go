@@ -77,6 +77,9 @@ func (k Kind) String() string {
 	if isLifecycle(k) {
 		return lifecycleNames[k]
 	}
+	if k == KindPreKey {
+		return "pre-key"
+	}
 	return fmt.Sprintf("kind %d", byte(k))
 }
 
@@ -97,12 +100,12 @@ type Statement struct {
 	Name      string    // team, user or device name, for people
 	User      string    // user, grant: the user's id
 	Role      string    // user
-	Version   uint64    // user, recovery, due rules, policy
+	Version   uint64    // user, recovery, due rules, policy, pre-key
 	Grant     string    // grant: its id (GrantIDOf Key); device: the grant it enrols under
 	Key       []byte    // grant: the code's public key; device: the device's signing key
 	Expires   time.Time // grant
-	Device    string    // device, revoke
-	Recipient string    // device: its age recipient; recovery: the recipient
+	Device    string    // device, revoke, pre-key
+	Recipient string    // device: its age recipient; recovery: the recipient; pre-key: the pre-key's
 	AfterSeq  uint64    // revoke
 	Reason    string    // revoke
 	// LogSize (revoke) is the size of the server's log as the revoking
@@ -198,6 +201,8 @@ func (s Statement) Marshal() []byte {
 		b = wire.AppendString(b, s.Team)
 		b = wire.AppendUvarint(b, s.Version)
 		b = wire.AppendBytes(b, s.Policy)
+	case KindPreKey:
+		b = s.appendPreKey(b)
 	}
 	return b
 }
@@ -263,6 +268,8 @@ func UnmarshalStatement(b []byte) (Statement, error) {
 		s.Team = d.String(record.MaxIDLen)
 		s.Version = d.Uvarint()
 		s.Policy = d.Bytes(maxPolicy)
+	case KindPreKey:
+		s.readPreKey(&d)
 	default:
 		return s, fmt.Errorf("%w: unknown statement kind %d", ErrMalformed, byte(s.Kind))
 	}
@@ -330,6 +337,10 @@ func (s Statement) check() error {
 		}
 	case KindRetention, KindHold, KindRelease, KindDestroy:
 		if err := s.checkLifecycle(ids); err != nil {
+			return err
+		}
+	case KindPreKey:
+		if err := s.checkPreKey(ids); err != nil {
 			return err
 		}
 	}
