@@ -52,7 +52,7 @@ func (v *Vault) me(r *trust.Roster) (trust.Writer, bool) {
 // nobody holds (fresh throwaway keys) to a multiple of four, so that the
 // server does not learn from a keyring's size how many devices hold a case.
 func (tx *Tx) keyRecipients(m trust.Membership) ([]string, []string, error) {
-	rs := []string{tx.v.id.Recipient()}
+	rs := []string{tx.selfRecipient()} // its current pre-key, if it has one
 	if tx.roster != nil {
 		rs = append(rs, trust.Recipients(tx.roster, m)...)
 	}
