@@ -591,3 +591,12 @@ func (c *Client) SetTranscription(ctx context.Context, caseID string, open bool)
 	}
 	return c.do(ctx, http.MethodPost, strings.Replace(protocol.PathTranscription, "{case}", caseID, 1), nil, protocol.MediaJSON, body, nil)
 }
+
+// PreKey sends a pre-key statement this device signed for itself.
+func (c *Client) PreKey(ctx context.Context, p trust.Signed) error {
+	body, err := json.Marshal(protocol.PreKeyRequest{PreKey: p})
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, protocol.PathPreKey, nil, protocol.MediaJSON, body, nil)
+}
