@@ -157,6 +157,71 @@ func (tx *Tx) selfRecipient() string {
 	return p.Recipient
 }
 
+// holders maps recipients to who holds them: a device's pre-key to its
+// long-term recipient (this device's own too), anything else as it is.
+func (tx *Tx) holders(wrap []string) []string {
+	if tx.roster == nil || len(tx.roster.PreKeys) == 0 && tx.selfRecipient() == tx.v.id.Recipient() {
+		return wrap
+	}
+	byPreKey := map[string]string{tx.selfRecipient(): tx.v.id.Recipient()}
+	for dev, p := range tx.roster.PreKeys {
+		if d, ok := tx.roster.Devices[dev]; ok {
+			byPreKey[p.Recipient] = d.Recipient
+		}
+	}
+	out := make([]string, len(wrap))
+	for i, r := range wrap {
+		if lt, ok := byPreKey[r]; ok {
+			r = lt
+		}
+		out[i] = r
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// RewrapCase wraps every key of a case this device holds, at every epoch,
+// again to the recipients the case's membership and the roster name now,
+// whether or not they changed: what a supervisor does when a laptop says a
+// key was sent to a pre-key it had deleted (ErrKeyringExpired). It returns
+// the number of keyrings written.
+func (v *Vault) RewrapCase(caseID string) (int, error) {
+	me, ok := v.me(v.Roster())
+	if !ok {
+		return 0, fmt.Errorf("%w: this laptop is not on the agency's roster", ErrNotAllowed)
+	}
+	n := 0
+	err := v.Update(func(tx *Tx) error {
+		n = 0
+		latest := tx.keys.Latest(caseID)
+		if latest == nil {
+			return fmt.Errorf("%w: case %s", ErrNoKey, caseID)
+		}
+		ms, err := tx.memberships(caseID)
+		if err != nil {
+			return err
+		}
+		for e := uint32(1); e <= latest.Epoch; e++ {
+			key, cur := tx.keys.Get(caseID, e), ms[e]
+			if key == nil || cur.Team == "" {
+				continue
+			}
+			next := cur
+			next.Salt = nil
+			w := trust.Write{CaseID: caseID, Kind: record.KindKeyring, Generation: 2, Device: v.deviceID, Seq: tx.peekSeq()}
+			if err := trust.MayWriteKeyring(me, w, &cur, next); err != nil {
+				return err
+			}
+			if err := tx.writeKeyring(key, next); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
 // noteUnopenable records a keyring, accepted as signed by a device allowed
 // to write it, that names this laptop among its recipients' devices but
 // that none of its keys opens, once a pre-key of it has expired: a keyring

@@ -96,10 +96,6 @@ type TrustChanges struct {
 type ChangedDevice struct {
 	Device, Name, User, UserName, Role, Fingerprint string
 	Mine                                            bool // a device of this vault's own user
-	// PreKey is the fingerprint of the device's pre-key case keys were
-	// last wrapped to here ("" when none): a revoked device's cases are
-	// found by it too.
-	PreKey string `json:",omitempty"`
 }
 
 // Empty reports whether nothing a person must see changed.
@@ -212,11 +208,7 @@ func diffRosters(before, after *trust.Roster, me Profile) TrustChanges {
 		case !had && !d.Revoked:
 			c.NewDevices = append(c.NewDevices, describe(d))
 		case d.Revoked && (!had || !old.Revoked):
-			cd := describe(d)
-			if p, ok := before.PreKeys[id]; ok {
-				cd.PreKey = crypto.Fingerprint(p.Recipient)
-			}
-			c.Revoked = append(c.Revoked, cd)
+			c.Revoked = append(c.Revoked, describe(d))
 		}
 	}
 	if after.Recovery != "" && after.Recovery != before.Recovery {

@@ -136,7 +136,7 @@ func preKeyRefuser(t *testing.T, s *syncharness.Server) string {
 }
 
 // Issue 15, crypto-shredding part 2: a device publishes a pre-key at its
-// first round and a new one once the newest is a rotation period old;
+// enrolment and a new one once the newest is a rotation period old;
 // other devices wrap its case keys to the newest they hold. A server that
 // replays the older pre-key, or forges one in the device's name, is not
 // believed; one that refuses (withholds) the new pre-key only delays it:
@@ -149,8 +149,8 @@ func TestPreKeyRotation(t *testing.T) {
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	adaID := ada.V.DeviceID()
 
-	if sum := ada.MustSync(); !sum.PreKeyPublished {
-		t.Fatalf("ada's first round published no pre-key: %+v", sum)
+	if got := ada.V.Roster().PreKeys[adaID].Version; got != 1 {
+		t.Fatalf("ada's enrolment published pre-key version %d, want 1", got)
 	}
 	c := newCase(t, ada, "PK-1")
 	addNote(t, ada, c, "written under pre-key 1")
@@ -241,7 +241,7 @@ func TestPreKeyRotation(t *testing.T) {
 // vault, with its passphrase, can no longer open; she still reads the
 // case from her sealed keyring cache. Kim's laptop, offline all that time,
 // then wraps a new key to the deleted pre-key: Ada's round says so, with
-// what to do, until the key reaches her wrapped to a key she holds.
+// what to do, until a supervisor re-keys the case.
 func TestPreKeyExpiry(t *testing.T) {
 	t.Parallel()
 	s := syncharness.StartServer(t)
@@ -249,8 +249,7 @@ func TestPreKeyExpiry(t *testing.T) {
 	ada := s.NewDeviceWith("ada", s.URL, "ada", "caseworker", "north", store.Options{Now: clk.Now})
 	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
 	kim := s.NewDevice("kim", s.URL, "kim", "supervisor", "north")
-	ada.MustSync() // pre-key 1
-	c := newCase(t, ada, "PK-2")
+	c := newCase(t, ada, "PK-2") // under pre-key 1, published at enrolment
 	addNote(t, ada, c, "a note the backup keeps")
 	syncRounds(t, ada, sam, kim)
 	kimStatements, err := kim.V.Statements()
@@ -312,9 +311,13 @@ func TestPreKeyExpiry(t *testing.T) {
 	if err != nil || len(lost) != 1 || lost[0].CaseID != c || lost[0].Epoch != 2 || lost[0].Writer != kim.V.DeviceID() {
 		t.Fatalf("ada's unopenable keyrings: %+v, %v", lost, err)
 	}
-	// Kim syncs properly: she rewraps to pre-key 2; the alarm ends.
-	kim.UseURL(s.URL)
-	kim.MustSync()
+	// Sam, told, re-keys the case: every epoch wrapped again to the
+	// pre-keys of now. The alarm ends.
+	sam.MustSync()
+	if n, err := sam.V.RewrapCase(c); err != nil || n != 2 {
+		t.Fatalf("sam's re-key: %d keyrings, %v; want 2 (both epochs)", n, err)
+	}
+	sam.MustSync()
 	if _, err := ada.Sync(); err != nil {
 		t.Errorf("ada's round once the key was rewrapped: %v", err)
 	}

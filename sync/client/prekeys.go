@@ -71,7 +71,7 @@ func (s *Syncer) rotatePreKey(ctx context.Context, sum *Summary) error {
 	if err != nil || !send {
 		return err
 	}
-	if err := s.c.PreKey(ctx, sg); err != nil {
+	if _, err := s.c.PreKey(ctx, sg); err != nil {
 		var pe *protocol.Error
 		if errors.As(err, &pe) { // refused for good (an older server, say): 4xx other than 401, 410, 426
 			sum.PreKeyRefused = err.Error() // kept, and sent again next round

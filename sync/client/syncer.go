@@ -664,9 +664,6 @@ func (s *Syncer) roster(ctx context.Context, sum *Summary) error {
 		var fps []string
 		for _, d := range changes.Revoked {
 			fps = append(fps, d.Fingerprint)
-			if d.PreKey != "" {
-				fps = append(fps, d.PreKey) // what keys went to lately
-			}
 		}
 		cases, err := s.v.CasesWrappedTo(fps)
 		if err != nil {
