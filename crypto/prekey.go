@@ -40,14 +40,21 @@ func ParsePreKey(s string) (*PreKey, error) {
 }
 
 // UnwrapKeyWith opens a key wrapped by WrapKey for caseID at epoch with the
-// device identity or any of its pre-keys; ErrNotRecipient when none opens it.
+// device identity or any of its pre-keys (oldest first); ErrNotRecipient
+// when none opens it. An age file names no recipient, so every key is
+// tried on every stanza until one opens: the newest pre-key, which most
+// keyrings are wrapped to, goes first, then the identity, then the older
+// pre-keys (BenchmarkUnwrapWithPreKeys).
 func UnwrapKeyWith(wrapped []byte, caseID string, epoch uint32, id *Identity, pre ...*PreKey) (*CaseKey, error) {
 	ids := make([]age.Identity, 0, 1+len(pre))
+	if len(pre) > 0 {
+		ids = append(ids, pre[len(pre)-1].age)
+	}
 	if id != nil {
 		ids = append(ids, id.age)
 	}
-	for _, p := range pre {
-		ids = append(ids, p.age)
+	for i := len(pre) - 2; i >= 0; i-- {
+		ids = append(ids, pre[i].age)
 	}
 	if len(ids) == 0 {
 		return nil, ErrNotRecipient
