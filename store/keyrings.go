@@ -176,6 +176,9 @@ func (tx *Tx) newCaseKeyring() (string, error) {
 			m.Members = []string{me.User.ID}
 		}
 	}
+	if err := tx.ensureLocalPreKey(); err != nil {
+		return "", err
+	}
 	key := crypto.NewCaseKey(caseID, 1)
 	tx.keys.Add(key)
 	tx.keyringDirty = true

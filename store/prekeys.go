@@ -144,7 +144,12 @@ func (tx *Tx) unwrapKeyring(caseID string, kb sealed.Keyring) (*crypto.CaseKey, 
 // current pre-key as the roster has it, if it holds that pre-key's secret;
 // its long-term recipient otherwise.
 func (tx *Tx) selfRecipient() string {
-	if tx.roster == nil {
+	if _, enrolled := tx.v.me(tx.roster); !enrolled {
+		// Before enrolment: the pre-key made for the first case
+		// (ensureLocalPreKey), published at enrolment.
+		if recs, err := readPreKeys(tx.btx, tx.v.vaultID, tx.vaultKey, 'k'); err == nil && len(recs) > 0 {
+			return recs[len(recs)-1].Recipient
+		}
 		return tx.v.id.Recipient()
 	}
 	p, ok := tx.roster.PreKeys[tx.v.deviceID]
@@ -155,6 +160,39 @@ func (tx *Tx) selfRecipient() string {
 		return tx.v.id.Recipient() // a restored copy of the vault, older than its newest pre-key
 	}
 	return p.Recipient
+}
+
+// ensureLocalPreKey makes this vault's first pre-key if it has none and is
+// not enrolled yet, so that a case made before the enrolment is wrapped to
+// it and not to the long-term recipient (its first keyring stays on the
+// server, and in its backups, for good). Its statement is sent at the
+// enrolment.
+func (tx *Tx) ensureLocalPreKey() error {
+	if _, enrolled := tx.v.me(tx.roster); enrolled {
+		return nil
+	}
+	if b := tx.btx.Bucket(bucketPreKeys); b != nil {
+		if k, _ := b.Cursor().Seek([]byte{'k'}); k != nil && k[0] == 'k' {
+			return nil
+		}
+	}
+	expired, err := readPreKeys(tx.btx, tx.v.vaultID, tx.vaultKey, 'x')
+	if err != nil {
+		return err
+	}
+	version := uint64(1)
+	for _, p := range expired {
+		version = max(version, p.Version+1)
+	}
+	pk, err := crypto.NewPreKey()
+	if err != nil {
+		return err
+	}
+	now := tx.v.wallClock().UTC().Truncate(time.Second)
+	sg := trust.SignAsDevice(tx.v.deviceID, tx.v.id.Sign, trust.Statement{Kind: trust.KindPreKey, Issued: now,
+		Device: tx.v.deviceID, Recipient: pk.Recipient(), Version: version})
+	tx.preKeys, tx.preKeysRead = nil, false
+	return tx.putPreKey('k', preKeyRecord{Version: version, Secret: pk.Secret(), Recipient: pk.Recipient(), Created: now, Statement: sg})
 }
 
 // holders maps recipients to who holds them: a device's pre-key to its

@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/fieldcase/fieldcase/crypto"
+	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/trust"
 )
@@ -132,5 +133,45 @@ func TestPreKeyExpiryLeavesNoSecret(t *testing.T) {
 	v = v2
 	if cv, err := v.Case(c1); err != nil || cv.Sealed {
 		t.Errorf("case after reopening: %+v, %v", cv, err)
+	}
+}
+
+// A case made before the enrolment is wrapped to a pre-key made for it,
+// not to the long-term recipient; the enrolment publishes that pre-key.
+func TestPreKeyBeforeEnrolment(t *testing.T) {
+	v := MustCreate(t)
+	c, err := v.CreateCase(record.Case{Ref: "OFF-1", Subject: "made offline"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body []byte
+	v.AllRevisions(func(r *record.Revision) error {
+		if r.CaseID == c && r.Kind == record.KindKeyring {
+			body = slices.Clone(r.Body)
+		}
+		return nil
+	})
+	id, _ := v.Identity()
+	kb, err := sealed.DecodeKeyring(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crypto.UnwrapKeyWith(kb.Wrapped, c, kb.Epoch, id); !errors.Is(err, crypto.ErrNotRecipient) {
+		t.Errorf("the offline case's keyring opens with the long-term identity: %v", err)
+	}
+	if _, err := v.UnwrapKeyring(c, body); err != nil {
+		t.Fatalf("with the vault's pre-key: %v", err)
+	}
+	infos, _ := v.PreKeys()
+	a := newTestAgency(t)
+	a.sign(trust.Statement{Kind: trust.KindTeam, Team: "north", Name: "North"})
+	a.enrol(v, "ada", trust.RoleCaseworker, "north")
+	sg, send, err := v.RotatePreKey(7 * 24 * time.Hour)
+	st, _ := sg.Open()
+	if err != nil || !send || len(infos) != 1 || st.Version != 1 || st.Recipient != infos[0].Recipient {
+		t.Fatalf("at enrolment: send %v, version %d, %v; want the offline pre-key %+v", send, st.Version, err, infos)
+	}
+	if _, err := v.AddStatements([]trust.Signed{sg}); err != nil || v.Roster().PreKeys[v.DeviceID()].Recipient != infos[0].Recipient {
+		t.Fatalf("the offline pre-key is not on the roster: %v %v", err, v.Roster().Problems)
 	}
 }
