@@ -59,7 +59,8 @@ func (s *Syncer) preKeyPeriods() (rotate, retain time.Duration) {
 // statement (the round's end then checks that the log holds it, as for
 // every statement the device holds). Keyrings this device writes go to
 // the new pre-key once its own roster holds it; other devices' once they
-// fetch it. A server that refuses the endpoint (an older one) leaves keys
+// fetch it; existing keyrings are not rewrapped (this device holds their
+// keys). A server that refuses the endpoint (an older one) leaves keys
 // wrapped to the long-term recipient, as before.
 func (s *Syncer) rotatePreKey(ctx context.Context, sum *Summary) error {
 	pv, ok := s.v.(preKeyVault)
@@ -83,9 +84,7 @@ func (s *Syncer) rotatePreKey(ctx context.Context, sum *Summary) error {
 		return err
 	}
 	sum.PreKeyPublished = true
-	n, err := s.v.ExtendKeyrings() // this device's own wraps go to it at once
-	sum.Keyrings += n
-	return err
+	return nil
 }
 
 // expirePreKeys deletes the secrets of pre-keys replaced longer ago than
