@@ -306,3 +306,47 @@ func TestMAC(t *testing.T) {
 		t.Errorf("two messages give one tag")
 	}
 }
+
+// A key wrapped to a pre-key opens with it, not with the device identity
+// alone; one wrapped to the identity opens with the identity and any
+// pre-keys; a pre-key survives its text form.
+func TestUnwrapKeyWithPreKeys(t *testing.T) {
+	id, err := NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, err := NewPreKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, _ := NewPreKey()
+	k := NewCaseKey("case1", 2)
+	toPre, err := WrapKey(k, p1.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UnwrapKeyWith(toPre, "case1", 2, id); !errors.Is(err, ErrNotRecipient) {
+		t.Errorf("without the pre-key: %v, want ErrNotRecipient", err)
+	}
+	if _, err := UnwrapKeyWith(toPre, "case1", 2, id, p2); !errors.Is(err, ErrNotRecipient) {
+		t.Errorf("with another pre-key: %v, want ErrNotRecipient", err)
+	}
+	again, err := ParsePreKey(p1.Secret())
+	if err != nil || again.Recipient() != p1.Recipient() {
+		t.Fatalf("parsed pre-key: %v", err)
+	}
+	got, err := UnwrapKeyWith(toPre, "case1", 2, id, p2, again)
+	if err != nil || got.raw != k.raw {
+		t.Errorf("with the pre-key: %v", err)
+	}
+	if _, err := UnwrapKeyWith(toPre, "case2", 2, nil, p1); !errors.Is(err, ErrMalformed) {
+		t.Errorf("for another case: %v, want ErrMalformed", err)
+	}
+	toID, _ := WrapKey(k, id.Recipient())
+	if _, err := UnwrapKeyWith(toID, "case1", 2, id, p1); err != nil {
+		t.Errorf("wrapped to the identity: %v", err)
+	}
+	if _, err := ParsePreKey("AGE-SECRET-KEY-1XYZ"); !errors.Is(err, ErrMalformed) {
+		t.Errorf("a bad pre-key: %v", err)
+	}
+}

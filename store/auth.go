@@ -506,7 +506,9 @@ func (tx *Tx) RestoreRecord(caseID, recordID string, revs []*record.Revision) er
 	for _, r := range record.Heads(all) {
 		h := Head{Rev: r.Rev, Gen: r.Generation, HLC: r.HLC, Device: r.Device, Seq: r.Seq, Deleted: r.Deleted}
 		if r.Kind == record.KindKeyring {
-			tx.learnKey(r)
+			if err := tx.learnKey(r); err != nil {
+				return err
+			}
 		} else if !r.Deleted {
 			h.Value, h.Err = tx.v.decode(tx.keys, r)
 			if isBodyDamage(h.Err) {

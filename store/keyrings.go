@@ -51,14 +51,20 @@ func (v *Vault) me(r *trust.Roster) (trust.Writer, bool) {
 // under a roster, trust.Recipients. The list is padded with recipients
 // nobody holds (fresh throwaway keys) to a multiple of four, so that the
 // server does not learn from a keyring's size how many devices hold a case.
+//
+// It returns who they are (each device by its long-term recipient, for the
+// wrapped bucket: a device's pre-key rotation is not a change of who holds
+// the case, so it rewraps nothing) and what to wrap to (each device's
+// current pre-key, when it has one).
 func (tx *Tx) keyRecipients(m trust.Membership) ([]string, []string, error) {
-	rs := []string{tx.v.id.Recipient()}
+	wrap := []string{tx.selfRecipient()} // its current pre-key, if it has one
 	if tx.roster != nil {
-		rs = append(rs, trust.Recipients(tx.roster, m)...)
+		wrap = append(wrap, trust.Recipients(tx.roster, m)...)
 	}
-	slices.Sort(rs)
-	rs = slices.Compact(rs)
-	padded := slices.Clone(rs)
+	slices.Sort(wrap)
+	wrap = slices.Compact(wrap)
+	rs := tx.holders(wrap)
+	padded := slices.Clone(wrap)
 	for len(padded)%4 != 0 {
 		id, err := age.GenerateHybridIdentity()
 		if err != nil {
@@ -172,6 +178,9 @@ func (tx *Tx) newCaseKeyring() (string, error) {
 	}
 	var err error
 	if m.Escrow, err = tx.newEscrow(caseID, salt); err != nil {
+		return "", err
+	}
+	if err := tx.ensureLocalPreKey(); err != nil {
 		return "", err
 	}
 	key := crypto.NewCaseKey(caseID, 1)

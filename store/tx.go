@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -39,6 +40,8 @@ type Tx struct {
 	checkpoint   bool     // write a search snapshot after commit (a case was removed)
 	after        []func() // run after commit, under the vault lock
 	vmac         *vaultMAC
+	preKeys      []*crypto.PreKey // this device's pre-key secrets (prekeys.go), once read
+	preKeysRead  bool
 }
 
 // touch is what a transaction did to one record, for the working set.
@@ -275,31 +278,38 @@ func (tx *Tx) Apply(rev *record.Revision) (bool, error) {
 	tx.clock.Observe(rev.HLC)
 	h := Head{}
 	if rev.Kind == record.KindKeyring {
-		tx.learnKey(rev)
+		if err := tx.learnKey(rev); err != nil {
+			return false, err
+		}
 	} else if !rev.Deleted {
 		h.Value, h.Err = tx.v.decode(tx.keys, rev)
 	}
 	return true, tx.store(rev, h)
 }
 
-// learnKey unwraps a pulled keyring revision if it is wrapped to this device.
-func (tx *Tx) learnKey(rev *record.Revision) {
+// learnKey unwraps a pulled keyring revision if it is wrapped to this device
+// (its long-term recipient or one of its pre-keys). The error is a failed
+// write only.
+func (tx *Tx) learnKey(rev *record.Revision) error {
 	kb, err := sealed.DecodeKeyring(rev.Body)
 	if err != nil {
-		return
+		return nil
 	}
 	// A rewrap (a later version of the epoch's keyring) carries the key
 	// its parents carried; only an epoch's first keyring can bring another
 	// one (two laptops started the same epoch at once: both keys are kept).
 	if tx.keys.Get(rev.CaseID, kb.Epoch) != nil && rev.Generation > 1 {
-		return
+		return nil
 	}
-	k, err := crypto.UnwrapKey(kb.Wrapped, tx.v.id, rev.CaseID, kb.Epoch)
+	k, err := tx.unwrapKeyring(rev.CaseID, kb) // the device identity and its pre-keys
 	if err != nil {
-		return // not a member at this epoch: the case stays sealed here
+		if errors.Is(err, crypto.ErrNotRecipient) && tx.keys.Get(rev.CaseID, kb.Epoch) == nil {
+			return tx.noteUnopenable(rev, kb) // after a pre-key expired: said, never silent
+		}
+		return nil // not a member at this epoch: the case stays sealed here
 	}
 	if tx.keys.Has(k) {
-		return
+		return nil
 	}
 	tx.keys.Add(k)
 	tx.keyringDirty = true
@@ -307,6 +317,7 @@ func (tx *Tx) learnKey(rev *record.Revision) {
 		tx.newKeyCases = map[string]bool{}
 	}
 	tx.newKeyCases[rev.CaseID] = true
+	return nil
 }
 
 // store writes rev and makes it a head of its record, replacing its parents.

@@ -393,7 +393,7 @@ func Recipients(r *Roster, m Membership) []string {
 	var out []string
 	add := func(u User) {
 		for _, d := range r.DevicesOf(u.ID) {
-			out = append(out, d.Recipient)
+			out = append(out, r.RecipientOf(d)) // its current pre-key, if it has one
 		}
 	}
 	for _, id := range m.Members {

@@ -31,6 +31,7 @@ func FuzzUnmarshalStatement(f *testing.F) {
 		{Kind: trust.KindRelease, Case: "c1", Team: "north", Ref: strings.Repeat("a", 64)},
 		{Kind: trust.KindDestroy, Case: "c1", Team: "north", Version: 2, Due: time.Unix(1_700_000_000, 0)},
 		{Kind: trust.KindPolicy, Team: "north", Version: 1, Policy: policyJSON(f, 14, 1)},
+		{Kind: trust.KindPreKey, Device: "d1", Recipient: "age1pq1xyz", Version: 4},
 	} {
 		f.Add(st.Marshal())
 	}

@@ -86,6 +86,9 @@ type Roster struct {
 	// Retention is the retention policy, legal holds and approved
 	// destructions (lifecycle.go).
 	Retention Retention
+	// PreKeys are the unrevoked devices' current pre-keys, by device
+	// (prekey.go): what their case keys are wrapped to.
+	PreKeys map[string]PreKey
 }
 
 type parsed struct {
@@ -101,7 +104,7 @@ type parsed struct {
 // standing, is left out and listed in Problems: conflicts fail closed.
 func Evaluate(agency ed25519.PublicKey, statements []Signed) *Roster {
 	r := &Roster{Agency: agency, Teams: map[string]Team{}, Users: map[string]User{},
-		Devices: map[string]Device{}, Grants: map[string]Grant{}, DueRules: map[string]DueRules{}, Policies: map[string]Policy{}, Accepted: map[string]bool{}}
+		Devices: map[string]Device{}, Grants: map[string]Grant{}, DueRules: map[string]DueRules{}, Policies: map[string]Policy{}, Accepted: map[string]bool{}, PreKeys: map[string]PreKey{}}
 	var all []parsed
 	seen := map[string]bool{}
 	for _, s := range statements {
@@ -122,9 +125,12 @@ func Evaluate(agency ed25519.PublicKey, statements []Signed) *Roster {
 		return cmp.Or(cmp.Compare(a.st.Kind, b.st.Kind), strings.Compare(a.id, b.id))
 	})
 
-	var agencySigned, others, dueRules, policies []parsed
+	var agencySigned, others, dueRules, policies, preKeys []parsed
 	for _, p := range all {
 		switch p.st.Kind {
+		case KindPreKey:
+			preKeys = append(preKeys, p) // judged once the devices are known
+			continue
 		case KindDueRules:
 			dueRules = append(dueRules, p) // judged once the devices are known
 			continue
@@ -153,6 +159,7 @@ func Evaluate(agency ed25519.PublicKey, statements []Signed) *Roster {
 		r.Policies[p.st.Team] = Policy{Team: p.st.Team, Version: p.st.Version, Policy: pol, Signer: p.Signer, Issued: p.st.Issued}
 	})
 	r.lifecycle(agencySigned, others)
+	r.preKeys(preKeys)
 	slices.SortFunc(r.Problems, func(a, b Problem) int { return strings.Compare(a.Statement, b.Statement) })
 	return r
 }

@@ -79,6 +79,9 @@ func (k Kind) String() string {
 	if isLifecycle(k) {
 		return lifecycleNames[k]
 	}
+	if k == KindPreKey {
+		return "pre-key"
+	}
 	return fmt.Sprintf("kind %d", byte(k))
 }
 
@@ -99,12 +102,12 @@ type Statement struct {
 	Name      string    // team, user or device name, for people
 	User      string    // user, grant: the user's id
 	Role      string    // user
-	Version   uint64    // user, recovery, due rules, policy
+	Version   uint64    // user, recovery, due rules, policy, pre-key
 	Grant     string    // grant: its id (GrantIDOf Key); device: the grant it enrols under
 	Key       []byte    // grant: the code's public key; device: the device's signing key
 	Expires   time.Time // grant
-	Device    string    // device, revoke
-	Recipient string    // device: its age recipient; recovery: the recipient
+	Device    string    // device, revoke, pre-key
+	Recipient string    // device: its age recipient; recovery: the recipient; pre-key: the pre-key's
 	AfterSeq  uint64    // revoke
 	Reason    string    // revoke
 	// LogSize (revoke) is the size of the server's log as the revoking
@@ -205,6 +208,8 @@ func (s Statement) Marshal() []byte {
 		b = wire.AppendBytes(b, s.Policy)
 	case KindEscrow:
 		b = s.appendEscrow(b)
+	case KindPreKey:
+		b = s.appendPreKey(b)
 	}
 	return b
 }
@@ -272,6 +277,8 @@ func UnmarshalStatement(b []byte) (Statement, error) {
 		s.Policy = d.Bytes(maxPolicy)
 	case KindEscrow:
 		s.readEscrow(&d)
+	case KindPreKey:
+		s.readPreKey(&d)
 	default:
 		return s, fmt.Errorf("%w: unknown statement kind %d", ErrMalformed, byte(s.Kind))
 	}
@@ -343,6 +350,10 @@ func (s Statement) check() error {
 		}
 	case KindEscrow:
 		if err := s.checkEscrow(); err != nil {
+			return err
+		}
+	case KindPreKey:
+		if err := s.checkPreKey(ids); err != nil {
 			return err
 		}
 	}

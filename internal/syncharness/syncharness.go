@@ -336,9 +336,15 @@ func (d *Device) Revs() map[record.RevID]bool {
 // fresh syncer.
 func (d *Device) Reopen() {
 	d.t.Helper()
+	d.ReopenWith(store.Options{})
+}
+
+// ReopenWith is Reopen with vault options (a test's clock, say).
+func (d *Device) ReopenWith(opts store.Options) {
+	d.t.Helper()
 	path := d.V.Path()
 	d.V.Close()
-	v := storetest.Open(d.t, path, store.Options{})
+	v := storetest.Open(d.t, path, opts)
 	if err := v.Unlock(DevicePass); err != nil {
 		d.t.Fatal(err)
 	}

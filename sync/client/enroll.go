@@ -109,11 +109,31 @@ func EnrollVault(ctx context.Context, v *store.Vault, cfg Config, codeText, devi
 	if err := v.SetProfile(p); err != nil {
 		return nil, err
 	}
+	// The first pre-key goes with the enrolment, so that the keyrings
+	// written from now on (these extended ones included) go to it, not to
+	// the long-term recipient. A server that does not take it (an older
+	// one) leaves that to the first round.
+	rosterVersion := resp.Roster.Version
+	if sg, send, err := v.RotatePreKey(DefaultPreKeyRotation); err != nil {
+		return nil, err
+	} else if send {
+		cfg.Token = resp.Token
+		if ac, err := New(cfg); err == nil {
+			if rv, err := ac.PreKey(ctx, sg); err == nil {
+				if _, err := v.AddStatements([]trust.Signed{sg}); err != nil {
+					return nil, err
+				}
+				if rv == rosterVersion+1 { // nothing else came meanwhile: this roster is the server's
+					rosterVersion = rv
+				}
+			}
+		}
+	}
 	n, err := v.ExtendKeyrings()
 	if err != nil {
 		return nil, err
 	}
-	if err := v.SetRosterVersion(resp.Roster.Version); err != nil {
+	if err := v.SetRosterVersion(rosterVersion); err != nil {
 		return nil, err
 	}
 	return &Enrolment{EnrollResponse: *resp, Agency: trust.AgencyFingerprint(agency), User: u, TeamName: teamName, Changes: changes, Extended: n}, nil

@@ -90,19 +90,11 @@ func headOf(t *testing.T, d *syncharness.Device, recordID string) *record.Revisi
 }
 
 // caseKey unwraps a case key a device holds, from its keyring revisions,
-// as a test that holds the device's identity can.
+// as a test that holds the device's vault (its identity and pre-keys) can.
 func caseKey(t *testing.T, d *syncharness.Device, caseID string, epoch uint32) *crypto.CaseKey {
 	t.Helper()
-	id, err := d.V.Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, r := range revsOf(t, d, func(r *record.Revision) bool { return r.RecordID == record.KeyringID(caseID, epoch) }) {
-		kb, err := sealed.DecodeKeyring(r.Body)
-		if err != nil {
-			continue
-		}
-		if k, err := crypto.UnwrapKey(kb.Wrapped, id, caseID, epoch); err == nil {
+		if k, err := d.V.UnwrapKeyring(caseID, r.Body); err == nil {
 			return k
 		}
 	}
@@ -987,8 +979,7 @@ func TestHostileReplayedRoster(t *testing.T) {
 		}
 	}
 	mustQuarantine(t, late[0].Rev, "was revoked", ada, sam)
-	id, _ := ada2.V.Identity()
-	if n := wrappedToSince(t, id, before, ada, sam); n != 0 {
+	if n := wrappedToSince(t, ada2, before, ada, sam); n != 0 {
 		t.Errorf("%d keyrings written after the revocation are wrapped to the revoked laptop", n)
 	}
 }
@@ -1053,19 +1044,16 @@ func rosterReplayer(t *testing.T, s *syncharness.Server, old []trust.Signed) str
 	return p.URL()
 }
 
-// wrappedToSince counts keyring revisions, not in before, that id unwraps.
-func wrappedToSince(t *testing.T, id *crypto.Identity, before map[record.RevID]bool, ds ...*syncharness.Device) int {
+// wrappedToSince counts keyring revisions, not in before, that the
+// revoked laptop's vault unwraps (its identity and every pre-key it holds).
+func wrappedToSince(t *testing.T, revoked *syncharness.Device, before map[record.RevID]bool, ds ...*syncharness.Device) int {
 	t.Helper()
 	n := 0
 	seen := map[record.RevID]bool{}
 	for _, d := range ds {
 		for _, r := range revsOf(t, d, func(r *record.Revision) bool { return r.Kind == record.KindKeyring && !before[r.Rev] && !seen[r.Rev] }) {
 			seen[r.Rev] = true
-			kb, err := sealed.DecodeKeyring(r.Body)
-			if err != nil {
-				continue
-			}
-			if _, err := crypto.UnwrapKey(kb.Wrapped, id, r.CaseID, kb.Epoch); err == nil {
+			if _, err := revoked.V.UnwrapKeyring(r.CaseID, r.Body); err == nil {
 				n++
 			}
 		}
@@ -1105,8 +1093,7 @@ func TestHostileRevocationRotates(t *testing.T) {
 			addNote(t, ada, c2, "in a case made after the revocation")
 			syncRounds(t, ada, sam)
 			cannotOpen(t, ada, ada2, n)
-			id, _ := ada2.V.Identity()
-			if n := wrappedToSince(t, id, before, ada, sam); n != 0 {
+			if n := wrappedToSince(t, ada2, before, ada, sam); n != 0 {
 				t.Errorf("%d keyrings written after the revocation are wrapped to the revoked laptop", n)
 			}
 		})
@@ -1725,8 +1712,7 @@ func TestHostileWithheldRevocationNewLaptop(t *testing.T) {
 	syncRounds(t, ada, sam)
 	sam2Sync()
 	syncRounds(t, ada, sam)
-	id, _ := ada2.V.Identity()
-	if n := wrappedToSince(t, id, before, ada, sam, sam2); n != 0 {
+	if n := wrappedToSince(t, ada2, before, ada, sam, sam2); n != 0 {
 		t.Errorf("%d keyrings written after the revocation are wrapped to the revoked laptop", n)
 	}
 }

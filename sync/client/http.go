@@ -591,3 +591,17 @@ func (c *Client) SetTranscription(ctx context.Context, caseID string, open bool)
 	}
 	return c.do(ctx, http.MethodPost, strings.Replace(protocol.PathTranscription, "{case}", caseID, 1), nil, protocol.MediaJSON, body, nil)
 }
+
+// PreKey sends a pre-key statement this device signed for itself. It
+// returns the roster version that holds it.
+func (c *Client) PreKey(ctx context.Context, p trust.Signed) (uint64, error) {
+	body, err := json.Marshal(protocol.PreKeyRequest{PreKey: p})
+	if err != nil {
+		return 0, err
+	}
+	var out struct {
+		RosterVersion uint64 `json:"roster_version"`
+	}
+	err = c.do(ctx, http.MethodPost, protocol.PathPreKey, nil, protocol.MediaJSON, body, &out)
+	return out.RosterVersion, err
+}

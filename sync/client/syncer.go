@@ -109,6 +109,13 @@ type Summary struct {
 	// Restored counts this device's own revisions taken back from the
 	// server: the vault was behind it (restored from a backup).
 	Restored int
+	// Pre-keys (prekeys.go): whether this round published one, why the
+	// server refused it, how many expired, and keyrings sent to this
+	// laptop that only an expired one opened.
+	PreKeyPublished bool
+	PreKeyRefused   string
+	PreKeysExpired  int
+	Unopenable      []store.UnopenableKeyring
 	// Removed lists the cases taken away from this laptop's user (signed
 	// keyrings said so) whose local copy this round removed: everything of
 	// them was on the server, receipted.
@@ -149,6 +156,9 @@ type Syncer struct {
 	alarmed  error           // the round's first finding against the log (ErrLogAlarm), told at its end
 	held     []string        // the statements the vault held when the round began: the log must hold each by its end
 	noLog    bool            // skip the log's checks (set only by benchmarks, for a baseline)
+
+	// Pre-key periods (prekeys.go); zero: the defaults.
+	preKeyRotate, backupRetention time.Duration
 
 	// The server going back on what it acknowledged (rollback.go).
 	serverAcked      uint64 // the highest acked_seq it gave (the mark)
@@ -263,6 +273,9 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 		sum.Released += released
 	}
 	if wraps {
+		if err := s.rotatePreKey(ctx, &sum); err != nil {
+			return sum, err
+		}
 		if err := s.rotations(hdr.Rotations, &sum); err != nil {
 			return sum, err
 		}
@@ -304,6 +317,11 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 	if err := s.escrow(ctx, &sum); err != nil {
 		return sum, err
 	}
+	// Pre-keys expire only after a round that found nothing wrong and
+	// holds every statement the log does (prekeys.go).
+	if err := s.expirePreKeys(&sum, s.alarmed == nil && wraps && s.logKey() != ""); err != nil {
+		return sum, err
+	}
 	sum.Duration = time.Since(start)
 	if err := s.v.SetLastSync(time.Now()); err != nil {
 		return sum, err
@@ -315,6 +333,9 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 		if err := s.v.DeleteLocal(LogAlarmKey); err != nil {
 			return sum, err
 		}
+	}
+	if s.alarmed == nil && len(sum.Unopenable) > 0 {
+		return sum, unopenableError(sum.Unopenable)
 	}
 	return sum, s.alarmed
 }

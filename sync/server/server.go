@@ -149,6 +149,7 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, "POST", protocol.PathDueRules, "due-rules", true, s.authed(s.handleDueRules))
 	s.handle(mux, "POST", protocol.PathLifecycle, "lifecycle", true, s.authed(s.handleLifecycle))
 	s.handle(mux, "POST", protocol.PathPolicy, "weighting-policy", true, s.authed(s.handlePolicy))
+	s.handle(mux, "POST", protocol.PathPreKey, "prekeys", true, s.authed(s.handlePreKey))
 	s.handle(mux, "POST", protocol.PathBlobsMiss, "blobs_missing", true, s.authed(s.handleBlobsMissing))
 	s.handle(mux, "POST", protocol.PathBlobs, "blobs_upload", true, s.authed(s.upload(s.handleBlobsUpload)))
 	s.handle(mux, "GET", protocol.PathBlobs+"/{case}/{id}", "blob_get", true, s.authed(s.handleBlobGet))
