@@ -95,7 +95,7 @@ func (a *accessHistory) Update(msg tea.Msg) (component, tea.Cmd) {
 		a.loaded = true
 		if msg.err != nil {
 			a.env.logErr("reading the access history", msg.err)
-			a.err = a.env.l.T("tui.access.read_failed", "Err", writeError(msg.err))
+			a.err = a.env.l.T("tui.access.read_failed", "Err", a.env.writeErr(msg.err))
 			return a, nil
 		}
 		a.err = ""

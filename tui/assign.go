@@ -168,7 +168,7 @@ func (a *assignScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 			if errors.Is(msg.err, store.ErrNotFound) {
 				a.errText = a.env.l.T("tui.assign.not_in_vault")
 			} else {
-				a.errText = a.env.l.T("tui.assign.load_failed", "Err", writeError(msg.err))
+				a.errText = a.env.l.T("tui.assign.load_failed", "Err", a.env.writeErr(msg.err))
 			}
 			return a, nil
 		}

@@ -254,7 +254,7 @@ func TestAutosaveFailureReported(t *testing.T) {
 	r.step(0, asStep{do: "edit a", tick: true})
 	r.step(1, asStep{do: "tick", save: true})
 	r.step(2, asStep{do: "failed", tick: true})
-	if r.a.err == nil || writeError(r.a.err) != "disk full" {
+	if r.a.err == nil || writeErrorIn(i18n.English(), r.a.err) != "disk full" {
 		t.Fatalf("err = %v, want disk full", r.a.err)
 	}
 	r.step(3, asStep{do: "tick", save: true})

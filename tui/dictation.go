@@ -595,7 +595,7 @@ func audioError(l *i18n.Locale, err error) string {
 		detail := strings.TrimPrefix(err.Error(), "opening input device: ") // i18n: the audio package's prefix, taken off
 		return l.T("tui.dictation.device_failed", "Err", detail)
 	case errors.Is(err, store.ErrDiskFull), errors.Is(err, store.ErrReadOnly), errors.Is(err, store.ErrLocked):
-		return l.T("tui.recorder.err.not_saved", "Err", writeError(err))
+		return l.T("tui.recorder.err.not_saved", "Err", writeErrorIn(l, err))
 	}
 	return err.Error()
 }

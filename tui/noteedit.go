@@ -295,10 +295,6 @@ func (n *noteEdit) save() tea.Cmd {
 // screen's language.
 func (e *env) writeErr(err error) string { return writeErrorIn(e.l, err) }
 
-// writeError is writeErr in English, for the screens not yet speaking the
-// catalogue's other languages.
-func writeError(err error) string { return writeErrorIn(i18n.English(), err) }
-
 func writeErrorIn(l *i18n.Locale, err error) string {
 	switch {
 	case errors.Is(err, store.ErrDiskFull):

@@ -151,7 +151,7 @@ func (p *policyScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		p.loaded = true
 		if msg.err != nil {
 			p.env.logErr("loading the team view", msg.err)
-			p.errText = p.env.l.T("tui.team.load_failed", "Err", writeError(msg.err))
+			p.errText = p.env.l.T("tui.team.load_failed", "Err", p.env.writeErr(msg.err))
 			return p, nil
 		}
 		if p.env.team.tv == nil {
@@ -355,7 +355,7 @@ func (p *policyScreen) parsePolicy() (record.Policy, error) {
 		pol.Capacities[name] = f
 	}
 	if err := pol.Validate(); err != nil {
-		return pol, errors.New(writeError(err))
+		return pol, errors.New(p.env.writeErr(err))
 	}
 	return pol, nil
 }

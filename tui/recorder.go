@@ -386,10 +386,10 @@ func (r *recorder) showErr(op recOp, err error) {
 		r.errText = l.T("tui.recorder.err.not_saved", "Err", l.T("tui.recorder.err.comment_limit", "Bytes", audio.MaxCommentLen))
 	case op == opStop:
 		r.env.logErr("stopping the take", err)
-		r.errText = l.T("tui.recorder.err.take_not_placed", "Err", writeError(err))
+		r.errText = l.T("tui.recorder.err.take_not_placed", "Err", writeErrorIn(l, err))
 	default:
 		r.env.logErr("recorder", err)
-		r.errText = l.T("tui.recorder.err.not_saved", "Err", writeError(err))
+		r.errText = l.T("tui.recorder.err.not_saved", "Err", writeErrorIn(l, err))
 	}
 }
 

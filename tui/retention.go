@@ -211,7 +211,7 @@ func (r *retentionScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		r.loaded = true
 		if msg.err != nil {
 			r.env.logErr("reading the retention queue", msg.err)
-			r.err = l.T("tui.retention.load_failed", "Error", writeError(msg.err))
+			r.err = l.T("tui.retention.load_failed", "Error", r.env.writeErr(msg.err))
 			return r, nil
 		}
 		r.err, r.items, r.ret = "", msg.items, msg.ret

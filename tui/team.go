@@ -79,7 +79,7 @@ func serverError(l *i18n.Locale, err error) string {
 		}
 		return pe.Message
 	}
-	return writeError(err)
+	return writeErrorIn(l, err)
 }
 
 // ago says how long before now t was, shortly: "just now", "20m ago",
@@ -340,7 +340,7 @@ func (t *teamScreen) loadedMsg(msg teamLoadedMsg) tea.Cmd {
 		if msg.err != nil {
 			t.env.logErr("loading the team view", msg.err)
 			t.loaded = true
-			t.loadErr = t.env.l.T("tui.team.load_failed", "Err", writeError(msg.err))
+			t.loadErr = t.env.l.T("tui.team.load_failed", "Err", t.env.writeErr(msg.err))
 			return t.refresh()
 		}
 		if ts.tv != nil && msg.tv != ts.tv {

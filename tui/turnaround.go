@@ -80,7 +80,7 @@ func (s *turnaroundScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		s.err = ""
 		if msg.err != nil {
 			s.env.logErr("computing the turnaround", msg.err)
-			s.err = s.env.l.T("tui.turnaround.read_failed", "Err", writeError(msg.err))
+			s.err = s.env.l.T("tui.turnaround.read_failed", "Err", s.env.writeErr(msg.err))
 			return s, nil
 		}
 		s.rep, s.pol = msg.rep, msg.pol

@@ -188,7 +188,7 @@ func (q *typingQueue) Update(msg tea.Msg) (component, tea.Cmd) {
 		q.loaded = true
 		if msg.err != nil {
 			q.env.logErr("listing recordings to type", msg.err)
-			q.err = q.env.l.T("tui.typist.list_failed", "Err", writeError(msg.err))
+			q.err = q.env.l.T("tui.typist.list_failed", "Err", q.env.writeErr(msg.err))
 			return q, nil
 		}
 		q.sealed = msg.sealed
@@ -564,7 +564,7 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		if msg.err != nil {
 			t.env.logErr("keeping the transcript", msg.err)
-			t.errText = t.env.l.T("tui.typist.keep_failed", "Err", writeError(msg.err))
+			t.errText = t.env.l.T("tui.typist.keep_failed", "Err", t.env.writeErr(msg.err))
 			return t, t.as.failed(t.value())
 		}
 		t.as.left(msg.text)
@@ -578,7 +578,7 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		if msg.err != nil {
 			t.env.logErr("discarding the transcript", msg.err)
-			t.errText = t.env.l.T("tui.typist.discard_failed", "Err", writeError(msg.err))
+			t.errText = t.env.l.T("tui.typist.discard_failed", "Err", t.env.writeErr(msg.err))
 			return t, t.as.failed(t.value())
 		}
 		t.as.ended()
@@ -589,7 +589,7 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		if msg.err != nil {
 			t.env.logErr("transcribing a recording", msg.err)
-			t.errText = t.env.l.T("tui.typist.save_failed", "Err", writeError(msg.err))
+			t.errText = t.env.l.T("tui.typist.save_failed", "Err", t.env.writeErr(msg.err))
 			return t, t.as.failed(t.value())
 		}
 		t.as.ended()
@@ -727,7 +727,7 @@ func (t *transcribe) View() string {
 	case t.errText != "":
 		sub = st.Error.Render(t.errText)
 	case t.as.err != nil:
-		sub = st.Error.Render(l.T("tui.typist.not_kept", "Err", writeError(t.as.err)))
+		sub = st.Error.Render(l.T("tui.typist.not_kept", "Err", writeErrorIn(l, t.as.err)))
 	case t.info != "":
 		sub = st.Notice.Render(t.info)
 	}

@@ -21,6 +21,7 @@ type caseCmd struct {
 	Show   caseShowCmd   `cmd:"" help:"Show one case."`
 	Edit   caseEditCmd   `cmd:"" help:"Change a case's fields."`
 	Assign caseAssignCmd `cmd:"" help:"Give a case to another worker, or take it away (supervisors)."`
+	Rekey  caseRekeyCmd  `cmd:"" help:"Wrap the case's keys again to the team's keys of now (when a laptop says a key was sent to a key it has deleted)."`
 }
 
 type caseFields struct {

@@ -139,6 +139,13 @@ func trustWarning(l *i18n.Locale, v *store.Vault) string {
 			return l.T("bridge.rollback", "Restored", n.Restored)
 		}
 	}
+	if js := locals[client.EscrowStatusKey]; js != nil {
+		var st client.EscrowStatus
+		if json.Unmarshal(js, &st) == nil && st.Waiting > 0 && st.Problem != "" && time.Since(st.Since) > time.Hour {
+			// An hour's grace: a laptop between networks is not news.
+			return l.T("bridge.escrow_waiting", "Waiting", st.Waiting, "Problem", st.Problem)
+		}
+	}
 	if js := locals[client.TrustNoticeKey]; js != nil {
 		var n client.TrustNotice
 		if json.Unmarshal(js, &n) == nil && time.Since(n.At) < 7*24*time.Hour {

@@ -334,6 +334,31 @@ type caseAssignCmd struct {
 	Remove []string `help:"Worker(s) to take it from (the case key is rotated)." placeholder:"USER"`
 }
 
+type caseRekeyCmd struct {
+	Ref string `arg:"" help:"Case reference or id."`
+}
+
+// Run wraps every key of the case this laptop holds, at every epoch, again
+// to the recipients its membership and the roster name now: what a laptop
+// whose pre-key expired before a key reached it asks for ("ask a
+// supervisor to re-key the case"). The keyrings go at the next sync.
+func (c *caseRekeyCmd) Run(a *app) error {
+	v, cv, err := a.unlockCase("fieldcase case rekey", c.Ref)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	n, err := v.RewrapCase(cv.ID)
+	switch {
+	case errors.Is(err, store.ErrNotAllowed):
+		return cli.WithHint(err, a.l.T("rekey.not_allowed_hint"))
+	case err != nil:
+		return err
+	}
+	fprintf(a.stdout, "%s\n", a.l.N("rekey.done", n, "Ref", cv.Value.Ref))
+	return nil
+}
+
 func (c *caseAssignCmd) Run(a *app) error {
 	if len(c.To)+len(c.Remove) == 0 {
 		return cli.WithHint(a.l.Error("assign.nothing"), a.l.T("assign.nothing_hint"))

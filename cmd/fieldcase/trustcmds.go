@@ -209,7 +209,12 @@ type doctorReport struct {
 	LogAlarm    *client.LogAlarm     `json:"log_alarm,omitempty"`
 	LogFork     *client.LogAlarm     `json:"log_fork,omitempty"`
 	TrustNotice *client.TrustNotice  `json:"trust_notice,omitempty"`
-	Problems    int                  `json:"problems"`
+	// Unopenable are case keys sent to a pre-key this laptop deleted: a
+	// supervisor re-keys the case (fieldcase case rekey).
+	Unopenable []store.UnopenableKeyring `json:"unopenable_keyrings,omitempty"`
+	// Escrow is what waits for the agency's escrow service, and why.
+	Escrow   *client.EscrowStatus `json:"escrow,omitempty"`
+	Problems int                  `json:"problems"`
 }
 
 func (c *doctorCmd) Run(a *app) error {
@@ -277,7 +282,19 @@ func (c *doctorCmd) Run(a *app) error {
 			rep.TrustNotice = &n
 		}
 	}
-	rep.Problems = len(rep.Quarantined) + len(rep.Damaged) + len(rep.Roster)
+	if rep.Unopenable, err = v.UnopenableKeyrings(); err != nil {
+		return err
+	}
+	if js := locals[client.EscrowStatusKey]; js != nil {
+		var st client.EscrowStatus
+		if json.Unmarshal(js, &st) == nil && st.Waiting > 0 {
+			rep.Escrow = &st
+		}
+	}
+	rep.Problems = len(rep.Quarantined) + len(rep.Damaged) + len(rep.Roster) + len(rep.Unopenable)
+	if rep.Escrow != nil && rep.Escrow.Problem != "" {
+		rep.Problems++
+	}
 	if rep.Rollback != nil {
 		rep.Problems++
 	}
@@ -334,6 +351,16 @@ func (a *app) printDoctor(v *store.Vault, rep doctorReport) {
 	}
 	if lf := rep.LogFork; lf != nil {
 		fprintf(a.stdout, "%s\n", a.l.T("doctor.log_fork", "At", lf.At.Local().Format("2006-01-02 15:04"), "What", lf.What))
+	}
+	for _, u := range rep.Unopenable {
+		ref := u.CaseID
+		if cv, err := v.Case(u.CaseID); err == nil && cv.Value.Ref != "" {
+			ref = cv.Value.Ref
+		}
+		fprintf(a.stdout, "%s\n", a.l.T("doctor.unopenable", "Ref", ref, "Epoch", u.Epoch, "Writer", short(u.Writer)))
+	}
+	if st := rep.Escrow; st != nil {
+		fprintf(a.stdout, "%s\n", a.l.T("doctor.escrow", "Waiting", st.Waiting, "At", st.Since.Local().Format("2006-01-02 15:04"), "Problem", st.Problem))
 	}
 	if n := rep.TrustNotice; n != nil {
 		fprintf(a.stdout, "%s\n", a.l.T("doctor.last_change", "At", n.At.Local().Format("2006-01-02 15:04")))

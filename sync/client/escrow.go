@@ -48,6 +48,9 @@ type EscrowStatus struct {
 	Waiting int
 	Problem string
 	At      time.Time `json:",omitzero"` // when kept (EscrowStatusKey)
+	// Since is when escrow keys began to wait, kept from round to round
+	// until none waits.
+	Since time.Time `json:",omitzero"`
 }
 
 // keepEscrowStatus keeps st under EscrowStatusKey while something waits
@@ -57,6 +60,13 @@ func (s *Syncer) keepEscrowStatus(st EscrowStatus) error {
 		return s.v.DeleteLocal(EscrowStatusKey)
 	}
 	st.At = time.Now().UTC()
+	st.Since = st.At
+	if m, err := s.v.Locals(EscrowStatusKey); err == nil && m[EscrowStatusKey] != nil {
+		var prev EscrowStatus
+		if json.Unmarshal(m[EscrowStatusKey], &prev) == nil && !prev.Since.IsZero() && prev.Waiting > 0 {
+			st.Since = prev.Since
+		}
+	}
 	js, err := json.Marshal(st)
 	if err != nil {
 		return err

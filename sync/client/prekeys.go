@@ -120,6 +120,6 @@ func unopenableError(lost []store.UnopenableKeyring) error {
 	for _, u := range lost {
 		cases = append(cases, fmt.Sprintf("case %s (key epoch %d)", u.CaseID, u.Epoch))
 	}
-	return fmt.Errorf("%w: %s; ask a supervisor to re-key the case (nothing of it is lost on the server)",
+	return fmt.Errorf("%w: %s; ask a supervisor to re-key the case: 'fieldcase case rekey' (nothing of it is lost on the server)",
 		store.ErrKeyringExpired, strings.Join(cases, ", "))
 }
