@@ -280,6 +280,8 @@ func syncError(l *i18n.Locale, err error, waiting int) error {
 		return cli.WithHint(err, l.T("sync.no_agency_hint"))
 	case errors.Is(err, trust.ErrMalformed):
 		return cli.WithHint(err, l.T("sync.malformed_code_hint"))
+	case errors.Is(err, store.ErrKeyringExpired):
+		return cli.WithHint(err, l.T("sync.keyring_expired_hint"))
 	}
 	var pe *protocol.Error
 	if errors.As(err, &pe) {

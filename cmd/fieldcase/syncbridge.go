@@ -226,6 +226,8 @@ func plainSyncError(l *i18n.Locale, err error) string {
 		return l.T("bridge.agency_mismatch")
 	case errors.Is(err, store.ErrNoAgency):
 		return l.T("bridge.no_agency")
+	case errors.Is(err, store.ErrKeyringExpired):
+		return l.T("bridge.keyring_expired")
 	}
 	return l.T("bridge.failed", "Err", err.Error())
 }
