@@ -120,10 +120,8 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) error {
 	now := s.now().UTC()
 	var resp protocol.EnrollResponse
 	err = s.store.Update(r.Context(), func(tx Tx) error {
-		ts, err := loadTrust(tx)
-		if errors.Is(err, ErrNoAgency) {
-			return errNoAgency
-		} else if err != nil {
+		ts, err := loadDeviceTrust(tx)
+		if err != nil {
 			return err
 		}
 		g, ok := ts.roster.Grants[req.Grant]
@@ -227,10 +225,8 @@ func short(id string) string {
 func (s *Server) handleRoster(w http.ResponseWriter, r *http.Request, sess *session) error {
 	var roster protocol.Roster
 	err := s.store.View(r.Context(), func(tx Tx) error {
-		ts, err := loadTrust(tx)
-		if errors.Is(err, ErrNoAgency) {
-			return errNoAgency
-		} else if err != nil {
+		ts, err := loadDeviceTrust(tx)
+		if err != nil {
 			return err
 		}
 		roster = ts.wire()

@@ -77,10 +77,8 @@ func (s *Server) handleGrant(w http.ResponseWriter, r *http.Request, sess *sessi
 	}
 	var resp StatementResponse
 	err = s.store.Update(r.Context(), func(tx Tx) error {
-		ts, err := loadTrust(tx)
-		if errors.Is(err, ErrNoAgency) {
-			return errNoAgency
-		} else if err != nil {
+		ts, err := loadDeviceTrust(tx)
+		if err != nil {
 			return err
 		}
 		if !stored(ts, req.Grant) {
@@ -98,9 +96,7 @@ func (s *Server) handleGrant(w http.ResponseWriter, r *http.Request, sess *sessi
 				return forbidden("%s has %d unused pairing codes of the last week: use them, or wait a week after they expire", sess.user.Name, unused)
 			}
 		}
-		if _, err := ts.add(tx, now, req.Grant); errors.Is(err, ErrNotTrusted) {
-			return forbidden("%v", err)
-		} else if err != nil {
+		if err := ts.addForDevice(tx, now, req.Grant); err != nil {
 			return err
 		}
 		resp.RosterVersion = ts.meta.RosterVersion
@@ -128,10 +124,8 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request, sess *sess
 	now := s.now().UTC()
 	var resp StatementResponse
 	err = s.store.Update(r.Context(), func(tx Tx) error {
-		ts, err := loadTrust(tx)
-		if errors.Is(err, ErrNoAgency) {
-			return errNoAgency
-		} else if err != nil {
+		ts, err := loadDeviceTrust(tx)
+		if err != nil {
 			return err
 		}
 		target, err := tx.Device(st.Device)
@@ -197,10 +191,8 @@ func (s *Server) handleTeamSetting(w http.ResponseWriter, r *http.Request, sess 
 	}
 	var resp StatementResponse
 	err = s.store.Update(r.Context(), func(tx Tx) error {
-		ts, err := loadTrust(tx)
-		if errors.Is(err, ErrNoAgency) {
-			return errNoAgency
-		} else if err != nil {
+		ts, err := loadDeviceTrust(tx)
+		if err != nil {
 			return err
 		}
 		if _, err := ts.add(tx, s.now().UTC(), signed); errors.Is(err, ErrNotTrusted) {

@@ -87,10 +87,8 @@ func (s *Server) handleLifecycle(w http.ResponseWriter, r *http.Request, sess *s
 	var gone DestroyedCase
 	var destroyedNow bool
 	err = s.store.Update(r.Context(), func(tx Tx) error {
-		ts, err := loadTrust(tx)
-		if errors.Is(err, ErrNoAgency) {
-			return errNoAgency
-		} else if err != nil {
+		ts, err := loadDeviceTrust(tx)
+		if err != nil {
 			return err
 		}
 		_, was := ts.roster.Retention.Destroyed[st.Case]
@@ -105,9 +103,7 @@ func (s *Server) handleLifecycle(w http.ResponseWriter, r *http.Request, sess *s
 				return forbidden("case %s is not of team %s", st.Case, st.Team)
 			}
 		}
-		if _, err := ts.add(tx, now, req.Statement); errors.Is(err, ErrNotTrusted) {
-			return forbidden("%v", err)
-		} else if err != nil {
+		if err := ts.addForDevice(tx, now, req.Statement); err != nil {
 			return err
 		}
 		_, is := ts.roster.Retention.Destroyed[st.Case]

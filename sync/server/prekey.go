@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/fieldcase/fieldcase/sync/protocol"
@@ -28,16 +27,12 @@ func (s *Server) handlePreKey(w http.ResponseWriter, r *http.Request, sess *sess
 	now := s.now().UTC()
 	var resp StatementResponse
 	err = s.store.Update(r.Context(), func(tx Tx) error {
-		ts, err := loadTrust(tx)
-		if errors.Is(err, ErrNoAgency) {
-			return errNoAgency
-		} else if err != nil {
+		ts, err := loadDeviceTrust(tx)
+		if err != nil {
 			return err
 		}
 		if !stored(ts, req.PreKey) {
-			if _, err := ts.add(tx, now, req.PreKey); errors.Is(err, ErrNotTrusted) {
-				return forbidden("%v", err)
-			} else if err != nil {
+			if err := ts.addForDevice(tx, now, req.PreKey); err != nil {
 				return err
 			}
 		}

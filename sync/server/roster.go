@@ -90,6 +90,26 @@ func refusal(r *trust.Roster, s trust.Signed) error {
 	return fmt.Errorf("%w: the %s does not chain to the agency key", ErrNotTrusted, kind)
 }
 
+// loadDeviceTrust is loadTrust for a device's request: a server whose
+// agency is not set up yet answers it errNoAgency.
+func loadDeviceTrust(tx Tx) (*trustState, error) {
+	ts, err := loadTrust(tx)
+	if errors.Is(err, ErrNoAgency) {
+		return nil, errNoAgency
+	}
+	return ts, err
+}
+
+// addForDevice adds a statement a device sent; one the roster would not
+// take is refused (403) with the roster's reason.
+func (ts *trustState) addForDevice(tx Tx, now time.Time, sg trust.Signed) error {
+	_, err := ts.add(tx, now, sg)
+	if errors.Is(err, ErrNotTrusted) {
+		return forbidden("%v", err)
+	}
+	return err
+}
+
 // add stores statements that the stored ones and add together accept
 // (every one of add must be), brings the directory in line with the new
 // roster, and bumps the roster version if anything was new. It returns how
