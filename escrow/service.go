@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -27,6 +28,9 @@ type Service struct {
 	busy    sync.Mutex               // guards slot and rosters
 	slot    chan struct{}            // requests judged at once (each may evaluate a whole roster)
 	rosters map[string]*trust.Roster // by the set of statement ids they were evaluated from
+
+	keptMu sync.Mutex              // guards kept
+	kept   map[string]trust.Signed // by id: every statement it was shown that counted (Store.KeepStatements), read from the file once
 }
 
 // maxRosters is how many evaluated rosters the service keeps: laptops of
@@ -45,22 +49,43 @@ const maxRosters = 8
 // before is not judged again: on a roster of 500 laptops judging is most
 // of a deposit's cost (BenchmarkDeposit).
 func (s *Service) roster(given []trust.Signed) (*trust.Roster, error) {
-	kept, err := s.Store.Statements()
-	if err != nil {
-		return nil, err
+	s.keptMu.Lock()
+	if s.kept == nil { // the file's, read once
+		ss, err := s.Store.Statements()
+		if err != nil {
+			s.keptMu.Unlock()
+			return nil, err
+		}
+		s.kept = make(map[string]trust.Signed, len(ss))
+		for _, sg := range ss {
+			s.kept[sg.ID()] = sg
+		}
 	}
-	ss := slices.Concat(kept, given)
-	r := s.evaluate(ss)
-	var counted []trust.Signed
+	all := slices.Collect(maps.Values(s.kept))
+	var fresh []trust.Signed // given, and not kept yet
 	for _, sg := range given {
+		if _, ok := s.kept[sg.ID()]; !ok {
+			fresh = append(fresh, sg)
+		}
+	}
+	s.keptMu.Unlock()
+	r := s.evaluate(append(all, fresh...))
+	var counted []trust.Signed
+	for _, sg := range fresh {
 		if r.Accepted[sg.ID()] {
 			counted = append(counted, sg)
 		}
 	}
-	if len(counted) > 0 {
-		if err := s.Store.KeepStatements(counted); err != nil {
-			return nil, err
-		}
+	if len(counted) == 0 {
+		return r, nil // nothing new: no write
+	}
+	s.keptMu.Lock()
+	defer s.keptMu.Unlock()
+	if err := s.Store.KeepStatements(counted); err != nil {
+		return nil, err
+	}
+	for _, sg := range counted {
+		s.kept[sg.ID()] = sg
 	}
 	return r, nil
 }

@@ -32,6 +32,16 @@ type RetentionItem struct {
 	Needed    int                 `json:"approvals_needed,omitempty"`
 }
 
+// Approvers is how many different supervisors' approvals count so far (two
+// laptops of one person count once).
+func (it RetentionItem) Approvers() int {
+	users := map[string]bool{}
+	for _, a := range it.Approvals {
+		users[a.User] = true
+	}
+	return len(users)
+}
+
 // Retention lists every case this vault reads with its retention date and
 // state under the roster's retention policy, soonest first. Notes must be
 // loaded (LoadNotes): the last contact is read from them.
@@ -107,10 +117,6 @@ func (v *Vault) retentionOf(cv CaseView, ret trust.Retention, today record.Date)
 	}
 	it.Due = ret.Policy.Due(record.FactsOf(cv.Value, ns))
 	it.Needed = ret.Policy.Approvals
-	users := map[string]bool{}
-	for _, a := range it.Approvals {
-		users[a.User] = true
-	}
 	switch {
 	case len(it.Holds) > 0:
 		it.State = RetentionHeld
@@ -118,7 +124,7 @@ func (v *Vault) retentionOf(cv CaseView, ret trust.Retention, today record.Date)
 		it.State = RetentionUnknown
 	case !it.Due.Past(today):
 		it.State = RetentionKept
-	case len(users) > 0:
+	case it.Approvers() > 0:
 		it.State = RetentionSecond
 	default:
 		it.State = RetentionDue

@@ -525,9 +525,20 @@ func (v *Vault) loadNotes(ctx context.Context, keys *crypto.Keyring, vk *crypto.
 			}
 		}
 	}
+	loaded := ws != nil && ws.notesLoaded
 	v.mu.RUnlock()
 	if ws == nil {
 		return ErrLocked
+	}
+	if loaded && len(jobs) == 0 {
+		// Every note is loaded already (a second LoadAll: a command or a
+		// screen that needs the notes after the unlock loaded them):
+		// nothing to decrypt, and the search snapshot must not be decoded
+		// and added to the index again.
+		if progress != nil {
+			progress(0, 0)
+		}
+		return nil
 	}
 	// Key order makes the walk of the revs bucket sequential.
 	slices.SortFunc(jobs, func(a, b job) int { return bytes.Compare(a.key, b.key) })

@@ -400,20 +400,11 @@ func (r *retentionScreen) stateLabel(it store.RetentionItem) string {
 	case store.RetentionDue:
 		return l.T("tui.retention.state_due")
 	case store.RetentionSecond:
-		return l.T("tui.retention.state_second", "Have", approverCount(it), "Needed", it.Needed)
+		return l.T("tui.retention.state_second", "Have", it.Approvers(), "Needed", it.Needed)
 	case store.RetentionSealed:
 		return l.T("tui.retention.state_sealed")
 	}
 	return it.State
-}
-
-// approverCount is how many different supervisors approved so far.
-func approverCount(it store.RetentionItem) int {
-	users := map[string]bool{}
-	for _, ap := range it.Approvals {
-		users[ap.User] = true
-	}
-	return len(users)
 }
 
 func (r *retentionScreen) View() string {

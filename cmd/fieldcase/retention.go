@@ -124,19 +124,11 @@ func printRetention(a *app, items []store.RetentionItem) error {
 			state += " (" + it.Holds[0].Ref + ")"
 		}
 		if it.State == store.RetentionSecond {
-			state = a.l.T("retention.second", "State", it.State, "Approvers", approvers(it), "Needed", it.Needed)
+			state = a.l.T("retention.second", "State", it.State, "Approvers", it.Approvers(), "Needed", it.Needed)
 		}
 		fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", it.Ref, state, until, it.Due.Rule, working)
 	}
 	return tw.Flush()
-}
-
-func approvers(it store.RetentionItem) int {
-	users := map[string]bool{}
-	for _, ap := range it.Approvals {
-		users[ap.User] = true
-	}
-	return len(users)
 }
 
 type retentionQueueCmd struct {

@@ -135,10 +135,20 @@ func TestHostileDueRules(t *testing.T) {
 // team at version and above.
 func rollbackProxy(t *testing.T, s *syncharness.Server, kind trust.Kind, team string, version uint64) string {
 	t.Helper()
-	drop := func(ss []trust.Signed) []trust.Signed {
+	return rosterFilter(t, s, func(st trust.Statement) bool {
+		return st.Kind == kind && st.Team == team && st.Version >= version
+	})
+}
+
+// rosterFilter is a proxy in front of s that leaves out of every roster it
+// serves (enrolment included) the statements drop picks: the server
+// withholding what it likes.
+func rosterFilter(t *testing.T, s *syncharness.Server, drop func(trust.Statement) bool) string {
+	t.Helper()
+	keep := func(ss []trust.Signed) []trust.Signed {
 		return slices.DeleteFunc(ss, func(sg trust.Signed) bool {
 			st, err := sg.Open()
-			return err == nil && st.Kind == kind && st.Team == team && st.Version >= version
+			return err == nil && drop(st)
 		})
 	}
 	p, err := faultproxy.New(faultproxy.Config{Target: s.URL, Seed: 1,
@@ -152,7 +162,7 @@ func rollbackProxy(t *testing.T, s *syncharness.Server, kind trust.Kind, team st
 				if json.Unmarshal(body, &resp) != nil {
 					return body
 				}
-				resp.Statements = drop(resp.Statements)
+				resp.Statements = keep(resp.Statements)
 				out, _ := json.Marshal(resp)
 				return out
 			case protocol.PathEnroll:
@@ -160,7 +170,7 @@ func rollbackProxy(t *testing.T, s *syncharness.Server, kind trust.Kind, team st
 				if json.Unmarshal(body, &resp) != nil {
 					return body
 				}
-				resp.Roster.Statements = drop(resp.Roster.Statements)
+				resp.Roster.Statements = keep(resp.Roster.Statements)
 				out, _ := json.Marshal(resp)
 				return out
 			}

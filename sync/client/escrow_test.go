@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,13 +15,11 @@ import (
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/escrow"
-	"github.com/fieldcase/fieldcase/internal/faultproxy"
 	"github.com/fieldcase/fieldcase/internal/sealed"
 	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/client"
-	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/sync/server"
 	"github.com/fieldcase/fieldcase/trust"
 )
@@ -297,42 +294,7 @@ func TestEscrowShredsRecoveryOfOldBackups(t *testing.T) {
 // the server withholding the escrow service from a laptop.
 func escrowStatementDropper(t *testing.T, s *syncharness.Server) string {
 	t.Helper()
-	drop := func(ss []trust.Signed) []trust.Signed {
-		return slices.DeleteFunc(ss, func(sg trust.Signed) bool {
-			st, err := sg.Open()
-			return err == nil && st.Kind == trust.KindEscrow
-		})
-	}
-	p, err := faultproxy.New(faultproxy.Config{Target: s.URL, Seed: 1,
-		Rewrite: func(r *http.Request, _ []byte, status int, body []byte) []byte {
-			if status != http.StatusOK {
-				return body
-			}
-			switch r.URL.Path {
-			case protocol.PathRoster:
-				var ro protocol.Roster
-				if json.Unmarshal(body, &ro) != nil {
-					return body
-				}
-				ro.Statements = drop(ro.Statements)
-				out, _ := json.Marshal(ro)
-				return out
-			case protocol.PathEnroll:
-				var resp protocol.EnrollResponse
-				if json.Unmarshal(body, &resp) != nil {
-					return body
-				}
-				resp.Roster.Statements = drop(resp.Roster.Statements)
-				out, _ := json.Marshal(resp)
-				return out
-			}
-			return body
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p.URL()
+	return rosterFilter(t, s, func(st trust.Statement) bool { return st.Kind == trust.KindEscrow })
 }
 
 // Issue 15, crypto-shredding part 1: what the server can do against escrow

@@ -59,6 +59,25 @@ func swallowStatements(target string, kind trust.Kind, path string, answer func(
 	})}
 }
 
+// pastRetention is a real server under a one-approver retention policy, a
+// caseworker (ada) and two supervisors (sam, kim), and a closed case of
+// ada's past retention (ref), on every laptop.
+func pastRetention(t *testing.T, ref string) (s *syncharness.Server, ada, sam, kim *syncharness.Device, c string) {
+	t.Helper()
+	s = syncharness.StartServer(t)
+	setRetention(t, s, lenientPolicy)
+	ada = s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
+	sam = s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
+	kim = s.NewDevice("kim", s.URL, "kim", "supervisor", "north")
+	c, err := ada.V.CreateCase(record.Case{Ref: ref, Subject: "Closed, but wanted by a court", Status: record.CaseClosed,
+		CaseType: "adult", Opened: "2017-03-01", Closed: "2020-01-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncRounds(t, ada, sam, kim)
+	return s, ada, sam, kim, c
+}
+
 // A supervisor puts a case on legal hold; the server answers "held" and
 // throws the hold away, so it is never logged and no other laptop learns
 // of it. A second supervisor, who sees no hold, approves the destruction
@@ -69,17 +88,7 @@ func swallowStatements(target string, kind trust.Kind, path string, answer func(
 func TestHoldNeverLogged(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := syncharness.StartServer(t)
-	setRetention(t, s, lenientPolicy)
-	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
-	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
-	kim := s.NewDevice("kim", s.URL, "kim", "supervisor", "north")
-	c, err := ada.V.CreateCase(record.Case{Ref: "HELD-1", Subject: "Closed, but wanted by a court", Status: "closed",
-		CaseType: "adult", Opened: "2017-03-01", Closed: "2020-01-10"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	syncRounds(t, ada, sam, kim)
+	s, ada, sam, kim, c := pastRetention(t, "HELD-1")
 
 	var swallowed atomic.Int32
 	_, url := serve(t, swallowStatements(s.URL, trust.KindHold, protocol.PathLifecycle, func() []byte {
@@ -158,17 +167,7 @@ func TestHoldNeverLogged(t *testing.T) {
 func TestHoldResentAfterRestore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := syncharness.StartServer(t)
-	setRetention(t, s, lenientPolicy)
-	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
-	sam := s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
-	kim := s.NewDevice("kim", s.URL, "kim", "supervisor", "north")
-	c, err := ada.V.CreateCase(record.Case{Ref: "HELD-2", Subject: "Closed, wanted by an inquiry", Status: "closed",
-		CaseType: "adult", Opened: "2017-03-01", Closed: "2020-01-10"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	syncRounds(t, ada, sam, kim)
+	s, _, sam, kim, c := pastRetention(t, "HELD-2")
 	backup := filepath.Join(t.TempDir(), "backup.db")
 	s.Admin("backup", "--out", backup)
 	hold, err := kim.Syncer.PlaceHold(ctx, kim.V, c, "INQ-2026-07", "Public inquiry", "records requested")
