@@ -51,11 +51,6 @@ func StoredTeam(v interface {
 	return &tv, nil
 }
 
-type rosterVault interface {
-	Roster() *trust.Roster
-	DeviceID() string
-}
-
 // VerifiedPolicy puts into tv the weighting policy the verified roster
 // proves for this device's team (its own, else the agency-wide one; none:
 // no policy, so caseload.PolicyOf gives the default), in place of whatever
@@ -328,10 +323,7 @@ func (s *Syncer) transcriptions(ctx context.Context) error {
 // It returns the new version. An edit from a version no longer in force is
 // refused (protocol.CodeConflict), here or by the server.
 func (s *Syncer) SetPolicy(ctx context.Context, policy []byte, version int) (int, error) {
-	v, ok := s.v.(*store.Vault)
-	if !ok {
-		return 0, errors.New("signing the weighting policy needs the laptop's vault")
-	}
+	v := s.v
 	r := v.Roster()
 	if me, ok := r.Writer(s.v.DeviceID()); ok {
 		cur, _ := r.PolicyFor(me.User.Team)
