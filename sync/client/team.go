@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/protocol"
@@ -268,7 +269,7 @@ func (s *Syncer) transcriptions(ctx context.Context) error {
 	if s.role == protocol.RoleTypist {
 		return nil // typists type; opening cases to them is the workers' side
 	}
-	waiting, err := s.v.CasesWaitingTranscription()
+	waiting, err := caseload.CasesWaitingTranscription(s.v)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -165,7 +166,7 @@ type Vault interface {
 	escrowVault
 	Identity() (*crypto.Identity, error)
 	Audit(caseID, action, detail string) error
-	CasesWaitingTranscription() ([]string, error)
+	caseload.RecordingReader // the recordings waiting for typing (team.go)
 }
 
 var _ Vault = (*store.Vault)(nil)
