@@ -603,4 +603,3 @@ func TestLockWhileReading(t *testing.T) {
 		}
 	}
 }
-
