@@ -4,6 +4,11 @@
 // dictations waiting for typing, and when each of their devices last
 // synced. It joins what the server knows (who holds which case; devices)
 // with what only the supervisor's device can read (the cases).
+//
+// It also holds the views the TUI and the command line share, computed
+// from the vault's small read API (Reader) rather than inside the vault:
+// the agenda (agenda.go), consent summaries and the consent issues across
+// cases, and the cases waiting for typing (views.go).
 package caseload
 
 import (
@@ -102,7 +107,7 @@ func Build(v *store.Vault, tv *protocol.TeamView, today time.Time) ([]Worker, er
 		byID[c.ID] = c
 	}
 	waiting := map[string]int{}
-	if ids, err := v.CasesWaitingTranscription(); err == nil {
+	if ids, err := CasesWaitingTranscription(v); err == nil {
 		for _, id := range ids {
 			recs, _ := v.Recordings(id)
 			for _, r := range recs {

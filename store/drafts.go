@@ -102,9 +102,9 @@ func (v *Vault) Drafts() ([]Draft, error) {
 	return out, err
 }
 
-// DeleteDraft discards a draft.
+// DeleteDraft discards a draft in its own transaction.
 func (v *Vault) DeleteDraft(key string) error {
-	return v.Update(func(tx *Tx) error { return tx.btx.Bucket(bucketDrafts).Delete([]byte(key)) })
+	return v.Update(func(tx *Tx) error { return tx.DeleteDraft(key) })
 }
 
 // CommitDraft saves the draft's note (a new note, or a new version of the

@@ -66,15 +66,9 @@ func (tx *Tx) pendingRefs() map[string]string {
 	return tx.refs
 }
 
-// CreateCase creates a case in its own transaction.
+// CreateCase creates a case in its own transaction (Tx.NewCase).
 func (v *Vault) CreateCase(c record.Case) (string, error) {
-	var id string
-	err := v.Update(func(tx *Tx) error {
-		var err error
-		id, err = tx.NewCase(c)
-		return err
-	})
-	return id, err
+	return update(v, func(tx *Tx) (string, error) { return tx.NewCase(c) })
 }
 
 // UpdateCase writes a new version of a case. parents are the versions the
@@ -94,15 +88,9 @@ func (v *Vault) UpdateCase(id string, parents []record.RevID, c record.Case) err
 	})
 }
 
-// AddNote adds a note to a case and returns its id.
+// AddNote adds a note to a case in its own transaction and returns its id.
 func (v *Vault) AddNote(caseID string, n record.Note) (string, error) {
-	var id string
-	err := v.Update(func(tx *Tx) error {
-		var err error
-		id, err = tx.AddNote(caseID, n)
-		return err
-	})
-	return id, err
+	return update(v, func(tx *Tx) (string, error) { return tx.AddNote(caseID, n) })
 }
 
 // AddNote adds a note to a case in this transaction.
@@ -137,15 +125,9 @@ func (v *Vault) EditNote(id string, parents []record.RevID, n record.Note) error
 	})
 }
 
-// AddConsent records a consent decision.
+// AddConsent records a consent decision in its own transaction.
 func (v *Vault) AddConsent(caseID string, c record.Consent) (string, error) {
-	var id string
-	err := v.Update(func(tx *Tx) error {
-		var err error
-		id, err = tx.AddConsent(caseID, c)
-		return err
-	})
-	return id, err
+	return update(v, func(tx *Tx) (string, error) { return tx.AddConsent(caseID, c) })
 }
 
 // AddConsent records a consent decision in this transaction.
@@ -166,15 +148,9 @@ func (tx *Tx) AddConsent(caseID string, c record.Consent) (string, error) {
 	return rev.RecordID, nil
 }
 
-// AddTask adds a task or visit to a case.
+// AddTask adds a task or visit to a case in its own transaction.
 func (v *Vault) AddTask(caseID string, t record.Task) (string, error) {
-	var id string
-	err := v.Update(func(tx *Tx) error {
-		var err error
-		id, err = tx.AddTask(caseID, t)
-		return err
-	})
-	return id, err
+	return update(v, func(tx *Tx) (string, error) { return tx.AddTask(caseID, t) })
 }
 
 // AddTask adds a task in this transaction.

@@ -65,6 +65,23 @@ func (v *Vault) Update(fn func(*Tx) error) (err error) {
 	return v.updateLocked(fn)
 }
 
+// update runs fn in a read-write transaction of its own and returns what
+// it made: a Vault method that is one Tx method in a transaction of its own
+// is one line with it (AddNote, AddTask…), so the work lives on the Tx.
+func update[T any](v *Vault, fn func(*Tx) (T, error)) (T, error) {
+	var out T
+	err := v.Update(func(tx *Tx) error {
+		var err error
+		out, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
 // updateLocked is Update for a caller that holds v.wmu.
 func (v *Vault) updateLocked(fn func(*Tx) error) (err error) {
 	roster := v.Roster()

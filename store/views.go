@@ -415,42 +415,6 @@ func (v *Vault) Consents(caseID string) ([]Item[record.Consent], error) {
 	return out, err
 }
 
-// ConsentStatus is the standing decision of one person for one scope.
-type ConsentStatus struct {
-	Person     string
-	Scope      string
-	Decision   string
-	Date       record.Date
-	ReviewDate record.Date
-}
-
-// ReviewDue reports whether the decision is past its review date.
-func (c ConsentStatus) ReviewDue(today record.Date) bool { return c.ReviewDate.Before(today) }
-
-// ConsentSummary is the latest decision per person and scope.
-func (v *Vault) ConsentSummary(caseID string) ([]ConsentStatus, error) {
-	all, err := v.Consents(caseID) // newest first
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	var out []ConsentStatus
-	for _, c := range all {
-		for _, s := range c.Value.Scope {
-			k := strings.ToLower(c.Value.Person) + "\x00" + s
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			out = append(out, ConsentStatus{Person: c.Value.Person, Scope: s, Decision: c.Value.Decision, Date: c.Value.Date, ReviewDate: c.Value.ReviewDate})
-		}
-	}
-	slices.SortFunc(out, func(a, b ConsentStatus) int {
-		return cmp.Or(cmp.Compare(a.Person, b.Person), cmp.Compare(a.Scope, b.Scope))
-	})
-	return out, nil
-}
-
 // Tasks lists a case's tasks and visits: open ones first, by due date.
 func (v *Vault) Tasks(caseID string) ([]Item[record.Task], error) {
 	out, err := items[record.Task](v, caseID, record.KindTask)
@@ -613,77 +577,15 @@ func (v *Vault) Recording(id string) (Item[record.Recording], error) {
 	return it, err
 }
 
-// ConsentIssue is a consent problem in a case, for the supervisor's
-// overview: a person with no decision, or a standing decision that is
-// refused, withdrawn or past its review date.
-type ConsentIssue struct {
-	CaseID, Ref, Subject string
-	Person, Scope        string      // Scope is "" when no decision exists at all
-	Problem              string      // "missing", "refused", "withdrawn", "review due"
-	Date, ReviewDate     record.Date // of the standing decision
-}
-
-// ConsentIssues lists consent problems across every open case this vault
-// holds, by case reference.
-func (v *Vault) ConsentIssues(today record.Date) ([]ConsentIssue, error) {
-	cases, err := v.Cases()
-	if err != nil {
-		return nil, err
-	}
-	var out []ConsentIssue
-	for _, c := range cases {
-		if c.Sealed || c.Value.Status == record.CaseClosed {
-			continue
-		}
-		sum, err := v.ConsentSummary(c.ID)
-		if err != nil {
-			return nil, err
-		}
-		decided := map[string]bool{}
-		for _, s := range sum {
-			decided[lower(s.Person)] = true
-			problem := ""
-			switch {
-			case s.Decision == "refused", s.Decision == "withdrawn":
-				problem = s.Decision
-			case s.ReviewDue(today):
-				problem = "review due"
-			}
-			if problem != "" {
-				out = append(out, ConsentIssue{CaseID: c.ID, Ref: c.Value.Ref, Subject: c.Value.Subject, Person: s.Person,
-					Scope: s.Scope, Problem: problem, Date: s.Date, ReviewDate: s.ReviewDate})
-			}
-		}
-		people := []string{c.Value.Subject}
-		for _, p := range c.Value.People {
-			people = append(people, p.Name)
-		}
-		seen := map[string]bool{}
-		for _, p := range people {
-			if p == "" || seen[lower(p)] || decided[lower(p)] {
-				continue
-			}
-			seen[lower(p)] = true
-			out = append(out, ConsentIssue{CaseID: c.ID, Ref: c.Value.Ref, Subject: c.Value.Subject, Person: p, Problem: "missing"})
-		}
-	}
-	return out, nil
-}
-
-// CasesWaitingTranscription lists cases holding a recording submitted for
-// typing (by this device or another), by id.
-func (v *Vault) CasesWaitingTranscription() ([]string, error) {
+// CaseIDs lists every case the working set holds records of, sorted: a
+// case whose case record this device lacks, or which is deleted, too.
+// The views computed from the working set (package caseload) start here.
+func (v *Vault) CaseIDs() ([]string, error) {
 	var out []string
 	err := v.read(func(ws *workingSet) error {
-		seen := map[string]bool{}
-		for _, e := range ws.records {
-			if e.kind != record.KindRecording || seen[e.caseID] {
-				continue
-			}
-			if r, ok := e.winner().Value.(*record.Recording); ok && r.WaitsForTyping() && !e.winner().Deleted {
-				seen[e.caseID] = true
-				out = append(out, e.caseID)
-			}
+		out = make([]string, 0, len(ws.cases))
+		for id := range ws.cases {
+			out = append(out, id)
 		}
 		return nil
 	})

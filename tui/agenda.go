@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -14,26 +15,26 @@ import (
 
 // agendaLoadedMsg carries the agenda across cases.
 type agendaLoadedMsg struct {
-	agenda store.Agenda
+	agenda caseload.Agenda
 	err    error
 }
 
 func loadAgendaCmd(v *store.Vault, today record.Date) tea.Cmd {
 	return func() tea.Msg {
-		a, err := v.Agenda(today, store.DefaultAgendaDays)
+		a, err := caseload.AgendaOf(v, today, caseload.DefaultAgendaDays)
 		return agendaLoadedMsg{agenda: a, err: err}
 	}
 }
 
 // agendaSections are the agenda's sections, in order.
-var agendaSections = []struct{ s store.AgendaSection }{{store.SectionOverdue}, {store.SectionToday}, {store.SectionWeek}}
+var agendaSections = []struct{ s caseload.AgendaSection }{{caseload.SectionOverdue}, {caseload.SectionToday}, {caseload.SectionWeek}}
 
 // agendaSectionName is a section's heading.
-func agendaSectionName(l *i18n.Locale, s store.AgendaSection) string {
+func agendaSectionName(l *i18n.Locale, s caseload.AgendaSection) string {
 	switch s {
-	case store.SectionOverdue:
+	case caseload.SectionOverdue:
 		return l.T("tui.agenda.section.overdue")
-	case store.SectionToday:
+	case caseload.SectionToday:
 		return l.T("tui.agenda.section.today")
 	}
 	return l.T("tui.agenda.section.week")
@@ -53,7 +54,7 @@ type agendaRow struct {
 // jumps to the next section.
 type agenda struct {
 	env    *env
-	a      store.Agenda
+	a      caseload.Agenda
 	rows   []agendaRow
 	loaded bool
 	err    string
@@ -153,7 +154,7 @@ func (g *agenda) layout() {
 	}
 }
 
-func (g *agenda) selected() *store.AgendaItem {
+func (g *agenda) selected() *caseload.AgendaItem {
 	if g.cursor < 0 || g.cursor >= len(g.a.Items) {
 		return nil
 	}
@@ -162,7 +163,7 @@ func (g *agenda) selected() *store.AgendaItem {
 
 // reselect puts the cursor back on the item it was on before a reload, or
 // where it would have been.
-func (g *agenda) reselect(was store.AgendaItem) {
+func (g *agenda) reselect(was caseload.AgendaItem) {
 	for i, it := range g.a.Items {
 		if it.CaseID == was.CaseID && it.Kind == was.Kind && it.RecordID == was.RecordID && it.Date == was.Date && it.What == was.What {
 			g.cursor = i
@@ -180,7 +181,7 @@ func (g *agenda) jumpSection(d int) {
 		return
 	}
 	cur := it.Section
-	first := func(s store.AgendaSection) int {
+	first := func(s caseload.AgendaSection) int {
 		for i, x := range g.a.Items {
 			if x.Section == s {
 				return i
@@ -192,8 +193,8 @@ func (g *agenda) jumpSection(d int) {
 	if top := first(cur); d < 0 && top >= 0 && top < g.cursor {
 		to = top
 	}
-	for s := int(cur) + d; to < 0 && s >= int(store.SectionOverdue) && s <= int(store.SectionWeek); s += d {
-		to = first(store.AgendaSection(s))
+	for s := int(cur) + d; to < 0 && s >= int(caseload.SectionOverdue) && s <= int(caseload.SectionWeek); s += d {
+		to = first(caseload.AgendaSection(s))
 	}
 	if to >= 0 {
 		// The section's heading at the top of the list, as far as it goes.
@@ -253,7 +254,7 @@ func (g *agenda) columns() agendaColumns {
 		c.date = max(c.date, ansiWidth(agendaDate(l, it.Date, g.a.Today)))
 	}
 	c.wide = g.w >= 110
-	kinds := []string{store.AgendaHearing, store.AgendaVisit, store.AgendaTask, store.AgendaConsentReview}
+	kinds := []string{caseload.AgendaHearing, caseload.AgendaVisit, caseload.AgendaTask, caseload.AgendaConsentReview}
 	for _, k := range kinds {
 		c.kind = max(c.kind, ansiWidth(agendaKind(l, k, c.wide)))
 	}
@@ -272,16 +273,16 @@ func (g *agenda) columns() agendaColumns {
 // agendaKind is the kind as the table writes it (shorter when narrow).
 func agendaKind(l *i18n.Locale, kind string, wide bool) string {
 	switch kind {
-	case store.AgendaConsentReview:
+	case caseload.AgendaConsentReview:
 		if !wide {
 			return l.T("tui.agenda.kind_review")
 		}
 		return l.T("kind.consent_review")
-	case store.AgendaHearing:
+	case caseload.AgendaHearing:
 		return l.T("kind.hearing")
-	case store.AgendaVisit:
+	case caseload.AgendaVisit:
 		return l.T("kind.visit")
-	case store.AgendaTask:
+	case caseload.AgendaTask:
 		return l.T("kind.task")
 	}
 	return kind
@@ -324,7 +325,7 @@ func agendaWhen(l *i18n.Locale, d, today record.Date) string {
 func (g *agenda) View() string {
 	st, l := g.env.st, g.env.l
 	today := g.env.today()
-	counts := map[store.AgendaSection]int{}
+	counts := map[caseload.AgendaSection]int{}
 	for _, it := range g.a.Items {
 		counts[it.Section]++
 	}
@@ -334,8 +335,8 @@ func (g *agenda) View() string {
 	}
 	right := ""
 	if g.loaded && g.err == "" {
-		right = l.T("tui.agenda.counts", "Overdue", counts[store.SectionOverdue], "Today", counts[store.SectionToday],
-			"Week", counts[store.SectionWeek])
+		right = l.T("tui.agenda.counts", "Overdue", counts[caseload.SectionOverdue], "Today", counts[caseload.SectionToday],
+			"Week", counts[caseload.SectionWeek])
 	}
 	lines := []string{spread(title, st.Muted.Render(right), g.w)}
 
@@ -391,14 +392,14 @@ func (g *agenda) itemLine(i int, c agendaColumns, today record.Date) string {
 	it := g.a.Items[i]
 	sel := i == g.cursor
 	what := it.What
-	if it.Kind == store.AgendaVisit && it.RecordID == "" {
+	if it.Kind == caseload.AgendaVisit && it.RecordID == "" {
 		what = g.env.l.T("tui.agenda.next_visit") // the case's own next visit: the store says it in English
 	}
 	if it.Conflict {
 		what = "≠ " + what // i18n: a sign, the help note says it
 	}
 	date := cell(agendaDate(g.env.l, it.Date, today), c.date)
-	if it.Section == store.SectionOverdue && !sel {
+	if it.Section == caseload.SectionOverdue && !sel {
 		date = st.Overdue.Render(date)
 	}
 	mark := "  "
@@ -410,7 +411,7 @@ func (g *agenda) itemLine(i int, c agendaColumns, today record.Date) string {
 		row += cell(agendaWhen(g.env.l, it.Date, today), c.when) + " "
 	}
 	kind := cell(agendaKind(g.env.l, it.Kind, c.wide), c.kind)
-	if it.Kind == store.AgendaHearing && !sel {
+	if it.Kind == caseload.AgendaHearing && !sel {
 		kind = st.Warn.Render(kind)
 	}
 	row += kind + " " + cell(it.Ref, c.ref) + " " + cell(it.Subject, c.subject) + " " + cell(what, c.what)

@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 )
@@ -451,7 +452,7 @@ func TestCaseConsentTask(t *testing.T) {
 	if cv.Value.Risk != "high" || len(cv.Value.People) != 2 || cv.Value.People[1].Phone != "07700 900999" {
 		t.Errorf("case saved as %+v", cv.Value)
 	}
-	cs, _ := v.ConsentSummary(cv.ID)
+	cs, _ := caseload.ConsentSummary(v, cv.ID)
 	if len(cs) != 2 || cs[0].Decision != "refused" || cs[0].Person != "Robin Testcase" {
 		t.Errorf("consent summary %+v, want Robin refused health and school", cs)
 	}

@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -21,7 +22,7 @@ type caseLoadedMsg struct {
 	caseID   string
 	cv       store.CaseView
 	notes    []store.Item[record.Note]
-	consents []store.ConsentStatus
+	consents []caseload.ConsentStatus
 	tasks    []store.Item[record.Task]
 	drafts   []store.Draft // drafts of notes of this case
 	recs     []store.Item[record.Recording]
@@ -43,7 +44,7 @@ func loadCaseCmd(v *store.Vault, rc *recovery, caseID string) tea.Cmd {
 			m.err = err
 			return m
 		}
-		if m.consents, err = v.ConsentSummary(caseID); err != nil {
+		if m.consents, err = caseload.ConsentSummary(v, caseID); err != nil {
 			m.err = err
 			return m
 		}

@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -16,13 +17,13 @@ import (
 
 // consentIssuesMsg carries the consent problems across cases.
 type consentIssuesMsg struct {
-	issues []store.ConsentIssue
+	issues []caseload.ConsentIssue
 	err    error
 }
 
 func loadConsentIssuesCmd(v *store.Vault, today record.Date) tea.Cmd {
 	return func() tea.Msg {
-		is, err := v.ConsentIssues(today)
+		is, err := caseload.ConsentIssues(v, today)
 		return consentIssuesMsg{issues: is, err: err}
 	}
 }
@@ -75,7 +76,7 @@ var problemRank = map[string]int{"refused": 0, "withdrawn": 1, "review due": 2, 
 // orders. enter opens the case.
 type consentOverview struct {
 	env       *env
-	issues    []store.ConsentIssue
+	issues    []caseload.ConsentIssue
 	hay       [][]rune // lower-case filter haystack per issue
 	shown     []int    // indexes into issues: filtered and sorted
 	scores    []int
@@ -135,15 +136,15 @@ func (c *consentOverview) HelpNote() string {
 	return c.env.l.T("tui.consents.help_note")
 }
 
-func (c *consentOverview) selected() (store.ConsentIssue, bool) {
+func (c *consentOverview) selected() (caseload.ConsentIssue, bool) {
 	if c.nav.Cursor() >= len(c.shown) {
-		return store.ConsentIssue{}, false
+		return caseload.ConsentIssue{}, false
 	}
 	return c.issues[c.shown[c.nav.Cursor()]], true
 }
 
 // key identifies an issue across reloads, to keep the cursor on it.
-func issueKey(i store.ConsentIssue) string {
+func issueKey(i caseload.ConsentIssue) string {
 	return i.CaseID + "\x00" + strings.ToLower(i.Person) + "\x00" + i.Scope + "\x00" + i.Problem
 }
 

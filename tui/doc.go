@@ -38,7 +38,7 @@
 // publishes a changed copy, never edits the one commands may be reading.
 // Everyone has the agenda (a on the case list, agenda.go): what is overdue,
 // due today and in the six days after across every open case (visits,
-// tasks, hearings, consent reviews; store.BuildAgenda), enter opening the
+// tasks, hearings, consent reviews; caseload.BuildAgenda), enter opening the
 // case or the task. Everyone but typists has the consent overview (C,
 // consentoverview.go);
 // every case's access history is A in the case (access.go), and opening a

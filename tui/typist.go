@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/internal/pedal"
@@ -40,7 +41,7 @@ func priorityRank(p string) int {
 func loadTypingQueueCmd(v *store.Vault, rc *recovery) tea.Cmd {
 	return func() tea.Msg {
 		_, _ = rc.run(v) // a failure is told once, after the unlock
-		ids, err := v.CasesWaitingTranscription()
+		ids, err := caseload.CasesWaitingTranscription(v)
 		if err != nil {
 			return typingQueueMsg{err: err}
 		}

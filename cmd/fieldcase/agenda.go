@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
-	"github.com/fieldcase/fieldcase/store"
 )
 
 type agendaCmd struct {
@@ -47,18 +47,18 @@ type agendaItemJSON struct {
 }
 
 // agendaSection names a section in JSON: "upcoming" whatever --days says.
-func agendaSection(s store.AgendaSection) string {
+func agendaSection(s caseload.AgendaSection) string {
 	switch s {
-	case store.SectionOverdue:
+	case caseload.SectionOverdue:
 		return "overdue"
-	case store.SectionToday:
+	case caseload.SectionToday:
 		return "today"
 	}
 	return "upcoming"
 }
 
 func (c *agendaCmd) Run(a *app) error {
-	if err := store.CheckAgendaDays(c.Days); err != nil { // before the passphrase is asked for
+	if err := caseload.CheckAgendaDays(c.Days); err != nil { // before the passphrase is asked for
 		return cli.WithHint(a.l.Error("agenda.days_bad", "Days", c.Days, "Err", err), a.l.T("agenda.days_hint"))
 	}
 	v, err := a.unlock("fieldcase agenda")
@@ -66,7 +66,7 @@ func (c *agendaCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	ag, err := v.Agenda(today(), c.Days)
+	ag, err := caseload.AgendaOf(v, today(), c.Days)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (c *agendaCmd) Run(a *app) error {
 		switch {
 		case c.Days == 1:
 			fprintf(a.stdout, "%s\n", l.T("agenda.nothing_today"))
-		case c.Days == store.DefaultAgendaDays:
+		case c.Days == caseload.DefaultAgendaDays:
 			fprintf(a.stdout, "%s\n", l.T("agenda.nothing_week"))
 		default:
 			fprintf(a.stdout, "%s\n", l.T("agenda.nothing_until", "Date", until))
@@ -105,26 +105,26 @@ func (c *agendaCmd) Run(a *app) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	overdue := l.N("agenda.summary.overdue", len(ag.In(store.SectionOverdue)))
-	dueToday := l.N("agenda.summary.today", len(ag.In(store.SectionToday)))
+	overdue := l.N("agenda.summary.overdue", len(ag.In(caseload.SectionOverdue)))
+	dueToday := l.N("agenda.summary.today", len(ag.In(caseload.SectionToday)))
 	if c.Days == 1 {
 		fprintf(a.stdout, "%s\n", l.T("agenda.summary", "Overdue", overdue, "Today", dueToday))
 		return nil
 	}
-	more := l.N("agenda.summary.more_week", len(ag.In(store.SectionWeek)))
-	if c.Days != store.DefaultAgendaDays {
-		more = l.N("agenda.summary.more_until", len(ag.In(store.SectionWeek)), "Date", until)
+	more := l.N("agenda.summary.more_week", len(ag.In(caseload.SectionWeek)))
+	if c.Days != caseload.DefaultAgendaDays {
+		more = l.N("agenda.summary.more_until", len(ag.In(caseload.SectionWeek)), "Date", until)
 	}
 	fprintf(a.stdout, "%s\n", l.T("agenda.summary_more", "Overdue", overdue, "Today", dueToday, "More", more))
 	return nil
 }
 
 // sectionName is what the WHEN column calls a section.
-func sectionName(l *i18n.Locale, s store.AgendaSection) string {
+func sectionName(l *i18n.Locale, s caseload.AgendaSection) string {
 	switch s {
-	case store.SectionOverdue:
+	case caseload.SectionOverdue:
 		return l.T("agenda.section.overdue")
-	case store.SectionToday:
+	case caseload.SectionToday:
 		return l.T("agenda.section.today")
 	}
 	return l.T("agenda.section.upcoming")
@@ -134,13 +134,13 @@ func sectionName(l *i18n.Locale, s store.AgendaSection) string {
 // does not know (from a newer version's record) is shown as it is.
 func kindName(l *i18n.Locale, kind string) string {
 	switch kind {
-	case store.AgendaHearing:
+	case caseload.AgendaHearing:
 		return l.T("kind.hearing")
-	case store.AgendaVisit:
+	case caseload.AgendaVisit:
 		return l.T("kind.visit")
-	case store.AgendaTask:
+	case caseload.AgendaTask:
 		return l.T("kind.task")
-	case store.AgendaConsentReview:
+	case caseload.AgendaConsentReview:
 		return l.T("kind.consent_review")
 	}
 	return kind

@@ -9,6 +9,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/internal/cli"
 	"github.com/fieldcase/fieldcase/internal/i18n"
 	"github.com/fieldcase/fieldcase/record"
@@ -193,7 +194,7 @@ func (c *caseShowCmd) Run(a *app) error {
 	if err := v.Audit(cv.ID, record.AuditOpen, "case show (command line)"); err != nil {
 		return err
 	}
-	consents, _ := v.ConsentSummary(cv.ID)
+	consents, _ := caseload.ConsentSummary(v, cv.ID)
 	tasks, _ := v.Tasks(cv.ID)
 	t := today()
 	if c.JSON {

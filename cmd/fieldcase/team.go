@@ -402,7 +402,7 @@ func (c *consentOverviewCmd) Run(a *app) error {
 		return err
 	}
 	defer v.Close()
-	issues, err := v.ConsentIssues(today())
+	issues, err := caseload.ConsentIssues(v, today())
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/audio"
+	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
@@ -72,7 +73,7 @@ func refs(t *testing.T, v *store.Vault) map[string]store.CaseView {
 // for typing.
 func waiting(t *testing.T, v *store.Vault) []string {
 	t.Helper()
-	ids, err := v.CasesWaitingTranscription()
+	ids, err := caseload.CasesWaitingTranscription(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,23 +162,23 @@ func TestCaseworkerHasADay(t *testing.T) {
 	if st.Cases < 5 || st.Notes < 20 || st.Tasks < 5 || st.Consents < 5 {
 		t.Errorf("the caseworker's caseload is thin: %+v", st)
 	}
-	ag, err := v.Agenda(record.DateOf(personaToday), 7)
+	ag, err := caseload.AgendaOf(v, record.DateOf(personaToday), 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := map[store.AgendaSection]int{}
+	n := map[caseload.AgendaSection]int{}
 	titles := map[string]bool{}
 	for _, it := range ag.Items {
 		n[it.Section]++
-		if it.Section == store.SectionToday {
+		if it.Section == caseload.SectionToday {
 			titles[it.What] = true
 		}
 		if !slices.Contains(it.Whose, CaseworkerName) {
 			t.Errorf("agenda item of someone else's case: %+v", it)
 		}
 	}
-	if n[store.SectionOverdue] == 0 || n[store.SectionToday] < len(dayTasks) {
-		t.Errorf("agenda: %d overdue, %d today (want some, and at least %d)", n[store.SectionOverdue], n[store.SectionToday], len(dayTasks))
+	if n[caseload.SectionOverdue] == 0 || n[caseload.SectionToday] < len(dayTasks) {
+		t.Errorf("agenda: %d overdue, %d today (want some, and at least %d)", n[caseload.SectionOverdue], n[caseload.SectionToday], len(dayTasks))
 	}
 	for _, dt := range dayTasks {
 		if !titles[dt.Title] {
@@ -191,7 +192,7 @@ func TestCaseworkerHasADay(t *testing.T) {
 // audio that decodes to sound.
 func TestTypistQueueDecodes(t *testing.T) {
 	v, h := personaVault(t, Typist)
-	ids, err := v.CasesWaitingTranscription()
+	ids, err := caseload.CasesWaitingTranscription(v)
 	if err != nil {
 		t.Fatal(err)
 	}

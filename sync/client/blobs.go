@@ -18,8 +18,8 @@ const blobBatch = 128
 // case, asking first which are missing: an upload broken halfway resumes at
 // the first missing chunk. A chunk leaves the upload queue only once the
 // server holds it.
-func (s *Syncer) uploadBlobs(ctx context.Context, sum *Summary, progress func(Progress)) error {
-	pending, err := s.v.PendingBlobs(0)
+func uploadBlobs(ctx context.Context, c *Client, bs blobStore, sum *Summary, progress func(Progress)) error {
+	pending, err := bs.PendingBlobs(0)
 	if err != nil || len(pending) == 0 {
 		return err
 	}
@@ -38,7 +38,7 @@ func (s *Syncer) uploadBlobs(ctx context.Context, sum *Summary, progress func(Pr
 			for i, b := range chunk {
 				ids[i] = b.ID
 			}
-			missing, err := s.c.BlobsMissing(ctx, caseID, ids)
+			missing, err := c.BlobsMissing(ctx, caseID, ids)
 			if err != nil {
 				return err
 			}
@@ -56,7 +56,7 @@ func (s *Syncer) uploadBlobs(ctx context.Context, sum *Summary, progress func(Pr
 				}
 			}
 			if len(send) > 0 {
-				resp, err := s.c.UploadBlobs(ctx, caseID, send)
+				resp, err := c.UploadBlobs(ctx, caseID, send)
 				if err != nil {
 					return err
 				}
@@ -68,7 +68,7 @@ func (s *Syncer) uploadBlobs(ctx context.Context, sum *Summary, progress func(Pr
 					}
 				}
 			}
-			if err := s.v.BlobsUploaded(done); err != nil {
+			if err := bs.BlobsUploaded(done); err != nil {
 				return err
 			}
 			sum.BlobsUp += len(send)
@@ -80,13 +80,13 @@ func (s *Syncer) uploadBlobs(ctx context.Context, sum *Summary, progress func(Pr
 
 // blobsFor declares, for the recording manifests in a push batch, the chunks
 // each needs on the server first.
-func (s *Syncer) blobsFor(revs []*record.Revision) (map[record.RevID][]record.RevID, error) {
+func blobsFor(bs blobStore, revs []*record.Revision) (map[record.RevID][]record.RevID, error) {
 	var out map[record.RevID][]record.RevID
 	for _, r := range revs {
 		if r.Kind != record.KindRecording || r.Deleted {
 			continue
 		}
-		ids, err := s.v.RecordingBlobs(r.CaseID, r.RecordID)
+		ids, err := bs.RecordingBlobs(r.CaseID, r.RecordID)
 		if err != nil {
 			return nil, err
 		}
@@ -103,8 +103,8 @@ func (s *Syncer) blobsFor(revs []*record.Revision) (map[record.RevID][]record.Re
 // downloadBlobs fetches the chunks of recordings this device can read but
 // did not record, so they play back offline later. Each chunk is checked
 // against the id its manifest names before it is stored.
-func (s *Syncer) downloadBlobs(ctx context.Context, sum *Summary, progress func(Progress)) error {
-	missing, err := s.v.MissingChunks(0)
+func downloadBlobs(ctx context.Context, c *Client, bs blobStore, sum *Summary, progress func(Progress)) error {
+	missing, err := bs.MissingChunks(0)
 	if err != nil || len(missing) == 0 {
 		return err
 	}
@@ -120,7 +120,7 @@ func (s *Syncer) downloadBlobs(ctx context.Context, sum *Summary, progress func(
 				ids[i] = m.Ref.ID
 				where[m.Ref.ID] = m
 			}
-			blobs, err := s.c.FetchBlobs(ctx, caseID, ids)
+			blobs, err := c.FetchBlobs(ctx, caseID, ids)
 			if err != nil {
 				return err
 			}
@@ -129,7 +129,7 @@ func (s *Syncer) downloadBlobs(ctx context.Context, sum *Summary, progress func(
 				if !ok {
 					continue // not asked for: ignore
 				}
-				if err := s.v.PutSealedChunk(m.CaseID, m.RecordingID, m.Ref, b.Data); err != nil {
+				if err := bs.PutSealedChunk(m.CaseID, m.RecordingID, m.Ref, b.Data); err != nil {
 					return err // a chunk that does not match its id is never stored
 				}
 				sum.BlobsDown++

@@ -19,7 +19,7 @@ const MaxPairing = 7 * 24 * time.Hour
 // a grant this device signs (the server cannot make one) naming a fresh
 // code's key. The code itself never leaves this process but on the screen,
 // to be typed into the new laptop in person.
-func (s *Syncer) Pair(ctx context.Context, v *store.Vault, ttl time.Duration) (trust.Code, time.Time, error) {
+func (s *Syncer) Pair(ctx context.Context, v signer, ttl time.Duration) (trust.Code, time.Time, error) {
 	if ttl <= 0 || ttl > MaxPairing {
 		return trust.Code{}, time.Time{}, fmt.Errorf("a pairing code lasts between a minute and %s", MaxPairing)
 	}
@@ -94,7 +94,7 @@ func (s *Syncer) RevokeDevice(ctx context.Context, v *store.Vault, deviceID, rea
 // those in force for it (its own, or the agency-wide ones it replaces),
 // checks that every device will accept them, and sends them. rules is
 // the statement's Rules (dictation.DueRules.Statement makes them).
-func (s *Syncer) SetDueRules(ctx context.Context, v *store.Vault, rules []trust.DueRule) (trust.DueRules, error) {
+func (s *Syncer) SetDueRules(ctx context.Context, v signer, rules []trust.DueRule) (trust.DueRules, error) {
 	r, err := s.signTeamSetting(ctx, v, trust.Statement{Kind: trust.KindDueRules, Rules: rules},
 		"a team's due rules are set by its supervisors (the agency's, with the agency key: fieldcased due-rules set)",
 		func(r *trust.Roster, team string) uint64 { return r.DueRules[team].Version }, s.c.DueRules)
@@ -105,7 +105,7 @@ func (s *Syncer) SetDueRules(ctx context.Context, v *store.Vault, rules []trust.
 }
 
 // teamOf is this device's team on r.
-func teamOf(r *trust.Roster, v *store.Vault) string {
+func teamOf(r *trust.Roster, v rosterVault) string {
 	me, _ := r.Writer(v.DeviceID())
 	return me.User.Team
 }
@@ -114,7 +114,7 @@ func teamOf(r *trust.Roster, v *store.Vault) string {
 // supervisor's team, one version above its team's own (version), checks
 // that every device will accept it, sends it and keeps it. It returns the
 // roster with it.
-func (s *Syncer) signTeamSetting(ctx context.Context, v *store.Vault, st trust.Statement, notAllowed string,
+func (s *Syncer) signTeamSetting(ctx context.Context, v signer, st trust.Statement, notAllowed string,
 	version func(r *trust.Roster, team string) uint64, send func(context.Context, trust.Signed) error) (*trust.Roster, error) {
 	r := v.Roster()
 	me, ok := r.Writer(v.DeviceID())

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/fieldcase/fieldcase/escrow"
-	"github.com/fieldcase/fieldcase/store"
-	"github.com/fieldcase/fieldcase/trust"
 )
 
 // Per-case escrow keys (trust/escrow.go, the escrow package): each round
@@ -22,13 +20,6 @@ import (
 // the roster holds. An unreachable escrow service never stops a round: the
 // deposits wait in the vault (sealed, wrapped to the recovery recipient)
 // and the round's Summary says how many wait and why.
-
-// escrowVault is what the escrow step needs of a vault beyond Vault.
-type escrowVault interface {
-	EscrowDeposits() ([]store.EscrowDeposit, error)
-	EscrowDeposited(caseID string) error
-	Statements() ([]trust.Signed, error)
-}
 
 // escrowShreddedPrefix marks (local) the destroyed cases whose destruction
 // the escrow service has acknowledged.
@@ -81,17 +72,16 @@ var escrowHTTP = &http.Client{Timeout: 15 * time.Second}
 
 // escrow runs the round's escrow step; only a vault error fails the round.
 func (s *Syncer) escrow(ctx context.Context, sum *Summary) error {
-	ev, ok := s.v.(escrowVault)
-	if !ok {
-		return nil
-	}
-	if err := s.escrowRound(ctx, ev, sum); err != nil {
+	if err := s.escrowRound(ctx, s.v, sum); err != nil {
 		return err
 	}
 	return s.keepEscrowStatus(sum.Escrow)
 }
 
-func (s *Syncer) escrowRound(ctx context.Context, ev escrowVault, sum *Summary) error {
+func (s *Syncer) escrowRound(ctx context.Context, ev interface {
+	escrowVault
+	trustStore
+}, sum *Summary) error {
 	deposits, err := ev.EscrowDeposits()
 	if err != nil {
 		return err

@@ -592,22 +592,15 @@ type LogEvidence struct {
 	Entries    map[record.RevID]ProvedEntry
 }
 
-// evidenceVault is what Evidence reads of the vault beyond Vault.
-type evidenceVault interface {
-	LogIndex(rev record.RevID) (int64, bool)
-	Receipts(caseID string) ([]store.Receipt, error)
-	AllRevisions(fn func(*record.Revision) error) error
-}
-
 // Evidence syncs a round (so that the checkpoint is fresh and audited, and
 // every place in the log checked), then proves each of revs whose place is
 // known against that checkpoint. A revision the log does not hold (written
 // before the server kept one) is left out. Any proof that fails is a log
 // alarm, as in a round.
 func (s *Syncer) Evidence(ctx context.Context, caseID string, revs []record.RevID) (*LogEvidence, error) {
-	ev, ok := s.v.(evidenceVault)
+	var ev evidenceVault = s.v
 	logKey := s.logKey()
-	if !ok || logKey == "" {
+	if logKey == "" {
 		return nil, nil
 	}
 	if _, err := s.Sync(ctx, nil); err != nil {

@@ -28,15 +28,6 @@ const (
 	DefaultBackupRetention = 35 * 24 * time.Hour
 )
 
-// preKeyVault is what pre-keys need of a vault beyond Vault.
-type preKeyVault interface {
-	RotatePreKey(every time.Duration) (trust.Signed, bool, error)
-	ExpirePreKeys(retain time.Duration) (int, error)
-	UnopenableKeyrings() ([]store.UnopenableKeyring, error)
-}
-
-var _ preKeyVault = (*store.Vault)(nil)
-
 // SetPreKeyPeriods sets how often this device makes a new pre-key and how
 // long it keeps one after a newer replaced it (zero: the default).
 func (s *Syncer) SetPreKeyPeriods(rotate, retain time.Duration) {
@@ -63,12 +54,8 @@ func (s *Syncer) preKeyPeriods() (rotate, retain time.Duration) {
 // keys). A server that refuses the endpoint (an older one) leaves keys
 // wrapped to the long-term recipient, as before.
 func (s *Syncer) rotatePreKey(ctx context.Context, sum *Summary) error {
-	pv, ok := s.v.(preKeyVault)
-	if !ok {
-		return nil
-	}
 	rotate, _ := s.preKeyPeriods()
-	sg, send, err := pv.RotatePreKey(rotate)
+	sg, send, err := s.v.RotatePreKey(rotate)
 	if err != nil || !send {
 		return err
 	}
@@ -96,19 +83,15 @@ func (s *Syncer) rotatePreKey(ctx context.Context, sum *Summary) error {
 // deletes them. It then tells of keyrings sent to this laptop that only a
 // deleted pre-key opened.
 func (s *Syncer) expirePreKeys(sum *Summary, clean bool) error {
-	pv, ok := s.v.(preKeyVault)
-	if !ok {
-		return nil
-	}
 	if clean {
 		_, retain := s.preKeyPeriods()
-		n, err := pv.ExpirePreKeys(retain)
+		n, err := s.v.ExpirePreKeys(retain)
 		if err != nil {
 			return err
 		}
 		sum.PreKeysExpired = n
 	}
-	lost, err := pv.UnopenableKeyrings()
+	lost, err := s.v.UnopenableKeyrings()
 	sum.Unopenable = lost
 	return err
 }

@@ -44,16 +44,9 @@ func (c *Client) Lifecycle(ctx context.Context, s trust.Signed) (protocol.Lifecy
 	return out, c.do(ctx, http.MethodPost, protocol.PathLifecycle, nil, protocol.MediaJSON, body, &out)
 }
 
-// lifecycleVault is what destruction needs of a vault beyond Vault.
-type lifecycleVault interface {
-	DestroyApproved() ([]store.Destroyed, error)
-	Destructions() ([]store.Destroyed, error)
-	NoteServerCheck(caseID string, held int, at time.Time) error
-}
-
 // sendLifecycle signs st as this device, checks that the roster with it
 // accepts it (what every device will check), sends it and keeps it.
-func (s *Syncer) sendLifecycle(ctx context.Context, v *store.Vault, st trust.Statement) (trust.Signed, protocol.LifecycleResponse, error) {
+func (s *Syncer) sendLifecycle(ctx context.Context, v signer, st trust.Statement) (trust.Signed, protocol.LifecycleResponse, error) {
 	var resp protocol.LifecycleResponse
 	id, err := v.Identity()
 	if err != nil {
@@ -83,7 +76,9 @@ func (s *Syncer) sendLifecycle(ctx context.Context, v *store.Vault, st trust.Sta
 }
 
 // caseTeam is a case's team as its signed keyrings say.
-func caseTeam(v *store.Vault, caseID string) (string, error) {
+func caseTeam(v interface {
+	Membership(caseID string) (trust.Membership, uint32, error)
+}, caseID string) (string, error) {
 	m, _, err := v.Membership(caseID)
 	if err != nil {
 		return "", err
@@ -106,7 +101,7 @@ func (s *Syncer) PlaceHold(ctx context.Context, v *store.Vault, caseID, ref, ord
 
 // ReleaseHold releases a hold a supervisor placed (the agency's holds are
 // released with fieldcased).
-func (s *Syncer) ReleaseHold(ctx context.Context, v *store.Vault, hold trust.Hold, reason string) error {
+func (s *Syncer) ReleaseHold(ctx context.Context, v signer, hold trust.Hold, reason string) error {
 	_, _, err := s.sendLifecycle(ctx, v, trust.Statement{Kind: trust.KindRelease, Case: hold.Case, Team: hold.Team, Ref: hold.ID, Reason: reason})
 	return err
 }
@@ -158,10 +153,6 @@ func (s *Syncer) ApproveDestruction(ctx context.Context, v *store.Vault, caseID,
 // seen to share: it must hold none of their revisions. One that still does
 // is an alarm, asked again every round until it holds none.
 func (s *Syncer) destroy(ctx context.Context, sum *Summary) error {
-	lv, ok := s.v.(lifecycleVault)
-	if !ok {
-		return nil
-	}
 	// Only while the roster holds every statement the log does: a hold
 	// kept from this laptop shows there. Other findings do not stop it (a
 	// server that keeps serving a destroyed case must not keep it here).
@@ -170,7 +161,7 @@ func (s *Syncer) destroy(ctx context.Context, sum *Summary) error {
 		return err
 	}
 	if len(missing) == 0 {
-		done, err := lv.DestroyApproved()
+		done, err := s.v.DestroyApproved()
 		sum.Destroyed = append(sum.Destroyed, done...)
 		// A destruction refused (approvals for a case this laptop's copy
 		// shows not due, or of another team) is an alarm; free pages not
@@ -181,7 +172,7 @@ func (s *Syncer) destroy(ctx context.Context, sum *Summary) error {
 			return err
 		}
 	}
-	all, err := lv.Destructions()
+	all, err := s.v.Destructions()
 	if err != nil {
 		return err
 	}
@@ -197,7 +188,7 @@ func (s *Syncer) destroy(ctx context.Context, sum *Summary) error {
 			}
 			held += len(chunk) - len(missing)
 		}
-		if err := lv.NoteServerCheck(d.CaseID, held, time.Now()); err != nil {
+		if err := s.v.NoteServerCheck(d.CaseID, held, time.Now()); err != nil {
 			return err
 		}
 		if held > 0 {

@@ -3,93 +3,19 @@ package client
 import (
 	"cmp"
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"golang.org/x/mod/sumdb/tlog"
 	"math"
 	"slices"
 	"time"
 
-	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 	"github.com/fieldcase/fieldcase/transparency"
 	"github.com/fieldcase/fieldcase/trust"
 )
-
-// Vault is what the syncer needs of the device vault; *store.Vault has it.
-type Vault interface {
-	DeviceID() string
-	Outbox(limit int) ([]*record.Revision, error)
-	Acknowledge(upTo uint64, seqs ...uint64) error
-	Reject(rs []store.Rejection, seqs []uint64) error
-	Cursor() (string, error)
-	ApplyPage(revs []*record.Revision, cursor string, ackedSeq uint64) (store.PageResult, error)
-	ResetCursor() error
-	DeviceRevisions() ([]*record.Revision, error)
-	PutLocal(key string, value []byte) error
-	SetLastSync(t time.Time) error
-	RosterVersion() uint64
-	SetRosterVersion(n uint64) error
-	OutboxLen() int
-	PendingBlobs(limit int) ([]store.Blob, error)
-	BlobsUploaded(ids []record.RevID) error
-	RecordingBlobs(caseID, recordingID string) ([]record.RevID, error)
-	MissingChunks(limit int) ([]store.MissingChunk, error)
-	PutSealedChunk(caseID, recordingID string, ref record.ChunkRef, sealed []byte) error
-	RequeueRecordingBlobs(caseID, recordingID string) error
-	Locals(prefix string) (map[string][]byte, error)
-	DeleteLocal(key string) error
-	Audit(caseID, action, detail string) error
-	CasesWaitingTranscription() ([]string, error)
-
-	// Trust: the pinned agency key, the statements the vault holds and the
-	// roster they prove, quarantined revisions, memberships, and this
-	// device's own sequence numbers.
-	Agency() ed25519.PublicKey
-	AddStatements(ss []trust.Signed) (store.TrustChanges, error)
-	Roster() *trust.Roster
-	RecheckQuarantine() (applied, left int, err error)
-	ExtendKeyrings() (int, error)
-	ShareCase(caseID string, members, typists []string) (int, error)
-	RotateCaseKey(caseID string, removed []string) (uint32, error)
-	LastSeq() uint64
-	RaiseSeq(n uint64) error
-	ApplyOwn(revs []*record.Revision) (int, error)
-	HeldCases() []string
-	CasesWrappedTo(fingerprints []string) ([]string, error)
-
-	// The log: the pinned log key, the last checkpoint checked, revisions'
-	// places and receipts, audit heads to anchor; and the identity that
-	// signs them.
-	LogKey() string
-	Checkpoint() (transparency.Signed, error)
-	SetCheckpoint(transparency.Signed) error
-	PutLogged([]store.Logged) error
-	Follow() (store.Follow, bool, error)
-	StartFollow(transparency.Frontier) error
-	AddFollowed([]store.Followed, transparency.Frontier) error
-	LeavesAt([]store.Place) ([]tlog.Hash, []bool)
-	LogFindings() ([]store.Withheld, error)
-	MissingStatements() ([]store.Withheld, error)
-	StatementIDs() ([]string, error)
-	Statements() ([]trust.Signed, error)
-	UnloggedStatements(ids []string) ([]string, error)
-	ResetFollow() error
-	AuditTailFindings() ([]store.Withheld, error)
-	AuditHeadsToAnchor() ([]store.AuditHead, error)
-	MarkAnchored([]store.AuditHead) error
-	Identity() (*crypto.Identity, error)
-
-	// Cases taken away from this laptop's user: their local copies go
-	// once everything of them is on the server.
-	RemoveReassigned() ([]store.Reassignment, error)
-}
-
-var _ Vault = (*store.Vault)(nil)
 
 // Progress reports a long transfer.
 type Progress struct {
@@ -214,7 +140,7 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 		err = s.repair(ctx, &sum, progress)
 	}
 	if err == nil {
-		err = s.uploadBlobs(ctx, &sum, progress)
+		err = uploadBlobs(ctx, s.c, s.v, &sum, progress)
 	}
 	if err == nil && s.v.OutboxLen() > 0 {
 		err = s.push(ctx, &sum, progress)
@@ -280,7 +206,7 @@ func (s *Syncer) Sync(ctx context.Context, progress func(Progress)) (Summary, er
 			return sum, err
 		}
 	}
-	if err := s.downloadBlobs(ctx, &sum, progress); err != nil {
+	if err := downloadBlobs(ctx, s.c, s.v, &sum, progress); err != nil {
 		return sum, err
 	}
 	if wraps {
@@ -360,7 +286,7 @@ func (s *Syncer) push(ctx context.Context, sum *Summary, progress func(Progress)
 			}
 			total = len(all)
 		}
-		blobs, err := s.blobsFor(revs)
+		blobs, err := blobsFor(s.v, revs)
 		if err != nil {
 			return err
 		}
@@ -623,11 +549,11 @@ func (s *Syncer) repair(ctx context.Context, sum *Summary, progress func(Progres
 			}
 		}
 	}
-	if err := s.uploadBlobs(ctx, sum, progress); err != nil {
+	if err := uploadBlobs(ctx, s.c, s.v, sum, progress); err != nil {
 		return err
 	}
 	for chunk := range slices.Chunk(missing, s.pushSize) {
-		blobs, err := s.blobsFor(chunk)
+		blobs, err := blobsFor(s.v, chunk)
 		if err != nil {
 			return err
 		}

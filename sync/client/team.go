@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/protocol"
@@ -49,11 +50,6 @@ func StoredTeam(v interface {
 		VerifiedPolicy(rv, &tv) // the roster may have moved on since
 	}
 	return &tv, nil
-}
-
-type rosterVault interface {
-	Roster() *trust.Roster
-	DeviceID() string
 }
 
 // VerifiedPolicy puts into tv the weighting policy the verified roster
@@ -273,7 +269,7 @@ func (s *Syncer) transcriptions(ctx context.Context) error {
 	if s.role == protocol.RoleTypist {
 		return nil // typists type; opening cases to them is the workers' side
 	}
-	waiting, err := s.v.CasesWaitingTranscription()
+	waiting, err := caseload.CasesWaitingTranscription(s.v)
 	if err != nil {
 		return err
 	}
@@ -328,10 +324,7 @@ func (s *Syncer) transcriptions(ctx context.Context) error {
 // It returns the new version. An edit from a version no longer in force is
 // refused (protocol.CodeConflict), here or by the server.
 func (s *Syncer) SetPolicy(ctx context.Context, policy []byte, version int) (int, error) {
-	v, ok := s.v.(*store.Vault)
-	if !ok {
-		return 0, errors.New("signing the weighting policy needs the laptop's vault")
-	}
+	v := s.v
 	r := v.Roster()
 	if me, ok := r.Writer(s.v.DeviceID()); ok {
 		cur, _ := r.PolicyFor(me.User.Team)

@@ -3,6 +3,7 @@ package client_test
 import (
 	"testing"
 
+	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/internal/syncharness"
 )
 
@@ -21,7 +22,7 @@ func TestTypistEnrolledLate(t *testing.T) {
 	tia.MustSync()
 	ada.MustSync()
 	tia.MustSync()
-	waiting, err := tia.V.CasesWaitingTranscription()
+	waiting, err := caseload.CasesWaitingTranscription(tia.V)
 	if err != nil || len(waiting) != 1 || waiting[0] != c {
 		t.Fatalf("typist enrolled late: waiting %v, %v; want [%s]", waiting, err, c)
 	}

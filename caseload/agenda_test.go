@@ -1,4 +1,4 @@
-package store
+package caseload
 
 import (
 	"errors"
@@ -7,19 +7,20 @@ import (
 	"testing"
 
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
 )
 
 // agendaCase is a readable open case for BuildAgenda's tests.
-func agendaCase(id, ref string, c record.Case) CaseView {
+func agendaCase(id, ref string, c record.Case) store.CaseView {
 	c.Ref, c.Subject = ref, "Subject "+ref
 	if c.Status == "" {
 		c.Status = "open"
 	}
-	return CaseView{Item: Item[record.Case]{ID: id, CaseID: id, Value: c}}
+	return store.CaseView{Item: store.Item[record.Case]{ID: id, CaseID: id, Value: c}}
 }
 
-func agendaTask(id, title, kind string, due record.Date, done bool) Item[record.Task] {
-	return Item[record.Task]{ID: id, Value: record.Task{Title: title, Kind: kind, Due: due, Done: done}}
+func agendaTask(id, title, kind string, due record.Date, done bool) store.Item[record.Task] {
+	return store.Item[record.Task]{ID: id, Value: record.Task{Title: title, Kind: kind, Due: due, Done: done}}
 }
 
 // line is an item as the tests compare it.
@@ -43,7 +44,7 @@ func TestBuildAgenda(t *testing.T) {
 			name: "each boundary",
 			cases: []AgendaCase{{
 				Case: agendaCase("c1", "R-1", record.Case{NextVisit: "2026-11-01", Workers: []string{"J. Okafor"}}),
-				Tasks: []Item[record.Task]{
+				Tasks: []store.Item[record.Task]{
 					agendaTask("t1", "Call school", "task", "2026-10-20", false),     // overdue
 					agendaTask("t2", "Statutory visit", "visit", today, false),       // today, a visit
 					agendaTask("t3", "Write statement", "", "2026-11-08", false),     // last day of the week
@@ -91,7 +92,7 @@ func TestBuildAgenda(t *testing.T) {
 			name: "closed, sealed and deleted cases are left out; pending ones stay",
 			cases: []AgendaCase{
 				{Case: agendaCase("c3", "R-3", record.Case{Status: "closed", NextVisit: today}),
-					Tasks: []Item[record.Task]{agendaTask("t8", "Closing letter", "task", "2026-10-01", false)}},
+					Tasks: []store.Item[record.Task]{agendaTask("t8", "Closing letter", "task", "2026-10-01", false)}},
 				{Case: sealed},
 				{Case: agendaCase("c4", "R-4", record.Case{Status: "pending", NextVisit: today})},
 			},
@@ -102,7 +103,7 @@ func TestBuildAgenda(t *testing.T) {
 			name: "one day is today alone; overdue stays",
 			cases: []AgendaCase{{
 				Case: agendaCase("c5", "R-5", record.Case{NextVisit: "2026-11-03"}),
-				Tasks: []Item[record.Task]{
+				Tasks: []store.Item[record.Task]{
 					agendaTask("t9", "Late", "task", "2026-11-01", false),
 					agendaTask("t10", "Now", "task", today, false),
 				},
@@ -117,7 +118,7 @@ func TestBuildAgenda(t *testing.T) {
 			name: "one date: by kind, then reference",
 			cases: []AgendaCase{
 				{Case: agendaCase("c7", "R-7", record.Case{NextVisit: today, CourtDates: []record.CourtDate{{Date: today, Hearing: "FH"}}}),
-					Tasks:    []Item[record.Task]{agendaTask("t11", "Chase referral", "task", today, false)},
+					Tasks:    []store.Item[record.Task]{agendaTask("t11", "Chase referral", "task", today, false)},
 					Consents: []ConsentStatus{{Person: "Mum", Scope: "family", Decision: "given", ReviewDate: today}}},
 				{Case: agendaCase("c6", "R-6", record.Case{NextVisit: today})},
 			},
@@ -164,7 +165,7 @@ func TestBuildAgendaDetails(t *testing.T) {
 	c := agendaCase("c1", "R-1", record.Case{Workers: []string{"J. Okafor", "S. Patel"}})
 	task := agendaTask("t1", "Call school", "task", "2026-11-02", false)
 	task.Conflict = true
-	a, err := BuildAgenda([]AgendaCase{{Case: c, Tasks: []Item[record.Task]{task}}}, "2026-11-02", 7)
+	a, err := BuildAgenda([]AgendaCase{{Case: c, Tasks: []store.Item[record.Task]{task}}}, "2026-11-02", 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,8 +195,8 @@ func TestBuildAgendaRefuses(t *testing.T) {
 
 // The vault gathers its cases' tasks and consents for the agenda.
 func TestVaultAgenda(t *testing.T) {
-	v := MustCreate(t)
-	id := mustCase(t, v, "R-1", "Amelia Testcase")
+	v := testVault(t)
+	id := mustCase(t, v, record.Case{Ref: "R-1", Subject: "Amelia Testcase"})
 	if _, err := v.AddTask(id, record.Task{Title: "Statutory visit", Kind: "visit", Due: "2026-11-04"}); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func TestVaultAgenda(t *testing.T) {
 	if _, err := v.CreateCase(record.Case{Ref: "R-2", Subject: "Ben Fictional", Status: "closed", NextVisit: "2026-11-02"}); err != nil {
 		t.Fatal(err)
 	}
-	a, err := v.Agenda("2026-11-02", 7)
+	a, err := AgendaOf(v, "2026-11-02", 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,11 +218,11 @@ func TestVaultAgenda(t *testing.T) {
 	if strings.Join(got, "\n") != want {
 		t.Errorf("agenda:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
-	if _, err := v.Agenda("2026-11-02", 0); err == nil || !strings.Contains(err.Error(), "1 to 366 days, not 0") {
+	if _, err := AgendaOf(v, "2026-11-02", 0); err == nil || !strings.Contains(err.Error(), "1 to 366 days, not 0") {
 		t.Errorf("Agenda(0 days): err = %v", err)
 	}
 	v.Lock()
-	if _, err := v.Agenda("2026-11-02", 7); !errors.Is(err, ErrLocked) {
-		t.Errorf("Agenda while locked: err = %v, want ErrLocked", err)
+	if _, err := AgendaOf(v, "2026-11-02", 7); !errors.Is(err, store.ErrLocked) {
+		t.Errorf("Agenda while locked: err = %v, want store.ErrLocked", err)
 	}
 }

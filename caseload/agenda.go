@@ -1,4 +1,4 @@
-package store
+package caseload
 
 import (
 	"cmp"
@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/store"
 )
 
 // Agenda item kinds, in the order items of one day are listed: a hearing
@@ -90,8 +91,8 @@ func (a Agenda) In(s AgendaSection) []AgendaItem {
 // AgendaCase is one case's part of the agenda's input: the case, its tasks,
 // and its standing consent decisions (as ConsentSummary gives them).
 type AgendaCase struct {
-	Case     CaseView
-	Tasks    []Item[record.Task]
+	Case     store.CaseView
+	Tasks    []store.Item[record.Task]
 	Consents []ConsentStatus
 }
 
@@ -211,9 +212,9 @@ func consentReviews(sum []ConsentStatus) []consentReview {
 	return out
 }
 
-// Agenda gathers every readable, open case's tasks and consent decisions
-// and builds the agenda as of today (see BuildAgenda).
-func (v *Vault) Agenda(today record.Date, days int) (Agenda, error) {
+// AgendaOf gathers every readable, open case's tasks and consent decisions
+// from the vault and builds the agenda as of today (see BuildAgenda).
+func AgendaOf(v Reader, today record.Date, days int) (Agenda, error) {
 	if err := CheckAgendaDays(days); err != nil {
 		return Agenda{}, err
 	}
@@ -230,7 +231,7 @@ func (v *Vault) Agenda(today record.Date, days int) (Agenda, error) {
 		if err != nil {
 			return Agenda{}, err
 		}
-		sum, err := v.ConsentSummary(c.ID)
+		sum, err := ConsentSummary(v, c.ID)
 		if err != nil {
 			return Agenda{}, err
 		}
