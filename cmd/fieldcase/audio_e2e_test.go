@@ -159,6 +159,7 @@ func rmsDB(pcm []int16) float64 {
 // Dictating while someone speaks: the recording has the speech in it and
 // lasts as long as asked; with nothing said, it is silence.
 func TestRecordSpeechAndSilence(t *testing.T) {
+	t.Parallel() // its own vault and private sound sink: real time, mostly waiting
 	needAudio(t)
 	env := audioEnv(t)
 	speech := filepath.Join(t.TempDir(), "speech.wav")
@@ -204,6 +205,7 @@ func TestRecordSpeechAndSilence(t *testing.T) {
 // the recording is there up to the last committed chunk, marked interrupted,
 // and plays.
 func TestRecordKilledMidRecording(t *testing.T) {
+	t.Parallel() // its own vault and private sound sink: real time, mostly waiting
 	needAudio(t)
 	env := audioEnv(t)
 	cmd := exec.Command(filepath.Join(binDir, "fieldcase"), "record", "--case", "GAL-1", "--seconds", "60s")
@@ -259,6 +261,7 @@ func TestRecordKilledMidRecording(t *testing.T) {
 
 // No microphone: a clear error, and the vault is untouched and usable.
 func TestRecordWithoutMicrophone(t *testing.T) {
+	t.Parallel() // its own vault and private sound sink: real time, mostly waiting
 	dir := t.TempDir()
 	env := []string{"FIELDCASE_VAULT=" + filepath.Join(dir, "v.db"), "FIELDCASE_PASSPHRASE=" + secret(t),
 		"PULSE_SERVER=unix:" + filepath.Join(dir, "no-such-socket"), "ALSA_CONFIG_PATH=" + filepath.Join(dir, "none.conf")}

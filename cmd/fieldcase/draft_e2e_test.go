@@ -67,6 +67,7 @@ func showRecording(t *testing.T, env []string, id string) shownRecording {
 // with a clear message (dictation's tests try every way a recogniser can
 // fail; this one what the user is told).
 func TestRecordingDraftPocketsphinx(t *testing.T) {
+	t.Parallel() // its own vault and private sound sink: real time, mostly waiting
 	needAudio(t)
 	needPocketsphinx(t)
 	adapter, err := filepath.Abs("../../scripts/recognisers/pocketsphinx")

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"github.com/fieldcase/fieldcase/store/storetest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -113,7 +114,35 @@ func fc(t *testing.T, env []string, stdin string, args ...string) (stdout, stder
 			t.Fatal(err)
 		}
 	}
+	if code == 0 {
+		// A vault a command worked on must pass the vault's own check
+		// when the test ends (damaged ones fail their commands).
+		if path := vaultOf(env, args); path != "" {
+			storetest.CheckedFile(t, path)
+		}
+	}
 	return o.String(), e.String(), code
+}
+
+// vaultOf is the vault a command line names: --vault, else FIELDCASE_VAULT.
+func vaultOf(env, args []string) string {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if v, ok := strings.CutPrefix(a, "--vault="); ok {
+			return v
+		}
+		if a == "--vault" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], "FIELDCASE_VAULT="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // withAgent starts the real unlock agent for env's vault and returns env

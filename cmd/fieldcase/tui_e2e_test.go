@@ -7,12 +7,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fieldcase/fieldcase/internal/demo"
 )
+
+// tmuxSockets numbers this process's tmux servers: tests run in parallel.
+var tmuxSockets atomic.Int64
 
 // tmuxSession drives the real binary in a real terminal.
 type tmuxSession struct {
@@ -36,7 +40,7 @@ func newTmuxCmd(t *testing.T, cols, rows int, cmdline string) *tmuxSession {
 		}
 		t.Skip("tmux not installed")
 	}
-	s := &tmuxSession{t: t, socket: fmt.Sprintf("fc%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)}
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("fc%d-%d", os.Getpid(), tmuxSockets.Add(1))}
 	s.run("new-session", "-d", "-s", "S", "-x", strconv.Itoa(cols), "-y", strconv.Itoa(rows), cmdline)
 	s.run("set-option", "-t", "S", "remain-on-exit", "on")
 	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
@@ -86,6 +90,7 @@ func (s *tmuxSession) pid() int {
 // A caseworker types a note, the laptop dies (SIGKILL to the real process),
 // and on reopening the TUI offers the draft back, word for word.
 func TestTUIDraftSurvivesKill(t *testing.T) {
+	t.Parallel() // its own vault, tmux server and processes
 	dir := t.TempDir()
 	vault := filepath.Join(dir, "demo.db")
 	if _, errOut, code := fc(t, nil, "", "demo", "--cases", "5", "--vault", vault); code != 0 {
@@ -137,6 +142,7 @@ func TestTUIDraftSurvivesKill(t *testing.T) {
 // reopening the TUI offers the form's draft back, field by field, and it
 // saves as a case.
 func TestTUICaseFormDraftSurvivesKill(t *testing.T) {
+	t.Parallel() // its own vault, tmux server and processes
 	dir := t.TempDir()
 	vault := filepath.Join(dir, "demo.db")
 	if _, errOut, code := fc(t, nil, "", "demo", "--cases", "1", "--vault", vault); code != 0 {

@@ -89,6 +89,23 @@ func Checked(t testing.TB, v *store.Vault) {
 	})
 }
 
+// CheckedFile checks the vault file at path (read-only, without its key:
+// the indexes, not their tags) when the test ends, once however often it is
+// registered: for vaults only another process opened, such as the binary's.
+func CheckedFile(t testing.TB, path string) {
+	t.Helper()
+	key := fileOf{t, path}
+	if _, seen := checked.LoadOrStore(key, false); seen {
+		return
+	}
+	t.Cleanup(func() {
+		defer checked.Delete(key)
+		if err := checkFile(path); err != nil {
+			t.Errorf("the vault's consistency check at the end of the test (%s): %v", path, err)
+		}
+	})
+}
+
 // checkFile opens a closed vault's file read-only and checks it.
 func checkFile(path string) error {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {

@@ -3,6 +3,7 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"github.com/fieldcase/fieldcase/sync/client"
 	"io"
 	"math"
 	"net/http"
@@ -119,7 +120,8 @@ func TestBrokenUploadResumes(t *testing.T) {
 	ada := s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
 	sup := s.NewDevice("sup", s.URL, "sup", "supervisor", "north")
 	caseID := newCase(t, ada, "GAL-2")
-	r := dictate(t, ada, caseID, 5*time.Minute) // ~300 chunks: three upload batches
+	defer client.SetBlobBatch(20)()
+	r := dictate(t, ada, caseID, time.Minute) // ~60 chunks: three upload batches
 	total := len(r.Meta.Chunks)
 	_, url := serve(t, failBlobUploads(s.URL, 1))
 	ada.UseURL(url)

@@ -96,6 +96,7 @@ func childSync(path string) int {
 		fmt.Println("error", err)
 		return 3
 	}
+	client.SetPageSizes(s, protocol.MaxPushRevisions, childPullSize)
 	_, err = s.Sync(context.Background(), func(p client.Progress) {
 		if p.Phase == "pull" {
 			fmt.Println("pulled", p.Done)
@@ -109,14 +110,18 @@ func childSync(path string) int {
 	return 0
 }
 
-// A first sync of 20,000 revisions, killed (SIGKILL) a few pages in, more
-// than once: each restart resumes where the last stored page ended, and the
-// device ends with every revision exactly once.
+// childPullSize is the child's page: small, so a first sync of a few
+// thousand revisions takes many pages and a kill lands in the middle.
+const childPullSize = 250
+
+// A first sync of 4,000 revisions in pages of 250, killed (SIGKILL) a few
+// pages in, more than once: each restart resumes where the last stored page
+// ended, and the device ends with every revision exactly once.
 func TestInterruptedFirstSyncResumes(t *testing.T) {
 	s := syncharness.StartServer(t)
 	a := s.NewDevice("a", s.URL, "ada", "caseworker", "north")
 	b := s.NewDevice("b", s.URL, "sup", "supervisor", "north")
-	bulk(t, a, "F-1", 20000)
+	bulk(t, a, "F-1", 4000)
 	a.MustSync()
 	total := len(a.Revs())
 	path := b.V.Path()

@@ -1,6 +1,7 @@
 package pgtest
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"net/url"
@@ -102,7 +103,7 @@ ignore_startup_parameters = extra_float_digits
 			}
 		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(listen))
-		if waitListening(addr, exited) {
+		if waitListening(addr, filepath.Join(dir, "pgbouncer.log"), exited) {
 			t.Cleanup(stop)
 			u.Host = addr
 			return u.String()
@@ -115,18 +116,24 @@ ignore_startup_parameters = extra_float_digits
 	}
 }
 
-// waitListening waits up to ten seconds for addr to accept connections,
-// giving up early when the process has exited (its port taken, say).
-func waitListening(addr string, exited <-chan struct{}) bool {
+// waitListening waits up to ten seconds for pgbouncer to listen on addr,
+// giving up early when the process has exited (its port taken, say). It
+// goes by pgbouncer's own log line, not by a connection: the port was free
+// when picked, and another test's listener can take it before pgbouncer
+// binds; a dial would then reach that listener and pass.
+func waitListening(addr, logPath string, exited <-chan struct{}) bool {
+	want := []byte("LOG listening on " + addr + "\n")
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		select {
 		case <-exited:
 			return false
 		default:
 		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return true
+		if log, err := os.ReadFile(logPath); err == nil && bytes.Contains(log, want) {
+			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+				c.Close()
+				return true
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
