@@ -186,6 +186,7 @@ func TestAdminWithoutDataDir(t *testing.T) {
 // recipient, revocation with and without the agency key, roster,
 // rotations; and the key's errors.
 func TestSignedAdministration(t *testing.T) {
+	t.Parallel() // its own data directory, database and server processes
 	ctx := context.Background()
 	dir := dataDir(t)
 	key := agencyKey(t, dir)

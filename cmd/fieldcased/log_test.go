@@ -31,6 +31,7 @@ func logShow(t *testing.T, dir string, args ...string) server.LogInfo {
 // devices see, its witnesses; a backup restored keeps it; a damaged store
 // fails verify with the one error path.
 func TestLogCommands(t *testing.T) {
+	t.Parallel() // its own data directory, database and server processes
 	ctx := context.Background()
 	dir := dataDir(t)
 	p := serve(t, dir)

@@ -60,6 +60,7 @@ func revSet(revs []*record.Revision) map[record.RevID]bool {
 // instances, while transactions of the two commit interleaved. It never
 // misses a revision: its cursor never passes a change that commits later.
 func TestPostgresTwoInstances(t *testing.T) {
+	t.Parallel() // its own data directory, database and server processes
 	url := pgtest.URL(t)
 	ctx := context.Background()
 	p1, _ := pgServe(t, url)
@@ -175,6 +176,7 @@ func TestPostgresTwoInstances(t *testing.T) {
 // Administration, backup, restore and a new epoch all work against
 // PostgreSQL; the errors a person meets are explained.
 func TestPostgresAdministration(t *testing.T) {
+	t.Parallel() // its own data directory, database and server processes
 	ctx := context.Background()
 	url := pgtest.URL(t)
 	dir := dataDir(t)
@@ -274,6 +276,7 @@ func deviceListDB(t *testing.T, url string) []string {
 // loss: every revision a device pushed is pulled from the new server, and
 // the old cursor is answered 410 so devices re-sync.
 func TestMigrateBboltToPostgres(t *testing.T) {
+	t.Parallel() // its own data directory, database and server processes
 	ctx := context.Background()
 	dir := dataDir(t)
 	p := serve(t, dir)
@@ -351,6 +354,7 @@ func TestMigrateBboltToPostgres(t *testing.T) {
 // revisions are stored), refuses new connections, and a push that does not
 // finish within --shutdown-timeout is cut with nothing half-stored.
 func TestPostgresGracefulShutdown(t *testing.T) {
+	t.Parallel() // its own data directory, database and server processes
 	ctx := context.Background()
 	url := pgtest.URL(t)
 	p, _ := pgServe(t, url, "--shutdown-timeout", "3s", "--drain-delay", "300ms")
@@ -459,6 +463,7 @@ func TestPostgresGracefulShutdown(t *testing.T) {
 // 4xx) and retry, /readyz reports the outage, and afterwards every
 // acknowledged revision is there.
 func TestPostgresRestartMidLoad(t *testing.T) {
+	t.Parallel() // its own data directory, database and server processes
 	ctx := context.Background()
 	cluster := pgtest.StartCluster(t)
 	url := pgtest.NewDatabase(t, cluster.URL)

@@ -347,6 +347,7 @@ func TestSelfSignedTLS(t *testing.T) {
 }
 
 func TestCommandErrors(t *testing.T) {
+	t.Parallel() // its own data directory, database and server processes
 	dir := dataDir(t)
 	key := agencyKey(t, dir)
 	mustRun(t, dir, "team", "add", "north", "--agency-key", key)
