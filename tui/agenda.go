@@ -131,9 +131,9 @@ func (g *agenda) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.Open):
 			if it := g.selected(); it != nil {
 				if it.RecordID != "" {
-					return g, cmdOf(openTasksMsg{CaseID: it.CaseID, TaskID: it.RecordID})
+					return g, cmdOf(openTasks(it.CaseID, it.RecordID))
 				}
-				return g, cmdOf(openCaseMsg{CaseID: it.CaseID})
+				return g, cmdOf(openCase(it.CaseID, ""))
 			}
 		}
 	}

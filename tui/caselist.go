@@ -205,7 +205,7 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 				if l.all[l.shown[l.nav.Cursor()]].cv.Sealed {
 					return l, notice(l.env.l.T("tui.caselist.sealed_notice"))
 				}
-				return l, cmdOf(openCaseMsg{CaseID: id})
+				return l, cmdOf(openCase(id, ""))
 			}
 		case key.Matches(msg, k.Filter):
 			l.filtering = true
@@ -214,9 +214,9 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 			l.order = (l.order + 1) % numOrders
 			l.refilter(l.selectedID())
 		case key.Matches(msg, k.Search):
-			return l, cmdOf(openSearchMsg{})
+			return l, cmdOf(openSearch())
 		case key.Matches(msg, k.NewCase) && l.workerID == "":
-			return l, cmdOf(editCaseMsg{})
+			return l, cmdOf(editCase(""))
 		case key.Matches(msg, k.Back):
 			if l.filter.Value() != "" {
 				l.filter.Reset()
@@ -227,17 +227,17 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 		case l.workerID != "":
 			if key.Matches(msg, l.env.keys.workerCases.Reassign) {
 				if id := l.selectedID(); id != "" {
-					return l, cmdOf(openAssignMsg{CaseID: id, Ref: l.all[l.shown[l.nav.Cursor()]].cv.Value.Ref})
+					return l, cmdOf(openAssign(id, l.all[l.shown[l.nav.Cursor()]].cv.Value.Ref))
 				}
 			}
 		case key.Matches(msg, k.Agenda):
-			return l, cmdOf(openAgendaMsg{})
+			return l, cmdOf(openAgenda())
 		case key.Matches(msg, k.Team):
-			return l, cmdOf(openTeamMsg{})
+			return l, cmdOf(openTeam())
 		case key.Matches(msg, k.Consents):
-			return l, cmdOf(openConsentsMsg{})
+			return l, cmdOf(openConsents())
 		case key.Matches(msg, k.TypingQueue):
-			return l, cmdOf(openTypingQueueMsg{})
+			return l, cmdOf(openTypingQueue())
 		}
 	}
 	return l, nil

@@ -106,7 +106,7 @@ func (l *recordings) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.Bottom):
 			l.cursor = max(0, len(l.items)-1)
 		case key.Matches(msg, k.NewRecording):
-			return l, cmdOf(openRecorderMsg{CaseID: l.caseID, Ref: l.ref})
+			return l, cmdOf(openRecorder(l.caseID, "", l.ref))
 		case key.Matches(msg, k.Open):
 			if l.cursor >= len(l.items) {
 				return l, nil
@@ -115,7 +115,7 @@ func (l *recordings) Update(msg tea.Msg) (component, tea.Cmd) {
 			if it.Sealed {
 				return l, notice(l.env.l.T("tui.recordings.sealed_open"))
 			}
-			return l, cmdOf(openRecorderMsg{CaseID: l.caseID, RecordingID: it.ID, Ref: l.ref})
+			return l, cmdOf(openRecorder(l.caseID, it.ID, l.ref))
 		}
 	}
 	return l, nil

@@ -117,7 +117,7 @@ func (s *search) Update(msg tea.Msg) (component, tea.Cmd) {
 		case "enter": // i18n: a key's name
 			if s.cursor < len(s.hits) {
 				h := s.hits[s.cursor]
-				return s, cmdOf(openCaseMsg{CaseID: h.CaseID, NoteID: h.NoteID})
+				return s, cmdOf(openCase(h.CaseID, h.NoteID))
 			}
 			return s, nil
 		case "up", "ctrl+p": // i18n: keys' names

@@ -218,7 +218,7 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 				return t, nil
 			}
 			if it.Conflict {
-				return t, cmdOf(openConflictMsg{CaseID: t.caseID, RecordID: it.ID, Kind: record.KindTask})
+				return t, cmdOf(openConflict(t.caseID, it.ID, record.KindTask))
 			}
 			if key.Matches(msg, k.Open) {
 				return t, nil
