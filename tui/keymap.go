@@ -94,8 +94,9 @@ type playKeys struct {
 	TWord    key.Binding // play from the word under the cursor (a machine draft's)
 }
 
+// unlockKeys: nothing is open yet, so there is no way back (esc).
 type unlockKeys struct {
-	globalKeys
+	rootKeys
 	Unlock key.Binding
 }
 
@@ -349,20 +350,18 @@ func (k draftPromptKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Up, k.Down}, {k.Resume, k.DiscardDraft, k.Back}}
 }
 
-// policyKeys are the weighting policy's, shown and being edited.
+// policyKeys are the weighting policy's, shown and being edited (a form:
+// form.go matches its keys).
 type policyKeys struct {
 	globalKeys
-	Up         key.Binding
-	Down       key.Binding
+	formKeys
 	EditPolicy key.Binding
 	Save       key.Binding
-	NextField  key.Binding
-	PrevField  key.Binding
 }
 
 func (k policyKeys) ShortHelp() []key.Binding { return []key.Binding{k.EditPolicy, k.Back} }
 func (k policyKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down}, {k.EditPolicy, k.Back}}
+	return [][]key.Binding{{k.EditPolicy, k.Back}}
 }
 
 type recorderKeys struct {
@@ -665,7 +664,7 @@ func newKeyMap(l *i18n.Locale) *keyMap {
 		global: g,
 		help:   helpKeys{globalKeys: g, navKeys: nav},
 		form:   form,
-		unlock: unlockKeys{globalKeys: g, Unlock: nb(keys("enter"), help("enter", l.T("tui.keys.unlock")))},
+		unlock: unlockKeys{rootKeys: root, Unlock: nb(keys("enter"), help("enter", l.T("tui.keys.unlock")))},
 		caseList: caseListKeys{
 			globalKeys: g, navKeys: nav, Open: open, Filter: filter, Sort: sort, Search: search,
 			NewCase:     nb(keys("N"), help("N", l.T("tui.keys.new_case"))),
@@ -714,7 +713,7 @@ func newKeyMap(l *i18n.Locale) *keyMap {
 			DiscardDraft: nb(keys("d"), help("d", l.T("tui.keys.discard_draft"))),
 		},
 		policy: policyKeys{
-			globalKeys: g, Up: nav.Up, Down: nav.Down, Save: save, NextField: form.NextField, PrevField: form.PrevField,
+			globalKeys: g, formKeys: form, Save: save,
 			EditPolicy: nb(keys("e"), help("e", l.T("tui.keys.edit_the_policy"))),
 		},
 		recorder: recorderKeys{
@@ -741,7 +740,7 @@ func newKeyMap(l *i18n.Locale) *keyMap {
 		},
 		search: searchKeys{
 			globalKeys: g, PageUp: nav.PageUp, PageDown: nav.PageDown, Open: open,
-			Choose: nb(keys("up", "down"), help("↑/↓", l.T("tui.keys.choose"))),
+			Choose: nb(keys("up", "down", "ctrl+p", "ctrl+n"), help("↑/↓", l.T("tui.keys.choose"))),
 		},
 		settings: settingsKeys{globalKeys: g, Up: nav.Up, Down: nav.Down, Open: open},
 		tasks: tasksKeys{

@@ -111,23 +111,22 @@ func (s *search) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		return s, nil
 	case tea.KeyPressMsg:
-		switch msg.String() { // i18n: keys' names below
-		case "esc": // i18n: a key's name
+		switch {
+		case key.Matches(msg, k.Back):
 			return s, back("", false)
-		case "enter": // i18n: a key's name
+		case key.Matches(msg, k.Open):
 			if s.cursor < len(s.hits) {
 				h := s.hits[s.cursor]
 				return s, cmdOf(openCase(h.CaseID, h.NoteID))
 			}
 			return s, nil
-		case "up", "ctrl+p": // i18n: keys' names
-			s.cursor = max(0, s.cursor-1)
+		case key.Matches(msg, k.Choose):
+			if k := msg.String(); k == "up" || k == "ctrl+p" { // i18n: keys' names
+				s.cursor = max(0, s.cursor-1)
+			} else {
+				s.cursor = min(max(0, len(s.hits)-1), s.cursor+1)
+			}
 			return s, nil
-		case "down", "ctrl+n": // i18n: keys' names
-			s.cursor = min(max(0, len(s.hits)-1), s.cursor+1)
-			return s, nil
-		}
-		switch {
 		case key.Matches(msg, k.PageUp):
 			s.cursor = max(0, s.cursor-s.perPage())
 			return s, nil
