@@ -91,7 +91,9 @@ func TestDictationGolden(t *testing.T) {
 	}{
 		{"recordings", func(t *testing.T, e *env) []component {
 			l := newRecordings(e, "c1", "DEMO-0042")
-			l.loaded, l.items, l.cursor = true, goldenRecordings(), 1
+			l.loaded, l.items = true, goldenRecordings()
+			l.nav.Clamp(len(l.items))
+			l.nav.Select(1)
 			return []component{l}
 		}},
 		{"recordings-empty", func(t *testing.T, e *env) []component {

@@ -405,10 +405,7 @@ func (k recorderKeys) FullHelp() [][]key.Binding {
 
 type recordingsKeys struct {
 	globalKeys
-	Up           key.Binding
-	Down         key.Binding
-	Top          key.Binding
-	Bottom       key.Binding
+	navKeys
 	Open         key.Binding
 	NewRecording key.Binding
 }
@@ -419,7 +416,7 @@ func (k recordingsKeys) ShortHelp() []key.Binding {
 
 func (k recordingsKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.Top, k.Bottom},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.NewRecording, withHelp(k.Open, k.l.T("tui.keys.open_in_the_recorder_play_edit")), k.Back},
 	}
 }
@@ -456,10 +453,7 @@ func (k settingsKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.Shor
 // tasksKeys are the list of tasks and visits; Form is the form adding one.
 type tasksKeys struct {
 	globalKeys
-	Up         key.Binding
-	Down       key.Binding
-	Top        key.Binding
-	Bottom     key.Binding
+	navKeys
 	Open       key.Binding // resolve a task in conflict
 	AddTask    key.Binding
 	ToggleDone key.Binding
@@ -474,7 +468,7 @@ func (k tasksKeys) ShortHelp() []key.Binding {
 
 func (k tasksKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.Top, k.Bottom},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.AddTask, k.ToggleDone, k.DeleteTask, withHelp(k.Open, k.l.T("tui.keys.resolve_a_task_in_conflict")), k.Back},
 		{k.Form.Save, k.Form.NextField, k.Form.Choice},
 	}
@@ -735,7 +729,7 @@ func newKeyMap(l *i18n.Locale) *keyMap {
 			Submit:       nb(keys("S"), help("S", l.T("tui.keys.submit_for_typing"))),
 		},
 		recordings: recordingsKeys{
-			globalKeys: g, Up: nav.Up, Down: nav.Down, Top: nav.Top, Bottom: nav.Bottom, Open: open,
+			globalKeys: g, navKeys: nav, Open: open,
 			NewRecording: nb(keys("n"), help("n", l.T("tui.keys.new_recording"))),
 		},
 		search: searchKeys{
@@ -744,7 +738,7 @@ func newKeyMap(l *i18n.Locale) *keyMap {
 		},
 		settings: settingsKeys{globalKeys: g, Up: nav.Up, Down: nav.Down, Open: open},
 		tasks: tasksKeys{
-			globalKeys: g, Up: nav.Up, Down: nav.Down, Top: nav.Top, Bottom: nav.Bottom, Open: open, Confirm: confirm,
+			globalKeys: g, navKeys: nav, Open: open, Confirm: confirm,
 			AddTask:    nb(keys("a"), help("a", l.T("tui.keys.add_task_visit"))),
 			ToggleDone: nb(keys("space", "x"), help("space/x", l.T("tui.keys.done_undone"))),
 			DeleteTask: nb(keys("D"), help("D", l.T("tui.keys.delete"))),
