@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"go/ast"
 	"go/importer"
 	"go/parser"
@@ -130,7 +131,7 @@ func unhandledKeys(fset *token.FileSet, files []*ast.File, keymapFile string, sh
 		}
 	}
 	if len(keymaps) == 0 {
-		return nil, os.ErrNotExist
+		return nil, fmt.Errorf("%s declares no keymap (a struct type holding a key.Binding)", keymapFile)
 	}
 	named := func(t types.Type) *types.Named {
 		if p, ok := t.(*types.Pointer); ok {
@@ -399,6 +400,12 @@ func foo(m *keyMap, msg any) bool {
 			}
 		})
 	}
+	t.Run("no keymaps is an error, not a pass", func(t *testing.T) {
+		fset, files := parseSources(t, map[string]string{"keymap.go": "package tui\ntype x struct{ n int }\n"})
+		if got, err := unhandledKeys(fset, files, "keymap.go"); err == nil {
+			t.Errorf("no keymaps: got %q and no error", got)
+		}
+	})
 	t.Run("root keys need the root", func(t *testing.T) {
 		fset, files := parseSources(t, map[string]string{"keymap.go": keymap, "nav.go": nav, "screen.go": tests[0].screen})
 		got, err := unhandledKeys(fset, files, "keymap.go", "rootKeys")
