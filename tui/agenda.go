@@ -58,8 +58,7 @@ type agenda struct {
 	rows   []agendaRow
 	loaded bool
 	err    string
-	cursor int // index into a.Items
-	offset int // first visible row
+	nav    listNav // cursor over a.Items, window over rows
 	w, h   int
 }
 
@@ -73,7 +72,7 @@ func (g *agenda) Typing() bool { return false }
 
 func (g *agenda) SetSize(w, h int) {
 	g.w, g.h = w, h
-	g.clamp()
+	g.nav.SetHeight(g.listHeight())
 }
 
 func (g *agenda) ShortHelp() []key.Binding {
@@ -103,28 +102,17 @@ func (g *agenda) Update(msg tea.Msg) (component, tea.Cmd) {
 		keep := g.selected()
 		g.a = msg.agenda
 		g.layout()
+		cur := g.nav.Cursor()
 		if keep != nil {
-			g.reselect(*keep)
+			cur = g.reselect(*keep, cur)
 		}
-		g.clamp()
+		g.nav.Reload(len(g.a.Items), cur)
 		return g, nil
 	case tea.KeyPressMsg:
-		n := len(g.a.Items)
 		switch {
 		case key.Matches(msg, k.Back):
 			return g, back("", false)
-		case key.Matches(msg, k.Up):
-			g.move(-1)
-		case key.Matches(msg, k.Down):
-			g.move(1)
-		case key.Matches(msg, k.PageUp):
-			g.move(-g.listHeight())
-		case key.Matches(msg, k.PageDown):
-			g.move(g.listHeight())
-		case key.Matches(msg, k.Top):
-			g.move(-n)
-		case key.Matches(msg, k.Bottom):
-			g.move(n)
+		case g.nav.Key(msg, k.navKeys):
 		case key.Matches(msg, k.NextSection):
 			g.jumpSection(1)
 		case key.Matches(msg, k.PrevSection):
@@ -132,44 +120,53 @@ func (g *agenda) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.Open):
 			if it := g.selected(); it != nil {
 				if it.RecordID != "" {
-					return g, cmdOf(openTasksMsg{CaseID: it.CaseID, TaskID: it.RecordID})
+					return g, cmdOf(openTasks(it.CaseID, it.RecordID))
 				}
-				return g, cmdOf(openCaseMsg{CaseID: it.CaseID})
+				return g, cmdOf(openCase(it.CaseID, ""))
 			}
 		}
 	}
 	return g, nil
 }
 
-// layout builds the rows: each section's heading, then its items.
+// layout builds the rows: each section's heading, then its items; and
+// tells the list where each item is drawn (a section's first item brings
+// its heading into view with it).
 func (g *agenda) layout() {
 	g.rows = g.rows[:0]
+	rowOf, tops := make([]int, len(g.a.Items)), make([]int, len(g.a.Items))
 	for si, sec := range agendaSections {
 		g.rows = append(g.rows, agendaRow{heading: true, section: si})
 		for i, it := range g.a.Items {
 			if it.Section == sec.s {
+				r := len(g.rows)
+				rowOf[i], tops[i] = r, r
+				if g.rows[r-1].heading {
+					tops[i] = r - 1
+				}
 				g.rows = append(g.rows, agendaRow{section: si, item: i})
 			}
 		}
 	}
+	g.nav.SetRows(rowOf, tops, len(g.rows))
 }
 
 func (g *agenda) selected() *caseload.AgendaItem {
-	if g.cursor < 0 || g.cursor >= len(g.a.Items) {
+	if g.nav.Cursor() >= len(g.a.Items) {
 		return nil
 	}
-	return &g.a.Items[g.cursor]
+	return &g.a.Items[g.nav.Cursor()]
 }
 
-// reselect puts the cursor back on the item it was on before a reload, or
-// where it would have been.
-func (g *agenda) reselect(was caseload.AgendaItem) {
+// reselect is the index of the item the cursor was on before a reload, or
+// cur when it is gone.
+func (g *agenda) reselect(was caseload.AgendaItem, cur int) int {
 	for i, it := range g.a.Items {
 		if it.CaseID == was.CaseID && it.Kind == was.Kind && it.RecordID == was.RecordID && it.Date == was.Date && it.What == was.What {
-			g.cursor = i
-			return
+			return i
 		}
 	}
+	return cur
 }
 
 // jumpSection moves the cursor to the first item of the next (d = 1) or
@@ -190,7 +187,7 @@ func (g *agenda) jumpSection(d int) {
 		return -1
 	}
 	to := -1
-	if top := first(cur); d < 0 && top >= 0 && top < g.cursor {
+	if top := first(cur); d < 0 && top >= 0 && top < g.nav.Cursor() {
 		to = top
 	}
 	for s := int(cur) + d; to < 0 && s >= int(caseload.SectionOverdue) && s <= int(caseload.SectionWeek); s += d {
@@ -198,9 +195,8 @@ func (g *agenda) jumpSection(d int) {
 	}
 	if to >= 0 {
 		// The section's heading at the top of the list, as far as it goes.
-		g.cursor = to
-		g.offset = max(0, g.cursorRow()-1)
-		g.clamp()
+		g.nav.Select(to)
+		g.nav.ScrollTo(max(0, g.cursorRow()-1))
 	}
 }
 
@@ -208,36 +204,14 @@ func (g *agenda) jumpSection(d int) {
 // heading and the legend.
 func (g *agenda) listHeight() int { return max(1, g.h-3) }
 
-func (g *agenda) move(d int) {
-	g.cursor += d
-	g.clamp()
-}
-
 // cursorRow is the row of the item under the cursor.
 func (g *agenda) cursorRow() int {
 	for r, row := range g.rows {
-		if !row.heading && row.item == g.cursor {
+		if !row.heading && row.item == g.nav.Cursor() {
 			return r
 		}
 	}
 	return 0
-}
-
-func (g *agenda) clamp() {
-	g.cursor = min(max(g.cursor, 0), max(len(g.a.Items)-1, 0))
-	lh := g.listHeight()
-	r := g.cursorRow()
-	top := r
-	if r > 0 && g.rows[r-1].heading {
-		top = r - 1 // a section's first item shows with its heading
-	}
-	if top < g.offset {
-		g.offset = top
-	}
-	if r >= g.offset+lh {
-		g.offset = r - lh + 1
-	}
-	g.offset = max(0, min(g.offset, max(len(g.rows)-lh, 0)))
 }
 
 // agendaColumns are the widths of the agenda's columns.
@@ -360,8 +334,8 @@ func (g *agenda) View() string {
 	case len(g.a.Items) == 0:
 		lines = append(lines, "  "+l.T("agenda.nothing_week"))
 	default:
-		end := min(g.offset+g.listHeight(), len(g.rows))
-		for _, row := range g.rows[g.offset:end] {
+		start, end := g.nav.Visible()
+		for _, row := range g.rows[start:end] {
 			if row.heading {
 				sec := agendaSections[row.section]
 				n := counts[sec.s]
@@ -380,7 +354,7 @@ func (g *agenda) View() string {
 	}
 	legend := l.T("tui.agenda.legend")
 	if n := len(g.a.Items); n > 0 {
-		legend += "   " + itoa(g.cursor+1) + "/" + itoa(n)
+		legend += "   " + itoa(g.nav.Cursor()+1) + "/" + itoa(n)
 	}
 	lines = append(lines, fitLine(st.Muted.Render(legend), g.w))
 	return strings.Join(lines, "\n")
@@ -390,7 +364,7 @@ func (g *agenda) View() string {
 func (g *agenda) itemLine(i int, c agendaColumns, today record.Date) string {
 	st := g.env.st
 	it := g.a.Items[i]
-	sel := i == g.cursor
+	sel := g.nav.Selected(i)
 	what := it.What
 	if it.Kind == caseload.AgendaVisit && it.RecordID == "" {
 		what = g.env.l.T("tui.agenda.next_visit") // the case's own next visit: the store says it in English

@@ -191,7 +191,7 @@ func New(opts Options) *Model {
 		l: opts.Locale, vault: opts.Vault, name: opts.Vault.Name(), keys: newKeyMap(opts.Locale), st: newStyles(th, true), now: opts.Now,
 		log: opts.Log, draftDelay: opts.DraftDelay, demoPass: opts.DemoPassphrase, gate: newIOGate(),
 		audioDevice: opts.AudioDevice, saveAudioDevice: opts.SaveAudioDevice, dateOrder: opts.DateOrder, dueRules: opts.DueRules,
-		autoRewind: autoRewind(opts.AutoRewind), retention: opts.Retention,
+		autoRewind: autoRewind(opts.AutoRewind), retention: opts.Retention, teamService: opts.Team,
 	}
 	e.keys.transcribe.TPlay.SetHelp("f9/alt+p", playHelp(e.l, e.autoRewind))
 	m := &Model{env: e, opts: opts, help: help.New(), width: 80, height: 24}
@@ -319,14 +319,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 	// Navigation (none while locked: a late answer must not open a screen
 	// over the unlock screen).
-	case backMsg, openCaseMsg, editCaseMsg, editNoteMsg, resumeDraftMsg, editConsentMsg,
-		openTasksMsg, openSearchMsg, openConflictMsg, openRecordingsMsg, openRecorderMsg, openSettingsMsg,
-		openTeamMsg, openPolicyMsg, openWorkerCasesMsg, openAssignMsg, openConsentsMsg, openAccessMsg,
-		openTypingQueueMsg, openTranscribeMsg, openAgendaMsg, openTurnaroundMsg, openRetentionMsg:
+	case navMsg:
 		if !m.unlocked {
 			return m, nil
 		}
-		return m.navigate(msg)
+		return m, m.open(msg)
+	case backMsg:
+		if !m.unlocked {
+			return m, nil
+		}
+		return m, m.back(msg)
 	}
 
 	c, cmd := m.top().Update(msg)
@@ -334,93 +336,21 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// navigate builds and stacks screens as the navigation messages ask.
-func (m *Model) navigate(msg tea.Msg) (tea.Model, tea.Cmd) {
-	switch msg := msg.(type) {
-	case backMsg:
-		if n := len(m.stack); msg.Focus != "" && n > 1 {
-			if f, ok := m.stack[n-2].(focuser); ok {
-				f.Focus(msg.Focus)
-			}
+// back closes the top screen as msg asks.
+func (m *Model) back(msg backMsg) tea.Cmd {
+	if n := len(m.stack); msg.Focus != "" && n > 1 {
+		if f, ok := m.stack[n-2].(focuser); ok {
+			f.Focus(msg.Focus)
 		}
-		cmd := m.pop()
-		if msg.Notice != "" {
-			m.status.setNotice(msg.Notice, false)
-		}
-		if msg.Changed {
-			cmd = tea.Batch(cmd, m.env.io(statsCmd(m.env.vault)))
-		}
-		return m, cmd
-	case openCaseMsg:
-		return m, m.push(newCaseDetail(m.env, msg.CaseID, msg.NoteID))
-	case openTeamMsg, openPolicyMsg, openWorkerCasesMsg, openAssignMsg, openConsentsMsg, openAccessMsg,
-		openTypingQueueMsg, openTranscribeMsg, openTurnaroundMsg, openRetentionMsg:
-		return m, m.navigateRoles(msg)
-	case editCaseMsg:
-		c := newCaseEdit(m.env, msg)
-		if msg.Replace {
-			return m, m.replaceTop(c)
-		}
-		return m, m.push(c)
-	case editNoteMsg:
-		c := newNoteEdit(m.env, msg)
-		if msg.Notice != "" {
-			m.status.setNotice(msg.Notice, false)
-		}
-		if msg.Replace {
-			return m, m.replaceTop(c)
-		}
-		return m, m.push(c)
-	case resumeDraftMsg:
-		// The prompt goes; the case opens with the editor on top (a form
-		// finds its draft itself).
-		m.pop()
-		d := msg.Draft
-		if d.Form == store.DraftCase && d.CaseID == "" {
-			return m, m.push(newCaseEdit(m.env, editCaseMsg{}))
-		}
-		detail := newCaseDetail(m.env, d.CaseID, d.NoteID)
-		detail.ref = msg.Ref
-		detail.SetSize(m.contentSize())
-		m.stack = append(m.stack, detail)
-		switch d.Form {
-		case store.DraftCase:
-			return m, tea.Batch(detail.auditOpen(), m.push(newCaseEdit(m.env, editCaseMsg{CaseID: d.CaseID})))
-		case store.DraftConsent:
-			return m, tea.Batch(detail.auditOpen(), m.push(newConsentEdit(m.env, d.CaseID)))
-		case store.DraftTask:
-			t := newTasks(m.env, d.CaseID)
-			return m, tea.Batch(detail.auditOpen(), m.push(t), t.startAdding())
-		}
-		return m, tea.Batch(detail.auditOpen(), m.push(newNoteEdit(m.env, editNoteMsg{Draft: d, Ref: msg.Ref})))
-	case editConsentMsg:
-		return m, m.push(newConsentEdit(m.env, msg.CaseID))
-	case openTasksMsg:
-		t := newTasks(m.env, msg.CaseID)
-		t.focusID = msg.TaskID
-		return m, m.push(t)
-	case openAgendaMsg:
-		return m, m.push(newAgenda(m.env))
-	case openSearchMsg:
-		return m, m.push(newSearch(m.env))
-	case openConflictMsg:
-		return m, m.push(newConflict(m.env, msg))
-	case openRecordingsMsg:
-		return m, m.push(newRecordings(m.env, msg.CaseID, msg.Ref))
-	case openRecorderMsg:
-		return m, m.push(newRecorder(m.env, msg))
-	case openSettingsMsg:
-		if _, ok := m.top().(*settings); ok {
-			return m, nil
-		}
-		if a, ok := m.top().(audioHolder); ok && a.AudioLive() {
-			// Its messages go to the top screen: it must stay there.
-			m.status.setNotice(m.env.l.T("tui.app.settings_audio_live"), false)
-			return m, nil
-		}
-		return m, m.push(newSettings(m.env))
 	}
-	return m, nil
+	cmd := m.pop()
+	if msg.Notice != "" {
+		m.status.setNotice(msg.Notice, false)
+	}
+	if msg.Changed {
+		cmd = tea.Batch(cmd, m.env.io(statsCmd(m.env.vault)))
+	}
+	return cmd
 }
 
 // key handles the global keys and passes the rest to the top screen.
@@ -478,7 +408,7 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, m.lock(reason)
 	case key.Matches(msg, k.Settings) && !typing && m.unlocked:
-		return m.navigate(openSettingsMsg{})
+		return m, m.open(openSettings())
 	}
 	c, cmd := m.top().Update(msg)
 	m.stack[len(m.stack)-1] = c

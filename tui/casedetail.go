@@ -101,7 +101,7 @@ func draftForNoteCmd(l *i18n.Locale, v *store.Vault, caseID, ref string, note *s
 		}
 		for _, d := range ds {
 			if d.Key == key {
-				return editNoteMsg{Draft: d, Ref: ref, Notice: l.T("tui.casedetail.draft_back", "When", dayTime(l, d.Saved.Local()))}
+				return editNote(d, ref, l.T("tui.casedetail.draft_back", "When", dayTime(l, d.Saved.Local())))
 			}
 		}
 		d := store.Draft{Key: key, CaseID: caseID, NoteID: noteID}
@@ -111,7 +111,7 @@ func draftForNoteCmd(l *i18n.Locale, v *store.Vault, caseID, ref string, note *s
 		} else {
 			d.Note = record.Note{Kind: "visit", Date: today, Author: author} // i18n: a record's value
 		}
-		return editNoteMsg{Draft: d, Ref: ref}
+		return editNote(d, ref, "")
 	}
 }
 
@@ -279,7 +279,7 @@ func (d *caseDetail) Update(msg tea.Msg) (component, tea.Cmd) {
 			}
 			n := d.data.notes[d.sel]
 			if n.Conflict {
-				return d, cmdOf(openConflictMsg{CaseID: d.caseID, RecordID: n.ID, Kind: record.KindNote})
+				return d, cmdOf(openConflict(d.caseID, n.ID, record.KindNote))
 			}
 			if n.Loading || n.Sealed {
 				return d, notice(d.env.l.T("tui.casedetail.note_not_ready"))
@@ -289,21 +289,21 @@ func (d *caseDetail) Update(msg tea.Msg) (component, tea.Cmd) {
 			return d, d.env.io(draftForNoteCmd(d.env.l, d.env.vault, d.caseID, d.data.cv.Value.Ref, nil, d.env.today()))
 		case key.Matches(msg, k.EditCase):
 			if d.data.cv.Conflict {
-				return d, cmdOf(openConflictMsg{CaseID: d.caseID, RecordID: d.caseID, Kind: record.KindCase})
+				return d, cmdOf(openConflict(d.caseID, d.caseID, record.KindCase))
 			}
-			return d, cmdOf(editCaseMsg{CaseID: d.caseID})
+			return d, cmdOf(editCase(d.caseID))
 		case key.Matches(msg, k.Consent):
-			return d, cmdOf(editConsentMsg{CaseID: d.caseID})
+			return d, cmdOf(editConsent(d.caseID))
 		case key.Matches(msg, k.Tasks):
-			return d, cmdOf(openTasksMsg{CaseID: d.caseID})
+			return d, cmdOf(openTasks(d.caseID, ""))
 		case key.Matches(msg, k.Dictation):
-			return d, cmdOf(openRecordingsMsg{CaseID: d.caseID, Ref: d.data.cv.Value.Ref})
+			return d, cmdOf(openRecordings(d.caseID, d.data.cv.Value.Ref))
 		case key.Matches(msg, k.Search):
-			return d, cmdOf(openSearchMsg{})
+			return d, cmdOf(openSearch())
 		case key.Matches(msg, k.Access):
-			return d, cmdOf(openAccessMsg{CaseID: d.caseID, Ref: d.data.cv.Value.Ref})
+			return d, cmdOf(openAccess(d.caseID, d.data.cv.Value.Ref))
 		case key.Matches(msg, k.Reassign):
-			return d, cmdOf(openAssignMsg{CaseID: d.caseID, Ref: d.data.cv.Value.Ref})
+			return d, cmdOf(openAssign(d.caseID, d.data.cv.Value.Ref))
 		case key.Matches(msg, k.Conflicts):
 			return d, d.nextConflict()
 		}
@@ -316,19 +316,19 @@ func (d *caseDetail) Update(msg tea.Msg) (component, tea.Cmd) {
 func (d *caseDetail) nextConflict() tea.Cmd {
 	data := d.data
 	if data.cv.Conflict {
-		return cmdOf(openConflictMsg{CaseID: d.caseID, RecordID: d.caseID, Kind: record.KindCase})
+		return cmdOf(openConflict(d.caseID, d.caseID, record.KindCase))
 	}
 	if d.sel >= 0 && d.sel < len(data.notes) && data.notes[d.sel].Conflict {
-		return cmdOf(openConflictMsg{CaseID: d.caseID, RecordID: data.notes[d.sel].ID, Kind: record.KindNote})
+		return cmdOf(openConflict(d.caseID, data.notes[d.sel].ID, record.KindNote))
 	}
 	for _, n := range data.notes {
 		if n.Conflict {
-			return cmdOf(openConflictMsg{CaseID: d.caseID, RecordID: n.ID, Kind: record.KindNote})
+			return cmdOf(openConflict(d.caseID, n.ID, record.KindNote))
 		}
 	}
 	for _, t := range data.tasks {
 		if t.Conflict {
-			return cmdOf(openConflictMsg{CaseID: d.caseID, RecordID: t.ID, Kind: record.KindTask})
+			return cmdOf(openConflict(d.caseID, t.ID, record.KindTask))
 		}
 	}
 	return notice(d.env.l.T("tui.casedetail.no_conflict"))

@@ -58,15 +58,18 @@ type (
 	}
 )
 
-func newCaseEdit(e *env, msg editCaseMsg) *caseEdit {
-	c := &caseEdit{env: e, caseID: msg.CaseID}
+// newCaseEdit is the case form of caseID, or of a new case when caseID is
+// "". A merge, when not nil, carries every version of the case in conflict:
+// saving writes a merge.
+func newCaseEdit(e *env, caseID string, merge *store.CaseView) *caseEdit {
+	c := &caseEdit{env: e, caseID: caseID}
 	switch {
-	case msg.Merge != nil:
+	case merge != nil:
 		c.merge = true
-		c.parents = msg.Merge.Parents()
-		c.build(msg.Merge.Value)
+		c.parents = merge.Parents()
+		c.build(merge.Value)
 		c.loaded = true
-	case msg.CaseID == "":
+	case caseID == "":
 		c.build(record.Case{Status: "open", Risk: "medium", Opened: e.today()}) // i18n: a record's values
 		c.loaded = true
 		c.dr = newFormDraft(e, store.DraftCase, "", c.f)
@@ -199,7 +202,7 @@ func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		if msg.cv.Conflict {
 			// Editing one version of a conflict would hide the others.
-			return c, tea.Sequence(back("", false), cmdOf(openConflictMsg{CaseID: c.caseID, RecordID: c.caseID, Kind: record.KindCase}))
+			return c, tea.Sequence(back("", false), cmdOf(openConflict(c.caseID, c.caseID, record.KindCase)))
 		}
 		c.parents = []record.RevID{msg.cv.Rev}
 		c.build(msg.cv.Value)
@@ -230,7 +233,7 @@ func (c *caseEdit) Update(msg tea.Msg) (component, tea.Cmd) {
 			c.dr.ended(nil)
 		}
 		if msg.isNew {
-			return c, tea.Sequence(back(c.env.l.T("tui.caseedit.created"), true), cmdOf(openCaseMsg{CaseID: msg.caseID}))
+			return c, tea.Sequence(back(c.env.l.T("tui.caseedit.created"), true), cmdOf(openCase(msg.caseID, "")))
 		}
 		if c.merge {
 			return c, back(c.env.l.T("tui.caseedit.merged"), true)

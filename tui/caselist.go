@@ -193,31 +193,32 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 	case notesLoadedMsg:
 		return l, l.Init()
 	case tea.KeyPressMsg:
+		nav, open, filter, sort, esc := l.listKeys()
 		if l.filtering {
-			return l.filterKey(msg)
+			return l.filterKey(msg, nav)
 		}
-		if l.nav.Key(msg, k.navKeys) {
+		if l.nav.Key(msg, nav) {
 			return l, nil
 		}
 		switch {
-		case key.Matches(msg, k.Open):
+		case key.Matches(msg, open):
 			if id := l.selectedID(); id != "" {
 				if l.all[l.shown[l.nav.Cursor()]].cv.Sealed {
 					return l, notice(l.env.l.T("tui.caselist.sealed_notice"))
 				}
-				return l, cmdOf(openCaseMsg{CaseID: id})
+				return l, cmdOf(openCase(id, ""))
 			}
-		case key.Matches(msg, k.Filter):
+		case key.Matches(msg, filter):
 			l.filtering = true
 			return l, l.filter.Focus()
-		case key.Matches(msg, k.Sort):
+		case key.Matches(msg, sort):
 			l.order = (l.order + 1) % numOrders
 			l.refilter(l.selectedID())
 		case key.Matches(msg, k.Search):
-			return l, cmdOf(openSearchMsg{})
+			return l, cmdOf(openSearch())
 		case key.Matches(msg, k.NewCase) && l.workerID == "":
-			return l, cmdOf(editCaseMsg{})
-		case key.Matches(msg, k.Back):
+			return l, cmdOf(editCase(""))
+		case key.Matches(msg, esc):
 			if l.filter.Value() != "" {
 				l.filter.Reset()
 				l.refilter(l.selectedID())
@@ -227,24 +228,35 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 		case l.workerID != "":
 			if key.Matches(msg, l.env.keys.workerCases.Reassign) {
 				if id := l.selectedID(); id != "" {
-					return l, cmdOf(openAssignMsg{CaseID: id, Ref: l.all[l.shown[l.nav.Cursor()]].cv.Value.Ref})
+					return l, cmdOf(openAssign(id, l.all[l.shown[l.nav.Cursor()]].cv.Value.Ref))
 				}
 			}
 		case key.Matches(msg, k.Agenda):
-			return l, cmdOf(openAgendaMsg{})
+			return l, cmdOf(openAgenda())
 		case key.Matches(msg, k.Team):
-			return l, cmdOf(openTeamMsg{})
+			return l, cmdOf(openTeam())
 		case key.Matches(msg, k.Consents):
-			return l, cmdOf(openConsentsMsg{})
+			return l, cmdOf(openConsents())
 		case key.Matches(msg, k.TypingQueue):
-			return l, cmdOf(openTypingQueueMsg{})
+			return l, cmdOf(openTypingQueue())
 		}
 	}
 	return l, nil
 }
 
-func (l *caseList) filterKey(msg tea.KeyPressMsg) (component, tea.Cmd) {
-	return l, filterKey(msg, l.env.keys.caseList.navKeys, &l.filter, &l.filtering, l.nav.Move, l.listHeight(), func(cleared bool) {
+// listKeys are the keys the list has in both of its modes, from the keymap
+// of the mode it is in: a worker's cases, or the user's own.
+func (l *caseList) listKeys() (nav navKeys, open, filter, sort, esc key.Binding) {
+	if l.workerID != "" {
+		k := l.env.keys.workerCases
+		return k.navKeys, k.Open, k.Filter, k.Sort, k.Back
+	}
+	k := l.env.keys.caseList
+	return k.navKeys, k.Open, k.Filter, k.Sort, k.Back
+}
+
+func (l *caseList) filterKey(msg tea.KeyPressMsg, nav navKeys) (component, tea.Cmd) {
+	return l, filterKey(msg, nav, &l.filter, &l.filtering, l.nav.Move, l.listHeight(), func(cleared bool) {
 		if cleared {
 			l.refilter(l.selectedID())
 			return

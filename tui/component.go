@@ -170,6 +170,9 @@ type env struct {
 	// retention is the link for the destruction queue's acts (nil: not
 	// enrolled).
 	retention RetentionService
+	// teamService links the supervisor screens to the server (nil: not
+	// enrolled).
+	teamService TeamService
 }
 
 // logErr logs a failure without case data: a validation message can quote
@@ -199,8 +202,8 @@ func (e *env) parseDate(s string) (record.Date, error) {
 	return when.ParseDate(s, e.now(), e.dateOrder)
 }
 
-// Navigation messages: screens ask the root to move between screens with
-// these; the root builds and stacks the screens.
+// Messages to the root: back closes the top screen (opening one is navMsg,
+// nav.go), a notice, a change.
 type (
 	// backMsg closes the top screen. A non-empty Notice is shown in the
 	// status bar; Changed says the vault was written (counts refresh).
@@ -209,64 +212,6 @@ type (
 		Changed bool
 		Focus   string // a record the screen below shows once back (a note just saved)
 	}
-	// openCaseMsg opens a case's detail, scrolled to NoteID when set.
-	openCaseMsg struct{ CaseID, NoteID string }
-	// editCaseMsg opens the case form; CaseID "" makes a new case. Merge
-	// carries every version of a case in conflict: saving writes a merge.
-	editCaseMsg struct {
-		CaseID  string
-		Merge   *store.CaseView
-		Replace bool
-	}
-	// editNoteMsg opens the note editor on a draft (a new note, an edit, or
-	// the combination of a note's versions in conflict).
-	editNoteMsg struct {
-		Draft   store.Draft
-		Ref     string
-		Notice  string
-		Replace bool // replace the top screen instead of stacking
-	}
-	// editConsentMsg opens the consent form of a case.
-	editConsentMsg struct{ CaseID string }
-	// openTasksMsg opens a case's tasks and visits, with TaskID selected
-	// when set.
-	openTasksMsg struct{ CaseID, TaskID string }
-	// openSearchMsg opens note search.
-	openSearchMsg struct{}
-	// openRecordingsMsg opens a case's recordings.
-	openRecordingsMsg struct{ CaseID, Ref string }
-	// openRecorderMsg opens the recorder on a recording of a case;
-	// RecordingID "" starts a new one.
-	openRecorderMsg struct{ CaseID, RecordingID, Ref string }
-	// openSettingsMsg opens the settings (the microphone).
-	openSettingsMsg struct{}
-	// openConflictMsg opens the versions of a record in conflict.
-	openConflictMsg struct {
-		CaseID, RecordID string
-		Kind             record.Kind
-	}
-	// openTeamMsg opens the team view (supervisors).
-	openTeamMsg struct{}
-	// openPolicyMsg opens the weighting policy (supervisors).
-	openPolicyMsg struct{}
-	// openTurnaroundMsg opens the dictation turnaround (supervisors).
-	openTurnaroundMsg struct{}
-	// openRetentionMsg opens the destruction queue (supervisors).
-	openRetentionMsg struct{}
-	// openWorkerCasesMsg opens the cases a worker holds, per the team view.
-	openWorkerCasesMsg struct{ UserID, Name string }
-	// openAssignMsg opens the assignment of a case (supervisors).
-	openAssignMsg struct{ CaseID, Ref string }
-	// openConsentsMsg opens the consent overview.
-	openConsentsMsg struct{}
-	// openAgendaMsg opens the agenda across cases.
-	openAgendaMsg struct{}
-	// openAccessMsg opens a case's access history.
-	openAccessMsg struct{ CaseID, Ref string }
-	// openTypingQueueMsg opens the recordings waiting for typing (typists).
-	openTypingQueueMsg struct{}
-	// openTranscribeMsg opens the transcript editor of a recording.
-	openTranscribeMsg struct{ Rec queuedRec }
 	// noticeMsg shows a line in the status bar until the next key.
 	noticeMsg struct {
 		Text string

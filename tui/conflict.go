@@ -20,7 +20,7 @@ import (
 // it is a merge that ends the conflict on every device.
 type conflict struct {
 	env    *env
-	req    openConflictMsg
+	req    conflictReq
 	data   *conflictLoadedMsg
 	err    error
 	sel    int
@@ -58,14 +58,20 @@ type (
 	}
 )
 
-func newConflict(e *env, req openConflictMsg) *conflict { return &conflict{env: e, req: req} }
+// conflictReq names a record in conflict: its case, its id and its kind.
+type conflictReq struct {
+	CaseID, RecordID string
+	Kind             record.Kind
+}
+
+func newConflict(e *env, req conflictReq) *conflict { return &conflict{env: e, req: req} }
 
 func (c *conflict) Init() tea.Cmd {
 	v, req, l := c.env.vault, c.req, c.env.l
 	return c.env.io(func() tea.Msg { return loadConflict(l, v, req) })
 }
 
-func loadConflict(l *i18n.Locale, v *store.Vault, req openConflictMsg) conflictLoadedMsg {
+func loadConflict(l *i18n.Locale, v *store.Vault, req conflictReq) conflictLoadedMsg {
 	var m conflictLoadedMsg
 	cv, err := v.Case(req.CaseID)
 	if err != nil {
@@ -315,7 +321,7 @@ func (c *conflict) combine() tea.Cmd {
 		base.Text = strings.Join(texts, "\n\n")
 		base.Attendees = att
 		dr := store.Draft{Key: store.DraftKey(c.req.CaseID, c.req.RecordID), CaseID: c.req.CaseID, NoteID: c.req.RecordID, Base: d.parents, Note: base}
-		return cmdOf(editNoteMsg{Draft: dr, Ref: d.ref, Replace: true, Notice: c.env.l.T("tui.conflict.combine_notice")})
+		return cmdOf(editNote(dr, d.ref, c.env.l.T("tui.conflict.combine_notice")).replacing())
 	case d.cv != nil:
 		merged := *d.cv
 		merged.Value = pick(d.cv.Versions, chosen.rev)
@@ -326,7 +332,7 @@ func (c *conflict) combine() tea.Cmd {
 				}
 			}
 		}
-		return cmdOf(editCaseMsg{CaseID: c.req.RecordID, Merge: &merged, Replace: true})
+		return cmdOf(mergeCase(c.req.RecordID, &merged).replacing())
 	}
 	return notice(c.env.l.T("tui.conflict.task_no_combine"))
 }

@@ -193,7 +193,7 @@ func (c *consentOverview) Update(msg tea.Msg) (component, tea.Cmd) {
 			c.refilter(c.selectedKey())
 		case key.Matches(msg, k.Open):
 			if is, ok := c.selected(); ok {
-				return c, cmdOf(openCaseMsg{CaseID: is.CaseID})
+				return c, cmdOf(openCase(is.CaseID, ""))
 			}
 		}
 	}

@@ -123,7 +123,7 @@ func TestFormDateFields(t *testing.T) {
 // like any date; a wrong one is said under the People area, with its line.
 func TestCaseFormPeopleDates(t *testing.T) {
 	e := &env{l: i18n.English(), keys: newKeyMap(nil), st: newStyles(themeNoColor, true), now: fixedNow}
-	c := newCaseEdit(e, editCaseMsg{})
+	c := newCaseEdit(e, "", nil)
 	c.SetSize(100, 40)
 	c.fs.ref.input.SetValue("T-1")
 	c.fs.subject.input.SetValue("Robin Testcase")

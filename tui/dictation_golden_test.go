@@ -59,7 +59,7 @@ func dictationModel(t *testing.T, w, h int, screens func(e *env) []component) *M
 
 // goldenRecorder is a recorder showing snap, as loaded.
 func goldenRecorder(t *testing.T, e *env, snap recSnap, set func(r *recorder)) *recorder {
-	r := newRecorder(e, openRecorderMsg{CaseID: "c1", RecordingID: snap.id, Ref: "DEMO-0042"})
+	r := newRecorder(e, "c1", snap.id, "DEMO-0042")
 	t.Cleanup(func() { r.hd.stop(true) })
 	r.started, r.loaded, r.snap, r.pos = true, true, snap, snap.pos
 	if set != nil {
@@ -91,7 +91,9 @@ func TestDictationGolden(t *testing.T) {
 	}{
 		{"recordings", func(t *testing.T, e *env) []component {
 			l := newRecordings(e, "c1", "DEMO-0042")
-			l.loaded, l.items, l.cursor = true, goldenRecordings(), 1
+			l.loaded, l.items = true, goldenRecordings()
+			l.nav.Clamp(len(l.items))
+			l.nav.Select(1)
 			return []component{l}
 		}},
 		{"recordings-empty", func(t *testing.T, e *env) []component {

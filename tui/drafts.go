@@ -35,12 +35,6 @@ type draftRow struct {
 type (
 	// draftsFoundMsg lists the drafts in the vault (sent after unlock).
 	draftsFoundMsg struct{ Drafts []draftRow }
-	// resumeDraftMsg asks the root to open the case and the editor on a
-	// draft.
-	resumeDraftMsg struct {
-		Draft store.Draft
-		Ref   string
-	}
 	// draftDroppedMsg reports the deletion of a draft from the prompt.
 	draftDroppedMsg struct {
 		key string
@@ -129,7 +123,7 @@ func (p *draftPrompt) Update(msg tea.Msg) (component, tea.Cmd) {
 			p.cursor = min(len(p.drafts)-1, p.cursor+1)
 		case key.Matches(msg, k.Resume):
 			r := p.drafts[p.cursor]
-			return p, cmdOf(resumeDraftMsg{Draft: r.draft, Ref: r.ref})
+			return p, cmdOf(resumeDraft(r.draft, r.ref))
 		case key.Matches(msg, k.DiscardDraft):
 			p.confirm = true
 		case key.Matches(msg, k.Back):

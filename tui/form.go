@@ -328,11 +328,11 @@ func (f *form) update(msg tea.Msg) (cmd tea.Cmd, changed bool) {
 		}
 		switch fd.kind {
 		case fieldChoice:
-			switch km.String() {
-			case "left": // i18n: a key's name
+			switch {
+			case key.Matches(km, k.Choice) && km.String() == "left": // i18n: a key's name
 				fd.choice = (fd.choice + len(fd.choices) - 1) % len(fd.choices)
 				return nil, true
-			case "right", "space": // i18n: keys' names
+			case key.Matches(km, k.Choice, k.Toggle):
 				fd.choice = (fd.choice + 1) % len(fd.choices)
 				return nil, true
 			}
@@ -347,12 +347,12 @@ func (f *form) update(msg tea.Msg) (cmd tea.Cmd, changed bool) {
 			}
 			return nil, false
 		case fieldChecks:
-			switch km.String() {
-			case "left": // i18n: a key's name
+			switch {
+			case key.Matches(km, k.Choice) && km.String() == "left": // i18n: a key's name
 				fd.choice = (fd.choice + len(fd.choices) - 1) % len(fd.choices)
-			case "right": // i18n: a key's name
+			case key.Matches(km, k.Choice):
 				fd.choice = (fd.choice + 1) % len(fd.choices)
-			case "space", "x": // i18n: keys' names
+			case key.Matches(km, k.Toggle), km.String() == "x": // i18n: a key's name
 				fd.checked[fd.choice] = !fd.checked[fd.choice]
 				return nil, true
 			}

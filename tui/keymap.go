@@ -94,8 +94,9 @@ type playKeys struct {
 	TWord    key.Binding // play from the word under the cursor (a machine draft's)
 }
 
+// unlockKeys: nothing is open yet, so there is no way back (esc).
 type unlockKeys struct {
-	globalKeys
+	rootKeys
 	Unlock key.Binding
 }
 
@@ -349,20 +350,18 @@ func (k draftPromptKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Up, k.Down}, {k.Resume, k.DiscardDraft, k.Back}}
 }
 
-// policyKeys are the weighting policy's, shown and being edited.
+// policyKeys are the weighting policy's, shown and being edited (a form:
+// form.go matches its keys).
 type policyKeys struct {
 	globalKeys
-	Up         key.Binding
-	Down       key.Binding
+	formKeys
 	EditPolicy key.Binding
 	Save       key.Binding
-	NextField  key.Binding
-	PrevField  key.Binding
 }
 
 func (k policyKeys) ShortHelp() []key.Binding { return []key.Binding{k.EditPolicy, k.Back} }
 func (k policyKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down}, {k.EditPolicy, k.Back}}
+	return [][]key.Binding{{k.EditPolicy, k.Back}}
 }
 
 type recorderKeys struct {
@@ -406,10 +405,7 @@ func (k recorderKeys) FullHelp() [][]key.Binding {
 
 type recordingsKeys struct {
 	globalKeys
-	Up           key.Binding
-	Down         key.Binding
-	Top          key.Binding
-	Bottom       key.Binding
+	navKeys
 	Open         key.Binding
 	NewRecording key.Binding
 }
@@ -420,7 +416,7 @@ func (k recordingsKeys) ShortHelp() []key.Binding {
 
 func (k recordingsKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.Top, k.Bottom},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.NewRecording, withHelp(k.Open, k.l.T("tui.keys.open_in_the_recorder_play_edit")), k.Back},
 	}
 }
@@ -457,10 +453,7 @@ func (k settingsKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.Shor
 // tasksKeys are the list of tasks and visits; Form is the form adding one.
 type tasksKeys struct {
 	globalKeys
-	Up         key.Binding
-	Down       key.Binding
-	Top        key.Binding
-	Bottom     key.Binding
+	navKeys
 	Open       key.Binding // resolve a task in conflict
 	AddTask    key.Binding
 	ToggleDone key.Binding
@@ -475,7 +468,7 @@ func (k tasksKeys) ShortHelp() []key.Binding {
 
 func (k tasksKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.Top, k.Bottom},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.AddTask, k.ToggleDone, k.DeleteTask, withHelp(k.Open, k.l.T("tui.keys.resolve_a_task_in_conflict")), k.Back},
 		{k.Form.Save, k.Form.NextField, k.Form.Choice},
 	}
@@ -665,7 +658,7 @@ func newKeyMap(l *i18n.Locale) *keyMap {
 		global: g,
 		help:   helpKeys{globalKeys: g, navKeys: nav},
 		form:   form,
-		unlock: unlockKeys{globalKeys: g, Unlock: nb(keys("enter"), help("enter", l.T("tui.keys.unlock")))},
+		unlock: unlockKeys{rootKeys: root, Unlock: nb(keys("enter"), help("enter", l.T("tui.keys.unlock")))},
 		caseList: caseListKeys{
 			globalKeys: g, navKeys: nav, Open: open, Filter: filter, Sort: sort, Search: search,
 			NewCase:     nb(keys("N"), help("N", l.T("tui.keys.new_case"))),
@@ -714,7 +707,7 @@ func newKeyMap(l *i18n.Locale) *keyMap {
 			DiscardDraft: nb(keys("d"), help("d", l.T("tui.keys.discard_draft"))),
 		},
 		policy: policyKeys{
-			globalKeys: g, Up: nav.Up, Down: nav.Down, Save: save, NextField: form.NextField, PrevField: form.PrevField,
+			globalKeys: g, formKeys: form, Save: save,
 			EditPolicy: nb(keys("e"), help("e", l.T("tui.keys.edit_the_policy"))),
 		},
 		recorder: recorderKeys{
@@ -736,16 +729,16 @@ func newKeyMap(l *i18n.Locale) *keyMap {
 			Submit:       nb(keys("S"), help("S", l.T("tui.keys.submit_for_typing"))),
 		},
 		recordings: recordingsKeys{
-			globalKeys: g, Up: nav.Up, Down: nav.Down, Top: nav.Top, Bottom: nav.Bottom, Open: open,
+			globalKeys: g, navKeys: nav, Open: open,
 			NewRecording: nb(keys("n"), help("n", l.T("tui.keys.new_recording"))),
 		},
 		search: searchKeys{
 			globalKeys: g, PageUp: nav.PageUp, PageDown: nav.PageDown, Open: open,
-			Choose: nb(keys("up", "down"), help("↑/↓", l.T("tui.keys.choose"))),
+			Choose: nb(keys("up", "down", "ctrl+p", "ctrl+n"), help("↑/↓", l.T("tui.keys.choose"))),
 		},
 		settings: settingsKeys{globalKeys: g, Up: nav.Up, Down: nav.Down, Open: open},
 		tasks: tasksKeys{
-			globalKeys: g, Up: nav.Up, Down: nav.Down, Top: nav.Top, Bottom: nav.Bottom, Open: open, Confirm: confirm,
+			globalKeys: g, navKeys: nav, Open: open, Confirm: confirm,
 			AddTask:    nb(keys("a"), help("a", l.T("tui.keys.add_task_visit"))),
 			ToggleDone: nb(keys("space", "x"), help("space/x", l.T("tui.keys.done_undone"))),
 			DeleteTask: nb(keys("D"), help("D", l.T("tui.keys.delete"))),

@@ -14,11 +14,38 @@ import (
 //
 // The window moves only as far as it must: a cursor moving up past the top
 // row or down past the bottom row drags it along; otherwise it stays put.
+//
+// Items are drawn one a row unless SetRows says they are drawn among other
+// rows (a section's heading): the window is then over the rows.
 type listNav struct {
 	cursor int // index of the selected item
-	offset int // index of the first visible item
+	offset int // the first visible row
 	height int // rows the list shows; at least 1
 	n      int // number of items
+
+	// Set by SetRows (nil: item i is row i). rowOf[i] is item i's row;
+	// tops[i] is the first row shown with it when the window moves up to
+	// it; total is the number of rows.
+	rowOf, tops []int
+	total       int
+}
+
+// SetRows says the items are drawn among other rows: item i on row
+// rows[i], which brings row tops[i] (its heading; rows[i] when it has
+// none) into view with it when the window moves up to it; total is the
+// number of rows. Visible is then a range of rows; the items counted by
+// Clamp and Reload are still the items, len(rows). Nil rows: one row an
+// item.
+func (v *listNav) SetRows(rows, tops []int, total int) {
+	v.rowOf, v.tops, v.total = rows, tops, total
+	v.clamp()
+}
+
+// ScrollTo puts row r at the top of the window, as far as the rows allow
+// and the cursor stays in view.
+func (v *listNav) ScrollTo(r int) {
+	v.offset = r
+	v.clamp()
 }
 
 // SetHeight sets how many rows the list shows (at least 1) and keeps the
@@ -80,15 +107,16 @@ func (v *listNav) Len() int { return v.n }
 // Selected reports whether item i is the one under the cursor.
 func (v *listNav) Selected(i int) bool { return v.n > 0 && i == v.cursor }
 
-// Visible is the range of items to draw: items[start:end].
+// Visible is the range of items to draw, items[start:end]; with SetRows,
+// the range of rows.
 func (v *listNav) Visible() (start, end int) {
-	return v.offset, min(v.offset+v.rows(), v.n)
+	return v.offset, min(v.offset+v.rows(), v.totalRows())
 }
 
 // Position is "3/40" (the selected item of all) when the items do not fit
 // the list's rows, else "": the list legends show it.
 func (v *listNav) Position() string {
-	if v.n <= v.rows() {
+	if v.totalRows() <= v.rows() {
 		return ""
 	}
 	return itoa(v.cursor+1) + "/" + itoa(v.n)
@@ -118,16 +146,39 @@ func (v *listNav) Key(msg tea.KeyPressMsg, k navKeys) bool {
 
 func (v *listNav) rows() int { return max(1, v.height) }
 
+// totalRows is the number of rows the list draws.
+func (v *listNav) totalRows() int {
+	if v.rowOf != nil {
+		return v.total
+	}
+	return v.n
+}
+
+// span is the rows of the item under the cursor: the first one shown with
+// it when scrolling up (top), and its own (row).
+func (v *listNav) span() (top, row int) {
+	if v.rowOf == nil || v.cursor >= len(v.rowOf) {
+		return v.cursor, v.cursor
+	}
+	row = v.rowOf[v.cursor]
+	top = row
+	if v.cursor < len(v.tops) {
+		top = min(v.tops[v.cursor], row)
+	}
+	return top, row
+}
+
 func (v *listNav) clamp() {
 	v.cursor = min(max(v.cursor, 0), max(v.n-1, 0))
 	h := v.rows()
-	if v.cursor < v.offset {
-		v.offset = v.cursor
+	top, row := v.span()
+	if top < v.offset {
+		v.offset = top
 	}
-	if v.cursor >= v.offset+h {
-		v.offset = v.cursor - h + 1
+	if row >= v.offset+h {
+		v.offset = row - h + 1
 	}
-	v.offset = max(0, min(v.offset, max(v.n-h, 0)))
+	v.offset = max(0, min(v.offset, max(v.totalRows()-h, 0)))
 }
 
 // listRow draws one row of a list w cells wide: the selected row marked

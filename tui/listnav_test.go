@@ -88,6 +88,48 @@ func TestListNavClamp(t *testing.T) {
 	}
 }
 
+// TestListNavRows: items drawn among headings. Five items on eight rows,
+// three shown:
+//
+//	0 heading   1 item 0   2 item 1   3 item 2
+//	4 heading   5 item 3   6 heading  7 item 4
+//
+// Items 0, 3 and 4 come into view with their heading above them.
+func TestListNavRows(t *testing.T) {
+	tests := []struct {
+		name string
+		do   func(v *listNav)
+		want navState
+	}{
+		{"start", func(v *listNav) {}, navState{0, 0, 3, "1/5"}},
+		{"down past the window drags it by rows", func(v *listNav) { v.Move(2) }, navState{2, 1, 4, "3/5"}},
+		{"bottom shows the last rows", func(v *listNav) { v.Bottom() }, navState{4, 5, 8, "5/5"}},
+		{"up to an item under a heading shows the heading", func(v *listNav) { v.Bottom(); v.Move(-1) }, navState{3, 4, 7, "4/5"}},
+		{"up to an item under an item does not", func(v *listNav) { v.Bottom(); v.Move(-2) }, navState{2, 3, 6, "3/5"}},
+		{"top shows the first heading", func(v *listNav) { v.Bottom(); v.Top() }, navState{0, 0, 3, "1/5"}},
+		{"a page is the list's height in items", func(v *listNav) { v.Page(1) }, navState{3, 3, 6, "4/5"}},
+		{"scroll a heading to the top", func(v *listNav) { v.Select(3); v.ScrollTo(4) }, navState{3, 4, 7, "4/5"}},
+		{"scroll past the end stops at the last rows", func(v *listNav) { v.Select(4); v.ScrollTo(7) }, navState{4, 5, 8, "5/5"}},
+		{"scroll never hides the cursor", func(v *listNav) { v.ScrollTo(5) }, navState{0, 0, 3, "1/5"}},
+		{"taller than the rows: all shown, no position", func(v *listNav) { v.Bottom(); v.SetHeight(8) }, navState{4, 0, 8, ""}},
+		{"items fit but the rows do not: a position", func(v *listNav) { v.SetHeight(5) }, navState{0, 0, 5, "1/5"}},
+		{"reload keeps the item", func(v *listNav) { v.Select(3); v.Reload(5, 3) }, navState{3, 3, 6, "4/5"}},
+		{"rows gone: one item a row again", func(v *listNav) { v.Bottom(); v.SetRows(nil, nil, 0) }, navState{4, 2, 5, "5/5"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v listNav
+			v.SetHeight(3)
+			v.Clamp(5)
+			v.SetRows([]int{1, 2, 3, 5, 7}, []int{0, 2, 3, 4, 6}, 8)
+			tt.do(&v)
+			if got := stateOf(&v); got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestListNavEmpty(t *testing.T) {
 	var v listNav // zero value: no items, one row
 	for _, op := range []func(){func() { v.Move(1) }, func() { v.Move(-1) }, func() { v.Page(1) }, func() { v.Page(-1) }, v.Top, v.Bottom, v.Reset} {

@@ -58,12 +58,13 @@ type (
 	}
 )
 
-func newNoteEdit(e *env, msg editNoteMsg) *noteEdit {
-	d := msg.Draft
+// newNoteEdit is the note editor on a draft (a new note, an edit, or the
+// combination of a note's versions in conflict) of the case ref names.
+func newNoteEdit(e *env, d store.Draft, ref string) *noteEdit {
 	if d.Key == "" {
 		d.Key = store.DraftKey(d.CaseID, d.NoteID)
 	}
-	n := &noteEdit{env: e, id: editorIDs.Add(1), ref: msg.Ref, draft: d, merge: len(d.Base) > 1}
+	n := &noteEdit{env: e, id: editorIDs.Add(1), ref: ref, draft: d, merge: len(d.Base) > 1}
 	v := e.vault
 	n.as = newAutosave(e, n.id, d.Note, !d.Saved.IsZero(), sameNote, blank, func(nt record.Note) error {
 		d := d

@@ -141,10 +141,12 @@ const seekStep = 5 * time.Second
 
 var recorderIDs atomic.Int64
 
-func newRecorder(e *env, msg openRecorderMsg) *recorder {
-	hd := newDictHandle(e.vault, msg.CaseID, e.recovery, e.now)
+// newRecorder is the recorder on a recording of a case; recordingID ""
+// starts a new one.
+func newRecorder(e *env, caseID, recordingID, ref string) *recorder {
+	hd := newDictHandle(e.vault, caseID, e.recovery, e.now)
 	hd.dueRules = e.dueRules
-	r := &recorder{env: e, id: recorderIDs.Add(1), caseID: msg.CaseID, ref: msg.Ref, recID: msg.RecordingID, hd: hd}
+	r := &recorder{env: e, id: recorderIDs.Add(1), caseID: caseID, ref: ref, recID: recordingID, hd: hd}
 	r.pedal.id = r.id
 	return r
 }

@@ -23,7 +23,7 @@ type recordings struct {
 	items  []store.Item[record.Recording]
 	loaded bool
 	err    string
-	cursor int
+	nav    listNav
 	w, h   int
 }
 
@@ -63,7 +63,14 @@ func (l *recordings) Title() string { return l.env.l.T("tui.recordings.title") }
 
 func (l *recordings) Typing() bool { return false }
 
-func (l *recordings) SetSize(w, h int) { l.w, l.h = w, h }
+func (l *recordings) SetSize(w, h int) {
+	l.w, l.h = w, h
+	l.nav.SetHeight(l.listHeight())
+}
+
+// listHeight is the rows of recordings shown: the screen less the heading,
+// the rule, the column heading, the legend and the line above it.
+func (l *recordings) listHeight() int { return max(1, l.h-5) }
 
 func (l *recordings) ShortHelp() []key.Binding {
 	return l.env.keys.recordings.ShortHelp()
@@ -91,31 +98,24 @@ func (l *recordings) Update(msg tea.Msg) (component, tea.Cmd) {
 			l.ref = msg.ref
 		}
 		l.items = msg.items
-		l.cursor = min(l.cursor, max(0, len(l.items)-1))
+		l.nav.Clamp(len(l.items))
 		return l, nil
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, k.Back):
 			return l, back("", false)
-		case key.Matches(msg, k.Up):
-			l.cursor = max(0, l.cursor-1)
-		case key.Matches(msg, k.Down):
-			l.cursor = min(max(0, len(l.items)-1), l.cursor+1)
-		case key.Matches(msg, k.Top):
-			l.cursor = 0
-		case key.Matches(msg, k.Bottom):
-			l.cursor = max(0, len(l.items)-1)
+		case l.nav.Key(msg, k.navKeys):
 		case key.Matches(msg, k.NewRecording):
-			return l, cmdOf(openRecorderMsg{CaseID: l.caseID, Ref: l.ref})
+			return l, cmdOf(openRecorder(l.caseID, "", l.ref))
 		case key.Matches(msg, k.Open):
-			if l.cursor >= len(l.items) {
+			if l.nav.Cursor() >= len(l.items) {
 				return l, nil
 			}
-			it := l.items[l.cursor]
+			it := l.items[l.nav.Cursor()]
 			if it.Sealed {
 				return l, notice(l.env.l.T("tui.recordings.sealed_open"))
 			}
-			return l, cmdOf(openRecorderMsg{CaseID: l.caseID, RecordingID: it.ID, Ref: l.ref})
+			return l, cmdOf(openRecorder(l.caseID, it.ID, l.ref))
 		}
 	}
 	return l, nil
@@ -218,13 +218,9 @@ func (l *recordings) View() string {
 		return strings.Join(lines, "\n")
 	}
 	lines = append(lines, recordingsHeader(loc, st, w))
-	room := max(1, l.h-len(lines)-2)
-	first := 0
-	if l.cursor >= room {
-		first = l.cursor - room + 1
-	}
-	for i := first; i < len(l.items) && i < first+room; i++ {
-		lines = append(lines, recordingLine(l.env, l.items[i], i == l.cursor, w))
+	start, end := l.nav.Visible()
+	for i := start; i < end; i++ {
+		lines = append(lines, recordingLine(l.env, l.items[i], l.nav.Selected(i), w))
 	}
 	for len(lines) < l.h-1 {
 		lines = append(lines, "")

@@ -28,7 +28,7 @@ type search struct {
 	query   string // the query hits answer
 	partial bool   // notes were still loading
 	err     error
-	cursor  int
+	nav     listNav // over the hits, each drawn on two lines
 	w, h    int
 }
 
@@ -85,6 +85,7 @@ func (s *search) Typing() bool { return true }
 func (s *search) SetSize(w, h int) {
 	s.w, s.h = w, h
 	s.input.SetWidth(max(10, w-len(s.input.Prompt)-1))
+	s.nav.SetHeight(s.perPage())
 }
 
 func (s *search) ShortHelp() []key.Binding {
@@ -103,7 +104,8 @@ func (s *search) Update(msg tea.Msg) (component, tea.Cmd) {
 			return s, nil // an answer to an older query
 		}
 		s.hits, s.more, s.query, s.partial, s.err = msg.hits, msg.more, msg.query, msg.partial, msg.err
-		s.cursor = 0
+		s.nav.Clamp(len(s.hits))
+		s.nav.Reset()
 		return s, nil
 	case notesLoadedMsg:
 		if s.partial {
@@ -111,28 +113,27 @@ func (s *search) Update(msg tea.Msg) (component, tea.Cmd) {
 		}
 		return s, nil
 	case tea.KeyPressMsg:
-		switch msg.String() { // i18n: keys' names below
-		case "esc": // i18n: a key's name
+		switch {
+		case key.Matches(msg, k.Back):
 			return s, back("", false)
-		case "enter": // i18n: a key's name
-			if s.cursor < len(s.hits) {
-				h := s.hits[s.cursor]
-				return s, cmdOf(openCaseMsg{CaseID: h.CaseID, NoteID: h.NoteID})
+		case key.Matches(msg, k.Open):
+			if s.nav.Cursor() < len(s.hits) {
+				h := s.hits[s.nav.Cursor()]
+				return s, cmdOf(openCase(h.CaseID, h.NoteID))
 			}
 			return s, nil
-		case "up", "ctrl+p": // i18n: keys' names
-			s.cursor = max(0, s.cursor-1)
+		case key.Matches(msg, k.Choose):
+			if ks := msg.String(); ks == "up" || ks == "ctrl+p" { // i18n: keys' names
+				s.nav.Move(-1)
+			} else {
+				s.nav.Move(1)
+			}
 			return s, nil
-		case "down", "ctrl+n": // i18n: keys' names
-			s.cursor = min(max(0, len(s.hits)-1), s.cursor+1)
-			return s, nil
-		}
-		switch {
 		case key.Matches(msg, k.PageUp):
-			s.cursor = max(0, s.cursor-s.perPage())
+			s.nav.Page(-1)
 			return s, nil
 		case key.Matches(msg, k.PageDown):
-			s.cursor = min(max(0, len(s.hits)-1), s.cursor+s.perPage())
+			s.nav.Page(1)
 			return s, nil
 		}
 	}
@@ -143,6 +144,7 @@ func (s *search) Update(msg tea.Msg) (component, tea.Cmd) {
 		s.seq++
 		if q == "" {
 			s.hits, s.query = nil, ""
+			s.nav.Clamp(0)
 			return s, cmd
 		}
 		return s, tea.Batch(cmd, s.env.io(searchCmd(s.env.vault, q, s.seq)))
@@ -181,21 +183,13 @@ func (s *search) View() string {
 		kindW = max(kindW, ansiWidth(valueWord(l, k)))
 	}
 	b.WriteString(fitLine(status, s.w) + "\n")
-	per := s.perPage()
-	start := 0
-	if s.cursor >= per {
-		start = s.cursor - per + 1
-	}
+	start, end := s.nav.Visible()
 	words := queryWords(q)
-	for i := start; i < len(s.hits) && i < start+per; i++ {
+	for i := start; i < end; i++ {
 		h := s.hits[i]
 		head := cell(h.Ref, 10) + " " + string(h.Date) + " " + cell(valueWord(l, h.Kind), kindW) + " " + h.Subject
 		snip := "    " + highlight(st, h.Snippet, words)
-		if i == s.cursor {
-			b.WriteString(st.Selected.Render(fitLine("▸ "+head, s.w)) + "\n") // i18n: the cursor
-		} else {
-			b.WriteString(fitLine("  "+head, s.w) + "\n")
-		}
+		b.WriteString(listRow(st, head, s.nav.Selected(i), s.w) + "\n")
 		b.WriteString(fitLine(snip, s.w) + "\n")
 	}
 	return b.String()

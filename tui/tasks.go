@@ -19,7 +19,7 @@ type tasks struct {
 	ref     string
 	items   []store.Item[record.Task]
 	loaded  bool
-	cursor  int
+	nav     listNav
 	adding  *form
 	dr      *formDraft // the adding form's draft
 	title   *field
@@ -70,7 +70,21 @@ func (t *tasks) SetSize(w, h int) {
 	if t.adding != nil {
 		t.adding.setSize(w, 4)
 	}
+	t.nav.SetHeight(t.listHeight())
 }
+
+// formHeight is the rows the form adding a task takes (its heading, then
+// its fields), 0 when none is open.
+func (t *tasks) formHeight() int {
+	if t.adding == nil {
+		return 0
+	}
+	return 1 + max(4, t.adding.lines())
+}
+
+// listHeight is the rows of tasks shown: the screen less the title, the
+// line under it and the form adding a task, if open.
+func (t *tasks) listHeight() int { return max(1, t.h-2-t.formHeight()) }
 
 func (t *tasks) ShortHelp() []key.Binding {
 	k := t.env.keys.tasks
@@ -108,10 +122,10 @@ func (t *tasks) PendingDraft() (store.Draft, bool) {
 }
 
 func (t *tasks) selected() *store.Item[record.Task] {
-	if t.cursor < 0 || t.cursor >= len(t.items) {
+	if t.nav.Cursor() >= len(t.items) {
 		return nil
 	}
-	return &t.items[t.cursor]
+	return &t.items[t.nav.Cursor()]
 }
 
 func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
@@ -129,13 +143,14 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 			return t, nil
 		}
 		t.ref, t.items = msg.ref, msg.items
+		cur := t.nav.Cursor()
 		for i, it := range t.items {
 			if t.focusID != "" && it.ID == t.focusID {
-				t.cursor = i
+				cur = i
 			}
 		}
 		t.focusID = ""
-		t.cursor = min(t.cursor, max(0, len(t.items)-1))
+		t.nav.Reload(len(t.items), cur)
 		return t, nil
 	case taskSavedMsg:
 		t.busy = false
@@ -202,14 +217,7 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 		switch {
 		case key.Matches(msg, k.Back):
 			return t, back("", false)
-		case key.Matches(msg, k.Up):
-			t.cursor = max(0, t.cursor-1)
-		case key.Matches(msg, k.Down):
-			t.cursor = min(max(0, len(t.items)-1), t.cursor+1)
-		case key.Matches(msg, k.Top):
-			t.cursor = 0
-		case key.Matches(msg, k.Bottom):
-			t.cursor = max(0, len(t.items)-1)
+		case t.nav.Key(msg, k.navKeys):
 		case key.Matches(msg, k.AddTask):
 			return t, t.startAdding()
 		case key.Matches(msg, k.ToggleDone), key.Matches(msg, k.Open):
@@ -218,7 +226,7 @@ func (t *tasks) Update(msg tea.Msg) (component, tea.Cmd) {
 				return t, nil
 			}
 			if it.Conflict {
-				return t, cmdOf(openConflictMsg{CaseID: t.caseID, RecordID: it.ID, Kind: record.KindTask})
+				return t, cmdOf(openConflict(t.caseID, it.ID, record.KindTask))
 			}
 			if key.Matches(msg, k.Open) {
 				return t, nil
@@ -285,23 +293,18 @@ func (t *tasks) View() string {
 	default:
 		b.WriteString("\n")
 	}
-	formH := 0
-	if t.adding != nil {
-		formH = 1 + max(4, t.adding.lines()) // its heading, then the fields
-	}
-	listH := max(1, t.h-2-formH)
+	formH := t.formHeight()
+	// The form grows and goes as it is used: the list gets the rest.
+	t.nav.SetHeight(t.listHeight())
 	if !t.loaded {
 		b.WriteString(st.Muted.Render(l.T("tui.agenda.loading")) + "\n")
 	} else if len(t.items) == 0 {
 		b.WriteString(l.T("tui.tasks.none") + "\n")
 	}
-	start := 0
-	if t.cursor >= listH {
-		start = t.cursor - listH + 1
-	}
-	for i := start; i < len(t.items) && i < start+listH; i++ {
+	start, end := t.nav.Visible()
+	for i := start; i < end; i++ {
 		line := taskLine(t.env, t.items[i], today)
-		if i == t.cursor && t.adding == nil {
+		if t.nav.Selected(i) && t.adding == nil {
 			line = st.Selected.Render(fitLine("▸"+ansiStrip(line)[1:], t.w)) // i18n: the cursor
 		}
 		b.WriteString(fitLine(line, t.w) + "\n")

@@ -311,9 +311,9 @@ func (t *teamScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.Back):
 			return t, back("", false)
 		case key.Matches(msg, k.Turnaround): // from the vault: needs no server
-			return t, cmdOf(openTurnaroundMsg{})
+			return t, cmdOf(openTurnaround())
 		case key.Matches(msg, k.Retention): // from the vault: acts need the server
-			return t, cmdOf(openRetentionMsg{})
+			return t, cmdOf(openRetention())
 		case t.ts == nil:
 			return t, nil
 		case t.nav.Key(msg, k.navKeys): // moved the cursor
@@ -323,10 +323,10 @@ func (t *teamScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 			}
 			return t, t.refresh()
 		case key.Matches(msg, k.Policy):
-			return t, cmdOf(openPolicyMsg{})
+			return t, cmdOf(openPolicy())
 		case key.Matches(msg, k.Open):
 			if w, ok := t.selected(); ok {
-				return t, cmdOf(openWorkerCasesMsg{UserID: w.UserID, Name: w.Name})
+				return t, cmdOf(openWorkerCases(w.UserID, w.Name))
 			}
 		}
 	}
@@ -641,59 +641,4 @@ func (t *teamScreen) row(c teamCols, w caseload.Worker, sel bool) string {
 		return st.Selected.Render(fitLine(ansiStrip(line), t.w))
 	}
 	return fitLine(line, t.w)
-}
-
-// navigateRoles opens the supervisor, consent and typist screens, each for
-// the roles it is meant for; others get a plain word in the status bar.
-func (m *Model) navigateRoles(msg tea.Msg) tea.Cmd {
-	e := m.env
-	role := e.vault.Profile().Role
-	refuse := func(text string) tea.Cmd {
-		m.status.setNotice(text, false)
-		return nil
-	}
-	switch msg := msg.(type) {
-	case openTeamMsg:
-		if !isSupervisor(e.vault) {
-			return refuse(e.l.T("tui.team.refuse_team"))
-		}
-		return m.push(newTeamScreen(e, m.opts.Team))
-	case openPolicyMsg:
-		if !isSupervisor(e.vault) {
-			return refuse(e.l.T("tui.team.refuse_policy"))
-		}
-		return m.push(newPolicyScreen(e, m.opts.Team))
-	case openTurnaroundMsg:
-		if !isSupervisor(e.vault) {
-			return refuse(e.l.T("tui.team.refuse_turnaround"))
-		}
-		return m.push(newTurnaroundScreen(e))
-	case openRetentionMsg:
-		if !isSupervisor(e.vault) {
-			return refuse(retentionForSupervisors(e))
-		}
-		return m.push(newRetentionScreen(e))
-	case openWorkerCasesMsg:
-		return m.push(newWorkerCaseList(e, msg.UserID, msg.Name))
-	case openAssignMsg:
-		if !isSupervisor(e.vault) {
-			return refuse(e.l.T("tui.team.refuse_assign"))
-		}
-		return m.push(newAssignScreen(e, m.opts.Team, msg.CaseID, msg.Ref))
-	case openConsentsMsg:
-		if role == protocol.RoleTypist {
-			return refuse(e.l.T("tui.team.refuse_consents"))
-		}
-		return m.push(newConsentOverview(e))
-	case openAccessMsg:
-		return m.push(newAccessHistory(e, msg.CaseID, msg.Ref))
-	case openTypingQueueMsg:
-		if role != protocol.RoleTypist {
-			return refuse(e.l.T("tui.team.refuse_typing"))
-		}
-		return m.push(newTypingQueue(e))
-	case openTranscribeMsg:
-		return m.push(newTranscribe(e, msg.Rec))
-	}
-	return nil
 }

@@ -213,11 +213,11 @@ func (q *typingQueue) Update(msg tea.Msg) (component, tea.Cmd) {
 		case q.nav.Key(msg, k.navKeys): // moved the cursor
 		case key.Matches(msg, k.Open):
 			if r, ok := q.selected(); ok {
-				return q, cmdOf(openTranscribeMsg{Rec: r})
+				return q, cmdOf(openTranscribe(r))
 			}
 		case key.Matches(msg, k.PlayRec):
 			if r, ok := q.selected(); ok {
-				return q, cmdOf(openRecorderMsg{CaseID: r.CaseID, RecordingID: r.ID, Ref: r.ref})
+				return q, cmdOf(openRecorder(r.CaseID, r.ID, r.ref))
 			}
 		}
 	}
@@ -648,7 +648,7 @@ func (t *transcribe) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.Listen):
 			// One player at a time: this one pauses for the recorder's.
 			stop := t.pb.stop(false)
-			open := openRecorderMsg{CaseID: t.rec.CaseID, RecordingID: t.rec.ID, Ref: t.rec.ref}
+			open := openRecorder(t.rec.CaseID, t.rec.ID, t.rec.ref)
 			return t, func() tea.Msg { _ = stop(); return open }
 		}
 	}

@@ -172,7 +172,9 @@ func TestWelshGolden(t *testing.T) {
 		}{
 			{"recordings", func(e *env) []component {
 				l := newRecordings(e, "c1", "DEMO-0042")
-				l.loaded, l.items, l.cursor = true, goldenRecordings(), 1
+				l.loaded, l.items = true, goldenRecordings()
+				l.nav.Clamp(len(l.items))
+				l.nav.Select(1)
 				return []component{l}
 			}},
 			{"recorder-stopped", func(e *env) []component {
