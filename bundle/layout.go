@@ -214,7 +214,7 @@ func (w *writer) caseItem(s *shown, c *record.Case) *item {
 		d.field("Subject", c.Subject)
 		d.field("Date of birth", string(c.DOB))
 		d.field("Address", c.Address)
-		d.field("Status", c.Status)
+		d.field("Status", string(c.Status))
 		d.field("Risk", c.Risk)
 		d.field("Team", c.Team)
 		d.field("Workers", strings.Join(c.Workers, ", "))
@@ -336,7 +336,7 @@ func (w *writer) recordingItem(s *shown, r *record.Recording) *item {
 		d.field("Work type", r.WorkType)
 		d.field("Started", date)
 		d.field("Length", (time.Duration(r.DurationMS) * time.Millisecond).Round(time.Second).String())
-		d.field("Status", r.Status)
+		d.field("Status", string(r.Status))
 		if r.Interrupted {
 			d.field("Note", "the recording was cut short (the laptop stopped); it holds what was saved")
 		}

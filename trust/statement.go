@@ -372,7 +372,7 @@ func checkDueRules(rules []DueRule) error {
 		return fmt.Errorf("%w: due rules without a rule", ErrMalformed)
 	}
 	for i, r := range rules {
-		if !slices.Contains(record.Priorities, r.Key) && !slices.Contains(record.WorkTypes, r.Key) {
+		if !record.Priority(r.Key).Valid() && !slices.Contains(record.WorkTypes, r.Key) {
 			return fmt.Errorf("%w: due rule for %q, which is neither a priority nor a work type", ErrMalformed, r.Key)
 		}
 		if i > 0 && rules[i-1].Key >= r.Key {

@@ -195,7 +195,7 @@ func TestTypistQueueDecodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prio, kinds, authors := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	prio, kinds, authors := map[record.Priority]bool{}, map[string]bool{}, map[string]bool{}
 	n := 0
 	for _, caseID := range ids {
 		recs, err := v.Recordings(caseID)
