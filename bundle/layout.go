@@ -170,7 +170,7 @@ func (w *writer) author(rev *record.Revision) string {
 	if !ok {
 		return "device " + rev.Device + ", which the agency's statements do not prove"
 	}
-	return wr.User.Name + " (" + wr.User.Role + ")"
+	return wr.User.Name + " (" + string(wr.User.Role) + ")"
 }
 
 // written says who wrote a revision and when, for the line under a title.
@@ -413,7 +413,7 @@ func (w *writer) logItem() *item {
 			for _, wit := range w.witnesses {
 				id := strings.TrimPrefix(wit, "fieldcase-witness.")
 				if wr, ok := w.roster.Writer(id); ok {
-					names = append(names, wr.User.Name+" ("+wr.User.Role+")")
+					names = append(names, wr.User.Name+" ("+string(wr.User.Role)+")")
 				}
 			}
 			d.field("Witnesses", strings.Join(names, ", ")+": their laptops checked this checkpoint and cosigned it")

@@ -181,7 +181,7 @@ func newFakeTeam(t *testing.T, v *store.Vault) *fakeTeam {
 }
 
 // roleVault is a demo vault whose user has a name and role; it is locked.
-func roleVault(t *testing.T, name, role string) *store.Vault {
+func roleVault(t *testing.T, name string, role protocol.Role) *store.Vault {
 	t.Helper()
 	v := openVault(t, demoVaultFile(t))
 	if err := v.Unlock(testPass); err != nil {

@@ -97,7 +97,7 @@ func TestParsePersona(t *testing.T) {
 	if _, err := ParsePersona("admin"); err == nil {
 		t.Error("ParsePersona accepted admin")
 	}
-	roles := map[string]bool{}
+	roles := map[trust.Role]bool{}
 	for _, p := range Personas {
 		pr := p.Profile()
 		if pr.Team != Team || pr.Name == "" {
