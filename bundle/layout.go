@@ -170,7 +170,7 @@ func (w *writer) author(rev *record.Revision) string {
 	if !ok {
 		return "device " + rev.Device + ", which the agency's statements do not prove"
 	}
-	return wr.User.Name + " (" + wr.User.Role + ")"
+	return wr.User.Name + " (" + string(wr.User.Role) + ")"
 }
 
 // written says who wrote a revision and when, for the line under a title.
@@ -214,7 +214,7 @@ func (w *writer) caseItem(s *shown, c *record.Case) *item {
 		d.field("Subject", c.Subject)
 		d.field("Date of birth", string(c.DOB))
 		d.field("Address", c.Address)
-		d.field("Status", c.Status)
+		d.field("Status", string(c.Status))
 		d.field("Risk", c.Risk)
 		d.field("Team", c.Team)
 		d.field("Workers", strings.Join(c.Workers, ", "))
@@ -336,7 +336,7 @@ func (w *writer) recordingItem(s *shown, r *record.Recording) *item {
 		d.field("Work type", r.WorkType)
 		d.field("Started", date)
 		d.field("Length", (time.Duration(r.DurationMS) * time.Millisecond).Round(time.Second).String())
-		d.field("Status", r.Status)
+		d.field("Status", string(r.Status))
 		if r.Interrupted {
 			d.field("Note", "the recording was cut short (the laptop stopped); it holds what was saved")
 		}
@@ -413,7 +413,7 @@ func (w *writer) logItem() *item {
 			for _, wit := range w.witnesses {
 				id := strings.TrimPrefix(wit, "fieldcase-witness.")
 				if wr, ok := w.roster.Writer(id); ok {
-					names = append(names, wr.User.Name+" ("+wr.User.Role+")")
+					names = append(names, wr.User.Name+" ("+string(wr.User.Role)+")")
 				}
 			}
 			d.field("Witnesses", strings.Join(names, ", ")+": their laptops checked this checkpoint and cosigned it")

@@ -30,7 +30,7 @@ const CourtSoon = 14 * 24 * time.Hour
 type Worker struct {
 	UserID      string
 	Name        string
-	Role        string
+	Role        protocol.Role
 	Cases       []string // case ids they hold (open and pending)
 	OpenCases   int
 	Weighted    float64

@@ -212,7 +212,7 @@ func (r *Recording) ExportWAV(ctx context.Context, w interface{ Write([]byte) (i
 }
 
 // SetStatus moves the recording along draft → submitted → transcribed.
-func (r *Recording) SetStatus(status string) error {
+func (r *Recording) SetStatus(status record.RecordingStatus) error {
 	r.Meta.Status = status
 	return r.Save()
 }

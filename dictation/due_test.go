@@ -15,7 +15,7 @@ func TestDueFor(t *testing.T) {
 	rules := DueRules{"urgent": 1, "high": 2, "normal": 5}
 	for _, tt := range []struct {
 		rules    DueRules
-		priority string
+		priority record.Priority
 		at       time.Time
 		want     record.Date
 	}{
@@ -71,8 +71,9 @@ func TestDueOfWorkType(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
-		priority, workType string
-		want               record.Date
+		priority record.Priority
+		workType string
+		want     record.Date
 	}{
 		{"normal", "court report", "2026-12-10"}, // capped at 3
 		{"urgent", "court report", "2026-12-08"}, // 1 is shorter

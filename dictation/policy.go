@@ -47,7 +47,7 @@ func DuePolicyOf(v *store.Vault, local DueRules) DuePolicy {
 			p.Rules[rule.Key] = int(rule.Days)
 		}
 		if dev, ok := r.Writer(strings.TrimPrefix(d.Signer, trust.SignerDevice(""))); ok && d.Signer != trust.SignerAgency {
-			p.SignedBy = dev.User.Name + " (" + dev.User.Role + ")"
+			p.SignedBy = dev.User.Name + " (" + string(dev.User.Role) + ")"
 		}
 		if d.Team != "" {
 			if t, ok := r.Teams[d.Team]; ok && t.Name != "" {

@@ -123,8 +123,8 @@ type column[T any] struct {
 	set  func(*T, string) error
 }
 
-func str[T any](name string, f func(*T) *string) column[T] {
-	return column[T]{name, func(t *T) string { return *f(t) }, func(t *T, s string) error { *f(t) = s; return nil }}
+func str[T any, S ~string](name string, f func(*T) *S) column[T] {
+	return column[T]{name, func(t *T) string { return string(*f(t)) }, func(t *T, s string) error { *f(t) = S(s); return nil }}
 }
 
 func date[T any](name string, f func(*T) *record.Date) column[T] {
@@ -171,7 +171,7 @@ var caseCols = slices.Concat([]column[Case]{
 	str("subject", func(c *Case) *string { return &c.Case.Subject }),
 	date("dob", func(c *Case) *record.Date { return &c.Case.DOB }),
 	str("address", func(c *Case) *string { return &c.Case.Address }),
-	str("status", func(c *Case) *string { return &c.Case.Status }),
+	str("status", func(c *Case) *record.CaseStatus { return &c.Case.Status }),
 	str("risk", func(c *Case) *string { return &c.Case.Risk }),
 	str("team", func(c *Case) *string { return &c.Case.Team }),
 	list("workers", func(c *Case) *[]string { return &c.Case.Workers }),
@@ -227,8 +227,8 @@ var taskCols = slices.Concat(metaCols(func(t *Task) *Meta { return &t.Meta }), [
 var recordingCols = slices.Concat(metaCols(func(r *Recording) *Meta { return &r.Meta }), []column[Recording]{
 	str("title", func(r *Recording) *string { return &r.Title }),
 	str("work_type", func(r *Recording) *string { return &r.WorkType }),
-	str("priority", func(r *Recording) *string { return &r.Priority }),
-	str("status", func(r *Recording) *string { return &r.Status }),
+	str("priority", func(r *Recording) *record.Priority { return &r.Priority }),
+	str("status", func(r *Recording) *record.RecordingStatus { return &r.Status }),
 	str("recorded", func(r *Recording) *string { return &r.Recorded }),
 	{"duration_ms", func(r *Recording) string { return strconv.FormatInt(r.DurationMS, 10) },
 		func(r *Recording, s string) error {

@@ -124,9 +124,9 @@ func (m *mapper) patientAndPeople() error {
 
 func (m *mapper) carePlan() error {
 	cr := m.c.Case
-	status := map[string]fhir.RequestStatus{record.CaseOpen: fhir.RequestStatusActive, record.CasePending: fhir.RequestStatusOnHold,
+	status := map[record.CaseStatus]fhir.RequestStatus{record.CaseOpen: fhir.RequestStatusActive, record.CasePending: fhir.RequestStatusOnHold,
 		record.CaseClosed: fhir.RequestStatusCompleted}[cr.Status]
-	if _, ok := map[string]bool{record.CaseOpen: true, record.CasePending: true, record.CaseClosed: true}[cr.Status]; !ok {
+	if _, ok := map[record.CaseStatus]bool{record.CaseOpen: true, record.CasePending: true, record.CaseClosed: true}[cr.Status]; !ok {
 		status = fhir.RequestStatusUnknown
 	}
 	cp := fhir.CarePlan{Id: ptr(fhirID(cr.Meta)), Meta: meta(cr.Meta),
@@ -339,11 +339,11 @@ func (m *mapper) recordings() error {
 				ext.Extension = append(ext.Extension, fhir.Extension{Url: name, ValueString: ptr(str)})
 			}
 		}
-		sub("priority", r.Priority, "")
-		sub("status", r.Status, "")
+		sub("priority", string(r.Priority), "")
+		sub("status", string(r.Status), "")
 		ext.Extension = append(ext.Extension, fhir.Extension{Url: "duration", ValueDuration: &fhir.Duration{
 			Value: ptr(json.Number(fmt.Sprint(r.DurationMS))), Unit: ptr("ms"), System: ptr("http://unitsofmeasure.org"), Code: ptr("ms")}})
-		for _, t := range [][2]string{{record.StatusSubmitted, r.Submitted}, {record.StatusTranscribed, r.Transcribed}} {
+		for _, t := range [][2]string{{string(record.StatusSubmitted), r.Submitted}, {string(record.StatusTranscribed), r.Transcribed}} {
 			if v := dateTime(t[1]); v != "" {
 				ext.Extension = append(ext.Extension, fhir.Extension{Url: t[0], ValueDateTime: ptr(v)})
 			}

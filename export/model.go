@@ -51,20 +51,20 @@ type Meta struct {
 // CaseRecord is the case record.
 type CaseRecord struct {
 	Meta
-	Ref        string      `json:"ref"`
-	Subject    string      `json:"subject"`
-	DOB        record.Date `json:"dob"`
-	Address    string      `json:"address"`
-	Status     string      `json:"status"`
-	Risk       string      `json:"risk"`
-	Team       string      `json:"team"`
-	Workers    []string    `json:"workers"`
-	NextVisit  record.Date `json:"next_visit"`
-	Summary    string      `json:"summary"`
-	Opened     record.Date `json:"opened"`
-	People     []Person    `json:"people"`
-	CourtDates []CourtDate `json:"court_dates"`
-	Weights    Weights     `json:"weights"`
+	Ref        string            `json:"ref"`
+	Subject    string            `json:"subject"`
+	DOB        record.Date       `json:"dob"`
+	Address    string            `json:"address"`
+	Status     record.CaseStatus `json:"status"`
+	Risk       string            `json:"risk"`
+	Team       string            `json:"team"`
+	Workers    []string          `json:"workers"`
+	NextVisit  record.Date       `json:"next_visit"`
+	Summary    string            `json:"summary"`
+	Opened     record.Date       `json:"opened"`
+	People     []Person          `json:"people"`
+	CourtDates []CourtDate       `json:"court_dates"`
+	Weights    Weights           `json:"weights"`
 }
 
 // Person is someone in the case besides its subject.
@@ -129,18 +129,18 @@ type Task struct {
 // be redacted).
 type Recording struct {
 	Meta
-	Title         string      `json:"title"`
-	WorkType      string      `json:"work_type"`
-	Priority      string      `json:"priority"`
-	Status        string      `json:"status"`
-	Recorded      string      `json:"recorded"`
-	DurationMS    int64       `json:"duration_ms"`
-	Author        string      `json:"author"`
-	Transcript    string      `json:"transcript"`
-	Submitted     string      `json:"submitted"`
-	Due           record.Date `json:"due"`
-	Transcribed   string      `json:"transcribed"`
-	TranscribedBy string      `json:"transcribed_by"`
+	Title         string                 `json:"title"`
+	WorkType      string                 `json:"work_type"`
+	Priority      record.Priority        `json:"priority"`
+	Status        record.RecordingStatus `json:"status"`
+	Recorded      string                 `json:"recorded"`
+	DurationMS    int64                  `json:"duration_ms"`
+	Author        string                 `json:"author"`
+	Transcript    string                 `json:"transcript"`
+	Submitted     string                 `json:"submitted"`
+	Due           record.Date            `json:"due"`
+	Transcribed   string                 `json:"transcribed"`
+	TranscribedBy string                 `json:"transcribed_by"`
 }
 
 // NewCase starts an export of the case record c (its current version,

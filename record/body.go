@@ -47,17 +47,23 @@ func (d Date) valid() error {
 	return err
 }
 
+// CaseStatus is a case's status (Case.Status).
+type CaseStatus string
+
 // Case statuses (Case.Status).
 const (
-	CaseOpen    = "open"
-	CasePending = "pending"
-	CaseClosed  = "closed"
+	CaseOpen    CaseStatus = "open"
+	CasePending CaseStatus = "pending"
+	CaseClosed  CaseStatus = "closed"
 )
+
+// Valid reports one of CaseStatuses.
+func (s CaseStatus) Valid() bool { return slices.Contains(CaseStatuses, s) }
 
 // Allowed values of enumerated fields.
 var (
 	Risks          = []string{"low", "medium", "high"}
-	CaseStatuses   = []string{CaseOpen, CasePending, CaseClosed}
+	CaseStatuses   = []CaseStatus{CaseOpen, CasePending, CaseClosed}
 	NoteKinds      = []string{"visit", "phone", "court", "supervision"}
 	Decisions      = []string{"given", "refused", "withdrawn"}
 	ConsentScopes  = []string{"health", "school", "court", "police", "housing", "family", "other"}
@@ -65,11 +71,20 @@ var (
 	ComplexityLvls = []int{1, 2, 3}
 )
 
-func oneOf(field, v string, allowed []string) error {
+func oneOf[T ~string](field string, v T, allowed []T) error {
 	if slices.Contains(allowed, v) {
 		return nil
 	}
-	return fmt.Errorf("%w: %s %q is not one of %s", ErrInvalid, field, v, strings.Join(allowed, ", "))
+	return fmt.Errorf("%w: %s %q is not one of %s", ErrInvalid, field, v, joinOf(allowed))
+}
+
+// joinOf lists allowed values for people: "a, b, c".
+func joinOf[T ~string](allowed []T) string {
+	ss := make([]string, len(allowed))
+	for i, a := range allowed {
+		ss[i] = string(a)
+	}
+	return strings.Join(ss, ", ")
 }
 
 // Person is someone in a case: the subject's family and others around them.
@@ -102,7 +117,7 @@ type Case struct {
 	DOB        Date        `json:"dob,omitempty"`
 	People     []Person    `json:"people,omitempty"`
 	Address    string      `json:"address,omitempty"`
-	Status     string      `json:"status"`
+	Status     CaseStatus  `json:"status"`
 	Risk       string      `json:"risk"`
 	Team       string      `json:"team,omitempty"`
 	Workers    []string    `json:"workers,omitempty"`
@@ -288,27 +303,39 @@ func (t *Task) Validate() error {
 	return t.DoneOn.valid()
 }
 
+// Priority is a recording's priority (Recording.Priority).
+type Priority string
+
 // Recording priorities (Recording.Priority), least pressing first.
 const (
-	PriorityNormal = "normal"
-	PriorityHigh   = "high"
-	PriorityUrgent = "urgent"
+	PriorityNormal Priority = "normal"
+	PriorityHigh   Priority = "high"
+	PriorityUrgent Priority = "urgent"
 )
+
+// Valid reports one of Priorities.
+func (p Priority) Valid() bool { return slices.Contains(Priorities, p) }
+
+// RecordingStatus is a recording's place in the workflow (Recording.Status).
+type RecordingStatus string
+
+// Valid reports one of RecordingStatuses.
+func (s RecordingStatus) Valid() bool { return slices.Contains(RecordingStatuses, s) }
 
 // Recording statuses (Recording.Status), in the order of the workflow; a
 // machine draft's correction (StatusCorrection) comes between submitted and
 // transcribed.
 const (
-	StatusDraft       = "draft"
-	StatusSubmitted   = "submitted"
-	StatusTranscribed = "transcribed"
+	StatusDraft       RecordingStatus = "draft"
+	StatusSubmitted   RecordingStatus = "submitted"
+	StatusTranscribed RecordingStatus = "transcribed"
 )
 
 // Recording workflow values.
 var (
 	WorkTypes          = []string{"visit note", "court report", "letter", "other"}
-	Priorities         = []string{PriorityNormal, PriorityHigh, PriorityUrgent}
-	RecordingStatuses  = []string{StatusDraft, StatusSubmitted, StatusCorrection, StatusTranscribed}
+	Priorities         = []Priority{PriorityNormal, PriorityHigh, PriorityUrgent}
+	RecordingStatuses  = []RecordingStatus{StatusDraft, StatusSubmitted, StatusCorrection, StatusTranscribed}
 	DefaultRecordCodec = "opus"
 )
 
@@ -326,21 +353,21 @@ type ChunkRef struct {
 // in chunks stored apart (blobs); Timeline says how their packets form the
 // recording, in the audio package's encoding, opaque here.
 type Recording struct {
-	Title       string     `json:"title,omitempty"`
-	WorkType    string     `json:"work_type"`
-	Priority    string     `json:"priority"`
-	Status      string     `json:"status"`
-	Recorded    string     `json:"recorded"` // RFC 3339, when recording began
-	DurationMS  int64      `json:"duration_ms"`
-	Codec       string     `json:"codec"`
-	SampleRate  int        `json:"sample_rate"`
-	Timeline    []byte     `json:"timeline,omitempty"`
-	Chunks      []ChunkRef `json:"chunks,omitempty"`
-	Interrupted bool       `json:"interrupted,omitempty"` // cut short by a crash; holds what was committed
-	Author      string     `json:"author,omitempty"`
-	Transcript  string     `json:"transcript,omitempty"` // id of the note holding the transcript
-	Submitted   string     `json:"submitted,omitempty"`  // RFC 3339, when it was submitted for typing
-	Due         Date       `json:"due,omitempty"`        // when its transcript is due (set at submission)
+	Title       string          `json:"title,omitempty"`
+	WorkType    string          `json:"work_type"`
+	Priority    Priority        `json:"priority"`
+	Status      RecordingStatus `json:"status"`
+	Recorded    string          `json:"recorded"` // RFC 3339, when recording began
+	DurationMS  int64           `json:"duration_ms"`
+	Codec       string          `json:"codec"`
+	SampleRate  int             `json:"sample_rate"`
+	Timeline    []byte          `json:"timeline,omitempty"`
+	Chunks      []ChunkRef      `json:"chunks,omitempty"`
+	Interrupted bool            `json:"interrupted,omitempty"` // cut short by a crash; holds what was committed
+	Author      string          `json:"author,omitempty"`
+	Transcript  string          `json:"transcript,omitempty"` // id of the note holding the transcript
+	Submitted   string          `json:"submitted,omitempty"`  // RFC 3339, when it was submitted for typing
+	Due         Date            `json:"due,omitempty"`        // when its transcript is due (set at submission)
 	// Transcribed is when its transcript was saved (RFC 3339), by
 	// TranscribedBy (the typist's name). CorrectedDraft says the
 	// transcript began as the machine draft: TranscribedBy corrected it.
@@ -369,7 +396,7 @@ func (r *Recording) Validate() error {
 	if len(r.Chunks) > 1<<20 {
 		return fmt.Errorf("%w: %d chunks", ErrInvalid, len(r.Chunks))
 	}
-	for name, t := range map[string]string{StatusSubmitted: r.Submitted, StatusTranscribed: r.Transcribed} {
+	for name, t := range map[RecordingStatus]string{StatusSubmitted: r.Submitted, StatusTranscribed: r.Transcribed} {
 		if t == "" {
 			continue
 		}

@@ -13,14 +13,14 @@ import (
 // StatusCorrection is a recording's status while a machine draft of its
 // transcript waits for a typist to correct it: after "submitted", before
 // "transcribed".
-const StatusCorrection = "correction"
+const StatusCorrection RecordingStatus = "correction"
 
 // StatusLabel is a recording status as people read it.
-func StatusLabel(status string) string {
+func StatusLabel(status RecordingStatus) string {
 	if status == StatusCorrection {
 		return "correction pending"
 	}
-	return status
+	return string(status)
 }
 
 // WaitsForTyping reports a recording a typist still has to turn into a

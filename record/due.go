@@ -24,13 +24,13 @@ const DueFormula = "Due = the day it is submitted + the working days of its prio
 
 // DefaultDueRules: urgent by the next working day, high within two,
 // normal within five (a working week).
-var DefaultDueRules = DueRules{PriorityUrgent: 1, PriorityHigh: 2, PriorityNormal: 5}
+var DefaultDueRules = DueRules{string(PriorityUrgent): 1, string(PriorityHigh): 2, string(PriorityNormal): 5}
 
 // Validate checks every key is a known priority or work type and its days
 // are 0 to 60.
 func (r DueRules) Validate() error {
 	for p, d := range r {
-		if !slices.Contains(Priorities, p) && !slices.Contains(WorkTypes, p) {
+		if !Priority(p).Valid() && !slices.Contains(WorkTypes, p) {
 			return fmt.Errorf("turnaround for an unknown priority %q (priorities are normal, high, urgent; work types %s)",
 				p, strings.Join(WorkTypes, ", "))
 		}
@@ -44,20 +44,20 @@ func (r DueRules) Validate() error {
 // DueFor is the date a dictation of priority submitted at t is due: t's
 // date plus the rule's working days, Saturdays and Sundays skipped (0 days
 // is the same day, or the Monday after a weekend submission).
-func (r DueRules) DueFor(priority string, t time.Time) Date {
+func (r DueRules) DueFor(priority Priority, t time.Time) Date {
 	return r.DueOf(priority, "", t)
 }
 
 // DueOf is DueFor with the work type's cap (DueRules).
-func (r DueRules) DueOf(priority, workType string, t time.Time) Date {
+func (r DueRules) DueOf(priority Priority, workType string, t time.Time) Date {
 	if r == nil {
 		r = DefaultDueRules
 	}
-	days, ok := r[priority]
-	if !ok || slices.Contains(WorkTypes, priority) {
-		days, ok = r[PriorityNormal]
+	days, ok := r[string(priority)]
+	if !ok || slices.Contains(WorkTypes, string(priority)) {
+		days, ok = r[string(PriorityNormal)]
 		if !ok {
-			days = DefaultDueRules[PriorityNormal]
+			days = DefaultDueRules[string(PriorityNormal)]
 		}
 	}
 	if w, ok := r[workType]; ok && workType != "" && slices.Contains(WorkTypes, workType) {
@@ -104,7 +104,7 @@ func ParseDueRules(s string) (DueRules, error) {
 func (r DueRules) String() string {
 	var parts []string
 	for i := len(Priorities) - 1; i >= 0; i-- {
-		p := Priorities[i]
+		p := string(Priorities[i])
 		if d, ok := r[p]; ok {
 			parts = append(parts, p+"="+strconv.Itoa(d))
 		}
@@ -125,7 +125,7 @@ func (r DueRules) Sentence() string {
 	}
 	var pri, wt []string
 	for i := len(Priorities) - 1; i >= 0; i-- {
-		p := Priorities[i]
+		p := string(Priorities[i])
 		if d, ok := r[p]; ok {
 			pri = append(pri, p+" "+strconv.Itoa(d))
 		}
@@ -137,7 +137,7 @@ func (r DueRules) Sentence() string {
 	}
 	s := strings.Join(pri, ", ") + " working days"
 	if len(pri) == 0 {
-		s = PriorityNormal + " " + strconv.Itoa(DefaultDueRules[PriorityNormal]) + " working days"
+		s = string(PriorityNormal) + " " + strconv.Itoa(DefaultDueRules[string(PriorityNormal)]) + " working days"
 	}
 	if len(wt) > 0 {
 		s += "; " + strings.Join(wt, ", ")

@@ -126,7 +126,7 @@ func Formula(cs []Period) string {
 // RetentionFacts are what a case's retention depends on.
 type RetentionFacts struct {
 	Type        string
-	Status      string
+	Status      CaseStatus
 	Closed      Date
 	LastContact Date
 	Birth       Date

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/crypto"
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/trust"
 )
 
 // The sync state lives in its own bucket: the server this vault is enrolled
@@ -36,15 +37,15 @@ var ErrNotEnrolled = errors.New("this device is not enrolled with a case server"
 
 // SyncConfig is what a device knows of its server.
 type SyncConfig struct {
-	Server      string    `json:"server"`      // base URL
-	Fingerprint string    `json:"fingerprint"` // pinned SHA-256 of the server certificate ("" with a CA-issued one)
-	ServerID    string    `json:"server_id"`
-	UserID      string    `json:"user_id"`
-	UserName    string    `json:"user_name"`
-	Role        string    `json:"role"`
-	Team        string    `json:"team"`
-	Enrolled    time.Time `json:"enrolled"`
-	Token       string    `json:"-"` // sealed separately
+	Server      string     `json:"server"`      // base URL
+	Fingerprint string     `json:"fingerprint"` // pinned SHA-256 of the server certificate ("" with a CA-issued one)
+	ServerID    string     `json:"server_id"`
+	UserID      string     `json:"user_id"`
+	UserName    string     `json:"user_name"`
+	Role        trust.Role `json:"role"`
+	Team        string     `json:"team"`
+	Enrolled    time.Time  `json:"enrolled"`
+	Token       string     `json:"-"` // sealed separately
 }
 
 func syncBucket(tx *bolt.Tx) (*bolt.Bucket, error) {

@@ -94,8 +94,9 @@ type TrustChanges struct {
 
 // ChangedDevice names a device for a person: whose it is and its fingerprint.
 type ChangedDevice struct {
-	Device, Name, User, UserName, Role, Fingerprint string
-	Mine                                            bool // a device of this vault's own user
+	Device, Name, User, UserName, Fingerprint string
+	Role                                      trust.Role
+	Mine                                      bool // a device of this vault's own user
 }
 
 // Empty reports whether nothing a person must see changed.

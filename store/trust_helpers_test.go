@@ -36,7 +36,7 @@ func (a *testAgency) sign(s trust.Statement) trust.Signed {
 
 // enrol makes v the device of a new user (id = name) with role in team,
 // pins the agency in v and gives every enrolled vault every statement.
-func (a *testAgency) enrol(v *Vault, user, role, team string) {
+func (a *testAgency) enrol(v *Vault, user string, role trust.Role, team string) {
 	a.t.Helper()
 	a.sign(trust.Statement{Kind: trust.KindUser, User: user, Name: user, Role: role, Team: team, Version: 1})
 	a.device(v, user)

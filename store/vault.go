@@ -143,10 +143,10 @@ type Vault struct {
 
 // Profile is what the device knows of its user, sealed in the vault.
 type Profile struct {
-	Name   string `json:"name,omitempty"`
-	UserID string `json:"user_id,omitempty"`
-	Team   string `json:"team,omitempty"`
-	Role   string `json:"role,omitempty"`
+	Name   string     `json:"name,omitempty"`
+	UserID string     `json:"user_id,omitempty"`
+	Team   string     `json:"team,omitempty"`
+	Role   trust.Role `json:"role,omitempty"`
 }
 
 // DefaultPath is the vault path under the XDG data directory.

@@ -10,7 +10,7 @@ import (
 	"github.com/fieldcase/fieldcase/trust"
 )
 
-func writer(id, role, team string) trust.Writer {
+func writer(id string, role trust.Role, team string) trust.Writer {
 	return trust.Writer{User: trust.User{ID: id, Name: id, Role: role, Team: team}, Device: trust.Device{ID: id + "-laptop", User: id}}
 }
 

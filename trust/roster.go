@@ -20,8 +20,9 @@ type Team struct {
 
 // User is a person as the agency signed them.
 type User struct {
-	ID, Name, Role, Team string
-	Version              uint64
+	ID, Name, Team string
+	Role           Role
+	Version        uint64
 }
 
 // Device is an enrolled laptop whose chain of signatures reaches the agency.
@@ -453,7 +454,7 @@ func (r *Roster) DevicesOf(userID string) []Device {
 }
 
 // UsersOf lists a team's users with a role, by id.
-func (r *Roster) UsersOf(team, role string) []User {
+func (r *Roster) UsersOf(team string, role Role) []User {
 	var out []User
 	for _, u := range r.Users {
 		if u.Team == team && u.Role == role {

@@ -37,7 +37,7 @@ func (a *agency) sign(s trust.Statement) trust.Signed {
 	return sg
 }
 
-func (a *agency) user(id, role, team string, version uint64) {
+func (a *agency) user(id string, role trust.Role, team string, version uint64) {
 	a.sign(trust.Statement{Kind: trust.KindUser, User: id, Name: id, Role: role, Team: team, Version: version})
 }
 

@@ -85,13 +85,25 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind %d", byte(k))
 }
 
-// Roles. A device's role is its user's.
+// Role is a user's role. A device's role is its user's.
+type Role string
+
+// Roles.
 const (
-	RoleCaseworker = "caseworker"
-	RoleSupervisor = "supervisor"
-	RoleTypist     = "typist"
-	RoleAdmin      = "admin"
+	RoleCaseworker Role = "caseworker"
+	RoleSupervisor Role = "supervisor"
+	RoleTypist     Role = "typist"
+	RoleAdmin      Role = "admin"
 )
+
+// Valid reports one of the roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleCaseworker, RoleSupervisor, RoleTypist, RoleAdmin:
+		return true
+	}
+	return false
+}
 
 // Statement is one signed fact. Which fields a kind uses is listed with
 // the kind; the others stay zero (and are not encoded).
@@ -101,7 +113,7 @@ type Statement struct {
 	Team      string    // team: its id; user: the user's team; due rules, policy: the team they are for ("" all)
 	Name      string    // team, user or device name, for people
 	User      string    // user, grant: the user's id
-	Role      string    // user
+	Role      Role      // user
 	Version   uint64    // user, recovery, due rules, policy, pre-key
 	Grant     string    // grant: its id (GrantIDOf Key); device: the grant it enrols under
 	Key       []byte    // grant: the code's public key; device: the device's signing key
@@ -168,7 +180,7 @@ func (s Statement) Marshal() []byte {
 	case KindUser:
 		b = wire.AppendString(b, s.User)
 		b = wire.AppendString(b, s.Name)
-		b = wire.AppendString(b, s.Role)
+		b = wire.AppendString(b, string(s.Role))
 		b = wire.AppendString(b, s.Team)
 		b = wire.AppendUvarint(b, s.Version)
 	case KindGrant:
@@ -230,7 +242,7 @@ func UnmarshalStatement(b []byte) (Statement, error) {
 	case KindUser:
 		s.User = d.String(record.MaxIDLen)
 		s.Name = d.String(maxName)
-		s.Role = d.String(32)
+		s.Role = Role(d.String(32))
 		s.Team = d.String(record.MaxIDLen)
 		s.Version = d.Uvarint()
 	case KindGrant:
@@ -297,9 +309,7 @@ func (s Statement) check() error {
 		ids["team"] = s.Team
 	case KindUser:
 		ids["user"], ids["team"] = s.User, s.Team
-		switch s.Role {
-		case RoleCaseworker, RoleSupervisor, RoleTypist, RoleAdmin:
-		default:
+		if !s.Role.Valid() {
 			return fmt.Errorf("%w: user statement with role %q", ErrMalformed, s.Role)
 		}
 		if s.Role == RoleAdmin && s.Team == "" {
@@ -372,7 +382,7 @@ func checkDueRules(rules []DueRule) error {
 		return fmt.Errorf("%w: due rules without a rule", ErrMalformed)
 	}
 	for i, r := range rules {
-		if !slices.Contains(record.Priorities, r.Key) && !slices.Contains(record.WorkTypes, r.Key) {
+		if !record.Priority(r.Key).Valid() && !slices.Contains(record.WorkTypes, r.Key) {
 			return fmt.Errorf("%w: due rule for %q, which is neither a priority nor a work type", ErrMalformed, r.Key)
 		}
 		if i > 0 && rules[i-1].Key >= r.Key {

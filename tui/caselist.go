@@ -523,8 +523,8 @@ func (l *caseList) View() string {
 
 // statusWord is a case's status as the screen says it; a value the
 // record schema does not know is shown as it is.
-func statusWord(l *i18n.Locale, s string) string {
-	switch s {
+func statusWord[S ~string](l *i18n.Locale, s S) string {
+	switch string(s) {
 	case "open": // i18n: a record's value
 		return l.T("tui.common.status.open")
 	case "pending": // i18n: a record's value
@@ -532,7 +532,7 @@ func statusWord(l *i18n.Locale, s string) string {
 	case "closed": // i18n: a record's value
 		return l.T("tui.common.status.closed")
 	}
-	return s
+	return string(s)
 }
 
 // riskWord is a case's risk as the screen says it.

@@ -24,7 +24,7 @@ func goldenRecording() record.Recording {
 // goldenRecordings are the recordings the list goldens show: every
 // status, priority and flag.
 func goldenRecordings() []store.Item[record.Recording] {
-	rec := func(id, when string, ms int64, status, prio, wt, title string) store.Item[record.Recording] {
+	rec := func(id, when string, ms int64, status record.RecordingStatus, prio record.Priority, wt, title string) store.Item[record.Recording] {
 		return store.Item[record.Recording]{ID: id, CaseID: "c1", Value: record.Recording{Title: title, WorkType: wt,
 			Priority: prio, Status: status, Recorded: when, DurationMS: ms, Author: "Test Worker"}}
 	}

@@ -223,6 +223,15 @@ func (f *form) choice(label string, choices []string, value string) *field {
 	return fd
 }
 
+// choices are typed values as a choice field's strings.
+func choices[T ~string](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
+}
+
 func (f *form) checks(label string, choices []string, checked []string) *field {
 	fd := &field{label: label, kind: fieldChecks, choices: choices, checked: make([]bool, len(choices))}
 	for i, c := range choices {

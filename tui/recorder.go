@@ -633,7 +633,7 @@ func truncBytes(s string, n int) string {
 }
 
 // cycle returns the choice after cur.
-func cycle(choices []string, cur string) string {
+func cycle[T ~string](choices []T, cur T) T {
 	i := slices.Index(choices, cur)
 	return choices[(i+1)%len(choices)]
 }
@@ -729,14 +729,14 @@ func (r *recorder) View() string {
 			title = l.T("tui.recorder.new_recording")
 		}
 	}
-	prio := s.meta.Priority
-	switch prio {
-	case "urgent":
+	prio := string(s.meta.Priority)
+	switch s.meta.Priority {
+	case record.PriorityUrgent:
 		prio = st.Bad.Render("! " + prio)
-	case "high":
+	case record.PriorityHigh:
 		prio = st.Warn.Render(prio)
 	}
-	right := st.Muted.Render(s.meta.Status+" · ") + prio + st.Muted.Render(" · "+s.meta.WorkType)
+	right := st.Muted.Render(string(s.meta.Status)+" · ") + prio + st.Muted.Render(" · "+s.meta.WorkType)
 	add(headLine(st.Title.Render(l.T("tui.recorder.heading", "Ref", r.ref, "Title", title)), right, w))
 
 	// The message line: a question, the comment being typed, an outcome.
@@ -829,12 +829,12 @@ func (r *recorder) View() string {
 	}
 	detail(l.T("tui.recorder.d.title"), t, l.T("tui.recorder.hint.title"))
 	detail(l.T("tui.recorder.d.work_type"), s.meta.WorkType, l.T("tui.recorder.hint.work_type"))
-	detail(l.T("tui.recorder.d.priority"), s.meta.Priority, l.T("tui.recorder.hint.priority"))
+	detail(l.T("tui.recorder.d.priority"), string(s.meta.Priority), l.T("tui.recorder.hint.priority"))
 	statusHint := l.T("tui.recorder.hint.status_draft")
 	if s.meta.Status != "draft" {
 		statusHint = l.T("tui.recorder.hint.status_done")
 	}
-	detail(l.T("tui.recorder.d.status"), s.meta.Status, statusHint)
+	detail(l.T("tui.recorder.d.status"), string(s.meta.Status), statusHint)
 	var about []string
 	if when := r.recordedAt(s.meta.Recorded); when != "" {
 		about = append(about, when)

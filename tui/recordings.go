@@ -173,7 +173,7 @@ func recordingLine(e *env, it store.Item[record.Recording], selected bool, w int
 	}
 	length := clock(time.Duration(r.DurationMS) * time.Millisecond)
 	row := mark + cell(recordedTime(e, r.Recorded, "2006-01-02 15:04"), recColWhen) + "  " + padLeft(length, recColLength) + " " + // i18n: an ISO time in a table
-		cell(flags, recColFlags) + " " + cell(r.Status, recColStatus) + " " + cell(r.Priority, recColPrio) + " " +
+		cell(flags, recColFlags) + " " + cell(string(r.Status), recColStatus) + " " + cell(string(r.Priority), recColPrio) + " " +
 		cell(r.WorkType, recColType) + " " + title
 	switch {
 	case selected:

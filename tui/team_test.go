@@ -181,7 +181,7 @@ func newFakeTeam(t *testing.T, v *store.Vault) *fakeTeam {
 }
 
 // roleVault is a demo vault whose user has a name and role; it is locked.
-func roleVault(t *testing.T, name, role string) *store.Vault {
+func roleVault(t *testing.T, name string, role protocol.Role) *store.Vault {
 	t.Helper()
 	v := openVault(t, demoVaultFile(t))
 	if err := v.Unlock(testPass); err != nil {
@@ -917,7 +917,7 @@ func TestTranscriptKeptAtQuit(t *testing.T) {
 func TestTypingQueueByDue(t *testing.T) {
 	v := roleVault(t, "Tia Typist", protocol.RoleTypist)
 	caseID := caseByRef(t, v, "DEMO-0042")
-	submit := func(title, priority string, at time.Time) {
+	submit := func(title string, priority record.Priority, at time.Time) {
 		id := makeRecording(t, v, caseID, time.Second, record.Recording{Title: title, Priority: priority, Author: "M. Doherty"})
 		r, err := dictation.Open(v, id)
 		if err != nil {

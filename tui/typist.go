@@ -31,7 +31,7 @@ type typingQueueMsg struct {
 }
 
 // priorityRank orders priorities most pressing first.
-func priorityRank(p string) int {
+func priorityRank(p record.Priority) int {
 	if i := slices.Index(record.Priorities, p); i >= 0 {
 		return -i // Priorities run normal, high, urgent
 	}
@@ -273,7 +273,7 @@ func (q *typingQueue) View() string {
 		due = cmp.Or(due, "—")
 		row := mark + cell(due, recColDue) + " " + cell(recordedTime(q.env, r.Value.Recorded, "2006-01-02 15:04"), recColWhen) + "  " + // i18n: an ISO time in a table
 			padLeft(clock(time.Duration(r.Value.DurationMS)*time.Millisecond), recColLength) + " " +
-			cell(r.Value.Priority, recColPrio) + " " + cell(r.ref, 10) + " "
+			cell(string(r.Value.Priority), recColPrio) + " " + cell(r.ref, 10) + " "
 		if wide {
 			row += cell(r.Value.WorkType, recColType) + " " + cell(r.Value.Author, 14) + " "
 		}
@@ -718,7 +718,7 @@ func (t *transcribe) View() string {
 		title = l.T("tui.typist.untitled")
 	}
 	head := spread(st.Title.Render(l.T("tui.typist.transcript")+" · "+t.rec.ref+" · "+title),
-		st.Muted.Render(clock(time.Duration(r.DurationMS)*time.Millisecond)+" · "+r.Priority+" · "+r.WorkType+dueText(l, r.Due, t.env.today())), t.w)
+		st.Muted.Render(clock(time.Duration(r.DurationMS)*time.Millisecond)+" · "+string(r.Priority)+" · "+r.WorkType+dueText(l, r.Due, t.env.today())), t.w)
 	sub := st.Muted.Render(l.T("tui.typist.dictated_by", "Author", orDash(r.Author), "When", recordedProse(t.env, r.Recorded)))
 	switch {
 	case t.confirm:

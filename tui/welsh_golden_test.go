@@ -123,7 +123,7 @@ func TestWelshGolden(t *testing.T) {
 		// without one; and the transcript editor.
 		v = roleVault(t, "Tia Typist", protocol.RoleTypist)
 		caseID := caseByRef(t, v, "DEMO-0042")
-		submit := func(title, priority string, at time.Time) {
+		submit := func(title string, priority record.Priority, at time.Time) {
 			id := makeRecording(t, v, caseID, 95*time.Second, record.Recording{Title: title, Priority: priority,
 				WorkType: "visit note", Author: "M. Doherty", Recorded: at.Add(-time.Hour).UTC().Format(time.RFC3339)})
 			r, err := dictation.Open(v, id)

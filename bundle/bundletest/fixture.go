@@ -48,7 +48,7 @@ func NewFixture(t testing.TB) *Fixture {
 }
 
 // Enrol makes a user with one laptop, as the agency and the code would sign.
-func (f *Fixture) Enrol(user, name, role, device string) {
+func (f *Fixture) Enrol(user, name string, role trust.Role, device string) {
 	f.T.Helper()
 	f.Src.Statements = append(f.Src.Statements, f.Agency.Sign(trust.Statement{Kind: trust.KindUser, User: user, Name: name, Role: role, Team: "north", Version: 1}))
 	f.Device(user, device)

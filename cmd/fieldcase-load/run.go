@@ -209,9 +209,9 @@ func enrol(ctx context.Context, c *CLI, t *target, hc *http.Client) ([]*device, 
 	var firstErr error
 	for u := range users {
 		team := u % c.Teams
-		role := "caseworker"
+		role := trust.RoleCaseworker
 		if u < c.Teams {
-			role = "supervisor"
+			role = trust.RoleSupervisor
 		}
 		name := fmt.Sprintf("load-%s-user-%d", run, u)
 		user := agency.User(name, name, role, fmt.Sprintf("load-%s-team-%d", run, team))

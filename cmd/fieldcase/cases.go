@@ -44,7 +44,9 @@ func (f caseFields) apply(a *app, c *record.Case) error {
 	set(&c.Subject, f.Subject)
 	set(&c.Address, f.Address)
 	set(&c.Risk, f.Risk)
-	set(&c.Status, f.Status)
+	if f.Status != nil {
+		c.Status = record.CaseStatus(strings.TrimSpace(*f.Status))
+	}
 	set(&c.Summary, f.Summary)
 	for _, d := range []struct {
 		dst  *record.Date

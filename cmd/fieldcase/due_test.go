@@ -28,8 +28,8 @@ func TestRecordingSubmitDue(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ids []string
-	for _, prio := range []string{"urgent", "normal"} {
-		rec, err := dictation.New(v, caseID, record.Recording{Title: prio + " report", WorkType: "court report", Priority: prio})
+	for _, prio := range []record.Priority{"urgent", "normal"} {
+		rec, err := dictation.New(v, caseID, record.Recording{Title: string(prio) + " report", WorkType: "court report", Priority: prio})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -176,8 +176,12 @@ func TestPersonalFlagsDeclared(t *testing.T) {
 			t.Errorf("%s has no personal flags; found %v", w, names)
 		}
 	}
+	var priorities []string
+	for _, p := range record.Priorities {
+		priorities = append(priorities, string(p))
+	}
 	enums := map[string][]string{"consent add scope": record.ConsentScopes, "consent add decision": record.Decisions,
-		"note add kind": record.NoteKinds, "record work_type": record.WorkTypes, "record priority": record.Priorities}
+		"note add kind": record.NoteKinds, "record work_type": record.WorkTypes, "record priority": priorities}
 	for _, n := range cmds {
 		for _, f := range formFields(n) {
 			key := strings.Join(commandWords(n), " ") + " " + f.key

@@ -211,7 +211,7 @@ func draftState(l *i18n.Locale, m record.Recording) string {
 }
 
 // statusName is a recording's status in l's language.
-func statusName(l *i18n.Locale, status string) string {
+func statusName(l *i18n.Locale, status record.RecordingStatus) string {
 	switch status {
 	case record.StatusDraft:
 		return l.T("recording.status.draft")
@@ -242,7 +242,7 @@ func workTypeName(l *i18n.Locale, wt string) string {
 }
 
 // priorityName is a priority in l's language.
-func priorityName(l *i18n.Locale, p string) string {
+func priorityName(l *i18n.Locale, p record.Priority) string {
 	switch p {
 	case "normal":
 		return l.T("recording.priority.normal")
@@ -251,7 +251,7 @@ func priorityName(l *i18n.Locale, p string) string {
 	case "urgent":
 		return l.T("recording.priority.urgent")
 	}
-	return p
+	return string(p)
 }
 
 func cmpStr(s, or string) string {
@@ -264,27 +264,27 @@ func cmpStr(s, or string) string {
 // recordingJSON is a recording in --json output; a machine draft is
 // marked "machine": true, words with their times in milliseconds.
 type recordingJSON struct {
-	ID             string     `json:"id"`
-	CaseID         string     `json:"case_id"`
-	Title          string     `json:"title,omitempty"`
-	WorkType       string     `json:"work_type"`
-	Priority       string     `json:"priority"`
-	Status         string     `json:"status"`
-	StatusLabel    string     `json:"status_label"`
-	Recorded       string     `json:"recorded"`
-	Duration       float64    `json:"duration_seconds"`
-	Chunks         int        `json:"chunks"`
-	Interrupted    bool       `json:"interrupted"`
-	Author         string     `json:"author,omitempty"`
-	Submitted      string     `json:"submitted,omitempty"`
-	Due            string     `json:"due,omitempty"`
-	Transcript     string     `json:"transcript,omitempty"`
-	Transcribed    string     `json:"transcribed,omitempty"`
-	TranscribedBy  string     `json:"transcribed_by,omitempty"`
-	CorrectedDraft bool       `json:"corrected_draft,omitempty"`
-	Draft          *draftJSON `json:"draft,omitempty"`
-	Conflict       bool       `json:"conflict"`
-	Unsynced       bool       `json:"unsynced"`
+	ID             string                 `json:"id"`
+	CaseID         string                 `json:"case_id"`
+	Title          string                 `json:"title,omitempty"`
+	WorkType       string                 `json:"work_type"`
+	Priority       record.Priority        `json:"priority"`
+	Status         record.RecordingStatus `json:"status"`
+	StatusLabel    string                 `json:"status_label"`
+	Recorded       string                 `json:"recorded"`
+	Duration       float64                `json:"duration_seconds"`
+	Chunks         int                    `json:"chunks"`
+	Interrupted    bool                   `json:"interrupted"`
+	Author         string                 `json:"author,omitempty"`
+	Submitted      string                 `json:"submitted,omitempty"`
+	Due            string                 `json:"due,omitempty"`
+	Transcript     string                 `json:"transcript,omitempty"`
+	Transcribed    string                 `json:"transcribed,omitempty"`
+	TranscribedBy  string                 `json:"transcribed_by,omitempty"`
+	CorrectedDraft bool                   `json:"corrected_draft,omitempty"`
+	Draft          *draftJSON             `json:"draft,omitempty"`
+	Conflict       bool                   `json:"conflict"`
+	Unsynced       bool                   `json:"unsynced"`
 }
 
 type draftJSON struct {

@@ -54,7 +54,7 @@ func (c *recordCmd) Run(a *app, kctx *kong.Context) error {
 	// the user's terminal while the device is in use.
 	restore := quietC(a)
 	defer restore()
-	r, err := dictation.New(v, cv.ID, record.Recording{Title: orEmpty(c.Title), WorkType: cmp.Or(orEmpty(c.WorkType), "visit note"), Priority: cmp.Or(orEmpty(c.Priority), record.PriorityNormal)})
+	r, err := dictation.New(v, cv.ID, record.Recording{Title: orEmpty(c.Title), WorkType: cmp.Or(orEmpty(c.WorkType), "visit note"), Priority: cmp.Or(record.Priority(orEmpty(c.Priority)), record.PriorityNormal)})
 	if err != nil {
 		return err
 	}
@@ -294,21 +294,21 @@ type recordingExportCmd struct {
 
 // dictationSidecar is what --sidecar writes beside an exported recording.
 type dictationSidecar struct {
-	Format      string          `json:"format"` // fieldcase-dictation-1
-	AudioFile   string          `json:"audio_file"`
-	AudioSHA256 string          `json:"audio_sha256"`
-	RecordingID string          `json:"recording_id"`
-	CaseRef     string          `json:"case_ref"`
-	Title       string          `json:"title,omitempty"`
-	Author      string          `json:"author,omitempty"`
-	WorkType    string          `json:"work_type"`
-	Priority    string          `json:"priority"`
-	Status      string          `json:"status"`
-	Recorded    string          `json:"recorded,omitempty"`
-	Submitted   string          `json:"submitted,omitempty"`
-	Due         record.Date     `json:"due,omitempty"`
-	Duration    float64         `json:"duration_seconds"`
-	Markers     []sidecarMarker `json:"markers"`
+	Format      string                 `json:"format"` // fieldcase-dictation-1
+	AudioFile   string                 `json:"audio_file"`
+	AudioSHA256 string                 `json:"audio_sha256"`
+	RecordingID string                 `json:"recording_id"`
+	CaseRef     string                 `json:"case_ref"`
+	Title       string                 `json:"title,omitempty"`
+	Author      string                 `json:"author,omitempty"`
+	WorkType    string                 `json:"work_type"`
+	Priority    record.Priority        `json:"priority"`
+	Status      record.RecordingStatus `json:"status"`
+	Recorded    string                 `json:"recorded,omitempty"`
+	Submitted   string                 `json:"submitted,omitempty"`
+	Due         record.Date            `json:"due,omitempty"`
+	Duration    float64                `json:"duration_seconds"`
+	Markers     []sidecarMarker        `json:"markers"`
 }
 
 type sidecarMarker struct {

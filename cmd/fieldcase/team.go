@@ -190,7 +190,7 @@ func (c *teamShowCmd) Run(a *app) error {
 		}{Workers: []rowJSON{}, Turnaround: turnaround{turnaroundJSONOf(rep), now.UTC().Truncate(time.Second)},
 			DueRules: dueJSON{due.Source, due.Version, due.Team, due.SignedBy, due.Rules, dictation.DueFormula}}
 		for _, w := range rows {
-			r := rowJSON{Worker: w.Name, Role: w.Role, OpenCases: w.OpenCases, Weighted: w.Weighted, Capacity: w.Capacity, Load: w.Load(),
+			r := rowJSON{Worker: w.Name, Role: string(w.Role), OpenCases: w.OpenCases, Weighted: w.Weighted, Capacity: w.Capacity, Load: w.Load(),
 				Overdue: w.Overdue, CourtSoon: w.CourtSoon, Conflicts: w.Conflicts, Dictations: w.Dictations, Unreadable: w.SealedCases, Devices: []deviceJSON{}}
 			for _, d := range w.Devices {
 				r.Devices = append(r.Devices, deviceJSON{d.ID, d.Name, d.LastSync, d.Revoked})

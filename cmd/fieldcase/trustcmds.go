@@ -101,7 +101,7 @@ type rosterView struct {
 type rosterUser struct {
 	ID      string         `json:"id"`
 	Name    string         `json:"name"`
-	Role    string         `json:"role"`
+	Role    trust.Role     `json:"role"`
 	Team    string         `json:"team"`
 	Devices []rosterDevice `json:"devices"`
 }

@@ -265,7 +265,7 @@ func (c *UserAddCmd) Run(a *app) error {
 	if err := server.CheckName("user", c.Name); err != nil {
 		return cli.WithHint(err, "a name of 1 to 64 printable characters")
 	}
-	if c.Team == "" && c.Role != trust.RoleAdmin {
+	if c.Team == "" && trust.Role(c.Role) != trust.RoleAdmin {
 		return cli.WithHint(fmt.Errorf("a %s needs a team", c.Role), "add --team TEAM ('fieldcased team add TEAM' makes one)")
 	}
 	if c.EnrollCode {
@@ -288,7 +288,7 @@ func (c *UserAddCmd) Run(a *app) error {
 			}
 		}
 		id := record.NewID()
-		statements := []trust.Signed{sign(k, trust.Statement{Kind: trust.KindUser, User: id, Name: c.Name, Role: c.Role, Team: teamID, Version: 1})}
+		statements := []trust.Signed{sign(k, trust.Statement{Kind: trust.KindUser, User: id, Name: c.Name, Role: trust.Role(c.Role), Team: teamID, Version: 1})}
 		var code trust.Code
 		var expires time.Time
 		if c.EnrollCode {

@@ -32,7 +32,7 @@ func (c *caseExport) markdown() string {
 		}
 		row("Subject", cs.Subject)
 		row("Date of birth", string(cs.DOB))
-		row("Status", cs.Status)
+		row("Status", string(cs.Status))
 		row("Risk", cs.Risk)
 		row("Address", cs.Address)
 		row("Workers", strings.Join(cs.Workers, ", "))

@@ -154,7 +154,10 @@ func vocabulary(n int) []string {
 	return out
 }
 
-func (g *gen) pick(xs []string) string { return xs[g.r.IntN(len(xs))] }
+func (g *gen) pick(xs []string) string { return pickOf(g, xs) }
+
+// pickOf is pick for any list (a method cannot be generic).
+func pickOf[T any](g *gen, xs []T) T { return xs[g.r.IntN(len(xs))] }
 
 func (g *gen) date(daysFrom, daysTo int) record.Date {
 	d := daysFrom + g.r.IntN(daysTo-daysFrom+1)
@@ -220,7 +223,7 @@ func (g *gen) addCase(stx *store.Tx, i int, o Options) error {
 			{Name: adult, Role: role, Phone: fmt.Sprintf("07700 900%03d", g.r.IntN(1000))},
 		},
 		Address:   address,
-		Status:    g.pick([]string{record.CaseOpen, record.CaseOpen, record.CaseOpen, record.CaseOpen, record.CasePending, record.CaseClosed}),
+		Status:    pickOf(g, []record.CaseStatus{record.CaseOpen, record.CaseOpen, record.CaseOpen, record.CaseOpen, record.CasePending, record.CaseClosed}),
 		Risk:      g.pick([]string{"low", "medium", "medium", "high"}),
 		Team:      "Demo Team North",
 		Workers:   []string{g.pick(workers)},

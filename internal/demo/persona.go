@@ -191,7 +191,7 @@ func dictate(v *store.Vault, tc typingCase, k int, o Options) error {
 	meta := record.Recording{
 		Title:    dictationTitles[workType],
 		WorkType: workType,
-		Priority: []string{record.PriorityNormal, record.PriorityHigh, record.PriorityNormal, record.PriorityUrgent, record.PriorityNormal}[n%5],
+		Priority: []record.Priority{record.PriorityNormal, record.PriorityHigh, record.PriorityNormal, record.PriorityUrgent, record.PriorityNormal}[n%5],
 		Recorded: o.Today.Add(-time.Duration(3+n*5) * time.Hour).UTC().Truncate(time.Minute).Format(time.RFC3339),
 		Author:   tc.c.Workers[0],
 	}

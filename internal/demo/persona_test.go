@@ -98,7 +98,7 @@ func TestParsePersona(t *testing.T) {
 	if _, err := ParsePersona("admin"); err == nil {
 		t.Error("ParsePersona accepted admin")
 	}
-	roles := map[string]bool{}
+	roles := map[trust.Role]bool{}
 	for _, p := range Personas {
 		pr := p.Profile()
 		if pr.Team != Team || pr.Name == "" {
@@ -196,7 +196,7 @@ func TestTypistQueueDecodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prio, kinds, authors := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	prio, kinds, authors := map[record.Priority]bool{}, map[string]bool{}, map[string]bool{}
 	n := 0
 	for _, caseID := range ids {
 		recs, err := v.Recordings(caseID)

@@ -72,7 +72,7 @@ type Syncer struct {
 	v        Vault
 	self     string // this device's recipient, for the keyring set
 	userID   string
-	role     string // the enrolled user's role ("" when unknown)
+	role     protocol.Role // the enrolled user's role ("" when unknown)
 	pushSize int
 	pullSize int
 	rollback bool            // this round found the vault behind the server

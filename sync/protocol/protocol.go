@@ -256,7 +256,7 @@ type EnrollResponse struct {
 	Token    string `json:"token"` // bearer token; the server keeps only its hash
 	UserID   string `json:"user_id"`
 	UserName string `json:"user_name"`
-	Role     string `json:"role"`
+	Role     Role   `json:"role"`
 	Team     string `json:"team"`
 	Roster   Roster `json:"roster"`
 	// LogKey is the log's public key (note verifier format): the laptop
@@ -274,6 +274,9 @@ type Roster struct {
 	Version    uint64         `json:"version"` // changes whenever the roster does
 }
 
+// Role is a user's role (trust.Role).
+type Role = trust.Role
+
 // Roles.
 const (
 	RoleCaseworker = trust.RoleCaseworker
@@ -283,7 +286,7 @@ const (
 )
 
 // Roles lists every role.
-var Roles = []string{RoleCaseworker, RoleSupervisor, RoleTypist, RoleAdmin}
+var Roles = []Role{RoleCaseworker, RoleSupervisor, RoleTypist, RoleAdmin}
 
 // PushHeader is the optional header of a push batch.
 type PushHeader struct {
@@ -575,7 +578,7 @@ type TeamView struct {
 type TeamUser struct {
 	ID      string       `json:"id"`
 	Name    string       `json:"name"`
-	Role    string       `json:"role"`
+	Role    Role         `json:"role"`
 	Devices []TeamDevice `json:"devices"`
 }
 

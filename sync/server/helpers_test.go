@@ -109,7 +109,7 @@ func (e *env) team(name string) {
 }
 
 // user adds a user (and their team).
-func (e *env) user(name, role, team string) {
+func (e *env) user(name string, role protocol.Role, team string) {
 	e.t.Helper()
 	tid := ""
 	if team != "" {

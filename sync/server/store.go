@@ -138,11 +138,11 @@ type Team struct {
 
 // User is a person; devices belong to users.
 type User struct {
-	ID      string    `json:"id"`
-	Name    string    `json:"name"` // unique
-	Role    string    `json:"role"` // one of protocol.Roles
-	TeamID  string    `json:"team_id"`
-	Created time.Time `json:"created"`
+	ID      string     `json:"id"`
+	Name    string     `json:"name"` // unique
+	Role    trust.Role `json:"role"` // one of protocol.Roles
+	TeamID  string     `json:"team_id"`
+	Created time.Time  `json:"created"`
 }
 
 // Device is an enrolled laptop. Only the SHA-256 of its token is kept.

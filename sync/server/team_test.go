@@ -67,7 +67,7 @@ func TestTeamView(t *testing.T) {
 	}
 	var names []string
 	for _, u := range view.Users {
-		names = append(names, u.Name+":"+u.Role)
+		names = append(names, u.Name+":"+string(u.Role))
 		if len(u.Devices) != 1 || u.Devices[0].Recipient == "" {
 			t.Errorf("%s devices: %+v", u.Name, u.Devices)
 		}

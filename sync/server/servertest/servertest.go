@@ -414,7 +414,7 @@ func (a *Agency) Team(id, name string) trust.Signed {
 }
 
 // User says who a user is (version 1).
-func (a *Agency) User(id, name, role, team string) trust.Signed {
+func (a *Agency) User(id, name string, role trust.Role, team string) trust.Signed {
 	return a.Sign(trust.Statement{Kind: trust.KindUser, User: id, Name: name, Role: role, Team: team, Version: 1})
 }
 
