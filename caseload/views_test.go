@@ -96,7 +96,7 @@ func TestCasesWaitingTranscription(t *testing.T) {
 	b := mustCase(t, v, record.Case{Ref: "W-2", Subject: "Typed"})
 	c := mustCase(t, v, record.Case{Ref: "W-3", Subject: "Deleted recording"})
 	d := mustCase(t, v, record.Case{Ref: "W-4", Subject: "Case deleted"})
-	rec := func(caseID string, status string) string {
+	rec := func(caseID string, status record.RecordingStatus) string {
 		t.Helper()
 		r := record.Recording{Title: "Visit", WorkType: "visit note", Priority: "normal", Status: status,
 			Recorded: "2026-11-02T10:00:00Z", Codec: record.DefaultRecordCodec, SampleRate: 16000}

@@ -14,7 +14,7 @@ import (
 
 // navModel is a root model unlocked on a demo vault whose user has role,
 // showing the case list. No command runs: the tests look at the stack.
-func navModel(t *testing.T, role string) (*Model, *store.Vault) {
+func navModel(t *testing.T, role protocol.Role) (*Model, *store.Vault) {
 	t.Helper()
 	v := roleVault(t, "Nav Tester", role)
 	m := New(testOptions(t, v))
@@ -38,7 +38,7 @@ func screens(m *Model) []string {
 func TestNavigation(t *testing.T) {
 	tests := []struct {
 		name   string
-		role   string
+		role   protocol.Role
 		before func(m *Model, cv store.CaseView) // screens already open
 		nav    func(cv store.CaseView) navMsg
 		want   []string // the screens above the case list
