@@ -11,8 +11,9 @@
 #   5. each fuzz target briefly beyond its seeds
 #
 # Knobs: FUZZTIME (default 5000x: executions per target; 0 skips step 5), TESTFLAGS (extra
-# go test flags, e.g. -run), PKGS (default ./...), FIELDCASE_TEST_TIMES (write
-# every package's and test's time to this JSON file).
+# go test flags, e.g. -run), PKGS (default ./...), TESTP (packages tested at
+# once, default 3), FIELDCASE_TEST_TIMES (write every package's and test's
+# time to this JSON file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
@@ -61,7 +62,11 @@ go build -race -o "$FIELDCASE_TEST_BIN/race/" ./cmd/fieldcased
 echo "== go test -race"
 set +e
 # shellcheck disable=SC2086
-go test -race -count=1 -timeout 15m -json ${TESTFLAGS:-} ${PKGS:-./...} 2>&1 |
+# Three packages at once on two cores, not go's default of one per core:
+# the end-to-end packages spend much of their time waiting on servers,
+# terminals and real-time audio, and with two a core stood idle a fifth
+# of the run (docs/TESTING.md has the measurement).
+go test -race -count=1 -timeout 15m -p "${TESTP:-3}" -json ${TESTFLAGS:-} ${PKGS:-./...} 2>&1 |
 	go run ./internal/testreport ${FIELDCASE_TEST_TIMES:+-times "$FIELDCASE_TEST_TIMES"}
 statuses=("${PIPESTATUS[@]}")
 set -e

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fieldcase/fieldcase/caseload"
 	"github.com/fieldcase/fieldcase/internal/i18n"
+	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
@@ -175,7 +176,7 @@ func (a *assignScreen) Update(msg tea.Msg) (component, tea.Cmd) {
 		if !msg.cv.Sealed {
 			a.ref, a.subject = msg.cv.Value.Ref, msg.cv.Value.Subject
 		}
-		a.sealed, a.closed = msg.cv.Sealed, !msg.cv.Sealed && msg.cv.Value.Status == "closed" // i18n: a record's status
+		a.sealed, a.closed = msg.cv.Sealed, !msg.cv.Sealed && msg.cv.Value.Status == record.CaseClosed
 		a.weight, a.weighs = caseload.CaseWeight(caseload.PolicyOf(msg.tv), msg.cv)
 		if a.env.team.tv == nil {
 			a.env.team.tv = msg.tv

@@ -427,7 +427,7 @@ func (d *caseDetail) render() {
 	field(opened, string(c.Value.Opened))
 	if c.Value.NextVisit != "" {
 		nv := string(c.Value.NextVisit)
-		if c.Value.NextVisit.Before(today) && c.Value.Status != "closed" { // i18n: a record's value
+		if c.Value.NextVisit.Before(today) && c.Value.Status != record.CaseClosed {
 			nv = st.Overdue.Render(nv + " " + l.N("tui.casedetail.overdue_by", daysBetween(c.Value.NextVisit, today)))
 		}
 		field(next, nv)

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/fieldcase/fieldcase/internal/i18n"
+	"github.com/fieldcase/fieldcase/record"
 	"github.com/fieldcase/fieldcase/store"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
@@ -184,7 +185,7 @@ func (l *caseList) Update(msg tea.Msg) (component, tea.Cmd) {
 			if l.workerID != "" {
 				held := l.heldBy()
 				l.all = slices.DeleteFunc(l.all, func(r caseRow) bool {
-					return !held[r.cv.ID] || r.cv.Sealed || r.cv.Value.Status == "closed" // i18n: a record's value
+					return !held[r.cv.ID] || r.cv.Sealed || r.cv.Value.Status == record.CaseClosed
 				})
 			}
 		}
@@ -292,7 +293,7 @@ func (l *caseList) refilter(keepID string) {
 		}
 		// Next due: earliest date first (so overdue first), undated and
 		// closed cases last.
-		if ac, bc := ca.Value.Status == "closed", cb.Value.Status == "closed"; ac != bc { // i18n: a record's value
+		if ac, bc := ca.Value.Status == record.CaseClosed, cb.Value.Status == record.CaseClosed; ac != bc {
 			if ac {
 				return 1
 			}
@@ -441,7 +442,7 @@ func (l *caseList) View() string {
 		if due == "" {
 			dueText = "—" // i18n: none
 		}
-		overdue := r.Overdue(today) && r.Value.Status != "closed" // i18n: a record's value
+		overdue := r.Overdue(today) && r.Value.Status != record.CaseClosed
 		if overdue {
 			dueText += " !"
 		}
@@ -490,7 +491,7 @@ func (l *caseList) View() string {
 			flagCell = st.Unsynced.Render(flagCell)
 		}
 		status := cell(statusWord(lc, r.Value.Status), c.status)
-		if r.Value.Status == "closed" { // i18n: a record's value
+		if r.Value.Status == record.CaseClosed {
 			status = st.Muted.Render(status)
 		}
 		line := "  " + cell(r.Value.Ref, c.ref) + " " + cell(subject(r), c.subject) + " "

@@ -232,7 +232,7 @@ func (h *dictHandle) startTake(mode dictation.Mode, dev string) error {
 	if h.rec != nil {
 		return errRecording
 	}
-	if h.r != nil && h.r.Meta.Status != "draft" {
+	if h.r != nil && h.r.Meta.Status != record.StatusDraft {
 		return errNotDraftRec
 	}
 	at := time.Duration(0)

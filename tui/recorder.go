@@ -217,10 +217,10 @@ func (r *recorder) ShortHelp() []key.Binding {
 		return []key.Binding{withHelp(k.PlayPause, l.T("tui.keys.resume")), k.StopRec, k.AddMarker, stopLeave}
 	case r.snap.recording:
 		return []key.Binding{pause, k.StopRec, k.AddMarker, stopLeave}
-	case r.snap.meta.Status != "draft" && r.snap.playing:
+	case r.snap.meta.Status != record.StatusDraft && r.snap.playing:
 		// Submitted or transcribed: it can be played, not changed.
 		return []key.Binding{pause, k.SeekBack, k.SeekFwd, k.SeekStart, k.Back}
-	case r.snap.meta.Status != "draft":
+	case r.snap.meta.Status != record.StatusDraft:
 		return []key.Binding{withHelp(k.PlayPause, l.T("tui.keys.play")), k.SeekBack, k.SeekFwd, k.SeekStart, k.Back}
 	case r.snap.playing:
 		return []key.Binding{pause, k.SeekBack, k.SeekFwd, k.AddMarker, k.InsertRec, k.Overwrite, k.Back}
@@ -456,7 +456,7 @@ func (r *recorder) key(msg tea.KeyPressMsg) tea.Cmd {
 		if rec {
 			return r.start(dictation.Overwrite) // says to stop recording first
 		}
-		if r.snap.dur == 0 || r.snap.meta.Status != "draft" {
+		if r.snap.dur == 0 || r.snap.meta.Status != record.StatusDraft {
 			return r.start(dictation.Append)
 		}
 		r.confirm = confirmOverwrite
@@ -547,7 +547,7 @@ func (r *recorder) key(msg tea.KeyPressMsg) tea.Cmd {
 			r.errText = l.T("tui.recorder.err.recording")
 		case r.snap.dur == 0:
 			r.errText = l.T("tui.recorder.record_first")
-		case r.snap.meta.Status != "draft":
+		case r.snap.meta.Status != record.StatusDraft:
 			r.errText = l.T("tui.recorder.already", "Status", r.snap.meta.Status)
 		default:
 			r.confirm = confirmSubmit
@@ -831,7 +831,7 @@ func (r *recorder) View() string {
 	detail(l.T("tui.recorder.d.work_type"), s.meta.WorkType, l.T("tui.recorder.hint.work_type"))
 	detail(l.T("tui.recorder.d.priority"), string(s.meta.Priority), l.T("tui.recorder.hint.priority"))
 	statusHint := l.T("tui.recorder.hint.status_draft")
-	if s.meta.Status != "draft" {
+	if s.meta.Status != record.StatusDraft {
 		statusHint = l.T("tui.recorder.hint.status_done")
 	}
 	detail(l.T("tui.recorder.d.status"), string(s.meta.Status), statusHint)
@@ -855,7 +855,7 @@ func (r *recorder) View() string {
 
 	// Markers.
 	markerKeys := "  " + l.T("tui.recorder.marker_keys")
-	if s.meta.Status != "draft" {
+	if s.meta.Status != record.StatusDraft {
 		markerKeys = "  " + l.T("tui.recorder.marker_keys_done")
 	}
 	add("", st.Section.Render(l.T("tui.recorder.markers", "Count", itoa(len(s.markers))))+st.Muted.Render(markerKeys))

@@ -180,7 +180,7 @@ func recordingLine(e *env, it store.Item[record.Recording], selected bool, w int
 		return st.Selected.Render(fitLine(row, w))
 	case it.Conflict:
 		return st.Conflict.Render(fitLine(row, w))
-	case r.Priority == "urgent" && r.Status == "draft":
+	case r.Priority == record.PriorityUrgent && r.Status == record.StatusDraft:
 		return st.Warn.Render(fitLine(row, w))
 	}
 	return fitLine(row, w)

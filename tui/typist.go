@@ -283,7 +283,7 @@ func (q *typingQueue) View() string {
 			lines = append(lines, st.Selected.Render(fitLine(row, q.w)))
 		case overdue:
 			lines = append(lines, st.Overdue.Render(fitLine(row, q.w)))
-		case r.Value.Priority == "urgent":
+		case r.Value.Priority == record.PriorityUrgent:
 			lines = append(lines, st.Warn.Render(fitLine(row, q.w)))
 		default:
 			lines = append(lines, fitLine(row, q.w))

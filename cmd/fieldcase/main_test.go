@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"github.com/fieldcase/fieldcase/store/storetest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +20,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/fieldcase/fieldcase/internal/testbin"
+	"github.com/fieldcase/fieldcase/store/storetest"
 )
 
 // binDir holds the fieldcase and fieldcased binaries for the end-to-end

@@ -244,11 +244,11 @@ func workTypeName(l *i18n.Locale, wt string) string {
 // priorityName is a priority in l's language.
 func priorityName(l *i18n.Locale, p record.Priority) string {
 	switch p {
-	case "normal":
+	case record.PriorityNormal:
 		return l.T("recording.priority.normal")
-	case "high":
+	case record.PriorityHigh:
 		return l.T("recording.priority.high")
-	case "urgent":
+	case record.PriorityUrgent:
 		return l.T("recording.priority.urgent")
 	}
 	return string(p)

@@ -3,7 +3,6 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"github.com/fieldcase/fieldcase/sync/client"
 	"io"
 	"math"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"github.com/fieldcase/fieldcase/dictation"
 	"github.com/fieldcase/fieldcase/internal/syncharness"
 	"github.com/fieldcase/fieldcase/record"
+	"github.com/fieldcase/fieldcase/sync/client"
 	"github.com/fieldcase/fieldcase/sync/protocol"
 )
 
