@@ -119,8 +119,30 @@ func TestCasesWaitingTranscription(t *testing.T) {
 	if err := v.Delete(d, d); err != nil {
 		t.Fatal(err)
 	}
-	if cs, _ := v.Cases(); len(cs) != 3 {
-		t.Fatalf("cases after deleting one: %d, want 3", len(cs))
+	// A recording deleted on one laptop while another edited it: the
+	// deletion is the newer head, so it wins, and the recording is shown
+	// (in conflict) but waits for no one.
+	e := mustCase(t, v, record.Case{Ref: "W-5", Subject: "Deleted in a conflict"})
+	eRec := rec(e, record.StatusSubmitted)
+	it, err := v.Recording(eRec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := it.Value
+	edited.Title = "Visit, edited elsewhere"
+	for _, c := range []store.Change{
+		{Kind: record.KindRecording, CaseID: e, RecordID: eRec, Parents: []record.RevID{it.Rev}, Value: &edited},
+		{Kind: record.KindRecording, CaseID: e, RecordID: eRec, Parents: []record.RevID{it.Rev}, Deleted: true},
+	} {
+		if err := v.Update(func(tx *store.Tx) error { _, err := tx.Put(c); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if recs, _ := v.Recordings(e); len(recs) != 1 || !recs[0].Deleted || !recs[0].Conflict {
+		t.Fatalf("the recording deleted in a conflict: %+v, want one, deleted and in conflict", recs)
+	}
+	if cs, _ := v.Cases(); len(cs) != 4 {
+		t.Fatalf("cases after deleting one: %d, want 4", len(cs))
 	}
 	got, err := CasesWaitingTranscription(v)
 	if err != nil {
