@@ -52,13 +52,7 @@ func ConsentSummary(v interface {
 	if err != nil {
 		return nil, err
 	}
-	return summarise(all), nil
-}
-
-// summarise folds consent decisions, newest first, into the standing one
-// per person (case-insensitive) and scope.
-func summarise(all []store.Item[record.Consent]) []ConsentStatus {
-	seen := map[string]bool{}
+	seen := map[string]bool{} // person (case-insensitive) and scope
 	var out []ConsentStatus
 	for _, c := range all {
 		for _, s := range c.Value.Scope {
@@ -73,7 +67,7 @@ func summarise(all []store.Item[record.Consent]) []ConsentStatus {
 	slices.SortFunc(out, func(a, b ConsentStatus) int {
 		return cmp.Or(cmp.Compare(a.Person, b.Person), cmp.Compare(a.Scope, b.Scope))
 	})
-	return out
+	return out, nil
 }
 
 // ConsentIssue is a consent problem in a case, for the supervisor's

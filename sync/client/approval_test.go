@@ -14,24 +14,6 @@ import (
 	"github.com/fieldcase/fieldcase/trust"
 )
 
-// closedCaseTeam is a server under the lenient policy (one approver),
-// with Ada's closed case synced to her and two supervisors.
-func closedCaseTeam(t *testing.T) (s *syncharness.Server, ada, sam, kim *syncharness.Device, c string) {
-	t.Helper()
-	s = syncharness.StartServer(t)
-	setRetention(t, s, lenientPolicy)
-	ada = s.NewDevice("ada", s.URL, "ada", "caseworker", "north")
-	sam = s.NewDevice("sam", s.URL, "sam", "supervisor", "north")
-	kim = s.NewDevice("kim", s.URL, "kim", "supervisor", "north")
-	c, err := ada.V.CreateCase(record.Case{Ref: "OLD-9", Subject: "Closed adult case", Status: "closed", CaseType: "adult",
-		Opened: "2017-03-01", Closed: "2020-01-10"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	syncRounds(t, ada, sam, kim)
-	return s, ada, sam, kim, c
-}
-
 // keepsCase fails the test unless d still holds case c and destroyed
 // nothing.
 func keepsCase(t *testing.T, d *syncharness.Device, c string) {
@@ -56,7 +38,7 @@ func keepsCase(t *testing.T, d *syncharness.Device, c string) {
 func TestApprovalUnderWithheldPolicy(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, ada, sam, kim, c := closedCaseTeam(t)
+	s, ada, sam, kim, c := pastRetention(t, "OLD-9")
 	setRetention(t, s, strictPolicy) // version 2, two approvers
 	syncRounds(t, ada, kim)
 	sam.UseURL(rollbackProxy(t, s, trust.KindRetention, "", 2))
@@ -108,7 +90,7 @@ func TestApprovalUnderWithheldPolicy(t *testing.T) {
 func TestApprovalOfWithheldReopening(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, ada, sam, _, c := closedCaseTeam(t)
+	s, ada, sam, _, c := pastRetention(t, "OLD-9")
 	cv, err := ada.V.Case(c)
 	if err != nil {
 		t.Fatal(err)
